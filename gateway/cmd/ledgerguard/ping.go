@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ledgerguard/ledgerguard/gateway/fabric"
+)
+
+type ledgerFlags struct {
+	profile   string
+	identity  string
+	channel   string
+	chaincode string
+	timeout   time.Duration
+}
+
+func (f *ledgerFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.profile, "profile", "network/run/connection-org1.json", "connection profile (Fabric common connection profile JSON)")
+	cmd.Flags().StringVar(&f.identity, "identity", "", "enrolled identity of the profile's org (gateway, author, analyst, auditor); default: the org admin")
+	cmd.Flags().StringVar(&f.channel, "channel", "lgchannel", "channel name")
+	cmd.Flags().StringVar(&f.chaincode, "chaincode", "ledgerguard", "chaincode name")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "overall time limit")
+}
+
+func (f *ledgerFlags) dial(ctx context.Context) (*fabric.Client, error) {
+	p, err := fabric.LoadProfile(f.profile)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	var opts []fabric.Option
+	if f.identity != "" {
+		opts = append(opts, fabric.WithIdentity(f.identity))
+	}
+	return fabric.Dial(ctx, p, opts...)
+}
+
+func newPingCmd() *cobra.Command {
+	var lf ledgerFlags
+	cmd := &cobra.Command{
+		Use:   "ping",
+		Short: "check that the ledgerguard chaincode answers on the profile's peer",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), lf.timeout)
+			defer cancel()
+			c, err := lf.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			start := time.Now()
+			out, err := c.Contract(lf.channel, lf.chaincode, "system").EvaluateWithContext(ctx, "Ping")
+			if err != nil {
+				return fmt.Errorf("ping %s on %s: %w", lf.chaincode, lf.channel, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s)\n", out, time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	lf.register(cmd)
+	return cmd
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Chaincode lifecycle for ledgerguard on the native network: package the Go
+# module in chaincode/, install it on both peers, approve it as both orgs,
+# commit it, and wait until it answers on both peers.
+#
+#   deploy   make the current source the committed definition (sequence 1 on
+#            a new channel; a no-op when it already is; refuses to silently
+#            replace different committed code: use upgrade)
+#   upgrade  commit the current source as the next sequence and version
+#
+# Endorsement policy: both organisations must endorse every transaction
+# (a majority of two is two), so no single member can write the ledger.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+readonly ENDORSEMENT_POLICY="AND('Org1MSP.peer','Org2MSP.peer')"
+
+usage() {
+  echo "usage: scripts/chaincode.sh deploy|upgrade" >&2
+  exit 2
+}
+
+# source_label prints a label naming the source digest, so the same source
+# always gives the same package id and a changed source a new one.
+source_label() {
+  local digest
+  digest="$(cd "${LG_ROOT}/chaincode" && find . -path ./vendor -prune -o -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) -print0 \
+    | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)"
+  echo "${LG_CC_NAME}_${digest}"
+}
+
+package_chaincode() {
+  local label="$1" out="$2"
+  [[ -f "${LG_ROOT}/chaincode/vendor/modules.txt" ]] || die "chaincode/vendor is missing: run 'make setup' first"
+  if [[ ! -f "${out}" ]]; then
+    log "packaging chaincode ${label}"
+    peer_cli Org1 lifecycle chaincode package "${out}.tmp" --path "${LG_ROOT}/chaincode" --lang golang --label "${label}" \
+      || die "packaging the chaincode failed"
+    mv "${out}.tmp" "${out}"
+  fi
+}
+
+installed_on() {
+  local org="$1" package_id="$2"
+  peer_cli "${org}" lifecycle chaincode queryinstalled -O json 2>/dev/null \
+    | jq -e --arg id "${package_id}" '.installed_chaincodes[]? | select(.package_id == $id)' >/dev/null
+}
+
+install_on() {
+  local org="$1" pkg="$2" package_id="$3"
+  if installed_on "${org}" "${package_id}"; then
+    log "already installed on the peer of ${org}"
+    return 0
+  fi
+  log "installing on the peer of ${org} (the peer builds the Go binary; a cold build takes about a minute)"
+  peer_cli "${org}" lifecycle chaincode install "${pkg}" >"${LG_RUN}/cc/install-${org}.log" 2>&1 \
+    || die "install on ${org} failed; see network/run/cc/install-${org}.log and network/run/$(org_peer "${org}")/$(org_peer "${org}").log"
+}
+
+orderer_args() {
+  echo "-o 127.0.0.1:$(node_field orderer1 4) --tls --cafile $(orderer_tls_ca)"
+}
+
+both_peers_args() {
+  echo "--peerAddresses 127.0.0.1:$(peer_port Org1) --tlsRootCertFiles $(peer_tls_ca Org1)" \
+    "--peerAddresses 127.0.0.1:$(peer_port Org2) --tlsRootCertFiles $(peer_tls_ca Org2)"
+}
+
+approve_as() {
+  local org="$1" package_id="$2" seq="$3" version="$4"
+  local msp
+  msp="$(org_msp "${org}")"
+  if peer_cli "${org}" lifecycle chaincode checkcommitreadiness -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -v "${version}" \
+      --sequence "${seq}" --signature-policy "${ENDORSEMENT_POLICY}" -O json 2>/dev/null \
+      | jq -e --arg m "${msp}" '.approvals[$m] == true' >/dev/null; then
+    log "${org} already approved sequence ${seq}"
+    return 0
+  fi
+  log "approving sequence ${seq} as ${org}"
+  # shellcheck disable=SC2046 # word splitting of the flag lists is intended
+  peer_cli "${org}" lifecycle chaincode approveformyorg -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -v "${version}" \
+    --package-id "${package_id}" --sequence "${seq}" --signature-policy "${ENDORSEMENT_POLICY}" \
+    $(orderer_args) --waitForEvent >"${LG_RUN}/cc/approve-${org}.log" 2>&1 \
+    || die "approve as ${org} failed; see network/run/cc/approve-${org}.log"
+}
+
+commit_definition() {
+  local seq="$1" version="$2"
+  log "committing sequence ${seq} (version ${version})"
+  # shellcheck disable=SC2046
+  peer_cli Org1 lifecycle chaincode commit -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -v "${version}" \
+    --sequence "${seq}" --signature-policy "${ENDORSEMENT_POLICY}" $(orderer_args) $(both_peers_args) \
+    --waitForEvent >"${LG_RUN}/cc/commit.log" 2>&1 \
+    || die "commit failed; see network/run/cc/commit.log"
+}
+
+# wait_answers waits, bounded, until the chaincode answers on both peers.
+wait_answers() {
+  local org i
+  for org in Org1 Org2; do
+    for ((i = 0; i < 120; i++)); do
+      if peer_cli "${org}" chaincode query -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -c '{"Args":["system:Ping"]}' >/dev/null 2>&1; then
+        break
+      fi
+      sleep 0.5
+    done
+    ((i < 120)) || die "the chaincode does not answer on the peer of ${org}; see network/run/$(org_peer "${org}")/$(org_peer "${org}").log"
+  done
+  log "chaincode answers on both peers"
+}
+
+# committed_field FIELD prints a field of the committed definition, or nothing.
+committed_json() {
+  peer_cli Org1 lifecycle chaincode querycommitted -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -O json 2>/dev/null || true
+}
+
+committed_package_id() {
+  local seq="$1"
+  # The committed definition does not name a package; each org's approval
+  # does, and queryapproved shows ours for that sequence.
+  peer_cli Org1 lifecycle chaincode queryapproved -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" --sequence "${seq}" -O json 2>/dev/null \
+    | jq -r '.source.Type.LocalPackage.package_id // empty'
+}
+
+# init_members records the consortium's member organisations once, right
+# after the first commit; the contracts derive default quorums from it.
+init_members() {
+  local out
+  # shellcheck disable=SC2046
+  if ! out="$(peer_cli Org1 chaincode invoke -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" $(orderer_args) $(both_peers_args) \
+      -c '{"Args":["consortium:InitMembers","[\"Org1MSP\",\"Org2MSP\"]"]}' --waitForEvent 2>&1)"; then
+    if grep -q "function consortium:InitMembers not found\|Contract not found with name consortium" <<<"${out}"; then
+      return 0
+    fi
+    die "recording the consortium members failed: ${out}"
+  fi
+  log "consortium members recorded: Org1MSP, Org2MSP"
+}
+
+run_lifecycle() {
+  local mode="$1"
+  require_bin peer
+  require_cmd jq
+  "${LG_ROOT}/scripts/network.sh" status >/dev/null || die "the network is not (fully) up: run 'make network-up' first"
+  mkdir -p "${LG_RUN}/cc"
+  local label pkg package_id current seq version
+  label="$(source_label)"
+  pkg="${LG_RUN}/cc/${label}.tar.gz"
+  package_chaincode "${label}" "${pkg}"
+  package_id="$(peer_cli Org1 lifecycle chaincode calculatepackageid "${pkg}")"
+  current="$(committed_json)"
+  seq="$(jq -r '.sequence // 0' <<<"${current:-{\}}")"
+  if [[ "${mode}" == deploy && "${seq}" -gt 0 ]]; then
+    if [[ "$(committed_package_id "${seq}")" == "${package_id}" ]]; then
+      wait_answers
+      log "already deployed: sequence ${seq}, version $(jq -r .version <<<"${current}"), package id ${package_id}"
+      echo "sequence=${seq} package_id=${package_id}"
+      return 0
+    fi
+    die "sequence ${seq} is committed with other code than chaincode/ holds now: run 'make upgrade' to ship it"
+  fi
+  seq=$((seq + 1))
+  version="${seq}.0"
+  install_on Org1 "${pkg}" "${package_id}"
+  install_on Org2 "${pkg}" "${package_id}"
+  approve_as Org1 "${package_id}" "${seq}" "${version}"
+  approve_as Org2 "${package_id}" "${seq}" "${version}"
+  commit_definition "${seq}" "${version}"
+  wait_answers
+  if [[ "${seq}" -eq 1 ]]; then init_members; fi
+  log "${mode} done: sequence ${seq}, version ${version}, package id ${package_id}"
+  echo "sequence=${seq} package_id=${package_id}"
+}
+
+main() {
+  [[ $# -eq 1 ]] || usage
+  case "$1" in
+    deploy|upgrade) run_lifecycle "$1" ;;
+    *) echo "unknown command '$1'" >&2; usage ;;
+  esac
+}
+
+main "$@"

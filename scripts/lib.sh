@@ -1,0 +1,125 @@
+# shellcheck shell=bash
+# Shared definitions for ledgerguard's scripts. Sourced, never executed.
+# It defines read-only facts of the development network and small helpers
+# with explicit arguments; it exports nothing and changes no global state.
+
+readonly LG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly LG_BIN="${LG_ROOT}/bin"
+readonly LG_NET="${LG_ROOT}/network"
+# LEDGERGUARD_RUN_DIR lets the tests keep their network state apart from the
+# development network's (same ports, so only one runs at a time).
+readonly LG_RUN="${LEDGERGUARD_RUN_DIR:-${LG_NET}/run}"
+readonly LG_CRYPTO="${LG_RUN}/crypto"
+readonly LG_CHANNEL="lgchannel"
+readonly LG_CC_NAME="ledgerguard"
+readonly LG_FABRIC_VERSION="2.5.9"
+
+# Node table: name|kind|org-domain|listen|second|ops
+#   orderer: second = channel participation admin port
+#   peer:    second = chaincode listen port
+readonly LG_NODES=(
+  "orderer1|orderer|example.com|27050|27051|27052"
+  "orderer2|orderer|example.com|27060|27061|27062"
+  "orderer3|orderer|example.com|27070|27071|27072"
+  "peer0.org1|peer|org1.example.com|27151|27152|27153"
+  "peer0.org2|peer|org2.example.com|27251|27252|27253"
+)
+# Fabric CA ports, used only while enrolling role identities at first start.
+readonly LG_CA_PORT_ORG1=27154
+readonly LG_CA_PORT_ORG2=27254
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# node_field NODE FIELD_INDEX prints one column of the node table.
+node_field() {
+  local node="$1" idx="$2" row
+  for row in "${LG_NODES[@]}"; do
+    if [[ "${row%%|*}" == "${node}" ]]; then
+      cut -d'|' -f"${idx}" <<<"${row}"
+      return 0
+    fi
+  done
+  die "unknown node '${node}' (known: $(node_names | tr '\n' ' '))"
+}
+
+node_names() {
+  local row
+  for row in "${LG_NODES[@]}"; do echo "${row%%|*}"; done
+}
+
+# org_of_peer PEER prints Org1 or Org2.
+org_of_peer() {
+  case "$1" in
+    peer0.org1) echo Org1 ;;
+    peer0.org2) echo Org2 ;;
+    *) die "not a peer: $1" ;;
+  esac
+}
+
+org_domain() { echo "$(tr '[:upper:]' '[:lower:]' <<<"$1").example.com"; }
+org_msp() { echo "$1MSP"; }
+org_peer() { echo "peer0.$(tr '[:upper:]' '[:lower:]' <<<"$1")"; }
+
+# peer_port ORG prints the org's peer listen port.
+peer_port() { node_field "$(org_peer "$1")" 4; }
+
+orderer_tls_ca() { echo "${LG_CRYPTO}/ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem"; }
+peer_tls_ca() { local d; d="$(org_domain "$1")"; echo "${LG_CRYPTO}/peerOrganizations/${d}/tlsca/tlsca.${d}-cert.pem"; }
+admin_msp() { local d; d="$(org_domain "$1")"; echo "${LG_CRYPTO}/peerOrganizations/${d}/users/Admin@${d}/msp"; }
+
+# require_bin NAME... fails with a clear message when a binary is missing.
+require_bin() {
+  local b
+  for b in "$@"; do
+    [[ -x "${LG_BIN}/${b}" ]] || die "missing binary bin/${b}: run 'make setup' first"
+  done
+}
+
+require_cmd() {
+  local c
+  for c in "$@"; do
+    command -v "${c}" >/dev/null 2>&1 || die "missing command '${c}': run 'make setup' first"
+  done
+}
+
+# port_busy PORT succeeds when something listens on 127.0.0.1:PORT.
+port_busy() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# pid_alive PIDFILE succeeds when the PID file names a live process.
+pid_alive() {
+  local pidfile="$1" pid
+  [[ -f "${pidfile}" ]] || return 1
+  pid="$(cat "${pidfile}")"
+  [[ -n "${pid}" ]] && kill -0 "${pid}" 2>/dev/null
+}
+
+# wait_http URL TRIES SLEEP waits until URL answers 200, bounded.
+wait_http() {
+  local url="$1" tries="$2" pause="$3" i
+  for ((i = 0; i < tries; i++)); do
+    if curl -fsS -o /dev/null --max-time 2 "${url}" 2>/dev/null; then
+      return 0
+    fi
+    sleep "${pause}"
+  done
+  return 1
+}
+
+# peer_cli ORG ARGS... runs the peer CLI as the org's admin against its peer.
+peer_cli() {
+  local org="$1"; shift
+  local peer port
+  peer="$(org_peer "${org}")"
+  port="$(peer_port "${org}")"
+  env FABRIC_CFG_PATH="${LG_RUN}/${peer}/config" \
+    FABRIC_LOGGING_SPEC=warning \
+    CORE_PEER_TLS_ENABLED=true \
+    CORE_PEER_LOCALMSPID="$(org_msp "${org}")" \
+    CORE_PEER_MSPCONFIGPATH="$(admin_msp "${org}")" \
+    CORE_PEER_TLS_ROOTCERT_FILE="$(peer_tls_ca "${org}")" \
+    CORE_PEER_ADDRESS="127.0.0.1:${port}" \
+    "${LG_BIN}/peer" "$@"
+}

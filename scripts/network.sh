@@ -1,0 +1,380 @@
+#!/usr/bin/env bash
+# Native Hyperledger Fabric network for ledgerguard: three etcdraft orderers,
+# one peer for each of Org1 and Org2, TLS everywhere, all on 127.0.0.1, one
+# channel. Every node is a native process with a PID file and a log file
+# under network/run/<node>/; nothing here needs Docker.
+#
+# Usage: scripts/network.sh up|down|reset|status|start-node NODE|stop-node NODE [--kill]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  cat >&2 <<'USAGE'
+usage: scripts/network.sh COMMAND
+  up                 start the network (creates crypto material and the channel on first run)
+  down               stop exactly the processes this script started
+  reset              stop the network and delete all its state (network/run)
+  status             print each node's state; exit 0 only if all run
+  start-node NODE    start one stopped node (orderer1..3, peer0.org1, peer0.org2)
+  stop-node NODE [--kill]  stop one node (SIGTERM, or SIGKILL with --kill)
+USAGE
+  exit 2
+}
+
+node_dir() { echo "${LG_RUN}/$1"; }
+node_pidfile() { echo "${LG_RUN}/$1/pid"; }
+
+# ---------------------------------------------------------------- crypto ---
+
+generate_crypto() {
+  log "generating crypto material (cryptogen) into network/run/crypto"
+  "${LG_BIN}/cryptogen" generate --config="${LG_NET}/crypto-config.yaml" --output="${LG_CRYPTO}" >/dev/null
+  enroll_roles Org1 "${LG_CA_PORT_ORG1}"
+  enroll_roles Org2 "${LG_CA_PORT_ORG2}"
+}
+
+# enroll_roles ORG PORT starts the org's Fabric CA on its cryptogen root key
+# just long enough to enroll the role identities whose certificates carry the
+# ledgerguard.role attribute the chaincode checks, then stops it.
+enroll_roles() {
+  local org="$1" port="$2"
+  local domain ca_home ca_dir pid role client_home
+  domain="$(org_domain "${org}")"
+  ca_dir="${LG_CRYPTO}/peerOrganizations/${domain}/ca"
+  ca_home="${LG_RUN}/ca.${domain}"
+  mkdir -p "${ca_home}"
+  port_busy "${port}" && die "port ${port} (Fabric CA of ${org}) is already in use"
+  log "enrolling ${org} role identities (gateway, author, analyst, auditor) with Fabric CA on :${port}"
+  "${LG_BIN}/fabric-ca-server" start --home "${ca_home}" -b "bootstrap:bootstrappw" \
+    --address 127.0.0.1 --port "${port}" --ca.name "ca.${domain}" \
+    --ca.certfile "${ca_dir}/ca.${domain}-cert.pem" --ca.keyfile "$(ls "${ca_dir}"/*_sk)" \
+    --registry.maxenrollments -1 --operations.listenaddress 127.0.0.1:0 \
+    >"${ca_home}/ca.log" 2>&1 &
+  pid=$!
+  # shellcheck disable=SC2064 # the pid is fixed now on purpose
+  trap "kill ${pid} 2>/dev/null || true" RETURN
+  wait_http "http://127.0.0.1:${port}/cainfo" 80 0.25 || die "Fabric CA of ${org} did not start; see ${ca_home}/ca.log"
+  client_home="${ca_home}/client"
+  "${LG_BIN}/fabric-ca-client" enroll -u "http://bootstrap:bootstrappw@127.0.0.1:${port}" --home "${client_home}" >/dev/null 2>&1 \
+    || die "enrolling the CA bootstrap identity of ${org} failed"
+  for role in gateway author analyst auditor; do
+    "${LG_BIN}/fabric-ca-client" register --home "${client_home}" -u "http://127.0.0.1:${port}" \
+      --id.name "${role}" --id.secret "${role}pw" --id.type client \
+      --id.attrs "ledgerguard.role=${role}:ecert" >/dev/null 2>&1 \
+      || die "registering ${role} for ${org} failed"
+    local msp="${LG_CRYPTO}/peerOrganizations/${domain}/users/${role}@${domain}/msp"
+    "${LG_BIN}/fabric-ca-client" enroll -u "http://${role}:${role}pw@127.0.0.1:${port}" --mspdir "${msp}" --home "${client_home}" >/dev/null 2>&1 \
+      || die "enrolling ${role} for ${org} failed"
+    mv "${msp}/keystore/"*_sk "${msp}/keystore/priv_sk"
+    cp "${LG_CRYPTO}/peerOrganizations/${domain}/msp/config.yaml" "${msp}/config.yaml"
+    rm -f "${msp}/cacerts/"* && cp "${ca_dir}/ca.${domain}-cert.pem" "${msp}/cacerts/"
+    mkdir -p "${msp}/tlscacerts" && cp "$(peer_tls_ca "${org}")" "${msp}/tlscacerts/"
+  done
+  kill "${pid}" 2>/dev/null || true
+  wait "${pid}" 2>/dev/null || true
+}
+
+generate_channel_block() {
+  log "creating the genesis block of channel ${LG_CHANNEL} (configtxgen)"
+  mkdir -p "${LG_RUN}/channel"
+  # configtx.yaml names its MSP folders relative to the run folder.
+  sed "s#: run/crypto/#: ${LG_CRYPTO}/#" "${LG_NET}/configtx.yaml" >"${LG_RUN}/channel/configtx.yaml"
+  FABRIC_CFG_PATH="${LG_RUN}/channel" "${LG_BIN}/configtxgen" -profile LedgerguardChannel \
+    -outputBlock "${LG_RUN}/channel/${LG_CHANNEL}.block" -channelID "${LG_CHANNEL}" 2>"${LG_RUN}/channel/configtxgen.log" \
+    || die "configtxgen failed; see network/run/channel/configtxgen.log"
+}
+
+# --------------------------------------------------------------- processes ---
+
+start_orderer() {
+  local node="$1"
+  local dir port admin ops tls msp
+  dir="$(node_dir "${node}")"; port="$(node_field "${node}" 4)"; admin="$(node_field "${node}" 5)"; ops="$(node_field "${node}" 6)"
+  tls="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/tls"
+  msp="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/msp"
+  mkdir -p "${dir}/data" "${dir}/tmp"
+  setsid env \
+    TMPDIR="${dir}/tmp" \
+    FABRIC_CFG_PATH="${LG_NET}/config" \
+    FABRIC_LOGGING_SPEC="info" \
+    ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 \
+    ORDERER_GENERAL_LISTENPORT="${port}" \
+    ORDERER_GENERAL_LOCALMSPID=OrdererMSP \
+    ORDERER_GENERAL_LOCALMSPDIR="${msp}" \
+    ORDERER_GENERAL_TLS_ENABLED=true \
+    ORDERER_GENERAL_TLS_PRIVATEKEY="${tls}/server.key" \
+    ORDERER_GENERAL_TLS_CERTIFICATE="${tls}/server.crt" \
+    ORDERER_GENERAL_TLS_ROOTCAS="[${tls}/ca.crt]" \
+    ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE="${tls}/server.crt" \
+    ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY="${tls}/server.key" \
+    ORDERER_GENERAL_CLUSTER_ROOTCAS="[${tls}/ca.crt]" \
+    ORDERER_GENERAL_BOOTSTRAPMETHOD=none \
+    ORDERER_CHANNELPARTICIPATION_ENABLED=true \
+    ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:${admin}" \
+    ORDERER_ADMIN_TLS_ENABLED=true \
+    ORDERER_ADMIN_TLS_CERTIFICATE="${tls}/server.crt" \
+    ORDERER_ADMIN_TLS_PRIVATEKEY="${tls}/server.key" \
+    ORDERER_ADMIN_TLS_ROOTCAS="[${tls}/ca.crt]" \
+    ORDERER_ADMIN_TLS_CLIENTROOTCAS="[${tls}/ca.crt]" \
+    ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:${ops}" \
+    ORDERER_FILELEDGER_LOCATION="${dir}/data/ledger" \
+    ORDERER_CONSENSUS_WALDIR="${dir}/data/etcdraft/wal" \
+    ORDERER_CONSENSUS_SNAPDIR="${dir}/data/etcdraft/snapshot" \
+    "${LG_BIN}/orderer" >>"${dir}/${node}.log" 2>&1 </dev/null &
+  echo $! >"$(node_pidfile "${node}")"
+}
+
+render_core_yaml() {
+  local dir="$1"
+  mkdir -p "${dir}/config"
+  sed "s#__LEDGERGUARD_BUILDER_DIR__#${LG_NET}/builders/golang#" "${LG_NET}/config/core.yaml" >"${dir}/config/core.yaml"
+}
+
+start_peer() {
+  local node="$1"
+  local dir port ccport ops org domain tls msp
+  dir="$(node_dir "${node}")"; port="$(node_field "${node}" 4)"; ccport="$(node_field "${node}" 5)"; ops="$(node_field "${node}" 6)"
+  org="$(org_of_peer "${node}")"; domain="$(org_domain "${org}")"
+  tls="${LG_CRYPTO}/peerOrganizations/${domain}/peers/peer0.${domain}/tls"
+  msp="${LG_CRYPTO}/peerOrganizations/${domain}/peers/peer0.${domain}/msp"
+  mkdir -p "${dir}/data" "${dir}/tmp" "${LG_RUN}/cc-cache"
+  render_core_yaml "${dir}"
+  setsid env \
+    TMPDIR="${dir}/tmp" \
+    LEDGERGUARD_CC_CACHE="${LG_RUN}/cc-cache" \
+    GOTOOLCHAIN=local \
+    FABRIC_CFG_PATH="${dir}/config" \
+    FABRIC_LOGGING_SPEC="info:gossip=warning:msp=warning" \
+    CORE_PEER_ID="peer0.${domain}" \
+    CORE_PEER_ADDRESS="127.0.0.1:${port}" \
+    CORE_PEER_LISTENADDRESS="127.0.0.1:${port}" \
+    CORE_PEER_CHAINCODEADDRESS="127.0.0.1:${ccport}" \
+    CORE_PEER_CHAINCODELISTENADDRESS="127.0.0.1:${ccport}" \
+    CORE_PEER_GOSSIP_BOOTSTRAP="127.0.0.1:${port}" \
+    CORE_PEER_GOSSIP_EXTERNALENDPOINT="127.0.0.1:${port}" \
+    CORE_PEER_LOCALMSPID="$(org_msp "${org}")" \
+    CORE_PEER_MSPCONFIGPATH="${msp}" \
+    CORE_PEER_TLS_ENABLED=true \
+    CORE_PEER_TLS_CERT_FILE="${tls}/server.crt" \
+    CORE_PEER_TLS_KEY_FILE="${tls}/server.key" \
+    CORE_PEER_TLS_ROOTCERT_FILE="${tls}/ca.crt" \
+    CORE_PEER_FILESYSTEMPATH="${dir}/data" \
+    CORE_LEDGER_SNAPSHOTS_ROOTDIR="${dir}/data/snapshots" \
+    CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:${ops}" \
+    CORE_CHAINCODE_EXECUTETIMEOUT=60s \
+    "${LG_BIN}/peer" node start >>"${dir}/${node}.log" 2>&1 </dev/null &
+  echo $! >"$(node_pidfile "${node}")"
+}
+
+start_node() {
+  local node="$1" kind ops
+  kind="$(node_field "${node}" 2)"
+  ops="$(node_field "${node}" 6)"
+  if pid_alive "$(node_pidfile "${node}")"; then
+    die "${node} is already running (pid $(cat "$(node_pidfile "${node}")"))"
+  fi
+  local p
+  for p in $(node_field "${node}" 4) $(node_field "${node}" 5) "${ops}"; do
+    port_busy "${p}" && die "port ${p} needed by ${node} is already in use by another process"
+  done
+  mkdir -p "$(node_dir "${node}")"
+  case "${kind}" in
+    orderer) start_orderer "${node}" ;;
+    peer) start_peer "${node}" ;;
+  esac
+  if ! wait_http "http://127.0.0.1:${ops}/healthz" 120 0.25; then
+    die "${node} did not become healthy; see network/run/${node}/${node}.log"
+  fi
+  log "${node} running (pid $(cat "$(node_pidfile "${node}")"), log network/run/${node}/${node}.log)"
+}
+
+# stop_node NODE SIGNAL stops the node's process and its process group (the
+# chaincode processes a peer launched), bounded: SIGKILL after 20 s.
+stop_node() {
+  local node="$1" sig="$2" pidfile pid i
+  pidfile="$(node_pidfile "${node}")"
+  if ! pid_alive "${pidfile}"; then
+    rm -f "${pidfile}"
+    return 0
+  fi
+  pid="$(cat "${pidfile}")"
+  kill "-${sig}" -- "-${pid}" 2>/dev/null || kill "-${sig}" "${pid}" 2>/dev/null || true
+  for ((i = 0; i < 80; i++)); do
+    kill -0 "${pid}" 2>/dev/null || break
+    sleep 0.25
+  done
+  if kill -0 "${pid}" 2>/dev/null; then
+    kill -KILL -- "-${pid}" 2>/dev/null || kill -KILL "${pid}" 2>/dev/null || true
+  fi
+  # The group may still hold a chaincode process the peer launched.
+  kill -KILL -- "-${pid}" 2>/dev/null || true
+  rm -f "${pidfile}"
+  log "${node} stopped (${sig})"
+}
+
+# ----------------------------------------------------------------- channel ---
+
+join_orderers() {
+  local node admin tls
+  for node in orderer1 orderer2 orderer3; do
+    admin="$(node_field "${node}" 5)"
+    tls="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/tls"
+    "${LG_BIN}/osnadmin" channel join --channelID "${LG_CHANNEL}" --config-block "${LG_RUN}/channel/${LG_CHANNEL}.block" \
+      -o "127.0.0.1:${admin}" --ca-file "${tls}/ca.crt" --client-cert "${tls}/server.crt" --client-key "${tls}/server.key" >/dev/null \
+      || die "${node} could not join channel ${LG_CHANNEL}"
+  done
+  log "orderers joined channel ${LG_CHANNEL}"
+}
+
+join_peers() {
+  local org i
+  for org in Org1 Org2; do
+    for ((i = 0; i < 40; i++)); do
+      if peer_cli "${org}" channel join -b "${LG_RUN}/channel/${LG_CHANNEL}.block" >"${LG_RUN}/channel/join-${org}.log" 2>&1; then
+        break
+      fi
+      sleep 0.5
+    done
+    ((i < 40)) || die "peer of ${org} could not join ${LG_CHANNEL}; see network/run/channel/join-${org}.log"
+  done
+  log "peers joined channel ${LG_CHANNEL}"
+}
+
+# write_connection_profile ORG writes Fabric's common connection profile.
+write_connection_profile() {
+  local org="$1"
+  local domain msp peer port user_dir out
+  domain="$(org_domain "${org}")"; msp="$(org_msp "${org}")"; peer="peer0.${domain}"; port="$(peer_port "${org}")"
+  user_dir="${LG_CRYPTO}/peerOrganizations/${domain}/users/Admin@${domain}/msp"
+  out="${LG_RUN}/connection-$(tr '[:upper:]' '[:lower:]' <<<"${org}").json"
+  jq -n \
+    --arg org "${org}" --arg msp "${msp}" --arg peer "${peer}" --arg url "grpcs://127.0.0.1:${port}" \
+    --arg tlsca "$(peer_tls_ca "${org}")" --arg key "${user_dir}/keystore/priv_sk" \
+    --arg cert "${user_dir}/signcerts/Admin@${domain}-cert.pem" --arg channel "${LG_CHANNEL}" \
+    --arg users "${LG_CRYPTO}/peerOrganizations/${domain}/users" \
+    '{
+      name: ("ledgerguard-" + ($org | ascii_downcase)),
+      version: "1.0.0",
+      client: {organization: $org, connection: {timeout: {peer: {endorser: "300"}}}},
+      organizations: {($org): {
+        mspid: $msp, peers: [$peer],
+        adminPrivateKey: {path: $key}, signedCert: {path: $cert},
+        "x-ledgerguard-users": $users
+      }},
+      peers: {($peer): {
+        url: $url, tlsCACerts: {path: $tlsca},
+        grpcOptions: {"ssl-target-name-override": $peer, hostnameOverride: $peer}
+      }},
+      channels: {($channel): {peers: {($peer): {endorsingPeer: true, chaincodeQuery: true, ledgerQuery: true, eventSource: true}}}}
+    }' >"${out}"
+}
+
+# ---------------------------------------------------------------- commands ---
+
+all_running() {
+  local node
+  for node in $(node_names); do
+    pid_alive "$(node_pidfile "${node}")" || return 1
+  done
+}
+
+any_running() {
+  local node
+  for node in $(node_names); do
+    pid_alive "$(node_pidfile "${node}")" && return 0
+  done
+  return 1
+}
+
+cmd_status() {
+  local node state rc=0
+  for node in $(node_names); do
+    if pid_alive "$(node_pidfile "${node}")"; then
+      state="running (pid $(cat "$(node_pidfile "${node}")"))"
+    else
+      state="stopped"; rc=1
+    fi
+    printf '%-12s %s\n' "${node}" "${state}"
+  done
+  return "${rc}"
+}
+
+# cmd_up starts every node; on any failure it stops what it started, so no
+# half-started network is left behind.
+cmd_up() {
+  require_bin peer orderer osnadmin configtxgen cryptogen fabric-ca-server fabric-ca-client
+  require_cmd jq curl setsid
+  if any_running; then
+    cmd_status || true
+    die "the network is already up (or partly up): run 'make network-down' first"
+  fi
+  local node p
+  for node in $(node_names); do
+    for p in $(node_field "${node}" 4) $(node_field "${node}" 5) $(node_field "${node}" 6); do
+      port_busy "${p}" && die "port ${p} needed by ${node} is already in use by another process"
+    done
+  done
+  trap 'on_up_failure' ERR EXIT
+  local fresh=false
+  if [[ ! -f "${LG_RUN}/.channel-created" ]]; then
+    fresh=true
+    rm -rf "${LG_RUN}"
+    mkdir -p "${LG_RUN}"
+    generate_crypto
+    generate_channel_block
+  fi
+  for node in orderer1 orderer2 orderer3; do start_node "${node}"; done
+  if [[ "${fresh}" == true ]]; then join_orderers; fi
+  for node in peer0.org1 peer0.org2; do start_node "${node}"; done
+  if [[ "${fresh}" == true ]]; then
+    join_peers
+    touch "${LG_RUN}/.channel-created"
+  fi
+  write_connection_profile Org1
+  write_connection_profile Org2
+  trap - ERR EXIT
+  log "network up: channel ${LG_CHANNEL}; connection profiles network/run/connection-org1.json, network/run/connection-org2.json"
+}
+
+on_up_failure() {
+  local rc=$?
+  trap - ERR EXIT
+  if ((rc != 0)); then
+    echo "network up failed; stopping the nodes it started" >&2
+    cmd_down >&2 || true
+  fi
+  exit "${rc}"
+}
+
+cmd_down() {
+  local node
+  for node in peer0.org2 peer0.org1 orderer3 orderer2 orderer1; do
+    stop_node "${node}" TERM
+  done
+  log "network down"
+}
+
+cmd_reset() {
+  cmd_down
+  rm -rf "${LG_RUN}"
+  log "network state deleted (network/run)"
+}
+
+main() {
+  [[ $# -ge 1 ]] || usage
+  local cmd="$1"; shift
+  case "${cmd}" in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    reset) cmd_reset ;;
+    status) cmd_status ;;
+    start-node) [[ $# -eq 1 ]] || usage; require_bin peer orderer; start_node "$1" ;;
+    stop-node)
+      [[ $# -ge 1 ]] || usage
+      node_field "$1" 1 >/dev/null
+      if [[ "${2:-}" == "--kill" ]]; then stop_node "$1" KILL; else stop_node "$1" TERM; fi ;;
+    *) echo "unknown command '${cmd}'" >&2; usage ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# make test: sets up whatever is missing, runs the unit tests of every
+# module (with -race), then starts a fresh network in network/run-test,
+# deploys the chaincode, runs the end-to-end tests in test/ against it and
+# tears it down again, whatever the outcome.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+readonly TEST_RUN_DIR="${LG_NET}/run-test"
+
+unit_tests() {
+  log "unit tests: root module (go vet, go test -race)"
+  (cd "${LG_ROOT}" && go vet ./... && go test -race -count=1 ./...)
+  log "unit tests: chaincode module (go vet, go test -race)"
+  (cd "${LG_ROOT}/chaincode" && go vet ./... && go test -race -count=1 ./...)
+}
+
+network_cmd() {
+  LEDGERGUARD_RUN_DIR="${TEST_RUN_DIR}" "${LG_ROOT}/scripts/network.sh" "$@"
+}
+
+stop_test_network() {
+  log "stopping the test network"
+  network_cmd down || true
+}
+
+e2e_tests() {
+  if "${LG_ROOT}/scripts/network.sh" status 2>/dev/null | grep -q running; then
+    die "the development network (network/run) is running and holds the ports the tests need: run 'make network-down' first"
+  fi
+  log "end-to-end: starting a fresh test network in network/run-test"
+  network_cmd reset >/dev/null
+  trap stop_test_network EXIT
+  network_cmd up
+  LEDGERGUARD_RUN_DIR="${TEST_RUN_DIR}" "${LG_ROOT}/scripts/chaincode.sh" deploy
+  log "end-to-end tests (test/...)"
+  (cd "${LG_ROOT}" && LEDGERGUARD_E2E=1 LEDGERGUARD_RUN_DIR="${TEST_RUN_DIR}" go test -count=1 -timeout 25m -v ./test/...)
+}
+
+main() {
+  local started=${SECONDS}
+  "${LG_ROOT}/scripts/setup.sh"
+  unit_tests
+  e2e_tests
+  log "all tests passed in $((SECONDS - started)) s"
+}
+
+main "$@"

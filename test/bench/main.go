@@ -1,0 +1,102 @@
+// Command bench measures ledgerguard against the real network that
+// scripts/bench.sh starts, and prints each figure as one line
+// "BENCH <name> <value> <unit>" so runs can be compared by a script.
+//
+// Scenarios: submit (latency of sequential submits and evaluates).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+
+	"github.com/ledgerguard/ledgerguard/gateway/fabric"
+)
+
+func main() {
+	runDir := flag.String("run-dir", "network/run", "network state folder holding the connection profiles")
+	scenario := flag.String("scenario", "submit", "scenario to run: submit")
+	n := flag.Int("n", 200, "number of transactions")
+	flag.Parse()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	var err error
+	switch *scenario {
+	case "submit":
+		err = benchSubmit(ctx, *runDir, *n)
+	default:
+		err = fmt.Errorf("unknown scenario %q", *scenario)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func dial(ctx context.Context, runDir, org, identity string) (*fabric.Client, error) {
+	p, err := fabric.LoadProfile(filepath.Join(runDir, "connection-"+org+".json"))
+	if err != nil {
+		return nil, err
+	}
+	return fabric.Dial(ctx, p, fabric.WithIdentity(identity))
+}
+
+// benchSubmit submits n heartbeats one after another (each waits for its
+// commit) and evaluates n reads, reporting latency percentiles.
+func benchSubmit(ctx context.Context, runDir string, n int) error {
+	c, err := dial(ctx, runDir, "org1", "gateway")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	contract := c.Contract("lgchannel", "ledgerguard", "system")
+	// Warm up connections and the chaincode.
+	if _, err := contract.SubmitWithContext(ctx, "Heartbeat", client.WithArguments("warm-up")); err != nil {
+		return fmt.Errorf("warm-up submit: %w", err)
+	}
+	submits := make([]time.Duration, 0, n)
+	for i := range n {
+		start := time.Now()
+		if _, err := contract.SubmitWithContext(ctx, "Heartbeat", client.WithArguments(fmt.Sprintf("bench %d", i))); err != nil {
+			return fmt.Errorf("submit %d: %w", i, err)
+		}
+		submits = append(submits, time.Since(start))
+	}
+	evals := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		if _, err := contract.EvaluateWithContext(ctx, "Ping"); err != nil {
+			return fmt.Errorf("evaluate: %w", err)
+		}
+		evals = append(evals, time.Since(start))
+	}
+	report("submit_latency_p50_ms", ms(percentile(submits, 50)), "ms")
+	report("submit_latency_p99_ms", ms(percentile(submits, 99)), "ms")
+	report("evaluate_latency_p50_ms", ms(percentile(evals, 50)), "ms")
+	report("evaluate_latency_p99_ms", ms(percentile(evals, 99)), "ms")
+	return nil
+}
+
+func report(name string, value float64, unit string) {
+	fmt.Printf("BENCH %s %.3f %s\n", name, value, unit)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// percentile returns the nearest-rank percentile p (0-100] of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	rank := int(p/100*float64(len(s))+0.999999) - 1
+	rank = max(0, min(rank, len(s)-1))
+	return s[rank]
+}
