@@ -347,10 +347,14 @@ on_up_failure() {
 }
 
 cmd_down() {
-  local node
+  local node pids=()
+  # Signal every node first and wait afterwards: each takes a moment to
+  # shut down cleanly, and they need not do it one after another.
   for node in peer0.org2 peer0.org1 orderer3 orderer2 orderer1; do
-    stop_node "${node}" TERM
+    stop_node "${node}" TERM &
+    pids+=($!)
   done
+  for node in "${pids[@]}"; do wait "${node}" || true; done
   log "network down"
 }
 
