@@ -1,0 +1,218 @@
+// Package anchor drives the gateway's sealed batches onto the ledger, one at
+// a time and in order: a batch must extend the tree size its predecessor
+// anchored, so anchoring is strictly sequential per gateway. Transient
+// ledger failures are retried with bounded exponential backoff; a permanent
+// rejection is surfaced in Status (and so in /readyz and the metrics) and
+// retried slowly, since only an operator can fix it. Because batch ids are
+// deterministic and the chaincode returns the existing record for a replayed
+// id, a crash between commit and MarkAnchored never anchors anything twice.
+package anchor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+// Status is a snapshot of the anchorer's progress.
+type Status struct {
+	Pending      int       `json:"pending"`
+	Anchored     uint64    `json:"anchored"`
+	LastAnchored time.Time `json:"last_anchored,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+	// Rejected is true while the oldest pending batch was refused by the
+	// ledger permanently: anchoring cannot progress without an operator.
+	Rejected bool `json:"rejected"`
+}
+
+// Anchorer anchors pending batches. Create it with New and run it with Run.
+type Anchorer struct {
+	log     gateway.BatchLog
+	ledger  gateway.Ledger
+	cfg     config
+	wake    chan struct{}
+	mu      sync.Mutex
+	status  Status
+	onAnchr []func(gateway.Batch, gateway.Anchor)
+}
+
+type config struct {
+	idle       time.Duration
+	minBackoff time.Duration
+	maxBackoff time.Duration
+	logger     *slog.Logger
+}
+
+// Option configures New.
+type Option func(*config) error
+
+// WithIdlePoll sets how often an idle anchorer looks for sealed batches when
+// nobody calls Wake (default 200 ms).
+func WithIdlePoll(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("idle poll must be positive, got %v", d)
+		}
+		c.idle = d
+		return nil
+	}
+}
+
+// WithBackoff sets the retry backoff bounds (defaults 100 ms and 10 s).
+func WithBackoff(minBackoff, maxBackoff time.Duration) Option {
+	return func(c *config) error {
+		if minBackoff <= 0 || maxBackoff < minBackoff {
+			return fmt.Errorf("backoff bounds must satisfy 0 < min <= max, got %v, %v", minBackoff, maxBackoff)
+		}
+		c.minBackoff, c.maxBackoff = minBackoff, maxBackoff
+		return nil
+	}
+}
+
+// WithLogger sets the structured logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("logger is nil")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// New returns an anchorer over a batch log and a ledger.
+func New(log gateway.BatchLog, ledger gateway.Ledger, opts ...Option) (*Anchorer, error) {
+	if log == nil || ledger == nil {
+		return nil, errors.New("anchor: batch log and ledger are required")
+	}
+	cfg := config{idle: 200 * time.Millisecond, minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second, logger: slog.Default()}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("anchor: %w", err)
+		}
+	}
+	return &Anchorer{log: log, ledger: ledger, cfg: cfg, wake: make(chan struct{}, 1)}, nil
+}
+
+// OnAnchored registers a callback run after each batch is marked anchored
+// (in anchoring order, on the anchorer's goroutine: keep it short). Register
+// before Run.
+func (a *Anchorer) OnAnchored(f func(gateway.Batch, gateway.Anchor)) {
+	a.onAnchr = append(a.onAnchr, f)
+}
+
+// Wake tells the anchorer a batch was sealed; it never blocks.
+func (a *Anchorer) Wake() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns a snapshot of progress.
+func (a *Anchorer) Status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.status
+}
+
+// Run anchors batches until ctx ends; it returns ctx's error, or an error
+// from the batch log (storage failures are not retried: they are fatal to
+// the gateway, as an fsync error is).
+func (a *Anchorer) Run(ctx context.Context) error {
+	backoff := a.cfg.minBackoff
+	for {
+		pending, err := a.log.PendingBatches(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("anchor: read pending batches: %w", err)
+		}
+		a.setPending(len(pending))
+		progressed := false
+		for _, b := range pending {
+			anc, err := a.ledger.AnchorBatch(ctx, b)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				a.recordFailure(b, err)
+				break
+			}
+			if err := a.log.MarkAnchored(ctx, b.ID, anc.TxID, anc.BlockNumber); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("anchor: mark batch %s anchored: %w", b.ID, err)
+			}
+			a.recordSuccess(b, anc)
+			progressed = true
+			backoff = a.cfg.minBackoff
+		}
+		wait := a.cfg.idle
+		if !progressed && len(pending) > 0 {
+			// The oldest batch failed: retry it after a growing pause.
+			wait = backoff
+			backoff = min(2*backoff, a.cfg.maxBackoff)
+			if a.Status().Rejected {
+				wait = a.cfg.maxBackoff
+			}
+		}
+		if progressed {
+			continue // more may have been sealed meanwhile
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-a.wake:
+			timer.Stop()
+		case <-timer.C:
+		}
+	}
+}
+
+func (a *Anchorer) setPending(n int) {
+	a.mu.Lock()
+	a.status.Pending = n
+	a.mu.Unlock()
+}
+
+func (a *Anchorer) recordFailure(b gateway.Batch, err error) {
+	var rejected *gateway.LedgerRejectedError
+	isRejected := errors.As(err, &rejected)
+	a.mu.Lock()
+	a.status.LastError = err.Error()
+	a.status.Rejected = isRejected
+	a.mu.Unlock()
+	level := slog.LevelWarn
+	if isRejected {
+		level = slog.LevelError
+	}
+	a.cfg.logger.Log(context.Background(), level, "anchoring batch failed",
+		"batch", b.ID, "tree_size_before", b.TreeSizeBefore, "tree_size_after", b.TreeSizeAfter,
+		"permanent", isRejected, "err", err)
+}
+
+func (a *Anchorer) recordSuccess(b gateway.Batch, anc gateway.Anchor) {
+	a.mu.Lock()
+	a.status.Anchored++
+	a.status.LastAnchored = time.Now()
+	a.status.LastError = ""
+	a.status.Rejected = false
+	if a.status.Pending > 0 {
+		a.status.Pending--
+	}
+	a.mu.Unlock()
+	a.cfg.logger.Debug("batch anchored", "batch", b.ID, "tx", anc.TxID, "block", anc.BlockNumber, "replayed", anc.Replayed)
+	for _, f := range a.onAnchr {
+		f(b, anc)
+	}
+}

@@ -1,0 +1,194 @@
+// Package esbulk parses Elasticsearch _bulk requests into gateway events and
+// shapes the answers Elasticsearch clients expect, so Beats, Logstash,
+// Fluent Bit, Vector and the official clients can ship to the gateway as if
+// it were an Elasticsearch 8 cluster.
+//
+// A _bulk body is NDJSON: an action line ({"index":{...}}, {"create":{...}},
+// {"delete":{...}}, {"update":{...}}) followed, except for delete, by a
+// source line. Guarantees, following Elasticsearch's own behaviour:
+//   - a malformed action line, or an action line with no source line after
+//     it, fails the whole request (CodeMalformed, with the line number);
+//   - index and create items become events; delete and update items, and
+//     source lines that are not JSON objects, get a per-item error (status
+//     400) in Items and do not fail the request;
+//   - Items has one entry per action, in request order, so the response's
+//     items[] lines up with what the client sent;
+//   - an item without an explicit _id gets the event ID (content-derived),
+//     so a retried request maps to the same ids.
+package esbulk
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest/normalize"
+)
+
+const proto = "esbulk"
+
+// Item is the outcome of one bulk action, in request order.
+type Item struct {
+	// Action is "index", "create", "delete", "update" or what the client
+	// sent.
+	Action string
+	// Index is the target index (from the action, else the path's default).
+	Index string
+	// ID is the document id: the action's _id, else the event ID.
+	ID string
+	// Event is the position of this item's event in Result.Events, -1 when
+	// the item failed.
+	Event int
+	// Status is the HTTP status of the item: 201 for accepted, 4xx when
+	// Error is set.
+	Status int
+	// Error is set when the item was refused.
+	Error *ItemError
+}
+
+// ItemError is Elasticsearch's per-item error object.
+type ItemError struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+// Result is what Parse returns: the events to store and the per-item
+// outcomes to answer with.
+type Result struct {
+	Events []gateway.Event
+	Items  []Item
+}
+
+// Errors reports whether any item failed (the response's "errors" flag).
+func (r Result) Errors() bool {
+	for _, it := range r.Items {
+		if it.Error != nil {
+			return true
+		}
+	}
+	return false
+}
+
+type actionMeta struct {
+	Index *string `json:"_index"`
+	ID    *string `json:"_id"`
+}
+
+// Parse parses a _bulk body. defaultIndex is the index named in the path
+// (/{index}/_bulk), empty for /_bulk. m supplies the defaults and receive
+// time; m.Index is overridden per item by the item's index.
+func Parse(body []byte, defaultIndex string, m ingest.Meta, lim ingest.Limits) (Result, error) {
+	lim = lim.WithDefaults()
+	if err := lim.CheckBody(proto, len(body)); err != nil {
+		return Result{}, err
+	}
+	var res Result
+	stream := normalize.NewStream(m.Received)
+	var pending *Item // action waiting for its source line
+	pendingLine := 0
+	err := ingest.Lines(proto, body, lim.MaxLineBytes, func(lineNo int, line []byte) error {
+		if ingest.IsBlank(line) {
+			return nil
+		}
+		if pending != nil {
+			it := *pending
+			pending = nil
+			res.Items = append(res.Items, source(&res, it, line, m, stream))
+			return nil
+		}
+		if err := lim.CheckEvents(proto, len(res.Items)+1, lineNo); err != nil {
+			return err
+		}
+		it, needsSource, err := action(line, lineNo, len(res.Items), defaultIndex)
+		if err != nil {
+			return err
+		}
+		if needsSource {
+			pending, pendingLine = &it, lineNo
+			return nil
+		}
+		res.Items = append(res.Items, it)
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if pending != nil {
+		return Result{}, ingest.Errorf(ingest.CodeMalformed, proto, pendingLine, len(res.Items), "%s action has no source line after it", pending.Action)
+	}
+	if len(res.Items) == 0 {
+		return Result{}, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "Validation Failed: 1: no requests added")
+	}
+	return res, nil
+}
+
+// action parses one action line.
+func action(line []byte, lineNo, n int, defaultIndex string) (Item, bool, error) {
+	var a map[string]json.RawMessage
+	if err := ingest.DecodeStrict(line, &a); err != nil || a == nil {
+		return Item{}, false, ingest.Wrap(ingest.CodeMalformed, proto, lineNo, n, "action line is not a JSON object", err)
+	}
+	if len(a) != 1 {
+		return Item{}, false, ingest.Errorf(ingest.CodeMalformed, proto, lineNo, n, "action line must have exactly one action, has %d", len(a))
+	}
+	var it Item
+	var meta json.RawMessage
+	for k, v := range a {
+		it.Action, meta = k, v
+	}
+	var am actionMeta
+	if err := json.Unmarshal(meta, &am); err != nil || string(meta) == "null" {
+		return Item{}, false, ingest.Wrap(ingest.CodeMalformed, proto, lineNo, n, "action "+strconv.Quote(it.Action)+" has malformed metadata", err)
+	}
+	it.Index = defaultIndex
+	if am.Index != nil && *am.Index != "" {
+		it.Index = *am.Index
+	}
+	if am.ID != nil {
+		it.ID = *am.ID
+	}
+	it.Event = -1
+	switch it.Action {
+	case "index", "create":
+		return it, true, nil
+	case "update":
+		it.Status = 400
+		it.Error = &ItemError{Type: "action_request_validation_exception", Reason: "update is not supported: the gateway is append-only"}
+		return it, true, nil
+	case "delete":
+		it.Status = 400
+		it.Error = &ItemError{Type: "action_request_validation_exception", Reason: "delete is not supported: the gateway is append-only"}
+		return it, false, nil
+	default:
+		return Item{}, false, ingest.Errorf(ingest.CodeMalformed, proto, lineNo, n, "unknown action %q, expected one of index, create, delete, update", it.Action)
+	}
+}
+
+// source completes an item with its source line.
+func source(res *Result, it Item, line []byte, m ingest.Meta, stream *normalize.Stream) Item {
+	if it.Error != nil {
+		// update: its source line is consumed but not used.
+		return it
+	}
+	if it.Index == "" {
+		it.Status = 400
+		it.Error = &ItemError{Type: "action_request_validation_exception", Reason: "index is missing"}
+		return it
+	}
+	obj, err := ingest.DecodeObject(line)
+	if err != nil {
+		it.Status = 400
+		it.Error = &ItemError{Type: "document_parsing_exception", Reason: "failed to parse: " + err.Error()}
+		return it
+	}
+	m.Index = it.Index
+	ev := normalize.Object(obj, m.Sourcetype).Event(m, line, zeroTime)
+	if it.ID == "" {
+		it.ID = ev.ID
+	}
+	it.Event = len(res.Events)
+	it.Status = 201
+	res.Events = append(res.Events, ev)
+	return it
+}

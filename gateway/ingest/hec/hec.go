@@ -1,0 +1,376 @@
+// Package hec parses Splunk HTTP Event Collector requests into gateway
+// events and shapes the answers exactly as Splunk documents them, so Splunk
+// forwarders, logging libraries, Vector, Fluent Bit and the OpenTelemetry
+// Collector's splunk_hec exporter can point at the gateway unchanged.
+//
+// Endpoints covered (the HTTP layer routes to them):
+//   - /services/collector/event (and /services/collector): ParseEvents, one
+//     or many concatenated JSON envelopes {time, host, source, sourcetype,
+//     index, event, fields};
+//   - /services/collector/raw: ParseRaw, line-broken text with metadata from
+//     the query string (MetaFromQuery);
+//   - /services/collector/ack: ParseAck and NewAckResponse;
+//   - every answer: Response, Success, SuccessAck, ErrorResponse.
+//
+// Guarantees: a request is accepted whole or refused whole, as Splunk does;
+// a refusal names the 0-based event number (invalid-event-number) where
+// parsing stopped. Splunk semantics kept: envelope metadata overrides the
+// request defaults; "time" is epoch seconds as a number or a numeric string,
+// with any fraction; "event" may be a string or any JSON value but must be
+// present (code 12) and not an empty string (code 13); "fields" must be an
+// object whose values are strings, numbers, booleans or flat arrays of them
+// (code 15 otherwise).
+//
+// Decoding uses encoding/json with UseNumber so numbers in events keep their
+// exact digits in the evidence fields.
+package hec
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest/normalize"
+)
+
+const proto = "hec"
+
+// envelope is one HEC event envelope. Metadata members are decoded as any
+// so a wrong type is reported as Splunk does (invalid data format) rather
+// than as a Go type error.
+type envelope struct {
+	Time       any             `json:"time"`
+	Host       any             `json:"host"`
+	Source     any             `json:"source"`
+	Sourcetype any             `json:"sourcetype"`
+	Index      any             `json:"index"`
+	Event      json.RawMessage `json:"event"`
+	Fields     map[string]any  `json:"fields"`
+}
+
+// ParseEvents parses an /services/collector/event body. m supplies the
+// request defaults (from the token and query string) and the receive time;
+// lim bounds the work. See the package doc for the accepted shapes.
+func ParseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, error) {
+	lim = lim.WithDefaults()
+	if err := lim.CheckBody(proto, len(body)); err != nil {
+		return nil, err
+	}
+	if ingest.IsBlank(body) {
+		return nil, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "empty body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	stream := normalize.NewStream(m.Received)
+	var events []gateway.Event
+	var start int64
+	for n := 0; ; n++ {
+		// Skip whitespace between envelopes ourselves so each event's raw
+		// bytes start at its "{".
+		for start < int64(len(body)) && isSpace(body[start]) {
+			start++
+		}
+		if start == int64(len(body)) {
+			break
+		}
+		if err := lim.CheckEvents(proto, n+1, 0); err != nil {
+			return nil, err
+		}
+		if body[start] != '{' {
+			return nil, ingest.Errorf(ingest.CodeMalformed, proto, 0, n, "event %d is not a JSON object", n)
+		}
+		var env envelope
+		if err := dec.Decode(&env); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field == "fields" {
+				return nil, ingest.Wrap(ingest.CodeInvalidField, proto, 0, n, "fields must be an object", err)
+			}
+			return nil, ingest.Wrap(ingest.CodeMalformed, proto, 0, n, "event "+strconv.Itoa(n)+" is not a valid envelope", err)
+		}
+		end := dec.InputOffset()
+		if int(end-start) > lim.MaxLineBytes {
+			return nil, ingest.Errorf(ingest.CodeTooLarge, proto, 0, n, "event %d of %d bytes exceeds the limit of %d bytes", n, end-start, lim.MaxLineBytes)
+		}
+		ev, err := envelopeEvent(&env, body[start:end], n, m, stream)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+		start = end
+	}
+	if len(events) == 0 {
+		return nil, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "no event in body")
+	}
+	return events, nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *normalize.Stream) (gateway.Event, error) {
+	if len(env.Event) == 0 || string(env.Event) == "null" {
+		return gateway.Event{}, ingest.Errorf(ingest.CodeMissingField, proto, 0, n, "event %d has no \"event\" member", n)
+	}
+	var event any
+	d := json.NewDecoder(bytes.NewReader(env.Event))
+	d.UseNumber()
+	if err := d.Decode(&event); err != nil {
+		return gateway.Event{}, ingest.Wrap(ingest.CodeMalformed, proto, 0, n, "event "+strconv.Itoa(n), err)
+	}
+	if s, isStr := event.(string); isStr && strings.TrimSpace(s) == "" {
+		return gateway.Event{}, ingest.Errorf(ingest.CodeBlankField, proto, 0, n, "event %d has a blank \"event\"", n)
+	}
+	for _, mf := range [...]struct {
+		name string
+		val  any
+		dst  *string
+	}{{"host", env.Host, &m.Host}, {"source", env.Source, &m.Source}, {"sourcetype", env.Sourcetype, &m.Sourcetype}, {"index", env.Index, &m.Index}} {
+		if mf.val == nil {
+			continue
+		}
+		s, ok := mf.val.(string)
+		if !ok {
+			return gateway.Event{}, ingest.Errorf(ingest.CodeMalformed, proto, 0, n, "event %d: %q must be a string", n, mf.name)
+		}
+		if s != "" {
+			*mf.dst = s
+		}
+	}
+	t, err := parseTime(env.Time)
+	if err != nil {
+		return gateway.Event{}, ingest.Wrap(ingest.CodeMalformed, proto, 0, n, "event "+strconv.Itoa(n)+": invalid \"time\"", err)
+	}
+	if err := checkIndexedFields(env.Fields); err != nil {
+		return gateway.Event{}, ingest.Wrap(ingest.CodeInvalidField, proto, 0, n, "event "+strconv.Itoa(n)+": invalid \"fields\"", err)
+	}
+	var r normalize.Result
+	switch e := event.(type) {
+	case map[string]any:
+		r = normalize.Object(e, m.Sourcetype)
+	case string:
+		var skip bool
+		r, skip = stream.Line([]byte(e), m.Sourcetype)
+		if skip {
+			r = normalize.Result{Class: gateway.ClassOther, Fields: map[string]any{"message": e}}
+		}
+	default:
+		// Arrays, numbers and booleans are accepted, as Splunk does, and
+		// kept as they are.
+		r = normalize.Result{Class: gateway.ClassOther, Fields: map[string]any{"message": e}}
+	}
+	if len(env.Fields) > 0 {
+		if r.Fields == nil {
+			r.Fields = make(map[string]any, len(env.Fields))
+		}
+		for k, v := range env.Fields {
+			// Normalised names win: an indexed field cannot masquerade as
+			// source.ip and change what detection sees.
+			if _, taken := r.Fields[k]; !taken {
+				r.Fields[k] = v
+			}
+		}
+	}
+	return r.Event(m, bytes.TrimSpace(raw), t), nil
+}
+
+var errBadTime = errors.New("time must be epoch seconds as a number or numeric string")
+
+// parseTime reads HEC's "time": epoch seconds with an optional fraction, as
+// a JSON number or a string; absent or null means none.
+func parseTime(v any) (time.Time, error) {
+	var s string
+	switch x := v.(type) {
+	case nil:
+		return time.Time{}, nil
+	case json.Number:
+		s = x.String()
+	case string:
+		s = strings.TrimSpace(x)
+		if s == "" {
+			return time.Time{}, nil
+		}
+	default:
+		return time.Time{}, errBadTime
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		return time.Time{}, errBadTime
+	}
+	// Split on the decimal point to keep the fraction exact to the
+	// microsecond instead of trusting float rounding.
+	sec, frac, _ := strings.Cut(s, ".")
+	if strings.ContainsAny(s, "eE") {
+		return time.Unix(0, int64(f*1e9)).UTC(), nil
+	}
+	secs, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}, errBadTime
+	}
+	var nanos int64
+	if frac != "" {
+		if len(frac) > 9 {
+			frac = frac[:9]
+		}
+		nanos, err = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+		if err != nil {
+			return time.Time{}, errBadTime
+		}
+	}
+	return time.Unix(secs, nanos).UTC(), nil
+}
+
+var errNested = errors.New("indexed field values must be strings, numbers, booleans or arrays of them")
+
+func checkIndexedFields(f map[string]any) error {
+	for _, v := range f {
+		switch x := v.(type) {
+		case string, json.Number, bool, nil:
+		case []any:
+			for _, e := range x {
+				switch e.(type) {
+				case string, json.Number, bool:
+				default:
+					return errNested
+				}
+			}
+		default:
+			return errNested
+		}
+	}
+	return nil
+}
+
+// ParseRaw parses an /services/collector/raw body: each non-blank line is
+// one event (Splunk's default line breaking), with the metadata of m (see
+// MetaFromQuery). Lines are normalised as text (syslog auth lines, JSON
+// objects, Zeek TSV after its header; Zeek header lines are consumed, not
+// stored). A body with no non-blank line is code 5 (no data).
+func ParseRaw(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, error) {
+	lim = lim.WithDefaults()
+	if err := lim.CheckBody(proto, len(body)); err != nil {
+		return nil, err
+	}
+	stream := normalize.NewStream(m.Received)
+	var events []gateway.Event
+	err := ingest.Lines(proto, body, lim.MaxLineBytes, func(lineNo int, line []byte) error {
+		if ingest.IsBlank(line) {
+			return nil
+		}
+		if err := lim.CheckEvents(proto, len(events)+1, lineNo); err != nil {
+			return err
+		}
+		r, skip := stream.Line(line, m.Sourcetype)
+		if skip {
+			return nil
+		}
+		events = append(events, r.Event(m, line, time.Time{}))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(events) == 0 {
+		return nil, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "no event in body")
+	}
+	return events, nil
+}
+
+// MetaFromQuery overlays the raw endpoint's query parameters (source,
+// sourcetype, host, index) on base, as Splunk does for
+// /services/collector/raw; the "channel" parameter is the caller's concern
+// (see Channel).
+func MetaFromQuery(q url.Values, base ingest.Meta) ingest.Meta {
+	if v := q.Get("source"); v != "" {
+		base.Source = v
+	}
+	if v := q.Get("sourcetype"); v != "" {
+		base.Sourcetype = v
+	}
+	if v := q.Get("host"); v != "" {
+		base.Host = v
+	}
+	if v := q.Get("index"); v != "" {
+		base.Index = v
+	}
+	return base
+}
+
+// Channel returns the request's data channel: the X-Splunk-Request-Channel
+// header value if set, else the "channel" query parameter. It returns an
+// error response code when the channel is present but not a GUID (code 11),
+// and CodeChannelMissing when absent and required (code 10); required is
+// true when the token has acknowledgement enabled or the endpoint is raw.
+func Channel(header string, q url.Values, required bool) (string, Code) {
+	ch := header
+	if ch == "" {
+		ch = q.Get("channel")
+	}
+	if ch == "" {
+		if required {
+			return "", CodeChannelMissing
+		}
+		return "", CodeSuccess
+	}
+	if !validGUID(ch) {
+		return "", CodeInvalidChannel
+	}
+	return ch, CodeSuccess
+}
+
+// validGUID accepts the 8-4-4-4-12 hex form Splunk requires of channels.
+func validGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ParseAck parses an /services/collector/ack body, {"acks":[0,1,...]}. A
+// body without an "acks" array of non-negative integers is invalid data
+// format.
+func ParseAck(body []byte, lim ingest.Limits) (AckRequest, error) {
+	lim = lim.WithDefaults()
+	if err := lim.CheckBody(proto, len(body)); err != nil {
+		return AckRequest{}, err
+	}
+	if ingest.IsBlank(body) {
+		return AckRequest{}, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "empty body")
+	}
+	var raw struct {
+		Acks *[]uint64 `json:"acks"`
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	if err := d.Decode(&raw); err != nil {
+		return AckRequest{}, ingest.Wrap(ingest.CodeMalformed, proto, 0, -1, "ack request", err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return AckRequest{}, ingest.Errorf(ingest.CodeMalformed, proto, 0, -1, "trailing data after ack request")
+	}
+	if raw.Acks == nil {
+		return AckRequest{}, ingest.Errorf(ingest.CodeMalformed, proto, 0, -1, "ack request has no \"acks\" array")
+	}
+	if len(*raw.Acks) > lim.MaxEvents {
+		return AckRequest{}, ingest.Errorf(ingest.CodeTooLarge, proto, 0, -1, "more than %d ack ids", lim.MaxEvents)
+	}
+	return AckRequest{Acks: *raw.Acks}, nil
+}

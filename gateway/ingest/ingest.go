@@ -1,0 +1,136 @@
+// Package ingest holds what every ingest protocol parser of the gateway
+// shares: the limits a parser enforces, the request metadata it stamps on
+// each event, the one error type (Error) whose Code the HTTP layer maps to a
+// status in exactly one function (HTTPStatus), and helpers to read a
+// possibly compressed body under a size limit.
+//
+// The protocol parsers live in sub-packages (hec, esbulk, otlp, ndjson,
+// syslog) and the recognition of well-known security log shapes in
+// normalize. Every parser guarantees:
+//   - it is pure: no clock, no I/O beyond the io.Reader it is given, no
+//     global state, so the same input and Meta yield the same events;
+//   - nothing malformed yields an event: a request is either rejected with an
+//     *Error naming what and where, or (for protocols with per-item results,
+//     such as _bulk) the malformed item is reported and skipped;
+//   - every event it returns has ID = gateway.ComputeID(Source, Sourcetype,
+//     Raw), Raw is a copy of the bytes of that one event (never aliasing the
+//     request buffer), Time is the event's own time or else Meta.Received,
+//     and Seq is 0 (the store assigns it);
+//   - limits are checked before work is done on the data they bound.
+package ingest
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+// Default limits, chosen to match what shippers send by default: Beats and
+// Logstash cap a _bulk request near 20–100 MB, Splunk's max_content_length
+// defaults to 800 MB but forwarders batch far below, and one log line past
+// 1 MiB is almost always a framing error rather than a real event.
+const (
+	DefaultMaxBodyBytes = 64 << 20
+	DefaultMaxEvents    = 100_000
+	DefaultMaxLineBytes = 1 << 20
+)
+
+// Limits bounds the work one request may cause. A zero field means the
+// corresponding default (see WithDefaults); a negative field is invalid.
+type Limits struct {
+	// MaxBodyBytes bounds the request body after decompression.
+	MaxBodyBytes int64
+	// MaxEvents bounds the number of events one request may carry.
+	MaxEvents int
+	// MaxLineBytes bounds one line, one JSON document or one syslog frame.
+	MaxLineBytes int
+}
+
+// WithDefaults returns l with every zero field replaced by its default.
+func (l Limits) WithDefaults() Limits {
+	if l.MaxBodyBytes == 0 {
+		l.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if l.MaxEvents == 0 {
+		l.MaxEvents = DefaultMaxEvents
+	}
+	if l.MaxLineBytes == 0 {
+		l.MaxLineBytes = DefaultMaxLineBytes
+	}
+	return l
+}
+
+// CheckBody returns a CodeTooLarge error when a body of n bytes exceeds
+// MaxBodyBytes (after defaults are applied).
+func (l Limits) CheckBody(protocol string, n int) error {
+	l = l.WithDefaults()
+	if int64(n) > l.MaxBodyBytes {
+		return &Error{Code: CodeTooLarge, Protocol: protocol, Event: -1,
+			Msg: "body of " + strconv.FormatInt(int64(n), 10) + " bytes exceeds the limit of " + strconv.FormatInt(l.MaxBodyBytes, 10) + " bytes"}
+	}
+	return nil
+}
+
+// CheckEvents returns a CodeTooLarge error once the n-th event (1-based)
+// would exceed MaxEvents; event is its 0-based position for the error.
+func (l Limits) CheckEvents(protocol string, n int, line int) error {
+	l = l.WithDefaults()
+	if n > l.MaxEvents {
+		return &Error{Code: CodeTooLarge, Protocol: protocol, Event: n - 1, Line: line,
+			Msg: "more than " + strconv.FormatInt(int64(l.MaxEvents), 10) + " events in one request"}
+	}
+	return nil
+}
+
+// CheckLine returns a CodeTooLarge error when one line (or document) of n
+// bytes exceeds MaxLineBytes.
+func (l Limits) CheckLine(protocol string, n int, line, event int) error {
+	l = l.WithDefaults()
+	if n > l.MaxLineBytes {
+		return &Error{Code: CodeTooLarge, Protocol: protocol, Line: line, Event: event,
+			Msg: "line of " + strconv.FormatInt(int64(n), 10) + " bytes exceeds the limit of " + strconv.FormatInt(int64(l.MaxLineBytes), 10) + " bytes"}
+	}
+	return nil
+}
+
+// Meta is what the transport knows about a request before its body is read:
+// defaults for the event metadata (from the URL, query string or the token's
+// configuration) and the time the gateway received it. Parsers never read a
+// clock; Received is the only notion of "now" they have.
+type Meta struct {
+	Source     string
+	Sourcetype string
+	Host       string
+	Index      string
+	// Received is the gateway's receive time for the request; it becomes
+	// Event.Received and the fallback for Event.Time.
+	Received time.Time
+}
+
+// NewEvent builds an event from its parts, copying raw so the event never
+// aliases a request buffer, defaulting Time to Received and computing the
+// content-derived ID. fields may be nil. It is the one place events are
+// assembled so every parser upholds the package guarantees.
+func NewEvent(m Meta, raw []byte, t time.Time, class gateway.Class, fields map[string]any) gateway.Event {
+	if t.IsZero() {
+		t = m.Received
+	}
+	if class == "" {
+		class = gateway.ClassOther
+	}
+	r := make([]byte, len(raw))
+	copy(r, raw)
+	return gateway.Event{
+		ID:         gateway.ComputeID(m.Source, m.Sourcetype, r),
+		Received:   m.Received,
+		Time:       t,
+		Source:     m.Source,
+		Sourcetype: m.Sourcetype,
+		Host:       m.Host,
+		Index:      m.Index,
+		Class:      class,
+		Fields:     fields,
+		Raw:        r,
+	}
+}

@@ -1,0 +1,83 @@
+// Package ingesttest holds helpers shared by the ingest parsers' tests: the
+// location of the real-sample data directory (skipping when it is absent)
+// and golden-file comparison with an -update flag. It is imported only by
+// tests.
+package ingesttest
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/ with the current output")
+
+// DataDir returns the directory of the shared real samples: $LEDGERGUARD_DATA_DIR
+// if set, else ../shared/data relative to the repository root (found by
+// walking up from the test's working directory to the directory holding
+// go.mod). It skips the test, saying why, when the directory is absent, so
+// a fresh clone without the data still passes.
+func DataDir(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv("LEDGERGUARD_DATA_DIR")
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		root := wd
+		for {
+			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+				if _, err := os.Stat(filepath.Join(root, "gateway")); err == nil {
+					break
+				}
+			}
+			parent := filepath.Dir(root)
+			if parent == root {
+				tb.Skipf("real-sample tests skipped: no repository root above %s", wd)
+			}
+			root = parent
+		}
+		dir = filepath.Join(root, "..", "shared", "data")
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		tb.Skipf("real-sample tests skipped: data directory %s not found (set LEDGERGUARD_DATA_DIR)", dir)
+	}
+	return dir
+}
+
+// DataFile returns the path of a file in the data directory, skipping the
+// test when that one file is missing.
+func DataFile(tb testing.TB, rel string) string {
+	tb.Helper()
+	p := filepath.Join(DataDir(tb), rel)
+	if _, err := os.Stat(p); err != nil {
+		tb.Skipf("real-sample test skipped: %s not found", p)
+	}
+	return p
+}
+
+// Golden compares got with testdata/golden/<name>, rewriting the file when
+// the test runs with -update.
+func Golden(tb testing.TB, name string, got []byte) {
+	tb.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("golden %s: %v (run with -update to create it)", path, err)
+	}
+	if !bytes.Equal(got, want) {
+		tb.Errorf("golden %s mismatch\n got: %s\nwant: %s", path, got, want)
+	}
+}

@@ -1,0 +1,176 @@
+// Package ndjson parses the gateway's native ingest API, POST /v1/events:
+// newline-delimited JSON, one envelope per line,
+//
+//	{"time": ..., "source": "...", "sourcetype": "...", "host": "...",
+//	 "index": "...", "event": <string or object>, "fields": {...}}
+//
+// "event" is the record (a line of text or a JSON object), "fields" extra
+// structured data; at least one of them is required. "time" is an RFC 3339
+// string or epoch seconds (number or numeric string, with fraction). The
+// metadata members are optional strings that override the request defaults.
+//
+// Guarantees: the request is accepted whole or refused whole with an
+// *ingest.Error whose Line names the 1-based line at fault; blank lines are
+// ignored; each event's Raw is its line without the terminator.
+package ndjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest/normalize"
+)
+
+const proto = "ndjson"
+
+type envelope struct {
+	Time       json.RawMessage `json:"time"`
+	Source     *string         `json:"source"`
+	Sourcetype *string         `json:"sourcetype"`
+	Host       *string         `json:"host"`
+	Index      *string         `json:"index"`
+	Event      any             `json:"event"`
+	Fields     map[string]any  `json:"fields"`
+}
+
+// Parse parses a /v1/events body. m supplies the defaults and the receive
+// time; lim bounds body size, line length and event count.
+func Parse(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, error) {
+	lim = lim.WithDefaults()
+	if err := lim.CheckBody(proto, len(body)); err != nil {
+		return nil, err
+	}
+	stream := normalize.NewStream(m.Received)
+	var events []gateway.Event
+	err := ingest.Lines(proto, body, lim.MaxLineBytes, func(lineNo int, line []byte) error {
+		if ingest.IsBlank(line) {
+			return nil
+		}
+		n := len(events)
+		if err := lim.CheckEvents(proto, n+1, lineNo); err != nil {
+			return err
+		}
+		ev, err := parseLine(line, lineNo, n, m, stream)
+		if err != nil {
+			return err
+		}
+		events = append(events, ev)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(events) == 0 {
+		return nil, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "no event in body")
+	}
+	return events, nil
+}
+
+func parseLine(line []byte, lineNo, n int, m ingest.Meta, stream *normalize.Stream) (gateway.Event, error) {
+	var env envelope
+	if t := bytes.TrimSpace(line); len(t) == 0 || t[0] != '{' {
+		return gateway.Event{}, ingest.Errorf(ingest.CodeMalformed, proto, lineNo, n, "line is not a JSON object")
+	}
+	if err := ingest.DecodeStrict(line, &env); err != nil {
+		return gateway.Event{}, ingest.Wrap(ingest.CodeMalformed, proto, lineNo, n, "not one JSON envelope object", err)
+	}
+	if env.Event == nil && env.Fields == nil {
+		return gateway.Event{}, ingest.Errorf(ingest.CodeMissingField, proto, lineNo, n, "neither \"event\" nor \"fields\" is present")
+	}
+	if s, ok := env.Event.(string); ok && strings.TrimSpace(s) == "" {
+		return gateway.Event{}, ingest.Errorf(ingest.CodeBlankField, proto, lineNo, n, "\"event\" is blank")
+	}
+	for _, p := range [...]struct {
+		v   *string
+		dst *string
+	}{{env.Source, &m.Source}, {env.Sourcetype, &m.Sourcetype}, {env.Host, &m.Host}, {env.Index, &m.Index}} {
+		if p.v != nil && *p.v != "" {
+			*p.dst = *p.v
+		}
+	}
+	t, err := ParseTime(env.Time)
+	if err != nil {
+		return gateway.Event{}, ingest.Wrap(ingest.CodeMalformed, proto, lineNo, n, "invalid \"time\"", err)
+	}
+	var r normalize.Result
+	switch e := env.Event.(type) {
+	case nil:
+		r = normalize.Object(env.Fields, m.Sourcetype)
+		env.Fields = nil
+	case map[string]any:
+		r = normalize.Object(e, m.Sourcetype)
+	case string:
+		var skip bool
+		if r, skip = stream.Line([]byte(e), m.Sourcetype); skip {
+			r = normalize.Result{Class: gateway.ClassOther, Fields: map[string]any{"message": e}}
+		}
+	default:
+		return gateway.Event{}, ingest.Errorf(ingest.CodeInvalidField, proto, lineNo, n, "\"event\" must be a string or an object")
+	}
+	if len(env.Fields) > 0 {
+		if r.Fields == nil {
+			r.Fields = make(map[string]any, len(env.Fields))
+		}
+		for k, v := range env.Fields {
+			if _, taken := r.Fields[k]; !taken {
+				r.Fields[k] = v
+			}
+		}
+	}
+	return r.Event(m, line, t), nil
+}
+
+var errTime = errors.New("time must be RFC 3339 or epoch seconds")
+
+// ParseTime reads a "time" member: absent/null (zero time), an RFC 3339
+// string, or epoch seconds as a number or numeric string with an optional
+// fraction (kept exact to the nanosecond).
+func ParseTime(raw json.RawMessage) (time.Time, error) {
+	s := string(bytes.TrimSpace(raw))
+	if s == "" || s == "null" {
+		return time.Time{}, nil
+	}
+	if s[0] == '"' {
+		var str string
+		if err := json.Unmarshal(raw, &str); err != nil {
+			return time.Time{}, errTime
+		}
+		if t, err := time.Parse(time.RFC3339Nano, str); err == nil {
+			return t.UTC(), nil
+		}
+		s = strings.TrimSpace(str)
+	}
+	return epochString(s)
+}
+
+func epochString(s string) (time.Time, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		return time.Time{}, errTime
+	}
+	if strings.ContainsAny(s, "eE") {
+		return time.Unix(0, int64(f*1e9)).UTC(), nil
+	}
+	sec, frac, _ := strings.Cut(s, ".")
+	secs, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}, errTime
+	}
+	var nanos int64
+	if frac != "" {
+		if len(frac) > 9 {
+			frac = frac[:9]
+		}
+		if nanos, err = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64); err != nil {
+			return time.Time{}, errTime
+		}
+	}
+	return time.Unix(secs, nanos).UTC(), nil
+}

@@ -1,0 +1,169 @@
+package ndjson
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest/internal/ingesttest"
+)
+
+var recv = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func meta() ingest.Meta {
+	return ingest.Meta{Source: "api", Sourcetype: "", Host: "client", Received: recv}
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      string
+		wantN     int
+		check     func(t *testing.T, evs []gateway.Event)
+		wantCode  ingest.Code
+		wantLine  int
+		wantEvent int
+	}{
+		{name: "string event rfc3339", body: `{"time":"2026-02-01T10:00:00.5Z","source":"s","sourcetype":"st","host":"h","index":"i","event":"hello"}` + "\n", wantN: 1,
+			check: func(t *testing.T, evs []gateway.Event) {
+				e := evs[0]
+				if !e.Time.Equal(time.Date(2026, 2, 1, 10, 0, 0, 5e8, time.UTC)) || e.Source != "s" || e.Sourcetype != "st" || e.Host != "h" || e.Index != "i" {
+					t.Errorf("got %+v", e)
+				}
+				if e.ID != gateway.ComputeID("s", "st", e.Raw) || string(e.Raw) != `{"time":"2026-02-01T10:00:00.5Z","source":"s","sourcetype":"st","host":"h","index":"i","event":"hello"}` {
+					t.Errorf("raw/id wrong: %q", e.Raw)
+				}
+			}},
+		{name: "epoch number and fields only", body: `{"time":1700000000.25,"fields":{"EventID":4625,"Channel":"Security","TargetUserName":"bob","IpAddress":"192.0.2.4","IpPort":"5000"}}`, wantN: 1,
+			check: func(t *testing.T, evs []gateway.Event) {
+				e := evs[0]
+				if !e.Time.Equal(time.Unix(1700000000, 25e7)) || e.Class != gateway.ClassAuth || e.Fields["event.outcome"] != "failure" || e.Fields["user.name"] != "bob" {
+					t.Errorf("got %v %q %v", e.Time, e.Class, e.Fields)
+				}
+			}},
+		{name: "object event plus extra fields", body: `{"event":{"msg":"x"},"fields":{"team":"blue"}}` + "\r\n\n" + `{"event":"y"}`, wantN: 2,
+			check: func(t *testing.T, evs []gateway.Event) {
+				if evs[0].Fields["team"] != "blue" || evs[0].Fields["msg"] != "x" || !evs[0].Time.Equal(recv) {
+					t.Errorf("fields %v time %v", evs[0].Fields, evs[0].Time)
+				}
+			}},
+		{name: "bad json names line", body: "{\"event\":\"a\"}\n\n{\"event\":", wantCode: ingest.CodeMalformed, wantLine: 3, wantEvent: 1},
+		{name: "missing event", body: `{"time":1}`, wantCode: ingest.CodeMissingField, wantLine: 1, wantEvent: 0},
+		{name: "blank event", body: `{"event":""}`, wantCode: ingest.CodeBlankField, wantLine: 1, wantEvent: 0},
+		{name: "event wrong type", body: `{"event":[1]}`, wantCode: ingest.CodeInvalidField, wantLine: 1, wantEvent: 0},
+		{name: "bad time", body: `{"event":"a","time":"noon"}`, wantCode: ingest.CodeMalformed, wantLine: 1, wantEvent: 0},
+		{name: "two values on a line", body: `{"event":"a"} {"event":"b"}`, wantCode: ingest.CodeMalformed, wantLine: 1, wantEvent: 0},
+		{name: "empty", body: "\n", wantCode: ingest.CodeNoData},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, err := Parse([]byte(tt.body), meta(), ingest.Limits{})
+			if got := ingest.CodeOf(err); got != tt.wantCode {
+				t.Fatalf("code = %v, want %v (%v)", got, tt.wantCode, err)
+			}
+			if err != nil {
+				var ie *ingest.Error
+				errors.As(err, &ie)
+				if tt.wantLine != 0 && (ie.Line != tt.wantLine || ie.Event != tt.wantEvent) {
+					t.Errorf("line/event = %d/%d, want %d/%d", ie.Line, ie.Event, tt.wantLine, tt.wantEvent)
+				}
+				return
+			}
+			if len(evs) != tt.wantN {
+				t.Fatalf("len = %d, want %d", len(evs), tt.wantN)
+			}
+			tt.check(t, evs)
+		})
+	}
+}
+
+func TestLimits(t *testing.T) {
+	body := []byte(strings.Repeat(`{"event":"abcdef"}`+"\n", 3))
+	tests := []struct {
+		name     string
+		lim      ingest.Limits
+		wantCode ingest.Code
+		wantLine int
+	}{
+		{"ok", ingest.Limits{MaxEvents: 3}, 0, 0},
+		{"events", ingest.Limits{MaxEvents: 2}, ingest.CodeTooLarge, 3},
+		{"line", ingest.Limits{MaxLineBytes: 10}, ingest.CodeTooLarge, 1},
+		{"body", ingest.Limits{MaxBodyBytes: 20}, ingest.CodeTooLarge, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(body, meta(), tt.lim)
+			if got := ingest.CodeOf(err); got != tt.wantCode {
+				t.Fatalf("code = %v, want %v", got, tt.wantCode)
+			}
+			var ie *ingest.Error
+			if errors.As(err, &ie) && ie.Line != tt.wantLine {
+				t.Errorf("line = %d, want %d", ie.Line, tt.wantLine)
+			}
+		})
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Time
+		err  bool
+	}{
+		{``, time.Time{}, false},
+		{`null`, time.Time{}, false},
+		{`1700000000`, time.Unix(1700000000, 0), false},
+		{`1700000000.000001`, time.Unix(1700000000, 1000), false},
+		{`"1700000000.5"`, time.Unix(1700000000, 5e8), false},
+		{`"2026-01-01T00:00:00+01:00"`, time.Date(2025, 12, 31, 23, 0, 0, 0, time.UTC), false},
+		{`-5`, time.Time{}, true},
+		{`true`, time.Time{}, true},
+		{`"soon"`, time.Time{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseTime(json.RawMessage(tt.in))
+		if (err != nil) != tt.err || !got.Equal(tt.want) {
+			t.Errorf("ParseTime(%s) = %v, %v; want %v, err %v", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"event":"x","time":1}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := Parse(body, meta(), ingest.Limits{MaxEvents: 100, MaxLineBytes: 4096})
+		if err != nil {
+			var ie *ingest.Error
+			if !errors.As(err, &ie) || evs != nil {
+				t.Fatalf("bad error %v", err)
+			}
+			if ie.Code == ingest.CodeMalformed && ie.Line == 0 {
+				t.Fatalf("malformed error without a line: %v", err)
+			}
+			return
+		}
+		for _, e := range evs {
+			if e.ID != gateway.ComputeID(e.Source, e.Sourcetype, e.Raw) || e.Time.IsZero() {
+				t.Fatalf("bad event %+v", e)
+			}
+		}
+	})
+}
+
+func BenchmarkParse(b *testing.B) {
+	one := `{"time":1700000000.5,"sourcetype":"zeek","event":{"ts":1700000000.5,"uid":"CabcDEF","id.orig_h":"10.0.0.1","id.orig_p":50000,"id.resp_h":"10.0.0.2","id.resp_p":53,"proto":"udp","query":"example.org","qtype_name":"A","rcode_name":"NOERROR"}}` + "\n"
+	body := []byte(strings.Repeat(one, 1000))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	rate := ingesttest.Rate(b)
+	for b.Loop() {
+		if _, err := Parse(body, meta(), ingest.Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rate(1000)
+}

@@ -1,0 +1,115 @@
+// Package normalize recognises the security log shapes the gateway cares
+// most about and maps them to an event class and ECS-style field names, so
+// that detection models and response policies select on one vocabulary
+// whatever the shipper:
+//
+//   - Zeek conn, dns and ssh logs, as TSV (with #fields/#types headers, see
+//     Stream) or JSON → flow, dns, auth (other Zeek logs keep their network
+//     fields and the class other);
+//   - Suricata eve JSON: event_type alert, flow/netflow, dns → alert, flow,
+//     dns (other event types keep their network fields);
+//   - Windows Security and Sysmon events as exported by NXLog/Logstash (flat
+//     EventID, Channel, event data) or Winlogbeat (winlog.event_id,
+//     winlog.event_data): 4624/4625/4648/4672 → auth, 4688 and Sysmon 1 →
+//     process, 5156 and Sysmon 3 → flow, Sysmon 22 → dns;
+//   - Linux auth/sshd syslog lines (Failed/Accepted password or publickey,
+//     Invalid user, PAM authentication failure) → auth.
+//
+// Guarantees: the functions are pure and total. They never fail and never
+// panic on any input: what is not recognised keeps the class other, with the
+// decoded object (or {"message": line}) as its fields. Recognised records get
+// fields named as in the Elastic Common Schema (source.ip, source.port,
+// destination.ip, destination.port, network.transport, network.protocol,
+// dns.question.name, user.name, event.outcome, event.code,
+// process.command_line, host.name, ...) as flat dotted keys, with ports and
+// counters as int64, IPs as strings, so two records of the same kind always
+// carry the same types. The original bytes stay in Event.Raw; the mapping
+// keeps only what detection and policies use, plus the tool's own
+// identifiers (zeek.session_id, suricata.eve.flow_id) to join records back.
+package normalize
+
+import (
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+)
+
+// Result is the outcome of normalising one record.
+type Result struct {
+	// Class is the event class; gateway.ClassOther when not recognised.
+	Class gateway.Class
+	// Kind names what was recognised, e.g. "zeek.conn", "suricata.alert",
+	// "windows.security", "sysmon", "sshd"; empty when nothing was.
+	Kind string
+	// Fields holds the ECS-style fields (or the unrecognised object as is).
+	Fields map[string]any
+	// Time is the record's own time, zero if it has none or it is unreadable.
+	Time time.Time
+	// Host is the originating host named by the record, if any.
+	Host string
+}
+
+// Object normalises one decoded JSON object (as produced by encoding/json
+// with or without UseNumber). hint is the sourcetype the client gave, used
+// only to break ties ("zeek", "suricata", "wineventlog", ...); detection
+// relies on the object's own keys.
+func Object(obj map[string]any, hint string) Result {
+	if obj == nil {
+		return Result{Class: gateway.ClassOther}
+	}
+	if isZeek(obj) {
+		return zeekObject(obj, hint)
+	}
+	if _, ok := obj["event_type"]; ok {
+		if _, ok := obj["src_ip"]; ok {
+			return suricata(obj)
+		}
+		if _, ok := obj["flow_id"]; ok {
+			return suricata(obj)
+		}
+	}
+	if r, ok := windows(obj); ok {
+		return r
+	}
+	// Unrecognised: keep the object, but still honour the ECS/Beats
+	// conventions for time and host so time-based queries work.
+	r := Result{Class: gateway.ClassOther, Fields: obj}
+	if ts, ok := obj["@timestamp"]; ok {
+		r.Time = parseTime(ts)
+	}
+	if h, ok := obj["host"].(map[string]any); ok {
+		r.Host, _ = str(h["name"])
+	} else if h, ok := str(obj["host.name"]); ok {
+		r.Host = h
+	}
+	return r
+}
+
+// Message normalises the free-text message of a syslog record whose header
+// was already parsed (by the syslog package): app is the APP-NAME/TAG
+// ("sshd", "sshd(pam_unix)", "su"), msg the text after "app[pid]: ". It
+// recognises the sshd and PAM authentication messages; ok is false for
+// anything else, and the caller keeps its own fields.
+func Message(app, msg string) (fields map[string]any, ok bool) {
+	return authMessage(app, msg)
+}
+
+// Event assembles the gateway event for one record: m carries the explicit
+// metadata (from the request or the protocol envelope), which wins; the
+// record's own host and recognised kind fill Host and Sourcetype only when
+// m leaves them empty. t, when non-zero, is an explicit event time (such as
+// HEC's "time") that wins over the record's own; otherwise r.Time, otherwise
+// m.Received. raw is copied.
+func (r Result) Event(m ingest.Meta, raw []byte, t time.Time) gateway.Event {
+	if m.Host == "" {
+		m.Host = r.Host
+	}
+	if m.Sourcetype == "" {
+		m.Sourcetype = r.Kind
+	}
+	if t.IsZero() {
+		t = r.Time
+	}
+	return ingest.NewEvent(m, raw, t, r.Class, r.Fields)
+}

@@ -1,0 +1,2 @@
+
+1-2 log records had neither body nor attributes

@@ -1,0 +1,47 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Anchor is where a batch was recorded on the ledger.
+type Anchor struct {
+	TxID        string `json:"tx_id"`
+	BlockNumber uint64 `json:"block_number"`
+	// Replayed is true when the ledger already held this batch id and the
+	// transaction wrote nothing (a retry after a lost acknowledgement).
+	Replayed bool `json:"replayed,omitempty"`
+}
+
+// Ledger is what the gateway needs from the consortium's ledger to anchor
+// its log. Implementations classify failures: an error that wraps
+// ErrLedgerUnavailable may succeed if retried; a *LedgerRejectedError will
+// not, whatever the number of retries.
+type Ledger interface {
+	// AnchorBatch records a sealed batch on the ledger and returns once the
+	// transaction is committed (valid) or has definitely failed.
+	AnchorBatch(ctx context.Context, b Batch) (Anchor, error)
+}
+
+// ErrLedgerUnavailable marks a transient ledger failure: peers or orderers
+// unreachable, timeouts, MVCC conflicts. Retrying later is correct.
+var ErrLedgerUnavailable = errors.New("ledger unavailable")
+
+// LedgerRejectedError is a permanent refusal by the ledger: the chaincode
+// rejected the transaction (bad input, access denied, a batch that does not
+// extend the previous tree) or it was committed invalid for a reason a retry
+// cannot fix. TxID is set when a transaction id exists.
+type LedgerRejectedError struct {
+	Op     string
+	TxID   string
+	Reason string
+}
+
+func (e *LedgerRejectedError) Error() string {
+	if e.TxID != "" {
+		return fmt.Sprintf("ledger rejected %s (tx %s): %s", e.Op, e.TxID, e.Reason)
+	}
+	return fmt.Sprintf("ledger rejected %s: %s", e.Op, e.Reason)
+}
