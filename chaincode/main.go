@@ -8,16 +8,31 @@ import (
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
+	"github.com/ledgerguard/ledgerguard/chaincode/alerts"
+	"github.com/ledgerguard/ledgerguard/chaincode/consortium"
+	"github.com/ledgerguard/ledgerguard/chaincode/events"
+	"github.com/ledgerguard/ledgerguard/chaincode/policies"
+	"github.com/ledgerguard/ledgerguard/chaincode/responses"
 	"github.com/ledgerguard/ledgerguard/chaincode/system"
 )
 
-func main() {
-	cc, err := contractapi.NewChaincode(system.New())
+// newChaincode builds the chaincode with every contract registered; main
+// and the registration test share it.
+func newChaincode() (*contractapi.ContractChaincode, error) {
+	cc, err := contractapi.NewChaincode(system.New(), consortium.New(), events.New(), alerts.New(), policies.New(), responses.New())
 	if err != nil {
-		log.Fatalf("ledgerguard chaincode: create: %v", err)
+		return nil, err
 	}
 	cc.Info.Title = "ledgerguard"
 	cc.Info.Version = system.Version
+	return cc, nil
+}
+
+func main() {
+	cc, err := newChaincode()
+	if err != nil {
+		log.Fatalf("ledgerguard chaincode: create: %v", err)
+	}
 	if err := cc.Start(); err != nil {
 		log.Fatalf("ledgerguard chaincode: start: %v", err)
 	}

@@ -1,0 +1,245 @@
+// Package events is the "events" contract: Merkle-batch anchors of the
+// gateways' telemetry logs. Each gateway keeps an append-only RFC 6962
+// log; each sealed batch is anchored once with the tree size before and
+// after, the root hash, the event sequence and time range, counts per
+// class and the models that scored it.
+//
+// Guarantees:
+//   - a batch is anchored under the caller's own MSP ID only, by a gateway
+//     identity (bound to that gateway id if its certificate says so);
+//   - the batch id is recomputed (wire.BatchID) and must match;
+//   - each gateway's log only grows: a batch must start at the previous
+//     checkpoint's tree size and continue its event sequence, so no gap,
+//     overlap or fork is ever anchored;
+//   - replaying an anchored batch id returns the stored record and writes
+//     nothing, whatever the checkpoint has become since;
+//   - writes touch only keys of that (MSP, gateway): two gateways anchoring
+//     at once never conflict.
+package events
+
+import (
+	"fmt"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+)
+
+// Contract is the events contract, registered as "events".
+type Contract struct {
+	contractapi.Contract
+}
+
+// New returns the contract with its name set.
+func New() *Contract {
+	c := &Contract{}
+	c.Name = "events"
+	return c
+}
+
+// locator is what the batch-id key holds: where the batch record lives.
+type locator struct {
+	MSP           string `json:"msp"`
+	GatewayID     string `json:"gatewayId"`
+	TreeSizeAfter uint64 `json:"treeSizeAfter"`
+}
+
+// AnchorBatch records one sealed batch (batchJSON is a wire.Batch without
+// the chaincode-set fields) and returns the stored batch as JSON. It
+// writes three keys: the batch, its id locator and the gateway's
+// checkpoint.
+func (c *Contract) AnchorBatch(ctx contractapi.TransactionContextInterface, batchJSON string) (string, error) {
+	const fn = "AnchorBatch"
+	b, err := anchor(ctx, fn, batchJSON)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(b)
+}
+
+func anchor(ctx contractapi.TransactionContextInterface, fn, batchJSON string) (*wire.Batch, error) {
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	b, err := wire.Decode[wire.Batch]([]byte(batchJSON), "batch")
+	if err != nil {
+		return nil, err
+	}
+	if err := id.RequireOrg(fn, b.MSP); err != nil {
+		return nil, err
+	}
+	if err := id.RequireGatewayID(fn, b.GatewayID); err != nil {
+		return nil, err
+	}
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	if existing, err := LoadBatch(stub, b.ID); err == nil {
+		return existing, nil // replay: the batch is already anchored
+	} else if !state.IsNotFound(err) {
+		return nil, err
+	}
+	ckKey, err := keys.Key(keys.Checkpoint, b.MSP, b.GatewayID)
+	if err != nil {
+		return nil, err
+	}
+	prev, found, err := state.Get[wire.Checkpoint](stub, ckKey)
+	if err != nil {
+		return nil, err
+	}
+	var prevSize uint64
+	if found {
+		prevSize = prev.TreeSize
+		if b.FirstSeq != prev.LastSeq+1 {
+			return nil, &state.ConflictError{Kind: "gateway log", ID: b.MSP + "/" + b.GatewayID,
+				Reason: fmt.Sprintf("firstSeq %d does not continue the anchored sequence (next is %d)", b.FirstSeq, prev.LastSeq+1)}
+		}
+	}
+	if b.TreeSizeBefore != prevSize {
+		return nil, &state.ConflictError{Kind: "gateway log", ID: b.MSP + "/" + b.GatewayID,
+			Reason: fmt.Sprintf("treeSizeBefore %d does not extend the anchored tree size %d", b.TreeSizeBefore, prevSize)}
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	actor := id.Actor()
+	b.AnchoredAt, b.TxID, b.Submitter = now, stub.GetTxID(), &actor
+	recKey, err := keys.Key(keys.GatewayBatch, b.MSP, b.GatewayID, keys.Uint20(b.TreeSizeAfter))
+	if err != nil {
+		return nil, err
+	}
+	idKey, err := keys.Key(keys.Batch, b.ID)
+	if err != nil {
+		return nil, err
+	}
+	ck := wire.Checkpoint{
+		MSP: b.MSP, GatewayID: b.GatewayID, TreeSize: b.TreeSizeAfter, RootHash: b.RootHash,
+		LastSeq: b.LastSeq, LastEventTime: b.LastEventTime, BatchID: b.ID, AnchoredAt: now, TxID: b.TxID,
+	}
+	if err := state.Put(stub, recKey, &b); err != nil {
+		return nil, err
+	}
+	if err := state.Put(stub, idKey, &locator{MSP: b.MSP, GatewayID: b.GatewayID, TreeSizeAfter: b.TreeSizeAfter}); err != nil {
+		return nil, err
+	}
+	if err := state.Put(stub, ckKey, &ck); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// GetBatch returns the anchored batch with id batchID as JSON.
+func (c *Contract) GetBatch(ctx contractapi.TransactionContextInterface, batchID string) (string, error) {
+	const fn = "GetBatch"
+	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	b, err := LoadBatch(ctx.GetStub(), batchID)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(b)
+}
+
+// ListBatches returns a page (wire.Page of wire.Batch) of the batches of
+// gateway gatewayID of organisation msp (msp "" = the caller's; gatewayID
+// "" = every gateway of msp), in tree order, keeping those whose event
+// time range overlaps [from, to) (RFC 3339; "" = unbounded).
+func (c *Contract) ListBatches(ctx contractapi.TransactionContextInterface, msp, gatewayID, from, to string, pageSize int32, bookmark string) (string, error) {
+	const fn = "ListBatches"
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Read)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	if msp == "" {
+		msp = id.MSP
+	}
+	var lo, hi wire.Time
+	if from != "" {
+		if lo, err = wire.ParseTime(from); err != nil {
+			return "", fmt.Errorf("%s: %w", fn, &wire.ValidationError{Field: "from", Reason: err.Error()})
+		}
+	}
+	if to != "" {
+		if hi, err = wire.ParseTime(to); err != nil {
+			return "", fmt.Errorf("%s: %w", fn, &wire.ValidationError{Field: "to", Reason: err.Error()})
+		}
+	}
+	attrs := []string{msp}
+	if gatewayID != "" {
+		attrs = append(attrs, gatewayID)
+	}
+	page, err := state.List(ctx.GetStub(), keys.GatewayBatch, attrs, pageSize, bookmark, func(b *wire.Batch) bool {
+		return (lo.IsZero() || !b.LastEventTime.Before(lo.Time)) && (hi.IsZero() || b.FirstEventTime.Before(hi.Time))
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(page)
+}
+
+// LatestCheckpoint returns the checkpoint (wire.Checkpoint) of gateway
+// gatewayID of organisation msp ("" = the caller's) as JSON.
+func (c *Contract) LatestCheckpoint(ctx contractapi.TransactionContextInterface, msp, gatewayID string) (string, error) {
+	const fn = "LatestCheckpoint"
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Read)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	if msp == "" {
+		msp = id.MSP
+	}
+	key, err := keys.Key(keys.Checkpoint, msp, gatewayID)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, &wire.ValidationError{Field: "gatewayId", Reason: err.Error()})
+	}
+	ck, found, err := state.Get[wire.Checkpoint](ctx.GetStub(), key)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	if !found {
+		return "", fmt.Errorf("%s: %w", fn, &state.NotFoundError{Kind: "checkpoint", ID: msp + "/" + gatewayID})
+	}
+	return state.JSON(ck)
+}
+
+// LoadBatch reads an anchored batch by id; absence is a
+// *state.NotFoundError. The alerts contract uses it to check that an
+// alert's batch exists and lists its detector.
+func LoadBatch(stub shim.ChaincodeStubInterface, batchID string) (*wire.Batch, error) {
+	if !wire.IsHash(batchID) {
+		return nil, &wire.ValidationError{Field: "batchId", Reason: fmt.Sprintf("%q must be 64 lowercase hex digits", batchID)}
+	}
+	idKey, err := keys.Key(keys.Batch, batchID)
+	if err != nil {
+		return nil, err
+	}
+	loc, found, err := state.Get[locator](stub, idKey)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, &state.NotFoundError{Kind: "batch", ID: batchID}
+	}
+	recKey, err := keys.Key(keys.GatewayBatch, loc.MSP, loc.GatewayID, keys.Uint20(loc.TreeSizeAfter))
+	if err != nil {
+		return nil, err
+	}
+	b, found, err := state.Get[wire.Batch](stub, recKey)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		// The locator exists but its record does not: the state is
+		// inconsistent, which must abort rather than read as "absent".
+		return nil, &state.LedgerError{Op: "get", Key: recKey, Err: fmt.Errorf("batch %s has a locator but no record", batchID)}
+	}
+	return b, nil
+}

@@ -1,0 +1,64 @@
+// Package keys is the chaincode's one key scheme: every record type has its
+// own composite-key object type, so a partial-composite-key scan of one
+// type never sees another, and no key is shared by unrelated transactions.
+//
+// Layout (attributes in order):
+//
+//	lg.batch    (batchID)                                 → batch locator (msp, gateway, size)
+//	lg.gwbatch  (msp, gatewayID, treeSizeAfter%020d)      → Batch, ordered by tree size per gateway
+//	lg.ckpt     (msp, gatewayID)                          → Checkpoint (written only by that gateway)
+//	lg.alert    (alertID)                                 → Alert (the only key RaiseAlerts writes per alert)
+//	lg.policy   (policyID, version%010d)                  → Policy version
+//	lg.phead    (policyID)                                → policy head: owner, latest and active version
+//	lg.active   (policyID)                                → copy of the active Policy version (≤ MaxActivePolicies keys)
+//	lg.resp     (responseID)                              → Response
+//	lg.rate     (policyID, sha256(target), windowStart%020d, responseID) → rate-limit mark
+//	lg.members  ()                                        → Members
+//
+// Numbers are zero-padded so lexical key order is numeric order.
+package keys
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+)
+
+// Object types of the composite keys.
+const (
+	Batch        = "lg.batch"
+	GatewayBatch = "lg.gwbatch"
+	Checkpoint   = "lg.ckpt"
+	Alert        = "lg.alert"
+	Policy       = "lg.policy"
+	PolicyHead   = "lg.phead"
+	ActivePolicy = "lg.active"
+	Response     = "lg.resp"
+	RateMark     = "lg.rate"
+	Members      = "lg.members"
+)
+
+// Key builds the composite key of objectType with attributes; it fails only
+// on attributes Fabric forbids (invalid UTF-8, U+0000, U+10FFFF).
+func Key(objectType string, attrs ...string) (string, error) {
+	k, err := shim.CreateCompositeKey(objectType, attrs)
+	if err != nil {
+		return "", fmt.Errorf("build %s key: %w", objectType, err)
+	}
+	return k, nil
+}
+
+// Uint20 formats n zero-padded to 20 digits (the width of max uint64).
+func Uint20(n uint64) string { return fmt.Sprintf("%020d", n) }
+
+// Uint10 formats n zero-padded to 10 digits (the width of max uint32).
+func Uint10(n uint32) string { return fmt.Sprintf("%010d", n) }
+
+// Digest returns the lowercase hex SHA-256 of s: free text (a rate-limit
+// target) becomes a fixed-size, always-valid key attribute.
+func Digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,445 @@
+// Package policies is the "policies" contract: response policies as ledger
+// data. An author proposes a policy version; it becomes active only when a
+// quorum of member organisations' admins approved that exact version; a
+// later version supersedes it on activation; its owner can revoke it.
+//
+// Guarantees:
+//   - a proposal with invalid CEL, an unknown action, a missing parameter or
+//     a bad template is refused with the reason (package policy validates);
+//   - versions of a policy are sequential and immutable: re-proposing a
+//     version with identical content is a no-op, with other content a
+//     conflict; only the owning organisation proposes and revokes;
+//   - only members' admins approve, each organisation once per version;
+//     the quorum (default floor(n/2)+1 of n members) is fixed at proposal;
+//   - at most MaxActivePolicies policies are active, so RaiseAlerts loads
+//     them with one bounded scan;
+//   - policy writes never touch a key RaiseAlerts writes, so authoring and
+//     approving never conflict with alert traffic (a RaiseAlerts that read
+//     the active set while it changed is invalidated as a phantom read and
+//     retried, so no alert is evaluated against a stale set).
+package policies
+
+import (
+	"fmt"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/consortium"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
+	"github.com/ledgerguard/ledgerguard/chaincode/policy"
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+)
+
+// MaxActivePolicies bounds the active set RaiseAlerts evaluates.
+const MaxActivePolicies = 256
+
+// Contract is the policies contract, registered as "policies".
+type Contract struct {
+	contractapi.Contract
+}
+
+// New returns the contract with its name set.
+func New() *Contract {
+	c := &Contract{}
+	c.Name = "policies"
+	return c
+}
+
+// head is the per-policy index: owner, latest proposed and active version.
+type head struct {
+	ID     string `json:"id"`
+	Owner  string `json:"owner"`
+	Latest uint32 `json:"latest"`
+	Active uint32 `json:"active"`
+}
+
+// ProposePolicy records a new policy version (policyJSON is a wire.Policy
+// without chaincode-set fields) in state proposed and returns it as JSON.
+func (c *Contract) ProposePolicy(ctx contractapi.TransactionContextInterface, policyJSON string) (string, error) {
+	const fn = "ProposePolicy"
+	p, err := propose(ctx, fn, policyJSON)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(p)
+}
+
+func propose(ctx contractapi.TransactionContextInterface, fn, policyJSON string) (*wire.Policy, error) {
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
+	if err != nil {
+		return nil, err
+	}
+	p, err := wire.Decode[wire.Policy]([]byte(policyJSON), "policy")
+	if err != nil {
+		return nil, err
+	}
+	if p.Owner != "" {
+		if err := id.RequireOrg(fn, p.Owner); err != nil {
+			return nil, err
+		}
+	}
+	if err := policy.Validate(&p); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	members, err := consortium.Load(stub)
+	if err != nil {
+		return nil, err
+	}
+	if err := consortium.RequireMember(members, id, fn); err != nil {
+		return nil, err
+	}
+	n := len(members.MSPs)
+	if p.Quorum == 0 {
+		p.Quorum = wire.DefaultQuorum(n)
+	}
+	if p.Quorum > n {
+		return nil, &wire.ValidationError{Field: "quorum", Reason: fmt.Sprintf("%d exceeds the %d consortium members", p.Quorum, n)}
+	}
+	if p.ResponseApprovals > n {
+		return nil, &wire.ValidationError{Field: "responseApprovals", Reason: fmt.Sprintf("%d exceeds the %d consortium members", p.ResponseApprovals, n)}
+	}
+	h, hKey, err := loadHead(stub, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if h != nil && h.Owner != id.MSP {
+		return nil, id.Deny(fn, fmt.Sprintf("ownership of policy %q (owned by %s)", p.ID, h.Owner))
+	}
+	if h != nil && p.Version <= h.Latest {
+		existing, err := loadVersion(stub, p.ID, p.Version)
+		if err != nil {
+			return nil, err
+		}
+		if existing.SameProposal(&p) {
+			return existing, nil // replay of the same proposal
+		}
+		return nil, &state.ConflictError{Kind: "policy", ID: fmt.Sprintf("%s@%d", p.ID, p.Version),
+			Reason: fmt.Sprintf("version %d was already proposed with other content; propose version %d", p.Version, h.Latest+1)}
+	}
+	next := uint32(1)
+	if h != nil {
+		next = h.Latest + 1
+	}
+	if p.Version != next {
+		return nil, &state.ConflictError{Kind: "policy", ID: fmt.Sprintf("%s@%d", p.ID, p.Version),
+			Reason: fmt.Sprintf("versions are sequential: the next version is %d", next)}
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	actor := id.Actor()
+	p.Owner, p.State, p.ProposedBy, p.ProposedAt, p.ProposedTx = id.MSP, wire.PolicyProposed, &actor, now, stub.GetTxID()
+	if h == nil {
+		h = &head{ID: p.ID, Owner: id.MSP}
+	}
+	h.Latest = p.Version
+	if err := putVersion(stub, &p); err != nil {
+		return nil, err
+	}
+	if err := state.Put(stub, hKey, h); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// ApprovePolicy records the caller's organisation's approval of policy
+// policyID version version (the caller must be an admin of a member) and
+// activates the version once the quorum is reached. Returns the version.
+func (c *Contract) ApprovePolicy(ctx contractapi.TransactionContextInterface, policyID string, version uint32) (string, error) {
+	const fn = "ApprovePolicy"
+	p, err := approve(ctx, fn, policyID, version)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(p)
+}
+
+func approve(ctx contractapi.TransactionContextInterface, fn, policyID string, version uint32) (*wire.Policy, error) {
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Admin)
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	members, err := consortium.Load(stub)
+	if err != nil {
+		return nil, err
+	}
+	if err := consortium.RequireMember(members, id, fn); err != nil {
+		return nil, err
+	}
+	p, err := loadVersion(stub, policyID, version)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range p.Approvals {
+		if a.MSP == id.MSP {
+			return p, nil // this organisation already approved: idempotent
+		}
+	}
+	if p.State != wire.PolicyProposed {
+		return nil, &state.StateError{Kind: "policy", ID: fmt.Sprintf("%s@%d", p.ID, p.Version), State: p.State, Action: "approve"}
+	}
+	h, hKey, err := loadHead(stub, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, &state.LedgerError{Op: "get", Key: hKey, Err: fmt.Errorf("policy %s has versions but no head", p.ID)}
+	}
+	if h.Active > p.Version {
+		return nil, &state.StateError{Kind: "policy", ID: fmt.Sprintf("%s@%d", p.ID, p.Version),
+			State: fmt.Sprintf("older than active version %d", h.Active), Action: "approve"}
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	txID := stub.GetTxID()
+	p.Approvals = append(p.Approvals, wire.Approval{MSP: id.MSP, Subject: id.Subject, At: now, TxID: txID})
+	if countMembers(p.Approvals, members) >= p.Quorum {
+		if err := activate(stub, p, h, now, txID, id); err != nil {
+			return nil, err
+		}
+		if err := state.Put(stub, hKey, h); err != nil {
+			return nil, err
+		}
+	}
+	if err := putVersion(stub, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// activate makes p the active version: it supersedes the previous active
+// version, writes the active copy and updates h (the caller writes h and p).
+func activate(stub shim.ChaincodeStubInterface, p *wire.Policy, h *head, now wire.Time, txID string, id access.Identity) error {
+	if h.Active == 0 {
+		n, err := state.Count(stub, keys.ActivePolicy, nil, MaxActivePolicies)
+		if err != nil {
+			return err
+		}
+		if n >= MaxActivePolicies {
+			return &state.ConflictError{Kind: "policy", ID: fmt.Sprintf("%s@%d", p.ID, p.Version),
+				Reason: fmt.Sprintf("%d policies are already active (the limit); revoke one first", n)}
+		}
+	} else {
+		prev, err := loadVersion(stub, p.ID, h.Active)
+		if err != nil {
+			return err
+		}
+		actor := id.Actor()
+		prev.State, prev.EndedAt, prev.EndedTx, prev.EndedBy = wire.PolicySuperseded, now, txID, &actor
+		prev.EndReason = fmt.Sprintf("superseded by version %d", p.Version)
+		if err := putVersion(stub, prev); err != nil {
+			return err
+		}
+	}
+	p.State, p.ActivatedAt, p.ActivatedTx = wire.PolicyActive, now, txID
+	h.Active = p.Version
+	aKey, err := keys.Key(keys.ActivePolicy, p.ID)
+	if err != nil {
+		return err
+	}
+	return state.Put(stub, aKey, p)
+}
+
+// RevokePolicy ends policy policyID version version (proposed or active)
+// with a reason; only the owning organisation's authors or admins may.
+// Revoking a revoked version is a no-op. Returns the version.
+func (c *Contract) RevokePolicy(ctx contractapi.TransactionContextInterface, policyID string, version uint32, reason string) (string, error) {
+	const fn = "RevokePolicy"
+	p, err := revoke(ctx, fn, policyID, version, reason)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(p)
+}
+
+func revoke(ctx contractapi.TransactionContextInterface, fn, policyID string, version uint32, reason string) (*wire.Policy, error) {
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
+	if err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateReason(reason); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	p, err := loadVersion(stub, policyID, version)
+	if err != nil {
+		return nil, err
+	}
+	if err := id.RequireOrg(fn, p.Owner); err != nil {
+		return nil, err
+	}
+	switch p.State {
+	case wire.PolicyRevoked:
+		return p, nil
+	case wire.PolicyProposed, wire.PolicyActive:
+	default:
+		return nil, &state.StateError{Kind: "policy", ID: fmt.Sprintf("%s@%d", p.ID, p.Version), State: p.State, Action: "revoke"}
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	if p.State == wire.PolicyActive {
+		h, hKey, err := loadHead(stub, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if h == nil {
+			return nil, &state.LedgerError{Op: "get", Key: hKey, Err: fmt.Errorf("policy %s has versions but no head", p.ID)}
+		}
+		h.Active = 0
+		if err := state.Put(stub, hKey, h); err != nil {
+			return nil, err
+		}
+		aKey, err := keys.Key(keys.ActivePolicy, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := state.Delete(stub, aKey); err != nil {
+			return nil, err
+		}
+	}
+	actor := id.Actor()
+	p.State, p.EndedAt, p.EndedTx, p.EndedBy, p.EndReason = wire.PolicyRevoked, now, stub.GetTxID(), &actor, reason
+	if err := putVersion(stub, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// GetPolicy returns policy policyID at version version as JSON; version 0
+// means the active version, or the latest if none is active.
+func (c *Contract) GetPolicy(ctx contractapi.TransactionContextInterface, policyID string, version uint32) (string, error) {
+	const fn = "GetPolicy"
+	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	stub := ctx.GetStub()
+	if version == 0 {
+		h, _, err := loadHead(stub, policyID)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", fn, err)
+		}
+		if h == nil {
+			return "", fmt.Errorf("%s: %w", fn, &state.NotFoundError{Kind: "policy", ID: policyID})
+		}
+		version = h.Latest
+		if h.Active != 0 {
+			version = h.Active
+		}
+	}
+	p, err := loadVersion(stub, policyID, version)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(p)
+}
+
+// ListPolicies returns a page (wire.Page of wire.Policy) of policy
+// versions matching filterJSON (a wire.PolicyFilter; "" = all), ordered by
+// policy id then version.
+func (c *Contract) ListPolicies(ctx contractapi.TransactionContextInterface, filterJSON string, pageSize int32, bookmark string) (string, error) {
+	const fn = "ListPolicies"
+	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	f, err := wire.DecodeOptional[wire.PolicyFilter](filterJSON, "filter")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	var attrs []string
+	if f.ID != "" {
+		attrs = []string{f.ID}
+	}
+	page, err := state.List(ctx.GetStub(), keys.Policy, attrs, pageSize, bookmark, f.Match)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(page)
+}
+
+// GetPolicyHistory returns a page (wire.Page of wire.HistoryEntry of
+// wire.Policy) of every write to policy policyID version version, newest
+// first: proposal, each approval, activation, supersession or revocation.
+func (c *Contract) GetPolicyHistory(ctx contractapi.TransactionContextInterface, policyID string, version uint32, pageSize int32, bookmark string) (string, error) {
+	const fn = "GetPolicyHistory"
+	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	stub := ctx.GetStub()
+	if _, err := loadVersion(stub, policyID, version); err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	key, err := keys.Key(keys.Policy, policyID, keys.Uint10(version))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	page, err := state.History[wire.Policy](stub, key, pageSize, bookmark)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(page)
+}
+
+// LoadActive returns every active policy version, in policy-id order, with
+// one bounded scan. RaiseAlerts calls it once per transaction.
+func LoadActive(stub shim.ChaincodeStubInterface) ([]wire.Policy, error) {
+	return state.Scan[wire.Policy](stub, keys.ActivePolicy, nil, MaxActivePolicies)
+}
+
+func loadHead(stub shim.ChaincodeStubInterface, policyID string) (*head, string, error) {
+	key, err := keys.Key(keys.PolicyHead, policyID)
+	if err != nil {
+		return nil, "", &wire.ValidationError{Field: "policyId", Reason: err.Error()}
+	}
+	h, found, err := state.Get[head](stub, key)
+	if err != nil {
+		return nil, key, err
+	}
+	if !found {
+		return nil, key, nil
+	}
+	return h, key, nil
+}
+
+func loadVersion(stub shim.ChaincodeStubInterface, policyID string, version uint32) (*wire.Policy, error) {
+	key, err := keys.Key(keys.Policy, policyID, keys.Uint10(version))
+	if err != nil {
+		return nil, &wire.ValidationError{Field: "policyId", Reason: err.Error()}
+	}
+	p, found, err := state.Get[wire.Policy](stub, key)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, &state.NotFoundError{Kind: "policy", ID: fmt.Sprintf("%s@%d", policyID, version)}
+	}
+	return p, nil
+}
+
+func putVersion(stub shim.ChaincodeStubInterface, p *wire.Policy) error {
+	key, err := keys.Key(keys.Policy, p.ID, keys.Uint10(p.Version))
+	if err != nil {
+		return err
+	}
+	return state.Put(stub, key, p)
+}
+
+// countMembers counts distinct member organisations among approvals.
+func countMembers(approvals []wire.Approval, m *wire.Members) int {
+	seen := map[string]bool{}
+	for _, a := range approvals {
+		if m.Has(a.MSP) {
+			seen[a.MSP] = true
+		}
+	}
+	return len(seen)
+}

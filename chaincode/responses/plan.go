@@ -1,0 +1,187 @@
+package responses
+
+import (
+	"fmt"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
+	"github.com/ledgerguard/ledgerguard/chaincode/policies"
+	"github.com/ledgerguard/ledgerguard/chaincode/policy"
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+)
+
+// maxEvalErrors bounds the evaluation errors a RaiseAlerts result reports.
+const maxEvalErrors = 100
+
+// Planner decides, within one RaiseAlerts transaction, which responses the
+// active policies request for each new alert, and writes them. It loads
+// and compiles the active policies once, evaluates them in policy-id order
+// (the key order of the bounded scan, so the result never depends on map
+// order), and keeps the transaction's own rate-limit counts in memory
+// because Fabric transactions do not read their own writes.
+//
+// Rate limits: each counted response writes one small mark under
+// (policy, sha256(target), window start, response id). Counting the marks
+// of (policy, target, window) reads at most limit.max keys, and Fabric
+// re-runs that range read at commit: if a concurrent transaction in the
+// same block added a mark for the same policy and target, this one is
+// invalidated as a phantom read. That is the intended behaviour for a
+// limit — the retry sees the other mark — and unrelated targets and
+// policies never conflict.
+type Planner struct {
+	stub     shim.ChaincodeStubInterface
+	now      wire.Time
+	txID     string
+	policies []compiled
+	counts   map[string]int
+	loaded   bool
+
+	// Created lists every response written, in order.
+	Created []wire.ResponseRequest
+	// EvalErrors lists failed evaluations (at most maxEvalErrors).
+	EvalErrors []wire.EvalError
+}
+
+type compiled struct {
+	p    wire.Policy
+	cond *policy.Condition
+	err  error
+}
+
+// NewPlanner returns a planner for the transaction; it loads policies on
+// first use, so a transaction whose alerts are all replays reads none.
+func NewPlanner(stub shim.ChaincodeStubInterface, now wire.Time, txID string) *Planner {
+	return &Planner{stub: stub, now: now, txID: txID, counts: map[string]int{}, Created: []wire.ResponseRequest{}}
+}
+
+func (pl *Planner) load() error {
+	if pl.loaded {
+		return nil
+	}
+	active, err := policies.LoadActive(pl.stub)
+	if err != nil {
+		return fmt.Errorf("load active policies: %w", err)
+	}
+	pl.policies = make([]compiled, len(active))
+	for i, p := range active {
+		// A stored policy was validated at proposal; if it no longer
+		// compiles (e.g. after a CEL upgrade) it matches nothing and every
+		// alert reports the error, rather than blocking all alerts.
+		cond, err := policy.CompileCached(p.Condition)
+		pl.policies[i] = compiled{p: p, cond: cond, err: err}
+	}
+	pl.loaded = true
+	return nil
+}
+
+// Plan evaluates every active policy against a newly recorded alert and
+// writes a response for each match (one key each, plus one rate-limit
+// mark when the policy has a limit and the response counts against it).
+func (pl *Planner) Plan(a *wire.Alert) error {
+	if err := pl.load(); err != nil {
+		return err
+	}
+	if len(pl.policies) == 0 {
+		return nil
+	}
+	vars := policy.VarsOf(a)
+	for i := range pl.policies {
+		c := &pl.policies[i]
+		err := c.err
+		matched := false
+		if err == nil {
+			matched, err = c.cond.Match(&vars)
+		}
+		if err != nil {
+			if len(pl.EvalErrors) < maxEvalErrors {
+				pl.EvalErrors = append(pl.EvalErrors, wire.EvalError{AlertID: a.ID, PolicyID: c.p.ID, PolicyVersion: c.p.Version, Error: err.Error()})
+			}
+			continue
+		}
+		if !matched {
+			continue
+		}
+		if err := pl.create(a, &c.p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (pl *Planner) create(a *wire.Alert, p *wire.Policy) error {
+	r := wire.Response{
+		ID: wire.ResponseID(a.ID, p.ID, p.Version), AlertID: a.ID, PolicyID: p.ID, PolicyVersion: p.Version,
+		MSP: a.MSP, GatewayID: a.GatewayID, Mode: p.Mode,
+		Actions: wire.ResolveActions(p.Actions, a), RequiredApprovals: p.ResponseApprovals,
+		CreatedAt: pl.now, CreatedTx: pl.txID,
+	}
+	target := wire.DefaultLimitTarget
+	if p.Limit != nil && p.Limit.Target != "" {
+		target = p.Limit.Target
+	}
+	r.Target = wire.ResolveTemplate(target, a)
+	limited := false
+	if p.Limit != nil {
+		ok, err := pl.admit(p, &r)
+		if err != nil {
+			return err
+		}
+		limited = !ok
+	}
+	switch {
+	case limited:
+		r.State = wire.ResponseRateLimited
+	case p.Mode == wire.ModeDryRun:
+		r.State = wire.ResponseDryRun
+	case p.ResponseApprovals > 0:
+		r.State = wire.ResponseAwaitingApproval
+	default:
+		r.State = wire.ResponseRequested
+	}
+	key, err := keys.Key(keys.Response, r.ID)
+	if err != nil {
+		return err
+	}
+	if err := state.Put(pl.stub, key, &r); err != nil {
+		return err
+	}
+	pl.Created = append(pl.Created, r.Request())
+	return nil
+}
+
+// admit counts the policy's responses for r's target in the current window
+// and, if below the limit, writes r's mark and reports true.
+func (pl *Planner) admit(p *wire.Policy, r *wire.Response) (bool, error) {
+	w := p.Limit.WindowSeconds
+	sec := pl.now.Unix()
+	start := sec - ((sec%w)+w)%w // floor to the window, also before 1970
+	if start < 0 {
+		start = 0
+	}
+	target := keys.Digest(r.Target)
+	window := keys.Uint20(uint64(start))
+	ck := p.ID + "\x00" + target + "\x00" + window
+	n, ok := pl.counts[ck]
+	if !ok {
+		var err error
+		n, err = state.Count(pl.stub, keys.RateMark, []string{p.ID, target, window}, p.Limit.Max)
+		if err != nil {
+			return false, err
+		}
+	}
+	if n >= p.Limit.Max {
+		pl.counts[ck] = n
+		return false, nil
+	}
+	key, err := keys.Key(keys.RateMark, p.ID, target, window, r.ID)
+	if err != nil {
+		return false, err
+	}
+	if err := state.PutRaw(pl.stub, key, []byte(pl.now.String())); err != nil {
+		return false, err
+	}
+	pl.counts[ck] = n + 1
+	return true, nil
+}

@@ -1,0 +1,263 @@
+// Package responses is the "responses" contract and the planner RaiseAlerts
+// uses to turn matching policies into response requests.
+//
+// Guarantees:
+//   - a response's id is wire.ResponseID(alert, policy, version), so the
+//     same alert and policy version can never request twice;
+//   - a response runs only in state requested: created so by an autonomous
+//     enforce policy, or moved there once the policy's number of member
+//     organisations approved it (ApproveResponse emits ResponsesRequested
+//     at that moment, so the executor learns of it exactly once);
+//   - only the owning organisation's gateway records outcomes, following
+//     wire.OutcomeAllowed; re-recording the current status is a no-op, so
+//     an executor may retry after a timeout;
+//   - every transaction sets at most one chaincode event, and none when it
+//     created nothing runnable.
+package responses
+
+import (
+	"fmt"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/consortium"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+)
+
+// Contract is the responses contract, registered as "responses".
+type Contract struct {
+	contractapi.Contract
+}
+
+// New returns the contract with its name set.
+func New() *Contract {
+	c := &Contract{}
+	c.Name = "responses"
+	return c
+}
+
+// ApproveResponse records the caller's organisation's approval (the caller
+// must be an admin of a member) of a response awaiting approval. When the
+// approvals reach the policy's count the response becomes requested and
+// the transaction emits ResponsesRequested for it. Approving twice is a
+// no-op. Returns the response as JSON.
+func (c *Contract) ApproveResponse(ctx contractapi.TransactionContextInterface, responseID string) (string, error) {
+	const fn = "ApproveResponse"
+	r, err := approveResponse(ctx, fn, responseID)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(r)
+}
+
+func approveResponse(ctx contractapi.TransactionContextInterface, fn, responseID string) (*wire.Response, error) {
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Admin)
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	members, err := consortium.Load(stub)
+	if err != nil {
+		return nil, err
+	}
+	if err := consortium.RequireMember(members, id, fn); err != nil {
+		return nil, err
+	}
+	r, key, err := Load(stub, responseID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range r.Approvals {
+		if a.MSP == id.MSP {
+			return r, nil
+		}
+	}
+	if r.State != wire.ResponseAwaitingApproval {
+		return nil, &state.StateError{Kind: "response", ID: r.ID, State: r.State, Action: "approve"}
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	txID := stub.GetTxID()
+	r.Approvals = append(r.Approvals, wire.Approval{MSP: id.MSP, Subject: id.Subject, At: now, TxID: txID})
+	r.UpdatedAt, r.UpdatedTx = now, txID
+	runnable := len(r.Approvals) >= r.RequiredApprovals
+	if runnable {
+		r.State = wire.ResponseRequested
+	}
+	if err := state.Put(stub, key, r); err != nil {
+		return nil, err
+	}
+	if runnable {
+		ev := wire.ResponseEvent{TxID: txID, Requests: []wire.ResponseRequest{r.Request()}}
+		if err := state.Emit(stub, wire.EventResponsesRequested, &ev); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// RecordOutcome records what the executor did (status succeeded, failed or
+// rolled-back, with a free-text detail) for a response of the caller's
+// organisation; the caller must have the gateway role. Recording the
+// response's current status again is a no-op. Returns the response.
+func (c *Contract) RecordOutcome(ctx contractapi.TransactionContextInterface, responseID, status, detail string) (string, error) {
+	const fn = "RecordOutcome"
+	r, err := recordOutcome(ctx, fn, responseID, status, detail)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(r)
+}
+
+func recordOutcome(ctx contractapi.TransactionContextInterface, fn, responseID, status, detail string) (*wire.Response, error) {
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	if !wire.IsOutcomeStatus(status) {
+		return nil, &wire.ValidationError{Field: "status", Reason: fmt.Sprintf("%q must be succeeded, failed or rolled-back", status)}
+	}
+	if err := wire.ValidateOutcomeDetail(detail); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	r, key, err := Load(stub, responseID)
+	if err != nil {
+		return nil, err
+	}
+	if err := id.RequireOrg(fn, r.MSP); err != nil {
+		return nil, err
+	}
+	if err := id.RequireGatewayID(fn, r.GatewayID); err != nil {
+		return nil, err
+	}
+	if r.State == status {
+		return r, nil // replay of the outcome already recorded
+	}
+	if !wire.OutcomeAllowed(r.State, status) {
+		return nil, &state.StateError{Kind: "response", ID: r.ID, State: r.State, Action: "record outcome " + status}
+	}
+	if len(r.Outcomes) >= wire.MaxOutcomes {
+		return nil, &state.StateError{Kind: "response", ID: r.ID, State: fmt.Sprintf("at its limit of %d outcomes", wire.MaxOutcomes), Action: "record outcome " + status}
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	txID := stub.GetTxID()
+	r.Outcomes = append(r.Outcomes, wire.Outcome{Status: status, Detail: detail, By: id.Actor(), At: now, TxID: txID})
+	r.State, r.UpdatedAt, r.UpdatedTx = status, now, txID
+	if err := state.Put(stub, key, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// RequestRollback asks the executor to undo a succeeded response of the
+// caller's organisation (analyst or admin), with a reason, and emits
+// RollbackRequested. Asking again is a no-op without an event.
+func (c *Contract) RequestRollback(ctx contractapi.TransactionContextInterface, responseID, reason string) (string, error) {
+	const fn = "RequestRollback"
+	r, err := requestRollback(ctx, fn, responseID, reason)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(r)
+}
+
+func requestRollback(ctx contractapi.TransactionContextInterface, fn, responseID, reason string) (*wire.Response, error) {
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Analyst)
+	if err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateReason(reason); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	r, key, err := Load(stub, responseID)
+	if err != nil {
+		return nil, err
+	}
+	if err := id.RequireOrg(fn, r.MSP); err != nil {
+		return nil, err
+	}
+	if r.State == wire.ResponseRollbackRequested {
+		return r, nil
+	}
+	if r.State != wire.ResponseSucceeded {
+		return nil, &state.StateError{Kind: "response", ID: r.ID, State: r.State, Action: "request rollback (only a succeeded response can be rolled back)"}
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	txID := stub.GetTxID()
+	actor := id.Actor()
+	r.State, r.RollbackBy, r.RollbackReason, r.UpdatedAt, r.UpdatedTx = wire.ResponseRollbackRequested, &actor, reason, now, txID
+	if err := state.Put(stub, key, r); err != nil {
+		return nil, err
+	}
+	ev := wire.ResponseEvent{TxID: txID, Requests: []wire.ResponseRequest{r.Request()}}
+	if err := state.Emit(stub, wire.EventRollbackRequested, &ev); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// GetResponse returns a response as JSON.
+func (c *Contract) GetResponse(ctx contractapi.TransactionContextInterface, responseID string) (string, error) {
+	const fn = "GetResponse"
+	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	r, _, err := Load(ctx.GetStub(), responseID)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(r)
+}
+
+// ListResponses returns a page (wire.Page of wire.Response) of responses
+// matching filterJSON (a wire.ResponseFilter; "" = all), in id order. With
+// a filter a page may hold fewer than pageSize records: follow the bookmark.
+func (c *Contract) ListResponses(ctx contractapi.TransactionContextInterface, filterJSON string, pageSize int32, bookmark string) (string, error) {
+	const fn = "ListResponses"
+	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	f, err := wire.DecodeOptional[wire.ResponseFilter](filterJSON, "filter")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	page, err := state.List(ctx.GetStub(), keys.Response, nil, pageSize, bookmark, f.Match)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(page)
+}
+
+// Load reads a response and returns it with its key; absence is a
+// *state.NotFoundError.
+func Load(stub shim.ChaincodeStubInterface, responseID string) (*wire.Response, string, error) {
+	if !wire.IsHash(responseID) {
+		return nil, "", &wire.ValidationError{Field: "responseId", Reason: fmt.Sprintf("%q must be 64 lowercase hex digits", responseID)}
+	}
+	key, err := keys.Key(keys.Response, responseID)
+	if err != nil {
+		return nil, "", err
+	}
+	r, found, err := state.Get[wire.Response](stub, key)
+	if err != nil {
+		return nil, "", err
+	}
+	if !found {
+		return nil, "", &state.NotFoundError{Kind: "response", ID: responseID}
+	}
+	return r, key, nil
+}

@@ -1,0 +1,258 @@
+package wire
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Limits on alerts; they bound one transaction's size and one record's.
+const (
+	MaxAlertsPerTx   = 2000
+	MaxAlertFields   = 32
+	MaxFieldValueLen = 512
+	maxTextLen       = 1024
+)
+
+// Alert severities, lowest first.
+const (
+	SeverityInfo     = "info"
+	SeverityLow      = "low"
+	SeverityMedium   = "medium"
+	SeverityHigh     = "high"
+	SeverityCritical = "critical"
+)
+
+var severityLevels = map[string]int64{
+	SeverityInfo: 0, SeverityLow: 1, SeverityMedium: 2, SeverityHigh: 3, SeverityCritical: 4,
+}
+
+// SeverityLevel returns the rank of a severity (info 0 … critical 4) and
+// whether s is a known severity; policies compare ranks, not names.
+func SeverityLevel(s string) (int64, bool) {
+	l, ok := severityLevels[s]
+	return l, ok
+}
+
+// Alert statuses. An alert is raised open; analysts move it on.
+const (
+	AlertOpen          = "open"
+	AlertAcknowledged  = "acknowledged"
+	AlertResolved      = "resolved"
+	AlertFalsePositive = "false-positive"
+)
+
+// alertTransitions lists, for each status, the statuses it may move to:
+// open and acknowledged alerts can be acknowledged, resolved or marked
+// false-positive; a closed alert can only be reopened.
+var alertTransitions = map[string][]string{
+	AlertOpen:          {AlertAcknowledged, AlertResolved, AlertFalsePositive},
+	AlertAcknowledged:  {AlertResolved, AlertFalsePositive},
+	AlertResolved:      {AlertOpen},
+	AlertFalsePositive: {AlertOpen},
+}
+
+// AlertTransitionAllowed reports whether an alert in status from may move
+// to status to.
+func AlertTransitionAllowed(from, to string) bool {
+	for _, s := range alertTransitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Alert is one detection: an event (by hash, anchored in BatchID) that a
+// model flagged. The gateway fills the fields down to Fields; the chaincode
+// sets Status, RaisedAt, RaisedTx, RaisedBy and LastChange.
+//
+// Asset, Principal and Fields values may be pseudonymised ([Pseudonym]);
+// Category holds a MITRE ATT&CK technique (T1110, T1110.001) or tactic
+// (TA0006) where known, else a short free label.
+type Alert struct {
+	ID        string            `json:"id"`
+	MSP       string            `json:"msp"`
+	GatewayID string            `json:"gatewayId"`
+	EventHash string            `json:"eventHash"`
+	BatchID   string            `json:"batchId"`
+	EventTime Time              `json:"eventTime"`
+	Detector  Model             `json:"detector"`
+	Score     float64           `json:"score"`
+	Severity  string            `json:"severity"`
+	Category  string            `json:"category"`
+	Asset     string            `json:"asset,omitempty"`
+	Principal string            `json:"principal,omitempty"`
+	Fields    map[string]string `json:"fields,omitempty"`
+
+	Status     string             `json:"status,omitempty"`
+	RaisedAt   Time               `json:"raisedAt,omitzero"`
+	RaisedTx   string             `json:"raisedTx,omitempty"`
+	RaisedBy   *Actor             `json:"raisedBy,omitempty"`
+	LastChange *AlertStatusChange `json:"lastChange,omitempty"`
+}
+
+// AlertStatusChange is one analyst decision on an alert: the new status,
+// who made it and why. The alert record carries its latest change; the
+// alert's key history holds every one.
+type AlertStatusChange struct {
+	AlertID string `json:"alertId"`
+	From    string `json:"from"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason"`
+	By      Actor  `json:"by"`
+	At      Time   `json:"at"`
+	TxID    string `json:"txId"`
+}
+
+// Validate checks an alert as submitted by a gateway: required fields and
+// formats, a known severity, bounded fields, that no chaincode-set field is
+// present and that ID is the [AlertID] of the alert. field prefixes error
+// paths (e.g. "alerts[3]").
+func (a *Alert) Validate(field string) error {
+	if err := checkToken(field+".msp", a.MSP, maxTokenLen); err != nil {
+		return err
+	}
+	if err := checkToken(field+".gatewayId", a.GatewayID, maxTokenLen); err != nil {
+		return err
+	}
+	if err := checkHash(field+".eventHash", a.EventHash); err != nil {
+		return err
+	}
+	if err := checkHash(field+".batchId", a.BatchID); err != nil {
+		return err
+	}
+	if a.EventTime.IsZero() {
+		return invalid(field+".eventTime", "is required")
+	}
+	if err := a.Detector.validate(field + ".detector"); err != nil {
+		return err
+	}
+	if _, ok := SeverityLevel(a.Severity); !ok {
+		return invalid(field+".severity", "%q is not one of info, low, medium, high, critical", truncate(a.Severity, 40))
+	}
+	if err := checkToken(field+".category", a.Category, maxTokenLen); err != nil {
+		return err
+	}
+	if err := checkText(field+".asset", a.Asset, maxTextLen, false); err != nil {
+		return err
+	}
+	if err := checkText(field+".principal", a.Principal, maxTextLen, false); err != nil {
+		return err
+	}
+	if len(a.Fields) > MaxAlertFields {
+		return invalid(field+".fields", "%d fields exceeds the limit of %d", len(a.Fields), MaxAlertFields)
+	}
+	keys := make([]string, 0, len(a.Fields))
+	for k := range a.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // report the first bad field deterministically
+	for _, k := range keys {
+		if !isIdent(k) {
+			return invalid(field+".fields", "key %q must match [A-Za-z_][A-Za-z0-9_]{0,63}", truncate(k, 80))
+		}
+		if err := checkText(fmt.Sprintf("%s.fields[%s]", field, k), a.Fields[k], MaxFieldValueLen, false); err != nil {
+			return err
+		}
+	}
+	if a.Status != "" || !a.RaisedAt.IsZero() || a.RaisedTx != "" || a.RaisedBy != nil || a.LastChange != nil {
+		return invalid(field+".status", "status, raisedAt, raisedTx, raisedBy and lastChange are set by the chaincode and must be omitted")
+	}
+	if want := AlertID(a.MSP, a.GatewayID, a.EventHash, a.Detector.ID, a.Detector.Version); a.ID != want {
+		return invalid(field+".id", "%q is not the alert id of these fields (want %s)", truncate(a.ID, 80), want)
+	}
+	return nil
+}
+
+// isIdent reports whether s is a field name usable in CEL (alert.fields.k)
+// and in action templates ({{alert.fields.k}}).
+func isIdent(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// AlertFilter selects alerts in ListAlerts; empty fields match everything.
+// Since/Until bound RaisedAt (since inclusive, until exclusive).
+type AlertFilter struct {
+	MSP         string `json:"msp,omitempty"`
+	GatewayID   string `json:"gatewayId,omitempty"`
+	Status      string `json:"status,omitempty"`
+	MinSeverity string `json:"minSeverity,omitempty"`
+	Category    string `json:"category,omitempty"`
+	Asset       string `json:"asset,omitempty"`
+	Principal   string `json:"principal,omitempty"`
+	BatchID     string `json:"batchId,omitempty"`
+	Since       Time   `json:"since,omitzero"`
+	Until       Time   `json:"until,omitzero"`
+}
+
+// Validate checks the filter's enumerations.
+func (f *AlertFilter) Validate() error {
+	if f.MinSeverity != "" {
+		if _, ok := SeverityLevel(f.MinSeverity); !ok {
+			return invalid("filter.minSeverity", "%q is not a severity", truncate(f.MinSeverity, 40))
+		}
+	}
+	if f.Status != "" {
+		if _, ok := alertTransitions[f.Status]; !ok {
+			return invalid("filter.status", "%q is not an alert status", truncate(f.Status, 40))
+		}
+	}
+	return nil
+}
+
+// Match reports whether a recorded alert passes the filter.
+func (f *AlertFilter) Match(a *Alert) bool {
+	if f.MinSeverity != "" {
+		min, _ := SeverityLevel(f.MinSeverity)
+		if l, _ := SeverityLevel(a.Severity); l < min {
+			return false
+		}
+	}
+	switch {
+	case f.MSP != "" && a.MSP != f.MSP,
+		f.GatewayID != "" && a.GatewayID != f.GatewayID,
+		f.Status != "" && a.Status != f.Status,
+		f.Category != "" && a.Category != f.Category,
+		f.Asset != "" && a.Asset != f.Asset,
+		f.Principal != "" && a.Principal != f.Principal,
+		f.BatchID != "" && a.BatchID != f.BatchID,
+		!f.Since.IsZero() && a.RaisedAt.Before(f.Since.Time),
+		!f.Until.IsZero() && !a.RaisedAt.Before(f.Until.Time):
+		return false
+	}
+	return true
+}
+
+// RaiseResult is what RaiseAlerts returns: how many alerts it recorded, the
+// ids it skipped because they were already on the ledger (a replay), the
+// response requests it created (the same list the chaincode event
+// carries) and the policy evaluations that failed (treated as no match).
+type RaiseResult struct {
+	TxID       string            `json:"txId"`
+	Created    int               `json:"created"`
+	Existing   []string          `json:"existing"`
+	Responses  []ResponseRequest `json:"responses"`
+	EvalErrors []EvalError       `json:"evalErrors,omitempty"`
+}
+
+// EvalError records a policy condition that failed to evaluate on an alert
+// (e.g. a missing field key or the cost limit); such a policy does not
+// match that alert.
+type EvalError struct {
+	AlertID       string `json:"alertId"`
+	PolicyID      string `json:"policyId"`
+	PolicyVersion uint32 `json:"policyVersion"`
+	Error         string `json:"error"`
+}

@@ -1,0 +1,213 @@
+package wire_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.json golden files from the samples")
+
+func ts(s string) wire.Time {
+	t, err := wire.ParseTime(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+const (
+	h1 = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
+	h2 = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+	h3 = "5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592"
+)
+
+var (
+	gwActor    = wire.Actor{MSP: "Org1MSP", Subject: "CN=gateway1,OU=client,O=Org1MSP"}
+	adminActor = wire.Actor{MSP: "Org2MSP", Subject: "CN=admin,OU=admin,O=Org2MSP"}
+	model      = wire.Model{ID: "nslkdd-mlp", Version: "1.0.0", SHA256: h2}
+)
+
+func sampleBatch() wire.Batch {
+	b := wire.Batch{
+		MSP: "Org1MSP", GatewayID: "gw-1", TreeSizeBefore: 1000, TreeSizeAfter: 1500, RootHash: h1,
+		FirstSeq: 1000, LastSeq: 1499,
+		FirstEventTime: ts("2026-11-25T09:00:00Z"), LastEventTime: ts("2026-11-25T09:00:04.5Z"),
+		ClassCounts: map[string]uint64{"authentication": 120, "network_activity": 380},
+		Models:      []wire.Model{model},
+		AnchoredAt:  ts("2026-11-25T09:00:05.123456789Z"), TxID: h3, Submitter: &gwActor,
+	}
+	b.ID = wire.BatchID(b.MSP, b.GatewayID, b.TreeSizeBefore, b.TreeSizeAfter, b.RootHash)
+	return b
+}
+
+func sampleAlert() wire.Alert {
+	a := wire.Alert{
+		MSP: "Org1MSP", GatewayID: "gw-1", EventHash: h3, BatchID: sampleBatch().ID,
+		EventTime: ts("2026-11-25T09:00:01Z"), Detector: model, Score: 0.9731, Severity: "high",
+		Category: "T1110.001", Asset: "web-01", Principal: "hmac-sha256:" + h2,
+		Fields: map[string]string{"dst_port": "22", "src_ip": "hmac-sha256:" + h1},
+		Status: "acknowledged", RaisedAt: ts("2026-11-25T09:00:06Z"), RaisedTx: h1, RaisedBy: &gwActor,
+	}
+	a.ID = wire.AlertID(a.MSP, a.GatewayID, a.EventHash, a.Detector.ID, a.Detector.Version)
+	a.LastChange = &wire.AlertStatusChange{AlertID: a.ID, From: "open", Status: "acknowledged", Reason: "triage started",
+		By: wire.Actor{MSP: "Org1MSP", Subject: "CN=analyst1,OU=client,O=Org1MSP"}, At: ts("2026-11-25T09:05:00Z"), TxID: h2}
+	return a
+}
+
+func samplePolicy() wire.Policy {
+	return wire.Policy{
+		ID: "ssh-bruteforce-isolate", Version: 2, Description: "Isolate hosts under SSH brute force",
+		Condition: `alert.severityLevel >= 3 && alert.category.startsWith("T1110")`,
+		Actions: []wire.Action{
+			{Type: "isolate_host", Params: map[string]string{"host": "{{alert.asset}}", "reason": "alert {{alert.id}}"}},
+			{Type: "notify", Params: map[string]string{"channel": "soc", "message": "{{alert.severity}} on {{alert.asset}}"}},
+		},
+		Mode: "enforce", Limit: &wire.RateLimit{Max: 3, WindowSeconds: 3600, Target: "{{alert.asset}}"},
+		ResponseApprovals: 1, Quorum: 2, Owner: "Org1MSP", State: "active",
+		ProposedBy: &wire.Actor{MSP: "Org1MSP", Subject: "CN=author1,OU=client,O=Org1MSP"},
+		ProposedAt: ts("2026-11-25T08:00:00Z"), ProposedTx: h1,
+		Approvals: []wire.Approval{
+			{MSP: "Org1MSP", Subject: "CN=admin,OU=admin,O=Org1MSP", At: ts("2026-11-25T08:10:00Z"), TxID: h2},
+			{MSP: "Org2MSP", Subject: adminActor.Subject, At: ts("2026-11-25T08:20:00Z"), TxID: h3},
+		},
+		ActivatedAt: ts("2026-11-25T08:20:00Z"), ActivatedTx: h3,
+	}
+}
+
+func sampleResponse() wire.Response {
+	a := sampleAlert()
+	return wire.Response{
+		ID: wire.ResponseID(a.ID, "ssh-bruteforce-isolate", 2), AlertID: a.ID, PolicyID: "ssh-bruteforce-isolate", PolicyVersion: 2,
+		MSP: "Org1MSP", GatewayID: "gw-1", Mode: "enforce", State: "succeeded", Target: "web-01",
+		Actions:           []wire.Action{{Type: "isolate_host", Params: map[string]string{"host": "web-01", "reason": "alert " + a.ID}}},
+		RequiredApprovals: 1,
+		Approvals:         []wire.Approval{{MSP: "Org2MSP", Subject: adminActor.Subject, At: ts("2026-11-25T09:01:00Z"), TxID: h1}},
+		Outcomes:          []wire.Outcome{{Status: "succeeded", Detail: "host isolated by EDR", By: gwActor, At: ts("2026-11-25T09:01:30Z"), TxID: h2}},
+		CreatedAt:         ts("2026-11-25T09:00:06Z"), CreatedTx: h3,
+		UpdatedAt: ts("2026-11-25T09:01:30Z"), UpdatedTx: h2,
+	}
+}
+
+// goldens maps each golden file to a sample value of its shape.
+func goldens() map[string]any {
+	b, a, p, r := sampleBatch(), sampleAlert(), samplePolicy(), sampleResponse()
+	req := r.Request()
+	req.State = "requested"
+	return map[string]any{
+		"batch.json": &b,
+		"checkpoint.json": &wire.Checkpoint{MSP: b.MSP, GatewayID: b.GatewayID, TreeSize: b.TreeSizeAfter, RootHash: b.RootHash,
+			LastSeq: b.LastSeq, LastEventTime: b.LastEventTime, BatchID: b.ID, AnchoredAt: b.AnchoredAt, TxID: b.TxID},
+		"alert.json":               &a,
+		"alert_status_change.json": a.LastChange,
+		"policy.json":              &p,
+		"response.json":            &r,
+		"response_event.json":      &wire.ResponseEvent{TxID: h3, Requests: []wire.ResponseRequest{req}},
+		"raise_result.json": &wire.RaiseResult{TxID: h3, Created: 2, Existing: []string{h1}, Responses: []wire.ResponseRequest{req},
+			EvalErrors: []wire.EvalError{{AlertID: a.ID, PolicyID: "needs-user", PolicyVersion: 1, Error: "no such key: user"}}},
+		"members.json": &wire.Members{MSPs: []string{"Org1MSP", "Org2MSP"}, InitializedBy: wire.Actor{MSP: "Org1MSP", Subject: "CN=Admin@org1.example.com,OU=admin,O=Org1MSP"},
+			InitializedAt: ts("2026-11-25T07:00:00Z"), TxID: h1},
+		"page.json":            &wire.Page[wire.Alert]{Records: []wire.Alert{a}, Bookmark: "\x00lg.alert\x00" + h2 + "\x00", Fetched: 1},
+		"history_page.json":    &wire.Page[wire.HistoryEntry[wire.Alert]]{Records: []wire.HistoryEntry[wire.Alert]{{TxID: h2, Timestamp: a.LastChange.At, Value: &a}}, Bookmark: h2, Fetched: 1},
+		"alert_filter.json":    &wire.AlertFilter{MSP: "Org1MSP", Status: "open", MinSeverity: "high", Since: ts("2026-11-25T00:00:00Z")},
+		"response_filter.json": &wire.ResponseFilter{MSP: "Org1MSP", State: "requested"},
+		"policy_filter.json":   &wire.PolicyFilter{State: "active"},
+	}
+}
+
+func encode(t *testing.T, v any) []byte {
+	t.Helper()
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	return append(out, '\n')
+}
+
+// TestGolden pins every wire shape: each golden file decodes strictly and
+// re-encodes to the same bytes, and the Go sample encodes to the file.
+func TestGolden(t *testing.T) {
+	for name, sample := range goldens() {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join("testdata", name)
+			want := encode(t, sample)
+			if *update {
+				if err := os.WriteFile(path, want, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			golden, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("read golden (run go test ./wire -update to create): %v", err)
+			}
+			if !bytes.Equal(want, golden) {
+				t.Errorf("sample encodes differently from %s:\n got %s\nwant %s", path, want, golden)
+			}
+			fresh := reflect.New(reflect.TypeOf(sample).Elem())
+			dec := json.NewDecoder(bytes.NewReader(golden))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(fresh.Interface()); err != nil {
+				t.Fatalf("decode %s: %v", path, err)
+			}
+			if got := encode(t, fresh.Interface()); !bytes.Equal(got, golden) {
+				t.Errorf("decode→encode of %s differs:\n got %s\nwant %s", path, got, golden)
+			}
+		})
+	}
+}
+
+// TestGoldenInputsValidate checks that the golden records, stripped of the
+// chaincode-set fields, are valid inputs: the gateway can build from them.
+func TestGoldenInputsValidate(t *testing.T) {
+	b := sampleBatch()
+	b.AnchoredAt, b.TxID, b.Submitter = wire.Time{}, "", nil
+	if err := b.Validate(); err != nil {
+		t.Errorf("batch: %v", err)
+	}
+	a := sampleAlert()
+	a.Status, a.RaisedAt, a.RaisedTx, a.RaisedBy, a.LastChange = "", wire.Time{}, "", nil, nil
+	if err := a.Validate("alert"); err != nil {
+		t.Errorf("alert: %v", err)
+	}
+	p := samplePolicy()
+	p.State, p.ProposedBy, p.ProposedAt, p.ProposedTx, p.Approvals, p.ActivatedAt, p.ActivatedTx = "", nil, wire.Time{}, "", nil, wire.Time{}, ""
+	if err := p.Validate(); err != nil {
+		t.Errorf("policy: %v", err)
+	}
+}
+
+func TestTimeCanonical(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`"2026-11-25T09:00:00Z"`, `"2026-11-25T09:00:00.000000000Z"`},
+		{`"2026-11-25T10:00:00.5+01:00"`, `"2026-11-25T09:00:00.500000000Z"`},
+		{`"2026-11-25T09:00:00.123456789Z"`, `"2026-11-25T09:00:00.123456789Z"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var v wire.Time
+			if err := json.Unmarshal([]byte(tt.in), &v); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := json.Marshal(v)
+			if string(got) != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{`null`, `"yesterday"`, `12`, `"2026-11-25"`, `"a"b"`} {
+		var v wire.Time
+		if err := json.Unmarshal([]byte(bad), &v); err == nil {
+			t.Errorf("Unmarshal(%s) succeeded, want error", bad)
+		}
+	}
+	if got := wire.NewTime(time.Unix(0, 0)).String(); got != "1970-01-01T00:00:00.000000000Z" {
+		t.Errorf("String() = %s", got)
+	}
+}

@@ -1,0 +1,61 @@
+package wire
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+)
+
+// Domain tags keep the three id spaces apart: equal fields can never give
+// a batch and an alert the same id.
+const (
+	batchDomain    = "ledgerguard/batch/v1"
+	alertDomain    = "ledgerguard/alert/v1"
+	responseDomain = "ledgerguard/response/v1"
+)
+
+// digest hashes the domain tag and each field, each field preceded by 0x00
+// (see the package documentation for the exact encoding).
+func digest(domain string, fields ...string) string {
+	h := sha256.New()
+	h.Write([]byte(domain))
+	for _, f := range fields {
+		h.Write([]byte{0})
+		h.Write([]byte(f))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// BatchID returns the deterministic id of a batch anchor. rootHash must be
+// lowercase hex; the chaincode recomputes this id and refuses a mismatch.
+func BatchID(msp, gatewayID string, treeSizeBefore, treeSizeAfter uint64, rootHash string) string {
+	return digest(batchDomain, msp, gatewayID,
+		strconv.FormatUint(treeSizeBefore, 10), strconv.FormatUint(treeSizeAfter, 10), rootHash)
+}
+
+// AlertID returns the deterministic id of an alert: one alert per event
+// (eventHash, lowercase hex) per detector model version per gateway.
+func AlertID(msp, gatewayID, eventHash, modelID, modelVersion string) string {
+	return digest(alertDomain, msp, gatewayID, eventHash, modelID, modelVersion)
+}
+
+// ResponseID returns the deterministic id of the response request that
+// policy version policyVersion makes for alertID, so re-evaluating the same
+// alert against the same policy version can never request twice.
+func ResponseID(alertID, policyID string, policyVersion uint32) string {
+	return digest(responseDomain, alertID, policyID, strconv.FormatUint(uint64(policyVersion), 10))
+}
+
+// PseudonymPrefix marks a value the gateway pseudonymised with [Pseudonym].
+const PseudonymPrefix = "hmac-sha256:"
+
+// Pseudonym returns "hmac-sha256:" followed by the lowercase hex
+// HMAC-SHA256 of value under key. Equal values give equal pseudonyms under
+// one key, so policies can still compare them, while the ledger never sees
+// the raw value. The key stays with the gateway's operator.
+func Pseudonym(key []byte, value string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(value))
+	return PseudonymPrefix + hex.EncodeToString(m.Sum(nil))
+}

@@ -1,0 +1,142 @@
+package wire
+
+// Response states. RaiseAlerts creates a response as requested (run now),
+// awaiting-approval (organisations must approve first), dry-run (recorded,
+// never run) or rate-limited (the policy's limit for this target and window
+// was reached: recorded, never run). The executor then records outcomes.
+const (
+	ResponseRequested         = "requested"
+	ResponseAwaitingApproval  = "awaiting-approval"
+	ResponseDryRun            = "dry-run"
+	ResponseRateLimited       = "rate-limited"
+	ResponseSucceeded         = "succeeded"
+	ResponseFailed            = "failed"
+	ResponseRollbackRequested = "rollback-requested"
+	ResponseRolledBack        = "rolled-back"
+)
+
+// Chaincode event names. Fabric carries one event per transaction, so each
+// names one kind and its payload ([ResponseEvent]) lists every request.
+const (
+	EventResponsesRequested = "ResponsesRequested"
+	EventRollbackRequested  = "RollbackRequested"
+)
+
+// MaxOutcomes bounds the outcomes one response can accumulate.
+const MaxOutcomes = 16
+
+// outcomeTransitions lists the states an outcome may be recorded from.
+var outcomeTransitions = map[string][]string{
+	ResponseSucceeded:  {ResponseRequested, ResponseFailed},
+	ResponseFailed:     {ResponseRequested, ResponseRollbackRequested},
+	ResponseRolledBack: {ResponseSucceeded, ResponseRollbackRequested},
+}
+
+// IsOutcomeStatus reports whether s is a status RecordOutcome accepts.
+func IsOutcomeStatus(s string) bool {
+	_, ok := outcomeTransitions[s]
+	return ok
+}
+
+// OutcomeAllowed reports whether an outcome with status to may be recorded
+// on a response in state from: requested → succeeded|failed; failed →
+// succeeded (a retry worked); succeeded → rolled-back (the executor undid
+// it); rollback-requested → rolled-back|failed.
+func OutcomeAllowed(from, to string) bool {
+	return contains(outcomeTransitions[to], from)
+}
+
+// Outcome is one result the executor reported for a response.
+type Outcome struct {
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+	By     Actor  `json:"by"`
+	At     Time   `json:"at"`
+	TxID   string `json:"txId"`
+}
+
+// Response is the record of what a policy version decided for one alert:
+// the actions (parameters resolved from the alert), the approvals it needs
+// and got, and what the executor reported. MSP and GatewayID are the
+// alert's: that organisation's gateway executes and reports.
+type Response struct {
+	ID                string     `json:"id"`
+	AlertID           string     `json:"alertId"`
+	PolicyID          string     `json:"policyId"`
+	PolicyVersion     uint32     `json:"policyVersion"`
+	MSP               string     `json:"msp"`
+	GatewayID         string     `json:"gatewayId"`
+	Mode              string     `json:"mode"`
+	State             string     `json:"state"`
+	Target            string     `json:"target"`
+	Actions           []Action   `json:"actions"`
+	RequiredApprovals int        `json:"requiredApprovals"`
+	Approvals         []Approval `json:"approvals,omitempty"`
+	Outcomes          []Outcome  `json:"outcomes,omitempty"`
+	RollbackBy        *Actor     `json:"rollbackBy,omitempty"`
+	RollbackReason    string     `json:"rollbackReason,omitempty"`
+	CreatedAt         Time       `json:"createdAt"`
+	CreatedTx         string     `json:"createdTx"`
+	UpdatedAt         Time       `json:"updatedAt,omitzero"`
+	UpdatedTx         string     `json:"updatedTx,omitempty"`
+}
+
+// ResponseRequest is a response as the chaincode event announces it: what
+// to do, for which alert, and in which state. Executors act only on state
+// requested (and on rollback-requested in a RollbackRequested event).
+type ResponseRequest struct {
+	ID            string   `json:"id"`
+	AlertID       string   `json:"alertId"`
+	PolicyID      string   `json:"policyId"`
+	PolicyVersion uint32   `json:"policyVersion"`
+	MSP           string   `json:"msp"`
+	GatewayID     string   `json:"gatewayId"`
+	Mode          string   `json:"mode"`
+	State         string   `json:"state"`
+	Target        string   `json:"target"`
+	Actions       []Action `json:"actions"`
+}
+
+// Request returns the event view of the response.
+func (r *Response) Request() ResponseRequest {
+	return ResponseRequest{
+		ID: r.ID, AlertID: r.AlertID, PolicyID: r.PolicyID, PolicyVersion: r.PolicyVersion,
+		MSP: r.MSP, GatewayID: r.GatewayID, Mode: r.Mode, State: r.State, Target: r.Target, Actions: r.Actions,
+	}
+}
+
+// ResponseEvent is the payload of the ResponsesRequested and
+// RollbackRequested chaincode events: every request one transaction
+// created or made runnable, in the order it handled them.
+type ResponseEvent struct {
+	TxID     string            `json:"txId"`
+	Requests []ResponseRequest `json:"requests"`
+}
+
+// ResponseFilter selects responses in ListResponses; empty fields match
+// everything.
+type ResponseFilter struct {
+	MSP       string `json:"msp,omitempty"`
+	GatewayID string `json:"gatewayId,omitempty"`
+	State     string `json:"state,omitempty"`
+	PolicyID  string `json:"policyId,omitempty"`
+	AlertID   string `json:"alertId,omitempty"`
+}
+
+// Match reports whether a response passes the filter.
+func (f *ResponseFilter) Match(r *Response) bool {
+	return (f.MSP == "" || r.MSP == f.MSP) && (f.GatewayID == "" || r.GatewayID == f.GatewayID) &&
+		(f.State == "" || r.State == f.State) && (f.PolicyID == "" || r.PolicyID == f.PolicyID) &&
+		(f.AlertID == "" || r.AlertID == f.AlertID)
+}
+
+// ValidateOutcomeDetail checks the executor's free-text detail.
+func ValidateOutcomeDetail(detail string) error {
+	return checkText("detail", detail, 4096, false)
+}
+
+// ValidateReason checks an analyst's or author's free-text reason, which is
+// required: every decision on the ledger says why.
+func ValidateReason(reason string) error {
+	return checkText("reason", reason, maxTextLen, true)
+}
