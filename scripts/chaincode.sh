@@ -122,8 +122,9 @@ committed_package_id() {
     | jq -r '.source.Type.LocalPackage.package_id // empty'
 }
 
-# init_members records the consortium's member organisations once, right
-# after the first commit; the contracts derive default quorums from it.
+# init_members records the consortium's member organisations; the contracts
+# derive default quorums from it. The chaincode makes a repeat with the same
+# set a no-op, so every deploy and upgrade calls it.
 init_members() {
   local out
   # shellcheck disable=SC2046
@@ -134,7 +135,7 @@ init_members() {
     fi
     die "recording the consortium members failed: ${out}"
   fi
-  log "consortium members recorded: Org1MSP, Org2MSP"
+  log "consortium members: Org1MSP, Org2MSP"
 }
 
 run_lifecycle() {
@@ -153,6 +154,7 @@ run_lifecycle() {
   if [[ "${mode}" == deploy && "${seq}" -gt 0 ]]; then
     if [[ "$(committed_package_id "${seq}")" == "${package_id}" ]]; then
       wait_answers
+      init_members
       log "already deployed: sequence ${seq}, version $(jq -r .version <<<"${current}"), package id ${package_id}"
       echo "sequence=${seq} package_id=${package_id}"
       return 0
@@ -167,7 +169,7 @@ run_lifecycle() {
   approve_as Org2 "${package_id}" "${seq}" "${version}"
   commit_definition "${seq}" "${version}"
   wait_answers
-  if [[ "${seq}" -eq 1 ]]; then init_members; fi
+  init_members
   log "${mode} done: sequence ${seq}, version ${version}, package id ${package_id}"
   echo "sequence=${seq} package_id=${package_id}"
 }

@@ -2,7 +2,9 @@
 // scripts/bench.sh starts, and prints each figure as one line
 // "BENCH <name> <value> <unit>" so runs can be compared by a script.
 //
-// Scenarios: submit (latency of sequential submits and evaluates).
+// Scenarios: submit (latency of sequential submits and evaluates) and
+// alerts (RaiseAlerts throughput and latency at 1, 100 and 1000 alerts per
+// transaction).
 package main
 
 import (
@@ -21,7 +23,8 @@ import (
 
 func main() {
 	runDir := flag.String("run-dir", "network/run", "network state folder holding the connection profiles")
-	scenario := flag.String("scenario", "submit", "scenario to run: submit")
+	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts")
+	duration := flag.Duration("duration", 15*time.Second, "how long each load level of the alerts scenario runs")
 	n := flag.Int("n", 200, "number of transactions")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -30,6 +33,8 @@ func main() {
 	switch *scenario {
 	case "submit":
 		err = benchSubmit(ctx, *runDir, *n)
+	case "alerts":
+		err = benchAlerts(ctx, *runDir, *duration)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}

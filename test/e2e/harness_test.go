@@ -14,6 +14,7 @@ import (
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
@@ -104,4 +105,18 @@ func isLeader(port int) bool {
 		}
 	}
 	return false
+}
+
+// fabricDetails returns an error's message with the peers' details, where
+// the chaincode's own error text travels.
+func fabricDetails(err error) string {
+	msg := err.Error()
+	if s, ok := status.FromError(err); ok {
+		for _, d := range s.Details() {
+			if ed, ok := d.(interface{ GetMessage() string }); ok {
+				msg += "; " + ed.GetMessage()
+			}
+		}
+	}
+	return msg
 }

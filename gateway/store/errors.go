@@ -1,0 +1,136 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrClosed is returned by every call made after Close.
+var ErrClosed = errors.New("store: closed")
+
+// FatalError reports that a write to stable storage failed (a WAL write or
+// fsync). The store treats it as fatal, as Pebble and PostgreSQL do: after a
+// failed fsync the kernel may have dropped the dirty pages, so retrying could
+// report success for data that is not on disk. None of the events with
+// sequence numbers [FirstSeq, LastSeq] was acknowledged (LastSeq < FirstSeq
+// when the failed write carried no new events, e.g. a seal or MarkAnchored);
+// every later write returns this same error. Reopen the store to recover what
+// was durable.
+type FatalError struct {
+	Op       string // "append", "seal" or "mark-anchored"
+	FirstSeq uint64
+	LastSeq  uint64
+	Err      error
+}
+
+func (e *FatalError) Error() string {
+	if e.LastSeq < e.FirstSeq {
+		return fmt.Sprintf("store: fatal %s error, store refuses further writes: %v", e.Op, e.Err)
+	}
+	return fmt.Sprintf("store: fatal %s error, seqs %d..%d not acknowledged, store refuses further writes: %v", e.Op, e.FirstSeq, e.LastSeq, e.Err)
+}
+
+func (e *FatalError) Unwrap() error { return e.Err }
+
+// InvalidEventError reports an event of an Append request that cannot be
+// stored; Index is its position in the request, ID its id as given. Nothing
+// of the request was stored.
+type InvalidEventError struct {
+	Index int
+	ID    string
+	Err   error
+}
+
+func (e *InvalidEventError) Error() string {
+	return fmt.Sprintf("store: event %d (id %q) invalid: %v", e.Index, e.ID, e.Err)
+}
+
+func (e *InvalidEventError) Unwrap() error { return e.Err }
+
+// ErrBadID is the cause in an InvalidEventError (or the error of a lookup)
+// whose id is not 64 lowercase hex characters.
+var ErrBadID = errors.New("id is not 64 lowercase hex characters")
+
+// EventNotFoundError reports a lookup of an event that is not durably stored:
+// by id (ID set) or by sequence number (ID empty).
+type EventNotFoundError struct {
+	ID  string
+	Seq uint64
+}
+
+func (e *EventNotFoundError) Error() string {
+	if e.ID != "" {
+		return fmt.Sprintf("store: event %s not found", e.ID)
+	}
+	return fmt.Sprintf("store: event seq %d not found", e.Seq)
+}
+
+// BatchNotFoundError reports a lookup of a batch that is not durably sealed.
+type BatchNotFoundError struct {
+	BatchID string
+}
+
+func (e *BatchNotFoundError) Error() string {
+	return fmt.Sprintf("store: batch %s not found", e.BatchID)
+}
+
+// TreeSizeError reports a tree size (or leaf index) outside what the log
+// durably holds: Requested is what was asked, Size the durable tree size
+// (for a leaf index, the tree size it must be below).
+type TreeSizeError struct {
+	What      string // "tree size", "leaf index", "size1"
+	Requested uint64
+	Size      uint64
+}
+
+func (e *TreeSizeError) Error() string {
+	return fmt.Sprintf("store: %s %d out of range (tree size %d)", e.What, e.Requested, e.Size)
+}
+
+// CorruptRecordError reports a stored record that fails its checksum or does
+// not decode, or stored state that contradicts itself (e.g. a rebuilt Merkle
+// root that differs from the recorded one). Key is the hex of the store key.
+type CorruptRecordError struct {
+	Key string
+	Err error
+}
+
+func (e *CorruptRecordError) Error() string {
+	return fmt.Sprintf("store: corrupt record %s: %v", e.Key, e.Err)
+}
+
+func (e *CorruptRecordError) Unwrap() error { return e.Err }
+
+// AnchorConflictError reports MarkAnchored on a batch already anchored by a
+// different transaction: the batch stays as first recorded.
+type AnchorConflictError struct {
+	BatchID      string
+	TxID         string // the transaction given now
+	AnchoredTxID string // the transaction recorded
+}
+
+func (e *AnchorConflictError) Error() string {
+	return fmt.Sprintf("store: batch %s already anchored by tx %s, not %s", e.BatchID, e.AnchoredTxID, e.TxID)
+}
+
+// ConfigError reports an invalid option given to Open, or a missing required one.
+type ConfigError struct {
+	Option string
+	Err    error
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("store: option %s: %v", e.Option, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ArgumentError reports an argument a method cannot act on.
+type ArgumentError struct {
+	Arg string
+	Err error
+}
+
+func (e *ArgumentError) Error() string { return fmt.Sprintf("store: argument %s: %v", e.Arg, e.Err) }
+
+func (e *ArgumentError) Unwrap() error { return e.Err }

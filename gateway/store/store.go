@@ -1,0 +1,481 @@
+// Package store is the gateway's embedded durable store: the append-only
+// RFC 6962 Merkle log of one gateway's events, the sealed batches that get
+// anchored on the ledger, and the proofs compliance needs later.
+//
+// # Guarantees
+//
+//   - Append returns only after its events, their id index entries and the
+//     Merkle nodes they complete are fsynced, all in one atomic write. Many
+//     concurrent Append calls share one write and one fsync (group commit).
+//     A kill -9 at any point loses nothing Append acknowledged.
+//   - Every read reflects only fsynced state: an event, tree size, root,
+//     proof or batch is visible once, and only once, it is durable.
+//   - Sequence numbers are consecutive from 0 and equal the Merkle leaf
+//     index; the leaf is the event's canonical bytes with its Seq set, stored
+//     byte for byte. An event whose id is already stored is not appended
+//     again; Append returns the stored copy and its Seq.
+//   - Batches cover the log without gap or overlap, in order; one is sealed
+//     every WithBatchMaxEvents events (exactly that many) or once
+//     WithBatchMaxWait has passed since its first event, in the same atomic
+//     write as the events that complete it when cut by count. After a
+//     restart, sealing resumes at the last sealed tree size and pending
+//     batches stay pending, so nothing is anchored twice or skipped.
+//   - A failed WAL write or fsync is fatal (*FatalError): the store refuses
+//     all further writes rather than risk acknowledging lost data.
+//
+// # Why Pebble
+//
+// Pebble (github.com/cockroachdb/pebble/v2) is an LSM tree with a
+// write-ahead log: an append is one sequential WAL write, and concurrent
+// synchronous commits are grouped by its commit pipeline into one fsync,
+// which is exactly the group commit this store needs. WAL records and
+// sstable blocks are checksummed, file I/O goes through vfs.FS (tests inject
+// failing and crash-simulating file systems), and it has years of use as
+// CockroachDB's storage engine. bbolt, the usual alternative, is a
+// copy-on-write B+tree with a single writer and an fsync (plus page copies)
+// per transaction: it cannot share an fsync among concurrent writers and
+// pays random writes for an append-only workload.
+//
+// Merkle hashing, compact ranges and proofs come from
+// github.com/transparency-dev/merkle (see package gateway/merkle for why):
+// every perfect subtree node the compact range completes is stored by
+// (level, index), and proofs for any past tree size are assembled from those
+// with the library's proof.Inclusion / proof.Consistency node lists and
+// Rehash, which recompute the ephemeral right-border nodes.
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/merkle"
+	"github.com/transparency-dev/merkle/compact"
+)
+
+// MaxPendingBatches bounds what one PendingBatches call returns; call again
+// after marking some anchored.
+const MaxPendingBatches = 4096
+
+// Store is one gateway's durable event log. It is safe for concurrent use.
+type Store struct {
+	cfg config
+	db  *pebble.DB
+
+	// mu guards closed against use of db after Close: public methods hold
+	// the read lock while they touch db; Close takes the write lock.
+	mu      sync.RWMutex
+	closed  bool
+	closing chan struct{}
+	done    chan struct{}
+
+	reqs     chan *request
+	sealReqs chan chan sealResult
+
+	state atomic.Pointer[durableState] // what is on stable storage
+	fatal atomic.Pointer[FatalError]   // set once, by the first failed write
+
+	anchorMu sync.Mutex // serialises MarkAnchored's read-modify-write
+
+	stats struct{ commits, events, batches atomic.Uint64 }
+
+	readRanges *compact.RangeFactory
+	app        appender // owned by the appender goroutine after Open
+}
+
+// durableState is the fsynced high-water mark every read is bounded by.
+type durableState struct {
+	size   uint64 // tree size: events [0, size) are durable
+	root   []byte // RFC 6962 root at size
+	sealed uint64 // batches with TreeSizeAfter <= sealed are durable
+}
+
+// OpenError reports a failure to open the Pebble database in Dir.
+type OpenError struct {
+	Dir string
+	Err error
+}
+
+func (e *OpenError) Error() string { return fmt.Sprintf("store: open %s: %v", e.Dir, e.Err) }
+func (e *OpenError) Unwrap() error { return e.Err }
+
+// quietLogger drops Pebble's informational messages and keeps its errors.
+// Fatalf exits the process as Pebble's default does: Pebble calls it only when
+// its commit pipeline is broken, and nothing can be acknowledged safely then.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)           {}
+func (quietLogger) Errorf(format string, a ...any) { log.Printf("pebble: "+format, a...) }
+func (quietLogger) Fatalf(format string, a ...any) { log.Fatalf("pebble: "+format, a...) }
+
+// Open opens (creating if needed) the store in dir, recovers the Merkle log
+// and the sealing position from what is durable there, and starts the
+// appender. WithGateway is required. Defaults are documented on each Option.
+func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.msp == "" {
+		return nil, &ConfigError{Option: "WithGateway", Err: errors.New("required")}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	po := &pebble.Options{
+		FS:                          cfg.fs,
+		MemTableSize:                cfg.memTableSize,
+		MemTableStopWritesThreshold: 4,
+		L0StopWritesThreshold:       24,
+		FormatMajorVersion:          pebble.FormatNewest,
+		Logger:                      quietLogger{},
+	}
+	// Bloom filters make the per-event duplicate check (a Get of a random
+	// id that is almost always absent) skip sstables without reading them.
+	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, &OpenError{Dir: dir, Err: err}
+	}
+	s := &Store{
+		cfg:        cfg,
+		db:         db,
+		closing:    make(chan struct{}),
+		done:       make(chan struct{}),
+		reqs:       make(chan *request, 1024),
+		sealReqs:   make(chan chan sealResult),
+		readRanges: &compact.RangeFactory{Hash: merkle.NodeHash},
+	}
+	if err := s.recover(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	go s.run()
+	return s, nil
+}
+
+// recover rebuilds the appender's state from the database: the compact range
+// at the recorded tree size from stored nodes (not by rehashing leaves),
+// checked against the recorded root; the last sealed tree size; and the
+// running totals of the open batch from its (fewer than BatchMaxEvents)
+// events.
+func (s *Store) recover() error {
+	a := &s.app
+	a.init(s)
+	var meta treeMeta
+	v, c, err := s.db.Get(keyTree)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("store: read checkpoint: %w", err)
+	default:
+		meta, err = decodeTreeMeta(v)
+		_ = c.Close()
+		if err != nil {
+			return corrupt(keyTree, err)
+		}
+	}
+
+	// The last event must be leaf size-1: they are written in one batch.
+	last, ok, err := s.lastKey(prefixEvent)
+	if err != nil {
+		return err
+	}
+	if ok != (meta.size > 0) || (ok && last+1 != meta.size) {
+		return corrupt(keyTree, fmt.Errorf("checkpoint size %d but last event key %d (present %v)", meta.size, last, ok))
+	}
+
+	hashes, err := s.nodes(compact.RangeNodes(0, meta.size, nil))
+	if err != nil {
+		return err
+	}
+	a.rng, err = a.ranges.NewRange(0, meta.size, hashes)
+	if err != nil {
+		return corrupt(keyTree, err)
+	}
+	root, err := a.root()
+	if err != nil {
+		return corrupt(keyTree, err)
+	}
+	if meta.size > 0 && !bytes.Equal(root, meta.root[:]) {
+		return corrupt(keyTree, fmt.Errorf("rebuilt root %x differs from recorded %x at size %d", root, meta.root, meta.size))
+	}
+	a.size = meta.size
+
+	sealed, ok, err := s.lastKey(prefixBySize)
+	if err != nil {
+		return err
+	}
+	if ok {
+		a.sealed = sealed
+	}
+	if a.sealed > a.size {
+		return corrupt(seqKey(prefixBySize, sealed), fmt.Errorf("sealed tree size %d beyond log size %d", sealed, a.size))
+	}
+	// Rebuild the open batch's totals. Its start time restarts now: the
+	// batch window is measured from when this process saw it.
+	for seq := a.sealed; seq < a.size; seq++ {
+		e, _, err := s.eventRecord(seq)
+		if err != nil {
+			return err
+		}
+		a.open.add(e, s.cfg.now)
+	}
+	s.state.Store(&durableState{size: a.size, root: root, sealed: a.sealed})
+	return nil
+}
+
+// lastKey returns the integer suffix of the last key with the given
+// one-byte prefix and an 8-byte suffix.
+func (s *Store) lastKey(prefix byte) (uint64, bool, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+	if err != nil {
+		return 0, false, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return 0, false, it.Error()
+	}
+	k := it.Key()
+	if len(k) != 9 {
+		return 0, false, corrupt(k, errors.New("bad key length"))
+	}
+	return binary.BigEndian.Uint64(k[1:]), true, nil
+}
+
+// Close stops the appender (queued Appends fail with ErrClosed; an
+// in-flight group commit completes first) and closes the database. It does
+// not seal: a restart continues the open batch.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	close(s.closing)
+	<-s.done
+	err := s.db.Close()
+	s.mu.Unlock()
+	return err
+}
+
+// readLock takes the read lock unless the store is closed.
+func (s *Store) readLock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// Stats counts what this Store has committed since Open.
+type Stats struct {
+	Commits uint64 // group commits that appended events: one fsync each
+	Events  uint64 // events appended (duplicates not counted)
+	Batches uint64 // batches sealed
+}
+
+// Stats returns counters since Open; Events/Commits is the group-commit
+// factor (events per fsync).
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.stats.commits.Load(), Events: s.stats.events.Load(), Batches: s.stats.batches.Load()}
+}
+
+// Size returns the durable tree size: the number of events acknowledged so
+// far, and the next sequence number.
+func (s *Store) Size() uint64 { return s.state.Load().size }
+
+// Checkpoint returns the durable tree size and its root.
+func (s *Store) Checkpoint(ctx context.Context) (gateway.Checkpoint, error) {
+	if err := ctx.Err(); err != nil {
+		return gateway.Checkpoint{}, err
+	}
+	st := s.state.Load()
+	return gateway.Checkpoint{Size: st.size, Root: hex.EncodeToString(st.root)}, nil
+}
+
+// get returns a copy of the value at key, or pebble.ErrNotFound.
+func (s *Store) get(key []byte) ([]byte, error) {
+	v, c, err := s.db.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.Clone(v)
+	_ = c.Close()
+	return out, nil
+}
+
+// eventRecord reads and decodes the event at seq regardless of the durable
+// watermark (callers check it).
+func (s *Store) eventRecord(seq uint64) (gateway.Event, []byte, error) {
+	k := seqKey(prefixEvent, seq)
+	v, err := s.get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return gateway.Event{}, nil, corrupt(k, errors.New("event record missing below tree size"))
+	}
+	if err != nil {
+		return gateway.Event{}, nil, err
+	}
+	e, canonical, err := decodeEventRecord(v)
+	if err != nil {
+		return gateway.Event{}, nil, corrupt(k, err)
+	}
+	if e.Seq != seq {
+		return gateway.Event{}, nil, corrupt(k, fmt.Errorf("record holds seq %d", e.Seq))
+	}
+	return e, canonical, nil
+}
+
+// EventBySeq returns the event at leaf index seq, or *EventNotFoundError if
+// seq is not below the durable tree size. Numbers inside Fields come back as
+// json.Number, so re-encoding the event reproduces its canonical bytes.
+func (s *Store) EventBySeq(ctx context.Context, seq uint64) (gateway.Event, error) {
+	if err := s.readLock(ctx); err != nil {
+		return gateway.Event{}, err
+	}
+	defer s.mu.RUnlock()
+	if seq >= s.state.Load().size {
+		return gateway.Event{}, &EventNotFoundError{Seq: seq}
+	}
+	e, _, err := s.eventRecord(seq)
+	return e, err
+}
+
+// lookupID returns the seq stored for id, if any.
+func (s *Store) lookupID(id [32]byte) (uint64, bool, error) {
+	k := idKey(prefixID, id)
+	v, c, err := s.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	seq, n := binary.Uvarint(v)
+	_ = c.Close()
+	if n <= 0 {
+		return 0, false, corrupt(k, errors.New("bad seq varint"))
+	}
+	return seq, true, nil
+}
+
+// EventByID returns the event with id, its stored canonical bytes and leaf
+// hash, an inclusion proof against the tree of size treeSize with that
+// tree's root, and its batch once sealed. treeSize 0 means the TreeSizeAfter
+// of the event's batch if it is sealed (the root anchored on the ledger),
+// else the current durable size. It returns *EventNotFoundError, or
+// *TreeSizeError if treeSize is not in (seq, Size()].
+func (s *Store) EventByID(ctx context.Context, id string, treeSize uint64) (gateway.EventProof, error) {
+	idb, err := parseID(id)
+	if err != nil {
+		return gateway.EventProof{}, &EventNotFoundError{ID: id}
+	}
+	if err := s.readLock(ctx); err != nil {
+		return gateway.EventProof{}, err
+	}
+	defer s.mu.RUnlock()
+	st := s.state.Load()
+	seq, ok, err := s.lookupID(idb)
+	if err != nil {
+		return gateway.EventProof{}, err
+	}
+	if !ok || seq >= st.size {
+		return gateway.EventProof{}, &EventNotFoundError{ID: id}
+	}
+	e, canonical, err := s.eventRecord(seq)
+	if err != nil {
+		return gateway.EventProof{}, err
+	}
+	b, sealed, err := s.batchOf(seq, st)
+	if err != nil {
+		return gateway.EventProof{}, err
+	}
+	ep := gateway.EventProof{Event: e, Canonical: canonical, LeafHash: hex.EncodeToString(merkle.LeafHash(canonical))}
+	if sealed {
+		ep.Batch = &b
+		if treeSize == 0 {
+			treeSize = b.TreeSizeAfter
+		}
+	}
+	if treeSize == 0 {
+		treeSize = st.size
+	}
+	if ep.Proof, err = s.inclusion(seq, treeSize, st); err != nil {
+		return gateway.EventProof{}, err
+	}
+	root, err := s.rootAt(treeSize, st)
+	if err != nil {
+		return gateway.EventProof{}, err
+	}
+	ep.Root = hex.EncodeToString(root)
+	return ep, nil
+}
+
+// Root returns the RFC 6962 root of the tree of the given size, any size up
+// to Size() (size 0: the empty-tree root), or *TreeSizeError.
+func (s *Store) Root(ctx context.Context, size uint64) ([]byte, error) {
+	if err := s.readLock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	return s.rootAt(size, s.state.Load())
+}
+
+// InclusionProof proves leaf seq is in the tree of size treeSize; it
+// requires seq < treeSize <= Size() and otherwise returns *TreeSizeError.
+func (s *Store) InclusionProof(ctx context.Context, seq, treeSize uint64) (gateway.InclusionProof, error) {
+	if err := s.readLock(ctx); err != nil {
+		return gateway.InclusionProof{}, err
+	}
+	defer s.mu.RUnlock()
+	return s.inclusion(seq, treeSize, s.state.Load())
+}
+
+// ConsistencyProof proves the tree of size1 is a prefix of the tree of
+// size2; it requires size1 <= size2 <= Size() and otherwise returns
+// *TreeSizeError.
+func (s *Store) ConsistencyProof(ctx context.Context, size1, size2 uint64) (gateway.ConsistencyProof, error) {
+	if err := s.readLock(ctx); err != nil {
+		return gateway.ConsistencyProof{}, err
+	}
+	defer s.mu.RUnlock()
+	return s.consistency(size1, size2, s.state.Load())
+}
+
+// Compile-time checks that Store implements the domain interfaces.
+var (
+	_ gateway.EventLog = (*Store)(nil)
+	_ gateway.BatchLog = (*Store)(nil)
+)
+
+// timeMin and timeMax keep batch time bounds without allocation.
+func timeMin(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func timeMax(a, b time.Time) time.Time {
+	if a.IsZero() || b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,256 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway/fabric"
+)
+
+func submitJSON(ctx context.Context, t *testing.T, c *fabric.Client, contract, fn string, out any, args ...string) {
+	t.Helper()
+	res, err := c.Contract(channelName, chaincodeName, contract).SubmitWithContext(ctx, fn, client.WithArguments(args...))
+	if err != nil {
+		t.Fatalf("%s as %s: %v", fn, c.MSPID(), err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(res, out); err != nil {
+			t.Fatalf("%s result %s: %v", fn, res, err)
+		}
+	}
+}
+
+func evaluateJSON(ctx context.Context, t *testing.T, c *fabric.Client, contract, fn string, out any, args ...string) {
+	t.Helper()
+	res, err := c.Contract(channelName, chaincodeName, contract).EvaluateWithContext(ctx, fn, client.WithArguments(args...))
+	if err != nil {
+		t.Fatalf("evaluate %s as %s: %v", fn, c.MSPID(), err)
+	}
+	if err := json.Unmarshal(res, out); err != nil {
+		t.Fatalf("%s result %s: %v", fn, res, err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func sha(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// TestPolicyAlertResponseFlow drives the contracts across both orgs: a
+// policy proposed by Org1's author and approved by both orgs' admins, a
+// batch anchored and alerts raised by Org1's gateway, the chaincode event
+// listing the response requests, an approval-gated response released by
+// Org2's admin, outcomes recorded, the alert's audit trail read back.
+func TestPolicyAlertResponseFlow(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	run := fmt.Sprint(time.Now().UnixNano())
+	author1 := dial(t, "org1", "author")
+	admin1 := dial(t, "org1", "")
+	admin2 := dial(t, "org2", "")
+	gw1 := dial(t, "org1", "gateway")
+	analyst1 := dial(t, "org1", "analyst")
+	auditor2 := dial(t, "org2", "auditor")
+
+	var members wire.Members
+	evaluateJSON(ctx, t, auditor2, "consortium", "GetMembers", &members)
+	if got := strings.Join(members.MSPs, ","); got != "Org1MSP,Org2MSP" {
+		t.Fatalf("consortium members = %q, want Org1MSP,Org2MSP (deploy records them)", got)
+	}
+
+	// Two policies: autonomous isolation, and an MFA challenge that needs
+	// one organisation's approval before it runs.
+	isolate := wire.Policy{
+		ID: "isolate-" + run, Version: 1, Condition: `alert.severity == "critical" && alert.score >= 0.9`,
+		Actions: []wire.Action{{Type: wire.ActionIsolateHost, Params: map[string]string{"host": "{{alert.asset}}"}}},
+		Mode:    wire.ModeEnforce,
+	}
+	mfa := wire.Policy{
+		ID: "mfa-" + run, Version: 1, Condition: `alert.category == "T1110"`,
+		Actions:           []wire.Action{{Type: wire.ActionMFAChallenge, Params: map[string]string{"principal": "{{alert.principal}}"}}},
+		Mode:              wire.ModeEnforce,
+		ResponseApprovals: 1,
+	}
+	for _, p := range []wire.Policy{isolate, mfa} {
+		submitJSON(ctx, t, author1, "policies", "ProposePolicy", nil, mustJSON(t, p))
+		var got wire.Policy
+		submitJSON(ctx, t, admin1, "policies", "ApprovePolicy", &got, p.ID, "1")
+		if got.State != wire.PolicyProposed {
+			t.Fatalf("after one of two approvals policy %s state = %q, want %q", p.ID, got.State, wire.PolicyProposed)
+		}
+		submitJSON(ctx, t, admin2, "policies", "ApprovePolicy", &got, p.ID, "1")
+		if got.State != wire.PolicyActive {
+			t.Fatalf("after both approvals policy %s state = %q, want %q", p.ID, got.State, wire.PolicyActive)
+		}
+	}
+
+	// Anchor a batch for a gateway of this run, then raise alerts in it.
+	now := time.Now().UTC()
+	model := wire.Model{ID: "e2e-model", Version: "1", SHA256: sha("e2e-model")}
+	gwID := "e2e-" + run
+	batch := wire.Batch{
+		MSP: "Org1MSP", GatewayID: gwID, TreeSizeBefore: 0, TreeSizeAfter: 3, RootHash: sha(run),
+		FirstSeq: 0, LastSeq: 2, FirstEventTime: wire.NewTime(now.Add(-time.Minute)), LastEventTime: wire.NewTime(now),
+		ClassCounts: map[string]uint64{"auth": 2, "flow": 1}, Models: []wire.Model{model},
+	}
+	batch.ID = wire.BatchID(batch.MSP, gwID, 0, 3, batch.RootHash)
+	submitJSON(ctx, t, gw1, "events", "AnchorBatch", nil, mustJSON(t, batch))
+
+	network := gw1.Gateway().GetNetwork(channelName)
+	events, err := network.ChaincodeEvents(ctx, chaincodeName)
+	if err != nil {
+		t.Fatalf("chaincode events: %v", err)
+	}
+	mk := func(event, severity, category, asset, principal string, score float64) wire.Alert {
+		eh := sha(run + event)
+		return wire.Alert{
+			ID: wire.AlertID("Org1MSP", gwID, eh, model.ID, model.Version), MSP: "Org1MSP", GatewayID: gwID,
+			EventHash: eh, BatchID: batch.ID, EventTime: wire.NewTime(now.Add(-time.Second)), Detector: model,
+			Score: score, Severity: severity, Category: category, Asset: asset, Principal: principal,
+		}
+	}
+	intrusion := mk("a", wire.SeverityCritical, "TA0001", "web-01", "", 0.97)
+	brute := mk("b", wire.SeverityHigh, "T1110", "ssh-01", "pseudo-"+sha("alice")[:16], 0.91)
+	benign := mk("c", wire.SeverityLow, "T1046", "ws-07", "", 0.55)
+	var raised wire.RaiseResult
+	submitJSON(ctx, t, gw1, "alerts", "RaiseAlerts", &raised, mustJSON(t, []wire.Alert{intrusion, brute, benign}))
+	if raised.Created != 3 || len(raised.Responses) != 2 {
+		t.Fatalf("RaiseAlerts created %d alerts and %d responses, want 3 and 2: %+v", raised.Created, len(raised.Responses), raised)
+	}
+
+	ev := nextEvent(ctx, t, events, wire.EventResponsesRequested)
+	var payload wire.ResponseEvent
+	if err := json.Unmarshal(ev.Payload, &payload); err != nil {
+		t.Fatalf("event payload: %v", err)
+	}
+	states := map[string]string{}
+	for _, r := range payload.Requests {
+		states[r.PolicyID] = r.State
+	}
+	wantStates := map[string]string{isolate.ID: wire.ResponseRequested, mfa.ID: wire.ResponseAwaitingApproval}
+	if fmt.Sprint(states) != fmt.Sprint(wantStates) {
+		t.Fatalf("event request states = %v, want %v", states, wantStates)
+	}
+	isolateID := wire.ResponseID(intrusion.ID, isolate.ID, 1)
+	mfaID := wire.ResponseID(brute.ID, mfa.ID, 1)
+
+	// Replaying the same alerts writes nothing and requests nothing.
+	var replay wire.RaiseResult
+	submitJSON(ctx, t, gw1, "alerts", "RaiseAlerts", &replay, mustJSON(t, []wire.Alert{intrusion, brute, benign}))
+	if replay.Created != 0 || len(replay.Existing) != 3 || len(replay.Responses) != 0 {
+		t.Fatalf("replayed RaiseAlerts = %+v, want 0 created, 3 existing, no responses", replay)
+	}
+
+	// The executor records the autonomous response's outcome, twice.
+	var resp wire.Response
+	for range 2 {
+		submitJSON(ctx, t, gw1, "responses", "RecordOutcome", &resp, isolateID, wire.ResponseSucceeded, "isolated web-01")
+	}
+	if resp.State != wire.ResponseSucceeded || len(resp.Outcomes) != 1 {
+		t.Fatalf("after RecordOutcome twice: state %q with %d outcomes, want succeeded with 1", resp.State, len(resp.Outcomes))
+	}
+
+	// Org2's admin releases the gated response: the event announces it.
+	submitJSON(ctx, t, admin2, "responses", "ApproveResponse", &resp, mfaID)
+	if resp.State != wire.ResponseRequested {
+		t.Fatalf("after approval response state = %q, want requested", resp.State)
+	}
+	ev = nextEvent(ctx, t, events, wire.EventResponsesRequested)
+	if err := json.Unmarshal(ev.Payload, &payload); err != nil || len(payload.Requests) != 1 || payload.Requests[0].ID != mfaID {
+		t.Fatalf("approval event = %s (%v), want one request %s", ev.Payload, err, mfaID)
+	}
+	if p := payload.Requests[0].Actions[0].Params["principal"]; p != brute.Principal {
+		t.Fatalf("mfa principal param = %q, want the alert's pseudonymised principal %q", p, brute.Principal)
+	}
+
+	// An analyst acknowledges the alert; its history shows both writes.
+	submitJSON(ctx, t, analyst1, "alerts", "UpdateAlertStatus", nil, brute.ID, wire.AlertAcknowledged, "investigating")
+	var hist wire.Page[wire.HistoryEntry[wire.Alert]]
+	evaluateJSON(ctx, t, auditor2, "alerts", "GetAlertHistory", &hist, brute.ID, "10", "")
+	if len(hist.Records) != 2 || hist.Records[0].Value.Status != wire.AlertAcknowledged || hist.Records[1].Value.Status != wire.AlertOpen {
+		t.Fatalf("alert history = %s, want acknowledged then open (newest first)", mustJSON(t, hist))
+	}
+}
+
+func nextEvent(ctx context.Context, t *testing.T, events <-chan *client.ChaincodeEvent, name string) *client.ChaincodeEvent {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("chaincode event stream closed")
+			}
+			if ev.EventName == name {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %s chaincode event within 30s", name)
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		}
+	}
+}
+
+// TestUnauthorisedIdentitiesAreRefused checks the rules every endorsing
+// peer enforces: roles, and each org acting only for itself.
+func TestUnauthorisedIdentitiesAreRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := fmt.Sprint(time.Now().UnixNano())
+	now := time.Now().UTC()
+	batch := wire.Batch{
+		MSP: "Org1MSP", GatewayID: "deny-" + run, TreeSizeBefore: 0, TreeSizeAfter: 1, RootHash: sha(run),
+		FirstSeq: 0, LastSeq: 0, FirstEventTime: wire.NewTime(now), LastEventTime: wire.NewTime(now),
+		ClassCounts: map[string]uint64{"flow": 1}, Models: []wire.Model{},
+	}
+	batch.ID = wire.BatchID(batch.MSP, batch.GatewayID, 0, 1, batch.RootHash)
+	policy := wire.Policy{ID: "deny-" + run, Version: 1, Condition: "true", Mode: wire.ModeDryRun,
+		Actions: []wire.Action{{Type: wire.ActionNotify, Params: map[string]string{"channel": "soc", "message": "x"}}}}
+	tests := []struct {
+		name              string
+		org, identity     string
+		contract, fn      string
+		args              []string
+		wantMissingRightS string
+	}{
+		{"Org2 gateway anchors as Org1", "org2", "gateway", "events", "AnchorBatch", []string{mustJSON(t, batch)}, "Org1MSP"},
+		{"auditor anchors a batch", "org1", "auditor", "events", "AnchorBatch", []string{mustJSON(t, batch)}, "gateway"},
+		{"gateway proposes a policy", "org1", "gateway", "policies", "ProposePolicy", []string{mustJSON(t, policy)}, "author"},
+		{"author approves a policy", "org1", "author", "policies", "ApprovePolicy", []string{policy.ID, "1"}, "admin"},
+		{"admin anchors a batch", "org1", "", "events", "AnchorBatch", []string{mustJSON(t, batch)}, "gateway"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dial(t, tt.org, tt.identity)
+			_, err := c.Contract(channelName, chaincodeName, tt.contract).SubmitWithContext(ctx, tt.fn, client.WithArguments(tt.args...))
+			if err == nil {
+				t.Fatalf("%s succeeded, want access denied", tt.fn)
+			}
+			// Over gRPC only the chaincode's message survives; the
+			// chaincode's denial names the function and the missing right.
+			msg := fabricDetails(err)
+			if !strings.Contains(msg, "access denied") || !strings.Contains(msg, tt.wantMissingRightS) || !strings.Contains(msg, tt.fn) {
+				t.Fatalf("error = %s, want an access denial naming %q and %s", msg, tt.wantMissingRightS, tt.fn)
+			}
+		})
+	}
+}
