@@ -182,3 +182,29 @@ func detailsOf(err error) string {
 	}
 	return msg
 }
+
+// RaiseAlerts submits alerts:RaiseAlerts and waits for the commit. Alerts
+// already on the ledger come back in RaiseResult.Existing and are not
+// written again, so a retry after a lost acknowledgement is safe.
+func (l *Ledger) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
+	arg, err := json.Marshal(alerts)
+	if err != nil {
+		return wire.RaiseResult{}, &gateway.LedgerRejectedError{Op: "RaiseAlerts", Reason: "encode alerts: " + err.Error()}
+	}
+	res, commit, err := l.c.Contract(l.channel, l.chaincode, "alerts").SubmitAsync("RaiseAlerts", client.WithArguments(string(arg)))
+	if err != nil {
+		return wire.RaiseResult{}, classify("RaiseAlerts", "", err)
+	}
+	st, err := commit.StatusWithContext(ctx)
+	if err != nil {
+		return wire.RaiseResult{}, classify("RaiseAlerts", commit.TransactionID(), err)
+	}
+	if !st.Successful {
+		return wire.RaiseResult{}, classifyCode("RaiseAlerts", st.TransactionID, st.Code)
+	}
+	var out wire.RaiseResult
+	if err := json.Unmarshal(res, &out); err != nil {
+		return wire.RaiseResult{}, &gateway.LedgerRejectedError{Op: "RaiseAlerts", TxID: st.TransactionID, Reason: "decode result: " + err.Error()}
+	}
+	return out, nil
+}

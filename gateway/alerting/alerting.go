@@ -1,0 +1,430 @@
+// Package alerting turns detections into alert transactions. It follows the
+// anchored part of the gateway's log in order, batch after batch: for each
+// anchored batch it reads the batch's events back from the store, scores
+// them with the detector, and raises one alert per flagged verdict with
+// RaiseAlerts, in transactions of at most MaxPerTx alerts.
+//
+// Why after anchoring: the chaincode accepts an alert only when the batch
+// that holds its event is already on the ledger, so an alert always points
+// at evidence anyone can verify. Why re-read and re-score instead of keeping
+// verdicts: scoring is deterministic for a given model file, alert ids are
+// deterministic, and RaiseAlerts is idempotent, so after a crash the
+// alerter simply resumes at its durable watermark (the tree size up to
+// which every batch's alerts are committed) and repeats at most one batch,
+// which the ledger recognises and does not write twice.
+package alerting
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/detect"
+	"github.com/ledgerguard/ledgerguard/gateway/merkle"
+)
+
+// MaxPerTx bounds alerts per RaiseAlerts transaction: large enough that the
+// ledger's per-transaction cost is shared, well under the chaincode's limit.
+const MaxPerTx = 1000
+
+// Log is what the alerter reads from the gateway's store.
+type Log interface {
+	EventBySeq(ctx context.Context, seq uint64) (gateway.Event, error)
+	BatchOf(ctx context.Context, seq uint64) (gateway.Batch, bool, error)
+}
+
+// Raiser submits alerts to the ledger. Errors follow gateway.Ledger's
+// classification (gateway.ErrLedgerUnavailable is transient).
+type Raiser interface {
+	RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error)
+}
+
+// Config says who the alerts are from and how verdicts become alerts.
+type Config struct {
+	MSP       string
+	GatewayID string
+	// Vault, when set, replaces user names and private IP addresses with
+	// their keyed pseudonym before they reach the ledger.
+	Vault *Vault
+	// StateDir holds the durable watermark file.
+	StateDir string
+	Logger   *slog.Logger
+}
+
+// Alerter raises alerts for anchored batches. Run drives it.
+type Alerter struct {
+	cfg    Config
+	log    Log
+	det    detect.Detector
+	raiser Raiser
+	wake   chan struct{}
+
+	mu        sync.Mutex
+	watermark uint64
+	raised    uint64
+	lastErr   string
+}
+
+// Status is a snapshot of the alerter's progress.
+type Status struct {
+	Watermark uint64 `json:"watermark"`
+	Raised    uint64 `json:"raised"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// New returns an alerter resuming from the watermark in cfg.StateDir.
+func New(cfg Config, log Log, det detect.Detector, raiser Raiser) (*Alerter, error) {
+	if cfg.MSP == "" || cfg.GatewayID == "" || cfg.StateDir == "" {
+		return nil, errors.New("alerting: MSP, GatewayID and StateDir are required")
+	}
+	if log == nil || det == nil || raiser == nil {
+		return nil, errors.New("alerting: log, detector and raiser are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("alerting: state dir: %w", err)
+	}
+	a := &Alerter{cfg: cfg, log: log, det: det, raiser: raiser, wake: make(chan struct{}, 1)}
+	wm, err := readWatermark(a.watermarkPath())
+	if err != nil {
+		return nil, err
+	}
+	a.watermark = wm
+	return a, nil
+}
+
+// Wake tells the alerter a batch was anchored; it never blocks.
+func (a *Alerter) Wake() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns a snapshot.
+func (a *Alerter) Status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return Status{Watermark: a.watermark, Raised: a.raised, LastError: a.lastErr}
+}
+
+// Run processes anchored batches until ctx ends. Ledger failures are
+// retried with backoff; store and watermark failures end Run.
+func (a *Alerter) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for {
+		progressed, err := a.step(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var rejected *gateway.LedgerRejectedError
+			if !errors.Is(err, gateway.ErrLedgerUnavailable) && !errors.As(err, &rejected) {
+				return err
+			}
+			a.setErr(err)
+			a.cfg.Logger.Warn("raising alerts failed; will retry", "err", err, "permanent", rejected != nil)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 10*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		if progressed {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-a.wake:
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// step processes the batch at the watermark if it is anchored.
+func (a *Alerter) step(ctx context.Context) (bool, error) {
+	a.mu.Lock()
+	wm := a.watermark
+	a.mu.Unlock()
+	b, ok, err := a.log.BatchOf(ctx, wm)
+	if err != nil {
+		return false, fmt.Errorf("alerting: batch of seq %d: %w", wm, err)
+	}
+	if !ok || b.State != gateway.BatchAnchored {
+		return false, nil
+	}
+	alerts, err := a.alertsFor(ctx, b)
+	if err != nil {
+		return false, err
+	}
+	for start := 0; start < len(alerts); start += MaxPerTx {
+		chunk := alerts[start:min(start+MaxPerTx, len(alerts))]
+		res, err := a.raiser.RaiseAlerts(ctx, chunk)
+		if err != nil {
+			return false, fmt.Errorf("alerting: batch %s: %w", b.ID, err)
+		}
+		a.mu.Lock()
+		a.raised += uint64(res.Created)
+		a.mu.Unlock()
+	}
+	if err := writeWatermark(a.watermarkPath(), b.TreeSizeAfter); err != nil {
+		return false, err
+	}
+	a.mu.Lock()
+	a.watermark, a.lastErr = b.TreeSizeAfter, ""
+	a.mu.Unlock()
+	if len(alerts) > 0 {
+		a.cfg.Logger.Info("alerts raised", "batch", b.ID, "alerts", len(alerts))
+	}
+	return true, nil
+}
+
+func (a *Alerter) setErr(err error) {
+	a.mu.Lock()
+	a.lastErr = err.Error()
+	a.mu.Unlock()
+}
+
+// alertsFor scores the batch's events and builds one alert per flagged
+// verdict, sorted as the detector returned them (input order).
+func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert, error) {
+	events := make([]gateway.Event, 0, b.TreeSizeAfter-b.TreeSizeBefore)
+	for seq := b.TreeSizeBefore; seq < b.TreeSizeAfter; seq++ {
+		ev, err := a.log.EventBySeq(ctx, seq)
+		if err != nil {
+			return nil, fmt.Errorf("alerting: read event %d of batch %s: %w", seq, b.ID, err)
+		}
+		events = append(events, ev)
+	}
+	results, err := a.det.Detect(ctx, events)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: detect batch %s: %w", b.ID, err)
+	}
+	var out []wire.Alert
+	seen := map[string]bool{}
+	for _, r := range results {
+		if !r.Flagged {
+			continue
+		}
+		ev := events[r.Index]
+		al, err := a.alert(b, ev, r)
+		if err != nil {
+			return nil, err
+		}
+		if seen[al.ID] {
+			continue
+		}
+		seen[al.ID] = true
+		out = append(out, al)
+	}
+	return out, nil
+}
+
+// alert builds the ledger alert of one flagged verdict.
+func (a *Alerter) alert(b gateway.Batch, ev gateway.Event, r detect.Result) (wire.Alert, error) {
+	canonical, err := ev.Canonical()
+	if err != nil {
+		return wire.Alert{}, err
+	}
+	eventHash := hex.EncodeToString(merkle.LeafHash(canonical))
+	model := wire.Model{ID: r.Model, Version: r.Version, SHA256: r.SHA256}
+	category := r.Category
+	if category == "" {
+		category = "uncategorized"
+	}
+	asset, err := a.protectField(ev, "host.name", "destination.ip", "host.ip")
+	if err != nil {
+		return wire.Alert{}, err
+	}
+	principal, err := a.protectField(ev, "user.name", "source.ip")
+	if err != nil {
+		return wire.Alert{}, err
+	}
+	fields, err := a.policyFields(ev, r)
+	if err != nil {
+		return wire.Alert{}, err
+	}
+	al := wire.Alert{
+		ID:        wire.AlertID(a.cfg.MSP, a.cfg.GatewayID, eventHash, model.ID, model.Version),
+		MSP:       a.cfg.MSP,
+		GatewayID: a.cfg.GatewayID,
+		EventHash: eventHash,
+		BatchID:   b.ID,
+		EventTime: wire.NewTime(ev.Time),
+		Detector:  model,
+		Score:     r.Score,
+		Severity:  Severity(r.Score),
+		Category:  category,
+		Asset:     asset,
+		Principal: principal,
+		Fields:    fields,
+	}
+	return al, nil
+}
+
+// Severity maps a model score to the ledger's severity scale. The cut
+// points are deliberately coarse: policies should select on score and
+// category, severity is for people scanning lists.
+func Severity(score float64) string {
+	switch {
+	case score >= 0.95:
+		return wire.SeverityCritical
+	case score >= 0.85:
+		return wire.SeverityHigh
+	case score >= 0.6:
+		return wire.SeverityMedium
+	case score >= 0.3:
+		return wire.SeverityLow
+	}
+	return wire.SeverityInfo
+}
+
+// protectField returns the first present field of names, pseudonymised
+// when a vault is configured and the field is sensitive.
+func (a *Alerter) protectField(ev gateway.Event, names ...string) (string, error) {
+	for _, n := range names {
+		v, ok := ev.Fields[n]
+		if !ok {
+			continue
+		}
+		if s := fmt.Sprint(v); s != "" && s != "<nil>" {
+			return a.protect(n, s)
+		}
+	}
+	if names[0] == "host.name" {
+		return ev.Host, nil
+	}
+	return "", nil
+}
+
+// protect pseudonymises user names and private addresses when a vault is
+// configured. Host names stay readable: responders act on them and they
+// name machines, not people.
+func (a *Alerter) protect(field, v string) (string, error) {
+	if v == "" || a.cfg.Vault == nil || !sensitive(field, v) {
+		return v, nil
+	}
+	return a.cfg.Vault.Pseudonym(v)
+}
+
+// sensitive reports whether a field's value must not reach the shared
+// ledger in clear: user names always, IPv4 addresses when private,
+// loopback or link-local.
+func sensitive(field, v string) bool {
+	switch {
+	case strings.HasPrefix(field, "user."):
+		return true
+	case strings.HasSuffix(field, ".ip"):
+		return privateIPv4(v)
+	}
+	return false
+}
+
+func privateIPv4(v string) bool {
+	parts := strings.Split(v, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 255 {
+			return false
+		}
+	}
+	switch {
+	case parts[0] == "10", parts[0] == "127", parts[0] == "192" && parts[1] == "168", parts[0] == "169" && parts[1] == "254":
+		return true
+	case parts[0] == "172":
+		n, _ := strconv.Atoi(parts[1])
+		return n >= 16 && n <= 31
+	}
+	return false
+}
+
+func (a *Alerter) policyFields(ev gateway.Event, r detect.Result) (map[string]string, error) {
+	f := map[string]string{
+		"class":      string(ev.Class),
+		"sourcetype": ev.Sourcetype,
+		"label":      r.Label,
+	}
+	for name, key := range map[string]string{"source.ip": "source_ip", "destination.ip": "destination_ip", "destination.port": "destination_port", "user.name": "user"} {
+		if v, ok := ev.Fields[name]; ok {
+			p, err := a.protect(name, fmt.Sprint(v))
+			if err != nil {
+				return nil, err
+			}
+			f[key] = p
+		}
+	}
+	for k, v := range f {
+		if v == "" || len(v) > wire.MaxFieldValueLen {
+			delete(f, k)
+		}
+	}
+	return f, nil
+}
+
+func (a *Alerter) watermarkPath() string { return filepath.Join(a.cfg.StateDir, "alerting.watermark") }
+
+func readWatermark(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("alerting: read watermark: %w", err)
+	}
+	wm, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("alerting: watermark file %s is corrupt: %w", path, err)
+	}
+	return wm, nil
+}
+
+// writeWatermark replaces the watermark durably: write, fsync, rename,
+// fsync the directory, so a crash leaves either the old or the new value.
+func writeWatermark(path string, wm uint64) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	if err != nil {
+		return fmt.Errorf("alerting: write watermark: %w", err)
+	}
+	if _, err := f.WriteString(strconv.FormatUint(wm, 10) + "\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("alerting: write watermark: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("alerting: fsync watermark: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("alerting: close watermark: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("alerting: rename watermark: %w", err)
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("alerting: open state dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("alerting: fsync state dir: %w", err)
+	}
+	return nil
+}

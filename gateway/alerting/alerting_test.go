@@ -1,0 +1,220 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/detect"
+)
+
+type memLog struct {
+	events  []gateway.Event
+	batches []gateway.Batch
+}
+
+func (m *memLog) EventBySeq(_ context.Context, seq uint64) (gateway.Event, error) {
+	if seq >= uint64(len(m.events)) {
+		return gateway.Event{}, fmt.Errorf("no event %d", seq)
+	}
+	return m.events[seq], nil
+}
+
+func (m *memLog) BatchOf(_ context.Context, seq uint64) (gateway.Batch, bool, error) {
+	for _, b := range m.batches {
+		if seq >= b.TreeSizeBefore && seq < b.TreeSizeAfter {
+			return b, true, nil
+		}
+	}
+	return gateway.Batch{}, false, nil
+}
+
+// flagUsers flags events whose user.name starts with "bad".
+type flagUsers struct{}
+
+func (flagUsers) Detect(_ context.Context, evs []gateway.Event) ([]detect.Result, error) {
+	var out []detect.Result
+	for i, ev := range evs {
+		u, _ := ev.Fields["user.name"].(string)
+		bad := strings.HasPrefix(u, "bad")
+		score := 0.1
+		if bad {
+			score = 0.99
+		}
+		out = append(out, detect.Result{Index: i, EventID: ev.ID, Model: "auth", Version: "1", SHA256: strings.Repeat("a", 64), Score: score, Flagged: bad, Label: "bruteforce", Category: "T1110"})
+	}
+	return out, nil
+}
+
+type fakeRaiser struct {
+	mu        sync.Mutex
+	calls     [][]wire.Alert
+	failFirst int
+}
+
+func (f *fakeRaiser) RaiseAlerts(_ context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failFirst > 0 {
+		f.failFirst--
+		return wire.RaiseResult{}, fmt.Errorf("endorse: %w", gateway.ErrLedgerUnavailable)
+	}
+	f.calls = append(f.calls, alerts)
+	return wire.RaiseResult{Created: len(alerts)}, nil
+}
+
+func (f *fakeRaiser) ids() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		for _, a := range c {
+			out = append(out, a.ID)
+		}
+	}
+	return out
+}
+
+func newLog(users []string, batchSizes []int, anchored int) *memLog {
+	m := &memLog{}
+	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	for i, u := range users {
+		m.events = append(m.events, gateway.Event{ID: fmt.Sprintf("e%d", i), Seq: uint64(i), Time: t0.Add(time.Duration(i) * time.Second),
+			Class: gateway.ClassAuth, Sourcetype: "linux:auth", Fields: map[string]any{"user.name": u, "source.ip": "10.0.0.7", "host.name": "ssh-01"}})
+	}
+	var at uint64
+	for i, n := range batchSizes {
+		st := gateway.BatchSealed
+		if i < anchored {
+			st = gateway.BatchAnchored
+		}
+		m.batches = append(m.batches, gateway.Batch{ID: fmt.Sprintf("%064d", i), TreeSizeBefore: at, TreeSizeAfter: at + uint64(n), State: st})
+		at += uint64(n)
+	}
+	return m
+}
+
+func quietCfg(t *testing.T) Config {
+	return Config{MSP: "Org1MSP", GatewayID: "gw-1", StateDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+func runFor(t *testing.T, a *Alerter, until func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !until() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if !until() {
+		t.Fatal("condition not reached in 5s")
+	}
+}
+
+func TestRaisesFlaggedEventsOfAnchoredBatchesOnly(t *testing.T) {
+	log := newLog([]string{"alice", "bad1", "bob", "bad2", "bad3"}, []int{2, 2, 1}, 2)
+	r := &fakeRaiser{failFirst: 2}
+	cfg := quietCfg(t)
+	a, err := New(cfg, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, a, func() bool { return a.Status().Watermark == 4 })
+	if got, want := len(r.ids()), 2; got != want {
+		t.Fatalf("raised %d alerts, want %d (bad3 is in an unanchored batch)", got, want)
+	}
+	first := r.calls[0][0]
+	if first.BatchID != log.batches[0].ID || first.Category != "T1110" || first.Severity != wire.SeverityCritical || first.Principal != "bad1" {
+		t.Fatalf("alert = %+v, want batch 0, T1110, critical, principal bad1", first)
+	}
+	if want := wire.AlertID("Org1MSP", "gw-1", first.EventHash, "auth", "1"); first.ID != want {
+		t.Fatalf("alert id = %s, want %s", first.ID, want)
+	}
+	if err := first.Validate("alert"); err != nil {
+		t.Fatalf("alert does not pass the chaincode's validation: %v", err)
+	}
+
+	// A restart resumes at the durable watermark: nothing raised twice,
+	// and the newly anchored batch is processed.
+	log.batches[2].State = gateway.BatchAnchored
+	b, err := New(cfg, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, b, func() bool { return b.Status().Watermark == 5 })
+	if got := r.ids(); len(got) != 3 || got[0] == got[2] {
+		t.Fatalf("after restart raised %v, want 3 distinct alerts", got)
+	}
+}
+
+func TestChunksLargeBatches(t *testing.T) {
+	users := make([]string, MaxPerTx+10)
+	for i := range users {
+		users[i] = fmt.Sprintf("bad%d", i)
+	}
+	log := newLog(users, []int{len(users)}, 1)
+	r := &fakeRaiser{}
+	a, err := New(quietCfg(t), log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, a, func() bool { return a.Status().Watermark == uint64(len(users)) })
+	if len(r.calls) != 2 || len(r.calls[0]) != MaxPerTx || len(r.calls[1]) != 10 {
+		t.Fatalf("calls of sizes %d, want [%d 10]", len(r.calls), MaxPerTx)
+	}
+}
+
+func TestVaultPseudonymisesAndResolves(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vault")
+	v, err := OpenVault(path, []byte("0123456789abcdef0123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := newLog([]string{"bad-alice"}, []int{1}, 1)
+	r := &fakeRaiser{}
+	cfg := quietCfg(t)
+	cfg.Vault = v
+	a, err := New(cfg, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, a, func() bool { return a.Status().Watermark == 1 })
+	al := r.calls[0][0]
+	tests := []struct{ name, got, raw string }{
+		{"principal (user name)", al.Principal, "bad-alice"},
+		{"fields.user", al.Fields["user"], "bad-alice"},
+		{"fields.source_ip (private)", al.Fields["source_ip"], "10.0.0.7"},
+	}
+	for _, tt := range tests {
+		if !strings.HasPrefix(tt.got, wire.PseudonymPrefix) {
+			t.Errorf("%s = %q, want a pseudonym", tt.name, tt.got)
+		}
+	}
+	if al.Asset != "ssh-01" {
+		t.Errorf("asset = %q, want the host name in clear", al.Asset)
+	}
+	v.Close()
+	reopened, err := OpenVault(path, []byte("0123456789abcdef0123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		if got, ok := reopened.Resolve(tt.got); !ok || got != tt.raw {
+			t.Errorf("Resolve(%s) = %q, %v; want %q", tt.name, got, ok, tt.raw)
+		}
+	}
+}
