@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ledgerguard/ledgerguard/gateway/anchor"
+	"github.com/ledgerguard/ledgerguard/gateway/config"
+	"github.com/ledgerguard/ledgerguard/gateway/fabric"
+	"github.com/ledgerguard/ledgerguard/gateway/httpapi"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+	"github.com/ledgerguard/ledgerguard/gateway/metrics"
+	"github.com/ledgerguard/ledgerguard/gateway/store"
+	"github.com/ledgerguard/ledgerguard/gateway/syslogd"
+)
+
+func newGatewayCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "gateway",
+		Short: "run the gateway: ingest (HEC, _bulk, OTLP, NDJSON, syslog), store, anchor on the ledger, serve proofs",
+		Long: `gateway runs the ledgerguard gateway from one YAML configuration file
+(see gateway/config/example.yaml; LEDGERGUARD_* variables override it). It
+opens the store, dials Fabric as the configured identity, anchors sealed
+batches, and serves the HTTP API and the syslog listener until SIGINT or
+SIGTERM, then stops accepting, lets in-flight requests finish and closes
+the store.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				return usageError{err}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runGateway(ctx, cfg, cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", "", "gateway configuration file (YAML), e.g. network/gateway-dev.yaml")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// storeClassifier maps the store's error types to the API's codes; it
+// lives here because only gateway/cmd may know both adapters.
+func storeClassifier(err error) httpapi.Code {
+	var enf *store.EventNotFoundError
+	var bnf *store.BatchNotFoundError
+	var tse *store.TreeSizeError
+	var fe *store.FatalError
+	switch {
+	case errors.As(err, &enf), errors.As(err, &bnf):
+		return httpapi.CodeNotFound
+	case errors.As(err, &tse):
+		return httpapi.CodeInvalid
+	case errors.As(err, &fe):
+		return httpapi.CodeStoreFailed
+	case errors.Is(err, store.ErrClosed):
+		return httpapi.CodeUnavailable
+	}
+	return ""
+}
+
+func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err error) {
+	log := newLogger(cfg.Log, logOut)
+	slog.SetDefault(log)
+
+	profile, err := fabric.LoadProfile(cfg.Ledger.Profile)
+	if err != nil {
+		return usageError{fmt.Errorf("ledger.profile: %w", err)}
+	}
+	client, err := fabric.Dial(ctx, profile, fabric.WithIdentity(cfg.Ledger.Identity), fabric.WithTimeouts(fabric.Timeouts{
+		Evaluate: cfg.Ledger.Timeouts.Evaluate, Endorse: cfg.Ledger.Timeouts.Endorse,
+		Submit: cfg.Ledger.Timeouts.Submit, CommitStatus: cfg.Ledger.Timeouts.CommitStatus,
+	}))
+	if err != nil {
+		return fmt.Errorf("dial Fabric as %q: %w", cfg.Ledger.Identity, err)
+	}
+	defer client.Close()
+
+	st, err := store.Open(ctx, cfg.Store.Dir,
+		store.WithGateway(client.MSPID(), cfg.GatewayID),
+		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
+		store.WithBatchMaxWait(cfg.Store.BatchMaxWait))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	storeClosed := false
+	defer func() {
+		if !storeClosed {
+			_ = st.Close()
+		}
+	}()
+
+	ledger := fabric.NewLedger(client, cfg.Ledger.Channel, cfg.Ledger.Chaincode)
+	anch, err := anchor.New(st, ledger, anchor.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	m := metrics.New()
+	api, err := httpapi.New(cfg, httpapi.Deps{
+		Log: st, Batches: st, Classify: storeClassifier, Metrics: m, Logger: log,
+		Anchoring: func() httpapi.AnchorStatus {
+			s := anch.Status()
+			return httpapi.AnchorStatus{Pending: s.Pending, Rejected: s.Rejected, LastError: s.LastError, LastAnchored: s.LastAnchored}
+		},
+		LedgerPing: func(ctx context.Context) error {
+			_, err := client.Contract(cfg.Ledger.Channel, cfg.Ledger.Chaincode, "system").EvaluateWithContext(ctx, "Ping")
+			return err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	pending, err := st.PendingBatches(ctx)
+	if err != nil {
+		return fmt.Errorf("read pending batches: %w", err)
+	}
+	if last, ok, err := httpapi.LastAnchored(ctx, st.Size(), pending, st); err != nil {
+		return fmt.Errorf("find the last anchored batch: %w", err)
+	} else if ok {
+		api.SetLastAnchored(last)
+	}
+	anch.OnAnchored(api.OnAnchored)
+
+	httpLn, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	var sys *syslogd.Server
+	var sysLn net.Listener
+	if cfg.Syslog.Enabled {
+		if sys, sysLn, err = newSyslog(cfg.Syslog, st, api, m, log); err != nil {
+			_ = httpLn.Close()
+			return err
+		}
+	}
+
+	bg, cancelBG := context.WithCancel(context.Background())
+	defer cancelBG()
+	errc := make(chan error, 4)
+	var wg sync.WaitGroup
+	run := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	run("anchor", func() error {
+		if err := anch.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	})
+	run("api", func() error { return api.Run(bg) })
+	run("http", func() error {
+		var err error
+		if cfg.HTTP.TLS.Enabled() {
+			err = srv.ServeTLS(httpLn, cfg.HTTP.TLS.CertFile, cfg.HTTP.TLS.KeyFile)
+		} else {
+			err = srv.Serve(httpLn)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
+	if sys != nil {
+		run("syslog", func() error {
+			if err := sys.Serve(sysLn); !errors.Is(err, syslogd.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	log.Info("gateway started", "http", httpLn.Addr().String(), "tls", cfg.HTTP.TLS.Enabled(),
+		"syslog", cfg.Syslog.Enabled, "store", cfg.Store.Dir, "msp", client.MSPID(), "gateway_id", cfg.GatewayID,
+		"tree_size", st.Size(), "mode", cfg.Mode)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "grace", cfg.HTTP.ShutdownTimeout)
+	case runErr = <-errc:
+		log.Error("gateway component failed, shutting down", "err", runErr)
+	}
+
+	// Stop accepting and let in-flight requests and syslog batches reach
+	// the store, then stop the background loops, then close the store.
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn("http shutdown incomplete", "err", err)
+	}
+	if sys != nil {
+		if err := sys.Shutdown(shutCtx); err != nil {
+			log.Warn("syslog shutdown incomplete", "err", err)
+		}
+	}
+	cancelBG()
+	wg.Wait()
+	storeClosed = true
+	if err := st.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("close store: %w", err)
+	}
+	log.Info("gateway stopped")
+	return runErr
+}
+
+func newSyslog(c config.Syslog, st *store.Store, api *httpapi.Server, m *metrics.Metrics, log *slog.Logger) (*syslogd.Server, net.Listener, error) {
+	sc := syslogd.Config{
+		Meta:            ingest.Meta{Source: c.Source, Sourcetype: c.Sourcetype, Index: c.Index},
+		MaxMessageBytes: c.MaxMessageBytes,
+		MaxConnections:  c.MaxConnections,
+		IdleTimeout:     c.IdleTimeout,
+		FlushEvents:     c.FlushEvents,
+		FlushInterval:   c.FlushInterval,
+	}
+	for _, n := range c.AllowedNetworks {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			return nil, nil, usageError{fmt.Errorf("syslog.allowed_networks: %w", err)}
+		}
+		sc.Allowed = append(sc.Allowed, p.Masked())
+	}
+	if c.TLS.Enabled() {
+		cert, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile)
+		if err != nil {
+			return nil, nil, usageError{fmt.Errorf("syslog.tls: %w", err)}
+		}
+		sc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if c.TLS.ClientCAFile != "" {
+			pem, err := os.ReadFile(c.TLS.ClientCAFile)
+			if err != nil {
+				return nil, nil, usageError{fmt.Errorf("syslog.tls.client_ca_file: %w", err)}
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, nil, usageError{fmt.Errorf("syslog.tls.client_ca_file: no PEM certificate in %s", c.TLS.ClientCAFile)}
+			}
+			sc.TLS.ClientCAs = pool
+			sc.TLS.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	sys, err := syslogd.New(sc, syslogd.Deps{Log: st, Busy: api.Busy, Observer: m, Logger: log, Now: time.Now})
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("syslog.listen: %w", err)
+	}
+	if sc.TLS != nil {
+		ln = tls.NewListener(ln, sc.TLS)
+	}
+	return sys, ln, nil
+}

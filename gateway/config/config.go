@@ -1,0 +1,705 @@
+// Package config is the gateway's configuration: one YAML file, a few
+// LEDGERGUARD_* environment overrides for what operators change per
+// deployment, and validation at start-up. It guarantees that a Config
+// returned by Load is complete (every default applied), internally
+// consistent, and safe for its mode: a production configuration never
+// carries a development credential or a short token. Every validation
+// failure names the offending field by its YAML path, so an operator can fix
+// the file without reading code.
+//
+// The YAML is decoded with go.yaml.in/yaml/v3 (the YAML organisation's
+// maintained continuation of gopkg.in/yaml.v3) with unknown fields refused,
+// so a misspelt key fails loudly instead of silently keeping a default.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Mode says which safety rules apply.
+type Mode string
+
+// The two modes. Development allows the committed local-only credentials;
+// production refuses them.
+const (
+	ModeDevelopment Mode = "development"
+	ModeProduction  Mode = "production"
+)
+
+// Scope is what a credential may do.
+type Scope string
+
+// The scopes a credential can hold: one per ingest protocol, plus read for
+// the proof API.
+const (
+	ScopeHEC           Scope = "hec"
+	ScopeElasticsearch Scope = "elasticsearch"
+	ScopeOTLP          Scope = "otlp"
+	ScopeNDJSON        Scope = "ndjson"
+	ScopeRead          Scope = "read"
+)
+
+// Scopes lists every valid scope.
+var Scopes = []Scope{ScopeHEC, ScopeElasticsearch, ScopeOTLP, ScopeNDJSON, ScopeRead}
+
+// MinProductionTokenLength is the shortest token production accepts: 32
+// characters of a random token carry well over 128 bits.
+const MinProductionTokenLength = 32
+
+// DevTokens are the development credentials committed in
+// network/gateway-dev.yaml. Production refuses any of them; a test keeps
+// this list and that file in step.
+var DevTokens = []string{
+	"dev-hec-token-not-secret",
+	"dev-hec-noack-token-not-secret",
+	"dev-es-apikey-not-secret",
+	"dev-otlp-token-not-secret",
+	"dev-ndjson-token-not-secret",
+	"dev-read-token-not-secret",
+}
+
+// Config is the whole gateway configuration.
+type Config struct {
+	// Mode is development (default) or production.
+	Mode Mode `yaml:"mode"`
+	// GatewayID names this gateway in every batch it seals (with the MSP id
+	// of its ledger identity); it must never change for a given store.
+	GatewayID string `yaml:"gateway_id"`
+
+	Log           Log           `yaml:"log"`
+	HTTP          HTTP          `yaml:"http"`
+	Limits        Limits        `yaml:"limits"`
+	Syslog        Syslog        `yaml:"syslog"`
+	Store         Store         `yaml:"store"`
+	Ledger        Ledger        `yaml:"ledger"`
+	Backpressure  Backpressure  `yaml:"backpressure"`
+	HEC           HEC           `yaml:"hec"`
+	Elasticsearch Elasticsearch `yaml:"elasticsearch"`
+	Credentials   []Credential  `yaml:"credentials"`
+}
+
+// Log configures the structured logger.
+type Log struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is json (default) or text.
+	Format string `yaml:"format"`
+}
+
+// TLS names certificate files. Both or neither of CertFile and KeyFile
+// must be set; ClientCAFile, where supported, demands client certificates
+// signed by one of its CAs.
+type TLS struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Enabled reports whether a certificate is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
+// HTTP configures the one HTTP listener for every HTTP protocol and the API.
+type HTTP struct {
+	Listen            string        `yaml:"listen"`
+	TLS               TLS           `yaml:"tls"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Limits bounds one request (see ingest.Limits).
+type Limits struct {
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	MaxEvents    int   `yaml:"max_events"`
+	MaxLineBytes int   `yaml:"max_line_bytes"`
+}
+
+// Syslog configures the TCP syslog listener.
+type Syslog struct {
+	Enabled bool   `yaml:"enabled"`
+	Listen  string `yaml:"listen"`
+	// AllowedNetworks are the CIDRs clients may connect from; a connection
+	// from anywhere else is closed at once. Required when enabled.
+	AllowedNetworks []string `yaml:"allowed_networks"`
+	// TLS, when CertFile is set, serves RFC 5425 syslog over TLS; with
+	// ClientCAFile it requires a client certificate signed by that CA.
+	TLS             TLS           `yaml:"tls"`
+	Source          string        `yaml:"source"`
+	Sourcetype      string        `yaml:"sourcetype"`
+	Index           string        `yaml:"index"`
+	MaxMessageBytes int           `yaml:"max_message_bytes"`
+	MaxConnections  int           `yaml:"max_connections"`
+	IdleTimeout     time.Duration `yaml:"idle_timeout"`
+	FlushEvents     int           `yaml:"flush_events"`
+	FlushInterval   time.Duration `yaml:"flush_interval"`
+}
+
+// Store configures the embedded event store.
+type Store struct {
+	Dir            string        `yaml:"dir"`
+	BatchMaxEvents int           `yaml:"batch_max_events"`
+	BatchMaxWait   time.Duration `yaml:"batch_max_wait"`
+}
+
+// Ledger configures the Fabric connection the gateway anchors through.
+type Ledger struct {
+	Profile   string `yaml:"profile"`
+	Identity  string `yaml:"identity"`
+	Channel   string `yaml:"channel"`
+	Chaincode string `yaml:"chaincode"`
+	// ProbeInterval is how often readiness pings the chaincode.
+	ProbeInterval time.Duration `yaml:"probe_interval"`
+	// StaleAfter is how long the ledger may go without a successful
+	// contact before /readyz reports it unreachable.
+	StaleAfter time.Duration `yaml:"stale_after"`
+	Timeouts   Timeouts      `yaml:"timeouts"`
+}
+
+// Timeouts bounds each stage of a Fabric transaction (zero: the client's
+// defaults).
+type Timeouts struct {
+	Evaluate     time.Duration `yaml:"evaluate"`
+	Endorse      time.Duration `yaml:"endorse"`
+	Submit       time.Duration `yaml:"submit"`
+	CommitStatus time.Duration `yaml:"commit_status"`
+}
+
+// Backpressure says when ingest answers 503 instead of accepting more.
+type Backpressure struct {
+	// MaxUnanchoredEvents bounds stored events not yet anchored.
+	MaxUnanchoredEvents uint64 `yaml:"max_unanchored_events"`
+	// MaxPendingBatches bounds sealed batches waiting for the ledger.
+	MaxPendingBatches int `yaml:"max_pending_batches"`
+	// RetryAfter is the Retry-After a 503 carries.
+	RetryAfter time.Duration `yaml:"retry_after"`
+}
+
+// HEC configures Splunk HEC indexer acknowledgement bookkeeping.
+type HEC struct {
+	// MaxChannels bounds the channels tracked at once.
+	MaxChannels int `yaml:"max_channels"`
+	// MaxAcksPerChannel bounds the unqueried ack ids of one channel.
+	MaxAcksPerChannel int `yaml:"max_acks_per_channel"`
+	// ChannelIdleTimeout forgets a channel unused this long (Splunk's
+	// maxIdleTime).
+	ChannelIdleTimeout time.Duration `yaml:"channel_idle_timeout"`
+}
+
+// Elasticsearch configures what GET / claims.
+type Elasticsearch struct {
+	ClusterName string `yaml:"cluster_name"`
+	ClusterUUID string `yaml:"cluster_uuid"`
+	Version     string `yaml:"version"`
+}
+
+// Credential is one client's secret and what it maps to.
+type Credential struct {
+	// Name identifies the credential in logs and metrics; it is the default
+	// event source when Source is empty.
+	Name string `yaml:"name"`
+	// Token is the secret: "Authorization: Splunk <token>" (HEC), "Bearer
+	// <token>" (OTLP, NDJSON, read), "ApiKey <token>" (Elasticsearch; the
+	// base64 id:key a client sends) or the password of Basic auth.
+	Token string `yaml:"token"`
+	// Username enables HTTP Basic auth (username:token) for Elasticsearch
+	// and HEC clients that only speak Basic.
+	Username string `yaml:"username"`
+	// Scopes says which endpoints the credential may use.
+	Scopes []Scope `yaml:"scopes"`
+	// Source, Sourcetype: defaults stamped on the events it sends.
+	Source     string `yaml:"source"`
+	Sourcetype string `yaml:"sourcetype"`
+	// Indexes are the indexes it may write; the first is the default. Empty
+	// allows any index and sets none by default.
+	Indexes []string `yaml:"indexes"`
+	// Ack enables HEC indexer acknowledgement for this token.
+	Ack bool `yaml:"ack"`
+	// Disabled keeps the credential known but refused (HEC code 1).
+	Disabled bool `yaml:"disabled"`
+}
+
+// Has reports whether the credential holds scope s.
+func (c Credential) Has(s Scope) bool { return slices.Contains(c.Scopes, s) }
+
+// DefaultIndex is the first allowed index, "" when any is allowed.
+func (c Credential) DefaultIndex() string {
+	if len(c.Indexes) == 0 {
+		return ""
+	}
+	return c.Indexes[0]
+}
+
+// IndexAllowed reports whether the credential may write index ("" is
+// always allowed: it means the default).
+func (c Credential) IndexAllowed(index string) bool {
+	return index == "" || len(c.Indexes) == 0 || slices.Contains(c.Indexes, index)
+}
+
+// EventSource is the source stamped on its events.
+func (c Credential) EventSource() string {
+	if c.Source != "" {
+		return c.Source
+	}
+	return c.Name
+}
+
+// Default returns the configuration every field of a loaded file starts
+// from. The values are documented in gateway/config/example.yaml.
+func Default() Config {
+	return Config{
+		Mode:      ModeDevelopment,
+		GatewayID: "gateway-1",
+		Log:       Log{Level: "info", Format: "json"},
+		HTTP: HTTP{
+			Listen:            "127.0.0.1:8088",
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       2 * time.Minute,
+			WriteTimeout:      2 * time.Minute,
+			IdleTimeout:       2 * time.Minute,
+			ShutdownTimeout:   30 * time.Second,
+		},
+		Limits: Limits{MaxBodyBytes: 64 << 20, MaxEvents: 100_000, MaxLineBytes: 1 << 20},
+		Syslog: Syslog{
+			Enabled:         true,
+			Listen:          "127.0.0.1:6514",
+			Source:          "syslog",
+			Sourcetype:      "syslog",
+			MaxMessageBytes: 64 << 10,
+			MaxConnections:  256,
+			IdleTimeout:     5 * time.Minute,
+			FlushEvents:     500,
+			FlushInterval:   200 * time.Millisecond,
+		},
+		Store: Store{Dir: "data", BatchMaxEvents: 10_000, BatchMaxWait: time.Second},
+		Ledger: Ledger{
+			Identity:      "gateway",
+			Channel:       "lgchannel",
+			Chaincode:     "ledgerguard",
+			ProbeInterval: 15 * time.Second,
+			StaleAfter:    time.Minute,
+		},
+		Backpressure: Backpressure{MaxUnanchoredEvents: 5_000_000, MaxPendingBatches: 200, RetryAfter: 5 * time.Second},
+		HEC:          HEC{MaxChannels: 10_000, MaxAcksPerChannel: 100_000, ChannelIdleTimeout: 10 * time.Minute},
+		Elasticsearch: Elasticsearch{
+			ClusterName: "ledgerguard",
+			ClusterUUID: "c0ffee00-0000-4000-8000-000000000001",
+		},
+	}
+}
+
+// FieldError is a validation failure of one field, named by its YAML path
+// ("credentials[2].token") or environment variable.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// ValidationError lists every field that failed validation, so one run of
+// the gateway reports all of them.
+type ValidationError struct {
+	Errors []*FieldError
+}
+
+func (e *ValidationError) Error() string {
+	msgs := make([]string, len(e.Errors))
+	for i, fe := range e.Errors {
+		msgs[i] = fe.Error()
+	}
+	return "invalid configuration: " + strings.Join(msgs, "; ")
+}
+
+// LoadError reports a configuration file that cannot be read or decoded.
+type LoadError struct {
+	Path string
+	Err  error
+}
+
+func (e *LoadError) Error() string { return fmt.Sprintf("config %s: %v", e.Path, e.Err) }
+
+// Unwrap returns the cause.
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// Load reads the YAML file at path over Default, applies the environment
+// overrides (see Env), resolves relative paths in the file against the
+// file's folder (so the file works from any working directory; paths from
+// the environment stay relative to the working directory) and validates the
+// result. It returns *LoadError or *ValidationError.
+func Load(path string) (Config, error) {
+	return LoadWith(path, os.LookupEnv)
+}
+
+// LoadWith is Load with the environment given as a lookup function, for
+// tests.
+func LoadWith(path string, lookup func(string) (string, bool)) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, &LoadError{Path: path, Err: err}
+	}
+	cfg, err := Parse(b)
+	if err != nil {
+		return Config{}, &LoadError{Path: path, Err: err}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Config{}, &LoadError{Path: path, Err: err}
+	}
+	cfg.resolvePaths(filepath.Dir(abs))
+	if err := cfg.applyEnv(lookup); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Parse decodes YAML over Default without validating it. Unknown keys are
+// errors.
+func Parse(b []byte) (Config, error) {
+	cfg := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func (c *Config) resolvePaths(dir string) {
+	for _, p := range []*string{
+		&c.HTTP.TLS.CertFile, &c.HTTP.TLS.KeyFile, &c.HTTP.TLS.ClientCAFile,
+		&c.Syslog.TLS.CertFile, &c.Syslog.TLS.KeyFile, &c.Syslog.TLS.ClientCAFile,
+		&c.Store.Dir, &c.Ledger.Profile,
+	} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+// Env lists the environment overrides: variable name and the YAML path it
+// sets. Values are parsed as the field's type (durations as "5s").
+var Env = []struct{ Var, Field string }{
+	{"LEDGERGUARD_MODE", "mode"},
+	{"LEDGERGUARD_GATEWAY_ID", "gateway_id"},
+	{"LEDGERGUARD_LOG_LEVEL", "log.level"},
+	{"LEDGERGUARD_LOG_FORMAT", "log.format"},
+	{"LEDGERGUARD_LISTEN", "http.listen"},
+	{"LEDGERGUARD_TLS_CERT_FILE", "http.tls.cert_file"},
+	{"LEDGERGUARD_TLS_KEY_FILE", "http.tls.key_file"},
+	{"LEDGERGUARD_SYSLOG_ENABLED", "syslog.enabled"},
+	{"LEDGERGUARD_SYSLOG_LISTEN", "syslog.listen"},
+	{"LEDGERGUARD_STORE_DIR", "store.dir"},
+	{"LEDGERGUARD_PROFILE", "ledger.profile"},
+	{"LEDGERGUARD_IDENTITY", "ledger.identity"},
+	{"LEDGERGUARD_CHANNEL", "ledger.channel"},
+	{"LEDGERGUARD_CHAINCODE", "ledger.chaincode"},
+	{"LEDGERGUARD_MAX_UNANCHORED_EVENTS", "backpressure.max_unanchored_events"},
+	{"LEDGERGUARD_MAX_PENDING_BATCHES", "backpressure.max_pending_batches"},
+}
+
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	var errs []*FieldError
+	for _, e := range Env {
+		v, ok := lookup(e.Var)
+		if !ok {
+			continue
+		}
+		if err := c.set(e.Field, v); err != nil {
+			errs = append(errs, &FieldError{Field: e.Var, Msg: err.Error()})
+		}
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Errors: errs}
+	}
+	return nil
+}
+
+// set assigns one override by YAML path.
+func (c *Config) set(field, v string) error {
+	str := map[string]*string{
+		"mode":               (*string)(&c.Mode),
+		"gateway_id":         &c.GatewayID,
+		"log.level":          &c.Log.Level,
+		"log.format":         &c.Log.Format,
+		"http.listen":        &c.HTTP.Listen,
+		"http.tls.cert_file": &c.HTTP.TLS.CertFile,
+		"http.tls.key_file":  &c.HTTP.TLS.KeyFile,
+		"syslog.listen":      &c.Syslog.Listen,
+		"store.dir":          &c.Store.Dir,
+		"ledger.profile":     &c.Ledger.Profile,
+		"ledger.identity":    &c.Ledger.Identity,
+		"ledger.channel":     &c.Ledger.Channel,
+		"ledger.chaincode":   &c.Ledger.Chaincode,
+	}
+	if p, ok := str[field]; ok {
+		*p = v
+		return nil
+	}
+	switch field {
+	case "syslog.enabled":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", v)
+		}
+		c.Syslog.Enabled = b
+	case "backpressure.max_unanchored_events":
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a non-negative integer", v)
+		}
+		c.Backpressure.MaxUnanchoredEvents = n
+	case "backpressure.max_pending_batches":
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", v)
+		}
+		c.Backpressure.MaxPendingBatches = n
+	default:
+		return fmt.Errorf("unknown field %s", field)
+	}
+	return nil
+}
+
+// Validate checks the whole configuration and returns *ValidationError
+// naming every bad field, or nil.
+func (c *Config) Validate() error {
+	var errs []*FieldError
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.Mode != ModeDevelopment && c.Mode != ModeProduction {
+		bad("mode", "must be %q or %q, got %q", ModeDevelopment, ModeProduction, c.Mode)
+	}
+	if c.GatewayID == "" {
+		bad("gateway_id", "must not be empty")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	checkAddr := func(field, addr string) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			bad(field, "must be host:port (e.g. 127.0.0.1:8088), got %q", addr)
+			return
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad(field, "port must be a number from 0 to 65535, got %q", port)
+		}
+		if host != "" && host != "localhost" {
+			if _, err := netip.ParseAddr(host); err != nil {
+				bad(field, "host must be an IP address or localhost, got %q", host)
+			}
+		}
+	}
+	checkTLS := func(field string, t TLS, clientCA bool) {
+		if (t.CertFile == "") != (t.KeyFile == "") {
+			bad(field, "cert_file and key_file must be set together")
+		}
+		if t.ClientCAFile != "" && !clientCA {
+			bad(field+".client_ca_file", "is not supported here")
+		}
+		if t.ClientCAFile != "" && t.CertFile == "" {
+			bad(field+".client_ca_file", "requires cert_file and key_file")
+		}
+		for _, f := range []struct{ name, path string }{{"cert_file", t.CertFile}, {"key_file", t.KeyFile}, {"client_ca_file", t.ClientCAFile}} {
+			if f.path == "" {
+				continue
+			}
+			if _, err := os.Stat(f.path); err != nil {
+				bad(field+"."+f.name, "cannot be read: %v", err)
+			}
+		}
+	}
+	positive := func(field string, d time.Duration) {
+		if d <= 0 {
+			bad(field, "must be a positive duration, got %v", d)
+		}
+	}
+	checkAddr("http.listen", c.HTTP.Listen)
+	checkTLS("http.tls", c.HTTP.TLS, false)
+	positive("http.read_header_timeout", c.HTTP.ReadHeaderTimeout)
+	positive("http.read_timeout", c.HTTP.ReadTimeout)
+	positive("http.write_timeout", c.HTTP.WriteTimeout)
+	positive("http.idle_timeout", c.HTTP.IdleTimeout)
+	positive("http.shutdown_timeout", c.HTTP.ShutdownTimeout)
+
+	if c.Limits.MaxBodyBytes < 1024 {
+		bad("limits.max_body_bytes", "must be at least 1024, got %d", c.Limits.MaxBodyBytes)
+	}
+	if c.Limits.MaxEvents < 1 {
+		bad("limits.max_events", "must be at least 1, got %d", c.Limits.MaxEvents)
+	}
+	if c.Limits.MaxLineBytes < 256 || int64(c.Limits.MaxLineBytes) > c.Limits.MaxBodyBytes {
+		bad("limits.max_line_bytes", "must be between 256 and limits.max_body_bytes, got %d", c.Limits.MaxLineBytes)
+	}
+
+	if c.Syslog.Enabled {
+		checkAddr("syslog.listen", c.Syslog.Listen)
+		if c.Syslog.Listen == c.HTTP.Listen {
+			bad("syslog.listen", "must differ from http.listen")
+		}
+		checkTLS("syslog.tls", c.Syslog.TLS, true)
+		if len(c.Syslog.AllowedNetworks) == 0 {
+			bad("syslog.allowed_networks", "must list at least one CIDR (e.g. 127.0.0.1/32): syslog has no other authentication without client certificates")
+		}
+		for i, n := range c.Syslog.AllowedNetworks {
+			if _, err := netip.ParsePrefix(n); err != nil {
+				bad(fmt.Sprintf("syslog.allowed_networks[%d]", i), "%q is not a CIDR: %v", n, err)
+			}
+		}
+		if c.Syslog.Source == "" {
+			bad("syslog.source", "must not be empty")
+		}
+		// RFC 5425 requires receivers to take 2048-byte messages.
+		if c.Syslog.MaxMessageBytes < 2048 || c.Syslog.MaxMessageBytes > c.Limits.MaxLineBytes {
+			bad("syslog.max_message_bytes", "must be between 2048 and limits.max_line_bytes, got %d", c.Syslog.MaxMessageBytes)
+		}
+		if c.Syslog.MaxConnections < 1 {
+			bad("syslog.max_connections", "must be at least 1, got %d", c.Syslog.MaxConnections)
+		}
+		if c.Syslog.FlushEvents < 1 {
+			bad("syslog.flush_events", "must be at least 1, got %d", c.Syslog.FlushEvents)
+		}
+		positive("syslog.idle_timeout", c.Syslog.IdleTimeout)
+		positive("syslog.flush_interval", c.Syslog.FlushInterval)
+	}
+
+	if c.Store.Dir == "" {
+		bad("store.dir", "must not be empty")
+	}
+	if c.Store.BatchMaxEvents < 1 {
+		bad("store.batch_max_events", "must be at least 1, got %d", c.Store.BatchMaxEvents)
+	}
+	if c.Store.BatchMaxWait < time.Millisecond {
+		bad("store.batch_max_wait", "must be at least 1ms, got %v", c.Store.BatchMaxWait)
+	}
+
+	if c.Ledger.Profile == "" {
+		bad("ledger.profile", "must name a connection profile")
+	}
+	for _, f := range []struct{ name, v string }{{"identity", c.Ledger.Identity}, {"channel", c.Ledger.Channel}, {"chaincode", c.Ledger.Chaincode}} {
+		if f.v == "" {
+			bad("ledger."+f.name, "must not be empty")
+		}
+	}
+	positive("ledger.probe_interval", c.Ledger.ProbeInterval)
+	positive("ledger.stale_after", c.Ledger.StaleAfter)
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"evaluate", c.Ledger.Timeouts.Evaluate}, {"endorse", c.Ledger.Timeouts.Endorse}, {"submit", c.Ledger.Timeouts.Submit}, {"commit_status", c.Ledger.Timeouts.CommitStatus}} {
+		if t.d < 0 {
+			bad("ledger.timeouts."+t.name, "must not be negative")
+		}
+	}
+
+	if c.Backpressure.MaxUnanchoredEvents < 1 {
+		bad("backpressure.max_unanchored_events", "must be at least 1")
+	}
+	if c.Backpressure.MaxPendingBatches < 1 {
+		bad("backpressure.max_pending_batches", "must be at least 1, got %d", c.Backpressure.MaxPendingBatches)
+	}
+	if c.Backpressure.RetryAfter < time.Second {
+		bad("backpressure.retry_after", "must be at least 1s (Retry-After has whole seconds), got %v", c.Backpressure.RetryAfter)
+	}
+	if c.HEC.MaxChannels < 1 {
+		bad("hec.max_channels", "must be at least 1")
+	}
+	if c.HEC.MaxAcksPerChannel < 1 {
+		bad("hec.max_acks_per_channel", "must be at least 1")
+	}
+	positive("hec.channel_idle_timeout", c.HEC.ChannelIdleTimeout)
+	if c.Elasticsearch.ClusterName == "" {
+		bad("elasticsearch.cluster_name", "must not be empty")
+	}
+
+	errs = append(errs, c.validateCredentials()...)
+	if len(errs) > 0 {
+		return &ValidationError{Errors: errs}
+	}
+	return nil
+}
+
+func (c *Config) validateCredentials() []*FieldError {
+	var errs []*FieldError
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	names := map[string]int{}
+	tokens := map[string]int{}
+	for i, cr := range c.Credentials {
+		f := fmt.Sprintf("credentials[%d]", i)
+		if cr.Name == "" {
+			bad(f+".name", "must not be empty")
+		} else if j, dup := names[cr.Name]; dup {
+			bad(f+".name", "%q is also the name of credentials[%d]", cr.Name, j)
+		} else {
+			names[cr.Name] = i
+		}
+		label := f + ".token"
+		if cr.Name != "" {
+			label = fmt.Sprintf("%s.token (credential %q)", f, cr.Name)
+		}
+		switch {
+		case cr.Token == "":
+			bad(label, "must not be empty")
+		case strings.TrimSpace(cr.Token) != cr.Token || strings.ContainsAny(cr.Token, " \t\r\n"):
+			bad(label, "must not contain whitespace")
+		}
+		if j, dup := tokens[cr.Token]; dup && cr.Token != "" {
+			// A shared token would make the credential a request maps to
+			// depend on configuration order.
+			bad(label, "is the same as the token of credentials[%d]", j)
+		} else {
+			tokens[cr.Token] = i
+		}
+		if c.Mode == ModeProduction && cr.Token != "" {
+			if slices.Contains(DevTokens, cr.Token) {
+				bad(label, "is a development credential from network/gateway-dev.yaml; production refuses it")
+			} else if len(cr.Token) < MinProductionTokenLength {
+				bad(label, "is %d characters; production requires at least %d", len(cr.Token), MinProductionTokenLength)
+			}
+		}
+		if strings.Contains(cr.Username, ":") {
+			bad(f+".username", "must not contain ':'")
+		}
+		if len(cr.Scopes) == 0 {
+			bad(f+".scopes", "must list at least one of %v", Scopes)
+		}
+		for j, s := range cr.Scopes {
+			if !slices.Contains(Scopes, s) {
+				bad(fmt.Sprintf("%s.scopes[%d]", f, j), "unknown scope %q (want one of %v)", s, Scopes)
+			}
+		}
+		for j, ix := range cr.Indexes {
+			if ix == "" || strings.ContainsAny(ix, " \t\r\n") {
+				bad(fmt.Sprintf("%s.indexes[%d]", f, j), "must be a non-empty name without whitespace")
+			}
+		}
+		if cr.Ack && !cr.Has(ScopeHEC) {
+			bad(f+".ack", "only applies to credentials with the hec scope")
+		}
+	}
+	return errs
+}

@@ -1,0 +1,43 @@
+// Package detect is the gateway's detection vocabulary: what a detector is
+// asked (a slice of events) and what it answers (one Result per event it
+// scored). It holds no model code, so the rest of the gateway (pipeline,
+// alerting, the ledger client) depends on this small package only and
+// never on ONNX Runtime; gateway/onnx implements Detector.
+package detect
+
+import (
+	"context"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+// Detector scores events. Detect returns one Result for each event that at
+// least one of its models applies to (by event class and sourcetype), in
+// input order; events no model applies to get no Result. The input slice
+// is not modified. An error means no result of the call is valid.
+type Detector interface {
+	Detect(ctx context.Context, events []gateway.Event) ([]Result, error)
+}
+
+// Result is one model's verdict on one event. Model, Version and SHA256
+// identify the exact model file (the alert transaction carries them so a
+// verdict can be traced to the bytes that produced it).
+type Result struct {
+	// Index is the event's position in the slice passed to Detect.
+	Index   int    `json:"index"`
+	EventID string `json:"event_id"`
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	SHA256  string `json:"sha256"`
+	// Score is the model's probability that the event is not benign, in
+	// [0, 1].
+	Score float64 `json:"score"`
+	// Label is the most likely label (the most likely non-benign label when
+	// Flagged).
+	Label string `json:"label"`
+	// Flagged is Score >= the manifest's threshold.
+	Flagged bool `json:"flagged"`
+	// Category is the MITRE ATT&CK technique or tactic id the manifest maps
+	// Label to (e.g. T1110, T1568.002, T1046, T1498); empty for benign.
+	Category string `json:"category,omitempty"`
+}

@@ -1,0 +1,231 @@
+package features
+
+import (
+	"math"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// LexicalStats are the statistics a lexical feature may compute, each in
+// one column, in the order the feature lists them. All are defined on the
+// lower-cased string; ratios are 0 for the empty string.
+//
+//	length               bytes
+//	labels               dot-separated labels
+//	entropy              Shannon entropy of the byte distribution, bits
+//	digit_ratio          digits / length
+//	vowel_ratio          a e i o u / length
+//	consonant_ratio      other ASCII letters / length
+//	hex_ratio            [0-9a-f] / length
+//	special_ratio        not [a-z0-9] / length (hyphens, dots, ...)
+//	unique_ratio         distinct bytes / length
+//	max_consonant_run    longest run of consonants
+//	max_digit_run        longest run of digits
+//	switch_ratio         letter<->digit transitions / (length − 1)
+//	bigram_common_ratio  bigrams among the 100 most frequent English ones / bigrams
+//	bigram_unique_ratio  distinct bigrams / bigrams
+var LexicalStats = []string{
+	"length", "labels", "entropy", "digit_ratio", "vowel_ratio", "consonant_ratio",
+	"hex_ratio", "special_ratio", "unique_ratio", "max_consonant_run", "max_digit_run",
+	"switch_ratio", "bigram_common_ratio", "bigram_unique_ratio",
+}
+
+var lexicalIndex = func() map[string]int {
+	m := make(map[string]int, len(LexicalStats))
+	for i, s := range LexicalStats {
+		m[s] = i
+	}
+	return m
+}()
+
+// commonBigrams are the 100 most frequent letter bigrams of English text
+// (Norvig's counts over the Google books corpus). A fixed table rather than
+// one learned from the training domains, so the statistic cannot leak the
+// training labels and needs no fitted state in the manifest.
+var commonBigrams = func() *[1 << 16]bool {
+	const list = "th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng " +
+		"se ha as ou io le ve co me de hi ri ro ic ne ea ra ce li ch ll be ma si " +
+		"om ur ca el ta la ns di fo ho pe ec pr no ct us ac ot il tr ly nc et ut " +
+		"ss so rs un lo wa ge ie wh ee wi em ad ol rt po we na ul ni ts mo ow pa " +
+		"im mi ai sh ir su id os iv ia am fi ci vi"
+	// A flat table indexed by the two bytes: one load per bigram, no
+	// hashing, no allocation (this runs for every DNS event).
+	var m [1 << 16]bool
+	for _, b := range strings.Fields(list) {
+		m[int(b[0])<<8|int(b[1])] = true
+	}
+	return &m
+}()
+
+// RegistrableLabel returns the label of a domain name just left of its
+// public suffix ("mail.google.co.uk" → "google"), using the public suffix
+// list compiled into golang.org/x/net/publicsuffix (kept current by the Go
+// team, so no hand-made TLD list drifts). A name with a single label is
+// returned as is; the name is lower-cased and a trailing dot removed.
+func RegistrableLabel(name string) string {
+	name = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(name)), ".")
+	if !strings.Contains(name, ".") {
+		return name
+	}
+	etld1, err := publicsuffix.EffectiveTLDPlusOne(name)
+	if err != nil {
+		// The name is itself a public suffix (or malformed): fall back to
+		// its leftmost label.
+		first, _, _ := strings.Cut(name, ".")
+		return first
+	}
+	label, _, _ := strings.Cut(etld1, ".")
+	return label
+}
+
+func isVowel(c byte) bool  { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' }
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' }
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+
+// lexical computes the statistics idx (indexes into LexicalStats) of s,
+// writing one value per index into dst.
+func lexical(s string, idx []int, dst []float64) {
+	s = strings.ToLower(s)
+	n := len(s)
+	var counts [256]int
+	var digits, vowels, consonants, hex, special, switches int
+	var run, maxCons, drun, maxDigit int
+	for i := 0; i < n; i++ {
+		c := s[i]
+		counts[c]++
+		switch {
+		case isDigit(c):
+			digits++
+		case isVowel(c):
+			vowels++
+		case isLetter(c):
+			consonants++
+		default:
+			special++
+		}
+		if isDigit(c) || (c >= 'a' && c <= 'f') {
+			hex++
+		}
+		if isLetter(c) && !isVowel(c) {
+			run++
+			maxCons = max(maxCons, run)
+		} else {
+			run = 0
+		}
+		if isDigit(c) {
+			drun++
+			maxDigit = max(maxDigit, drun)
+		} else {
+			drun = 0
+		}
+		if i > 0 {
+			p := s[i-1]
+			if (isDigit(p) && isLetter(c)) || (isLetter(p) && isDigit(c)) {
+				switches++
+			}
+		}
+	}
+	ratio := func(a, b int) float64 {
+		if b <= 0 {
+			return 0
+		}
+		return float64(a) / float64(b)
+	}
+	// Bigram statistics are computed once, on first use. Distinct bigrams
+	// are counted with a small stack array scanned linearly (domain labels
+	// are at most 63 bytes), avoiding a map per call.
+	common, uniq, bigramsDone := 0, 0, false
+	bigrams := func() {
+		if bigramsDone || n < 2 {
+			return
+		}
+		bigramsDone = true
+		var seen [64]uint16
+		var extra map[uint16]struct{}
+		ns := 0
+		for i := 1; i < n; i++ {
+			bg := uint16(s[i-1])<<8 | uint16(s[i])
+			if commonBigrams[bg] {
+				common++
+			}
+			dup := false
+			for _, x := range seen[:ns] {
+				if x == bg {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				if _, ok := extra[bg]; ok {
+					dup = true
+				}
+			}
+			if dup {
+				continue
+			}
+			uniq++
+			if ns < len(seen) {
+				seen[ns] = bg
+				ns++
+			} else {
+				if extra == nil {
+					extra = map[uint16]struct{}{}
+				}
+				extra[bg] = struct{}{}
+			}
+		}
+	}
+	for j, k := range idx {
+		var v float64
+		switch LexicalStats[k] {
+		case "length":
+			v = float64(n)
+		case "labels":
+			if n > 0 {
+				v = float64(strings.Count(s, ".") + 1)
+			}
+		case "entropy":
+			for _, c := range counts {
+				if c > 0 {
+					p := float64(c) / float64(n)
+					v -= p * math.Log2(p)
+				}
+			}
+			if v == 0 {
+				v = 0 // normalise -0
+			}
+		case "digit_ratio":
+			v = ratio(digits, n)
+		case "vowel_ratio":
+			v = ratio(vowels, n)
+		case "consonant_ratio":
+			v = ratio(consonants, n)
+		case "hex_ratio":
+			v = ratio(hex, n)
+		case "special_ratio":
+			v = ratio(special, n)
+		case "unique_ratio":
+			distinct := 0
+			for _, c := range counts {
+				if c > 0 {
+					distinct++
+				}
+			}
+			v = ratio(distinct, n)
+		case "max_consonant_run":
+			v = float64(maxCons)
+		case "max_digit_run":
+			v = float64(maxDigit)
+		case "switch_ratio":
+			v = ratio(switches, n-1)
+		case "bigram_common_ratio":
+			bigrams()
+			v = ratio(common, n-1)
+		case "bigram_unique_ratio":
+			bigrams()
+			v = ratio(uniq, n-1)
+		}
+		dst[j] = v
+	}
+}

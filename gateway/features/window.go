@@ -1,0 +1,196 @@
+package features
+
+import (
+	"container/list"
+	"hash/maphash"
+	"strings"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+// Default bounds of a window's memory.
+const (
+	DefaultMaxKeys   = 65536
+	DefaultMaxEvents = 1024
+)
+
+// windowAggs is what one window reports for one event's key.
+type windowAggs struct {
+	count    float64 // matching events of the key in the window
+	all      float64 // all events of the key in the window
+	distinct float64 // distinct Distinct values among matching events
+	rate     float64 // count per second of window
+}
+
+type entry struct {
+	t       int64  // event time, unix nanoseconds
+	h       uint64 // hash of the Distinct field value (0 when absent)
+	matched bool
+}
+
+// keyState is one key's recent events, oldest first, plus the multiset of
+// distinct-value hashes of its matching entries, kept incrementally so a
+// distinct count costs O(1) per event rather than a scan.
+type keyState struct {
+	key     string
+	entries []entry
+	head    int // entries[head:] are live; compacted when head passes half
+	matched int
+	hashes  map[uint64]int
+	elem    *list.Element
+}
+
+// window is the bounded state of one WindowSpec. Not safe for concurrent
+// use; the Engine serialises access.
+type window struct {
+	spec      WindowSpec
+	size      int64
+	keys      map[string]*keyState
+	lru       *list.List // front = most recently seen key
+	seed      maphash.Seed
+	maxKeys   int
+	maxEvents int
+	keyParts  []keyPart
+}
+
+type keyPart struct {
+	field  string
+	concat bool
+}
+
+func newWindow(s WindowSpec) *window {
+	w := &window{
+		spec:      s,
+		size:      int64(time.Duration(s.Size)),
+		keys:      map[string]*keyState{},
+		lru:       list.New(),
+		seed:      maphash.MakeSeed(),
+		maxKeys:   s.MaxKeys,
+		maxEvents: s.MaxEvents,
+	}
+	if w.maxKeys <= 0 {
+		w.maxKeys = DefaultMaxKeys
+	}
+	if w.maxEvents <= 0 {
+		w.maxEvents = DefaultMaxEvents
+	}
+	for _, k := range s.Key {
+		if f, ok := strings.CutPrefix(k, "+"); ok {
+			w.keyParts = append(w.keyParts, keyPart{field: f, concat: true})
+		} else {
+			w.keyParts = append(w.keyParts, keyPart{field: k})
+		}
+	}
+	return w
+}
+
+// keyOf returns the event's key: the first present alternative, with any
+// "+" parts appended after a NUL separator (a byte no field value of
+// interest contains, so distinct pairs never collide by concatenation).
+func (w *window) keyOf(ev *gateway.Event) string {
+	key := ""
+	found := false
+	for _, p := range w.keyParts {
+		if p.concat {
+			if !found {
+				continue
+			}
+			v, _ := stringField(ev, p.field)
+			key += "\x00" + v
+			continue
+		}
+		if found {
+			continue
+		}
+		if v, ok := stringField(ev, p.field); ok && v != "" {
+			key, found = v, true
+		}
+	}
+	if !found {
+		return ""
+	}
+	return key
+}
+
+func (w *window) matches(ev *gateway.Event) bool {
+	for f, want := range w.spec.Filter {
+		if v, ok := stringField(ev, f); !ok || v != want {
+			return false
+		}
+	}
+	return true
+}
+
+// observe adds ev to its key's window and returns the aggregates for that
+// key including ev. Entries older than the event's time minus the window
+// size are evicted first; events are assumed to arrive roughly in time
+// order (an older event is still counted, and evicts nothing).
+func (w *window) observe(ev *gateway.Event) windowAggs {
+	key := w.keyOf(ev)
+	if key == "" {
+		return windowAggs{}
+	}
+	t := ev.Time.UnixNano()
+	ks := w.keys[key]
+	if ks == nil {
+		if len(w.keys) >= w.maxKeys {
+			old := w.lru.Back()
+			victim := old.Value.(*keyState)
+			w.lru.Remove(old)
+			delete(w.keys, victim.key)
+		}
+		ks = &keyState{key: key, hashes: map[uint64]int{}}
+		ks.elem = w.lru.PushFront(ks)
+		w.keys[key] = ks
+	} else {
+		w.lru.MoveToFront(ks.elem)
+	}
+	cutoff := t - w.size
+	for ks.head < len(ks.entries) && ks.entries[ks.head].t <= cutoff {
+		w.drop(ks)
+	}
+	if len(ks.entries)-ks.head >= w.maxEvents {
+		w.drop(ks)
+	}
+	e := entry{t: t, matched: w.matches(ev)}
+	if e.matched {
+		if w.spec.Distinct != "" {
+			if v, ok := stringField(ev, w.spec.Distinct); ok {
+				e.h = maphash.String(w.seed, v) | 1 // never 0: 0 means absent
+			}
+		}
+		ks.matched++
+		if e.h != 0 {
+			ks.hashes[e.h]++
+		}
+	}
+	ks.entries = append(ks.entries, e)
+	if ks.head > len(ks.entries)/2 {
+		n := copy(ks.entries, ks.entries[ks.head:])
+		ks.entries = ks.entries[:n]
+		ks.head = 0
+	}
+	a := windowAggs{
+		count:    float64(ks.matched),
+		all:      float64(len(ks.entries) - ks.head),
+		distinct: float64(len(ks.hashes)),
+	}
+	if w.size > 0 {
+		a.rate = a.count / time.Duration(w.size).Seconds()
+	}
+	return a
+}
+
+func (w *window) drop(ks *keyState) {
+	e := ks.entries[ks.head]
+	ks.head++
+	if e.matched {
+		ks.matched--
+		if e.h != 0 {
+			if ks.hashes[e.h]--; ks.hashes[e.h] <= 0 {
+				delete(ks.hashes, e.h)
+			}
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"strings"
+
+	"github.com/ledgerguard/ledgerguard/gateway/config"
+)
+
+// credentials looks tokens up in constant time. Each configured token is
+// kept as its SHA-256 digest and a presented token is hashed and compared
+// with every digest by crypto/subtle, without stopping at a match, so
+// neither the position of the match nor the length of the token leaks
+// through timing.
+type credentials struct {
+	list    []config.Credential
+	digests [][32]byte
+}
+
+func newCredentials(list []config.Credential) *credentials {
+	c := &credentials{list: list, digests: make([][32]byte, len(list))}
+	for i, cr := range list {
+		c.digests[i] = sha256.Sum256([]byte(cr.Token))
+	}
+	return c
+}
+
+// lookup returns the credential whose token is tok. When username is
+// non-nil the credential must also have that (Basic auth) username.
+func (c *credentials) lookup(tok string, username *string) (config.Credential, bool) {
+	d := sha256.Sum256([]byte(tok))
+	found := -1
+	for i := range c.digests {
+		if subtle.ConstantTimeCompare(d[:], c.digests[i][:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return config.Credential{}, false
+	}
+	cr := c.list[found]
+	if username != nil && (cr.Username == "" || subtle.ConstantTimeCompare([]byte(*username), []byte(cr.Username)) != 1) {
+		return config.Credential{}, false
+	}
+	return cr, true
+}
+
+// authHeader is a parsed Authorization header.
+type authHeader struct {
+	scheme   string // lower case: "splunk", "bearer", "apikey", "basic"
+	token    string
+	username *string // set for Basic
+}
+
+// parseAuthorization splits "Scheme credentials"; Basic credentials are
+// decoded into username and token (the password). ok is false when the
+// header is absent; a present but unparsable header has scheme "".
+func parseAuthorization(h string) (authHeader, bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return authHeader{}, false
+	}
+	scheme, rest, found := strings.Cut(h, " ")
+	rest = strings.TrimSpace(rest)
+	if !found || rest == "" {
+		return authHeader{}, true
+	}
+	a := authHeader{scheme: strings.ToLower(scheme), token: rest}
+	if a.scheme == "basic" {
+		raw, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil {
+			return authHeader{}, true
+		}
+		user, pass, ok := strings.Cut(string(raw), ":")
+		if !ok {
+			return authHeader{}, true
+		}
+		a.username, a.token = &user, pass
+	}
+	return a, true
+}
+
+// authenticate resolves the Authorization header for an endpoint accepting
+// the given schemes and needing scope. It returns CodeUnauthenticated when
+// the header is missing, malformed, of another scheme or carries an
+// unknown token, and CodeForbidden for a known credential that is disabled
+// or lacks the scope.
+func (c *credentials) authenticate(header string, scope config.Scope, schemes ...string) (config.Credential, *Error) {
+	a, present := parseAuthorization(header)
+	if !present {
+		return config.Credential{}, errorf(CodeUnauthenticated, "missing Authorization header (use "+schemeList(schemes)+")")
+	}
+	ok := false
+	for _, s := range schemes {
+		if a.scheme == s {
+			ok = true
+		}
+	}
+	if !ok {
+		return config.Credential{}, errorf(CodeUnauthenticated, "Authorization header must use "+schemeList(schemes))
+	}
+	cr, found := c.lookup(a.token, a.username)
+	if !found {
+		return config.Credential{}, errorf(CodeUnauthenticated, "invalid credentials")
+	}
+	if cr.Disabled {
+		return config.Credential{}, errorf(CodeForbidden, "credential "+cr.Name+" is disabled")
+	}
+	if !cr.Has(scope) {
+		return config.Credential{}, errorf(CodeForbidden, "credential "+cr.Name+" lacks the "+string(scope)+" scope")
+	}
+	return cr, nil
+}
+
+func schemeList(schemes []string) string {
+	names := map[string]string{"splunk": "Splunk", "bearer": "Bearer", "apikey": "ApiKey", "basic": "Basic"}
+	out := make([]string, len(schemes))
+	for i, s := range schemes {
+		out[i] = names[s]
+	}
+	return strings.Join(out, " or ")
+}

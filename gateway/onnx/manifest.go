@@ -1,0 +1,249 @@
+package onnx
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/features"
+)
+
+// ManifestFile and ModelFile are the file names in a model directory.
+const (
+	ManifestFile = "manifest.json"
+	ModelFile    = "model.onnx"
+)
+
+// Sentinel errors a *ModelError wraps, for errors.Is.
+var (
+	// ErrManifest: manifest.json is unreadable or inconsistent.
+	ErrManifest = errors.New("invalid manifest")
+	// ErrChecksum: model.onnx does not hash to the manifest's sha256.
+	ErrChecksum = errors.New("model sha256 mismatch")
+	// ErrInputs: the ONNX graph's inputs differ from the manifest's (names,
+	// element type, or shapes, including the feature vector width).
+	ErrInputs = errors.New("model inputs do not match manifest")
+	// ErrOutputs: the graph lacks the outputs the manifest names.
+	ErrOutputs = errors.New("model outputs do not match manifest")
+	// ErrSession: ONNX Runtime refused the model.
+	ErrSession = errors.New("onnx session")
+)
+
+// ModelError reports why a model directory cannot be served.
+type ModelError struct {
+	Dir  string
+	Kind error // one of the sentinels above
+	Err  error
+}
+
+func (e *ModelError) Error() string {
+	return fmt.Sprintf("model %s: %v: %v", e.Dir, e.Kind, e.Err)
+}
+
+// Unwrap returns the sentinel kind and the cause.
+func (e *ModelError) Unwrap() []error { return []error{e.Kind, e.Err} }
+
+// Tensor describes one graph input or output. A shape entry of -1 is a
+// dynamic (batch) dimension.
+type Tensor struct {
+	Name  string  `json:"name"`
+	Shape []int64 `json:"shape"`
+	Type  string  `json:"type"` // "float32" or "int64"
+}
+
+// ModelSpec describes model.onnx.
+type ModelSpec struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	// Kind is "mlp", "linear" or "tree_ensemble"; tree ensembles are run in
+	// chunks of at most TreeChunk rows.
+	Kind   string   `json:"kind"`
+	Opset  int      `json:"opset,omitempty"`
+	Inputs []Tensor `json:"inputs"`
+	// Outputs lists the graph outputs; ScoreOutput names the class
+	// probability tensor [N, len(Labels)] the gateway reads.
+	Outputs     []Tensor `json:"outputs"`
+	ScoreOutput string   `json:"score_output"`
+	Size        int64    `json:"size,omitempty"`
+}
+
+// AppliesTo selects the events a model scores.
+type AppliesTo struct {
+	// Classes the model scores (at least one).
+	Classes []gateway.Class `json:"classes"`
+	// Sourcetypes, when not empty, further restricts to these sourcetypes.
+	Sourcetypes []string `json:"sourcetypes,omitempty"`
+	// RequireFields, when not empty, restricts to events that carry all of
+	// these fields (e.g. a CIC flow model needs CICFlowMeter's fields).
+	RequireFields []string `json:"require_fields,omitempty"`
+}
+
+// Category is the ATT&CK mapping of one label.
+type Category struct {
+	ID   string `json:"id"` // technique or tactic id: T1110, T1568.002, TA0043
+	Name string `json:"name"`
+}
+
+// Manifest is a model directory's manifest.json: everything needed to
+// serve, evaluate and audit the model.
+type Manifest struct {
+	Name        string    `json:"name"`
+	Version     string    `json:"version"`
+	Description string    `json:"description"`
+	AppliesTo   AppliesTo `json:"applies_to"`
+	Model       ModelSpec `json:"model"`
+	// Features is the feature spec; its width must equal the input width.
+	Features features.Spec `json:"features"`
+	// Labels maps class index to label; Benign is the benign label (score
+	// is 1 − P(Benign)).
+	Labels []string `json:"labels"`
+	Benign string   `json:"benign"`
+	// Threshold flags events with score >= Threshold; chosen on a
+	// validation split (see Training.Validation).
+	Threshold  float64             `json:"threshold"`
+	Categories map[string]Category `json:"categories"`
+	// Datasets maps a mapping name to how raw rows of a dataset become
+	// events.
+	Datasets map[string]features.Mapping `json:"datasets"`
+	Training Training                    `json:"training"`
+	// Evaluation lists the test splits `ledgerguard models eval` runs.
+	Evaluation []features.Split `json:"evaluation"`
+	// Metrics holds what the training pipeline measured (validation) and
+	// what the Go evaluation measured on the test splits.
+	Metrics map[string]any `json:"metrics,omitempty"`
+}
+
+// Training records how the model was made.
+type Training struct {
+	Algorithm  string             `json:"algorithm"`
+	Library    []string           `json:"library,omitempty"`
+	Seed       int                `json:"seed"`
+	Train      features.Split     `json:"train"`
+	Validation string             `json:"validation"`
+	Files      []features.FileRef `json:"files,omitempty"`
+	Command    string             `json:"command,omitempty"`
+}
+
+// LoadManifest reads and checks dir/manifest.json and dir/model.onnx's
+// sha256, returning the manifest and the model bytes. It does not need the
+// ONNX Runtime library. Every error is a *ModelError.
+func LoadManifest(dir string) (*Manifest, []byte, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, nil, &ModelError{dir, ErrManifest, err}
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, nil, &ModelError{dir, ErrManifest, err}
+	}
+	if err := m.validate(); err != nil {
+		return nil, nil, &ModelError{dir, ErrManifest, err}
+	}
+	file := m.Model.File
+	if file == "" {
+		file = ModelFile
+	}
+	if filepath.Base(file) != file {
+		return nil, nil, &ModelError{dir, ErrManifest, fmt.Errorf("model file %q must be a plain name in the model directory", file)}
+	}
+	f, err := os.Open(filepath.Join(dir, file))
+	if err != nil {
+		return nil, nil, &ModelError{dir, ErrManifest, err}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, &ModelError{dir, ErrManifest, err}
+	}
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); got != m.Model.SHA256 {
+		return nil, nil, &ModelError{dir, ErrChecksum, fmt.Errorf("file hashes to %s, manifest says %s", got, m.Model.SHA256)}
+	}
+	return &m, data, nil
+}
+
+func (m *Manifest) validate() error {
+	switch {
+	case m.Name == "" || m.Version == "":
+		return errors.New("name and version required")
+	case len(m.Model.SHA256) != 64:
+		return errors.New("model.sha256 must be 64 hex digits")
+	case len(m.Model.Inputs) != 1:
+		return fmt.Errorf("want exactly one model input (the feature vector), have %d", len(m.Model.Inputs))
+	case m.Model.ScoreOutput == "":
+		return errors.New("model.score_output required")
+	case len(m.Labels) < 2:
+		return errors.New("at least two labels required")
+	case !slices.Contains(m.Labels, m.Benign):
+		return fmt.Errorf("benign label %q not among labels", m.Benign)
+	case m.Threshold <= 0 || m.Threshold > 1:
+		return fmt.Errorf("threshold %v outside (0, 1]", m.Threshold)
+	case len(m.AppliesTo.Classes) == 0:
+		return errors.New("applies_to.classes required")
+	}
+	switch m.Model.Kind {
+	case "mlp", "linear", "tree_ensemble":
+	default:
+		return fmt.Errorf("unknown model kind %q", m.Model.Kind)
+	}
+	in := m.Model.Inputs[0]
+	if len(in.Shape) != 2 || in.Type != "float32" {
+		return fmt.Errorf("input %q must be float32 [batch, width], is %s %v", in.Name, in.Type, in.Shape)
+	}
+	if !slices.ContainsFunc(m.Model.Outputs, func(t Tensor) bool { return t.Name == m.Model.ScoreOutput }) {
+		return fmt.Errorf("score output %q not among outputs", m.Model.ScoreOutput)
+	}
+	eng, err := features.Compile(m.Features)
+	if err != nil {
+		return err
+	}
+	if int64(eng.Width()) != in.Shape[1] {
+		return fmt.Errorf("feature spec yields %d columns, input %q has width %d", eng.Width(), in.Name, in.Shape[1])
+	}
+	return nil
+}
+
+// Engine compiles the manifest's feature spec (validated by LoadManifest).
+func (m *Manifest) Engine() (*features.Engine, error) { return features.Compile(m.Features) }
+
+// Applies reports whether the model scores ev.
+func (m *Manifest) Applies(ev *gateway.Event) bool {
+	if !slices.Contains(m.AppliesTo.Classes, ev.Class) {
+		return false
+	}
+	if len(m.AppliesTo.Sourcetypes) > 0 && !slices.Contains(m.AppliesTo.Sourcetypes, ev.Sourcetype) {
+		return false
+	}
+	for _, f := range m.AppliesTo.RequireFields {
+		if _, ok := ev.Fields[f]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadManifestFile decodes a manifest and checks only its feature spec and
+// dataset mappings, not the model: the training pipeline uses a draft
+// manifest (no model yet) to have `ledgerguard features` write training
+// matrices. Errors are *ModelError.
+func ReadManifestFile(path string) (*Manifest, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ModelError{path, ErrManifest, err}
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, &ModelError{path, ErrManifest, err}
+	}
+	if _, err := features.Compile(m.Features); err != nil {
+		return nil, &ModelError{path, ErrManifest, err}
+	}
+	return &m, nil
+}

@@ -1,0 +1,198 @@
+package onnx
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/detect"
+	"github.com/ledgerguard/ledgerguard/gateway/features"
+)
+
+// Option configures Open (and a Registry's models). Options return an
+// error for invalid values.
+type Option func(*options) error
+
+type options struct {
+	maxBatch int
+	maxWait  time.Duration
+	workers  int
+}
+
+// WithMaxBatch bounds the rows per model call (default 1024).
+func WithMaxBatch(n int) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("onnx: max batch %d must be positive", n)
+		}
+		o.maxBatch = n
+		return nil
+	}
+}
+
+// WithMaxWait bounds how long a request waits for its batch to fill
+// (default 1ms; negative: never wait).
+func WithMaxWait(d time.Duration) Option {
+	return func(o *options) error { o.maxWait = d; return nil }
+}
+
+// WithWorkers sets the concurrent model calls per model (default 2).
+func WithWorkers(n int) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("onnx: workers %d must be positive", n)
+		}
+		o.workers = n
+		return nil
+	}
+}
+
+// Model is one loaded, verified model ready to score events. It implements
+// detect.Detector. Safe for concurrent use; Close waits for in-flight
+// calls.
+type Model struct {
+	dir      string
+	manifest *Manifest
+	engine   *features.Engine
+	sess     *session
+	batcher  *Batcher
+
+	mu     sync.RWMutex // held for reading by each call, for writing by Close
+	closed bool
+}
+
+// Open loads, verifies and starts the model in dir. Init must have been
+// called. Errors are *ModelError (or *LibraryError-free ErrSession when the
+// runtime is not initialised).
+func Open(dir string, opts ...Option) (*Model, error) {
+	var o options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	m, data, err := LoadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if Version() == "" {
+		return nil, &ModelError{dir, ErrSession, fmt.Errorf("%w: onnx.Init was not called", ErrLibrary)}
+	}
+	eng, err := m.Engine()
+	if err != nil {
+		return nil, &ModelError{dir, ErrManifest, err}
+	}
+	s, err := newSession(dir, m, data)
+	if err != nil {
+		return nil, err
+	}
+	b, err := NewBatcher(s.run, BatcherConfig{
+		Width: s.width, Classes: s.classes,
+		MaxBatch: o.maxBatch, MaxWait: o.maxWait, Workers: o.workers,
+	})
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return &Model{dir: dir, manifest: m, engine: eng, sess: s, batcher: b}, nil
+}
+
+// Manifest returns the model's manifest (do not modify).
+func (m *Model) Manifest() *Manifest { return m.manifest }
+
+// Dir returns the model directory.
+func (m *Model) Dir() string { return m.dir }
+
+// Engine returns the model's feature engine.
+func (m *Model) Engine() *features.Engine { return m.engine }
+
+// Close stops the batcher and releases the session after in-flight calls
+// return. Idempotent.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	m.batcher.Close()
+	return m.sess.close()
+}
+
+// Probabilities scores a ready feature matrix (rows × Width) and returns
+// rows × len(Labels) class probabilities.
+func (m *Model) Probabilities(ctx context.Context, x []float32, rows int) ([]float32, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	dst := make([]float32, rows*len(m.manifest.Labels))
+	if err := m.batcher.Score(ctx, x, rows, dst); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// Detect scores the events the model applies to (see Manifest.Applies), in
+// input order. Window features see the events in slice order.
+func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Result, error) {
+	idx := make([]int, 0, len(events))
+	for i := range events {
+		if m.manifest.Applies(&events[i]) {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	w := m.engine.Width()
+	x := make([]float32, len(idx)*w)
+	for r, i := range idx {
+		m.engine.Extract(&events[i], x[r*w:(r+1)*w])
+	}
+	probs, err := m.Probabilities(ctx, x, len(idx))
+	if err != nil {
+		return nil, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
+	}
+	out := make([]detect.Result, len(idx))
+	for r, i := range idx {
+		out[r] = m.Verdict(probs[r*len(m.manifest.Labels) : (r+1)*len(m.manifest.Labels)])
+		out[r].Index = i
+		out[r].EventID = events[i].ID
+	}
+	return out, nil
+}
+
+// Verdict turns one row of class probabilities into a Result (without
+// Index and EventID): score = 1 − P(benign); label the most likely class,
+// or the most likely non-benign class when flagged.
+func (m *Model) Verdict(p []float32) detect.Result {
+	man := m.manifest
+	var benign float64
+	best, bestMal := -1, -1
+	for j, l := range man.Labels {
+		if best < 0 || p[j] > p[best] {
+			best = j
+		}
+		if l == man.Benign {
+			benign = float64(p[j])
+		} else if bestMal < 0 || p[j] > p[bestMal] {
+			bestMal = j
+		}
+	}
+	score := min(max(1-benign, 0), 1)
+	res := detect.Result{
+		Model: man.Name, Version: man.Version, SHA256: man.Model.SHA256,
+		Score: score, Flagged: score >= man.Threshold, Label: man.Labels[best],
+	}
+	if res.Flagged {
+		res.Label = man.Labels[bestMal]
+	}
+	if c, ok := man.Categories[res.Label]; ok && res.Label != man.Benign {
+		res.Category = c.ID
+	}
+	return res
+}
