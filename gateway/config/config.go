@@ -88,7 +88,28 @@ type Config struct {
 	Backpressure  Backpressure  `yaml:"backpressure"`
 	HEC           HEC           `yaml:"hec"`
 	Elasticsearch Elasticsearch `yaml:"elasticsearch"`
+	Detection     Detection     `yaml:"detection"`
 	Credentials   []Credential  `yaml:"credentials"`
+}
+
+// Detection configures the ONNX models that score anchored batches and the
+// alerts raised from their verdicts.
+type Detection struct {
+	// Enabled turns scoring and alerting on.
+	Enabled bool `yaml:"enabled"`
+	// ModelsDir holds models as <name>/<version>/{model.onnx,manifest.json};
+	// the newest version of each is served and reloaded when it changes.
+	ModelsDir string `yaml:"models_dir"`
+	// Library is the ONNX Runtime shared library (make setup installs it
+	// at bin/onnxruntime/libonnxruntime.so.1).
+	Library string `yaml:"onnxruntime_library"`
+	// ReloadInterval is how often the models folder is checked for changes.
+	ReloadInterval time.Duration `yaml:"reload_interval"`
+	// PseudonymKeyEnv names the environment variable holding the key that
+	// pseudonymises user names and private addresses before alerts reach
+	// the shared ledger; empty leaves them in clear. The key never appears
+	// in the file itself.
+	PseudonymKeyEnv string `yaml:"pseudonym_key_env"`
 }
 
 // Log configures the structured logger.
@@ -299,6 +320,7 @@ func Default() Config {
 			ClusterName: "ledgerguard",
 			ClusterUUID: "c0ffee00-0000-4000-8000-000000000001",
 		},
+		Detection: Detection{ReloadInterval: 30 * time.Second},
 	}
 }
 
@@ -386,7 +408,7 @@ func (c *Config) resolvePaths(dir string) {
 	for _, p := range []*string{
 		&c.HTTP.TLS.CertFile, &c.HTTP.TLS.KeyFile, &c.HTTP.TLS.ClientCAFile,
 		&c.Syslog.TLS.CertFile, &c.Syslog.TLS.KeyFile, &c.Syslog.TLS.ClientCAFile,
-		&c.Store.Dir, &c.Ledger.Profile,
+		&c.Store.Dir, &c.Ledger.Profile, &c.Detection.ModelsDir, &c.Detection.Library,
 	} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
@@ -413,6 +435,9 @@ var Env = []struct{ Var, Field string }{
 	{"LEDGERGUARD_CHAINCODE", "ledger.chaincode"},
 	{"LEDGERGUARD_MAX_UNANCHORED_EVENTS", "backpressure.max_unanchored_events"},
 	{"LEDGERGUARD_MAX_PENDING_BATCHES", "backpressure.max_pending_batches"},
+	{"LEDGERGUARD_DETECTION_ENABLED", "detection.enabled"},
+	{"LEDGERGUARD_MODELS_DIR", "detection.models_dir"},
+	{"LEDGERGUARD_ORT_LIB", "detection.onnxruntime_library"},
 }
 
 func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
@@ -448,6 +473,9 @@ func (c *Config) set(field, v string) error {
 		"ledger.identity":    &c.Ledger.Identity,
 		"ledger.channel":     &c.Ledger.Channel,
 		"ledger.chaincode":   &c.Ledger.Chaincode,
+
+		"detection.models_dir":          &c.Detection.ModelsDir,
+		"detection.onnxruntime_library": &c.Detection.Library,
 	}
 	if p, ok := str[field]; ok {
 		*p = v
@@ -460,6 +488,12 @@ func (c *Config) set(field, v string) error {
 			return fmt.Errorf("%q is not a boolean", v)
 		}
 		c.Syslog.Enabled = b
+	case "detection.enabled":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", v)
+		}
+		c.Detection.Enabled = b
 	case "backpressure.max_unanchored_events":
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
@@ -484,6 +518,19 @@ func (c *Config) Validate() error {
 	var errs []*FieldError
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.Detection.Enabled {
+		if c.Detection.ModelsDir == "" {
+			bad("detection.models_dir", "must be set when detection is enabled")
+		} else if fi, err := os.Stat(c.Detection.ModelsDir); err != nil || !fi.IsDir() {
+			bad("detection.models_dir", "must be a readable folder, got %q", c.Detection.ModelsDir)
+		}
+		if c.Detection.Library == "" {
+			bad("detection.onnxruntime_library", "must be set when detection is enabled (make setup installs bin/onnxruntime/libonnxruntime.so.1)")
+		}
+		if c.Detection.ReloadInterval <= 0 {
+			bad("detection.reload_interval", "must be a positive duration, got %v", c.Detection.ReloadInterval)
+		}
 	}
 	if c.Mode != ModeDevelopment && c.Mode != ModeProduction {
 		bad("mode", "must be %q or %q, got %q", ModeDevelopment, ModeProduction, c.Mode)

@@ -13,18 +13,22 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/alerting"
 	"github.com/ledgerguard/ledgerguard/gateway/anchor"
 	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/httpapi"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
 	"github.com/ledgerguard/ledgerguard/gateway/metrics"
+	"github.com/ledgerguard/ledgerguard/gateway/onnx"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
 	"github.com/ledgerguard/ledgerguard/gateway/syslogd"
 )
@@ -103,10 +107,22 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	}
 	defer client.Close()
 
-	st, err := store.Open(ctx, cfg.Store.Dir,
+	var models *onnx.Registry
+	storeOpts := []store.Option{
 		store.WithGateway(client.MSPID(), cfg.GatewayID),
 		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
-		store.WithBatchMaxWait(cfg.Store.BatchMaxWait))
+		store.WithBatchMaxWait(cfg.Store.BatchMaxWait),
+	}
+	if cfg.Detection.Enabled {
+		if models, err = openModels(ctx, cfg.Detection, log); err != nil {
+			return err
+		}
+		defer models.Close()
+		// Each sealed batch lists the models in force, so the ledger can
+		// check that an alert's detector scored its batch.
+		storeOpts = append(storeOpts, store.WithModels(func() []gateway.ModelRef { return modelRefs(models) }))
+	}
+	st, err := store.Open(ctx, cfg.Store.Dir, storeOpts...)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
@@ -147,6 +163,13 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		api.SetLastAnchored(last)
 	}
 	anch.OnAnchored(api.OnAnchored)
+	var alerter *alerting.Alerter
+	if models != nil {
+		if alerter, err = newAlerter(cfg, client.MSPID(), st, models, ledger, log); err != nil {
+			return err
+		}
+		anch.OnAnchored(func(gateway.Batch, gateway.Anchor) { alerter.Wake() })
+	}
 
 	httpLn, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -172,7 +195,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 
 	bg, cancelBG := context.WithCancel(context.Background())
 	defer cancelBG()
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	var wg sync.WaitGroup
 	run := func(name string, f func() error) {
 		wg.Add(1)
@@ -190,6 +213,20 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		return nil
 	})
 	run("api", func() error { return api.Run(bg) })
+	if alerter != nil {
+		run("alerting", func() error {
+			if err := alerter.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		})
+		run("models", func() error {
+			models.Watch(bg, cfg.Detection.ReloadInterval, func(err error) {
+				log.Error("reloading models failed; the previous versions keep serving", "err", err)
+			})
+			return nil
+		})
+	}
 	run("http", func() error {
 		var err error
 		if cfg.HTTP.TLS.Enabled() {
@@ -291,4 +328,49 @@ func newSyslog(c config.Syslog, st *store.Store, api *httpapi.Server, m *metrics
 		ln = tls.NewListener(ln, sc.TLS)
 	}
 	return sys, ln, nil
+}
+
+// openModels loads ONNX Runtime and the models to serve; a missing or
+// wrong library, or a model whose file does not match its manifest's
+// sha256, is a start-up error naming the file.
+func openModels(ctx context.Context, c config.Detection, log *slog.Logger) (*onnx.Registry, error) {
+	if err := onnx.Init(c.Library); err != nil {
+		return nil, usageError{fmt.Errorf("detection.onnxruntime_library: %w", err)}
+	}
+	reg, err := onnx.NewRegistry(ctx, c.ModelsDir)
+	if err != nil {
+		return nil, fmt.Errorf("detection.models_dir: %w", err)
+	}
+	for _, m := range reg.Models() {
+		mf := m.Manifest()
+		log.Info("model loaded", "model", mf.Name, "version", mf.Version, "sha256", mf.Model.SHA256)
+	}
+	return reg, nil
+}
+
+func modelRefs(reg *onnx.Registry) []gateway.ModelRef {
+	var refs []gateway.ModelRef
+	for _, m := range reg.Models() {
+		mf := m.Manifest()
+		refs = append(refs, gateway.ModelRef{ID: mf.Name, Version: mf.Version, SHA256: mf.Model.SHA256})
+	}
+	return refs
+}
+
+// newAlerter builds the alerter; its watermark lives beside the store.
+func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Registry, ledger *fabric.Ledger, log *slog.Logger) (*alerting.Alerter, error) {
+	ac := alerting.Config{MSP: msp, GatewayID: cfg.GatewayID, StateDir: filepath.Join(cfg.Store.Dir, "alerting"), Logger: log}
+	if cfg.Detection.PseudonymKeyEnv != "" {
+		if key := os.Getenv(cfg.Detection.PseudonymKeyEnv); key != "" {
+			if err := os.MkdirAll(ac.StateDir, 0o750); err != nil {
+				return nil, err
+			}
+			v, err := alerting.OpenVault(filepath.Join(ac.StateDir, "pseudonyms.jsonl"), []byte(key))
+			if err != nil {
+				return nil, usageError{fmt.Errorf("%s: %w", cfg.Detection.PseudonymKeyEnv, err)}
+			}
+			ac.Vault = v
+		}
+	}
+	return alerting.New(ac, st, reg, ledger)
 }

@@ -74,7 +74,7 @@ func Object(obj map[string]any, hint string) Result {
 	}
 	// Unrecognised: keep the object, but still honour the ECS/Beats
 	// conventions for time and host so time-based queries work.
-	r := Result{Class: gateway.ClassOther, Fields: obj}
+	r := Result{Class: ecsClass(obj), Fields: obj}
 	if ts, ok := obj["@timestamp"]; ok {
 		r.Time = parseTime(ts)
 	}
@@ -112,4 +112,47 @@ func (r Result) Event(m ingest.Meta, raw []byte, t time.Time) gateway.Event {
 		t = r.Time
 	}
 	return ingest.NewEvent(m, raw, t, r.Class, r.Fields)
+}
+
+// ecsClass maps an ECS event.category (flat "event.category" key or nested
+// event{category}, a string or a list) to the gateway's class, so shippers
+// that already speak ECS are classified without a per-source parser. A
+// record with dns.question.name is dns whatever its category says.
+func ecsClass(obj map[string]any) gateway.Class {
+	if _, ok := obj["dns.question.name"]; ok {
+		return gateway.ClassDNS
+	}
+	cat, ok := obj["event.category"]
+	if !ok {
+		if ev, isMap := obj["event"].(map[string]any); isMap {
+			cat, ok = ev["category"]
+		}
+	}
+	if !ok {
+		return gateway.ClassOther
+	}
+	var cats []string
+	switch v := cat.(type) {
+	case string:
+		cats = []string{v}
+	case []any:
+		for _, c := range v {
+			if s, isStr := c.(string); isStr {
+				cats = append(cats, s)
+			}
+		}
+	}
+	for _, c := range cats {
+		switch c {
+		case "network":
+			return gateway.ClassFlow
+		case "authentication", "iam":
+			return gateway.ClassAuth
+		case "process":
+			return gateway.ClassProcess
+		case "intrusion_detection", "threat":
+			return gateway.ClassAlert
+		}
+	}
+	return gateway.ClassOther
 }

@@ -318,3 +318,25 @@ func BenchmarkStreamSSHD(b *testing.B) {
 	}
 	rate(1)
 }
+
+func TestECSCategoryClassifiesUnrecognisedRecords(t *testing.T) {
+	tests := []struct {
+		name string
+		obj  map[string]any
+		want gateway.Class
+	}{
+		{"flat network", map[string]any{"event.category": "network", "kdd.service": "http"}, gateway.ClassFlow},
+		{"nested list authentication", map[string]any{"event": map[string]any{"category": []any{"host", "authentication"}}}, gateway.ClassAuth},
+		{"process", map[string]any{"event.category": "process"}, gateway.ClassProcess},
+		{"dns question wins", map[string]any{"event.category": "network", "dns.question.name": "example.com"}, gateway.ClassDNS},
+		{"no category", map[string]any{"message": "hello"}, gateway.ClassOther},
+		{"unknown category", map[string]any{"event.category": "web"}, gateway.ClassOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Object(tt.obj, "").Class; got != tt.want {
+				t.Errorf("class = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
