@@ -6,8 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"slices"
 	"strconv"
@@ -179,8 +179,8 @@ type appender struct {
 	// allocations.
 	slots    []slot
 	dups     []dup
-	fresh    []int // slots to append, in seq order
-	probe    []int // slots sorted by id, for lookupIDs
+	fresh    []int            // slots to append, in seq order
+	probe    []int            // slots sorted by id, for lookupIDs
 	groupIDs map[[32]byte]int // id -> index into slots
 	arena    []byte           // event frames of the group
 	hashes   [][32]byte       // leaf hashes of the group

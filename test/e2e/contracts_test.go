@@ -77,20 +77,32 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	}
 
 	// Two policies: autonomous isolation, and an MFA challenge that needs
-	// one organisation's approval before it runs.
+	// one organisation's approval before it runs. Both match only this
+	// run's gateway and are revoked at the end, so the policies of earlier
+	// runs never match later runs' alerts (or the bench's) on a shared
+	// development network.
+	gwID := "e2e-" + run
 	isolate := wire.Policy{
-		ID: "isolate-" + run, Version: 1, Condition: `alert.severity == "critical" && alert.score >= 0.9`,
+		ID: "isolate-" + run, Version: 1, Condition: `alert.gateway == "` + gwID + `" && alert.severity == "critical" && alert.score >= 0.9`,
 		Actions: []wire.Action{{Type: wire.ActionIsolateHost, Params: map[string]string{"host": "{{alert.asset}}"}}},
 		Mode:    wire.ModeEnforce,
 	}
 	mfa := wire.Policy{
-		ID: "mfa-" + run, Version: 1, Condition: `alert.category == "T1110"`,
+		ID: "mfa-" + run, Version: 1, Condition: `alert.gateway == "` + gwID + `" && alert.category == "T1110"`,
 		Actions:           []wire.Action{{Type: wire.ActionMFAChallenge, Params: map[string]string{"principal": "{{alert.principal}}"}}},
 		Mode:              wire.ModeEnforce,
 		ResponseApprovals: 1,
 	}
 	for _, p := range []wire.Policy{isolate, mfa} {
 		submitJSON(ctx, t, author1, "policies", "ProposePolicy", nil, mustJSON(t, p))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if _, err := author1.Contract(channelName, chaincodeName, "policies").SubmitWithContext(ctx, "RevokePolicy",
+				client.WithArguments(p.ID, "1", "end of e2e run")); err != nil {
+				t.Errorf("revoke policy %s: %v", p.ID, err)
+			}
+		})
 		var got wire.Policy
 		submitJSON(ctx, t, admin1, "policies", "ApprovePolicy", &got, p.ID, "1")
 		if got.State != wire.PolicyProposed {
@@ -105,7 +117,6 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	// Anchor a batch for a gateway of this run, then raise alerts in it.
 	now := time.Now().UTC()
 	model := wire.Model{ID: "e2e-model", Version: "1", SHA256: sha("e2e-model")}
-	gwID := "e2e-" + run
 	batch := wire.Batch{
 		MSP: "Org1MSP", GatewayID: gwID, TreeSizeBefore: 0, TreeSizeAfter: 3, RootHash: sha(run),
 		FirstSeq: 0, LastSeq: 2, FirstEventTime: wire.NewTime(now.Add(-time.Minute)), LastEventTime: wire.NewTime(now),
@@ -144,6 +155,9 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	states := map[string]string{}
 	for _, r := range payload.Requests {
 		states[r.PolicyID] = r.State
+		if r.BatchID != batch.ID {
+			t.Fatalf("request %s names batch %q, want %s", r.ID, r.BatchID, batch.ID)
+		}
 	}
 	wantStates := map[string]string{isolate.ID: wire.ResponseRequested, mfa.ID: wire.ResponseAwaitingApproval}
 	if fmt.Sprint(states) != fmt.Sprint(wantStates) {
@@ -181,12 +195,26 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 		t.Fatalf("mfa principal param = %q, want the alert's pseudonymised principal %q", p, brute.Principal)
 	}
 
-	// An analyst acknowledges the alert; its history shows both writes.
-	submitJSON(ctx, t, analyst1, "alerts", "UpdateAlertStatus", nil, brute.ID, wire.AlertAcknowledged, "investigating")
+	// An analyst acknowledges the alert (addressed by batch and alert id);
+	// its history shows the raise and the change.
+	var acked wire.Alert
+	submitJSON(ctx, t, analyst1, "alerts", "UpdateAlertStatus", &acked, batch.ID, brute.ID, wire.AlertAcknowledged, "investigating")
+	var got wire.Alert
+	evaluateJSON(ctx, t, auditor2, "alerts", "GetAlert", &got, batch.ID, brute.ID)
+	if got.Status != wire.AlertAcknowledged || got.RaisedTx != raised.TxID || got.LastChange == nil || got.LastChange.TxID != acked.LastChange.TxID {
+		t.Fatalf("GetAlert = %s, want acknowledged, raised in %s", mustJSON(t, got), raised.TxID)
+	}
 	var hist wire.Page[wire.HistoryEntry[wire.Alert]]
-	evaluateJSON(ctx, t, auditor2, "alerts", "GetAlertHistory", &hist, brute.ID, "10", "")
-	if len(hist.Records) != 2 || hist.Records[0].Value.Status != wire.AlertAcknowledged || hist.Records[1].Value.Status != wire.AlertOpen {
+	evaluateJSON(ctx, t, auditor2, "alerts", "GetAlertHistory", &hist, batch.ID, brute.ID, "10", "")
+	if len(hist.Records) != 2 || hist.Records[0].Value.Status != wire.AlertAcknowledged || hist.Records[1].Value.Status != wire.AlertOpen ||
+		hist.Records[1].TxID != raised.TxID {
 		t.Fatalf("alert history = %s, want acknowledged then open (newest first)", mustJSON(t, hist))
+	}
+	var listed wire.Page[wire.Alert]
+	filter := mustJSON(t, wire.AlertFilter{MSP: "Org1MSP", GatewayID: gwID, BatchID: batch.ID, Status: wire.AlertAcknowledged})
+	evaluateJSON(ctx, t, auditor2, "alerts", "ListAlerts", &listed, filter, "10", "")
+	if len(listed.Records) != 1 || listed.Records[0].ID != brute.ID || listed.Bookmark != "" {
+		t.Fatalf("ListAlerts(acknowledged in batch) = %s, want the one alert", mustJSON(t, listed))
 	}
 }
 
