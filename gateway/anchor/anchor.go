@@ -25,8 +25,9 @@ type Status struct {
 	Anchored     uint64    `json:"anchored"`
 	LastAnchored time.Time `json:"last_anchored,omitzero"`
 	LastError    string    `json:"last_error,omitempty"`
-	// Rejected is true while the oldest pending batch was refused by the
-	// ledger permanently: anchoring cannot progress without an operator.
+	// Rejected is true while the ledger has kept refusing the oldest
+	// pending batch for longer than the reject-after period: anchoring
+	// cannot progress without an operator.
 	Rejected bool `json:"rejected"`
 }
 
@@ -39,13 +40,17 @@ type Anchorer struct {
 	mu      sync.Mutex
 	status  Status
 	onAnchr []func(gateway.Batch, gateway.Anchor)
+
+	failingBatch string
+	failingSince time.Time
 }
 
 type config struct {
-	idle       time.Duration
-	minBackoff time.Duration
-	maxBackoff time.Duration
-	logger     *slog.Logger
+	rejectAfter time.Duration
+	idle        time.Duration
+	minBackoff  time.Duration
+	maxBackoff  time.Duration
+	logger      *slog.Logger
 }
 
 // Option configures New.
@@ -74,6 +79,18 @@ func WithBackoff(minBackoff, maxBackoff time.Duration) Option {
 	}
 }
 
+// WithRejectAfter sets how long the ledger must keep refusing the same
+// batch before Status reports Rejected (default 30 s).
+func WithRejectAfter(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("reject-after must not be negative, got %v", d)
+		}
+		c.rejectAfter = d
+		return nil
+	}
+}
+
 // WithLogger sets the structured logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
@@ -90,7 +107,7 @@ func New(log gateway.BatchLog, ledger gateway.Ledger, opts ...Option) (*Anchorer
 	if log == nil || ledger == nil {
 		return nil, errors.New("anchor: batch log and ledger are required")
 	}
-	cfg := config{idle: 200 * time.Millisecond, minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second, logger: slog.Default()}
+	cfg := config{rejectAfter: 30 * time.Second, idle: 200 * time.Millisecond, minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second, logger: slog.Default()}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, fmt.Errorf("anchor: %w", err)
@@ -157,12 +174,12 @@ func (a *Anchorer) Run(ctx context.Context) error {
 		}
 		wait := a.cfg.idle
 		if !progressed && len(pending) > 0 {
-			// The oldest batch failed: retry it after a growing pause.
+			// The oldest batch failed: retry it after a growing pause. A
+			// refusal may be transient too (a peer that restarted endorses
+			// from a ledger still catching up), so it is retried the same
+			// way; only a refusal that persists is reported as Rejected.
 			wait = backoff
 			backoff = min(2*backoff, a.cfg.maxBackoff)
-			if a.Status().Rejected {
-				wait = a.cfg.maxBackoff
-			}
 		}
 		if progressed {
 			continue // more may have been sealed meanwhile
@@ -190,7 +207,10 @@ func (a *Anchorer) recordFailure(b gateway.Batch, err error) {
 	isRejected := errors.As(err, &rejected)
 	a.mu.Lock()
 	a.status.LastError = err.Error()
-	a.status.Rejected = isRejected
+	if !isRejected || a.failingBatch != b.ID {
+		a.failingBatch, a.failingSince = b.ID, time.Now()
+	}
+	a.status.Rejected = isRejected && time.Since(a.failingSince) >= a.cfg.rejectAfter
 	a.mu.Unlock()
 	level := slog.LevelWarn
 	if isRejected {
@@ -207,6 +227,7 @@ func (a *Anchorer) recordSuccess(b gateway.Batch, anc gateway.Anchor) {
 	a.status.LastAnchored = time.Now()
 	a.status.LastError = ""
 	a.status.Rejected = false
+	a.failingBatch = ""
 	if a.status.Pending > 0 {
 		a.status.Pending--
 	}

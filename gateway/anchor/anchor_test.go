@@ -139,7 +139,7 @@ func TestAnchorsInOrderAndMarksEachOnce(t *testing.T) {
 func TestPermanentRejectionIsSurfaced(t *testing.T) {
 	log := newMemLog(2)
 	led := &fakeLedger{reject: &gateway.LedgerRejectedError{Op: "AnchorBatch", Reason: "access denied"}}
-	a, err := New(log, led, WithBackoff(time.Millisecond, 2*time.Millisecond), WithIdlePoll(time.Millisecond), quiet())
+	a, err := New(log, led, WithBackoff(time.Millisecond, 2*time.Millisecond), WithIdlePoll(time.Millisecond), WithRejectAfter(20*time.Millisecond), quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

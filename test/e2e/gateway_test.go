@@ -240,13 +240,13 @@ type checkpoint struct {
 func (g *gatewayProc) waitAnchored(ctx context.Context, n uint64) checkpoint {
 	g.t.Helper()
 	var cp checkpoint
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if g.getJSON("/v1/checkpoint", &cp) == http.StatusOK && cp.AnchoredSize >= n {
 			return cp
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	g.t.Fatalf("anchored size %d after 60s, want >= %d\n%s", cp.AnchoredSize, n, g.log())
+	g.t.Fatalf("anchored size %d after 3 minutes, want >= %d\n%s", cp.AnchoredSize, n, g.log())
 	return cp
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -120,3 +121,5 @@ func fabricDetails(err error) string {
 	}
 	return msg
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
