@@ -4,7 +4,7 @@
 //
 // Scenarios: submit (latency of sequential submits and evaluates) and
 // alerts (RaiseAlerts throughput and latency at 1, 100 and 1000 alerts per
-// transaction).
+// transaction) and ingest (a running gateway's end-to-end event rate).
 package main
 
 import (
@@ -23,8 +23,12 @@ import (
 
 func main() {
 	runDir := flag.String("run-dir", "network/run", "network state folder holding the connection profiles")
-	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts")
-	duration := flag.Duration("duration", 15*time.Second, "how long each load level of the alerts scenario runs")
+	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest")
+	duration := flag.Duration("duration", 15*time.Second, "how long each load level (alerts) or the load (ingest) runs")
+	url := flag.String("url", "http://127.0.0.1:8088", "gateway URL (ingest)")
+	token := flag.String("token", "", "gateway token with ndjson and read scopes (ingest)")
+	clients := flag.Int("clients", 32, "concurrent HTTP clients (ingest)")
+	perReq := flag.Int("per-request", 1000, "events per request (ingest)")
 	n := flag.Int("n", 200, "number of transactions")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -35,6 +39,8 @@ func main() {
 		err = benchSubmit(ctx, *runDir, *n)
 	case "alerts":
 		err = benchAlerts(ctx, *runDir, *duration)
+	case "ingest":
+		err = benchIngest(ctx, *url, *token, *duration, *clients, *perReq)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}
