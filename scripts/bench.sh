@@ -17,6 +17,49 @@ stop_bench_network() {
   network_cmd down >/dev/null || true
 }
 
+# bench_gateway_config DIR writes a gateway configuration for the ingest
+# benchmark: the bench network, its own store, large batches.
+bench_gateway_config() {
+  local dir="$1"
+  cat >"${dir}/gateway.yaml" <<YAML
+mode: development
+gateway_id: bench-$(date +%s)
+log: {level: warn, format: text}
+http: {listen: "127.0.0.1:18188"}
+syslog: {enabled: false}
+store: {dir: "${dir}/store", batch_max_events: 50000, batch_max_wait: 250ms}
+ledger: {profile: "${BENCH_RUN_DIR}/connection-org1.json", identity: gateway}
+backpressure: {max_unanchored_events: 20000000, max_pending_batches: 1000}
+credentials:
+  - {name: bench, token: bench-token-not-secret, scopes: [ndjson, read]}
+YAML
+}
+
+bench_ingest() {
+  local dir pid
+  dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-gw.XXXXXX")"
+  bench_gateway_config "${dir}"
+  "${LG_BIN}/ledgerguard" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
+  pid=$!
+  if ! wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
+    kill "${pid}" 2>/dev/null || true
+    die "the bench gateway did not become ready; see ${dir}/gateway.log"
+  fi
+  log "bench: ingest through NDJSON (32 clients x 1000 events per request, 20 s), then wait until all is anchored"
+  (cd "${LG_ROOT}" && go run ./test/bench -scenario ingest -url http://127.0.0.1:18188 -token bench-token-not-secret -duration 20s) || true
+  kill -TERM "${pid}" 2>/dev/null || true
+  wait "${pid}" 2>/dev/null || true
+  rm -rf "${dir}"
+}
+
+# bench_detect turns the detection Go benchmarks into BENCH lines.
+bench_detect() {
+  log "bench: detection per event, batched, through the real feature engine and ONNX Runtime"
+  (cd "${LG_ROOT}" && go test -run '^$' -bench 'BenchmarkDetect' -benchtime 2s ./gateway/onnx/) \
+    | awk '/^BenchmarkDetect\// { split($1, a, "/"); name=a[2]; sub(/-[0-9]+$/, "", name);
+        for (i = 2; i <= NF; i++) if ($(i+1) == "ns/event") printf "BENCH detect_ns_per_event_%s %s ns\n", name, $i }'
+}
+
 main() {
   if "${LG_ROOT}/scripts/network.sh" status 2>/dev/null | grep -q running; then
     die "the development network (network/run) is running and holds the ports the benchmarks need: run 'make network-down' first"
@@ -27,6 +70,10 @@ main() {
   LEDGERGUARD_RUN_DIR="${BENCH_RUN_DIR}" "${LG_ROOT}/scripts/chaincode.sh" deploy
   log "bench: submit/evaluate latency (200 sequential submits, BatchTimeout from network/configtx.yaml)"
   (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario submit -n 200)
+  log "bench: RaiseAlerts at 1, 100 and 1000 alerts per transaction (15 s each)"
+  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario alerts -duration 15s)
+  bench_ingest
+  bench_detect
 }
 
 main "$@"

@@ -1,23 +1,42 @@
 // Package alerts is the "alerts" contract: detections the gateways raise,
 // many per transaction, and the analysts' decisions on them.
 //
+// Storage: alerts live in sets. A RaiseAlerts transaction writes, for each
+// batch its alerts reference, one wire.AlertSet under
+// (msp, gatewayId, batchId, seq) holding all of that batch's new alerts,
+// because on Fabric the cost of a transaction is its keys written (each
+// PutState is a round trip between chaincode and peer, on every endorser).
+// An analyst's status change writes a small per-alert status record under
+// (batchId, alertId). Alerts are therefore addressed by (batchId, alertId).
+//
 // Guarantees:
-//   - RaiseAlerts writes exactly one key per new alert (no secondary
-//     indexes), plus one per response request and one per rate-limit mark,
-//     because on Fabric the cost of a transaction is its keys written;
+//   - RaiseAlerts writes exactly one key per batch that has new alerts,
+//     however many alerts it carries, plus one per response request and
+//     one per rate-limit mark (matches are rare);
 //   - an alert is raised only by a gateway of the alert's own organisation,
 //     for an event of a batch that gateway anchored, scored by a model the
 //     batch lists, at an event time inside the batch's range; its id is
 //     recomputed (wire.AlertID) and must match;
-//   - a replayed alert id is reported as existing and neither rewritten
-//     nor re-evaluated, so a retry after a crash writes nothing twice;
+//   - a replayed alert (same id in the same batch) is reported as existing
+//     and neither rewritten nor re-evaluated, so a retry after a crash
+//     writes nothing twice: RaiseAlerts reads the batch's existing sets (at
+//     most wire.MaxAlertSetsPerBatch) with one range read. Fabric re-runs
+//     that read at validation, so of two concurrent RaiseAlerts for the
+//     same batch in one block the second is invalidated (a phantom read,
+//     which the gateway retries); different batches never conflict;
 //   - every active policy is evaluated against every new alert, in a fixed
 //     order, and the one chaincode event lists every request created;
-//   - each alert's audit trail is its key history, read page by page.
+//   - each alert's audit trail is its creation (from its set) followed by
+//     its status record's key history, read page by page.
 package alerts
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -44,8 +63,9 @@ func New() *Contract {
 
 // RaiseAlerts records alertsJSON, a JSON array of 1..wire.MaxAlertsPerTx
 // wire.Alert (without chaincode-set fields), evaluates the active policies
-// against each new one and returns a wire.RaiseResult as JSON. If it
-// created any response request it emits one ResponsesRequested event
+// against each new one and returns a wire.RaiseResult as JSON (Existing
+// lists replayed ids ordered by batch id, then alert id). If it created any
+// response request it emits one ResponsesRequested event
 // (wire.ResponseEvent) listing them all.
 func (c *Contract) RaiseAlerts(ctx contractapi.TransactionContextInterface, alertsJSON string) (string, error) {
 	const fn = "RaiseAlerts"
@@ -54,6 +74,15 @@ func (c *Contract) RaiseAlerts(ctx contractapi.TransactionContextInterface, aler
 		return "", fmt.Errorf("%s: %w", fn, err)
 	}
 	return state.JSON(res)
+}
+
+// at prefixes a validation error's field with alerts[i]; other errors pass.
+func at(i int, err error) error {
+	var ve *wire.ValidationError
+	if errors.As(err, &ve) {
+		ve.Field = "alerts[" + strconv.Itoa(i) + "]." + ve.Field
+	}
+	return err
 }
 
 func raise(ctx contractapi.TransactionContextInterface, fn, alertsJSON string) (*wire.RaiseResult, error) {
@@ -68,7 +97,6 @@ func raise(ctx contractapi.TransactionContextInterface, fn, alertsJSON string) (
 	if len(list) == 0 || len(list) > wire.MaxAlertsPerTx {
 		return nil, &wire.ValidationError{Field: "alerts", Reason: fmt.Sprintf("must hold 1..%d alerts, got %d", wire.MaxAlertsPerTx, len(list))}
 	}
-	seen := make(map[string]int, len(list))
 	for i := range list {
 		a := &list[i]
 		if err := id.RequireOrg(fn, a.MSP); err != nil {
@@ -77,19 +105,37 @@ func raise(ctx contractapi.TransactionContextInterface, fn, alertsJSON string) (
 		if err := id.RequireGatewayID(fn, a.GatewayID); err != nil {
 			return nil, err
 		}
-		field := fmt.Sprintf("alerts[%d]", i)
-		if err := a.Validate(field); err != nil {
-			return nil, err
+		if err := a.Validate(""); err != nil {
+			return nil, at(i, err)
 		}
-		if j, dup := seen[a.ID]; dup {
-			return nil, &wire.ValidationError{Field: field + ".id", Reason: fmt.Sprintf("duplicates alerts[%d]", j)}
+	}
+	// order holds the input indices sorted by alert id: duplicates become
+	// neighbours, and each batch's alerts come out already in set order.
+	order := make([]int, len(list))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(x, y int) bool { return list[order[x]].ID < list[order[y]].ID })
+	for k := 1; k < len(order); k++ {
+		if list[order[k]].ID == list[order[k-1]].ID {
+			i, j := max(order[k], order[k-1]), min(order[k], order[k-1])
+			return nil, &wire.ValidationError{Field: "alerts[" + strconv.Itoa(i) + "].id", Reason: "duplicates alerts[" + strconv.Itoa(j) + "]"}
 		}
-		seen[a.ID] = i
 	}
 	stub := ctx.GetStub()
 	if err := checkBatches(stub, list); err != nil {
 		return nil, err
 	}
+	groups := map[string][]int{}
+	var batchIDs []string
+	for _, i := range order {
+		b := list[i].BatchID
+		if _, ok := groups[b]; !ok {
+			batchIDs = append(batchIDs, b)
+		}
+		groups[b] = append(groups[b], i)
+	}
+	sort.Strings(batchIDs)
 	now, err := state.TxTime(stub)
 	if err != nil {
 		return nil, err
@@ -98,29 +144,47 @@ func raise(ctx contractapi.TransactionContextInterface, fn, alertsJSON string) (
 	actor := id.Actor()
 	planner := responses.NewPlanner(stub, now, txID)
 	res := &wire.RaiseResult{TxID: txID, Existing: []string{}}
+	isNew := make([]bool, len(list))
+	for _, batchID := range batchIDs {
+		idx := groups[batchID]
+		first := &list[idx[0]]
+		seq, have, err := existingIDs(stub, first.MSP, first.GatewayID, batchID)
+		if err != nil {
+			return nil, err
+		}
+		set := wire.AlertSet{MSP: first.MSP, GatewayID: first.GatewayID, BatchID: batchID, Seq: seq,
+			RaisedAt: now, RaisedTx: txID, RaisedBy: actor, Alerts: make([]wire.Alert, 0, len(idx))}
+		for _, i := range idx {
+			if _, dup := have[list[i].ID]; dup {
+				res.Existing = append(res.Existing, list[i].ID)
+				continue
+			}
+			isNew[i] = true
+			set.Alerts = append(set.Alerts, list[i])
+		}
+		if len(set.Alerts) == 0 {
+			continue // a replay of alerts already recorded: nothing to write
+		}
+		if seq >= wire.MaxAlertSetsPerBatch {
+			return nil, &state.StateError{Kind: "batch", ID: batchID, State: fmt.Sprintf("at its limit of %d alert sets", wire.MaxAlertSetsPerBatch),
+				Action: "raise more alerts for it (raise a batch's alerts in few transactions)"}
+		}
+		key, err := keys.Key(keys.AlertSet, set.MSP, set.GatewayID, batchID, keys.SetSeq(seq))
+		if err != nil {
+			return nil, err
+		}
+		if err := state.Put(stub, key, &set); err != nil {
+			return nil, err
+		}
+		res.Created += len(set.Alerts)
+	}
+	// Policies see the new alerts in input order, so rate limits admit
+	// the alerts the gateway sent first.
 	for i := range list {
-		a := &list[i]
-		key, err := keys.Key(keys.Alert, a.ID)
-		if err != nil {
-			return nil, err
-		}
-		// One read per alert is the price of idempotency: a replayed id
-		// must be recognised, never rewritten or re-evaluated.
-		existing, err := stub.GetState(key)
-		if err != nil {
-			return nil, &state.LedgerError{Op: "get", Key: key, Err: err}
-		}
-		if existing != nil {
-			res.Existing = append(res.Existing, a.ID)
-			continue
-		}
-		a.Status, a.RaisedAt, a.RaisedTx, a.RaisedBy = wire.AlertOpen, now, txID, &actor
-		if err := state.Put(stub, key, a); err != nil {
-			return nil, err
-		}
-		res.Created++
-		if err := planner.Plan(a); err != nil {
-			return nil, err
+		if isNew[i] {
+			if err := planner.Plan(&list[i]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	res.Responses, res.EvalErrors = planner.Created, planner.EvalErrors
@@ -133,6 +197,52 @@ func raise(ctx contractapi.TransactionContextInterface, fn, alertsJSON string) (
 	return res, nil
 }
 
+// setIDs decodes only the alert ids of a stored wire.AlertSet: the
+// idempotency check needs nothing else, and skipping the other fields
+// makes the decode several times cheaper.
+type setIDs struct {
+	Alerts []struct {
+		ID string `json:"id"`
+	} `json:"alerts"`
+}
+
+// existingIDs reads the batch's alert sets with one range read (which
+// Fabric re-runs at validation: a concurrent new set of the same batch
+// invalidates this transaction) and returns how many there are (the next
+// set's seq) and the ids they hold (nil when there are none). It refuses
+// more than wire.MaxAlertSetsPerBatch sets.
+func existingIDs(stub shim.ChaincodeStubInterface, msp, gatewayID, batchID string) (int, map[string]struct{}, error) {
+	attrs := []string{msp, gatewayID, batchID}
+	it, err := stub.GetStateByPartialCompositeKey(keys.AlertSet, attrs)
+	if err != nil {
+		return 0, nil, &state.LedgerError{Op: "scan", Key: keys.AlertSet, Err: err}
+	}
+	defer it.Close()
+	n := 0
+	var have map[string]struct{}
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return 0, nil, &state.LedgerError{Op: "scan", Key: keys.AlertSet, Err: err}
+		}
+		if n == wire.MaxAlertSetsPerBatch {
+			return 0, nil, &state.LedgerError{Op: "scan", Key: kv.Key, Err: fmt.Errorf("batch %s has more than %d alert sets", batchID, wire.MaxAlertSetsPerBatch)}
+		}
+		n++
+		var s setIDs
+		if err := json.Unmarshal(kv.Value, &s); err != nil {
+			return 0, nil, &state.LedgerError{Op: "decode", Key: kv.Key, Err: err}
+		}
+		if have == nil {
+			have = make(map[string]struct{}, len(s.Alerts))
+		}
+		for _, a := range s.Alerts {
+			have[a.ID] = struct{}{}
+		}
+	}
+	return n, have, nil
+}
+
 // checkBatches verifies, reading each referenced batch once, that every
 // alert's batch is anchored by the alert's own gateway, lists its detector
 // and spans its event time.
@@ -140,42 +250,42 @@ func checkBatches(stub shim.ChaincodeStubInterface, list []wire.Alert) error {
 	batches := map[string]*wire.Batch{}
 	for i := range list {
 		a := &list[i]
-		field := fmt.Sprintf("alerts[%d]", i)
 		b, ok := batches[a.BatchID]
 		if !ok {
 			var err error
 			if b, err = events.LoadBatch(stub, a.BatchID); err != nil {
-				return fmt.Errorf("%s.batchId: %w", field, err)
+				return fmt.Errorf("alerts[%d].batchId: %w", i, err)
 			}
 			batches[a.BatchID] = b
 		}
 		if b.MSP != a.MSP || b.GatewayID != a.GatewayID {
-			return &wire.ValidationError{Field: field + ".batchId", Reason: fmt.Sprintf("batch %s was anchored by %s/%s, not %s/%s", b.ID, b.MSP, b.GatewayID, a.MSP, a.GatewayID)}
+			return &wire.ValidationError{Field: fmt.Sprintf("alerts[%d].batchId", i), Reason: fmt.Sprintf("batch %s was anchored by %s/%s, not %s/%s", b.ID, b.MSP, b.GatewayID, a.MSP, a.GatewayID)}
 		}
 		if !b.HasModel(a.Detector) {
-			return &wire.ValidationError{Field: field + ".detector", Reason: fmt.Sprintf("model %s version %s (sha256 %s) is not among the models batch %s lists", a.Detector.ID, a.Detector.Version, a.Detector.SHA256, b.ID)}
+			return &wire.ValidationError{Field: fmt.Sprintf("alerts[%d].detector", i), Reason: fmt.Sprintf("model %s version %s (sha256 %s) is not among the models batch %s lists", a.Detector.ID, a.Detector.Version, a.Detector.SHA256, b.ID)}
 		}
 		if a.EventTime.Before(b.FirstEventTime.Time) || a.EventTime.After(b.LastEventTime.Time) {
-			return &wire.ValidationError{Field: field + ".eventTime", Reason: fmt.Sprintf("%s is outside batch %s's event time range %s..%s", a.EventTime, b.ID, b.FirstEventTime, b.LastEventTime)}
+			return &wire.ValidationError{Field: fmt.Sprintf("alerts[%d].eventTime", i), Reason: fmt.Sprintf("%s is outside batch %s's event time range %s..%s", a.EventTime, b.ID, b.FirstEventTime, b.LastEventTime)}
 		}
 	}
 	return nil
 }
 
-// UpdateAlertStatus moves an alert of the caller's organisation (analyst
-// or admin) to status (acknowledged, resolved, false-positive, or open to
-// reopen a closed one) with a required reason. Repeating the current
-// status with the same reason is a no-op. Returns the alert as JSON.
-func (c *Contract) UpdateAlertStatus(ctx contractapi.TransactionContextInterface, alertID, status, reason string) (string, error) {
+// UpdateAlertStatus moves alert alertID of batch batchID, of the caller's
+// organisation (analyst or admin), to status (acknowledged, resolved,
+// false-positive, or open to reopen a closed one) with a required reason,
+// writing the alert's status record. Repeating the current status with the
+// same reason is a no-op. Returns the alert as JSON.
+func (c *Contract) UpdateAlertStatus(ctx contractapi.TransactionContextInterface, batchID, alertID, status, reason string) (string, error) {
 	const fn = "UpdateAlertStatus"
-	a, err := updateStatus(ctx, fn, alertID, status, reason)
+	a, err := updateStatus(ctx, fn, batchID, alertID, status, reason)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", fn, err)
 	}
 	return state.JSON(a)
 }
 
-func updateStatus(ctx contractapi.TransactionContextInterface, fn, alertID, status, reason string) (*wire.Alert, error) {
+func updateStatus(ctx contractapi.TransactionContextInterface, fn, batchID, alertID, status, reason string) (*wire.Alert, error) {
 	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Analyst)
 	if err != nil {
 		return nil, err
@@ -189,10 +299,11 @@ func updateStatus(ctx contractapi.TransactionContextInterface, fn, alertID, stat
 		return nil, err
 	}
 	stub := ctx.GetStub()
-	a, key, err := load(stub, alertID)
+	r, err := load(stub, batchID, alertID)
 	if err != nil {
 		return nil, err
 	}
+	a := &r.alert
 	if err := id.RequireOrg(fn, a.MSP); err != nil {
 		return nil, err
 	}
@@ -206,32 +317,129 @@ func updateStatus(ctx contractapi.TransactionContextInterface, fn, alertID, stat
 	if err != nil {
 		return nil, err
 	}
-	a.LastChange = &wire.AlertStatusChange{AlertID: a.ID, From: a.Status, Status: status, Reason: reason, By: id.Actor(), At: now, TxID: stub.GetTxID()}
-	a.Status = status
-	if err := state.Put(stub, key, a); err != nil {
+	change := &wire.AlertStatusChange{AlertID: a.ID, BatchID: a.BatchID, From: a.Status, Status: status, Reason: reason, By: id.Actor(), At: now, TxID: stub.GetTxID()}
+	if err := state.Put(stub, r.statusKey, change); err != nil {
 		return nil, err
 	}
+	a.Apply(change)
 	return a, nil
 }
 
-// GetAlert returns an alert as JSON.
-func (c *Contract) GetAlert(ctx contractapi.TransactionContextInterface, alertID string) (string, error) {
+// GetAlert returns alert alertID of batch batchID as JSON, with its
+// current status.
+func (c *Contract) GetAlert(ctx contractapi.TransactionContextInterface, batchID, alertID string) (string, error) {
 	const fn = "GetAlert"
 	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
 		return "", fmt.Errorf("%s: %w", fn, err)
 	}
-	a, _, err := load(ctx.GetStub(), alertID)
+	r, err := load(ctx.GetStub(), batchID, alertID)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", fn, err)
 	}
-	return state.JSON(a)
+	return state.JSON(&r.alert)
 }
 
+// GetAlertHistory returns a page (wire.Page of wire.HistoryEntry of
+// wire.Alert) of the alert's audit trail, newest first: every status
+// change (from the status record's key history), then the raise (the
+// transaction that wrote the alert's set). Each entry's value is the alert
+// as that transaction left it. The bookmark is the transaction id of the
+// last entry returned.
+func (c *Contract) GetAlertHistory(ctx contractapi.TransactionContextInterface, batchID, alertID string, pageSize int32, bookmark string) (string, error) {
+	const fn = "GetAlertHistory"
+	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	page, err := history(ctx.GetStub(), batchID, alertID, pageSize, bookmark)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(page)
+}
+
+func history(stub shim.ChaincodeStubInterface, batchID, alertID string, pageSize int32, bookmark string) (wire.Page[wire.HistoryEntry[wire.Alert]], error) {
+	page := wire.Page[wire.HistoryEntry[wire.Alert]]{Records: []wire.HistoryEntry[wire.Alert]{}}
+	if err := state.CheckPageSize(pageSize); err != nil {
+		return page, err
+	}
+	r, err := load(stub, batchID, alertID)
+	if err != nil {
+		return page, err
+	}
+	skipping := bookmark != ""
+	// add appends e unless the page is full, in which case it sets the
+	// bookmark and reports false.
+	add := func(e wire.HistoryEntry[wire.Alert]) bool {
+		if skipping {
+			skipping = e.TxID != bookmark
+			return true
+		}
+		if int32(len(page.Records)) == pageSize {
+			page.Bookmark = page.Records[len(page.Records)-1].TxID
+			return false
+		}
+		page.Records = append(page.Records, e)
+		page.Fetched++
+		return true
+	}
+	it, err := stub.GetHistoryForKey(r.statusKey)
+	if err != nil {
+		return page, &state.LedgerError{Op: "history", Key: r.statusKey, Err: err}
+	}
+	defer it.Close()
+	for it.HasNext() {
+		m, err := it.Next()
+		if err != nil {
+			return page, &state.LedgerError{Op: "history", Key: r.statusKey, Err: err}
+		}
+		e := wire.HistoryEntry[wire.Alert]{TxID: m.TxId, IsDelete: m.IsDelete}
+		if m.Timestamp != nil {
+			e.Timestamp = wire.NewTime(m.Timestamp.AsTime())
+		}
+		if !m.IsDelete {
+			var change wire.AlertStatusChange
+			if err := json.Unmarshal(m.Value, &change); err != nil {
+				return page, &state.LedgerError{Op: "decode history", Key: r.statusKey, Err: err}
+			}
+			v := r.raised
+			v.Apply(&change)
+			e.Value = &v
+		}
+		if !add(e) {
+			return page, nil
+		}
+	}
+	raised := r.raised
+	if !add(wire.HistoryEntry[wire.Alert]{TxID: raised.RaisedTx, Timestamp: raised.RaisedAt, Value: &raised}) {
+		return page, nil
+	}
+	if skipping {
+		return page, &wire.ValidationError{Field: "bookmark", Reason: fmt.Sprintf("transaction %s is not in this alert's history", strconv.Quote(bookmark))}
+	}
+	return page, nil
+}
+
+// Work bounds of one ListAlerts call: it reads at most listSets alert sets
+// and stops after the set in which it examined listExamine alerts, so a
+// selective filter over many sets returns a short (even empty) page with a
+// bookmark instead of running long.
+const (
+	listSets    = 16
+	listExamine = 5000
+	// maxStatusScan bounds the range read of one batch's status records;
+	// past it ListAlerts reads each candidate's status record instead.
+	maxStatusScan = 1000
+)
+
 // ListAlerts returns a page (wire.Page of wire.Alert) of alerts matching
-// filterJSON (a wire.AlertFilter; "" = all), in alert-id order. Alerts have
-// no secondary index (one key per alert keeps RaiseAlerts cheap), so the
-// query scans alert keys and filters: a page may hold fewer than pageSize
-// records, or none, while the bookmark is not "" — follow it.
+// filterJSON (a wire.AlertFilter; "" = all), with their current status, in
+// set-key order (msp, gateway, batch, set) and alert-id order within a
+// set. The filter's msp, gatewayId and batchId (each requiring the ones
+// before it) narrow the scan to a key prefix; the other fields are applied
+// to each alert examined. Fetched counts the alerts examined, so a page
+// may hold fewer than pageSize records, or none, while the bookmark (the
+// set key followed by the index in the set to resume at) is not "":
+// follow it.
 func (c *Contract) ListAlerts(ctx contractapi.TransactionContextInterface, filterJSON string, pageSize int32, bookmark string) (string, error) {
 	const fn = "ListAlerts"
 	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
@@ -244,47 +452,226 @@ func (c *Contract) ListAlerts(ctx contractapi.TransactionContextInterface, filte
 	if err := f.Validate(); err != nil {
 		return "", fmt.Errorf("%s: %w", fn, err)
 	}
-	page, err := state.List(ctx.GetStub(), keys.Alert, nil, pageSize, bookmark, f.Match)
+	page, err := list(ctx.GetStub(), &f, pageSize, bookmark)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", fn, err)
 	}
 	return state.JSON(page)
 }
 
-// GetAlertHistory returns a page (wire.Page of wire.HistoryEntry of
-// wire.Alert) of the alert's audit trail, newest first: the raise and
-// every status change, each with its transaction id and timestamp.
-func (c *Contract) GetAlertHistory(ctx contractapi.TransactionContextInterface, alertID string, pageSize int32, bookmark string) (string, error) {
-	const fn = "GetAlertHistory"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
+func list(stub shim.ChaincodeStubInterface, f *wire.AlertFilter, pageSize int32, bookmark string) (wire.Page[wire.Alert], error) {
+	page := wire.Page[wire.Alert]{Records: []wire.Alert{}}
+	if err := state.CheckPageSize(pageSize); err != nil {
+		return page, err
 	}
-	stub := ctx.GetStub()
-	_, key, err := load(stub, alertID)
+	var attrs []string
+	if f.MSP != "" {
+		attrs = append(attrs, f.MSP)
+		if f.GatewayID != "" {
+			attrs = append(attrs, f.GatewayID)
+			if f.BatchID != "" {
+				attrs = append(attrs, f.BatchID)
+			}
+		}
+	}
+	prefix, err := shim.CreateCompositeKey(keys.AlertSet, attrs)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
+		return page, &wire.ValidationError{Field: "filter", Reason: err.Error()}
 	}
-	page, err := state.History[wire.Alert](stub, key, pageSize, bookmark)
+	startKey, skip := "", 0
+	if bookmark != "" {
+		cut := strings.LastIndexByte(bookmark, 0)
+		n, err := strconv.Atoi(bookmark[cut+1:])
+		if cut < 0 || err != nil || n < 0 || !strings.HasPrefix(bookmark, prefix) {
+			return page, &wire.ValidationError{Field: "bookmark", Reason: "does not belong to this query (pass the bookmark of the previous page, or \"\")"}
+		}
+		startKey, skip = bookmark[:cut+1], n
+	}
+	it, meta, err := stub.GetStateByPartialCompositeKeyWithPagination(keys.AlertSet, attrs, listSets, startKey)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
+		return page, &state.LedgerError{Op: "scan", Key: prefix, Err: err}
 	}
-	return state.JSON(page)
+	defer it.Close()
+	st := statuses{stub: stub, byBatch: map[string]map[string]*wire.AlertStatusChange{}}
+	// Status lives in the status records: match the other fields first,
+	// then read the status of the candidates only.
+	rest := *f
+	rest.Status = ""
+	examined := 0
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return page, &state.LedgerError{Op: "scan", Key: prefix, Err: err}
+		}
+		var set wire.AlertSet
+		if err := json.Unmarshal(kv.Value, &set); err != nil {
+			return page, &state.LedgerError{Op: "decode", Key: kv.Key, Err: err}
+		}
+		from := 0
+		if kv.Key == startKey {
+			from = skip
+		}
+		if !f.Since.IsZero() && set.RaisedAt.Before(f.Since.Time) || !f.Until.IsZero() && !set.RaisedAt.Before(f.Until.Time) {
+			from = len(set.Alerts) // the whole set is outside the time range
+		}
+		for i := from; i < len(set.Alerts); i++ {
+			if int32(len(page.Records)) == pageSize {
+				page.Bookmark = kv.Key + strconv.Itoa(i)
+				return page, nil
+			}
+			examined++
+			page.Fetched++
+			a := set.Recorded(i)
+			if !rest.Match(&a) {
+				continue
+			}
+			change, err := st.get(set.BatchID, a.ID)
+			if err != nil {
+				return page, err
+			}
+			a.Apply(change)
+			if f.Status != "" && a.Status != f.Status {
+				continue
+			}
+			page.Records = append(page.Records, a)
+		}
+		if examined >= listExamine {
+			// Resume at the next set: the one after this key.
+			if it.HasNext() {
+				next, err := it.Next()
+				if err != nil {
+					return page, &state.LedgerError{Op: "scan", Key: prefix, Err: err}
+				}
+				page.Bookmark = next.Key + "0"
+			} else if meta != nil && meta.Bookmark != "" {
+				page.Bookmark = meta.Bookmark + "0"
+			}
+			return page, nil
+		}
+	}
+	if meta != nil && meta.Bookmark != "" {
+		page.Bookmark = meta.Bookmark + "0"
+	}
+	return page, nil
 }
 
-func load(stub shim.ChaincodeStubInterface, alertID string) (*wire.Alert, string, error) {
+// statuses reads the status records of the alerts ListAlerts examines:
+// one bounded range read per batch (status records are rare, so usually a
+// single empty read), falling back to one read per alert for a batch with
+// more than maxStatusScan of them.
+type statuses struct {
+	stub    shim.ChaincodeStubInterface
+	byBatch map[string]map[string]*wire.AlertStatusChange // nil map: too many, read one by one
+}
+
+func (s *statuses) get(batchID, alertID string) (*wire.AlertStatusChange, error) {
+	m, ok := s.byBatch[batchID]
+	if !ok {
+		var err error
+		if m, err = s.scan(batchID); err != nil {
+			return nil, err
+		}
+		s.byBatch[batchID] = m
+	}
+	if m != nil {
+		return m[alertID], nil
+	}
+	key, err := keys.Key(keys.AlertStatus, batchID, alertID)
+	if err != nil {
+		return nil, err
+	}
+	c, _, err := state.Get[wire.AlertStatusChange](s.stub, key)
+	return c, err
+}
+
+func (s *statuses) scan(batchID string) (map[string]*wire.AlertStatusChange, error) {
+	it, err := s.stub.GetStateByPartialCompositeKey(keys.AlertStatus, []string{batchID})
+	if err != nil {
+		return nil, &state.LedgerError{Op: "scan", Key: keys.AlertStatus, Err: err}
+	}
+	defer it.Close()
+	m := map[string]*wire.AlertStatusChange{}
+	for it.HasNext() {
+		if len(m) == maxStatusScan {
+			return nil, nil
+		}
+		kv, err := it.Next()
+		if err != nil {
+			return nil, &state.LedgerError{Op: "scan", Key: keys.AlertStatus, Err: err}
+		}
+		c := new(wire.AlertStatusChange)
+		if err := json.Unmarshal(kv.Value, c); err != nil {
+			return nil, &state.LedgerError{Op: "decode", Key: kv.Key, Err: err}
+		}
+		m[c.AlertID] = c
+	}
+	return m, nil
+}
+
+// recorded is an alert as load found it.
+type recorded struct {
+	raised    wire.Alert // as raised: open, no last change
+	alert     wire.Alert // with its current status
+	statusKey string
+}
+
+// load finds alert alertID of batch batchID: it reads the batch (for its
+// gateway), then the batch's alert sets in order until one holds the
+// alert, and the alert's status record. The set scan stops at the set that
+// holds the alert, so an update transaction's read set does not cover sets
+// added later: a status change does not conflict with a later RaiseAlerts
+// for the same batch.
+func load(stub shim.ChaincodeStubInterface, batchID, alertID string) (*recorded, error) {
+	if !wire.IsHash(batchID) {
+		return nil, &wire.ValidationError{Field: "batchId", Reason: fmt.Sprintf("%q must be 64 lowercase hex digits", batchID)}
+	}
 	if !wire.IsHash(alertID) {
-		return nil, "", &wire.ValidationError{Field: "alertId", Reason: fmt.Sprintf("%q must be 64 lowercase hex digits", alertID)}
+		return nil, &wire.ValidationError{Field: "alertId", Reason: fmt.Sprintf("%q must be 64 lowercase hex digits", alertID)}
 	}
-	key, err := keys.Key(keys.Alert, alertID)
+	b, err := events.LoadBatch(stub, batchID)
 	if err != nil {
-		return nil, "", err
+		if state.IsNotFound(err) {
+			return nil, &state.NotFoundError{Kind: "alert", ID: batchID + "/" + alertID}
+		}
+		return nil, err
 	}
-	a, found, err := state.Get[wire.Alert](stub, key)
+	r, err := find(stub, b, alertID)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	if !found {
-		return nil, "", &state.NotFoundError{Kind: "alert", ID: alertID}
+	if r.statusKey, err = keys.Key(keys.AlertStatus, batchID, alertID); err != nil {
+		return nil, err
 	}
-	return a, key, nil
+	change, _, err := state.Get[wire.AlertStatusChange](stub, r.statusKey)
+	if err != nil {
+		return nil, err
+	}
+	r.alert = r.raised
+	r.alert.Apply(change)
+	return r, nil
+}
+
+func find(stub shim.ChaincodeStubInterface, b *wire.Batch, alertID string) (*recorded, error) {
+	it, err := stub.GetStateByPartialCompositeKey(keys.AlertSet, []string{b.MSP, b.GatewayID, b.ID})
+	if err != nil {
+		return nil, &state.LedgerError{Op: "scan", Key: keys.AlertSet, Err: err}
+	}
+	defer it.Close()
+	for n := 0; it.HasNext(); n++ {
+		if n == wire.MaxAlertSetsPerBatch {
+			break
+		}
+		kv, err := it.Next()
+		if err != nil {
+			return nil, &state.LedgerError{Op: "scan", Key: keys.AlertSet, Err: err}
+		}
+		var set wire.AlertSet
+		if err := json.Unmarshal(kv.Value, &set); err != nil {
+			return nil, &state.LedgerError{Op: "decode", Key: kv.Key, Err: err}
+		}
+		if i := set.Find(alertID); i >= 0 {
+			return &recorded{raised: set.Recorded(i)}, nil
+		}
+	}
+	return nil, &state.NotFoundError{Kind: "alert", ID: b.ID + "/" + alertID}
 }

@@ -87,74 +87,199 @@ func TestRaiseAlertsRules(t *testing.T) {
 			if !errors.As(err, tt.wantErr) {
 				t.Fatalf("RaiseAlerts() = %v, want %T", err, tt.wantErr)
 			}
-			if n := h.L.CountKeys(keys.Alert); n != 0 {
+			if n := h.L.CountKeys(keys.AlertSet); n != 0 {
 				t.Fatalf("refused call left %d alerts", n)
 			}
 		})
 	}
 }
 
-// TestRaiseAlertsOneKeyPerAlert checks the throughput rule: with no policy
-// matching, a transaction of n alerts writes exactly n keys and emits no
-// event; replaying it writes nothing and reports every id as existing.
-func TestRaiseAlertsOneKeyPerAlert(t *testing.T) {
+// TestRaiseAlertsOneKeyPerBatch checks the throughput rule: with no policy
+// matching, a transaction writes exactly one key per batch it has new
+// alerts for, however many alerts it carries, and emits no event; a replay
+// writes nothing and reports every id as existing; a partial replay writes
+// one new set holding only the new alerts.
+func TestRaiseAlertsOneKeyPerBatch(t *testing.T) {
+	h := harness.New(t)
+	h.InitMembers()
+	b1 := strip(h.Anchor(harness.Org1Gateway, fixture.Batch("Org1MSP", "gw-1", 0, 5000)))
+	b2 := strip(h.Anchor(harness.Org1Gateway, fixture.Batch("Org1MSP", "gw-1", 5000, 100)))
+	h.Activate(fixture.Policy("never", 1, `alert.severity == "critical" && alert.score > 2.0`))
+	mk := func(b wire.Batch, from, to uint64) []wire.Alert {
+		var list []wire.Alert
+		for seq := from; seq < to; seq++ {
+			list = append(list, fixture.Alert(b, seq, "high", "T1110", fmt.Sprintf("host-%d", seq)))
+		}
+		return list
+	}
+	raise := func(list []wire.Alert, wantKeys int) wire.RaiseResult {
+		t.Helper()
+		events := len(h.L.Events())
+		tx := h.L.Begin(harness.Org1Gateway)
+		out, err := h.Alerts.RaiseAlerts(tx.Ctx(), fixture.JSON(list))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(tx.Written()); got != wantKeys {
+			t.Fatalf("wrote %d keys for %d alerts, want %d", got, len(list), wantKeys)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if len(h.L.Events()) != events {
+			t.Fatal("an event was emitted although no response was created")
+		}
+		return harness.Decode[wire.RaiseResult](t, out)
+	}
+	from := uint64(0)
+	for _, n := range []uint64{1, 100, 2000} {
+		res := raise(mk(b1, from, from+n), 1)
+		from += n
+		if res.Created != int(n) || len(res.Existing) != 0 || len(res.Responses) != 0 {
+			t.Fatalf("%d alerts: result created %d, existing %d, responses %d", n, res.Created, len(res.Existing), len(res.Responses))
+		}
+	}
+	// Replays: all existing, nothing written.
+	if res := raise(mk(b1, 0, 2000), 0); res.Created != 0 || len(res.Existing) != 2000 {
+		t.Fatalf("replay result = created %d, existing %d", res.Created, len(res.Existing))
+	}
+	// Partial replay across two batches: one new set per batch with new
+	// alerts, holding only those.
+	mixed := append(mk(b1, 2091, 2111), mk(b2, 5000, 5030)...)
+	if res := raise(mixed, 2); res.Created != 40 || len(res.Existing) != 10 {
+		t.Fatalf("partial replay result = created %d, existing %d", res.Created, len(res.Existing))
+	}
+	if got := h.L.CountKeys(keys.AlertSet); got != 5 {
+		t.Fatalf("%d alert sets, want 5", got)
+	}
+	key, _ := keys.Key(keys.AlertSet, "Org1MSP", "gw-1", b1.ID, keys.SetSeq(3))
+	raw, ok := h.L.Value(key)
+	if !ok {
+		t.Fatalf("set %d of batch 1 missing", 3)
+	}
+	set := harness.Decode[wire.AlertSet](t, string(raw))
+	if len(set.Alerts) != 10 || set.Seq != 3 || set.RaisedTx == "" || set.RaisedBy.MSP != "Org1MSP" {
+		t.Fatalf("set = seq %d, %d alerts, raised %s by %+v", set.Seq, len(set.Alerts), set.RaisedTx, set.RaisedBy)
+	}
+	for i := range set.Alerts {
+		a := set.Alerts[i]
+		if i > 0 && a.ID <= set.Alerts[i-1].ID {
+			t.Fatal("set alerts are not sorted by id")
+		}
+		if a.Status != "" || a.RaisedTx != "" || a.RaisedBy != nil {
+			t.Fatalf("set alert carries chaincode fields: %+v", a)
+		}
+	}
+}
+
+// TestRaiseAlertsSetLimit checks that a batch holds at most
+// MaxAlertSetsPerBatch sets, and that a full batch still accepts replays.
+func TestRaiseAlertsSetLimit(t *testing.T) {
 	h, b1, _ := setup(t)
 	b1 = strip(b1)
-	h.Activate(fixture.Policy("never", 1, `alert.severity == "critical" && alert.score > 2.0`))
-	var list []wire.Alert
-	for seq := uint64(0); seq < 100; seq++ {
-		list = append(list, fixture.Alert(b1, seq, "high", "T1110", fmt.Sprintf("host-%d", seq)))
+	for i := 0; i < wire.MaxAlertSetsPerBatch; i++ {
+		if _, err := h.Raise(harness.Org1Gateway, fixture.Alert(b1, uint64(i), "low", "T1110", "x")); err != nil {
+			t.Fatalf("set %d: %v", i, err)
+		}
 	}
-	events := len(h.L.Events())
-	tx := h.L.Begin(harness.Org1Gateway)
-	out, err := h.Alerts.RaiseAlerts(tx.Ctx(), fixture.JSON(list))
-	if err != nil {
-		t.Fatal(err)
+	var se *state.StateError
+	if _, err := h.Raise(harness.Org1Gateway, fixture.Alert(b1, 99, "low", "T1110", "x")); !errors.As(err, &se) {
+		t.Fatalf("raise into a full batch = %v, want *state.StateError", err)
 	}
-	if got := len(tx.Written()); got != len(list) {
-		t.Fatalf("wrote %d keys for %d alerts", got, len(list))
+	if res, err := h.Raise(harness.Org1Gateway, fixture.Alert(b1, 3, "low", "T1110", "x")); err != nil || len(res.Existing) != 1 {
+		t.Fatalf("replay into a full batch = %+v, %v", res, err)
 	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	res := harness.Decode[wire.RaiseResult](t, out)
-	if res.Created != 100 || len(res.Existing) != 0 || len(res.Responses) != 0 {
-		t.Fatalf("result = %+v", res)
-	}
-	if len(h.L.Events()) != events {
-		t.Fatal("an event was emitted although no response was created")
-	}
+}
 
-	tx = h.L.Begin(harness.Org1Gateway)
-	out, err = h.Alerts.RaiseAlerts(tx.Ctx(), fixture.JSON(list))
-	if err != nil {
+// TestRaiseAlertsConcurrency checks the MVCC rules: RaiseAlerts for two
+// different batches endorsed against the same state both commit, while two
+// for the same batch in one block conflict (the second sees a phantom in
+// its range read of the batch's sets), and a status change does not
+// conflict with a later set of its alert's batch.
+func TestRaiseAlertsConcurrency(t *testing.T) {
+	h, b1, _ := setup(t)
+	b1 = strip(b1)
+	b3 := strip(h.Anchor(harness.Org1Gateway, fixture.Batch("Org1MSP", "gw-3", 0, 100)))
+	first := fixture.Alert(b1, 0, "high", "T1110", "a")
+	if _, err := h.Raise(harness.Org1Gateway, first); err != nil {
 		t.Fatal(err)
 	}
-	if len(tx.Written()) != 0 || tx.Event() != nil {
-		t.Fatalf("replay wrote %d keys, event %v", len(tx.Written()), tx.Event())
+	begin := func(who *ledgertest.Identity, fn func(ctx contractapi.TransactionContextInterface) (string, error)) *ledgertest.Tx {
+		t.Helper()
+		tx := h.L.Begin(who)
+		if _, err := fn(tx.Ctx()); err != nil {
+			t.Fatal(err)
+		}
+		return tx
 	}
-	tx.Discard()
-	if res := harness.Decode[wire.RaiseResult](t, out); res.Created != 0 || len(res.Existing) != 100 {
-		t.Fatalf("replay result = created %d, existing %d", res.Created, len(res.Existing))
+	raiseTx := func(a wire.Alert) *ledgertest.Tx {
+		return begin(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return h.Alerts.RaiseAlerts(ctx, fixture.JSON([]wire.Alert{a}))
+		})
+	}
+	// Different batches (and gateways): no conflict.
+	tx1, tx2 := raiseTx(fixture.Alert(b1, 1, "high", "T1110", "a")), raiseTx(fixture.Alert(b3, 1, "high", "T1110", "a"))
+	if err := tx1.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx2.Commit(); err != nil {
+		t.Fatalf("RaiseAlerts for another batch conflicted: %v", err)
+	}
+	// Same batch: the second is a phantom.
+	tx1, tx2 = raiseTx(fixture.Alert(b1, 2, "high", "T1110", "a")), raiseTx(fixture.Alert(b1, 3, "high", "T1110", "a"))
+	update := begin(harness.Org1Analyst, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.UpdateAlertStatus(ctx, b1.ID, first.ID, wire.AlertAcknowledged, "on it")
+	})
+	if err := tx1.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var ce *ledgertest.ConflictError
+	if err := tx2.Commit(); !errors.As(err, &ce) || ce.Reason != "phantom" {
+		t.Fatalf("second RaiseAlerts for the same batch = %v, want a phantom conflict", err)
+	}
+	if err := update.Commit(); err != nil {
+		t.Fatalf("status change conflicted with a new set of its batch: %v", err)
+	}
+	// The retry of the invalidated transaction succeeds.
+	if res, err := h.Raise(harness.Org1Gateway, fixture.Alert(b1, 3, "high", "T1110", "a")); err != nil || res.Created != 1 {
+		t.Fatalf("retry = %+v, %v", res, err)
 	}
 }
 
 func TestRaiseAlertsRecords(t *testing.T) {
-	h, b1, _ := setup(t)
+	h, b1, b2 := setup(t)
 	a := fixture.Alert(strip(b1), 7, "critical", "T1110.001", "web-01")
 	if _, err := h.Raise(harness.Org1Gateway, a); err != nil {
 		t.Fatal(err)
 	}
-	out := h.Must(harness.Org2Admin, func(ctx contractapi.TransactionContextInterface) (string, error) { return h.Alerts.GetAlert(ctx, a.ID) })
+	out := h.Must(harness.Org2Admin, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.GetAlert(ctx, a.BatchID, a.ID)
+	})
 	got := harness.Decode[wire.Alert](t, out)
-	if got.Status != wire.AlertOpen || got.RaisedBy.MSP != "Org1MSP" || got.RaisedTx == "" || got.Fields["user"] != "alice" {
+	if got.Status != wire.AlertOpen || got.RaisedBy.MSP != "Org1MSP" || got.RaisedTx == "" || got.RaisedAt.IsZero() ||
+		got.Fields["user"] != "alice" || got.LastChange != nil {
 		t.Fatalf("stored alert = %+v", got)
 	}
-	var nf *state.NotFoundError
-	if _, err := h.Call(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
-		return h.Alerts.GetAlert(ctx, fixture.Hash("nope"))
-	}); !errors.As(err, &nf) {
-		t.Fatalf("GetAlert(missing) = %v", err)
+	for _, tt := range []struct {
+		name, batch, alert string
+		want               any
+	}{
+		{"unknown alert", a.BatchID, fixture.Hash("nope"), new(*state.NotFoundError)},
+		{"unknown batch", fixture.Hash("nope"), a.ID, new(*state.NotFoundError)},
+		{"other batch", b2.ID, a.ID, new(*state.NotFoundError)},
+		{"bad alert id", a.BatchID, "x", new(*wire.ValidationError)},
+		{"bad batch id", "", a.ID, new(*wire.ValidationError)},
+	} {
+		if _, err := h.Call(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return h.Alerts.GetAlert(ctx, tt.batch, tt.alert)
+		}); !errors.As(err, tt.want) {
+			t.Errorf("GetAlert(%s) = %v, want %T", tt.name, err, tt.want)
+		}
+	}
+	if _, err := h.Call(harness.Org1Plain, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.GetAlert(ctx, a.BatchID, a.ID)
+	}); !errors.As(err, new(*access.DeniedError)) {
+		t.Errorf("GetAlert by an identity without a role = %v", err)
 	}
 }
 
@@ -187,7 +312,7 @@ func TestUpdateAlertStatus(t *testing.T) {
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			tx := h.L.Begin(s.who)
-			out, err := h.Alerts.UpdateAlertStatus(tx.Ctx(), a.ID, s.status, s.reason)
+			out, err := h.Alerts.UpdateAlertStatus(tx.Ctx(), a.BatchID, a.ID, s.status, s.reason)
 			if s.wantErr != nil {
 				tx.Discard()
 				if !errors.As(err, s.wantErr) {
@@ -205,7 +330,8 @@ func TestUpdateAlertStatus(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := harness.Decode[wire.Alert](t, out)
-			if got.Status != s.status || got.LastChange.Reason != s.reason || got.LastChange.By.MSP != "Org1MSP" {
+			if got.Status != s.status || got.LastChange.Reason != s.reason || got.LastChange.By.MSP != "Org1MSP" ||
+				got.LastChange.BatchID != a.BatchID || got.RaisedTx == "" {
 				t.Fatalf("alert = %+v", got)
 			}
 		})
@@ -219,10 +345,19 @@ func TestUpdateAlertStatus(t *testing.T) {
 			t.Fatal("history pagination does not end")
 		}
 		out := h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
-			return h.Alerts.GetAlertHistory(ctx, a.ID, 2, bookmark)
+			return h.Alerts.GetAlertHistory(ctx, a.BatchID, a.ID, 2, bookmark)
 		})
 		page := harness.Decode[wire.Page[wire.HistoryEntry[wire.Alert]]](t, out)
+		if len(page.Records) > 2 {
+			t.Fatalf("page of %d records, pageSize 2", len(page.Records))
+		}
 		for _, e := range page.Records {
+			if e.Value.ID != a.ID || e.Value.RaisedTx == "" {
+				t.Fatalf("history entry = %+v", e.Value)
+			}
+			if e.Value.Status == wire.AlertOpen && e.Value.LastChange == nil && e.TxID != e.Value.RaisedTx {
+				t.Fatalf("creation entry has tx %s, alert raised in %s", e.TxID, e.Value.RaisedTx)
+			}
 			trail = append(trail, e.Value.Status)
 		}
 		if bookmark = page.Bookmark; bookmark == "" {
@@ -235,9 +370,44 @@ func TestUpdateAlertStatus(t *testing.T) {
 	}
 	var ve *wire.ValidationError
 	if _, err := h.Call(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
-		return h.Alerts.GetAlertHistory(ctx, a.ID, 2, "no-such-tx")
+		return h.Alerts.GetAlertHistory(ctx, a.BatchID, a.ID, 2, "no-such-tx")
 	}); !errors.As(err, &ve) {
 		t.Fatalf("history with a foreign bookmark = %v", err)
+	}
+	// Every page size gives the same trail.
+	for size := int32(1); size <= 6; size++ {
+		var got []string
+		bookmark := ""
+		for pages := 0; ; pages++ {
+			if pages > 6 {
+				t.Fatalf("pageSize %d: pagination does not end", size)
+			}
+			out := h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+				return h.Alerts.GetAlertHistory(ctx, a.BatchID, a.ID, size, bookmark)
+			})
+			page := harness.Decode[wire.Page[wire.HistoryEntry[wire.Alert]]](t, out)
+			for _, e := range page.Records {
+				got = append(got, e.Value.Status)
+			}
+			if bookmark = page.Bookmark; bookmark == "" {
+				break
+			}
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("pageSize %d: history = %v, want %s", size, got, want)
+		}
+	}
+	// A fresh alert's history is its creation alone.
+	fresh := fixture.Alert(strip(b1), 8, "high", "T1110", "web-02")
+	if _, err := h.Raise(harness.Org1Gateway, fresh); err != nil {
+		t.Fatal(err)
+	}
+	out := h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.GetAlertHistory(ctx, fresh.BatchID, fresh.ID, 1, "")
+	})
+	if page := harness.Decode[wire.Page[wire.HistoryEntry[wire.Alert]]](t, out); len(page.Records) != 1 || page.Bookmark != "" ||
+		page.Records[0].TxID != page.Records[0].Value.RaisedTx || page.Records[0].Value.Status != wire.AlertOpen {
+		t.Fatalf("fresh history = %+v", page)
 	}
 }
 
@@ -250,11 +420,20 @@ func TestListAlerts(t *testing.T) {
 		list1 = append(list1, fixture.Alert(b1, seq, sev[seq%4], "T1110", fmt.Sprintf("h%d", seq%3)))
 		list2 = append(list2, fixture.Alert(b2, seq, "low", "TA0007", "db"))
 	}
-	if _, err := h.Raise(harness.Org1Gateway, list1...); err != nil {
-		t.Fatal(err)
+	// Org1's alerts one per transaction (20 sets: more than one scan
+	// page), Org2's in one set (pages end inside it).
+	for _, a := range list1 {
+		if _, err := h.Raise(harness.Org1Gateway, a); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := h.Raise(harness.Org2Gateway, list2...); err != nil {
 		t.Fatal(err)
+	}
+	for _, seq := range []int{0, 3, 6} { // assets h0, h0, h0
+		h.Must(harness.Org1Analyst, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return h.Alerts.UpdateAlertStatus(ctx, b1.ID, list1[seq].ID, wire.AlertAcknowledged, "looking")
+		})
 	}
 	tests := []struct {
 		filter   string
@@ -264,7 +443,11 @@ func TestListAlerts(t *testing.T) {
 		{"", 7, 40},
 		{`{"msp":"Org2MSP"}`, 1000, 20},
 		{`{"msp":"Org1MSP","minSeverity":"high"}`, 6, 10},
-		{`{"asset":"h0","status":"open"}`, 3, 7},
+		{`{"asset":"h0","status":"open"}`, 3, 4},
+		{`{"status":"acknowledged"}`, 1, 3},
+		{`{"msp":"Org1MSP","gatewayId":"gw-1","batchId":"` + b1.ID + `","status":"acknowledged"}`, 2, 3},
+		{`{"msp":"Org2MSP","gatewayId":"gw-1","batchId":"` + b1.ID + `"}`, 10, 0},
+		{`{"since":"2020-01-01T00:00:00Z","minSeverity":"critical"}`, 2, 5},
 		{`{"category":"TA0007","gatewayId":"gw-1"}`, 40, 20},
 		{`{"until":"2020-01-01T00:00:00Z"}`, 40, 0},
 	}
@@ -280,8 +463,13 @@ func TestListAlerts(t *testing.T) {
 					return h.Alerts.ListAlerts(ctx, tt.filter, tt.pageSize, bookmark)
 				})
 				page := harness.Decode[wire.Page[wire.Alert]](t, out)
-				if page.Fetched > tt.pageSize || int32(len(page.Records)) > page.Fetched {
+				if int32(len(page.Records)) > tt.pageSize || int32(len(page.Records)) > page.Fetched {
 					t.Fatalf("page holds %d of %d fetched, pageSize %d", len(page.Records), page.Fetched, tt.pageSize)
+				}
+				for _, a := range page.Records {
+					if a.RaisedTx == "" || a.Status == "" || (a.Status == wire.AlertAcknowledged) != (a.LastChange != nil) {
+						t.Fatalf("listed alert = %+v", a)
+					}
 				}
 				got += len(page.Records)
 				if bookmark = page.Bookmark; bookmark == "" {
@@ -294,6 +482,13 @@ func TestListAlerts(t *testing.T) {
 		})
 	}
 	var ve *wire.ValidationError
+	for _, bm := range []string{"junk", "\x00lg.aset\x00Org2MSP\x00", "\x00lg.aset\x00Org1MSP\x00x"} {
+		if _, err := h.Call(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return h.Alerts.ListAlerts(ctx, `{"msp":"Org1MSP"}`, 10, bm)
+		}); !errors.As(err, &ve) {
+			t.Errorf("ListAlerts(bookmark %q) = %v, want *wire.ValidationError", bm, err)
+		}
+	}
 	for _, f := range []string{`{"minSeverity":"huge"}`, `{"bogus":1}`, `{"status":"closed"}`} {
 		if _, err := h.Call(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
 			return h.Alerts.ListAlerts(ctx, f, 10, "")
@@ -309,7 +504,7 @@ func TestRaiseAlertsFailClosed(t *testing.T) {
 		op     ledgertest.Op
 		substr string
 	}{
-		{ledgertest.OpGet, keys.Alert}, {ledgertest.OpGet, keys.Batch}, {ledgertest.OpPut, keys.Alert},
+		{ledgertest.OpScan, keys.AlertSet}, {ledgertest.OpGet, keys.Batch}, {ledgertest.OpPut, keys.AlertSet}, {ledgertest.OpGet, keys.Response},
 		{ledgertest.OpScan, keys.ActivePolicy}, {ledgertest.OpEvent, ""}, {ledgertest.OpPut, keys.Response},
 		{ledgertest.OpScan, keys.RateMark},
 	}
@@ -324,7 +519,7 @@ func TestRaiseAlertsFailClosed(t *testing.T) {
 			if !errors.Is(err, boom) {
 				t.Fatalf("RaiseAlerts() = %v, want the injected fault", err)
 			}
-			if h.L.CountKeys(keys.Alert) != 0 || h.L.CountKeys(keys.Response) != 0 {
+			if h.L.CountKeys(keys.AlertSet) != 0 || h.L.CountKeys(keys.Response) != 0 {
 				t.Fatal("failed transaction committed state")
 			}
 		})
@@ -347,7 +542,7 @@ func FuzzRaiseAlerts(f *testing.F) {
 		_, err := h.Call(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
 			return h.Alerts.RaiseAlerts(ctx, string(data))
 		})
-		if err != nil && h.L.CountKeys(keys.Alert)+h.L.CountKeys(keys.Response) != 0 {
+		if err != nil && h.L.CountKeys(keys.AlertSet)+h.L.CountKeys(keys.Response) != 0 {
 			t.Fatalf("refused input wrote state: %v", err)
 		}
 	})

@@ -112,7 +112,7 @@ func (pl *Planner) Plan(a *wire.Alert) error {
 
 func (pl *Planner) create(a *wire.Alert, p *wire.Policy) error {
 	r := wire.Response{
-		ID: wire.ResponseID(a.ID, p.ID, p.Version), AlertID: a.ID, PolicyID: p.ID, PolicyVersion: p.Version,
+		ID: wire.ResponseID(a.ID, p.ID, p.Version), AlertID: a.ID, BatchID: a.BatchID, PolicyID: p.ID, PolicyVersion: p.Version,
 		MSP: a.MSP, GatewayID: a.GatewayID, Mode: p.Mode,
 		Actions: wire.ResolveActions(p.Actions, a), RequiredApprovals: p.ResponseApprovals,
 		CreatedAt: pl.now, CreatedTx: pl.txID,
@@ -120,6 +120,20 @@ func (pl *Planner) create(a *wire.Alert, p *wire.Policy) error {
 	target := wire.DefaultLimitTarget
 	if p.Limit != nil && p.Limit.Target != "" {
 		target = p.Limit.Target
+	}
+	key, err := keys.Key(keys.Response, r.ID)
+	if err != nil {
+		return err
+	}
+	// Alerts are idempotent per batch; should a gateway raise the same
+	// alert id in another batch, its response (keyed by alert id, policy
+	// and version) already exists and must not be requested again.
+	existing, err := pl.stub.GetState(key)
+	if err != nil {
+		return &state.LedgerError{Op: "get", Key: key, Err: err}
+	}
+	if existing != nil {
+		return nil
 	}
 	r.Target = wire.ResolveTemplate(target, a)
 	limited := false
@@ -139,10 +153,6 @@ func (pl *Planner) create(a *wire.Alert, p *wire.Policy) error {
 		r.State = wire.ResponseAwaitingApproval
 	default:
 		r.State = wire.ResponseRequested
-	}
-	key, err := keys.Key(keys.Response, r.ID)
-	if err != nil {
-		return err
 	}
 	if err := state.Put(pl.stub, key, &r); err != nil {
 		return err

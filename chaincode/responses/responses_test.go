@@ -26,6 +26,11 @@ func setup(t *testing.T) (*harness.H, wire.Batch) {
 	return h, b
 }
 
+func strip(b wire.Batch) wire.Batch {
+	b.AnchoredAt, b.TxID, b.Submitter = wire.Time{}, "", nil
+	return b
+}
+
 func getResponse(t *testing.T, h *harness.H, id string) wire.Response {
 	t.Helper()
 	out := h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
@@ -44,8 +49,8 @@ func TestAutonomousResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(tx.Written()); got != 3 {
-		t.Fatalf("wrote %d keys, want 3 (two alerts, one response)", got)
+	if got := len(tx.Written()); got != 2 {
+		t.Fatalf("wrote %d keys, want 2 (one alert set, one response)", got)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -61,7 +66,7 @@ func TestAutonomousResponse(t *testing.T) {
 	}
 	r := ev.Requests[0]
 	want := wire.ResponseRequest{
-		ID: wantID, AlertID: hit.ID, PolicyID: "isolate", PolicyVersion: 1, MSP: "Org1MSP", GatewayID: "gw-1",
+		ID: wantID, AlertID: hit.ID, BatchID: b.ID, PolicyID: "isolate", PolicyVersion: 1, MSP: "Org1MSP", GatewayID: "gw-1",
 		Mode: "enforce", State: "requested", Target: "web-01",
 		Actions: []wire.Action{
 			{Type: "isolate_host", Params: map[string]string{"host": "web-01", "reason": "alert " + hit.ID}},
@@ -264,6 +269,33 @@ func TestDryRunAndOutcomes(t *testing.T) {
 	}
 }
 
+// TestSameAlertOtherBatch: alerts are idempotent per batch, so a gateway
+// that raises an alert id again under another batch records it there, but
+// the response of that alert and policy version exists and is not
+// requested again.
+func TestSameAlertOtherBatch(t *testing.T) {
+	h, b := setup(t)
+	h.Activate(fixture.Policy("isolate", 1, `alert.severityLevel >= 3`))
+	hit := fixture.Alert(b, 1, "high", "T1110", "web-01")
+	if res, err := h.Raise(harness.Org1Gateway, hit); err != nil || len(res.Responses) != 1 {
+		t.Fatalf("first raise = %+v, %v", res, err)
+	}
+	events := len(h.L.Events())
+	b2 := strip(h.Anchor(harness.Org1Gateway, fixture.Batch("Org1MSP", "gw-1", b.TreeSizeAfter, 100)))
+	again := hit
+	again.BatchID, again.EventTime = b2.ID, b2.FirstEventTime
+	res, err := h.Raise(harness.Org1Gateway, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Created != 1 || len(res.Responses) != 0 || len(h.L.Events()) != events {
+		t.Fatalf("raise in another batch = %+v", res)
+	}
+	if got := getResponse(t, h, wire.ResponseID(hit.ID, "isolate", 1)); got.BatchID != b.ID {
+		t.Fatalf("response rewritten: batch %s", got.BatchID)
+	}
+}
+
 func TestRateLimit(t *testing.T) {
 	h, b := setup(t)
 	p := fixture.Policy("isolate", 1, `alert.severityLevel >= 3`)
@@ -322,10 +354,13 @@ func TestRateLimitConcurrency(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// One batch per transaction, so only the rate-limit reads can conflict.
+	b2 := strip(h.Anchor(harness.Org1Gateway, fixture.Batch("Org1MSP", "gw-1", b.TreeSizeAfter, 100)))
+	b3 := strip(h.Anchor(harness.Org1Gateway, fixture.Batch("Org1MSP", "gw-1", b2.TreeSizeAfter, 100)))
 	x, y, z := h.L.Begin(harness.Org1Gateway), h.L.Begin(harness.Org1Gateway), h.L.Begin(harness.Org1Gateway)
 	raise(x, fixture.Alert(b, 1, "high", "T1110", "web-01"))
-	raise(y, fixture.Alert(b, 2, "high", "T1110", "web-02"))
-	raise(z, fixture.Alert(b, 3, "high", "T1110", "web-01"))
+	raise(y, fixture.Alert(b2, 1002, "high", "T1110", "web-02"))
+	raise(z, fixture.Alert(b3, 1103, "high", "T1110", "web-01"))
 	if err := x.Commit(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 package wire
 
 import (
-	"fmt"
+	"errors"
 	"sort"
 )
 
@@ -11,6 +11,14 @@ const (
 	MaxAlertFields   = 32
 	MaxFieldValueLen = 512
 	maxTextLen       = 1024
+
+	// MaxAlertSetsPerBatch bounds the alert sets one batch can hold: each
+	// RaiseAlerts transaction that creates alerts of a batch adds one set,
+	// and every later RaiseAlerts for that batch reads them all (the
+	// idempotency check), so the read stays bounded. A gateway raises a
+	// batch's alerts in one or a few transactions; the limit only stops a
+	// runaway client.
+	MaxAlertSetsPerBatch = 64
 )
 
 // Alert severities, lowest first.
@@ -63,8 +71,10 @@ func AlertTransitionAllowed(from, to string) bool {
 }
 
 // Alert is one detection: an event (by hash, anchored in BatchID) that a
-// model flagged. The gateway fills the fields down to Fields; the chaincode
-// sets Status, RaisedAt, RaisedTx, RaisedBy and LastChange.
+// model flagged. The gateway fills the fields down to Fields. The ledger
+// stores alerts in sets ([AlertSet]); GetAlert and ListAlerts return them
+// with Status, RaisedAt, RaisedTx, RaisedBy (from the set) and LastChange
+// (from the alert's status record, absent until an analyst acts) filled in.
 //
 // Asset, Principal and Fields values may be pseudonymised ([Pseudonym]);
 // Category holds a MITRE ATT&CK technique (T1110, T1110.001) or tactic
@@ -92,10 +102,12 @@ type Alert struct {
 }
 
 // AlertStatusChange is one analyst decision on an alert: the new status,
-// who made it and why. The alert record carries its latest change; the
-// alert's key history holds every one.
+// who made it and why. It is the value of the alert's status record (one
+// small key per alert, written only when an analyst acts); that key's
+// history holds every change, and a read of the alert carries the latest.
 type AlertStatusChange struct {
 	AlertID string `json:"alertId"`
+	BatchID string `json:"batchId"`
 	From    string `json:"from"`
 	Status  string `json:"status"`
 	Reason  string `json:"reason"`
@@ -104,62 +116,138 @@ type AlertStatusChange struct {
 	TxID    string `json:"txId"`
 }
 
+// AlertSet is how the ledger stores alerts: the alerts one RaiseAlerts
+// transaction created for one batch, under one key
+// (msp, gatewayId, batchId, seq), so a transaction writes one key per batch
+// however many alerts it carries. Seq numbers a batch's sets from 0 (at
+// most [MaxAlertSetsPerBatch]). Alerts are sorted by id and hold only the
+// gateway's fields; the set carries RaisedAt, RaisedTx and RaisedBy once
+// for all of them.
+type AlertSet struct {
+	MSP       string  `json:"msp"`
+	GatewayID string  `json:"gatewayId"`
+	BatchID   string  `json:"batchId"`
+	Seq       int     `json:"seq"`
+	RaisedAt  Time    `json:"raisedAt"`
+	RaisedTx  string  `json:"raisedTx"`
+	RaisedBy  Actor   `json:"raisedBy"`
+	Alerts    []Alert `json:"alerts"`
+}
+
+// Find returns the index of the alert with id in the set (whose alerts are
+// sorted by id), or -1.
+func (s *AlertSet) Find(id string) int {
+	i := sort.Search(len(s.Alerts), func(i int) bool { return s.Alerts[i].ID >= id })
+	if i < len(s.Alerts) && s.Alerts[i].ID == id {
+		return i
+	}
+	return -1
+}
+
+// Recorded returns alert i of the set as recorded: with the set's
+// RaisedAt, RaisedTx and RaisedBy, and open (apply the alert's status
+// record, if any, with [Alert.Apply]).
+func (s *AlertSet) Recorded(i int) Alert {
+	a := s.Alerts[i]
+	by := s.RaisedBy
+	a.Status, a.RaisedAt, a.RaisedTx, a.RaisedBy = AlertOpen, s.RaisedAt, s.RaisedTx, &by
+	return a
+}
+
+// Apply sets the alert's current status from its latest status change.
+func (a *Alert) Apply(c *AlertStatusChange) {
+	if c == nil {
+		return
+	}
+	a.Status, a.LastChange = c.Status, c
+}
+
 // Validate checks an alert as submitted by a gateway: required fields and
 // formats, a known severity, bounded fields, that no chaincode-set field is
 // present and that ID is the [AlertID] of the alert. field prefixes error
-// paths (e.g. "alerts[3]").
+// paths (e.g. "alerts[3]"; "" = none); it is only used when the alert is
+// invalid, so the happy path allocates nothing for it.
 func (a *Alert) Validate(field string) error {
-	if err := checkToken(field+".msp", a.MSP, maxTokenLen); err != nil {
+	err := a.validate()
+	var ve *ValidationError
+	if field != "" && errors.As(err, &ve) {
+		ve.Field = field + "." + ve.Field
+	}
+	return err
+}
+
+func (a *Alert) validate() error {
+	if err := checkToken("msp", a.MSP, maxTokenLen); err != nil {
 		return err
 	}
-	if err := checkToken(field+".gatewayId", a.GatewayID, maxTokenLen); err != nil {
+	if err := checkToken("gatewayId", a.GatewayID, maxTokenLen); err != nil {
 		return err
 	}
-	if err := checkHash(field+".eventHash", a.EventHash); err != nil {
+	if err := checkHash("eventHash", a.EventHash); err != nil {
 		return err
 	}
-	if err := checkHash(field+".batchId", a.BatchID); err != nil {
+	if err := checkHash("batchId", a.BatchID); err != nil {
 		return err
 	}
 	if a.EventTime.IsZero() {
-		return invalid(field+".eventTime", "is required")
+		return invalid("eventTime", "is required")
 	}
-	if err := a.Detector.validate(field + ".detector"); err != nil {
+	if err := a.Detector.validate("detector"); err != nil {
 		return err
 	}
 	if _, ok := SeverityLevel(a.Severity); !ok {
-		return invalid(field+".severity", "%q is not one of info, low, medium, high, critical", truncate(a.Severity, 40))
+		return invalid("severity", "%q is not one of info, low, medium, high, critical", truncate(a.Severity, 40))
 	}
-	if err := checkToken(field+".category", a.Category, maxTokenLen); err != nil {
+	if err := checkToken("category", a.Category, maxTokenLen); err != nil {
 		return err
 	}
-	if err := checkText(field+".asset", a.Asset, maxTextLen, false); err != nil {
+	if err := checkText("asset", a.Asset, maxTextLen, false); err != nil {
 		return err
 	}
-	if err := checkText(field+".principal", a.Principal, maxTextLen, false); err != nil {
+	if err := checkText("principal", a.Principal, maxTextLen, false); err != nil {
 		return err
 	}
 	if len(a.Fields) > MaxAlertFields {
-		return invalid(field+".fields", "%d fields exceeds the limit of %d", len(a.Fields), MaxAlertFields)
+		return invalid("fields", "%d fields exceeds the limit of %d", len(a.Fields), MaxAlertFields)
+	}
+	if err := a.validateFields(); err != nil {
+		return err
+	}
+	if a.Status != "" || !a.RaisedAt.IsZero() || a.RaisedTx != "" || a.RaisedBy != nil || a.LastChange != nil {
+		return invalid("status", "status, raisedAt, raisedTx, raisedBy and lastChange are set by the chaincode and must be omitted")
+	}
+	if want := AlertID(a.MSP, a.GatewayID, a.EventHash, a.Detector.ID, a.Detector.Version); a.ID != want {
+		return invalid("id", "%q is not the alert id of these fields (want %s)", truncate(a.ID, 80), want)
+	}
+	return nil
+}
+
+// validateFields checks the fields map. Valid maps (the usual case) are
+// checked in map order without sorting; only when one is bad are the keys
+// sorted, so the first bad field is reported deterministically.
+func (a *Alert) validateFields() error {
+	bad := false
+	for k, v := range a.Fields {
+		if !isIdent(k) || checkText("fields", v, MaxFieldValueLen, false) != nil {
+			bad = true
+			break
+		}
+	}
+	if !bad {
+		return nil
 	}
 	keys := make([]string, 0, len(a.Fields))
 	for k := range a.Fields {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys) // report the first bad field deterministically
+	sort.Strings(keys)
 	for _, k := range keys {
 		if !isIdent(k) {
-			return invalid(field+".fields", "key %q must match [A-Za-z_][A-Za-z0-9_]{0,63}", truncate(k, 80))
+			return invalid("fields", "key %q must match [A-Za-z_][A-Za-z0-9_]{0,63}", truncate(k, 80))
 		}
-		if err := checkText(fmt.Sprintf("%s.fields[%s]", field, k), a.Fields[k], MaxFieldValueLen, false); err != nil {
+		if err := checkText("fields["+k+"]", a.Fields[k], MaxFieldValueLen, false); err != nil {
 			return err
 		}
-	}
-	if a.Status != "" || !a.RaisedAt.IsZero() || a.RaisedTx != "" || a.RaisedBy != nil || a.LastChange != nil {
-		return invalid(field+".status", "status, raisedAt, raisedTx, raisedBy and lastChange are set by the chaincode and must be omitted")
-	}
-	if want := AlertID(a.MSP, a.GatewayID, a.EventHash, a.Detector.ID, a.Detector.Version); a.ID != want {
-		return invalid(field+".id", "%q is not the alert id of these fields (want %s)", truncate(a.ID, 80), want)
 	}
 	return nil
 }
@@ -183,7 +271,10 @@ func isIdent(s string) bool {
 }
 
 // AlertFilter selects alerts in ListAlerts; empty fields match everything.
-// Since/Until bound RaisedAt (since inclusive, until exclusive).
+// Since/Until bound RaisedAt (since inclusive, until exclusive). MSP,
+// GatewayID and BatchID narrow the scan itself (alert sets are keyed by
+// msp, gateway and batch), so set them whenever they are known: a filter
+// with msp, gatewayId and batchId reads only that batch's sets.
 type AlertFilter struct {
 	MSP         string `json:"msp,omitempty"`
 	GatewayID   string `json:"gatewayId,omitempty"`

@@ -146,13 +146,17 @@ func (b *Batch) HasModel(m Model) bool {
 }
 
 func (m Model) validate(field string) error {
-	if err := checkToken(field+".modelId", m.ID, maxTokenLen); err != nil {
-		return err
+	err := checkToken("modelId", m.ID, maxTokenLen)
+	if err == nil {
+		err = checkToken("version", m.Version, maxTokenLen)
 	}
-	if err := checkToken(field+".version", m.Version, maxTokenLen); err != nil {
-		return err
+	if err == nil {
+		err = checkHash("sha256", m.SHA256)
 	}
-	return checkHash(field+".sha256", m.SHA256)
+	if ve, ok := err.(*ValidationError); ok {
+		ve.Field = field + "." + ve.Field
+	}
+	return err
 }
 
 func (m Model) less(o Model) bool {

@@ -1,8 +1,9 @@
 // Package wire defines the JSON shapes that cross the boundary between the
 // ledgerguard gateway and its chaincode: batch anchors, checkpoints, alerts
-// and their status changes, response policies and actions, response
-// requests and outcomes, the chaincode event payload, consortium membership
-// and the paginated result envelope. Golden files under testdata/ pin every
+// (and the sets the ledger stores them in) and their status changes,
+// response policies and actions, response requests and outcomes, the
+// chaincode event payload, consortium membership and the paginated result
+// envelope. Golden files under testdata/ pin every
 // shape; the gateway's tests read the same files, so a change to a shape
 // shows up on both sides at once.
 //
@@ -40,6 +41,21 @@
 //
 // An alert is identified by the event and the model version that flagged
 // it, not by the batch: a replay of the same detection is the same alert.
+// The ledger addresses an alert by (batchId, alertId), though: alerts are
+// stored in [AlertSet] records, one per RaiseAlerts transaction and batch,
+// and the replay check is per batch. A gateway always raises an event's
+// alert under the batch that anchored the event.
+//
+// # Alert storage
+//
+// An [AlertSet] holds the new alerts of one batch that one transaction
+// raised, sorted by id, carrying only the gateway's fields; raisedAt,
+// raisedTx and raisedBy appear once on the set. An analyst's decision is
+// an [AlertStatusChange] (with the alert's batchId) in a small per-alert
+// status record. An [Alert] as GetAlert and ListAlerts return it combines
+// the two: status "open" and no lastChange until the first decision.
+// [ResponseRequest] and [Response] carry the alert's batchId next to its
+// alertId.
 //
 // # Pseudonymised fields
 //

@@ -57,9 +57,25 @@ func sampleAlert() wire.Alert {
 		Status: "acknowledged", RaisedAt: ts("2026-11-25T09:00:06Z"), RaisedTx: h1, RaisedBy: &gwActor,
 	}
 	a.ID = wire.AlertID(a.MSP, a.GatewayID, a.EventHash, a.Detector.ID, a.Detector.Version)
-	a.LastChange = &wire.AlertStatusChange{AlertID: a.ID, From: "open", Status: "acknowledged", Reason: "triage started",
+	a.LastChange = &wire.AlertStatusChange{AlertID: a.ID, BatchID: a.BatchID, From: "open", Status: "acknowledged", Reason: "triage started",
 		By: wire.Actor{MSP: "Org1MSP", Subject: "CN=analyst1,OU=client,O=Org1MSP"}, At: ts("2026-11-25T09:05:00Z"), TxID: h2}
 	return a
+}
+
+// sampleAlertSet is the stored form of sampleAlert (and one more alert of
+// its batch): gateway fields only, raised fields once for the set.
+func sampleAlertSet() wire.AlertSet {
+	a := sampleAlert()
+	a.Status, a.RaisedAt, a.RaisedTx, a.RaisedBy, a.LastChange = "", wire.Time{}, "", nil, nil
+	b := a
+	b.EventHash, b.Score, b.Severity, b.Asset = h2, 0.88, "medium", "web-02"
+	b.ID = wire.AlertID(b.MSP, b.GatewayID, b.EventHash, b.Detector.ID, b.Detector.Version)
+	alerts := []wire.Alert{a, b}
+	if alerts[1].ID < alerts[0].ID {
+		alerts[0], alerts[1] = alerts[1], alerts[0]
+	}
+	return wire.AlertSet{MSP: a.MSP, GatewayID: a.GatewayID, BatchID: a.BatchID, Seq: 0,
+		RaisedAt: ts("2026-11-25T09:00:06Z"), RaisedTx: h1, RaisedBy: gwActor, Alerts: alerts}
 }
 
 func samplePolicy() wire.Policy {
@@ -85,7 +101,7 @@ func samplePolicy() wire.Policy {
 func sampleResponse() wire.Response {
 	a := sampleAlert()
 	return wire.Response{
-		ID: wire.ResponseID(a.ID, "ssh-bruteforce-isolate", 2), AlertID: a.ID, PolicyID: "ssh-bruteforce-isolate", PolicyVersion: 2,
+		ID: wire.ResponseID(a.ID, "ssh-bruteforce-isolate", 2), AlertID: a.ID, BatchID: a.BatchID, PolicyID: "ssh-bruteforce-isolate", PolicyVersion: 2,
 		MSP: "Org1MSP", GatewayID: "gw-1", Mode: "enforce", State: "succeeded", Target: "web-01",
 		Actions:           []wire.Action{{Type: "isolate_host", Params: map[string]string{"host": "web-01", "reason": "alert " + a.ID}}},
 		RequiredApprovals: 1,
@@ -99,6 +115,7 @@ func sampleResponse() wire.Response {
 // goldens maps each golden file to a sample value of its shape.
 func goldens() map[string]any {
 	b, a, p, r := sampleBatch(), sampleAlert(), samplePolicy(), sampleResponse()
+	set := sampleAlertSet()
 	req := r.Request()
 	req.State = "requested"
 	return map[string]any{
@@ -114,7 +131,8 @@ func goldens() map[string]any {
 			EvalErrors: []wire.EvalError{{AlertID: a.ID, PolicyID: "needs-user", PolicyVersion: 1, Error: "no such key: user"}}},
 		"members.json": &wire.Members{MSPs: []string{"Org1MSP", "Org2MSP"}, InitializedBy: wire.Actor{MSP: "Org1MSP", Subject: "CN=Admin@org1.example.com,OU=admin,O=Org1MSP"},
 			InitializedAt: ts("2026-11-25T07:00:00Z"), TxID: h1},
-		"page.json":            &wire.Page[wire.Alert]{Records: []wire.Alert{a}, Bookmark: "\x00lg.alert\x00" + h2 + "\x00", Fetched: 1},
+		"page.json":            &wire.Page[wire.Alert]{Records: []wire.Alert{a}, Bookmark: "\x00lg.aset\x00Org1MSP\x00gw-1\x00" + a.BatchID + "\x000000\x001", Fetched: 1},
+		"alert_set.json":       &set,
 		"history_page.json":    &wire.Page[wire.HistoryEntry[wire.Alert]]{Records: []wire.HistoryEntry[wire.Alert]{{TxID: h2, Timestamp: a.LastChange.At, Value: &a}}, Bookmark: h2, Fetched: 1},
 		"alert_filter.json":    &wire.AlertFilter{MSP: "Org1MSP", Status: "open", MinSeverity: "high", Since: ts("2026-11-25T00:00:00Z")},
 		"response_filter.json": &wire.ResponseFilter{MSP: "Org1MSP", State: "requested"},

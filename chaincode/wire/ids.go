@@ -18,13 +18,22 @@ const (
 // digest hashes the domain tag and each field, each field preceded by 0x00
 // (see the package documentation for the exact encoding).
 func digest(domain string, fields ...string) string {
-	h := sha256.New()
-	h.Write([]byte(domain))
+	n := len(domain)
 	for _, f := range fields {
-		h.Write([]byte{0})
-		h.Write([]byte(f))
+		n += 1 + len(f)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	var stack [512]byte
+	buf := stack[:0]
+	if n > len(stack) {
+		buf = make([]byte, 0, n)
+	}
+	buf = append(buf, domain...)
+	for _, f := range fields {
+		buf = append(buf, 0)
+		buf = append(buf, f...)
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:])
 }
 
 // BatchID returns the deterministic id of a batch anchor. rootHash must be

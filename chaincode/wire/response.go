@@ -55,13 +55,15 @@ type Outcome struct {
 	TxID   string `json:"txId"`
 }
 
-// Response is the record of what a policy version decided for one alert:
+// Response is the record of what a policy version decided for one alert
+// (AlertID of batch BatchID):
 // the actions (parameters resolved from the alert), the approvals it needs
 // and got, and what the executor reported. MSP and GatewayID are the
 // alert's: that organisation's gateway executes and reports.
 type Response struct {
 	ID                string     `json:"id"`
 	AlertID           string     `json:"alertId"`
+	BatchID           string     `json:"batchId"`
 	PolicyID          string     `json:"policyId"`
 	PolicyVersion     uint32     `json:"policyVersion"`
 	MSP               string     `json:"msp"`
@@ -82,11 +84,13 @@ type Response struct {
 }
 
 // ResponseRequest is a response as the chaincode event announces it: what
-// to do, for which alert, and in which state. Executors act only on state
+// to do, for which alert (AlertID in batch BatchID: the pair GetAlert
+// takes), and in which state. Executors act only on state
 // requested (and on rollback-requested in a RollbackRequested event).
 type ResponseRequest struct {
 	ID            string   `json:"id"`
 	AlertID       string   `json:"alertId"`
+	BatchID       string   `json:"batchId"`
 	PolicyID      string   `json:"policyId"`
 	PolicyVersion uint32   `json:"policyVersion"`
 	MSP           string   `json:"msp"`
@@ -100,7 +104,7 @@ type ResponseRequest struct {
 // Request returns the event view of the response.
 func (r *Response) Request() ResponseRequest {
 	return ResponseRequest{
-		ID: r.ID, AlertID: r.AlertID, PolicyID: r.PolicyID, PolicyVersion: r.PolicyVersion,
+		ID: r.ID, AlertID: r.AlertID, BatchID: r.BatchID, PolicyID: r.PolicyID, PolicyVersion: r.PolicyVersion,
 		MSP: r.MSP, GatewayID: r.GatewayID, Mode: r.Mode, State: r.State, Target: r.Target, Actions: r.Actions,
 	}
 }

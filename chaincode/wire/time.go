@@ -33,7 +33,10 @@ func (t Time) String() string {
 // MarshalJSON encodes the canonical text. The zero Time encodes as the
 // canonical zero instant; fields that may be unset carry `omitzero`.
 func (t Time) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + t.UTC().Format(TimeLayout) + `"`), nil
+	b := make([]byte, 0, len(TimeLayout)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, TimeLayout)
+	return append(b, '"'), nil
 }
 
 // UnmarshalJSON parses RFC 3339 text (null is refused: a time field is

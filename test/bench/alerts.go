@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,7 +30,7 @@ type alertLoad struct {
 	inFlight int
 }
 
-var alertLoads = []alertLoad{{perTx: 1, inFlight: 96}, {perTx: 100, inFlight: 48}, {perTx: 1000, inFlight: 6}}
+var alertLoads = []alertLoad{{perTx: 1, inFlight: 96}, {perTx: 100, inFlight: 32}, {perTx: 1000, inFlight: 3}}
 
 // alertLoadsFromEnv lets a developer probe one level: LG_BENCH_ALERT_LOADS="1000x1".
 func alertLoadsFromEnv(s string) ([]alertLoad, error) {
@@ -44,30 +45,51 @@ func alertLoadsFromEnv(s string) ([]alertLoad, error) {
 	return out, nil
 }
 
-// benchAlerts anchors one batch for a bench gateway, then raises alerts
-// that reference it at each load level for d, counting only alerts in
-// transactions committed valid.
+// setsPerBatch is how many RaiseAlerts transactions a worker sends
+// against one batch before it moves to its next batch (LG_BENCH_SETS_PER_BATCH).
+// A gateway raises a batch's alerts in one transaction, so 1 is the
+// realistic default; each further set makes the next RaiseAlerts of that
+// batch read one more set (the per-batch replay check).
+func setsPerBatch() (int, error) {
+	env := os.Getenv("LG_BENCH_SETS_PER_BATCH")
+	if env == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(env)
+	if err != nil || n < 1 || n > wire.MaxAlertSetsPerBatch {
+		return 0, fmt.Errorf("LG_BENCH_SETS_PER_BATCH=%q: want 1..%d", env, wire.MaxAlertSetsPerBatch)
+	}
+	return n, nil
+}
+
+// benchAlerts raises alerts at each load level for d, counting only alerts
+// in transactions committed valid. Concurrent RaiseAlerts for one batch
+// conflict (a phantom read of the batch's alert sets), so every in-flight
+// worker has its own gateway id and its own chain of batches: it anchors
+// its first batch before the clock starts, then anchors its next batch in
+// the background while it raises against the current one. Anchors are
+// counted (anchor_tx_per_s) but not as alerts.
 func benchAlerts(ctx context.Context, runDir string, d time.Duration) error {
 	c, err := dial(ctx, runDir, "org1", "gateway")
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	gw := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	model := wire.Model{ID: "bench-model", Version: "1", SHA256: hexHash([]byte("bench-model"))}
-	batch, err := anchorBenchBatch(ctx, c, gw, model)
+	sets, err := setsPerBatch()
 	if err != nil {
 		return err
 	}
+	model := wire.Model{ID: "bench-model", Version: "1", SHA256: hexHash([]byte("bench-model"))}
 	loads := alertLoads
 	if env := os.Getenv("LG_BENCH_ALERT_LOADS"); env != "" {
 		if loads, err = alertLoadsFromEnv(env); err != nil {
 			return err
 		}
 	}
+	run := time.Now().UnixNano()
 	best := 0.0
 	for _, load := range loads {
-		r, err := raiseLoad(ctx, c, batch, model, load, d)
+		r, err := raiseLoad(ctx, c, fmt.Sprintf("bench-%d-%d", run, load.perTx), model, load, sets, d)
 		if err != nil {
 			return err
 		}
@@ -79,6 +101,8 @@ func benchAlerts(ctx context.Context, runDir string, d time.Duration) error {
 		report(fmt.Sprintf("raise_tx_latency_p99_ms_batch%d", load.perTx), ms(percentile(r.latencies, 99)), "ms")
 		report(fmt.Sprintf("raise_tx_mvcc_conflicts_batch%d", load.perTx), float64(r.conflicts), "tx")
 		report(fmt.Sprintf("raise_tx_failed_batch%d", load.perTx), float64(r.failed), "tx")
+		report(fmt.Sprintf("anchor_tx_per_s_batch%d", load.perTx), float64(r.anchors)/r.elapsed.Seconds(), "tx/s")
+		report(fmt.Sprintf("raise_endorse_retries_batch%d", load.perTx), float64(r.retries), "tx")
 	}
 	report("alerts_committed_per_s", best, "alerts/s")
 	return nil
@@ -89,57 +113,160 @@ func hexHash(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func anchorBenchBatch(ctx context.Context, c *fabric.Client, gw string, model wire.Model) (wire.Batch, error) {
+// benchBatch returns the n-th batch (from 0) of bench gateway gw: one leaf
+// each, spanning an hour either side of now so any alert time fits.
+func benchBatch(msp, gw string, n uint64, model wire.Model) wire.Batch {
 	now := time.Now().UTC()
-	root := hexHash([]byte(gw))
+	root := hexHash([]byte(fmt.Sprintf("%s/%d", gw, n)))
 	b := wire.Batch{
-		MSP: c.MSPID(), GatewayID: gw, TreeSizeBefore: 0, TreeSizeAfter: 1, RootHash: root,
-		FirstSeq: 0, LastSeq: 0,
+		MSP: msp, GatewayID: gw, TreeSizeBefore: n, TreeSizeAfter: n + 1, RootHash: root,
+		FirstSeq: n, LastSeq: n,
 		FirstEventTime: wire.NewTime(now.Add(-time.Hour)), LastEventTime: wire.NewTime(now.Add(time.Hour)),
 		ClassCounts: map[string]uint64{"flow": 1}, Models: []wire.Model{model},
 	}
-	b.ID = wire.BatchID(b.MSP, gw, 0, 1, root)
-	arg, err := json.Marshal(b)
-	if err != nil {
-		return b, err
+	b.ID = wire.BatchID(msp, gw, n, n+1, root)
+	return b
+}
+
+// pendingAnchor is an AnchorBatch in progress in its own goroutine.
+type pendingAnchor struct {
+	batch wire.Batch
+	done  chan struct{}
+	err   error
+}
+
+// submitAnchor anchors b in the background. The endorsement is retried
+// briefly: the previous batch of the same gateway may be committed on one
+// peer and not yet on the other, which then refuses the next batch as not
+// continuing its log.
+func submitAnchor(ctx context.Context, c *fabric.Client, b wire.Batch) *pendingAnchor {
+	p := &pendingAnchor{batch: b, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		arg, err := json.Marshal(b)
+		if err != nil {
+			p.err = err
+			return
+		}
+		var commit *client.Commit
+		for attempt := 0; ; attempt++ {
+			_, commit, err = c.Contract("lgchannel", "ledgerguard", "events").SubmitAsync("AnchorBatch", client.WithArguments(string(arg)))
+			var ee *client.EndorseError
+			if err == nil || !errors.As(err, &ee) || attempt == 20 || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil {
+			p.err = fmt.Errorf("anchor bench batch %s: %w", b.ID, err)
+			return
+		}
+		st, err := commit.StatusWithContext(ctx)
+		switch {
+		case err != nil:
+			p.err = fmt.Errorf("anchor bench batch %s: %w", b.ID, err)
+		case !st.Successful:
+			p.err = fmt.Errorf("anchor bench batch %s: %w", b.ID, &client.CommitError{TransactionID: st.TransactionID, Code: st.Code})
+		}
+	}()
+	return p
+}
+
+// wait returns the batch once its anchor committed valid.
+func (p *pendingAnchor) wait() (wire.Batch, error) {
+	<-p.done
+	return p.batch, p.err
+}
+
+// submitRaise endorses and submits a RaiseAlerts, retrying the
+// endorsement briefly while the batch's anchor is committed on one peer
+// and not yet on the other; retries counts those retries.
+func submitRaise(contract *client.Contract, arg string, retries *atomic.Int64) (*client.Commit, error) {
+	for attempt := 0; ; attempt++ {
+		_, commit, err := contract.SubmitAsync("RaiseAlerts", client.WithArguments(arg))
+		var ee *client.EndorseError
+		if err == nil || !errors.As(err, &ee) || attempt == 10 {
+			return commit, err
+		}
+		retries.Add(1)
+		time.Sleep(50 * time.Millisecond)
 	}
-	if _, err := c.Contract("lgchannel", "ledgerguard", "events").SubmitWithContext(ctx, "AnchorBatch", client.WithArguments(string(arg))); err != nil {
-		return b, fmt.Errorf("anchor bench batch: %w", err)
-	}
-	return b, nil
 }
 
 type loadResult struct {
-	committed, txOK, conflicts, failed int64
-	latencies                          []time.Duration
-	elapsed                            time.Duration
+	committed, txOK, conflicts, failed, anchors, retries int64
+	latencies                                            []time.Duration
+	elapsed                                              time.Duration
 }
 
-func raiseLoad(ctx context.Context, c *fabric.Client, b wire.Batch, model wire.Model, load alertLoad, d time.Duration) (loadResult, error) {
+func raiseLoad(ctx context.Context, c *fabric.Client, gwPrefix string, model wire.Model, load alertLoad, sets int, d time.Duration) (loadResult, error) {
 	contract := c.Contract("lgchannel", "ledgerguard", "alerts")
 	var (
 		res       loadResult
 		mu        sync.Mutex
 		committed atomic.Int64
+		retries   atomic.Int64
 		firstErr  error
 	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	// Each worker's first batch is anchored before the clock starts.
+	first := make([]wire.Batch, load.inFlight)
+	var setup sync.WaitGroup
+	for w := range load.inFlight {
+		setup.Add(1)
+		go func() {
+			defer setup.Done()
+			b, err := submitAnchor(ctx, c, benchBatch(c.MSPID(), fmt.Sprintf("%s-w%d", gwPrefix, w), 0, model)).wait()
+			if err != nil {
+				fail(err)
+			}
+			first[w] = b
+		}()
+	}
+	setup.Wait()
+	if firstErr != nil {
+		return res, firstErr
+	}
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range load.inFlight {
+	for w := range load.inFlight {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			b, n, used := first[w], uint64(0), 0
+			var next *pendingAnchor
 			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if used == sets {
+					nb, err := next.wait()
+					if err != nil {
+						fail(err)
+						return
+					}
+					mu.Lock()
+					res.anchors++
+					mu.Unlock()
+					b, next, used = nb, nil, 0
+				}
+				if next == nil && used+1 == sets {
+					// Anchor the next batch while raising the last set
+					// of this one: it is ready when needed.
+					n++
+					next = submitAnchor(ctx, c, benchBatch(b.MSP, b.GatewayID, n, model))
+				}
 				arg, err := benchAlertsJSON(b, model, load.perTx)
 				if err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
+					fail(err)
 					return
 				}
 				t0 := time.Now()
-				_, commit, err := contract.SubmitAsync("RaiseAlerts", client.WithArguments(arg))
+				commit, err := submitRaise(contract, arg, &retries)
 				if err == nil {
 					var st *client.Status
 					if st, err = commit.StatusWithContext(ctx); err == nil && !st.Successful {
@@ -154,6 +281,7 @@ func raiseLoad(ctx context.Context, c *fabric.Client, b wire.Batch, model wire.M
 					res.txOK++
 					res.latencies = append(res.latencies, lat)
 					committed.Add(int64(load.perTx))
+					used++
 				case errors.As(err, &ce) && (ce.Code == peer.TxValidationCode_MVCC_READ_CONFLICT || ce.Code == peer.TxValidationCode_PHANTOM_READ_CONFLICT):
 					res.conflicts++
 				default:
@@ -164,11 +292,17 @@ func raiseLoad(ctx context.Context, c *fabric.Client, b wire.Batch, model wire.M
 				}
 				mu.Unlock()
 			}
+			mu.Lock()
+			res.elapsed = max(res.elapsed, time.Since(start))
+			mu.Unlock()
+			if next != nil {
+				_, _ = next.wait() // let the last anchor settle before the next level
+			}
 		}()
 	}
 	wg.Wait()
-	res.elapsed = time.Since(start)
 	res.committed = committed.Load()
+	res.retries = retries.Load()
 	return res, firstErr
 }
 

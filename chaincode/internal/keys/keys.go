@@ -7,7 +7,8 @@
 //	lg.batch    (batchID)                                 → batch locator (msp, gateway, size)
 //	lg.gwbatch  (msp, gatewayID, treeSizeAfter%020d)      → Batch, ordered by tree size per gateway
 //	lg.ckpt     (msp, gatewayID)                          → Checkpoint (written only by that gateway)
-//	lg.alert    (alertID)                                 → Alert (the only key RaiseAlerts writes per alert)
+//	lg.aset     (msp, gatewayID, batchID, seq%04d)        → AlertSet: one RaiseAlerts transaction's new alerts of one batch
+//	lg.astatus  (batchID, alertID)                        → AlertStatusChange, the alert's latest (written only by analysts)
 //	lg.policy   (policyID, version%010d)                  → Policy version
 //	lg.phead    (policyID)                                → policy head: owner, latest and active version
 //	lg.active   (policyID)                                → copy of the active Policy version (≤ MaxActivePolicies keys)
@@ -31,7 +32,8 @@ const (
 	Batch        = "lg.batch"
 	GatewayBatch = "lg.gwbatch"
 	Checkpoint   = "lg.ckpt"
-	Alert        = "lg.alert"
+	AlertSet     = "lg.aset"
+	AlertStatus  = "lg.astatus"
 	Policy       = "lg.policy"
 	PolicyHead   = "lg.phead"
 	ActivePolicy = "lg.active"
@@ -52,6 +54,10 @@ func Key(objectType string, attrs ...string) (string, error) {
 
 // Uint20 formats n zero-padded to 20 digits (the width of max uint64).
 func Uint20(n uint64) string { return fmt.Sprintf("%020d", n) }
+
+// SetSeq formats an alert set's sequence number (< 10,000) zero-padded to
+// four digits.
+func SetSeq(n int) string { return fmt.Sprintf("%04d", n) }
 
 // Uint10 formats n zero-padded to 10 digits (the width of max uint32).
 func Uint10(n uint32) string { return fmt.Sprintf("%010d", n) }
