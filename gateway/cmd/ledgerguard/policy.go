@@ -1,0 +1,380 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/policy"
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+)
+
+// policyFile is a response policy as people write it in YAML. Keys are the
+// JSON names of wire.Policy (so `policy list --json` reads the same), and
+// unknown keys are refused so a misspelt key fails instead of being
+// silently dropped.
+type policyFile struct {
+	ID                string         `yaml:"id"`
+	Version           uint32         `yaml:"version"`
+	Description       string         `yaml:"description"`
+	Condition         string         `yaml:"condition"`
+	Mode              string         `yaml:"mode"`
+	Actions           []actionFile   `yaml:"actions"`
+	Limit             *rateLimitFile `yaml:"limit"`
+	ResponseApprovals int            `yaml:"responseApprovals"`
+	Quorum            int            `yaml:"quorum"`
+	Owner             string         `yaml:"owner"`
+}
+
+type actionFile struct {
+	Type   string            `yaml:"type"`
+	Params map[string]string `yaml:"params"`
+}
+
+type rateLimitFile struct {
+	Max           int    `yaml:"max"`
+	WindowSeconds int64  `yaml:"windowSeconds"`
+	Target        string `yaml:"target"`
+}
+
+// policyFileError is a policy file that does not parse or validate. Field
+// is the offending key path (e.g. "actions[0].params.host") when known.
+type policyFileError struct {
+	Path  string
+	Field string
+	Err   error
+}
+
+func (e *policyFileError) Error() string { return fmt.Sprintf("policy file %s: %v", e.Path, e.Err) }
+func (e *policyFileError) Unwrap() error { return e.Err }
+
+// parsePolicy decodes one YAML policy and validates it exactly as
+// ProposePolicy will (wire validation plus CEL compilation of the
+// condition), so a bad file is refused before any transaction.
+func parsePolicy(path string, data []byte) (wire.Policy, error) {
+	var f policyFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = errors.New("is empty")
+		}
+		return wire.Policy{}, &policyFileError{Path: path, Err: err}
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return wire.Policy{}, &policyFileError{Path: path, Err: errors.New("holds more than one YAML document; write one policy per file")}
+	}
+	p := wire.Policy{
+		ID: f.ID, Version: f.Version, Description: f.Description, Condition: f.Condition, Mode: f.Mode,
+		ResponseApprovals: f.ResponseApprovals, Quorum: f.Quorum, Owner: f.Owner,
+	}
+	for _, a := range f.Actions {
+		p.Actions = append(p.Actions, wire.Action{Type: a.Type, Params: a.Params})
+	}
+	if f.Limit != nil {
+		p.Limit = &wire.RateLimit{Max: f.Limit.Max, WindowSeconds: f.Limit.WindowSeconds, Target: f.Limit.Target}
+	}
+	if err := policy.Validate(&p); err != nil {
+		var ve *wire.ValidationError
+		if errors.As(err, &ve) {
+			return wire.Policy{}, &policyFileError{Path: path, Field: ve.Field, Err: err}
+		}
+		return wire.Policy{}, &policyFileError{Path: path, Err: err}
+	}
+	return p, nil
+}
+
+func loadPolicyFile(path string) (wire.Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return wire.Policy{}, usageError{err}
+	}
+	p, err := parsePolicy(path, data)
+	if err != nil {
+		return wire.Policy{}, usageError{err}
+	}
+	return p, nil
+}
+
+func newPolicyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "propose, approve, revoke and inspect response policies on the ledger",
+		Long: `Response policies are YAML files (see policies/ for examples) mapping to
+the ledger's policy record: id, version, description, condition (CEL over
+alert.*), mode (enforce or dry-run), actions (type and params), limit,
+responseApprovals, quorum, owner. An author proposes a version, admins of
+the member organisations approve it, and it becomes active at the quorum.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return usageError{errors.New("policy needs a subcommand")} },
+	}
+	cmd.AddCommand(newPolicyValidateCmd(), newPolicyProposeCmd(), newPolicyApproveCmd(), newPolicyRevokeCmd(),
+		newPolicyListCmd(), newPolicyShowCmd(), newPolicyHistoryCmd())
+	return cmd
+}
+
+func newPolicyValidateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "check policy files offline, exactly as ProposePolicy will",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("policy validate needs at least one FILE")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, path := range args {
+				p, err := loadPolicyFile(path)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s v%d, %s, %s)\n", path, p.ID, p.Version, p.Mode, actionsOf(p.Actions))
+			}
+			return nil
+		},
+	}
+}
+
+func newPolicyProposeCmd() *cobra.Command {
+	var l ledgerCmd
+	cmd := &cobra.Command{
+		Use:   "propose FILE",
+		Short: "validate a policy file and propose it (author or admin)",
+		Args:  argsExactly("FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := loadPolicyFile(args[0])
+			if err != nil {
+				return err
+			}
+			arg, err := json.Marshal(p)
+			if err != nil {
+				return err
+			}
+			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
+				var got wire.Policy
+				if err := submitJSON(ctx, lc, &got, "policies", "ProposePolicy", string(arg)); err != nil {
+					return err
+				}
+				return l.printPolicy(cmd.OutOrStdout(), &got)
+			})
+		},
+	}
+	l.register(cmd, "author")
+	return cmd
+}
+
+func newPolicyApproveCmd() *cobra.Command {
+	var l ledgerCmd
+	cmd := &cobra.Command{
+		Use:   "approve ID VERSION",
+		Short: "approve a proposed policy version for your organisation (admin)",
+		Args:  argsExactly("ID", "VERSION"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := parseVersion(args[1], false)
+			if err != nil {
+				return err
+			}
+			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
+				var got wire.Policy
+				if err := submitJSON(ctx, lc, &got, "policies", "ApprovePolicy", args[0], strconv.FormatUint(uint64(v), 10)); err != nil {
+					return err
+				}
+				return l.printPolicy(cmd.OutOrStdout(), &got)
+			})
+		},
+	}
+	l.register(cmd, "")
+	return cmd
+}
+
+func newPolicyRevokeCmd() *cobra.Command {
+	var l ledgerCmd
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "revoke ID VERSION --reason TEXT",
+		Short: "revoke a policy version (author or admin of the owning organisation)",
+		Args:  argsExactly("ID", "VERSION"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := parseVersion(args[1], false)
+			if err != nil {
+				return err
+			}
+			if err := requireReason(reason); err != nil {
+				return err
+			}
+			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
+				var got wire.Policy
+				if err := submitJSON(ctx, lc, &got, "policies", "RevokePolicy", args[0], strconv.FormatUint(uint64(v), 10), reason); err != nil {
+					return err
+				}
+				return l.printPolicy(cmd.OutOrStdout(), &got)
+			})
+		},
+	}
+	l.register(cmd, "author")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required, recorded on the ledger)")
+	return cmd
+}
+
+func newPolicyListCmd() *cobra.Command {
+	var l ledgerCmd
+	var f wire.PolicyFilter
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "list policy versions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			filter := ""
+			if f != (wire.PolicyFilter{}) {
+				b, _ := json.Marshal(f)
+				filter = string(b)
+			}
+			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
+				ps, err := collect[wire.Policy](ctx, lc, &l, "policies", "ListPolicies", filter)
+				if err != nil {
+					return err
+				}
+				return l.printPolicies(cmd.OutOrStdout(), ps)
+			})
+		},
+	}
+	l.register(cmd, "")
+	l.registerList(cmd)
+	cmd.Flags().StringVar(&f.ID, "id", "", "only this policy's versions")
+	cmd.Flags().StringVar(&f.State, "state", "", "proposed, active, superseded or revoked")
+	cmd.Flags().StringVar(&f.Owner, "owner", "", "owning organisation's MSP id")
+	return cmd
+}
+
+func newPolicyShowCmd() *cobra.Command {
+	var l ledgerCmd
+	cmd := &cobra.Command{
+		Use:   "show ID [VERSION]",
+		Short: "show a policy version (default: the active one, else the latest)",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 || len(args) > 2 {
+				return usageError{errors.New("policy show takes ID and an optional VERSION")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := uint32(0)
+			if len(args) == 2 {
+				var err error
+				if v, err = parseVersion(args[1], false); err != nil {
+					return err
+				}
+			}
+			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
+				var got wire.Policy
+				if err := evaluateJSON(ctx, lc, &got, "policies", "GetPolicy", args[0], strconv.FormatUint(uint64(v), 10)); err != nil {
+					return err
+				}
+				return l.printPolicy(cmd.OutOrStdout(), &got)
+			})
+		},
+	}
+	l.register(cmd, "")
+	return cmd
+}
+
+func newPolicyHistoryCmd() *cobra.Command {
+	var l ledgerCmd
+	cmd := &cobra.Command{
+		Use:   "history ID VERSION",
+		Short: "every committed change of a policy version, newest first",
+		Args:  argsExactly("ID", "VERSION"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := parseVersion(args[1], false)
+			if err != nil {
+				return err
+			}
+			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
+				h, err := collect[wire.HistoryEntry[wire.Policy]](ctx, lc, &l, "policies", "GetPolicyHistory", args[0], strconv.FormatUint(uint64(v), 10))
+				if err != nil {
+					return err
+				}
+				if l.jsonOut {
+					return printJSON(cmd.OutOrStdout(), nonNil(h))
+				}
+				rows := make([][]string, 0, len(h))
+				for _, e := range h {
+					state, approvals, by := "(deleted)", "-", "-"
+					if e.Value != nil {
+						state, approvals = e.Value.State, approvalsOf(e.Value.Approvals)
+						switch {
+						case e.Value.EndedBy != nil && e.Value.EndedTx == e.TxID:
+							by = e.Value.EndedBy.MSP
+						case len(e.Value.Approvals) > 0 && e.Value.Approvals[len(e.Value.Approvals)-1].TxID == e.TxID:
+							by = e.Value.Approvals[len(e.Value.Approvals)-1].MSP
+						case e.Value.ProposedBy != nil && e.Value.ProposedTx == e.TxID:
+							by = e.Value.ProposedBy.MSP
+						}
+					}
+					rows = append(rows, []string{when(e.Timestamp), e.TxID, state, approvals, by})
+				}
+				return table(cmd.OutOrStdout(), []string{"TIME", "TX", "STATE", "APPROVALS", "BY"}, rows)
+			})
+		},
+	}
+	l.register(cmd, "")
+	l.registerList(cmd)
+	return cmd
+}
+
+func (l *ledgerCmd) printPolicies(w io.Writer, ps []wire.Policy) error {
+	if l.jsonOut {
+		return printJSON(w, nonNil(ps))
+	}
+	rows := make([][]string, 0, len(ps))
+	for _, p := range ps {
+		rows = append(rows, []string{p.ID, strconv.FormatUint(uint64(p.Version), 10), p.State, p.Mode,
+			approvalsOf(p.Approvals), actionsOf(p.Actions), orDash(p.Owner), clip(p.Condition, 60)})
+	}
+	return table(w, []string{"ID", "VERSION", "STATE", "MODE", "APPROVALS", "ACTIONS", "OWNER", "CONDITION"}, rows)
+}
+
+func (l *ledgerCmd) printPolicy(w io.Writer, p *wire.Policy) error {
+	if l.jsonOut {
+		return printJSON(w, p)
+	}
+	limit := "-"
+	if p.Limit != nil {
+		limit = fmt.Sprintf("%d per %ds per %s", p.Limit.Max, p.Limit.WindowSeconds, orDash(p.Limit.Target))
+	}
+	kv := [][2]string{
+		{"id", p.ID}, {"version", strconv.FormatUint(uint64(p.Version), 10)}, {"state", p.State}, {"mode", p.Mode},
+		{"owner", orDash(p.Owner)}, {"description", orDash(p.Description)}, {"condition", p.Condition},
+		{"response approvals", strconv.Itoa(p.ResponseApprovals)}, {"quorum", strconv.Itoa(p.Quorum)},
+		{"limit", limit}, {"approvals", approvalsOf(p.Approvals)}, {"proposed", when(p.ProposedAt) + " " + orDash(p.ProposedTx)},
+	}
+	if !p.ActivatedAt.IsZero() {
+		kv = append(kv, [2]string{"activated", when(p.ActivatedAt) + " " + p.ActivatedTx})
+	}
+	if !p.EndedAt.IsZero() {
+		kv = append(kv, [2]string{"ended", when(p.EndedAt) + " " + p.EndedTx + " " + p.EndReason})
+	}
+	for i, a := range p.Actions {
+		params, _ := json.Marshal(a.Params)
+		kv = append(kv, [2]string{fmt.Sprintf("action %d", i), a.Type + " " + string(params)})
+	}
+	return fields(w, kv)
+}
+
+// nonNil makes an empty result print as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,253 @@
+package respond
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/connector"
+)
+
+// fakeLedger keeps responses in memory and applies the chaincode's
+// outcome rules (wire.OutcomeAllowed, re-recording is a no-op).
+type fakeLedger struct {
+	mu        sync.Mutex
+	responses map[string]*wire.Response
+	outcomes  map[string][]wire.Outcome
+	// recordDown makes RecordOutcome report the ledger unavailable.
+	recordDown bool
+}
+
+func newFakeLedger() *fakeLedger {
+	return &fakeLedger{responses: map[string]*wire.Response{}, outcomes: map[string][]wire.Outcome{}}
+}
+
+func (l *fakeLedger) put(r wire.Response) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := r
+	l.responses[r.ID] = &c
+}
+
+func (l *fakeLedger) setState(id, state string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.responses[id].State = state
+}
+
+func (l *fakeLedger) setRecordDown(down bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recordDown = down
+}
+
+func (l *fakeLedger) GetResponse(_ context.Context, id string) (*wire.Response, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, ok := l.responses[id]
+	if !ok {
+		return nil, &gateway.LedgerRejectedError{Op: "GetResponse", Reason: "not found"}
+	}
+	c := *r
+	return &c, nil
+}
+
+func (l *fakeLedger) RecordOutcome(_ context.Context, id, status, detail string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.recordDown {
+		return fmt.Errorf("RecordOutcome: %w", gateway.ErrLedgerUnavailable)
+	}
+	r, ok := l.responses[id]
+	if !ok {
+		return &gateway.LedgerRejectedError{Op: "RecordOutcome", Reason: "not found"}
+	}
+	if r.State == status {
+		return nil
+	}
+	if !wire.OutcomeAllowed(r.State, status) {
+		return &gateway.LedgerRejectedError{Op: "RecordOutcome", Reason: "state " + r.State}
+	}
+	r.State = status
+	l.outcomes[id] = append(l.outcomes[id], wire.Outcome{Status: status, Detail: detail})
+	return nil
+}
+
+func (l *fakeLedger) GetAlert(_ context.Context, batchID, alertID string) (*wire.Alert, error) {
+	return &wire.Alert{ID: alertID, BatchID: batchID, Severity: wire.SeverityHigh}, nil
+}
+
+func (l *fakeLedger) outcomesOf(id string) []wire.Outcome {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]wire.Outcome(nil), l.outcomes[id]...)
+}
+
+// fakeSource is an append-only event log with a checkpoint, like a
+// channel's blocks read through a checkpointer.
+type fakeSource struct {
+	mu         sync.Mutex
+	events     []Event
+	checkpoint int // index of the next event to deliver
+	grew       chan struct{}
+}
+
+func newFakeSource() *fakeSource { return &fakeSource{grew: make(chan struct{})} }
+
+func (s *fakeSource) emit(t *testing.T, name string, reqs ...wire.ResponseRequest) Event {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := fmt.Sprintf("tx%d", len(s.events))
+	b, err := json.Marshal(wire.ResponseEvent{TxID: tx, Requests: reqs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := Event{Name: name, BlockNumber: uint64(len(s.events)), TxID: tx, Payload: b}
+	s.events = append(s.events, ev)
+	close(s.grew)
+	s.grew = make(chan struct{})
+	return ev
+}
+
+func (s *fakeSource) Events(ctx context.Context) (<-chan Event, error) {
+	out := make(chan Event)
+	s.mu.Lock()
+	next := s.checkpoint
+	s.mu.Unlock()
+	go func() {
+		defer close(out)
+		for {
+			s.mu.Lock()
+			grew := s.grew
+			var batch []Event
+			if next < len(s.events) {
+				batch = append(batch, s.events[next:]...)
+			}
+			s.mu.Unlock()
+			for _, ev := range batch {
+				select {
+				case out <- ev:
+					next++
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case <-grew:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (s *fakeSource) Checkpoint(_ context.Context, ev Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, e := range s.events {
+		if e.TxID == ev.TxID {
+			if i+1 <= s.checkpoint {
+				return fmt.Errorf("checkpoint went backwards: %d after %d", i+1, s.checkpoint)
+			}
+			s.checkpoint = i + 1
+			return nil
+		}
+	}
+	return errors.New("unknown event")
+}
+
+func (s *fakeSource) checkpointed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.checkpoint
+}
+
+func (s *fakeSource) rewind() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checkpoint = 0
+}
+
+// fakeConnector counts calls per idempotency key and behaves as told.
+type fakeConnector struct {
+	mu        sync.Mutex
+	calls     map[string]int
+	rollbacks map[string]int
+	// fail, when set, returns the error for each call.
+	fail func(key string, n int) error
+	// block, when set, makes calls wait for ctx (a receiver that hangs).
+	block   bool
+	entered chan string
+}
+
+func newFakeConnector() *fakeConnector {
+	return &fakeConnector{calls: map[string]int{}, rollbacks: map[string]int{}, entered: make(chan string, 100)}
+}
+
+func (c *fakeConnector) Execute(ctx context.Context, a wire.Action, req connector.Request) (string, error) {
+	c.mu.Lock()
+	c.calls[req.IdempotencyKey]++
+	n := c.calls[req.IdempotencyKey]
+	fail, block := c.fail, c.block
+	c.mu.Unlock()
+	c.entered <- req.IdempotencyKey
+	if block {
+		<-ctx.Done()
+		return "", connector.Retryable(a.Type, ctx.Err())
+	}
+	if fail != nil {
+		if err := fail(req.IdempotencyKey, n); err != nil {
+			return "", err
+		}
+	}
+	return "done " + a.Params["host"], nil
+}
+
+func (c *fakeConnector) Rollback(_ context.Context, a wire.Action, req connector.Request) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rollbacks[req.IdempotencyKey]++
+	return "released " + a.Params["host"], nil
+}
+
+func (c *fakeConnector) count(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[key]
+}
+
+func (c *fakeConnector) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.calls {
+		n += v
+	}
+	return n
+}
+
+func (c *fakeConnector) setBlock(b bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.block = b
+}
+
+// waitFor polls cond until it holds or a generous deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

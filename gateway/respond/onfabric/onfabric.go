@@ -1,0 +1,238 @@
+// Package onfabric gives the responder (package respond) its ledger and
+// its event source on Hyperledger Fabric, through the fabric-gateway
+// client (github.com/hyperledger/fabric-gateway/pkg/client): contract
+// calls to the responses and alerts contracts, and the chaincode event
+// stream resumed from fabric-gateway's file checkpointer.
+//
+// It takes a *client.Gateway rather than the gateway/fabric adapter so
+// adapters do not import each other; gateway/cmd passes
+// fabric.Client.Gateway(). Guarantees: errors are classified as the
+// responder expects (transient ones wrap gateway.ErrLedgerUnavailable,
+// the chaincode's refusals are *gateway.LedgerRejectedError); a
+// checkpoint is fsynced before Checkpoint returns; the first start with
+// an empty checkpoint file fixes its start block in that file, so a
+// restart before the first event neither skips nor repeats anything.
+package onfabric
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/respond"
+)
+
+// Ledger implements respond.Ledger on the ledgerguard chaincode.
+type Ledger struct {
+	responses *client.Contract
+	alerts    *client.Contract
+}
+
+// NewLedger returns the responder's ledger on a channel's chaincode; gw
+// must act as a gateway identity of the responder's organisation (only
+// it may record outcomes).
+func NewLedger(gw *client.Gateway, channel, chaincode string) *Ledger {
+	n := gw.GetNetwork(channel)
+	return &Ledger{responses: n.GetContractWithName(chaincode, "responses"), alerts: n.GetContractWithName(chaincode, "alerts")}
+}
+
+// GetResponse evaluates responses:GetResponse.
+func (l *Ledger) GetResponse(ctx context.Context, id string) (*wire.Response, error) {
+	b, err := l.responses.EvaluateWithContext(ctx, "GetResponse", client.WithArguments(id))
+	if err != nil {
+		return nil, classify("GetResponse", err)
+	}
+	var r wire.Response
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, &gateway.LedgerRejectedError{Op: "GetResponse", Reason: "decode: " + err.Error()}
+	}
+	return &r, nil
+}
+
+// GetAlert evaluates alerts:GetAlert(batchID, alertID).
+func (l *Ledger) GetAlert(ctx context.Context, batchID, alertID string) (*wire.Alert, error) {
+	b, err := l.alerts.EvaluateWithContext(ctx, "GetAlert", client.WithArguments(batchID, alertID))
+	if err != nil {
+		return nil, classify("GetAlert", err)
+	}
+	var a wire.Alert
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, &gateway.LedgerRejectedError{Op: "GetAlert", Reason: "decode: " + err.Error()}
+	}
+	return &a, nil
+}
+
+// RecordOutcome submits responses:RecordOutcome and waits for its commit.
+func (l *Ledger) RecordOutcome(ctx context.Context, id, status, detail string) error {
+	_, commit, err := l.responses.SubmitAsync("RecordOutcome", client.WithArguments(id, status, detail))
+	if err != nil {
+		return classify("RecordOutcome", err)
+	}
+	st, err := commit.StatusWithContext(ctx)
+	if err != nil {
+		return classify("RecordOutcome", err)
+	}
+	if !st.Successful {
+		return classifyCode("RecordOutcome", st.TransactionID, st.Code)
+	}
+	return nil
+}
+
+// Events implements respond.EventSource with fabric-gateway's chaincode
+// event stream and file checkpointer.
+type Events struct {
+	network    *client.Network
+	chaincode  string
+	cp         *client.FileCheckpointer
+	startBlock *uint64
+}
+
+// NewEvents opens (creating if needed) the checkpoint file. startBlock is
+// where an empty checkpoint starts; nil means the channel's current
+// height. Close releases the file.
+func NewEvents(gw *client.Gateway, channel, chaincode, checkpointFile string, startBlock *uint64) (*Events, error) {
+	cp, err := client.NewFileCheckpointer(checkpointFile)
+	if err != nil {
+		return nil, fmt.Errorf("onfabric: checkpoint file %s: %w", checkpointFile, err)
+	}
+	return &Events{network: gw.GetNetwork(channel), chaincode: chaincode, cp: cp, startBlock: startBlock}, nil
+}
+
+// Close closes the checkpoint file.
+func (e *Events) Close() error { return e.cp.Close() }
+
+// Position returns the checkpoint: the block of the next event and the
+// last handled transaction in it.
+func (e *Events) Position() (uint64, string) { return e.cp.BlockNumber(), e.cp.TransactionID() }
+
+// Events starts the chaincode event stream after the checkpoint.
+func (e *Events) Events(ctx context.Context) (<-chan respond.Event, error) {
+	opts := []client.ChaincodeEventsOption{}
+	if e.cp.BlockNumber() == 0 && e.cp.TransactionID() == "" {
+		start, err := e.start(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, client.WithStartBlock(start))
+	}
+	opts = append(opts, client.WithCheckpoint(e.cp))
+	in, err := e.network.ChaincodeEvents(ctx, e.chaincode, opts...)
+	if err != nil {
+		return nil, classify("ChaincodeEvents", err)
+	}
+	out := make(chan respond.Event)
+	go func() {
+		defer close(out)
+		for ev := range in {
+			select {
+			case out <- respond.Event{Name: ev.EventName, BlockNumber: ev.BlockNumber, TxID: ev.TransactionID, Payload: ev.Payload}:
+			case <-ctx.Done():
+				for range in { // let fabric-gateway's reader finish
+				}
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// start fixes the first block to read and persists it, so a restart
+// before the first event resumes from the same block.
+func (e *Events) start(ctx context.Context) (uint64, error) {
+	var start uint64
+	if e.startBlock != nil {
+		start = *e.startBlock
+	} else {
+		raw, err := e.network.GetContract("qscc").EvaluateWithContext(ctx, "GetChainInfo", client.WithArguments(e.network.Name()))
+		if err != nil {
+			return 0, classify("GetChainInfo", err)
+		}
+		var info common.BlockchainInfo
+		if err := proto.Unmarshal(raw, &info); err != nil {
+			return 0, &gateway.LedgerRejectedError{Op: "GetChainInfo", Reason: "decode: " + err.Error()}
+		}
+		start = info.GetHeight()
+	}
+	if err := e.cp.CheckpointTransaction(start, ""); err != nil {
+		return 0, fmt.Errorf("onfabric: checkpoint: %w", err)
+	}
+	if err := e.cp.Sync(); err != nil {
+		return 0, fmt.Errorf("onfabric: fsync checkpoint: %w", err)
+	}
+	return start, nil
+}
+
+// Checkpoint records ev as handled and fsyncs the file (the file
+// checkpointer writes but does not sync).
+func (e *Events) Checkpoint(_ context.Context, ev respond.Event) error {
+	if err := e.cp.CheckpointTransaction(ev.BlockNumber, ev.TxID); err != nil {
+		return err
+	}
+	return e.cp.Sync()
+}
+
+// classify maps a fabric-gateway error to the responder's two kinds: the
+// chaincode's own refusal (the peer reports "chaincode response 500") and
+// other invalid-request codes are permanent; everything else (peers or
+// orderers unreachable, timeouts) is transient.
+func classify(op string, err error) error {
+	var commitErr *client.CommitError
+	if errors.As(err, &commitErr) {
+		return classifyCode(op, commitErr.TransactionID, commitErr.Code)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w: %w", op, gateway.ErrLedgerUnavailable, err)
+	}
+	var txID string
+	var txErr *client.TransactionError
+	if errors.As(err, &txErr) {
+		txID = txErr.TransactionID
+	}
+	if msg, ok := chaincodeMessage(err); ok {
+		return &gateway.LedgerRejectedError{Op: op, TxID: txID, Reason: msg}
+	}
+	if s, ok := status.FromError(err); ok {
+		switch s.Code() {
+		case codes.InvalidArgument, codes.PermissionDenied, codes.Unauthenticated, codes.NotFound:
+			return &gateway.LedgerRejectedError{Op: op, TxID: txID, Reason: s.Message()}
+		}
+	}
+	return fmt.Errorf("%s (tx %s): %w: %w", op, txID, gateway.ErrLedgerUnavailable, err)
+}
+
+func classifyCode(op, txID string, code peer.TxValidationCode) error {
+	switch code {
+	case peer.TxValidationCode_MVCC_READ_CONFLICT, peer.TxValidationCode_PHANTOM_READ_CONFLICT:
+		return fmt.Errorf("%s (tx %s) committed invalid (%s): %w", op, txID, code, gateway.ErrLedgerUnavailable)
+	}
+	return &gateway.LedgerRejectedError{Op: op, TxID: txID, Reason: "committed invalid: " + code.String()}
+}
+
+// chaincodeMessage returns the chaincode's error text when the peers
+// answered with one.
+func chaincodeMessage(err error) (string, bool) {
+	s, ok := status.FromError(err)
+	if !ok {
+		return "", false
+	}
+	if strings.Contains(s.Message(), "chaincode response 500") {
+		return s.Message(), true
+	}
+	for _, d := range s.Details() {
+		if ed, ok := d.(interface{ GetMessage() string }); ok && strings.Contains(ed.GetMessage(), "chaincode response 500") {
+			return ed.GetMessage(), true
+		}
+	}
+	return "", false
+}

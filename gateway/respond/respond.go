@@ -1,0 +1,615 @@
+// Package respond is the gateway's responder: it carries out the response
+// actions the ledgerguard chaincode decided and records each outcome on
+// the ledger.
+//
+// It reads the chaincode's ResponsesRequested and RollbackRequested events
+// from an [EventSource] (on Fabric: fabric-gateway's chaincode event
+// stream resumed from a file checkpointer), executes each runnable request
+// of its own organisation through the [connector.Connector] configured for
+// the action's type, with a per-attempt timeout and bounded retries with
+// backoff, and records succeeded, failed or rolled-back with
+// RecordOutcome.
+//
+// What it acts on: only requests whose MSP is the responder's own (each
+// organisation's gateway executes its own responses) and, when configured,
+// whose gateway id is listed; in a ResponsesRequested event only state
+// requested (awaiting-approval waits for the event ApproveResponse emits
+// when it releases the response; dry-run and rate-limited are logged,
+// never executed); in a RollbackRequested event only state
+// rollback-requested, for which it calls each action's rollback.
+//
+// # Delivery guarantee
+//
+// Exactly one outcome on the ledger per response, and at-least-once calls
+// to the connector, each carrying the same idempotency key, with at most
+// one call per action in the absence of crashes:
+//
+//   - The event checkpoint advances past an event only after every request
+//     in it (and in every earlier event) has its outcome on the ledger, so
+//     a crash or restart never loses a request: the event is read again.
+//   - Before acting, the responder reads the response on the ledger
+//     (GetResponse) and skips it unless it is still runnable, so a replayed
+//     or duplicated event never executes a response that has an outcome;
+//     within one process a per-response lock serialises duplicates.
+//   - Before each connector call it appends "started" to an fsynced
+//     journal, and after it "finished" with the result. A crash after
+//     "finished" but before RecordOutcome re-records that result on
+//     restart without calling the connector again. Only a crash between
+//     "started" and "finished" (the call itself was in flight) leads to a
+//     second call, with the same Idempotency-Key, which the receiver can
+//     use to drop the duplicate.
+//   - RecordOutcome is idempotent in the chaincode (re-recording the
+//     current status is a no-op), so re-recording after a lost reply is
+//     safe.
+//
+// The guarantee assumes one running responder per (organisation, gateway
+// ids) with its own checkpoint and journal; two responders covering the
+// same responses could both call a connector before either records the
+// outcome (the ledger still keeps one outcome).
+//
+// Ledger calls that fail transiently are retried until they succeed or the
+// responder stops; connector failures are retried only while retryable
+// (network, timeout, 408/425/429/5xx) and at most Retry.Attempts times,
+// then recorded as failed with the error.
+package respond
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/connector"
+)
+
+// Ledger is what the responder needs from the ledger. Errors that wrap
+// gateway.ErrLedgerUnavailable are retried; any other error is permanent.
+type Ledger interface {
+	// GetResponse reads a response (responses:GetResponse).
+	GetResponse(ctx context.Context, responseID string) (*wire.Response, error)
+	// RecordOutcome submits responses:RecordOutcome and waits for commit.
+	RecordOutcome(ctx context.Context, responseID, status, detail string) error
+	// GetAlert reads the alert a response is for (alerts:GetAlert).
+	GetAlert(ctx context.Context, batchID, alertID string) (*wire.Alert, error)
+}
+
+// Event is one chaincode event.
+type Event struct {
+	Name        string
+	BlockNumber uint64
+	TxID        string
+	Payload     []byte
+}
+
+// EventSource delivers chaincode events in ledger order, resuming after
+// the last checkpointed event.
+type EventSource interface {
+	// Events starts a stream. The channel closes when the stream ends
+	// (ctx done or the connection broke); the responder then drains it
+	// and calls Events again.
+	Events(ctx context.Context) (<-chan Event, error)
+	// Checkpoint durably records that ev and every event before it are
+	// fully handled. An error stops the responder.
+	Checkpoint(ctx context.Context, ev Event) error
+}
+
+// Responder executes response requests. Create it with New; Run it once
+// at a time.
+type Responder struct {
+	cfg     Config
+	msp     string
+	ledger  Ledger
+	source  EventSource
+	conns   map[string]connector.Connector
+	log     *slog.Logger
+	fs      FS
+	locks   keyLocks
+	journal *Journal
+}
+
+type options struct {
+	logger *slog.Logger
+	fs     FS
+}
+
+// Option configures New.
+type Option func(*options) error
+
+// WithLogger sets the structured logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("respond: nil logger")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithFS sets the journal's file system (default the OS's).
+func WithFS(fsys FS) Option {
+	return func(o *options) error {
+		if fsys == nil {
+			return errors.New("respond: nil FS")
+		}
+		o.fs = fsys
+		return nil
+	}
+}
+
+// New returns a responder for organisation msp. cfg is completed with
+// ApplyDefaults and validated; conns maps action types to connectors (an
+// action type without one is recorded as failed when requested).
+func New(cfg Config, msp string, ledger Ledger, source EventSource, conns map[string]connector.Connector, opts ...Option) (*Responder, error) {
+	o := options{logger: slog.Default(), fs: OSFS{}}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case msp == "":
+		return nil, errors.New("respond: MSP id is required")
+	case ledger == nil:
+		return nil, errors.New("respond: ledger is required")
+	case source == nil:
+		return nil, errors.New("respond: event source is required")
+	}
+	return &Responder{cfg: cfg, msp: msp, ledger: ledger, source: source, conns: conns,
+		log: o.logger.With("component", "respond"), fs: o.fs, locks: keyLocks{m: map[string]*keyLock{}}}, nil
+}
+
+// Run reads events and executes requests until ctx is done (it then
+// returns nil) or a fatal error (journal or checkpoint failure) occurs.
+// A broken event stream is reopened with backoff.
+func (r *Responder) Run(ctx context.Context) error {
+	j, err := OpenJournal(r.cfg.JournalFile, r.fs)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	r.journal = j
+	if n := j.Len(); n > 0 {
+		r.log.Info("journal holds executions not yet recorded on the ledger; their events will be replayed", "count", n)
+	}
+	backoff := r.cfg.Retry.InitialBackoff
+	for {
+		start := time.Now()
+		err := r.stream(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil && !isTransient(err) {
+			return err
+		}
+		if time.Since(start) > time.Minute {
+			backoff = r.cfg.Retry.InitialBackoff
+		}
+		r.log.Warn("chaincode event stream ended; reconnecting", "error", err, "backoff", backoff)
+		if sleep(ctx, jitter(backoff)) != nil {
+			return nil
+		}
+		backoff = min(backoff*2, r.cfg.LedgerBackoff)
+	}
+}
+
+// errStream marks a stream that could not be opened: transient.
+var errStream = errors.New("event stream")
+
+func isTransient(err error) bool { return errors.Is(err, errStream) }
+
+// pending is one event being handled; done when wg is.
+type pending struct {
+	ev  Event
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error
+}
+
+func (p *pending) fail(err error) {
+	p.mu.Lock()
+	if p.err == nil {
+		p.err = err
+	}
+	p.mu.Unlock()
+}
+
+// stream handles one event stream: events are dispatched to at most
+// Workers concurrent executions and checkpointed strictly in order, each
+// only once it and all before it are done.
+func (r *Responder) stream(ctx context.Context) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, err := r.source.Events(sctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errStream, err)
+	}
+	defer func() {
+		// Drain so the source's goroutine can finish once its stream ends.
+		go func() {
+			for range events {
+			}
+		}()
+	}()
+	ordered := make(chan *pending, 4*r.cfg.Workers)
+	ckDone := make(chan error, 1)
+	go func() { ckDone <- r.checkpoints(sctx, cancel, ordered) }()
+	sem := make(chan struct{}, r.cfg.Workers)
+read:
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				break read
+			}
+			p := r.dispatch(sctx, ev, sem)
+			select {
+			case ordered <- p:
+			case <-sctx.Done():
+				break read
+			}
+		case <-sctx.Done():
+			break read
+		}
+	}
+	close(ordered)
+	return <-ckDone
+}
+
+// checkpoints waits for each event in order and checkpoints it. It stops
+// checkpointing at the first event that did not complete (shutdown or a
+// fatal error) but keeps draining so the dispatcher never blocks.
+func (r *Responder) checkpoints(ctx context.Context, cancel context.CancelFunc, ordered <-chan *pending) error {
+	var fatal error
+	stopped := false
+	for p := range ordered {
+		p.wg.Wait()
+		if stopped {
+			continue
+		}
+		if p.err != nil {
+			stopped = true
+			if ctx.Err() == nil || !errors.Is(p.err, context.Canceled) {
+				fatal = p.err
+			}
+			cancel()
+			continue
+		}
+		if err := r.source.Checkpoint(ctx, p.ev); err != nil {
+			stopped = true
+			if ctx.Err() == nil {
+				fatal = fmt.Errorf("respond: checkpoint event %s: %w", p.ev.TxID, err)
+			}
+			cancel()
+		}
+	}
+	if fatal != nil && (errors.Is(fatal, context.Canceled) || errors.Is(fatal, context.DeadlineExceeded)) && ctx.Err() != nil {
+		return nil
+	}
+	return fatal
+}
+
+// dispatch decodes an event and starts one execution per runnable request.
+func (r *Responder) dispatch(ctx context.Context, ev Event, sem chan struct{}) *pending {
+	p := &pending{ev: ev}
+	if ev.Name != wire.EventResponsesRequested && ev.Name != wire.EventRollbackRequested {
+		return p // another event of the chaincode: nothing to do
+	}
+	var payload wire.ResponseEvent
+	if err := json.Unmarshal(ev.Payload, &payload); err != nil {
+		r.log.Error("undecodable chaincode event skipped", "event", ev.Name, "tx_id", ev.TxID, "error", err)
+		return p
+	}
+	rollback := ev.Name == wire.EventRollbackRequested
+	for _, req := range payload.Requests {
+		log := r.log.With("response_id", req.ID, "policy_id", req.PolicyID, "alert_id", req.AlertID, "tx_id", ev.TxID)
+		if req.MSP != r.msp || !r.cfg.gatewayAllowed(req.GatewayID) {
+			continue // another organisation's (or gateway's) response
+		}
+		switch {
+		case rollback && req.State == wire.ResponseRollbackRequested, !rollback && req.State == wire.ResponseRequested:
+		case req.State == wire.ResponseDryRun:
+			log.Info("dry-run response: recorded by the chaincode, not executed", "actions", actionTypes(req.Actions))
+			continue
+		case req.State == wire.ResponseAwaitingApproval:
+			log.Info("response awaits approval; it runs when the ledger releases it")
+			continue
+		default:
+			log.Info("response not runnable; skipped", "state", req.State)
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			p.fail(ctx.Err())
+			return p
+		}
+		p.wg.Add(1)
+		go func(req wire.ResponseRequest) {
+			defer func() { <-sem; p.wg.Done() }()
+			if err := r.handle(ctx, ev.TxID, req, rollback); err != nil {
+				p.fail(err)
+			}
+		}(req)
+	}
+	return p
+}
+
+func actionTypes(actions []wire.Action) string {
+	t := make([]string, len(actions))
+	for i, a := range actions {
+		t[i] = a.Type
+	}
+	return strings.Join(t, ",")
+}
+
+// handle executes (or rolls back) one response and records its outcome.
+// It returns an error only when the event must not be checkpointed: the
+// context ended, or the journal failed.
+func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRequest, rollback bool) error {
+	key, want, okStatus := req.ID+"|run", wire.ResponseRequested, wire.ResponseSucceeded
+	if rollback {
+		key, want, okStatus = req.ID+"|rollback", wire.ResponseRollbackRequested, wire.ResponseRolledBack
+	}
+	log := r.log.With("response_id", req.ID, "policy_id", req.PolicyID, "alert_id", req.AlertID, "rollback", rollback)
+	unlock := r.locks.lock(key)
+	defer unlock()
+
+	jent, known := r.journal.Get(key)
+	resp, err := r.getResponse(ctx, req.ID)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Error("cannot read the response on the ledger; skipped", "error", err)
+		return nil
+	}
+	if resp.State != want {
+		if known {
+			if err := r.journal.Recorded(key, resp.State); err != nil {
+				return err
+			}
+		}
+		log.Info("response already handled; skipped", "state", resp.State)
+		return nil
+	}
+
+	batchID := resp.BatchID
+	if batchID == "" {
+		batchID = req.BatchID
+	}
+	base := connector.Request{
+		ResponseID: resp.ID, AlertID: resp.AlertID, BatchID: batchID, PolicyID: resp.PolicyID,
+		PolicyVersion: resp.PolicyVersion, MSP: resp.MSP, GatewayID: resp.GatewayID, Target: resp.Target,
+		TxID: txID, CreatedTx: resp.CreatedTx, Alert: r.alert(ctx, batchID, resp.AlertID, log),
+	}
+	status := okStatus
+	details := make([]string, 0, len(resp.Actions))
+	for i, a := range resp.Actions {
+		res, done := jent.Finished[i]
+		if !done {
+			if jent.Started[i] {
+				log.Warn("an earlier run started this action and stopped before it finished; calling again with the same idempotency key", "action", a.Type)
+			}
+			if err := r.journal.Started(key, i); err != nil {
+				return err
+			}
+			creq := base
+			creq.ActionIndex = i
+			creq.IdempotencyKey = connector.IdempotencyKey(resp.ID, i, rollback)
+			detail, err := r.execute(ctx, a, creq, rollback, log)
+			if ctx.Err() != nil {
+				// Stopping: the call's fate is unknown; the journal says
+				// started, so the next run calls again with the same key.
+				return ctx.Err()
+			}
+			res = actionResult{OK: err == nil, Detail: detail}
+			if err != nil {
+				res.Detail = err.Error()
+			}
+			if err := r.journal.Finished(key, i, res); err != nil {
+				return err
+			}
+		} else {
+			log.Info("action finished before a restart; recording its result without calling again", "action", a.Type)
+		}
+		details = append(details, a.Type+": "+res.Detail)
+		if !res.OK {
+			status = wire.ResponseFailed
+			if i+1 < len(resp.Actions) {
+				details = append(details, fmt.Sprintf("%d later action(s) not run", len(resp.Actions)-i-1))
+			}
+			break
+		}
+	}
+	detail := limitDetail(strings.Join(details, "; "))
+	if err := r.recordOutcome(ctx, resp.ID, status, detail, log); err != nil {
+		return err
+	}
+	if err := r.journal.Recorded(key, status); err != nil {
+		return err
+	}
+	log.Info("outcome recorded", "status", status, "detail", detail)
+	return nil
+}
+
+// alert reads the response's alert for the connectors, best effort: a
+// connector works without it.
+func (r *Responder) alert(ctx context.Context, batchID, alertID string, log *slog.Logger) *wire.Alert {
+	actx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	a, err := r.ledger.GetAlert(actx, batchID, alertID)
+	if err != nil {
+		log.Debug("alert not read; connectors get the ledger references only", "error", err)
+		return nil
+	}
+	return a
+}
+
+// execute calls the connector with retries. The returned error says why
+// the action failed (for the ledger's detail).
+func (r *Responder) execute(ctx context.Context, a wire.Action, req connector.Request, rollback bool, log *slog.Logger) (string, error) {
+	conn, ok := r.conns[a.Type]
+	if !ok || conn == nil {
+		return "", fmt.Errorf("no connector configured for action %s", a.Type)
+	}
+	call := conn.Execute
+	if rollback {
+		if hr, ok := conn.(interface{ HasRollback() bool }); ok && !hr.HasRollback() {
+			return "nothing to roll back", nil
+		}
+		rc, ok := conn.(connector.RollbackConnector)
+		if !ok {
+			return "nothing to roll back", nil
+		}
+		call = rc.Rollback
+	}
+	backoff := r.cfg.Retry.InitialBackoff
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+		detail, err := call(actx, a, req)
+		cancel()
+		if err == nil {
+			return detail, nil
+		}
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if !connector.IsRetryable(err) || attempt >= r.cfg.Retry.Attempts {
+			return "", fmt.Errorf("failed after %d attempt(s): %w", attempt, err)
+		}
+		log.Warn("connector attempt failed; retrying", "action", a.Type, "attempt", attempt, "error", err, "backoff", backoff)
+		if err := sleep(ctx, jitter(backoff)); err != nil {
+			return "", err
+		}
+		backoff = min(backoff*2, r.cfg.Retry.MaxBackoff)
+	}
+}
+
+// getResponse reads a response, retrying while the ledger is unavailable.
+func (r *Responder) getResponse(ctx context.Context, id string) (*wire.Response, error) {
+	var resp *wire.Response
+	err := r.ledgerRetry(ctx, "GetResponse", func(ctx context.Context) error {
+		var err error
+		resp, err = r.ledger.GetResponse(ctx, id)
+		return err
+	})
+	return resp, err
+}
+
+// recordOutcome records the outcome, retrying while the ledger is
+// unavailable. A permanent refusal is checked against the ledger: if the
+// response already carries this status (an earlier submission committed),
+// it is success; otherwise it is logged and the response left alone, so
+// one bad record cannot stall every later event. It returns an error only
+// when ctx ended.
+func (r *Responder) recordOutcome(ctx context.Context, id, status, detail string, log *slog.Logger) error {
+	err := r.ledgerRetry(ctx, "RecordOutcome", func(ctx context.Context) error {
+		return r.ledger.RecordOutcome(ctx, id, status, detail)
+	})
+	if err == nil || ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if resp, gerr := r.getResponse(ctx, id); gerr == nil && resp.State == status {
+		return nil
+	}
+	log.Error("the ledger refused the outcome; the response keeps its state", "status", status, "error", err)
+	return nil
+}
+
+func (r *Responder) ledgerRetry(ctx context.Context, op string, f func(context.Context) error) error {
+	backoff := r.cfg.Retry.InitialBackoff
+	for {
+		err := f(ctx)
+		if err == nil || !errors.Is(err, gateway.ErrLedgerUnavailable) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.log.Warn("ledger unavailable; retrying", "op", op, "error", err, "backoff", backoff)
+		if err := sleep(ctx, jitter(backoff)); err != nil {
+			return err
+		}
+		backoff = min(backoff*2, r.cfg.LedgerBackoff)
+	}
+}
+
+// limitDetail keeps a detail within the chaincode's 4096-byte limit.
+func limitDetail(s string) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "?")
+	const max = 4000
+	if len(s) <= max {
+		return s
+	}
+	s = s[:max]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
+
+// jitter returns a duration in [d/2, d): equal jitter, so retries of many
+// responders spread out but still back off.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// keyLocks serialises work on one key (a response's execution or
+// rollback) within the process, so duplicate events never run it twice
+// concurrently.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (l *keyLocks) lock(key string) func() {
+	l.mu.Lock()
+	k := l.m[key]
+	if k == nil {
+		k = &keyLock{}
+		l.m[key] = k
+	}
+	k.refs++
+	l.mu.Unlock()
+	k.mu.Lock()
+	return func() {
+		k.mu.Unlock()
+		l.mu.Lock()
+		if k.refs--; k.refs == 0 {
+			delete(l.m, key)
+		}
+		l.mu.Unlock()
+	}
+}

@@ -1,0 +1,356 @@
+package respond
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway/connector"
+)
+
+const ownMSP = "Org1MSP"
+
+type harness struct {
+	t      *testing.T
+	dir    string
+	ledger *fakeLedger
+	source *fakeSource
+	conn   *fakeConnector
+	cfg    Config
+	fs     FS
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newHarness(t *testing.T) *harness {
+	dir := t.TempDir()
+	cfg := Config{
+		CheckpointFile: filepath.Join(dir, "checkpoint.json"),
+		JournalFile:    filepath.Join(dir, "journal"),
+		Timeout:        time.Second,
+		Retry:          Retry{Attempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond},
+		LedgerBackoff:  4 * time.Millisecond,
+	}
+	return &harness{t: t, dir: dir, ledger: newFakeLedger(), source: newFakeSource(), conn: newFakeConnector(), cfg: cfg}
+}
+
+// start runs a responder (a new one each call, as after a restart).
+func (h *harness) start() {
+	h.t.Helper()
+	conns := map[string]connector.Connector{wire.ActionIsolateHost: h.conn, wire.ActionNotify: h.conn}
+	var opts []Option
+	if h.fs != nil {
+		opts = append(opts, WithFS(h.fs))
+	}
+	r, err := New(h.cfg, ownMSP, h.ledger, h.source, conns, opts...)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- r.Run(ctx) }()
+	h.t.Cleanup(func() { h.stop() })
+}
+
+// stop cancels the responder abruptly and returns Run's error.
+func (h *harness) stop() error {
+	if h.cancel == nil {
+		return nil
+	}
+	h.cancel()
+	h.cancel = nil
+	select {
+	case err := <-h.done:
+		return err
+	case <-time.After(5 * time.Second):
+		h.t.Fatal("responder did not stop within 5s")
+		return nil
+	}
+}
+
+// response puts a response on the fake ledger and returns its request.
+func (h *harness) response(id, state string, actions ...wire.Action) wire.ResponseRequest {
+	if len(actions) == 0 {
+		actions = []wire.Action{{Type: wire.ActionIsolateHost, Params: map[string]string{"host": "web-01"}}}
+	}
+	r := wire.Response{ID: id, AlertID: "alert-" + id, BatchID: "batch-1", PolicyID: "p1", PolicyVersion: 1,
+		MSP: ownMSP, GatewayID: "gw-1", Mode: wire.ModeEnforce, State: state, Actions: actions}
+	h.ledger.put(r)
+	return r.Request()
+}
+
+func (h *harness) waitCheckpoint(n int) {
+	h.t.Helper()
+	waitFor(h.t, "checkpoint", func() bool { return h.source.checkpointed() >= n })
+}
+
+func TestRequestedRunsOnceAndRecordsOneOutcome(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.source.emit(t, wire.EventResponsesRequested, h.response("r1", wire.ResponseRequested))
+	h.waitCheckpoint(1)
+	if got := h.conn.count("r1"); got != 1 {
+		t.Fatalf("connector calls for r1 = %d, want 1", got)
+	}
+	got := h.ledger.outcomesOf("r1")
+	if len(got) != 1 || got[0].Status != wire.ResponseSucceeded || got[0].Detail != "isolate_host: done web-01" {
+		t.Fatalf("outcomes = %+v, want one succeeded with the connector's detail", got)
+	}
+}
+
+func TestOnlyOwnOrganisationAndGateways(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.GatewayIDs = []string{"gw-1"}
+	h.start()
+	other := h.response("other-org", wire.ResponseRequested)
+	other.MSP = "Org2MSP"
+	otherGw := h.response("other-gw", wire.ResponseRequested)
+	otherGw.GatewayID = "gw-2"
+	own := h.response("own", wire.ResponseRequested)
+	h.source.emit(t, wire.EventResponsesRequested, other, otherGw, own)
+	h.waitCheckpoint(1)
+	if h.conn.total() != 1 || h.conn.count("own") != 1 {
+		t.Fatalf("calls = %v, want only own", h.conn.calls)
+	}
+}
+
+func TestAwaitingApprovalRunsOnlyWhenReleased(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	req := h.response("r1", wire.ResponseAwaitingApproval)
+	h.source.emit(t, wire.EventResponsesRequested, req)
+	h.waitCheckpoint(1)
+	if h.conn.total() != 0 || len(h.ledger.outcomesOf("r1")) != 0 {
+		t.Fatal("an awaiting-approval response was executed")
+	}
+	// ApproveResponse releases it: the ledger state moves and the
+	// chaincode emits ResponsesRequested again.
+	h.ledger.setState("r1", wire.ResponseRequested)
+	req.State = wire.ResponseRequested
+	h.source.emit(t, wire.EventResponsesRequested, req)
+	h.waitCheckpoint(2)
+	if h.conn.count("r1") != 1 || len(h.ledger.outcomesOf("r1")) != 1 {
+		t.Fatalf("after release: %d calls, %d outcomes; want 1 and 1", h.conn.count("r1"), len(h.ledger.outcomesOf("r1")))
+	}
+}
+
+func TestDryRunNeverExecutes(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.source.emit(t, wire.EventResponsesRequested, h.response("r1", wire.ResponseDryRun), h.response("r2", wire.ResponseRateLimited))
+	h.waitCheckpoint(1)
+	if h.conn.total() != 0 || len(h.ledger.outcomesOf("r1")) != 0 {
+		t.Fatal("a dry-run response was executed or recorded")
+	}
+}
+
+func TestReceiverDownRecordsFailedAfterRetries(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		wantCalls int
+	}{
+		{"retryable", connector.Retryable("isolate_host", errors.New("connection refused")), 3},
+		{"permanent", &connector.Error{Connector: "isolate_host", StatusCode: 403, Err: errors.New("forbidden")}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.conn.fail = func(string, int) error { return tt.err }
+			h.start()
+			h.source.emit(t, wire.EventResponsesRequested, h.response("r1", wire.ResponseRequested))
+			h.waitCheckpoint(1)
+			if got := h.conn.count("r1"); got != tt.wantCalls {
+				t.Fatalf("calls = %d, want %d", got, tt.wantCalls)
+			}
+			got := h.ledger.outcomesOf("r1")
+			if len(got) != 1 || got[0].Status != wire.ResponseFailed || !strings.Contains(got[0].Detail, tt.err.Error()) {
+				t.Fatalf("outcomes = %+v, want one failed carrying %q", got, tt.err)
+			}
+		})
+	}
+}
+
+func TestRetrySucceedsWithinAttempts(t *testing.T) {
+	h := newHarness(t)
+	h.conn.fail = func(_ string, n int) error {
+		if n < 3 {
+			return connector.Retryable("isolate_host", errors.New("503"))
+		}
+		return nil
+	}
+	h.start()
+	h.source.emit(t, wire.EventResponsesRequested, h.response("r1", wire.ResponseRequested))
+	h.waitCheckpoint(1)
+	if got := h.ledger.outcomesOf("r1"); h.conn.count("r1") != 3 || len(got) != 1 || got[0].Status != wire.ResponseSucceeded {
+		t.Fatalf("calls %d outcomes %+v, want 3 calls and one succeeded", h.conn.count("r1"), got)
+	}
+}
+
+func TestDuplicateAndReplayedEventsExecuteOnce(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	req := h.response("r1", wire.ResponseRequested)
+	h.source.emit(t, wire.EventResponsesRequested, req, req)
+	h.source.emit(t, wire.EventResponsesRequested, req)
+	h.waitCheckpoint(2)
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A restart that replays every event (a lost checkpoint) with the same
+	// journal: the ledger says the response has its outcome.
+	h.source.rewind()
+	h.start()
+	h.waitCheckpoint(2)
+	if got := h.conn.count("r1"); got != 1 {
+		t.Fatalf("calls = %d, want 1", got)
+	}
+	if got := h.ledger.outcomesOf("r1"); len(got) != 1 {
+		t.Fatalf("outcomes = %d, want 1", len(got))
+	}
+}
+
+func TestCrashBeforeRecordOutcomeReRecordsWithoutCalling(t *testing.T) {
+	h := newHarness(t)
+	h.ledger.setRecordDown(true) // the call succeeds, recording cannot
+	h.start()
+	h.source.emit(t, wire.EventResponsesRequested, h.response("r1", wire.ResponseRequested))
+	waitFor(t, "the connector call", func() bool { return h.conn.count("r1") == 1 })
+	time.Sleep(20 * time.Millisecond) // let it reach the RecordOutcome retries
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if h.source.checkpointed() != 0 {
+		t.Fatal("an event was checkpointed before its outcome was recorded")
+	}
+	h.ledger.setRecordDown(false)
+	h.start()
+	h.waitCheckpoint(1)
+	if got := h.conn.count("r1"); got != 1 {
+		t.Fatalf("calls = %d, want 1 (the journal held the result)", got)
+	}
+	if got := h.ledger.outcomesOf("r1"); len(got) != 1 || got[0].Status != wire.ResponseSucceeded {
+		t.Fatalf("outcomes = %+v, want one succeeded", got)
+	}
+}
+
+func TestCrashDuringCallCallsAgainWithSameKey(t *testing.T) {
+	h := newHarness(t)
+	h.conn.setBlock(true) // the receiver hangs: the call is in flight
+	h.start()
+	h.source.emit(t, wire.EventResponsesRequested, h.response("r1", wire.ResponseRequested))
+	<-h.conn.entered
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.ledger.outcomesOf("r1")); n != 0 {
+		t.Fatalf("%d outcomes recorded for a call cut by shutdown, want 0", n)
+	}
+	h.conn.setBlock(false)
+	h.start()
+	h.waitCheckpoint(1)
+	if got := h.conn.count("r1"); got != 2 {
+		t.Fatalf("calls with key r1 = %d, want 2 (at-least-once, same idempotency key)", got)
+	}
+	if got := h.ledger.outcomesOf("r1"); len(got) != 1 {
+		t.Fatalf("outcomes = %d, want 1", len(got))
+	}
+}
+
+func TestRollback(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	req := h.response("r1", wire.ResponseRequested)
+	h.source.emit(t, wire.EventResponsesRequested, req)
+	h.waitCheckpoint(1)
+	h.ledger.setState("r1", wire.ResponseRollbackRequested)
+	req.State = wire.ResponseRollbackRequested
+	h.source.emit(t, wire.EventRollbackRequested, req)
+	h.source.emit(t, wire.EventRollbackRequested, req) // duplicate
+	h.waitCheckpoint(3)
+	got := h.ledger.outcomesOf("r1")
+	if len(got) != 2 || got[1].Status != wire.ResponseRolledBack || got[1].Detail != "isolate_host: released web-01" {
+		t.Fatalf("outcomes = %+v, want succeeded then rolled-back", got)
+	}
+	if n := h.conn.rollbacks["r1/rollback"]; n != 1 {
+		t.Fatalf("rollback calls = %d, want 1", n)
+	}
+}
+
+func TestMultipleActionsUseDistinctKeys(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.source.emit(t, wire.EventResponsesRequested, h.response("r1", wire.ResponseRequested,
+		wire.Action{Type: wire.ActionIsolateHost, Params: map[string]string{"host": "a"}},
+		wire.Action{Type: wire.ActionNotify, Params: map[string]string{"channel": "c", "message": "m"}},
+		wire.Action{Type: wire.ActionOpenIncident, Params: map[string]string{"title": "t"}}))
+	h.waitCheckpoint(1)
+	if h.conn.count("r1") != 1 || h.conn.count("r1/1") != 1 {
+		t.Fatalf("calls = %v", h.conn.calls)
+	}
+	got := h.ledger.outcomesOf("r1")
+	if len(got) != 1 || got[0].Status != wire.ResponseFailed || !strings.Contains(got[0].Detail, "no connector configured for action open_incident") {
+		t.Fatalf("outcomes = %+v, want failed naming the missing connector", got)
+	}
+}
+
+func TestBurstIsCheckpointedInOrder(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Workers = 8
+	h.start()
+	const n = 50
+	for i := range n {
+		h.source.emit(t, wire.EventResponsesRequested, h.response("r"+string(rune('A'+i%26))+strings.Repeat("x", i/26), wire.ResponseRequested))
+	}
+	h.waitCheckpoint(n)
+	if got := h.conn.total(); got != n {
+		t.Fatalf("calls = %d, want %d", got, n)
+	}
+}
+
+// failingFS wraps the OS file system and fails fsync once armed.
+type failingFS struct {
+	OSFS
+	armed *bool
+}
+
+type failingFile struct {
+	File
+	armed *bool
+}
+
+func (f failingFS) OpenAppend(name string) (File, error) {
+	file, err := f.OSFS.OpenAppend(name)
+	return failingFile{file, f.armed}, err
+}
+
+func (f failingFile) Sync() error {
+	if *f.armed {
+		return errors.New("EIO")
+	}
+	return f.File.Sync()
+}
+
+func TestJournalFsyncFailureIsFatal(t *testing.T) {
+	h := newHarness(t)
+	armed := true
+	h.fs = failingFS{armed: &armed}
+	h.start()
+	h.source.emit(t, wire.EventResponsesRequested, h.response("r1", wire.ResponseRequested))
+	select {
+	case err := <-h.done:
+		h.cancel = nil
+		if !errors.Is(err, ErrJournal) {
+			t.Fatalf("Run = %v, want ErrJournal", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop on an fsync failure")
+	}
+	if h.conn.total() != 0 || h.source.checkpointed() != 0 {
+		t.Fatal("acted or checkpointed after the journal failed")
+	}
+}
