@@ -105,6 +105,9 @@ func New(cfg Config, log Log, det detect.Detector, raiser Raiser) (*Alerter, err
 	return a, nil
 }
 
+// Vault returns the pseudonym vault, or nil when values stay in clear.
+func (a *Alerter) Vault() *Vault { return a.cfg.Vault }
+
 // Wake tells the alerter a batch was anchored; it never blocks.
 func (a *Alerter) Wake() {
 	select {

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/ledgerguard/ledgerguard/gateway/respond"
 	"io"
 	"net"
 	"net/netip"
@@ -89,7 +90,10 @@ type Config struct {
 	HEC           HEC           `yaml:"hec"`
 	Elasticsearch Elasticsearch `yaml:"elasticsearch"`
 	Detection     Detection     `yaml:"detection"`
-	Credentials   []Credential  `yaml:"credentials"`
+	// Respond configures the responder that carries out this
+	// organisation's response requests (see gateway/respond/example.yaml).
+	Respond     respond.Config `yaml:"respond"`
+	Credentials []Credential   `yaml:"credentials"`
 }
 
 // Detection configures the ONNX models that score anchored batches and the
@@ -383,6 +387,7 @@ func LoadWith(path string, lookup func(string) (string, bool)) (Config, error) {
 		return Config{}, &LoadError{Path: path, Err: err}
 	}
 	cfg.resolvePaths(filepath.Dir(abs))
+	cfg.Respond.ResolvePaths(filepath.Dir(abs))
 	if err := cfg.applyEnv(lookup); err != nil {
 		return Config{}, err
 	}
@@ -518,6 +523,12 @@ func (c *Config) Validate() error {
 	var errs []*FieldError
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.Respond.Enabled {
+		c.Respond.ApplyDefaults()
+		if err := c.Respond.Validate(); err != nil {
+			bad("respond", "%v", err)
+		}
 	}
 	if c.Detection.Enabled {
 		if c.Detection.ModelsDir == "" {

@@ -20,15 +20,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/alerting"
 	"github.com/ledgerguard/ledgerguard/gateway/anchor"
 	"github.com/ledgerguard/ledgerguard/gateway/config"
+	"github.com/ledgerguard/ledgerguard/gateway/connector"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/httpapi"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
 	"github.com/ledgerguard/ledgerguard/gateway/metrics"
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
+	"github.com/ledgerguard/ledgerguard/gateway/respond"
+	"github.com/ledgerguard/ledgerguard/gateway/respond/onfabric"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
 	"github.com/ledgerguard/ledgerguard/gateway/syslogd"
 )
@@ -213,6 +217,21 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		return nil
 	})
 	run("api", func() error { return api.Run(bg) })
+	if cfg.Respond.Enabled {
+		r, events, err := newResponder(cfg, client, alerter, log)
+		if err != nil {
+			cancelBG()
+			_ = httpLn.Close()
+			return err
+		}
+		defer events.Close()
+		run("respond", func() error {
+			if err := r.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		})
+	}
 	if alerter != nil {
 		run("alerting", func() error {
 			if err := alerter.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
@@ -373,4 +392,67 @@ func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Regist
 		}
 	}
 	return alerting.New(ac, st, reg, ledger)
+}
+
+// newResponder builds the responder on the gateway's own ledger identity.
+// When alerts are pseudonymised, the connectors see the raw values again
+// through the local vault: the shared ledger never does.
+func newResponder(cfg config.Config, c *fabric.Client, alerter *alerting.Alerter, log *slog.Logger) (*respond.Responder, *onfabric.Events, error) {
+	conns, err := buildConnectors(cfg.Respond, log)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	if alerter != nil && alerter.Vault() != nil {
+		for name, conn := range conns {
+			conns[name] = unmaskingConnector{inner: conn, vault: alerter.Vault()}
+		}
+	}
+	for _, f := range []string{cfg.Respond.CheckpointFile, cfg.Respond.JournalFile} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o750); err != nil {
+			return nil, nil, fmt.Errorf("respond: %w", err)
+		}
+	}
+	events, err := onfabric.NewEvents(c.Gateway(), cfg.Ledger.Channel, cfg.Ledger.Chaincode, cfg.Respond.CheckpointFile, cfg.Respond.StartBlock)
+	if err != nil {
+		return nil, nil, fmt.Errorf("respond: %w", err)
+	}
+	r, err := respond.New(cfg.Respond, c.MSPID(), onfabric.NewLedger(c.Gateway(), cfg.Ledger.Channel, cfg.Ledger.Chaincode), events, conns, respond.WithLogger(log))
+	if err != nil {
+		_ = events.Close()
+		return nil, nil, usageError{err}
+	}
+	block, tx := events.Position()
+	log.Info("responder started", "checkpoint_block", block, "checkpoint_tx", tx, "actions", len(conns))
+	return r, events, nil
+}
+
+// unmaskingConnector resolves pseudonyms in action parameters back to the
+// raw values this gateway recorded, just before the call leaves.
+type unmaskingConnector struct {
+	inner connector.Connector
+	vault *alerting.Vault
+}
+
+func (u unmaskingConnector) unmask(a wire.Action) wire.Action {
+	params := make(map[string]string, len(a.Params))
+	for k, v := range a.Params {
+		if raw, ok := u.vault.Resolve(v); ok {
+			v = raw
+		}
+		params[k] = v
+	}
+	return wire.Action{Type: a.Type, Params: params}
+}
+
+func (u unmaskingConnector) Execute(ctx context.Context, a wire.Action, req connector.Request) (string, error) {
+	return u.inner.Execute(ctx, u.unmask(a), req)
+}
+
+// Rollback forwards to the inner connector when it can roll back.
+func (u unmaskingConnector) Rollback(ctx context.Context, a wire.Action, req connector.Request) (string, error) {
+	rb, ok := u.inner.(connector.RollbackConnector)
+	if !ok {
+		return "", &connector.Error{Retryable: false, Err: errors.New("this action has no rollback")}
+	}
+	return rb.Rollback(ctx, u.unmask(a), req)
 }
