@@ -7,6 +7,7 @@
 #            a new channel; a no-op when it already is; refuses to silently
 #            replace different committed code: use upgrade)
 #   upgrade  commit the current source as the next sequence and version
+#   ensure   deploy, or upgrade when chaincode/ changed (what make run uses)
 #
 # Endorsement policy: both organisations must endorse every transaction
 # (a majority of two is two), so no single member can write the ledger.
@@ -16,7 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 readonly ENDORSEMENT_POLICY="AND('Org1MSP.peer','Org2MSP.peer')"
 
 usage() {
-  echo "usage: scripts/chaincode.sh deploy|upgrade" >&2
+  echo "usage: scripts/chaincode.sh deploy|upgrade|ensure" >&2
   exit 2
 }
 
@@ -151,7 +152,7 @@ run_lifecycle() {
   package_id="$(peer_cli Org1 lifecycle chaincode calculatepackageid "${pkg}")"
   current="$(committed_json)"
   seq="$(jq -r '.sequence // 0' <<<"${current:-{\}}")"
-  if [[ "${mode}" == deploy && "${seq}" -gt 0 ]]; then
+  if [[ "${mode}" != upgrade && "${seq}" -gt 0 ]]; then
     if [[ "$(committed_package_id "${seq}")" == "${package_id}" ]]; then
       wait_answers
       init_members
@@ -159,7 +160,10 @@ run_lifecycle() {
       echo "sequence=${seq} package_id=${package_id}"
       return 0
     fi
-    die "sequence ${seq} is committed with other code than chaincode/ holds now: run 'make upgrade' to ship it"
+    if [[ "${mode}" == deploy ]]; then
+      die "sequence ${seq} is committed with other code than chaincode/ holds now: run 'make upgrade' to ship it"
+    fi
+    log "chaincode/ changed since sequence ${seq}: upgrading"
   fi
   seq=$((seq + 1))
   version="${seq}.0"
@@ -177,7 +181,7 @@ run_lifecycle() {
 main() {
   [[ $# -eq 1 ]] || usage
   case "$1" in
-    deploy|upgrade) run_lifecycle "$1" ;;
+    deploy|upgrade|ensure) run_lifecycle "$1" ;;
     *) echo "unknown command '$1'" >&2; usage ;;
   esac
 }
