@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 GO_BUILD_FLAGS := -trimpath -ldflags "-X main.version=$(shell git describe --always --dirty 2>/dev/null || echo dev)"
 
-.PHONY: help setup build run test bench network-up network-down network-reset deploy upgrade
+.PHONY: help setup build run test bench demo models network-up network-down network-reset deploy upgrade
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -24,6 +24,12 @@ test: ## set up, run unit tests, then end-to-end tests on a fresh network of the
 
 bench: build ## run the benchmarks on a fresh test network; prints BENCH <name> <value> <unit> lines
 	@scripts/bench.sh
+
+demo: build ## the whole story: network, gateway, policies, real telemetry replayed, live view, summary, evidence verified (KEEP=1 keeps it running)
+	@KEEP=$(KEEP) scripts/demo.sh
+
+models: ## retrain the ONNX models from ../shared/data in a Python venv (pinned requirements; about 3 minutes)
+	@$(MAKE) -C models
 
 network-up: setup ## start the native Fabric network (3 orderers, 2 orgs' peers, channel lgchannel)
 	@scripts/network.sh up

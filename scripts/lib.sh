@@ -123,3 +123,19 @@ peer_cli() {
     CORE_PEER_ADDRESS="127.0.0.1:${port}" \
     "${LG_BIN}/peer" "$@"
 }
+
+# stop_service NAME PIDFILE stops a process `make run` started (the gateway,
+# the demo receiver): exactly the PID in its file, SIGTERM then SIGKILL.
+stop_service() {
+  local name="$1" pidfile="$2" pid i
+  pid_alive "${pidfile}" || { rm -f "${pidfile}"; return 0; }
+  pid="$(cat "${pidfile}")"
+  kill -TERM "${pid}" 2>/dev/null || true
+  for ((i = 0; i < 120; i++)); do
+    kill -0 "${pid}" 2>/dev/null || break
+    sleep 0.25
+  done
+  kill -KILL "${pid}" 2>/dev/null || true
+  rm -f "${pidfile}"
+  log "${name} stopped"
+}

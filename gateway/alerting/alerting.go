@@ -160,40 +160,61 @@ func (a *Alerter) Run(ctx context.Context) error {
 	}
 }
 
-// step processes the batch at the watermark if it is anchored.
+// maxEventsPerStep bounds how many events one step reads and scores.
+const maxEventsPerStep = 200_000
+
+// step processes the anchored batches from the watermark on (as many as
+// are anchored, within maxEventsPerStep): their alerts go out together, in
+// transactions of at most MaxPerTx, so a backlog of small batches costs a
+// few transactions rather than one each.
 func (a *Alerter) step(ctx context.Context) (bool, error) {
 	a.mu.Lock()
 	wm := a.watermark
 	a.mu.Unlock()
-	b, ok, err := a.log.BatchOf(ctx, wm)
-	if err != nil {
-		return false, fmt.Errorf("alerting: batch of seq %d: %w", wm, err)
+	var batches []gateway.Batch
+	var events uint64
+	for at := wm; events < maxEventsPerStep; {
+		b, ok, err := a.log.BatchOf(ctx, at)
+		if err != nil {
+			return false, fmt.Errorf("alerting: batch of seq %d: %w", at, err)
+		}
+		if !ok || b.State != gateway.BatchAnchored {
+			break
+		}
+		batches = append(batches, b)
+		events += b.TreeSizeAfter - b.TreeSizeBefore
+		at = b.TreeSizeAfter
 	}
-	if !ok || b.State != gateway.BatchAnchored {
+	if len(batches) == 0 {
 		return false, nil
 	}
-	alerts, err := a.alertsFor(ctx, b)
-	if err != nil {
-		return false, err
+	var alerts []wire.Alert
+	for _, b := range batches {
+		al, err := a.alertsFor(ctx, b)
+		if err != nil {
+			return false, err
+		}
+		alerts = append(alerts, al...)
 	}
+	last := batches[len(batches)-1]
 	for start := 0; start < len(alerts); start += MaxPerTx {
 		chunk := alerts[start:min(start+MaxPerTx, len(alerts))]
 		res, err := a.raiser.RaiseAlerts(ctx, chunk)
 		if err != nil {
-			return false, fmt.Errorf("alerting: batch %s: %w", b.ID, err)
+			return false, fmt.Errorf("alerting: batches up to %s: %w", last.ID, err)
 		}
 		a.mu.Lock()
 		a.raised += uint64(res.Created)
 		a.mu.Unlock()
 	}
-	if err := writeWatermark(a.watermarkPath(), b.TreeSizeAfter); err != nil {
+	if err := writeWatermark(a.watermarkPath(), last.TreeSizeAfter); err != nil {
 		return false, err
 	}
 	a.mu.Lock()
-	a.watermark, a.lastErr = b.TreeSizeAfter, ""
+	a.watermark, a.lastErr = last.TreeSizeAfter, ""
 	a.mu.Unlock()
 	if len(alerts) > 0 {
-		a.cfg.Logger.Info("alerts raised", "batch", b.ID, "alerts", len(alerts))
+		a.cfg.Logger.Info("alerts raised", "batches", len(batches), "last_batch", last.ID, "alerts", len(alerts))
 	}
 	return true, nil
 }

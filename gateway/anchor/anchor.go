@@ -46,6 +46,7 @@ type Anchorer struct {
 }
 
 type config struct {
+	seal        func(context.Context) (bool, error)
 	rejectAfter time.Duration
 	idle        time.Duration
 	minBackoff  time.Duration
@@ -75,6 +76,24 @@ func WithBackoff(minBackoff, maxBackoff time.Duration) Option {
 			return fmt.Errorf("backoff bounds must satisfy 0 < min <= max, got %v, %v", minBackoff, maxBackoff)
 		}
 		c.minBackoff, c.maxBackoff = minBackoff, maxBackoff
+		return nil
+	}
+}
+
+// WithSealWhenIdle lets the anchorer seal the open batch itself whenever
+// nothing is waiting to be anchored, checking every poll. Anchoring is
+// sequential (each batch must extend the one before), so sealing on a
+// fixed clock either makes tiny batches that queue up behind each other or
+// waits needlessly; sealing when the ledger is free keeps exactly one batch
+// in flight, lets batches grow with the load, and bounds an event's wait
+// for anchoring to about two transactions. The store's own count and time
+// limits still apply.
+func WithSealWhenIdle(seal func(context.Context) (bool, error), poll time.Duration) Option {
+	return func(c *config) error {
+		if seal == nil || poll <= 0 {
+			return errors.New("seal-when-idle needs a seal function and a positive poll interval")
+		}
+		c.seal, c.idle = seal, poll
 		return nil
 	}
 }
@@ -150,6 +169,18 @@ func (a *Anchorer) Run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			return fmt.Errorf("anchor: read pending batches: %w", err)
+		}
+		if len(pending) == 0 && a.cfg.seal != nil {
+			sealed, err := a.cfg.seal(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("anchor: seal the open batch: %w", err)
+			}
+			if sealed {
+				continue
+			}
 		}
 		a.setPending(len(pending))
 		progressed := false

@@ -170,3 +170,31 @@ func TestNewValidatesOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestSealsWhenIdle(t *testing.T) {
+	log := newMemLog(0)
+	led := &fakeLedger{}
+	var mu sync.Mutex
+	open := 3 // events waiting in the open batch
+	seal := func(context.Context) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if open == 0 {
+			return false, nil
+		}
+		log.mu.Lock()
+		n := len(log.batches)
+		log.batches = append(log.batches, gateway.Batch{ID: fmt.Sprintf("s%d", n), TreeSizeBefore: uint64(n * 10), TreeSizeAfter: uint64(n*10 + 10), State: gateway.BatchSealed})
+		log.mu.Unlock()
+		open--
+		return true, nil
+	}
+	a, err := New(log, led, WithSealWhenIdle(seal, time.Millisecond), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, a, func() bool { return a.Status().Anchored == 3 })
+	if got := fmt.Sprint(led.order); got != "[s0 s1 s2]" {
+		t.Fatalf("anchored %s, want [s0 s1 s2]", got)
+	}
+}

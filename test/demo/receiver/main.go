@@ -53,6 +53,11 @@ func main() {
 		st.failing = r.URL.Query().Get("on") != "false"
 		st.mu.Unlock()
 	})
+	mux.HandleFunc("POST /control/reset", func(http.ResponseWriter, *http.Request) {
+		st.mu.Lock()
+		st.byRoute, st.keys, st.duplicates, st.latencies = map[string]int{}, map[string]int{}, 0, nil
+		st.mu.Unlock()
+	})
 	for _, route := range []string{"/edr/isolate", "/edr/release", "/idp/mfa-challenge", "/incidents", "/firewall/block", "/webhook", "/notify"} {
 		mux.HandleFunc("POST "+route, st.action(route))
 	}
