@@ -91,7 +91,7 @@ func (l *fakeLedger) AnchorBatch(_ context.Context, b gateway.Batch) (gateway.An
 }
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *Server
 	st      *store.Store
 	anch    *anchor.Anchorer
@@ -100,7 +100,7 @@ type harness struct {
 
 // newHarness opens a real store in a temporary folder, an anchorer over a
 // fake ledger, and the API with a fixed clock.
-func newHarness(t *testing.T, mutate func(*config.Config)) *harness {
+func newHarness(t testing.TB, mutate func(*config.Config)) *harness {
 	t.Helper()
 	cfg := testConfig()
 	if mutate != nil {
