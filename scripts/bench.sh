@@ -52,6 +52,82 @@ bench_ingest() {
   rm -rf "${dir}"
 }
 
+# bench_action_setup DIR GATEWAY_ID writes the action benchmark's gateway
+# configuration (detection and the responder on, actions to the demo
+# receiver) and a policy opening an incident for every alert of that
+# gateway, and puts the policy in force as both organisations.
+bench_action_setup() {
+  local dir="$1" gw="$2"
+  cat >"${dir}/gateway.yaml" <<YAML
+mode: development
+gateway_id: ${gw}
+log: {level: warn, format: text}
+http: {listen: "127.0.0.1:18188"}
+syslog: {enabled: false}
+store: {dir: "${dir}/store", batch_max_events: 5000, batch_max_wait: 100ms}
+ledger: {profile: "${BENCH_RUN_DIR}/connection-org1.json", identity: gateway}
+detection:
+  enabled: true
+  strict: false
+  models_dir: "${LG_ROOT}/models"
+  onnxruntime_library: "${LG_BIN}/onnxruntime/libonnxruntime.so.1"
+respond:
+  enabled: true
+  checkpoint_file: "${dir}/respond.checkpoint"
+  journal_file: "${dir}/respond.journal"
+  workers: 32
+  actions:
+    open_incident:
+      rest:
+        url: http://127.0.0.1:18190/incidents
+        body: '{"alert": {{json .Request.AlertID}}{{if .Alert}}, "event_time": {{json .Alert.EventTime}}{{end}}}'
+credentials:
+  - {name: bench, token: bench-token-not-secret, scopes: [hec, read]}
+YAML
+  cat >"${dir}/policy.yaml" <<YAML
+id: ${gw}-incident
+version: 1
+description: Benchmark policy - an incident for every alert of gateway ${gw}.
+condition: alert.gateway == "${gw}"
+mode: enforce
+actions:
+  - type: open_incident
+    params:
+      title: "bench {{alert.id}}"
+responseApprovals: 0
+YAML
+  local org1="${BENCH_RUN_DIR}/connection-org1.json" org2="${BENCH_RUN_DIR}/connection-org2.json"
+  "${LG_BIN}/ledgerguard" policy propose "${dir}/policy.yaml" --profile "${org1}" --identity author >/dev/null
+  "${LG_BIN}/ledgerguard" policy approve "${gw}-incident" 1 --profile "${org1}" >/dev/null
+  "${LG_BIN}/ledgerguard" policy approve "${gw}-incident" 1 --profile "${org2}" >/dev/null
+}
+
+bench_action() {
+  local data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
+  if [[ ! -d "${data_dir}/nsl-kdd" ]]; then
+    log "bench: action latency not measured: it replays NSL-KDD from ${data_dir} (set LEDGERGUARD_DATA_DIR)"
+    return 0
+  fi
+  local dir gw gw_pid rc_pid
+  dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-action.XXXXXX")"
+  gw="bench-action-$(date +%s)"
+  bench_action_setup "${dir}" "${gw}"
+  go build -o "${LG_BIN}/lg-demo-receiver" "${LG_ROOT}/test/demo/receiver"
+  "${LG_BIN}/lg-demo-receiver" --listen 127.0.0.1:18190 >"${dir}/receiver.log" 2>&1 &
+  rc_pid=$!
+  "${LG_BIN}/ledgerguard" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
+  gw_pid=$!
+  if wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
+    log "bench: telemetry -> committed alert -> action executed, NSL-KDD rows over HEC at 20 events/s for 30 s"
+    (cd "${LG_ROOT}" && go run ./test/bench -scenario action -url http://127.0.0.1:18188 -token bench-token-not-secret \
+      -receiver http://127.0.0.1:18190 -data "${data_dir}" -rate 20 -duration 30s) || true
+  else
+    log "bench: the action gateway did not become ready; see ${dir}/gateway.log"
+  fi
+  kill -TERM "${gw_pid}" "${rc_pid}" 2>/dev/null || true
+  wait "${gw_pid}" "${rc_pid}" 2>/dev/null || true
+}
+
 # bench_detect turns the detection Go benchmarks into BENCH lines.
 bench_detect() {
   log "bench: detection per event, batched, through the real feature engine and ONNX Runtime"
@@ -73,6 +149,7 @@ main() {
   log "bench: RaiseAlerts at 1, 100 and 1000 alerts per transaction (15 s each)"
   (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario alerts -duration 15s)
   bench_ingest
+  bench_action
   bench_detect
 }
 

@@ -4,7 +4,8 @@
 //
 // Scenarios: submit (latency of sequential submits and evaluates) and
 // alerts (RaiseAlerts throughput and latency at 1, 100 and 1000 alerts per
-// transaction) and ingest (a running gateway's end-to-end event rate).
+// transaction), ingest (a running gateway's end-to-end event rate) and
+// action (telemetry-to-action latency through detection and the responder).
 package main
 
 import (
@@ -23,12 +24,15 @@ import (
 
 func main() {
 	runDir := flag.String("run-dir", "network/run", "network state folder holding the connection profiles")
-	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest")
+	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action")
 	duration := flag.Duration("duration", 15*time.Second, "how long each load level (alerts) or the load (ingest) runs")
 	url := flag.String("url", "http://127.0.0.1:8088", "gateway URL (ingest)")
 	token := flag.String("token", "", "gateway token with ndjson and read scopes (ingest)")
 	clients := flag.Int("clients", 32, "concurrent HTTP clients (ingest)")
 	perReq := flag.Int("per-request", 1000, "events per request (ingest)")
+	receiver := flag.String("receiver", "http://127.0.0.1:18190", "demo receiver URL (action)")
+	dataDir := flag.String("data", "../shared/data", "public datasets folder (action)")
+	rate := flag.Int("rate", 40, "events per second (action)")
 	n := flag.Int("n", 200, "number of transactions")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -41,6 +45,8 @@ func main() {
 		err = benchAlerts(ctx, *runDir, *duration)
 	case "ingest":
 		err = benchIngest(ctx, *url, *token, *duration, *clients, *perReq)
+	case "action":
+		err = benchAction(ctx, *url, *token, *receiver, *dataDir, *rate, *duration)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}
