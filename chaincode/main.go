@@ -11,6 +11,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/alerts"
 	"github.com/ledgerguard/ledgerguard/chaincode/consortium"
 	"github.com/ledgerguard/ledgerguard/chaincode/events"
+	"github.com/ledgerguard/ledgerguard/chaincode/models"
 	"github.com/ledgerguard/ledgerguard/chaincode/policies"
 	"github.com/ledgerguard/ledgerguard/chaincode/responses"
 	"github.com/ledgerguard/ledgerguard/chaincode/system"
@@ -19,7 +20,7 @@ import (
 // newChaincode builds the chaincode with every contract registered; main
 // and the registration test share it.
 func newChaincode() (*contractapi.ContractChaincode, error) {
-	cc, err := contractapi.NewChaincode(system.New(), consortium.New(), events.New(), alerts.New(), policies.New(), responses.New())
+	cc, err := contractapi.NewChaincode(system.New(), consortium.New(), events.New(), alerts.New(), policies.New(), responses.New(), models.New())
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,12 @@ func TestRegistration(t *testing.T) {
 		{auditor, []string{"policies:GetPolicyHistory", "p1", "1", "5", ""}, 500, "not found"},
 		{auditor, []string{"responses:ListResponses", "", "5", ""}, 200, `"records":[]`},
 		{auditor, []string{"responses:ListResponses", "", "1001", ""}, 500, "pageSize"},
+		{auditor, []string{"models:ListModels", "", "5", ""}, 200, `"records":[]`},
+		{auditor, []string{"models:GetModel", "m", "1.0.0"}, 500, "not found"},
+		{auditor, []string{"models:GetModelHistory", "m", "1.0.0", "5", ""}, 500, "not found"},
+		{auditor, []string{"models:RegisterModel", "{}"}, 500, "lacks role"},
+		{auditor, []string{"models:ApproveModel", "m", "1.0.0"}, 500, "lacks org admin"},
+		{auditor, []string{"models:RevokeModel", "m", "1.0.0", "bad"}, 500, "lacks role"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args[0], func(t *testing.T) {

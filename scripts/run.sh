@@ -34,6 +34,8 @@ main() {
   "${LG_ROOT}/scripts/chaincode.sh" ensure
   "${LG_BIN}/ledgerguard" ping --profile "${LG_RUN}/connection-org1.json" --identity gateway
   "${LG_BIN}/ledgerguard" ping --profile "${LG_RUN}/connection-org2.json" --identity gateway
+  # The gateway runs in strict mode: it serves only models approved on the ledger.
+  "${LG_ROOT}/scripts/models-ledger.sh"
 
   go build -o "${LG_BIN}/lg-demo-receiver" "${LG_ROOT}/test/demo/receiver"
   start_service "demo receiver" "${LG_RUN}/receiver.pid" "${LG_RUN}/receiver.log" \

@@ -2,10 +2,10 @@
 // ledgerguard gateway and its chaincode: batch anchors, checkpoints, alerts
 // (and the sets the ledger stores them in) and their status changes,
 // response policies and actions, response requests and outcomes, the
-// chaincode event payload, consortium membership and the paginated result
-// envelope. Golden files under testdata/ pin every
-// shape; the gateway's tests read the same files, so a change to a shape
-// shows up on both sides at once.
+// chaincode event payload, consortium membership, model provenance
+// registrations ([ModelRecord]) and the paginated result envelope.
+// Golden files under testdata/ pin every shape; the gateway's tests read
+// the same files, so a change to a shape shows up on both sides at once.
 //
 // The package depends on the standard library only, so the gateway (and its
 // CLI) can import it to build, validate and identify records exactly as the

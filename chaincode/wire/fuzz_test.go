@@ -70,3 +70,38 @@ func FuzzAlerts(f *testing.F) {
 		}
 	})
 }
+
+// FuzzModel does the same for a RegisterModel argument: a registration
+// that validates re-encodes to a stable canonical form that still
+// validates and is the same registration.
+func FuzzModel(f *testing.F) {
+	f.Add([]byte(`{"name":"nsl-kdd-flow","version":"1.0.0","sha256":"` + fixture.Hash("m") + `","featuresSha256":"` + fixture.Hash("f") +
+		`","trainingData":[{"path":"nsl-kdd/KDDTrain+_full.zip","sha256":"` + fixture.Hash("t") + `"}],"metrics":{"test.accuracy":0.83,"n":1e3}}`))
+	f.Add([]byte(`{"name":"m","version":"1","sha256":"","metrics":{"a":-0}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := wire.Decode[wire.ModelRecord](data, "model")
+		if err != nil {
+			return
+		}
+		if err := m.Validate(); err != nil {
+			return
+		}
+		canon, err := json.Marshal(m)
+		if err != nil {
+			t.Fatalf("encode valid model: %v", err)
+		}
+		again, err := wire.Decode[wire.ModelRecord](canon, "model")
+		if err != nil {
+			t.Fatalf("decode canonical model: %v", err)
+		}
+		if err := again.Validate(); err != nil {
+			t.Fatalf("canonical model no longer validates: %v", err)
+		}
+		if !m.SameRegistration(&again) || !again.SameRegistration(&m) {
+			t.Fatalf("canonical model is another registration:\n%s", canon)
+		}
+		if out, _ := json.Marshal(again); !bytes.Equal(out, canon) {
+			t.Fatalf("canonical form not stable:\n%s\n%s", canon, out)
+		}
+	})
+}

@@ -112,10 +112,30 @@ func sampleResponse() wire.Response {
 	}
 }
 
+func sampleModel() wire.ModelRecord {
+	return wire.ModelRecord{
+		Name: "nsl-kdd-flow", Version: "1.0.0", SHA256: h2, FeaturesSHA256: h1,
+		TrainingData: []wire.DataFile{{Path: "nsl-kdd/KDDTrain+_full.zip", SHA256: h3}},
+		Metrics:      map[string]float64{"test.nsl-kdd.KDDTest+.accuracy": 0.8324609652235628, "test.nsl-kdd.KDDTest+.fpr": 0.08186592523941921},
+		Description:  "MLP 64-32 on NSL-KDD flow features", Quorum: 2,
+		Owner: "Org1MSP", State: wire.ModelApproved,
+		RegisteredBy: &wire.Actor{MSP: "Org1MSP", Subject: "CN=author1,OU=client,O=Org1MSP"},
+		RegisteredAt: ts("2026-11-25T08:00:00Z"), RegisteredTx: h1,
+		Approvals: []wire.Approval{
+			{MSP: "Org1MSP", Subject: "CN=admin,OU=admin,O=Org1MSP", At: ts("2026-11-25T08:10:00Z"), TxID: h2},
+			{MSP: "Org2MSP", Subject: adminActor.Subject, At: ts("2026-11-25T08:20:00Z"), TxID: h3},
+		},
+		ApprovedAt: ts("2026-11-25T08:20:00Z"), ApprovedTx: h3,
+	}
+}
+
 // goldens maps each golden file to a sample value of its shape.
 func goldens() map[string]any {
 	b, a, p, r := sampleBatch(), sampleAlert(), samplePolicy(), sampleResponse()
 	set := sampleAlertSet()
+	model, revoked := sampleModel(), sampleModel()
+	revoked.State, revoked.RevokedAt, revoked.RevokedTx = wire.ModelRevoked, ts("2026-11-26T10:00:00Z"), h1
+	revoked.RevokedBy, revoked.RevokeReason = &adminActor, "false positives on backup traffic"
 	req := r.Request()
 	req.State = "requested"
 	return map[string]any{
@@ -137,6 +157,9 @@ func goldens() map[string]any {
 		"alert_filter.json":    &wire.AlertFilter{MSP: "Org1MSP", Status: "open", MinSeverity: "high", Since: ts("2026-11-25T00:00:00Z")},
 		"response_filter.json": &wire.ResponseFilter{MSP: "Org1MSP", State: "requested"},
 		"policy_filter.json":   &wire.PolicyFilter{State: "active"},
+		"model.json":           &model,
+		"model_revoked.json":   &revoked,
+		"model_filter.json":    &wire.ModelFilter{Name: "nsl-kdd-flow", State: "approved"},
 	}
 }
 
@@ -198,6 +221,12 @@ func TestGoldenInputsValidate(t *testing.T) {
 	p.State, p.ProposedBy, p.ProposedAt, p.ProposedTx, p.Approvals, p.ActivatedAt, p.ActivatedTx = "", nil, wire.Time{}, "", nil, wire.Time{}, ""
 	if err := p.Validate(); err != nil {
 		t.Errorf("policy: %v", err)
+	}
+	m := sampleModel()
+	m.Owner, m.State, m.RegisteredBy, m.RegisteredAt, m.RegisteredTx, m.Approvals, m.ApprovedAt, m.ApprovedTx =
+		"", "", nil, wire.Time{}, "", nil, wire.Time{}, ""
+	if err := m.Validate(); err != nil {
+		t.Errorf("model: %v", err)
 	}
 }
 

@@ -109,6 +109,16 @@ type Detection struct {
 	Library string `yaml:"onnxruntime_library"`
 	// ReloadInterval is how often the models folder is checked for changes.
 	ReloadInterval time.Duration `yaml:"reload_interval"`
+	// Strict (default true) serves only models whose exact file sha256 and
+	// feature spec are registered and approved on the ledger's models
+	// contract, and unloads a model once its approval is revoked. A model
+	// on disk that is not approved is skipped and logged; if none is
+	// approved the gateway runs with detection idle. false serves every
+	// model on disk (with a warning at start-up).
+	Strict bool `yaml:"strict"`
+	// LedgerCheckInterval is how often strict mode re-reads the approved
+	// models from the ledger (default 30s).
+	LedgerCheckInterval time.Duration `yaml:"ledger_check_interval"`
 	// PseudonymKeyEnv names the environment variable holding the key that
 	// pseudonymises user names and private addresses before alerts reach
 	// the shared ledger; empty leaves them in clear. The key never appears
@@ -324,7 +334,7 @@ func Default() Config {
 			ClusterName: "ledgerguard",
 			ClusterUUID: "c0ffee00-0000-4000-8000-000000000001",
 		},
-		Detection: Detection{ReloadInterval: 30 * time.Second},
+		Detection: Detection{ReloadInterval: 30 * time.Second, Strict: true, LedgerCheckInterval: 30 * time.Second},
 	}
 }
 
@@ -443,6 +453,7 @@ var Env = []struct{ Var, Field string }{
 	{"LEDGERGUARD_DETECTION_ENABLED", "detection.enabled"},
 	{"LEDGERGUARD_MODELS_DIR", "detection.models_dir"},
 	{"LEDGERGUARD_ORT_LIB", "detection.onnxruntime_library"},
+	{"LEDGERGUARD_DETECTION_STRICT", "detection.strict"},
 }
 
 func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
@@ -499,6 +510,12 @@ func (c *Config) set(field, v string) error {
 			return fmt.Errorf("%q is not a boolean", v)
 		}
 		c.Detection.Enabled = b
+	case "detection.strict":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", v)
+		}
+		c.Detection.Strict = b
 	case "backpressure.max_unanchored_events":
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
@@ -541,6 +558,9 @@ func (c *Config) Validate() error {
 		}
 		if c.Detection.ReloadInterval <= 0 {
 			bad("detection.reload_interval", "must be a positive duration, got %v", c.Detection.ReloadInterval)
+		}
+		if c.Detection.Strict && c.Detection.LedgerCheckInterval <= 0 {
+			bad("detection.ledger_check_interval", "must be a positive duration, got %v", c.Detection.LedgerCheckInterval)
 		}
 	}
 	if c.Mode != ModeDevelopment && c.Mode != ModeProduction {

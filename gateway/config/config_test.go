@@ -212,6 +212,12 @@ func TestValidate(t *testing.T) {
 		{"production dev token", func(c *Config) { c.Mode = ModeProduction; c.Credentials[0].Token = "dev-hec-token-not-secret" }, []string{`credentials[0].token (credential "a")`}},
 		{"production short token", func(c *Config) { c.Mode = ModeProduction; c.Credentials[0].Token = "short-but-unique" }, []string{`credentials[0].token (credential "a")`}},
 		{"production long token", func(c *Config) { c.Mode = ModeProduction }, nil},
+		{"strict check interval", func(c *Config) {
+			c.Detection = Detection{Enabled: true, ModelsDir: t.TempDir(), Library: "lib.so", ReloadInterval: time.Second, Strict: true}
+		}, []string{"detection.ledger_check_interval"}},
+		{"non-strict needs no check interval", func(c *Config) {
+			c.Detection = Detection{Enabled: true, ModelsDir: t.TempDir(), Library: "lib.so", ReloadInterval: time.Second}
+		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := base()
@@ -270,5 +276,37 @@ func TestDevConfig(t *testing.T) {
 		if !strings.HasSuffix(f, `")`) || !strings.Contains(f, ".token (credential ") {
 			t.Errorf("field %q does not name the credential", f)
 		}
+	}
+}
+
+// Strict mode is the default and LEDGERGUARD_DETECTION_STRICT overrides it.
+func TestDetectionStrictDefault(t *testing.T) {
+	if d := Default().Detection; !d.Strict || d.LedgerCheckInterval != 30*time.Second {
+		t.Fatalf("default detection = %+v, want strict with a 30s ledger check", d)
+	}
+	tests := []struct {
+		yaml, env string
+		want      bool
+	}{
+		{"detection: {enabled: true}", "", true},
+		{"detection: {enabled: true, strict: false}", "", false},
+		{"detection: {enabled: true, strict: false}", "true", true},
+		{"detection: {enabled: true}", "false", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.yaml+"/"+tt.env, func(t *testing.T) {
+			c, err := Parse([]byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.env != "" {
+				if err := c.applyEnv(env(map[string]string{"LEDGERGUARD_DETECTION_STRICT": tt.env})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := c.Detection.Strict; got != tt.want {
+				t.Errorf("strict = %t, want %t", got, tt.want)
+			}
+		})
 	}
 }

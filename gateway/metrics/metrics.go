@@ -19,6 +19,7 @@
 //	anchor_batch_size_events                       histogram of anchored batch sizes
 //	http_request_duration_seconds{route,method,code} histogram per gin route
 //	syslog_connections                             open syslog connections
+//	models_served{model,version,sha256}            1 per detection model served now
 package metrics
 
 import (
@@ -93,6 +94,35 @@ func New() *Metrics {
 // It returns an error if the name is already registered.
 func (m *Metrics) GaugeFunc(name, help string, f func() float64) error {
 	return m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: name, Help: help}, f))
+}
+
+// ServedModel labels one detection model in ledgerguard_models_served.
+type ServedModel struct {
+	Name, Version, SHA256 string
+}
+
+// ModelsServed registers ledgerguard_models_served{model,version,sha256}:
+// at each scrape, 1 for every model served returns, so a model that is
+// unloaded (e.g. revoked on the ledger in strict mode) disappears from the
+// exposition. It returns an error if registered twice.
+func (m *Metrics) ModelsServed(served func() []ServedModel) error {
+	return m.reg.Register(&modelsCollector{served: served, desc: prometheus.NewDesc(
+		prometheus.BuildFQName(ns, "", "models_served"),
+		"Detection models served now (1 each), by name, version and model file sha256.",
+		[]string{"model", "version", "sha256"}, nil)})
+}
+
+type modelsCollector struct {
+	served func() []ServedModel
+	desc   *prometheus.Desc
+}
+
+func (c *modelsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *modelsCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.served() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, 1, s.Name, s.Version, s.SHA256)
+	}
 }
 
 // Accepted counts n events of protocol as stored.

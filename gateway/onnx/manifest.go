@@ -34,6 +34,9 @@ var (
 	ErrOutputs = errors.New("model outputs do not match manifest")
 	// ErrSession: ONNX Runtime refused the model.
 	ErrSession = errors.New("onnx session")
+	// ErrNotAllowed: the WithAllow filter refused the model (in strict
+	// mode: it is not approved on the ledger).
+	ErrNotAllowed = errors.New("model not allowed")
 )
 
 // ModelError reports why a model directory cannot be served.

@@ -19,6 +19,7 @@ type options struct {
 	maxBatch int
 	maxWait  time.Duration
 	workers  int
+	allow    func(*Manifest) error
 }
 
 // WithMaxBatch bounds the rows per model call (default 1024).
@@ -45,6 +46,24 @@ func WithWorkers(n int) Option {
 			return fmt.Errorf("onnx: workers %d must be positive", n)
 		}
 		o.workers = n
+		return nil
+	}
+}
+
+// WithAllow makes Open refuse a model unless allow accepts its manifest,
+// and makes a Registry serve, for each name, the highest version allow
+// accepts (re-asking at every Reload, so a model allow stops accepting is
+// unloaded by the next Reload). Open asks after verifying the model file
+// against the manifest's sha256 and before starting a session, so the
+// manifest allow sees describes exactly the bytes that would run. A
+// refusal is a *ModelError of kind ErrNotAllowed wrapping allow's error.
+// allow must be safe for concurrent use. Default: every model is allowed.
+func WithAllow(allow func(*Manifest) error) Option {
+	return func(o *options) error {
+		if allow == nil {
+			return fmt.Errorf("onnx: WithAllow needs a function")
+		}
+		o.allow = allow
 		return nil
 	}
 }
@@ -76,6 +95,11 @@ func Open(dir string, opts ...Option) (*Model, error) {
 	m, data, err := LoadManifest(dir)
 	if err != nil {
 		return nil, err
+	}
+	if o.allow != nil {
+		if err := o.allow(m); err != nil {
+			return nil, &ModelError{dir, ErrNotAllowed, err}
+		}
 	}
 	if Version() == "" {
 		return nil, &ModelError{dir, ErrSession, fmt.Errorf("%w: onnx.Init was not called", ErrLibrary)}

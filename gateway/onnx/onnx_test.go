@@ -462,3 +462,116 @@ func TestGoldenVectors(t *testing.T) {
 		})
 	}
 }
+
+// TestRegistryAllow: with WithAllow, each name serves its highest allowed
+// version, refusals are reported as ErrNotAllowed, and a model the filter
+// stops accepting is unloaded at the next Reload (falling back to an
+// older allowed version when there is one).
+func TestRegistryAllow(t *testing.T) {
+	requireORT(t)
+	ctx := context.Background()
+	root := t.TempDir()
+	src := modelDir(t, "dns-dga")
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		dir := copyModel(t, src, root, v)
+		editManifest(t, dir, func(m map[string]any) { m["version"] = v })
+	}
+	var mu sync.Mutex
+	allowed := map[string]bool{}
+	set := func(versions ...string) {
+		mu.Lock()
+		defer mu.Unlock()
+		clear(allowed)
+		for _, v := range versions {
+			allowed[v] = true
+		}
+	}
+	allow := func(m *Manifest) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !allowed[m.Version] {
+			return errors.New("not approved")
+		}
+		return nil
+	}
+	served := func(r *Registry) string {
+		var out []string
+		for _, m := range r.Models() {
+			out = append(out, m.Manifest().Name+"@"+m.Manifest().Version)
+		}
+		return strings.Join(out, ",")
+	}
+
+	r, err := NewRegistry(ctx, root, WithAllow(allow))
+	if !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("NewRegistry with nothing allowed = %v, want ErrNotAllowed", err)
+	}
+	if r == nil {
+		t.Fatal("NewRegistry returned no registry")
+	}
+	defer r.Close()
+	var me *ModelError
+	if !errors.As(err, &me) || filepath.Base(me.Dir) != "1.1.0" {
+		t.Errorf("first refusal = %v, want the highest version's directory", err)
+	}
+	if got := served(r); got != "" {
+		t.Fatalf("nothing allowed, serving %q", got)
+	}
+
+	steps := []struct {
+		name    string
+		allowed []string
+		want    string
+		refused bool
+	}{
+		{"older approved, newer pending", []string{"1.0.0"}, "dns-dga@1.0.0", true},
+		{"newer approved", []string{"1.0.0", "1.1.0"}, "dns-dga@1.1.0", false},
+		{"newer revoked falls back", []string{"1.0.0"}, "dns-dga@1.0.0", true},
+		{"all revoked unloads", nil, "", true},
+		{"approved again", []string{"1.1.0"}, "dns-dga@1.1.0", false},
+	}
+	var before *Model
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			set(s.allowed...)
+			err := r.Reload(ctx)
+			if got := errors.Is(err, ErrNotAllowed); got != s.refused {
+				t.Errorf("Reload() = %v, refusal reported %t, want %t", err, got, s.refused)
+			}
+			if got := served(r); got != s.want {
+				t.Fatalf("serving %q, want %q", got, s.want)
+			}
+			if before != nil {
+				if m, ok := r.Get("dns-dga"); !ok || m != before {
+					if _, err := before.Detect(ctx, dnsEvents("a.com")); !errors.Is(err, ErrClosed) {
+						t.Errorf("model no longer served still answers: %v", err)
+					}
+				}
+			}
+			before, _ = r.Get("dns-dga")
+			if _, err := r.Detect(ctx, dnsEvents("a.com")); err != nil {
+				t.Errorf("Registry.Detect = %v", err)
+			}
+		})
+	}
+	// Unchanged and still allowed: the same model keeps serving.
+	if err := r.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := r.Get("dns-dga"); m != before {
+		t.Error("Reload without changes replaced an allowed model")
+	}
+}
+
+// TestOpenAllow: Open asks the filter on the verified manifest.
+func TestOpenAllow(t *testing.T) {
+	requireORT(t)
+	refuse := errors.New("revoked")
+	_, err := Open(modelDir(t, "dns-dga"), WithAllow(func(*Manifest) error { return refuse }))
+	if !errors.Is(err, ErrNotAllowed) || !errors.Is(err, refuse) {
+		t.Fatalf("Open with a refusing filter = %v, want ErrNotAllowed wrapping the reason", err)
+	}
+	if err := WithAllow(nil)(&options{}); err == nil {
+		t.Error("WithAllow(nil) accepted")
+	}
+}

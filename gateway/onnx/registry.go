@@ -29,9 +29,17 @@ import (
 // store): a Detect call sees one consistent set of models, and a replaced
 // model is closed only after the calls using it return. A model that fails
 // to load leaves the previous version serving and is reported by Reload.
+//
+// With WithAllow, each name serves the highest version the filter accepts
+// (a refused version is skipped, so an approved older version keeps
+// serving while a newer one awaits approval), the filter is asked again
+// for every served model at every Reload, and a name with no accepted
+// version is unloaded. Refusals are reported by Reload as *ModelError of
+// kind ErrNotAllowed; a refused model is never opened.
 type Registry struct {
-	root string
-	opts []Option
+	root  string
+	opts  []Option
+	allow func(*Manifest) error
 
 	reload sync.Mutex // serialises Reload
 	cur    atomic.Pointer[snapshot]
@@ -52,6 +60,13 @@ type entry struct {
 // alongside a usable Registry.
 func NewRegistry(ctx context.Context, root string, opts ...Option) (*Registry, error) {
 	r := &Registry{root: root, opts: opts}
+	var o options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	r.allow = o.allow
 	r.cur.Store(&snapshot{})
 	if _, err := os.ReadDir(root); err != nil {
 		return nil, fmt.Errorf("onnx: model registry %s: %w", root, err)
@@ -87,9 +102,12 @@ func (r *Registry) Detect(ctx context.Context, events []gateway.Event) ([]detect
 	for _, e := range s.models {
 		res, err := e.model.Detect(ctx, events)
 		if errors.Is(err, ErrClosed) {
-			// Replaced between our load and the call: use its successor.
-			if m, ok := r.Get(e.name); ok && m != e.model {
-				res, err = m.Detect(ctx, events)
+			m, ok := r.Get(e.name)
+			switch {
+			case !ok:
+				continue // unloaded between our load and the call: no longer served
+			case m != e.model:
+				res, err = m.Detect(ctx, events) // replaced: use its successor
 			}
 		}
 		if err != nil {
@@ -125,35 +143,20 @@ func (r *Registry) Reload(ctx context.Context) error {
 		if !n.IsDir() || strings.HasPrefix(n.Name(), ".") {
 			continue
 		}
-		dir, ok := latestVersion(filepath.Join(r.root, n.Name()))
-		if !ok {
-			continue
-		}
-		fp, err := fingerprint(dir)
 		prev := byName[n.Name()]
-		if err == nil && prev != nil && prev.fingerprint == fp {
-			next.models = append(next.models, prev)
+		e, failed := r.pick(n.Name(), prev)
+		errs = append(errs, failed...)
+		if e == nil {
 			continue
 		}
-		var m *Model
-		if err == nil {
-			m, err = Open(dir, r.opts...)
-		}
-		if err != nil {
-			errs = append(errs, err)
-			if prev != nil {
-				next.models = append(next.models, prev)
-			}
-			continue
-		}
-		next.models = append(next.models, &entry{name: n.Name(), fingerprint: fp, model: m})
-		if prev != nil {
+		next.models = append(next.models, e)
+		if prev != nil && e != prev {
 			retired = append(retired, prev.model)
 		}
 	}
 	for _, e := range old.models {
 		if !slices.ContainsFunc(next.models, func(x *entry) bool { return x.name == e.name }) {
-			retired = append(retired, e.model)
+			retired = append(retired, e.model) // removed from disk, or no version allowed any more
 		}
 	}
 	r.cur.Store(next)
@@ -195,12 +198,71 @@ func (r *Registry) Close() error {
 	return errors.Join(errs...)
 }
 
-// latestVersion returns the highest-versioned subdirectory of dir holding a
-// manifest.
-func latestVersion(dir string) (string, bool) {
+// pick chooses what serves under name: the highest version the allow
+// filter accepts, prev when that version is unchanged, or prev when that
+// version fails to load (if prev is still allowed). It returns nil when
+// nothing may serve, and every refusal and load failure met on the way.
+func (r *Registry) pick(name string, prev *entry) (*entry, []error) {
+	var errs []error
+	prevAllowed := func() bool {
+		return prev != nil && r.check(prev.model.Dir(), prev.model.Manifest()) == nil
+	}
+	for _, dir := range versions(filepath.Join(r.root, name)) {
+		fp, err := fingerprint(dir)
+		if err == nil && prev != nil && prev.fingerprint == fp {
+			if err := r.check(dir, prev.model.Manifest()); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			return prev, errs
+		}
+		if err == nil && r.allow != nil {
+			// Ask before opening, from the manifest alone, so a refused
+			// model costs no session; Open asks again on the verified one.
+			var mf *Manifest
+			if mf, err = ReadManifestFile(filepath.Join(dir, ManifestFile)); err == nil {
+				if err := r.check(dir, mf); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			}
+		}
+		var m *Model
+		if err == nil {
+			m, err = Open(dir, r.opts...)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			if errors.Is(err, ErrNotAllowed) {
+				continue
+			}
+			if prevAllowed() {
+				return prev, errs
+			}
+			return nil, errs
+		}
+		return &entry{name: name, fingerprint: fp, model: m}, errs
+	}
+	return nil, errs
+}
+
+// check asks the allow filter about the model in dir.
+func (r *Registry) check(dir string, m *Manifest) error {
+	if r.allow == nil {
+		return nil
+	}
+	if err := r.allow(m); err != nil {
+		return &ModelError{dir, ErrNotAllowed, err}
+	}
+	return nil
+}
+
+// versions returns the subdirectories of dir holding a manifest, highest
+// version first.
+func versions(dir string) []string {
 	vs, err := os.ReadDir(dir)
 	if err != nil {
-		return "", false
+		return nil
 	}
 	var cands []string
 	for _, v := range vs {
@@ -210,11 +272,22 @@ func latestVersion(dir string) (string, bool) {
 			}
 		}
 	}
-	if len(cands) == 0 {
+	slices.SortFunc(cands, func(a, b string) int { return compareVersions(b, a) })
+	out := make([]string, len(cands))
+	for i, c := range cands {
+		out[i] = filepath.Join(dir, c)
+	}
+	return out
+}
+
+// latestVersion returns the highest-versioned subdirectory of dir holding a
+// manifest.
+func latestVersion(dir string) (string, bool) {
+	vs := versions(dir)
+	if len(vs) == 0 {
 		return "", false
 	}
-	slices.SortFunc(cands, compareVersions)
-	return filepath.Join(dir, cands[len(cands)-1]), true
+	return vs[0], true
 }
 
 // compareVersions compares dotted versions part by part, numerically where

@@ -73,6 +73,15 @@ type gatewayOpts struct {
 	detection      bool
 	batchMaxEvents int
 	batchMaxWait   time.Duration
+	// nonStrict sets detection.strict: false (serve every model on disk).
+	// By default the gateway runs in strict mode, as in production, and
+	// newGateway first registers and approves the committed models on the
+	// ledger (idempotently) so that detection has models to serve.
+	nonStrict bool
+	// modelsDir replaces the committed models/ folder.
+	modelsDir string
+	// ledgerCheck is detection.ledger_check_interval (default 30s).
+	ledgerCheck time.Duration
 }
 
 func freePort(t testing.TB) string {
@@ -95,6 +104,15 @@ func newGateway(t testing.TB, o gatewayOpts) *gatewayProc {
 	if o.batchMaxWait == 0 {
 		o.batchMaxWait = 200 * time.Millisecond
 	}
+	if o.modelsDir == "" {
+		o.modelsDir = filepath.Join(env.root, "models")
+	}
+	if o.ledgerCheck == 0 {
+		o.ledgerCheck = 30 * time.Second
+	}
+	if o.detection && !o.nonStrict {
+		ensureCommittedModelsApproved(t)
+	}
 	dir := t.TempDir()
 	g := &gatewayProc{
 		t: t, id: fmt.Sprintf("e2e-gw-%d", time.Now().UnixNano()), dir: dir,
@@ -112,6 +130,8 @@ detection:
   enabled: %t
   models_dir: %q
   onnxruntime_library: %q
+  strict: %t
+  ledger_check_interval: %s
 credentials:
   - {name: e2e-hec, token: %s, scopes: [hec], indexes: [main], ack: true}
   - {name: e2e-es, username: elastic, token: %s, scopes: [elasticsearch]}
@@ -119,8 +139,8 @@ credentials:
   - {name: e2e-ndjson, token: %s, scopes: [ndjson]}
   - {name: e2e-reader, token: %s, scopes: [read]}
 `, g.id, strings.TrimPrefix(g.url, "http://"), g.syslog, filepath.Join(dir, "store"), o.batchMaxEvents, o.batchMaxWait,
-		filepath.Join(env.runDir, "connection-org1.json"), o.detection, filepath.Join(env.root, "models"),
-		filepath.Join(env.root, "bin", "onnxruntime", "libonnxruntime.so.1"),
+		filepath.Join(env.runDir, "connection-org1.json"), o.detection, o.modelsDir,
+		filepath.Join(env.root, "bin", "onnxruntime", "libonnxruntime.so.1"), !o.nonStrict, o.ledgerCheck,
 		hecToken, esToken, otlpToken, ndjsonToken, readToken)
 	if err := os.WriteFile(g.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

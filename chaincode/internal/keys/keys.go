@@ -15,6 +15,7 @@
 //	lg.resp     (responseID)                              → Response
 //	lg.rate     (policyID, sha256(target), windowStart%020d, responseID) → rate-limit mark
 //	lg.members  ()                                        → Members
+//	lg.model    (name, version)                           → ModelRecord: one model version's provenance
 //
 // Numbers are zero-padded so lexical key order is numeric order.
 package keys
@@ -40,6 +41,7 @@ const (
 	Response     = "lg.resp"
 	RateMark     = "lg.rate"
 	Members      = "lg.members"
+	Model        = "lg.model"
 )
 
 // Key builds the composite key of objectType with attributes; it fails only

@@ -111,16 +111,19 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	}
 	defer client.Close()
 
+	ledger := fabric.NewLedger(client, cfg.Ledger.Channel, cfg.Ledger.Chaincode)
 	var models *onnx.Registry
+	var detModels *modelSet
 	storeOpts := []store.Option{
 		store.WithGateway(client.MSPID(), cfg.GatewayID),
 		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
 		store.WithBatchMaxWait(cfg.Store.BatchMaxWait),
 	}
 	if cfg.Detection.Enabled {
-		if models, err = openModels(ctx, cfg.Detection, log); err != nil {
+		if detModels, err = openModels(ctx, cfg.Detection, ledger, log); err != nil {
 			return err
 		}
+		models = detModels.reg
 		defer models.Close()
 		// Each sealed batch lists the models in force, so the ledger can
 		// check that an alert's detector scored its batch.
@@ -137,12 +140,20 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		}
 	}()
 
-	ledger := fabric.NewLedger(client, cfg.Ledger.Channel, cfg.Ledger.Chaincode)
-	anch, err := anchor.New(st, ledger, anchor.WithLogger(log))
+	anch, err := anchor.New(st, ledger, anchor.WithLogger(log),
+		anchor.WithSealWhenIdle(func(ctx context.Context) (bool, error) {
+			_, sealed, err := st.Seal(ctx)
+			return sealed, err
+		}, 20*time.Millisecond))
 	if err != nil {
 		return err
 	}
 	m := metrics.New()
+	if detModels != nil {
+		if err := m.ModelsServed(detModels.servedMetrics); err != nil {
+			return err
+		}
+	}
 	api, err := httpapi.New(cfg, httpapi.Deps{
 		Log: st, Batches: st, Classify: storeClassifier, Metrics: m, Logger: log,
 		Anchoring: func() httpapi.AnchorStatus {
@@ -240,9 +251,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return nil
 		})
 		run("models", func() error {
-			models.Watch(bg, cfg.Detection.ReloadInterval, func(err error) {
-				log.Error("reloading models failed; the previous versions keep serving", "err", err)
-			})
+			detModels.run(bg, cfg.Detection)
 			return nil
 		})
 	}
@@ -347,24 +356,6 @@ func newSyslog(c config.Syslog, st *store.Store, api *httpapi.Server, m *metrics
 		ln = tls.NewListener(ln, sc.TLS)
 	}
 	return sys, ln, nil
-}
-
-// openModels loads ONNX Runtime and the models to serve; a missing or
-// wrong library, or a model whose file does not match its manifest's
-// sha256, is a start-up error naming the file.
-func openModels(ctx context.Context, c config.Detection, log *slog.Logger) (*onnx.Registry, error) {
-	if err := onnx.Init(c.Library); err != nil {
-		return nil, usageError{fmt.Errorf("detection.onnxruntime_library: %w", err)}
-	}
-	reg, err := onnx.NewRegistry(ctx, c.ModelsDir)
-	if err != nil {
-		return nil, fmt.Errorf("detection.models_dir: %w", err)
-	}
-	for _, m := range reg.Models() {
-		mf := m.Manifest()
-		log.Info("model loaded", "model", mf.Name, "version", mf.Version, "sha256", mf.Model.SHA256)
-	}
-	return reg, nil
 }
 
 func modelRefs(reg *onnx.Registry) []gateway.ModelRef {

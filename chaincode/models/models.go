@@ -1,0 +1,324 @@
+// Package models is the "models" contract: the provenance of the detection
+// models gateways may serve. An author registers a model version (its file
+// sha256, the sha256 of its canonical feature spec, the hashes of its
+// training data and its measured metrics); it becomes approved when a
+// quorum of member organisations' admins approved that exact record; any
+// member organisation's admin can revoke it at once, without a quorum.
+// Gateways in strict mode serve only approved versions (ListModels) and
+// unload a version as soon as they read its revocation.
+//
+// Guarantees:
+//   - a registration is immutable: re-registering a (name, version) with
+//     identical content is a no-op, with other content a conflict (a new
+//     model needs a new version), and a revoked version stays revoked;
+//   - only members' authors and admins register, only members' admins
+//     approve, each organisation counted once; the quorum (default
+//     floor(n/2)+1 of n members, like policies) is fixed at registration;
+//   - revocation needs no quorum: the consortium must be able to stop a bad
+//     model fast, and any single member that distrusts a model is reason
+//     enough not to run it on shared infrastructure. It may be done by any
+//     member organisation's admin, or by an author of the registering
+//     organisation (withdrawing its own model), always with a reason;
+//   - every registration lives under one key (lg.model name, version), so
+//     its history (GetModelHistory) is the full audit trail, and model
+//     writes never touch keys alert, batch or policy traffic writes.
+package models
+
+import (
+	"fmt"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/consortium"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+)
+
+// Contract is the models contract, registered as "models".
+type Contract struct {
+	contractapi.Contract
+}
+
+// New returns the contract with its name set.
+func New() *Contract {
+	c := &Contract{}
+	c.Name = "models"
+	return c
+}
+
+// RegisterModel records a model version (modelJSON is a wire.ModelRecord
+// without chaincode-set fields) in state registered and returns it as
+// JSON. A replay of the same registration returns the stored record and
+// writes nothing.
+func (c *Contract) RegisterModel(ctx contractapi.TransactionContextInterface, modelJSON string) (string, error) {
+	const fn = "RegisterModel"
+	m, err := register(ctx, fn, modelJSON)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(m)
+}
+
+func register(ctx contractapi.TransactionContextInterface, fn, modelJSON string) (*wire.ModelRecord, error) {
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
+	if err != nil {
+		return nil, err
+	}
+	m, err := wire.Decode[wire.ModelRecord]([]byte(modelJSON), "model")
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	members, err := consortium.Load(stub)
+	if err != nil {
+		return nil, err
+	}
+	if err := consortium.RequireMember(members, id, fn); err != nil {
+		return nil, err
+	}
+	n := len(members.MSPs)
+	if m.Quorum > n {
+		return nil, &wire.ValidationError{Field: "quorum", Reason: fmt.Sprintf("%d exceeds the %d consortium members", m.Quorum, n)}
+	}
+	existing, key, err := load(stub, m.Name, m.Version)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		if existing.SameRegistration(&m) {
+			return existing, nil // replay of the same registration
+		}
+		return nil, &state.ConflictError{Kind: "model", ID: ref(m.Name, m.Version),
+			Reason: fmt.Sprintf("version %s is already registered (%s) with other content; register a new version", m.Version, existing.State)}
+	}
+	if m.Quorum == 0 {
+		m.Quorum = wire.DefaultQuorum(n)
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	actor := id.Actor()
+	m.Owner, m.State, m.RegisteredBy, m.RegisteredAt, m.RegisteredTx = id.MSP, wire.ModelRegistered, &actor, now, stub.GetTxID()
+	if err := state.Put(stub, key, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// ApproveModel records the caller's organisation's approval of model name
+// version version (the caller must be an admin of a member) and marks it
+// approved once the quorum is reached. An organisation that already
+// approved is a no-op; a revoked version cannot be approved. Returns the
+// record.
+func (c *Contract) ApproveModel(ctx contractapi.TransactionContextInterface, name, version string) (string, error) {
+	const fn = "ApproveModel"
+	m, err := approve(ctx, fn, name, version)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(m)
+}
+
+func approve(ctx contractapi.TransactionContextInterface, fn, name, version string) (*wire.ModelRecord, error) {
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Admin)
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	members, err := consortium.Load(stub)
+	if err != nil {
+		return nil, err
+	}
+	if err := consortium.RequireMember(members, id, fn); err != nil {
+		return nil, err
+	}
+	m, key, err := mustLoad(stub, name, version)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range m.Approvals {
+		if a.MSP == id.MSP {
+			return m, nil // this organisation already approved: idempotent
+		}
+	}
+	if m.State == wire.ModelRevoked {
+		return nil, &state.StateError{Kind: "model", ID: ref(name, version), State: m.State, Action: "approve"}
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	txID := stub.GetTxID()
+	m.Approvals = append(m.Approvals, wire.Approval{MSP: id.MSP, Subject: id.Subject, At: now, TxID: txID})
+	// An approval after the quorum is recorded too (more organisations
+	// vouching is worth keeping) but does not move the approval time.
+	if m.State == wire.ModelRegistered && countMembers(m.Approvals, members) >= m.Quorum {
+		m.State, m.ApprovedAt, m.ApprovedTx = wire.ModelApproved, now, txID
+	}
+	if err := state.Put(stub, key, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// RevokeModel ends model name version version (registered or approved)
+// with a reason, at once: any member organisation's admin may, and so may
+// an author of the registering organisation. Revoking a revoked version
+// is a no-op. Returns the record.
+func (c *Contract) RevokeModel(ctx contractapi.TransactionContextInterface, name, version, reason string) (string, error) {
+	const fn = "RevokeModel"
+	m, err := revoke(ctx, fn, name, version, reason)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(m)
+}
+
+func revoke(ctx contractapi.TransactionContextInterface, fn, name, version, reason string) (*wire.ModelRecord, error) {
+	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
+	if err != nil {
+		return nil, err
+	}
+	if err := wire.ValidateReason(reason); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	members, err := consortium.Load(stub)
+	if err != nil {
+		return nil, err
+	}
+	if err := consortium.RequireMember(members, id, fn); err != nil {
+		return nil, err
+	}
+	m, key, err := mustLoad(stub, name, version)
+	if err != nil {
+		return nil, err
+	}
+	if !id.Admin {
+		// An author (not admin) may withdraw only its own organisation's model.
+		if err := id.RequireOrg(fn, m.Owner); err != nil {
+			return nil, id.Deny(fn, fmt.Sprintf("org admin (certificate OU %q), or an author of %s (the registering organisation)", access.AdminOU, m.Owner))
+		}
+	}
+	if m.State == wire.ModelRevoked {
+		return m, nil
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	actor := id.Actor()
+	m.State, m.RevokedAt, m.RevokedTx, m.RevokedBy, m.RevokeReason = wire.ModelRevoked, now, stub.GetTxID(), &actor, reason
+	if err := state.Put(stub, key, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// GetModel returns model name version version as JSON.
+func (c *Contract) GetModel(ctx contractapi.TransactionContextInterface, name, version string) (string, error) {
+	const fn = "GetModel"
+	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	m, _, err := mustLoad(ctx.GetStub(), name, version)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(m)
+}
+
+// ListModels returns a page (wire.Page of wire.ModelRecord) of model
+// versions matching filterJSON (a wire.ModelFilter; "" = all), ordered by
+// name then version (as text).
+func (c *Contract) ListModels(ctx contractapi.TransactionContextInterface, filterJSON string, pageSize int32, bookmark string) (string, error) {
+	const fn = "ListModels"
+	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	f, err := wire.DecodeOptional[wire.ModelFilter](filterJSON, "filter")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	var attrs []string
+	if f.Name != "" {
+		attrs = []string{f.Name}
+	}
+	page, err := state.List(ctx.GetStub(), keys.Model, attrs, pageSize, bookmark, f.Match)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(page)
+}
+
+// GetModelHistory returns a page (wire.Page of wire.HistoryEntry of
+// wire.ModelRecord) of every write to model name version version, newest
+// first: registration, each approval, revocation.
+func (c *Contract) GetModelHistory(ctx contractapi.TransactionContextInterface, name, version string, pageSize int32, bookmark string) (string, error) {
+	const fn = "GetModelHistory"
+	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	stub := ctx.GetStub()
+	_, key, err := mustLoad(stub, name, version)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	page, err := state.History[wire.ModelRecord](stub, key, pageSize, bookmark)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", fn, err)
+	}
+	return state.JSON(page)
+}
+
+// load returns the record of (name, version), or nil if none, and its key.
+func load(stub shim.ChaincodeStubInterface, name, version string) (*wire.ModelRecord, string, error) {
+	if err := wire.ValidateModelName(name, version); err != nil {
+		return nil, "", err
+	}
+	key, err := keys.Key(keys.Model, name, version)
+	if err != nil {
+		return nil, "", &wire.ValidationError{Field: "name", Reason: err.Error()}
+	}
+	m, found, err := state.Get[wire.ModelRecord](stub, key)
+	if err != nil {
+		return nil, key, err
+	}
+	if !found {
+		return nil, key, nil
+	}
+	return m, key, nil
+}
+
+// mustLoad is load that reports a missing record as *state.NotFoundError.
+func mustLoad(stub shim.ChaincodeStubInterface, name, version string) (*wire.ModelRecord, string, error) {
+	m, key, err := load(stub, name, version)
+	if err != nil {
+		return nil, key, err
+	}
+	if m == nil {
+		return nil, key, &state.NotFoundError{Kind: "model", ID: ref(name, version)}
+	}
+	return m, key, nil
+}
+
+func ref(name, version string) string { return name + "@" + version }
+
+// countMembers counts distinct member organisations among approvals: an
+// organisation that left the consortium no longer counts.
+func countMembers(approvals []wire.Approval, m *wire.Members) int {
+	seen := map[string]bool{}
+	for _, a := range approvals {
+		if m.Has(a.MSP) {
+			seen[a.MSP] = true
+		}
+	}
+	return len(seen)
+}
