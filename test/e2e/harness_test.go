@@ -58,6 +58,42 @@ func network(t testing.TB, args ...string) {
 		t.Fatalf("network.sh %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	t.Logf("network.sh %s:\n%s", strings.Join(args, " "), out)
+	if args[0] == "start-node" && allNodesRunning() {
+		waitEndorsable(t)
+	}
+}
+
+// allNodesRunning reports whether every node of the test network runs.
+func allNodesRunning() bool {
+	cmd := exec.Command(filepath.Join(env.root, "scripts", "network.sh"), "status")
+	cmd.Env = append(cmd.Environ(), "LEDGERGUARD_RUN_DIR="+env.runDir)
+	return cmd.Run() == nil
+}
+
+// waitEndorsable waits (bounded) until transactions needing both orgs'
+// endorsement succeed again from each org: a restarted peer answers its
+// health check before the other org's peer has rediscovered it through
+// gossip, and the next test must not start in that window.
+func waitEndorsable(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for _, org := range []string{"org1", "org2"} {
+		c := dial(t, org, "gateway")
+		contract := c.Contract(channelName, chaincodeName, "system")
+		ok := 0
+		for ok < 3 {
+			if ctx.Err() != nil {
+				t.Fatalf("transactions from %s are not endorsed by both orgs 90s after a restart", org)
+			}
+			if _, err := contract.SubmitWithContext(ctx, "Heartbeat", client.WithArguments("after restart")); err != nil {
+				ok = 0
+				time.Sleep(250 * time.Millisecond)
+				continue
+			}
+			ok++
+		}
+	}
 }
 
 // height returns the channel's block height as seen by the client's peer.
