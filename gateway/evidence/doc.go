@@ -47,4 +47,10 @@
 //
 // Findings name the event (id and seq) that was modified, removed, inserted
 // or reordered; see [Kind] for the exact rules.
+//
+// # Bundles as training data
+//
+// [VerifiedEvents] and [Features] let the training pipeline learn from
+// authentic events: they verify a bundle first and read its events (decoded
+// from the anchored canonical bytes, in seq order) only if it verifies.
 package evidence

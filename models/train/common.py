@@ -1,8 +1,9 @@
 """Shared plumbing of the ledgerguard training pipeline.
 
 Feature matrices always come from the Go feature engine
-(`ledgerguard features --split ...`), never from Python code, so training
-and serving cannot disagree. Python only fits, exports ONNX, and writes the
+(`ledgerguard features --split ...`, or `--bundle` for a verified evidence
+bundle exported from the ledger), never from Python code, so training and
+serving cannot disagree. Python only fits, exports ONNX, and writes the
 manifest. Everything is seeded; re-running gives the same models.
 """
 import csv
@@ -10,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -42,12 +44,78 @@ def features(manifest_path, split):
         [LG, "features", "--manifest", manifest_path, "--split", split, "--data", DATA],
         check=True, capture_output=True, text=True,
     ).stdout
+    return parse_matrix(out)
+
+
+def parse_matrix(out):
+    """Parse the CSV `ledgerguard features` writes: (meta, X, names), meta
+    holding the six leading columns (row, file, raw_label, label, group,
+    time) by name."""
     r = csv.reader(io.StringIO(out))
     header = next(r)
     rows = list(r)
     meta = {k: [row[i] for row in rows] for i, k in enumerate(header[:6])}
     X = np.array([[float(v) for v in row[6:]] for row in rows], dtype=np.float32)
     return meta, X.reshape(len(rows), len(header) - 6), header[6:]
+
+
+class BundleError(RuntimeError):
+    """`ledgerguard features --bundle` failed (exit status in .returncode,
+    its stderr in .stderr)."""
+
+    def __init__(self, message, returncode=None, stderr=""):
+        super().__init__(message)
+        self.returncode, self.stderr = returncode, stderr
+
+
+class BundleRefused(BundleError):
+    """The evidence bundle does not verify: the Go command refused to compute
+    features from it, and nothing may be trained on it."""
+
+
+def matrix_from_bundle(manifest_path, bundle, labels=None, default_label=None, ledger_args=None):
+    """Feature matrix of a verified evidence bundle (`ledgerguard export`).
+
+    Runs `ledgerguard features --manifest M --bundle B [--labels L]`, which
+    verifies the bundle exactly as `ledgerguard verify` does and computes the
+    features of its events (in seq order, as live scoring does; events the
+    model does not apply to are skipped). labels is a file mapping event id
+    to label (CSV with event_id,label columns, or JSON {"<id>": "<label>"});
+    default_label labels the events it does not list; without either the
+    label columns are empty. ledger_args, e.g. ["--online", "--profile", P,
+    "--identity", "auditor"], are passed through to also check the bundle
+    against the live ledger.
+
+    Returns (meta, X, names, sha256): as features(), meta["row"] holding each
+    event's seq and meta["file"] its id, and sha256 the bundle file's hash as
+    verified. Raises BundleRefused when the bundle fails verification and
+    BundleError for any other failure (bad labels, unreadable bundle...), or
+    if the file changed after it was verified.
+    """
+    cmd = [LG, "features", "--manifest", manifest_path, "--bundle", bundle]
+    if labels:
+        cmd += ["--labels", labels]
+    if default_label:
+        cmd += ["--default-label", default_label]
+    cmd += list(ledger_args or [])
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        err = p.stderr.strip()
+        if "refusing to compute features from a bundle that fails verification" in err:
+            raise BundleRefused(f"evidence bundle {bundle} does not verify; refusing to train on it:\n{err}",
+                                p.returncode, p.stderr)
+        raise BundleError(f"ledgerguard features --bundle {bundle} failed (exit {p.returncode}):\n{err}",
+                          p.returncode, p.stderr)
+    m = re.search(r"bundle sha256 ([0-9a-f]{64}) verified", p.stderr)
+    if not m:
+        raise BundleError(f"ledgerguard features did not report the bundle's sha256:\n{p.stderr}",
+                          p.returncode, p.stderr)
+    sha = m.group(1)
+    if sha256_file(bundle) != sha:
+        raise BundleError(f"evidence bundle {bundle} changed after it was verified", p.returncode, p.stderr)
+    log(p.stderr.strip())
+    meta, X, names = parse_matrix(p.stdout)
+    return meta, X, names, sha
 
 
 def write_json(path, obj):
@@ -119,16 +187,8 @@ def export(model, n_features, kind, path):
 
 def finish(draft, model_dir, outs, n_features, classes, kind, threshold, metrics, algorithm, libs, validation):
     """Write manifest.json beside model.onnx from the draft."""
-    onnx_path = os.path.join(model_dir, "model.onnx")
     m = dict(draft)
-    m["model"] = {
-        "file": "model.onnx", "sha256": sha256_file(onnx_path), "kind": kind,
-        "opset": OPSET[""], "size": os.path.getsize(onnx_path),
-        "inputs": [{"name": "input", "shape": [-1, n_features], "type": "float32"}],
-        "outputs": [{"name": o, "shape": [-1] if o == "label" else [-1, classes],
-                     "type": "int64" if o == "label" else "float32"} for o in outs],
-        "score_output": "probabilities",
-    }
+    m["model"] = model_section(model_dir, outs, n_features, classes, kind)
     m["threshold"] = round(float(threshold), 4)
     files = []
     for f in draft["training"]["train"]["files"]:
@@ -140,6 +200,19 @@ def finish(draft, model_dir, outs, n_features, classes, kind, threshold, metrics
     m["metrics"] = {"validation": metrics}
     write_json(os.path.join(model_dir, "manifest.json"), m)
     return m
+
+
+def model_section(model_dir, outs, n_features, classes, kind):
+    """The manifest's "model" section for model_dir/model.onnx."""
+    onnx_path = os.path.join(model_dir, "model.onnx")
+    return {
+        "file": "model.onnx", "sha256": sha256_file(onnx_path), "kind": kind,
+        "opset": OPSET[""], "size": os.path.getsize(onnx_path),
+        "inputs": [{"name": "input", "shape": [-1, n_features], "type": "float32"}],
+        "outputs": [{"name": o, "shape": [-1] if o == "label" else [-1, classes],
+                     "type": "int64" if o == "label" else "float32"} for o in outs],
+        "score_output": "probabilities",
+    }
 
 
 def libs():

@@ -160,14 +160,26 @@ func TestStrictMode(t *testing.T) {
 	waitServed("dns-dga@1.0.0,nsl-kdd-flow@1.0.0")
 	ledger.put(nsl, wire.ModelRevoked)
 	waitServed("dns-dga@1.0.0")
-	cancel()
-	<-done
-	for _, want := range []string{
+	wantLogs := []string{
 		`msg="model loaded" model=nsl-kdd-flow version=1.0.0`,
 		`msg="model unloaded" model=nsl-kdd-flow version=1.0.0`,
 		`msg="model not served: revoked on the ledger" model=nsl-kdd-flow`,
 		`msg="model not served: model sha256 differs from the registration" model=dns-dga`,
-	} {
+	}
+	// The registry swaps models before the runner logs the change, so the
+	// last line may trail the state change by a moment.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		all := true
+		for _, want := range wantLogs {
+			all = all && strings.Contains(logs.String(), want)
+		}
+		if all {
+			break
+		}
+	}
+	cancel()
+	<-done
+	for _, want := range wantLogs {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
 		}

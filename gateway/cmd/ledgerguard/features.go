@@ -78,11 +78,13 @@ func logDecoders(path string) func(features.Mapping) features.LineDecoder {
 func newFeaturesCmd() *cobra.Command {
 	var (
 		manifestPath, input, mapping, label, split, dataDir, output string
-		all                                                         bool
+		bundle, labels, defaultLabel                                string
+		all, online                                                 bool
+		lf                                                          ledgerFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "features --manifest M (--input FILE [--mapping NAME] [--label RAW] | --split NAME)",
-		Short: "write the feature matrix of a dataset as CSV, through the gateway's feature engine",
+		Use:   "features --manifest M (--input FILE [--mapping NAME] [--label RAW] | --split NAME | --bundle FILE [--labels FILE] [--online --profile P --identity auditor])",
+		Short: "write the feature matrix of a dataset or a verified evidence bundle as CSV, through the gateway's feature engine",
 		Long: `features replays a dataset as gateway events (using the manifest's dataset
 mappings) and writes one CSV row per event the model applies to:
 row,file,raw_label,label,group,time, then the feature columns in the model's
@@ -91,15 +93,40 @@ and serving share one feature implementation.
 
 --split train reads the manifest's training split; any other name reads
 that evaluation split. Files are relative to --data (default
-$LEDGERGUARD_DATA_DIR, else ../shared/data beside the repository).`,
+$LEDGERGUARD_DATA_DIR, else ../shared/data beside the repository).
+
+--bundle reads an evidence bundle written by 'ledgerguard export' (authentic
+events from the ledger). It is first verified exactly as 'ledgerguard verify'
+does (offline; --online also compares it with the live ledger): if anything
+fails, nothing is written, the problems are printed on stderr and the exit
+status is 1. Otherwise each event's canonical bytes (the anchored leaf) are
+decoded and run, in seq order, through the feature engine as live scoring
+runs them; events the model does not apply to are skipped. A bundle row has
+row = the event's seq, file = the event id, time = the event time, and
+raw_label = label = group = its label from --labels (a CSV with event_id and
+label columns, or JSON {"<event id>": "<label>"}; labels must be among the
+manifest's labels), or --default-label for events not listed, else empty.
+The bundle's sha256 is printed on stderr ("bundle sha256 <hex>").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if manifestPath == "" || (input == "") == (split == "") {
-				return usageError{errors.New("features: --manifest and exactly one of --input or --split are required")}
+			modes := 0
+			for _, s := range []string{input, split, bundle} {
+				if s != "" {
+					modes++
+				}
+			}
+			if manifestPath == "" || modes != 1 {
+				return usageError{errors.New("features: --manifest and exactly one of --input, --split or --bundle are required")}
+			}
+			if bundle == "" && (labels != "" || defaultLabel != "" || online) {
+				return usageError{errors.New("features: --labels, --default-label and --online go with --bundle")}
 			}
 			m, err := onnx.ReadManifestFile(manifestPath)
 			if err != nil {
 				return err
+			}
+			if bundle != "" {
+				return runBundleFeatures(cmd, m, bundleOptions{path: bundle, labels: labels, defaultLabel: defaultLabel, all: all, online: online, lf: lf}, output)
 			}
 			var sp features.Split
 			if input != "" {
@@ -146,6 +173,16 @@ $LEDGERGUARD_DATA_DIR, else ../shared/data beside the repository).`,
 	f.StringVar(&dataDir, "data", defaultDataDir(), "data directory for --split")
 	f.StringVar(&output, "output", "-", "output CSV file")
 	f.BoolVar(&all, "all", false, "also write events the model does not apply to")
+	f.StringVar(&bundle, "bundle", "", "evidence bundle (from 'ledgerguard export'); refused unless it verifies")
+	f.StringVar(&labels, "labels", "", "with --bundle: event id -> label file (CSV event_id,label or JSON object)")
+	f.StringVar(&defaultLabel, "default-label", "", "with --bundle: label of events --labels does not list (default: empty)")
+	f.BoolVar(&online, "online", false, "with --bundle: also compare the bundle with the live ledger")
+	lf.register(cmd)
+	if t := f.Lookup("timeout"); t != nil {
+		t.DefValue = "30m"
+		_ = t.Value.Set("30m")
+		t.Usage = "overall time limit of the online check"
+	}
 	return cmd
 }
 
@@ -171,39 +208,59 @@ func writeFeatures(ctx context.Context, w io.Writer, m *onnx.Manifest, sp featur
 	if err != nil {
 		return 0, err
 	}
-	bw := bufio.NewWriterSize(w, 1<<16)
-	cw := csv.NewWriter(bw)
-	header := append([]string{"row", "file", "raw_label", "label", "group", "time"}, eng.Names()...)
-	if err := cw.Write(header); err != nil {
+	fw, err := newFeatureCSV(w, eng.Names())
+	if err != nil {
 		return 0, err
 	}
 	vec := make([]float32, eng.Width())
-	rec := make([]string, len(header))
-	n := 0
 	err = features.ReadSplit(ctx, dataDir, sp, m.Datasets, logDecoders(dataDir), func(f features.FileRef, row features.Row) error {
 		if !all && !m.Applies(&row.Event) {
 			return nil
 		}
 		eng.Extract(&row.Event, vec)
-		rec[0] = strconv.Itoa(row.Index)
-		rec[1] = f.Path
-		rec[2], rec[3], rec[4] = row.RawLabel, row.Label, row.Group
-		rec[5] = ""
-		if !row.Event.Time.IsZero() {
-			rec[5] = row.Event.Time.UTC().Format(time.RFC3339Nano)
-		}
-		for i, v := range vec {
-			rec[6+i] = strconv.FormatFloat(float64(v), 'g', -1, 32)
-		}
-		n++
-		return cw.Write(rec)
+		return fw.write(strconv.Itoa(row.Index), f.Path, row.RawLabel, row.Label, row.Group, row.Event.Time, vec)
 	})
 	if err != nil {
-		return n, err
+		return fw.n, err
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return n, err
+	return fw.n, fw.flush()
+}
+
+// featureCSV writes the features command's CSV: row,file,raw_label,label,
+// group,time, then one column per feature.
+type featureCSV struct {
+	bw  *bufio.Writer
+	cw  *csv.Writer
+	rec []string
+	n   int
+}
+
+func newFeatureCSV(w io.Writer, names []string) (*featureCSV, error) {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	fw := &featureCSV{bw: bw, cw: csv.NewWriter(bw)}
+	header := append([]string{"row", "file", "raw_label", "label", "group", "time"}, names...)
+	fw.rec = make([]string, len(header))
+	return fw, fw.cw.Write(header)
+}
+
+func (fw *featureCSV) write(row, file, rawLabel, label, group string, t time.Time, vec []float32) error {
+	rec := fw.rec
+	rec[0], rec[1], rec[2], rec[3], rec[4] = row, file, rawLabel, label, group
+	rec[5] = ""
+	if !t.IsZero() {
+		rec[5] = t.UTC().Format(time.RFC3339Nano)
 	}
-	return n, bw.Flush()
+	for i, v := range vec {
+		rec[6+i] = strconv.FormatFloat(float64(v), 'g', -1, 32)
+	}
+	fw.n++
+	return fw.cw.Write(rec)
+}
+
+func (fw *featureCSV) flush() error {
+	fw.cw.Flush()
+	if err := fw.cw.Error(); err != nil {
+		return err
+	}
+	return fw.bw.Flush()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -67,7 +68,7 @@ Exit status: 0 verified, 1 problems found (or the bundle is unreadable),
 			if err != nil {
 				return fmt.Errorf("verify %s: %w", args[0], err)
 			}
-			printReport(cmd, rep, online)
+			printReport(cmd.OutOrStdout(), rep, online)
 			if !rep.OK() {
 				return errTampered
 			}
@@ -85,8 +86,7 @@ Exit status: 0 verified, 1 problems found (or the bundle is unreadable),
 	return cmd
 }
 
-func printReport(cmd *cobra.Command, rep *evidence.Report, online bool) {
-	w := cmd.OutOrStdout()
+func printReport(w io.Writer, rep *evidence.Report, online bool) {
 	fmt.Fprintf(w, "bundle of gateway %s/%s on channel %s (chaincode %s)\n", rep.GatewayMSP, rep.GatewayID, rep.Channel, rep.Chaincode)
 	for _, o := range rep.Orgs {
 		for _, fp := range o.Fingerprints {
