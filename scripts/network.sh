@@ -240,6 +240,24 @@ join_peers() {
   log "peers joined channel ${LG_CHANNEL}"
 }
 
+# wait_raft_leader waits (bounded) until an orderer leads the channel's raft
+# cluster: until then orderers refuse transactions (SERVICE_UNAVAILABLE), so
+# `up` returns only when the network can take one.
+wait_raft_leader() {
+  local i node
+  for ((i = 0; i < 240; i++)); do
+    for node in orderer1 orderer2 orderer3; do
+      if curl -fsS --max-time 2 "http://127.0.0.1:$(node_field "${node}" 6)/metrics" 2>/dev/null \
+        | grep -q "^consensus_etcdraft_is_leader{channel=\"${LG_CHANNEL}\"} 1"; then
+        log "raft leader of ${LG_CHANNEL}: ${node}"
+        return 0
+      fi
+    done
+    sleep 0.25
+  done
+  die "no orderer leads channel ${LG_CHANNEL} after 60 s; see network/run/orderer*/orderer*.log"
+}
+
 # write_connection_profile ORG writes Fabric's common connection profile.
 write_connection_profile() {
   local org="$1"
@@ -330,6 +348,7 @@ cmd_up() {
     join_peers
     touch "${LG_RUN}/.channel-created"
   fi
+  wait_raft_leader
   write_connection_profile Org1
   write_connection_profile Org2
   trap - ERR EXIT
