@@ -2,8 +2,10 @@
 // common connection profile, dials the organisation's peer over TLS, and
 // submits and evaluates chaincode transactions through the fabric-gateway
 // client (github.com/hyperledger/fabric-gateway, the client Fabric itself
-// maintains for v2.4+ peers) with explicit per-stage timeouts. It is the
-// only package of the gateway that imports Fabric libraries.
+// maintains for v2.4+ peers) with explicit per-stage timeouts. Besides it,
+// only gateway/respond/onfabric (the responder's event stream) and
+// gateway/evidence (which parses committed transactions offline) touch
+// Fabric's types.
 package fabric
 
 import (
