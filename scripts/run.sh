@@ -32,8 +32,8 @@ main() {
     "${LG_ROOT}/scripts/network.sh" up
   fi
   "${LG_ROOT}/scripts/chaincode.sh" ensure
-  "${LG_BIN}/ledgerguard" ping --profile "${LG_RUN}/connection-org1.json" --identity gateway
-  "${LG_BIN}/ledgerguard" ping --profile "${LG_RUN}/connection-org2.json" --identity gateway
+  "${LG_BIN}/ledgerguard" ping --profile "${LG_RUN}/connection-org1.json" --identity gateway --submit --timeout 90s
+  "${LG_BIN}/ledgerguard" ping --profile "${LG_RUN}/connection-org2.json" --identity gateway --submit --timeout 90s
   # The gateway runs in strict mode: it serves only models approved on the ledger.
   "${LG_ROOT}/scripts/models-ledger.sh"
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/spf13/cobra"
 
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
@@ -40,10 +41,16 @@ func (f *ledgerFlags) dial(ctx context.Context) (*fabric.Client, error) {
 
 func newPingCmd() *cobra.Command {
 	var lf ledgerFlags
+	var submit bool
 	cmd := &cobra.Command{
 		Use:   "ping",
 		Short: "check that the ledgerguard chaincode answers on the profile's peer",
-		Args:  cobra.NoArgs,
+		Long: `ping evaluates system:Ping on the profile's peer. With --submit it also
+commits a system:Heartbeat transaction, which every member organisation must
+endorse, retrying until --timeout: right after the network starts, a peer
+learns the other organisations' peers through gossip a few seconds after it
+answers, and scripts use --submit to wait for that moment.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), lf.timeout)
 			defer cancel()
@@ -53,14 +60,31 @@ func newPingCmd() *cobra.Command {
 			}
 			defer c.Close()
 			start := time.Now()
-			out, err := c.Contract(lf.channel, lf.chaincode, "system").EvaluateWithContext(ctx, "Ping")
+			contract := c.Contract(lf.channel, lf.chaincode, "system")
+			out, err := contract.EvaluateWithContext(ctx, "Ping")
 			if err != nil {
 				return fmt.Errorf("ping %s on %s: %w", lf.chaincode, lf.channel, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s)\n", out, time.Since(start).Round(time.Millisecond))
-			return nil
+			if !submit {
+				return nil
+			}
+			start = time.Now()
+			for {
+				_, err = contract.SubmitWithContext(ctx, "Heartbeat", client.WithArguments("ping --submit"))
+				if err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "heartbeat committed, endorsed by every member (%s)\n", time.Since(start).Round(time.Millisecond))
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("heartbeat not committed within %s: %w", lf.timeout, err)
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
 		},
 	}
 	lf.register(cmd)
+	cmd.Flags().BoolVar(&submit, "submit", false, "also commit a heartbeat endorsed by every member, retrying until --timeout")
 	return cmd
 }
