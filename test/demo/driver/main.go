@@ -164,13 +164,31 @@ func ledgerguard(o options, args ...string) (string, error) {
 
 type batch struct {
 	what, path, auth, ctype string
-	body                    []byte
+	envs                    []map[string]any
+	ndjson                  bool
 	events                  int
 	header                  []string
 }
 
+// body stamps every event with the moment it is sent, so the receiver's
+// latency is telemetry-to-action, not time spent waiting in this driver.
+func (b batch) body() []byte {
+	now := float64(time.Now().UnixNano()) / 1e9
+	var body []byte
+	for _, e := range b.envs {
+		e["time"] = now
+		enc, _ := json.Marshal(e)
+		body = append(body, enc...)
+		if b.ndjson {
+			body = append(body, '\n')
+		}
+	}
+	return body
+}
+
 func (b batch) send(o options) error {
-	req, err := http.NewRequest(http.MethodPost, o.gateway+b.path, bytes.NewReader(b.body))
+	payload := b.body()
+	req, err := http.NewRequest(http.MethodPost, o.gateway+b.path, bytes.NewReader(payload))
 	if err != nil {
 		return err
 	}
@@ -193,7 +211,7 @@ func (b batch) send(o options) error {
 			return fmt.Errorf("status %d: %s", resp.StatusCode, body)
 		}
 		time.Sleep(time.Second) // backpressure: retry, as shippers do
-		req.Body = io.NopCloser(bytes.NewReader(b.body))
+		req.Body = io.NopCloser(bytes.NewReader(payload))
 	}
 }
 
@@ -216,42 +234,23 @@ func telemetry(o options) ([]batch, error) {
 		return nil, err
 	}
 	hec := func(what string, envs []map[string]any) batch {
-		var body []byte
-		for _, e := range envs {
-			b, _ := json.Marshal(e)
-			body = append(body, b...)
-		}
 		return batch{what: what, path: "/services/collector/event", auth: "Splunk " + o.hecToken, ctype: "application/json",
-			body: body, events: len(envs), header: []string{"X-Splunk-Request-Channel", "de305d54-75b4-431b-adb2-eb6b9e546014"}}
+			envs: envs, events: len(envs), header: []string{"X-Splunk-Request-Channel", "de305d54-75b4-431b-adb2-eb6b9e546014"}}
 	}
 	// Interleave the three sources in small requests.
 	for i := 0; i < max(len(kdd), len(dns), len(ssh)); i += 10 {
 		if i < len(kdd) {
-			out = append(out, hec("nsl-kdd flows", stamp(kdd[i:min(i+10, len(kdd))])))
+			out = append(out, hec("nsl-kdd flows", kdd[i:min(i+10, len(kdd))]))
 		}
 		if i < len(dns) {
-			var body []byte
-			for _, e := range stamp(dns[i:min(i+10, len(dns))]) {
-				b, _ := json.Marshal(e)
-				body = append(append(body, b...), '\n')
-			}
-			out = append(out, batch{what: "dns queries", path: "/v1/events", auth: "Bearer " + o.ndjsonToken, ctype: "application/x-ndjson", body: body, events: min(10, len(dns)-i)})
+			envs := dns[i:min(i+10, len(dns))]
+			out = append(out, batch{what: "dns queries", path: "/v1/events", auth: "Bearer " + o.ndjsonToken, ctype: "application/x-ndjson", envs: envs, ndjson: true, events: len(envs)})
 		}
 		if i < len(ssh) {
-			out = append(out, hec("sshd log", stamp(ssh[i:min(i+10, len(ssh))])))
+			out = append(out, hec("sshd log", ssh[i:min(i+10, len(ssh))]))
 		}
 	}
 	return out, nil
-}
-
-// stamp sets each envelope's time to now, lazily at send time would be
-// better; building a request takes microseconds, so now is close enough.
-func stamp(envs []map[string]any) []map[string]any {
-	now := float64(time.Now().UnixNano()) / 1e9
-	for _, e := range envs {
-		e["time"] = now
-	}
-	return envs
 }
 
 func kddRows(o options, rng *rand.Rand) ([]map[string]any, error) {
