@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,5 +188,47 @@ func TestPeerKilledCatchesUp(t *testing.T) {
 	hb := submitHeartbeat(ctx, t, org1, "after peer0.org2 restart")
 	if _, err := eventuallyHeartbeat(ctx, org2, "Org1MSP", hb.TxID); err != nil {
 		t.Fatalf("restarted peer does not serve new data: %v", err)
+	}
+}
+
+// TestScriptsRefuseBadInput: the scripts answer bad input with a clear
+// message and a non-zero exit, and leave the running network untouched.
+func TestScriptsRefuseBadInput(t *testing.T) {
+	tests := []struct {
+		name     string
+		script   string
+		args     []string
+		wantCode int
+		wantMsg  string
+	}{
+		{"unknown command", "network.sh", []string{"frobnicate"}, 2, "unknown command"},
+		{"network already up", "network.sh", []string{"up"}, 1, "already up"},
+		{"unknown node", "network.sh", []string{"stop-node", "peer9"}, 1, "unknown node"},
+		{"node already running", "network.sh", []string{"start-node", "orderer1"}, 1, "already running"},
+		{"unknown lifecycle command", "chaincode.sh", []string{"redeploy"}, 2, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(filepath.Join(env.root, "scripts", tt.script), tt.args...)
+			cmd.Env = append(cmd.Environ(), "LEDGERGUARD_RUN_DIR="+env.runDir)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != tt.wantCode {
+				t.Fatalf("%s %v: err %v, want exit code %d\n%s", tt.script, tt.args, err, tt.wantCode, out)
+			}
+			if !strings.Contains(string(out), tt.wantMsg) {
+				t.Fatalf("%s %v said %q, want it to mention %q", tt.script, tt.args, out, tt.wantMsg)
+			}
+		})
+	}
+	if !allNodesRunning() {
+		t.Fatal("a refused command changed the running network")
+	}
+	// Deploying what is already deployed is a no-op that says so.
+	cmd := exec.Command(filepath.Join(env.root, "scripts", "chaincode.sh"), "deploy")
+	cmd.Env = append(cmd.Environ(), "LEDGERGUARD_RUN_DIR="+env.runDir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "already deployed") || !strings.Contains(string(out), "package_id=") {
+		t.Fatalf("repeated deploy: %v\n%s", err, out)
 	}
 }
