@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
@@ -207,4 +208,24 @@ func (l *Ledger) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.Rai
 		return wire.RaiseResult{}, &gateway.LedgerRejectedError{Op: "RaiseAlerts", TxID: st.TransactionID, Reason: "decode result: " + err.Error()}
 	}
 	return out, nil
+}
+
+// AnchoredSize returns the tree size the ledger has anchored for a gateway
+// (events:LatestCheckpoint), 0 when it has anchored nothing yet.
+func (l *Ledger) AnchoredSize(ctx context.Context, msp, gatewayID string) (uint64, error) {
+	res, err := l.c.Contract(l.channel, l.chaincode, "events").EvaluateWithContext(ctx, "LatestCheckpoint",
+		client.WithArguments(msp, gatewayID))
+	if err != nil {
+		// Over gRPC only the chaincode's message survives; its NotFoundError
+		// for a gateway without a checkpoint reads "checkpoint ... not found".
+		if d := detailsOf(err); strings.Contains(d, "checkpoint") && strings.Contains(d, "not found") {
+			return 0, nil
+		}
+		return 0, classify("LatestCheckpoint", "", err)
+	}
+	var ck wire.Checkpoint
+	if err := json.Unmarshal(res, &ck); err != nil {
+		return 0, &gateway.LedgerRejectedError{Op: "LatestCheckpoint", Reason: "decode result: " + err.Error()}
+	}
+	return ck.TreeSize, nil
 }

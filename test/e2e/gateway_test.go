@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -269,4 +270,30 @@ func (g *gatewayProc) waitAnchored(ctx context.Context, n uint64) checkpoint {
 	}
 	g.t.Fatalf("anchored size %d after 3 minutes, want >= %d\n%s", cp.AnchoredSize, n, g.log())
 	return cp
+}
+
+// TestGatewayRefusesAStoreTheLedgerContradicts: a gateway id whose log the
+// ledger already anchored cannot start over with an empty store; the
+// gateway says why and exits instead of sending refused transactions.
+func TestGatewayRefusesAStoreTheLedgerContradicts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	g := newGateway(t, gatewayOpts{})
+	if st, body := g.post("/v1/events", "Bearer "+ndjsonToken, "application/x-ndjson", []byte(`{"event":{"msg":"first"}}`+"\n")); st != http.StatusOK {
+		t.Fatalf("NDJSON: %d %s", st, body)
+	}
+	g.waitAnchored(ctx, 1)
+	g.stop()
+	if err := os.RemoveAll(filepath.Join(g.dir, "store")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, gatewayBinary(t), "gateway", "--config", g.config)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("gateway with an emptied store: err %v, want exit code 1\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "not that gateway's log") {
+		t.Fatalf("gateway output lacks the reason:\n%s", out)
+	}
 }

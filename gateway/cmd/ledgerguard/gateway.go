@@ -172,10 +172,15 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if err != nil {
 		return fmt.Errorf("read pending batches: %w", err)
 	}
+	var storeAnchored uint64
 	if last, ok, err := httpapi.LastAnchored(ctx, st.Size(), pending, st); err != nil {
 		return fmt.Errorf("find the last anchored batch: %w", err)
 	} else if ok {
 		api.SetLastAnchored(last)
+		storeAnchored = last.TreeSizeAfter
+	}
+	if err := checkLedgerAgrees(ctx, ledger, client.MSPID(), cfg.GatewayID, st.Size(), storeAnchored, log); err != nil {
+		return err
 	}
 	anch.OnAnchored(api.OnAnchored)
 	var alerter *alerting.Alerter
@@ -446,4 +451,18 @@ func (u unmaskingConnector) Rollback(ctx context.Context, a wire.Action, req con
 		return "", &connector.Error{Retryable: false, Err: errors.New("this action has no rollback")}
 	}
 	return rb.Rollback(ctx, u.unmask(a), req)
+}
+
+// checkLedgerAgrees refuses to start when the ledger's record of this
+// gateway's log cannot belong to this store. An unreachable ledger is not
+// a reason to refuse: the gateway must keep accepting during an outage.
+func checkLedgerAgrees(ctx context.Context, ledger *fabric.Ledger, msp, gatewayID string, storeSize, storeAnchored uint64, log *slog.Logger) error {
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	size, err := ledger.AnchoredSize(cctx, msp, gatewayID)
+	if err != nil {
+		log.Warn("could not compare the ledger's checkpoint with the store; anchoring will check it", "err", err)
+		return nil
+	}
+	return anchor.CheckLedger(msp+"/"+gatewayID, size, storeSize, storeAnchored)
 }
