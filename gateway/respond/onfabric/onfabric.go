@@ -2,7 +2,8 @@
 // its event source on Hyperledger Fabric, through the fabric-gateway
 // client (github.com/hyperledger/fabric-gateway/pkg/client): contract
 // calls to the responses and alerts contracts, and the chaincode event
-// stream resumed from fabric-gateway's file checkpointer.
+// stream resumed from a crash-safe checkpoint file (fabric-gateway's
+// FileCheckpointer format, but replaced atomically rather than in place).
 //
 // It takes a *client.Gateway rather than the gateway/fabric adapter so
 // adapters do not import each other; gateway/cmd passes
@@ -94,7 +95,7 @@ func (l *Ledger) RecordOutcome(ctx context.Context, id, status, detail string) e
 type Events struct {
 	network    *client.Network
 	chaincode  string
-	cp         *client.FileCheckpointer
+	cp         *atomicCheckpointer
 	startBlock *uint64
 }
 
@@ -102,7 +103,7 @@ type Events struct {
 // where an empty checkpoint starts; nil means the channel's current
 // height. Close releases the file.
 func NewEvents(gw *client.Gateway, channel, chaincode, checkpointFile string, startBlock *uint64) (*Events, error) {
-	cp, err := client.NewFileCheckpointer(checkpointFile)
+	cp, err := openCheckpointer(checkpointFile)
 	if err != nil {
 		return nil, fmt.Errorf("onfabric: checkpoint file %s: %w", checkpointFile, err)
 	}
@@ -110,7 +111,7 @@ func NewEvents(gw *client.Gateway, channel, chaincode, checkpointFile string, st
 }
 
 // Close closes the checkpoint file.
-func (e *Events) Close() error { return e.cp.Close() }
+func (e *Events) Close() error { return nil }
 
 // Position returns the checkpoint: the block of the next event and the
 // last handled transaction in it.
@@ -167,19 +168,13 @@ func (e *Events) start(ctx context.Context) (uint64, error) {
 	if err := e.cp.CheckpointTransaction(start, ""); err != nil {
 		return 0, fmt.Errorf("onfabric: checkpoint: %w", err)
 	}
-	if err := e.cp.Sync(); err != nil {
-		return 0, fmt.Errorf("onfabric: fsync checkpoint: %w", err)
-	}
 	return start, nil
 }
 
-// Checkpoint records ev as handled and fsyncs the file (the file
-// checkpointer writes but does not sync).
+// Checkpoint records ev as handled; the position is durable (written to a
+// temporary file, fsynced and renamed into place) when it returns.
 func (e *Events) Checkpoint(_ context.Context, ev respond.Event) error {
-	if err := e.cp.CheckpointTransaction(ev.BlockNumber, ev.TxID); err != nil {
-		return err
-	}
-	return e.cp.Sync()
+	return e.cp.CheckpointTransaction(ev.BlockNumber, ev.TxID)
 }
 
 // classify maps a fabric-gateway error to the responder's two kinds: the
