@@ -39,6 +39,7 @@ type LedgerRejectedError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *LedgerRejectedError) Error() string {
 	if e.TxID != "" {
 		return fmt.Sprintf("ledger rejected %s (tx %s): %s", e.Op, e.TxID, e.Reason)

@@ -15,6 +15,7 @@ type MismatchError struct {
 	StoreAnchored uint64
 }
 
+// Error implements error, saying what disagrees and what to do.
 func (e *MismatchError) Error() string {
 	if e.LedgerSize > e.StoreSize {
 		return fmt.Sprintf("the ledger holds %d anchored events of gateway %s but this store holds only %d: "+
