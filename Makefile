@@ -16,7 +16,7 @@ build: setup ## build the project's binaries (bin/ledgerguard) into bin/
 	@go build $(GO_BUILD_FLAGS) -o bin/ledgerguard ./gateway/cmd/ledgerguard
 	@echo "built bin/ledgerguard"
 
-run: build ## set up, start the network, deploy the chaincode and check it answers
+run: build ## the main job: set up, start the network, deploy the chaincode, start the gateway (and demo receiver), print a first curl
 	@scripts/run.sh
 
 test: ## set up, run unit tests, then end-to-end tests on a fresh network of their own
@@ -34,7 +34,7 @@ models: ## retrain the ONNX models from ../shared/data in a Python venv (pinned 
 network-up: setup ## start the native Fabric network (3 orderers, 2 orgs' peers, channel lgchannel)
 	@scripts/network.sh up
 
-network-down: ## stop exactly the network processes the scripts started
+network-down: ## stop exactly the processes the scripts started: gateway, demo receiver, peers, orderers
 	@scripts/network.sh down
 
 network-reset: ## stop the network and delete all its state
