@@ -110,6 +110,23 @@ wait_answers() {
   log "chaincode answers on both peers"
 }
 
+# wait_endorsable waits (bounded) until a transaction endorsed by both
+# organisations commits when submitted through each org's peer gateway:
+# peers learn each other's endpoints through gossip a few seconds after
+# they answer, and clients that rely on discovery fail until then.
+wait_endorsable() {
+  local org lg=("${LG_BIN}/ledgerguard")
+  if [[ ! -x "${LG_BIN}/ledgerguard" ]]; then
+    lg=(go run "${LG_ROOT}/gateway/cmd/ledgerguard")
+  fi
+  for org in org1 org2; do
+    (cd "${LG_ROOT}" && "${lg[@]}" ping --submit --timeout 90s --identity gateway \
+      --profile "${LG_RUN}/connection-${org}.json" >/dev/null) \
+      || die "transactions through the peer of ${org} are not endorsed by both organisations after 90 s"
+  done
+  log "both organisations endorse transactions"
+}
+
 # committed_field FIELD prints a field of the committed definition, or nothing.
 committed_json() {
   peer_cli Org1 lifecycle chaincode querycommitted -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -O json 2>/dev/null || true
@@ -156,6 +173,7 @@ run_lifecycle() {
     if [[ "$(committed_package_id "${seq}")" == "${package_id}" ]]; then
       wait_answers
       init_members
+      wait_endorsable
       log "already deployed: sequence ${seq}, version $(jq -r .version <<<"${current}"), package id ${package_id}"
       echo "sequence=${seq} package_id=${package_id}"
       return 0
@@ -174,6 +192,7 @@ run_lifecycle() {
   commit_definition "${seq}" "${version}"
   wait_answers
   init_members
+  wait_endorsable
   log "${mode} done: sequence ${seq}, version ${version}, package id ${package_id}"
   echo "sequence=${seq} package_id=${package_id}"
 }

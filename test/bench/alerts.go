@@ -30,7 +30,7 @@ type alertLoad struct {
 	inFlight int
 }
 
-var alertLoads = []alertLoad{{perTx: 1, inFlight: 96}, {perTx: 100, inFlight: 32}, {perTx: 1000, inFlight: 3}}
+var alertLoads = []alertLoad{{perTx: 1, inFlight: 96}, {perTx: 100, inFlight: 32}, {perTx: 1000, inFlight: 6}}
 
 // alertLoadsFromEnv lets a developer probe one level: LG_BENCH_ALERT_LOADS="1000x1".
 func alertLoadsFromEnv(s string) ([]alertLoad, error) {
