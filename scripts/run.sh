@@ -52,7 +52,7 @@ main() {
 
 Send a first event (development credentials from network/gateway-dev.yaml):
 
-  curl -s -H 'Authorization: Bearer dev-ndjson-token-not-secret' \\
+  curl -s -H 'Authorization: Bearer dev-ndjson-token-not-secret' -H 'Content-Type: application/x-ndjson' \\
        --data-binary '{"sourcetype":"app","event":{"message":"hello ledgerguard"}}' ${GATEWAY_URL}/v1/events
 
   curl -s -H 'Authorization: Splunk dev-hec-token-not-secret' \\
