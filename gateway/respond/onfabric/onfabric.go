@@ -78,7 +78,7 @@ func (l *Ledger) GetAlert(ctx context.Context, batchID, alertID string) (*wire.A
 func (l *Ledger) RecordOutcome(ctx context.Context, id, status, detail string) error {
 	_, commit, err := l.responses.SubmitAsync("RecordOutcome", client.WithArguments(id, status, detail))
 	if err != nil {
-		return classify("RecordOutcome", err)
+		return lagging(classify("RecordOutcome", err))
 	}
 	st, err := commit.StatusWithContext(ctx)
 	if err != nil {
@@ -204,6 +204,20 @@ func classify(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s (tx %s): %w: %w", op, txID, gateway.ErrLedgerUnavailable, err)
+}
+
+// lagging turns a refusal that says the response does not exist into a
+// transient error. The responder only records outcomes of responses it has
+// just read on its own peer, so "not found" from an endorser means that
+// endorser (another org's peer) has not yet committed the block that
+// created the response; retrying after it catches up is right, while
+// treating it as final would leave an executed action without its outcome.
+func lagging(err error) error {
+	var rej *gateway.LedgerRejectedError
+	if errors.As(err, &rej) && strings.Contains(rej.Reason, `response "`) && strings.Contains(rej.Reason, `" not found`) {
+		return fmt.Errorf("%s: an endorser has not caught up yet: %w: %w", rej.Op, gateway.ErrLedgerUnavailable, err)
+	}
+	return err
 }
 
 func classifyCode(op, txID string, code peer.TxValidationCode) error {

@@ -39,3 +39,24 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+func TestLaggingEndorserIsTransient(t *testing.T) {
+	tests := []struct {
+		name          string
+		err           error
+		wantTransient bool
+	}{
+		{"endorser without the response yet",
+			status.Error(codes.Aborted, `chaincode response 500, RecordOutcome: response "ab12" not found`), true},
+		{"other refusal stays final",
+			status.Error(codes.Aborted, "chaincode response 500, RecordOutcome: access denied"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := lagging(classify("RecordOutcome", tt.err))
+			if got := errors.Is(err, gateway.ErrLedgerUnavailable); got != tt.wantTransient {
+				t.Fatalf("lagging(classify(%v)) = %v, transient %v, want %v", tt.err, err, got, tt.wantTransient)
+			}
+		})
+	}
+}
