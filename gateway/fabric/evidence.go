@@ -15,6 +15,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/evidence"
+	"github.com/ledgerguard/ledgerguard/gateway/fabric/fabricerr"
 )
 
 // EvidenceSource reads from the ledger what an evidence bundle needs, as
@@ -56,7 +57,7 @@ func (s *EvidenceSource) Transaction(ctx context.Context, txID string) ([]byte, 
 	raw, err := s.c.gw.GetNetwork(s.channel).GetContract("qscc").EvaluateWithContext(ctx, "GetBlockByTxID",
 		client.WithArguments(s.channel, txID))
 	if err != nil {
-		return nil, 0, 0, &EvidenceError{Op: "GetBlockByTxID", Arg: txID, Err: errors.New(detailsOf(err))}
+		return nil, 0, 0, &EvidenceError{Op: "GetBlockByTxID", Arg: txID, Err: errors.New(fabricerr.Details(err))}
 	}
 	var block common.Block
 	if err := proto.Unmarshal(raw, &block); err != nil {
@@ -98,7 +99,7 @@ func (s *EvidenceSource) ChannelMSPs(ctx context.Context) ([]evidence.OrgMSP, er
 	raw, err := s.c.gw.GetNetwork(s.channel).GetContract("cscc").EvaluateWithContext(ctx, "GetConfigBlock",
 		client.WithArguments(s.channel))
 	if err != nil {
-		return nil, &EvidenceError{Op: "GetConfigBlock", Arg: s.channel, Err: errors.New(detailsOf(err))}
+		return nil, &EvidenceError{Op: "GetConfigBlock", Arg: s.channel, Err: errors.New(fabricerr.Details(err))}
 	}
 	var block common.Block
 	if err := proto.Unmarshal(raw, &block); err != nil {
@@ -173,8 +174,8 @@ func ApplicationMSPs(block *common.Block) ([]evidence.OrgMSP, error) {
 func (s *EvidenceSource) AnchoredBatch(ctx context.Context, id string) (wire.Batch, error) {
 	raw, err := s.c.Contract(s.channel, s.chaincode, "events").EvaluateWithContext(ctx, "GetBatch", client.WithArguments(id))
 	if err != nil {
-		details := detailsOf(err)
-		if chaincodeRejected(err) && strings.Contains(details, "not found") {
+		details := fabricerr.Details(err)
+		if fabricerr.Refused(err) && strings.Contains(details, "not found") {
 			return wire.Batch{}, &EvidenceError{Op: "GetBatch", Arg: id, Err: fmt.Errorf("%w: %s", evidence.ErrNotAnchored, details)}
 		}
 		return wire.Batch{}, &EvidenceError{Op: "GetBatch", Arg: id, Err: errors.New(details)}

@@ -3,18 +3,14 @@ package fabric
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"maps"
 	"strings"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
-	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/fabric/fabricerr"
 )
 
 // Ledger implements gateway.Ledger on the ledgerguard chaincode. Its errors
@@ -70,14 +66,14 @@ func (l *Ledger) AnchorBatch(ctx context.Context, b gateway.Batch) (gateway.Anch
 	contract := l.c.Contract(l.channel, l.chaincode, "events")
 	res, commit, err := contract.SubmitAsync("AnchorBatch", client.WithArguments(string(arg)))
 	if err != nil {
-		return gateway.Anchor{}, classify("AnchorBatch", "", err)
+		return gateway.Anchor{}, fabricerr.Classify("AnchorBatch", "", err)
 	}
 	st, err := commit.StatusWithContext(ctx)
 	if err != nil {
-		return gateway.Anchor{}, classify("AnchorBatch", commit.TransactionID(), err)
+		return gateway.Anchor{}, fabricerr.Classify("AnchorBatch", commit.TransactionID(), err)
 	}
 	if !st.Successful {
-		return gateway.Anchor{}, classifyCode("AnchorBatch", st.TransactionID, st.Code)
+		return gateway.Anchor{}, fabricerr.ClassifyCode("AnchorBatch", st.TransactionID, st.Code)
 	}
 	var rec wire.Batch
 	if err := json.Unmarshal(res, &rec); err != nil {
@@ -91,99 +87,6 @@ func (l *Ledger) AnchorBatch(ctx context.Context, b gateway.Batch) (gateway.Anch
 	return anc, nil
 }
 
-// classify maps a fabric-gateway error to the gateway's two kinds.
-func classify(op, txID string, err error) error {
-	var endorse *client.EndorseError
-	var submit *client.SubmitError
-	var commitStatus *client.CommitStatusError
-	var commitErr *client.CommitError
-	switch {
-	case errors.As(err, &commitErr):
-		return classifyCode(op, commitErr.TransactionID, commitErr.Code)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return fmt.Errorf("%s (tx %s): %w: %w", op, txID, gateway.ErrLedgerUnavailable, err)
-	case errors.As(err, &endorse):
-		if chaincodeRejected(err) {
-			return &gateway.LedgerRejectedError{Op: op, TxID: endorse.TransactionID, Reason: detailsOf(err)}
-		}
-		return fmt.Errorf("%s endorse (tx %s): %w: %w", op, endorse.TransactionID, gateway.ErrLedgerUnavailable, err)
-	case errors.As(err, &submit):
-		return fmt.Errorf("%s submit (tx %s): %w: %w", op, submit.TransactionID, gateway.ErrLedgerUnavailable, err)
-	case errors.As(err, &commitStatus):
-		return fmt.Errorf("%s commit status (tx %s): %w: %w", op, commitStatus.TransactionID, gateway.ErrLedgerUnavailable, err)
-	}
-	if s, ok := status.FromError(err); ok && transientCode(s.Code()) {
-		return fmt.Errorf("%s (tx %s): %w: %w", op, txID, gateway.ErrLedgerUnavailable, err)
-	}
-	return &gateway.LedgerRejectedError{Op: op, TxID: txID, Reason: err.Error()}
-}
-
-// classifyCode maps a validation code of a committed-invalid transaction.
-// MVCC and phantom read conflicts are races with another transaction: a
-// retry sees the new state. Everything else is permanent.
-func classifyCode(op, txID string, code peer.TxValidationCode) error {
-	switch code {
-	case peer.TxValidationCode_MVCC_READ_CONFLICT, peer.TxValidationCode_PHANTOM_READ_CONFLICT, peer.TxValidationCode_DUPLICATE_TXID:
-		return fmt.Errorf("%s (tx %s) committed invalid (%s): %w", op, txID, code, gateway.ErrLedgerUnavailable)
-	}
-	return &gateway.LedgerRejectedError{Op: op, TxID: txID, Reason: "committed invalid: " + code.String()}
-}
-
-func transientCode(c codes.Code) bool {
-	switch c {
-	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted, codes.Canceled:
-		return true
-	}
-	return false
-}
-
-// chaincodeRejected reports whether an endorsement failed because the
-// chaincode returned an error (the peers answered, the input was refused),
-// as opposed to peers being unreachable.
-func chaincodeRejected(err error) bool {
-	s, ok := status.FromError(err)
-	if !ok {
-		return false
-	}
-	if s.Code() != codes.Aborted && s.Code() != codes.Unknown && s.Code() != codes.FailedPrecondition {
-		return false
-	}
-	for _, d := range s.Details() {
-		if ed, ok := d.(interface{ GetMessage() string }); ok && ed.GetMessage() != "" {
-			if isChaincodeMessage(ed.GetMessage()) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func isChaincodeMessage(msg string) bool {
-	// Peers report a chaincode's error response as
-	// "chaincode response 500, <message>".
-	const prefix = "chaincode response 500"
-	return len(msg) >= len(prefix) && msg[:len(prefix)] == prefix
-}
-
-// detailsOf returns the peers' error messages, which carry the
-// chaincode's own explanation.
-func detailsOf(err error) string {
-	s, ok := status.FromError(err)
-	if !ok {
-		return err.Error()
-	}
-	msg := s.Message()
-	for _, d := range s.Details() {
-		if ed, ok := d.(interface {
-			GetMspId() string
-			GetMessage() string
-		}); ok {
-			msg += "; " + ed.GetMspId() + ": " + ed.GetMessage()
-		}
-	}
-	return msg
-}
-
 // RaiseAlerts submits alerts:RaiseAlerts and waits for the commit. Alerts
 // already on the ledger come back in RaiseResult.Existing and are not
 // written again, so a retry after a lost acknowledgement is safe.
@@ -194,14 +97,14 @@ func (l *Ledger) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.Rai
 	}
 	res, commit, err := l.c.Contract(l.channel, l.chaincode, "alerts").SubmitAsync("RaiseAlerts", client.WithArguments(string(arg)))
 	if err != nil {
-		return wire.RaiseResult{}, classify("RaiseAlerts", "", err)
+		return wire.RaiseResult{}, fabricerr.Classify("RaiseAlerts", "", err)
 	}
 	st, err := commit.StatusWithContext(ctx)
 	if err != nil {
-		return wire.RaiseResult{}, classify("RaiseAlerts", commit.TransactionID(), err)
+		return wire.RaiseResult{}, fabricerr.Classify("RaiseAlerts", commit.TransactionID(), err)
 	}
 	if !st.Successful {
-		return wire.RaiseResult{}, classifyCode("RaiseAlerts", st.TransactionID, st.Code)
+		return wire.RaiseResult{}, fabricerr.ClassifyCode("RaiseAlerts", st.TransactionID, st.Code)
 	}
 	var out wire.RaiseResult
 	if err := json.Unmarshal(res, &out); err != nil {
@@ -218,10 +121,10 @@ func (l *Ledger) AnchoredSize(ctx context.Context, msp, gatewayID string) (uint6
 	if err != nil {
 		// Over gRPC only the chaincode's message survives; its NotFoundError
 		// for a gateway without a checkpoint reads "checkpoint ... not found".
-		if d := detailsOf(err); strings.Contains(d, "checkpoint") && strings.Contains(d, "not found") {
+		if d := fabricerr.Details(err); strings.Contains(d, "checkpoint") && strings.Contains(d, "not found") {
 			return 0, nil
 		}
-		return 0, classify("LatestCheckpoint", "", err)
+		return 0, fabricerr.Classify("LatestCheckpoint", "", err)
 	}
 	var ck wire.Checkpoint
 	if err := json.Unmarshal(res, &ck); err != nil {

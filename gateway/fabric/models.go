@@ -9,6 +9,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/fabric/fabricerr"
 )
 
 // ListModels evaluates models:ListModels: one page of model registrations
@@ -40,7 +41,7 @@ func (l *Ledger) GetModel(ctx context.Context, name, version string) (wire.Model
 func (l *Ledger) evaluateModels(ctx context.Context, out any, fn string, args ...string) error {
 	raw, err := l.c.Contract(l.channel, l.chaincode, "models").EvaluateWithContext(ctx, fn, client.WithArguments(args...))
 	if err != nil {
-		return classify(fn, "", err)
+		return fabricerr.Classify(fn, "", err)
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return &gateway.LedgerRejectedError{Op: fn, Reason: "decode result: " + err.Error()}

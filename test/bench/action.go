@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/ledgerguard/ledgerguard/test/replay"
 )
 
 // benchAction measures telemetry → committed alert → action executed
@@ -81,48 +78,24 @@ func benchAction(ctx context.Context, url, hecToken, receiver, dataDir string, r
 	return nil
 }
 
-// kddEnvelopes reads NSL-KDD test rows as HEC envelopes with kdd.* fields,
-// one attack row per seven normal ones.
+// kddEnvelopes reads NSL-KDD test rows (run from the repository root) as
+// HEC envelopes, one neptune attack row per seven normal ones.
 func kddEnvelopes(dataDir string) ([]map[string]any, error) {
-	var m struct {
-		Datasets map[string]struct {
-			Columns []string `json:"columns"`
-		} `json:"datasets"`
-	}
-	b, err := os.ReadFile(filepath.Join("models", "nsl-kdd-flow", "1.0.0", "manifest.json"))
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	cols := m.Datasets["nsl-kdd"].Columns
-	f, err := os.Open(filepath.Join(dataDir, "nsl-kdd", "KDDTest+.txt"))
+	var normal, attack []map[string]any
+	err := replay.NSLKDD(context.Background(), ".", dataDir, func(label string, env map[string]any) bool {
+		switch {
+		case label == "normal" && len(normal) < 700:
+			normal = append(normal, env)
+		case label == "neptune" && len(attack) < 100:
+			attack = append(attack, env)
+		}
+		return len(normal) < 700 || len(attack) < 100
+	})
 	if err != nil {
 		return nil, fmt.Errorf("the action benchmark replays NSL-KDD from %s: %w", dataDir, err)
 	}
-	defer f.Close()
-	var normal, attack []map[string]any
-	sc := bufio.NewScanner(f)
-	for sc.Scan() && (len(normal) < 700 || len(attack) < 100) {
-		rec := strings.Split(sc.Text(), ",")
-		if len(rec) < 42 {
-			continue
-		}
-		ev := map[string]any{"event.category": "network"}
-		for i, c := range cols[:min(41, len(cols))] {
-			if v, err := strconv.ParseFloat(rec[i], 64); err == nil {
-				ev["kdd."+c] = v
-			} else {
-				ev["kdd."+c] = rec[i]
-			}
-		}
-		env := map[string]any{"sourcetype": "nsl-kdd", "event": ev}
-		if rec[41] == "normal" && len(normal) < 700 {
-			normal = append(normal, env)
-		} else if rec[41] == "neptune" && len(attack) < 100 {
-			attack = append(attack, env)
-		}
+	if len(attack) == 0 {
+		return nil, fmt.Errorf("no neptune rows in %s", dataDir)
 	}
 	var out []map[string]any
 	for i := range normal {
@@ -131,5 +104,5 @@ func kddEnvelopes(dataDir string) ([]map[string]any, error) {
 			out = append(out, attack[(i/7)%len(attack)])
 		}
 	}
-	return out, sc.Err()
+	return out, nil
 }

@@ -1,18 +1,16 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/test/replay"
 )
 
 // dataDir is the public datasets folder (LEDGERGUARD_DATA_DIR, default
@@ -36,9 +34,6 @@ type manifest struct {
 	Model   struct {
 		SHA256 string `json:"sha256"`
 	} `json:"model"`
-	Datasets map[string]struct {
-		Columns []string `json:"columns"`
-	} `json:"datasets"`
 }
 
 func readManifest(t testing.TB, name string) manifest {
@@ -54,37 +49,22 @@ func readManifest(t testing.TB, name string) manifest {
 	return m
 }
 
-// kddEvents turns NSL-KDD test rows of one attack label into HEC envelopes
-// with ECS category network and the columns as kdd.* fields.
-func kddEvents(t testing.TB, m manifest, label string, n int) []byte {
+// kddEvents returns n NSL-KDD test rows of one attack label as
+// concatenated HEC envelopes, through the model's own dataset mapping.
+func kddEvents(t testing.TB, label string, n int) []byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dataDir(t), "nsl-kdd", "KDDTest+.txt"))
+	var out []byte
+	err := replay.NSLKDD(context.Background(), env.root, dataDir(t), func(raw string, e map[string]any) bool {
+		if raw == label {
+			e["host"] = "web-01"
+			b, _ := json.Marshal(e)
+			out = append(out, b...)
+			n--
+		}
+		return n > 0
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	cols := m.Datasets["nsl-kdd"].Columns
-	var out []byte
-	sc := bufio.NewScanner(f)
-	for sc.Scan() && n > 0 {
-		row := strings.Split(sc.Text(), ",")
-		if len(row) < 42 || row[41] != label {
-			continue
-		}
-		ev := map[string]any{"event.category": "network"}
-		for i, c := range cols {
-			if i >= 41 {
-				break
-			}
-			if v, err := strconv.ParseFloat(row[i], 64); err == nil {
-				ev["kdd."+c] = v
-			} else {
-				ev["kdd."+c] = row[i]
-			}
-		}
-		env, _ := json.Marshal(map[string]any{"sourcetype": "nsl-kdd", "host": "web-01", "event": ev})
-		out = append(out, env...)
-		n--
 	}
 	return out
 }
@@ -94,7 +74,7 @@ func kddEvents(t testing.TB, m manifest, label string, n int) []byte {
 // alerts on the ledger that name the model's exact sha256.
 func TestAttackRowBecomesAlertWithModelSHA(t *testing.T) {
 	m := readManifest(t, "nsl-kdd-flow")
-	body := kddEvents(t, m, "neptune", 20)
+	body := kddEvents(t, "neptune", 20)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	g := newGateway(t, gatewayOpts{detection: true})

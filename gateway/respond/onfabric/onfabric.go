@@ -7,9 +7,10 @@
 //
 // It takes a *client.Gateway rather than the gateway/fabric adapter so
 // adapters do not import each other; gateway/cmd passes
-// fabric.Client.Gateway(). Guarantees: errors are classified as the
-// responder expects (transient ones wrap gateway.ErrLedgerUnavailable,
-// the chaincode's refusals are *gateway.LedgerRejectedError); a
+// fabric.Client.Gateway(). Guarantees: errors are classified by
+// gateway/fabric/fabricerr, the same rules as every other ledger call
+// (transient ones wrap gateway.ErrLedgerUnavailable, the chaincode's
+// refusals are *gateway.LedgerRejectedError); a
 // checkpoint is fsynced before Checkpoint returns; the first start with
 // an empty checkpoint file fixes its start block in that file, so a
 // restart before the first event neither skips nor repeats anything.
@@ -24,13 +25,11 @@ import (
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
-	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/fabric/fabricerr"
 	"github.com/ledgerguard/ledgerguard/gateway/respond"
 )
 
@@ -52,7 +51,7 @@ func NewLedger(gw *client.Gateway, channel, chaincode string) *Ledger {
 func (l *Ledger) GetResponse(ctx context.Context, id string) (*wire.Response, error) {
 	b, err := l.responses.EvaluateWithContext(ctx, "GetResponse", client.WithArguments(id))
 	if err != nil {
-		return nil, classify("GetResponse", err)
+		return nil, fabricerr.Classify("GetResponse", "", err)
 	}
 	var r wire.Response
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -65,7 +64,7 @@ func (l *Ledger) GetResponse(ctx context.Context, id string) (*wire.Response, er
 func (l *Ledger) GetAlert(ctx context.Context, batchID, alertID string) (*wire.Alert, error) {
 	b, err := l.alerts.EvaluateWithContext(ctx, "GetAlert", client.WithArguments(batchID, alertID))
 	if err != nil {
-		return nil, classify("GetAlert", err)
+		return nil, fabricerr.Classify("GetAlert", "", err)
 	}
 	var a wire.Alert
 	if err := json.Unmarshal(b, &a); err != nil {
@@ -78,14 +77,14 @@ func (l *Ledger) GetAlert(ctx context.Context, batchID, alertID string) (*wire.A
 func (l *Ledger) RecordOutcome(ctx context.Context, id, status, detail string) error {
 	_, commit, err := l.responses.SubmitAsync("RecordOutcome", client.WithArguments(id, status, detail))
 	if err != nil {
-		return lagging(classify("RecordOutcome", err))
+		return lagging(fabricerr.Classify("RecordOutcome", "", err))
 	}
 	st, err := commit.StatusWithContext(ctx)
 	if err != nil {
-		return classify("RecordOutcome", err)
+		return fabricerr.Classify("RecordOutcome", "", err)
 	}
 	if !st.Successful {
-		return classifyCode("RecordOutcome", st.TransactionID, st.Code)
+		return fabricerr.ClassifyCode("RecordOutcome", st.TransactionID, st.Code)
 	}
 	return nil
 }
@@ -130,7 +129,7 @@ func (e *Events) Events(ctx context.Context) (<-chan respond.Event, error) {
 	opts = append(opts, client.WithCheckpoint(e.cp))
 	in, err := e.network.ChaincodeEvents(ctx, e.chaincode, opts...)
 	if err != nil {
-		return nil, classify("ChaincodeEvents", err)
+		return nil, fabricerr.Classify("ChaincodeEvents", "", err)
 	}
 	out := make(chan respond.Event)
 	go func() {
@@ -157,7 +156,7 @@ func (e *Events) start(ctx context.Context) (uint64, error) {
 	} else {
 		raw, err := e.network.GetContract("qscc").EvaluateWithContext(ctx, "GetChainInfo", client.WithArguments(e.network.Name()))
 		if err != nil {
-			return 0, classify("GetChainInfo", err)
+			return 0, fabricerr.Classify("GetChainInfo", "", err)
 		}
 		var info common.BlockchainInfo
 		if err := proto.Unmarshal(raw, &info); err != nil {
@@ -177,35 +176,6 @@ func (e *Events) Checkpoint(_ context.Context, ev respond.Event) error {
 	return e.cp.CheckpointTransaction(ev.BlockNumber, ev.TxID)
 }
 
-// classify maps a fabric-gateway error to the responder's two kinds: the
-// chaincode's own refusal (the peer reports "chaincode response 500") and
-// other invalid-request codes are permanent; everything else (peers or
-// orderers unreachable, timeouts) is transient.
-func classify(op string, err error) error {
-	var commitErr *client.CommitError
-	if errors.As(err, &commitErr) {
-		return classifyCode(op, commitErr.TransactionID, commitErr.Code)
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s: %w: %w", op, gateway.ErrLedgerUnavailable, err)
-	}
-	var txID string
-	var txErr *client.TransactionError
-	if errors.As(err, &txErr) {
-		txID = txErr.TransactionID
-	}
-	if msg, ok := chaincodeMessage(err); ok {
-		return &gateway.LedgerRejectedError{Op: op, TxID: txID, Reason: msg}
-	}
-	if s, ok := status.FromError(err); ok {
-		switch s.Code() {
-		case codes.InvalidArgument, codes.PermissionDenied, codes.Unauthenticated, codes.NotFound:
-			return &gateway.LedgerRejectedError{Op: op, TxID: txID, Reason: s.Message()}
-		}
-	}
-	return fmt.Errorf("%s (tx %s): %w: %w", op, txID, gateway.ErrLedgerUnavailable, err)
-}
-
 // lagging turns a refusal that says the response does not exist into a
 // transient error. The responder only records outcomes of responses it has
 // just read on its own peer, so "not found" from an endorser means that
@@ -218,30 +188,4 @@ func lagging(err error) error {
 		return fmt.Errorf("%s: an endorser has not caught up yet: %w: %w", rej.Op, gateway.ErrLedgerUnavailable, err)
 	}
 	return err
-}
-
-func classifyCode(op, txID string, code peer.TxValidationCode) error {
-	switch code {
-	case peer.TxValidationCode_MVCC_READ_CONFLICT, peer.TxValidationCode_PHANTOM_READ_CONFLICT:
-		return fmt.Errorf("%s (tx %s) committed invalid (%s): %w", op, txID, code, gateway.ErrLedgerUnavailable)
-	}
-	return &gateway.LedgerRejectedError{Op: op, TxID: txID, Reason: "committed invalid: " + code.String()}
-}
-
-// chaincodeMessage returns the chaincode's error text when the peers
-// answered with one.
-func chaincodeMessage(err error) (string, bool) {
-	s, ok := status.FromError(err)
-	if !ok {
-		return "", false
-	}
-	if strings.Contains(s.Message(), "chaincode response 500") {
-		return s.Message(), true
-	}
-	for _, d := range s.Details() {
-		if ed, ok := d.(interface{ GetMessage() string }); ok && strings.Contains(ed.GetMessage(), "chaincode response 500") {
-			return ed.GetMessage(), true
-		}
-	}
-	return "", false
 }

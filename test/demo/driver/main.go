@@ -30,6 +30,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
+	"github.com/ledgerguard/ledgerguard/test/replay"
 )
 
 type options struct {
@@ -253,50 +254,26 @@ func telemetry(o options) ([]batch, error) {
 	return out, nil
 }
 
+// kddRows picks a mix of normal and attack NSL-KDD test rows, through the
+// model's own dataset mapping, spread over a dozen web hosts.
 func kddRows(o options, rng *rand.Rand) ([]map[string]any, error) {
-	var m struct {
-		Datasets map[string]struct {
-			Columns []string `json:"columns"`
-		} `json:"datasets"`
-	}
-	b, err := os.ReadFile(filepath.Join("models", "nsl-kdd-flow", "1.0.0", "manifest.json"))
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	cols := m.Datasets["nsl-kdd"].Columns
 	want := map[string]int{"normal": 120, "neptune": 8, "satan": 6, "guess_passwd": 6, "buffer_overflow": 4}
-	f, err := os.Open(filepath.Join(o.dataDir, "nsl-kdd", "KDDTest+.txt"))
-	if err != nil {
-		return nil, err
+	left := 0
+	for _, n := range want {
+		left += n
 	}
-	defer f.Close()
 	var rows []map[string]any
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		rec := strings.Split(sc.Text(), ",")
-		if len(rec) < 42 || want[rec[41]] == 0 {
-			continue
+	err := replay.NSLKDD(context.Background(), ".", o.dataDir, func(label string, env map[string]any) bool {
+		if want[label] > 0 {
+			want[label]--
+			left--
+			env["host"] = fmt.Sprintf("web-%02d", 1+len(rows)%12)
+			rows = append(rows, env)
 		}
-		want[rec[41]]--
-		ev := map[string]any{"event.category": "network"}
-		for i, c := range cols {
-			if i >= 41 {
-				break
-			}
-			if v, err := strconv.ParseFloat(rec[i], 64); err == nil {
-				ev["kdd."+c] = v
-			} else {
-				ev["kdd."+c] = rec[i]
-			}
-		}
-		host := fmt.Sprintf("web-%02d", 1+len(rows)%12)
-		rows = append(rows, map[string]any{"sourcetype": "nsl-kdd", "host": host, "event": ev})
-	}
+		return left > 0
+	})
 	rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
-	return rows, sc.Err()
+	return rows, err
 }
 
 func dnsQueries(o options, rng *rand.Rand) ([]map[string]any, error) {
