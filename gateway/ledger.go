@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
 // Anchor is where a batch was recorded on the ledger.
@@ -29,13 +31,30 @@ type Ledger interface {
 // unreachable, timeouts, MVCC conflicts. Retrying later is correct.
 var ErrLedgerUnavailable = errors.New("ledger unavailable")
 
+// Stage is the step of a ledger call that failed, as fabric-gateway's
+// per-stage errors name them.
+type Stage string
+
+// The stages of a ledger call, in the order a submit goes through them.
+const (
+	StageEvaluate Stage = "evaluate"
+	StageEndorse  Stage = "endorse"
+	StageSubmit   Stage = "submit"
+	StageCommit   Stage = "commit"
+)
+
 // LedgerRejectedError is a permanent refusal by the ledger: the chaincode
 // rejected the transaction (bad input, access denied, a batch that does not
 // extend the previous tree) or it was committed invalid for a reason a retry
-// cannot fix. TxID is set when a transaction id exists.
+// cannot fix. TxID is set when a transaction id exists; Code is the
+// chaincode's machine-readable code (wire.CodeInternal when the refusal
+// came from Fabric itself, e.g. a transaction committed invalid), so callers
+// decide on Code, never on Reason's wording.
 type LedgerRejectedError struct {
 	Op     string
+	Stage  Stage
 	TxID   string
+	Code   wire.Code
 	Reason string
 }
 
