@@ -44,13 +44,21 @@ const errorMarker = "ledgerguard/"
 // Error is a chaincode refusal as it crosses the boundary. Its text is
 // "ledgerguard/<CODE>: <message>", which [ParseError] reads back out of
 // whatever the peer and client libraries wrap around it.
+//
+// Inside the chaincode an *Error made by [Encode] still unwraps to the typed
+// error it encodes, so errors.As finds the *DeniedError or *NotFoundError
+// in process; across the boundary only Code and Message travel.
 type Error struct {
 	Code    Code
 	Message string
+	cause   error
 }
 
 // Error implements error: the encoded form.
 func (e *Error) Error() string { return errorMarker + string(e.Code) + ": " + e.Message }
+
+// Unwrap returns the encoded error when this *Error was made by Encode.
+func (e *Error) Unwrap() error { return e.cause }
 
 // Coder is implemented by every typed chaincode error that knows its code.
 type Coder interface {
@@ -74,7 +82,7 @@ func Encode(err error) error {
 	if errors.As(err, &c) {
 		code = c.ErrorCode()
 	}
-	return &Error{Code: code, Message: err.Error()}
+	return &Error{Code: code, Message: err.Error(), cause: err}
 }
 
 // ParseError finds an encoded refusal in text (a peer's message, possibly

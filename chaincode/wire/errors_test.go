@@ -20,7 +20,7 @@ func TestEncodeParseRoundTrip(t *testing.T) {
 			if !ok {
 				t.Fatalf("ParseError(%q) found no code", wrapped)
 			}
-			if want := (&Error{Code: c, Message: "RaiseAlerts: coded"}); *got != *want {
+			if want := (&Error{Code: c, Message: "RaiseAlerts: coded"}); got.Code != want.Code || got.Message != want.Message {
 				t.Errorf("got %+v, want %+v", got, want)
 			}
 		})
@@ -49,6 +49,10 @@ func TestEncode(t *testing.T) {
 			}
 		})
 	}
+	var ce codedErr
+	if !errors.As(Encode(fmt.Errorf("w: %w", codedErr{CodeDenied})), &ce) {
+		t.Error("Encode lost the typed error it encodes")
+	}
 	if Encode(nil) != nil {
 		t.Error("Encode(nil) != nil")
 	}
@@ -75,7 +79,7 @@ func FuzzParseError(f *testing.F) {
 			return
 		}
 		back, ok2 := ParseError(e.Error())
-		if !ok2 || *back != *e {
+		if !ok2 || back.Code != e.Code || back.Message != e.Message {
 			t.Fatalf("re-parse of %q gave %+v, want %+v", e.Error(), back, e)
 		}
 	})
