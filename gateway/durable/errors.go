@@ -1,0 +1,46 @@
+package durable
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrClosed is returned by a journal used after Close.
+var ErrClosed = errors.New("durable: journal closed")
+
+// Error is a failed file operation: Op is what failed ("write", "fsync",
+// "rename", "fsync dir", ...), Path the file it failed on.
+type Error struct {
+	Op   string
+	Path string
+	Err  error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("durable: %s %s: %v", e.Op, e.Path, e.Err) }
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// CorruptError reports a journal whose content cannot be trusted: a frame
+// in the middle of the file (valid data follows it) fails its checksum or
+// is malformed, or the file does not start with the journal header. It is
+// never returned for a torn tail, which Open cuts off.
+type CorruptError struct {
+	Path   string
+	Offset int64
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("durable: %s is corrupt at offset %d: %s", e.Path, e.Offset, e.Reason)
+}
+
+// FormatError reports a file that is not a journal of this format (another
+// format, or an older file a caller may convert). Nothing was changed.
+type FormatError struct {
+	Path string
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("durable: %s is not a journal (no %q header)", e.Path, Magic)
+}
