@@ -21,10 +21,11 @@ func (e *Error) Error() string { return fmt.Sprintf("durable: %s %s: %v", e.Op, 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// CorruptError reports a journal whose content cannot be trusted: a frame
-// in the middle of the file (valid data follows it) fails its checksum or
-// is malformed, or the file does not start with the journal header. It is
-// never returned for a torn tail, which Open cuts off.
+// CorruptError reports a durable file whose content cannot be trusted: a
+// state file that does not parse, or a journal frame that fails its
+// checksum or is malformed while valid frames follow it (damage to
+// acknowledged data, not a torn write). Offset is where the damage
+// starts. It is never returned for a torn tail, which OpenJournal cuts off.
 type CorruptError struct {
 	Path   string
 	Offset int64
