@@ -54,7 +54,9 @@ type Fault struct {
 	Path string
 }
 
-func (f *Fault) Error() string { return fmt.Sprintf("faultfs: injected %s failure #%d on %s", f.Op, f.N, f.Path) }
+func (f *Fault) Error() string {
+	return fmt.Sprintf("faultfs: injected %s failure #%d on %s", f.Op, f.N, f.Path)
+}
 
 // Unwrap returns ErrInjected.
 func (f *Fault) Unwrap() error { return ErrInjected }
