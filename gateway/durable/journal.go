@@ -70,6 +70,63 @@ func OpenJournal(fsys FS, path string, replay func(record []byte) error) (*Journ
 	return &Journal{fs: fsys, path: path, f: f, size: end}, nil
 }
 
+// Converter turns the content of a file in an older format into the
+// records of the equivalent journal. It must not drop anything it can
+// parse: the result is all that survives the conversion.
+type Converter func(old []byte) ([][]byte, error)
+
+// ConversionError reports a conversion whose journal did not read back
+// the records the Converter produced; the journal was written, so the
+// original content is gone unless the caller kept it (OpenOrConvert
+// checks before returning, so this signals a bug, not a disk fault).
+type ConversionError struct {
+	Path            string
+	Wrote, ReadBack int
+}
+
+func (e *ConversionError) Error() string {
+	return fmt.Sprintf("durable: converted %s holds %d records, read back %d", e.Path, e.Wrote, e.ReadBack)
+}
+
+// OpenOrConvert is OpenJournal for a file that may still be in an older
+// format: when OpenJournal reports a *FormatError, convert gets the
+// file's content, the records it returns replace the file atomically as a
+// journal (a crash leaves the old file, converted again at the next
+// open), and the journal is opened from them, checking that every record
+// reads back. replay sees only journal records, never the old format.
+func OpenOrConvert(fsys FS, path string, replay func(record []byte) error, convert Converter) (*Journal, error) {
+	fsys = orOS(fsys)
+	j, err := OpenJournal(fsys, path, replay)
+	var fe *FormatError
+	if !errors.As(err, &fe) {
+		return j, err
+	}
+	old, err := fsys.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Op: "read", Path: path, Err: err}
+	}
+	records, err := convert(old)
+	if err != nil {
+		return nil, fmt.Errorf("durable: convert %s: %w", path, err)
+	}
+	if err := WriteJournal(fsys, path, records); err != nil {
+		return nil, err
+	}
+	n := 0
+	j, err = OpenJournal(fsys, path, func(r []byte) error {
+		n++
+		return replay(r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n != len(records) {
+		_ = j.Close()
+		return nil, &ConversionError{Path: path, Wrote: len(records), ReadBack: n}
+	}
+	return j, nil
+}
+
 // WriteJournal atomically replaces path with a journal holding records
 // (see AtomicReplace): a crash leaves the previous file or the new one.
 // It serves compaction and the one-time conversion of older formats.

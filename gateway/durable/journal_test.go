@@ -227,3 +227,53 @@ func TestAppendRefusesOversizedRecordWithoutBreaking(t *testing.T) {
 		t.Fatalf("Append after a refused record: %v", err)
 	}
 }
+
+func TestOpenOrConvert(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j")
+	if err := os.WriteFile(path, []byte("a,b,c"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	convert := func(old []byte) ([][]byte, error) {
+		calls++
+		return bytes.Split(old, []byte(",")), nil
+	}
+	open := func(fsys durable.FS) ([]string, error) {
+		var got []string
+		j, err := durable.OpenOrConvert(fsys, path, func(r []byte) error {
+			got = append(got, string(r))
+			return nil
+		}, convert)
+		if err == nil {
+			j.Close()
+		}
+		return got, err
+	}
+	// A conversion whose rename fails leaves the old file for the next try.
+	if _, err := open(faultfs.New(nil).FailNext(faultfs.OpRename)); !errors.Is(err, faultfs.ErrInjected) {
+		t.Fatalf("OpenOrConvert = %v, want the injected fault", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "a,b,c" {
+		t.Fatalf("old file after a failed conversion = %q", b)
+	}
+	for i := range 2 {
+		got, err := open(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"a", "b", "c"}; !equal(got, want) {
+			t.Fatalf("open %d replayed %q, want %q", i, got, want)
+		}
+	}
+	if got, want := calls, 2; got != want {
+		t.Fatalf("convert ran %d times, want %d (the failed try and the conversion)", got, want)
+	}
+	bad := errors.New("unparsable")
+	if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := durable.OpenOrConvert(nil, path, func([]byte) error { return nil }, func([]byte) ([][]byte, error) { return nil, bad })
+	if !errors.Is(err, bad) {
+		t.Fatalf("OpenOrConvert = %v, want the converter's error", err)
+	}
+}

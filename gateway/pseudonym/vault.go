@@ -80,20 +80,7 @@ func OpenVault(path string, key []byte, opts ...Option) (*Vault, error) {
 		return nil, ErrShortKey
 	}
 	v := &Vault{key: key, path: path, values: map[string]string{}}
-	j, err := durable.OpenJournal(o.fs, path, v.replay)
-	var fe *durable.FormatError
-	if errors.As(err, &fe) {
-		if err := v.convertJSONL(o.fs); err != nil {
-			return nil, err
-		}
-		converted := v.values
-		v.values = map[string]string{}
-		j, err = durable.OpenJournal(o.fs, path, v.replay)
-		if err == nil && len(v.values) != len(converted) {
-			_ = j.Close()
-			return nil, fmt.Errorf("pseudonym: vault %s: conversion kept %d of %d mappings", path, len(v.values), len(converted))
-		}
-	}
+	j, err := durable.OpenOrConvert(o.fs, path, v.replay, convertJSONL)
 	if err != nil {
 		return nil, fmt.Errorf("pseudonym: open vault: %w", err)
 	}
@@ -111,33 +98,28 @@ func (v *Vault) replay(record []byte) error {
 	return nil
 }
 
-// convertJSONL reads the vault's former format and rewrites the file as a
-// journal of the same mappings. Lines that do not parse are skipped, not
-// ended on: the former writer appended after a torn line, so valid
-// mappings can follow one, sometimes on the same line.
-func (v *Vault) convertJSONL(fsys durable.FS) error {
-	data, err := fsys.ReadFile(v.path)
-	if err != nil {
-		return fmt.Errorf("pseudonym: read vault %s: %w", v.path, err)
-	}
-	for _, line := range bytes.Split(data, []byte("\n")) {
+// convertJSONL turns the vault's former format (one JSON mapping per
+// line) into journal records, one per pseudonym, in pseudonym order.
+// Lines that do not parse are skipped, not ended on: the former writer
+// appended after a torn line, so valid mappings can follow one, sometimes
+// on the same line.
+func convertJSONL(old []byte) ([][]byte, error) {
+	values := map[string]string{}
+	for _, line := range bytes.Split(old, []byte("\n")) {
 		if e, ok := parseLegacyLine(line); ok {
-			v.values[e.P] = e.V
+			values[e.P] = e.V
 		}
 	}
-	keys := make([]string, 0, len(v.values))
-	for p := range v.values {
+	keys := make([]string, 0, len(values))
+	for p := range values {
 		keys = append(keys, p)
 	}
 	sort.Strings(keys)
 	records := make([][]byte, 0, len(keys))
 	for _, p := range keys {
-		records = append(records, encode(entry{P: p, V: v.values[p]}))
+		records = append(records, encode(entry{P: p, V: values[p]}))
 	}
-	if err := durable.WriteJournal(fsys, v.path, records); err != nil {
-		return fmt.Errorf("pseudonym: convert vault %s: %w", v.path, err)
-	}
-	return nil
+	return records, nil
 }
 
 // parseLegacyLine parses one line of the former format. A line holding a

@@ -74,8 +74,18 @@ func TestFileCheckpointCreatesAbsentAndReadsEmptyFile(t *testing.T) {
 // the call reports it, the checkpoint keeps its previous position and a
 // restart (reopen) reads the last durable one.
 func TestFileCheckpointFaults(t *testing.T) {
-	for _, op := range []faultfs.Op{faultfs.OpCreate, faultfs.OpWrite, faultfs.OpSync, faultfs.OpRename} {
-		t.Run(op.String(), func(t *testing.T) {
+	tests := []struct {
+		name   string
+		inject func(*faultfs.FS)
+	}{
+		{"create", func(f *faultfs.FS) { f.FailNext(faultfs.OpCreate) }},
+		{"write", func(f *faultfs.FS) { f.FailNext(faultfs.OpWrite) }},
+		{"torn write", func(f *faultfs.FS) { f.ShortNextWrite(10) }},
+		{"fsync", func(f *faultfs.FS) { f.FailNext(faultfs.OpSync) }},
+		{"rename", func(f *faultfs.FS) { f.FailNext(faultfs.OpRename) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "respond.checkpoint")
 			fsys := faultfs.New(nil)
 			c, err := OpenCheckpoint(path, fsys)
@@ -85,7 +95,7 @@ func TestFileCheckpointFaults(t *testing.T) {
 			if err := c.CheckpointTransaction(7, "tx-7"); err != nil {
 				t.Fatal(err)
 			}
-			fsys.FailNext(op)
+			tt.inject(fsys)
 			if err := c.CheckpointTransaction(8, "tx-8"); !errors.Is(err, faultfs.ErrInjected) {
 				t.Fatalf("CheckpointTransaction = %v, want the injected fault", err)
 			}
@@ -104,22 +114,4 @@ func TestFileCheckpointFaults(t *testing.T) {
 			}
 		})
 	}
-	t.Run("torn write", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "respond.checkpoint")
-		fsys := faultfs.New(nil)
-		c, err := OpenCheckpoint(path, fsys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.CheckpointTransaction(7, "tx-7"); err != nil {
-			t.Fatal(err)
-		}
-		fsys.ShortNextWrite(10)
-		if err := c.CheckpointTransaction(8, "tx-8"); err == nil {
-			t.Fatal("a torn write reported success")
-		}
-		if r, err := OpenCheckpoint(path, nil); err != nil || r.BlockNumber() != 7 {
-			t.Fatalf("reopened at %v, %v; want block 7", r, err)
-		}
-	})
 }

@@ -84,15 +84,7 @@ const compactAfter = 4096
 // only those. A nil fsys means the OS's.
 func OpenJournal(path string, fsys FS) (*Journal, error) {
 	j := &Journal{live: map[string]*execution{}}
-	dj, err := durable.OpenJournal(fsys, path, j.replay)
-	var fe *durable.FormatError
-	if errors.As(err, &fe) {
-		if err := j.convertLegacy(fsys, path); err != nil {
-			return nil, err
-		}
-		j.live = map[string]*execution{}
-		dj, err = durable.OpenJournal(fsys, path, j.replay)
-	}
+	dj, err := durable.OpenOrConvert(fsys, path, j.replay, convertLegacy)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrJournal, err)
 	}
@@ -114,18 +106,12 @@ func (j *Journal) replay(payload []byte) error {
 	return nil
 }
 
-// convertLegacy reads a journal of the format before durable's (frames of
-// uint32 LE length ‖ uint32 LE CRC-32C of the payload ‖ payload, no
-// header; the first damaged frame ended it) and rewrites it, atomically,
-// as a durable journal of the same live executions.
-func (j *Journal) convertLegacy(fsys FS, path string) error {
-	if fsys == nil {
-		fsys = durable.OS{}
-	}
-	data, err := fsys.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("%w: read %s: %w", ErrJournal, path, err)
-	}
+// convertLegacy turns a journal of the format before durable's (frames
+// of uint32 LE length ‖ uint32 LE CRC-32C of the payload ‖ payload, no
+// header; the first damaged frame ended it) into the records of its live
+// executions.
+func convertLegacy(data []byte) ([][]byte, error) {
+	old := &Journal{live: map[string]*execution{}}
 	for len(data) >= 8 {
 		n := binary.LittleEndian.Uint32(data[0:4])
 		if uint64(n) > uint64(len(data)-8) {
@@ -139,13 +125,10 @@ func (j *Journal) convertLegacy(fsys FS, path string) error {
 		if json.Unmarshal(payload, &r) != nil {
 			break
 		}
-		j.apply(r)
+		old.apply(r)
 		data = data[8+n:]
 	}
-	if err := durable.WriteJournal(fsys, path, j.records()); err != nil {
-		return fmt.Errorf("%w: convert %s: %w", ErrJournal, path, err)
-	}
-	return nil
+	return old.records(), nil
 }
 
 var legacyCRC = crc32.MakeTable(crc32.Castagnoli)
