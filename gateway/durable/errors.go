@@ -16,6 +16,7 @@ type Error struct {
 	Err  error
 }
 
+// Error implements error.
 func (e *Error) Error() string { return fmt.Sprintf("durable: %s %s: %v", e.Op, e.Path, e.Err) }
 
 // Unwrap returns the underlying error.
@@ -32,6 +33,7 @@ type CorruptError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("durable: %s is corrupt at offset %d: %s", e.Path, e.Offset, e.Reason)
 }
@@ -42,6 +44,24 @@ type FormatError struct {
 	Path string
 }
 
+// Error implements error.
 func (e *FormatError) Error() string {
 	return fmt.Sprintf("durable: %s is not a journal (no %q header)", e.Path, Magic)
 }
+
+// RecordError reports a whole, checksummed record that the caller's
+// replay function refused (Err): the file is intact but its content is
+// not what the caller expects, so OpenJournal stops rather than guess.
+type RecordError struct {
+	Path   string
+	Offset int64
+	Err    error
+}
+
+// Error implements error.
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("durable: %s: record at offset %d refused: %v", e.Path, e.Offset, e.Err)
+}
+
+// Unwrap returns the replay function's error.
+func (e *RecordError) Unwrap() error { return e.Err }

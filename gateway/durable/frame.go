@@ -66,7 +66,8 @@ func frameAt(data []byte, at int) (payload []byte, ok bool, why string) {
 // tail (a write a crash interrupted, never acknowledged) and ReadFrames
 // returns its offset with a nil error; if one does, the damage is in the
 // middle of acknowledged data and ReadFrames returns a *CorruptError. An
-// error from fn stops the scan and is returned as is. A payload that
+// error from fn stops the scan and is returned in a *RecordError naming
+// the record's offset. A payload that
 // itself embeds frames of this format can make a torn tail look like
 // corruption: it is refused, never silently dropped.
 func ReadFrames(path string, base int64, data []byte, fn func(payload []byte) error) (int, error) {
@@ -82,7 +83,7 @@ func ReadFrames(path string, base int64, data []byte, fn func(payload []byte) er
 			return at, nil
 		}
 		if err := fn(p); err != nil {
-			return at, err
+			return at, &RecordError{Path: path, Offset: base + int64(at), Err: err}
 		}
 		at += frameHeader + len(p)
 	}

@@ -30,8 +30,9 @@ type Journal struct {
 // absent or empty), calls replay with each record in order, cuts off a
 // torn tail (see ReadFrames) and returns the journal ready to append.
 // It returns a *FormatError, changing nothing, when the file is not a
-// journal, and a *CorruptError when damage lies before valid records. An
-// error from replay is returned as is. A nil fsys means OS.
+// journal, a *CorruptError when damage lies before valid records, and a
+// *RecordError wrapping replay's error when replay refuses a record. A nil
+// fsys means OS.
 func OpenJournal(fsys FS, path string, replay func(record []byte) error) (*Journal, error) {
 	fsys = orOS(fsys)
 	data, err := fsys.ReadFile(path)
@@ -84,6 +85,7 @@ type ConversionError struct {
 	Wrote, ReadBack int
 }
 
+// Error implements error.
 func (e *ConversionError) Error() string {
 	return fmt.Sprintf("durable: converted %s holds %d records, read back %d", e.Path, e.Wrote, e.ReadBack)
 }
@@ -143,6 +145,7 @@ type TooLargeError struct {
 	Size int
 }
 
+// Error implements error.
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("durable: record of %d bytes exceeds %d", e.Size, MaxRecord)
 }

@@ -154,8 +154,10 @@ func TestJournalReplayErrorStopsOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := errors.New("bad record")
-	if _, err := durable.OpenJournal(nil, path, func([]byte) error { return bad }); !errors.Is(err, bad) {
-		t.Fatalf("OpenJournal = %v, want the replay error", err)
+	_, err := durable.OpenJournal(nil, path, func([]byte) error { return bad })
+	var re *durable.RecordError
+	if !errors.As(err, &re) || !errors.Is(err, bad) || re.Path != path || re.Offset != int64(len(durable.Magic)) {
+		t.Fatalf("OpenJournal = %v, want a *RecordError at offset %d wrapping the replay error", err, len(durable.Magic))
 	}
 }
 

@@ -21,6 +21,8 @@ import (
 // ErrShortKey is returned by OpenVault for a key under MinKeyLen bytes.
 var ErrShortKey = errors.New("pseudonym: pseudonym key must be at least 16 bytes")
 
+var errNotMapping = errors.New("pseudonym: vault record is not a mapping")
+
 // MinKeyLen is the shortest pseudonym key OpenVault accepts.
 const MinKeyLen = 16
 
@@ -33,8 +35,7 @@ const MinKeyLen = 16
 // on (mappings already durable still resolve). It is safe for concurrent
 // use.
 type Vault struct {
-	key  []byte
-	path string
+	key []byte
 
 	mu      sync.Mutex
 	values  map[string]string
@@ -79,7 +80,7 @@ func OpenVault(path string, key []byte, opts ...Option) (*Vault, error) {
 	if len(key) < MinKeyLen {
 		return nil, ErrShortKey
 	}
-	v := &Vault{key: key, path: path, values: map[string]string{}}
+	v := &Vault{key: key, values: map[string]string{}}
 	j, err := durable.OpenOrConvert(o.fs, path, v.replay, convertJSONL)
 	if err != nil {
 		return nil, fmt.Errorf("pseudonym: open vault: %w", err)
@@ -92,7 +93,7 @@ func (v *Vault) replay(record []byte) error {
 	var e entry
 	if err := json.Unmarshal(record, &e); err != nil || e.P == "" {
 		// The frame's checksum held: this is not a torn write.
-		return &durable.CorruptError{Path: v.path, Reason: "vault record is not a mapping"}
+		return errNotMapping
 	}
 	v.values[e.P] = e.V
 	return nil

@@ -39,6 +39,7 @@ const (
 
 var opNames = [...]string{"create", "open-append", "read", "write", "sync", "truncate", "close", "rename", "remove", "sync-dir", "mkdir", "stat"}
 
+// String names the operation.
 func (o Op) String() string {
 	if o < 0 || o >= numOps {
 		return fmt.Sprintf("op(%d)", int(o))
@@ -54,6 +55,7 @@ type Fault struct {
 	Path string
 }
 
+// Error implements error.
 func (f *Fault) Error() string {
 	return fmt.Sprintf("faultfs: injected %s failure #%d on %s", f.Op, f.N, f.Path)
 }
