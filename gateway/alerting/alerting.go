@@ -19,8 +19,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,7 +30,9 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/detect"
+	"github.com/ledgerguard/ledgerguard/gateway/durable"
 	"github.com/ledgerguard/ledgerguard/gateway/merkle"
+	"github.com/ledgerguard/ledgerguard/gateway/pseudonym"
 )
 
 // MaxPerTx bounds alerts per RaiseAlerts transaction: large enough that the
@@ -55,10 +57,12 @@ type Config struct {
 	GatewayID string
 	// Vault, when set, replaces user names and private IP addresses with
 	// their keyed pseudonym before they reach the ledger.
-	Vault *Vault
+	Vault *pseudonym.Vault
 	// StateDir holds the durable watermark file.
 	StateDir string
-	Logger   *slog.Logger
+	// FS is the file system of the watermark file (nil: the OS's).
+	FS     durable.FS
+	Logger *slog.Logger
 }
 
 // Alerter raises alerts for anchored batches. Run drives it.
@@ -68,6 +72,7 @@ type Alerter struct {
 	det    detect.Detector
 	raiser Raiser
 	wake   chan struct{}
+	fs     durable.FS
 
 	mu        sync.Mutex
 	watermark uint64
@@ -93,11 +98,14 @@ func New(cfg Config, log Log, det detect.Detector, raiser Raiser) (*Alerter, err
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+	a := &Alerter{cfg: cfg, log: log, det: det, raiser: raiser, wake: make(chan struct{}, 1), fs: cfg.FS}
+	if a.fs == nil {
+		a.fs = durable.OS{}
+	}
+	if err := a.fs.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("alerting: state dir: %w", err)
 	}
-	a := &Alerter{cfg: cfg, log: log, det: det, raiser: raiser, wake: make(chan struct{}, 1)}
-	wm, err := readWatermark(a.watermarkPath())
+	wm, err := a.readWatermark()
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +114,7 @@ func New(cfg Config, log Log, det detect.Detector, raiser Raiser) (*Alerter, err
 }
 
 // Vault returns the pseudonym vault, or nil when values stay in clear.
-func (a *Alerter) Vault() *Vault { return a.cfg.Vault }
+func (a *Alerter) Vault() *pseudonym.Vault { return a.cfg.Vault }
 
 // Wake tells the alerter a batch was anchored; it never blocks.
 func (a *Alerter) Wake() {
@@ -207,7 +215,7 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		a.raised += uint64(res.Created)
 		a.mu.Unlock()
 	}
-	if err := writeWatermark(a.watermarkPath(), last.TreeSizeAfter); err != nil {
+	if err := a.writeWatermark(last.TreeSizeAfter); err != nil {
 		return false, err
 	}
 	a.mu.Lock()
@@ -405,9 +413,11 @@ func (a *Alerter) policyFields(ev gateway.Event, r detect.Result) (map[string]st
 
 func (a *Alerter) watermarkPath() string { return filepath.Join(a.cfg.StateDir, "alerting.watermark") }
 
-func readWatermark(path string) (uint64, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+// readWatermark reads the watermark file; an absent one means 0.
+func (a *Alerter) readWatermark() (uint64, error) {
+	path := a.watermarkPath()
+	b, err := a.fs.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
 	if err != nil {
@@ -415,40 +425,16 @@ func readWatermark(path string) (uint64, error) {
 	}
 	wm, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("alerting: watermark file %s is corrupt: %w", path, err)
+		return 0, fmt.Errorf("alerting: %w", &durable.CorruptError{Path: path, Reason: "watermark: " + err.Error()})
 	}
 	return wm, nil
 }
 
-// writeWatermark replaces the watermark durably: write, fsync, rename,
-// fsync the directory, so a crash leaves either the old or the new value.
-func writeWatermark(path string, wm uint64) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
-	if err != nil {
+// writeWatermark replaces the watermark durably (durable.AtomicReplace),
+// so a crash leaves either the old or the new value.
+func (a *Alerter) writeWatermark(wm uint64) error {
+	if err := durable.AtomicReplace(a.fs, a.watermarkPath(), []byte(strconv.FormatUint(wm, 10)+"\n")); err != nil {
 		return fmt.Errorf("alerting: write watermark: %w", err)
-	}
-	if _, err := f.WriteString(strconv.FormatUint(wm, 10) + "\n"); err != nil {
-		f.Close()
-		return fmt.Errorf("alerting: write watermark: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("alerting: fsync watermark: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("alerting: close watermark: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("alerting: rename watermark: %w", err)
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return fmt.Errorf("alerting: open state dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("alerting: fsync state dir: %w", err)
 	}
 	return nil
 }

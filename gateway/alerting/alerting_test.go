@@ -15,6 +15,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/detect"
+	"github.com/ledgerguard/ledgerguard/gateway/pseudonym"
 )
 
 type memLog struct {
@@ -180,7 +181,7 @@ func TestChunksLargeBatches(t *testing.T) {
 
 func TestVaultPseudonymisesAndResolves(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "vault")
-	v, err := OpenVault(path, []byte("0123456789abcdef0123"))
+	v, err := pseudonym.OpenVault(path, []byte("0123456789abcdef0123"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestVaultPseudonymisesAndResolves(t *testing.T) {
 		t.Errorf("asset = %q, want the host name in clear", al.Asset)
 	}
 	v.Close()
-	reopened, err := OpenVault(path, []byte("0123456789abcdef0123"))
+	reopened, err := pseudonym.OpenVault(path, []byte("0123456789abcdef0123"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,78 +6,36 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sync"
+
+	"github.com/ledgerguard/ledgerguard/gateway/durable"
 )
 
-// The journal is the responder's memory of executions in flight. Each
-// record is framed as
-//
-//	uint32 little-endian payload length ‖ uint32 CRC-32C of the payload ‖ JSON payload
-//
-// and appended with one write followed by fsync before the responder goes
-// on, so after a crash the journal holds every record the responder acted
-// upon. On open, a damaged or torn record and everything after it are
-// dropped (the write never completed, so nothing acted upon it), and the
-// file is rewritten without the executions already recorded on the
-// ledger. Following pebble's rule, a failed write or fsync is fatal: the
-// journal refuses every later call (ErrJournal), because after a failed
-// fsync the kernel may have dropped the dirty pages and a retry would
-// report success for data that is not on disk.
+// The journal is the responder's memory of executions in flight: a
+// durable.Journal of JSON records, each appended and fsynced before the
+// responder goes on, so after a crash the journal holds every record the
+// responder acted upon. On open, a torn last record is cut off (the write
+// never completed, so nothing acted upon it), damage before valid records
+// is refused (*durable.CorruptError), and the file is rewritten without
+// the executions already recorded on the ledger. Following pebble's rule,
+// a failed write or fsync is fatal: the journal refuses every later call
+// (ErrJournal), because after a failed fsync the kernel may have dropped
+// the dirty pages and a retry would report success for data that is not
+// on disk. A journal written before the durable format (frames without
+// the durable.Magic header) is read once and rewritten in the new format.
 
 // ErrJournal marks a journal write or fsync failure; the responder stops.
 var ErrJournal = errors.New("respond journal")
 
-// FS is the file-system surface the journal uses, so tests can make writes
-// and fsyncs fail.
-type FS interface {
-	ReadFile(name string) ([]byte, error)
-	// Create truncates or creates name for writing.
-	Create(name string) (File, error)
-	// OpenAppend opens name for appending, creating it if needed.
-	OpenAppend(name string) (File, error)
-	Rename(oldName, newName string) error
-	// SyncDir fsyncs a directory so a rename in it is durable.
-	SyncDir(dir string) error
-}
+// FS is the journal's file-system surface (durable.FS), so tests can make
+// writes and fsyncs fail.
+type FS = durable.FS
 
-// File is a writable file.
-type File interface {
-	Write(p []byte) (int, error)
-	Sync() error
-	Close() error
-}
+// File is a writable file (durable.File).
+type File = durable.File
 
-// OSFS is the operating system's file system.
-type OSFS struct{}
-
-// ReadFile implements FS.
-func (OSFS) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
-
-// Create implements FS.
-func (OSFS) Create(name string) (File, error) {
-	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-}
-
-// OpenAppend implements FS.
-func (OSFS) OpenAppend(name string) (File, error) {
-	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-}
-
-// Rename implements FS.
-func (OSFS) Rename(oldName, newName string) error { return os.Rename(oldName, newName) }
-
-// SyncDir implements FS.
-func (OSFS) SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+// OSFS is the operating system's file system (durable.OS).
+type OSFS = durable.OS
 
 // journal record operations.
 const (
@@ -112,15 +70,10 @@ type execution struct {
 // actions. It is safe for concurrent use.
 type Journal struct {
 	mu       sync.Mutex
-	fs       FS
-	path     string
-	f        File
+	j        *durable.Journal
 	live     map[string]*execution
 	appended int
-	broken   error
 }
-
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // compactAfter is how many appended records trigger a rewrite (when most
 // of them belong to recorded executions).
@@ -128,38 +81,57 @@ const compactAfter = 4096
 
 // OpenJournal opens (creating if needed) the journal at path, keeps the
 // executions not yet recorded on the ledger and rewrites the file with
-// only those.
+// only those. A nil fsys means the OS's.
 func OpenJournal(path string, fsys FS) (*Journal, error) {
-	if fsys == nil {
-		fsys = OSFS{}
+	j := &Journal{live: map[string]*execution{}}
+	dj, err := durable.OpenOrConvert(fsys, path, j.replay, convertLegacy)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrJournal, err)
 	}
-	data, err := fsys.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: read %s: %w", ErrJournal, path, err)
+	j.j = dj
+	if err := j.rewrite(); err != nil {
+		_ = dj.Close()
+		return nil, err
 	}
-	j := &Journal{fs: fsys, path: path, live: map[string]*execution{}}
+	return j, nil
+}
+
+func (j *Journal) replay(payload []byte) error {
+	var r record
+	if err := json.Unmarshal(payload, &r); err != nil {
+		// The frame's checksum held, so this is not a torn write.
+		return fmt.Errorf("record is not JSON: %w", err)
+	}
+	j.apply(r)
+	return nil
+}
+
+// convertLegacy turns a journal of the format before durable's (frames
+// of uint32 LE length ‖ uint32 LE CRC-32C of the payload ‖ payload, no
+// header; the first damaged frame ended it) into the records of its live
+// executions.
+func convertLegacy(data []byte) ([][]byte, error) {
+	old := &Journal{live: map[string]*execution{}}
 	for len(data) >= 8 {
 		n := binary.LittleEndian.Uint32(data[0:4])
-		sum := binary.LittleEndian.Uint32(data[4:8])
 		if uint64(n) > uint64(len(data)-8) {
-			break // torn tail
+			break
 		}
 		payload := data[8 : 8+n]
-		if crc32.Checksum(payload, crcTable) != sum {
-			break // damaged: nothing after it can be trusted
+		if crc32.Checksum(payload, legacyCRC) != binary.LittleEndian.Uint32(data[4:8]) {
+			break
 		}
 		var r record
 		if json.Unmarshal(payload, &r) != nil {
 			break
 		}
-		j.apply(r)
+		old.apply(r)
 		data = data[8+n:]
 	}
-	if err := j.rewrite(); err != nil {
-		return nil, err
-	}
-	return j, nil
+	return old.records(), nil
 }
+
+var legacyCRC = crc32.MakeTable(crc32.Castagnoli)
 
 func (j *Journal) apply(r record) {
 	if r.Op == opRecorded {
@@ -179,77 +151,40 @@ func (j *Journal) apply(r record) {
 	}
 }
 
-// rewrite writes the live executions to a temporary file, fsyncs it,
-// renames it over the journal, fsyncs the folder, and reopens for append.
-func (j *Journal) rewrite() error {
-	if j.f != nil {
-		if err := j.f.Close(); err != nil {
-			return j.fail(fmt.Errorf("close: %w", err))
-		}
-		j.f = nil
-	}
-	tmp := j.path + ".tmp"
-	f, err := j.fs.Create(tmp)
-	if err != nil {
-		return j.fail(fmt.Errorf("create %s: %w", tmp, err))
-	}
-	var buf []byte
+// records returns the live executions as journal records.
+func (j *Journal) records() [][]byte {
+	var out [][]byte
 	for key, e := range j.live {
 		for i := range e.Started {
-			buf = appendFrame(buf, record{Key: key, Op: opStarted, Action: i})
+			out = append(out, encode(record{Key: key, Op: opStarted, Action: i}))
 		}
 		for i, res := range e.Finished {
-			buf = appendFrame(buf, record{Key: key, Op: opFinished, Action: i, OK: res.OK, Detail: res.Detail})
+			out = append(out, encode(record{Key: key, Op: opFinished, Action: i, OK: res.OK, Detail: res.Detail}))
 		}
 	}
-	if _, err := f.Write(buf); err != nil {
-		_ = f.Close()
-		return j.fail(fmt.Errorf("write %s: %w", tmp, err))
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return j.fail(fmt.Errorf("fsync %s: %w", tmp, err))
-	}
-	if err := f.Close(); err != nil {
-		return j.fail(fmt.Errorf("close %s: %w", tmp, err))
-	}
-	if err := j.fs.Rename(tmp, j.path); err != nil {
-		return j.fail(fmt.Errorf("rename: %w", err))
-	}
-	if err := j.fs.SyncDir(filepath.Dir(j.path)); err != nil {
-		return j.fail(fmt.Errorf("fsync folder: %w", err))
-	}
-	if j.f, err = j.fs.OpenAppend(j.path); err != nil {
-		return j.fail(fmt.Errorf("open %s: %w", j.path, err))
+	return out
+}
+
+// rewrite replaces the file, atomically, with the live executions only.
+func (j *Journal) rewrite() error {
+	if err := j.j.Rewrite(j.records()); err != nil {
+		return fmt.Errorf("%w: %w", ErrJournal, err)
 	}
 	j.appended = 0
 	return nil
 }
 
-func appendFrame(buf []byte, r record) []byte {
+func encode(r record) []byte {
 	payload, _ := json.Marshal(r) // a struct of strings, ints and bools always encodes
-	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(payload)))
-	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(payload, crcTable))
-	return append(buf, payload...)
-}
-
-func (j *Journal) fail(err error) error {
-	j.broken = fmt.Errorf("%w: %w", ErrJournal, err)
-	return j.broken
+	return payload
 }
 
 // append writes and fsyncs one record, then applies it.
 func (j *Journal) append(r record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.broken != nil {
-		return j.broken
-	}
-	if _, err := j.f.Write(appendFrame(nil, r)); err != nil {
-		return j.fail(fmt.Errorf("write: %w", err))
-	}
-	if err := j.f.Sync(); err != nil {
-		return j.fail(fmt.Errorf("fsync: %w", err))
+	if err := j.j.Append(encode(r)); err != nil {
+		return fmt.Errorf("%w: %w", ErrJournal, err)
 	}
 	j.apply(r)
 	j.appended++
@@ -305,10 +240,5 @@ func (j *Journal) Len() int {
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.f == nil {
-		return nil
-	}
-	err := j.f.Close()
-	j.f = nil
-	return err
+	return j.j.Close()
 }

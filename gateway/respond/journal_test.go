@@ -1,10 +1,19 @@
 package respond
 
 import (
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ledgerguard/ledgerguard/gateway/durable"
+	"github.com/ledgerguard/ledgerguard/gateway/durable/faultfs"
 )
+
+// frame is one journal record as the file holds it.
+func frame(r record) []byte { return durable.AppendFrame(nil, encode(r)) }
 
 func TestJournalSurvivesReopenAndDropsRecorded(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal")
@@ -50,7 +59,7 @@ func TestJournalDropsTornTail(t *testing.T) {
 		{"partial header", func(b []byte) []byte { return append(b, 1, 2, 3) }},
 		{"partial payload", func(b []byte) []byte { return append(b, 50, 0, 0, 0, 9, 9, 9, 9, '{') }},
 		{"bad checksum", func(b []byte) []byte {
-			f := appendFrame(nil, record{Key: "z|run", Op: opStarted})
+			f := frame(record{Key: "z|run", Op: opStarted})
 			f[5] ^= 0xff
 			return append(b, f...)
 		}},
@@ -58,7 +67,7 @@ func TestJournalDropsTornTail(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "journal")
-			whole := appendFrame(nil, record{Key: "a|run", Op: opStarted})
+			whole := append([]byte(durable.Magic), frame(record{Key: "a|run", Op: opStarted})...)
 			if err := os.WriteFile(path, tt.tail(whole), 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -75,6 +84,114 @@ func TestJournalDropsTornTail(t *testing.T) {
 			}
 			if err := j.Started("c|run", 0); err != nil {
 				t.Fatalf("append after recovery: %v", err)
+			}
+		})
+	}
+}
+
+// TestJournalConvertsLegacyFormat: a journal written before the durable
+// format (frames without a header, checksum over the payload only) keeps
+// every live execution across the upgrade and is rewritten in the new
+// format.
+func TestJournalConvertsLegacyFormat(t *testing.T) {
+	legacy := func(buf []byte, r record) []byte {
+		p := encode(r)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(p)))
+		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(p, crc32.MakeTable(crc32.Castagnoli)))
+		return append(buf, p...)
+	}
+	var old []byte
+	old = legacy(old, record{Key: "a|run", Op: opStarted})
+	old = legacy(old, record{Key: "a|run", Op: opFinished, OK: true, Detail: "HTTP 200"})
+	old = legacy(old, record{Key: "b|run", Op: opStarted})
+	old = legacy(old, record{Key: "b|run", Op: opRecorded, Status: "succeeded"})
+	old = append(old, 9, 0, 0) // torn tail, as the old reader allowed
+	path := filepath.Join(t.TempDir(), "journal")
+	if err := os.WriteFile(path, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // converted once, then read as a durable journal
+		j, err := OpenJournal(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := j.Get("a|run")
+		if !ok || !got.Started[0] || got.Finished[0] != (actionResult{OK: true, Detail: "HTTP 200"}) {
+			t.Fatalf("a|run = %+v (known %v)", got, ok)
+		}
+		if _, ok := j.Get("b|run"); ok || j.Len() != 1 {
+			t.Fatal("a recorded execution survived the conversion")
+		}
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(path)
+		if string(b[:len(durable.Magic)]) != durable.Magic {
+			t.Fatal("the journal was not rewritten in the durable format")
+		}
+	}
+}
+
+func TestJournalRefusesDamageBeforeValidRecords(t *testing.T) {
+	bad := frame(record{Key: "a|run", Op: opStarted})
+	bad[5] ^= 0xff
+	file := append(append([]byte(durable.Magic), bad...), frame(record{Key: "b|run", Op: opStarted})...)
+	path := filepath.Join(t.TempDir(), "journal")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenJournal(path, nil)
+	var ce *durable.CorruptError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrJournal) || ce.Offset != int64(len(durable.Magic)) {
+		t.Fatalf("OpenJournal = %v, want ErrJournal with a *durable.CorruptError at %d", err, len(durable.Magic))
+	}
+}
+
+// TestJournalFaults: a failed write, torn write or fsync breaks the
+// journal for good, and a restart recovers exactly what was durable (the
+// unacknowledged record may or may not be there).
+func TestJournalFaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		inject func(*faultfs.FS)
+	}{
+		{"fsync", func(f *faultfs.FS) { f.FailNext(faultfs.OpSync) }},
+		{"write", func(f *faultfs.FS) { f.FailNext(faultfs.OpWrite) }},
+		{"torn write", func(f *faultfs.FS) { f.ShortNextWrite(11) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "journal")
+			fsys := faultfs.New(nil)
+			j, err := OpenJournal(path, fsys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := j.Started("a|run", 0); err != nil {
+				t.Fatal(err)
+			}
+			tt.inject(fsys)
+			if err := j.Finished("a|run", 0, actionResult{OK: true}); !errors.Is(err, ErrJournal) || !errors.Is(err, faultfs.ErrInjected) {
+				t.Fatalf("Finished = %v, want ErrJournal wrapping the fault", err)
+			}
+			if err := j.Started("b|run", 0); !errors.Is(err, ErrJournal) {
+				t.Fatalf("Started after the failure = %v, want ErrJournal", err)
+			}
+			if _, ok := j.Get("b|run"); ok {
+				t.Fatal("a refused record was applied")
+			}
+			j.Close()
+			r, err := OpenJournal(path, nil)
+			if err != nil {
+				t.Fatalf("reopen after the failure: %v", err)
+			}
+			defer r.Close()
+			got, ok := r.Get("a|run")
+			if !ok || !got.Started[0] {
+				t.Fatalf("the durable record was lost: %+v", got)
+			}
+			if _, ok := r.Get("b|run"); ok {
+				t.Fatal("a record appended after the failure survived")
 			}
 		})
 	}

@@ -20,17 +20,16 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/alerting"
 	"github.com/ledgerguard/ledgerguard/gateway/anchor"
 	"github.com/ledgerguard/ledgerguard/gateway/config"
-	"github.com/ledgerguard/ledgerguard/gateway/connector"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/httpapi"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
 	"github.com/ledgerguard/ledgerguard/gateway/metrics"
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
+	"github.com/ledgerguard/ledgerguard/gateway/pseudonym"
 	"github.com/ledgerguard/ledgerguard/gateway/respond"
 	"github.com/ledgerguard/ledgerguard/gateway/respond/onfabric"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
@@ -380,7 +379,7 @@ func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Regist
 			if err := os.MkdirAll(ac.StateDir, 0o750); err != nil {
 				return nil, err
 			}
-			v, err := alerting.OpenVault(filepath.Join(ac.StateDir, "pseudonyms.jsonl"), []byte(key))
+			v, err := pseudonym.OpenVault(filepath.Join(ac.StateDir, "pseudonyms.jsonl"), []byte(key))
 			if err != nil {
 				return nil, usageError{fmt.Errorf("%s: %w", cfg.Detection.PseudonymKeyEnv, err)}
 			}
@@ -400,7 +399,7 @@ func newResponder(cfg config.Config, c *fabric.Client, alerter *alerting.Alerter
 	}
 	if alerter != nil && alerter.Vault() != nil {
 		for name, conn := range conns {
-			conns[name] = unmaskingConnector{inner: conn, vault: alerter.Vault()}
+			conns[name] = pseudonym.Unmask(conn, alerter.Vault())
 		}
 	}
 	for _, f := range []string{cfg.Respond.CheckpointFile, cfg.Respond.JournalFile} {
@@ -420,37 +419,6 @@ func newResponder(cfg config.Config, c *fabric.Client, alerter *alerting.Alerter
 	block, tx := events.Position()
 	log.Info("responder started", "checkpoint_block", block, "checkpoint_tx", tx, "actions", len(conns))
 	return r, events, nil
-}
-
-// unmaskingConnector resolves pseudonyms in action parameters back to the
-// raw values this gateway recorded, just before the call leaves.
-type unmaskingConnector struct {
-	inner connector.Connector
-	vault *alerting.Vault
-}
-
-func (u unmaskingConnector) unmask(a wire.Action) wire.Action {
-	params := make(map[string]string, len(a.Params))
-	for k, v := range a.Params {
-		if raw, ok := u.vault.Resolve(v); ok {
-			v = raw
-		}
-		params[k] = v
-	}
-	return wire.Action{Type: a.Type, Params: params}
-}
-
-func (u unmaskingConnector) Execute(ctx context.Context, a wire.Action, req connector.Request) (string, error) {
-	return u.inner.Execute(ctx, u.unmask(a), req)
-}
-
-// Rollback forwards to the inner connector when it can roll back.
-func (u unmaskingConnector) Rollback(ctx context.Context, a wire.Action, req connector.Request) (string, error) {
-	rb, ok := u.inner.(connector.RollbackConnector)
-	if !ok {
-		return "", &connector.Error{Retryable: false, Err: errors.New("this action has no rollback")}
-	}
-	return rb.Rollback(ctx, u.unmask(a), req)
 }
 
 // checkLedgerAgrees refuses to start when the ledger's record of this

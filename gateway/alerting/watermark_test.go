@@ -1,0 +1,83 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ledgerguard/ledgerguard/gateway/durable"
+	"github.com/ledgerguard/ledgerguard/gateway/durable/faultfs"
+)
+
+// TestWatermarkFaults: a watermark write that fails at any step ends the
+// step with an error and leaves the alerter at its previous watermark; a
+// restart (New on the same folder) reads a whole watermark, the previous
+// one or, when only the folder's fsync failed, the new one. Either way the
+// batch's alerts are raised again at worst, which the ledger deduplicates.
+func TestWatermarkFaults(t *testing.T) {
+	tests := []struct {
+		name    string
+		inject  func(*faultfs.FS)
+		restart []uint64 // acceptable watermarks after the restart
+	}{
+		{"create", func(f *faultfs.FS) { f.FailNext(faultfs.OpCreate) }, []uint64{2}},
+		{"write", func(f *faultfs.FS) { f.FailNext(faultfs.OpWrite) }, []uint64{2}},
+		{"torn write", func(f *faultfs.FS) { f.ShortNextWrite(1) }, []uint64{2}},
+		{"fsync", func(f *faultfs.FS) { f.FailNext(faultfs.OpSync) }, []uint64{2}},
+		{"rename", func(f *faultfs.FS) { f.FailNext(faultfs.OpRename) }, []uint64{2}},
+		{"fsync dir", func(f *faultfs.FS) { f.FailNext(faultfs.OpSyncDir) }, []uint64{2, 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := newLog([]string{"bad0", "ok", "bad1", "ok"}, []int{2, 2}, 1)
+			fsys := faultfs.New(nil)
+			cfg := quietCfg(t)
+			cfg.FS = fsys
+			r := &fakeRaiser{}
+			a, err := New(cfg, log, flagUsers{}, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if _, err := a.step(ctx); err != nil {
+				t.Fatal(err)
+			}
+			log.batches[1].State = log.batches[0].State
+			tt.inject(fsys)
+			if _, err := a.step(ctx); !errors.Is(err, faultfs.ErrInjected) {
+				t.Fatalf("step = %v, want the injected fault", err)
+			}
+			if got, want := a.Status().Watermark, uint64(2); got != want {
+				t.Fatalf("watermark after a failed write = %d, want %d", got, want)
+			}
+			restart := cfg
+			restart.FS = nil // the machine came back: plain OS files
+			b, err := New(restart, log, flagUsers{}, r)
+			if err != nil {
+				t.Fatalf("restart: %v", err)
+			}
+			got := b.Status().Watermark
+			ok := false
+			for _, w := range tt.restart {
+				ok = ok || got == w
+			}
+			if !ok {
+				t.Fatalf("restarted at watermark %d, want one of %v", got, tt.restart)
+			}
+		})
+	}
+}
+
+func TestCorruptWatermarkIsRefused(t *testing.T) {
+	cfg := quietCfg(t)
+	if err := os.WriteFile(filepath.Join(cfg.StateDir, "alerting.watermark"), []byte("4x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(cfg, newLog(nil, nil, 0), flagUsers{}, &fakeRaiser{})
+	var ce *durable.CorruptError
+	if !errors.As(err, &ce) {
+		t.Fatalf("New = %v, want a *durable.CorruptError", err)
+	}
+}
