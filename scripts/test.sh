@@ -8,10 +8,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly TEST_RUN_DIR="${LG_NET}/run-test"
 
+# tidy_check DIR fails when the module in DIR is not tidy, so go.mod keeps
+# naming its direct requirements as direct.
+tidy_check() {
+  local dir="$1"
+  (cd "${dir}" && go mod tidy -diff) || die "the module in ${dir} is not tidy: run 'go mod tidy' there"
+}
+
 unit_tests() {
-  log "unit tests: root module (go vet, go test -race)"
+  log "unit tests: root module (go mod tidy -diff, go vet, go test -race)"
+  tidy_check "${LG_ROOT}"
   (cd "${LG_ROOT}" && go vet ./... && go test -race -count=1 ./...)
-  log "unit tests: chaincode module (go vet, go test -race)"
+  log "unit tests: chaincode module (go mod tidy -diff, go vet, go test -race)"
+  tidy_check "${LG_ROOT}/chaincode"
   (cd "${LG_ROOT}/chaincode" && go vet ./... && go test -race -count=1 ./...)
 }
 
