@@ -1,7 +1,10 @@
 // Package gateway holds the domain of the ledgerguard gateway: the one Event
 // shape every ingest protocol is normalised into, and the interfaces the
 // adapters (HTTP API, store, Merkle log, ledger client, scorer, responder)
-// implement. It imports no adapter; gateway/cmd wires them together.
+// implement, the one vocabulary of failure kinds (Code, errors.go), the
+// client credentials (Credential) and anchoring progress (Progress, owned
+// by gateway/anchor). It imports no adapter; gateway/cmd wires them
+// together.
 package gateway
 
 import (

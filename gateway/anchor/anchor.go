@@ -6,6 +6,13 @@
 // retried slowly, since only an operator can fix it. Because batch ids are
 // deterministic and the chaincode returns the existing record for a replayed
 // id, a crash between commit and MarkAnchored never anchors anything twice.
+//
+// The Anchorer is the one owner of "how far is the log anchored": it
+// recovers the last anchored batch at start (Recover), tracks the anchored
+// tree size, the last anchored batch and the age of the oldest unanchored
+// append, notifies subscribers of each anchored batch, and decides
+// backpressure (Busy, RetryAfter). It implements gateway.Progress, which
+// the ingest adapters consume.
 package anchor
 
 import (
@@ -20,16 +27,7 @@ import (
 )
 
 // Status is a snapshot of the anchorer's progress.
-type Status struct {
-	Pending      int       `json:"pending"`
-	Anchored     uint64    `json:"anchored"`
-	LastAnchored time.Time `json:"last_anchored,omitzero"`
-	LastError    string    `json:"last_error,omitempty"`
-	// Rejected is true while the ledger has kept refusing the oldest
-	// pending batch for longer than the reject-after period: anchoring
-	// cannot progress without an operator.
-	Rejected bool `json:"rejected"`
-}
+type Status = gateway.AnchorStatus
 
 // Anchorer anchors pending batches. Create it with New and run it with Run.
 type Anchorer struct {
@@ -39,6 +37,7 @@ type Anchorer struct {
 	wake    chan struct{}
 	mu      sync.Mutex
 	status  Status
+	marks   []mark
 	onAnchr []func(gateway.Batch, gateway.Anchor)
 
 	failingBatch string
@@ -52,6 +51,9 @@ type config struct {
 	minBackoff  time.Duration
 	maxBackoff  time.Duration
 	logger      *slog.Logger
+	now         func() time.Time
+	bp          Backpressure
+	sizer       Sizer
 }
 
 // Option configures New.
@@ -126,7 +128,8 @@ func New(log gateway.BatchLog, ledger gateway.Ledger, opts ...Option) (*Anchorer
 	if log == nil || ledger == nil {
 		return nil, errors.New("anchor: batch log and ledger are required")
 	}
-	cfg := config{rejectAfter: 30 * time.Second, idle: 200 * time.Millisecond, minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second, logger: slog.Default()}
+	cfg := config{rejectAfter: 30 * time.Second, idle: 200 * time.Millisecond, minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second, logger: slog.Default(),
+		now: time.Now, bp: DefaultBackpressure}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, fmt.Errorf("anchor: %w", err)
@@ -136,11 +139,15 @@ func New(log gateway.BatchLog, ledger gateway.Ledger, opts ...Option) (*Anchorer
 }
 
 // OnAnchored registers a callback run after each batch is marked anchored
-// (in anchoring order, on the anchorer's goroutine: keep it short). Register
-// before Run.
+// (in anchoring order, on the anchorer's goroutine: keep it short).
 func (a *Anchorer) OnAnchored(f func(gateway.Batch, gateway.Anchor)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.onAnchr = append(a.onAnchr, f)
 }
+
+// Subscribe is OnAnchored (gateway.Progress).
+func (a *Anchorer) Subscribe(f func(gateway.Batch, gateway.Anchor)) { a.OnAnchored(f) }
 
 // Wake tells the anchorer a batch was sealed; it never blocks.
 func (a *Anchorer) Wake() {
@@ -154,7 +161,15 @@ func (a *Anchorer) Wake() {
 func (a *Anchorer) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.status
+	st := a.status
+	if st.Last != nil {
+		b := *st.Last
+		st.Last = &b
+	}
+	if len(a.marks) > 0 {
+		st.OldestUnanchored = a.marks[0].at
+	}
+	return st
 }
 
 // Run anchors batches until ctx ends; it returns ctx's error, or an error
@@ -253,18 +268,26 @@ func (a *Anchorer) recordFailure(b gateway.Batch, err error) {
 }
 
 func (a *Anchorer) recordSuccess(b gateway.Batch, anc gateway.Anchor) {
+	b.State = gateway.BatchAnchored
+	b.TxID, b.BlockNumber = anc.TxID, anc.BlockNumber
+	now := a.cfg.now()
+	if b.AnchoredAt.IsZero() {
+		b.AnchoredAt = now.UTC()
+	}
 	a.mu.Lock()
 	a.status.Anchored++
-	a.status.LastAnchored = time.Now()
+	a.status.LastAnchored = now
 	a.status.LastError = ""
 	a.status.Rejected = false
 	a.failingBatch = ""
 	if a.status.Pending > 0 {
 		a.status.Pending--
 	}
+	a.setAnchoredLocked(b)
+	subs := a.onAnchr
 	a.mu.Unlock()
 	a.cfg.logger.Debug("batch anchored", "batch", b.ID, "tx", anc.TxID, "block", anc.BlockNumber, "replayed", anc.Replayed)
-	for _, f := range a.onAnchr {
+	for _, f := range subs {
 		f(b, anc)
 	}
 }

@@ -7,6 +7,11 @@
 // failure names the offending field by its YAML path, so an operator can fix
 // the file without reading code.
 //
+// config assembles the adapters' own settings (Config.HTTPAPI,
+// Config.AnchorBackpressure) and takes each default from the package that owns it
+// (store, ingest, anchor); it depends on no pipeline: a section a pipeline
+// decodes itself (respond:) is kept as raw YAML in a Section.
+//
 // The YAML is decoded with go.yaml.in/yaml/v3 (the YAML organisation's
 // maintained continuation of gopkg.in/yaml.v3) with unknown fields refused,
 // so a misspelt key fails loudly instead of silently keeping a default.
@@ -16,7 +21,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/ledgerguard/ledgerguard/gateway/respond"
 	"io"
 	"net"
 	"net/netip"
@@ -28,6 +32,12 @@ import (
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/anchor"
+	"github.com/ledgerguard/ledgerguard/gateway/httpapi"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+	"github.com/ledgerguard/ledgerguard/gateway/store"
 )
 
 // Mode says which safety rules apply.
@@ -40,21 +50,20 @@ const (
 	ModeProduction  Mode = "production"
 )
 
-// Scope is what a credential may do.
-type Scope string
+// Scope is what a credential may do (gateway.Scope).
+type Scope = gateway.Scope
 
-// The scopes a credential can hold: one per ingest protocol, plus read for
-// the proof API.
+// The scopes a credential can hold.
 const (
-	ScopeHEC           Scope = "hec"
-	ScopeElasticsearch Scope = "elasticsearch"
-	ScopeOTLP          Scope = "otlp"
-	ScopeNDJSON        Scope = "ndjson"
-	ScopeRead          Scope = "read"
+	ScopeHEC           = gateway.ScopeHEC
+	ScopeElasticsearch = gateway.ScopeElasticsearch
+	ScopeOTLP          = gateway.ScopeOTLP
+	ScopeNDJSON        = gateway.ScopeNDJSON
+	ScopeRead          = gateway.ScopeRead
 )
 
 // Scopes lists every valid scope.
-var Scopes = []Scope{ScopeHEC, ScopeElasticsearch, ScopeOTLP, ScopeNDJSON, ScopeRead}
+var Scopes = gateway.Scopes
 
 // MinProductionTokenLength is the shortest token production accepts: 32
 // characters of a random token carry well over 128 bits.
@@ -91,9 +100,46 @@ type Config struct {
 	Elasticsearch Elasticsearch `yaml:"elasticsearch"`
 	Detection     Detection     `yaml:"detection"`
 	// Respond configures the responder that carries out this
-	// organisation's response requests (see gateway/respond/example.yaml).
-	Respond     respond.Config `yaml:"respond"`
-	Credentials []Credential   `yaml:"credentials"`
+	// organisation's response requests (see gateway/respond/example.yaml);
+	// the respond package decodes and validates it (respond.DecodeConfig).
+	Respond     Section      `yaml:"respond"`
+	Credentials []Credential `yaml:"credentials"`
+}
+
+// Section is a part of the file that its owner decodes itself, so this
+// package does not depend on it: the raw YAML, and the folder of the file
+// its relative paths are resolved against (set by Load when the section is
+// present).
+type Section struct {
+	Node yaml.Node
+	Dir  string
+}
+
+// UnmarshalYAML keeps the node.
+func (s *Section) UnmarshalYAML(n *yaml.Node) error {
+	s.Node = *n
+	return nil
+}
+
+// Present reports whether the file has the section.
+func (s Section) Present() bool { return s.Node.Kind != 0 }
+
+// Decode decodes the section into v with unknown fields refused, as the
+// rest of the file is; an absent section leaves v as it is.
+func (s Section) Decode(v any) error {
+	if !s.Present() {
+		return nil
+	}
+	b, err := yaml.Marshal(&s.Node)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
 }
 
 // Detection configures the ONNX models that score anchored batches and the
@@ -214,7 +260,8 @@ type Timeouts struct {
 	CommitStatus time.Duration `yaml:"commit_status"`
 }
 
-// Backpressure says when ingest answers 503 instead of accepting more.
+// Backpressure says when ingest answers 503 instead of accepting more; the
+// anchorer decides it (anchor.Backpressure, see AnchorBackpressure).
 type Backpressure struct {
 	// MaxUnanchoredEvents bounds stored events not yet anchored.
 	MaxUnanchoredEvents uint64 `yaml:"max_unanchored_events"`
@@ -242,56 +289,9 @@ type Elasticsearch struct {
 	Version     string `yaml:"version"`
 }
 
-// Credential is one client's secret and what it maps to.
-type Credential struct {
-	// Name identifies the credential in logs and metrics; it is the default
-	// event source when Source is empty.
-	Name string `yaml:"name"`
-	// Token is the secret: "Authorization: Splunk <token>" (HEC), "Bearer
-	// <token>" (OTLP, NDJSON, read), "ApiKey <token>" (Elasticsearch; the
-	// base64 id:key a client sends) or the password of Basic auth.
-	Token string `yaml:"token"`
-	// Username enables HTTP Basic auth (username:token) for Elasticsearch
-	// and HEC clients that only speak Basic.
-	Username string `yaml:"username"`
-	// Scopes says which endpoints the credential may use.
-	Scopes []Scope `yaml:"scopes"`
-	// Source, Sourcetype: defaults stamped on the events it sends.
-	Source     string `yaml:"source"`
-	Sourcetype string `yaml:"sourcetype"`
-	// Indexes are the indexes it may write; the first is the default. Empty
-	// allows any index and sets none by default.
-	Indexes []string `yaml:"indexes"`
-	// Ack enables HEC indexer acknowledgement for this token.
-	Ack bool `yaml:"ack"`
-	// Disabled keeps the credential known but refused (HEC code 1).
-	Disabled bool `yaml:"disabled"`
-}
-
-// Has reports whether the credential holds scope s.
-func (c Credential) Has(s Scope) bool { return slices.Contains(c.Scopes, s) }
-
-// DefaultIndex is the first allowed index, "" when any is allowed.
-func (c Credential) DefaultIndex() string {
-	if len(c.Indexes) == 0 {
-		return ""
-	}
-	return c.Indexes[0]
-}
-
-// IndexAllowed reports whether the credential may write index ("" is
-// always allowed: it means the default).
-func (c Credential) IndexAllowed(index string) bool {
-	return index == "" || len(c.Indexes) == 0 || slices.Contains(c.Indexes, index)
-}
-
-// EventSource is the source stamped on its events.
-func (c Credential) EventSource() string {
-	if c.Source != "" {
-		return c.Source
-	}
-	return c.Name
-}
+// Credential is one client's secret and what it maps to
+// (gateway.Credential).
+type Credential = gateway.Credential
 
 // Default returns the configuration every field of a loaded file starts
 // from. The values are documented in gateway/config/example.yaml.
@@ -308,7 +308,7 @@ func Default() Config {
 			IdleTimeout:       2 * time.Minute,
 			ShutdownTimeout:   30 * time.Second,
 		},
-		Limits: Limits{MaxBodyBytes: 64 << 20, MaxEvents: 100_000, MaxLineBytes: 1 << 20},
+		Limits: Limits{MaxBodyBytes: ingest.DefaultMaxBodyBytes, MaxEvents: ingest.DefaultMaxEvents, MaxLineBytes: ingest.DefaultMaxLineBytes},
 		Syslog: Syslog{
 			Enabled:         true,
 			Listen:          "127.0.0.1:6514",
@@ -320,7 +320,7 @@ func Default() Config {
 			FlushEvents:     500,
 			FlushInterval:   200 * time.Millisecond,
 		},
-		Store: Store{Dir: "data", BatchMaxEvents: 10_000, BatchMaxWait: time.Second},
+		Store: Store{Dir: "data", BatchMaxEvents: store.DefaultBatchMaxEvents, BatchMaxWait: store.DefaultBatchMaxWait},
 		Ledger: Ledger{
 			Identity:      "gateway",
 			Channel:       "lgchannel",
@@ -328,7 +328,7 @@ func Default() Config {
 			ProbeInterval: 15 * time.Second,
 			StaleAfter:    time.Minute,
 		},
-		Backpressure: Backpressure{MaxUnanchoredEvents: 5_000_000, MaxPendingBatches: 200, RetryAfter: 5 * time.Second},
+		Backpressure: Backpressure(anchor.DefaultBackpressure),
 		HEC:          HEC{MaxChannels: 10_000, MaxAcksPerChannel: 100_000, ChannelIdleTimeout: 10 * time.Minute},
 		Elasticsearch: Elasticsearch{
 			ClusterName: "ledgerguard",
@@ -397,7 +397,9 @@ func LoadWith(path string, lookup func(string) (string, bool)) (Config, error) {
 		return Config{}, &LoadError{Path: path, Err: err}
 	}
 	cfg.resolvePaths(filepath.Dir(abs))
-	cfg.Respond.ResolvePaths(filepath.Dir(abs))
+	if cfg.Respond.Present() {
+		cfg.Respond.Dir = filepath.Dir(abs)
+	}
 	if err := cfg.applyEnv(lookup); err != nil {
 		return Config{}, err
 	}
@@ -540,12 +542,6 @@ func (c *Config) Validate() error {
 	var errs []*FieldError
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
-	}
-	if c.Respond.Enabled {
-		c.Respond.ApplyDefaults()
-		if err := c.Respond.Validate(); err != nil {
-			bad("respond", "%v", err)
-		}
 	}
 	if c.Detection.Enabled {
 		if c.Detection.ModelsDir == "" {
@@ -780,4 +776,29 @@ func (c *Config) validateCredentials() []*FieldError {
 		}
 	}
 	return errs
+}
+
+// HTTPAPI is the HTTP adapter's settings from this configuration.
+func (c Config) HTTPAPI() httpapi.Config {
+	return httpapi.Config{
+		Listen:              c.HTTP.Listen,
+		TLS:                 httpapi.TLS{CertFile: c.HTTP.TLS.CertFile, KeyFile: c.HTTP.TLS.KeyFile},
+		ReadHeaderTimeout:   c.HTTP.ReadHeaderTimeout,
+		ReadTimeout:         c.HTTP.ReadTimeout,
+		WriteTimeout:        c.HTTP.WriteTimeout,
+		IdleTimeout:         c.HTTP.IdleTimeout,
+		ShutdownTimeout:     c.HTTP.ShutdownTimeout,
+		Limits:              ingest.Limits{MaxBodyBytes: c.Limits.MaxBodyBytes, MaxEvents: c.Limits.MaxEvents, MaxLineBytes: c.Limits.MaxLineBytes},
+		Credentials:         slices.Clone(c.Credentials),
+		HEC:                 httpapi.HEC{MaxChannels: c.HEC.MaxChannels, MaxAcksPerChannel: c.HEC.MaxAcksPerChannel, ChannelIdleTimeout: c.HEC.ChannelIdleTimeout},
+		Elasticsearch:       httpapi.Elasticsearch{ClusterName: c.Elasticsearch.ClusterName, ClusterUUID: c.Elasticsearch.ClusterUUID, Version: c.Elasticsearch.Version},
+		LedgerProbeInterval: c.Ledger.ProbeInterval,
+		LedgerStaleAfter:    c.Ledger.StaleAfter,
+	}
+}
+
+// AnchorBackpressure is the anchorer's backpressure from this
+// configuration.
+func (c Config) AnchorBackpressure() anchor.Backpressure {
+	return anchor.Backpressure(c.Backpressure)
 }

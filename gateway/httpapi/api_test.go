@@ -20,7 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
-	"github.com/ledgerguard/ledgerguard/gateway/config"
+	"github.com/ledgerguard/ledgerguard/gateway/anchor"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest/hec"
 )
 
@@ -291,7 +291,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestBusyWhenTooManyUnanchoredEvents(t *testing.T) {
-	h := newHarness(t, func(c *config.Config) { c.Backpressure.MaxUnanchoredEvents = 2 })
+	h := newHarness(t, func(c *testCfg) { c.Backpressure.MaxUnanchoredEvents = 2 })
 	round := 0
 	post := func() int {
 		round++
@@ -423,7 +423,7 @@ func TestLastAnchoredAtStartup(t *testing.T) {
 		}
 	}
 	pending, _ := h.st.PendingBatches(ctx)
-	if _, ok, err := LastAnchored(ctx, h.st.Size(), pending, h.st); err != nil || ok {
+	if _, ok, err := anchor.LastAnchored(ctx, h.st.Size(), pending, h.st); err != nil || ok {
 		t.Fatalf("empty log: LastAnchored ok=%v err=%v, want false nil", ok, err)
 	}
 	ingest(3)
@@ -435,13 +435,13 @@ func TestLastAnchoredAtStartup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, ok, err := LastAnchored(ctx, h.st.Size(), pending, h.st)
+	b, ok, err := anchor.LastAnchored(ctx, h.st.Size(), pending, h.st)
 	if err != nil || !ok || b.TreeSizeAfter != 5 || b.TxID == "" {
 		t.Errorf("LastAnchored = size %d tx %q ok %v err %v, want 5, a tx, true", b.TreeSizeAfter, b.TxID, ok, err)
 	}
 	// With a sealed batch pending (the anchorer is fed a pending list that
 	// says so), the answer is the batch before it.
-	b, ok, err = LastAnchored(ctx, h.st.Size(), []gateway.Batch{{TreeSizeBefore: 3, TreeSizeAfter: 5}}, h.st)
+	b, ok, err = anchor.LastAnchored(ctx, h.st.Size(), []gateway.Batch{{TreeSizeBefore: 3, TreeSizeAfter: 5}}, h.st)
 	if err != nil || !ok || b.TreeSizeAfter != 3 {
 		t.Errorf("LastAnchored with pending = size %d ok %v err %v, want 3", b.TreeSizeAfter, ok, err)
 	}

@@ -6,7 +6,7 @@ import (
 	"encoding/base64"
 	"strings"
 
-	"github.com/ledgerguard/ledgerguard/gateway/config"
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 // credentials looks tokens up in constant time. Each configured token is
@@ -15,11 +15,11 @@ import (
 // neither the position of the match nor the length of the token leaks
 // through timing.
 type credentials struct {
-	list    []config.Credential
+	list    []gateway.Credential
 	digests [][32]byte
 }
 
-func newCredentials(list []config.Credential) *credentials {
+func newCredentials(list []gateway.Credential) *credentials {
 	c := &credentials{list: list, digests: make([][32]byte, len(list))}
 	for i, cr := range list {
 		c.digests[i] = sha256.Sum256([]byte(cr.Token))
@@ -29,7 +29,7 @@ func newCredentials(list []config.Credential) *credentials {
 
 // lookup returns the credential whose token is tok. When username is
 // non-nil the credential must also have that (Basic auth) username.
-func (c *credentials) lookup(tok string, username *string) (config.Credential, bool) {
+func (c *credentials) lookup(tok string, username *string) (gateway.Credential, bool) {
 	d := sha256.Sum256([]byte(tok))
 	found := -1
 	for i := range c.digests {
@@ -38,11 +38,11 @@ func (c *credentials) lookup(tok string, username *string) (config.Credential, b
 		}
 	}
 	if found < 0 {
-		return config.Credential{}, false
+		return gateway.Credential{}, false
 	}
 	cr := c.list[found]
 	if username != nil && (cr.Username == "" || subtle.ConstantTimeCompare([]byte(*username), []byte(cr.Username)) != 1) {
-		return config.Credential{}, false
+		return gateway.Credential{}, false
 	}
 	return cr, true
 }
@@ -83,14 +83,14 @@ func parseAuthorization(h string) (authHeader, bool) {
 }
 
 // authenticate resolves the Authorization header for an endpoint accepting
-// the given schemes and needing scope. It returns CodeUnauthenticated when
+// the given schemes and needing scope. It returns gateway.CodeUnauthenticated when
 // the header is missing, malformed, of another scheme or carries an
-// unknown token, and CodeForbidden for a known credential that is disabled
+// unknown token, and gateway.CodeForbidden for a known credential that is disabled
 // or lacks the scope.
-func (c *credentials) authenticate(header string, scope config.Scope, schemes ...string) (config.Credential, *Error) {
+func (c *credentials) authenticate(header string, scope gateway.Scope, schemes ...string) (gateway.Credential, *Error) {
 	a, present := parseAuthorization(header)
 	if !present {
-		return config.Credential{}, errorf(CodeUnauthenticated, "missing Authorization header (use "+schemeList(schemes)+")")
+		return gateway.Credential{}, errorf(gateway.CodeUnauthenticated, "missing Authorization header (use "+schemeList(schemes)+")")
 	}
 	ok := false
 	for _, s := range schemes {
@@ -99,17 +99,17 @@ func (c *credentials) authenticate(header string, scope config.Scope, schemes ..
 		}
 	}
 	if !ok {
-		return config.Credential{}, errorf(CodeUnauthenticated, "Authorization header must use "+schemeList(schemes))
+		return gateway.Credential{}, errorf(gateway.CodeUnauthenticated, "Authorization header must use "+schemeList(schemes))
 	}
 	cr, found := c.lookup(a.token, a.username)
 	if !found {
-		return config.Credential{}, errorf(CodeUnauthenticated, "invalid credentials")
+		return gateway.Credential{}, errorf(gateway.CodeUnauthenticated, "invalid credentials")
 	}
 	if cr.Disabled {
-		return config.Credential{}, errorf(CodeForbidden, "credential "+cr.Name+" is disabled")
+		return gateway.Credential{}, errorf(gateway.CodeForbidden, "credential "+cr.Name+" is disabled")
 	}
 	if !cr.Has(scope) {
-		return config.Credential{}, errorf(CodeForbidden, "credential "+cr.Name+" lacks the "+string(scope)+" scope")
+		return gateway.Credential{}, errorf(gateway.CodeForbidden, "credential "+cr.Name+" lacks the "+string(scope)+" scope")
 	}
 	return cr, nil
 }

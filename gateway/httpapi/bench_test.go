@@ -7,8 +7,6 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
-
-	"github.com/ledgerguard/ledgerguard/gateway/config"
 )
 
 // BenchmarkNDJSONIngest measures the gateway's in-process ingest path for
@@ -17,7 +15,7 @@ import (
 // commit with fsync and Merkle hashing. Run with -cpuprofile to see where
 // the time goes (no network, no ledger: the anchorer's ledger is a fake).
 func BenchmarkNDJSONIngest(b *testing.B) {
-	h := newHarness(b, func(c *config.Config) {
+	h := newHarness(b, func(c *testCfg) {
 		c.Limits.MaxBodyBytes = 4 << 20
 		c.Limits.MaxEvents = 10_000
 		c.Backpressure.MaxUnanchoredEvents = 1 << 40

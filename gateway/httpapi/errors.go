@@ -7,44 +7,28 @@ import (
 	"strconv"
 
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
-// Code is the gateway API's one vocabulary of failures. HTTPStatus maps it
-// to a status; the protocol adapters (HEC, Elasticsearch, OTLP) shape it
-// into their own bodies, and it is the "reason" label of the rejection
-// metric.
-type Code string
-
-// The error codes.
-const (
-	CodeInvalid         Code = "invalid"         // malformed request: 400
-	CodeUnauthenticated Code = "unauthenticated" // no or unknown credential: 401
-	CodeForbidden       Code = "forbidden"       // credential lacks the scope or index: 403
-	CodeNotFound        Code = "not_found"       // no such event, batch: 404
-	CodeTooLarge        Code = "too_large"       // a limit exceeded: 413
-	CodeUnsupported     Code = "unsupported"     // content type or encoding: 415
-	CodeBusy            Code = "busy"            // backpressure, retry later: 503
-	CodeUnavailable     Code = "unavailable"     // store closed or shutting down: 503
-	CodeStoreFailed     Code = "store_failed"    // the store refuses writes after an fsync failure: 500
-	CodeInternal        Code = "internal"        // anything else: 500
-)
-
-// HTTPStatus is the one place a Code becomes an HTTP status.
-func HTTPStatus(c Code) int {
-	switch c {
-	case CodeInvalid:
+// HTTPStatus is the one place a gateway.Code becomes an HTTP status. The
+// protocol adapters (HEC, Elasticsearch, OTLP) shape the same codes into
+// their own bodies.
+func HTTPStatus(c gateway.Code) int {
+	switch c.Class() {
+	case gateway.CodeInvalid:
 		return http.StatusBadRequest
-	case CodeUnauthenticated:
+	case gateway.CodeUnauthenticated:
 		return http.StatusUnauthorized
-	case CodeForbidden:
+	case gateway.CodeForbidden:
 		return http.StatusForbidden
-	case CodeNotFound:
+	case gateway.CodeNotFound:
 		return http.StatusNotFound
-	case CodeTooLarge:
+	case gateway.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case CodeUnsupported:
+	case gateway.CodeUnsupported:
 		return http.StatusUnsupportedMediaType
-	case CodeBusy, CodeUnavailable:
+	case gateway.CodeBusy, gateway.CodeUnavailable:
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
@@ -55,7 +39,7 @@ func HTTPStatus(c Code) int {
 // what and where. Line and Event locate it in the request (0 and -1 when
 // not applicable).
 type Error struct {
-	Code  Code
+	Code  gateway.Code
 	Msg   string
 	Line  int
 	Event int
@@ -72,75 +56,65 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-func errorf(c Code, msg string) *Error { return &Error{Code: c, Msg: msg, Event: -1} }
+// ErrorCode returns the failure kind (gateway.Coder).
+func (e *Error) ErrorCode() gateway.Code { return e.Code }
 
-// Classifier maps an error of an adapter (the store) to a Code; it returns
-// "" for errors it does not know. gateway/cmd supplies one that knows the
-// store's error types, so this package never imports the store.
-type Classifier func(error) Code
+func errorf(c gateway.Code, msg string) *Error { return &Error{Code: c, Msg: msg, Event: -1} }
 
-// asError turns any error into an *Error: *Error as is, *ingest.Error by its
-// code with its position, a body cut by http.MaxBytesReader as too large,
-// adapter errors through classify, context errors as unavailable, the rest
-// internal (with the cause kept for the log, not the client).
-func asError(err error, classify Classifier) *Error {
+// asError turns any error into an *Error: *Error as is, *ingest.Error by
+// its code's class with its position, a body cut by http.MaxBytesReader as
+// too large, and anything else by gateway.ErrorCode (the store's typed
+// errors know their codes; a cancelled context is unavailable). Internal
+// causes are kept for the log, not told to the client.
+func asError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return &Error{Code: CodeTooLarge, Msg: "body exceeds the limit of " + strconv.FormatInt(mbe.Limit, 10) + " bytes", Event: -1, Err: mbe}
+		return &Error{Code: gateway.CodeTooLarge, Msg: "body exceeds the limit of " + strconv.FormatInt(mbe.Limit, 10) + " bytes", Event: -1, Err: mbe}
 	}
 	var ie *ingest.Error
 	if errors.As(err, &ie) {
-		c := CodeInternal
-		switch ie.Code {
-		case ingest.CodeMalformed, ingest.CodeNoData, ingest.CodeMissingField, ingest.CodeBlankField, ingest.CodeInvalidField:
-			c = CodeInvalid
-		case ingest.CodeTooLarge:
-			c = CodeTooLarge
-		case ingest.CodeUnsupported:
-			c = CodeUnsupported
+		c := ie.Code.Class()
+		switch c {
+		case gateway.CodeInvalid, gateway.CodeTooLarge, gateway.CodeUnsupported:
+		default:
+			c = gateway.CodeInternal
 		}
 		msg := ie.Error()
-		if c == CodeInternal {
+		if c == gateway.CodeInternal {
 			msg = "internal error"
 		}
 		return &Error{Code: c, Msg: msg, Line: ie.Line, Event: ie.Event, Err: err}
 	}
-	if classify != nil {
-		if c := classify(err); c != "" {
-			msg := err.Error()
-			if c == CodeInternal || c == CodeStoreFailed {
-				msg = "internal error"
-			}
-			return &Error{Code: c, Msg: msg, Event: -1, Err: err}
-		}
+	var coder gateway.Coder
+	if !errors.As(err, &coder) && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return &Error{Code: gateway.CodeUnavailable, Msg: "request cancelled", Event: -1, Err: err}
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Code: CodeUnavailable, Msg: "request cancelled", Event: -1, Err: err}
+	c := gateway.ErrorCode(err).Class()
+	msg := err.Error()
+	if c == gateway.CodeInternal || c == gateway.CodeStoreFailed {
+		msg = "internal error"
 	}
-	return &Error{Code: CodeInternal, Msg: "internal error", Event: -1, Err: err}
+	return &Error{Code: c, Msg: msg, Event: -1, Err: err}
 }
 
 // toIngest converts an error to the *ingest.Error the protocol packages'
-// answer builders understand, keeping its position.
+// answer builders understand, keeping its position. An error that came
+// from a parser keeps its precise code (HEC tells "no data" from "event
+// field required").
 func toIngest(e *Error, proto string) *ingest.Error {
-	c := ingest.CodeInternal
-	switch e.Code {
-	case CodeInvalid:
-		c = ingest.CodeMalformed
-	case CodeTooLarge:
-		c = ingest.CodeTooLarge
-	case CodeUnsupported:
-		c = ingest.CodeUnsupported
-	}
-	// An error that came from a parser keeps its precise code (HEC tells
-	// "no data" from "event field required").
 	var ie *ingest.Error
 	if errors.As(e, &ie) {
 		return ie
+	}
+	c := e.Code.Class()
+	switch c {
+	case gateway.CodeInvalid, gateway.CodeTooLarge, gateway.CodeUnsupported:
+	default:
+		c = gateway.CodeInternal // what a parser's answer builder can say
 	}
 	return &ingest.Error{Code: c, Protocol: proto, Line: e.Line, Event: e.Event, Msg: e.Msg}
 }
@@ -151,14 +125,14 @@ type errorBody struct {
 }
 
 type errorDetail struct {
-	Code    Code   `json:"code"`
-	Message string `json:"message"`
-	Line    int    `json:"line,omitempty"`
-	Event   *int   `json:"event,omitempty"`
+	Code    gateway.Code `json:"code"`
+	Message string       `json:"message"`
+	Line    int          `json:"line,omitempty"`
+	Event   *int         `json:"event,omitempty"`
 }
 
 func newErrorBody(e *Error) errorBody {
-	d := errorDetail{Code: e.Code, Message: e.Msg, Line: e.Line}
+	d := errorDetail{Code: e.Code.Class(), Message: e.Msg, Line: e.Line}
 	if e.Event >= 0 {
 		n := e.Event
 		d.Event = &n

@@ -9,7 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
-	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest/esbulk"
 )
 
@@ -32,15 +31,15 @@ type esCause struct {
 }
 
 // esTypes names Elasticsearch's exception type for each code.
-var esTypes = map[Code]string{
-	CodeInvalid:         "illegal_argument_exception",
-	CodeUnauthenticated: "security_exception",
-	CodeForbidden:       "security_exception",
-	CodeNotFound:        "resource_not_found_exception",
-	CodeTooLarge:        "http_content_too_long_exception",
-	CodeUnsupported:     "media_type_header_exception",
-	CodeBusy:            "es_rejected_execution_exception",
-	CodeUnavailable:     "unavailable_shards_exception",
+var esTypes = map[gateway.Code]string{
+	gateway.CodeInvalid:         "illegal_argument_exception",
+	gateway.CodeUnauthenticated: "security_exception",
+	gateway.CodeForbidden:       "security_exception",
+	gateway.CodeNotFound:        "resource_not_found_exception",
+	gateway.CodeTooLarge:        "http_content_too_long_exception",
+	gateway.CodeUnsupported:     "media_type_header_exception",
+	gateway.CodeBusy:            "es_rejected_execution_exception",
+	gateway.CodeUnavailable:     "unavailable_shards_exception",
 }
 
 func (s *Server) esHeaders(c *gin.Context) {
@@ -55,9 +54,9 @@ func (s *Server) esFail(c *gin.Context, e *Error) {
 	s.reject(protoES, e)
 	s.esHeaders(c)
 	switch e.Code {
-	case CodeUnauthenticated:
+	case gateway.CodeUnauthenticated:
 		c.Header("WWW-Authenticate", `ApiKey, Basic realm="security", charset="UTF-8"`)
-	case CodeBusy, CodeUnavailable:
+	case gateway.CodeBusy, gateway.CodeUnavailable:
 		c.Header("Retry-After", s.retryAfter())
 	}
 	typ := esTypes[e.Code]
@@ -71,11 +70,11 @@ func (s *Server) esFail(c *gin.Context, e *Error) {
 	})
 }
 
-func (s *Server) esAuth(c *gin.Context) (config.Credential, bool) {
-	cr, e := s.creds.authenticate(c.GetHeader("Authorization"), config.ScopeElasticsearch, "apikey", "basic", "bearer")
+func (s *Server) esAuth(c *gin.Context) (gateway.Credential, bool) {
+	cr, e := s.creds.authenticate(c.GetHeader("Authorization"), gateway.ScopeElasticsearch, "apikey", "basic", "bearer")
 	if e != nil {
 		s.esFail(c, e)
-		return config.Credential{}, false
+		return gateway.Credential{}, false
 	}
 	return cr, true
 }
@@ -124,12 +123,12 @@ func (s *Server) esBulk(c *gin.Context) {
 		return
 	}
 	if ct := c.GetHeader("Content-Type"); !mediaTypeAllowed(ct, esContentTypes) {
-		s.esFail(c, errorf(CodeUnsupported, "Content-Type header ["+ct+"] is not supported"))
+		s.esFail(c, errorf(gateway.CodeUnsupported, "Content-Type header ["+ct+"] is not supported"))
 		return
 	}
 	ctx := c.Request.Context()
-	if busy, why := s.Busy(ctx); busy {
-		s.esFail(c, errorf(CodeBusy, "rejected execution: "+why))
+	if busy, why := s.prog.Busy(ctx); busy {
+		s.esFail(c, errorf(gateway.CodeBusy, "rejected execution: "+why))
 		return
 	}
 	body, e := s.readBody(c)
@@ -143,7 +142,7 @@ func (s *Server) esBulk(c *gin.Context) {
 	}
 	res, err := esbulk.Parse(body, defaultIndex, s.meta(cr), s.lim)
 	if err != nil {
-		s.esFail(c, asError(err, nil))
+		s.esFail(c, asError(err))
 		return
 	}
 	forbidIndexes(cr, &res)
@@ -158,7 +157,7 @@ func (s *Server) esBulk(c *gin.Context) {
 
 // forbidIndexes turns items targeting an index the credential may not write
 // into per-item 403 errors and drops their events, renumbering the rest.
-func forbidIndexes(cr config.Credential, res *esbulk.Result) {
+func forbidIndexes(cr gateway.Credential, res *esbulk.Result) {
 	keep := make([]gateway.Event, 0, len(res.Events))
 	remap := make([]int, len(res.Events))
 	for i, ev := range res.Events {

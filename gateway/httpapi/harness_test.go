@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,7 +18,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/anchor"
-	"github.com/ledgerguard/ledgerguard/gateway/config"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
 )
 
@@ -39,42 +38,61 @@ const (
 
 var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
-func testConfig() config.Config {
-	c := config.Default()
-	c.Ledger.Profile = "unused.json"
-	c.Syslog.Enabled = false
-	c.Limits.MaxBodyBytes = 64 << 10
-	c.Limits.MaxLineBytes = 16 << 10
-	c.Limits.MaxEvents = 1000
-	c.Credentials = []config.Credential{
-		{Name: "splunk", Token: tokHEC, Scopes: []config.Scope{config.ScopeHEC}, Indexes: []string{"main", "security"}, Ack: true, Sourcetype: "_json"},
-		{Name: "splunk-noack", Token: tokHECNoAck, Scopes: []config.Scope{config.ScopeHEC}},
-		{Name: "beats", Token: tokES, Username: "elastic", Scopes: []config.Scope{config.ScopeElasticsearch}, Indexes: []string{"logs"}},
-		{Name: "otel", Token: tokOTLP, Scopes: []config.Scope{config.ScopeOTLP}},
-		{Name: "native", Token: tokNDJSON, Scopes: []config.Scope{config.ScopeNDJSON}, Indexes: []string{"main"}},
-		{Name: "auditor", Token: tokRead, Scopes: []config.Scope{config.ScopeRead}},
-		{Name: "old", Token: tokDisabled, Scopes: []config.Scope{config.ScopeHEC, config.ScopeNDJSON}, Disabled: true},
-	}
-	return c
+// testCfg is what a test may change: the API's settings and the
+// anchorer's backpressure.
+type testCfg struct {
+	Config
+	Backpressure anchor.Backpressure
 }
 
-// storeClassifier is what gateway/cmd wires: the store's errors by type.
-func storeClassifier(err error) Code {
-	var enf *store.EventNotFoundError
-	var bnf *store.BatchNotFoundError
-	var tse *store.TreeSizeError
-	var fe *store.FatalError
-	switch {
-	case errors.As(err, &enf), errors.As(err, &bnf):
-		return CodeNotFound
-	case errors.As(err, &tse):
-		return CodeInvalid
-	case errors.As(err, &fe):
-		return CodeStoreFailed
-	case errors.Is(err, store.ErrClosed):
-		return CodeUnavailable
+// testConfig is the gateway's default configuration as the API sees it
+// (config.Default assembled by config.Config.HTTPAPI), with test limits
+// and credentials.
+func testConfig() testCfg {
+	return testCfg{
+		Config: Config{
+			Listen:              "127.0.0.1:8088",
+			Limits:              ingest.Limits{MaxBodyBytes: 64 << 10, MaxLineBytes: 16 << 10, MaxEvents: 1000},
+			HEC:                 HEC{MaxChannels: 10_000, MaxAcksPerChannel: 100_000, ChannelIdleTimeout: 10 * time.Minute},
+			Elasticsearch:       Elasticsearch{ClusterName: "ledgerguard", ClusterUUID: "c0ffee00-0000-4000-8000-000000000001"},
+			LedgerProbeInterval: 15 * time.Second,
+			LedgerStaleAfter:    time.Minute,
+			Credentials: []gateway.Credential{
+				{Name: "splunk", Token: tokHEC, Scopes: []gateway.Scope{gateway.ScopeHEC}, Indexes: []string{"main", "security"}, Ack: true, Sourcetype: "_json"},
+				{Name: "splunk-noack", Token: tokHECNoAck, Scopes: []gateway.Scope{gateway.ScopeHEC}},
+				{Name: "beats", Token: tokES, Username: "elastic", Scopes: []gateway.Scope{gateway.ScopeElasticsearch}, Indexes: []string{"logs"}},
+				{Name: "otel", Token: tokOTLP, Scopes: []gateway.Scope{gateway.ScopeOTLP}},
+				{Name: "native", Token: tokNDJSON, Scopes: []gateway.Scope{gateway.ScopeNDJSON}, Indexes: []string{"main"}},
+				{Name: "auditor", Token: tokRead, Scopes: []gateway.Scope{gateway.ScopeRead}},
+				{Name: "old", Token: tokDisabled, Scopes: []gateway.Scope{gateway.ScopeHEC, gateway.ScopeNDJSON}, Disabled: true},
+			},
+		},
+		Backpressure: anchor.DefaultBackpressure,
 	}
-	return ""
+}
+
+// testProgress is the anchorer with a pending count a test can inflate
+// (backpressure tests); Busy applies the anchorer's own policy to it.
+type testProgress struct {
+	*anchor.Anchorer
+	h  *harness
+	bp anchor.Backpressure
+}
+
+func (p testProgress) Status() gateway.AnchorStatus {
+	s := p.Anchorer.Status()
+	p.h.mu.Lock()
+	defer p.h.mu.Unlock()
+	s.Pending = max(s.Pending, p.h.pending)
+	return s
+}
+
+func (p testProgress) Busy(ctx context.Context) (bool, string) {
+	cp, err := p.h.st.Checkpoint(ctx)
+	if err != nil {
+		return false, ""
+	}
+	return p.bp.Check(p.Status(), cp.Size)
 }
 
 // fakeLedger anchors every batch with a deterministic transaction.
@@ -95,19 +113,17 @@ type harness struct {
 	srv     *Server
 	st      *store.Store
 	anch    *anchor.Anchorer
+	mu      sync.Mutex
 	pending int // reported anchor pending count (backpressure tests)
 }
 
 // newHarness opens a real store in a temporary folder, an anchorer over a
 // fake ledger, and the API with a fixed clock.
-func newHarness(t testing.TB, mutate func(*config.Config)) *harness {
+func newHarness(t testing.TB, mutate func(*testCfg)) *harness {
 	t.Helper()
 	cfg := testConfig()
 	if mutate != nil {
 		mutate(&cfg)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	clock := func() time.Time { return t0 }
@@ -115,26 +131,20 @@ func newHarness(t testing.TB, mutate func(*config.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	anch, err := anchor.New(st, &fakeLedger{}, anchor.WithIdlePoll(10*time.Millisecond), anchor.WithLogger(slog.New(slog.DiscardHandler)))
+	anch, err := anchor.New(st, &fakeLedger{}, anchor.WithIdlePoll(10*time.Millisecond), anchor.WithLogger(slog.New(slog.DiscardHandler)),
+		anchor.WithClock(clock), anchor.WithBackpressure(cfg.Backpressure, st))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, st: st, anch: anch}
-	var mu sync.Mutex
-	h.srv, err = New(cfg, Deps{
-		Log: st, Batches: st, Classify: storeClassifier, Now: clock,
-		Logger: slog.New(slog.DiscardHandler),
-		Anchoring: func() AnchorStatus {
-			mu.Lock()
-			defer mu.Unlock()
-			s := anch.Status()
-			return AnchorStatus{Pending: max(s.Pending, h.pending), Rejected: s.Rejected, LastError: s.LastError}
-		},
+	h.srv, err = New(cfg.Config, Deps{
+		Log: st, Batches: st, Now: clock,
+		Logger:   slog.New(slog.DiscardHandler),
+		Progress: testProgress{Anchorer: anch, h: h, bp: cfg.Backpressure},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	anch.OnAnchored(h.srv.OnAnchored)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = anch.Run(ctx) }()
 	t.Cleanup(func() {
@@ -179,12 +189,11 @@ func (h *harness) sealAndAnchor() {
 	h.anch.Wake()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		a, _, _ := h.srv.prog.snapshot(t0)
-		if a == h.st.Size() {
+		if a := h.anch.Status().TreeSize; a == h.st.Size() {
 			return
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("anchored size %d never reached %d", a, h.st.Size())
+			h.t.Fatalf("anchored size %d never reached %d", h.anch.Status().TreeSize, h.st.Size())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
-	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest/hec"
 )
 
@@ -21,7 +20,7 @@ const (
 
 // hecReply answers with Splunk's status and body for code, counting a
 // rejection for any failure.
-func (s *Server) hecReply(c *gin.Context, code hec.Code, reason Code) {
+func (s *Server) hecReply(c *gin.Context, code hec.Code, reason gateway.Code) {
 	if code != hec.CodeSuccess {
 		s.m.Rejected(protoHEC, string(reason))
 	}
@@ -37,11 +36,11 @@ func (s *Server) hecReply(c *gin.Context, code hec.Code, reason Code) {
 func (s *Server) hecError(c *gin.Context, e *Error) {
 	s.reject(protoHEC, e)
 	switch e.Code {
-	case CodeBusy, CodeUnavailable:
+	case gateway.CodeBusy, gateway.CodeUnavailable:
 		c.Header("Retry-After", s.retryAfter())
 		c.AbortWithStatusJSON(hec.CodeServerBusy.HTTPStatus(), hec.NewResponse(hec.CodeServerBusy))
 		return
-	case CodeForbidden:
+	case gateway.CodeForbidden:
 		r := hec.NewResponse(hec.CodeIncorrectIndex)
 		if e.Event >= 0 {
 			n := e.Event
@@ -59,30 +58,30 @@ func (s *Server) hecError(c *gin.Context, e *Error) {
 // 3 when not parsable, 4 for an unknown token or one without the hec
 // scope, 1 when disabled, and 16 for a token in the query string, which
 // the gateway never accepts (it would end up in access logs).
-func (s *Server) hecAuth(c *gin.Context) (config.Credential, bool) {
+func (s *Server) hecAuth(c *gin.Context) (gateway.Credential, bool) {
 	h := c.GetHeader("Authorization")
 	if h == "" && c.Query("token") != "" {
-		s.hecReply(c, hec.CodeQueryStringAuthDenied, CodeUnauthenticated)
-		return config.Credential{}, false
+		s.hecReply(c, hec.CodeQueryStringAuthDenied, gateway.CodeUnauthenticated)
+		return gateway.Credential{}, false
 	}
 	a, present := parseAuthorization(h)
 	switch {
 	case !present:
-		s.hecReply(c, hec.CodeTokenRequired, CodeUnauthenticated)
-		return config.Credential{}, false
+		s.hecReply(c, hec.CodeTokenRequired, gateway.CodeUnauthenticated)
+		return gateway.Credential{}, false
 	case a.scheme != "splunk" && a.scheme != "basic":
-		s.hecReply(c, hec.CodeInvalidAuthorization, CodeUnauthenticated)
-		return config.Credential{}, false
+		s.hecReply(c, hec.CodeInvalidAuthorization, gateway.CodeUnauthenticated)
+		return gateway.Credential{}, false
 	}
 	// HEC ignores the Basic username: the password is the token.
 	cr, ok := s.creds.lookup(a.token, nil)
 	switch {
-	case !ok || !cr.Has(config.ScopeHEC):
-		s.hecReply(c, hec.CodeInvalidToken, CodeUnauthenticated)
-		return config.Credential{}, false
+	case !ok || !cr.Has(gateway.ScopeHEC):
+		s.hecReply(c, hec.CodeInvalidToken, gateway.CodeUnauthenticated)
+		return gateway.Credential{}, false
 	case cr.Disabled:
-		s.hecReply(c, hec.CodeTokenDisabled, CodeForbidden)
-		return config.Credential{}, false
+		s.hecReply(c, hec.CodeTokenDisabled, gateway.CodeForbidden)
+		return gateway.Credential{}, false
 	}
 	return cr, true
 }
@@ -97,18 +96,18 @@ func (s *Server) hecIngest(c *gin.Context, raw bool) {
 	}
 	ch, code := hec.Channel(c.GetHeader("X-Splunk-Request-Channel"), c.Request.URL.Query(), cr.Ack || raw)
 	if code != hec.CodeSuccess {
-		s.hecReply(c, code, CodeInvalid)
+		s.hecReply(c, code, gateway.CodeInvalid)
 		return
 	}
 	ctx := c.Request.Context()
-	if busy, why := s.Busy(ctx); busy {
+	if busy, why := s.prog.Busy(ctx); busy {
 		s.log.Warn("ingest busy", "protocol", protoHEC, "why", why)
-		s.hecReply(c, hec.CodeServerBusy, CodeBusy)
+		s.hecReply(c, hec.CodeServerBusy, gateway.CodeBusy)
 		return
 	}
 	ack := cr.Ack && ch != ""
 	if ack && !s.acks.room(ch, s.now()) {
-		s.hecReply(c, hec.CodeServerBusy, CodeBusy)
+		s.hecReply(c, hec.CodeServerBusy, gateway.CodeBusy)
 		return
 	}
 	body, e := s.readBody(c)
@@ -125,7 +124,7 @@ func (s *Server) hecIngest(c *gin.Context, raw bool) {
 		events, err = hec.ParseEvents(body, m, s.lim)
 	}
 	if err != nil {
-		s.hecError(c, asError(err, nil))
+		s.hecError(c, asError(err))
 		return
 	}
 	if e := checkIndexes(cr, events); e != nil {
@@ -151,7 +150,7 @@ func (s *Server) hecIngest(c *gin.Context, raw bool) {
 // hecHealth answers as Splunk's /services/collector/health: 200 code 17
 // when accepting, 503 code 18 when pushing back.
 func (s *Server) hecHealth(c *gin.Context) {
-	if busy, _ := s.Busy(c.Request.Context()); busy {
+	if busy, _ := s.prog.Busy(c.Request.Context()); busy {
 		c.Header("Retry-After", s.retryAfter())
 		c.JSON(http.StatusServiceUnavailable, hec.Response{Text: "HEC is unhealthy, queues are full", Code: hecCodeUnhealthy})
 		return
@@ -167,12 +166,12 @@ func (s *Server) hecAck(c *gin.Context) {
 		return
 	}
 	if !cr.Ack {
-		s.hecReply(c, hec.CodeACKDisabled, CodeInvalid)
+		s.hecReply(c, hec.CodeACKDisabled, gateway.CodeInvalid)
 		return
 	}
 	ch, code := hec.Channel(c.GetHeader("X-Splunk-Request-Channel"), c.Request.URL.Query(), true)
 	if code != hec.CodeSuccess {
-		s.hecReply(c, code, CodeInvalid)
+		s.hecReply(c, code, gateway.CodeInvalid)
 		return
 	}
 	body, e := s.readBody(c)
@@ -182,10 +181,10 @@ func (s *Server) hecAck(c *gin.Context) {
 	}
 	req, err := hec.ParseAck(body, s.lim)
 	if err != nil {
-		s.hecError(c, asError(err, nil))
+		s.hecError(c, asError(err))
 		return
 	}
 	now := s.now()
-	anchored, _, _ := s.prog.snapshot(now)
+	anchored := s.prog.Status().TreeSize
 	c.JSON(http.StatusOK, hec.NewAckResponse(req, func(id uint64) bool { return s.acks.status(ch, id, anchored, now) }))
 }

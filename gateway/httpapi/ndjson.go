@@ -5,8 +5,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest/ndjson"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 // ndjsonContentTypes are the media types /v1/events accepts.
@@ -28,18 +29,18 @@ type AcceptedResponse struct {
 // ndjsonEvents handles POST /v1/events, the native API: the whole body is
 // parsed first and stored only if every line is valid.
 func (s *Server) ndjsonEvents(c *gin.Context) {
-	cr, e := s.creds.authenticate(c.GetHeader("Authorization"), config.ScopeNDJSON, "bearer")
+	cr, e := s.creds.authenticate(c.GetHeader("Authorization"), gateway.ScopeNDJSON, "bearer")
 	if e != nil {
 		s.fail(c, protoNDJSON, e)
 		return
 	}
 	if ct := c.GetHeader("Content-Type"); !mediaTypeAllowed(ct, ndjsonContentTypes) {
-		s.fail(c, protoNDJSON, errorf(CodeUnsupported, "content type "+ct+" is not supported (use application/x-ndjson)"))
+		s.fail(c, protoNDJSON, errorf(gateway.CodeUnsupported, "content type "+ct+" is not supported (use application/x-ndjson)"))
 		return
 	}
 	ctx := c.Request.Context()
-	if busy, why := s.Busy(ctx); busy {
-		s.fail(c, protoNDJSON, errorf(CodeBusy, "server busy: "+why))
+	if busy, why := s.prog.Busy(ctx); busy {
+		s.fail(c, protoNDJSON, errorf(gateway.CodeBusy, "server busy: "+why))
 		return
 	}
 	body, e := s.readBody(c)
@@ -49,7 +50,7 @@ func (s *Server) ndjsonEvents(c *gin.Context) {
 	}
 	events, err := ndjson.Parse(body, s.meta(cr), s.lim)
 	if err != nil {
-		s.fail(c, protoNDJSON, asError(err, nil))
+		s.fail(c, protoNDJSON, asError(err))
 		return
 	}
 	if e := checkIndexes(cr, events); e != nil {

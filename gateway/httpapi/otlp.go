@@ -7,8 +7,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest/otlp"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 // rpcUnauthenticated, rpcPermissionDenied and rpcUnavailable are the
@@ -44,16 +45,18 @@ func (s *Server) otlpFail(c *gin.Context, enc otlp.Encoding, e *Error) {
 	status := HTTPStatus(e.Code)
 	var body []byte
 	switch e.Code {
-	case CodeUnauthenticated:
+	case gateway.CodeUnauthenticated:
 		body = otlpStatus(enc, rpcUnauthenticated, e.Msg)
-	case CodeForbidden:
+	case gateway.CodeForbidden:
 		body = otlpStatus(enc, rpcPermissionDenied, e.Msg)
-	case CodeBusy, CodeUnavailable:
+	case gateway.CodeBusy, gateway.CodeUnavailable:
 		c.Header("Retry-After", s.retryAfter())
 		body = otlpStatus(enc, rpcUnavailable, e.Msg)
 	default:
 		var err error
-		status, body, err = otlp.MarshalError(enc, toIngest(e, protoOTLP))
+		ie := toIngest(e, protoOTLP)
+		status = HTTPStatus(ie.Code)
+		body, err = otlp.MarshalError(enc, ie)
 		if err != nil {
 			status, body = http.StatusInternalServerError, otlpStatus(enc, 13, "internal error")
 		}
@@ -70,18 +73,18 @@ func (s *Server) otlpLogs(c *gin.Context) {
 	if encErr != nil {
 		enc = otlp.JSON // the only encoding a client of unknown type can be assumed to read
 	}
-	cr, e := s.creds.authenticate(c.GetHeader("Authorization"), config.ScopeOTLP, "bearer")
+	cr, e := s.creds.authenticate(c.GetHeader("Authorization"), gateway.ScopeOTLP, "bearer")
 	if e != nil {
 		s.otlpFail(c, enc, e)
 		return
 	}
 	if encErr != nil {
-		s.otlpFail(c, enc, asError(encErr, nil))
+		s.otlpFail(c, enc, asError(encErr))
 		return
 	}
 	ctx := c.Request.Context()
-	if busy, why := s.Busy(ctx); busy {
-		s.otlpFail(c, enc, errorf(CodeBusy, "server busy: "+why))
+	if busy, why := s.prog.Busy(ctx); busy {
+		s.otlpFail(c, enc, errorf(gateway.CodeBusy, "server busy: "+why))
 		return
 	}
 	body, e := s.readBody(c)
@@ -91,7 +94,7 @@ func (s *Server) otlpLogs(c *gin.Context) {
 	}
 	res, err := otlp.Parse(body, enc, s.meta(cr), s.lim)
 	if err != nil {
-		s.otlpFail(c, enc, asError(err, nil))
+		s.otlpFail(c, enc, asError(err))
 		return
 	}
 	if e := checkIndexes(cr, res.Events); e != nil {
@@ -104,7 +107,7 @@ func (s *Server) otlpLogs(c *gin.Context) {
 	}
 	out, err := otlp.MarshalResponse(enc, res)
 	if err != nil {
-		s.otlpFail(c, enc, asError(err, nil))
+		s.otlpFail(c, enc, asError(err))
 		return
 	}
 	c.Data(http.StatusOK, enc.ContentType(), out)

@@ -8,7 +8,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
-	"github.com/ledgerguard/ledgerguard/gateway/config"
 )
 
 // EventResponse answers GET /v1/events/{id}: the stored event with its
@@ -44,7 +43,7 @@ type LastAnchor struct {
 }
 
 func (s *Server) readAuth(c *gin.Context) bool {
-	if _, e := s.creds.authenticate(c.GetHeader("Authorization"), config.ScopeRead, "bearer"); e != nil {
+	if _, e := s.creds.authenticate(c.GetHeader("Authorization"), gateway.ScopeRead, "bearer"); e != nil {
 		s.fail(c, protoRead, e)
 		return false
 	}
@@ -60,7 +59,7 @@ func uintParam(c *gin.Context, name string) (v uint64, present bool, e *Error) {
 	}
 	v, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil {
-		return 0, true, errorf(CodeInvalid, "query parameter "+name+" must be a non-negative integer, got "+strconv.Quote(raw))
+		return 0, true, errorf(gateway.CodeInvalid, "query parameter "+name+" must be a non-negative integer, got "+strconv.Quote(raw))
 	}
 	return v, true, nil
 }
@@ -76,7 +75,7 @@ func (s *Server) getEvent(c *gin.Context) {
 	}
 	ep, err := s.deps.Log.EventByID(c.Request.Context(), c.Param("id"), treeSize)
 	if err != nil {
-		s.fail(c, protoRead, asError(err, s.deps.Classify))
+		s.fail(c, protoRead, asError(err))
 		return
 	}
 	out := EventResponse{EventProof: ep, LeafIndex: ep.Event.Seq}
@@ -92,7 +91,7 @@ func (s *Server) getBatch(c *gin.Context) {
 	}
 	b, err := s.deps.Batches.Batch(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, protoRead, asError(err, s.deps.Classify))
+		s.fail(c, protoRead, asError(err))
 		return
 	}
 	c.JSON(http.StatusOK, b)
@@ -104,10 +103,11 @@ func (s *Server) getCheckpoint(c *gin.Context) {
 	}
 	cp, err := s.deps.Log.Checkpoint(c.Request.Context())
 	if err != nil {
-		s.fail(c, protoRead, asError(err, s.deps.Classify))
+		s.fail(c, protoRead, asError(err))
 		return
 	}
-	anchored, last, _ := s.prog.snapshot(s.now())
+	st := s.prog.Status()
+	anchored, last := st.TreeSize, st.Last
 	out := CheckpointResponse{Size: cp.Size, Root: cp.Root, AnchoredSize: anchored}
 	if last != nil {
 		out.LastAnchor = &LastAnchor{BatchID: last.ID, TreeSize: last.TreeSizeAfter, RootHash: last.RootHash,
@@ -124,7 +124,7 @@ func (s *Server) getConsistency(c *gin.Context) {
 	}
 	from, ok, e := uintParam(c, "from")
 	if e == nil && !ok {
-		e = errorf(CodeInvalid, "query parameter from is required")
+		e = errorf(gateway.CodeInvalid, "query parameter from is required")
 	}
 	if e != nil {
 		s.fail(c, protoRead, e)
@@ -140,12 +140,12 @@ func (s *Server) getConsistency(c *gin.Context) {
 		to = s.size(ctx)
 	}
 	if from > to {
-		s.fail(c, protoRead, errorf(CodeInvalid, "from ("+strconv.FormatUint(from, 10)+") must not exceed to ("+strconv.FormatUint(to, 10)+")"))
+		s.fail(c, protoRead, errorf(gateway.CodeInvalid, "from ("+strconv.FormatUint(from, 10)+") must not exceed to ("+strconv.FormatUint(to, 10)+")"))
 		return
 	}
 	p, err := s.deps.Log.ConsistencyProof(ctx, from, to)
 	if err != nil {
-		s.fail(c, protoRead, asError(err, s.deps.Classify))
+		s.fail(c, protoRead, asError(err))
 		return
 	}
 	c.JSON(http.StatusOK, p)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 // Protocol names, the "protocol" label of the metrics.
@@ -30,7 +32,7 @@ func (s *Server) routes() *gin.Engine {
 	r.ContextWithFallback = true // c.Request.Context() cancellation reaches handlers using c
 	r.Use(s.observe, s.recover)
 	r.NoRoute(func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusNotFound, newErrorBody(errorf(CodeNotFound, "no route "+c.Request.Method+" "+c.Request.URL.Path)))
+		c.AbortWithStatusJSON(http.StatusNotFound, newErrorBody(errorf(gateway.CodeNotFound, "no route "+c.Request.Method+" "+c.Request.URL.Path)))
 	})
 
 	// Operations.
@@ -106,7 +108,7 @@ func (s *Server) recover(c *gin.Context) {
 			}
 			s.log.Error("handler panic", "route", c.FullPath(), "panic", v)
 			if !c.Writer.Written() {
-				c.AbortWithStatusJSON(http.StatusInternalServerError, newErrorBody(errorf(CodeInternal, "internal error")))
+				c.AbortWithStatusJSON(http.StatusInternalServerError, newErrorBody(errorf(gateway.CodeInternal, "internal error")))
 			}
 		}
 	}()
@@ -151,7 +153,7 @@ func (s *Server) readyz(c *gin.Context) {
 		if s.ledgerOK.Load() == 0 {
 			last = s.started
 		}
-		if now.Sub(last) > s.cfg.Ledger.StaleAfter {
+		if now.Sub(last) > s.cfg.LedgerStaleAfter {
 			ledgerProblem = "no successful ledger contact for " + now.Sub(last).Round(time.Second).String()
 			if e := s.ledgerErr.Load(); e != nil {
 				ledgerProblem += ": " + *e
@@ -160,14 +162,14 @@ func (s *Server) readyz(c *gin.Context) {
 	}
 	check("ledger", ledgerProblem)
 
-	st := s.anchorStatus()
+	st := s.prog.Status()
 	anchorProblem := ""
 	if st.Rejected {
 		anchorProblem = "ledger rejects the oldest pending batch: " + st.LastError
 	}
 	check("anchoring", anchorProblem)
 
-	_, why := s.Busy(c.Request.Context())
+	_, why := s.prog.Busy(c.Request.Context())
 	check("backpressure", why)
 
 	status := http.StatusOK
@@ -186,25 +188,25 @@ func (s *Server) registerGauges() error {
 			return float64(s.size(s.bg()))
 		}},
 		{"anchored_events", "Events in batches anchored on the ledger (the anchored tree size).", func() float64 {
-			a, _, _ := s.prog.snapshot(s.now())
+			a := s.prog.Status().TreeSize
 			return float64(a)
 		}},
 		{"anchor_lag_events", "Events stored but not yet anchored.", func() float64 {
-			a, _, _ := s.prog.snapshot(s.now())
+			a := s.prog.Status().TreeSize
 			if sz := s.size(s.bg()); sz > a {
 				return float64(sz - a)
 			}
 			return 0
 		}},
 		{"anchor_lag_seconds", "Age of the oldest stored event not yet anchored (0 when all are anchored).", func() float64 {
-			_, _, lag := s.prog.snapshot(s.now())
+			lag := s.lag()
 			return lag.Seconds()
 		}},
 		{"anchor_pending_batches", "Sealed batches waiting for the ledger.", func() float64 {
-			return float64(s.anchorStatus().Pending)
+			return float64(s.prog.Status().Pending)
 		}},
 		{"anchor_rejected", "1 while the ledger permanently rejects the oldest pending batch.", func() float64 {
-			if s.anchorStatus().Rejected {
+			if s.prog.Status().Rejected {
 				return 1
 			}
 			return 0

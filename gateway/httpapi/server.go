@@ -14,12 +14,16 @@
 //     results: Elasticsearch _bulk, OTLP partial success);
 //   - success is answered only after EventLog.Append returned, that is after
 //     the events are fsynced;
-//   - when the ledger is too far behind (unanchored events or pending
-//     batches over the configured limits) ingest answers 503 with
-//     Retry-After, never drops silently;
-//   - failures use one vocabulary, Code, mapped to HTTP status by HTTPStatus
-//     alone; HEC, Elasticsearch and OTLP answers keep their protocols' own
-//     bodies so unmodified clients understand them.
+//   - when the anchorer says so (gateway.Progress.Busy: unanchored events or
+//     pending batches over its limits) ingest answers 503 with Retry-After,
+//     never drops silently;
+//   - failures use the gateway's one vocabulary, gateway.Code, mapped to
+//     HTTP status by HTTPStatus alone; HEC, Elasticsearch and OTLP answers
+//     derive their protocols' own bodies from the same codes so unmodified
+//     clients understand them.
+//
+// The adapter takes its own settings (Config) and never imports the
+// configuration package or any pipeline.
 //
 // gin (github.com/gin-gonic/gin) is used in release mode without its
 // logger: its radix-tree router gives route patterns for metrics labels
@@ -39,7 +43,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
-	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
 	"github.com/ledgerguard/ledgerguard/gateway/metrics"
 )
@@ -49,31 +52,18 @@ import (
 //go:embed openapi.yaml
 var OpenAPI []byte
 
-// AnchorStatus is what the API needs to know about the anchoring loop
-// (gateway/cmd adapts anchor.Status to it).
-type AnchorStatus struct {
-	// Pending is the number of sealed batches waiting for the ledger.
-	Pending int
-	// Rejected is true while the ledger permanently refuses the oldest batch.
-	Rejected bool
-	// LastError is the last anchoring failure, "" after a success.
-	LastError string
-	// LastAnchored is when a batch was last anchored (zero: never).
-	LastAnchored time.Time
-}
-
-// Deps are the adapters the API uses. Log and Batches are required.
+// Deps are the adapters the API uses. Log, Batches and Progress are
+// required.
 type Deps struct {
 	Log     gateway.EventLog
 	Batches gateway.BatchLog
-	// Anchoring reports the anchoring loop (nil: nothing pending, never
-	// rejected).
-	Anchoring func() AnchorStatus
+	// Progress is the owner of anchoring progress (the anchorer): the
+	// anchored size for HEC acks and checkpoints, readiness, backpressure.
+	// New subscribes to it, so create the API before the anchorer runs.
+	Progress gateway.Progress
 	// LedgerPing checks the ledger answers; Run calls it every
-	// ledger.probe_interval (nil: the ledger counts as reachable).
+	// LedgerProbeInterval (nil: the ledger counts as reachable).
 	LedgerPing func(context.Context) error
-	// Classify maps adapter errors (the store's) to codes.
-	Classify Classifier
 	// Metrics receives the API's metrics (nil: a private set).
 	Metrics *metrics.Metrics
 	// Logger is the structured logger (nil: slog.Default()).
@@ -83,10 +73,9 @@ type Deps struct {
 }
 
 // Server is the HTTP API. Create it with New; serve Handler; run Run for
-// its background work (ledger probe, channel expiry); feed it anchoring
-// progress with OnAnchored.
+// its background work (ledger probe, channel expiry).
 type Server struct {
-	cfg    config.Config
+	cfg    Config
 	lim    ingest.Limits
 	deps   Deps
 	log    *slog.Logger
@@ -94,7 +83,7 @@ type Server struct {
 	m      *metrics.Metrics
 	creds  *credentials
 	acks   *acks
-	prog   progress
+	prog   gateway.Progress
 	engine *gin.Engine
 
 	ledgerOK    atomic.Int64 // unix nanos of the last successful ledger contact
@@ -104,19 +93,20 @@ type Server struct {
 }
 
 // New builds the API over cfg (already validated) and deps.
-func New(cfg config.Config, deps Deps) (*Server, error) {
-	if deps.Log == nil || deps.Batches == nil {
-		return nil, errorf(CodeInternal, "httpapi: Log and Batches are required")
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Log == nil || deps.Batches == nil || deps.Progress == nil {
+		return nil, errorf(gateway.CodeInternal, "httpapi: Log, Batches and Progress are required")
 	}
 	s := &Server{
 		cfg:   cfg,
-		lim:   ingest.Limits{MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxEvents: cfg.Limits.MaxEvents, MaxLineBytes: cfg.Limits.MaxLineBytes}.WithDefaults(),
+		lim:   cfg.Limits.WithDefaults(),
 		deps:  deps,
 		log:   deps.Logger,
 		now:   deps.Now,
 		m:     deps.Metrics,
 		creds: newCredentials(cfg.Credentials),
 		acks:  newAcks(cfg.HEC.MaxChannels, cfg.HEC.MaxAcksPerChannel, cfg.HEC.ChannelIdleTimeout),
+		prog:  deps.Progress,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -132,6 +122,7 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.engine = s.routes()
+	s.prog.Subscribe(s.onAnchored)
 	return s, nil
 }
 
@@ -141,20 +132,9 @@ func (s *Server) Handler() http.Handler { return s.engine }
 // Engine exposes the gin engine (its route table), for tests and tools.
 func (s *Server) Engine() *gin.Engine { return s.engine }
 
-// SetLastAnchored records the most recently anchored batch known at
-// start-up (see LastAnchored).
-func (s *Server) SetLastAnchored(b gateway.Batch) { s.prog.setAnchored(b) }
-
-// OnAnchored is the anchoring loop's callback: it moves the anchored tree
-// size (turning HEC acks true), records the transaction for the checkpoint
-// endpoint and counts the batch.
-func (s *Server) OnAnchored(b gateway.Batch, a gateway.Anchor) {
-	b.State = gateway.BatchAnchored
-	b.TxID, b.BlockNumber = a.TxID, a.BlockNumber
-	if b.AnchoredAt.IsZero() {
-		b.AnchoredAt = s.now().UTC()
-	}
-	s.prog.setAnchored(b)
+// onAnchored is the anchorer's notification: the ledger answered, and the
+// batch is counted.
+func (s *Server) onAnchored(b gateway.Batch, _ gateway.Anchor) {
 	s.ledgerOK.Store(s.now().UnixNano())
 	s.m.AnchoredBatches.Inc()
 	s.m.BatchSize.Observe(float64(b.TreeSizeAfter - b.TreeSizeBefore))
@@ -164,7 +144,7 @@ func (s *Server) OnAnchored(b gateway.Batch, a gateway.Anchor) {
 // ledger.probe_interval and expiring idle HEC channels. It returns nil.
 func (s *Server) Run(ctx context.Context) error {
 	s.probeLedger(ctx)
-	t := time.NewTicker(s.cfg.Ledger.ProbeInterval)
+	t := time.NewTicker(s.cfg.LedgerProbeInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -181,7 +161,7 @@ func (s *Server) probeLedger(ctx context.Context) {
 	if s.deps.LedgerPing == nil {
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, s.cfg.Ledger.ProbeInterval)
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.LedgerProbeInterval)
 	defer cancel()
 	if err := s.deps.LedgerPing(pctx); err != nil {
 		if ctx.Err() != nil {
@@ -196,13 +176,6 @@ func (s *Server) probeLedger(ctx context.Context) {
 	s.ledgerOK.Store(s.now().UnixNano())
 }
 
-func (s *Server) anchorStatus() AnchorStatus {
-	if s.deps.Anchoring == nil {
-		return AnchorStatus{}
-	}
-	return s.deps.Anchoring()
-}
-
 func (s *Server) size(ctx context.Context) uint64 {
 	cp, err := s.deps.Log.Checkpoint(ctx)
 	if err != nil {
@@ -211,22 +184,8 @@ func (s *Server) size(ctx context.Context) uint64 {
 	return cp.Size
 }
 
-// Busy reports whether ingest must push back, and why. The syslog listener
-// uses it too, to stop reading instead of answering.
-func (s *Server) Busy(ctx context.Context) (bool, string) {
-	anchored, _, _ := s.prog.snapshot(s.now())
-	size := s.size(ctx)
-	if size > anchored && size-anchored > s.cfg.Backpressure.MaxUnanchoredEvents {
-		return true, strconv.FormatUint(size-anchored, 10) + " events are not anchored yet (limit " + strconv.FormatUint(s.cfg.Backpressure.MaxUnanchoredEvents, 10) + ")"
-	}
-	if p := s.anchorStatus().Pending; p > s.cfg.Backpressure.MaxPendingBatches {
-		return true, strconv.Itoa(p) + " batches wait for the ledger (limit " + strconv.Itoa(s.cfg.Backpressure.MaxPendingBatches) + ")"
-	}
-	return false, ""
-}
-
 func (s *Server) retryAfter() string {
-	return strconv.Itoa(int(s.cfg.Backpressure.RetryAfter / time.Second))
+	return strconv.Itoa(int(s.prog.RetryAfter() / time.Second))
 }
 
 // store appends events and returns them with Seq set once durable,
@@ -237,8 +196,8 @@ func (s *Server) store(ctx context.Context, proto string, events []gateway.Event
 	}
 	out, err := s.deps.Log.Append(ctx, events)
 	if err != nil {
-		e := asError(err, s.deps.Classify)
-		if e.Code == CodeStoreFailed {
+		e := asError(err)
+		if e.Code == gateway.CodeStoreFailed {
 			msg := err.Error()
 			s.storeFailed.Store(&msg)
 		}
@@ -249,53 +208,63 @@ func (s *Server) store(ctx context.Context, proto string, events []gateway.Event
 	for _, e := range out {
 		maxSeq = max(maxSeq, e.Seq)
 	}
-	s.prog.appended(maxSeq+1, s.now())
+	s.prog.Appended(maxSeq+1, s.now())
 	s.m.Accepted(proto, len(out))
 	return out, nil
 }
 
 // checkIndexes refuses the first event whose index the credential may not
 // write.
-func checkIndexes(cr config.Credential, events []gateway.Event) *Error {
+func checkIndexes(cr gateway.Credential, events []gateway.Event) *Error {
 	for i, ev := range events {
 		if !cr.IndexAllowed(ev.Index) {
-			return &Error{Code: CodeForbidden, Msg: "event " + strconv.Itoa(i) + ": credential " + cr.Name + " may not write index " + strconv.Quote(ev.Index), Event: i}
+			return &Error{Code: gateway.CodeForbidden, Msg: "event " + strconv.Itoa(i) + ": credential " + cr.Name + " may not write index " + strconv.Quote(ev.Index), Event: i}
 		}
 	}
 	return nil
 }
 
 // meta is the request defaults a credential gives its events.
-func (s *Server) meta(cr config.Credential) ingest.Meta {
+func (s *Server) meta(cr gateway.Credential) ingest.Meta {
 	return ingest.Meta{Source: cr.EventSource(), Sourcetype: cr.Sourcetype, Index: cr.DefaultIndex(), Received: s.now().UTC()}
 }
 
 // readBody bounds and reads the request body (undoing gzip).
 func (s *Server) readBody(c *gin.Context) ([]byte, *Error) {
 	if c.Request.ContentLength > s.lim.MaxBodyBytes {
-		return nil, errorf(CodeTooLarge, "body of "+strconv.FormatInt(c.Request.ContentLength, 10)+" bytes exceeds the limit of "+strconv.FormatInt(s.lim.MaxBodyBytes, 10)+" bytes")
+		return nil, errorf(gateway.CodeTooLarge, "body of "+strconv.FormatInt(c.Request.ContentLength, 10)+" bytes exceeds the limit of "+strconv.FormatInt(s.lim.MaxBodyBytes, 10)+" bytes")
 	}
 	r := http.MaxBytesReader(c.Writer, c.Request.Body, s.lim.MaxBodyBytes)
 	b, err := ingest.ReadBody(r, c.GetHeader("Content-Encoding"), s.lim.MaxBodyBytes)
 	if err != nil {
-		return nil, asError(err, nil)
+		return nil, asError(err)
 	}
 	return b, nil
 }
 
 // reject counts a refusal.
 func (s *Server) reject(proto string, e *Error) {
-	s.m.Rejected(proto, string(e.Code))
+	s.m.Rejected(proto, string(e.Code.Class()))
 }
 
 // fail answers e with the gateway's own JSON error body.
 func (s *Server) fail(c *gin.Context, proto string, e *Error) {
 	s.reject(proto, e)
-	if e.Code == CodeBusy || e.Code == CodeUnavailable {
+	if e.Code == gateway.CodeBusy || e.Code == gateway.CodeUnavailable {
 		c.Header("Retry-After", s.retryAfter())
 	}
-	if e.Code == CodeUnauthenticated {
+	if e.Code == gateway.CodeUnauthenticated {
 		c.Header("WWW-Authenticate", `Bearer realm="ledgerguard"`)
 	}
 	c.AbortWithStatusJSON(HTTPStatus(e.Code), newErrorBody(e))
+}
+
+// lag is the age of the oldest stored event not yet anchored (0 when all
+// are anchored).
+func (s *Server) lag() time.Duration {
+	oldest := s.prog.Status().OldestUnanchored
+	if oldest.IsZero() {
+		return 0
+	}
+	return max(s.now().Sub(oldest), 0)
 }

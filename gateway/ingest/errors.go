@@ -1,62 +1,43 @@
 package ingest
 
 import (
-	"errors"
 	"fmt"
-	"net/http"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
-// Code classifies an ingest failure. The HTTP layer turns it into a status
-// with HTTPStatus and protocol adapters (HEC, _bulk, OTLP) into their own
-// response vocabulary; nothing else should switch on it.
-type Code int
-
-// The ingest error codes. All but CodeTooLarge, CodeUnsupported and
-// CodeInternal mean the request itself is malformed (HTTP 400); they are
-// distinguished because Splunk HEC reports them with distinct codes.
-const (
-	// CodeMalformed: the body does not parse as the protocol says it must.
-	CodeMalformed Code = iota + 1
-	// CodeNoData: the body holds no event at all.
-	CodeNoData
-	// CodeMissingField: a field the protocol requires is absent.
-	CodeMissingField
-	// CodeBlankField: a required field is present but empty.
-	CodeBlankField
-	// CodeInvalidField: a field has a type or value the protocol forbids.
-	CodeInvalidField
-	// CodeTooLarge: a limit (body bytes, events, line length) was exceeded.
-	CodeTooLarge
-	// CodeUnsupported: content type or content encoding not supported.
-	CodeUnsupported
-	// CodeInternal: a failure of the gateway, not of the request.
-	CodeInternal
-)
-
-var codeNames = map[Code]string{
-	CodeMalformed:    "malformed",
-	CodeNoData:       "no data",
-	CodeMissingField: "missing field",
-	CodeBlankField:   "blank field",
-	CodeInvalidField: "invalid field",
-	CodeTooLarge:     "too large",
-	CodeUnsupported:  "unsupported",
-	CodeInternal:     "internal",
+// codeNames are the words an ingest error message uses for its code
+// ("ndjson: malformed: line 3: ..."), which clients already see.
+var codeNames = map[gateway.Code]string{
+	gateway.CodeInvalid:      "malformed",
+	gateway.CodeNoData:       "no data",
+	gateway.CodeMissingField: "missing field",
+	gateway.CodeBlankField:   "blank field",
+	gateway.CodeInvalidField: "invalid field",
+	gateway.CodeTooLarge:     "too large",
+	gateway.CodeUnsupported:  "unsupported",
+	gateway.CodeInternal:     "internal",
 }
 
-// String returns the code's short name.
-func (c Code) String() string {
+func codeName(c gateway.Code) string {
 	if s, ok := codeNames[c]; ok {
 		return s
 	}
-	return fmt.Sprintf("code(%d)", int(c))
+	return string(c)
 }
 
 // Error is the one error type the ingest parsers return. It says what went
 // wrong (Code, Msg) and where (Line, Event) so a client can fix the
 // one bad line of a large batch. Inspect it with errors.As.
+//
+// Its Code is one of the gateway's failure kinds: CodeInvalid (the body
+// does not parse as the protocol says it must) or its refinements
+// CodeNoData, CodeMissingField, CodeBlankField, CodeInvalidField (which
+// Splunk HEC reports with distinct codes), CodeTooLarge (a limit on body
+// bytes, events or line length), CodeUnsupported (content type or
+// encoding) or CodeInternal (a failure of the gateway, not the request).
 type Error struct {
-	Code Code
+	Code gateway.Code
 	// Protocol names the parser ("hec", "esbulk", "otlp", "ndjson", "syslog").
 	Protocol string
 	// Line is the 1-based line of the body where the problem is, 0 if the
@@ -77,7 +58,7 @@ func (e *Error) Error() string {
 	if s == "" {
 		s = "ingest"
 	}
-	s += ": " + e.Code.String()
+	s += ": " + codeName(e.Code)
 	if e.Line > 0 {
 		s += fmt.Sprintf(": line %d", e.Line)
 	}
@@ -96,47 +77,16 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrorCode returns the failure kind (gateway.Coder).
+func (e *Error) ErrorCode() gateway.Code { return e.Code }
+
 // Errorf returns an *Error with the given code, protocol and position
 // (line 0 and event -1 when not applicable) and a formatted message.
-func Errorf(code Code, protocol string, line, event int, format string, args ...any) *Error {
+func Errorf(code gateway.Code, protocol string, line, event int, format string, args ...any) *Error {
 	return &Error{Code: code, Protocol: protocol, Line: line, Event: event, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Wrap is Errorf with an underlying cause, kept inspectable with errors.Is.
-func Wrap(code Code, protocol string, line, event int, msg string, err error) *Error {
+func Wrap(code gateway.Code, protocol string, line, event int, msg string, err error) *Error {
 	return &Error{Code: code, Protocol: protocol, Line: line, Event: event, Msg: msg, Err: err}
-}
-
-// CodeOf returns the Code of the first *Error in err's chain, CodeInternal
-// for any other non-nil error and 0 for nil.
-func CodeOf(err error) Code {
-	if err == nil {
-		return 0
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return CodeInternal
-}
-
-// HTTPStatus maps an error from an ingest parser to the HTTP status a
-// generic endpoint answers with: 200 for nil, 400 for a malformed request,
-// 413 for a limit exceeded, 415 for an unsupported media type or encoding
-// and 500 for anything else. It is the only place this mapping lives;
-// protocol adapters with their own status vocabulary (hec.Response) build on
-// the same Code.
-func HTTPStatus(err error) int {
-	switch CodeOf(err) {
-	case 0:
-		return http.StatusOK
-	case CodeMalformed, CodeNoData, CodeMissingField, CodeBlankField, CodeInvalidField:
-		return http.StatusBadRequest
-	case CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case CodeUnsupported:
-		return http.StatusUnsupportedMediaType
-	default:
-		return http.StatusInternalServerError
-	}
 }

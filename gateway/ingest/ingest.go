@@ -1,8 +1,9 @@
 // Package ingest holds what every ingest protocol parser of the gateway
 // shares: the limits a parser enforces, the request metadata it stamps on
-// each event, the one error type (Error) whose Code the HTTP layer maps to a
-// status in exactly one function (HTTPStatus), and helpers to read a
-// possibly compressed body under a size limit.
+// each event, the one error type (Error) whose Code is one of the gateway's
+// failure kinds (gateway.Code, which the HTTP adapter maps to a status in
+// exactly one function), the one epoch-seconds parser (ParseEpoch), and
+// helpers to read a possibly compressed body under a size limit.
 //
 // The protocol parsers live in sub-packages (hec, esbulk, otlp, ndjson,
 // syslog) and the recognition of well-known security log shapes in
@@ -61,34 +62,34 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
-// CheckBody returns a CodeTooLarge error when a body of n bytes exceeds
+// CheckBody returns a gateway.CodeTooLarge error when a body of n bytes exceeds
 // MaxBodyBytes (after defaults are applied).
 func (l Limits) CheckBody(protocol string, n int) error {
 	l = l.WithDefaults()
 	if int64(n) > l.MaxBodyBytes {
-		return &Error{Code: CodeTooLarge, Protocol: protocol, Event: -1,
+		return &Error{Code: gateway.CodeTooLarge, Protocol: protocol, Event: -1,
 			Msg: "body of " + strconv.FormatInt(int64(n), 10) + " bytes exceeds the limit of " + strconv.FormatInt(l.MaxBodyBytes, 10) + " bytes"}
 	}
 	return nil
 }
 
-// CheckEvents returns a CodeTooLarge error once the n-th event (1-based)
+// CheckEvents returns a gateway.CodeTooLarge error once the n-th event (1-based)
 // would exceed MaxEvents; event is its 0-based position for the error.
 func (l Limits) CheckEvents(protocol string, n int, line int) error {
 	l = l.WithDefaults()
 	if n > l.MaxEvents {
-		return &Error{Code: CodeTooLarge, Protocol: protocol, Event: n - 1, Line: line,
+		return &Error{Code: gateway.CodeTooLarge, Protocol: protocol, Event: n - 1, Line: line,
 			Msg: "more than " + strconv.FormatInt(int64(l.MaxEvents), 10) + " events in one request"}
 	}
 	return nil
 }
 
-// CheckLine returns a CodeTooLarge error when one line (or document) of n
+// CheckLine returns a gateway.CodeTooLarge error when one line (or document) of n
 // bytes exceeds MaxLineBytes.
 func (l Limits) CheckLine(protocol string, n int, line, event int) error {
 	l = l.WithDefaults()
 	if n > l.MaxLineBytes {
-		return &Error{Code: CodeTooLarge, Protocol: protocol, Line: line, Event: event,
+		return &Error{Code: gateway.CodeTooLarge, Protocol: protocol, Line: line, Event: event,
 			Msg: "line of " + strconv.FormatInt(int64(n), 10) + " bytes exceeds the limit of " + strconv.FormatInt(int64(l.MaxLineBytes), 10) + " bytes"}
 	}
 	return nil

@@ -13,41 +13,14 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
-func TestHTTPStatus(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want int
-	}{
-		{"nil", nil, 200},
-		{"malformed", Errorf(CodeMalformed, "x", 1, 0, "bad"), 400},
-		{"no data", Errorf(CodeNoData, "x", 0, -1, "empty"), 400},
-		{"missing field", Errorf(CodeMissingField, "x", 0, 0, "m"), 400},
-		{"blank field", Errorf(CodeBlankField, "x", 0, 0, "b"), 400},
-		{"invalid field", Errorf(CodeInvalidField, "x", 0, 0, "i"), 400},
-		{"too large", Errorf(CodeTooLarge, "x", 0, -1, "big"), 413},
-		{"unsupported", Errorf(CodeUnsupported, "x", 0, -1, "enc"), 415},
-		{"internal", Errorf(CodeInternal, "x", 0, -1, "oops"), 500},
-		{"wrapped", fmt.Errorf("ctx: %w", Errorf(CodeTooLarge, "x", 0, -1, "big")), 413},
-		{"foreign", errors.New("other"), 500},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := HTTPStatus(tt.err); got != tt.want {
-				t.Errorf("HTTPStatus() = %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestErrorUnwrapAndString(t *testing.T) {
 	cause := io.ErrUnexpectedEOF
-	err := error(Wrap(CodeMalformed, "ndjson", 3, 2, "bad line", cause))
+	err := error(Wrap(gateway.CodeInvalid, "ndjson", 3, 2, "bad line", cause))
 	if !errors.Is(err, cause) {
 		t.Errorf("errors.Is(cause) = false")
 	}
 	var ie *Error
-	if !errors.As(err, &ie) || ie.Line != 3 || ie.Event != 2 || ie.Code != CodeMalformed {
+	if !errors.As(err, &ie) || ie.Line != 3 || ie.Event != 2 || ie.Code != gateway.CodeInvalid {
 		t.Errorf("errors.As: %+v", ie)
 	}
 	if got, want := err.Error(), "ndjson: malformed: line 3: bad line: unexpected EOF"; got != want {
@@ -72,24 +45,24 @@ func TestReadBody(t *testing.T) {
 		encoding string
 		max      int64
 		want     string
-		wantCode Code
+		wantCode gateway.Code
 	}{
-		{"identity", plain, "", 100, "hello world", 0},
-		{"identity explicit", plain, "identity", 100, "hello world", 0},
-		{"gzip", gz(plain), "gzip", 100, "hello world", 0},
-		{"x-gzip upper", gz(plain), "X-GZIP", 100, "hello world", 0},
-		{"exactly max", plain, "", int64(len(plain)), "hello world", 0},
-		{"over max", plain, "", 5, "", CodeTooLarge},
-		{"gzip bomb", bomb, "gzip", 1 << 10, "", CodeTooLarge},
-		{"corrupt gzip", []byte("not gzip at all"), "gzip", 100, "", CodeMalformed},
-		{"truncated gzip", gz(plain)[:15], "gzip", 100, "", CodeMalformed},
-		{"empty gzip", nil, "gzip", 100, "", CodeNoData},
-		{"br unsupported", plain, "br", 100, "", CodeUnsupported},
+		{"identity", plain, "", 100, "hello world", ""},
+		{"identity explicit", plain, "identity", 100, "hello world", ""},
+		{"gzip", gz(plain), "gzip", 100, "hello world", ""},
+		{"x-gzip upper", gz(plain), "X-GZIP", 100, "hello world", ""},
+		{"exactly max", plain, "", int64(len(plain)), "hello world", ""},
+		{"over max", plain, "", 5, "", gateway.CodeTooLarge},
+		{"gzip bomb", bomb, "gzip", 1 << 10, "", gateway.CodeTooLarge},
+		{"corrupt gzip", []byte("not gzip at all"), "gzip", 100, "", gateway.CodeInvalid},
+		{"truncated gzip", gz(plain)[:15], "gzip", 100, "", gateway.CodeInvalid},
+		{"empty gzip", nil, "gzip", 100, "", gateway.CodeNoData},
+		{"br unsupported", plain, "br", 100, "", gateway.CodeUnsupported},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ReadBody(bytes.NewReader(tt.body), tt.encoding, tt.max)
-			if c := CodeOf(err); c != tt.wantCode {
+			if c := gateway.ErrorCode(err); c != tt.wantCode {
 				t.Fatalf("code = %v, want %v (err %v)", c, tt.wantCode, err)
 			}
 			if string(got) != tt.want {
@@ -109,13 +82,13 @@ func TestLines(t *testing.T) {
 		body     string
 		max      int
 		want     []line
-		wantCode Code
+		wantCode gateway.Code
 	}{
-		{"lf", "a\nb\n", 10, []line{{1, "a"}, {2, "b"}}, 0},
-		{"crlf", "a\r\nb", 10, []line{{1, "a"}, {2, "b"}}, 0},
-		{"blank kept", "a\n\nb", 10, []line{{1, "a"}, {2, ""}, {3, "b"}}, 0},
-		{"empty", "", 10, nil, 0},
-		{"too long", "ok\n0123456789x\n", 10, []line{{1, "ok"}}, CodeTooLarge},
+		{"lf", "a\nb\n", 10, []line{{1, "a"}, {2, "b"}}, ""},
+		{"crlf", "a\r\nb", 10, []line{{1, "a"}, {2, "b"}}, ""},
+		{"blank kept", "a\n\nb", 10, []line{{1, "a"}, {2, ""}, {3, "b"}}, ""},
+		{"empty", "", 10, nil, ""},
+		{"too long", "ok\n0123456789x\n", 10, []line{{1, "ok"}}, gateway.CodeTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,7 +97,7 @@ func TestLines(t *testing.T) {
 				got = append(got, line{n, string(l)})
 				return nil
 			})
-			if c := CodeOf(err); c != tt.wantCode {
+			if c := gateway.ErrorCode(err); c != tt.wantCode {
 				t.Fatalf("code = %v, want %v", c, tt.wantCode)
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
@@ -160,13 +133,13 @@ func TestLimitsWithDefaults(t *testing.T) {
 	if got != want {
 		t.Errorf("WithDefaults() = %+v, want %+v", got, want)
 	}
-	if err := (Limits{MaxBodyBytes: 3}).CheckBody("t", 4); CodeOf(err) != CodeTooLarge {
+	if err := (Limits{MaxBodyBytes: 3}).CheckBody("t", 4); gateway.ErrorCode(err) != gateway.CodeTooLarge {
 		t.Errorf("CheckBody over limit: %v", err)
 	}
-	if err := (Limits{MaxEvents: 2}).CheckEvents("t", 3, 7); CodeOf(err) != CodeTooLarge {
+	if err := (Limits{MaxEvents: 2}).CheckEvents("t", 3, 7); gateway.ErrorCode(err) != gateway.CodeTooLarge {
 		t.Errorf("CheckEvents over limit: %v", err)
 	}
-	if !strings.Contains(Errorf(CodeTooLarge, "t", 0, 4, "x").Error(), "event 4") {
+	if !strings.Contains(Errorf(gateway.CodeTooLarge, "t", 0, 4, "x").Error(), "event 4") {
 		t.Errorf("event position missing from message")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 // Lines calls fn for each line of body with its 1-based line number, the
@@ -11,7 +13,7 @@ import (
 // first error fn returns. A final line without a terminator is still a line;
 // a trailing terminator does not make an extra empty line. Lines longer than
 // maxLine bytes (maxLine <= 0: DefaultMaxLineBytes) are refused with
-// CodeTooLarge naming the line, before fn sees them.
+// gateway.CodeTooLarge naming the line, before fn sees them.
 func Lines(protocol string, body []byte, maxLine int, fn func(lineNo int, line []byte) error) error {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLineBytes
@@ -29,7 +31,7 @@ func Lines(protocol string, body []byte, maxLine int, fn func(lineNo int, line [
 			line = line[:n-1]
 		}
 		if len(line) > maxLine {
-			return Errorf(CodeTooLarge, protocol, lineNo, -1, "line of %d bytes exceeds the limit of %d bytes", len(line), maxLine)
+			return Errorf(gateway.CodeTooLarge, protocol, lineNo, -1, "line of %d bytes exceeds the limit of %d bytes", len(line), maxLine)
 		}
 		if err := fn(lineNo, line); err != nil {
 			return err

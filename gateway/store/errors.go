@@ -3,10 +3,18 @@ package store
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
-// ErrClosed is returned by every call made after Close.
-var ErrClosed = errors.New("store: closed")
+// The store's errors say their failure kind through an ErrorCode method
+// (gateway.Coder), so the HTTP adapter answers them without knowing the
+// store: not found for a missing event or batch, invalid for a tree size
+// out of range, unavailable after Close, store failed after a fatal write
+// error; the others are internal.
+
+// ErrClosed is returned by every call made after Close (CodeUnavailable).
+var ErrClosed error = &gateway.Error{Code: gateway.CodeUnavailable, Msg: "store: closed"}
 
 // FatalError reports that a write to stable storage failed (a WAL write or
 // fsync). The store treats it as fatal, as Pebble and PostgreSQL do: after a
@@ -31,6 +39,9 @@ func (e *FatalError) Error() string {
 }
 
 func (e *FatalError) Unwrap() error { return e.Err }
+
+// ErrorCode is gateway.CodeStoreFailed.
+func (e *FatalError) ErrorCode() gateway.Code { return gateway.CodeStoreFailed }
 
 // InvalidEventError reports an event of an Append request that cannot be
 // stored; Index is its position in the request, ID its id as given. Nothing
@@ -65,6 +76,9 @@ func (e *EventNotFoundError) Error() string {
 	return fmt.Sprintf("store: event seq %d not found", e.Seq)
 }
 
+// ErrorCode is gateway.CodeNotFound.
+func (e *EventNotFoundError) ErrorCode() gateway.Code { return gateway.CodeNotFound }
+
 // BatchNotFoundError reports a lookup of a batch that is not durably sealed.
 type BatchNotFoundError struct {
 	BatchID string
@@ -73,6 +87,9 @@ type BatchNotFoundError struct {
 func (e *BatchNotFoundError) Error() string {
 	return fmt.Sprintf("store: batch %s not found", e.BatchID)
 }
+
+// ErrorCode is gateway.CodeNotFound.
+func (e *BatchNotFoundError) ErrorCode() gateway.Code { return gateway.CodeNotFound }
 
 // TreeSizeError reports a tree size (or leaf index) outside what the log
 // durably holds: Requested is what was asked, Size the durable tree size
@@ -86,6 +103,9 @@ type TreeSizeError struct {
 func (e *TreeSizeError) Error() string {
 	return fmt.Sprintf("store: %s %d out of range (tree size %d)", e.What, e.Requested, e.Size)
 }
+
+// ErrorCode is gateway.CodeInvalid.
+func (e *TreeSizeError) ErrorCode() gateway.Code { return gateway.CodeInvalid }
 
 // CorruptRecordError reports a stored record that fails its checksum or does
 // not decode, or stored state that contradicts itself (e.g. a rebuilt Merkle

@@ -45,8 +45,8 @@ type Observer interface {
 	ConnClosed()
 }
 
-// Config is what the listener needs; gateway/cmd fills it from
-// config.Syslog.
+// Config is what the listener needs; gateway/cmd fills it from the
+// configuration's syslog section.
 type Config struct {
 	// Allowed are the client networks served. Required.
 	Allowed []netip.Prefix
@@ -64,8 +64,9 @@ type Config struct {
 // Deps are the listener's collaborators. Log is required.
 type Deps struct {
 	Log gateway.EventLog
-	// Busy reports backpressure; while true the listener does not read.
-	Busy     func(context.Context) (bool, string)
+	// Progress is the owner of anchoring progress; while its Busy reports
+	// backpressure the listener does not read (nil: never busy).
+	Progress gateway.Progress
 	Observer Observer
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -109,9 +110,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
-	}
-	if deps.Busy == nil {
-		deps.Busy = func(context.Context) (bool, string) { return false, "" }
 	}
 	if deps.Observer == nil {
 		deps.Observer = nopObserver{}
@@ -286,7 +284,7 @@ func (s *Server) read(conn net.Conn, remote string, events chan<- gateway.Event)
 				var ie *ingest.Error
 				if errors.As(err, &ie) {
 					reason := "invalid"
-					if ie.Code == ingest.CodeTooLarge {
+					if ie.Code == gateway.CodeTooLarge {
 						reason = "too_large"
 					}
 					s.deps.Observer.Rejected(proto, reason)
@@ -319,7 +317,10 @@ func isClosed(err error) bool {
 // the socket), returning an error only at shutdown.
 func (s *Server) waitNotBusy() error {
 	for {
-		busy, _ := s.deps.Busy(s.ctx)
+		if s.deps.Progress == nil {
+			return nil
+		}
+		busy, _ := s.deps.Progress.Busy(s.ctx)
 		if !busy {
 			return nil
 		}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 type counts struct {
@@ -185,7 +187,7 @@ func TestBusyStopsReadingThenResumes(t *testing.T) {
 	srv, err := New(Config{
 		Allowed: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Meta: ingest.Meta{Source: "syslog"},
 		MaxMessageBytes: 4096, MaxConnections: 1, IdleTimeout: 5 * time.Second, FlushEvents: 10, FlushInterval: 10 * time.Millisecond,
-	}, Deps{Log: st, Busy: func(context.Context) (bool, string) { mu.Lock(); defer mu.Unlock(); return busy, "test" }})
+	}, Deps{Log: st, Progress: busyProgress{busy: func() bool { mu.Lock(); defer mu.Unlock(); return busy }}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,3 +218,12 @@ func TestBusyStopsReadingThenResumes(t *testing.T) {
 	mu.Unlock()
 	waitFor(t, "the event after backpressure ends", func() bool { return st.Size() == 1 })
 }
+
+// busyProgress is a gateway.Progress whose Busy the test switches.
+type busyProgress struct{ busy func() bool }
+
+func (p busyProgress) Status() gateway.AnchorStatus                  { return gateway.AnchorStatus{} }
+func (p busyProgress) Subscribe(func(gateway.Batch, gateway.Anchor)) {}
+func (p busyProgress) Appended(uint64, time.Time)                    {}
+func (p busyProgress) Busy(context.Context) (bool, string)           { return p.busy(), "test" }
+func (p busyProgress) RetryAfter() time.Duration                     { return time.Second }

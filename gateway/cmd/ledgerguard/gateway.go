@@ -73,29 +73,15 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// storeClassifier maps the store's error types to the API's codes; it
-// lives here because only gateway/cmd may know both adapters.
-func storeClassifier(err error) httpapi.Code {
-	var enf *store.EventNotFoundError
-	var bnf *store.BatchNotFoundError
-	var tse *store.TreeSizeError
-	var fe *store.FatalError
-	switch {
-	case errors.As(err, &enf), errors.As(err, &bnf):
-		return httpapi.CodeNotFound
-	case errors.As(err, &tse):
-		return httpapi.CodeInvalid
-	case errors.As(err, &fe):
-		return httpapi.CodeStoreFailed
-	case errors.Is(err, store.ErrClosed):
-		return httpapi.CodeUnavailable
-	}
-	return ""
-}
-
 func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err error) {
 	log := newLogger(cfg.Log, logOut)
 	slog.SetDefault(log)
+	// The responder decodes its own section (the configuration does not
+	// depend on it); a bad one is a configuration error like any other.
+	respondCfg, err := respond.DecodeConfig(cfg.Respond.Decode, cfg.Respond.Dir)
+	if err != nil {
+		return usageError{&config.ValidationError{Errors: []*config.FieldError{{Field: "respond", Msg: err.Error()}}}}
+	}
 
 	profile, err := fabric.LoadProfile(cfg.Ledger.Profile)
 	if err != nil {
@@ -139,7 +125,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		}
 	}()
 
-	anch, err := anchor.New(st, ledger, anchor.WithLogger(log),
+	anch, err := anchor.New(st, ledger, anchor.WithLogger(log), anchor.WithBackpressure(cfg.AnchorBackpressure(), st),
 		anchor.WithSealWhenIdle(func(ctx context.Context) (bool, error) {
 			_, sealed, err := st.Seal(ctx)
 			return sealed, err
@@ -153,12 +139,8 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return err
 		}
 	}
-	api, err := httpapi.New(cfg, httpapi.Deps{
-		Log: st, Batches: st, Classify: storeClassifier, Metrics: m, Logger: log,
-		Anchoring: func() httpapi.AnchorStatus {
-			s := anch.Status()
-			return httpapi.AnchorStatus{Pending: s.Pending, Rejected: s.Rejected, LastError: s.LastError, LastAnchored: s.LastAnchored}
-		},
+	api, err := httpapi.New(cfg.HTTPAPI(), httpapi.Deps{
+		Log: st, Batches: st, Progress: anch, Metrics: m, Logger: log,
 		LedgerPing: func(ctx context.Context) error {
 			_, err := client.Contract(cfg.Ledger.Channel, cfg.Ledger.Chaincode, "system").EvaluateWithContext(ctx, "Ping")
 			return err
@@ -167,21 +149,15 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if err != nil {
 		return err
 	}
-	pending, err := st.PendingBatches(ctx)
-	if err != nil {
-		return fmt.Errorf("read pending batches: %w", err)
-	}
 	var storeAnchored uint64
-	if last, ok, err := httpapi.LastAnchored(ctx, st.Size(), pending, st); err != nil {
-		return fmt.Errorf("find the last anchored batch: %w", err)
+	if last, ok, err := anch.Recover(ctx, st.Size(), st); err != nil {
+		return err
 	} else if ok {
-		api.SetLastAnchored(last)
 		storeAnchored = last.TreeSizeAfter
 	}
 	if err := checkLedgerAgrees(ctx, ledger, client.MSPID(), cfg.GatewayID, st.Size(), storeAnchored, log); err != nil {
 		return err
 	}
-	anch.OnAnchored(api.OnAnchored)
 	var alerter *alerting.Alerter
 	if models != nil {
 		if alerter, err = newAlerter(cfg, client.MSPID(), st, models, ledger, log); err != nil {
@@ -194,19 +170,12 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
-		ReadTimeout:       cfg.HTTP.ReadTimeout,
-		WriteTimeout:      cfg.HTTP.WriteTimeout,
-		IdleTimeout:       cfg.HTTP.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := api.NewHTTPServer()
 
 	var sys *syslogd.Server
 	var sysLn net.Listener
 	if cfg.Syslog.Enabled {
-		if sys, sysLn, err = newSyslog(cfg.Syslog, st, api, m, log); err != nil {
+		if sys, sysLn, err = newSyslog(cfg.Syslog, st, anch, m, log); err != nil {
 			_ = httpLn.Close()
 			return err
 		}
@@ -232,8 +201,8 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		return nil
 	})
 	run("api", func() error { return api.Run(bg) })
-	if cfg.Respond.Enabled {
-		r, events, err := newResponder(cfg, client, alerter, log)
+	if respondCfg.Enabled {
+		r, events, err := newResponder(cfg, respondCfg, client, alerter, log)
 		if err != nil {
 			cancelBG()
 			_ = httpLn.Close()
@@ -313,7 +282,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	return runErr
 }
 
-func newSyslog(c config.Syslog, st *store.Store, api *httpapi.Server, m *metrics.Metrics, log *slog.Logger) (*syslogd.Server, net.Listener, error) {
+func newSyslog(c config.Syslog, st *store.Store, progress gateway.Progress, m *metrics.Metrics, log *slog.Logger) (*syslogd.Server, net.Listener, error) {
 	sc := syslogd.Config{
 		Meta:            ingest.Meta{Source: c.Source, Sourcetype: c.Sourcetype, Index: c.Index},
 		MaxMessageBytes: c.MaxMessageBytes,
@@ -348,7 +317,7 @@ func newSyslog(c config.Syslog, st *store.Store, api *httpapi.Server, m *metrics
 			sc.TLS.ClientAuth = tls.RequireAndVerifyClientCert
 		}
 	}
-	sys, err := syslogd.New(sc, syslogd.Deps{Log: st, Busy: api.Busy, Observer: m, Logger: log, Now: time.Now})
+	sys, err := syslogd.New(sc, syslogd.Deps{Log: st, Progress: progress, Observer: m, Logger: log, Now: time.Now})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -392,8 +361,8 @@ func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Regist
 // newResponder builds the responder on the gateway's own ledger identity.
 // When alerts are pseudonymised, the connectors see the raw values again
 // through the local vault: the shared ledger never does.
-func newResponder(cfg config.Config, c *fabric.Client, alerter *alerting.Alerter, log *slog.Logger) (*respond.Responder, *onfabric.Events, error) {
-	conns, err := buildConnectors(cfg.Respond, log)
+func newResponder(cfg config.Config, rc respond.Config, c *fabric.Client, alerter *alerting.Alerter, log *slog.Logger) (*respond.Responder, *onfabric.Events, error) {
+	conns, err := buildConnectors(rc, log)
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
@@ -402,16 +371,16 @@ func newResponder(cfg config.Config, c *fabric.Client, alerter *alerting.Alerter
 			conns[name] = pseudonym.Unmask(conn, alerter.Vault())
 		}
 	}
-	for _, f := range []string{cfg.Respond.CheckpointFile, cfg.Respond.JournalFile} {
+	for _, f := range []string{rc.CheckpointFile, rc.JournalFile} {
 		if err := os.MkdirAll(filepath.Dir(f), 0o750); err != nil {
 			return nil, nil, fmt.Errorf("respond: %w", err)
 		}
 	}
-	events, err := onfabric.NewEvents(c.Gateway(), cfg.Ledger.Channel, cfg.Ledger.Chaincode, cfg.Respond.CheckpointFile, cfg.Respond.StartBlock)
+	events, err := onfabric.NewEvents(c.Gateway(), cfg.Ledger.Channel, cfg.Ledger.Chaincode, rc.CheckpointFile, rc.StartBlock)
 	if err != nil {
 		return nil, nil, fmt.Errorf("respond: %w", err)
 	}
-	r, err := respond.New(cfg.Respond, c.MSPID(), onfabric.NewLedger(c.Gateway(), cfg.Ledger.Channel, cfg.Ledger.Chaincode), events, conns, respond.WithLogger(log))
+	r, err := respond.New(rc, c.MSPID(), onfabric.NewLedger(c.Gateway(), cfg.Ledger.Channel, cfg.Ledger.Chaincode), events, conns, respond.WithLogger(log))
 	if err != nil {
 		_ = events.Close()
 		return nil, nil, usageError{err}

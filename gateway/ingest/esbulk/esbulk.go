@@ -7,7 +7,7 @@
 // {"delete":{...}}, {"update":{...}}) followed, except for delete, by a
 // source line. Guarantees, following Elasticsearch's own behaviour:
 //   - a malformed action line, or an action line with no source line after
-//     it, fails the whole request (CodeMalformed, with the line number);
+//     it, fails the whole request (gateway.CodeInvalid, with the line number);
 //   - index and create items become events; delete and update items, and
 //     source lines that are not JSON objects, get a per-item error (status
 //     400) in Items and do not fail the request;
@@ -115,10 +115,10 @@ func Parse(body []byte, defaultIndex string, m ingest.Meta, lim ingest.Limits) (
 		return Result{}, err
 	}
 	if pending != nil {
-		return Result{}, ingest.Errorf(ingest.CodeMalformed, proto, pendingLine, len(res.Items), "%s action has no source line after it", pending.Action)
+		return Result{}, ingest.Errorf(gateway.CodeInvalid, proto, pendingLine, len(res.Items), "%s action has no source line after it", pending.Action)
 	}
 	if len(res.Items) == 0 {
-		return Result{}, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "Validation Failed: 1: no requests added")
+		return Result{}, ingest.Errorf(gateway.CodeNoData, proto, 0, -1, "Validation Failed: 1: no requests added")
 	}
 	return res, nil
 }
@@ -127,10 +127,10 @@ func Parse(body []byte, defaultIndex string, m ingest.Meta, lim ingest.Limits) (
 func action(line []byte, lineNo, n int, defaultIndex string) (Item, bool, error) {
 	var a map[string]json.RawMessage
 	if err := ingest.DecodeStrict(line, &a); err != nil || a == nil {
-		return Item{}, false, ingest.Wrap(ingest.CodeMalformed, proto, lineNo, n, "action line is not a JSON object", err)
+		return Item{}, false, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "action line is not a JSON object", err)
 	}
 	if len(a) != 1 {
-		return Item{}, false, ingest.Errorf(ingest.CodeMalformed, proto, lineNo, n, "action line must have exactly one action, has %d", len(a))
+		return Item{}, false, ingest.Errorf(gateway.CodeInvalid, proto, lineNo, n, "action line must have exactly one action, has %d", len(a))
 	}
 	var it Item
 	var meta json.RawMessage
@@ -139,7 +139,7 @@ func action(line []byte, lineNo, n int, defaultIndex string) (Item, bool, error)
 	}
 	var am actionMeta
 	if err := json.Unmarshal(meta, &am); err != nil || string(meta) == "null" {
-		return Item{}, false, ingest.Wrap(ingest.CodeMalformed, proto, lineNo, n, "action "+strconv.Quote(it.Action)+" has malformed metadata", err)
+		return Item{}, false, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "action "+strconv.Quote(it.Action)+" has malformed metadata", err)
 	}
 	it.Index = defaultIndex
 	if am.Index != nil && *am.Index != "" {
@@ -161,7 +161,7 @@ func action(line []byte, lineNo, n int, defaultIndex string) (Item, bool, error)
 		it.Error = &ItemError{Type: "action_request_validation_exception", Reason: "delete is not supported: the gateway is append-only"}
 		return it, false, nil
 	default:
-		return Item{}, false, ingest.Errorf(ingest.CodeMalformed, proto, lineNo, n, "unknown action %q, expected one of index, create, delete, update", it.Action)
+		return Item{}, false, ingest.Errorf(gateway.CodeInvalid, proto, lineNo, n, "unknown action %q, expected one of index, create, delete, update", it.Action)
 	}
 }
 

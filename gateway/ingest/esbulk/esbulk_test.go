@@ -87,21 +87,21 @@ func TestParseRequestErrors(t *testing.T) {
 		name     string
 		body     string
 		lim      ingest.Limits
-		wantCode ingest.Code
+		wantCode gateway.Code
 		wantLine int
 	}{
-		{"empty", "\n", ingest.Limits{}, ingest.CodeNoData, 0},
-		{"bad action", "{\"index\":{}}\n{}\n{oops\n", ingest.Limits{}, ingest.CodeMalformed, 3},
-		{"two actions", `{"index":{},"create":{}}`, ingest.Limits{}, ingest.CodeMalformed, 1},
-		{"unknown action", `{"upsert":{}}`, ingest.Limits{}, ingest.CodeMalformed, 1},
-		{"missing source", "{\"index\":{\"_index\":\"a\"}}\n", ingest.Limits{}, ingest.CodeMalformed, 1},
-		{"metadata not object", `{"index":5}`, ingest.Limits{}, ingest.CodeMalformed, 1},
-		{"too many", "{\"index\":{}}\n{}\n{\"index\":{}}\n{}\n", ingest.Limits{MaxEvents: 1}, ingest.CodeTooLarge, 3},
+		{"empty", "\n", ingest.Limits{}, gateway.CodeNoData, 0},
+		{"bad action", "{\"index\":{}}\n{}\n{oops\n", ingest.Limits{}, gateway.CodeInvalid, 3},
+		{"two actions", `{"index":{},"create":{}}`, ingest.Limits{}, gateway.CodeInvalid, 1},
+		{"unknown action", `{"upsert":{}}`, ingest.Limits{}, gateway.CodeInvalid, 1},
+		{"missing source", "{\"index\":{\"_index\":\"a\"}}\n", ingest.Limits{}, gateway.CodeInvalid, 1},
+		{"metadata not object", `{"index":5}`, ingest.Limits{}, gateway.CodeInvalid, 1},
+		{"too many", "{\"index\":{}}\n{}\n{\"index\":{}}\n{}\n", ingest.Limits{MaxEvents: 1}, gateway.CodeTooLarge, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.body), "i", meta(), tt.lim)
-			if got := ingest.CodeOf(err); got != tt.wantCode {
+			if got := gateway.ErrorCode(err); got != tt.wantCode {
 				t.Fatalf("code = %v, want %v (%v)", got, tt.wantCode, err)
 			}
 			var ie *ingest.Error

@@ -30,7 +30,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -65,7 +64,7 @@ func ParseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event
 		return nil, err
 	}
 	if ingest.IsBlank(body) {
-		return nil, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "empty body")
+		return nil, ingest.Errorf(gateway.CodeNoData, proto, 0, -1, "empty body")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -85,19 +84,19 @@ func ParseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event
 			return nil, err
 		}
 		if body[start] != '{' {
-			return nil, ingest.Errorf(ingest.CodeMalformed, proto, 0, n, "event %d is not a JSON object", n)
+			return nil, ingest.Errorf(gateway.CodeInvalid, proto, 0, n, "event %d is not a JSON object", n)
 		}
 		var env envelope
 		if err := dec.Decode(&env); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) && te.Field == "fields" {
-				return nil, ingest.Wrap(ingest.CodeInvalidField, proto, 0, n, "fields must be an object", err)
+				return nil, ingest.Wrap(gateway.CodeInvalidField, proto, 0, n, "fields must be an object", err)
 			}
-			return nil, ingest.Wrap(ingest.CodeMalformed, proto, 0, n, "event "+strconv.Itoa(n)+" is not a valid envelope", err)
+			return nil, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "event "+strconv.Itoa(n)+" is not a valid envelope", err)
 		}
 		end := dec.InputOffset()
 		if int(end-start) > lim.MaxLineBytes {
-			return nil, ingest.Errorf(ingest.CodeTooLarge, proto, 0, n, "event %d of %d bytes exceeds the limit of %d bytes", n, end-start, lim.MaxLineBytes)
+			return nil, ingest.Errorf(gateway.CodeTooLarge, proto, 0, n, "event %d of %d bytes exceeds the limit of %d bytes", n, end-start, lim.MaxLineBytes)
 		}
 		ev, err := envelopeEvent(&env, body[start:end], n, m, stream)
 		if err != nil {
@@ -107,7 +106,7 @@ func ParseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event
 		start = end
 	}
 	if len(events) == 0 {
-		return nil, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "no event in body")
+		return nil, ingest.Errorf(gateway.CodeNoData, proto, 0, -1, "no event in body")
 	}
 	return events, nil
 }
@@ -116,16 +115,16 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 
 func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *normalize.Stream) (gateway.Event, error) {
 	if len(env.Event) == 0 || string(env.Event) == "null" {
-		return gateway.Event{}, ingest.Errorf(ingest.CodeMissingField, proto, 0, n, "event %d has no \"event\" member", n)
+		return gateway.Event{}, ingest.Errorf(gateway.CodeMissingField, proto, 0, n, "event %d has no \"event\" member", n)
 	}
 	var event any
 	d := json.NewDecoder(bytes.NewReader(env.Event))
 	d.UseNumber()
 	if err := d.Decode(&event); err != nil {
-		return gateway.Event{}, ingest.Wrap(ingest.CodeMalformed, proto, 0, n, "event "+strconv.Itoa(n), err)
+		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "event "+strconv.Itoa(n), err)
 	}
 	if s, isStr := event.(string); isStr && strings.TrimSpace(s) == "" {
-		return gateway.Event{}, ingest.Errorf(ingest.CodeBlankField, proto, 0, n, "event %d has a blank \"event\"", n)
+		return gateway.Event{}, ingest.Errorf(gateway.CodeBlankField, proto, 0, n, "event %d has a blank \"event\"", n)
 	}
 	for _, mf := range [...]struct {
 		name string
@@ -137,7 +136,7 @@ func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *norm
 		}
 		s, ok := mf.val.(string)
 		if !ok {
-			return gateway.Event{}, ingest.Errorf(ingest.CodeMalformed, proto, 0, n, "event %d: %q must be a string", n, mf.name)
+			return gateway.Event{}, ingest.Errorf(gateway.CodeInvalid, proto, 0, n, "event %d: %q must be a string", n, mf.name)
 		}
 		if s != "" {
 			*mf.dst = s
@@ -145,10 +144,10 @@ func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *norm
 	}
 	t, err := parseTime(env.Time)
 	if err != nil {
-		return gateway.Event{}, ingest.Wrap(ingest.CodeMalformed, proto, 0, n, "event "+strconv.Itoa(n)+": invalid \"time\"", err)
+		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "event "+strconv.Itoa(n)+": invalid \"time\"", err)
 	}
 	if err := checkIndexedFields(env.Fields); err != nil {
-		return gateway.Event{}, ingest.Wrap(ingest.CodeInvalidField, proto, 0, n, "event "+strconv.Itoa(n)+": invalid \"fields\"", err)
+		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalidField, proto, 0, n, "event "+strconv.Itoa(n)+": invalid \"fields\"", err)
 	}
 	var r normalize.Result
 	switch e := event.(type) {
@@ -199,31 +198,11 @@ func parseTime(v any) (time.Time, error) {
 	default:
 		return time.Time{}, errBadTime
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
-		return time.Time{}, errBadTime
-	}
-	// Split on the decimal point to keep the fraction exact to the
-	// microsecond instead of trusting float rounding.
-	sec, frac, _ := strings.Cut(s, ".")
-	if strings.ContainsAny(s, "eE") {
-		return time.Unix(0, int64(f*1e9)).UTC(), nil
-	}
-	secs, err := strconv.ParseInt(sec, 10, 64)
+	t, err := ingest.ParseEpoch(s)
 	if err != nil {
 		return time.Time{}, errBadTime
 	}
-	var nanos int64
-	if frac != "" {
-		if len(frac) > 9 {
-			frac = frac[:9]
-		}
-		nanos, err = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
-		if err != nil {
-			return time.Time{}, errBadTime
-		}
-	}
-	return time.Unix(secs, nanos).UTC(), nil
+	return t, nil
 }
 
 var errNested = errors.New("indexed field values must be strings, numbers, booleans or arrays of them")
@@ -277,7 +256,7 @@ func ParseRaw(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, e
 		return nil, err
 	}
 	if len(events) == 0 {
-		return nil, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "no event in body")
+		return nil, ingest.Errorf(gateway.CodeNoData, proto, 0, -1, "no event in body")
 	}
 	return events, nil
 }
@@ -354,23 +333,23 @@ func ParseAck(body []byte, lim ingest.Limits) (AckRequest, error) {
 		return AckRequest{}, err
 	}
 	if ingest.IsBlank(body) {
-		return AckRequest{}, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "empty body")
+		return AckRequest{}, ingest.Errorf(gateway.CodeNoData, proto, 0, -1, "empty body")
 	}
 	var raw struct {
 		Acks *[]uint64 `json:"acks"`
 	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	if err := d.Decode(&raw); err != nil {
-		return AckRequest{}, ingest.Wrap(ingest.CodeMalformed, proto, 0, -1, "ack request", err)
+		return AckRequest{}, ingest.Wrap(gateway.CodeInvalid, proto, 0, -1, "ack request", err)
 	}
 	if _, err := d.Token(); err != io.EOF {
-		return AckRequest{}, ingest.Errorf(ingest.CodeMalformed, proto, 0, -1, "trailing data after ack request")
+		return AckRequest{}, ingest.Errorf(gateway.CodeInvalid, proto, 0, -1, "trailing data after ack request")
 	}
 	if raw.Acks == nil {
-		return AckRequest{}, ingest.Errorf(ingest.CodeMalformed, proto, 0, -1, "ack request has no \"acks\" array")
+		return AckRequest{}, ingest.Errorf(gateway.CodeInvalid, proto, 0, -1, "ack request has no \"acks\" array")
 	}
 	if len(*raw.Acks) > lim.MaxEvents {
-		return AckRequest{}, ingest.Errorf(ingest.CodeTooLarge, proto, 0, -1, "more than %d ack ids", lim.MaxEvents)
+		return AckRequest{}, ingest.Errorf(gateway.CodeTooLarge, proto, 0, -1, "more than %d ack ids", lim.MaxEvents)
 	}
 	return AckRequest{Acks: *raw.Acks}, nil
 }

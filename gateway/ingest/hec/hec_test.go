@@ -26,7 +26,7 @@ func TestParseEvents(t *testing.T) {
 		body      string
 		wantN     int
 		check     func(t *testing.T, evs []gateway.Event)
-		wantCode  ingest.Code
+		wantCode  gateway.Code
 		wantEvent int
 	}{
 		{name: "string event with numeric time", body: `{"time":1700000000.123456,"host":"web1","source":"app","sourcetype":"custom","index":"sec","event":"hello"}`, wantN: 1,
@@ -86,22 +86,22 @@ func TestParseEvents(t *testing.T) {
 					t.Errorf("class %q fields %v", evs[0].Class, f)
 				}
 			}},
-		{name: "empty body", body: "  \n", wantCode: ingest.CodeNoData, wantEvent: -1},
-		{name: "not json", body: `hello`, wantCode: ingest.CodeMalformed, wantEvent: 0},
-		{name: "second envelope broken", body: `{"event":"a"}{"event":`, wantCode: ingest.CodeMalformed, wantEvent: 1},
-		{name: "missing event", body: `{"event":"a"}{"host":"h"}`, wantCode: ingest.CodeMissingField, wantEvent: 1},
-		{name: "null event", body: `{"event":null}`, wantCode: ingest.CodeMissingField, wantEvent: 0},
-		{name: "blank event", body: `{"event":"a"}{"event":"a"}{"event":"  "}`, wantCode: ingest.CodeBlankField, wantEvent: 2},
-		{name: "nested indexed field", body: `{"event":"a","fields":{"x":{"y":1}}}`, wantCode: ingest.CodeInvalidField, wantEvent: 0},
-		{name: "fields not object", body: `{"event":"a","fields":[1]}`, wantCode: ingest.CodeInvalidField, wantEvent: 0},
-		{name: "bad time", body: `{"event":"a","time":"yesterday"}`, wantCode: ingest.CodeMalformed, wantEvent: 0},
-		{name: "host not string", body: `{"event":"a","host":5}`, wantCode: ingest.CodeMalformed, wantEvent: 0},
-		{name: "array at top", body: `[{"event":"a"}]`, wantCode: ingest.CodeMalformed, wantEvent: 0},
+		{name: "empty body", body: "  \n", wantCode: gateway.CodeNoData, wantEvent: -1},
+		{name: "not json", body: `hello`, wantCode: gateway.CodeInvalid, wantEvent: 0},
+		{name: "second envelope broken", body: `{"event":"a"}{"event":`, wantCode: gateway.CodeInvalid, wantEvent: 1},
+		{name: "missing event", body: `{"event":"a"}{"host":"h"}`, wantCode: gateway.CodeMissingField, wantEvent: 1},
+		{name: "null event", body: `{"event":null}`, wantCode: gateway.CodeMissingField, wantEvent: 0},
+		{name: "blank event", body: `{"event":"a"}{"event":"a"}{"event":"  "}`, wantCode: gateway.CodeBlankField, wantEvent: 2},
+		{name: "nested indexed field", body: `{"event":"a","fields":{"x":{"y":1}}}`, wantCode: gateway.CodeInvalidField, wantEvent: 0},
+		{name: "fields not object", body: `{"event":"a","fields":[1]}`, wantCode: gateway.CodeInvalidField, wantEvent: 0},
+		{name: "bad time", body: `{"event":"a","time":"yesterday"}`, wantCode: gateway.CodeInvalid, wantEvent: 0},
+		{name: "host not string", body: `{"event":"a","host":5}`, wantCode: gateway.CodeInvalid, wantEvent: 0},
+		{name: "array at top", body: `[{"event":"a"}]`, wantCode: gateway.CodeInvalid, wantEvent: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			evs, err := ParseEvents([]byte(tt.body), meta(), ingest.Limits{})
-			if got := ingest.CodeOf(err); got != tt.wantCode {
+			if got := gateway.ErrorCode(err); got != tt.wantCode {
 				t.Fatalf("code = %v, want %v (err %v)", got, tt.wantCode, err)
 			}
 			if err != nil {
@@ -130,17 +130,17 @@ func TestParseEventsLimits(t *testing.T) {
 	tests := []struct {
 		name string
 		lim  ingest.Limits
-		want ingest.Code
+		want gateway.Code
 	}{
-		{"within", ingest.Limits{MaxEvents: 5}, 0},
-		{"too many events", ingest.Limits{MaxEvents: 4}, ingest.CodeTooLarge},
-		{"body too large", ingest.Limits{MaxBodyBytes: 10}, ingest.CodeTooLarge},
-		{"envelope too long", ingest.Limits{MaxLineBytes: 8}, ingest.CodeTooLarge},
+		{"within", ingest.Limits{MaxEvents: 5}, ""},
+		{"too many events", ingest.Limits{MaxEvents: 4}, gateway.CodeTooLarge},
+		{"body too large", ingest.Limits{MaxBodyBytes: 10}, gateway.CodeTooLarge},
+		{"envelope too long", ingest.Limits{MaxLineBytes: 8}, gateway.CodeTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseEvents(body, meta(), tt.lim)
-			if got := ingest.CodeOf(err); got != tt.want {
+			if got := gateway.ErrorCode(err); got != tt.want {
 				t.Errorf("code = %v, want %v", got, tt.want)
 			}
 		})
@@ -177,7 +177,7 @@ func TestParseRaw(t *testing.T) {
 			t.Errorf("%s = %v, want %v", tt.name, tt.got, tt.want)
 		}
 	}
-	if _, err := ParseRaw([]byte("\n\n"), m, ingest.Limits{}); ingest.CodeOf(err) != ingest.CodeNoData {
+	if _, err := ParseRaw([]byte("\n\n"), m, ingest.Limits{}); gateway.ErrorCode(err) != gateway.CodeNoData {
 		t.Errorf("blank raw body: %v", err)
 	}
 }
@@ -213,19 +213,19 @@ func TestParseAck(t *testing.T) {
 		name     string
 		body     string
 		want     []uint64
-		wantCode ingest.Code
+		wantCode gateway.Code
 	}{
-		{"two", `{"acks":[0,1]}`, []uint64{0, 1}, 0},
-		{"empty list", `{"acks":[]}`, []uint64{}, 0},
-		{"no acks", `{}`, nil, ingest.CodeMalformed},
-		{"negative", `{"acks":[-1]}`, nil, ingest.CodeMalformed},
-		{"trailing", `{"acks":[1]} x`, nil, ingest.CodeMalformed},
-		{"empty", ``, nil, ingest.CodeNoData},
+		{"two", `{"acks":[0,1]}`, []uint64{0, 1}, ""},
+		{"empty list", `{"acks":[]}`, []uint64{}, ""},
+		{"no acks", `{}`, nil, gateway.CodeInvalid},
+		{"negative", `{"acks":[-1]}`, nil, gateway.CodeInvalid},
+		{"trailing", `{"acks":[1]} x`, nil, gateway.CodeInvalid},
+		{"empty", ``, nil, gateway.CodeNoData},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseAck([]byte(tt.body), ingest.Limits{})
-			if c := ingest.CodeOf(err); c != tt.wantCode {
+			if c := gateway.ErrorCode(err); c != tt.wantCode {
 				t.Fatalf("code = %v, want %v (%v)", c, tt.wantCode, err)
 			}
 			if err == nil && fmt.Sprint(got.Acks) != fmt.Sprint(tt.want) {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 // Code is a Splunk HEC status code, the "code" member of every HEC response.
@@ -102,7 +104,9 @@ func SuccessAck(id uint64) Response {
 }
 
 // ErrorResponse maps an error from ParseEvents, ParseRaw or ParseAck to the
-// HTTP status and body Splunk would send. Limits exceeded answer 413 (Splunk
+// HTTP status and body Splunk would send, deriving the HEC code from the
+// error's gateway.Code (no data, missing field, blank field, invalid field,
+// invalid, too large, unsupported). Limits exceeded answer 413 (Splunk
 // answers an over-long body with 413 too; there is no HEC code for it, so
 // the body carries code 6 with a text that says which limit). Errors that
 // are not *ingest.Error are internal (500, code 8).
@@ -113,17 +117,17 @@ func ErrorResponse(err error) (int, Response) {
 	}
 	var c Code
 	switch ie.Code {
-	case ingest.CodeNoData:
+	case gateway.CodeNoData:
 		c = CodeNoData
-	case ingest.CodeMissingField:
+	case gateway.CodeMissingField:
 		c = CodeEventFieldRequired
-	case ingest.CodeBlankField:
+	case gateway.CodeBlankField:
 		c = CodeEventFieldBlank
-	case ingest.CodeInvalidField:
+	case gateway.CodeInvalidField:
 		c = CodeIndexedFieldsError
-	case ingest.CodeMalformed, ingest.CodeUnsupported:
+	case gateway.CodeInvalid, gateway.CodeUnsupported:
 		c = CodeInvalidDataFormat
-	case ingest.CodeTooLarge:
+	case gateway.CodeTooLarge:
 		r := Response{Text: "Content too large: " + ie.Msg, Code: CodeInvalidDataFormat}
 		if ie.Event >= 0 {
 			n := ie.Event

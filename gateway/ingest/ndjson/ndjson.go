@@ -18,8 +18,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -68,7 +66,7 @@ func Parse(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, erro
 		return nil, err
 	}
 	if len(events) == 0 {
-		return nil, ingest.Errorf(ingest.CodeNoData, proto, 0, -1, "no event in body")
+		return nil, ingest.Errorf(gateway.CodeNoData, proto, 0, -1, "no event in body")
 	}
 	return events, nil
 }
@@ -76,16 +74,16 @@ func Parse(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, erro
 func parseLine(line []byte, lineNo, n int, m ingest.Meta, stream *normalize.Stream) (gateway.Event, error) {
 	var env envelope
 	if t := bytes.TrimSpace(line); len(t) == 0 || t[0] != '{' {
-		return gateway.Event{}, ingest.Errorf(ingest.CodeMalformed, proto, lineNo, n, "line is not a JSON object")
+		return gateway.Event{}, ingest.Errorf(gateway.CodeInvalid, proto, lineNo, n, "line is not a JSON object")
 	}
 	if err := ingest.DecodeStrict(line, &env); err != nil {
-		return gateway.Event{}, ingest.Wrap(ingest.CodeMalformed, proto, lineNo, n, "not one JSON envelope object", err)
+		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "not one JSON envelope object", err)
 	}
 	if env.Event == nil && env.Fields == nil {
-		return gateway.Event{}, ingest.Errorf(ingest.CodeMissingField, proto, lineNo, n, "neither \"event\" nor \"fields\" is present")
+		return gateway.Event{}, ingest.Errorf(gateway.CodeMissingField, proto, lineNo, n, "neither \"event\" nor \"fields\" is present")
 	}
 	if s, ok := env.Event.(string); ok && strings.TrimSpace(s) == "" {
-		return gateway.Event{}, ingest.Errorf(ingest.CodeBlankField, proto, lineNo, n, "\"event\" is blank")
+		return gateway.Event{}, ingest.Errorf(gateway.CodeBlankField, proto, lineNo, n, "\"event\" is blank")
 	}
 	for _, p := range [...]struct {
 		v   *string
@@ -97,7 +95,7 @@ func parseLine(line []byte, lineNo, n int, m ingest.Meta, stream *normalize.Stre
 	}
 	t, err := ParseTime(env.Time)
 	if err != nil {
-		return gateway.Event{}, ingest.Wrap(ingest.CodeMalformed, proto, lineNo, n, "invalid \"time\"", err)
+		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "invalid \"time\"", err)
 	}
 	var r normalize.Result
 	switch e := env.Event.(type) {
@@ -112,7 +110,7 @@ func parseLine(line []byte, lineNo, n int, m ingest.Meta, stream *normalize.Stre
 			r = normalize.Result{Class: gateway.ClassOther, Fields: map[string]any{"message": e}}
 		}
 	default:
-		return gateway.Event{}, ingest.Errorf(ingest.CodeInvalidField, proto, lineNo, n, "\"event\" must be a string or an object")
+		return gateway.Event{}, ingest.Errorf(gateway.CodeInvalidField, proto, lineNo, n, "\"event\" must be a string or an object")
 	}
 	if len(env.Fields) > 0 {
 		if r.Fields == nil {
@@ -147,30 +145,9 @@ func ParseTime(raw json.RawMessage) (time.Time, error) {
 		}
 		s = strings.TrimSpace(str)
 	}
-	return epochString(s)
-}
-
-func epochString(s string) (time.Time, error) {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
-		return time.Time{}, errTime
-	}
-	if strings.ContainsAny(s, "eE") {
-		return time.Unix(0, int64(f*1e9)).UTC(), nil
-	}
-	sec, frac, _ := strings.Cut(s, ".")
-	secs, err := strconv.ParseInt(sec, 10, 64)
+	t, err := ingest.ParseEpoch(s)
 	if err != nil {
 		return time.Time{}, errTime
 	}
-	var nanos int64
-	if frac != "" {
-		if len(frac) > 9 {
-			frac = frac[:9]
-		}
-		if nanos, err = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64); err != nil {
-			return time.Time{}, errTime
-		}
-	}
-	return time.Unix(secs, nanos).UTC(), nil
+	return t, nil
 }

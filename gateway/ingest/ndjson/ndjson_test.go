@@ -24,7 +24,7 @@ func TestParse(t *testing.T) {
 		body      string
 		wantN     int
 		check     func(t *testing.T, evs []gateway.Event)
-		wantCode  ingest.Code
+		wantCode  gateway.Code
 		wantLine  int
 		wantEvent int
 	}{
@@ -51,18 +51,18 @@ func TestParse(t *testing.T) {
 					t.Errorf("fields %v time %v", evs[0].Fields, evs[0].Time)
 				}
 			}},
-		{name: "bad json names line", body: "{\"event\":\"a\"}\n\n{\"event\":", wantCode: ingest.CodeMalformed, wantLine: 3, wantEvent: 1},
-		{name: "missing event", body: `{"time":1}`, wantCode: ingest.CodeMissingField, wantLine: 1, wantEvent: 0},
-		{name: "blank event", body: `{"event":""}`, wantCode: ingest.CodeBlankField, wantLine: 1, wantEvent: 0},
-		{name: "event wrong type", body: `{"event":[1]}`, wantCode: ingest.CodeInvalidField, wantLine: 1, wantEvent: 0},
-		{name: "bad time", body: `{"event":"a","time":"noon"}`, wantCode: ingest.CodeMalformed, wantLine: 1, wantEvent: 0},
-		{name: "two values on a line", body: `{"event":"a"} {"event":"b"}`, wantCode: ingest.CodeMalformed, wantLine: 1, wantEvent: 0},
-		{name: "empty", body: "\n", wantCode: ingest.CodeNoData},
+		{name: "bad json names line", body: "{\"event\":\"a\"}\n\n{\"event\":", wantCode: gateway.CodeInvalid, wantLine: 3, wantEvent: 1},
+		{name: "missing event", body: `{"time":1}`, wantCode: gateway.CodeMissingField, wantLine: 1, wantEvent: 0},
+		{name: "blank event", body: `{"event":""}`, wantCode: gateway.CodeBlankField, wantLine: 1, wantEvent: 0},
+		{name: "event wrong type", body: `{"event":[1]}`, wantCode: gateway.CodeInvalidField, wantLine: 1, wantEvent: 0},
+		{name: "bad time", body: `{"event":"a","time":"noon"}`, wantCode: gateway.CodeInvalid, wantLine: 1, wantEvent: 0},
+		{name: "two values on a line", body: `{"event":"a"} {"event":"b"}`, wantCode: gateway.CodeInvalid, wantLine: 1, wantEvent: 0},
+		{name: "empty", body: "\n", wantCode: gateway.CodeNoData},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			evs, err := Parse([]byte(tt.body), meta(), ingest.Limits{})
-			if got := ingest.CodeOf(err); got != tt.wantCode {
+			if got := gateway.ErrorCode(err); got != tt.wantCode {
 				t.Fatalf("code = %v, want %v (%v)", got, tt.wantCode, err)
 			}
 			if err != nil {
@@ -86,18 +86,18 @@ func TestLimits(t *testing.T) {
 	tests := []struct {
 		name     string
 		lim      ingest.Limits
-		wantCode ingest.Code
+		wantCode gateway.Code
 		wantLine int
 	}{
-		{"ok", ingest.Limits{MaxEvents: 3}, 0, 0},
-		{"events", ingest.Limits{MaxEvents: 2}, ingest.CodeTooLarge, 3},
-		{"line", ingest.Limits{MaxLineBytes: 10}, ingest.CodeTooLarge, 1},
-		{"body", ingest.Limits{MaxBodyBytes: 20}, ingest.CodeTooLarge, 0},
+		{"ok", ingest.Limits{MaxEvents: 3}, "", 0},
+		{"events", ingest.Limits{MaxEvents: 2}, gateway.CodeTooLarge, 3},
+		{"line", ingest.Limits{MaxLineBytes: 10}, gateway.CodeTooLarge, 1},
+		{"body", ingest.Limits{MaxBodyBytes: 20}, gateway.CodeTooLarge, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse(body, meta(), tt.lim)
-			if got := ingest.CodeOf(err); got != tt.wantCode {
+			if got := gateway.ErrorCode(err); got != tt.wantCode {
 				t.Fatalf("code = %v, want %v", got, tt.wantCode)
 			}
 			var ie *ingest.Error
@@ -141,7 +141,7 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &ie) || evs != nil {
 				t.Fatalf("bad error %v", err)
 			}
-			if ie.Code == ingest.CodeMalformed && ie.Line == 0 {
+			if ie.Code == gateway.CodeInvalid && ie.Line == 0 {
 				t.Fatalf("malformed error without a line: %v", err)
 			}
 			return

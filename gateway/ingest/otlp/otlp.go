@@ -21,7 +21,7 @@
 // grpc-gateway into the gateway's dependencies for nothing. For the same
 // reason the two small answer messages are encoded with protowire.
 //
-// Guarantees: an undecodable body fails the request (CodeMalformed); a log
+// Guarantees: an undecodable body fails the request (gateway.CodeInvalid); a log
 // record that is well formed but unusable (no body and no attributes, or
 // larger than MaxLineBytes once encoded) is rejected alone and counted in
 // the partial-success answer. Each event's Raw is the deterministic protobuf
@@ -82,7 +82,7 @@ func EncodingFor(contentType string) (Encoding, error) {
 	case "application/json":
 		return JSON, nil
 	}
-	return 0, ingest.Errorf(ingest.CodeUnsupported, proto_, 0, -1, "content type %q is not supported (use application/x-protobuf or application/json)", contentType)
+	return 0, ingest.Errorf(gateway.CodeUnsupported, proto_, 0, -1, "content type %q is not supported (use application/x-protobuf or application/json)", contentType)
 }
 
 // Result is the outcome of a parse: the events to store and the partial
@@ -123,7 +123,7 @@ func Parse(body []byte, enc Encoding, m ingest.Meta, lim ingest.Limits) (Result,
 	switch enc {
 	case Protobuf:
 		if err := proto.Unmarshal(body, &req); err != nil {
-			return Result{}, ingest.Wrap(ingest.CodeMalformed, proto_, 0, -1, "protobuf ExportLogsServiceRequest", err)
+			return Result{}, ingest.Wrap(gateway.CodeInvalid, proto_, 0, -1, "protobuf ExportLogsServiceRequest", err)
 		}
 	case JSON:
 		if ingest.IsBlank(body) {
@@ -131,13 +131,13 @@ func Parse(body []byte, enc Encoding, m ingest.Meta, lim ingest.Limits) (Result,
 		}
 		fixed, err := hexIDsToBase64(body)
 		if err != nil {
-			return Result{}, ingest.Wrap(ingest.CodeMalformed, proto_, 0, -1, "JSON ExportLogsServiceRequest", err)
+			return Result{}, ingest.Wrap(gateway.CodeInvalid, proto_, 0, -1, "JSON ExportLogsServiceRequest", err)
 		}
 		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(fixed, &req); err != nil {
-			return Result{}, ingest.Wrap(ingest.CodeMalformed, proto_, 0, -1, "JSON ExportLogsServiceRequest", err)
+			return Result{}, ingest.Wrap(gateway.CodeInvalid, proto_, 0, -1, "JSON ExportLogsServiceRequest", err)
 		}
 	default:
-		return Result{}, ingest.Errorf(ingest.CodeUnsupported, proto_, 0, -1, "unknown encoding %d", enc)
+		return Result{}, ingest.Errorf(gateway.CodeUnsupported, proto_, 0, -1, "unknown encoding %d", enc)
 	}
 	return convert(&req, m, lim)
 }
@@ -167,7 +167,7 @@ func convert(req *logspb.LogsData, m ingest.Meta, lim ingest.Limits) (Result, er
 				}}}
 				raw, err := mo.Marshal(one)
 				if err != nil {
-					return Result{}, ingest.Wrap(ingest.CodeInternal, proto_, 0, n-1, "re-encoding log record", err)
+					return Result{}, ingest.Wrap(gateway.CodeInternal, proto_, 0, n-1, "re-encoding log record", err)
 				}
 				if len(raw) > lim.MaxLineBytes {
 					oversize++

@@ -3,10 +3,11 @@ package otlp
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 // jsonResponse mirrors ExportLogsServiceResponse in the OTLP JSON mapping.
@@ -60,40 +61,37 @@ const (
 )
 
 // MarshalError encodes the failure answer for err, as the OTLP/HTTP
-// specification asks: a google.rpc.Status in the request's encoding, with
-// the HTTP status from ingest.HTTPStatus (400 malformed, 413 too large,
-// 415 unsupported, 500 otherwise). Clients must not retry 400/413/415.
-func MarshalError(enc Encoding, err error) (int, []byte, error) {
+// specification asks: a google.rpc.Status in the request's encoding, its
+// rpc code derived from err's gateway.Code. The HTTP status comes from the
+// same code through the HTTP adapter's one mapping (400 invalid, 413 too
+// large, 415 unsupported, 500 otherwise); clients must not retry
+// 400/413/415.
+func MarshalError(enc Encoding, err error) ([]byte, error) {
 	code := int32(rpcInternal)
-	switch ingest.CodeOf(err) {
-	case ingest.CodeTooLarge:
-		code = rpcResourceExhausted
-	case ingest.CodeUnsupported:
-		code = rpcUnimplemented
-	case ingest.CodeInternal:
-	default:
+	switch gateway.ErrorCode(err).Class() {
+	case gateway.CodeInvalid:
 		code = rpcInvalidArgument
+	case gateway.CodeTooLarge:
+		code = rpcResourceExhausted
+	case gateway.CodeUnsupported:
+		code = rpcUnimplemented
 	}
 	msg := "internal error"
 	var ie *ingest.Error
 	if errors.As(err, &ie) {
 		msg = ie.Error()
 	}
-	httpStatus := ingest.HTTPStatus(err)
-	if httpStatus == http.StatusOK {
-		httpStatus = http.StatusInternalServerError
-	}
 	if enc == JSON {
 		b, mErr := json.Marshal(struct {
 			Code    int32  `json:"code"`
 			Message string `json:"message"`
 		}{code, msg})
-		return httpStatus, b, mErr
+		return b, mErr
 	}
 	// google.rpc.Status { int32 code = 1; string message = 2; ... }
 	b := protowire.AppendTag(nil, 1, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(code))
 	b = protowire.AppendTag(b, 2, protowire.BytesType)
 	b = protowire.AppendString(b, msg)
-	return httpStatus, b, nil
+	return b, nil
 }

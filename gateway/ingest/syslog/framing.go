@@ -29,6 +29,8 @@ import (
 	"io"
 
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 const proto = "syslog"
@@ -58,7 +60,7 @@ func NewReader(r io.Reader, maxMessage int) *Reader {
 
 // Next returns the next message without its framing. The slice is valid
 // until the following call. It returns io.EOF at a clean end of stream, and
-// an *ingest.Error (CodeTooLarge or CodeMalformed, Event = 0-based frame
+// an *ingest.Error (gateway.CodeTooLarge or gateway.CodeInvalid, Event = 0-based frame
 // number) for a framing error, after which every call returns that error.
 func (r *Reader) Next() ([]byte, error) {
 	if r.err != nil {
@@ -73,7 +75,7 @@ func (r *Reader) Next() ([]byte, error) {
 	return msg, nil
 }
 
-func (r *Reader) fail(code ingest.Code, format string, args ...any) error {
+func (r *Reader) fail(code gateway.Code, format string, args ...any) error {
 	return ingest.Errorf(code, proto, 0, r.frame, format, args...)
 }
 
@@ -93,7 +95,7 @@ func (r *Reader) next() ([]byte, error) {
 		return nil, err
 	} else if ok {
 		if n > r.max {
-			return nil, r.fail(ingest.CodeTooLarge, "octet-counted frame of %d bytes exceeds the limit of %d bytes", n, r.max)
+			return nil, r.fail(gateway.CodeTooLarge, "octet-counted frame of %d bytes exceeds the limit of %d bytes", n, r.max)
 		}
 		if cap(r.buf) < n {
 			r.buf = make([]byte, n)
@@ -101,7 +103,7 @@ func (r *Reader) next() ([]byte, error) {
 		r.buf = r.buf[:n]
 		if _, err := io.ReadFull(r.br, r.buf); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, r.fail(ingest.CodeMalformed, "stream ended inside an octet-counted frame of %d bytes", n)
+				return nil, r.fail(gateway.CodeInvalid, "stream ended inside an octet-counted frame of %d bytes", n)
 			}
 			return nil, err
 		}
@@ -112,7 +114,7 @@ func (r *Reader) next() ([]byte, error) {
 	for {
 		chunk, err := r.br.ReadSlice('\n')
 		if len(r.buf)+len(chunk) > r.max+2 { // +2: room for a CR LF trailer
-			return nil, r.fail(ingest.CodeTooLarge, "frame exceeds the limit of %d bytes", r.max)
+			return nil, r.fail(gateway.CodeTooLarge, "frame exceeds the limit of %d bytes", r.max)
 		}
 		r.buf = append(r.buf, chunk...)
 		if err == nil {
@@ -132,7 +134,7 @@ func (r *Reader) next() ([]byte, error) {
 		b = b[:len(b)-1]
 	}
 	if len(b) > r.max {
-		return nil, r.fail(ingest.CodeTooLarge, "frame exceeds the limit of %d bytes", r.max)
+		return nil, r.fail(gateway.CodeTooLarge, "frame exceeds the limit of %d bytes", r.max)
 	}
 	return b, nil
 }

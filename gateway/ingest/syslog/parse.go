@@ -36,7 +36,7 @@ func NewParser() *Parser {
 // Parse parses one message (without framing) into an event with the
 // defaults and receive time of m. Hostname, app name and time in the
 // message override m's; the event's Raw is msg. A message that is neither
-// RFC 5424 nor RFC 3164 is CodeMalformed and yields no event.
+// RFC 5424 nor RFC 3164 is gateway.CodeInvalid and yields no event.
 func (p *Parser) Parse(msg []byte, m ingest.Meta) (gateway.Event, error) {
 	n := p.n
 	p.n++
@@ -45,7 +45,7 @@ func (p *Parser) Parse(msg []byte, m ingest.Meta) (gateway.Event, error) {
 		if err == nil {
 			err = errors.New("not a valid syslog message")
 		}
-		return gateway.Event{}, ingest.Wrap(ingest.CodeMalformed, proto, 0, n, "neither RFC 5424 nor RFC 3164", err)
+		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "neither RFC 5424 nor RFC 3164", err)
 	}
 	var base *gosyslog.Base
 	var sd *map[string]map[string]string
@@ -56,7 +56,7 @@ func (p *Parser) Parse(msg []byte, m ingest.Meta) (gateway.Event, error) {
 	case *rfc3164.SyslogMessage:
 		base = &x.Base
 	default:
-		return gateway.Event{}, ingest.Errorf(ingest.CodeInternal, proto, 0, n, "unexpected message type %T", parsed)
+		return gateway.Event{}, ingest.Errorf(gateway.CodeInternal, proto, 0, n, "unexpected message type %T", parsed)
 	}
 	f := map[string]any{"log.syslog.format": format}
 	if base.Priority != nil {

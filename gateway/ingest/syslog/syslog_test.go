@@ -41,25 +41,25 @@ func TestReader(t *testing.T) {
 		in       string
 		max      int
 		want     []string
-		wantCode ingest.Code
+		wantCode gateway.Code
 	}{
-		{"lf", "<13>a\n<13>b\n", 100, []string{"<13>a", "<13>b"}, 0},
-		{"crlf and nul", "<13>a\r\n<13>b\x00\n", 100, []string{"<13>a", "<13>b"}, 0},
-		{"last without lf", "<13>a\n<13>b", 100, []string{"<13>a", "<13>b"}, 0},
-		{"octet counting", "5 <13>a6 <13>bc", 100, []string{"<13>a", "<13>bc"}, 0},
-		{"octet counting keeps newlines", "8 <13>a\nb\n\n", 100, []string{"<13>a\nb\n"}, 0},
-		{"mixed per frame", "5 <13>a\n<13>b\n5 <13>c", 100, []string{"<13>a", "<13>b", "<13>c"}, 0},
-		{"digits without space are lf framed", "2026-01-01 msg\n", 100, []string{"2026-01-01 msg"}, 0},
-		{"blank lines skipped", "\n\n<13>a\n\n", 100, []string{"<13>a"}, 0},
-		{"octet count too large", "500 <13>a", 100, nil, ingest.CodeTooLarge},
-		{"lf frame too large", "<13>" + strings.Repeat("x", 200) + "\n", 100, nil, ingest.CodeTooLarge},
-		{"truncated octet frame", "10 <13>a", 100, nil, ingest.CodeMalformed},
-		{"exactly max lf", "<13>" + strings.Repeat("x", 6) + "\n", 10, []string{"<13>xxxxxx"}, 0},
+		{"lf", "<13>a\n<13>b\n", 100, []string{"<13>a", "<13>b"}, ""},
+		{"crlf and nul", "<13>a\r\n<13>b\x00\n", 100, []string{"<13>a", "<13>b"}, ""},
+		{"last without lf", "<13>a\n<13>b", 100, []string{"<13>a", "<13>b"}, ""},
+		{"octet counting", "5 <13>a6 <13>bc", 100, []string{"<13>a", "<13>bc"}, ""},
+		{"octet counting keeps newlines", "8 <13>a\nb\n\n", 100, []string{"<13>a\nb\n"}, ""},
+		{"mixed per frame", "5 <13>a\n<13>b\n5 <13>c", 100, []string{"<13>a", "<13>b", "<13>c"}, ""},
+		{"digits without space are lf framed", "2026-01-01 msg\n", 100, []string{"2026-01-01 msg"}, ""},
+		{"blank lines skipped", "\n\n<13>a\n\n", 100, []string{"<13>a"}, ""},
+		{"octet count too large", "500 <13>a", 100, nil, gateway.CodeTooLarge},
+		{"lf frame too large", "<13>" + strings.Repeat("x", 200) + "\n", 100, nil, gateway.CodeTooLarge},
+		{"truncated octet frame", "10 <13>a", 100, nil, gateway.CodeInvalid},
+		{"exactly max lf", "<13>" + strings.Repeat("x", 6) + "\n", 10, []string{"<13>xxxxxx"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := frames(t, tt.in, tt.max)
-			if c := ingest.CodeOf(err); c != tt.wantCode {
+			if c := gateway.ErrorCode(err); c != tt.wantCode {
 				t.Fatalf("code = %v, want %v (%v)", c, tt.wantCode, err)
 			}
 			if err == nil && fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tt.want) {
@@ -86,7 +86,7 @@ func TestParse(t *testing.T) {
 		host     string
 		time     time.Time
 		fields   map[string]any
-		wantCode ingest.Code
+		wantCode gateway.Code
 	}{
 		{name: "rfc5424 with sd", msg: `<165>1 2026-01-02T10:11:12.003Z fw01 firewall 1234 ID47 [ex@32473 iut="3"] connection allowed`,
 			class: gateway.ClassOther, host: "fw01", time: time.Date(2026, 1, 2, 10, 11, 12, 3e6, time.UTC),
@@ -101,13 +101,13 @@ func TestParse(t *testing.T) {
 		{name: "rfc3164 pam failure", msg: `<85>Jan  2 08:00:00 srv sshd[77]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.200  user=root`,
 			class: gateway.ClassAuth, host: "srv", time: time.Date(2026, 1, 2, 8, 0, 0, 0, time.UTC),
 			fields: map[string]any{"user.name": "root", "source.ip": "192.0.2.200", "event.action": "authentication_failure"}},
-		{name: "garbage", msg: `hello there`, wantCode: ingest.CodeMalformed},
-		{name: "bad priority", msg: `<999>1 - - - - - -`, wantCode: ingest.CodeMalformed},
+		{name: "garbage", msg: `hello there`, wantCode: gateway.CodeInvalid},
+		{name: "bad priority", msg: `<999>1 - - - - - -`, wantCode: gateway.CodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, err := NewParser().Parse([]byte(tt.msg), meta())
-			if c := ingest.CodeOf(err); c != tt.wantCode {
+			if c := gateway.ErrorCode(err); c != tt.wantCode {
 				t.Fatalf("code = %v, want %v (%v)", c, tt.wantCode, err)
 			}
 			if err != nil {
@@ -134,10 +134,10 @@ func TestReadAll(t *testing.T) {
 	if err != nil || len(evs) != 2 || evs[1].Fields["message"] != "two" {
 		t.Fatalf("ReadAll = %d events, %v", len(evs), err)
 	}
-	if _, err := ReadAll(strings.NewReader(in), meta(), ingest.Limits{MaxEvents: 1}); ingest.CodeOf(err) != ingest.CodeTooLarge {
+	if _, err := ReadAll(strings.NewReader(in), meta(), ingest.Limits{MaxEvents: 1}); gateway.ErrorCode(err) != gateway.CodeTooLarge {
 		t.Errorf("MaxEvents not enforced: %v", err)
 	}
-	if _, err := ReadAll(strings.NewReader("<13>1 ok\nnot syslog\n"), meta(), ingest.Limits{}); ingest.CodeOf(err) != ingest.CodeMalformed {
+	if _, err := ReadAll(strings.NewReader("<13>1 ok\nnot syslog\n"), meta(), ingest.Limits{}); gateway.ErrorCode(err) != gateway.CodeInvalid {
 		t.Errorf("malformed message not refused: %v", err)
 	}
 }

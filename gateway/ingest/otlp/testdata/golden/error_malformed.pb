@@ -1,1 +1,1 @@
-400 otlp: malformed: bad
+otlp: malformed: bad

@@ -1,0 +1,71 @@
+package gateway
+
+import "slices"
+
+// Scope is what a credential may do.
+type Scope string
+
+// The scopes a credential can hold: one per ingest protocol, plus read for
+// the proof API.
+const (
+	ScopeHEC           Scope = "hec"
+	ScopeElasticsearch Scope = "elasticsearch"
+	ScopeOTLP          Scope = "otlp"
+	ScopeNDJSON        Scope = "ndjson"
+	ScopeRead          Scope = "read"
+)
+
+// Scopes lists every valid scope.
+var Scopes = []Scope{ScopeHEC, ScopeElasticsearch, ScopeOTLP, ScopeNDJSON, ScopeRead}
+
+// Credential is one client's secret and what it maps to. The configuration
+// decodes it (hence the YAML names); the HTTP adapter authenticates with it.
+type Credential struct {
+	// Name identifies the credential in logs and metrics; it is the default
+	// event source when Source is empty.
+	Name string `yaml:"name"`
+	// Token is the secret: "Authorization: Splunk <token>" (HEC), "Bearer
+	// <token>" (OTLP, NDJSON, read), "ApiKey <token>" (Elasticsearch; the
+	// base64 id:key a client sends) or the password of Basic auth.
+	Token string `yaml:"token"`
+	// Username enables HTTP Basic auth (username:token) for Elasticsearch
+	// and HEC clients that only speak Basic.
+	Username string `yaml:"username"`
+	// Scopes says which endpoints the credential may use.
+	Scopes []Scope `yaml:"scopes"`
+	// Source, Sourcetype: defaults stamped on the events it sends.
+	Source     string `yaml:"source"`
+	Sourcetype string `yaml:"sourcetype"`
+	// Indexes are the indexes it may write; the first is the default. Empty
+	// allows any index and sets none by default.
+	Indexes []string `yaml:"indexes"`
+	// Ack enables HEC indexer acknowledgement for this token.
+	Ack bool `yaml:"ack"`
+	// Disabled keeps the credential known but refused (HEC code 1).
+	Disabled bool `yaml:"disabled"`
+}
+
+// Has reports whether the credential holds scope s.
+func (c Credential) Has(s Scope) bool { return slices.Contains(c.Scopes, s) }
+
+// DefaultIndex is the first allowed index, "" when any is allowed.
+func (c Credential) DefaultIndex() string {
+	if len(c.Indexes) == 0 {
+		return ""
+	}
+	return c.Indexes[0]
+}
+
+// IndexAllowed reports whether the credential may write index ("" is
+// always allowed: it means the default).
+func (c Credential) IndexAllowed(index string) bool {
+	return index == "" || len(c.Indexes) == 0 || slices.Contains(c.Indexes, index)
+}
+
+// EventSource is the source stamped on its events.
+func (c Credential) EventSource() string {
+	if c.Source != "" {
+		return c.Source
+	}
+	return c.Name
+}
