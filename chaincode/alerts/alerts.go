@@ -41,11 +41,12 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
-	"github.com/ledgerguard/ledgerguard/chaincode/events"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/planning"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
-	"github.com/ledgerguard/ledgerguard/chaincode/responses"
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
@@ -57,7 +58,7 @@ type Contract struct {
 // New returns the contract with its name set.
 func New() *Contract {
 	c := &Contract{}
-	c.Name = "alerts"
+	c.Name = wire.ContractAlerts
 	return c
 }
 
@@ -68,12 +69,8 @@ func New() *Contract {
 // response request it emits one ResponsesRequested event
 // (wire.ResponseEvent) listing them all.
 func (c *Contract) RaiseAlerts(ctx contractapi.TransactionContextInterface, alertsJSON string) (string, error) {
-	const fn = "RaiseAlerts"
-	res, err := raise(ctx, fn, alertsJSON)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(res)
+	const fn = wire.TxRaiseAlerts
+	return contract.Run(fn, func() (*wire.RaiseResult, error) { return raise(ctx, fn, alertsJSON) })
 }
 
 // at prefixes a validation error's field with alerts[i]; other errors pass.
@@ -142,7 +139,7 @@ func raise(ctx contractapi.TransactionContextInterface, fn, alertsJSON string) (
 	}
 	txID := stub.GetTxID()
 	actor := id.Actor()
-	planner := responses.NewPlanner(stub, now, txID)
+	planner := planning.NewPlanner(stub, now, txID)
 	res := &wire.RaiseResult{TxID: txID, Existing: []string{}}
 	isNew := make([]bool, len(list))
 	for _, batchID := range batchIDs {
@@ -226,7 +223,7 @@ func existingIDs(stub shim.ChaincodeStubInterface, msp, gatewayID, batchID strin
 			return 0, nil, &state.LedgerError{Op: "scan", Key: keys.AlertSet, Err: err}
 		}
 		if n == wire.MaxAlertSetsPerBatch {
-			return 0, nil, &state.LedgerError{Op: "scan", Key: kv.Key, Err: fmt.Errorf("batch %s has more than %d alert sets", batchID, wire.MaxAlertSetsPerBatch)}
+			return 0, nil, &state.LedgerError{Op: "scan", Key: kv.Key, Err: state.Inconsistent("batch %s has more than %d alert sets", batchID, wire.MaxAlertSetsPerBatch)}
 		}
 		n++
 		var s setIDs
@@ -253,7 +250,7 @@ func checkBatches(stub shim.ChaincodeStubInterface, list []wire.Alert) error {
 		b, ok := batches[a.BatchID]
 		if !ok {
 			var err error
-			if b, err = events.LoadBatch(stub, a.BatchID); err != nil {
+			if b, err = ledgerview.Batch(stub, a.BatchID); err != nil {
 				return fmt.Errorf("alerts[%d].batchId: %w", i, err)
 			}
 			batches[a.BatchID] = b
@@ -277,12 +274,8 @@ func checkBatches(stub shim.ChaincodeStubInterface, list []wire.Alert) error {
 // writing the alert's status record. Repeating the current status with the
 // same reason is a no-op. Returns the alert as JSON.
 func (c *Contract) UpdateAlertStatus(ctx contractapi.TransactionContextInterface, batchID, alertID, status, reason string) (string, error) {
-	const fn = "UpdateAlertStatus"
-	a, err := updateStatus(ctx, fn, batchID, alertID, status, reason)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(a)
+	const fn = wire.TxUpdateAlertStatus
+	return contract.Run(fn, func() (*wire.Alert, error) { return updateStatus(ctx, fn, batchID, alertID, status, reason) })
 }
 
 func updateStatus(ctx contractapi.TransactionContextInterface, fn, batchID, alertID, status, reason string) (*wire.Alert, error) {
@@ -328,15 +321,13 @@ func updateStatus(ctx contractapi.TransactionContextInterface, fn, batchID, aler
 // GetAlert returns alert alertID of batch batchID as JSON, with its
 // current status.
 func (c *Contract) GetAlert(ctx contractapi.TransactionContextInterface, batchID, alertID string) (string, error) {
-	const fn = "GetAlert"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	r, err := load(ctx.GetStub(), batchID, alertID)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(&r.alert)
+	return contract.Read(ctx, wire.TxGetAlert, func(stub shim.ChaincodeStubInterface) (*wire.Alert, error) {
+		r, err := load(stub, batchID, alertID)
+		if err != nil {
+			return nil, err
+		}
+		return &r.alert, nil
+	})
 }
 
 // GetAlertHistory returns a page (wire.Page of wire.HistoryEntry of
@@ -346,15 +337,9 @@ func (c *Contract) GetAlert(ctx contractapi.TransactionContextInterface, batchID
 // as that transaction left it. The bookmark is the transaction id of the
 // last entry returned.
 func (c *Contract) GetAlertHistory(ctx contractapi.TransactionContextInterface, batchID, alertID string, pageSize int32, bookmark string) (string, error) {
-	const fn = "GetAlertHistory"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	page, err := history(ctx.GetStub(), batchID, alertID, pageSize, bookmark)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(page)
+	return contract.Read(ctx, wire.TxGetAlertHistory, func(stub shim.ChaincodeStubInterface) (wire.Page[wire.HistoryEntry[wire.Alert]], error) {
+		return history(stub, batchID, alertID, pageSize, bookmark)
+	})
 }
 
 func history(stub shim.ChaincodeStubInterface, batchID, alertID string, pageSize int32, bookmark string) (wire.Page[wire.HistoryEntry[wire.Alert]], error) {
@@ -441,22 +426,16 @@ const (
 // set key followed by the index in the set to resume at) is not "":
 // follow it.
 func (c *Contract) ListAlerts(ctx contractapi.TransactionContextInterface, filterJSON string, pageSize int32, bookmark string) (string, error) {
-	const fn = "ListAlerts"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	f, err := wire.DecodeOptional[wire.AlertFilter](filterJSON, "filter")
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	if err := f.Validate(); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	page, err := list(ctx.GetStub(), &f, pageSize, bookmark)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(page)
+	return contract.Read(ctx, wire.TxListAlerts, func(stub shim.ChaincodeStubInterface) (wire.Page[wire.Alert], error) {
+		f, err := wire.DecodeOptional[wire.AlertFilter](filterJSON, "filter")
+		if err != nil {
+			return wire.Page[wire.Alert]{}, err
+		}
+		if err := f.Validate(); err != nil {
+			return wire.Page[wire.Alert]{}, err
+		}
+		return list(stub, &f, pageSize, bookmark)
+	})
 }
 
 func list(stub shim.ChaincodeStubInterface, f *wire.AlertFilter, pageSize int32, bookmark string) (wire.Page[wire.Alert], error) {
@@ -628,7 +607,7 @@ func load(stub shim.ChaincodeStubInterface, batchID, alertID string) (*recorded,
 	if !wire.IsHash(alertID) {
 		return nil, &wire.ValidationError{Field: "alertId", Reason: fmt.Sprintf("%q must be 64 lowercase hex digits", alertID)}
 	}
-	b, err := events.LoadBatch(stub, batchID)
+	b, err := ledgerview.Batch(stub, batchID)
 	if err != nil {
 		if state.IsNotFound(err) {
 			return nil, &state.NotFoundError{Kind: "alert", ID: batchID + "/" + alertID}
