@@ -16,8 +16,8 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
-	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
