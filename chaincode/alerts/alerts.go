@@ -57,9 +57,7 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = wire.ContractAlerts
-	return c
+	return &Contract{Contract: contract.Named(wire.ContractAlerts)}
 }
 
 // RaiseAlerts records alertsJSON, a JSON array of 1..wire.MaxAlertsPerTx
@@ -69,8 +67,7 @@ func New() *Contract {
 // response request it emits one ResponsesRequested event
 // (wire.ResponseEvent) listing them all.
 func (c *Contract) RaiseAlerts(ctx contractapi.TransactionContextInterface, alertsJSON string) (string, error) {
-	const fn = wire.TxRaiseAlerts
-	return contract.Run(fn, func() (*wire.RaiseResult, error) { return raise(ctx, fn, alertsJSON) })
+	return contract.Submit(ctx, wire.TxRaiseAlerts, access.Gateway, func(tx contract.Call) (*wire.RaiseResult, error) { return raise(tx, alertsJSON) })
 }
 
 // at prefixes a validation error's field with alerts[i]; other errors pass.
@@ -82,11 +79,8 @@ func at(i int, err error) error {
 	return err
 }
 
-func raise(ctx contractapi.TransactionContextInterface, fn, alertsJSON string) (*wire.RaiseResult, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Gateway)
-	if err != nil {
-		return nil, err
-	}
+func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	list, err := wire.Decode[[]wire.Alert]([]byte(alertsJSON), "alerts")
 	if err != nil {
 		return nil, err
@@ -119,7 +113,6 @@ func raise(ctx contractapi.TransactionContextInterface, fn, alertsJSON string) (
 			return nil, &wire.ValidationError{Field: "alerts[" + strconv.Itoa(i) + "].id", Reason: "duplicates alerts[" + strconv.Itoa(j) + "]"}
 		}
 	}
-	stub := ctx.GetStub()
 	if err := checkBatches(stub, list); err != nil {
 		return nil, err
 	}
@@ -274,15 +267,11 @@ func checkBatches(stub shim.ChaincodeStubInterface, list []wire.Alert) error {
 // writing the alert's status record. Repeating the current status with the
 // same reason is a no-op. Returns the alert as JSON.
 func (c *Contract) UpdateAlertStatus(ctx contractapi.TransactionContextInterface, batchID, alertID, status, reason string) (string, error) {
-	const fn = wire.TxUpdateAlertStatus
-	return contract.Run(fn, func() (*wire.Alert, error) { return updateStatus(ctx, fn, batchID, alertID, status, reason) })
+	return contract.Submit(ctx, wire.TxUpdateAlertStatus, access.Analyst, func(tx contract.Call) (*wire.Alert, error) { return updateStatus(tx, batchID, alertID, status, reason) })
 }
 
-func updateStatus(ctx contractapi.TransactionContextInterface, fn, batchID, alertID, status, reason string) (*wire.Alert, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Analyst)
-	if err != nil {
-		return nil, err
-	}
+func updateStatus(c contract.Call, batchID, alertID, status, reason string) (*wire.Alert, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	switch status {
 	case wire.AlertOpen, wire.AlertAcknowledged, wire.AlertResolved, wire.AlertFalsePositive:
 	default:
@@ -291,7 +280,6 @@ func updateStatus(ctx contractapi.TransactionContextInterface, fn, batchID, aler
 	if err := wire.ValidateReason(reason); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	r, err := load(stub, batchID, alertID)
 	if err != nil {
 		return nil, err

@@ -29,24 +29,18 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = wire.ContractConsortium
-	return c
+	return &Contract{Contract: contract.Named(wire.ContractConsortium)}
 }
 
 // InitMembers records the consortium's members from membersJSON, a JSON
 // array of MSP IDs (e.g. ["Org1MSP","Org2MSP"]). The caller must be an org
 // admin whose MSP is in the list. It returns the Members record as JSON.
 func (c *Contract) InitMembers(ctx contractapi.TransactionContextInterface, membersJSON string) (string, error) {
-	const fn = wire.TxInitMembers
-	return contract.Run(fn, func() (*wire.Members, error) { return initMembers(ctx, fn, membersJSON) })
+	return contract.Submit(ctx, wire.TxInitMembers, access.Admin, func(tx contract.Call) (*wire.Members, error) { return initMembers(tx, membersJSON) })
 }
 
-func initMembers(ctx contractapi.TransactionContextInterface, fn, membersJSON string) (*wire.Members, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Admin)
-	if err != nil {
-		return nil, err
-	}
+func initMembers(c contract.Call, membersJSON string) (*wire.Members, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	list, err := wire.Decode[[]string]([]byte(membersJSON), "members")
 	if err != nil {
 		return nil, err
@@ -59,7 +53,6 @@ func initMembers(ctx contractapi.TransactionContextInterface, fn, membersJSON st
 	if !proposed.Has(id.MSP) {
 		return nil, id.Deny(fn, "membership of the list it initialises (its MSP is not in it)")
 	}
-	stub := ctx.GetStub()
 	key, err := keys.Key(keys.Members)
 	if err != nil {
 		return nil, err

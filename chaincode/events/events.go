@@ -38,9 +38,7 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = wire.ContractEvents
-	return c
+	return &Contract{Contract: contract.Named(wire.ContractEvents)}
 }
 
 // AnchorBatch records one sealed batch (batchJSON is a wire.Batch without
@@ -48,15 +46,11 @@ func New() *Contract {
 // writes three keys: the batch, its id locator and the gateway's
 // checkpoint.
 func (c *Contract) AnchorBatch(ctx contractapi.TransactionContextInterface, batchJSON string) (string, error) {
-	const fn = wire.TxAnchorBatch
-	return contract.Run(fn, func() (*wire.Batch, error) { return anchor(ctx, fn, batchJSON) })
+	return contract.Submit(ctx, wire.TxAnchorBatch, access.Gateway, func(tx contract.Call) (*wire.Batch, error) { return anchor(tx, batchJSON) })
 }
 
-func anchor(ctx contractapi.TransactionContextInterface, fn, batchJSON string) (*wire.Batch, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Gateway)
-	if err != nil {
-		return nil, err
-	}
+func anchor(c contract.Call, batchJSON string) (*wire.Batch, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	b, err := wire.Decode[wire.Batch]([]byte(batchJSON), "batch")
 	if err != nil {
 		return nil, err
@@ -70,7 +64,6 @@ func anchor(ctx contractapi.TransactionContextInterface, fn, batchJSON string) (
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	if existing, err := ledgerview.Batch(stub, b.ID); err == nil {
 		return existing, nil // replay: the batch is already anchored
 	} else if !state.IsNotFound(err) {
@@ -138,22 +131,18 @@ func (c *Contract) GetBatch(ctx contractapi.TransactionContextInterface, batchID
 // "" = every gateway of msp), in tree order, keeping those whose event
 // time range overlaps [from, to) (RFC 3339; "" = unbounded).
 func (c *Contract) ListBatches(ctx contractapi.TransactionContextInterface, msp, gatewayID, from, to string, pageSize int32, bookmark string) (string, error) {
-	const fn = wire.TxListBatches
-	return contract.Run(fn, func() (wire.Page[wire.Batch], error) {
-		return listBatches(ctx, fn, msp, gatewayID, from, to, pageSize, bookmark)
+	return contract.Submit(ctx, wire.TxListBatches, access.Read, func(tx contract.Call) (wire.Page[wire.Batch], error) {
+		return listBatches(tx, msp, gatewayID, from, to, pageSize, bookmark)
 	})
 }
 
-func listBatches(ctx contractapi.TransactionContextInterface, fn, msp, gatewayID, from, to string, pageSize int32, bookmark string) (wire.Page[wire.Batch], error) {
+func listBatches(c contract.Call, msp, gatewayID, from, to string, pageSize int32, bookmark string) (wire.Page[wire.Batch], error) {
 	var page wire.Page[wire.Batch]
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Read)
-	if err != nil {
-		return page, err
-	}
 	if msp == "" {
-		msp = id.MSP
+		msp = c.ID.MSP
 	}
 	var lo, hi wire.Time
+	var err error
 	if from != "" {
 		if lo, err = wire.ParseTime(from); err != nil {
 			return page, &wire.ValidationError{Field: "from", Reason: err.Error()}
@@ -168,7 +157,7 @@ func listBatches(ctx contractapi.TransactionContextInterface, fn, msp, gatewayID
 	if gatewayID != "" {
 		attrs = append(attrs, gatewayID)
 	}
-	return state.List(ctx.GetStub(), keys.GatewayBatch, attrs, pageSize, bookmark, func(b *wire.Batch) bool {
+	return state.List(c.Stub, keys.GatewayBatch, attrs, pageSize, bookmark, func(b *wire.Batch) bool {
 		return (lo.IsZero() || !b.LastEventTime.Before(lo.Time)) && (hi.IsZero() || b.FirstEventTime.Before(hi.Time))
 	})
 }
@@ -176,23 +165,18 @@ func listBatches(ctx contractapi.TransactionContextInterface, fn, msp, gatewayID
 // LatestCheckpoint returns the checkpoint (wire.Checkpoint) of gateway
 // gatewayID of organisation msp ("" = the caller's) as JSON.
 func (c *Contract) LatestCheckpoint(ctx contractapi.TransactionContextInterface, msp, gatewayID string) (string, error) {
-	const fn = wire.TxLatestCheckpoint
-	return contract.Run(fn, func() (*wire.Checkpoint, error) { return latestCheckpoint(ctx, fn, msp, gatewayID) })
+	return contract.Submit(ctx, wire.TxLatestCheckpoint, access.Read, func(tx contract.Call) (*wire.Checkpoint, error) { return latestCheckpoint(tx, msp, gatewayID) })
 }
 
-func latestCheckpoint(ctx contractapi.TransactionContextInterface, fn, msp, gatewayID string) (*wire.Checkpoint, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Read)
-	if err != nil {
-		return nil, err
-	}
+func latestCheckpoint(c contract.Call, msp, gatewayID string) (*wire.Checkpoint, error) {
 	if msp == "" {
-		msp = id.MSP
+		msp = c.ID.MSP
 	}
 	key, err := keys.Key(keys.Checkpoint, msp, gatewayID)
 	if err != nil {
 		return nil, &wire.ValidationError{Field: "gatewayId", Reason: err.Error()}
 	}
-	ck, found, err := state.Get[wire.Checkpoint](ctx.GetStub(), key)
+	ck, found, err := state.Get[wire.Checkpoint](c.Stub, key)
 	if err != nil {
 		return nil, err
 	}

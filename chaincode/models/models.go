@@ -45,9 +45,7 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = wire.ContractModels
-	return c
+	return &Contract{Contract: contract.Named(wire.ContractModels)}
 }
 
 // RegisterModel records a model version (modelJSON is a wire.ModelRecord
@@ -55,15 +53,11 @@ func New() *Contract {
 // JSON. A replay of the same registration returns the stored record and
 // writes nothing.
 func (c *Contract) RegisterModel(ctx contractapi.TransactionContextInterface, modelJSON string) (string, error) {
-	const fn = wire.TxRegisterModel
-	return contract.Run(fn, func() (*wire.ModelRecord, error) { return register(ctx, fn, modelJSON) })
+	return contract.Submit(ctx, wire.TxRegisterModel, access.Author, func(tx contract.Call) (*wire.ModelRecord, error) { return register(tx, modelJSON) })
 }
 
-func register(ctx contractapi.TransactionContextInterface, fn, modelJSON string) (*wire.ModelRecord, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
-	if err != nil {
-		return nil, err
-	}
+func register(c contract.Call, modelJSON string) (*wire.ModelRecord, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	m, err := wire.Decode[wire.ModelRecord]([]byte(modelJSON), "model")
 	if err != nil {
 		return nil, err
@@ -71,7 +65,6 @@ func register(ctx contractapi.TransactionContextInterface, fn, modelJSON string)
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	members, err := ledgerview.MemberFor(stub, id, fn)
 	if err != nil {
 		return nil, err
@@ -112,16 +105,11 @@ func register(ctx contractapi.TransactionContextInterface, fn, modelJSON string)
 // approved is a no-op; a revoked version cannot be approved. Returns the
 // record.
 func (c *Contract) ApproveModel(ctx contractapi.TransactionContextInterface, name, version string) (string, error) {
-	const fn = wire.TxApproveModel
-	return contract.Run(fn, func() (*wire.ModelRecord, error) { return approve(ctx, fn, name, version) })
+	return contract.Submit(ctx, wire.TxApproveModel, access.Admin, func(tx contract.Call) (*wire.ModelRecord, error) { return approve(tx, name, version) })
 }
 
-func approve(ctx contractapi.TransactionContextInterface, fn, name, version string) (*wire.ModelRecord, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Admin)
-	if err != nil {
-		return nil, err
-	}
-	stub := ctx.GetStub()
+func approve(c contract.Call, name, version string) (*wire.ModelRecord, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	members, err := ledgerview.MemberFor(stub, id, fn)
 	if err != nil {
 		return nil, err
@@ -160,19 +148,14 @@ func approve(ctx contractapi.TransactionContextInterface, fn, name, version stri
 // an author of the registering organisation. Revoking a revoked version
 // is a no-op. Returns the record.
 func (c *Contract) RevokeModel(ctx contractapi.TransactionContextInterface, name, version, reason string) (string, error) {
-	const fn = wire.TxRevokeModel
-	return contract.Run(fn, func() (*wire.ModelRecord, error) { return revoke(ctx, fn, name, version, reason) })
+	return contract.Submit(ctx, wire.TxRevokeModel, access.Author, func(tx contract.Call) (*wire.ModelRecord, error) { return revoke(tx, name, version, reason) })
 }
 
-func revoke(ctx contractapi.TransactionContextInterface, fn, name, version, reason string) (*wire.ModelRecord, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
-	if err != nil {
-		return nil, err
-	}
+func revoke(c contract.Call, name, version, reason string) (*wire.ModelRecord, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	if err := wire.ValidateReason(reason); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	if _, err := ledgerview.MemberFor(stub, id, fn); err != nil {
 		return nil, err
 	}

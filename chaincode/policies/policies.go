@@ -44,9 +44,7 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = wire.ContractPolicies
-	return c
+	return &Contract{Contract: contract.Named(wire.ContractPolicies)}
 }
 
 // head is the per-policy index: owner, latest proposed and active version.
@@ -60,15 +58,11 @@ type head struct {
 // ProposePolicy records a new policy version (policyJSON is a wire.Policy
 // without chaincode-set fields) in state proposed and returns it as JSON.
 func (c *Contract) ProposePolicy(ctx contractapi.TransactionContextInterface, policyJSON string) (string, error) {
-	const fn = wire.TxProposePolicy
-	return contract.Run(fn, func() (*wire.Policy, error) { return propose(ctx, fn, policyJSON) })
+	return contract.Submit(ctx, wire.TxProposePolicy, access.Author, func(tx contract.Call) (*wire.Policy, error) { return propose(tx, policyJSON) })
 }
 
-func propose(ctx contractapi.TransactionContextInterface, fn, policyJSON string) (*wire.Policy, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
-	if err != nil {
-		return nil, err
-	}
+func propose(c contract.Call, policyJSON string) (*wire.Policy, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	p, err := wire.Decode[wire.Policy]([]byte(policyJSON), "policy")
 	if err != nil {
 		return nil, err
@@ -81,7 +75,6 @@ func propose(ctx contractapi.TransactionContextInterface, fn, policyJSON string)
 	if err := policy.Validate(&p); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	members, err := ledgerview.MemberFor(stub, id, fn)
 	if err != nil {
 		return nil, err
@@ -145,16 +138,11 @@ func propose(ctx contractapi.TransactionContextInterface, fn, policyJSON string)
 // policyID version version (the caller must be an admin of a member) and
 // activates the version once the quorum is reached. Returns the version.
 func (c *Contract) ApprovePolicy(ctx contractapi.TransactionContextInterface, policyID string, version uint32) (string, error) {
-	const fn = wire.TxApprovePolicy
-	return contract.Run(fn, func() (*wire.Policy, error) { return approve(ctx, fn, policyID, version) })
+	return contract.Submit(ctx, wire.TxApprovePolicy, access.Admin, func(tx contract.Call) (*wire.Policy, error) { return approve(tx, policyID, version) })
 }
 
-func approve(ctx contractapi.TransactionContextInterface, fn, policyID string, version uint32) (*wire.Policy, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Admin)
-	if err != nil {
-		return nil, err
-	}
-	stub := ctx.GetStub()
+func approve(c contract.Call, policyID string, version uint32) (*wire.Policy, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	members, err := ledgerview.MemberFor(stub, id, fn)
 	if err != nil {
 		return nil, err
@@ -239,19 +227,14 @@ func activate(stub shim.ChaincodeStubInterface, p *wire.Policy, h *head, now wir
 // with a reason; only the owning organisation's authors or admins may.
 // Revoking a revoked version is a no-op. Returns the version.
 func (c *Contract) RevokePolicy(ctx contractapi.TransactionContextInterface, policyID string, version uint32, reason string) (string, error) {
-	const fn = wire.TxRevokePolicy
-	return contract.Run(fn, func() (*wire.Policy, error) { return revoke(ctx, fn, policyID, version, reason) })
+	return contract.Submit(ctx, wire.TxRevokePolicy, access.Author, func(tx contract.Call) (*wire.Policy, error) { return revoke(tx, policyID, version, reason) })
 }
 
-func revoke(ctx contractapi.TransactionContextInterface, fn, policyID string, version uint32, reason string) (*wire.Policy, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
-	if err != nil {
-		return nil, err
-	}
+func revoke(c contract.Call, policyID string, version uint32, reason string) (*wire.Policy, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	if err := wire.ValidateReason(reason); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	p, err := loadVersion(stub, policyID, version)
 	if err != nil {
 		return nil, err

@@ -37,9 +37,7 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = wire.ContractResponses
-	return c
+	return &Contract{Contract: contract.Named(wire.ContractResponses)}
 }
 
 // ApproveResponse records the caller's organisation's approval (the caller
@@ -48,16 +46,11 @@ func New() *Contract {
 // the transaction emits ResponsesRequested for it. Approving twice is a
 // no-op. Returns the response as JSON.
 func (c *Contract) ApproveResponse(ctx contractapi.TransactionContextInterface, responseID string) (string, error) {
-	const fn = wire.TxApproveResponse
-	return contract.Run(fn, func() (*wire.Response, error) { return approveResponse(ctx, fn, responseID) })
+	return contract.Submit(ctx, wire.TxApproveResponse, access.Admin, func(tx contract.Call) (*wire.Response, error) { return approveResponse(tx, responseID) })
 }
 
-func approveResponse(ctx contractapi.TransactionContextInterface, fn, responseID string) (*wire.Response, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Admin)
-	if err != nil {
-		return nil, err
-	}
-	stub := ctx.GetStub()
+func approveResponse(c contract.Call, responseID string) (*wire.Response, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	if _, err := ledgerview.MemberFor(stub, id, fn); err != nil {
 		return nil, err
 	}
@@ -101,22 +94,17 @@ func approveResponse(ctx contractapi.TransactionContextInterface, fn, responseID
 // organisation; the caller must have the gateway role. Recording the
 // response's current status again is a no-op. Returns the response.
 func (c *Contract) RecordOutcome(ctx contractapi.TransactionContextInterface, responseID, status, detail string) (string, error) {
-	const fn = wire.TxRecordOutcome
-	return contract.Run(fn, func() (*wire.Response, error) { return recordOutcome(ctx, fn, responseID, status, detail) })
+	return contract.Submit(ctx, wire.TxRecordOutcome, access.Gateway, func(tx contract.Call) (*wire.Response, error) { return recordOutcome(tx, responseID, status, detail) })
 }
 
-func recordOutcome(ctx contractapi.TransactionContextInterface, fn, responseID, status, detail string) (*wire.Response, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Gateway)
-	if err != nil {
-		return nil, err
-	}
+func recordOutcome(c contract.Call, responseID, status, detail string) (*wire.Response, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	if !wire.IsOutcomeStatus(status) {
 		return nil, &wire.ValidationError{Field: "status", Reason: fmt.Sprintf("%q must be succeeded, failed or rolled-back", status)}
 	}
 	if err := wire.ValidateOutcomeDetail(detail); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	r, key, err := Load(stub, responseID)
 	if err != nil {
 		return nil, err
@@ -153,19 +141,14 @@ func recordOutcome(ctx contractapi.TransactionContextInterface, fn, responseID, 
 // caller's organisation (analyst or admin), with a reason, and emits
 // RollbackRequested. Asking again is a no-op without an event.
 func (c *Contract) RequestRollback(ctx contractapi.TransactionContextInterface, responseID, reason string) (string, error) {
-	const fn = wire.TxRequestRollback
-	return contract.Run(fn, func() (*wire.Response, error) { return requestRollback(ctx, fn, responseID, reason) })
+	return contract.Submit(ctx, wire.TxRequestRollback, access.Analyst, func(tx contract.Call) (*wire.Response, error) { return requestRollback(tx, responseID, reason) })
 }
 
-func requestRollback(ctx contractapi.TransactionContextInterface, fn, responseID, reason string) (*wire.Response, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Analyst)
-	if err != nil {
-		return nil, err
-	}
+func requestRollback(c contract.Call, responseID, reason string) (*wire.Response, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	if err := wire.ValidateReason(reason); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	r, key, err := Load(stub, responseID)
 	if err != nil {
 		return nil, err

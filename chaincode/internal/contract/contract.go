@@ -22,18 +22,18 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
-// Fail returns err as transaction function fn returns it: prefixed with
+// fail returns err as transaction function fn returns it: prefixed with
 // fn and encoded with its wire.Code.
-func Fail(fn string, err error) error {
+func fail(fn string, err error) error {
 	return wire.Encode(fmt.Errorf("%s: %w", fn, err))
 }
 
-// Run runs the body of transaction function fn and returns its result as
-// JSON, or its error through Fail.
-func Run[T any](fn string, body func() (T, error)) (string, error) {
+// run runs the body of transaction function fn and returns its result as
+// JSON, or its error through fail.
+func run[T any](fn string, body func() (T, error)) (string, error) {
 	res, err := body()
 	if err != nil {
-		return "", Fail(fn, err)
+		return "", fail(fn, err)
 	}
 	out, err := state.JSON(res)
 	if err != nil {
@@ -42,16 +42,34 @@ func Run[T any](fn string, body func() (T, error)) (string, error) {
 	return out, nil
 }
 
-// Read runs read-only transaction function fn: it requires access.Read of
-// the caller, then returns what body reads from the world state, as JSON.
-func Read[T any](ctx contractapi.TransactionContextInterface, fn string, body func(stub shim.ChaincodeStubInterface) (T, error)) (string, error) {
-	return Run(fn, func() (T, error) {
-		if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
+// Call is one invocation of a transaction function as its body sees it.
+type Call struct {
+	// Fn is the transaction function's name, which denials name.
+	Fn string
+	// ID is the caller, known to hold the right the function requires.
+	ID access.Identity
+	// Stub is the transaction's world state.
+	Stub shim.ChaincodeStubInterface
+}
+
+// Submit runs transaction function fn: it requires right of the caller
+// (the first check of every transaction function), then returns body's
+// result as JSON, or its error through fail.
+func Submit[T any](ctx contractapi.TransactionContextInterface, fn string, right access.Right, body func(c Call) (T, error)) (string, error) {
+	return run(fn, func() (T, error) {
+		id, err := access.Require(ctx.GetClientIdentity(), fn, right)
+		if err != nil {
 			var zero T
 			return zero, err
 		}
-		return body(ctx.GetStub())
+		return body(Call{Fn: fn, ID: id, Stub: ctx.GetStub()})
 	})
+}
+
+// Read runs read-only transaction function fn: it requires access.Read of
+// the caller, then returns what body reads from the world state, as JSON.
+func Read[T any](ctx contractapi.TransactionContextInterface, fn string, body func(stub shim.ChaincodeStubInterface) (T, error)) (string, error) {
+	return Submit(ctx, fn, access.Read, func(c Call) (T, error) { return body(c.Stub) })
 }
 
 // Query says which records a list transaction pages through: those of
@@ -90,4 +108,11 @@ func History[T any](ctx contractapi.TransactionContextInterface, fn string, page
 		}
 		return state.History[T](stub, key, pageSize, bookmark)
 	})
+}
+
+// Named returns the embedded contractapi.Contract of a contract registered
+// under name (one of the wire.Contract* constants, so the gateway and the
+// chaincode agree on it).
+func Named(name string) contractapi.Contract {
+	return contractapi.Contract{Name: name}
 }
