@@ -7,8 +7,9 @@
 // package names the function ("GetAlert: ...") and is encoded with
 // wire.Encode, so it crosses the chaincode boundary as
 // "ledgerguard/<CODE>: <function>: <message>" and still unwraps, in
-// process, to the typed error behind it; every result is JSON; every read
-// first requires access.Read of the caller.
+// process, to the typed error behind it; every result is JSON; every
+// transaction first requires the caller's right (access.Read for reads),
+// before it reads anything.
 package contract
 
 import (
