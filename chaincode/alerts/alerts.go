@@ -41,11 +41,12 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
-	"github.com/ledgerguard/ledgerguard/chaincode/events"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/planning"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
-	"github.com/ledgerguard/ledgerguard/chaincode/responses"
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
@@ -56,9 +57,7 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = "alerts"
-	return c
+	return &Contract{Contract: contract.Named(wire.ContractAlerts)}
 }
 
 // RaiseAlerts records alertsJSON, a JSON array of 1..wire.MaxAlertsPerTx
@@ -68,12 +67,7 @@ func New() *Contract {
 // response request it emits one ResponsesRequested event
 // (wire.ResponseEvent) listing them all.
 func (c *Contract) RaiseAlerts(ctx contractapi.TransactionContextInterface, alertsJSON string) (string, error) {
-	const fn = "RaiseAlerts"
-	res, err := raise(ctx, fn, alertsJSON)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(res)
+	return contract.Submit(ctx, wire.TxRaiseAlerts, access.Gateway, func(tx contract.Call) (*wire.RaiseResult, error) { return raise(tx, alertsJSON) })
 }
 
 // at prefixes a validation error's field with alerts[i]; other errors pass.
@@ -85,11 +79,8 @@ func at(i int, err error) error {
 	return err
 }
 
-func raise(ctx contractapi.TransactionContextInterface, fn, alertsJSON string) (*wire.RaiseResult, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Gateway)
-	if err != nil {
-		return nil, err
-	}
+func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	list, err := wire.Decode[[]wire.Alert]([]byte(alertsJSON), "alerts")
 	if err != nil {
 		return nil, err
@@ -122,7 +113,6 @@ func raise(ctx contractapi.TransactionContextInterface, fn, alertsJSON string) (
 			return nil, &wire.ValidationError{Field: "alerts[" + strconv.Itoa(i) + "].id", Reason: "duplicates alerts[" + strconv.Itoa(j) + "]"}
 		}
 	}
-	stub := ctx.GetStub()
 	if err := checkBatches(stub, list); err != nil {
 		return nil, err
 	}
@@ -142,7 +132,7 @@ func raise(ctx contractapi.TransactionContextInterface, fn, alertsJSON string) (
 	}
 	txID := stub.GetTxID()
 	actor := id.Actor()
-	planner := responses.NewPlanner(stub, now, txID)
+	planner := planning.NewPlanner(stub, now, txID)
 	res := &wire.RaiseResult{TxID: txID, Existing: []string{}}
 	isNew := make([]bool, len(list))
 	for _, batchID := range batchIDs {
@@ -226,7 +216,7 @@ func existingIDs(stub shim.ChaincodeStubInterface, msp, gatewayID, batchID strin
 			return 0, nil, &state.LedgerError{Op: "scan", Key: keys.AlertSet, Err: err}
 		}
 		if n == wire.MaxAlertSetsPerBatch {
-			return 0, nil, &state.LedgerError{Op: "scan", Key: kv.Key, Err: fmt.Errorf("batch %s has more than %d alert sets", batchID, wire.MaxAlertSetsPerBatch)}
+			return 0, nil, &state.LedgerError{Op: "scan", Key: kv.Key, Err: state.Inconsistent("batch %s has more than %d alert sets", batchID, wire.MaxAlertSetsPerBatch)}
 		}
 		n++
 		var s setIDs
@@ -253,7 +243,7 @@ func checkBatches(stub shim.ChaincodeStubInterface, list []wire.Alert) error {
 		b, ok := batches[a.BatchID]
 		if !ok {
 			var err error
-			if b, err = events.LoadBatch(stub, a.BatchID); err != nil {
+			if b, err = ledgerview.Batch(stub, a.BatchID); err != nil {
 				return fmt.Errorf("alerts[%d].batchId: %w", i, err)
 			}
 			batches[a.BatchID] = b
@@ -277,19 +267,11 @@ func checkBatches(stub shim.ChaincodeStubInterface, list []wire.Alert) error {
 // writing the alert's status record. Repeating the current status with the
 // same reason is a no-op. Returns the alert as JSON.
 func (c *Contract) UpdateAlertStatus(ctx contractapi.TransactionContextInterface, batchID, alertID, status, reason string) (string, error) {
-	const fn = "UpdateAlertStatus"
-	a, err := updateStatus(ctx, fn, batchID, alertID, status, reason)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(a)
+	return contract.Submit(ctx, wire.TxUpdateAlertStatus, access.Analyst, func(tx contract.Call) (*wire.Alert, error) { return updateStatus(tx, batchID, alertID, status, reason) })
 }
 
-func updateStatus(ctx contractapi.TransactionContextInterface, fn, batchID, alertID, status, reason string) (*wire.Alert, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Analyst)
-	if err != nil {
-		return nil, err
-	}
+func updateStatus(c contract.Call, batchID, alertID, status, reason string) (*wire.Alert, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	switch status {
 	case wire.AlertOpen, wire.AlertAcknowledged, wire.AlertResolved, wire.AlertFalsePositive:
 	default:
@@ -298,7 +280,6 @@ func updateStatus(ctx contractapi.TransactionContextInterface, fn, batchID, aler
 	if err := wire.ValidateReason(reason); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	r, err := load(stub, batchID, alertID)
 	if err != nil {
 		return nil, err
@@ -328,15 +309,13 @@ func updateStatus(ctx contractapi.TransactionContextInterface, fn, batchID, aler
 // GetAlert returns alert alertID of batch batchID as JSON, with its
 // current status.
 func (c *Contract) GetAlert(ctx contractapi.TransactionContextInterface, batchID, alertID string) (string, error) {
-	const fn = "GetAlert"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	r, err := load(ctx.GetStub(), batchID, alertID)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(&r.alert)
+	return contract.Read(ctx, wire.TxGetAlert, func(stub shim.ChaincodeStubInterface) (*wire.Alert, error) {
+		r, err := load(stub, batchID, alertID)
+		if err != nil {
+			return nil, err
+		}
+		return &r.alert, nil
+	})
 }
 
 // GetAlertHistory returns a page (wire.Page of wire.HistoryEntry of
@@ -346,15 +325,9 @@ func (c *Contract) GetAlert(ctx contractapi.TransactionContextInterface, batchID
 // as that transaction left it. The bookmark is the transaction id of the
 // last entry returned.
 func (c *Contract) GetAlertHistory(ctx contractapi.TransactionContextInterface, batchID, alertID string, pageSize int32, bookmark string) (string, error) {
-	const fn = "GetAlertHistory"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	page, err := history(ctx.GetStub(), batchID, alertID, pageSize, bookmark)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(page)
+	return contract.Read(ctx, wire.TxGetAlertHistory, func(stub shim.ChaincodeStubInterface) (wire.Page[wire.HistoryEntry[wire.Alert]], error) {
+		return history(stub, batchID, alertID, pageSize, bookmark)
+	})
 }
 
 func history(stub shim.ChaincodeStubInterface, batchID, alertID string, pageSize int32, bookmark string) (wire.Page[wire.HistoryEntry[wire.Alert]], error) {
@@ -441,22 +414,16 @@ const (
 // set key followed by the index in the set to resume at) is not "":
 // follow it.
 func (c *Contract) ListAlerts(ctx contractapi.TransactionContextInterface, filterJSON string, pageSize int32, bookmark string) (string, error) {
-	const fn = "ListAlerts"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	f, err := wire.DecodeOptional[wire.AlertFilter](filterJSON, "filter")
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	if err := f.Validate(); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	page, err := list(ctx.GetStub(), &f, pageSize, bookmark)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(page)
+	return contract.Read(ctx, wire.TxListAlerts, func(stub shim.ChaincodeStubInterface) (wire.Page[wire.Alert], error) {
+		f, err := wire.DecodeOptional[wire.AlertFilter](filterJSON, "filter")
+		if err != nil {
+			return wire.Page[wire.Alert]{}, err
+		}
+		if err := f.Validate(); err != nil {
+			return wire.Page[wire.Alert]{}, err
+		}
+		return list(stub, &f, pageSize, bookmark)
+	})
 }
 
 func list(stub shim.ChaincodeStubInterface, f *wire.AlertFilter, pageSize int32, bookmark string) (wire.Page[wire.Alert], error) {
@@ -628,7 +595,7 @@ func load(stub shim.ChaincodeStubInterface, batchID, alertID string) (*recorded,
 	if !wire.IsHash(alertID) {
 		return nil, &wire.ValidationError{Field: "alertId", Reason: fmt.Sprintf("%q must be 64 lowercase hex digits", alertID)}
 	}
-	b, err := events.LoadBatch(stub, batchID)
+	b, err := ledgerview.Batch(stub, batchID)
 	if err != nil {
 		if state.IsNotFound(err) {
 			return nil, &state.NotFoundError{Kind: "alert", ID: batchID + "/" + alertID}

@@ -10,14 +10,14 @@
 package consortium
 
 import (
-	"errors"
 	"fmt"
 
-	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
@@ -29,102 +29,66 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = "consortium"
-	return c
+	return &Contract{Contract: contract.Named(wire.ContractConsortium)}
 }
 
 // InitMembers records the consortium's members from membersJSON, a JSON
 // array of MSP IDs (e.g. ["Org1MSP","Org2MSP"]). The caller must be an org
 // admin whose MSP is in the list. It returns the Members record as JSON.
 func (c *Contract) InitMembers(ctx contractapi.TransactionContextInterface, membersJSON string) (string, error) {
-	const fn = "InitMembers"
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Admin)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
+	return contract.Submit(ctx, wire.TxInitMembers, access.Admin, func(tx contract.Call) (*wire.Members, error) { return initMembers(tx, membersJSON) })
+}
+
+func initMembers(c contract.Call, membersJSON string) (*wire.Members, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	list, err := wire.Decode[[]string]([]byte(membersJSON), "members")
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
+		return nil, err
 	}
 	msps, err := wire.CanonicalMSPs(list)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
+		return nil, err
 	}
 	proposed := wire.Members{MSPs: msps}
 	if !proposed.Has(id.MSP) {
-		return "", fmt.Errorf("%s: %w", fn, id.Deny(fn, "membership of the list it initialises (its MSP is not in it)"))
+		return nil, id.Deny(fn, "membership of the list it initialises (its MSP is not in it)")
 	}
-	stub := ctx.GetStub()
 	key, err := keys.Key(keys.Members)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
+		return nil, err
 	}
 	existing, found, err := state.Get[wire.Members](stub, key)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
+		return nil, err
 	}
 	if found {
 		if !equal(existing.MSPs, msps) {
-			return "", fmt.Errorf("%s: %w", fn, &state.ConflictError{Kind: "membership", ID: "consortium",
-				Reason: fmt.Sprintf("already initialised with %v; membership cannot be changed", existing.MSPs)})
+			return nil, &state.ConflictError{Kind: "membership", ID: "consortium",
+				Reason: fmt.Sprintf("already initialised with %v; membership cannot be changed", existing.MSPs)}
 		}
-		return state.JSON(existing)
+		return existing, nil
 	}
 	now, err := state.TxTime(stub)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
+		return nil, err
 	}
 	proposed.InitializedBy = id.Actor()
 	proposed.InitializedAt = now
 	proposed.TxID = stub.GetTxID()
 	if err := state.Put(stub, key, &proposed); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
+		return nil, err
 	}
-	return state.JSON(&proposed)
+	return &proposed, nil
 }
 
 // GetMembers returns the Members record as JSON; any reader may call it.
 func (c *Contract) GetMembers(ctx contractapi.TransactionContextInterface) (string, error) {
-	const fn = "GetMembers"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	m, err := Load(ctx.GetStub())
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(m)
+	return contract.Read(ctx, wire.TxGetMembers, ledgerview.Members)
 }
 
-// ErrNoMembers is wrapped by Load when membership was never initialised.
-var ErrNoMembers = errors.New("consortium membership is not initialised (call consortium:InitMembers)")
-
-// Load reads the membership; absent membership is a *state.NotFoundError
-// wrapping ErrNoMembers, because quorums cannot be computed without it.
-func Load(stub shim.ChaincodeStubInterface) (*wire.Members, error) {
-	key, err := keys.Key(keys.Members)
-	if err != nil {
-		return nil, err
-	}
-	m, found, err := state.Get[wire.Members](stub, key)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, fmt.Errorf("%w: %w", &state.NotFoundError{Kind: "membership", ID: "consortium"}, ErrNoMembers)
-	}
-	return m, nil
-}
-
-// RequireMember refuses a caller whose MSP is not a member: only members'
-// approvals count.
-func RequireMember(m *wire.Members, id access.Identity, fn string) error {
-	if m.Has(id.MSP) {
-		return nil
-	}
-	return id.Deny(fn, "consortium membership (its MSP is not listed by consortium:InitMembers)")
-}
+// ErrNoMembers is wrapped by a membership read (ledgerview.Members) when
+// membership was never initialised.
+var ErrNoMembers = ledgerview.ErrNoMembers
 
 func equal(a, b []string) bool {
 	if len(a) != len(b) {

@@ -24,7 +24,9 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
@@ -36,16 +38,7 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = "events"
-	return c
-}
-
-// locator is what the batch-id key holds: where the batch record lives.
-type locator struct {
-	MSP           string `json:"msp"`
-	GatewayID     string `json:"gatewayId"`
-	TreeSizeAfter uint64 `json:"treeSizeAfter"`
+	return &Contract{Contract: contract.Named(wire.ContractEvents)}
 }
 
 // AnchorBatch records one sealed batch (batchJSON is a wire.Batch without
@@ -53,19 +46,11 @@ type locator struct {
 // writes three keys: the batch, its id locator and the gateway's
 // checkpoint.
 func (c *Contract) AnchorBatch(ctx contractapi.TransactionContextInterface, batchJSON string) (string, error) {
-	const fn = "AnchorBatch"
-	b, err := anchor(ctx, fn, batchJSON)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(b)
+	return contract.Submit(ctx, wire.TxAnchorBatch, access.Gateway, func(tx contract.Call) (*wire.Batch, error) { return anchor(tx, batchJSON) })
 }
 
-func anchor(ctx contractapi.TransactionContextInterface, fn, batchJSON string) (*wire.Batch, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Gateway)
-	if err != nil {
-		return nil, err
-	}
+func anchor(c contract.Call, batchJSON string) (*wire.Batch, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	b, err := wire.Decode[wire.Batch]([]byte(batchJSON), "batch")
 	if err != nil {
 		return nil, err
@@ -79,8 +64,7 @@ func anchor(ctx contractapi.TransactionContextInterface, fn, batchJSON string) (
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
-	if existing, err := LoadBatch(stub, b.ID); err == nil {
+	if existing, err := ledgerview.Batch(stub, b.ID); err == nil {
 		return existing, nil // replay: the batch is already anchored
 	} else if !state.IsNotFound(err) {
 		return nil, err
@@ -126,7 +110,7 @@ func anchor(ctx contractapi.TransactionContextInterface, fn, batchJSON string) (
 	if err := state.Put(stub, recKey, &b); err != nil {
 		return nil, err
 	}
-	if err := state.Put(stub, idKey, &locator{MSP: b.MSP, GatewayID: b.GatewayID, TreeSizeAfter: b.TreeSizeAfter}); err != nil {
+	if err := state.Put(stub, idKey, &ledgerview.BatchLocator{MSP: b.MSP, GatewayID: b.GatewayID, TreeSizeAfter: b.TreeSizeAfter}); err != nil {
 		return nil, err
 	}
 	if err := state.Put(stub, ckKey, &ck); err != nil {
@@ -137,15 +121,9 @@ func anchor(ctx contractapi.TransactionContextInterface, fn, batchJSON string) (
 
 // GetBatch returns the anchored batch with id batchID as JSON.
 func (c *Contract) GetBatch(ctx contractapi.TransactionContextInterface, batchID string) (string, error) {
-	const fn = "GetBatch"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	b, err := LoadBatch(ctx.GetStub(), batchID)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(b)
+	return contract.Read(ctx, wire.TxGetBatch, func(stub shim.ChaincodeStubInterface) (*wire.Batch, error) {
+		return ledgerview.Batch(stub, batchID)
+	})
 }
 
 // ListBatches returns a page (wire.Page of wire.Batch) of the batches of
@@ -153,93 +131,57 @@ func (c *Contract) GetBatch(ctx contractapi.TransactionContextInterface, batchID
 // "" = every gateway of msp), in tree order, keeping those whose event
 // time range overlaps [from, to) (RFC 3339; "" = unbounded).
 func (c *Contract) ListBatches(ctx contractapi.TransactionContextInterface, msp, gatewayID, from, to string, pageSize int32, bookmark string) (string, error) {
-	const fn = "ListBatches"
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Read)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
+	return contract.Submit(ctx, wire.TxListBatches, access.Read, func(tx contract.Call) (wire.Page[wire.Batch], error) {
+		return listBatches(tx, msp, gatewayID, from, to, pageSize, bookmark)
+	})
+}
+
+func listBatches(c contract.Call, msp, gatewayID, from, to string, pageSize int32, bookmark string) (wire.Page[wire.Batch], error) {
+	var page wire.Page[wire.Batch]
 	if msp == "" {
-		msp = id.MSP
+		msp = c.ID.MSP
 	}
 	var lo, hi wire.Time
+	var err error
 	if from != "" {
 		if lo, err = wire.ParseTime(from); err != nil {
-			return "", fmt.Errorf("%s: %w", fn, &wire.ValidationError{Field: "from", Reason: err.Error()})
+			return page, &wire.ValidationError{Field: "from", Reason: err.Error()}
 		}
 	}
 	if to != "" {
 		if hi, err = wire.ParseTime(to); err != nil {
-			return "", fmt.Errorf("%s: %w", fn, &wire.ValidationError{Field: "to", Reason: err.Error()})
+			return page, &wire.ValidationError{Field: "to", Reason: err.Error()}
 		}
 	}
 	attrs := []string{msp}
 	if gatewayID != "" {
 		attrs = append(attrs, gatewayID)
 	}
-	page, err := state.List(ctx.GetStub(), keys.GatewayBatch, attrs, pageSize, bookmark, func(b *wire.Batch) bool {
+	return state.List(c.Stub, keys.GatewayBatch, attrs, pageSize, bookmark, func(b *wire.Batch) bool {
 		return (lo.IsZero() || !b.LastEventTime.Before(lo.Time)) && (hi.IsZero() || b.FirstEventTime.Before(hi.Time))
 	})
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(page)
 }
 
 // LatestCheckpoint returns the checkpoint (wire.Checkpoint) of gateway
 // gatewayID of organisation msp ("" = the caller's) as JSON.
 func (c *Contract) LatestCheckpoint(ctx contractapi.TransactionContextInterface, msp, gatewayID string) (string, error) {
-	const fn = "LatestCheckpoint"
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Read)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
+	return contract.Submit(ctx, wire.TxLatestCheckpoint, access.Read, func(tx contract.Call) (*wire.Checkpoint, error) { return latestCheckpoint(tx, msp, gatewayID) })
+}
+
+func latestCheckpoint(c contract.Call, msp, gatewayID string) (*wire.Checkpoint, error) {
 	if msp == "" {
-		msp = id.MSP
+		msp = c.ID.MSP
 	}
 	key, err := keys.Key(keys.Checkpoint, msp, gatewayID)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, &wire.ValidationError{Field: "gatewayId", Reason: err.Error()})
+		return nil, &wire.ValidationError{Field: "gatewayId", Reason: err.Error()}
 	}
-	ck, found, err := state.Get[wire.Checkpoint](ctx.GetStub(), key)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	if !found {
-		return "", fmt.Errorf("%s: %w", fn, &state.NotFoundError{Kind: "checkpoint", ID: msp + "/" + gatewayID})
-	}
-	return state.JSON(ck)
-}
-
-// LoadBatch reads an anchored batch by id; absence is a
-// *state.NotFoundError. The alerts contract uses it to check that an
-// alert's batch exists and lists its detector.
-func LoadBatch(stub shim.ChaincodeStubInterface, batchID string) (*wire.Batch, error) {
-	if !wire.IsHash(batchID) {
-		return nil, &wire.ValidationError{Field: "batchId", Reason: fmt.Sprintf("%q must be 64 lowercase hex digits", batchID)}
-	}
-	idKey, err := keys.Key(keys.Batch, batchID)
-	if err != nil {
-		return nil, err
-	}
-	loc, found, err := state.Get[locator](stub, idKey)
+	ck, found, err := state.Get[wire.Checkpoint](c.Stub, key)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		return nil, &state.NotFoundError{Kind: "batch", ID: batchID}
+		return nil, &state.NotFoundError{Kind: "checkpoint", ID: msp + "/" + gatewayID}
 	}
-	recKey, err := keys.Key(keys.GatewayBatch, loc.MSP, loc.GatewayID, keys.Uint20(loc.TreeSizeAfter))
-	if err != nil {
-		return nil, err
-	}
-	b, found, err := state.Get[wire.Batch](stub, recKey)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		// The locator exists but its record does not: the state is
-		// inconsistent, which must abort rather than read as "absent".
-		return nil, &state.LedgerError{Op: "get", Key: recKey, Err: fmt.Errorf("batch %s has a locator but no record", batchID)}
-	}
-	return b, nil
+	return ck, nil
 }

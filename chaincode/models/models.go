@@ -30,9 +30,10 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
-	"github.com/ledgerguard/ledgerguard/chaincode/consortium"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
@@ -44,9 +45,7 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = "models"
-	return c
+	return &Contract{Contract: contract.Named(wire.ContractModels)}
 }
 
 // RegisterModel records a model version (modelJSON is a wire.ModelRecord
@@ -54,19 +53,11 @@ func New() *Contract {
 // JSON. A replay of the same registration returns the stored record and
 // writes nothing.
 func (c *Contract) RegisterModel(ctx contractapi.TransactionContextInterface, modelJSON string) (string, error) {
-	const fn = "RegisterModel"
-	m, err := register(ctx, fn, modelJSON)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(m)
+	return contract.Submit(ctx, wire.TxRegisterModel, access.Author, func(tx contract.Call) (*wire.ModelRecord, error) { return register(tx, modelJSON) })
 }
 
-func register(ctx contractapi.TransactionContextInterface, fn, modelJSON string) (*wire.ModelRecord, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
-	if err != nil {
-		return nil, err
-	}
+func register(c contract.Call, modelJSON string) (*wire.ModelRecord, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	m, err := wire.Decode[wire.ModelRecord]([]byte(modelJSON), "model")
 	if err != nil {
 		return nil, err
@@ -74,12 +65,8 @@ func register(ctx contractapi.TransactionContextInterface, fn, modelJSON string)
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
-	members, err := consortium.Load(stub)
+	members, err := ledgerview.MemberFor(stub, id, fn)
 	if err != nil {
-		return nil, err
-	}
-	if err := consortium.RequireMember(members, id, fn); err != nil {
 		return nil, err
 	}
 	n := len(members.MSPs)
@@ -118,25 +105,13 @@ func register(ctx contractapi.TransactionContextInterface, fn, modelJSON string)
 // approved is a no-op; a revoked version cannot be approved. Returns the
 // record.
 func (c *Contract) ApproveModel(ctx contractapi.TransactionContextInterface, name, version string) (string, error) {
-	const fn = "ApproveModel"
-	m, err := approve(ctx, fn, name, version)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(m)
+	return contract.Submit(ctx, wire.TxApproveModel, access.Admin, func(tx contract.Call) (*wire.ModelRecord, error) { return approve(tx, name, version) })
 }
 
-func approve(ctx contractapi.TransactionContextInterface, fn, name, version string) (*wire.ModelRecord, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Admin)
+func approve(c contract.Call, name, version string) (*wire.ModelRecord, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
+	members, err := ledgerview.MemberFor(stub, id, fn)
 	if err != nil {
-		return nil, err
-	}
-	stub := ctx.GetStub()
-	members, err := consortium.Load(stub)
-	if err != nil {
-		return nil, err
-	}
-	if err := consortium.RequireMember(members, id, fn); err != nil {
 		return nil, err
 	}
 	m, key, err := mustLoad(stub, name, version)
@@ -159,7 +134,7 @@ func approve(ctx contractapi.TransactionContextInterface, fn, name, version stri
 	m.Approvals = append(m.Approvals, wire.Approval{MSP: id.MSP, Subject: id.Subject, At: now, TxID: txID})
 	// An approval after the quorum is recorded too (more organisations
 	// vouching is worth keeping) but does not move the approval time.
-	if m.State == wire.ModelRegistered && countMembers(m.Approvals, members) >= m.Quorum {
+	if m.State == wire.ModelRegistered && ledgerview.CountMembers(m.Approvals, members) >= m.Quorum {
 		m.State, m.ApprovedAt, m.ApprovedTx = wire.ModelApproved, now, txID
 	}
 	if err := state.Put(stub, key, m); err != nil {
@@ -173,28 +148,15 @@ func approve(ctx contractapi.TransactionContextInterface, fn, name, version stri
 // an author of the registering organisation. Revoking a revoked version
 // is a no-op. Returns the record.
 func (c *Contract) RevokeModel(ctx contractapi.TransactionContextInterface, name, version, reason string) (string, error) {
-	const fn = "RevokeModel"
-	m, err := revoke(ctx, fn, name, version, reason)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(m)
+	return contract.Submit(ctx, wire.TxRevokeModel, access.Author, func(tx contract.Call) (*wire.ModelRecord, error) { return revoke(tx, name, version, reason) })
 }
 
-func revoke(ctx contractapi.TransactionContextInterface, fn, name, version, reason string) (*wire.ModelRecord, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
-	if err != nil {
-		return nil, err
-	}
+func revoke(c contract.Call, name, version, reason string) (*wire.ModelRecord, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	if err := wire.ValidateReason(reason); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
-	members, err := consortium.Load(stub)
-	if err != nil {
-		return nil, err
-	}
-	if err := consortium.RequireMember(members, id, fn); err != nil {
+	if _, err := ledgerview.MemberFor(stub, id, fn); err != nil {
 		return nil, err
 	}
 	m, key, err := mustLoad(stub, name, version)
@@ -224,58 +186,33 @@ func revoke(ctx contractapi.TransactionContextInterface, fn, name, version, reas
 
 // GetModel returns model name version version as JSON.
 func (c *Contract) GetModel(ctx contractapi.TransactionContextInterface, name, version string) (string, error) {
-	const fn = "GetModel"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	m, _, err := mustLoad(ctx.GetStub(), name, version)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(m)
+	return contract.Read(ctx, wire.TxGetModel, func(stub shim.ChaincodeStubInterface) (*wire.ModelRecord, error) {
+		m, _, err := mustLoad(stub, name, version)
+		return m, err
+	})
 }
 
 // ListModels returns a page (wire.Page of wire.ModelRecord) of model
 // versions matching filterJSON (a wire.ModelFilter; "" = all), ordered by
 // name then version (as text).
 func (c *Contract) ListModels(ctx contractapi.TransactionContextInterface, filterJSON string, pageSize int32, bookmark string) (string, error) {
-	const fn = "ListModels"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	f, err := wire.DecodeOptional[wire.ModelFilter](filterJSON, "filter")
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	var attrs []string
-	if f.Name != "" {
-		attrs = []string{f.Name}
-	}
-	page, err := state.List(ctx.GetStub(), keys.Model, attrs, pageSize, bookmark, f.Match)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(page)
+	return contract.List(ctx, wire.TxListModels, filterJSON, pageSize, bookmark, func(f *wire.ModelFilter) contract.Query[wire.ModelRecord] {
+		var attrs []string
+		if f.Name != "" {
+			attrs = []string{f.Name}
+		}
+		return contract.Query[wire.ModelRecord]{ObjectType: keys.Model, Attrs: attrs, Keep: f.Match}
+	})
 }
 
 // GetModelHistory returns a page (wire.Page of wire.HistoryEntry of
 // wire.ModelRecord) of every write to model name version version, newest
 // first: registration, each approval, revocation.
 func (c *Contract) GetModelHistory(ctx contractapi.TransactionContextInterface, name, version string, pageSize int32, bookmark string) (string, error) {
-	const fn = "GetModelHistory"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	stub := ctx.GetStub()
-	_, key, err := mustLoad(stub, name, version)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	page, err := state.History[wire.ModelRecord](stub, key, pageSize, bookmark)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(page)
+	return contract.History[wire.ModelRecord](ctx, wire.TxGetModelHistory, pageSize, bookmark, func(stub shim.ChaincodeStubInterface) (string, error) {
+		_, key, err := mustLoad(stub, name, version)
+		return key, err
+	})
 }
 
 // load returns the record of (name, version), or nil if none, and its key.
@@ -310,15 +247,3 @@ func mustLoad(stub shim.ChaincodeStubInterface, name, version string) (*wire.Mod
 }
 
 func ref(name, version string) string { return name + "@" + version }
-
-// countMembers counts distinct member organisations among approvals: an
-// organisation that left the consortium no longer counts.
-func countMembers(approvals []wire.Approval, m *wire.Members) int {
-	seen := map[string]bool{}
-	for _, a := range approvals {
-		if m.Has(a.MSP) {
-			seen[a.MSP] = true
-		}
-	}
-	return len(seen)
-}

@@ -25,16 +25,17 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
-	"github.com/ledgerguard/ledgerguard/chaincode/consortium"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
 	"github.com/ledgerguard/ledgerguard/chaincode/policy"
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
 // MaxActivePolicies bounds the active set RaiseAlerts evaluates.
-const MaxActivePolicies = 256
+const MaxActivePolicies = ledgerview.MaxActivePolicies
 
 // Contract is the policies contract, registered as "policies".
 type Contract struct {
@@ -43,9 +44,7 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = "policies"
-	return c
+	return &Contract{Contract: contract.Named(wire.ContractPolicies)}
 }
 
 // head is the per-policy index: owner, latest proposed and active version.
@@ -59,19 +58,11 @@ type head struct {
 // ProposePolicy records a new policy version (policyJSON is a wire.Policy
 // without chaincode-set fields) in state proposed and returns it as JSON.
 func (c *Contract) ProposePolicy(ctx contractapi.TransactionContextInterface, policyJSON string) (string, error) {
-	const fn = "ProposePolicy"
-	p, err := propose(ctx, fn, policyJSON)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(p)
+	return contract.Submit(ctx, wire.TxProposePolicy, access.Author, func(tx contract.Call) (*wire.Policy, error) { return propose(tx, policyJSON) })
 }
 
-func propose(ctx contractapi.TransactionContextInterface, fn, policyJSON string) (*wire.Policy, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
-	if err != nil {
-		return nil, err
-	}
+func propose(c contract.Call, policyJSON string) (*wire.Policy, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	p, err := wire.Decode[wire.Policy]([]byte(policyJSON), "policy")
 	if err != nil {
 		return nil, err
@@ -84,12 +75,8 @@ func propose(ctx contractapi.TransactionContextInterface, fn, policyJSON string)
 	if err := policy.Validate(&p); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
-	members, err := consortium.Load(stub)
+	members, err := ledgerview.MemberFor(stub, id, fn)
 	if err != nil {
-		return nil, err
-	}
-	if err := consortium.RequireMember(members, id, fn); err != nil {
 		return nil, err
 	}
 	n := len(members.MSPs)
@@ -151,25 +138,13 @@ func propose(ctx contractapi.TransactionContextInterface, fn, policyJSON string)
 // policyID version version (the caller must be an admin of a member) and
 // activates the version once the quorum is reached. Returns the version.
 func (c *Contract) ApprovePolicy(ctx contractapi.TransactionContextInterface, policyID string, version uint32) (string, error) {
-	const fn = "ApprovePolicy"
-	p, err := approve(ctx, fn, policyID, version)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(p)
+	return contract.Submit(ctx, wire.TxApprovePolicy, access.Admin, func(tx contract.Call) (*wire.Policy, error) { return approve(tx, policyID, version) })
 }
 
-func approve(ctx contractapi.TransactionContextInterface, fn, policyID string, version uint32) (*wire.Policy, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Admin)
+func approve(c contract.Call, policyID string, version uint32) (*wire.Policy, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
+	members, err := ledgerview.MemberFor(stub, id, fn)
 	if err != nil {
-		return nil, err
-	}
-	stub := ctx.GetStub()
-	members, err := consortium.Load(stub)
-	if err != nil {
-		return nil, err
-	}
-	if err := consortium.RequireMember(members, id, fn); err != nil {
 		return nil, err
 	}
 	p, err := loadVersion(stub, policyID, version)
@@ -189,7 +164,7 @@ func approve(ctx contractapi.TransactionContextInterface, fn, policyID string, v
 		return nil, err
 	}
 	if h == nil {
-		return nil, &state.LedgerError{Op: "get", Key: hKey, Err: fmt.Errorf("policy %s has versions but no head", p.ID)}
+		return nil, &state.LedgerError{Op: "get", Key: hKey, Err: state.Inconsistent("policy %s has versions but no head", p.ID)}
 	}
 	if h.Active > p.Version {
 		return nil, &state.StateError{Kind: "policy", ID: fmt.Sprintf("%s@%d", p.ID, p.Version),
@@ -201,7 +176,7 @@ func approve(ctx contractapi.TransactionContextInterface, fn, policyID string, v
 	}
 	txID := stub.GetTxID()
 	p.Approvals = append(p.Approvals, wire.Approval{MSP: id.MSP, Subject: id.Subject, At: now, TxID: txID})
-	if countMembers(p.Approvals, members) >= p.Quorum {
+	if ledgerview.CountMembers(p.Approvals, members) >= p.Quorum {
 		if err := activate(stub, p, h, now, txID, id); err != nil {
 			return nil, err
 		}
@@ -252,23 +227,14 @@ func activate(stub shim.ChaincodeStubInterface, p *wire.Policy, h *head, now wir
 // with a reason; only the owning organisation's authors or admins may.
 // Revoking a revoked version is a no-op. Returns the version.
 func (c *Contract) RevokePolicy(ctx contractapi.TransactionContextInterface, policyID string, version uint32, reason string) (string, error) {
-	const fn = "RevokePolicy"
-	p, err := revoke(ctx, fn, policyID, version, reason)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(p)
+	return contract.Submit(ctx, wire.TxRevokePolicy, access.Author, func(tx contract.Call) (*wire.Policy, error) { return revoke(tx, policyID, version, reason) })
 }
 
-func revoke(ctx contractapi.TransactionContextInterface, fn, policyID string, version uint32, reason string) (*wire.Policy, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Author)
-	if err != nil {
-		return nil, err
-	}
+func revoke(c contract.Call, policyID string, version uint32, reason string) (*wire.Policy, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	if err := wire.ValidateReason(reason); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	p, err := loadVersion(stub, policyID, version)
 	if err != nil {
 		return nil, err
@@ -293,7 +259,7 @@ func revoke(ctx contractapi.TransactionContextInterface, fn, policyID string, ve
 			return nil, err
 		}
 		if h == nil {
-			return nil, &state.LedgerError{Op: "get", Key: hKey, Err: fmt.Errorf("policy %s has versions but no head", p.ID)}
+			return nil, &state.LedgerError{Op: "get", Key: hKey, Err: state.Inconsistent("policy %s has versions but no head", p.ID)}
 		}
 		h.Active = 0
 		if err := state.Put(stub, hKey, h); err != nil {
@@ -318,81 +284,47 @@ func revoke(ctx contractapi.TransactionContextInterface, fn, policyID string, ve
 // GetPolicy returns policy policyID at version version as JSON; version 0
 // means the active version, or the latest if none is active.
 func (c *Contract) GetPolicy(ctx contractapi.TransactionContextInterface, policyID string, version uint32) (string, error) {
-	const fn = "GetPolicy"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	stub := ctx.GetStub()
-	if version == 0 {
-		h, _, err := loadHead(stub, policyID)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", fn, err)
+	return contract.Read(ctx, wire.TxGetPolicy, func(stub shim.ChaincodeStubInterface) (*wire.Policy, error) {
+		if version == 0 {
+			h, _, err := loadHead(stub, policyID)
+			if err != nil {
+				return nil, err
+			}
+			if h == nil {
+				return nil, &state.NotFoundError{Kind: "policy", ID: policyID}
+			}
+			version = h.Latest
+			if h.Active != 0 {
+				version = h.Active
+			}
 		}
-		if h == nil {
-			return "", fmt.Errorf("%s: %w", fn, &state.NotFoundError{Kind: "policy", ID: policyID})
-		}
-		version = h.Latest
-		if h.Active != 0 {
-			version = h.Active
-		}
-	}
-	p, err := loadVersion(stub, policyID, version)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(p)
+		return loadVersion(stub, policyID, version)
+	})
 }
 
 // ListPolicies returns a page (wire.Page of wire.Policy) of policy
 // versions matching filterJSON (a wire.PolicyFilter; "" = all), ordered by
 // policy id then version.
 func (c *Contract) ListPolicies(ctx contractapi.TransactionContextInterface, filterJSON string, pageSize int32, bookmark string) (string, error) {
-	const fn = "ListPolicies"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	f, err := wire.DecodeOptional[wire.PolicyFilter](filterJSON, "filter")
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	var attrs []string
-	if f.ID != "" {
-		attrs = []string{f.ID}
-	}
-	page, err := state.List(ctx.GetStub(), keys.Policy, attrs, pageSize, bookmark, f.Match)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(page)
+	return contract.List(ctx, wire.TxListPolicies, filterJSON, pageSize, bookmark, func(f *wire.PolicyFilter) contract.Query[wire.Policy] {
+		var attrs []string
+		if f.ID != "" {
+			attrs = []string{f.ID}
+		}
+		return contract.Query[wire.Policy]{ObjectType: keys.Policy, Attrs: attrs, Keep: f.Match}
+	})
 }
 
 // GetPolicyHistory returns a page (wire.Page of wire.HistoryEntry of
 // wire.Policy) of every write to policy policyID version version, newest
 // first: proposal, each approval, activation, supersession or revocation.
 func (c *Contract) GetPolicyHistory(ctx contractapi.TransactionContextInterface, policyID string, version uint32, pageSize int32, bookmark string) (string, error) {
-	const fn = "GetPolicyHistory"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	stub := ctx.GetStub()
-	if _, err := loadVersion(stub, policyID, version); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	key, err := keys.Key(keys.Policy, policyID, keys.Uint10(version))
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	page, err := state.History[wire.Policy](stub, key, pageSize, bookmark)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(page)
-}
-
-// LoadActive returns every active policy version, in policy-id order, with
-// one bounded scan. RaiseAlerts calls it once per transaction.
-func LoadActive(stub shim.ChaincodeStubInterface) ([]wire.Policy, error) {
-	return state.Scan[wire.Policy](stub, keys.ActivePolicy, nil, MaxActivePolicies)
+	return contract.History[wire.Policy](ctx, wire.TxGetPolicyHistory, pageSize, bookmark, func(stub shim.ChaincodeStubInterface) (string, error) {
+		if _, err := loadVersion(stub, policyID, version); err != nil {
+			return "", err
+		}
+		return keys.Key(keys.Policy, policyID, keys.Uint10(version))
+	})
 }
 
 func loadHead(stub shim.ChaincodeStubInterface, policyID string) (*head, string, error) {
@@ -431,15 +363,4 @@ func putVersion(stub shim.ChaincodeStubInterface, p *wire.Policy) error {
 		return err
 	}
 	return state.Put(stub, key, p)
-}
-
-// countMembers counts distinct member organisations among approvals.
-func countMembers(approvals []wire.Approval, m *wire.Members) int {
-	seen := map[string]bool{}
-	for _, a := range approvals {
-		if m.Has(a.MSP) {
-			seen[a.MSP] = true
-		}
-	}
-	return len(seen)
 }

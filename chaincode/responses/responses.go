@@ -1,5 +1,6 @@
-// Package responses is the "responses" contract and the planner RaiseAlerts
-// uses to turn matching policies into response requests.
+// Package responses is the "responses" contract: what happens to a
+// response after RaiseAlerts created it (package planning decides and
+// writes new ones).
 //
 // Guarantees:
 //   - a response's id is wire.ResponseID(alert, policy, version), so the
@@ -21,9 +22,10 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
-	"github.com/ledgerguard/ledgerguard/chaincode/consortium"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
@@ -35,9 +37,7 @@ type Contract struct {
 
 // New returns the contract with its name set.
 func New() *Contract {
-	c := &Contract{}
-	c.Name = "responses"
-	return c
+	return &Contract{Contract: contract.Named(wire.ContractResponses)}
 }
 
 // ApproveResponse records the caller's organisation's approval (the caller
@@ -46,25 +46,12 @@ func New() *Contract {
 // the transaction emits ResponsesRequested for it. Approving twice is a
 // no-op. Returns the response as JSON.
 func (c *Contract) ApproveResponse(ctx contractapi.TransactionContextInterface, responseID string) (string, error) {
-	const fn = "ApproveResponse"
-	r, err := approveResponse(ctx, fn, responseID)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(r)
+	return contract.Submit(ctx, wire.TxApproveResponse, access.Admin, func(tx contract.Call) (*wire.Response, error) { return approveResponse(tx, responseID) })
 }
 
-func approveResponse(ctx contractapi.TransactionContextInterface, fn, responseID string) (*wire.Response, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Admin)
-	if err != nil {
-		return nil, err
-	}
-	stub := ctx.GetStub()
-	members, err := consortium.Load(stub)
-	if err != nil {
-		return nil, err
-	}
-	if err := consortium.RequireMember(members, id, fn); err != nil {
+func approveResponse(c contract.Call, responseID string) (*wire.Response, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
+	if _, err := ledgerview.MemberFor(stub, id, fn); err != nil {
 		return nil, err
 	}
 	r, key, err := Load(stub, responseID)
@@ -107,26 +94,17 @@ func approveResponse(ctx contractapi.TransactionContextInterface, fn, responseID
 // organisation; the caller must have the gateway role. Recording the
 // response's current status again is a no-op. Returns the response.
 func (c *Contract) RecordOutcome(ctx contractapi.TransactionContextInterface, responseID, status, detail string) (string, error) {
-	const fn = "RecordOutcome"
-	r, err := recordOutcome(ctx, fn, responseID, status, detail)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(r)
+	return contract.Submit(ctx, wire.TxRecordOutcome, access.Gateway, func(tx contract.Call) (*wire.Response, error) { return recordOutcome(tx, responseID, status, detail) })
 }
 
-func recordOutcome(ctx contractapi.TransactionContextInterface, fn, responseID, status, detail string) (*wire.Response, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Gateway)
-	if err != nil {
-		return nil, err
-	}
+func recordOutcome(c contract.Call, responseID, status, detail string) (*wire.Response, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	if !wire.IsOutcomeStatus(status) {
 		return nil, &wire.ValidationError{Field: "status", Reason: fmt.Sprintf("%q must be succeeded, failed or rolled-back", status)}
 	}
 	if err := wire.ValidateOutcomeDetail(detail); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	r, key, err := Load(stub, responseID)
 	if err != nil {
 		return nil, err
@@ -163,23 +141,14 @@ func recordOutcome(ctx contractapi.TransactionContextInterface, fn, responseID, 
 // caller's organisation (analyst or admin), with a reason, and emits
 // RollbackRequested. Asking again is a no-op without an event.
 func (c *Contract) RequestRollback(ctx contractapi.TransactionContextInterface, responseID, reason string) (string, error) {
-	const fn = "RequestRollback"
-	r, err := requestRollback(ctx, fn, responseID, reason)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(r)
+	return contract.Submit(ctx, wire.TxRequestRollback, access.Analyst, func(tx contract.Call) (*wire.Response, error) { return requestRollback(tx, responseID, reason) })
 }
 
-func requestRollback(ctx contractapi.TransactionContextInterface, fn, responseID, reason string) (*wire.Response, error) {
-	id, err := access.Require(ctx.GetClientIdentity(), fn, access.Analyst)
-	if err != nil {
-		return nil, err
-	}
+func requestRollback(c contract.Call, responseID, reason string) (*wire.Response, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	if err := wire.ValidateReason(reason); err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
 	r, key, err := Load(stub, responseID)
 	if err != nil {
 		return nil, err
@@ -212,34 +181,19 @@ func requestRollback(ctx contractapi.TransactionContextInterface, fn, responseID
 
 // GetResponse returns a response as JSON.
 func (c *Contract) GetResponse(ctx contractapi.TransactionContextInterface, responseID string) (string, error) {
-	const fn = "GetResponse"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	r, _, err := Load(ctx.GetStub(), responseID)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(r)
+	return contract.Read(ctx, wire.TxGetResponse, func(stub shim.ChaincodeStubInterface) (*wire.Response, error) {
+		r, _, err := Load(stub, responseID)
+		return r, err
+	})
 }
 
 // ListResponses returns a page (wire.Page of wire.Response) of responses
 // matching filterJSON (a wire.ResponseFilter; "" = all), in id order. With
 // a filter a page may hold fewer than pageSize records: follow the bookmark.
 func (c *Contract) ListResponses(ctx contractapi.TransactionContextInterface, filterJSON string, pageSize int32, bookmark string) (string, error) {
-	const fn = "ListResponses"
-	if _, err := access.Require(ctx.GetClientIdentity(), fn, access.Read); err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	f, err := wire.DecodeOptional[wire.ResponseFilter](filterJSON, "filter")
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	page, err := state.List(ctx.GetStub(), keys.Response, nil, pageSize, bookmark, f.Match)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", fn, err)
-	}
-	return state.JSON(page)
+	return contract.List(ctx, wire.TxListResponses, filterJSON, pageSize, bookmark, func(f *wire.ResponseFilter) contract.Query[wire.Response] {
+		return contract.Query[wire.Response]{ObjectType: keys.Response, Keep: f.Match}
+	})
 }
 
 // Load reads a response and returns it with its key; absence is a

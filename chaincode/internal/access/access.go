@@ -5,9 +5,9 @@
 // ledgerguard.gateway binding a gateway identity to one gateway id.
 //
 // Guarantees: every check fails closed (an unreadable identity is a
-// denial), and every denial is a *DeniedError naming the caller, the
-// function and the missing right, so clients and tests can inspect it
-// with errors.As. Admins hold the author and analyst rights of their own
+// denial, an *UnreadableError), and every denial is a *DeniedError naming
+// the caller, the function and the missing right, so clients and tests can
+// inspect it with errors.As; both carry wire.CodeDenied. Admins hold the author and analyst rights of their own
 // organisation but never the gateway right: a human admin cannot forge
 // telemetry anchors or executor outcomes.
 package access
@@ -83,6 +83,29 @@ func (e *DeniedError) Error() string {
 	return fmt.Sprintf("access denied: %s identity %q lacks %s required by %s", e.MSP, e.Subject, e.Missing, e.Function)
 }
 
+// ErrorCode implements wire.Coder: wire.CodeDenied.
+func (e *DeniedError) ErrorCode() wire.Code { return wire.CodeDenied }
+
+// UnreadableError is returned when the caller's identity cannot be read
+// (no certificate, no MSP ID, an attribute that does not parse). It is a
+// denial: the chaincode never guesses who called.
+type UnreadableError struct {
+	Err error
+}
+
+// Error implements error.
+func (e *UnreadableError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *UnreadableError) Unwrap() error { return e.Err }
+
+// ErrorCode implements wire.Coder: wire.CodeDenied.
+func (e *UnreadableError) ErrorCode() wire.Code { return wire.CodeDenied }
+
+func unreadable(format string, args ...any) error {
+	return &UnreadableError{Err: fmt.Errorf(format, args...)}
+}
+
 // Identity is the caller as the chaincode sees it.
 type Identity struct {
 	MSP       string
@@ -98,18 +121,18 @@ func Of(ci cid.ClientIdentity) (Identity, error) {
 	// contractapi stores the result of cid.New even when it failed, which
 	// leaves a typed nil pointer behind a non-nil interface.
 	if c, ok := ci.(*cid.ClientID); ci == nil || ok && c == nil {
-		return Identity{}, fmt.Errorf("read caller identity: the transaction context holds no usable client identity (certificate or MSP ID unreadable)")
+		return Identity{}, unreadable("read caller identity: the transaction context holds no usable client identity (certificate or MSP ID unreadable)")
 	}
 	msp, err := ci.GetMSPID()
 	if err != nil || msp == "" {
-		return Identity{}, fmt.Errorf("read caller MSP ID: %v", err)
+		return Identity{}, unreadable("read caller MSP ID: %v", err)
 	}
 	cert, err := ci.GetX509Certificate()
 	if err != nil {
-		return Identity{}, fmt.Errorf("read caller certificate: %w", err)
+		return Identity{}, unreadable("read caller certificate: %w", err)
 	}
 	if cert == nil {
-		return Identity{}, fmt.Errorf("read caller certificate: caller of %s is not identified by an X.509 certificate", msp)
+		return Identity{}, unreadable("read caller certificate: caller of %s is not identified by an X.509 certificate", msp)
 	}
 	id := Identity{MSP: msp, Subject: cert.Subject.String()}
 	for _, ou := range cert.Subject.OrganizationalUnit {
@@ -119,7 +142,7 @@ func Of(ci cid.ClientIdentity) (Identity, error) {
 	}
 	role, found, err := ci.GetAttributeValue(RoleAttribute)
 	if err != nil {
-		return Identity{}, fmt.Errorf("read caller attribute %s: %w", RoleAttribute, err)
+		return Identity{}, unreadable("read caller attribute %s: %w", RoleAttribute, err)
 	}
 	if found {
 		switch role {
@@ -129,7 +152,7 @@ func Of(ci cid.ClientIdentity) (Identity, error) {
 	}
 	gw, found, err := ci.GetAttributeValue(GatewayAttribute)
 	if err != nil {
-		return Identity{}, fmt.Errorf("read caller attribute %s: %w", GatewayAttribute, err)
+		return Identity{}, unreadable("read caller attribute %s: %w", GatewayAttribute, err)
 	}
 	if found {
 		id.GatewayID = gw

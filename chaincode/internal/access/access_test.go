@@ -9,6 +9,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgertest"
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
 func identity(t *testing.T, id *ledgertest.Identity) access.Identity {
@@ -84,5 +85,20 @@ func TestUnreadableIdentityFailsClosed(t *testing.T) {
 	}
 	if _, err := access.Of(nil); err == nil {
 		t.Error("nil identity accepted")
+	}
+}
+
+func TestRefusalsAreDenied(t *testing.T) {
+	_, unreadable := access.Of(nil)
+	denied := access.Identity{MSP: "Org1MSP"}.Require("RaiseAlerts", access.Gateway)
+	for _, err := range []error{unreadable, denied} {
+		e, ok := wire.ParseError(wire.Encode(err).Error())
+		if !ok || e.Code != wire.CodeDenied {
+			t.Errorf("%v encodes as %+v, want %s", err, e, wire.CodeDenied)
+		}
+	}
+	var ue *access.UnreadableError
+	if !errors.As(unreadable, &ue) {
+		t.Errorf("got %T, want *access.UnreadableError", unreadable)
 	}
 }

@@ -26,6 +26,8 @@ import (
 	"fmt"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
 // Object types of the composite keys.
@@ -45,14 +47,31 @@ const (
 )
 
 // Key builds the composite key of objectType with attributes; it fails only
-// on attributes Fabric forbids (invalid UTF-8, U+0000, U+10FFFF).
+// on attributes Fabric forbids (invalid UTF-8, U+0000, U+10FFFF), with a
+// *KeyError.
 func Key(objectType string, attrs ...string) (string, error) {
 	k, err := shim.CreateCompositeKey(objectType, attrs)
 	if err != nil {
-		return "", fmt.Errorf("build %s key: %w", objectType, err)
+		return "", &KeyError{ObjectType: objectType, Err: err}
 	}
 	return k, nil
 }
+
+// KeyError is an attribute Fabric does not accept in a composite key.
+// Attributes come from the caller's input, so it is wire.CodeInvalid.
+type KeyError struct {
+	ObjectType string
+	Err        error
+}
+
+// Error implements error.
+func (e *KeyError) Error() string { return fmt.Sprintf("build %s key: %v", e.ObjectType, e.Err) }
+
+// Unwrap returns Fabric's error.
+func (e *KeyError) Unwrap() error { return e.Err }
+
+// ErrorCode implements wire.Coder: wire.CodeInvalid.
+func (e *KeyError) ErrorCode() wire.Code { return wire.CodeInvalid }
 
 // Uint20 formats n zero-padded to 20 digits (the width of max uint64).
 func Uint20(n uint64) string { return fmt.Sprintf("%020d", n) }

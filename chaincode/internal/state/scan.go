@@ -80,7 +80,7 @@ func Scan[T any](stub shim.ChaincodeStubInterface, objectType string, attrs []st
 			return nil, &LedgerError{Op: "scan", Key: objectType, Err: err}
 		}
 		if len(out) == max {
-			return nil, &LedgerError{Op: "scan", Key: objectType, Err: fmt.Errorf("more than %d records", max)}
+			return nil, &LedgerError{Op: "scan", Key: objectType, Err: Inconsistent("more than %d records", max)}
 		}
 		var v T
 		if err := json.Unmarshal(kv.Value, &v); err != nil {

@@ -4,7 +4,8 @@
 // transaction with a *LedgerError naming the operation and key; a stored
 // value that does not decode is an error too, never a silent "absent".
 // It also defines the domain errors contracts return (*NotFoundError,
-// *ConflictError, *StateError), all inspectable with errors.As.
+// *ConflictError, *StateError), all inspectable with errors.As and each
+// carrying its wire.Code (wire.Coder) for wire.Encode.
 package state
 
 import (
@@ -33,6 +34,43 @@ func (e *LedgerError) Error() string {
 // Unwrap returns the underlying error.
 func (e *LedgerError) Unwrap() error { return e.Err }
 
+// ErrorCode implements wire.Coder. A failed call into the peer (get, put,
+// delete, scan, count, history, set event) is wire.CodeUnavailable: the
+// same transaction may succeed when retried. Anything else (a value that
+// does not decode or encode, a bad transaction timestamp, an
+// *InconsistentError cause) is wire.CodeInternal: retrying cannot help.
+func (e *LedgerError) ErrorCode() wire.Code {
+	var c wire.Coder
+	if errors.As(e.Err, &c) {
+		return c.ErrorCode()
+	}
+	switch e.Op {
+	case "get", "put", "delete", "scan", "count", "history", "set event":
+		return wire.CodeUnavailable
+	}
+	return wire.CodeInternal
+}
+
+// InconsistentError is the cause of a *LedgerError when the world state
+// contradicts itself or a bound the chaincode keeps (a locator without its
+// record, more records than the chaincode ever writes): a bug or a
+// tampered state, never transient.
+type InconsistentError struct {
+	Reason string
+}
+
+// Error implements error: the reason alone, as the *LedgerError names the
+// operation and key.
+func (e *InconsistentError) Error() string { return e.Reason }
+
+// ErrorCode implements wire.Coder: wire.CodeInternal.
+func (e *InconsistentError) ErrorCode() wire.Code { return wire.CodeInternal }
+
+// Inconsistent returns an *InconsistentError with a formatted reason.
+func Inconsistent(format string, args ...any) error {
+	return &InconsistentError{Reason: fmt.Sprintf(format, args...)}
+}
+
 // NotFoundError is returned when a record the caller named does not exist.
 type NotFoundError struct {
 	Kind string
@@ -41,6 +79,9 @@ type NotFoundError struct {
 
 // Error implements error.
 func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.Kind, e.ID) }
+
+// ErrorCode implements wire.Coder: wire.CodeNotFound.
+func (e *NotFoundError) ErrorCode() wire.Code { return wire.CodeNotFound }
 
 // ConflictError is returned when input contradicts what the ledger holds
 // (a batch that does not extend the checkpoint, a version already used
@@ -55,6 +96,9 @@ type ConflictError struct {
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("conflict on %s %q: %s", e.Kind, e.ID, e.Reason)
 }
+
+// ErrorCode implements wire.Coder: wire.CodeConflict.
+func (e *ConflictError) ErrorCode() wire.Code { return wire.CodeConflict }
 
 // IsNotFound reports whether err is (or wraps) a *NotFoundError.
 func IsNotFound(err error) bool {
@@ -75,6 +119,9 @@ type StateError struct {
 func (e *StateError) Error() string {
 	return fmt.Sprintf("%s %q is %s: cannot %s", e.Kind, e.ID, e.State, e.Action)
 }
+
+// ErrorCode implements wire.Coder: wire.CodeState.
+func (e *StateError) ErrorCode() wire.Code { return wire.CodeState }
 
 // printable replaces the composite-key separator so keys read in logs.
 func printable(k string) string {
@@ -154,7 +201,7 @@ func TxTime(stub shim.ChaincodeStubInterface) (wire.Time, error) {
 		return wire.Time{}, &LedgerError{Op: "read tx timestamp", Err: err}
 	}
 	if ts == nil {
-		return wire.Time{}, &LedgerError{Op: "read tx timestamp", Err: fmt.Errorf("no timestamp")}
+		return wire.Time{}, &LedgerError{Op: "read tx timestamp", Err: Inconsistent("no timestamp")}
 	}
 	if err := ts.CheckValid(); err != nil {
 		return wire.Time{}, &LedgerError{Op: "read tx timestamp", Err: err}

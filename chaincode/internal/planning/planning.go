@@ -1,4 +1,10 @@
-package responses
+// Package planning turns matching response policies into response
+// requests within one RaiseAlerts transaction: it evaluates the active
+// policies (read through package ledgerview) against each new alert, writes
+// the responses and rate-limit marks, and lists what it created for the
+// transaction's one chaincode event. The alerts contract drives it; the
+// responses contract owns what happens to a response afterwards.
+package planning
 
 import (
 	"fmt"
@@ -6,8 +12,8 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
-	"github.com/ledgerguard/ledgerguard/chaincode/policies"
 	"github.com/ledgerguard/ledgerguard/chaincode/policy"
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
@@ -60,7 +66,7 @@ func (pl *Planner) load() error {
 	if pl.loaded {
 		return nil
 	}
-	active, err := policies.LoadActive(pl.stub)
+	active, err := ledgerview.ActivePolicies(pl.stub)
 	if err != nil {
 		return fmt.Errorf("load active policies: %w", err)
 	}
