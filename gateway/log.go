@@ -101,6 +101,17 @@ type EventProof struct {
 	Batch     *Batch         `json:"batch,omitempty"`
 }
 
+// Leaf is one event of the log as the log stores it: the decoded event,
+// its canonical bytes (the Merkle leaf, byte for byte as stored, not a
+// re-encoding) and its RFC 6962 leaf hash SHA-256(0x00 || Canonical) as
+// stored in the tree. Readers that need the leaf or its hash use these
+// rather than re-encoding Event, which is what the tree commits to.
+type Leaf struct {
+	Event     Event
+	Canonical []byte
+	LeafHash  [32]byte
+}
+
 // EventLog is the durable, append-only, Merkle-hashed log of one gateway's
 // events. Append returns only once the events are on stable storage; every
 // read reflects only what is on stable storage.

@@ -31,7 +31,6 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/detect"
 	"github.com/ledgerguard/ledgerguard/gateway/durable"
-	"github.com/ledgerguard/ledgerguard/gateway/merkle"
 	"github.com/ledgerguard/ledgerguard/gateway/pseudonym"
 )
 
@@ -41,9 +40,16 @@ const MaxPerTx = 1000
 
 // Log is what the alerter reads from the gateway's store.
 type Log interface {
-	EventBySeq(ctx context.Context, seq uint64) (gateway.Event, error)
+	// Leaves returns the leaves [from, to) in order, each event with its
+	// stored canonical bytes and leaf hash, for ranges of up to
+	// LeavesPerRead leaves within the durable log.
+	Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error)
 	BatchOf(ctx context.Context, seq uint64) (gateway.Batch, bool, error)
 }
+
+// LeavesPerRead is the longest range the alerter asks Log.Leaves for: a
+// batch longer than that is read in several calls.
+const LeavesPerRead = 16_384
 
 // Raiser submits alerts to the ledger. Errors follow gateway.Ledger's
 // classification (gateway.ErrLedgerUnavailable is transient).
@@ -234,15 +240,30 @@ func (a *Alerter) setErr(err error) {
 }
 
 // alertsFor scores the batch's events and builds one alert per flagged
-// verdict, sorted as the detector returned them (input order).
+// verdict, sorted as the detector returned them (input order). The events
+// come with their stored leaf hashes, which the alerts cite as they are:
+// the alerter never re-encodes or re-hashes an event.
 func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert, error) {
-	events := make([]gateway.Event, 0, b.TreeSizeAfter-b.TreeSizeBefore)
-	for seq := b.TreeSizeBefore; seq < b.TreeSizeAfter; seq++ {
-		ev, err := a.log.EventBySeq(ctx, seq)
+	var leaves []gateway.Leaf
+	for from := b.TreeSizeBefore; from < b.TreeSizeAfter; {
+		to := min(from+LeavesPerRead, b.TreeSizeAfter)
+		got, err := a.log.Leaves(ctx, from, to)
 		if err != nil {
-			return nil, fmt.Errorf("alerting: read event %d of batch %s: %w", seq, b.ID, err)
+			return nil, fmt.Errorf("alerting: read events %d..%d of batch %s: %w", from, to-1, b.ID, err)
 		}
-		events = append(events, ev)
+		if uint64(len(got)) != to-from {
+			return nil, fmt.Errorf("alerting: read events %d..%d of batch %s: got %d leaves", from, to-1, b.ID, len(got))
+		}
+		if leaves == nil { // the usual case: the whole batch in one read
+			leaves = got
+		} else {
+			leaves = append(leaves, got...)
+		}
+		from = to
+	}
+	events := make([]gateway.Event, len(leaves))
+	for i := range leaves {
+		events[i] = leaves[i].Event
 	}
 	results, err := a.det.Detect(ctx, events)
 	if err != nil {
@@ -254,8 +275,10 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 		if !r.Flagged {
 			continue
 		}
-		ev := events[r.Index]
-		al, err := a.alert(b, ev, r)
+		if r.Index < 0 || r.Index >= len(leaves) {
+			return nil, fmt.Errorf("alerting: detect batch %s: result index %d of %d events", b.ID, r.Index, len(leaves))
+		}
+		al, err := a.alert(b, &leaves[r.Index], r)
 		if err != nil {
 			return nil, err
 		}
@@ -268,13 +291,11 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 	return out, nil
 }
 
-// alert builds the ledger alert of one flagged verdict.
-func (a *Alerter) alert(b gateway.Batch, ev gateway.Event, r detect.Result) (wire.Alert, error) {
-	canonical, err := ev.Canonical()
-	if err != nil {
-		return wire.Alert{}, err
-	}
-	eventHash := hex.EncodeToString(merkle.LeafHash(canonical))
+// alert builds the ledger alert of one flagged verdict; its event hash is
+// the leaf hash the log stored (and anchored) for the event.
+func (a *Alerter) alert(b gateway.Batch, leaf *gateway.Leaf, r detect.Result) (wire.Alert, error) {
+	ev := leaf.Event
+	eventHash := hex.EncodeToString(leaf.LeafHash[:])
 	model := wire.Model{ID: r.Model, Version: r.Version, SHA256: r.SHA256}
 	category := r.Category
 	if category == "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/detect"
+	"github.com/ledgerguard/ledgerguard/gateway/merkle"
 	"github.com/ledgerguard/ledgerguard/gateway/pseudonym"
 )
 
@@ -23,11 +24,23 @@ type memLog struct {
 	batches []gateway.Batch
 }
 
-func (m *memLog) EventBySeq(_ context.Context, seq uint64) (gateway.Event, error) {
-	if seq >= uint64(len(m.events)) {
-		return gateway.Event{}, fmt.Errorf("no event %d", seq)
+// Leaves returns the events with the canonical bytes and leaf hashes a
+// store would hold for them.
+func (m *memLog) Leaves(_ context.Context, from, to uint64) ([]gateway.Leaf, error) {
+	if from > to || to > uint64(len(m.events)) {
+		return nil, fmt.Errorf("no events %d..%d", from, to)
 	}
-	return m.events[seq], nil
+	var out []gateway.Leaf
+	for _, ev := range m.events[from:to] {
+		c, err := ev.Canonical()
+		if err != nil {
+			return nil, err
+		}
+		l := gateway.Leaf{Event: ev, Canonical: c}
+		copy(l.LeafHash[:], merkle.LeafHash(c))
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 func (m *memLog) BatchOf(_ context.Context, seq uint64) (gateway.Batch, bool, error) {

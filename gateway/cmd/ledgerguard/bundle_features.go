@@ -8,15 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/evidence"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/features"
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
+	"github.com/ledgerguard/ledgerguard/gateway/trainset"
 )
 
 // errRefused is returned (exit status 1) when `features --bundle` is given
@@ -94,7 +93,7 @@ func runBundleFeatures(cmd *cobra.Command, m *onnx.Manifest, o bundleOptions, ou
 		os.Remove(spool.Name()) // after a rename this fails harmlessly
 	}()
 
-	st, err := writeBundleFeatures(ctx, spool, m, file, labels, o.defaultLabel, o.all, opts...)
+	st, err := trainset.WriteBundleFeatures(ctx, spool, m, file, labels, o.defaultLabel, o.all, opts...)
 	stderr := cmd.ErrOrStderr()
 	var nv *evidence.NotVerifiedError
 	if errors.As(err, &nv) {
@@ -124,64 +123,10 @@ func runBundleFeatures(cmd *cobra.Command, m *onnx.Manifest, o bundleOptions, ou
 		mode = "online"
 	}
 	fmt.Fprintf(stderr, "features: bundle sha256 %s verified (%s): %d events in %d batches of gateway %s/%s\n",
-		st.verified.SHA256, mode, st.verified.Events, st.verified.Report.Batches, st.verified.Report.GatewayMSP, st.verified.Report.GatewayID)
-	fmt.Fprintf(stderr, "features: %d rows, %d labelled\n", st.rows, st.labelled)
-	if labels != nil && st.unmatched > 0 {
-		fmt.Fprintf(stderr, "features: warning: %d of %d labelled events are not rows of this bundle (not in it, or the model does not apply to them)\n", st.unmatched, len(labels))
+		st.Verified.SHA256, mode, st.Verified.Events, st.Verified.Report.Batches, st.Verified.Report.GatewayMSP, st.Verified.Report.GatewayID)
+	fmt.Fprintf(stderr, "features: %d rows, %d labelled\n", st.Rows, st.Labelled)
+	if labels != nil && st.Unmatched > 0 {
+		fmt.Fprintf(stderr, "features: warning: %d of %d labelled events are not rows of this bundle (not in it, or the model does not apply to them)\n", st.Unmatched, len(labels))
 	}
 	return nil
-}
-
-// bundleStats is what writeBundleFeatures did.
-type bundleStats struct {
-	verified                  *evidence.Verified
-	rows, labelled, unmatched int
-}
-
-// writeBundleFeatures writes the CSV of a bundle's feature matrix to w (see
-// the features command's help for the columns). Nothing is written when
-// the bundle does not verify (*evidence.NotVerifiedError); on any other
-// error w may hold a partial matrix.
-func writeBundleFeatures(ctx context.Context, w io.Writer, m *onnx.Manifest, bundle io.ReadSeeker, labels map[string]string, defaultLabel string, all bool, opts ...evidence.VerifyOption) (bundleStats, error) {
-	eng, err := m.Engine()
-	if err != nil {
-		return bundleStats{}, err
-	}
-	var (
-		fw   *featureCSV
-		st   bundleStats
-		seen = map[string]bool{}
-	)
-	applies := m.Applies
-	if all {
-		applies = nil
-	}
-	v, err := evidence.Features(ctx, bundle, eng, applies, func(ev *gateway.Event, vec []float32) error {
-		if fw == nil { // first row: the bundle verified
-			var err error
-			if fw, err = newFeatureCSV(w, eng.Names()); err != nil {
-				return err
-			}
-		}
-		l, ok := labels[ev.ID]
-		if ok {
-			seen[ev.ID] = true
-			st.labelled++
-		} else {
-			l = defaultLabel
-		}
-		st.rows++
-		return fw.write(strconv.FormatUint(ev.Seq, 10), ev.ID, l, l, l, ev.Time, vec)
-	}, opts...)
-	if err != nil {
-		return bundleStats{}, err
-	}
-	if fw == nil { // verified, but no event the model applies to
-		if fw, err = newFeatureCSV(w, eng.Names()); err != nil {
-			return bundleStats{}, err
-		}
-	}
-	st.verified = v
-	st.unmatched = len(labels) - len(seen)
-	return st, fw.flush()
 }

@@ -1,25 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/features"
-	"github.com/ledgerguard/ledgerguard/gateway/ingest"
-	"github.com/ledgerguard/ledgerguard/gateway/ingest/normalize"
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
+	"github.com/ledgerguard/ledgerguard/gateway/trainset"
 )
 
 // EnvDataDir names the data directory (default ../shared/data relative to
@@ -51,28 +43,6 @@ func defaultDataDir() string {
 		return d
 	}
 	return filepath.Join(repoRoot(), "..", "shared", "data")
-}
-
-// logDecoders returns, per file, a decoder that runs each line through the
-// gateway's own ingest normaliser, so replayed logs become exactly the
-// events live ingestion would produce. Year-less syslog stamps resolve
-// against the mapping's ref_time (fixed, so feature output is
-// reproducible).
-func logDecoders(path string) func(features.Mapping) features.LineDecoder {
-	return func(m features.Mapping) features.LineDecoder {
-		ref, _ := time.Parse(time.RFC3339, m.RefTime)
-		s := normalize.NewStream(ref)
-		meta := ingest.Meta{Source: path, Sourcetype: m.Sourcetype, Received: ref}
-		return func(line []byte) (gateway.Event, bool) {
-			r, skip := s.Line(line, m.Sourcetype)
-			if skip {
-				return gateway.Event{}, false
-			}
-			mm := meta
-			mm.Sourcetype = ""
-			return r.Event(mm, line, time.Time{}), true
-		}
-	}
 }
 
 func newFeaturesCmd() *cobra.Command {
@@ -143,7 +113,7 @@ The bundle's sha256 is printed on stderr ("bundle sha256 <hex>").`,
 				dataDir = "/"
 			} else {
 				var ok bool
-				if sp, ok = findSplit(m, split); !ok {
+				if sp, ok = trainset.FindSplit(m, split); !ok {
 					return usageError{fmt.Errorf("features: manifest has no split %q", split)}
 				}
 			}
@@ -156,7 +126,7 @@ The bundle's sha256 is printed on stderr ("bundle sha256 <hex>").`,
 				defer f.Close()
 				out = f
 			}
-			n, err := writeFeatures(cmd.Context(), out, m, sp, dataDir, all)
+			n, err := trainset.WriteFeatures(cmd.Context(), out, m, sp, dataDir, all)
 			if err != nil {
 				return err
 			}
@@ -184,83 +154,4 @@ The bundle's sha256 is printed on stderr ("bundle sha256 <hex>").`,
 		t.Usage = "overall time limit of the online check"
 	}
 	return cmd
-}
-
-// findSplit returns the training split ("train") or the evaluation split
-// with that name.
-func findSplit(m *onnx.Manifest, name string) (features.Split, bool) {
-	if name == "train" {
-		return m.Training.Train, true
-	}
-	for _, s := range m.Evaluation {
-		if s.Split == name {
-			return s, true
-		}
-	}
-	return features.Split{}, false
-}
-
-func writeFeatures(ctx context.Context, w io.Writer, m *onnx.Manifest, sp features.Split, dataDir string, all bool) (int, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	eng, err := m.Engine()
-	if err != nil {
-		return 0, err
-	}
-	fw, err := newFeatureCSV(w, eng.Names())
-	if err != nil {
-		return 0, err
-	}
-	vec := make([]float32, eng.Width())
-	err = features.ReadSplit(ctx, dataDir, sp, m.Datasets, logDecoders(dataDir), func(f features.FileRef, row features.Row) error {
-		if !all && !m.Applies(&row.Event) {
-			return nil
-		}
-		eng.Extract(&row.Event, vec)
-		return fw.write(strconv.Itoa(row.Index), f.Path, row.RawLabel, row.Label, row.Group, row.Event.Time, vec)
-	})
-	if err != nil {
-		return fw.n, err
-	}
-	return fw.n, fw.flush()
-}
-
-// featureCSV writes the features command's CSV: row,file,raw_label,label,
-// group,time, then one column per feature.
-type featureCSV struct {
-	bw  *bufio.Writer
-	cw  *csv.Writer
-	rec []string
-	n   int
-}
-
-func newFeatureCSV(w io.Writer, names []string) (*featureCSV, error) {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	fw := &featureCSV{bw: bw, cw: csv.NewWriter(bw)}
-	header := append([]string{"row", "file", "raw_label", "label", "group", "time"}, names...)
-	fw.rec = make([]string, len(header))
-	return fw, fw.cw.Write(header)
-}
-
-func (fw *featureCSV) write(row, file, rawLabel, label, group string, t time.Time, vec []float32) error {
-	rec := fw.rec
-	rec[0], rec[1], rec[2], rec[3], rec[4] = row, file, rawLabel, label, group
-	rec[5] = ""
-	if !t.IsZero() {
-		rec[5] = t.UTC().Format(time.RFC3339Nano)
-	}
-	for i, v := range vec {
-		rec[6+i] = strconv.FormatFloat(float64(v), 'g', -1, 32)
-	}
-	fw.n++
-	return fw.cw.Write(rec)
-}
-
-func (fw *featureCSV) flush() error {
-	fw.cw.Flush()
-	if err := fw.cw.Error(); err != nil {
-		return err
-	}
-	return fw.bw.Flush()
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/httpapi"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
 	"github.com/ledgerguard/ledgerguard/gateway/metrics"
+	"github.com/ledgerguard/ledgerguard/gateway/modelset"
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
 	"github.com/ledgerguard/ledgerguard/gateway/pseudonym"
 	"github.com/ledgerguard/ledgerguard/gateway/respond"
@@ -98,7 +99,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 
 	ledger := fabric.NewLedger(client, cfg.Ledger.Channel, cfg.Ledger.Chaincode)
 	var models *onnx.Registry
-	var detModels *modelSet
+	var detModels *modelset.Set
 	storeOpts := []store.Option{
 		store.WithGateway(client.MSPID(), cfg.GatewayID),
 		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
@@ -108,11 +109,11 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		if detModels, err = openModels(ctx, cfg.Detection, ledger, log); err != nil {
 			return err
 		}
-		models = detModels.reg
+		models = detModels.Registry()
 		defer models.Close()
 		// Each sealed batch lists the models in force, so the ledger can
 		// check that an alert's detector scored its batch.
-		storeOpts = append(storeOpts, store.WithModels(func() []gateway.ModelRef { return modelRefs(models) }))
+		storeOpts = append(storeOpts, store.WithModels(func() []gateway.ModelRef { return modelset.Refs(models) }))
 	}
 	st, err := store.Open(ctx, cfg.Store.Dir, storeOpts...)
 	if err != nil {
@@ -135,7 +136,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	}
 	m := metrics.New()
 	if detModels != nil {
-		if err := m.ModelsServed(detModels.servedMetrics); err != nil {
+		if err := m.ModelsServed(servedMetrics(detModels)); err != nil {
 			return err
 		}
 	}
@@ -224,7 +225,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return nil
 		})
 		run("models", func() error {
-			detModels.run(bg, cfg.Detection)
+			detModels.Run(bg)
 			return nil
 		})
 	}
@@ -329,15 +330,6 @@ func newSyslog(c config.Syslog, st *store.Store, progress gateway.Progress, m *m
 		ln = tls.NewListener(ln, sc.TLS)
 	}
 	return sys, ln, nil
-}
-
-func modelRefs(reg *onnx.Registry) []gateway.ModelRef {
-	var refs []gateway.ModelRef
-	for _, m := range reg.Models() {
-		mf := m.Manifest()
-		refs = append(refs, gateway.ModelRef{ID: mf.Name, Version: mf.Version, SHA256: mf.Model.SHA256})
-	}
-	return refs
 }
 
 // newAlerter builds the alerter; its watermark lives beside the store.
