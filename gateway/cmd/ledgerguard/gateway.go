@@ -161,7 +161,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return httpapi.AnchorStatus{Pending: s.Pending, Rejected: s.Rejected, LastError: s.LastError, LastAnchored: s.LastAnchored}
 		},
 		LedgerPing: func(ctx context.Context) error {
-			_, err := client.Contract(cfg.Ledger.Channel, cfg.Ledger.Chaincode, "system").EvaluateWithContext(ctx, "Ping")
+			_, err := ledger.Ping(ctx)
 			return err
 		},
 	})
@@ -234,13 +234,12 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	})
 	run("api", func() error { return api.Run(bg) })
 	if cfg.Respond.Enabled {
-		r, events, err := newResponder(cfg, client, alerter, log)
+		r, err := newResponder(cfg, client, alerter, log)
 		if err != nil {
 			cancelBG()
 			_ = httpLn.Close()
 			return err
 		}
-		defer events.Close()
 		run("respond", func() error {
 			if err := r.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
 				return err
@@ -393,10 +392,10 @@ func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Regist
 // newResponder builds the responder on the gateway's own ledger identity.
 // When alerts are pseudonymised, the connectors see the raw values again
 // through the local vault: the shared ledger never does.
-func newResponder(cfg config.Config, c *fabric.Client, alerter *alerting.Alerter, log *slog.Logger) (*respond.Responder, *onfabric.Events, error) {
+func newResponder(cfg config.Config, c *fabric.Client, alerter *alerting.Alerter, log *slog.Logger) (*respond.Responder, error) {
 	conns, err := buildConnectors(cfg.Respond, log)
 	if err != nil {
-		return nil, nil, usageError{err}
+		return nil, usageError{err}
 	}
 	if alerter != nil && alerter.Vault() != nil {
 		for name, conn := range conns {
@@ -405,21 +404,22 @@ func newResponder(cfg config.Config, c *fabric.Client, alerter *alerting.Alerter
 	}
 	for _, f := range []string{cfg.Respond.CheckpointFile, cfg.Respond.JournalFile} {
 		if err := os.MkdirAll(filepath.Dir(f), 0o750); err != nil {
-			return nil, nil, fmt.Errorf("respond: %w", err)
+			return nil, fmt.Errorf("respond: %w", err)
 		}
 	}
-	events, err := onfabric.NewEvents(c.Gateway(), cfg.Ledger.Channel, cfg.Ledger.Chaincode, cfg.Respond.CheckpointFile, cfg.Respond.StartBlock)
+	cp, err := onfabric.OpenCheckpointer(cfg.Respond.CheckpointFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("respond: %w", err)
+		return nil, fmt.Errorf("respond: checkpoint file %s: %w", cfg.Respond.CheckpointFile, err)
 	}
-	r, err := respond.New(cfg.Respond, c.MSPID(), onfabric.NewLedger(c.Gateway(), cfg.Ledger.Channel, cfg.Ledger.Chaincode), events, conns, respond.WithLogger(log))
+	ledger := fabric.NewLedger(c, cfg.Ledger.Channel, cfg.Ledger.Chaincode)
+	events := fabric.NewEvents(ledger, cp, cfg.Respond.StartBlock)
+	r, err := respond.New(cfg.Respond, c.MSPID(), ledger, events, conns, respond.WithLogger(log))
 	if err != nil {
-		_ = events.Close()
-		return nil, nil, usageError{err}
+		return nil, usageError{err}
 	}
 	block, tx := events.Position()
 	log.Info("responder started", "checkpoint_block", block, "checkpoint_tx", tx, "actions", len(conns))
-	return r, events, nil
+	return r, nil
 }
 
 // unmaskingConnector resolves pseudonyms in action parameters back to the

@@ -26,8 +26,8 @@ type checkpointState struct {
 	TransactionID string `json:"transactionId"`
 }
 
-// openCheckpointer reads the checkpoint at path, creating it when absent.
-func openCheckpointer(path string) (*atomicCheckpointer, error) {
+// OpenCheckpointer reads the checkpoint at path, creating it when absent.
+func OpenCheckpointer(path string) (*atomicCheckpointer, error) {
 	c := &atomicCheckpointer{path: path}
 	b, err := os.ReadFile(path)
 	switch {

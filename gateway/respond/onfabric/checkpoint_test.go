@@ -8,7 +8,7 @@ import (
 
 func TestAtomicCheckpointer(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "respond.checkpoint")
-	c, err := openCheckpointer(path)
+	c, err := OpenCheckpointer(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func TestAtomicCheckpointer(t *testing.T) {
 	if err := os.WriteFile(path+".tmp", []byte(`{"blockNum`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r, err := openCheckpointer(path)
+	r, err := OpenCheckpointer(path)
 	if err != nil {
 		t.Fatalf("reopen after a torn write: %v", err)
 	}
@@ -41,7 +41,7 @@ func TestAtomicCheckpointer(t *testing.T) {
 	if err := os.WriteFile(path, []byte("not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := openCheckpointer(path); err == nil {
+	if _, err := OpenCheckpointer(path); err == nil {
 		t.Fatal("a corrupt checkpoint opened without error")
 	}
 }
