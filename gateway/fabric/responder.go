@@ -58,7 +58,7 @@ func lagging(err error) error {
 	var rej *gateway.LedgerRejectedError
 	if errors.As(err, &rej) && rej.Code == wire.CodeNotFound && rej.Stage == gateway.StageEndorse {
 		return &gateway.LedgerUnavailableError{Op: rej.Op, Stage: rej.Stage, TxID: rej.TxID, Code: rej.Code,
-			Err: fmt.Errorf("an endorser has not caught up yet: %w", err)}
+			Err: fmt.Errorf("an endorser has not caught up yet: %s", rej.Reason)}
 	}
 	return err
 }
