@@ -26,6 +26,11 @@ type Ledger struct {
 	chaincode string
 }
 
+// Ledger anchors the gateway's log (the other interfaces it serves are
+// checked in interfaces_test.go, so this package does not depend on the
+// pipelines).
+var _ gateway.Ledger = (*Ledger)(nil)
+
 // NewLedger returns the gateway's view of the ledgerguard chaincode on a
 // channel, acting as the client's identity.
 func NewLedger(c *Client, channel, chaincode string) *Ledger {
