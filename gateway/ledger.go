@@ -28,8 +28,40 @@ type Ledger interface {
 }
 
 // ErrLedgerUnavailable marks a transient ledger failure: peers or orderers
-// unreachable, timeouts, MVCC conflicts. Retrying later is correct.
+// unreachable, timeouts, MVCC conflicts. Retrying later is correct. Ledger
+// adapters return it wrapped in a *LedgerUnavailableError, which names the
+// call, stage and transaction; errors.Is(err, ErrLedgerUnavailable) finds it.
 var ErrLedgerUnavailable = errors.New("ledger unavailable")
+
+// LedgerUnavailableError is a transient failure of one ledger call: the
+// same call may succeed if retried later. Code is the chaincode's code when
+// the chaincode itself said so (wire.CodeUnavailable, or a code the caller
+// knows to be transient in its context, e.g. wire.CodeNotFound from a
+// lagging endorser) and empty for Fabric's own failures (peer unreachable,
+// timeout, MVCC conflict). TxID is set when a transaction id exists. It
+// matches ErrLedgerUnavailable with errors.Is and unwraps to its cause.
+type LedgerUnavailableError struct {
+	Op    string
+	Stage Stage
+	TxID  string
+	Code  wire.Code
+	Err   error
+}
+
+// Error implements error.
+func (e *LedgerUnavailableError) Error() string {
+	tx := ""
+	if e.TxID != "" {
+		tx = " (tx " + e.TxID + ")"
+	}
+	return fmt.Sprintf("%s%s at %s: %v: %v", e.Op, tx, e.Stage, ErrLedgerUnavailable, e.Err)
+}
+
+// Is reports ErrLedgerUnavailable, so callers test transience with errors.Is.
+func (e *LedgerUnavailableError) Is(target error) bool { return target == ErrLedgerUnavailable }
+
+// Unwrap returns the cause (e.g. context.DeadlineExceeded, a gRPC status).
+func (e *LedgerUnavailableError) Unwrap() error { return e.Err }
 
 // Stage is the step of a ledger call that failed, as fabric-gateway's
 // per-stage errors name them.

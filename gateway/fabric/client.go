@@ -266,11 +266,14 @@ func dialPeer(peer ProfilePeer) (*grpc.ClientConn, error) {
 // MSPID returns the MSP ID the client acts as.
 func (c *Client) MSPID() string { return c.mspID }
 
-// Gateway exposes the underlying fabric-gateway client for callers that
-// need its full API (events, offline signing).
+// Gateway exposes the underlying fabric-gateway client to the end-to-end
+// tests and benchmarks under test/, which drive Fabric below this adapter
+// (raw event streams, endorsing organisations, pipelined submits). The
+// gateway's own packages use Ledger, whose errors are classified.
 func (c *Client) Gateway() *client.Gateway { return c.gw }
 
-// Contract returns a named contract of a chaincode on a channel.
+// Contract returns a named contract of a chaincode on a channel, for the
+// same callers as Gateway.
 func (c *Client) Contract(channel, chaincode, contract string) *client.Contract {
 	return c.gw.GetNetwork(channel).GetContractWithName(chaincode, contract)
 }

@@ -2,20 +2,18 @@ package fabric
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/msp"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/evidence"
-	"github.com/ledgerguard/ledgerguard/gateway/fabric/fabricerr"
 )
 
 // EvidenceSource reads from the ledger what an evidence bundle needs, as
@@ -25,18 +23,18 @@ import (
 // records from the events contract. It implements evidence.LedgerSource and
 // evidence.OnlineSource.
 type EvidenceSource struct {
-	c         *Client
-	channel   string
-	chaincode string
+	l *Ledger
 }
 
 // NewEvidenceSource returns the evidence view of chaincode on channel.
 func NewEvidenceSource(c *Client, channel, chaincode string) *EvidenceSource {
-	return &EvidenceSource{c: c, channel: channel, chaincode: chaincode}
+	return &EvidenceSource{l: NewLedger(c, channel, chaincode)}
 }
 
 // EvidenceError reports a ledger read for evidence that failed, naming the
-// query and its argument (a transaction or batch id).
+// query and its argument (a transaction or batch id). Err is classified like
+// every ledger error of this package (errors.As finds the
+// *gateway.LedgerRejectedError or errors.Is gateway.ErrLedgerUnavailable).
 type EvidenceError struct {
 	Op  string // "GetBlockByTxID", "GetConfigBlock", "GetBatch", ...
 	Arg string
@@ -54,18 +52,17 @@ func (e *EvidenceError) Unwrap() error { return e.Err }
 // number, and the validation code the committing peer recorded in the
 // block's transaction filter.
 func (s *EvidenceSource) Transaction(ctx context.Context, txID string) ([]byte, uint64, int32, error) {
-	raw, err := s.c.gw.GetNetwork(s.channel).GetContract("qscc").EvaluateWithContext(ctx, "GetBlockByTxID",
-		client.WithArguments(s.channel, txID))
+	raw, err := s.l.evaluateSystem(ctx, qscc, qsccGetBlockByTxID, s.l.channel, txID)
 	if err != nil {
-		return nil, 0, 0, &EvidenceError{Op: "GetBlockByTxID", Arg: txID, Err: errors.New(fabricerr.Details(err))}
+		return nil, 0, 0, &EvidenceError{Op: qsccGetBlockByTxID, Arg: txID, Err: err}
 	}
 	var block common.Block
 	if err := proto.Unmarshal(raw, &block); err != nil {
-		return nil, 0, 0, &EvidenceError{Op: "GetBlockByTxID", Arg: txID, Err: fmt.Errorf("decode block: %w", err)}
+		return nil, 0, 0, &EvidenceError{Op: qsccGetBlockByTxID, Arg: txID, Err: fmt.Errorf("decode block: %w", err)}
 	}
 	env, code, err := TransactionInBlock(&block, txID)
 	if err != nil {
-		return nil, 0, 0, &EvidenceError{Op: "GetBlockByTxID", Arg: txID, Err: err}
+		return nil, 0, 0, &EvidenceError{Op: qsccGetBlockByTxID, Arg: txID, Err: err}
 	}
 	return env, block.GetHeader().GetNumber(), code, nil
 }
@@ -96,18 +93,17 @@ func TransactionInBlock(block *common.Block, txID string) ([]byte, int32, error)
 // channel's current configuration block (cscc GetConfigBlock): the
 // channel's own record, not files on this machine.
 func (s *EvidenceSource) ChannelMSPs(ctx context.Context) ([]evidence.OrgMSP, error) {
-	raw, err := s.c.gw.GetNetwork(s.channel).GetContract("cscc").EvaluateWithContext(ctx, "GetConfigBlock",
-		client.WithArguments(s.channel))
+	raw, err := s.l.evaluateSystem(ctx, cscc, csccGetConfigBlock, s.l.channel)
 	if err != nil {
-		return nil, &EvidenceError{Op: "GetConfigBlock", Arg: s.channel, Err: errors.New(fabricerr.Details(err))}
+		return nil, &EvidenceError{Op: csccGetConfigBlock, Arg: s.l.channel, Err: err}
 	}
 	var block common.Block
 	if err := proto.Unmarshal(raw, &block); err != nil {
-		return nil, &EvidenceError{Op: "GetConfigBlock", Arg: s.channel, Err: fmt.Errorf("decode block: %w", err)}
+		return nil, &EvidenceError{Op: csccGetConfigBlock, Arg: s.l.channel, Err: fmt.Errorf("decode block: %w", err)}
 	}
 	orgs, err := ApplicationMSPs(&block)
 	if err != nil {
-		return nil, &EvidenceError{Op: "GetConfigBlock", Arg: s.channel, Err: err}
+		return nil, &EvidenceError{Op: csccGetConfigBlock, Arg: s.l.channel, Err: err}
 	}
 	return orgs, nil
 }
@@ -172,17 +168,13 @@ func ApplicationMSPs(block *common.Block) ([]evidence.OrgMSP, error) {
 // a batch the ledger does not hold yields an error wrapping
 // evidence.ErrNotAnchored.
 func (s *EvidenceSource) AnchoredBatch(ctx context.Context, id string) (wire.Batch, error) {
-	raw, err := s.c.Contract(s.channel, s.chaincode, "events").EvaluateWithContext(ctx, "GetBatch", client.WithArguments(id))
-	if err != nil {
-		details := fabricerr.Details(err)
-		if fabricerr.Refused(err) && strings.Contains(details, "not found") {
-			return wire.Batch{}, &EvidenceError{Op: "GetBatch", Arg: id, Err: fmt.Errorf("%w: %s", evidence.ErrNotAnchored, details)}
-		}
-		return wire.Batch{}, &EvidenceError{Op: "GetBatch", Arg: id, Err: errors.New(details)}
-	}
 	var b wire.Batch
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return wire.Batch{}, &EvidenceError{Op: "GetBatch", Arg: id, Err: fmt.Errorf("decode batch: %w", err)}
+	err := s.l.evaluateJSON(ctx, &b, wire.ContractEvents, wire.TxGetBatch, id)
+	if rej := new(gateway.LedgerRejectedError); errors.As(err, &rej) && rej.Code == wire.CodeNotFound {
+		return wire.Batch{}, &EvidenceError{Op: wire.TxGetBatch, Arg: id, Err: fmt.Errorf("%w: %w", evidence.ErrNotAnchored, err)}
+	}
+	if err != nil {
+		return wire.Batch{}, &EvidenceError{Op: wire.TxGetBatch, Arg: id, Err: err}
 	}
 	return b, nil
 }

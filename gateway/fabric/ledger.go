@@ -3,24 +3,33 @@ package fabric
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
-	"strings"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
-	"github.com/ledgerguard/ledgerguard/gateway/fabric/fabricerr"
 )
 
-// Ledger implements gateway.Ledger on the ledgerguard chaincode. Its errors
-// are classified: transient ones wrap gateway.ErrLedgerUnavailable,
-// permanent ones are *gateway.LedgerRejectedError.
+// Ledger is the typed client of the ledgerguard chaincode on one channel,
+// acting as its Client's identity. It implements every ledger-facing
+// interface of the gateway (gateway.Ledger, the alerter's, provenance's,
+// the responder's respond.Ledger) and a generic Evaluate/Submit for the
+// CLI. Every error it returns is classified (see classify): transient ones
+// are *gateway.LedgerUnavailableError (errors.Is gateway.ErrLedgerUnavailable),
+// permanent ones *gateway.LedgerRejectedError, both naming the operation,
+// stage and transaction id.
 type Ledger struct {
 	c         *Client
 	channel   string
 	chaincode string
 }
+
+// Ledger anchors the gateway's log (the other interfaces it serves are
+// checked in interfaces_test.go, so this package does not depend on the
+// pipelines).
+var _ gateway.Ledger = (*Ledger)(nil)
 
 // NewLedger returns the gateway's view of the ledgerguard chaincode on a
 // channel, acting as the client's identity.
@@ -55,29 +64,119 @@ func BatchToWire(b gateway.Batch) wire.Batch {
 	}
 }
 
+// Evaluate evaluates transaction tx of contract (names from chaincode/wire)
+// on one peer and returns its result; nothing is written.
+func (l *Ledger) Evaluate(ctx context.Context, contract, tx string, args ...string) ([]byte, error) {
+	res, err := l.contract(contract).EvaluateWithContext(ctx, tx, client.WithArguments(args...))
+	if err != nil {
+		return nil, classify(tx, gateway.StageEvaluate, err)
+	}
+	return res, nil
+}
+
+// Submit submits transaction tx of contract, waits for its commit and
+// returns its result. A transaction committed invalid is an error.
+func (l *Ledger) Submit(ctx context.Context, contract, tx string, args ...string) ([]byte, error) {
+	res, _, err := l.submit(ctx, contract, tx, args...)
+	return res, err
+}
+
+// Ping evaluates system:Ping: the chaincode answers on the client's peer.
+func (l *Ledger) Ping(ctx context.Context) ([]byte, error) {
+	return l.Evaluate(ctx, wire.ContractSystem, wire.TxPing)
+}
+
+// submit is Submit returning the commit status too (tx id, block).
+func (l *Ledger) submit(ctx context.Context, contract, tx string, args ...string) ([]byte, *client.Status, error) {
+	res, commit, err := l.contract(contract).SubmitAsyncWithContext(ctx, tx, client.WithArguments(args...))
+	if err != nil {
+		return nil, nil, classify(tx, gateway.StageEndorse, err)
+	}
+	st, err := commit.StatusWithContext(ctx)
+	if err != nil {
+		return nil, nil, withTxID(classify(tx, gateway.StageCommit, err), commit.TransactionID())
+	}
+	if !st.Successful {
+		return nil, nil, committedInvalid(tx, st.TransactionID, st.Code)
+	}
+	return res, st, nil
+}
+
+// withTxID names txID in a classified error that does not name one yet.
+func withTxID(err error, txID string) error {
+	var u *gateway.LedgerUnavailableError
+	var r *gateway.LedgerRejectedError
+	switch {
+	case errors.As(err, &u) && u.TxID == "":
+		u.TxID = txID
+	case errors.As(err, &r) && r.TxID == "":
+		r.TxID = txID
+	}
+	return err
+}
+
+// evaluateJSON evaluates and decodes the result into out.
+func (l *Ledger) evaluateJSON(ctx context.Context, out any, contract, tx string, args ...string) error {
+	raw, err := l.Evaluate(ctx, contract, tx, args...)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return &gateway.LedgerRejectedError{Op: tx, Stage: gateway.StageEvaluate, Code: wire.CodeInternal, Reason: "decode result: " + err.Error()}
+	}
+	return nil
+}
+
+// Fabric's system chaincodes and the functions this package calls on them.
+const (
+	qscc               = "qscc"
+	qsccGetChainInfo   = "GetChainInfo"
+	qsccGetBlockByTxID = "GetBlockByTxID"
+	cscc               = "cscc"
+	csccGetConfigBlock = "GetConfigBlock"
+)
+
+// evaluateSystem evaluates function fn of Fabric's system chaincode cc
+// (qscc, cscc) on the ledger's channel.
+func (l *Ledger) evaluateSystem(ctx context.Context, cc, fn string, args ...string) ([]byte, error) {
+	res, err := l.c.gw.GetNetwork(l.channel).GetContract(cc).EvaluateWithContext(ctx, fn, client.WithArguments(args...))
+	if err != nil {
+		return nil, classify(fn, gateway.StageEvaluate, err)
+	}
+	return res, nil
+}
+
+func (l *Ledger) contract(name string) *client.Contract {
+	return l.c.gw.GetNetwork(l.channel).GetContractWithName(l.chaincode, name)
+}
+
+// decodeError is a result the chaincode committed but this client cannot
+// decode: a version mismatch, final for the same chaincode.
+func decodeError(op string, st *client.Status, what string, err error) error {
+	return &gateway.LedgerRejectedError{Op: op, Stage: gateway.StageCommit, TxID: st.TransactionID, Code: wire.CodeInternal,
+		Reason: "decode " + what + ": " + err.Error()}
+}
+
+// encodeError is an argument this client cannot encode.
+func encodeError(op, what string, err error) error {
+	return &gateway.LedgerRejectedError{Op: op, Code: wire.CodeInvalid, Reason: "encode " + what + ": " + err.Error()}
+}
+
 // AnchorBatch submits events:AnchorBatch and waits for the commit. A batch
 // the chaincode already holds is returned as Replayed with the original
 // transaction id, and is not written again.
 func (l *Ledger) AnchorBatch(ctx context.Context, b gateway.Batch) (gateway.Anchor, error) {
 	arg, err := json.Marshal(BatchToWire(b))
 	if err != nil {
-		return gateway.Anchor{}, &gateway.LedgerRejectedError{Op: "AnchorBatch", Reason: "encode batch: " + err.Error()}
+		return gateway.Anchor{}, encodeError(wire.TxAnchorBatch, "batch", err)
 	}
-	contract := l.c.Contract(l.channel, l.chaincode, "events")
-	res, commit, err := contract.SubmitAsync("AnchorBatch", client.WithArguments(string(arg)))
+	res, st, err := l.submit(ctx, wire.ContractEvents, wire.TxAnchorBatch, string(arg))
 	if err != nil {
-		return gateway.Anchor{}, fabricerr.Classify("AnchorBatch", "", err)
-	}
-	st, err := commit.StatusWithContext(ctx)
-	if err != nil {
-		return gateway.Anchor{}, fabricerr.Classify("AnchorBatch", commit.TransactionID(), err)
-	}
-	if !st.Successful {
-		return gateway.Anchor{}, fabricerr.ClassifyCode("AnchorBatch", st.TransactionID, st.Code)
+		return gateway.Anchor{}, err
 	}
 	var rec wire.Batch
 	if err := json.Unmarshal(res, &rec); err != nil {
-		return gateway.Anchor{}, &gateway.LedgerRejectedError{Op: "AnchorBatch", TxID: st.TransactionID, Reason: "decode result: " + err.Error()}
+		return gateway.Anchor{}, decodeError(wire.TxAnchorBatch, st, "result", err)
 	}
 	anc := gateway.Anchor{TxID: st.TransactionID, BlockNumber: st.BlockNumber}
 	if rec.TxID != "" && rec.TxID != st.TransactionID {
@@ -93,42 +192,30 @@ func (l *Ledger) AnchorBatch(ctx context.Context, b gateway.Batch) (gateway.Anch
 func (l *Ledger) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
 	arg, err := json.Marshal(alerts)
 	if err != nil {
-		return wire.RaiseResult{}, &gateway.LedgerRejectedError{Op: "RaiseAlerts", Reason: "encode alerts: " + err.Error()}
+		return wire.RaiseResult{}, encodeError(wire.TxRaiseAlerts, "alerts", err)
 	}
-	res, commit, err := l.c.Contract(l.channel, l.chaincode, "alerts").SubmitAsync("RaiseAlerts", client.WithArguments(string(arg)))
+	res, st, err := l.submit(ctx, wire.ContractAlerts, wire.TxRaiseAlerts, string(arg))
 	if err != nil {
-		return wire.RaiseResult{}, fabricerr.Classify("RaiseAlerts", "", err)
-	}
-	st, err := commit.StatusWithContext(ctx)
-	if err != nil {
-		return wire.RaiseResult{}, fabricerr.Classify("RaiseAlerts", commit.TransactionID(), err)
-	}
-	if !st.Successful {
-		return wire.RaiseResult{}, fabricerr.ClassifyCode("RaiseAlerts", st.TransactionID, st.Code)
+		return wire.RaiseResult{}, err
 	}
 	var out wire.RaiseResult
 	if err := json.Unmarshal(res, &out); err != nil {
-		return wire.RaiseResult{}, &gateway.LedgerRejectedError{Op: "RaiseAlerts", TxID: st.TransactionID, Reason: "decode result: " + err.Error()}
+		return wire.RaiseResult{}, decodeError(wire.TxRaiseAlerts, st, "result", err)
 	}
 	return out, nil
 }
 
 // AnchoredSize returns the tree size the ledger has anchored for a gateway
-// (events:LatestCheckpoint), 0 when it has anchored nothing yet.
+// (events:LatestCheckpoint), 0 when it has anchored nothing yet (the
+// chaincode answers wire.CodeNotFound).
 func (l *Ledger) AnchoredSize(ctx context.Context, msp, gatewayID string) (uint64, error) {
-	res, err := l.c.Contract(l.channel, l.chaincode, "events").EvaluateWithContext(ctx, "LatestCheckpoint",
-		client.WithArguments(msp, gatewayID))
-	if err != nil {
-		// Over gRPC only the chaincode's message survives; its NotFoundError
-		// for a gateway without a checkpoint reads "checkpoint ... not found".
-		if d := fabricerr.Details(err); strings.Contains(d, "checkpoint") && strings.Contains(d, "not found") {
-			return 0, nil
-		}
-		return 0, fabricerr.Classify("LatestCheckpoint", "", err)
-	}
 	var ck wire.Checkpoint
-	if err := json.Unmarshal(res, &ck); err != nil {
-		return 0, &gateway.LedgerRejectedError{Op: "LatestCheckpoint", Reason: "decode result: " + err.Error()}
+	err := l.evaluateJSON(ctx, &ck, wire.ContractEvents, wire.TxLatestCheckpoint, msp, gatewayID)
+	if rej := new(gateway.LedgerRejectedError); errors.As(err, &rej) && rej.Code == wire.CodeNotFound {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
 	}
 	return ck.TreeSize, nil
 }

@@ -1,11 +1,17 @@
-// Package fabric is the gateway's adapter for Hyperledger Fabric: it reads a
-// common connection profile, dials the organisation's peer over TLS, and
-// submits and evaluates chaincode transactions through the fabric-gateway
-// client (github.com/hyperledger/fabric-gateway, the client Fabric itself
-// maintains for v2.4+ peers) with explicit per-stage timeouts. Besides it,
-// only gateway/respond/onfabric (the responder's event stream) and
-// gateway/evidence (which parses committed transactions offline) touch
-// Fabric's types.
+// Package fabric is the gateway's one client of Hyperledger Fabric and the
+// only package under gateway/ that imports the fabric-gateway client
+// (github.com/hyperledger/fabric-gateway, the client Fabric itself
+// maintains for v2.4+ peers): it reads a common connection profile, dials
+// the organisation's peer over TLS with explicit per-stage timeouts, and
+// offers the typed Ledger that implements every ledger-facing interface of
+// the gateway (anchoring, alerts, models, the responder's ledger and event
+// stream, evidence sources) plus a generic Evaluate/Submit for the CLI.
+// Contract and transaction names come from chaincode/wire.
+//
+// Every error is classified on codes, never on message wording: the
+// chaincode's "ledgerguard/<CODE>: ..." refusals (wire.ParseError),
+// fabric-gateway's per-stage error types and gRPC status codes decide
+// between *gateway.LedgerRejectedError and *gateway.LedgerUnavailableError.
 package fabric
 
 import (

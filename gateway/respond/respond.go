@@ -501,7 +501,7 @@ func (r *Responder) execute(ctx context.Context, a wire.Action, req connector.Re
 // getResponse reads a response, retrying while the ledger is unavailable.
 func (r *Responder) getResponse(ctx context.Context, id string) (*wire.Response, error) {
 	var resp *wire.Response
-	err := r.ledgerRetry(ctx, "GetResponse", func(ctx context.Context) error {
+	err := r.ledgerRetry(ctx, wire.TxGetResponse, func(ctx context.Context) error {
 		var err error
 		resp, err = r.ledger.GetResponse(ctx, id)
 		return err
@@ -516,7 +516,7 @@ func (r *Responder) getResponse(ctx context.Context, id string) (*wire.Response,
 // one bad record cannot stall every later event. It returns an error only
 // when ctx ended.
 func (r *Responder) recordOutcome(ctx context.Context, id, status, detail string, log *slog.Logger) error {
-	err := r.ledgerRetry(ctx, "RecordOutcome", func(ctx context.Context) error {
+	err := r.ledgerRetry(ctx, wire.TxRecordOutcome, func(ctx context.Context) error {
 		return r.ledger.RecordOutcome(ctx, id, status, detail)
 	})
 	if err == nil || ctx.Err() != nil {

@@ -150,7 +150,7 @@ func submitAnchor(ctx context.Context, c *fabric.Client, b wire.Batch) *pendingA
 		}
 		var commit *client.Commit
 		for attempt := 0; ; attempt++ {
-			_, commit, err = c.Contract("lgchannel", "ledgerguard", "events").SubmitAsync("AnchorBatch", client.WithArguments(string(arg)))
+			_, commit, err = c.Contract(wire.Channel, wire.Chaincode, wire.ContractEvents).SubmitAsync(wire.TxAnchorBatch, client.WithArguments(string(arg)))
 			var ee *client.EndorseError
 			if err == nil || !errors.As(err, &ee) || attempt == 20 || ctx.Err() != nil {
 				break
@@ -183,7 +183,7 @@ func (p *pendingAnchor) wait() (wire.Batch, error) {
 // and not yet on the other; retries counts those retries.
 func submitRaise(contract *client.Contract, arg string, retries *atomic.Int64) (*client.Commit, error) {
 	for attempt := 0; ; attempt++ {
-		_, commit, err := contract.SubmitAsync("RaiseAlerts", client.WithArguments(arg))
+		_, commit, err := contract.SubmitAsync(wire.TxRaiseAlerts, client.WithArguments(arg))
 		var ee *client.EndorseError
 		if err == nil || !errors.As(err, &ee) || attempt == 10 {
 			return commit, err
@@ -200,7 +200,7 @@ type loadResult struct {
 }
 
 func raiseLoad(ctx context.Context, c *fabric.Client, gwPrefix string, model wire.Model, load alertLoad, sets int, d time.Duration) (loadResult, error) {
-	contract := c.Contract("lgchannel", "ledgerguard", "alerts")
+	contract := c.Contract(wire.Channel, wire.Chaincode, wire.ContractAlerts)
 	var (
 		res       loadResult
 		mu        sync.Mutex

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 )
 
@@ -72,15 +73,15 @@ func benchSubmit(ctx context.Context, runDir string, n int) error {
 		return err
 	}
 	defer c.Close()
-	contract := c.Contract("lgchannel", "ledgerguard", "system")
+	contract := c.Contract(wire.Channel, wire.Chaincode, wire.ContractSystem)
 	// Warm up connections and the chaincode.
-	if _, err := contract.SubmitWithContext(ctx, "Heartbeat", client.WithArguments("warm-up")); err != nil {
+	if _, err := contract.SubmitWithContext(ctx, wire.TxHeartbeat, client.WithArguments("warm-up")); err != nil {
 		return fmt.Errorf("warm-up submit: %w", err)
 	}
 	submits := make([]time.Duration, 0, n)
 	for i := range n {
 		start := time.Now()
-		if _, err := contract.SubmitWithContext(ctx, "Heartbeat", client.WithArguments(fmt.Sprintf("bench %d", i))); err != nil {
+		if _, err := contract.SubmitWithContext(ctx, wire.TxHeartbeat, client.WithArguments(fmt.Sprintf("bench %d", i))); err != nil {
 			return fmt.Errorf("submit %d: %w", i, err)
 		}
 		submits = append(submits, time.Since(start))
@@ -88,7 +89,7 @@ func benchSubmit(ctx context.Context, runDir string, n int) error {
 	evals := make([]time.Duration, 0, n)
 	for range n {
 		start := time.Now()
-		if _, err := contract.EvaluateWithContext(ctx, "Ping"); err != nil {
+		if _, err := contract.EvaluateWithContext(ctx, wire.TxPing); err != nil {
 			return fmt.Errorf("evaluate: %w", err)
 		}
 		evals = append(evals, time.Since(start))

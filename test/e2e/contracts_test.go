@@ -71,7 +71,7 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	auditor2 := dial(t, "org2", "auditor")
 
 	var members wire.Members
-	evaluateJSON(ctx, t, auditor2, "consortium", "GetMembers", &members)
+	evaluateJSON(ctx, t, auditor2, wire.ContractConsortium, wire.TxGetMembers, &members)
 	if got := strings.Join(members.MSPs, ","); got != "Org1MSP,Org2MSP" {
 		t.Fatalf("consortium members = %q, want Org1MSP,Org2MSP (deploy records them)", got)
 	}
@@ -94,21 +94,21 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 		ResponseApprovals: 1,
 	}
 	for _, p := range []wire.Policy{isolate, mfa} {
-		submitJSON(ctx, t, author1, "policies", "ProposePolicy", nil, mustJSON(t, p))
+		submitJSON(ctx, t, author1, wire.ContractPolicies, wire.TxProposePolicy, nil, mustJSON(t, p))
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if _, err := author1.Contract(channelName, chaincodeName, "policies").SubmitWithContext(ctx, "RevokePolicy",
+			if _, err := author1.Contract(channelName, chaincodeName, wire.ContractPolicies).SubmitWithContext(ctx, wire.TxRevokePolicy,
 				client.WithArguments(p.ID, "1", "end of e2e run")); err != nil {
 				t.Errorf("revoke policy %s: %v", p.ID, err)
 			}
 		})
 		var got wire.Policy
-		submitJSON(ctx, t, admin1, "policies", "ApprovePolicy", &got, p.ID, "1")
+		submitJSON(ctx, t, admin1, wire.ContractPolicies, wire.TxApprovePolicy, &got, p.ID, "1")
 		if got.State != wire.PolicyProposed {
 			t.Fatalf("after one of two approvals policy %s state = %q, want %q", p.ID, got.State, wire.PolicyProposed)
 		}
-		submitJSON(ctx, t, admin2, "policies", "ApprovePolicy", &got, p.ID, "1")
+		submitJSON(ctx, t, admin2, wire.ContractPolicies, wire.TxApprovePolicy, &got, p.ID, "1")
 		if got.State != wire.PolicyActive {
 			t.Fatalf("after both approvals policy %s state = %q, want %q", p.ID, got.State, wire.PolicyActive)
 		}
@@ -123,7 +123,7 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 		ClassCounts: map[string]uint64{"auth": 2, "flow": 1}, Models: []wire.Model{model},
 	}
 	batch.ID = wire.BatchID(batch.MSP, gwID, 0, 3, batch.RootHash)
-	submitJSON(ctx, t, gw1, "events", "AnchorBatch", nil, mustJSON(t, batch))
+	submitJSON(ctx, t, gw1, wire.ContractEvents, wire.TxAnchorBatch, nil, mustJSON(t, batch))
 
 	network := gw1.Gateway().GetNetwork(channelName)
 	events, err := network.ChaincodeEvents(ctx, chaincodeName)
@@ -142,7 +142,7 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	brute := mk("b", wire.SeverityHigh, "T1110", "ssh-01", "pseudo-"+sha("alice")[:16], 0.91)
 	benign := mk("c", wire.SeverityLow, "T1046", "ws-07", "", 0.55)
 	var raised wire.RaiseResult
-	submitJSON(ctx, t, gw1, "alerts", "RaiseAlerts", &raised, mustJSON(t, []wire.Alert{intrusion, brute, benign}))
+	submitJSON(ctx, t, gw1, wire.ContractAlerts, wire.TxRaiseAlerts, &raised, mustJSON(t, []wire.Alert{intrusion, brute, benign}))
 	if raised.Created != 3 || len(raised.Responses) != 2 {
 		t.Fatalf("RaiseAlerts created %d alerts and %d responses, want 3 and 2: %+v", raised.Created, len(raised.Responses), raised)
 	}
@@ -168,7 +168,7 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 
 	// Replaying the same alerts writes nothing and requests nothing.
 	var replay wire.RaiseResult
-	submitJSON(ctx, t, gw1, "alerts", "RaiseAlerts", &replay, mustJSON(t, []wire.Alert{intrusion, brute, benign}))
+	submitJSON(ctx, t, gw1, wire.ContractAlerts, wire.TxRaiseAlerts, &replay, mustJSON(t, []wire.Alert{intrusion, brute, benign}))
 	if replay.Created != 0 || len(replay.Existing) != 3 || len(replay.Responses) != 0 {
 		t.Fatalf("replayed RaiseAlerts = %+v, want 0 created, 3 existing, no responses", replay)
 	}
@@ -176,14 +176,14 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	// The executor records the autonomous response's outcome, twice.
 	var resp wire.Response
 	for range 2 {
-		submitJSON(ctx, t, gw1, "responses", "RecordOutcome", &resp, isolateID, wire.ResponseSucceeded, "isolated web-01")
+		submitJSON(ctx, t, gw1, wire.ContractResponses, wire.TxRecordOutcome, &resp, isolateID, wire.ResponseSucceeded, "isolated web-01")
 	}
 	if resp.State != wire.ResponseSucceeded || len(resp.Outcomes) != 1 {
 		t.Fatalf("after RecordOutcome twice: state %q with %d outcomes, want succeeded with 1", resp.State, len(resp.Outcomes))
 	}
 
 	// Org2's admin releases the gated response: the event announces it.
-	submitJSON(ctx, t, admin2, "responses", "ApproveResponse", &resp, mfaID)
+	submitJSON(ctx, t, admin2, wire.ContractResponses, wire.TxApproveResponse, &resp, mfaID)
 	if resp.State != wire.ResponseRequested {
 		t.Fatalf("after approval response state = %q, want requested", resp.State)
 	}
@@ -198,21 +198,21 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	// An analyst acknowledges the alert (addressed by batch and alert id);
 	// its history shows the raise and the change.
 	var acked wire.Alert
-	submitJSON(ctx, t, analyst1, "alerts", "UpdateAlertStatus", &acked, batch.ID, brute.ID, wire.AlertAcknowledged, "investigating")
+	submitJSON(ctx, t, analyst1, wire.ContractAlerts, wire.TxUpdateAlertStatus, &acked, batch.ID, brute.ID, wire.AlertAcknowledged, "investigating")
 	var got wire.Alert
-	evaluateJSON(ctx, t, auditor2, "alerts", "GetAlert", &got, batch.ID, brute.ID)
+	evaluateJSON(ctx, t, auditor2, wire.ContractAlerts, wire.TxGetAlert, &got, batch.ID, brute.ID)
 	if got.Status != wire.AlertAcknowledged || got.RaisedTx != raised.TxID || got.LastChange == nil || got.LastChange.TxID != acked.LastChange.TxID {
 		t.Fatalf("GetAlert = %s, want acknowledged, raised in %s", mustJSON(t, got), raised.TxID)
 	}
 	var hist wire.Page[wire.HistoryEntry[wire.Alert]]
-	evaluateJSON(ctx, t, auditor2, "alerts", "GetAlertHistory", &hist, batch.ID, brute.ID, "10", "")
+	evaluateJSON(ctx, t, auditor2, wire.ContractAlerts, wire.TxGetAlertHistory, &hist, batch.ID, brute.ID, "10", "")
 	if len(hist.Records) != 2 || hist.Records[0].Value.Status != wire.AlertAcknowledged || hist.Records[1].Value.Status != wire.AlertOpen ||
 		hist.Records[1].TxID != raised.TxID {
 		t.Fatalf("alert history = %s, want acknowledged then open (newest first)", mustJSON(t, hist))
 	}
 	var listed wire.Page[wire.Alert]
 	filter := mustJSON(t, wire.AlertFilter{MSP: "Org1MSP", GatewayID: gwID, BatchID: batch.ID, Status: wire.AlertAcknowledged})
-	evaluateJSON(ctx, t, auditor2, "alerts", "ListAlerts", &listed, filter, "10", "")
+	evaluateJSON(ctx, t, auditor2, wire.ContractAlerts, wire.TxListAlerts, &listed, filter, "10", "")
 	if len(listed.Records) != 1 || listed.Records[0].ID != brute.ID || listed.Bookmark != "" {
 		t.Fatalf("ListAlerts(acknowledged in batch) = %s, want the one alert", mustJSON(t, listed))
 	}
@@ -260,11 +260,11 @@ func TestUnauthorisedIdentitiesAreRefused(t *testing.T) {
 		args              []string
 		wantMissingRightS string
 	}{
-		{"Org2 gateway anchors as Org1", "org2", "gateway", "events", "AnchorBatch", []string{mustJSON(t, batch)}, "Org1MSP"},
-		{"auditor anchors a batch", "org1", "auditor", "events", "AnchorBatch", []string{mustJSON(t, batch)}, "gateway"},
-		{"gateway proposes a policy", "org1", "gateway", "policies", "ProposePolicy", []string{mustJSON(t, policy)}, "author"},
-		{"author approves a policy", "org1", "author", "policies", "ApprovePolicy", []string{policy.ID, "1"}, "admin"},
-		{"admin anchors a batch", "org1", "", "events", "AnchorBatch", []string{mustJSON(t, batch)}, "gateway"},
+		{"Org2 gateway anchors as Org1", "org2", "gateway", wire.ContractEvents, wire.TxAnchorBatch, []string{mustJSON(t, batch)}, "Org1MSP"},
+		{"auditor anchors a batch", "org1", "auditor", wire.ContractEvents, wire.TxAnchorBatch, []string{mustJSON(t, batch)}, "gateway"},
+		{"gateway proposes a policy", "org1", "gateway", wire.ContractPolicies, wire.TxProposePolicy, []string{mustJSON(t, policy)}, "author"},
+		{"author approves a policy", "org1", "author", wire.ContractPolicies, wire.TxApprovePolicy, []string{policy.ID, "1"}, "admin"},
+		{"admin anchors a batch", "org1", "", wire.ContractEvents, wire.TxAnchorBatch, []string{mustJSON(t, batch)}, "gateway"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,7 +90,7 @@ func TestAttackRowBecomesAlertWithModelSHA(t *testing.T) {
 	var page wire.Page[wire.Alert]
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		evaluateJSON(ctx, t, auditor, "alerts", "ListAlerts", &page, filter, "100", "")
+		evaluateJSON(ctx, t, auditor, wire.ContractAlerts, wire.TxListAlerts, &page, filter, "100", "")
 		if len(page.Records) > 0 {
 			break
 		}

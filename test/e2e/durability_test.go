@@ -118,7 +118,7 @@ func checkAnchoredExactlyOnce(ctx context.Context, t *testing.T, g *gatewayProc,
 	bookmark := ""
 	for {
 		var page wire.Page[wire.Batch]
-		evaluateJSON(ctx, t, auditor, "events", "ListBatches", &page, "Org1MSP", g.id, "", "", "200", bookmark)
+		evaluateJSON(ctx, t, auditor, wire.ContractEvents, wire.TxListBatches, &page, "Org1MSP", g.id, "", "", "200", bookmark)
 		batches = append(batches, page.Records...)
 		if page.Bookmark == "" || len(page.Records) == 0 {
 			break

@@ -18,12 +18,13 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 )
 
 const (
-	channelName   = "lgchannel"
-	chaincodeName = "ledgerguard"
+	channelName   = wire.Channel
+	chaincodeName = wire.Chaincode
 )
 
 // orderers and their operations ports, as scripts/lib.sh lays them out.
@@ -80,13 +81,13 @@ func waitEndorsable(t testing.TB) {
 	defer cancel()
 	for _, org := range []string{"org1", "org2"} {
 		c := dial(t, org, "gateway")
-		contract := c.Contract(channelName, chaincodeName, "system")
+		contract := c.Contract(channelName, chaincodeName, wire.ContractSystem)
 		ok := 0
 		for ok < 3 {
 			if ctx.Err() != nil {
 				t.Fatalf("transactions from %s are not endorsed by both orgs 90s after a restart", org)
 			}
-			if _, err := contract.SubmitWithContext(ctx, "Heartbeat", client.WithArguments("after restart")); err != nil {
+			if _, err := contract.SubmitWithContext(ctx, wire.TxHeartbeat, client.WithArguments("after restart")); err != nil {
 				ok = 0
 				time.Sleep(250 * time.Millisecond)
 				continue

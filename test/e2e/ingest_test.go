@@ -131,7 +131,7 @@ func TestEveryProtocolIsAnchoredAndProvable(t *testing.T) {
 			t.Fatalf("event %s: anchored=%v tx=%q batch=%v, want anchored with a transaction", id, ev.Anchored, ev.TxID, ev.Batch)
 		}
 		var onLedger wire.Batch
-		evaluateJSON(ctx, t, auditor, "events", "GetBatch", &onLedger, ev.Batch.ID)
+		evaluateJSON(ctx, t, auditor, wire.ContractEvents, wire.TxGetBatch, &onLedger, ev.Batch.ID)
 		if onLedger.RootHash != ev.Root || onLedger.TreeSizeAfter != ev.Proof.TreeSize {
 			t.Fatalf("event %s: ledger batch root %s size %d, want %s size %d", id, onLedger.RootHash, onLedger.TreeSizeAfter, ev.Root, ev.Proof.TreeSize)
 		}

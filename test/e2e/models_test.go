@@ -75,7 +75,7 @@ func ensureCommittedModelsApproved(t testing.TB) {
 	defer cancel()
 	auditor := dial(t, "org1", "auditor")
 	for _, m := range committedModels(t) {
-		raw, err := auditor.Contract(channelName, chaincodeName, "models").EvaluateWithContext(ctx, "GetModel",
+		raw, err := auditor.Contract(channelName, chaincodeName, wire.ContractModels).EvaluateWithContext(ctx, wire.TxGetModel,
 			client.WithArguments(m.Name, m.Version))
 		if err != nil {
 			t.Fatalf("GetModel %s %s: %s", m.Name, m.Version, fabricDetails(err))
@@ -228,7 +228,7 @@ func TestModelProvenanceStrictMode(t *testing.T) {
 
 	// The ledger keeps the whole story of the revoked version.
 	var rec wire.ModelRecord
-	evaluateJSON(context.Background(), t, dial(t, "org2", "auditor"), "models", "GetModel", &rec, name, next)
+	evaluateJSON(context.Background(), t, dial(t, "org2", "auditor"), wire.ContractModels, wire.TxGetModel, &rec, name, next)
 	if rec.State != wire.ModelRevoked || rec.Owner != "Org1MSP" || len(rec.Approvals) != 2 || rec.RevokedBy == nil || rec.RevokedBy.MSP != "Org2MSP" {
 		t.Fatalf("ledger record of %s %s = %+v", name, next, rec)
 	}

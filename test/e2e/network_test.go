@@ -13,6 +13,8 @@ import (
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
 type heartbeat struct {
@@ -26,7 +28,7 @@ func submitHeartbeat(ctx context.Context, t testing.TB, c interface {
 	Contract(string, string, string) *client.Contract
 }, note string) heartbeat {
 	t.Helper()
-	out, err := c.Contract(channelName, chaincodeName, "system").SubmitWithContext(ctx, "Heartbeat", client.WithArguments(note))
+	out, err := c.Contract(channelName, chaincodeName, wire.ContractSystem).SubmitWithContext(ctx, wire.TxHeartbeat, client.WithArguments(note))
 	if err != nil {
 		t.Fatalf("submit Heartbeat(%q): %v", note, err)
 	}
@@ -40,7 +42,7 @@ func submitHeartbeat(ctx context.Context, t testing.TB, c interface {
 func getHeartbeat(ctx context.Context, c interface {
 	Contract(string, string, string) *client.Contract
 }, msp, txID string) (heartbeat, error) {
-	out, err := c.Contract(channelName, chaincodeName, "system").EvaluateWithContext(ctx, "GetHeartbeat", client.WithArguments(msp, txID))
+	out, err := c.Contract(channelName, chaincodeName, wire.ContractSystem).EvaluateWithContext(ctx, wire.TxGetHeartbeat, client.WithArguments(msp, txID))
 	if err != nil {
 		return heartbeat{}, err
 	}
@@ -152,10 +154,10 @@ func TestPeerKilledCatchesUp(t *testing.T) {
 	// endorsement policy, but the ledger still grows: transactions endorsed
 	// by Org1 alone are ordered into blocks and marked invalid. That is the
 	// honest way to make blocks the stopped peer must catch up on.
-	contract := org1.Contract(channelName, chaincodeName, "system")
+	contract := org1.Contract(channelName, chaincodeName, wire.ContractSystem)
 	const whileDown = 5
 	for i := range whileDown {
-		_, err := contract.SubmitWithContext(ctx, "Heartbeat",
+		_, err := contract.SubmitWithContext(ctx, wire.TxHeartbeat,
 			client.WithArguments(fmt.Sprintf("while peer0.org2 down #%d", i)),
 			client.WithEndorsingOrganizations("Org1MSP"))
 		var commitErr *client.CommitError

@@ -22,7 +22,6 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/connector/rest"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/respond"
-	"github.com/ledgerguard/ledgerguard/gateway/respond/onfabric"
 )
 
 // actionReceiver stands in for the EDR, identity provider, incident
@@ -77,17 +76,19 @@ func (r *actionReceiver) setDelay(d time.Duration) {
 type runningResponder struct {
 	cancel context.CancelFunc
 	done   chan error
-	events *onfabric.Events
+	events *fabric.Events
 }
 
 func startResponder(t *testing.T, gw *fabric.Client, cfg respond.Config, conns map[string]connector.Connector) *runningResponder {
 	t.Helper()
-	events, err := onfabric.NewEvents(gw.Gateway(), channelName, chaincodeName, cfg.CheckpointFile, cfg.StartBlock)
+	cp, err := respond.OpenCheckpoint(cfg.CheckpointFile, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ledger := fabric.NewLedger(gw, channelName, chaincodeName)
+	events := fabric.NewEvents(ledger, cp, cfg.StartBlock)
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	r, err := respond.New(cfg, gw.MSPID(), onfabric.NewLedger(gw.Gateway(), channelName, chaincodeName), events, conns, respond.WithLogger(logger))
+	r, err := respond.New(cfg, gw.MSPID(), ledger, events, conns, respond.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,6 @@ func (rr *runningResponder) kill(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Error("responder did not stop within 30s of cancellation")
 	}
-	_ = rr.events.Close()
 }
 
 type testWriter struct{ t *testing.T }
@@ -157,7 +157,7 @@ func rspSubmit(ctx context.Context, t *testing.T, c *fabric.Client, contract, fn
 
 func rspResponse(ctx context.Context, t *testing.T, c *fabric.Client, id string) wire.Response {
 	t.Helper()
-	res, err := c.Contract(channelName, chaincodeName, "responses").EvaluateWithContext(ctx, "GetResponse", client.WithArguments(id))
+	res, err := c.Contract(channelName, chaincodeName, wire.ContractResponses).EvaluateWithContext(ctx, wire.TxGetResponse, client.WithArguments(id))
 	if err != nil {
 		t.Fatalf("GetResponse %s: %s", id, fabricDetails(err))
 	}
@@ -175,7 +175,7 @@ func waitState(ctx context.Context, t *testing.T, c *fabric.Client, id, state st
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		res, err := c.Contract(channelName, chaincodeName, "responses").EvaluateWithContext(ctx, "GetResponse", client.WithArguments(id))
+		res, err := c.Contract(channelName, chaincodeName, wire.ContractResponses).EvaluateWithContext(ctx, wire.TxGetResponse, client.WithArguments(id))
 		var r wire.Response
 		if err == nil {
 			if err = json.Unmarshal(res, &r); err == nil && r.State == state {
@@ -231,10 +231,10 @@ func TestRespondEndToEnd(t *testing.T) {
 	}
 	for _, name := range []string{"isolate", "mfa", "dry", "incident"} {
 		p := policies[name]
-		rspSubmit(ctx, t, author1, "policies", "ProposePolicy", nil, mustJSONString(t, p))
-		rspSubmit(ctx, t, admin1, "policies", "ApprovePolicy", nil, p.ID, "1")
+		rspSubmit(ctx, t, author1, wire.ContractPolicies, wire.TxProposePolicy, nil, mustJSONString(t, p))
+		rspSubmit(ctx, t, admin1, wire.ContractPolicies, wire.TxApprovePolicy, nil, p.ID, "1")
 		var got wire.Policy
-		rspSubmit(ctx, t, admin2, "policies", "ApprovePolicy", &got, p.ID, "1")
+		rspSubmit(ctx, t, admin2, wire.ContractPolicies, wire.TxApprovePolicy, &got, p.ID, "1")
 		if got.State != wire.PolicyActive {
 			t.Fatalf("policy %s is %q after both approvals, want active", p.ID, got.State)
 		}
@@ -245,7 +245,7 @@ func TestRespondEndToEnd(t *testing.T) {
 		cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
 		defer ccancel()
 		for _, p := range policies {
-			_, err := author1.Contract(channelName, chaincodeName, "policies").SubmitWithContext(cctx, "RevokePolicy",
+			_, err := author1.Contract(channelName, chaincodeName, wire.ContractPolicies).SubmitWithContext(cctx, wire.TxRevokePolicy,
 				client.WithArguments(p.ID, "1", "end of e2e run "+run))
 			if err != nil {
 				t.Logf("revoke %s: %s", p.ID, fabricDetails(err))
@@ -296,7 +296,7 @@ func TestRespondEndToEnd(t *testing.T) {
 		ClassCounts: map[string]uint64{"auth": leaves}, Models: []wire.Model{model},
 	}
 	batch.ID = wire.BatchID(batch.MSP, gwID, 0, leaves, batch.RootHash)
-	rspSubmit(ctx, t, gw1, "events", "AnchorBatch", nil, mustJSONString(t, batch))
+	rspSubmit(ctx, t, gw1, wire.ContractEvents, wire.TxAnchorBatch, nil, mustJSONString(t, batch))
 	alert := func(event, category string) wire.Alert {
 		eh := sha(run + event)
 		return wire.Alert{
@@ -310,7 +310,7 @@ func TestRespondEndToEnd(t *testing.T) {
 
 	intrusion, brute, dry, down := alert("intrusion", "rsp-intrusion"), alert("brute", "rsp-brute"), alert("dry", "rsp-dry"), alert("down", "rsp-down")
 	var raised wire.RaiseResult
-	rspSubmit(ctx, t, gw1, "alerts", "RaiseAlerts", &raised, mustJSONString(t, []wire.Alert{intrusion, brute, dry, down}))
+	rspSubmit(ctx, t, gw1, wire.ContractAlerts, wire.TxRaiseAlerts, &raised, mustJSONString(t, []wire.Alert{intrusion, brute, dry, down}))
 	// Count only this run's policies: a shared network may hold other
 	// active policies (make demo enacts the examples) that match too.
 	own := 0
@@ -356,7 +356,7 @@ func TestRespondEndToEnd(t *testing.T) {
 		if calls, _ := receiver.count("/mfa", id); calls != 0 {
 			t.Fatalf("receiver saw %d calls before approval, want 0", calls)
 		}
-		rspSubmit(ctx, t, admin2, "responses", "ApproveResponse", nil, id)
+		rspSubmit(ctx, t, admin2, wire.ContractResponses, wire.TxApproveResponse, nil, id)
 		waitState(ctx, t, gw1, id, wire.ResponseSucceeded, time.Minute)
 		if calls, _ := receiver.count("/mfa", id); calls != 1 {
 			t.Fatalf("receiver saw %d calls after approval, want 1", calls)
@@ -384,7 +384,7 @@ func TestRespondEndToEnd(t *testing.T) {
 				as = append(as, a)
 				ids = append(ids, responseOf(a, "isolate"))
 			}
-			rspSubmit(ctx, t, gw1, "alerts", "RaiseAlerts", nil, mustJSONString(t, as))
+			rspSubmit(ctx, t, gw1, wire.ContractAlerts, wire.TxRaiseAlerts, nil, mustJSONString(t, as))
 		}
 		executed := func() int {
 			n := 0

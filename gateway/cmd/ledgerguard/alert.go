@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,25 +56,16 @@ func newAlertListCmd() *cobra.Command {
 			if err := f.Validate(); err != nil {
 				return usageError{err}
 			}
-			filter := ""
-			if f != (wire.AlertFilter{}) {
-				b, _ := json.Marshal(f)
-				filter = string(b)
-			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				as, err := collect[wire.Alert](ctx, lc, &l, "alerts", "ListAlerts", filter)
-				if err != nil {
-					return err
-				}
+			return runList(cmd, &l, evaluate(wire.ContractAlerts, wire.TxListAlerts, filterArg(f)), func(w io.Writer, as []wire.Alert) error {
 				if l.jsonOut {
-					return printJSON(cmd.OutOrStdout(), nonNil(as))
+					return printJSON(w, nonNil(as))
 				}
 				rows := make([][]string, 0, len(as))
 				for _, a := range as {
 					rows = append(rows, []string{when(a.RaisedAt), a.BatchID, a.ID, a.Severity, strconv.FormatFloat(a.Score, 'f', 3, 64),
 						a.Category, orDash(a.Asset), orDash(a.Principal), a.Status})
 				}
-				return table(cmd.OutOrStdout(), []string{"RAISED", "BATCH", "ID", "SEVERITY", "SCORE", "CATEGORY", "ASSET", "PRINCIPAL", "STATUS"}, rows)
+				return table(w, []string{"RAISED", "BATCH", "ID", "SEVERITY", "SCORE", "CATEGORY", "ASSET", "PRINCIPAL", "STATUS"}, rows)
 			})
 		},
 	}
@@ -102,13 +91,7 @@ func newAlertShowCmd() *cobra.Command {
 		Short: "show an alert",
 		Args:  argsExactly("BATCH_ID", "ALERT_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				var a wire.Alert
-				if err := evaluateJSON(ctx, lc, &a, "alerts", "GetAlert", args[0], args[1]); err != nil {
-					return err
-				}
-				return l.printAlert(cmd.OutOrStdout(), &a)
-			})
+			return runOne(cmd, &l, evaluate(wire.ContractAlerts, wire.TxGetAlert, args[0], args[1]), l.printAlert)
 		},
 	}
 	l.register(cmd, "")
@@ -122,13 +105,9 @@ func newAlertHistoryCmd() *cobra.Command {
 		Short: "every committed change of an alert, newest first",
 		Args:  argsExactly("BATCH_ID", "ALERT_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				h, err := collect[wire.HistoryEntry[wire.Alert]](ctx, lc, &l, "alerts", "GetAlertHistory", args[0], args[1])
-				if err != nil {
-					return err
-				}
+			return runList(cmd, &l, evaluate(wire.ContractAlerts, wire.TxGetAlertHistory, args[0], args[1]), func(w io.Writer, h []wire.HistoryEntry[wire.Alert]) error {
 				if l.jsonOut {
-					return printJSON(cmd.OutOrStdout(), nonNil(h))
+					return printJSON(w, nonNil(h))
 				}
 				rows := make([][]string, 0, len(h))
 				for _, e := range h {
@@ -143,7 +122,7 @@ func newAlertHistoryCmd() *cobra.Command {
 					}
 					rows = append(rows, []string{when(e.Timestamp), e.TxID, status, by, clip(reason, 60)})
 				}
-				return table(cmd.OutOrStdout(), []string{"TIME", "TX", "STATUS", "BY", "REASON"}, rows)
+				return table(w, []string{"TIME", "TX", "STATUS", "BY", "REASON"}, rows)
 			})
 		},
 	}
@@ -164,13 +143,7 @@ func newAlertStatusCmd(name, short string, status func(falsePositive bool) strin
 			if err := requireReason(reason); err != nil {
 				return err
 			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				var a wire.Alert
-				if err := submitJSON(ctx, lc, &a, "alerts", "UpdateAlertStatus", args[0], args[1], status(falsePositive), reason); err != nil {
-					return err
-				}
-				return l.printAlert(cmd.OutOrStdout(), &a)
-			})
+			return runOne(cmd, &l, submit(wire.ContractAlerts, wire.TxUpdateAlertStatus, args[0], args[1], status(falsePositive), reason), l.printAlert)
 		},
 	}
 	l.register(cmd, "analyst")

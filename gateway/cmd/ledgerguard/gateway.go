@@ -32,7 +32,6 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
 	"github.com/ledgerguard/ledgerguard/gateway/pseudonym"
 	"github.com/ledgerguard/ledgerguard/gateway/respond"
-	"github.com/ledgerguard/ledgerguard/gateway/respond/onfabric"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
 	"github.com/ledgerguard/ledgerguard/gateway/syslogd"
 )
@@ -143,7 +142,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	api, err := httpapi.New(cfg.HTTPAPI(), httpapi.Deps{
 		Log: st, Batches: st, Progress: anch, Metrics: m, Logger: log,
 		LedgerPing: func(ctx context.Context) error {
-			_, err := client.Contract(cfg.Ledger.Channel, cfg.Ledger.Chaincode, "system").EvaluateWithContext(ctx, "Ping")
+			_, err := ledger.Ping(ctx)
 			return err
 		},
 	})
@@ -203,13 +202,12 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	})
 	run("api", func() error { return api.Run(bg) })
 	if respondCfg.Enabled {
-		r, events, err := newResponder(cfg, respondCfg, client, alerter, log)
+		r, err := newResponder(cfg, respondCfg, client, alerter, log)
 		if err != nil {
 			cancelBG()
 			_ = httpLn.Close()
 			return err
 		}
-		defer events.Close()
 		run("respond", func() error {
 			if err := r.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
 				return err
@@ -353,10 +351,10 @@ func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Regist
 // newResponder builds the responder on the gateway's own ledger identity.
 // When alerts are pseudonymised, the connectors see the raw values again
 // through the local vault: the shared ledger never does.
-func newResponder(cfg config.Config, rc respond.Config, c *fabric.Client, alerter *alerting.Alerter, log *slog.Logger) (*respond.Responder, *onfabric.Events, error) {
+func newResponder(cfg config.Config, rc respond.Config, c *fabric.Client, alerter *alerting.Alerter, log *slog.Logger) (*respond.Responder, error) {
 	conns, err := buildConnectors(rc, log)
 	if err != nil {
-		return nil, nil, usageError{err}
+		return nil, usageError{err}
 	}
 	if alerter != nil && alerter.Vault() != nil {
 		for name, conn := range conns {
@@ -365,21 +363,22 @@ func newResponder(cfg config.Config, rc respond.Config, c *fabric.Client, alerte
 	}
 	for _, f := range []string{rc.CheckpointFile, rc.JournalFile} {
 		if err := os.MkdirAll(filepath.Dir(f), 0o750); err != nil {
-			return nil, nil, fmt.Errorf("respond: %w", err)
+			return nil, fmt.Errorf("respond: %w", err)
 		}
 	}
-	events, err := onfabric.NewEvents(c.Gateway(), cfg.Ledger.Channel, cfg.Ledger.Chaincode, rc.CheckpointFile, rc.StartBlock)
+	cp, err := respond.OpenCheckpoint(rc.CheckpointFile, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("respond: %w", err)
+		return nil, fmt.Errorf("respond: checkpoint file %s: %w", rc.CheckpointFile, err)
 	}
-	r, err := respond.New(rc, c.MSPID(), onfabric.NewLedger(c.Gateway(), cfg.Ledger.Channel, cfg.Ledger.Chaincode), events, conns, respond.WithLogger(log))
+	ledger := fabric.NewLedger(c, cfg.Ledger.Channel, cfg.Ledger.Chaincode)
+	events := fabric.NewEvents(ledger, cp, rc.StartBlock)
+	r, err := respond.New(rc, c.MSPID(), ledger, events, conns, respond.WithLogger(log))
 	if err != nil {
-		_ = events.Close()
-		return nil, nil, usageError{err}
+		return nil, usageError{err}
 	}
 	block, tx := events.Position()
 	log.Info("responder started", "checkpoint_block", block, "checkpoint_tx", tx, "actions", len(conns))
-	return r, events, nil
+	return r, nil
 }
 
 // checkLedgerAgrees refuses to start when the ledger's record of this

@@ -14,11 +14,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc/status"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 )
 
 // ledgerCalls is what the people-facing commands need from the ledger:
@@ -36,50 +35,20 @@ var dialLedger = func(ctx context.Context, lf *ledgerFlags) (ledgerCalls, error)
 	if err != nil {
 		return nil, err
 	}
-	return &fabricCalls{c: c.Gateway(), close: c.Close, channel: lf.channel, chaincode: lf.chaincode}, nil
+	return &fabricCalls{Ledger: fabric.NewLedger(c, lf.channel, lf.chaincode), c: c}, nil
 }
 
+// fabricCalls is gateway/fabric's typed ledger client with the connection
+// it owns. Its errors are classified (*gateway.LedgerRejectedError with the
+// chaincode's code and message, or transient ones wrapping
+// gateway.ErrLedgerUnavailable); callJSON names the contract and
+// transaction in front of them.
 type fabricCalls struct {
-	c                  *client.Gateway
-	close              func() error
-	channel, chaincode string
+	*fabric.Ledger
+	c *fabric.Client
 }
 
-func (f *fabricCalls) contract(name string) *client.Contract {
-	return f.c.GetNetwork(f.channel).GetContractWithName(f.chaincode, name)
-}
-
-func (f *fabricCalls) Evaluate(ctx context.Context, contract, fn string, args ...string) ([]byte, error) {
-	b, err := f.contract(contract).EvaluateWithContext(ctx, fn, client.WithArguments(args...))
-	if err != nil {
-		return nil, ledgerError(contract, fn, err)
-	}
-	return b, nil
-}
-
-func (f *fabricCalls) Submit(ctx context.Context, contract, fn string, args ...string) ([]byte, error) {
-	b, err := f.contract(contract).SubmitWithContext(ctx, fn, client.WithArguments(args...))
-	if err != nil {
-		return nil, ledgerError(contract, fn, err)
-	}
-	return b, nil
-}
-
-func (f *fabricCalls) Close() error { return f.close() }
-
-// ledgerError adds the peers' details, where the chaincode's own
-// explanation (e.g. "access denied: ... needs admin") travels.
-func ledgerError(contract, fn string, err error) error {
-	msg := err.Error()
-	if s, ok := status.FromError(err); ok {
-		for _, d := range s.Details() {
-			if ed, ok := d.(interface{ GetMessage() string }); ok && ed.GetMessage() != "" && !strings.Contains(msg, ed.GetMessage()) {
-				msg += "; " + ed.GetMessage()
-			}
-		}
-	}
-	return fmt.Errorf("%s:%s: %s", contract, fn, msg)
-}
+func (f *fabricCalls) Close() error { return f.c.Close() }
 
 // ledgerCmd holds the flags every people-facing ledger command shares.
 type ledgerCmd struct {
@@ -124,37 +93,80 @@ func (l *ledgerCmd) run(cmd *cobra.Command, f func(ctx context.Context, lc ledge
 	return f(ctx, lc)
 }
 
-// evaluateJSON evaluates and decodes the result into out.
-func evaluateJSON(ctx context.Context, lc ledgerCalls, out any, contract, fn string, args ...string) error {
-	b, err := lc.Evaluate(ctx, contract, fn, args...)
+// call is one chaincode transaction a command makes: contract and
+// transaction names from chaincode/wire, its arguments, and whether it
+// writes (submit, waiting for the commit) or only reads (evaluate).
+type call struct {
+	contract, tx string
+	args         []string
+	submit       bool
+}
+
+// evaluate and submit describe a read and a write.
+func evaluate(contract, tx string, args ...string) call {
+	return call{contract: contract, tx: tx, args: args}
+}
+func submit(contract, tx string, args ...string) call {
+	return call{contract: contract, tx: tx, args: args, submit: true}
+}
+
+// callJSON makes c and decodes its result into out.
+func callJSON(ctx context.Context, lc ledgerCalls, out any, c call) error {
+	do := lc.Evaluate
+	if c.submit {
+		do = lc.Submit
+	}
+	b, err := do(ctx, c.contract, c.tx, c.args...)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s:%s: %w", c.contract, c.tx, err)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s:%s: decode result: %w", contract, fn, err)
+		return fmt.Errorf("%s:%s: decode result: %w", c.contract, c.tx, err)
 	}
 	return nil
 }
 
-// submitJSON submits and decodes the result into out.
-func submitJSON(ctx context.Context, lc ledgerCalls, out any, contract, fn string, args ...string) error {
-	b, err := lc.Submit(ctx, contract, fn, args...)
-	if err != nil {
-		return err
+// runOne is the shape of every single-record ledger command: dial, make c,
+// print the record it returns.
+func runOne[T any](cmd *cobra.Command, l *ledgerCmd, c call, print func(io.Writer, *T) error) error {
+	return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
+		var got T
+		if err := callJSON(ctx, lc, &got, c); err != nil {
+			return err
+		}
+		return print(cmd.OutOrStdout(), &got)
+	})
+}
+
+// runList is the shape of every listing command: dial, follow c's pages
+// (c.args come before page size and bookmark), print the records.
+func runList[T any](cmd *cobra.Command, l *ledgerCmd, c call, print func(io.Writer, []T) error) error {
+	return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
+		rs, err := collect[T](ctx, lc, l, c)
+		if err != nil {
+			return err
+		}
+		return print(cmd.OutOrStdout(), rs)
+	})
+}
+
+// filterArg is a list query's filter argument: "" for no filter, else JSON.
+func filterArg[F comparable](f F) string {
+	var zero F
+	if f == zero {
+		return ""
 	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s:%s: decode result: %w", contract, fn, err)
-	}
-	return nil
+	b, _ := json.Marshal(f)
+	return string(b)
 }
 
 // maxPages guards against a ledger that keeps returning bookmarks.
 const maxPages = 10000
 
 // collect follows a paginated query's bookmarks until limit records (0:
-// all) were gathered or nothing is left. call receives pageSize and the
-// bookmark as strings, as the chaincode takes them.
-func collect[T any](ctx context.Context, lc ledgerCalls, l *ledgerCmd, contract, fn string, args ...string) ([]T, error) {
+// all) were gathered or nothing is left. The chaincode takes pageSize and
+// the bookmark as strings after c.args.
+func collect[T any](ctx context.Context, lc ledgerCalls, l *ledgerCmd, c call) ([]T, error) {
 	pageSize := l.pageSize
 	if pageSize == 0 {
 		pageSize = 100
@@ -163,8 +175,8 @@ func collect[T any](ctx context.Context, lc ledgerCalls, l *ledgerCmd, contract,
 	bookmark := ""
 	for range maxPages {
 		var page wire.Page[T]
-		a := append(append([]string{}, args...), strconv.Itoa(pageSize), bookmark)
-		if err := evaluateJSON(ctx, lc, &page, contract, fn, a...); err != nil {
+		pc := evaluate(c.contract, c.tx, append(append([]string{}, c.args...), strconv.Itoa(pageSize), bookmark)...)
+		if err := callJSON(ctx, lc, &page, pc); err != nil {
 			return nil, err
 		}
 		out = append(out, page.Records...)
@@ -176,7 +188,7 @@ func collect[T any](ctx context.Context, lc ledgerCalls, l *ledgerCmd, contract,
 		}
 		bookmark = page.Bookmark
 	}
-	return out, fmt.Errorf("%s:%s: stopped after %d pages", contract, fn, maxPages)
+	return out, fmt.Errorf("%s:%s: stopped after %d pages", c.contract, c.tx, maxPages)
 }
 
 // printJSON writes v as indented JSON; nil slices print as [].

@@ -190,7 +190,7 @@ member organisations' admins approved it (ledgerguard models approve).`,
 						return err
 					}
 					var rec wire.ModelRecord
-					if err := submitJSON(ctx, lc, &rec, "models", "RegisterModel", string(arg)); err != nil {
+					if err := callJSON(ctx, lc, &rec, submit(wire.ContractModels, wire.TxRegisterModel, string(arg))); err != nil {
 						return err
 					}
 					got = append(got, rec)
@@ -227,7 +227,7 @@ manifests name the versions). Approving twice is a no-op.`,
 				var got []wire.ModelRecord
 				for _, r := range refs {
 					var rec wire.ModelRecord
-					if err := submitJSON(ctx, lc, &rec, "models", "ApproveModel", r[0], r[1]); err != nil {
+					if err := callJSON(ctx, lc, &rec, submit(wire.ContractModels, wire.TxApproveModel, r[0], r[1])); err != nil {
 						return err
 					}
 					got = append(got, rec)
@@ -285,12 +285,8 @@ ship a fixed model as a new version.`,
 			if err := requireReason(reason); err != nil {
 				return err
 			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				var rec wire.ModelRecord
-				if err := submitJSON(ctx, lc, &rec, "models", "RevokeModel", args[0], args[1], reason); err != nil {
-					return err
-				}
-				return l.printModels(cmd.OutOrStdout(), []wire.ModelRecord{rec})
+			return runOne(cmd, &l, submit(wire.ContractModels, wire.TxRevokeModel, args[0], args[1], reason), func(w io.Writer, rec *wire.ModelRecord) error {
+				return l.printModels(w, []wire.ModelRecord{*rec})
 			})
 		},
 	}
@@ -307,18 +303,7 @@ func newModelsListCmd() *cobra.Command {
 		Short: "list model registrations on the ledger",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			filter := ""
-			if f != (wire.ModelFilter{}) {
-				b, _ := json.Marshal(f)
-				filter = string(b)
-			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				ms, err := collect[wire.ModelRecord](ctx, lc, &l, "models", "ListModels", filter)
-				if err != nil {
-					return err
-				}
-				return l.printModels(cmd.OutOrStdout(), ms)
-			})
+			return runList(cmd, &l, evaluate(wire.ContractModels, wire.TxListModels, filterArg(f)), l.printModels)
 		},
 	}
 	l.register(cmd, "auditor")

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/spf13/cobra"
 
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 )
 
@@ -22,8 +22,8 @@ type ledgerFlags struct {
 func (f *ledgerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.profile, "profile", "network/run/connection-org1.json", "connection profile (Fabric common connection profile JSON)")
 	cmd.Flags().StringVar(&f.identity, "identity", "", "enrolled identity of the profile's org (gateway, author, analyst, auditor); default: the org admin")
-	cmd.Flags().StringVar(&f.channel, "channel", "lgchannel", "channel name")
-	cmd.Flags().StringVar(&f.chaincode, "chaincode", "ledgerguard", "chaincode name")
+	cmd.Flags().StringVar(&f.channel, "channel", wire.Channel, "channel name")
+	cmd.Flags().StringVar(&f.chaincode, "chaincode", wire.Chaincode, "chaincode name")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "overall time limit")
 }
 
@@ -60,8 +60,8 @@ answers, and scripts use --submit to wait for that moment.`,
 			}
 			defer c.Close()
 			start := time.Now()
-			contract := c.Contract(lf.channel, lf.chaincode, "system")
-			out, err := contract.EvaluateWithContext(ctx, "Ping")
+			ledger := fabric.NewLedger(c, lf.channel, lf.chaincode)
+			out, err := ledger.Ping(ctx)
 			if err != nil {
 				return fmt.Errorf("ping %s on %s: %w", lf.chaincode, lf.channel, err)
 			}
@@ -71,7 +71,7 @@ answers, and scripts use --submit to wait for that moment.`,
 			}
 			start = time.Now()
 			for {
-				_, err = contract.SubmitWithContext(ctx, "Heartbeat", client.WithArguments("ping --submit"))
+				_, err = ledger.Submit(ctx, wire.ContractSystem, wire.TxHeartbeat, "ping --submit")
 				if err == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "heartbeat committed, endorsed by every member (%s)\n", time.Since(start).Round(time.Millisecond))
 					return nil

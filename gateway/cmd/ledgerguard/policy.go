@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -160,13 +159,7 @@ func newPolicyProposeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				var got wire.Policy
-				if err := submitJSON(ctx, lc, &got, "policies", "ProposePolicy", string(arg)); err != nil {
-					return err
-				}
-				return l.printPolicy(cmd.OutOrStdout(), &got)
-			})
+			return runOne(cmd, &l, submit(wire.ContractPolicies, wire.TxProposePolicy, string(arg)), l.printPolicy)
 		},
 	}
 	l.register(cmd, "author")
@@ -184,13 +177,7 @@ func newPolicyApproveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				var got wire.Policy
-				if err := submitJSON(ctx, lc, &got, "policies", "ApprovePolicy", args[0], strconv.FormatUint(uint64(v), 10)); err != nil {
-					return err
-				}
-				return l.printPolicy(cmd.OutOrStdout(), &got)
-			})
+			return runOne(cmd, &l, submit(wire.ContractPolicies, wire.TxApprovePolicy, args[0], strconv.FormatUint(uint64(v), 10)), l.printPolicy)
 		},
 	}
 	l.register(cmd, "")
@@ -212,13 +199,7 @@ func newPolicyRevokeCmd() *cobra.Command {
 			if err := requireReason(reason); err != nil {
 				return err
 			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				var got wire.Policy
-				if err := submitJSON(ctx, lc, &got, "policies", "RevokePolicy", args[0], strconv.FormatUint(uint64(v), 10), reason); err != nil {
-					return err
-				}
-				return l.printPolicy(cmd.OutOrStdout(), &got)
-			})
+			return runOne(cmd, &l, submit(wire.ContractPolicies, wire.TxRevokePolicy, args[0], strconv.FormatUint(uint64(v), 10), reason), l.printPolicy)
 		},
 	}
 	l.register(cmd, "author")
@@ -234,18 +215,7 @@ func newPolicyListCmd() *cobra.Command {
 		Short: "list policy versions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			filter := ""
-			if f != (wire.PolicyFilter{}) {
-				b, _ := json.Marshal(f)
-				filter = string(b)
-			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				ps, err := collect[wire.Policy](ctx, lc, &l, "policies", "ListPolicies", filter)
-				if err != nil {
-					return err
-				}
-				return l.printPolicies(cmd.OutOrStdout(), ps)
-			})
+			return runList(cmd, &l, evaluate(wire.ContractPolicies, wire.TxListPolicies, filterArg(f)), l.printPolicies)
 		},
 	}
 	l.register(cmd, "")
@@ -275,13 +245,7 @@ func newPolicyShowCmd() *cobra.Command {
 					return err
 				}
 			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				var got wire.Policy
-				if err := evaluateJSON(ctx, lc, &got, "policies", "GetPolicy", args[0], strconv.FormatUint(uint64(v), 10)); err != nil {
-					return err
-				}
-				return l.printPolicy(cmd.OutOrStdout(), &got)
-			})
+			return runOne(cmd, &l, evaluate(wire.ContractPolicies, wire.TxGetPolicy, args[0], strconv.FormatUint(uint64(v), 10)), l.printPolicy)
 		},
 	}
 	l.register(cmd, "")
@@ -299,13 +263,10 @@ func newPolicyHistoryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				h, err := collect[wire.HistoryEntry[wire.Policy]](ctx, lc, &l, "policies", "GetPolicyHistory", args[0], strconv.FormatUint(uint64(v), 10))
-				if err != nil {
-					return err
-				}
+			c := evaluate(wire.ContractPolicies, wire.TxGetPolicyHistory, args[0], strconv.FormatUint(uint64(v), 10))
+			return runList(cmd, &l, c, func(w io.Writer, h []wire.HistoryEntry[wire.Policy]) error {
 				if l.jsonOut {
-					return printJSON(cmd.OutOrStdout(), nonNil(h))
+					return printJSON(w, nonNil(h))
 				}
 				rows := make([][]string, 0, len(h))
 				for _, e := range h {
@@ -323,7 +284,7 @@ func newPolicyHistoryCmd() *cobra.Command {
 					}
 					rows = append(rows, []string{when(e.Timestamp), e.TxID, state, approvals, by})
 				}
-				return table(cmd.OutOrStdout(), []string{"TIME", "TX", "STATE", "APPROVALS", "BY"}, rows)
+				return table(w, []string{"TIME", "TX", "STATE", "APPROVALS", "BY"}, rows)
 			})
 		},
 	}

@@ -18,8 +18,8 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/connector/notify"
 	"github.com/ledgerguard/ledgerguard/gateway/connector/rest"
 	"github.com/ledgerguard/ledgerguard/gateway/connector/webhook"
+	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/respond"
-	"github.com/ledgerguard/ledgerguard/gateway/respond/onfabric"
 )
 
 // loadRespondConfig reads the `respond:` key of a YAML file (the gateway's
@@ -128,12 +128,13 @@ resumed by the next start from the checkpoint and the journal.`,
 				return err
 			}
 			defer c.Close()
-			events, err := onfabric.NewEvents(c.Gateway(), lf.channel, lf.chaincode, cfg.CheckpointFile, cfg.StartBlock)
+			cp, err := respond.OpenCheckpoint(cfg.CheckpointFile, nil)
 			if err != nil {
-				return err
+				return fmt.Errorf("respond: checkpoint file %s: %w", cfg.CheckpointFile, err)
 			}
-			defer events.Close()
-			r, err := respond.New(cfg, c.MSPID(), onfabric.NewLedger(c.Gateway(), lf.channel, lf.chaincode), events, conns, respond.WithLogger(logger))
+			ledger := fabric.NewLedger(c, lf.channel, lf.chaincode)
+			events := fabric.NewEvents(ledger, cp, cfg.StartBlock)
+			r, err := respond.New(cfg, c.MSPID(), ledger, events, conns, respond.WithLogger(logger))
 			if err != nil {
 				return usageError{err}
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,18 +33,9 @@ func newResponseListCmd() *cobra.Command {
 		Short: "list responses (filter by state, policy, alert, msp, gateway)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			filter := ""
-			if f != (wire.ResponseFilter{}) {
-				b, _ := json.Marshal(f)
-				filter = string(b)
-			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				rs, err := collect[wire.Response](ctx, lc, &l, "responses", "ListResponses", filter)
-				if err != nil {
-					return err
-				}
+			return runList(cmd, &l, evaluate(wire.ContractResponses, wire.TxListResponses, filterArg(f)), func(w io.Writer, rs []wire.Response) error {
 				if l.jsonOut {
-					return printJSON(cmd.OutOrStdout(), nonNil(rs))
+					return printJSON(w, nonNil(rs))
 				}
 				rows := make([][]string, 0, len(rs))
 				for _, r := range rs {
@@ -53,7 +43,7 @@ func newResponseListCmd() *cobra.Command {
 						r.AlertID, r.GatewayID, actionsOf(r.Actions),
 						fmt.Sprintf("%d/%d", len(r.Approvals), r.RequiredApprovals), lastOutcome(r.Outcomes)})
 				}
-				return table(cmd.OutOrStdout(), []string{"ID", "STATE", "POLICY", "ALERT", "GATEWAY", "ACTIONS", "APPROVALS", "LAST OUTCOME"}, rows)
+				return table(w, []string{"ID", "STATE", "POLICY", "ALERT", "GATEWAY", "ACTIONS", "APPROVALS", "LAST OUTCOME"}, rows)
 			})
 		},
 	}
@@ -84,13 +74,7 @@ func newResponseShowCmd() *cobra.Command {
 		Short: "show a response with its approvals and outcomes",
 		Args:  argsExactly("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				var r wire.Response
-				if err := evaluateJSON(ctx, lc, &r, "responses", "GetResponse", args[0]); err != nil {
-					return err
-				}
-				return l.printResponse(cmd.OutOrStdout(), &r)
-			})
+			return runOne(cmd, &l, evaluate(wire.ContractResponses, wire.TxGetResponse, args[0]), l.printResponse)
 		},
 	}
 	l.register(cmd, "")
@@ -104,13 +88,7 @@ func newResponseApproveCmd() *cobra.Command {
 		Short: "approve a response awaiting approval for your organisation (admin); at the policy's count it runs",
 		Args:  argsExactly("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				var r wire.Response
-				if err := submitJSON(ctx, lc, &r, "responses", "ApproveResponse", args[0]); err != nil {
-					return err
-				}
-				return l.printResponse(cmd.OutOrStdout(), &r)
-			})
+			return runOne(cmd, &l, submit(wire.ContractResponses, wire.TxApproveResponse, args[0]), l.printResponse)
 		},
 	}
 	l.register(cmd, "")
@@ -128,13 +106,7 @@ func newResponseRollbackCmd() *cobra.Command {
 			if err := requireReason(reason); err != nil {
 				return err
 			}
-			return l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-				var r wire.Response
-				if err := submitJSON(ctx, lc, &r, "responses", "RequestRollback", args[0], reason); err != nil {
-					return err
-				}
-				return l.printResponse(cmd.OutOrStdout(), &r)
-			})
+			return runOne(cmd, &l, submit(wire.ContractResponses, wire.TxRequestRollback, args[0], reason), l.printResponse)
 		},
 	}
 	l.register(cmd, "analyst")

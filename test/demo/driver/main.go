@@ -402,7 +402,7 @@ func summary(ctx context.Context, o options, start time.Time, sent int) error {
 	byCat := map[string]int{}
 	bookmark := ""
 	for range 50 {
-		raw, err := c.Contract("lgchannel", "ledgerguard", "alerts").EvaluateWithContext(ctx, "ListAlerts",
+		raw, err := c.Contract(wire.Channel, wire.Chaincode, wire.ContractAlerts).EvaluateWithContext(ctx, wire.TxListAlerts,
 			client.WithArguments(string(filter), "1000", bookmark))
 		if err != nil {
 			return fmt.Errorf("ListAlerts: %w", err)

@@ -1,0 +1,103 @@
+package fabric
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	gwproto "github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
+)
+
+// fakePeer is a Fabric Gateway service in process: each stage answers as
+// the test sets it, so the fabric-gateway client builds its real per-stage
+// errors (client.EndorseError, SubmitError, CommitStatusError) from them.
+// Its fields are set before it serves and only read afterwards.
+type fakePeer struct {
+	gwproto.UnimplementedGatewayServer
+	evaluateErr error
+	endorseErr  error
+	submitErr   error
+	statusErr   error
+	result      []byte
+	code        peer.TxValidationCode
+	block       uint64
+}
+
+func (f *fakePeer) Evaluate(context.Context, *gwproto.EvaluateRequest) (*gwproto.EvaluateResponse, error) {
+	if f.evaluateErr != nil {
+		return nil, f.evaluateErr
+	}
+	return &gwproto.EvaluateResponse{Result: &peer.Response{Status: 200, Payload: f.result}}, nil
+}
+
+func (f *fakePeer) Endorse(_ context.Context, req *gwproto.EndorseRequest) (*gwproto.EndorseResponse, error) {
+	if f.endorseErr != nil {
+		return nil, f.endorseErr
+	}
+	return &gwproto.EndorseResponse{PreparedTransaction: envelope(req.ChannelId, f.result)}, nil
+}
+
+func (f *fakePeer) Submit(context.Context, *gwproto.SubmitRequest) (*gwproto.SubmitResponse, error) {
+	if f.submitErr != nil {
+		return nil, f.submitErr
+	}
+	return &gwproto.SubmitResponse{}, nil
+}
+
+func (f *fakePeer) CommitStatus(context.Context, *gwproto.SignedCommitStatusRequest) (*gwproto.CommitStatusResponse, error) {
+	if f.statusErr != nil {
+		return nil, f.statusErr
+	}
+	return &gwproto.CommitStatusResponse{Result: f.code, BlockNumber: f.block}, nil
+}
+
+// envelope is the smallest endorsed transaction the client parses: a
+// channel header and one action whose chaincode response carries result.
+func envelope(channel string, result []byte) *common.Envelope {
+	must := func(m proto.Message) []byte {
+		b, _ := proto.Marshal(m) // these messages hold only valid fields: Marshal cannot fail
+		return b
+	}
+	action := must(&peer.ChaincodeAction{Response: &peer.Response{Status: 200, Payload: result}})
+	crp := must(&peer.ProposalResponsePayload{Extension: action})
+	cap := must(&peer.ChaincodeActionPayload{Action: &peer.ChaincodeEndorsedAction{ProposalResponsePayload: crp}})
+	tx := must(&peer.Transaction{Actions: []*peer.TransactionAction{{Payload: cap}}})
+	ch := must(&common.ChannelHeader{ChannelId: channel})
+	return &common.Envelope{Payload: must(&common.Payload{Header: &common.Header{ChannelHeader: ch}, Data: tx})}
+}
+
+type fakeID struct{}
+
+func (fakeID) MspID() string       { return "Org1MSP" }
+func (fakeID) Credentials() []byte { return []byte("cert") }
+
+// newFakeLedger serves f in process and returns a Ledger dialled to it.
+func newFakeLedger(t *testing.T, f *fakePeer) *Ledger {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer()
+	gwproto.RegisterGatewayServer(srv, f)
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("passthrough:///fake-peer",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := client.Connect(fakeID{}, client.WithSign(func([]byte) ([]byte, error) { return []byte("sig"), nil }),
+		client.WithClientConnection(conn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{gw: gw, conn: conn, mspID: "Org1MSP"}
+	t.Cleanup(func() { _ = c.Close() })
+	return NewLedger(c, "lgchannel", "ledgerguard")
+}

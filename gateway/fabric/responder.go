@@ -1,0 +1,155 @@
+package fabric
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/respond"
+)
+
+// The responder's ledger (respond.Ledger) is the Ledger itself: its
+// identity must be a gateway identity of the responder's organisation
+// (only it may record outcomes).
+var (
+	_ respond.Ledger      = (*Ledger)(nil)
+	_ respond.EventSource = (*Events)(nil)
+)
+
+// GetResponse evaluates responses:GetResponse.
+func (l *Ledger) GetResponse(ctx context.Context, id string) (*wire.Response, error) {
+	var r wire.Response
+	if err := l.evaluateJSON(ctx, &r, wire.ContractResponses, wire.TxGetResponse, id); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// GetAlert evaluates alerts:GetAlert(batchID, alertID).
+func (l *Ledger) GetAlert(ctx context.Context, batchID, alertID string) (*wire.Alert, error) {
+	var a wire.Alert
+	if err := l.evaluateJSON(ctx, &a, wire.ContractAlerts, wire.TxGetAlert, batchID, alertID); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// RecordOutcome submits responses:RecordOutcome and waits for its commit.
+// A refusal with wire.CodeNotFound at endorsement is transient here (see
+// lagging).
+func (l *Ledger) RecordOutcome(ctx context.Context, id, status, detail string) error {
+	_, _, err := l.submit(ctx, wire.ContractResponses, wire.TxRecordOutcome, id, status, detail)
+	return lagging(err)
+}
+
+// lagging turns a refusal saying the response does not exist into a
+// transient error. The responder only records outcomes of responses it has
+// just read on its own peer, so wire.CodeNotFound from an endorser means
+// that endorser (another org's peer) has not yet committed the block that
+// created the response; retrying after it catches up is right, while
+// treating it as final would leave an executed action without its outcome.
+func lagging(err error) error {
+	var rej *gateway.LedgerRejectedError
+	if errors.As(err, &rej) && rej.Code == wire.CodeNotFound && rej.Stage == gateway.StageEndorse {
+		return &gateway.LedgerUnavailableError{Op: rej.Op, Stage: rej.Stage, TxID: rej.TxID, Code: rej.Code,
+			Err: fmt.Errorf("an endorser has not caught up yet: %s", rej.Reason)}
+	}
+	return err
+}
+
+// Checkpoint is the position of a chaincode event stream, with
+// fabric-gateway's Checkpointer method set: the block of the next event to
+// handle, the last handled transaction in it, and a durable update. It must
+// be durable when CheckpointTransaction returns.
+type Checkpoint interface {
+	BlockNumber() uint64
+	TransactionID() string
+	CheckpointTransaction(block uint64, txID string) error
+}
+
+// Events implements respond.EventSource with fabric-gateway's chaincode
+// event stream of the Ledger's chaincode, resumed after a Checkpoint. The
+// first start with an empty checkpoint fixes its start block in the
+// checkpoint, so a restart before the first event neither skips nor
+// repeats anything.
+type Events struct {
+	l          *Ledger
+	cp         Checkpoint
+	startBlock *uint64
+}
+
+// NewEvents returns the event source of l's chaincode resuming after cp.
+// startBlock is where an empty checkpoint starts; nil means the channel's
+// current height.
+func NewEvents(l *Ledger, cp Checkpoint, startBlock *uint64) *Events {
+	return &Events{l: l, cp: cp, startBlock: startBlock}
+}
+
+// Position returns the checkpoint: the block of the next event and the
+// last handled transaction in it.
+func (e *Events) Position() (uint64, string) { return e.cp.BlockNumber(), e.cp.TransactionID() }
+
+// Events starts the chaincode event stream after the checkpoint.
+func (e *Events) Events(ctx context.Context) (<-chan respond.Event, error) {
+	opts := []client.ChaincodeEventsOption{}
+	if e.cp.BlockNumber() == 0 && e.cp.TransactionID() == "" {
+		start, err := e.start(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, client.WithStartBlock(start))
+	}
+	opts = append(opts, client.WithCheckpoint(e.cp))
+	in, err := e.l.c.gw.GetNetwork(e.l.channel).ChaincodeEvents(ctx, e.l.chaincode, opts...)
+	if err != nil {
+		return nil, classify("ChaincodeEvents", gateway.StageEvaluate, err)
+	}
+	out := make(chan respond.Event)
+	go func() {
+		defer close(out)
+		for ev := range in {
+			select {
+			case out <- respond.Event{Name: ev.EventName, BlockNumber: ev.BlockNumber, TxID: ev.TransactionID, Payload: ev.Payload}:
+			case <-ctx.Done():
+				for range in { // let fabric-gateway's reader finish
+				}
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// start fixes the first block to read and persists it, so a restart
+// before the first event resumes from the same block.
+func (e *Events) start(ctx context.Context) (uint64, error) {
+	var start uint64
+	if e.startBlock != nil {
+		start = *e.startBlock
+	} else {
+		raw, err := e.l.evaluateSystem(ctx, qscc, qsccGetChainInfo, e.l.channel)
+		if err != nil {
+			return 0, err
+		}
+		var info common.BlockchainInfo
+		if err := proto.Unmarshal(raw, &info); err != nil {
+			return 0, &gateway.LedgerRejectedError{Op: qsccGetChainInfo, Stage: gateway.StageEvaluate, Code: wire.CodeInternal, Reason: "decode: " + err.Error()}
+		}
+		start = info.GetHeight()
+	}
+	if err := e.cp.CheckpointTransaction(start, ""); err != nil {
+		return 0, fmt.Errorf("fabric events: checkpoint: %w", err)
+	}
+	return start, nil
+}
+
+// Checkpoint records ev as handled; the position is durable when it returns.
+func (e *Events) Checkpoint(_ context.Context, ev respond.Event) error {
+	return e.cp.CheckpointTransaction(ev.BlockNumber, ev.TxID)
+}
