@@ -5,18 +5,19 @@ import "slices"
 // Scope is what a credential may do.
 type Scope string
 
-// The scopes a credential can hold: one per ingest protocol, plus read for
-// the proof API.
+// The scopes a credential can hold: one per ingest protocol, read for the
+// proof API, and metrics for GET /metrics when it requires a credential.
 const (
 	ScopeHEC           Scope = "hec"
 	ScopeElasticsearch Scope = "elasticsearch"
 	ScopeOTLP          Scope = "otlp"
 	ScopeNDJSON        Scope = "ndjson"
 	ScopeRead          Scope = "read"
+	ScopeMetrics       Scope = "metrics"
 )
 
 // Scopes lists every valid scope.
-var Scopes = []Scope{ScopeHEC, ScopeElasticsearch, ScopeOTLP, ScopeNDJSON, ScopeRead}
+var Scopes = []Scope{ScopeHEC, ScopeElasticsearch, ScopeOTLP, ScopeNDJSON, ScopeRead, ScopeMetrics}
 
 // Credential is one client's secret and what it maps to. The configuration
 // decodes it (hence the YAML names); the HTTP adapter authenticates with it.
@@ -25,7 +26,7 @@ type Credential struct {
 	// event source when Source is empty.
 	Name string `yaml:"name"`
 	// Token is the secret: "Authorization: Splunk <token>" (HEC), "Bearer
-	// <token>" (OTLP, NDJSON, read), "ApiKey <token>" (Elasticsearch; the
+	// <token>" (OTLP, NDJSON, read, metrics), "ApiKey <token>" (Elasticsearch; the
 	// base64 id:key a client sends) or the password of Basic auth.
 	Token string `yaml:"token"`
 	// Username enables HTTP Basic auth (username:token) for Elasticsearch

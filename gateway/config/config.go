@@ -38,6 +38,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/httpapi"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
+	"github.com/ledgerguard/ledgerguard/gateway/syslogd"
 )
 
 // Mode says which safety rules apply.
@@ -60,6 +61,7 @@ const (
 	ScopeOTLP          = gateway.ScopeOTLP
 	ScopeNDJSON        = gateway.ScopeNDJSON
 	ScopeRead          = gateway.ScopeRead
+	ScopeMetrics       = gateway.ScopeMetrics
 )
 
 // Scopes lists every valid scope.
@@ -79,6 +81,7 @@ var DevTokens = []string{
 	"dev-otlp-token-not-secret",
 	"dev-ndjson-token-not-secret",
 	"dev-read-token-not-secret",
+	"dev-metrics-token-not-secret",
 }
 
 // Config is the whole gateway configuration.
@@ -93,6 +96,7 @@ type Config struct {
 	HTTP          HTTP          `yaml:"http"`
 	Limits        Limits        `yaml:"limits"`
 	Syslog        Syslog        `yaml:"syslog"`
+	Metrics       Metrics       `yaml:"metrics"`
 	Store         Store         `yaml:"store"`
 	Ledger        Ledger        `yaml:"ledger"`
 	Backpressure  Backpressure  `yaml:"backpressure"`
@@ -219,15 +223,45 @@ type Syslog struct {
 	AllowedNetworks []string `yaml:"allowed_networks"`
 	// TLS, when CertFile is set, serves RFC 5425 syslog over TLS; with
 	// ClientCAFile it requires a client certificate signed by that CA.
-	TLS             TLS           `yaml:"tls"`
-	Source          string        `yaml:"source"`
-	Sourcetype      string        `yaml:"sourcetype"`
-	Index           string        `yaml:"index"`
-	MaxMessageBytes int           `yaml:"max_message_bytes"`
-	MaxConnections  int           `yaml:"max_connections"`
-	IdleTimeout     time.Duration `yaml:"idle_timeout"`
-	FlushEvents     int           `yaml:"flush_events"`
-	FlushInterval   time.Duration `yaml:"flush_interval"`
+	TLS             TLS    `yaml:"tls"`
+	Source          string `yaml:"source"`
+	Sourcetype      string `yaml:"sourcetype"`
+	Index           string `yaml:"index"`
+	MaxMessageBytes int    `yaml:"max_message_bytes"`
+	MaxConnections  int    `yaml:"max_connections"`
+	// MaxConnectionsPerSource bounds the connections of one source (an
+	// IPv4 address or an IPv6 /64), so one host cannot take every slot.
+	MaxConnectionsPerSource int `yaml:"max_connections_per_source"`
+	// EvictIdleAfter: when a limit is full, a new connection evicts the
+	// connection idle longest if it has waited for data longer than this,
+	// instead of being refused.
+	EvictIdleAfter time.Duration `yaml:"evict_idle_after"`
+	IdleTimeout    time.Duration `yaml:"idle_timeout"`
+	FlushEvents    int           `yaml:"flush_events"`
+	FlushInterval  time.Duration `yaml:"flush_interval"`
+}
+
+// MetricsAuth says whether GET /metrics requires a credential.
+type MetricsAuth string
+
+// The values of metrics.auth.
+const (
+	// MetricsAuthAuto (the default) is MetricsAuthBearer in production
+	// and MetricsAuthNone in development.
+	MetricsAuthAuto MetricsAuth = "auto"
+	// MetricsAuthNone serves /metrics to anyone who reaches the listener,
+	// as Prometheus exporters usually do.
+	MetricsAuthNone MetricsAuth = "none"
+	// MetricsAuthBearer requires "Authorization: Bearer <token>" of a
+	// credential with the metrics scope (Prometheus: authorization.credentials).
+	MetricsAuthBearer MetricsAuth = "bearer"
+)
+
+// Metrics configures GET /metrics, which shows model hashes, counts and
+// the gateway's load: production protects it unless told otherwise.
+type Metrics struct {
+	// Auth is auto (default), none or bearer.
+	Auth MetricsAuth `yaml:"auth"`
 }
 
 // Store configures the embedded event store.
@@ -319,8 +353,12 @@ func Default() Config {
 			IdleTimeout:     5 * time.Minute,
 			FlushEvents:     500,
 			FlushInterval:   200 * time.Millisecond,
+
+			MaxConnectionsPerSource: syslogd.DefaultMaxConnectionsPerSource,
+			EvictIdleAfter:          syslogd.DefaultEvictIdleAfter,
 		},
-		Store: Store{Dir: "data", BatchMaxEvents: store.DefaultBatchMaxEvents, BatchMaxWait: store.DefaultBatchMaxWait},
+		Metrics: Metrics{Auth: MetricsAuthAuto},
+		Store:   Store{Dir: "data", BatchMaxEvents: store.DefaultBatchMaxEvents, BatchMaxWait: store.DefaultBatchMaxWait},
 		Ledger: Ledger{
 			Identity:      "gateway",
 			Channel:       "lgchannel",
@@ -445,6 +483,7 @@ var Env = []struct{ Var, Field string }{
 	{"LEDGERGUARD_TLS_KEY_FILE", "http.tls.key_file"},
 	{"LEDGERGUARD_SYSLOG_ENABLED", "syslog.enabled"},
 	{"LEDGERGUARD_SYSLOG_LISTEN", "syslog.listen"},
+	{"LEDGERGUARD_METRICS_AUTH", "metrics.auth"},
 	{"LEDGERGUARD_STORE_DIR", "store.dir"},
 	{"LEDGERGUARD_PROFILE", "ledger.profile"},
 	{"LEDGERGUARD_IDENTITY", "ledger.identity"},
@@ -486,6 +525,7 @@ func (c *Config) set(field, v string) error {
 		"http.tls.cert_file": &c.HTTP.TLS.CertFile,
 		"http.tls.key_file":  &c.HTTP.TLS.KeyFile,
 		"syslog.listen":      &c.Syslog.Listen,
+		"metrics.auth":       (*string)(&c.Metrics.Auth),
 		"store.dir":          &c.Store.Dir,
 		"ledger.profile":     &c.Ledger.Profile,
 		"ledger.identity":    &c.Ledger.Identity,
@@ -652,6 +692,10 @@ func (c *Config) Validate() error {
 		if c.Syslog.MaxConnections < 1 {
 			bad("syslog.max_connections", "must be at least 1, got %d", c.Syslog.MaxConnections)
 		}
+		if c.Syslog.MaxConnectionsPerSource < 1 {
+			bad("syslog.max_connections_per_source", "must be at least 1, got %d", c.Syslog.MaxConnectionsPerSource)
+		}
+		positive("syslog.evict_idle_after", c.Syslog.EvictIdleAfter)
 		if c.Syslog.FlushEvents < 1 {
 			bad("syslog.flush_events", "must be at least 1, got %d", c.Syslog.FlushEvents)
 		}
@@ -706,6 +750,19 @@ func (c *Config) Validate() error {
 	positive("hec.channel_idle_timeout", c.HEC.ChannelIdleTimeout)
 	if c.Elasticsearch.ClusterName == "" {
 		bad("elasticsearch.cluster_name", "must not be empty")
+	}
+
+	switch c.Metrics.Auth {
+	case MetricsAuthAuto, MetricsAuthNone:
+	case MetricsAuthBearer:
+		// Explicitly asked for: a /metrics nobody can scrape is a mistake.
+		// (auto in production without such a credential is allowed: it
+		// fails closed, and the gateway warns at start-up.)
+		if !c.hasScope(ScopeMetrics) {
+			bad("metrics.auth", "bearer requires a credential with the metrics scope")
+		}
+	default:
+		bad("metrics.auth", "must be %q, %q or %q, got %q", MetricsAuthAuto, MetricsAuthNone, MetricsAuthBearer, c.Metrics.Auth)
 	}
 
 	errs = append(errs, c.validateCredentials()...)
@@ -778,6 +835,23 @@ func (c *Config) validateCredentials() []*FieldError {
 	return errs
 }
 
+// hasScope reports whether an enabled credential holds scope s.
+func (c Config) hasScope(s Scope) bool {
+	for _, cr := range c.Credentials {
+		if !cr.Disabled && cr.Has(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// MetricsRequireCredential reports whether GET /metrics requires a
+// credential with the metrics scope: metrics.auth bearer, or auto in
+// production mode.
+func (c Config) MetricsRequireCredential() bool {
+	return c.Metrics.Auth == MetricsAuthBearer || (c.Metrics.Auth == MetricsAuthAuto && c.Mode == ModeProduction)
+}
+
 // HTTPAPI is the HTTP adapter's settings from this configuration.
 func (c Config) HTTPAPI() httpapi.Config {
 	return httpapi.Config{
@@ -794,6 +868,8 @@ func (c Config) HTTPAPI() httpapi.Config {
 		Elasticsearch:       httpapi.Elasticsearch{ClusterName: c.Elasticsearch.ClusterName, ClusterUUID: c.Elasticsearch.ClusterUUID, Version: c.Elasticsearch.Version},
 		LedgerProbeInterval: c.Ledger.ProbeInterval,
 		LedgerStaleAfter:    c.Ledger.StaleAfter,
+
+		RequireMetricsCredential: c.MetricsRequireCredential(),
 	}
 }
 

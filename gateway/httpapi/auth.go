@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"strings"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
@@ -121,4 +123,27 @@ func schemeList(schemes []string) string {
 		out[i] = names[s]
 	}
 	return strings.Join(out, " or ")
+}
+
+// metricsAuth guards GET /metrics when Config.RequireMetricsCredential is
+// set: Bearer of a credential with the metrics scope, 401 without a known
+// one, 403 for one lacking the scope. Otherwise /metrics stays open, as
+// Prometheus exporters usually are.
+func (s *Server) metricsAuth(c *gin.Context) {
+	if !s.cfg.RequireMetricsCredential {
+		return
+	}
+	if _, e := s.creds.authenticate(c.GetHeader("Authorization"), gateway.ScopeMetrics, "bearer"); e != nil {
+		s.fail(c, protoMetrics, e)
+	}
+}
+
+// anyHas reports whether an enabled credential of list holds scope.
+func anyHas(list []gateway.Credential, scope gateway.Scope) bool {
+	for _, cr := range list {
+		if !cr.Disabled && cr.Has(scope) {
+			return true
+		}
+	}
+	return false
 }

@@ -36,6 +36,10 @@ type Config struct {
 	// LedgerStaleAfter is how long the ledger may go without a successful
 	// contact before /readyz reports it unreachable.
 	LedgerStaleAfter time.Duration
+	// RequireMetricsCredential makes GET /metrics require "Authorization:
+	// Bearer <token>" of a credential with the metrics scope (false: open,
+	// as Prometheus exporters usually are).
+	RequireMetricsCredential bool
 }
 
 // TLS names certificate files.

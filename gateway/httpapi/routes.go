@@ -18,6 +18,8 @@ const (
 	protoOTLP   = "otlp"
 	protoNDJSON = "ndjson"
 	protoRead   = "read"
+	// protoMetrics labels refused scrapes of /metrics.
+	protoMetrics = "metrics"
 )
 
 func init() {
@@ -27,6 +29,9 @@ func init() {
 }
 
 func (s *Server) routes() *gin.Engine {
+	if s.cfg.RequireMetricsCredential && !anyHas(s.cfg.Credentials, gateway.ScopeMetrics) {
+		s.log.Warn("/metrics requires a credential with the metrics scope and none is configured: every scrape is refused (add one, or set metrics.auth: none)")
+	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = false
 	r.ContextWithFallback = true // c.Request.Context() cancellation reaches handlers using c
@@ -38,7 +43,7 @@ func (s *Server) routes() *gin.Engine {
 	// Operations.
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(s.m.Handler()))
+	r.GET("/metrics", s.metricsAuth, gin.WrapH(s.m.Handler()))
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", OpenAPI) })
 
 	// Splunk HEC.

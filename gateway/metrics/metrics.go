@@ -19,7 +19,16 @@
 //	anchor_batch_size_events                       histogram of anchored batch sizes
 //	http_request_duration_seconds{route,method,code} histogram per gin route
 //	syslog_connections                             open syslog connections
+//	syslog_connections_refused_total{reason}       syslog connections closed on accept or at the TLS handshake
+//	syslog_connections_evicted_total{reason}       idle syslog connections closed to make room
+//	syslog_messages_dropped_total{reason}          syslog messages received and not stored
 //	models_served{model,version,sha256}            1 per detection model served now
+//
+// Labels name protocols, routes and reasons, never client addresses, so a
+// flood from many addresses cannot grow the number of series; the address
+// is in the log line that accompanies each refusal. Syslog refusals and
+// drops are also in ingest_requests_rejected_total (with its coarser
+// reasons, as the HTTP protocols report theirs).
 package metrics
 
 import (
@@ -49,6 +58,16 @@ type Metrics struct {
 	RequestDuration *prometheus.HistogramVec
 	// SyslogConnections is the number of open syslog connections.
 	SyslogConnections prometheus.Gauge
+	// SyslogRefused counts syslog connections refused, by reason
+	// (syslogd.Reason*: not_allowed, handshake_failed, connection_limit,
+	// source_limit).
+	SyslogRefused *prometheus.CounterVec
+	// SyslogEvicted counts idle syslog connections evicted for a new one,
+	// by the limit the new one met (connection_limit, source_limit).
+	SyslogEvicted *prometheus.CounterVec
+	// SyslogDropped counts syslog messages received and not stored, by
+	// reason (invalid, too_large, store_failed).
+	SyslogDropped *prometheus.CounterVec
 }
 
 // New returns a fresh set registered in its own registry with the Go and
@@ -83,9 +102,21 @@ func New() *Metrics {
 			Namespace: ns, Name: "syslog_connections",
 			Help: "Open syslog connections.",
 		}),
+		SyslogRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "syslog_connections_refused_total",
+			Help: "Syslog connections closed on accept or at the TLS handshake, by reason.",
+		}, []string{"reason"}),
+		SyslogEvicted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "syslog_connections_evicted_total",
+			Help: "Idle syslog connections closed to make room for a new one, by the limit the new one met.",
+		}, []string{"reason"}),
+		SyslogDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "syslog_messages_dropped_total",
+			Help: "Syslog messages received and not stored, by reason.",
+		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.EventsAccepted, m.RequestsRejected, m.AnchoredBatches, m.BatchSize,
-		m.RequestDuration, m.SyslogConnections,
+		m.RequestDuration, m.SyslogConnections, m.SyslogRefused, m.SyslogEvicted, m.SyslogDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -140,6 +171,17 @@ func (m *Metrics) ConnOpened() { m.SyslogConnections.Inc() }
 
 // ConnClosed is the counterpart of ConnOpened.
 func (m *Metrics) ConnClosed() { m.SyslogConnections.Dec() }
+
+// ConnRefused counts one syslog connection refused for reason.
+func (m *Metrics) ConnRefused(reason string) { m.SyslogRefused.WithLabelValues(reason).Inc() }
+
+// ConnEvicted counts one idle syslog connection evicted for reason.
+func (m *Metrics) ConnEvicted(reason string) { m.SyslogEvicted.WithLabelValues(reason).Inc() }
+
+// MessagesDropped counts n syslog messages dropped for reason.
+func (m *Metrics) MessagesDropped(reason string, n int) {
+	m.SyslogDropped.WithLabelValues(reason).Add(float64(n))
+}
 
 // Gatherer exposes the registry, for tests.
 func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }

@@ -56,3 +56,29 @@ func TestModelsServed(t *testing.T) {
 		})
 	}
 }
+
+// TestSyslogCounters: the syslog observer methods move their counters,
+// labelled by reason only.
+func TestSyslogCounters(t *testing.T) {
+	m := New()
+	m.ConnRefused("source_limit")
+	m.ConnRefused("source_limit")
+	m.ConnRefused("not_allowed")
+	m.ConnEvicted("connection_limit")
+	m.MessagesDropped("invalid", 1)
+	m.MessagesDropped("store_failed", 500)
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	got := w.Body.String()
+	for _, want := range []string{
+		`ledgerguard_syslog_connections_refused_total{reason="source_limit"} 2`,
+		`ledgerguard_syslog_connections_refused_total{reason="not_allowed"} 1`,
+		`ledgerguard_syslog_connections_evicted_total{reason="connection_limit"} 1`,
+		`ledgerguard_syslog_messages_dropped_total{reason="invalid"} 1`,
+		`ledgerguard_syslog_messages_dropped_total{reason="store_failed"} 500`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+}

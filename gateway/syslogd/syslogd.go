@@ -6,17 +6,30 @@
 //   - only clients from the allowed networks are served; others are closed
 //     on accept, before a byte is read; with a client CA configured the TLS
 //     handshake also requires a certificate signed by it;
-//   - memory is bounded: at most MaxConnections connections, each holding
-//     at most one message of MaxMessageBytes plus FlushEvents parsed
-//     events; a message must arrive within IdleTimeout, so a slow client
-//     cannot pin a connection slot forever;
+//   - memory is bounded: at most MaxConnections connections hold a slot,
+//     each holding at most one message of MaxMessageBytes plus FlushEvents
+//     parsed events; a message must arrive within IdleTimeout, so a slow
+//     client cannot pin a connection slot forever;
+//   - slots are shared fairly: one source (an IPv4 address, or an IPv6 /64)
+//     holds at most MaxConnectionsPerSource of them, and when the limit a
+//     new connection meets is full, the connection idle longest (waiting
+//     for data for more than EvictIdleAfter, nothing unread) is evicted to
+//     make room instead of the newcomer being refused, so idle connections
+//     cannot lock senders out (see slots.go);
+//   - nothing is lost without a trace: every refused connection, evicted
+//     connection and dropped message is counted through the Observer by
+//     reason (never by address: the label set stays small) and logged with
+//     the remote address, at most a few lines per reason and minute so a
+//     flood cannot flood the log;
 //   - a message that is not syslog is skipped and counted, and the
 //     connection goes on; a framing error (oversized frame, stream cut inside
 //     an octet-counted frame) loses the framing, so the events read so far are
 //     stored and the connection is closed;
 //   - events are stored in batches (FlushEvents or FlushInterval) and
 //     nothing is dropped: when the gateway pushes back the listener stops
-//     reading, so TCP flow control slows the sender down.
+//     reading, so TCP flow control slows the sender down (a connection
+//     held back this way is not idle and is never evicted); an evicted or
+//     shut down connection still stores every event it has parsed.
 package syslogd
 
 import (
@@ -37,12 +50,49 @@ import (
 
 const proto = "syslog"
 
+// Defaults of the fairness settings; gateway/config takes its defaults
+// from here.
+const (
+	// DefaultMaxConnectionsPerSource lets one host run a few senders
+	// (rsyslog, journald forwarders, an agent) with room to spare, and
+	// still takes 16 hosts to fill the default 256 slots.
+	DefaultMaxConnectionsPerSource = 16
+	// DefaultEvictIdleAfter is short next to IdleTimeout: a connection
+	// is only evicted when every slot is taken, and then one that has sent
+	// nothing for 10 s is the cheapest to give up (its sender reconnects).
+	DefaultEvictIdleAfter = 10 * time.Second
+)
+
+// Reasons the Observer is told (the "reason" label of the metrics).
+const (
+	// Refused connections.
+	ReasonNotAllowed      = "not_allowed"      // remote address outside the allowed networks
+	ReasonHandshakeFailed = "handshake_failed" // TLS handshake or client certificate failed
+	ReasonConnectionLimit = "connection_limit" // every slot taken, none idle long enough to evict
+	ReasonSourceLimit     = "source_limit"     // the source holds its limit, none idle long enough
+	// Evicted connections: the limit the newcomer met (ReasonConnectionLimit
+	// or ReasonSourceLimit).
+	// Dropped messages.
+	ReasonInvalid     = "invalid"      // not syslog, or a framing error
+	ReasonTooLarge    = "too_large"    // a frame over MaxMessageBytes
+	ReasonStoreFailed = "store_failed" // the store refused the batch
+)
+
 // Observer receives the listener's counts (gateway/metrics implements it).
+// Reasons are the Reason* constants, never addresses.
 type Observer interface {
 	Accepted(protocol string, n int)
 	Rejected(protocol, reason string)
 	ConnOpened()
 	ConnClosed()
+	// ConnRefused counts a connection closed on accept or at its TLS
+	// handshake.
+	ConnRefused(reason string)
+	// ConnEvicted counts an idle connection closed to make room for a new
+	// one; reason is the limit the new connection met.
+	ConnEvicted(reason string)
+	// MessagesDropped counts n messages received and not stored.
+	MessagesDropped(reason string, n int)
 }
 
 // Config is what the listener needs; gateway/cmd fills it from the
@@ -56,9 +106,19 @@ type Config struct {
 	Meta            ingest.Meta // Source, Sourcetype, Index of every event
 	MaxMessageBytes int
 	MaxConnections  int
-	IdleTimeout     time.Duration
-	FlushEvents     int
-	FlushInterval   time.Duration
+	// MaxConnectionsPerSource bounds the slots one source (an IPv4
+	// address, or an IPv6 /64, which one host usually owns whole) may
+	// hold (0: DefaultMaxConnectionsPerSource; above MaxConnections it
+	// has no effect).
+	MaxConnectionsPerSource int
+	// EvictIdleAfter is how long a connection must have been waiting for
+	// data before a new connection may evict it when a limit is full (0:
+	// DefaultEvictIdleAfter). At or above IdleTimeout nothing is ever
+	// evicted.
+	EvictIdleAfter time.Duration
+	IdleTimeout    time.Duration
+	FlushEvents    int
+	FlushInterval  time.Duration
 }
 
 // Deps are the listener's collaborators. Log is required.
@@ -75,14 +135,14 @@ type Deps struct {
 // Server accepts syslog connections. Create with New, start with Serve,
 // stop with Shutdown.
 type Server struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
-	sem  chan struct{}
+	cfg   Config
+	deps  Deps
+	log   *slog.Logger
+	limit *logLimiter
 
 	mu     sync.Mutex
 	ln     net.Listener
-	conns  map[net.Conn]struct{}
+	slots  slots // guarded by mu
 	closed bool
 	wg     sync.WaitGroup
 
@@ -95,7 +155,8 @@ type ConfigError struct{ Msg string }
 
 func (e *ConfigError) Error() string { return "syslogd: " + e.Msg }
 
-// New validates cfg and returns a listener.
+// New validates cfg, applies the defaults of its zero fairness settings
+// and returns a listener.
 func New(cfg Config, deps Deps) (*Server, error) {
 	switch {
 	case len(cfg.Allowed) == 0:
@@ -104,6 +165,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, &ConfigError{"no event log"}
 	case cfg.MaxMessageBytes < 1 || cfg.MaxConnections < 1 || cfg.FlushEvents < 1 || cfg.IdleTimeout <= 0 || cfg.FlushInterval <= 0:
 		return nil, &ConfigError{"limits must be positive"}
+	case cfg.MaxConnectionsPerSource < 0 || cfg.EvictIdleAfter < 0:
+		return nil, &ConfigError{"fairness settings must not be negative"}
+	}
+	if cfg.MaxConnectionsPerSource == 0 {
+		cfg.MaxConnectionsPerSource = DefaultMaxConnectionsPerSource
+	}
+	if cfg.EvictIdleAfter == 0 {
+		cfg.EvictIdleAfter = DefaultEvictIdleAfter
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
@@ -115,16 +184,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Observer = nopObserver{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, deps: deps, log: deps.Logger, sem: make(chan struct{}, cfg.MaxConnections),
-		conns: map[net.Conn]struct{}{}, ctx: ctx, cancel: cancel}, nil
+	return &Server{cfg: cfg, deps: deps, log: deps.Logger, limit: newLogLimiter(logWindow, logBurst),
+		slots: newSlots(cfg.MaxConnections, cfg.MaxConnectionsPerSource, cfg.EvictIdleAfter),
+		ctx:   ctx, cancel: cancel}, nil
 }
 
 type nopObserver struct{}
 
-func (nopObserver) Accepted(string, int)    {}
-func (nopObserver) Rejected(string, string) {}
-func (nopObserver) ConnOpened()             {}
-func (nopObserver) ConnClosed()             {}
+func (nopObserver) Accepted(string, int)        {}
+func (nopObserver) Rejected(string, string)     {}
+func (nopObserver) ConnOpened()                 {}
+func (nopObserver) ConnClosed()                 {}
+func (nopObserver) ConnRefused(string)          {}
+func (nopObserver) ConnEvicted(string)          {}
+func (nopObserver) MessagesDropped(string, int) {}
 
 // ErrServerClosed is returned by Serve after Shutdown.
 var ErrServerClosed = errors.New("syslogd: server closed")
@@ -155,66 +228,80 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			return err
 		}
-		if !s.allowed(conn.RemoteAddr()) {
+		remote := conn.RemoteAddr().String()
+		src, ok := s.source(conn.RemoteAddr())
+		if !ok {
 			s.deps.Observer.Rejected(proto, "unauthenticated")
-			s.log.Warn("syslog connection refused: network not allowed", "remote", conn.RemoteAddr().String())
+			s.deps.Observer.ConnRefused(ReasonNotAllowed)
+			s.logLimited(slog.LevelWarn, ReasonNotAllowed, "syslog connection refused: network not allowed", "remote", remote)
 			_ = conn.Close()
 			continue
 		}
-		select {
-		case s.sem <- struct{}{}:
-		default:
-			s.deps.Observer.Rejected(proto, "busy")
-			s.log.Warn("syslog connection refused: too many connections", "remote", conn.RemoteAddr().String())
-			_ = conn.Close()
-			continue
-		}
-		if !s.track(conn) {
-			<-s.sem
+		c := newConn(conn, src, remote, s.deps.Now)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
 			_ = conn.Close()
 			return ErrServerClosed
 		}
-		s.wg.Add(1)
+		adm := s.slots.admit(c, s.deps.Now())
+		if adm.refused == "" {
+			// Under mu with closed false: Shutdown's Wait comes after.
+			s.wg.Add(1)
+		}
+		s.mu.Unlock()
+		if adm.refused != "" {
+			s.deps.Observer.Rejected(proto, "busy")
+			s.deps.Observer.ConnRefused(adm.refused)
+			s.logLimited(slog.LevelWarn, adm.refused, "syslog connection refused: "+limitText(adm.refused)+" and no connection idle long enough to evict",
+				"remote", remote, "reason", adm.refused)
+			_ = conn.Close()
+			continue
+		}
+		if v := adm.evicted; v != nil {
+			v.stopReading()
+			s.deps.Observer.ConnEvicted(adm.evictedFor)
+			s.logLimited(slog.LevelWarn, "evicted", "syslog connection evicted: "+limitText(adm.evictedFor)+", it was idle longest",
+				"remote", v.remote, "idle", s.deps.Now().Sub(v.idleSince()).Round(time.Millisecond), "for", remote, "reason", adm.evictedFor)
+		}
 		go func() {
 			defer s.wg.Done()
-			defer func() { <-s.sem }()
-			defer s.untrack(conn)
-			s.handle(conn)
+			defer s.untrack(c)
+			s.handle(c)
 		}()
 	}
 }
 
-func (s *Server) allowed(a net.Addr) bool {
+func limitText(reason string) string {
+	if reason == ReasonSourceLimit {
+		return "the source holds its connection limit"
+	}
+	return "every connection slot is taken"
+}
+
+// source reports the source key of a remote address (see sourceKey) and
+// whether it is in an allowed network.
+func (s *Server) source(a net.Addr) (netip.Prefix, bool) {
 	ta, ok := a.(*net.TCPAddr)
 	if !ok {
-		return false
+		return netip.Prefix{}, false
 	}
 	ip, ok := netip.AddrFromSlice(ta.IP)
 	if !ok {
-		return false
+		return netip.Prefix{}, false
 	}
 	ip = ip.Unmap()
 	for _, p := range s.cfg.Allowed {
 		if p.Contains(ip) {
-			return true
+			return sourceKey(ip), true
 		}
 	}
-	return false
+	return netip.Prefix{}, false
 }
 
-func (s *Server) track(c net.Conn) bool {
+func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	return true
-}
-
-func (s *Server) untrack(c net.Conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
+	s.slots.remove(c)
 	s.mu.Unlock()
 }
 
@@ -228,9 +315,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.ln != nil {
 		err = s.ln.Close()
 	}
-	for c := range s.conns {
+	for c := range s.slots.conns {
 		// Unblock the reader; the connection's writer still flushes.
-		_ = c.SetReadDeadline(time.Now())
+		c.stopReading()
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})
@@ -248,49 +335,67 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // handle serves one connection: a reader goroutine frames and parses
 // messages onto a bounded channel, this goroutine appends them in batches.
-func (s *Server) handle(conn net.Conn) {
+func (s *Server) handle(c *conn) {
 	s.deps.Observer.ConnOpened()
 	defer s.deps.Observer.ConnClosed()
-	defer conn.Close()
-	remote := conn.RemoteAddr().String()
-	if tc, ok := conn.(*tls.Conn); ok {
+	defer c.Close()
+	if tc, ok := c.Conn.(*tls.Conn); ok {
 		_ = tc.SetDeadline(s.deps.Now().Add(s.cfg.IdleTimeout))
-		if err := tc.HandshakeContext(s.ctx); err != nil {
-			s.deps.Observer.Rejected(proto, "unauthenticated")
-			s.log.Warn("syslog TLS handshake failed", "remote", remote, "err", err)
+		if c.stopped() {
 			return
 		}
+		// Waiting for the client's handshake is idle time too: a client
+		// that connects and never speaks TLS can be evicted.
+		c.waiting.Store(true)
+		err := tc.HandshakeContext(s.ctx)
+		c.waiting.Store(false)
+		if err != nil {
+			if c.stopped() {
+				return // evicted or shutting down, not the client's failure
+			}
+			s.deps.Observer.Rejected(proto, "unauthenticated")
+			s.deps.Observer.ConnRefused(ReasonHandshakeFailed)
+			s.logLimited(slog.LevelWarn, ReasonHandshakeFailed, "syslog TLS handshake failed", "remote", c.remote, "err", err)
+			return
+		}
+		c.touch(s.deps.Now())
 		_ = tc.SetDeadline(time.Time{})
 	}
 	events := make(chan gateway.Event, s.cfg.FlushEvents)
-	go s.read(conn, remote, events)
-	s.write(remote, events)
+	go s.read(c, events)
+	s.write(c.remote, events)
 }
 
-// read frames and parses until EOF, a framing error, the idle timeout or
-// shutdown, then closes events.
-func (s *Server) read(conn net.Conn, remote string, events chan<- gateway.Event) {
+// read frames and parses until EOF, a framing error, the idle timeout,
+// eviction or shutdown, then closes events.
+func (s *Server) read(c *conn, events chan<- gateway.Event) {
 	defer close(events)
-	rd := syslog.NewReader(conn, s.cfg.MaxMessageBytes)
+	rd := syslog.NewReader(c, s.cfg.MaxMessageBytes)
 	p := syslog.NewParser()
 	for {
 		if err := s.waitNotBusy(); err != nil {
 			return
 		}
-		_ = conn.SetReadDeadline(s.deps.Now().Add(s.cfg.IdleTimeout))
+		_ = c.SetReadDeadline(s.deps.Now().Add(s.cfg.IdleTimeout))
+		// After the deadline is set: stopReading sets the flag before its
+		// own (past) deadline, so one of the two ends this read.
+		if c.stopped() {
+			return
+		}
 		msg, err := rd.Next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !isClosed(err) {
 				var ie *ingest.Error
 				if errors.As(err, &ie) {
-					reason := "invalid"
+					reason := ReasonInvalid
 					if ie.Code == gateway.CodeTooLarge {
-						reason = "too_large"
+						reason = ReasonTooLarge
 					}
 					s.deps.Observer.Rejected(proto, reason)
-					s.log.Warn("syslog framing error, closing connection", "remote", remote, "err", err)
+					s.deps.Observer.MessagesDropped(reason, 1)
+					s.logLimited(slog.LevelWarn, "framing", "syslog framing error, closing connection", "remote", c.remote, "err", err)
 				} else {
-					s.log.Debug("syslog connection ended", "remote", remote, "err", err)
+					s.log.Debug("syslog connection ended", "remote", c.remote, "err", err)
 				}
 			}
 			return
@@ -300,8 +405,9 @@ func (s *Server) read(conn net.Conn, remote string, events chan<- gateway.Event)
 		ev, err := p.Parse(msg, m)
 		if err != nil {
 			// One bad message must not cost the sender its connection.
-			s.deps.Observer.Rejected(proto, "invalid")
-			s.log.Debug("syslog message skipped", "remote", remote, "err", err)
+			s.deps.Observer.Rejected(proto, ReasonInvalid)
+			s.deps.Observer.MessagesDropped(ReasonInvalid, 1)
+			s.logLimited(slog.LevelWarn, ReasonInvalid, "syslog message skipped: not syslog", "remote", c.remote, "err", err)
 			continue
 		}
 		events <- ev
@@ -353,7 +459,8 @@ func (s *Server) write(remote string, events <-chan gateway.Event) {
 			// Syslog has no acknowledgement to withhold: the sender cannot
 			// learn of the loss, so log it loudly and count it.
 			s.deps.Observer.Rejected(proto, "internal")
-			s.log.Error("syslog events not stored", "remote", remote, "events", len(batch), "err", err)
+			s.deps.Observer.MessagesDropped(ReasonStoreFailed, len(batch))
+			s.logLimited(slog.LevelError, ReasonStoreFailed, "syslog events not stored", "remote", remote, "events", len(batch), "err", err)
 		} else {
 			s.deps.Observer.Accepted(proto, len(stored))
 		}

@@ -3,6 +3,7 @@ package syslogd
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"sync"
@@ -19,6 +20,10 @@ type counts struct {
 	mu       sync.Mutex
 	accepted int
 	rejected map[string]int
+	opened   int
+	refused  map[string]int
+	evicted  map[string]int
+	dropped  map[string]int
 }
 
 func (c *counts) Accepted(_ string, n int) { c.mu.Lock(); c.accepted += n; c.mu.Unlock() }
@@ -30,8 +35,24 @@ func (c *counts) Rejected(_, reason string) {
 	c.rejected[reason]++
 	c.mu.Unlock()
 }
-func (c *counts) ConnOpened() {}
+func (c *counts) ConnOpened() { c.mu.Lock(); c.opened++; c.mu.Unlock() }
 func (c *counts) ConnClosed() {}
+func (c *counts) ConnRefused(reason string) {
+	c.add(&c.refused, reason, 1)
+}
+func (c *counts) ConnEvicted(reason string) { c.add(&c.evicted, reason, 1) }
+func (c *counts) MessagesDropped(reason string, n int) {
+	c.add(&c.dropped, reason, n)
+}
+
+func (c *counts) add(m *map[string]int, k string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if *m == nil {
+		*m = map[string]int{}
+	}
+	(*m)[k] += n
+}
 
 func (c *counts) get() (int, map[string]int) {
 	c.mu.Lock()
@@ -43,7 +64,20 @@ func (c *counts) get() (int, map[string]int) {
 	return c.accepted, m
 }
 
+// fairness returns copies of the connection counts.
+func (c *counts) fairness() (opened int, refused, evicted, dropped map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opened, maps.Clone(c.refused), maps.Clone(c.evicted), maps.Clone(c.dropped)
+}
+
 func start(t *testing.T, allowed string) (*Server, *store.Store, *counts, string) {
+	t.Helper()
+	return startWith(t, allowed, nil)
+}
+
+// startWith starts a listener whose Config tune may change.
+func startWith(t *testing.T, allowed string, tune func(*Config)) (*Server, *store.Store, *counts, string) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, t.TempDir(), store.WithGateway("Org1MSP", "gw-test"))
@@ -51,7 +85,7 @@ func start(t *testing.T, allowed string) (*Server, *store.Store, *counts, string
 		t.Fatal(err)
 	}
 	obs := &counts{}
-	srv, err := New(Config{
+	cfg := Config{
 		Allowed:         []netip.Prefix{netip.MustParsePrefix(allowed)},
 		Meta:            ingest.Meta{Source: "syslog", Sourcetype: "syslog"},
 		MaxMessageBytes: 4096,
@@ -59,7 +93,11 @@ func start(t *testing.T, allowed string) (*Server, *store.Store, *counts, string
 		IdleTimeout:     5 * time.Second,
 		FlushEvents:     100,
 		FlushInterval:   20 * time.Millisecond,
-	}, Deps{Log: st, Observer: obs})
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	srv, err := New(cfg, Deps{Log: st, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}

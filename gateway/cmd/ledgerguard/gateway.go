@@ -289,6 +289,9 @@ func newSyslog(c config.Syslog, st *store.Store, progress gateway.Progress, m *m
 		IdleTimeout:     c.IdleTimeout,
 		FlushEvents:     c.FlushEvents,
 		FlushInterval:   c.FlushInterval,
+
+		MaxConnectionsPerSource: c.MaxConnectionsPerSource,
+		EvictIdleAfter:          c.EvictIdleAfter,
 	}
 	for _, n := range c.AllowedNetworks {
 		p, err := netip.ParsePrefix(n)
