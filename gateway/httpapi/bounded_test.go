@@ -1,0 +1,98 @@
+package httpapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"runtime"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+)
+
+// gzipRepeat gzips prefix, then unit n times, then suffix, without holding
+// the decompressed body in memory.
+func gzipRepeat(t testing.TB, prefix, unit []byte, n int, suffix []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat(unit, 1<<16)
+	write := func(b []byte) {
+		if _, err := zw.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(prefix)
+	for left := n; left > 0; {
+		k := min(left, 1<<16)
+		write(chunk[:k*len(unit)])
+		left -= k
+	}
+	write(suffix)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// amplificationProto is issue 10's finding 3: an ExportLogsServiceRequest
+// whose one ScopeLogs holds n empty LogRecords, each the 2 bytes 0x12 0x00
+// (field 2, length 0) on the wire, gzipped.
+func amplificationProto(t testing.TB, n int) []byte {
+	scope := 2 * n
+	rl := 1 + protowire.SizeVarint(uint64(scope)) + scope
+	var prefix []byte
+	prefix = protowire.AppendTag(prefix, 1, protowire.BytesType) // LogsData.resource_logs
+	prefix = protowire.AppendVarint(prefix, uint64(rl))
+	prefix = protowire.AppendTag(prefix, 2, protowire.BytesType) // ResourceLogs.scope_logs
+	prefix = protowire.AppendVarint(prefix, uint64(scope))
+	return gzipRepeat(t, prefix, []byte{0x12, 0x00}, n, nil)
+}
+
+// amplificationJSON is the same request in the OTLP JSON encoding: n empty
+// log records, 3 bytes each.
+func amplificationJSON(t testing.TB, n int) []byte {
+	return gzipRepeat(t, []byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{}`), []byte(`,{}`), n-1, []byte(`]}]}]}`))
+}
+
+// TestOTLPAmplificationBounded sends the 64 KB request that decodes to 33
+// million log records (and its JSON form) and checks the gateway refuses
+// it with 413 while allocating less than 100 MB for it: the records are
+// counted on the wire, before anything is decoded.
+func TestOTLPAmplificationBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and sends 64 MiB (decompressed) requests")
+	}
+	const maxGrowth = 100 << 20 // bytes allocated while serving the request
+	h := newHarness(t, func(c *testCfg) { c.Limits = ingest.Limits{} })
+	const max = ingest.DefaultMaxBodyBytes
+	for _, tc := range []struct {
+		name, contentType string
+		body              []byte
+	}{
+		{"protobuf", "application/x-protobuf", amplificationProto(t, (max-16)/2)},
+		{"json", "application/json", amplificationJSON(t, (max-64)/3)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			w := h.do(req{method: "POST", path: "/v1/logs", auth: "Bearer " + tokOTLP, body: tc.body,
+				header: map[string]string{"Content-Type": tc.contentType, "Content-Encoding": "gzip"}})
+			runtime.ReadMemStats(&after)
+			if got, want := w.Code, 413; got != want {
+				t.Errorf("status = %d, want %d: %.200s", got, want, w.Body.Bytes())
+			}
+			grew := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%s: %d bytes compressed, %d MiB allocated serving it, heap %d -> %d MiB",
+				tc.name, len(tc.body), grew>>20, before.HeapAlloc>>20, after.HeapAlloc>>20)
+			if grew > maxGrowth {
+				t.Errorf("serving the request allocated %d MiB, want under %d MiB", grew>>20, maxGrowth>>20)
+			}
+		})
+	}
+}
