@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
@@ -139,11 +140,6 @@ func (e *BusyError) ErrorCode() gateway.Code { return gateway.CodeBusy }
 func (d *Decoders) InUse() int { return len(d.slots) }
 
 func (d *Decoders) releaser() func() {
-	done := false
-	return func() {
-		if !done {
-			done = true
-			<-d.slots
-		}
-	}
+	var once sync.Once
+	return func() { once.Do(func() { <-d.slots }) }
 }
