@@ -3,8 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"runtime"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -92,6 +94,51 @@ func TestOTLPAmplificationBounded(t *testing.T) {
 				tc.name, len(tc.body), grew>>20, before.HeapAlloc>>20, after.HeapAlloc>>20)
 			if grew > maxGrowth {
 				t.Errorf("serving the request allocated %d MiB, want under %d MiB", grew>>20, maxGrowth>>20)
+			}
+		})
+	}
+}
+
+// TestBusyWhenDecodesFull holds every decode slot and checks each ingest
+// protocol answers its busy answer (503 with Retry-After) storing nothing,
+// then accepts once the slot is free, giving it back when done.
+func TestBusyWhenDecodesFull(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		req  req
+	}{
+		{"ndjson", req{path: "/v1/events", auth: "Bearer " + tokNDJSON, body: []byte(`{"event":"x"}`)}},
+		{"es", req{path: "/_bulk", auth: "ApiKey " + tokES, body: []byte(bulkBody)}},
+		{"otlp", req{path: "/v1/logs", auth: "Bearer " + tokOTLP, header: map[string]string{"Content-Type": "application/json"}, body: []byte(otlpJSON)}},
+		{"hec", req{path: "/services/collector/event", auth: "Splunk " + tokHECNoAck, body: []byte(`{"event":"x"}`)}},
+		{"hec raw", req{path: "/services/collector/raw?channel=" + channelID, auth: "Splunk " + tokHECNoAck, body: []byte("x\n")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *testCfg) {
+				c.Limits.MaxConcurrentDecodes = 1
+				c.Limits.DecodeWait = 10 * time.Millisecond
+			})
+			release, err := h.srv.dec.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.req.method = "POST"
+			w := h.do(tc.req)
+			if got, want := w.Code, 503; got != want {
+				t.Fatalf("status with every slot taken = %d, want %d: %s", got, want, w.Body)
+			}
+			if got, want := w.Header().Get("Retry-After"), "5"; got != want {
+				t.Errorf("Retry-After = %q, want %q", got, want)
+			}
+			if h.st.Size() != 0 {
+				t.Errorf("stored %d events on a busy answer", h.st.Size())
+			}
+			release()
+			if w := h.do(tc.req); w.Code != 200 {
+				t.Fatalf("status with a free slot = %d, want 200: %s", w.Code, w.Body)
+			}
+			if got := h.srv.dec.InUse(); got != 0 {
+				t.Errorf("%d decode slots still taken after the request", got)
 			}
 		})
 	}
