@@ -63,14 +63,28 @@ func ReadBody(r io.Reader, contentEncoding string, maxBytes int64) ([]byte, erro
 	return b, nil
 }
 
-// readAll reads at most limit bytes of r into a buffer first sized hint.
+// readAll reads at most limit bytes of r into a buffer first sized hint
+// (plus room to see EOF), doubling it when full as bytes.Buffer does but
+// with one allocation per growth in every build mode.
 func readAll(r io.Reader, limit, hint int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if hint > 0 {
-		buf.Grow(int(min(hint, limit)) + bytes.MinRead)
+	const minRead = 512
+	r = io.LimitReader(r, limit)
+	b := make([]byte, 0, int(min(max(hint, 0), limit))+minRead)
+	for {
+		if cap(b)-len(b) < minRead {
+			nb := make([]byte, len(b), 2*cap(b)+minRead)
+			copy(nb, b)
+			b = nb
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
 	}
-	_, err := buf.ReadFrom(io.LimitReader(r, limit))
-	return buf.Bytes(), err
 }
 
 // readError classifies a failure to read a (possibly compressed) body.
