@@ -55,6 +55,9 @@ const jsonNestingSlack = 16
 
 var errJSONStructure = errors.New("unbalanced JSON brackets or unterminated string")
 
+// scanJSON stops at the end of the first JSON value: the decoders either
+// refuse what follows it or (hexIDsToBase64's Decoder) ignore it, and never
+// decode it.
 func scanJSON(body []byte, lim ingest.Limits) (ingest.DecodeEstimate, error) {
 	est := ingest.DecodeEstimate{Body: int64(len(body))}
 	maxNesting := 4*lim.MaxDepth + jsonNestingSlack
@@ -132,7 +135,7 @@ func scanJSON(body []byte, lim ingest.Limits) (ingest.DecodeEstimate, error) {
 			i++
 			span := int64(i - f.start)
 			if len(stack) == 0 {
-				continue
+				return est, nil // the document ends here; see scanJSON
 			}
 			p := &stack[len(stack)-1]
 			switch f.role {
@@ -163,6 +166,9 @@ func scanJSON(body []byte, lim ingest.Limits) (ingest.DecodeEstimate, error) {
 				return est, err
 			}
 			i = end
+			if len(stack) == 0 {
+				return est, nil
+			}
 		default:
 			// A number or literal: one value up to the next delimiter.
 			if _, _, err := value(); err != nil {
@@ -171,6 +177,9 @@ func scanJSON(body []byte, lim ingest.Limits) (ingest.DecodeEstimate, error) {
 			// c is none of the delimiters, so this always advances.
 			for i < len(body) && !isDelim(body[i]) {
 				i++
+			}
+			if len(stack) == 0 {
+				return est, nil
 			}
 		}
 	}

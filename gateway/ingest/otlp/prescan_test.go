@@ -3,6 +3,7 @@ package otlp
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -254,7 +255,16 @@ func prescanAgrees(t *testing.T, body []byte, enc Encoding) {
 	if scanErr != nil {
 		return
 	}
-	if _, err := Parse(body, enc, meta(), lim); err != nil && gateway.ErrorCode(err) != gateway.CodeInvalid {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Parse(body, enc, meta(), lim)
+	runtime.ReadMemStats(&after)
+	if err != nil && gateway.ErrorCode(err) != gateway.CodeInvalid {
 		t.Fatalf("Parse of a pre-scanned request: %v, want success or malformed", err)
+	}
+	// The estimate is of the memory held at the peak; what Parse allocates
+	// in all stays within a small multiple of it (plus fixed costs).
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(3*est.Bytes()+1<<20); got > limit {
+		t.Fatalf("Parse allocated %d bytes for an estimate of %d (%+v)", got, est.Bytes(), est)
 	}
 }
