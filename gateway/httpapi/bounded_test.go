@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,6 +140,39 @@ func TestBusyWhenDecodesFull(t *testing.T) {
 			}
 			if got := h.srv.dec.InUse(); got != 0 {
 				t.Errorf("%d decode slots still taken after the request", got)
+			}
+		})
+	}
+}
+
+// TestJSONBodiesWithinDecodeBudget checks the JSON protocols refuse with
+// 413 a body whose generic decode would pass the decode budget (`[{},…]`
+// is 3 bytes per map), storing nothing, and accept the same shape within it.
+func TestJSONBodiesWithinDecodeBudget(t *testing.T) {
+	many := func(n int) string { return "[" + strings.Repeat("{},", n) + "{}]" }
+	for _, tc := range []struct {
+		name string
+		req  func(body string) req
+		wrap func(v string) string
+	}{
+		{"ndjson", func(b string) req { return req{path: "/v1/events", auth: "Bearer " + tokNDJSON, body: []byte(b)} }, func(v string) string { return `{"event":{"list":` + v + "}}\n" }},
+		{"hec", func(b string) req { return req{path: "/services/collector/event", auth: "Splunk " + tokHECNoAck, body: []byte(b)} }, func(v string) string { return `{"event":` + v + "}" }},
+		{"es", func(b string) req { return req{path: "/_bulk", auth: "ApiKey " + tokES, body: []byte(b)} }, func(v string) string { return "{\"index\":{}}\n{\"m\":" + v + "}\n" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *testCfg) { c.Limits.MaxDecodeBytes = 1 << 20 })
+			r := tc.req(tc.wrap(many(10_000))) // about 1.6 MB decoded
+			r.method = "POST"
+			if w := h.do(r); w.Code != 413 {
+				t.Fatalf("status = %d, want 413: %.300s", w.Code, w.Body)
+			}
+			if h.st.Size() != 0 {
+				t.Errorf("stored %d events on a refused request", h.st.Size())
+			}
+			r = tc.req(tc.wrap(many(10)))
+			r.method = "POST"
+			if w := h.do(r); w.Code != 200 {
+				t.Fatalf("status within budget = %d, want 200: %.300s", w.Code, w.Body)
 			}
 		})
 	}

@@ -245,6 +245,12 @@ func (s *Server) readBody(c *gin.Context) ([]byte, *Error) {
 	if err != nil {
 		return nil, asError(err)
 	}
+	if jsonBodies[c.FullPath()] {
+		est := ingest.DecodeEstimate{Body: int64(len(b)), Values: ingest.CountJSONTokens(b)}
+		if err := s.lim.CheckDecode("ingest", est); err != nil {
+			return nil, asError(err)
+		}
+	}
 	if _, held := c.Get(decodeSlotKey); !held {
 		release, err := s.dec.Acquire(c.Request.Context())
 		if err != nil {
@@ -253,6 +259,15 @@ func (s *Server) readBody(c *gin.Context) ([]byte, *Error) {
 		c.Set(decodeSlotKey, release)
 	}
 	return b, nil
+}
+
+// jsonBodies are the routes whose bodies are JSON documents decoded
+// generically (HEC events, _bulk, NDJSON): readBody checks the per-request
+// decode budget on their token count before the parser allocates. OTLP
+// measures its own bodies (otlp.Prescan); HEC raw bodies are lines.
+var jsonBodies = map[string]bool{
+	"/services/collector": true, "/services/collector/event": true, "/services/collector/event/1.0": true,
+	"/_bulk": true, "/:index/_bulk": true, "/v1/events": true,
 }
 
 // decodeSlotKey is the gin context key of a request's decode slot release.

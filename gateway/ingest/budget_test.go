@@ -145,3 +145,34 @@ func TestReadBodySizesGzipFromTrailer(t *testing.T) {
 		t.Errorf("gzipSizeHint capped = %d, want %d", got, want)
 	}
 }
+
+func TestCountJSONTokens(t *testing.T) {
+	tests := []struct {
+		body string
+		want int64
+	}{
+		{``, 0},
+		{`{}`, 1},
+		{`{"a":1}`, 3},
+		{`{"a":"x,y:{[","b":[true,null,-1.5e3]}`, 8},
+		{"{\"event\":\"a\"}\n{\"event\":\"b\"}\n", 6},
+		{`[{},{},{}]`, 4},
+		{`"unterminated \"`, 1},
+		{`x`, 1},
+	}
+	for _, tt := range tests {
+		if got := CountJSONTokens([]byte(tt.body)); got != tt.want {
+			t.Errorf("CountJSONTokens(%q) = %d, want %d", tt.body, got, tt.want)
+		}
+	}
+}
+
+func FuzzCountJSONTokens(f *testing.F) {
+	f.Add([]byte(`{"a":"x,y:{[","b":[true,null,-1.5e3]}`))
+	f.Add([]byte(`"\`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if got := CountJSONTokens(body); got < 0 || got > int64(len(body)) {
+			t.Fatalf("CountJSONTokens = %d for %d bytes", got, len(body))
+		}
+	})
+}
