@@ -156,7 +156,9 @@ func TestJSONBodiesWithinDecodeBudget(t *testing.T) {
 		wrap func(v string) string
 	}{
 		{"ndjson", func(b string) req { return req{path: "/v1/events", auth: "Bearer " + tokNDJSON, body: []byte(b)} }, func(v string) string { return `{"event":{"list":` + v + "}}\n" }},
-		{"hec", func(b string) req { return req{path: "/services/collector/event", auth: "Splunk " + tokHECNoAck, body: []byte(b)} }, func(v string) string { return `{"event":` + v + "}" }},
+		{"hec", func(b string) req {
+			return req{path: "/services/collector/event", auth: "Splunk " + tokHECNoAck, body: []byte(b)}
+		}, func(v string) string { return `{"event":` + v + "}" }},
 		{"es", func(b string) req { return req{path: "/_bulk", auth: "ApiKey " + tokES, body: []byte(b)} }, func(v string) string { return "{\"index\":{}}\n{\"m\":" + v + "}\n" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
