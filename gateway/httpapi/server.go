@@ -8,7 +8,12 @@
 //     the configuration, compared in constant time, and must hold the scope
 //     of its endpoint and, for writes, the index it targets;
 //   - a body is bounded before it is read (Content-Length and
-//     http.MaxBytesReader) and after gzip decoding (ingest.ReadBody);
+//     http.MaxBytesReader) and after gzip decoding (ingest.ReadBody), and
+//     its decoded size is bounded before it is decoded (the decode budget,
+//     ingest.Limits.MaxDecodeBytes; OTLP's otlp.Prescan);
+//   - at most ingest.Limits.MaxConcurrentDecodes requests of all ingest
+//     protocols are decoded and stored at once (ingest.Decoders); one that
+//     waits past DecodeWait for a slot gets 503 with Retry-After;
 //   - a request is parsed whole before anything is stored: a malformed
 //     request stores nothing (except where the protocol itself has per-item
 //     results: Elasticsearch _bulk, OTLP partial success);
