@@ -2,8 +2,11 @@
 // shares: the limits a parser enforces, the request metadata it stamps on
 // each event, the one error type (Error) whose Code is one of the gateway's
 // failure kinds (gateway.Code, which the HTTP adapter maps to a status in
-// exactly one function), the one epoch-seconds parser (ParseEpoch), and
-// helpers to read a possibly compressed body under a size limit.
+// exactly one function), the one epoch-seconds parser (ParseEpoch),
+// helpers to read a possibly compressed body under a size limit, and the
+// bounds on decoding: a per-request budget checked on an estimate made
+// before decoding (DecodeEstimate, Limits.CheckDecode, CountJSONTokens)
+// and a limit on concurrent decodes across protocols (Decoders).
 //
 // The protocol parsers live in sub-packages (hec, esbulk, otlp, ndjson,
 // syslog) and the recognition of well-known security log shapes in
