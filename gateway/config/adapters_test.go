@@ -15,7 +15,8 @@ import (
 // Defaults owned by other packages are read from them, not repeated.
 func TestDefaultsComeFromTheirOwners(t *testing.T) {
 	d := Default()
-	if got, want := d.Limits, (Limits{MaxBodyBytes: ingest.DefaultMaxBodyBytes, MaxEvents: ingest.DefaultMaxEvents, MaxLineBytes: ingest.DefaultMaxLineBytes}); got != want {
+	if got, want := d.Limits, (Limits{MaxBodyBytes: ingest.DefaultMaxBodyBytes, MaxEvents: ingest.DefaultMaxEvents, MaxLineBytes: ingest.DefaultMaxLineBytes,
+		MaxDepth: ingest.DefaultMaxDepth, MaxDecodeBytes: ingest.DefaultMaxDecodeBytes, MaxConcurrentDecodes: ingest.DefaultMaxConcurrentDecodes, DecodeWait: ingest.DefaultDecodeWait}); got != want {
 		t.Errorf("Limits = %+v, want ingest's defaults %+v", got, want)
 	}
 	if d.Store.BatchMaxEvents != store.DefaultBatchMaxEvents || d.Store.BatchMaxWait != store.DefaultBatchMaxWait {
@@ -33,14 +34,15 @@ func TestHTTPAPI(t *testing.T) {
 	c.Elasticsearch.Version = "8.0.0"
 	got := c.HTTPAPI()
 	want := httpapi.Config{
-		Listen:              "127.0.0.1:8088",
-		TLS:                 httpapi.TLS{CertFile: "c.pem", KeyFile: "k.pem"},
-		ReadHeaderTimeout:   10 * time.Second,
-		ReadTimeout:         2 * time.Minute,
-		WriteTimeout:        2 * time.Minute,
-		IdleTimeout:         2 * time.Minute,
-		ShutdownTimeout:     30 * time.Second,
-		Limits:              ingest.Limits{MaxBodyBytes: ingest.DefaultMaxBodyBytes, MaxEvents: ingest.DefaultMaxEvents, MaxLineBytes: ingest.DefaultMaxLineBytes},
+		Listen:            "127.0.0.1:8088",
+		TLS:               httpapi.TLS{CertFile: "c.pem", KeyFile: "k.pem"},
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ShutdownTimeout:   30 * time.Second,
+		Limits: ingest.Limits{MaxBodyBytes: ingest.DefaultMaxBodyBytes, MaxEvents: ingest.DefaultMaxEvents, MaxLineBytes: ingest.DefaultMaxLineBytes,
+			MaxDepth: ingest.DefaultMaxDepth, MaxDecodeBytes: ingest.DefaultMaxDecodeBytes, MaxConcurrentDecodes: ingest.DefaultMaxConcurrentDecodes, DecodeWait: ingest.DefaultDecodeWait},
 		Credentials:         c.Credentials,
 		HEC:                 httpapi.HEC{MaxChannels: 10_000, MaxAcksPerChannel: 100_000, ChannelIdleTimeout: 10 * time.Minute},
 		Elasticsearch:       httpapi.Elasticsearch{ClusterName: "ledgerguard", ClusterUUID: "c0ffee00-0000-4000-8000-000000000001", Version: "8.0.0"},

@@ -92,6 +92,9 @@ type Config struct {
 	// of its ledger identity); it must never change for a given store.
 	GatewayID string `yaml:"gateway_id"`
 
+	// MemoryLimit is the Go runtime's soft memory limit (see MemoryLimit).
+	MemoryLimit MemoryLimit `yaml:"memory_limit"`
+
 	Log           Log           `yaml:"log"`
 	HTTP          HTTP          `yaml:"http"`
 	Limits        Limits        `yaml:"limits"`
@@ -209,9 +212,19 @@ type HTTP struct {
 
 // Limits bounds one request (see ingest.Limits).
 type Limits struct {
-	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	MaxEvents    int   `yaml:"max_events"`
-	MaxLineBytes int   `yaml:"max_line_bytes"`
+	MaxBodyBytes         int64         `yaml:"max_body_bytes"`
+	MaxEvents            int           `yaml:"max_events"`
+	MaxLineBytes         int           `yaml:"max_line_bytes"`
+	MaxDepth             int           `yaml:"max_depth"`
+	MaxDecodeBytes       int64         `yaml:"max_decode_bytes"`
+	MaxConcurrentDecodes int           `yaml:"max_concurrent_decodes"`
+	DecodeWait           time.Duration `yaml:"decode_wait"`
+}
+
+// Ingest is the ingest parsers' limits from this section.
+func (l Limits) Ingest() ingest.Limits {
+	return ingest.Limits{MaxBodyBytes: l.MaxBodyBytes, MaxEvents: l.MaxEvents, MaxLineBytes: l.MaxLineBytes,
+		MaxDepth: l.MaxDepth, MaxDecodeBytes: l.MaxDecodeBytes, MaxConcurrentDecodes: l.MaxConcurrentDecodes, DecodeWait: l.DecodeWait}
 }
 
 // Syslog configures the TCP syslog listener.
@@ -342,7 +355,10 @@ func Default() Config {
 			IdleTimeout:       2 * time.Minute,
 			ShutdownTimeout:   30 * time.Second,
 		},
-		Limits: Limits{MaxBodyBytes: ingest.DefaultMaxBodyBytes, MaxEvents: ingest.DefaultMaxEvents, MaxLineBytes: ingest.DefaultMaxLineBytes},
+		MemoryLimit: DefaultMemoryLimit,
+		Limits: Limits{MaxBodyBytes: ingest.DefaultMaxBodyBytes, MaxEvents: ingest.DefaultMaxEvents, MaxLineBytes: ingest.DefaultMaxLineBytes,
+			MaxDepth: ingest.DefaultMaxDepth, MaxDecodeBytes: ingest.DefaultMaxDecodeBytes,
+			MaxConcurrentDecodes: ingest.DefaultMaxConcurrentDecodes, DecodeWait: ingest.DefaultDecodeWait},
 		Syslog: Syslog{
 			Enabled:         true,
 			Listen:          "127.0.0.1:6514",
@@ -667,6 +683,19 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxLineBytes < 256 || int64(c.Limits.MaxLineBytes) > c.Limits.MaxBodyBytes {
 		bad("limits.max_line_bytes", "must be between 256 and limits.max_body_bytes, got %d", c.Limits.MaxLineBytes)
 	}
+	if c.Limits.MaxDepth < 1 || c.Limits.MaxDepth > 1000 {
+		bad("limits.max_depth", "must be between 1 and 1000, got %d", c.Limits.MaxDepth)
+	}
+	if c.Limits.MaxDecodeBytes < 1<<20 {
+		bad("limits.max_decode_bytes", "must be at least 1048576, got %d", c.Limits.MaxDecodeBytes)
+	}
+	if c.Limits.MaxConcurrentDecodes < 1 {
+		bad("limits.max_concurrent_decodes", "must be at least 1, got %d", c.Limits.MaxConcurrentDecodes)
+	}
+	positive("limits.decode_wait", c.Limits.DecodeWait)
+	if _, err := c.MemoryLimit.parse(); err != nil {
+		bad("memory_limit", "%v", err)
+	}
 
 	if c.Syslog.Enabled {
 		checkAddr("syslog.listen", c.Syslog.Listen)
@@ -862,7 +891,7 @@ func (c Config) HTTPAPI() httpapi.Config {
 		WriteTimeout:        c.HTTP.WriteTimeout,
 		IdleTimeout:         c.HTTP.IdleTimeout,
 		ShutdownTimeout:     c.HTTP.ShutdownTimeout,
-		Limits:              ingest.Limits{MaxBodyBytes: c.Limits.MaxBodyBytes, MaxEvents: c.Limits.MaxEvents, MaxLineBytes: c.Limits.MaxLineBytes},
+		Limits:              c.Limits.Ingest(),
 		Credentials:         slices.Clone(c.Credentials),
 		HEC:                 httpapi.HEC{MaxChannels: c.HEC.MaxChannels, MaxAcksPerChannel: c.HEC.MaxAcksPerChannel, ChannelIdleTimeout: c.HEC.ChannelIdleTimeout},
 		Elasticsearch:       httpapi.Elasticsearch{ClusterName: c.Elasticsearch.ClusterName, ClusterUUID: c.Elasticsearch.ClusterUUID, Version: c.Elasticsearch.Version},

@@ -197,6 +197,14 @@ func TestValidate(t *testing.T) {
 		{"tls half", func(c *Config) { c.HTTP.TLS.CertFile = "/nonexistent.pem" }, []string{"http.tls", "http.tls.cert_file"}},
 		{"limits", func(c *Config) { c.Limits.MaxEvents = 0 }, []string{"limits.max_events"}},
 		{"line over body", func(c *Config) { c.Limits.MaxBodyBytes = 4096; c.Limits.MaxLineBytes = 8192 }, []string{"limits.max_line_bytes", "syslog.max_message_bytes"}},
+		{"decode limits", func(c *Config) {
+			c.Limits.MaxDepth = 0
+			c.Limits.MaxDecodeBytes = 10
+			c.Limits.MaxConcurrentDecodes = 0
+			c.Limits.DecodeWait = 0
+		}, []string{"limits.max_depth", "limits.max_decode_bytes", "limits.max_concurrent_decodes", "limits.decode_wait"}},
+		{"memory limit", func(c *Config) { c.MemoryLimit = "lots" }, []string{"memory_limit"}},
+		{"memory limit off", func(c *Config) { c.MemoryLimit = "off" }, nil},
 		{"no networks", func(c *Config) { c.Syslog.AllowedNetworks = nil }, []string{"syslog.allowed_networks"}},
 		{"bad cidr", func(c *Config) { c.Syslog.AllowedNetworks = []string{"10.0.0.0/33"} }, []string{"syslog.allowed_networks[0]"}},
 		{"syslog disabled skips its checks", func(c *Config) { c.Syslog.Enabled = false; c.Syslog.AllowedNetworks = nil }, nil},

@@ -35,7 +35,7 @@ func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = false
 	r.ContextWithFallback = true // c.Request.Context() cancellation reaches handlers using c
-	r.Use(s.observe, s.recover)
+	r.Use(s.observe, s.recover, s.releaseDecode)
 	r.NoRoute(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusNotFound, newErrorBody(errorf(gateway.CodeNotFound, "no route "+c.Request.Method+" "+c.Request.URL.Path)))
 	})

@@ -8,7 +8,12 @@
 //     the configuration, compared in constant time, and must hold the scope
 //     of its endpoint and, for writes, the index it targets;
 //   - a body is bounded before it is read (Content-Length and
-//     http.MaxBytesReader) and after gzip decoding (ingest.ReadBody);
+//     http.MaxBytesReader) and after gzip decoding (ingest.ReadBody), and
+//     its decoded size is bounded before it is decoded (the decode budget,
+//     ingest.Limits.MaxDecodeBytes; OTLP's otlp.Prescan);
+//   - at most ingest.Limits.MaxConcurrentDecodes requests of all ingest
+//     protocols are decoded and stored at once (ingest.Decoders); one that
+//     waits past DecodeWait for a slot gets 503 with Retry-After;
 //   - a request is parsed whole before anything is stored: a malformed
 //     request stores nothing (except where the protocol itself has per-item
 //     results: Elasticsearch _bulk, OTLP partial success);
@@ -84,6 +89,7 @@ type Server struct {
 	creds  *credentials
 	acks   *acks
 	prog   gateway.Progress
+	dec    *ingest.Decoders // concurrent decodes of every ingest protocol
 	engine *gin.Engine
 
 	ledgerOK    atomic.Int64 // unix nanos of the last successful ledger contact
@@ -107,6 +113,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		creds: newCredentials(cfg.Credentials),
 		acks:  newAcks(cfg.HEC.MaxChannels, cfg.HEC.MaxAcksPerChannel, cfg.HEC.ChannelIdleTimeout),
 		prog:  deps.Progress,
+		dec:   ingest.NewDecoders(cfg.Limits),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -229,7 +236,11 @@ func (s *Server) meta(cr gateway.Credential) ingest.Meta {
 	return ingest.Meta{Source: cr.EventSource(), Sourcetype: cr.Sourcetype, Index: cr.DefaultIndex(), Received: s.now().UTC()}
 }
 
-// readBody bounds and reads the request body (undoing gzip).
+// readBody bounds and reads the request body (undoing gzip), then takes a
+// decode slot (ingest.Decoders) that releaseDecode gives back when the
+// handler returns: the slot is held while the request is decoded and its
+// events stored, not while a slow client sends its body. No slot within
+// the limits' DecodeWait is CodeBusy (503 with Retry-After).
 func (s *Server) readBody(c *gin.Context) ([]byte, *Error) {
 	if c.Request.ContentLength > s.lim.MaxBodyBytes {
 		return nil, errorf(gateway.CodeTooLarge, "body of "+strconv.FormatInt(c.Request.ContentLength, 10)+" bytes exceeds the limit of "+strconv.FormatInt(s.lim.MaxBodyBytes, 10)+" bytes")
@@ -239,7 +250,45 @@ func (s *Server) readBody(c *gin.Context) ([]byte, *Error) {
 	if err != nil {
 		return nil, asError(err)
 	}
+	if jsonBodies[c.FullPath()] {
+		est := ingest.DecodeEstimate{Body: int64(len(b)), Values: ingest.CountJSONTokens(b)}
+		if err := s.lim.CheckDecode("ingest", est); err != nil {
+			return nil, asError(err)
+		}
+	}
+	if _, held := c.Get(decodeSlotKey); !held {
+		release, err := s.dec.Acquire(c.Request.Context())
+		if err != nil {
+			return nil, asError(err)
+		}
+		c.Set(decodeSlotKey, release)
+	}
 	return b, nil
+}
+
+// jsonBodies are the routes whose bodies are JSON documents decoded
+// generically (HEC events, _bulk, NDJSON): readBody checks the per-request
+// decode budget on their token count before the parser allocates. OTLP
+// measures its own bodies (otlp.Prescan); HEC raw bodies are lines.
+var jsonBodies = map[string]bool{
+	"/services/collector": true, "/services/collector/event": true, "/services/collector/event/1.0": true,
+	"/_bulk": true, "/:index/_bulk": true, "/v1/events": true,
+}
+
+// decodeSlotKey is the gin context key of a request's decode slot release.
+const decodeSlotKey = "ledgerguard.decodeSlot"
+
+// releaseDecode is the middleware that gives back the decode slot
+// readBody took, once the handler has returned (or panicked).
+func (s *Server) releaseDecode(c *gin.Context) {
+	defer func() {
+		if v, ok := c.Get(decodeSlotKey); ok {
+			if release, ok := v.(func()); ok {
+				release()
+			}
+		}
+	}()
+	c.Next()
 }
 
 // reject counts a refusal.

@@ -129,7 +129,8 @@ func TestNewEvent(t *testing.T) {
 
 func TestLimitsWithDefaults(t *testing.T) {
 	got := Limits{MaxEvents: 5}.WithDefaults()
-	want := Limits{MaxBodyBytes: DefaultMaxBodyBytes, MaxEvents: 5, MaxLineBytes: DefaultMaxLineBytes}
+	want := Limits{MaxBodyBytes: DefaultMaxBodyBytes, MaxEvents: 5, MaxLineBytes: DefaultMaxLineBytes,
+		MaxDepth: DefaultMaxDepth, MaxDecodeBytes: DefaultMaxDecodeBytes, MaxConcurrentDecodes: DefaultMaxConcurrentDecodes, DecodeWait: DefaultDecodeWait}
 	if got != want {
 		t.Errorf("WithDefaults() = %+v, want %+v", got, want)
 	}

@@ -76,6 +76,11 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err error) {
 	log := newLogger(cfg.Log, logOut)
 	slog.SetDefault(log)
+	memLimit, memSource, err := cfg.MemoryLimit.Apply(os.Getenv) // GOMEMLIMIT, if set, wins
+	if err != nil {
+		return usageError{err}
+	}
+	log.Info("memory limit", "bytes", memLimit, "source", memSource)
 	// The responder decodes its own section (the configuration does not
 	// depend on it); a bad one is a configuration error like any other.
 	respondCfg, err := respond.DecodeConfig(cfg.Respond.Decode, cfg.Respond.Dir)

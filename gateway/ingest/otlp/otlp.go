@@ -119,6 +119,9 @@ func Parse(body []byte, enc Encoding, m ingest.Meta, lim ingest.Limits) (Result,
 	if err := lim.CheckBody(proto_, len(body)); err != nil {
 		return Result{}, err
 	}
+	if _, err := Prescan(body, enc, lim); err != nil {
+		return Result{}, err
+	}
 	var req logspb.LogsData
 	switch enc {
 	case Protobuf:

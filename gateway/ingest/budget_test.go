@@ -1,0 +1,178 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+func TestDecodeEstimateBytes(t *testing.T) {
+	const maxInt64 = 1<<63 - 1
+	tests := []struct {
+		name string
+		est  DecodeEstimate
+		want int64
+	}{
+		{"zero", DecodeEstimate{}, 0},
+		{"body counts twice", DecodeEstimate{Body: 10}, 20},
+		{"records and values", DecodeEstimate{Records: 2, Values: 3}, 2*recordCost + 3*valueCost},
+		{"raw", DecodeEstimate{Raw: 7}, 7},
+		{"negative ignored", DecodeEstimate{Body: -5, Raw: 1}, 1},
+		{"saturates", DecodeEstimate{Records: maxInt64 / 2, Values: maxInt64 / 2}, maxInt64},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.est.Bytes(); got != tt.want {
+				t.Errorf("Bytes() = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckDecodeAndDepth(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want gateway.Code
+	}{
+		{"budget within", Limits{MaxDecodeBytes: 100}.CheckDecode("t", DecodeEstimate{Raw: 100}), ""},
+		{"budget over", Limits{MaxDecodeBytes: 100}.CheckDecode("t", DecodeEstimate{Raw: 101}), gateway.CodeTooLarge},
+		{"budget default", Limits{}.CheckDecode("t", DecodeEstimate{Raw: DefaultMaxDecodeBytes + 1}), gateway.CodeTooLarge},
+		{"depth within", Limits{MaxDepth: 3}.CheckDepth("t", 3, 0), ""},
+		{"depth over", Limits{MaxDepth: 3}.CheckDepth("t", 4, 0), gateway.CodeTooLarge},
+		{"depth default", Limits{}.CheckDepth("t", DefaultMaxDepth+1, -1), gateway.CodeTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := gateway.ErrorCode(tt.err); got != tt.want {
+				t.Errorf("code = %q, want %q (%v)", got, tt.want, tt.err)
+			}
+			var ie *Error
+			if tt.err != nil && !errors.As(tt.err, &ie) {
+				t.Errorf("%T is not an *Error", tt.err)
+			}
+		})
+	}
+}
+
+func TestDecodersBoundConcurrency(t *testing.T) {
+	d := NewDecoders(Limits{MaxConcurrentDecodes: 2, DecodeWait: 20 * time.Millisecond})
+	ctx := context.Background()
+	r1, err := d.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := d.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.InUse(), 2; got != want {
+		t.Fatalf("InUse = %d, want %d", got, want)
+	}
+	_, err = d.Acquire(ctx)
+	var be *BusyError
+	if !errors.As(err, &be) || gateway.ErrorCode(err) != gateway.CodeBusy || be.Slots != 2 {
+		t.Fatalf("third Acquire: %v, want a BusyError of 2 slots", err)
+	}
+	r1()
+	r1() // a second release is a no-op, not a slot given back twice
+	if got, want := d.InUse(), 1; got != want {
+		t.Fatalf("InUse after release = %d, want %d", got, want)
+	}
+	// A waiter gets the slot freed while it waits.
+	d = NewDecoders(Limits{MaxConcurrentDecodes: 1, DecodeWait: 5 * time.Second})
+	hold, _ := d.Acquire(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		time.Sleep(10 * time.Millisecond)
+		hold()
+	}()
+	r, err := d.Acquire(ctx)
+	if err != nil {
+		t.Fatalf("waiting Acquire: %v", err)
+	}
+	r()
+	wg.Wait()
+	// A cancelled request stops waiting.
+	hold, _ = d.Acquire(ctx)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := d.Acquire(cctx); gateway.ErrorCode(err) != gateway.CodeBusy {
+		t.Errorf("cancelled Acquire: %v, want busy", err)
+	}
+	hold()
+	r2()
+}
+
+func TestReadBodySizesGzipFromTrailer(t *testing.T) {
+	plain := bytes.Repeat([]byte("ledgerguard "), 100_000)
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	_, _ = zw.Write(plain)
+	_ = zw.Close()
+	tests := []struct {
+		name string
+		max  int64
+		want gateway.Code
+	}{
+		{"fits", int64(len(plain)), ""},
+		{"one byte over", int64(len(plain)) - 1, gateway.CodeTooLarge},
+		{"compressed alone over", int64(z.Len()) / 4, gateway.CodeTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadBody(bytes.NewReader(z.Bytes()), "gzip", tt.max)
+			if code := gateway.ErrorCode(err); code != tt.want {
+				t.Fatalf("code = %q, want %q (%v)", code, tt.want, err)
+			}
+			if err == nil && !bytes.Equal(got, plain) {
+				t.Errorf("decoded %d bytes, want the %d sent", len(got), len(plain))
+			}
+		})
+	}
+	if got, want := gzipSizeHint(z.Bytes(), 1<<30), int64(len(plain)); got != want {
+		t.Errorf("gzipSizeHint = %d, want %d", got, want)
+	}
+	if got, want := gzipSizeHint(z.Bytes(), 10), int64(11); got != want {
+		t.Errorf("gzipSizeHint capped = %d, want %d", got, want)
+	}
+}
+
+func TestCountJSONTokens(t *testing.T) {
+	tests := []struct {
+		body string
+		want int64
+	}{
+		{``, 0},
+		{`{}`, 1},
+		{`{"a":1}`, 3},
+		{`{"a":"x,y:{[","b":[true,null,-1.5e3]}`, 8},
+		{"{\"event\":\"a\"}\n{\"event\":\"b\"}\n", 6},
+		{`[{},{},{}]`, 4},
+		{`"unterminated \"`, 1},
+		{`x`, 1},
+	}
+	for _, tt := range tests {
+		if got := CountJSONTokens([]byte(tt.body)); got != tt.want {
+			t.Errorf("CountJSONTokens(%q) = %d, want %d", tt.body, got, tt.want)
+		}
+	}
+}
+
+func FuzzCountJSONTokens(f *testing.F) {
+	f.Add([]byte(`{"a":"x,y:{[","b":[true,null,-1.5e3]}`))
+	f.Add([]byte(`"\`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if got := CountJSONTokens(body); got < 0 || got > int64(len(body)) {
+			t.Fatalf("CountJSONTokens = %d for %d bytes", got, len(body))
+		}
+	})
+}
