@@ -55,7 +55,7 @@ func TestErrorCodes(t *testing.T) {
 			args:  []string{"events:" + wire.TxAnchorBatch, fixture.JSON(fixture.Batch("Org1MSP", "gateway1", 20, 10))}, want: wire.CodeConflict},
 		{name: "membership changed", setup: func(h *harness.H) { h.InitMembers() }, who: harness.Org1Admin,
 			args: []string{"consortium:" + wire.TxInitMembers, `["Org1MSP"]`}, want: wire.CodeConflict},
-		{name: "approve an active policy", setup: activeWithQuorum1, who: harness.Org2Admin,
+		{name: "approve an active policy", setup: activeByOrg1, who: harness.Org2Admin,
 			args: []string{"policies:" + wire.TxApprovePolicy, "p1", "1"}, want: wire.CodeState},
 		{name: "failing stub read",
 			setup: func(h *harness.H) { h.L.Fail(ledgertest.OpGet, "", errors.New("peer unavailable")) },
@@ -110,10 +110,16 @@ func proposed(quorum int) func(h *harness.H) {
 	}
 }
 
-// activeWithQuorum1 leaves policy p1 version 1 active after Org1's
-// approval alone, so Org2's approval meets an active policy.
-func activeWithQuorum1(h *harness.H) {
-	proposed(1)(h)
+// activeByOrg1 leaves policy p1 version 1 (scoped to Org1, so Org1 may
+// enact it alone) active after Org1's approval alone, so Org2's approval
+// meets an active policy.
+func activeByOrg1(h *harness.H) {
+	h.InitMembers()
+	p := fixture.Policy("p1", 1, `alert.severityLevel >= 3`)
+	p.Quorum, p.Scope = 1, wire.ScopeOrg
+	if _, err := h.Propose(harness.Org1Author, p); err != nil {
+		h.T.Fatalf("propose: %v", err)
+	}
 	if _, err := h.Approve(harness.Org1Admin, "p1", 1); err != nil {
 		h.T.Fatalf("approve: %v", err)
 	}

@@ -12,8 +12,13 @@
 //     identical content is a no-op, with other content a conflict (a new
 //     model needs a new version), and a revoked version stays revoked;
 //   - only members' authors and admins register, only members' admins
-//     approve, each organisation counted once; the quorum (default
-//     floor(n/2)+1 of n members, like policies) is fixed at registration;
+//     approve, each organisation counted once;
+//   - no single member approves a model alone: a model is served for
+//     every member, so it becomes approved only with approvals from a
+//     majority of the members current at that approval (floor(n/2)+1 of
+//     n, recomputed at every approval because the membership may grow),
+//     whatever quorum the registrant asked; a quorum below that floor is
+//     raised to it at registration, not refused;
 //   - revocation needs no quorum: the consortium must be able to stop a bad
 //     model fast, and any single member that distrusts a model is reason
 //     enough not to run it on shared infrastructure. It may be done by any
@@ -70,6 +75,14 @@ func register(c contract.Call, modelJSON string) (*wire.ModelRecord, error) {
 		return nil, err
 	}
 	n := len(members.MSPs)
+	// A model is served for every member, so no quorum below a majority
+	// of the members stands: a smaller one is raised to the floor here
+	// (before the replay check, so replaying the same request matches),
+	// and approval checks the floor again against the membership of
+	// that moment.
+	if m.Quorum != 0 {
+		m.Quorum = max(m.Quorum, ledgerview.Floor(members))
+	}
 	if m.Quorum > n {
 		return nil, &wire.ValidationError{Field: "quorum", Reason: fmt.Sprintf("%d exceeds the %d consortium members", m.Quorum, n)}
 	}
@@ -134,7 +147,7 @@ func approve(c contract.Call, name, version string) (*wire.ModelRecord, error) {
 	m.Approvals = append(m.Approvals, wire.Approval{MSP: id.MSP, Subject: id.Subject, At: now, TxID: txID})
 	// An approval after the quorum is recorded too (more organisations
 	// vouching is worth keeping) but does not move the approval time.
-	if m.State == wire.ModelRegistered && ledgerview.CountMembers(m.Approvals, members) >= m.Quorum {
+	if m.State == wire.ModelRegistered && ledgerview.QuorumReached(m.Approvals, members, m.Quorum, wire.ScopeConsortium, m.Owner) {
 		m.State, m.ApprovedAt, m.ApprovedTx = wire.ModelApproved, now, txID
 	}
 	if err := state.Put(stub, key, m); err != nil {

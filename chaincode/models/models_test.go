@@ -298,24 +298,40 @@ func TestApproveRevokedRefused(t *testing.T) {
 	}
 }
 
+// TestQuorumConfigurable: a registrant's quorum below the floor (a
+// majority of the members: 2 of 2) is raised to it, so one approval does
+// not approve a model served for every member; replays still match.
 func TestQuorumConfigurable(t *testing.T) {
 	e := newEnv(t, true)
 	m := valid("m", "1")
 	m.Quorum = 1
-	if _, err := e.register(harness.Org1Author, m); err != nil {
-		t.Fatal(err)
-	}
-	out, err := e.approve(harness.Org2Admin, "m", "1")
+	out, err := e.register(harness.Org1Author, m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := harness.Decode[wire.ModelRecord](t, out); got.State != wire.ModelApproved || got.Quorum != 1 {
-		t.Fatalf("after one approval with quorum 1: %s (quorum %d)", got.State, got.Quorum)
+	if got, want := harness.Decode[wire.ModelRecord](t, out).Quorum, 2; got != want {
+		t.Fatalf("quorum 1 registered as %d, want the floor %d", got, want)
 	}
-	// A replay without the quorum (0 = default) still matches.
-	m.Quorum = 0
-	if _, err := e.register(harness.Org1Author, m); err != nil {
-		t.Fatalf("replay with quorum 0 = %v", err)
+	out, err = e.approve(harness.Org1Admin, "m", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := harness.Decode[wire.ModelRecord](t, out); got.State != wire.ModelRegistered {
+		t.Fatalf("after one approval with quorum 1: %s (quorum %d), want registered", got.State, got.Quorum)
+	}
+	out, err = e.approve(harness.Org2Admin, "m", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := harness.Decode[wire.ModelRecord](t, out); got.State != wire.ModelApproved {
+		t.Fatalf("after both members approved: %s, want approved", got.State)
+	}
+	// Replays with the asked quorum or without one (0 = default) still match.
+	for _, q := range []int{1, 0} {
+		m.Quorum = q
+		if _, err := e.register(harness.Org1Author, m); err != nil {
+			t.Fatalf("replay with quorum %d = %v", q, err)
+		}
 	}
 }
 

@@ -10,7 +10,15 @@
 //     version with identical content is a no-op, with other content a
 //     conflict; only the owning organisation proposes and revokes;
 //   - only members' admins approve, each organisation once per version;
-//     the quorum (default floor(n/2)+1 of n members) is fixed at proposal;
+//   - no single member enacts a policy that acts for the consortium: a
+//     consortium-scoped version (the default) activates only with
+//     approvals from a majority of the members current at that approval
+//     (floor(n/2)+1 of n, recomputed at every approval because the
+//     membership may grow), whatever quorum its author asked; a quorum
+//     below that floor is raised to it at proposal, not refused. An
+//     org-scoped version acts only on its owner's own alerts and assets
+//     (package planning checks this), so its owner may enact it alone
+//     (floor 1), but its approvals must include the owner's;
 //   - at most MaxActivePolicies policies are active, so RaiseAlerts loads
 //     them with one bounded scan;
 //   - policy writes never touch a key RaiseAlerts writes, so authoring and
@@ -80,9 +88,12 @@ func propose(c contract.Call, policyJSON string) (*wire.Policy, error) {
 		return nil, err
 	}
 	n := len(members.MSPs)
-	if p.Quorum == 0 {
-		p.Quorum = wire.DefaultQuorum(n)
-	}
+	// The floor is not the proposer's to lower: a quorum below it (0
+	// included) is raised to it, and the stored version shows the raised
+	// value. Approval checks the floor again against the membership of
+	// that moment.
+	p.Scope = wire.ScopeOf(p.Scope)
+	p.Quorum = max(p.Quorum, ledgerview.QuorumFloor(p.Scope, members))
 	if p.Quorum > n {
 		return nil, &wire.ValidationError{Field: "quorum", Reason: fmt.Sprintf("%d exceeds the %d consortium members", p.Quorum, n)}
 	}
@@ -136,7 +147,8 @@ func propose(c contract.Call, policyJSON string) (*wire.Policy, error) {
 
 // ApprovePolicy records the caller's organisation's approval of policy
 // policyID version version (the caller must be an admin of a member) and
-// activates the version once the quorum is reached. Returns the version.
+// activates the version once the quorum is reached
+// (ledgerview.QuorumReached under the current membership). Returns the version.
 func (c *Contract) ApprovePolicy(ctx contractapi.TransactionContextInterface, policyID string, version uint32) (string, error) {
 	return contract.Submit(ctx, wire.TxApprovePolicy, access.Admin, func(tx contract.Call) (*wire.Policy, error) { return approve(tx, policyID, version) })
 }
@@ -176,7 +188,7 @@ func approve(c contract.Call, policyID string, version uint32) (*wire.Policy, er
 	}
 	txID := stub.GetTxID()
 	p.Approvals = append(p.Approvals, wire.Approval{MSP: id.MSP, Subject: id.Subject, At: now, TxID: txID})
-	if ledgerview.CountMembers(p.Approvals, members) >= p.Quorum {
+	if ledgerview.QuorumReached(p.Approvals, members, p.Quorum, p.Scope, p.Owner) {
 		if err := activate(stub, p, h, now, txID, id); err != nil {
 			return nil, err
 		}

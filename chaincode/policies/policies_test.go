@@ -247,20 +247,30 @@ func TestApproveOlderVersionRefused(t *testing.T) {
 	}
 }
 
+// TestQuorumConfigurable: an author may ask for more than the floor (here
+// every member of three), never for less.
 func TestQuorumConfigurable(t *testing.T) {
 	h := harness.New(t)
-	h.InitMembers()
-	p := fixture.Policy("solo", 1, "true")
-	p.Quorum = 1
+	h.Must(harness.Org1Admin, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Consortium.InitMembers(ctx, `["Org1MSP","Org2MSP","Org3MSP"]`)
+	})
+	p := fixture.Policy("all", 1, "true")
+	p.Quorum = 3
 	if _, err := h.Propose(harness.Org2Author, p); err != nil {
 		t.Fatal(err)
 	}
-	out, err := h.Approve(harness.Org1Admin, "solo", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := harness.Decode[wire.Policy](t, out); got.State != wire.PolicyActive {
-		t.Fatalf("quorum 1 policy is %s after one approval", got.State)
+	for i, admin := range []*ledgertest.Identity{harness.Org1Admin, harness.Org2Admin, harness.Org3Admin} {
+		out, err := h.Approve(admin, "all", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := harness.Decode[wire.Policy](t, out).State, wire.PolicyProposed
+		if i == 2 {
+			want = wire.PolicyActive
+		}
+		if got != want {
+			t.Fatalf("quorum 3 policy after %d approvals is %s, want %s", i+1, got, want)
+		}
 	}
 }
 
@@ -272,7 +282,7 @@ func TestActivePolicyLimit(t *testing.T) {
 	h.InitMembers()
 	for i := 0; i <= policies.MaxActivePolicies; i++ {
 		p := fixture.Policy(fmt.Sprintf("p%03d", i), 1, "false")
-		p.Quorum = 1
+		p.Quorum, p.Scope = 1, wire.ScopeOrg // Org1 alone enacts its own org-scoped policies
 		if _, err := h.Propose(harness.Org1Author, p); err != nil {
 			t.Fatal(err)
 		}

@@ -89,9 +89,9 @@ func approveResponse(c contract.Call, responseID string) (*wire.Response, error)
 	return r, nil
 }
 
-// RecordOutcome records what the executor did (status succeeded, failed or
-// rolled-back, with a free-text detail) for a response of the caller's
-// organisation; the caller must have the gateway role. Recording the
+// RecordOutcome records what the executor did (status succeeded, failed,
+// rolled-back, or refused when it would not execute, with a free-text
+// detail) for a response of the caller's organisation; the caller must have the gateway role. Recording the
 // response's current status again is a no-op. Returns the response.
 func (c *Contract) RecordOutcome(ctx contractapi.TransactionContextInterface, responseID, status, detail string) (string, error) {
 	return contract.Submit(ctx, wire.TxRecordOutcome, access.Gateway, func(tx contract.Call) (*wire.Response, error) { return recordOutcome(tx, responseID, status, detail) })
@@ -100,7 +100,7 @@ func (c *Contract) RecordOutcome(ctx contractapi.TransactionContextInterface, re
 func recordOutcome(c contract.Call, responseID, status, detail string) (*wire.Response, error) {
 	id, fn, stub := c.ID, c.Fn, c.Stub
 	if !wire.IsOutcomeStatus(status) {
-		return nil, &wire.ValidationError{Field: "status", Reason: fmt.Sprintf("%q must be succeeded, failed or rolled-back", status)}
+		return nil, &wire.ValidationError{Field: "status", Reason: fmt.Sprintf("%q must be succeeded, failed, rolled-back or refused", status)}
 	}
 	if err := wire.ValidateOutcomeDetail(detail); err != nil {
 		return nil, err

@@ -72,6 +72,7 @@ func TestAutonomousResponse(t *testing.T) {
 			{Type: "isolate_host", Params: map[string]string{"host": "web-01", "reason": "alert " + hit.ID}},
 			{Type: "notify", Params: map[string]string{"channel": "soc", "message": "high T1110 on web-01"}},
 		},
+		PolicyScope: wire.ScopeConsortium, PolicyOwner: "Org1MSP", PolicyApprovedBy: []string{"Org1MSP", "Org2MSP"},
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Fatalf("request\n got %+v\nwant %+v", r, want)

@@ -87,7 +87,7 @@ func samplePolicy() wire.Policy {
 			{Type: "notify", Params: map[string]string{"channel": "soc", "message": "{{alert.severity}} on {{alert.asset}}"}},
 		},
 		Mode: "enforce", Limit: &wire.RateLimit{Max: 3, WindowSeconds: 3600, Target: "{{alert.asset}}"},
-		ResponseApprovals: 1, Quorum: 2, Owner: "Org1MSP", State: "active",
+		ResponseApprovals: 1, Quorum: 2, Scope: wire.ScopeConsortium, Owner: "Org1MSP", State: "active",
 		ProposedBy: &wire.Actor{MSP: "Org1MSP", Subject: "CN=author1,OU=client,O=Org1MSP"},
 		ProposedAt: ts("2026-11-25T08:00:00Z"), ProposedTx: h1,
 		Approvals: []wire.Approval{
@@ -103,7 +103,8 @@ func sampleResponse() wire.Response {
 	return wire.Response{
 		ID: wire.ResponseID(a.ID, "ssh-bruteforce-isolate", 2), AlertID: a.ID, BatchID: a.BatchID, PolicyID: "ssh-bruteforce-isolate", PolicyVersion: 2,
 		MSP: "Org1MSP", GatewayID: "gw-1", Mode: "enforce", State: "succeeded", Target: "web-01",
-		Actions:           []wire.Action{{Type: "isolate_host", Params: map[string]string{"host": "web-01", "reason": "alert " + a.ID}}},
+		Actions:     []wire.Action{{Type: "isolate_host", Params: map[string]string{"host": "web-01", "reason": "alert " + a.ID}}},
+		PolicyScope: wire.ScopeConsortium, PolicyOwner: "Org1MSP", PolicyApprovedBy: []string{"Org1MSP", "Org2MSP"},
 		RequiredApprovals: 1,
 		Approvals:         []wire.Approval{{MSP: "Org2MSP", Subject: adminActor.Subject, At: ts("2026-11-25T09:01:00Z"), TxID: h1}},
 		Outcomes:          []wire.Outcome{{Status: "succeeded", Detail: "host isolated by EDR", By: gwActor, At: ts("2026-11-25T09:01:30Z"), TxID: h2}},

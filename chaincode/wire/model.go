@@ -39,8 +39,9 @@ type DataFile struct {
 // ModelRecord is the provenance of one model version on the ledger: what
 // the model file hashes to, what its feature spec hashes to, what it was
 // trained on and what it measured, and who registered, approved or revoked
-// it. The registrant fills Name through Quorum (Quorum 0 means a majority
-// of the consortium's members); the chaincode sets the rest.
+// it. The registrant fills Name through Quorum; the chaincode raises a
+// Quorum below a majority of the current members (0 included) to that
+// majority, because a model is served for every member, and sets the rest.
 //
 // FeaturesSHA256 is the SHA-256 of the manifest's feature spec encoded as
 // canonical JSON (encoding/json of the gateway's features.Spec), so a

@@ -36,6 +36,25 @@ const (
 	PolicyRevoked    = "revoked"
 )
 
+// Policy scopes: what a policy may act on, and so who must enact it.
+// A consortium policy is evaluated against every member's alerts, so it
+// needs approvals from a majority of the current members whatever quorum
+// its author asked for; an org policy acts only on its owner's own alerts
+// and assets, so its owner may enact it alone (its approvals must include
+// the owner). An empty scope means consortium.
+const (
+	ScopeConsortium = "consortium"
+	ScopeOrg        = "org"
+)
+
+// ScopeOf returns scope, or ScopeConsortium when it is empty.
+func ScopeOf(scope string) string {
+	if scope == "" {
+		return ScopeConsortium
+	}
+	return scope
+}
+
 // Action types the executor knows how to carry out.
 const (
 	ActionIsolateHost  = "isolate_host"
@@ -101,9 +120,13 @@ type Approval struct {
 	TxID    string `json:"txId"`
 }
 
-// Policy is a response policy version. The author fills ID through Quorum
-// (Owner may be given and must then be the author's MSP ID; Quorum 0 means
-// a majority of the consortium's members). The chaincode sets the rest.
+// Policy is a response policy version. The author fills ID through Owner
+// (Owner may be given and must then be the author's MSP ID; Scope is
+// ScopeConsortium, the default, or ScopeOrg). Quorum is the number of
+// member organisations whose approvals activate the version; the chaincode
+// raises it to its scope's floor (a majority of the current members for a
+// consortium policy, 1 for an org policy), so 0 or any smaller number asks
+// for the floor. The chaincode sets the rest.
 type Policy struct {
 	ID                string     `json:"id"`
 	Version           uint32     `json:"version"`
@@ -114,6 +137,7 @@ type Policy struct {
 	Limit             *RateLimit `json:"limit,omitempty"`
 	ResponseApprovals int        `json:"responseApprovals"`
 	Quorum            int        `json:"quorum,omitempty"`
+	Scope             string     `json:"scope,omitempty"`
 	Owner             string     `json:"owner,omitempty"`
 
 	State       string     `json:"state,omitempty"`
@@ -131,7 +155,7 @@ type Policy struct {
 
 // Validate checks a proposed policy's structure: id, version, mode, known
 // actions with their required parameters and valid templates, the rate
-// limit, approval counts and that no chaincode-set field is present. It
+// limit, approval counts, the scope and that no chaincode-set field is present. It
 // does not compile the condition (package policy does, with CEL) nor check
 // counts against the consortium's size (the chaincode does).
 func (p *Policy) Validate() error {
@@ -175,6 +199,9 @@ func (p *Policy) Validate() error {
 	if p.Quorum < 0 {
 		return invalid("quorum", "%d must not be negative (0 = majority of members)", p.Quorum)
 	}
+	if p.Scope != "" && p.Scope != ScopeConsortium && p.Scope != ScopeOrg {
+		return invalid("scope", "%q must be %q or %q", truncate(p.Scope, 40), ScopeConsortium, ScopeOrg)
+	}
 	if p.Owner != "" {
 		if err := checkToken("owner", p.Owner, maxTokenLen); err != nil {
 			return err
@@ -193,6 +220,7 @@ func (p *Policy) Validate() error {
 func (p *Policy) SameProposal(q *Policy) bool {
 	if p.ID != q.ID || p.Version != q.Version || p.Description != q.Description ||
 		p.Condition != q.Condition || p.Mode != q.Mode || p.ResponseApprovals != q.ResponseApprovals ||
+		ScopeOf(p.Scope) != ScopeOf(q.Scope) ||
 		len(p.Actions) != len(q.Actions) || (p.Limit == nil) != (q.Limit == nil) {
 		return false
 	}

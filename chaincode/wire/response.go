@@ -13,6 +13,10 @@ const (
 	ResponseFailed            = "failed"
 	ResponseRollbackRequested = "rollback-requested"
 	ResponseRolledBack        = "rolled-back"
+	// ResponseRefused is the outcome of a responder that would not
+	// execute a response: its organisation did not approve the policy
+	// that requested it (and the policy is not its own org-scoped one).
+	ResponseRefused = "refused"
 )
 
 // Chaincode event names. Fabric carries one event per transaction, so each
@@ -22,6 +26,10 @@ const (
 	EventRollbackRequested  = "RollbackRequested"
 )
 
+// ApprovedBy reports whether msp is among the organisations that approved
+// the response's policy version.
+func (r *Response) ApprovedBy(msp string) bool { return contains(r.PolicyApprovedBy, msp) }
+
 // MaxOutcomes bounds the outcomes one response can accumulate.
 const MaxOutcomes = 16
 
@@ -30,6 +38,7 @@ var outcomeTransitions = map[string][]string{
 	ResponseSucceeded:  {ResponseRequested, ResponseFailed},
 	ResponseFailed:     {ResponseRequested, ResponseRollbackRequested},
 	ResponseRolledBack: {ResponseSucceeded, ResponseRollbackRequested},
+	ResponseRefused:    {ResponseRequested},
 }
 
 // IsOutcomeStatus reports whether s is a status RecordOutcome accepts.
@@ -39,7 +48,7 @@ func IsOutcomeStatus(s string) bool {
 }
 
 // OutcomeAllowed reports whether an outcome with status to may be recorded
-// on a response in state from: requested → succeeded|failed; failed →
+// on a response in state from: requested → succeeded|failed|refused; failed →
 // succeeded (a retry worked); succeeded → rolled-back (the executor undid
 // it); rollback-requested → rolled-back|failed.
 func OutcomeAllowed(from, to string) bool {
@@ -60,6 +69,10 @@ type Outcome struct {
 // the actions (parameters resolved from the alert), the approvals it needs
 // and got, and what the executor reported. MSP and GatewayID are the
 // alert's: that organisation's gateway executes and reports.
+// PolicyScope, PolicyOwner and PolicyApprovedBy copy, at planning time,
+// the policy version's scope, owner and approving organisations, so a
+// responder can check that its own organisation enacted the policy before
+// it acts (defence in depth: the chaincode already enforces the quorum).
 type Response struct {
 	ID                string     `json:"id"`
 	AlertID           string     `json:"alertId"`
@@ -72,6 +85,9 @@ type Response struct {
 	State             string     `json:"state"`
 	Target            string     `json:"target"`
 	Actions           []Action   `json:"actions"`
+	PolicyScope       string     `json:"policyScope,omitempty"`
+	PolicyOwner       string     `json:"policyOwner,omitempty"`
+	PolicyApprovedBy  []string   `json:"policyApprovedBy,omitempty"`
 	RequiredApprovals int        `json:"requiredApprovals"`
 	Approvals         []Approval `json:"approvals,omitempty"`
 	Outcomes          []Outcome  `json:"outcomes,omitempty"`
@@ -99,6 +115,11 @@ type ResponseRequest struct {
 	State         string   `json:"state"`
 	Target        string   `json:"target"`
 	Actions       []Action `json:"actions"`
+	// PolicyScope, PolicyOwner and PolicyApprovedBy are the response's
+	// (see [Response]).
+	PolicyScope      string   `json:"policyScope,omitempty"`
+	PolicyOwner      string   `json:"policyOwner,omitempty"`
+	PolicyApprovedBy []string `json:"policyApprovedBy,omitempty"`
 }
 
 // Request returns the event view of the response.
@@ -106,6 +127,7 @@ func (r *Response) Request() ResponseRequest {
 	return ResponseRequest{
 		ID: r.ID, AlertID: r.AlertID, BatchID: r.BatchID, PolicyID: r.PolicyID, PolicyVersion: r.PolicyVersion,
 		MSP: r.MSP, GatewayID: r.GatewayID, Mode: r.Mode, State: r.State, Target: r.Target, Actions: r.Actions,
+		PolicyScope: r.PolicyScope, PolicyOwner: r.PolicyOwner, PolicyApprovedBy: r.PolicyApprovedBy,
 	}
 }
 

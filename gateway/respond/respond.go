@@ -7,8 +7,18 @@
 // stream resumed from a file checkpointer), executes each runnable request
 // of its own organisation through the [connector.Connector] configured for
 // the action's type, with a per-attempt timeout and bounded retries with
-// backoff, and records succeeded, failed or rolled-back with
+// backoff, and records succeeded, failed, rolled-back or refused with
 // RecordOutcome.
+//
+// What it executes: defence in depth behind the chaincode's quorum floors,
+// it executes a response only if its own organisation approved the policy
+// version that requested it (the response carries the policy's approving
+// organisations, copied at planning time), or if that policy is its own
+// organisation's org-scoped one. Otherwise it calls no connector and
+// records the outcome refused with the reason (see [Refusal]); a response
+// planned before responses carried this (no approvals listed) is refused
+// too, failing closed. Rollbacks are never refused: undoing is always
+// allowed.
 //
 // What it acts on: only requests whose MSP is the responder's own (each
 // organisation's gateway executes its own responses) and, when configured,
@@ -386,6 +396,21 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 		return nil
 	}
 
+	if !rollback {
+		if reason := Refusal(resp, r.msp); reason != "" {
+			log.Warn("response refused: not executed", "reason", reason)
+			if err := r.recordOutcome(ctx, resp.ID, wire.ResponseRefused, limitDetail(reason), log); err != nil {
+				return err
+			}
+			if known {
+				if err := r.journal.Recorded(key, wire.ResponseRefused); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+
 	batchID := resp.BatchID
 	if batchID == "" {
 		batchID = req.BatchID
@@ -443,6 +468,29 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 	}
 	log.Info("outcome recorded", "status", status, "detail", detail)
 	return nil
+}
+
+// Refusal returns why the responder of organisation msp must not execute
+// resp, or "" when it may: its organisation approved the policy version
+// (resp.PolicyApprovedBy lists msp), or the policy is msp's own org-scoped
+// one. An org-scoped policy of another organisation is always refused: the
+// chaincode plans such a policy only for its owner's alerts.
+func Refusal(resp *wire.Response, msp string) string {
+	ref := fmt.Sprintf("%s@%d", resp.PolicyID, resp.PolicyVersion)
+	if wire.ScopeOf(resp.PolicyScope) == wire.ScopeOrg {
+		if resp.PolicyOwner == msp {
+			return ""
+		}
+		return fmt.Sprintf("refused by %s: policy %s is scoped to organisation %s, not %s", msp, ref, resp.PolicyOwner, msp)
+	}
+	if resp.ApprovedBy(msp) {
+		return ""
+	}
+	by := strings.Join(resp.PolicyApprovedBy, ", ")
+	if by == "" {
+		by = "no organisation listed"
+	}
+	return fmt.Sprintf("refused by %s: %s did not approve consortium policy %s (approved by %s)", msp, msp, ref, by)
 }
 
 // alert reads the response's alert for the connectors, best effort: a

@@ -78,8 +78,19 @@ func (h *harness) response(id, state string, actions ...wire.Action) wire.Respon
 		actions = []wire.Action{{Type: wire.ActionIsolateHost, Params: map[string]string{"host": "web-01"}}}
 	}
 	r := wire.Response{ID: id, AlertID: "alert-" + id, BatchID: "batch-1", PolicyID: "p1", PolicyVersion: 1,
-		MSP: ownMSP, GatewayID: "gw-1", Mode: wire.ModeEnforce, State: state, Actions: actions}
+		MSP: ownMSP, GatewayID: "gw-1", Mode: wire.ModeEnforce, State: state, Actions: actions,
+		PolicyScope: wire.ScopeConsortium, PolicyOwner: "Org2MSP", PolicyApprovedBy: []string{"Org2MSP", ownMSP}}
 	h.ledger.put(r)
+	return r.Request()
+}
+
+// responseOf puts a requested response whose policy has the given scope,
+// owner and approving organisations on the fake ledger.
+func (h *harness) responseOf(id, scope, owner string, approvedBy ...string) wire.ResponseRequest {
+	h.response(id, wire.ResponseRequested)
+	r, _ := h.ledger.GetResponse(context.Background(), id)
+	r.PolicyScope, r.PolicyOwner, r.PolicyApprovedBy = scope, owner, approvedBy
+	h.ledger.put(*r)
 	return r.Request()
 }
 
@@ -352,5 +363,62 @@ func TestJournalFsyncFailureIsFatal(t *testing.T) {
 	}
 	if h.conn.total() != 0 || h.source.checkpointed() != 0 {
 		t.Fatal("acted or checkpointed after the journal failed")
+	}
+}
+
+// TestRefusesPolicyItsOrgDidNotApprove: the responder executes only what
+// its own organisation enacted, and records the refusal otherwise.
+func TestRefusesPolicyItsOrgDidNotApprove(t *testing.T) {
+	tests := []struct {
+		name       string
+		scope      string
+		owner      string
+		approvedBy []string
+		refused    bool
+	}{
+		{"consortium approved by own org", wire.ScopeConsortium, "Org2MSP", []string{"Org2MSP", ownMSP}, false},
+		{"consortium approved by another org only", wire.ScopeConsortium, "Org2MSP", []string{"Org2MSP"}, true},
+		{"empty scope means consortium", "", "Org2MSP", []string{"Org2MSP"}, true},
+		{"no approvals listed", wire.ScopeConsortium, "Org2MSP", nil, true},
+		{"own org-scoped policy", wire.ScopeOrg, ownMSP, []string{ownMSP}, false},
+		{"another org's org-scoped policy", wire.ScopeOrg, "Org2MSP", []string{"Org2MSP", ownMSP}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.start()
+			h.source.emit(t, wire.EventResponsesRequested, h.responseOf("r1", tt.scope, tt.owner, tt.approvedBy...))
+			h.waitCheckpoint(1)
+			calls, outcomes := h.conn.count("r1"), h.ledger.outcomesOf("r1")
+			if len(outcomes) != 1 {
+				t.Fatalf("outcomes = %+v, want one", outcomes)
+			}
+			got := outcomes[0].Status == wire.ResponseRefused
+			if got != tt.refused || (calls == 0) != tt.refused {
+				t.Fatalf("refused = %v with %d connector call(s) (outcome %+v), want refused %v", got, calls, outcomes[0], tt.refused)
+			}
+			if tt.refused && !strings.Contains(outcomes[0].Detail, ownMSP) {
+				t.Fatalf("refusal detail %q does not name %s", outcomes[0].Detail, ownMSP)
+			}
+		})
+	}
+}
+
+func TestRefusal(t *testing.T) {
+	tests := []struct {
+		name string
+		resp wire.Response
+		want bool
+	}{
+		{"approved", wire.Response{PolicyScope: wire.ScopeConsortium, PolicyApprovedBy: []string{ownMSP}}, false},
+		{"not approved", wire.Response{PolicyScope: wire.ScopeConsortium, PolicyApprovedBy: []string{"Org2MSP"}}, true},
+		{"legacy response", wire.Response{}, true},
+		{"own org scope", wire.Response{PolicyScope: wire.ScopeOrg, PolicyOwner: ownMSP}, false},
+		{"other org scope", wire.Response{PolicyScope: wire.ScopeOrg, PolicyOwner: "Org2MSP", PolicyApprovedBy: []string{ownMSP}}, true},
+	}
+	for _, tt := range tests {
+		if got := Refusal(&tt.resp, ownMSP) != ""; got != tt.want {
+			t.Errorf("%s: refused = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

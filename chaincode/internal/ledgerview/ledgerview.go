@@ -118,6 +118,39 @@ func CountMembers(approvals []wire.Approval, m *wire.Members) int {
 	return len(seen)
 }
 
+// Floor is the fewest member approvals that may enact a record acting for
+// (or served to) every member: a majority of the current members. It is
+// read from the membership at each approval, never fixed at proposal,
+// because the membership may grow.
+func Floor(m *wire.Members) int { return wire.DefaultQuorum(len(m.MSPs)) }
+
+// QuorumFloor is the floor for a record of the given scope: Floor for a
+// consortium-wide record (wire.ScopeConsortium or ""), 1 for an
+// org-scoped one (its owner alone may enact it).
+func QuorumFloor(scope string, m *wire.Members) int {
+	if wire.ScopeOf(scope) == wire.ScopeOrg {
+		return 1
+	}
+	return Floor(m)
+}
+
+// QuorumReached reports whether approvals enact a record of the given
+// scope, owner and asked quorum under the current membership m: at least
+// max(quorum, QuorumFloor(scope, m)) distinct current members approved,
+// and, for an org-scoped record, the owner is among them.
+func QuorumReached(approvals []wire.Approval, m *wire.Members, quorum int, scope, owner string) bool {
+	if wire.ScopeOf(scope) == wire.ScopeOrg {
+		owned := false
+		for _, a := range approvals {
+			owned = owned || (a.MSP == owner && m.Has(owner))
+		}
+		if !owned {
+			return false
+		}
+	}
+	return CountMembers(approvals, m) >= max(quorum, QuorumFloor(scope, m))
+}
+
 // MaxActivePolicies bounds the active policy set RaiseAlerts evaluates.
 const MaxActivePolicies = 256
 

@@ -85,6 +85,7 @@ func (pl *Planner) load() error {
 // Plan evaluates every active policy against a newly recorded alert and
 // writes a response for each match (one key each, plus one rate-limit
 // mark when the policy has a limit and the response counts against it).
+// An org-scoped policy is evaluated only against its owner's alerts.
 func (pl *Planner) Plan(a *wire.Alert) error {
 	if err := pl.load(); err != nil {
 		return err
@@ -95,6 +96,9 @@ func (pl *Planner) Plan(a *wire.Alert) error {
 	vars := policy.VarsOf(a)
 	for i := range pl.policies {
 		c := &pl.policies[i]
+		if !InScope(&c.p, a) {
+			continue
+		}
 		err := c.err
 		matched := false
 		if err == nil {
@@ -116,11 +120,30 @@ func (pl *Planner) Plan(a *wire.Alert) error {
 	return nil
 }
 
+// InScope reports whether policy p may act on alert a: a consortium
+// policy on every member's alerts, an org-scoped policy only on alerts of
+// its owner organisation. Responses are addressed to the alert's
+// organisation, so an org-scoped policy's requests only ever reach its
+// owner's responder.
+func InScope(p *wire.Policy, a *wire.Alert) bool {
+	return wire.ScopeOf(p.Scope) != wire.ScopeOrg || a.MSP == p.Owner
+}
+
+// approvedBy lists the organisations that approved p, in approval order.
+func approvedBy(p *wire.Policy) []string {
+	out := make([]string, 0, len(p.Approvals))
+	for _, a := range p.Approvals {
+		out = append(out, a.MSP)
+	}
+	return out
+}
+
 func (pl *Planner) create(a *wire.Alert, p *wire.Policy) error {
 	r := wire.Response{
 		ID: wire.ResponseID(a.ID, p.ID, p.Version), AlertID: a.ID, BatchID: a.BatchID, PolicyID: p.ID, PolicyVersion: p.Version,
 		MSP: a.MSP, GatewayID: a.GatewayID, Mode: p.Mode,
 		Actions: wire.ResolveActions(p.Actions, a), RequiredApprovals: p.ResponseApprovals,
+		PolicyScope: wire.ScopeOf(p.Scope), PolicyOwner: p.Owner, PolicyApprovedBy: approvedBy(p),
 		CreatedAt: pl.now, CreatedTx: pl.txID,
 	}
 	target := wire.DefaultLimitTarget

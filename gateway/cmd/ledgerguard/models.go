@@ -200,7 +200,7 @@ member organisations' admins approved it (ledgerguard models approve).`,
 		},
 	}
 	l.register(cmd, "author")
-	cmd.Flags().IntVar(&quorum, "quorum", 0, "approvals needed (0: a majority of the consortium's members)")
+	cmd.Flags().IntVar(&quorum, "quorum", 0, "approvals needed (raised to a majority of the consortium's current members if below it; 0: that majority)")
 	return cmd
 }
 

@@ -30,6 +30,7 @@ type policyFile struct {
 	Limit             *rateLimitFile `yaml:"limit"`
 	ResponseApprovals int            `yaml:"responseApprovals"`
 	Quorum            int            `yaml:"quorum"`
+	Scope             string         `yaml:"scope"`
 	Owner             string         `yaml:"owner"`
 }
 
@@ -74,7 +75,7 @@ func parsePolicy(path string, data []byte) (wire.Policy, error) {
 	}
 	p := wire.Policy{
 		ID: f.ID, Version: f.Version, Description: f.Description, Condition: f.Condition, Mode: f.Mode,
-		ResponseApprovals: f.ResponseApprovals, Quorum: f.Quorum, Owner: f.Owner,
+		ResponseApprovals: f.ResponseApprovals, Quorum: f.Quorum, Scope: f.Scope, Owner: f.Owner,
 	}
 	for _, a := range f.Actions {
 		p.Actions = append(p.Actions, wire.Action{Type: a.Type, Params: a.Params})
@@ -111,8 +112,11 @@ func newPolicyCmd() *cobra.Command {
 		Long: `Response policies are YAML files (see policies/ for examples) mapping to
 the ledger's policy record: id, version, description, condition (CEL over
 alert.*), mode (enforce or dry-run), actions (type and params), limit,
-responseApprovals, quorum, owner. An author proposes a version, admins of
-the member organisations approve it, and it becomes active at the quorum.`,
+responseApprovals, quorum, scope, owner. An author proposes a version,
+admins of the member organisations approve it, and it becomes active at the
+quorum. A consortium-scoped policy (the default) needs a majority of the
+members whatever its quorum; an org-scoped one (scope: org) acts only on the
+proposing organisation's own alerts and may be enacted by it alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return usageError{errors.New("policy needs a subcommand")} },
 	}

@@ -49,7 +49,7 @@ func newResponseListCmd() *cobra.Command {
 	}
 	l.register(cmd, "")
 	l.registerList(cmd)
-	cmd.Flags().StringVar(&f.State, "state", "", "requested, awaiting-approval, dry-run, rate-limited, succeeded, failed, rollback-requested, rolled-back")
+	cmd.Flags().StringVar(&f.State, "state", "", "requested, awaiting-approval, dry-run, rate-limited, succeeded, failed, rollback-requested, rolled-back, refused")
 	cmd.Flags().StringVar(&f.PolicyID, "policy", "", "policy id")
 	cmd.Flags().StringVar(&f.AlertID, "alert", "", "alert id")
 	cmd.Flags().StringVar(&f.MSP, "msp", "", "organisation MSP id")
