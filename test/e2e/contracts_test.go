@@ -66,7 +66,6 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	author1 := dial(t, "org1", "author")
 	admin1 := dial(t, "org1", "")
 	admin2 := dial(t, "org2", "")
-	gw1 := dial(t, "org1", "gateway")
 	analyst1 := dial(t, "org1", "analyst")
 	auditor2 := dial(t, "org2", "auditor")
 
@@ -82,6 +81,7 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	// runs never match later runs' alerts (or the bench's) on a shared
 	// development network.
 	gwID := "e2e-" + run
+	gw1 := dial(t, "org1", gatewayIdentity(t, "org1", gwID))
 	isolate := wire.Policy{
 		ID: "isolate-" + run, Version: 1, Condition: `alert.gateway == "` + gwID + `" && alert.severity == "critical" && alert.score >= 0.9`,
 		Actions: []wire.Action{{Type: wire.ActionIsolateHost, Params: map[string]string{"host": "{{alert.asset}}"}}},
