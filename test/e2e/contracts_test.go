@@ -168,7 +168,9 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 
 	// Replaying the same alerts writes nothing and requests nothing.
 	var replay wire.RaiseResult
-	submitJSON(ctx, t, gw1, "alerts", "RaiseAlerts", &replay, mustJSON(t, []wire.Alert{intrusion, brute, benign}))
+	// rspSubmit retries the transient endorsement mismatch of the two
+	// peers at different heights; every call here is idempotent.
+	rspSubmit(ctx, t, gw1, "alerts", "RaiseAlerts", &replay, mustJSON(t, []wire.Alert{intrusion, brute, benign}))
 	if replay.Created != 0 || len(replay.Existing) != 3 || len(replay.Responses) != 0 {
 		t.Fatalf("replayed RaiseAlerts = %+v, want 0 created, 3 existing, no responses", replay)
 	}
@@ -176,7 +178,7 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	// The executor records the autonomous response's outcome, twice.
 	var resp wire.Response
 	for range 2 {
-		submitJSON(ctx, t, gw1, "responses", "RecordOutcome", &resp, isolateID, wire.ResponseSucceeded, "isolated web-01")
+		rspSubmit(ctx, t, gw1, "responses", "RecordOutcome", &resp, isolateID, wire.ResponseSucceeded, "isolated web-01")
 	}
 	if resp.State != wire.ResponseSucceeded || len(resp.Outcomes) != 1 {
 		t.Fatalf("after RecordOutcome twice: state %q with %d outcomes, want succeeded with 1", resp.State, len(resp.Outcomes))
