@@ -17,18 +17,26 @@ stop_bench_network() {
   network_cmd down >/dev/null || true
 }
 
-# bench_gateway_config DIR writes a gateway configuration for the ingest
-# benchmark: the bench network, its own store, large batches.
+# bench_gateway_identity GATEWAY_ID enrols (idempotently) the Org1 identity
+# bound to the gateway id and prints its name: the chaincode lets only that
+# identity anchor batches and raise alerts for the gateway.
+bench_gateway_identity() {
+  network_cmd add-gateway Org1 "$1"
+}
+
+# bench_gateway_config DIR GATEWAY_ID writes a gateway configuration for the
+# ingest benchmark: the bench network, its own store, large batches.
 bench_gateway_config() {
-  local dir="$1"
+  local dir="$1" gw="$2" identity
+  identity="$(bench_gateway_identity "${gw}")"
   cat >"${dir}/gateway.yaml" <<YAML
 mode: development
-gateway_id: bench-$(date +%s)
+gateway_id: ${gw}
 log: {level: warn, format: text}
 http: {listen: "127.0.0.1:18188"}
 syslog: {enabled: false}
 store: {dir: "${dir}/store", batch_max_events: 50000, batch_max_wait: 250ms}
-ledger: {profile: "${BENCH_RUN_DIR}/connection-org1.json", identity: gateway}
+ledger: {profile: "${BENCH_RUN_DIR}/connection-org1.json", identity: ${identity}}
 backpressure: {max_unanchored_events: 20000000, max_pending_batches: 1000}
 credentials:
   - {name: bench, token: bench-token-not-secret, scopes: [ndjson, read]}
@@ -38,7 +46,7 @@ YAML
 bench_ingest() {
   local dir pid
   dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-gw.XXXXXX")"
-  bench_gateway_config "${dir}"
+  bench_gateway_config "${dir}" "bench-$(date +%s)"
   "${LG_BIN}/ledgerguard" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
   pid=$!
   if ! wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
@@ -57,7 +65,8 @@ bench_ingest() {
 # receiver) and a policy opening an incident for every alert of that
 # gateway, and puts the policy in force as both organisations.
 bench_action_setup() {
-  local dir="$1" gw="$2"
+  local dir="$1" gw="$2" identity
+  identity="$(bench_gateway_identity "${gw}")"
   cat >"${dir}/gateway.yaml" <<YAML
 mode: development
 gateway_id: ${gw}
@@ -65,7 +74,7 @@ log: {level: warn, format: text}
 http: {listen: "127.0.0.1:18188"}
 syslog: {enabled: false}
 store: {dir: "${dir}/store", batch_max_events: 5000, batch_max_wait: 100ms}
-ledger: {profile: "${BENCH_RUN_DIR}/connection-org1.json", identity: gateway}
+ledger: {profile: "${BENCH_RUN_DIR}/connection-org1.json", identity: ${identity}}
 detection:
   enabled: true
   strict: false

@@ -10,6 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly DATA_DIR="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
+# The id of network/gateway-dev.yaml, the one its identity `gateway` is bound to.
 readonly GATEWAY_ID="org1-gateway-1"
 
 export_and_verify() {

@@ -24,7 +24,8 @@ readonly LG_NODES=(
   "peer0.org1|peer|org1.example.com|27151|27152|27153"
   "peer0.org2|peer|org2.example.com|27251|27252|27253"
 )
-# Fabric CA ports, used only while enrolling role identities at first start.
+# Fabric CA ports, used only while enrolling identities (role identities at
+# first start, gateway identities by network.sh add-gateway).
 readonly LG_CA_PORT_ORG1=27154
 readonly LG_CA_PORT_ORG2=27254
 

@@ -5,6 +5,7 @@
 # under network/run/<node>/; nothing here needs Docker.
 #
 # Usage: scripts/network.sh up|down|reset|status|start-node NODE|stop-node NODE [--kill]
+#        scripts/network.sh add-gateway ORG GATEWAY_ID...
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -17,6 +18,11 @@ usage: scripts/network.sh COMMAND
   status             print each node's state; exit 0 only if all run
   start-node NODE    start one stopped node (orderer1..3, peer0.org1, peer0.org2)
   stop-node NODE [--kill]  stop one node (SIGTERM, or SIGKILL with --kill)
+  add-gateway ORG GATEWAY_ID...
+                     enrol identity gateway-GATEWAY_ID of ORG (Org1 or Org2), its
+                     certificate bound to that gateway id (ledgerguard.gateway);
+                     a gateway's ledger.identity is then gateway-GATEWAY_ID.
+                     Idempotent; needs the crypto material of 'up', not a running network.
 USAGE
   exit 2
 }
@@ -29,49 +35,172 @@ node_pidfile() { echo "${LG_RUN}/$1/pid"; }
 generate_crypto() {
   log "generating crypto material (cryptogen) into network/run/crypto"
   "${LG_BIN}/cryptogen" generate --config="${LG_NET}/crypto-config.yaml" --output="${LG_CRYPTO}" >/dev/null
-  enroll_roles Org1 "${LG_CA_PORT_ORG1}"
-  enroll_roles Org2 "${LG_CA_PORT_ORG2}"
+  with_ca Org1 enroll_roles Org1
+  with_ca Org2 enroll_roles Org2
 }
 
-# enroll_roles ORG PORT starts the org's Fabric CA on its cryptogen root key
-# just long enough to enroll the role identities whose certificates carry the
-# ledgerguard.role attribute the chaincode checks, then stops it.
-enroll_roles() {
-  local org="$1" port="$2"
-  local domain ca_home ca_dir pid role client_home
-  domain="$(org_domain "${org}")"
+# ------------------------------------------------------------- Fabric CA ---
+# Each org's Fabric CA runs on the cryptogen root key only while identities
+# are enrolled, on a fixed port, so every use of it holds the org's CA lock
+# (flock on fd 9, which the CA process itself does not inherit): parallel
+# calls wait for each other instead of clashing on the port.
+
+ca_home() { echo "${LG_RUN}/ca.$(org_domain "$1")"; }
+ca_port() {
+  case "$1" in
+    Org1) echo "${LG_CA_PORT_ORG1}" ;;
+    Org2) echo "${LG_CA_PORT_ORG2}" ;;
+    *) die "unknown org '$1'" ;;
+  esac
+}
+
+# ca_lock ORG takes the org's CA lock (bounded wait); the lock is released
+# by ca_unlock or when the process exits.
+ca_lock() {
+  local home
+  home="$(ca_home "$1")"
+  mkdir -p "${home}"
+  exec 9>>"${home}/lock"
+  flock -w 600 9 || die "the Fabric CA of $1 stayed locked for 10 minutes ($(ca_home "$1")/lock)"
+}
+ca_unlock() { flock -u 9 2>/dev/null || true; exec 9>&-; }
+
+# The CA this process started (at most one at a time), for ca_stop.
+LG_CA_PID=""
+
+# ca_start ORG starts the org's CA and enrols its bootstrap registrar.
+ca_start() {
+  local org="$1" port domain ca_dir home
+  port="$(ca_port "${org}")"; domain="$(org_domain "${org}")"; home="$(ca_home "${org}")"
   ca_dir="${LG_CRYPTO}/peerOrganizations/${domain}/ca"
-  ca_home="${LG_RUN}/ca.${domain}"
-  mkdir -p "${ca_home}"
-  port_busy "${port}" && die "port ${port} (Fabric CA of ${org}) is already in use"
-  log "enrolling ${org} role identities (gateway, author, analyst, auditor) with Fabric CA on :${port}"
-  "${LG_BIN}/fabric-ca-server" start --home "${ca_home}" -b "bootstrap:bootstrappw" \
+  local i
+  for ((i = 0; i < 20; i++)); do
+    port_busy "${port}" || break
+    sleep 0.25
+  done
+  ((i < 20)) || die "port ${port} (Fabric CA of ${org}) is already in use"
+  "${LG_BIN}/fabric-ca-server" start --home "${home}" -b "bootstrap:bootstrappw" \
     --address 127.0.0.1 --port "${port}" --ca.name "ca.${domain}" \
     --ca.certfile "${ca_dir}/ca.${domain}-cert.pem" --ca.keyfile "$(ls "${ca_dir}"/*_sk)" \
     --registry.maxenrollments -1 --operations.listenaddress 127.0.0.1:0 \
-    >"${ca_home}/ca.log" 2>&1 &
-  pid=$!
-  # shellcheck disable=SC2064 # the pid is fixed now on purpose
-  trap "kill ${pid} 2>/dev/null || true" RETURN
-  wait_http "http://127.0.0.1:${port}/cainfo" 80 0.25 || die "Fabric CA of ${org} did not start; see ${ca_home}/ca.log"
-  client_home="${ca_home}/client"
-  "${LG_BIN}/fabric-ca-client" enroll -u "http://bootstrap:bootstrappw@127.0.0.1:${port}" --home "${client_home}" >/dev/null 2>&1 \
+    >>"${home}/ca.log" 2>&1 9>&- &
+  LG_CA_PID=$!
+  wait_http "http://127.0.0.1:${port}/cainfo" 80 0.25 || die "Fabric CA of ${org} did not start; see ${home}/ca.log"
+  "${LG_BIN}/fabric-ca-client" enroll -u "http://bootstrap:bootstrappw@127.0.0.1:${port}" --home "${home}/client" >/dev/null 2>&1 \
     || die "enrolling the CA bootstrap identity of ${org} failed"
-  for role in gateway author analyst auditor; do
-    "${LG_BIN}/fabric-ca-client" register --home "${client_home}" -u "http://127.0.0.1:${port}" \
-      --id.name "${role}" --id.secret "${role}pw" --id.type client \
-      --id.attrs "ledgerguard.role=${role}:ecert" >/dev/null 2>&1 \
-      || die "registering ${role} for ${org} failed"
-    local msp="${LG_CRYPTO}/peerOrganizations/${domain}/users/${role}@${domain}/msp"
-    "${LG_BIN}/fabric-ca-client" enroll -u "http://${role}:${role}pw@127.0.0.1:${port}" --mspdir "${msp}" --home "${client_home}" >/dev/null 2>&1 \
-      || die "enrolling ${role} for ${org} failed"
-    mv "${msp}/keystore/"*_sk "${msp}/keystore/priv_sk"
-    cp "${LG_CRYPTO}/peerOrganizations/${domain}/msp/config.yaml" "${msp}/config.yaml"
-    rm -f "${msp}/cacerts/"* && cp "${ca_dir}/ca.${domain}-cert.pem" "${msp}/cacerts/"
-    mkdir -p "${msp}/tlscacerts" && cp "$(peer_tls_ca "${org}")" "${msp}/tlscacerts/"
-  done
+}
+
+# ca_stop stops the CA this process started, if any, and waits until it
+# has exited (so the port is free for the next holder of the lock).
+ca_stop() {
+  local i pid="${LG_CA_PID}"
+  [[ -n "${pid}" ]] || return 0
+  LG_CA_PID=""
   kill "${pid}" 2>/dev/null || true
+  for ((i = 0; i < 40; i++)); do
+    kill -0 "${pid}" 2>/dev/null || break
+    sleep 0.25
+  done
+  kill -KILL "${pid}" 2>/dev/null || true
   wait "${pid}" 2>/dev/null || true
+}
+
+# enroll_identity ORG NAME ATTRS registers client identity NAME with the
+# certificate attributes ATTRS (fabric-ca-client --id.attrs syntax) at the
+# org's running CA, or updates the attributes of an existing registration,
+# and enrols it into users/NAME@DOMAIN/msp with the layout the connection
+# profile's x-ledgerguard-users folder expects (keystore/priv_sk).
+enroll_identity() {
+  local org="$1" name="$2" attrs="$3"
+  local port domain home ca_dir msp
+  port="$(ca_port "${org}")"; domain="$(org_domain "${org}")"; home="$(ca_home "${org}")"
+  ca_dir="${LG_CRYPTO}/peerOrganizations/${domain}/ca"
+  if ! "${LG_BIN}/fabric-ca-client" register --home "${home}/client" -u "http://127.0.0.1:${port}" \
+    --id.name "${name}" --id.secret "${name}pw" --id.type client --id.attrs "${attrs}" >/dev/null 2>"${home}/register.err"; then
+    # Registered before (its certificate predates its attributes): set them.
+    "${LG_BIN}/fabric-ca-client" identity modify "${name}" --home "${home}/client" -u "http://127.0.0.1:${port}" \
+      --secret "${name}pw" --attrs "${attrs}" >/dev/null 2>>"${home}/register.err" \
+      || die "registering ${name} for ${org} failed; see ${home}/register.err"
+  fi
+  msp="${LG_CRYPTO}/peerOrganizations/${domain}/users/${name}@${domain}/msp"
+  rm -rf "${msp}"
+  "${LG_BIN}/fabric-ca-client" enroll -u "http://${name}:${name}pw@127.0.0.1:${port}" --mspdir "${msp}" --home "${home}/client" >/dev/null 2>&1 \
+    || die "enrolling ${name} for ${org} failed"
+  mv "${msp}/keystore/"*_sk "${msp}/keystore/priv_sk"
+  cp "${LG_CRYPTO}/peerOrganizations/${domain}/msp/config.yaml" "${msp}/config.yaml"
+  rm -f "${msp}/cacerts/"* && cp "${ca_dir}/ca.${domain}-cert.pem" "${msp}/cacerts/"
+  mkdir -p "${msp}/tlscacerts" && cp "$(peer_tls_ca "${org}")" "${msp}/tlscacerts/"
+}
+
+# gateway_attrs ID prints the attributes of a gateway identity bound to ID.
+gateway_attrs() { echo "ledgerguard.role=gateway:ecert,ledgerguard.gateway=$1:ecert"; }
+
+# gateway_bound ORG NAME ID succeeds when identity NAME of ORG is enrolled
+# with a certificate bound to gateway ID (both attributes present).
+gateway_bound() {
+  local domain msp der
+  domain="$(org_domain "$1")"
+  msp="${LG_CRYPTO}/peerOrganizations/${domain}/users/$2@${domain}/msp"
+  [[ -f "${msp}/keystore/priv_sk" && -f "${msp}/signcerts/cert.pem" ]] || return 1
+  # The attributes are a JSON object inside a certificate extension.
+  der="$(sed '/-----/d' "${msp}/signcerts/cert.pem" | base64 -d 2>/dev/null | tr -c '[:print:]' '\n')"
+  grep -qF "\"ledgerguard.gateway\":\"$3\"" <<<"${der}" && grep -qF '"ledgerguard.role":"gateway"' <<<"${der}"
+}
+
+# default_gateway_id ORG prints the gateway id the org's default `gateway`
+# identity is bound to (network/gateway-dev.yaml runs org1-gateway-1).
+default_gateway_id() { echo "$(tr '[:upper:]' '[:lower:]' <<<"$1")-gateway-1"; }
+
+# enroll_roles ORG enrols the role identities whose certificates carry the
+# ledgerguard.role attribute the chaincode checks; the default `gateway`
+# identity is bound to the org's default gateway id. The caller holds the
+# CA lock and has started the CA.
+enroll_roles() {
+  local org="$1" role
+  log "enrolling ${org} role identities (gateway bound to $(default_gateway_id "${org}"), author, analyst, auditor) with Fabric CA on :$(ca_port "${org}")"
+  enroll_identity "${org}" gateway "$(gateway_attrs "$(default_gateway_id "${org}")")"
+  for role in author analyst auditor; do
+    enroll_identity "${org}" "${role}" "ledgerguard.role=${role}:ecert"
+  done
+}
+
+# with_ca ORG FN ARGS... runs FN with the org's CA running and locked, and
+# stops the CA afterwards (also when FN dies: see ca_cleanup).
+with_ca() {
+  local org="$1"; shift
+  ca_lock "${org}"
+  ca_start "${org}"
+  "$@"
+  ca_stop
+  ca_unlock
+}
+
+ca_cleanup() { ca_stop; }
+
+# ensure_gateways ORG NAME=ID... enrols each identity NAME of ORG bound to
+# gateway ID unless it already is, starting the CA only when one is
+# missing. Checked again under the lock: a parallel call may have enrolled
+# it meanwhile.
+ensure_gateways() {
+  local org="$1"; shift
+  local pair missing=() todo=()
+  for pair in "$@"; do
+    gateway_bound "${org}" "${pair%%=*}" "${pair#*=}" || missing+=("${pair}")
+  done
+  ((${#missing[@]} > 0)) || return 0
+  ca_lock "${org}"
+  for pair in "${missing[@]}"; do
+    gateway_bound "${org}" "${pair%%=*}" "${pair#*=}" || todo+=("${pair}")
+  done
+  if ((${#todo[@]} > 0)); then
+    ca_start "${org}"
+    for pair in "${todo[@]}"; do
+      enroll_identity "${org}" "${pair%%=*}" "$(gateway_attrs "${pair#*=}")"
+      log "${org}: identity ${pair%%=*} enrolled, bound to gateway ${pair#*=}"
+    done
+    ca_stop
+  fi
+  ca_unlock
 }
 
 generate_channel_block() {
@@ -348,6 +477,10 @@ cmd_up() {
     join_peers
     touch "${LG_RUN}/.channel-created"
   fi
+  # A network whose state predates gateway binding: bind the default
+  # gateway identities now (a no-op when they are).
+  ensure_gateways Org1 "gateway=$(default_gateway_id Org1)"
+  ensure_gateways Org2 "gateway=$(default_gateway_id Org2)"
   wait_raft_leader
   write_connection_profile Org1
   write_connection_profile Org2
@@ -360,6 +493,7 @@ on_up_failure() {
   trap - ERR EXIT
   if ((rc != 0)); then
     echo "network up failed; stopping the nodes it started" >&2
+    ca_cleanup
     cmd_down >&2 || true
   fi
   exit "${rc}"
@@ -377,6 +511,48 @@ cmd_down() {
   done
   for node in "${pids[@]}"; do wait "${node}" || true; done
   log "network down"
+}
+
+# canonical_org ARG prints Org1 or Org2 for Org1, org1 or Org1MSP (and
+# likewise Org2); anything else is refused with exit code 2.
+canonical_org() {
+  case "$1" in
+    Org1 | org1 | Org1MSP) echo Org1 ;;
+    Org2 | org2 | Org2MSP) echo Org2 ;;
+    *) echo "error: unknown org '$1' (known: Org1, Org2)" >&2; exit 2 ;;
+  esac
+}
+
+# valid_gateway_id ID refuses (exit code 2) an id that cannot name a
+# gateway and its identity: 1..100 characters of [A-Za-z0-9._-], starting
+# with a letter or digit (a subset of what the chaincode accepts, so the
+# identity's name and folder and the CA's attribute syntax hold it as is).
+valid_gateway_id() {
+  if [[ ! "$1" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$ ]]; then
+    echo "error: invalid gateway id '$1': want 1..100 characters of [A-Za-z0-9._-], starting with a letter or digit" >&2
+    exit 2
+  fi
+}
+
+# cmd_add_gateway ORG ID... enrols identity gateway-ID of ORG bound to
+# gateway ID for each ID; ids already enrolled so are left alone.
+cmd_add_gateway() {
+  (($# >= 2)) || usage
+  local org id pairs=()
+  org="$(canonical_org "$1")"; shift
+  for id in "$@"; do
+    valid_gateway_id "${id}"
+    pairs+=("gateway-${id}=${id}")
+  done
+  [[ -d "${LG_CRYPTO}/peerOrganizations/$(org_domain "${org}")/ca" ]] \
+    || die "no crypto material in ${LG_CRYPTO}: run 'scripts/network.sh up' first"
+  require_bin fabric-ca-server fabric-ca-client
+  trap ca_cleanup EXIT
+  # Progress to stderr: stdout carries only the identity names.
+  ensure_gateways "${org}" "${pairs[@]}" >&2
+  for id in "$@"; do
+    echo "gateway-${id}"
+  done
 }
 
 cmd_reset() {
@@ -398,6 +574,7 @@ main() {
       [[ $# -ge 1 ]] || usage
       node_field "$1" 1 >/dev/null
       if [[ "${2:-}" == "--kill" ]]; then stop_node "$1" KILL; else stop_node "$1" TERM; fi ;;
+    add-gateway) cmd_add_gateway "$@" ;;
     *) echo "unknown command '${cmd}'" >&2; usage ;;
   esac
 }

@@ -39,7 +39,7 @@ func TestRaiseAlertsRules(t *testing.T) {
 	other := fixture.Alert(b2, 5, "high", "T1110", "web-01")
 	unanchored := fixture.Batch("Org1MSP", "gw-1", 100, 10)
 	otherGW := fixture.Batch("Org1MSP", "gw-9", 0, 10)
-	h.Anchor(harness.Org1Gateway, otherGW)
+	h.Anchor(harness.GatewayOf("Org1MSP", "gw-9"), otherGW)
 	tests := []struct {
 		name    string
 		who     *ledgertest.Identity
@@ -51,6 +51,7 @@ func TestRaiseAlertsRules(t *testing.T) {
 		{"admin", harness.Org1Admin, func() string { return fixture.JSON([]wire.Alert{ok}) }, new(*access.DeniedError)},
 		{"other org's alert", harness.Org1Gateway, func() string { return fixture.JSON([]wire.Alert{ok, other}) }, new(*access.DeniedError)},
 		{"bound to other gateway", ledgertest.BoundGateway("Org1MSP", "g", "gw-2"), func() string { return fixture.JSON([]wire.Alert{ok}) }, new(*access.DeniedError)},
+		{"unbound gateway", ledgertest.Gateway("Org1MSP", "g"), func() string { return fixture.JSON([]wire.Alert{ok}) }, new(*access.DeniedError)},
 		{"empty", harness.Org1Gateway, func() string { return `[]` }, new(*wire.ValidationError)},
 		{"not an array", harness.Org1Gateway, func() string { return fixture.JSON(ok) }, new(*wire.ValidationError)},
 		{"duplicate in call", harness.Org1Gateway, func() string { return fixture.JSON([]wire.Alert{ok, ok}) }, new(*wire.ValidationError)},
@@ -199,7 +200,7 @@ func TestRaiseAlertsSetLimit(t *testing.T) {
 func TestRaiseAlertsConcurrency(t *testing.T) {
 	h, b1, _ := setup(t)
 	b1 = strip(b1)
-	b3 := strip(h.Anchor(harness.Org1Gateway, fixture.Batch("Org1MSP", "gw-3", 0, 100)))
+	b3 := strip(h.Anchor(harness.GatewayOf("Org1MSP", "gw-3"), fixture.Batch("Org1MSP", "gw-3", 0, 100)))
 	first := fixture.Alert(b1, 0, "high", "T1110", "a")
 	if _, err := h.Raise(harness.Org1Gateway, first); err != nil {
 		t.Fatal(err)
@@ -213,7 +214,7 @@ func TestRaiseAlertsConcurrency(t *testing.T) {
 		return tx
 	}
 	raiseTx := func(a wire.Alert) *ledgertest.Tx {
-		return begin(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return begin(harness.GatewayOf(a.MSP, a.GatewayID), func(ctx contractapi.TransactionContextInterface) (string, error) {
 			return h.Alerts.RaiseAlerts(ctx, fixture.JSON([]wire.Alert{a}))
 		})
 	}
@@ -546,4 +547,47 @@ func FuzzRaiseAlerts(f *testing.F) {
 			t.Fatalf("refused input wrote state: %v", err)
 		}
 	})
+}
+
+// TestRaiseAlertsGatewayBinding checks that alerts are raised only by the
+// identity bound to their gateway: its own alerts pass, one alert of
+// another gateway in the call refuses the whole call, and an identity
+// bound to no gateway is refused.
+func TestRaiseAlertsGatewayBinding(t *testing.T) {
+	h, b1, _ := setup(t)
+	b1 = strip(b1)
+	b9 := strip(h.Anchor(harness.GatewayOf("Org1MSP", "gw-9"), fixture.Batch("Org1MSP", "gw-9", 0, 10)))
+	own := fixture.Alert(b1, 1, "high", "T1110", "a")
+	other := fixture.Alert(b9, 1, "high", "T1110", "a")
+	tests := []struct {
+		name    string
+		who     *ledgertest.Identity
+		alerts  []wire.Alert
+		wantErr bool
+	}{
+		{"unbound gateway", ledgertest.Gateway("Org1MSP", "g"), []wire.Alert{own}, true},
+		{"own alert and another gateway's", harness.GatewayOf("Org1MSP", "gw-1"), []wire.Alert{own, other}, true},
+		{"another gateway's alert", harness.GatewayOf("Org1MSP", "gw-1"), []wire.Alert{other}, true},
+		{"own alert", harness.GatewayOf("Org1MSP", "gw-1"), []wire.Alert{own}, false},
+		{"the other gateway's own alert", harness.GatewayOf("Org1MSP", "gw-9"), []wire.Alert{other}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := h.L.CountKeys(keys.AlertSet)
+			res, err := h.Raise(tt.who, tt.alerts...)
+			if tt.wantErr {
+				var de *access.DeniedError
+				if !errors.As(err, &de) {
+					t.Fatalf("RaiseAlerts() = %v, want *access.DeniedError", err)
+				}
+				if got := h.L.CountKeys(keys.AlertSet); got != before {
+					t.Fatalf("refused call wrote alert sets: %d, want %d", got, before)
+				}
+				return
+			}
+			if err != nil || res.Created != len(tt.alerts) {
+				t.Fatalf("RaiseAlerts() = %+v, %v; want %d created", res, err, len(tt.alerts))
+			}
+		})
+	}
 }

@@ -33,6 +33,7 @@ func TestAnchorBatch(t *testing.T) {
 		{"first batch", harness.Org1Gateway, func() string { return fixture.JSON(first) }, nil},
 		{"bound gateway, own id", ledgertest.BoundGateway("Org1MSP", "gwb", "gw-1"), func() string { return fixture.JSON(first) }, nil},
 		{"bound gateway, other id", ledgertest.BoundGateway("Org1MSP", "gwb", "gw-2"), func() string { return fixture.JSON(first) }, new(*access.DeniedError)},
+		{"unbound gateway", ledgertest.Gateway("Org1MSP", "gwu"), func() string { return fixture.JSON(first) }, new(*access.DeniedError)},
 		{"other org's batch", harness.Org2Gateway, func() string { return fixture.JSON(first) }, new(*access.DeniedError)},
 		{"auditor", harness.Org1Auditor, func() string { return fixture.JSON(first) }, new(*access.DeniedError)},
 		{"admin is not a gateway", harness.Org1Admin, func() string { return fixture.JSON(first) }, new(*access.DeniedError)},
@@ -112,7 +113,7 @@ func TestAnchorBatchLogRules(t *testing.T) {
 func TestConcurrentGateways(t *testing.T) {
 	h := harness.New(t)
 	a := h.L.Begin(harness.Org1Gateway)
-	b := h.L.Begin(harness.Org1Gateway)
+	b := h.L.Begin(harness.GatewayOf("Org1MSP", "gw-2"))
 	c := h.L.Begin(harness.Org2Gateway)
 	if _, err := h.Events.AnchorBatch(a.Ctx(), fixture.JSON(fixture.Batch("Org1MSP", "gw-1", 0, 3))); err != nil {
 		t.Fatal(err)
@@ -151,7 +152,7 @@ func TestQueries(t *testing.T) {
 	for i := uint64(0); i < 7; i++ {
 		ids = append(ids, h.Anchor(harness.Org1Gateway, fixture.Batch("Org1MSP", "gw-1", i*10, 10)).ID)
 	}
-	h.Anchor(harness.Org1Gateway, fixture.Batch("Org1MSP", "gw-2", 0, 10))
+	h.Anchor(harness.GatewayOf("Org1MSP", "gw-2"), fixture.Batch("Org1MSP", "gw-2", 0, 10))
 	h.Anchor(harness.Org2Gateway, fixture.Batch("Org2MSP", "gw-1", 0, 10))
 
 	read := func(id *ledgertest.Identity, fn func(ctx contractapi.TransactionContextInterface) (string, error)) (string, error) {

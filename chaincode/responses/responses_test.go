@@ -198,8 +198,8 @@ func TestDryRunAndOutcomes(t *testing.T) {
 			tx, _, err := record(harness.Org2Gateway, runID, "succeeded")
 			return tx, err
 		}, new(*access.DeniedError), "", 0, ""},
-		{"bound to other gateway", func() (*ledgertest.Tx, error) {
-			tx, _, err := record(ledgertest.BoundGateway("Org1MSP", "g", "gw-2"), runID, "succeeded")
+		{"unbound gateway of other org", func() (*ledgertest.Tx, error) {
+			tx, _, err := record(ledgertest.Gateway("Org2MSP", "g"), runID, "succeeded")
 			return tx, err
 		}, new(*access.DeniedError), "", 0, ""},
 		{"admin is not the executor", func() (*ledgertest.Tx, error) {
@@ -211,8 +211,10 @@ func TestDryRunAndOutcomes(t *testing.T) {
 			return tx, err
 		}, new(*wire.ValidationError), "", 0, ""},
 		{"rollback before success", func() (*ledgertest.Tx, error) { return rollback(harness.Org1Analyst, "x") }, new(*state.StateError), "", 0, ""},
-		{"succeeded", func() (*ledgertest.Tx, error) {
-			tx, _, err := record(harness.Org1Gateway, runID, "succeeded")
+		// The responder is its organisation's executor: an identity bound to
+		// another gateway of the org records the outcome.
+		{"succeeded, by a responder bound to another gateway", func() (*ledgertest.Tx, error) {
+			tx, _, err := record(harness.GatewayOf("Org1MSP", "gw-2"), runID, "succeeded")
 			return tx, err
 		}, nil, wire.ResponseSucceeded, 1, ""},
 		{"succeeded replay", func() (*ledgertest.Tx, error) {

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,16 +67,12 @@ func setsPerBatch() (int, error) {
 // benchAlerts raises alerts at each load level for d, counting only alerts
 // in transactions committed valid. Concurrent RaiseAlerts for one batch
 // conflict (a phantom read of the batch's alert sets), so every in-flight
-// worker has its own gateway id and its own chain of batches: it anchors
+// worker has its own gateway id, its own identity bound to that id (and so
+// its own connection), and its own chain of batches: it anchors
 // its first batch before the clock starts, then anchors its next batch in
 // the background while it raises against the current one. Anchors are
 // counted (anchor_tx_per_s) but not as alerts.
 func benchAlerts(ctx context.Context, runDir string, d time.Duration) error {
-	c, err := dial(ctx, runDir, "org1", "gateway")
-	if err != nil {
-		return err
-	}
-	defer c.Close()
 	sets, err := setsPerBatch()
 	if err != nil {
 		return err
@@ -89,7 +87,14 @@ func benchAlerts(ctx context.Context, runDir string, d time.Duration) error {
 	run := time.Now().UnixNano()
 	best := 0.0
 	for _, load := range loads {
-		r, err := raiseLoad(ctx, c, fmt.Sprintf("bench-%d-%d", run, load.perTx), model, load, sets, d)
+		clients, err := workerClients(ctx, runDir, fmt.Sprintf("bench-%d-%d", run, load.perTx), load.inFlight)
+		if err != nil {
+			return err
+		}
+		r, err := raiseLoad(ctx, clients, model, load, sets, d)
+		for _, c := range clients {
+			_ = c.Close()
+		}
 		if err != nil {
 			return err
 		}
@@ -193,14 +198,54 @@ func submitRaise(contract *client.Contract, arg string, retries *atomic.Int64) (
 	}
 }
 
+// workerClients enrols (scripts/network.sh add-gateway, one call for all)
+// an Org1 identity bound to each worker's gateway id gwPrefix-wN and dials
+// one client per worker as that identity: the chaincode lets only the
+// identity bound to a gateway id anchor and raise alerts for it. A
+// client's gateway id is clients[w].gatewayID.
+func workerClients(ctx context.Context, runDir, gwPrefix string, n int) ([]*workerClient, error) {
+	abs, err := filepath.Abs(runDir)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, n)
+	for w := range ids {
+		ids[w] = fmt.Sprintf("%s-w%d", gwPrefix, w)
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join("scripts", "network.sh"), append([]string{"add-gateway", "Org1"}, ids...)...)
+	cmd.Env = append(os.Environ(), "LEDGERGUARD_RUN_DIR="+abs)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if _, err := cmd.Output(); err != nil {
+		return nil, fmt.Errorf("enrol bench gateway identities (run from the repository root): %w\n%s", err, stderr.String())
+	}
+	clients := make([]*workerClient, 0, n)
+	for _, id := range ids {
+		c, err := dial(ctx, runDir, "org1", "gateway-"+id)
+		if err != nil {
+			for _, c := range clients {
+				_ = c.Close()
+			}
+			return nil, err
+		}
+		clients = append(clients, &workerClient{Client: c, gatewayID: id})
+	}
+	return clients, nil
+}
+
+// workerClient is one worker's client, bound to its gateway id.
+type workerClient struct {
+	*fabric.Client
+	gatewayID string
+}
+
 type loadResult struct {
 	committed, txOK, conflicts, failed, anchors, retries int64
 	latencies                                            []time.Duration
 	elapsed                                              time.Duration
 }
 
-func raiseLoad(ctx context.Context, c *fabric.Client, gwPrefix string, model wire.Model, load alertLoad, sets int, d time.Duration) (loadResult, error) {
-	contract := c.Contract(wire.Channel, wire.Chaincode, wire.ContractAlerts)
+func raiseLoad(ctx context.Context, clients []*workerClient, model wire.Model, load alertLoad, sets int, d time.Duration) (loadResult, error) {
 	var (
 		res       loadResult
 		mu        sync.Mutex
@@ -222,7 +267,8 @@ func raiseLoad(ctx context.Context, c *fabric.Client, gwPrefix string, model wir
 		setup.Add(1)
 		go func() {
 			defer setup.Done()
-			b, err := submitAnchor(ctx, c, benchBatch(c.MSPID(), fmt.Sprintf("%s-w%d", gwPrefix, w), 0, model)).wait()
+			c := clients[w]
+			b, err := submitAnchor(ctx, c.Client, benchBatch(c.MSPID(), c.gatewayID, 0, model)).wait()
 			if err != nil {
 				fail(err)
 			}
@@ -240,6 +286,8 @@ func raiseLoad(ctx context.Context, c *fabric.Client, gwPrefix string, model wir
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			c := clients[w].Client
+			contract := c.Contract(wire.Channel, wire.Chaincode, wire.ContractAlerts)
 			b, n, used := first[w], uint64(0), 0
 			var next *pendingAnchor
 			for time.Now().Before(deadline) && ctx.Err() == nil {

@@ -66,7 +66,6 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	author1 := dial(t, "org1", "author")
 	admin1 := dial(t, "org1", "")
 	admin2 := dial(t, "org2", "")
-	gw1 := dial(t, "org1", "gateway")
 	analyst1 := dial(t, "org1", "analyst")
 	auditor2 := dial(t, "org2", "auditor")
 
@@ -82,6 +81,7 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	// runs never match later runs' alerts (or the bench's) on a shared
 	// development network.
 	gwID := "e2e-" + run
+	gw1 := dial(t, "org1", gatewayIdentity(t, "org1", gwID))
 	isolate := wire.Policy{
 		ID: "isolate-" + run, Version: 1, Condition: `alert.gateway == "` + gwID + `" && alert.severity == "critical" && alert.score >= 0.9`,
 		Actions: []wire.Action{{Type: wire.ActionIsolateHost, Params: map[string]string{"host": "{{alert.asset}}"}}},
@@ -168,7 +168,9 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 
 	// Replaying the same alerts writes nothing and requests nothing.
 	var replay wire.RaiseResult
-	submitJSON(ctx, t, gw1, wire.ContractAlerts, wire.TxRaiseAlerts, &replay, mustJSON(t, []wire.Alert{intrusion, brute, benign}))
+	// rspSubmit retries the transient endorsement mismatch of the two
+	// peers at different heights; every call here is idempotent.
+	rspSubmit(ctx, t, gw1, wire.ContractAlerts, wire.TxRaiseAlerts, &replay, mustJSON(t, []wire.Alert{intrusion, brute, benign}))
 	if replay.Created != 0 || len(replay.Existing) != 3 || len(replay.Responses) != 0 {
 		t.Fatalf("replayed RaiseAlerts = %+v, want 0 created, 3 existing, no responses", replay)
 	}
@@ -176,7 +178,7 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 	// The executor records the autonomous response's outcome, twice.
 	var resp wire.Response
 	for range 2 {
-		submitJSON(ctx, t, gw1, wire.ContractResponses, wire.TxRecordOutcome, &resp, isolateID, wire.ResponseSucceeded, "isolated web-01")
+		rspSubmit(ctx, t, gw1, wire.ContractResponses, wire.TxRecordOutcome, &resp, isolateID, wire.ResponseSucceeded, "isolated web-01")
 	}
 	if resp.State != wire.ResponseSucceeded || len(resp.Outcomes) != 1 {
 		t.Fatalf("after RecordOutcome twice: state %q with %d outcomes, want succeeded with 1", resp.State, len(resp.Outcomes))

@@ -53,7 +53,7 @@ func TestEvidence(t *testing.T) {
 	if err != nil || len(pending) != 3 {
 		t.Fatalf("pending batches: %d, %v; want 3", len(pending), err)
 	}
-	ledger := fabric.NewLedger(dial(t, "org1", "gateway"), channelName, chaincodeName)
+	ledger := fabric.NewLedger(dial(t, "org1", gatewayIdentity(t, "org1", gwID)), channelName, chaincodeName)
 	for _, b := range pending {
 		anc, err := ledger.AnchorBatch(ctx, b)
 		if err != nil {

@@ -95,8 +95,9 @@ func freePort(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// newGateway writes a configuration for a fresh gateway (its own id and
-// store) and starts it; Cleanup stops it.
+// newGateway writes a configuration for a fresh gateway (its own id, the
+// Org1 identity bound to that id, its own store) and starts it; Cleanup
+// stops it.
 func newGateway(t testing.TB, o gatewayOpts) *gatewayProc {
 	t.Helper()
 	if o.batchMaxEvents == 0 {
@@ -126,7 +127,7 @@ log: {level: info, format: text}
 http: {listen: %q}
 syslog: {enabled: true, listen: %q, allowed_networks: [127.0.0.0/8]}
 store: {dir: %q, batch_max_events: %d, batch_max_wait: %s}
-ledger: {profile: %q, identity: gateway, channel: lgchannel, chaincode: ledgerguard}
+ledger: {profile: %q, identity: %s, channel: lgchannel, chaincode: ledgerguard}
 detection:
   enabled: %t
   models_dir: %q
@@ -140,7 +141,7 @@ credentials:
   - {name: e2e-ndjson, token: %s, scopes: [ndjson]}
   - {name: e2e-reader, token: %s, scopes: [read]}
 `, g.id, strings.TrimPrefix(g.url, "http://"), g.syslog, filepath.Join(dir, "store"), o.batchMaxEvents, o.batchMaxWait,
-		filepath.Join(env.runDir, "connection-org1.json"), o.detection, o.modelsDir,
+		filepath.Join(env.runDir, "connection-org1.json"), gatewayIdentity(t, "org1", g.id), o.detection, o.modelsDir,
 		filepath.Join(env.root, "bin", "onnxruntime", "libonnxruntime.so.1"), !o.nonStrict, o.ledgerCheck,
 		hecToken, esToken, otlpToken, ndjsonToken, readToken)
 	if err := os.WriteFile(g.config, []byte(cfg), 0o600); err != nil {

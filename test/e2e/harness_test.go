@@ -64,6 +64,28 @@ func network(t testing.TB, args ...string) {
 	}
 }
 
+// gatewayIdentity enrols (through scripts/network.sh add-gateway, which is
+// idempotent and serialised) the identity of org ("org1" or "org2") bound
+// to gatewayID and returns its name for dial or a gateway's
+// ledger.identity: the chaincode lets only that identity anchor batches and
+// raise alerts for the gateway.
+func gatewayIdentity(t testing.TB, org, gatewayID string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(env.root, "scripts", "network.sh"), "add-gateway", org, gatewayID)
+	cmd.Env = append(cmd.Environ(), "LEDGERGUARD_RUN_DIR="+env.runDir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("network.sh add-gateway %s %s: %v\n%s", org, gatewayID, err, stderr.Bytes())
+	}
+	name := strings.TrimSpace(string(out))
+	if want := "gateway-" + gatewayID; name != want {
+		t.Fatalf("network.sh add-gateway %s %s printed %q, want %q", org, gatewayID, name, want)
+	}
+	return name
+}
+
 // allNodesRunning reports whether every node of the test network runs.
 func allNodesRunning() bool {
 	cmd := exec.Command(filepath.Join(env.root, "scripts", "network.sh"), "status")

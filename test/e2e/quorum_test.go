@@ -104,9 +104,9 @@ func TestOrgScopedPolicyActsOnlyOnItsOwnersAlerts(t *testing.T) {
 	run := fmt.Sprint(time.Now().UnixNano())
 	author1 := dial(t, "org1", "author")
 	admin1 := dial(t, "org1", "")
-	gw1 := dial(t, "org1", "gateway")
-	gw2 := dial(t, "org2", "gateway")
 	gwID1, gwID2 := "q1-"+run, "q2-"+run
+	gw1 := dial(t, "org1", gatewayIdentity(t, "org1", gwID1))
+	gw2 := dial(t, "org2", gatewayIdentity(t, "org2", gwID2))
 
 	p := wire.Policy{
 		ID: "own-" + run, Version: 1,

@@ -215,7 +215,7 @@ func TestRespondEndToEnd(t *testing.T) {
 	author1 := dial(t, "org1", "author")
 	admin1 := dial(t, "org1", "")
 	admin2 := dial(t, "org2", "")
-	gw1 := dial(t, "org1", "gateway")
+	gw1 := dial(t, "org1", gatewayIdentity(t, "org1", gwID))
 
 	// Policies of this run only: each matches only this gateway's alerts.
 	only := fmt.Sprintf(`alert.gateway == %q && `, gwID)

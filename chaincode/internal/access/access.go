@@ -1,8 +1,9 @@
 // Package access decides who may call what. Rights come from the caller's
 // X.509 certificate: the MSP ID that signed it, the Fabric CA attribute
 // ledgerguard.role (gateway, author, analyst, auditor), the NodeOU "admin"
-// for organisation admins, and optionally the attribute
-// ledgerguard.gateway binding a gateway identity to one gateway id.
+// for organisation admins, and the attribute ledgerguard.gateway binding a
+// gateway identity to the one gateway id it may anchor batches and raise
+// alerts for.
 //
 // Guarantees: every check fails closed (an unreadable identity is a
 // denial, an *UnreadableError), and every denial is a *DeniedError naming
@@ -195,14 +196,24 @@ func (id Identity) RequireOrg(function, msp string) error {
 	return id.Deny(function, fmt.Sprintf("the right to act for %s (an identity acts only for its own MSP)", msp))
 }
 
-// RequireGatewayID refuses a gateway identity bound by the attribute
-// ledgerguard.gateway to another gateway id. Identities without the
-// attribute may act for any gateway of their organisation.
+// RequireGatewayID lets the identity act only for the gateway its
+// certificate is bound to by the attribute ledgerguard.gateway. An identity
+// without the attribute is refused too: a gateway's log (its batches and
+// the alerts raised on them) is written only by that gateway's own
+// identity, so no other certificate of the organisation can plant a root
+// or an alert in it. The denial's Missing names the binding the call
+// needed and the one the identity has, if any.
 func (id Identity) RequireGatewayID(function, gatewayID string) error {
-	if id.GatewayID == "" || id.GatewayID == gatewayID {
-		return nil
+	switch id.GatewayID {
+	case gatewayID:
+		if gatewayID != "" {
+			return nil
+		}
+		return id.Deny(function, fmt.Sprintf("a gateway id to act for (attribute %s)", GatewayAttribute))
+	case "":
+		return id.Deny(function, fmt.Sprintf("a binding to gateway %q (attribute %s=%s; this identity is bound to no gateway)", gatewayID, GatewayAttribute, gatewayID))
 	}
-	return id.Deny(function, fmt.Sprintf("the right to act for gateway %q (attribute %s is %q)", gatewayID, GatewayAttribute, id.GatewayID))
+	return id.Deny(function, fmt.Sprintf("a binding to gateway %q (attribute %s=%s; this identity is bound to %q)", gatewayID, GatewayAttribute, gatewayID, id.GatewayID))
 }
 
 // Deny builds the denial for a missing right described in words.

@@ -64,17 +64,38 @@ func TestDeniedNamesTheMissingRight(t *testing.T) {
 }
 
 func TestGatewayBinding(t *testing.T) {
-	id := identity(t, ledgertest.BoundGateway("Org1MSP", "gw", "gw-1"))
-	if err := id.RequireGatewayID("AnchorBatch", "gw-1"); err != nil {
-		t.Errorf("own gateway refused: %v", err)
+	tests := []struct {
+		name        string
+		id          *ledgertest.Identity
+		gateway     string
+		wantDenied  bool
+		wantMissing string
+	}{
+		{"bound, own id", ledgertest.BoundGateway("Org1MSP", "gw", "gw-1"), "gw-1", false, ""},
+		{"bound, other id", ledgertest.BoundGateway("Org1MSP", "gw", "gw-1"), "gw-2", true, `binding to gateway "gw-2" (attribute ledgerguard.gateway=gw-2; this identity is bound to "gw-1")`},
+		{"unbound", ledgertest.Gateway("Org1MSP", "gw"), "gw-2", true, `binding to gateway "gw-2" (attribute ledgerguard.gateway=gw-2; this identity is bound to no gateway)`},
+		{"unbound, empty id", ledgertest.Gateway("Org1MSP", "gw"), "", true, "a gateway id"},
 	}
-	var de *access.DeniedError
-	if err := id.RequireGatewayID("AnchorBatch", "gw-2"); !errors.As(err, &de) {
-		t.Errorf("other gateway = %v, want *DeniedError", err)
-	}
-	unbound := identity(t, ledgertest.Gateway("Org1MSP", "gw"))
-	if err := unbound.RequireGatewayID("AnchorBatch", "gw-2"); err != nil {
-		t.Errorf("unbound gateway refused: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := identity(t, tt.id).RequireGatewayID("AnchorBatch", tt.gateway)
+			if !tt.wantDenied {
+				if err != nil {
+					t.Fatalf("RequireGatewayID(%q) = %v, want nil", tt.gateway, err)
+				}
+				return
+			}
+			var de *access.DeniedError
+			if !errors.As(err, &de) {
+				t.Fatalf("RequireGatewayID(%q) = %v, want *DeniedError", tt.gateway, err)
+			}
+			if got, want := de.Function, "AnchorBatch"; got != want {
+				t.Errorf("Function = %q, want %q", got, want)
+			}
+			if !strings.Contains(de.Missing, tt.wantMissing) {
+				t.Errorf("Missing = %q, want it to name %q", de.Missing, tt.wantMissing)
+			}
+		})
 	}
 }
 

@@ -20,10 +20,12 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
-// Identities used across the contract tests.
+// Identities used across the contract tests. The gateway identities are
+// bound (attribute ledgerguard.gateway) to gateway id "gw-1" of their org,
+// the id the fixtures use; GatewayOf gives one bound to any other id.
 var (
-	Org1Gateway = ledgertest.Gateway("Org1MSP", "gateway1")
-	Org2Gateway = ledgertest.Gateway("Org2MSP", "gateway2")
+	Org1Gateway = ledgertest.BoundGateway("Org1MSP", "gateway1", "gw-1")
+	Org2Gateway = ledgertest.BoundGateway("Org2MSP", "gateway2", "gw-1")
 	Org1Author  = ledgertest.Role("Org1MSP", "author1", "author")
 	Org2Author  = ledgertest.Role("Org2MSP", "author2", "author")
 	Org1Analyst = ledgertest.Role("Org1MSP", "analyst1", "analyst")
@@ -34,6 +36,12 @@ var (
 	Org3Admin   = ledgertest.Admin("Org3MSP", "admin3")
 	Org1Plain   = ledgertest.Plain("Org1MSP", "nobody")
 )
+
+// GatewayOf returns a gateway identity of mspID bound to gatewayID, the
+// only kind of identity that may anchor batches and raise alerts for it.
+func GatewayOf(mspID, gatewayID string) *ledgertest.Identity {
+	return ledgertest.BoundGateway(mspID, "gateway-"+gatewayID, gatewayID)
+}
 
 // H is one test's ledger and contracts.
 type H struct {
