@@ -35,7 +35,7 @@ func activateOrg(t *testing.T, h *harness.H, p wire.Policy) {
 // requests for both.
 func TestOrgPolicyPlansOnlyForItsOwner(t *testing.T) {
 	h, b1 := setup(t)
-	b2 := strip(h.Anchor(harness.Org2Gateway, fixture.Batch("Org2MSP", "gw-2", 0, 1000)))
+	b2 := strip(h.Anchor(harness.GatewayOf("Org2MSP", "gw-2"), fixture.Batch("Org2MSP", "gw-2", 0, 1000)))
 	activateOrg(t, h, fixture.Policy("org1-only", 1, `alert.severityLevel >= 3`))
 	h.Activate(fixture.Policy("shared", 1, `alert.severityLevel >= 3`))
 
@@ -48,7 +48,7 @@ func TestOrgPolicyPlansOnlyForItsOwner(t *testing.T) {
 			return h.Raise(harness.Org1Gateway, fixture.Alert(b1, 1, "high", "T1110", "web-01"))
 		}, map[string]string{"org1-only": "Org1MSP", "shared": "Org1MSP"}},
 		{"Org2 alert", func() (wire.RaiseResult, error) {
-			return h.Raise(harness.Org2Gateway, fixture.Alert(b2, 1, "high", "T1110", "db-01"))
+			return h.Raise(harness.GatewayOf("Org2MSP", "gw-2"), fixture.Alert(b2, 1, "high", "T1110", "db-01"))
 		}, map[string]string{"shared": "Org2MSP"}},
 	}
 	for _, tt := range tests {
