@@ -273,6 +273,7 @@ func (s *Server) read(conn net.Conn, remote string, events chan<- gateway.Event)
 	defer close(events)
 	rd := syslog.NewReader(conn, s.cfg.MaxMessageBytes)
 	p := syslog.NewParser()
+	key := connKey() // arrival order makes the event ids (arrival.go)
 	for {
 		if err := s.waitNotBusy(); err != nil {
 			return
@@ -297,6 +298,7 @@ func (s *Server) read(conn net.Conn, remote string, events chan<- gateway.Event)
 		}
 		m := s.cfg.Meta
 		m.Received = s.deps.Now().UTC()
+		m.Key = key
 		ev, err := p.Parse(msg, m)
 		if err != nil {
 			// One bad message must not cost the sender its connection.
