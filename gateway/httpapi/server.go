@@ -11,7 +11,16 @@
 //     http.MaxBytesReader) and after gzip decoding (ingest.ReadBody);
 //   - a request is parsed whole before anything is stored: a malformed
 //     request stores nothing (except where the protocol itself has per-item
-//     results: Elasticsearch _bulk, OTLP partial success);
+//     results: Elasticsearch _bulk items, OTLP partial success, NDJSON line
+//     errors, which store the good records and name the bad ones);
+//   - client input never gets a 5xx: a record whose values cannot be
+//     stored is refused as that record's error by the parsers (package
+//     ingest), and should one reach the store anyway its refusal is a 400;
+//   - every request has an occurrence key (ingest.Meta.Key): the client's
+//     Idempotency-Key (scoped by credential, and for HEC by data channel)
+//     or else a fresh nonce, so identical events are stored as distinct
+//     events while a retry under the same key stores nothing twice (the
+//     rule per protocol is in package ingest);
 //   - success is answered only after EventLog.Append returned, that is after
 //     the events are fsynced;
 //   - when the anchorer says so (gateway.Progress.Busy: unanchored events or
