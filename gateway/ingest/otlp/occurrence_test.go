@@ -14,7 +14,9 @@ import (
 // Non-finite doubles become the OTLP JSON strings; a record whose time
 // cannot be stored is rejected alone; identical records are distinct.
 func TestNonFiniteInvalidAndOccurrence(t *testing.T) {
-	str := func(s string) *commonpb.AnyValue { return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}} }
+	str := func(s string) *commonpb.AnyValue {
+		return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}}
+	}
 	dbl := func(k string, f float64) *commonpb.KeyValue {
 		return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_DoubleValue{DoubleValue: f}}}
 	}
