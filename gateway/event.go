@@ -11,7 +11,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
+	"reflect"
+	"strconv"
 	"time"
 )
 
@@ -33,9 +37,11 @@ const (
 // are the Merkle leaf, so every field that is part of the evidence is here
 // and nothing that changes after acknowledgement is.
 //
-// ID is derived from the content (see ComputeID) so a client's retry of the
-// same bytes from the same source yields the same id; Seq is the position in
-// the gateway's append-only log and is assigned by the store.
+// ID is derived from the content and its occurrence (see EventID): the same
+// bytes sent twice as two occurrences are two events, while a client's retry
+// of one occurrence (same occurrence key, same bytes, same source) yields
+// the same id, which the store answers with the stored copy. Seq is the
+// position in the gateway's append-only log and is assigned by the store.
 type Event struct {
 	ID         string            `json:"id"`
 	Seq        uint64            `json:"seq"`
@@ -51,12 +57,30 @@ type Event struct {
 	Labels     map[string]string `json:"labels,omitempty"`
 }
 
-// ComputeID returns the event id: lowercase hex SHA-256 over the source,
-// sourcetype and original bytes, length-prefixed so no two different inputs
-// collide by concatenation.
+// ComputeID returns the content-only event id: lowercase hex SHA-256 over
+// the source, sourcetype and original bytes, length-prefixed so no two
+// different inputs collide by concatenation. It is EventID with no
+// occurrence key, what the store gives an event appended without an id.
 func ComputeID(source, sourcetype string, raw []byte) string {
+	return EventID(source, sourcetype, raw, "")
+}
+
+// EventID returns the event id of one occurrence of raw: lowercase hex
+// SHA-256 over the length-prefixed source, sourcetype, raw bytes and, when
+// occurrence is not empty, the occurrence key. The occurrence key says
+// which sending this is (an Elasticsearch _id, an Idempotency-Key plus the
+// position in the request, a per-request nonce plus the position, a syslog
+// connection plus message number; see gateway/ingest), so identical lines
+// sent as distinct occurrences get distinct ids while a retry of the same
+// occurrence gets the same id. With an empty occurrence it equals the
+// content-only id of earlier releases (ComputeID).
+func EventID(source, sourcetype string, raw []byte, occurrence string) string {
 	h := sha256.New()
-	for _, part := range [][]byte{[]byte(source), []byte(sourcetype), raw} {
+	parts := [][]byte{[]byte(source), []byte(sourcetype), raw}
+	if occurrence != "" {
+		parts = append(parts, []byte(occurrence))
+	}
+	for _, part := range parts {
 		var n [8]byte
 		l := uint64(len(part))
 		for i := 7; i >= 0; i-- {
@@ -72,7 +96,8 @@ func ComputeID(source, sourcetype string, raw []byte) string {
 // Canonical returns the event's canonical JSON encoding: struct fields in
 // declaration order, map keys sorted (encoding/json guarantees both), times
 // in RFC 3339 with nanoseconds in UTC. The same Event always yields the same
-// bytes, which is what makes it usable as a Merkle leaf.
+// bytes, which is what makes it usable as a Merkle leaf. It fails only for
+// an event Validate refuses.
 func (e Event) Canonical() ([]byte, error) {
 	e.Received = e.Received.UTC()
 	e.Time = e.Time.UTC()
@@ -81,4 +106,160 @@ func (e Event) Canonical() ([]byte, error) {
 		return nil, fmt.Errorf("canonical event %s: %w", e.ID, err)
 	}
 	return b, nil
+}
+
+// InvalidValueError reports a value an Event carries that has no canonical
+// encoding; Field names it ("time", "received", or the path of a field
+// such as "fields.duration" or "fields.tags[2]").
+type InvalidValueError struct {
+	Field string
+	Err   error
+}
+
+func (e *InvalidValueError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *InvalidValueError) Unwrap() error { return e.Err }
+
+// ErrorCode is CodeInvalidField: the value came from the client.
+func (e *InvalidValueError) ErrorCode() Code { return CodeInvalidField }
+
+// The causes of an InvalidValueError.
+var (
+	// ErrTimeRange: a time whose UTC year is outside 0000–9999, which RFC
+	// 3339 (and so the canonical encoding) cannot write. An offset can push
+	// a time written inside the range out of it: 0000-01-01T00:00:00+00:01
+	// is in year -1 in UTC.
+	ErrTimeRange = errors.New("time outside the RFC 3339 range 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z")
+	// ErrNonFinite: NaN or an infinity, which JSON cannot write. Ingest
+	// converts such numbers to strings before building an event (see
+	// gateway/ingest), so this is only met by events built elsewhere.
+	ErrNonFinite = errors.New("non-finite number (NaN or infinity)")
+	// ErrUnsupportedValue: a value of a type with no JSON encoding.
+	ErrUnsupportedValue = errors.New("value has no JSON encoding")
+)
+
+// Validate reports the first value of e that has no canonical encoding
+// (*InvalidValueError), nil when Canonical cannot fail. Ingest validates
+// every event when it is built, so one bad record is refused as that
+// record's error and never reaches the store. It walks the value types
+// decoders produce (strings, numbers, booleans, nil, maps, slices,
+// json.Number, time.Time) without encoding them; any other type is checked
+// by encoding it.
+func (e Event) Validate() error {
+	if !timeOK(e.Time) {
+		return &InvalidValueError{Field: "time", Err: ErrTimeRange}
+	}
+	if !timeOK(e.Received) {
+		return &InvalidValueError{Field: "received", Err: ErrTimeRange}
+	}
+	for k, v := range e.Fields {
+		if err := checkValue("fields."+k, v, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func timeOK(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
+}
+
+// maxDepth bounds the walk; encoding/json itself fails deeper than this.
+const maxDepth = 10000
+
+func checkValue(path string, v any, depth int) error {
+	if depth > maxDepth {
+		return &InvalidValueError{Field: path, Err: ErrUnsupportedValue}
+	}
+	switch x := v.(type) {
+	case nil, string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, map[string]string, []string:
+		return nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return &InvalidValueError{Field: path, Err: ErrNonFinite}
+		}
+		return nil
+	case float32:
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return &InvalidValueError{Field: path, Err: ErrNonFinite}
+		}
+		return nil
+	case json.Number:
+		if !validNumber(string(x)) {
+			return &InvalidValueError{Field: path, Err: ErrUnsupportedValue}
+		}
+		return nil
+	case time.Time:
+		if !timeOK(x) {
+			return &InvalidValueError{Field: path, Err: ErrTimeRange}
+		}
+		return nil
+	case map[string]any:
+		for k, e := range x {
+			if err := checkValue(path+"."+k, e, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []any:
+		for i, e := range x {
+			if err := checkValue(path+"["+strconv.Itoa(i)+"]", e, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Anything else (a caller's own type): trust only the encoder.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
+		return nil
+	}
+	if _, err := json.Marshal(v); err != nil {
+		return &InvalidValueError{Field: path, Err: fmt.Errorf("%w: %v", ErrUnsupportedValue, err)}
+	}
+	return nil
+}
+
+// validNumber reports whether s is a JSON number literal, the test
+// encoding/json applies to a json.Number before writing it.
+func validNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s[0] == '-' {
+		s = s[1:]
+		if s == "" {
+			return false
+		}
+	}
+	switch {
+	case s[0] == '0':
+		s = s[1:]
+	case '1' <= s[0] && s[0] <= '9':
+		s = s[1:]
+		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
+			s = s[1:]
+		}
+	default:
+		return false
+	}
+	if len(s) >= 2 && s[0] == '.' && '0' <= s[1] && s[1] <= '9' {
+		s = s[2:]
+		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
+			s = s[1:]
+		}
+	}
+	if len(s) >= 2 && (s[0] == 'e' || s[0] == 'E') {
+		s = s[1:]
+		if s[0] == '+' || s[0] == '-' {
+			s = s[1:]
+			if s == "" {
+				return false
+			}
+		}
+		for len(s) > 0 && '0' <= s[0] && s[0] <= '9' {
+			s = s[1:]
+		}
+	}
+	return s == ""
 }

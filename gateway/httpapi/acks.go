@@ -12,8 +12,9 @@ import (
 // that is once every event of the request is in a batch anchored on the
 // ledger; like Splunk, an id reported true is then forgotten, and a
 // channel unused for the idle timeout is dropped. The state is in memory:
-// after a restart clients re-send what was not acknowledged, which the
-// content-derived event ids make idempotent.
+// after a restart clients re-send what was not acknowledged; a re-send on
+// the same channel with the same Idempotency-Key maps to the same event ids
+// and stores nothing twice (without a key it is a new occurrence).
 type acks struct {
 	mu          sync.Mutex
 	channels    map[string]*channel

@@ -128,9 +128,11 @@ func TestHECIndexDefaultsAndSuccessBody(t *testing.T) {
 // then forgotten, as Splunk does.
 func TestHECAckTurnsTrueAfterAnchoring(t *testing.T) {
 	h := newHarness(t, nil)
+	// Each request names itself (channel + Idempotency-Key, the HEC retry
+	// rule) so the replay below is a retry, not a new occurrence.
 	send := func(body string) uint64 {
 		w := h.do(req{method: "POST", path: "/services/collector/event", auth: "Splunk " + tokHEC,
-			header: map[string]string{"X-Splunk-Request-Channel": channelID}, body: []byte(body)})
+			header: map[string]string{"X-Splunk-Request-Channel": channelID, HeaderIdempotencyKey: "req-" + body}, body: []byte(body)})
 		if w.Code != http.StatusOK {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
 		}
@@ -166,7 +168,7 @@ func TestHECAckTurnsTrueAfterAnchoring(t *testing.T) {
 		t.Errorf("ack 0 reported true twice")
 	}
 	// A retry of already-anchored events gets an ack that is true at once.
-	if id := send(`{"event":"a"}`); id != 2 {
+	if id := send(`{"event":"a"}{"event":"b"}`); id != 2 {
 		t.Fatalf("third ackId = %d, want 2", id)
 	}
 	if got := ack("2"); !got["2"] {

@@ -140,7 +140,7 @@ func (s *Server) esBulk(c *gin.Context) {
 	if defaultIndex == "" {
 		defaultIndex = cr.DefaultIndex()
 	}
-	res, err := esbulk.Parse(body, defaultIndex, s.meta(cr), s.lim)
+	res, err := esbulk.Parse(body, defaultIndex, s.meta(c, cr), s.lim)
 	if err != nil {
 		s.esFail(c, asError(err))
 		return

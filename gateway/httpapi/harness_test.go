@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,8 +138,11 @@ func newHarness(t testing.TB, mutate func(*testCfg)) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, st: st, anch: anch}
+	var nonces atomic.Uint64
 	h.srv, err = New(cfg.Config, Deps{
 		Log: st, Batches: st, Now: clock,
+		// Reproducible per-request nonces keep the golden ids stable.
+		Nonce:    func() string { return fmt.Sprintf("test-nonce-%d", nonces.Add(1)) },
 		Logger:   slog.New(slog.DiscardHandler),
 		Progress: testProgress{Anchorer: anch, h: h, bp: cfg.Backpressure},
 	})

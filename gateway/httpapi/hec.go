@@ -115,7 +115,14 @@ func (s *Server) hecIngest(c *gin.Context, raw bool) {
 		s.hecError(c, e)
 		return
 	}
-	m := s.meta(cr)
+	m := s.meta(c, cr)
+	// HEC's rule: channel plus the client's request id make a retry
+	// idempotent; without both every request is a new occurrence.
+	if ch != "" {
+		m.Key = s.requestKey(cr, c.GetHeader(HeaderIdempotencyKey), ch)
+	} else {
+		m.Key = s.requestKey(cr, "", "")
+	}
 	var events []gateway.Event
 	var err error
 	if raw {

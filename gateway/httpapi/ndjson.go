@@ -14,20 +14,28 @@ import (
 var ndjsonContentTypes = []string{"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json"}
 
 // AcceptedEvent is one stored event in the answer to POST /v1/events: its
-// content-derived id (for GET /v1/events/{id}) and its leaf index.
+// id (for GET /v1/events/{id}) and its leaf index.
 type AcceptedEvent struct {
 	ID  string `json:"id"`
 	Seq uint64 `json:"seq"`
 }
 
-// AcceptedResponse answers POST /v1/events once the events are durable.
+// AcceptedResponse answers POST /v1/events once the events are durable:
+// the stored events in line order and, when some well-formed lines could
+// not become events, one error per refused line (code, message, line and
+// 0-based event position).
 type AcceptedResponse struct {
 	Accepted int             `json:"accepted"`
 	Events   []AcceptedEvent `json:"events"`
+	Errors   []errorDetail   `json:"errors,omitempty"`
 }
 
 // ndjsonEvents handles POST /v1/events, the native API: the whole body is
-// parsed first and stored only if every line is valid.
+// parsed first; broken framing (a line that is not a JSON object) or a
+// limit refuses it whole, a well-formed line that cannot become an event is
+// listed in errors while the other lines are stored (ndjson.Parse). With
+// an Idempotency-Key header a retry of the same body maps to the same ids
+// and stores nothing twice.
 func (s *Server) ndjsonEvents(c *gin.Context) {
 	cr, e := s.creds.authenticate(c.GetHeader("Authorization"), gateway.ScopeNDJSON, "bearer")
 	if e != nil {
@@ -48,11 +56,12 @@ func (s *Server) ndjsonEvents(c *gin.Context) {
 		s.fail(c, protoNDJSON, e)
 		return
 	}
-	events, err := ndjson.Parse(body, s.meta(cr), s.lim)
+	res, err := ndjson.Parse(body, s.meta(c, cr), s.lim)
 	if err != nil {
 		s.fail(c, protoNDJSON, asError(err))
 		return
 	}
+	events := res.Events
 	if e := checkIndexes(cr, events); e != nil {
 		s.fail(c, protoNDJSON, e)
 		return
@@ -65,6 +74,10 @@ func (s *Server) ndjsonEvents(c *gin.Context) {
 	out := AcceptedResponse{Accepted: len(stored), Events: make([]AcceptedEvent, len(stored))}
 	for i, ev := range stored {
 		out.Events[i] = AcceptedEvent{ID: ev.ID, Seq: ev.Seq}
+	}
+	for _, ie := range res.Errors {
+		n := ie.Event
+		out.Errors = append(out.Errors, errorDetail{Code: ie.Code.Class(), Message: ie.Error(), Line: ie.Line, Event: &n})
 	}
 	c.JSON(http.StatusOK, out)
 }

@@ -92,7 +92,7 @@ func (s *Server) otlpLogs(c *gin.Context) {
 		s.otlpFail(c, enc, e)
 		return
 	}
-	res, err := otlp.Parse(body, enc, s.meta(cr), s.lim)
+	res, err := otlp.Parse(body, enc, s.meta(c, cr), s.lim)
 	if err != nil {
 		s.otlpFail(c, enc, asError(err))
 		return

@@ -16,7 +16,16 @@
 //     waits past DecodeWait for a slot gets 503 with Retry-After;
 //   - a request is parsed whole before anything is stored: a malformed
 //     request stores nothing (except where the protocol itself has per-item
-//     results: Elasticsearch _bulk, OTLP partial success);
+//     results: Elasticsearch _bulk items, OTLP partial success, NDJSON line
+//     errors, which store the good records and name the bad ones);
+//   - client input never gets a 5xx: a record whose values cannot be
+//     stored is refused as that record's error by the parsers (package
+//     ingest), and should one reach the store anyway its refusal is a 400;
+//   - every request has an occurrence key (ingest.Meta.Key): the client's
+//     Idempotency-Key (scoped by credential, and for HEC by data channel)
+//     or else a fresh nonce, so identical events are stored as distinct
+//     events while a retry under the same key stores nothing twice (the
+//     rule per protocol is in package ingest);
 //   - success is answered only after EventLog.Append returned, that is after
 //     the events are fsynced;
 //   - when the anchorer says so (gateway.Progress.Busy: unanchored events or
@@ -38,10 +47,13 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +87,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now); it stamps Event.Received.
 	Now func() time.Time
+	// Nonce returns a fresh per-request nonce, the occurrence key of a
+	// request without an idempotency key (nil: 128 random bits in hex).
+	// Tests fix it to get reproducible ids.
+	Nonce func() string
 }
 
 // Server is the HTTP API. Create it with New; serve Handler; run Run for
@@ -120,6 +136,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.deps.Nonce == nil {
+		s.deps.Nonce = nonce
 	}
 	if s.m == nil {
 		s.m = metrics.New()
@@ -208,7 +227,13 @@ func (s *Server) store(ctx context.Context, proto string, events []gateway.Event
 			msg := err.Error()
 			s.storeFailed.Store(&msg)
 		}
-		s.log.Error("store append failed", "protocol", proto, "events", len(events), "err", err)
+		if e.Code.Class() == gateway.CodeInvalid {
+			// A client's value the parsers should have refused: the client
+			// gets 400, the operator a warning, not an ERROR.
+			s.log.Warn("store refused an event", "protocol", proto, "events", len(events), "err", err)
+		} else {
+			s.log.Error("store append failed", "protocol", proto, "events", len(events), "err", err)
+		}
 		return nil, e
 	}
 	var maxSeq uint64
@@ -231,9 +256,37 @@ func checkIndexes(cr gateway.Credential, events []gateway.Event) *Error {
 	return nil
 }
 
-// meta is the request defaults a credential gives its events.
-func (s *Server) meta(cr gateway.Credential) ingest.Meta {
-	return ingest.Meta{Source: cr.EventSource(), Sourcetype: cr.Sourcetype, Index: cr.DefaultIndex(), Received: s.now().UTC()}
+// meta is the request defaults a credential gives its events, with the
+// request's occurrence key (see requestKey).
+func (s *Server) meta(c *gin.Context, cr gateway.Credential) ingest.Meta {
+	return ingest.Meta{Source: cr.EventSource(), Sourcetype: cr.Sourcetype, Index: cr.DefaultIndex(), Received: s.now().UTC(),
+		Key: s.requestKey(cr, c.GetHeader(HeaderIdempotencyKey), "")}
+}
+
+// HeaderIdempotencyKey is the request header by which a client names a
+// request so that a retry of it stores nothing twice (NDJSON, OTLP,
+// Elasticsearch _bulk items without _id, and HEC together with a channel).
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// requestKey is the occurrence scope of a request's events (ingest.Meta.Key,
+// see package ingest): the client's idempotency key, scoped by credential
+// and, for HEC, by data channel, when the client gave one; else a fresh
+// random nonce, so identical events of different requests stay distinct.
+// scope is the HEC channel ("" for other protocols); a HEC request with a
+// key but no channel gets a nonce, as its rule requires both.
+func (s *Server) requestKey(cr gateway.Credential, idempotencyKey, channel string) string {
+	k := strings.TrimSpace(idempotencyKey)
+	if k == "" {
+		return "nonce:" + s.deps.Nonce()
+	}
+	return "key:" + strconv.Itoa(len(cr.Name)) + ":" + cr.Name + ":" + strconv.Itoa(len(channel)) + ":" + channel + ":" + k
+}
+
+// nonce returns 128 random bits in hex.
+func nonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
 }
 
 // readBody bounds and reads the request body (undoing gzip), then takes a

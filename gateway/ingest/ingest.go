@@ -16,14 +16,48 @@
 //   - nothing malformed yields an event: a request is either rejected with an
 //     *Error naming what and where, or (for protocols with per-item results,
 //     such as _bulk) the malformed item is reported and skipped;
-//   - every event it returns has ID = gateway.ComputeID(Source, Sourcetype,
-//     Raw), Raw is a copy of the bytes of that one event (never aliasing the
-//     request buffer), Time is the event's own time or else Meta.Received,
-//     and Seq is 0 (the store assigns it);
+//   - every event it returns passes gateway.Event.Validate, so its canonical
+//     encoding cannot fail: a value without one (a time outside the years
+//     0000–9999 once converted to UTC) is refused as that record's error
+//     (CodeInvalidField) before anything reaches the store. Non-finite
+//     floating-point values, which JSON cannot carry but OTLP can, are
+//     converted to the strings "NaN", "Infinity" and "-Infinity" (the OTLP
+//     JSON mapping's spelling) rather than refused, so a record is not lost
+//     for one odd attribute;
+//   - every event it returns has ID = gateway.EventID(Source, Sourcetype,
+//     Raw, occurrence) where occurrence is the one Meta gives for that
+//     record (see Meta.At), Raw is a copy of the bytes of that one event
+//     (never aliasing the request buffer), Time is the event's own time or
+//     else Meta.Received, and Seq is 0 (the store assigns it);
 //   - limits are checked before work is done on the data they bound.
+//
+// # Event ids: repeated events counted, retries not doubled
+//
+// Identical records are distinct events (five identical failed logins are
+// five), while a client's retry of a request it got no answer for stores
+// nothing twice. The id is derived from the content plus an occurrence key
+// (gateway.EventID); the transport chooses the request's Meta.Key and the
+// parser adds the record's position within the request:
+//   - Elasticsearch _bulk: the item's _id when the client gives one (ES's
+//     own idempotency contract: same index and _id, same document, stored
+//     once); else the request's Idempotency-Key header plus the item's
+//     position; else a per-request nonce plus the position.
+//   - Splunk HEC: the data channel (X-Splunk-Request-Channel or ?channel=)
+//     plus a client-supplied request id (the Idempotency-Key header) plus
+//     the position; without both, a per-request nonce plus the position.
+//   - NDJSON (/v1/events) and OTLP/HTTP: the Idempotency-Key header plus
+//     the position. Same key and same body give the same ids and are stored
+//     once; without the header every request is new, so a retry may store
+//     its events twice.
+//   - syslog (no retry in the protocol): arrival order, a per-gateway-run
+//     nonce plus the connection number plus the message number on it.
+//
+// Keys are scoped by the credential that sent them. A replayed occurrence
+// is answered with its stored copy (the store's duplicate-id path).
 package ingest
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -149,11 +183,56 @@ type Meta struct {
 	// Received is the gateway's receive time for the request; it becomes
 	// Event.Received and the fallback for Event.Time.
 	Received time.Time
+	// Key is the request's occurrence scope (an idempotency key, a
+	// per-request nonce, a syslog connection), chosen by the transport;
+	// empty means content-only ids (gateway.ComputeID), which only tests
+	// and tools use. Parsers combine it with each record's position (At).
+	Key string
+	// Occurrence is the occurrence key of the record being built, set by
+	// At or WithOccurrence; NewEvent derives the id from it.
+	Occurrence string
+}
+
+// At returns m for the record at 0-based position pos of the request: its
+// occurrence is Key and pos, so the same key, body and position give the
+// same id and a different position a different one. With an empty Key the
+// occurrence stays empty (content-only ids).
+func (m Meta) At(pos int) Meta {
+	if m.Key == "" {
+		m.Occurrence = ""
+		return m
+	}
+	m.Occurrence = m.Key + "#" + strconv.Itoa(pos)
+	return m
+}
+
+// WithOccurrence returns m with an explicit occurrence key, such as an
+// Elasticsearch document's index and _id.
+func (m Meta) WithOccurrence(occ string) Meta {
+	m.Occurrence = occ
+	return m
+}
+
+// Validate checks that ev can be stored (gateway.Event.Validate) and
+// returns the refusal of that one record as a CodeInvalidField *Error
+// located at line and event, nil when it can.
+func Validate(protocol string, line, event int, ev gateway.Event) *Error {
+	err := ev.Validate()
+	if err == nil {
+		return nil
+	}
+	msg := "value cannot be stored"
+	var ve *gateway.InvalidValueError
+	if errors.As(err, &ve) {
+		msg = "invalid " + strconv.Quote(ve.Field)
+	}
+	return Wrap(gateway.CodeInvalidField, protocol, line, event, msg, errors.Unwrap(err))
 }
 
 // NewEvent builds an event from its parts, copying raw so the event never
-// aliases a request buffer, defaulting Time to Received and computing the
-// content-derived ID. fields may be nil. It is the one place events are
+// aliases a request buffer, defaulting Time to Received and deriving the ID
+// from the content and m.Occurrence (gateway.EventID). It does not
+// validate: parsers call Validate on what it returns. fields may be nil. It is the one place events are
 // assembled so every parser upholds the package guarantees.
 func NewEvent(m Meta, raw []byte, t time.Time, class gateway.Class, fields map[string]any) gateway.Event {
 	if t.IsZero() {
@@ -165,7 +244,7 @@ func NewEvent(m Meta, raw []byte, t time.Time, class gateway.Class, fields map[s
 	r := make([]byte, len(raw))
 	copy(r, raw)
 	return gateway.Event{
-		ID:         gateway.ComputeID(m.Source, m.Sourcetype, r),
+		ID:         gateway.EventID(m.Source, m.Sourcetype, r, m.Occurrence),
 		Received:   m.Received,
 		Time:       t,
 		Source:     m.Source,

@@ -69,6 +69,9 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 			return nil, &InvalidEventError{Index: i, ID: e.ID, Err: err}
 		}
 		e.Seq = 0
+		if err := e.Validate(); err != nil {
+			return nil, &InvalidEventError{Index: i, ID: e.ID, Err: err}
+		}
 		c, err := e.Canonical()
 		if err != nil {
 			return nil, &InvalidEventError{Index: i, ID: e.ID, Err: err}

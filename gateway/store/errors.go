@@ -10,8 +10,9 @@ import (
 // The store's errors say their failure kind through an ErrorCode method
 // (gateway.Coder), so the HTTP adapter answers them without knowing the
 // store: not found for a missing event or batch, invalid for a tree size
-// out of range, unavailable after Close, store failed after a fatal write
-// error; the others are internal.
+// out of range or an event value without a canonical encoding, unavailable
+// after Close, store failed after a fatal write error; the others are
+// internal.
 
 // ErrClosed is returned by every call made after Close (CodeUnavailable).
 var ErrClosed error = &gateway.Error{Code: gateway.CodeUnavailable, Msg: "store: closed"}
@@ -57,6 +58,19 @@ func (e *InvalidEventError) Error() string {
 }
 
 func (e *InvalidEventError) Unwrap() error { return e.Err }
+
+// ErrorCode is gateway.CodeInvalid when the cause is a value without a
+// canonical encoding (*gateway.InvalidValueError: a client's value, never
+// a 500; ingest refuses such records before they reach the store, so this
+// is defence in depth), else gateway.CodeInternal (a malformed id is the
+// gateway's own bug).
+func (e *InvalidEventError) ErrorCode() gateway.Code {
+	var ve *gateway.InvalidValueError
+	if errors.As(e.Err, &ve) {
+		return gateway.CodeInvalid
+	}
+	return gateway.CodeInternal
+}
 
 // ErrBadID is the cause in an InvalidEventError (or the error of a lookup)
 // whose id is not 64 lowercase hex characters.

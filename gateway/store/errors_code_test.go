@@ -23,6 +23,7 @@ func TestErrorCodes(t *testing.T) {
 		{"closed", fmt.Errorf("append: %w", ErrClosed), gateway.CodeUnavailable},
 		{"corrupt", &CorruptRecordError{Key: "k", Err: errors.New("crc")}, gateway.CodeInternal},
 		{"invalid event", &InvalidEventError{Index: 0, Err: ErrBadID}, gateway.CodeInternal},
+		{"invalid event value", &InvalidEventError{Index: 0, Err: &gateway.InvalidValueError{Field: "time", Err: gateway.ErrTimeRange}}, gateway.CodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -372,6 +372,7 @@ func (s *Server) read(c *conn, events chan<- gateway.Event) {
 	defer close(events)
 	rd := syslog.NewReader(c, s.cfg.MaxMessageBytes)
 	p := syslog.NewParser()
+	key := connKey() // arrival order makes the event ids (arrival.go)
 	for {
 		if err := s.waitNotBusy(); err != nil {
 			return
@@ -402,6 +403,7 @@ func (s *Server) read(c *conn, events chan<- gateway.Event) {
 		}
 		m := s.cfg.Meta
 		m.Received = s.deps.Now().UTC()
+		m.Key = key
 		ev, err := p.Parse(msg, m)
 		if err != nil {
 			// One bad message must not cost the sender its connection.

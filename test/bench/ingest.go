@@ -40,8 +40,9 @@ func benchIngest(ctx context.Context, url, token string, d time.Duration, client
 		go func() {
 			defer wg.Done()
 			for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
-				// Distinct content per request: event ids are content
-				// derived, and a repeat would be deduplicated, not stored.
+				// Distinct content per request, as real traffic has (a
+				// repeat would be stored too: each request without an
+				// Idempotency-Key is a new occurrence).
 				body := bytes.Replace(bodies[(c+n)%len(bodies)], []byte(`"r":"000000000000"`), fmt.Appendf(nil, `"r":"%06d%06d"`, c, n%1000000), -1)
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/events", bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+token)

@@ -50,6 +50,10 @@ func (s *streamer) run() {
 			}
 			req, _ := http.NewRequest(http.MethodPost, s.g.url+"/v1/events", bytesReader(body))
 			req.Header.Set("Authorization", "Bearer "+ndjsonToken)
+			// A request the gateway may have stored before it was killed
+			// is retried under the same key, so the retry stores nothing
+			// twice (without the key each send is a new occurrence).
+			req.Header.Set("Idempotency-Key", fmt.Sprintf("%s-%d", s.g.id, n))
 			resp, err := client.Do(req)
 			if err != nil {
 				time.Sleep(50 * time.Millisecond)

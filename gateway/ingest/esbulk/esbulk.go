@@ -13,8 +13,17 @@
 //     400) in Items and do not fail the request;
 //   - Items has one entry per action, in request order, so the response's
 //     items[] lines up with what the client sent;
-//   - an item without an explicit _id gets the event ID (content-derived),
-//     so a retried request maps to the same ids.
+//   - a document whose values cannot be stored (a time outside the years
+//     0000–9999 in UTC, such as "@timestamp":"9999-12-31T23:59:59-00:01")
+//     gets a per-item 400 document_parsing_exception; the other items are
+//     stored;
+//   - event ids (see package ingest): an item with an _id is one occurrence
+//     per (index, _id), so a retried request stores it once, as
+//     Elasticsearch's own idempotency contract promises; an item without
+//     one is the occurrence Meta.Key plus its position among the request's
+//     items (an Idempotency-Key header makes retries idempotent, a
+//     per-request nonce makes identical documents distinct). An item
+//     without an explicit _id answers with the event ID as its _id.
 package esbulk
 
 import (
@@ -94,7 +103,7 @@ func Parse(body []byte, defaultIndex string, m ingest.Meta, lim ingest.Limits) (
 		if pending != nil {
 			it := *pending
 			pending = nil
-			res.Items = append(res.Items, source(&res, it, line, m, stream))
+			res.Items = append(res.Items, source(&res, it, line, lineNo, m.At(len(res.Items)), stream))
 			return nil
 		}
 		if err := lim.CheckEvents(proto, len(res.Items)+1, lineNo); err != nil {
@@ -166,7 +175,7 @@ func action(line []byte, lineNo, n int, defaultIndex string) (Item, bool, error)
 }
 
 // source completes an item with its source line.
-func source(res *Result, it Item, line []byte, m ingest.Meta, stream *normalize.Stream) Item {
+func source(res *Result, it Item, line []byte, lineNo int, m ingest.Meta, stream *normalize.Stream) Item {
 	if it.Error != nil {
 		// update: its source line is consumed but not used.
 		return it
@@ -183,7 +192,19 @@ func source(res *Result, it Item, line []byte, m ingest.Meta, stream *normalize.
 		return it
 	}
 	m.Index = it.Index
+	if it.ID != "" {
+		m = m.WithOccurrence("_id:" + strconv.Itoa(len(it.Index)) + ":" + it.Index + "/" + it.ID)
+	}
 	ev := normalize.Object(obj, m.Sourcetype).Event(m, line, zeroTime)
+	if ie := ingest.Validate(proto, lineNo, len(res.Items), ev); ie != nil {
+		it.Status = 400
+		reason := "failed to parse: " + ie.Msg
+		if ie.Err != nil {
+			reason += ": " + ie.Err.Error()
+		}
+		it.Error = &ItemError{Type: "document_parsing_exception", Reason: reason}
+		return it
+	}
 	if it.ID == "" {
 		it.ID = ev.ID
 	}

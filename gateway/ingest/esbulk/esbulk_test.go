@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,9 +174,22 @@ func FuzzParse(f *testing.F) {
 		if n != len(res.Events) {
 			t.Fatalf("%d successful items, %d events", n, len(res.Events))
 		}
-		for _, e := range res.Events {
-			if !json.Valid(e.Raw) || e.ID != gateway.ComputeID(e.Source, e.Sourcetype, e.Raw) {
+		for _, it := range res.Items {
+			if it.Event < 0 {
+				continue
+			}
+			e := res.Events[it.Event]
+			// No request key here: an item without _id has the content id
+			// (and answers with it as _id), one with _id its occurrence id.
+			want := gateway.ComputeID(e.Source, e.Sourcetype, e.Raw)
+			if it.ID != e.ID {
+				want = gateway.EventID(e.Source, e.Sourcetype, e.Raw, "_id:"+strconv.Itoa(len(it.Index))+":"+it.Index+"/"+it.ID)
+			}
+			if !json.Valid(e.Raw) || e.ID != want {
 				t.Fatalf("bad event %q", e.Raw)
+			}
+			if _, err := e.Canonical(); err != nil {
+				t.Fatalf("accepted event does not canonicalise: %v", err)
 			}
 		}
 	})

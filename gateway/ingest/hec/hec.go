@@ -12,9 +12,20 @@
 //   - /services/collector/ack: ParseAck and NewAckResponse;
 //   - every answer: Response, Success, SuccessAck, ErrorResponse.
 //
-// Guarantees: a request is accepted whole or refused whole, as Splunk does;
-// a refusal names the 0-based event number (invalid-event-number) where
-// parsing stopped. Splunk semantics kept: envelope metadata overrides the
+// Guarantees: a request is accepted whole or refused whole; a refusal names
+// the 0-based event number (invalid-event-number) where parsing stopped, so
+// a client can fix that one event and resend. HEC's answer can name only
+// one event and cannot say which others were indexed, so the gateway does
+// not store part of a batch. An event whose values cannot be stored (a time
+// outside the years 0000–9999 in UTC, e.g. an "@timestamp" of
+// "0000-01-01T00:00:00+00:01" inside the event) is refused like malformed
+// data: 400, code 6 (Invalid data format), with its invalid-event-number.
+//
+// Event ids (see package ingest): each event's occurrence is Meta.Key plus
+// its 0-based position in the request; the HTTP layer makes the key from
+// the data channel and the client's request id when both are given (a
+// retry then stores nothing twice) and from a per-request nonce otherwise
+// (identical events in one or several requests stay distinct). Splunk semantics kept: envelope metadata overrides the
 // request defaults; "time" is epoch seconds as a number or a numeric string,
 // with any fraction; "event" may be a string or any JSON value but must be
 // present (code 12) and not an empty string (code 13); "fields" must be an
@@ -98,8 +109,11 @@ func ParseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event
 		if int(end-start) > lim.MaxLineBytes {
 			return nil, ingest.Errorf(gateway.CodeTooLarge, proto, 0, n, "event %d of %d bytes exceeds the limit of %d bytes", n, end-start, lim.MaxLineBytes)
 		}
-		ev, err := envelopeEvent(&env, body[start:end], n, m, stream)
+		ev, err := envelopeEvent(&env, body[start:end], n, m.At(n), stream)
 		if err != nil {
+			return nil, err
+		}
+		if err := valid(ev, 0, n); err != nil {
 			return nil, err
 		}
 		events = append(events, ev)
@@ -112,6 +126,16 @@ func ParseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// valid refuses an event without a canonical encoding as invalid data
+// format (Splunk's code 6), naming the event.
+func valid(ev gateway.Event, line, n int) error {
+	if ie := ingest.Validate(proto, line, n, ev); ie != nil {
+		ie.Code = gateway.CodeInvalid
+		return ie
+	}
+	return nil
+}
 
 func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *normalize.Stream) (gateway.Event, error) {
 	if len(env.Event) == 0 || string(env.Event) == "null" {
@@ -238,10 +262,13 @@ func ParseRaw(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, e
 	}
 	stream := normalize.NewStream(m.Received)
 	var events []gateway.Event
+	n := 0 // non-blank lines so far: the position that makes the id
 	err := ingest.Lines(proto, body, lim.MaxLineBytes, func(lineNo int, line []byte) error {
 		if ingest.IsBlank(line) {
 			return nil
 		}
+		pos := n
+		n++
 		if err := lim.CheckEvents(proto, len(events)+1, lineNo); err != nil {
 			return err
 		}
@@ -249,7 +276,11 @@ func ParseRaw(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, e
 		if skip {
 			return nil
 		}
-		events = append(events, r.Event(m, line, time.Time{}))
+		ev := r.Event(m.At(pos), line, time.Time{})
+		if err := valid(ev, lineNo, len(events)); err != nil {
+			return err
+		}
+		events = append(events, ev)
 		return nil
 	})
 	if err != nil {

@@ -310,6 +310,9 @@ func FuzzParseEvents(f *testing.F) {
 			if !json.Valid(e.Raw) {
 				t.Fatalf("raw is not one JSON envelope: %q", e.Raw)
 			}
+			if _, err := e.Canonical(); err != nil {
+				t.Fatalf("accepted event does not canonicalise: %v", err)
+			}
 		}
 	})
 }
@@ -328,6 +331,9 @@ func FuzzParseRaw(f *testing.F) {
 		for _, e := range evs {
 			if e.ID != gateway.ComputeID(e.Source, e.Sourcetype, e.Raw) || strings.ContainsRune(string(e.Raw), '\n') {
 				t.Fatalf("bad event %+v", e)
+			}
+			if _, err := e.Canonical(); err != nil {
+				t.Fatalf("accepted event does not canonicalise: %v", err)
 			}
 		}
 	})

@@ -9,9 +9,19 @@
 // string or epoch seconds (number or numeric string, with fraction). The
 // metadata members are optional strings that override the request defaults.
 //
-// Guarantees: the request is accepted whole or refused whole with an
-// *ingest.Error whose Line names the 1-based line at fault; blank lines are
-// ignored; each event's Raw is its line without the terminator.
+// Guarantees: a line that is not one JSON object (broken framing) and a
+// limit exceeded refuse the whole request with an *ingest.Error whose Line
+// names the 1-based line at fault. A line that is a well-formed envelope but
+// cannot become an event (no "event" nor "fields", a blank or wrongly typed
+// "event", an unreadable "time", a value without a canonical encoding such
+// as a time outside the years 0000–9999 in UTC) is refused alone: it is
+// listed in Result.Errors with its line and the other lines are accepted;
+// when no line is accepted the first line error refuses the request. Blank
+// lines are ignored; each event's Raw is its line without the terminator.
+//
+// Event ids: each event's occurrence is Meta.Key plus its 0-based position
+// among the non-blank lines (ingest.Meta.At), so with the same
+// Idempotency-Key the same body maps to the same ids (see package ingest).
 package ndjson
 
 import (
@@ -38,47 +48,76 @@ type envelope struct {
 	Fields     map[string]any  `json:"fields"`
 }
 
-// Parse parses a /v1/events body. m supplies the defaults and the receive
-// time; lim bounds body size, line length and event count.
-func Parse(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, error) {
+// Result is a parsed body: the events to store, in line order, and the
+// lines refused one by one.
+type Result struct {
+	Events []gateway.Event
+	// Errors lists the refused lines in order, each an *ingest.Error with
+	// its Line and Event (0-based position among the non-blank lines).
+	Errors []*ingest.Error
+}
+
+// Parse parses a /v1/events body. m supplies the defaults, the receive
+// time and the occurrence key; lim bounds body size, line length and event
+// count. err is set, and Result empty, when the request is refused whole.
+func Parse(body []byte, m ingest.Meta, lim ingest.Limits) (Result, error) {
 	lim = lim.WithDefaults()
 	if err := lim.CheckBody(proto, len(body)); err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	stream := normalize.NewStream(m.Received)
-	var events []gateway.Event
+	var res Result
+	n := 0
 	err := ingest.Lines(proto, body, lim.MaxLineBytes, func(lineNo int, line []byte) error {
 		if ingest.IsBlank(line) {
 			return nil
 		}
-		n := len(events)
 		if err := lim.CheckEvents(proto, n+1, lineNo); err != nil {
 			return err
 		}
-		ev, err := parseLine(line, lineNo, n, m, stream)
+		env, err := decodeLine(line, lineNo, n)
 		if err != nil {
 			return err
 		}
-		events = append(events, ev)
+		ev, ie := lineEvent(env, line, lineNo, n, m.At(n), stream)
+		if ie == nil {
+			ie = ingest.Validate(proto, lineNo, n, ev)
+		}
+		if ie != nil {
+			res.Errors = append(res.Errors, ie)
+		} else {
+			res.Events = append(res.Events, ev)
+		}
+		n++
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	if len(events) == 0 {
-		return nil, ingest.Errorf(gateway.CodeNoData, proto, 0, -1, "no event in body")
+	if len(res.Events) == 0 {
+		if len(res.Errors) > 0 {
+			return Result{}, res.Errors[0]
+		}
+		return Result{}, ingest.Errorf(gateway.CodeNoData, proto, 0, -1, "no event in body")
 	}
-	return events, nil
+	return res, nil
 }
 
-func parseLine(line []byte, lineNo, n int, m ingest.Meta, stream *normalize.Stream) (gateway.Event, error) {
+// decodeLine decodes one line as an envelope; failing that, the framing is
+// broken and the request is refused whole.
+func decodeLine(line []byte, lineNo, n int) (*envelope, error) {
 	var env envelope
 	if t := bytes.TrimSpace(line); len(t) == 0 || t[0] != '{' {
-		return gateway.Event{}, ingest.Errorf(gateway.CodeInvalid, proto, lineNo, n, "line is not a JSON object")
+		return nil, ingest.Errorf(gateway.CodeInvalid, proto, lineNo, n, "line is not a JSON object")
 	}
 	if err := ingest.DecodeStrict(line, &env); err != nil {
-		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "not one JSON envelope object", err)
+		return nil, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "not one JSON envelope object", err)
 	}
+	return &env, nil
+}
+
+// lineEvent builds the event of a decoded envelope, or the line's own error.
+func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream *normalize.Stream) (gateway.Event, *ingest.Error) {
 	if env.Event == nil && env.Fields == nil {
 		return gateway.Event{}, ingest.Errorf(gateway.CodeMissingField, proto, lineNo, n, "neither \"event\" nor \"fields\" is present")
 	}

@@ -3,6 +3,7 @@ package ndjson
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +62,8 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			evs, err := Parse([]byte(tt.body), meta(), ingest.Limits{})
+			res, err := Parse([]byte(tt.body), meta(), ingest.Limits{})
+			evs := res.Events
 			if got := gateway.ErrorCode(err); got != tt.wantCode {
 				t.Fatalf("code = %v, want %v (%v)", got, tt.wantCode, err)
 			}
@@ -78,6 +80,71 @@ func TestParse(t *testing.T) {
 			}
 			tt.check(t, evs)
 		})
+	}
+}
+
+// A line with a value that has no canonical encoding is that line's error;
+// the lines beside it are accepted (issue 10, finding 4).
+func TestParseLineErrors(t *testing.T) {
+	body := `{"event":"a"}` + "\n" +
+		`{"event":"b","time":"0000-01-01T00:00:00+00:01"}` + "\n" +
+		`{"event":{"@timestamp":"9999-12-31T23:59:59-00:01"}}` + "\n" +
+		`{"event":"c","time":"noon"}` + "\n" +
+		`{"event":""}` + "\n" +
+		`{"event":"d"}`
+	res, err := Parse([]byte(body), meta(), ingest.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(res.Events), 2; got != want {
+		t.Fatalf("events = %d, want %d", got, want)
+	}
+	type pos struct {
+		code        gateway.Code
+		line, event int
+	}
+	var got []pos
+	for _, ie := range res.Errors {
+		got = append(got, pos{ie.Code, ie.Line, ie.Event})
+	}
+	want := []pos{{gateway.CodeInvalidField, 2, 1}, {gateway.CodeInvalidField, 3, 2}, {gateway.CodeInvalid, 4, 3}, {gateway.CodeBlankField, 5, 4}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("errors = %v, want %v", got, want)
+	}
+	for _, bad := range []string{`{"event":"b","time":"0000-01-01T00:00:00+00:01"}`, `{"time":"9999-12-31T23:59:59-00:01","event":"x"}`} {
+		if _, err := Parse([]byte(bad), meta(), ingest.Limits{}); gateway.ErrorCode(err) != gateway.CodeInvalidField {
+			t.Errorf("Parse(%s) = %v, want invalid field", bad, err)
+		}
+	}
+}
+
+// Identical lines are distinct occurrences; the same key and body give the
+// same ids (issue 10, finding 5).
+func TestParseOccurrenceIDs(t *testing.T) {
+	body := []byte(strings.Repeat(`{"event":"Failed password for root from 192.0.2.1 port 22 ssh2"}`+"\n", 3))
+	m := meta()
+	m.Key = "k1"
+	a, err := Parse(body, m, ingest.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range a.Events {
+		seen[e.ID] = true
+	}
+	if len(seen) != 3 {
+		t.Errorf("distinct ids = %d, want 3", len(seen))
+	}
+	b, _ := Parse(body, m, ingest.Limits{})
+	m.Key = "k2"
+	c, _ := Parse(body, m, ingest.Limits{})
+	for i := range a.Events {
+		if a.Events[i].ID != b.Events[i].ID {
+			t.Errorf("event %d: same key and body, ids differ", i)
+		}
+		if a.Events[i].ID == c.Events[i].ID {
+			t.Errorf("event %d: another key, same id", i)
+		}
 	}
 }
 
@@ -135,10 +202,11 @@ func TestParseTime(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"event":"x","time":1}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		evs, err := Parse(body, meta(), ingest.Limits{MaxEvents: 100, MaxLineBytes: 4096})
+		res, err := Parse(body, meta(), ingest.Limits{MaxEvents: 100, MaxLineBytes: 4096})
+		evs := res.Events
 		if err != nil {
 			var ie *ingest.Error
-			if !errors.As(err, &ie) || evs != nil {
+			if !errors.As(err, &ie) || evs != nil || res.Errors != nil {
 				t.Fatalf("bad error %v", err)
 			}
 			if ie.Code == gateway.CodeInvalid && ie.Line == 0 {
@@ -149,6 +217,14 @@ func FuzzParse(f *testing.F) {
 		for _, e := range evs {
 			if e.ID != gateway.ComputeID(e.Source, e.Sourcetype, e.Raw) || e.Time.IsZero() {
 				t.Fatalf("bad event %+v", e)
+			}
+			if _, err := e.Canonical(); err != nil {
+				t.Fatalf("accepted event does not canonicalise: %v", err)
+			}
+		}
+		for _, ie := range res.Errors {
+			if ie.Line == 0 || ie.Event < 0 {
+				t.Fatalf("line error without its position: %v", ie)
 			}
 		}
 	})

@@ -26,7 +26,16 @@
 // larger than MaxLineBytes once encoded) is rejected alone and counted in
 // the partial-success answer. Each event's Raw is the deterministic protobuf
 // encoding of a LogsData holding just that record with its resource and
-// scope, so it is self-contained evidence decodable by any OTLP tool.
+// scope, so it is self-contained evidence decodable by any OTLP tool. A
+// record whose values cannot be stored (a time outside the years 0000–9999
+// in UTC inside a kvlist body's @timestamp) is rejected alone too. Double
+// values NaN, +Inf and -Inf, which OTLP carries but JSON cannot, become the
+// strings "NaN", "Infinity" and "-Infinity" (the OTLP JSON mapping's
+// spelling), so such a record is kept.
+//
+// Event ids (see package ingest): each event's occurrence is Meta.Key plus
+// the record's 0-based position among the request's log records, so with
+// the same Idempotency-Key the same export maps to the same ids.
 package otlp
 
 import (
@@ -36,6 +45,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"strconv"
 	"strings"
@@ -148,7 +158,8 @@ func Parse(body []byte, enc Encoding, m ingest.Meta, lim ingest.Limits) (Result,
 func convert(req *logspb.LogsData, m ingest.Meta, lim ingest.Limits) (Result, error) {
 	var res Result
 	stream := normalize.NewStream(m.Received)
-	var empty, oversize int64
+	var empty, oversize, invalid int64
+	var firstInvalid string
 	mo := proto.MarshalOptions{Deterministic: true}
 	n := 0
 	for _, rl := range req.ResourceLogs {
@@ -176,17 +187,28 @@ func convert(req *logspb.LogsData, m ingest.Meta, lim ingest.Limits) (Result, er
 					oversize++
 					continue
 				}
-				res.Events = append(res.Events, recordEvent(lr, resAttrs, sl.GetScope(), raw, m, stream))
+				ev := recordEvent(lr, resAttrs, sl.GetScope(), raw, m.At(n-1), stream)
+				if ie := ingest.Validate(proto_, 0, n-1, ev); ie != nil {
+					if invalid == 0 {
+						firstInvalid = ie.Error()
+					}
+					invalid++
+					continue
+				}
+				res.Events = append(res.Events, ev)
 			}
 		}
 	}
-	res.Rejected = empty + oversize
+	res.Rejected = empty + oversize + invalid
 	var msgs []string
 	if empty > 0 {
 		msgs = append(msgs, strconv.FormatInt(empty, 10)+" log records had neither body nor attributes")
 	}
 	if oversize > 0 {
 		msgs = append(msgs, strconv.FormatInt(oversize, 10)+" log records exceeded "+strconv.Itoa(lim.MaxLineBytes)+" bytes")
+	}
+	if invalid > 0 {
+		msgs = append(msgs, strconv.FormatInt(invalid, 10)+" log records carried values that cannot be stored (first: "+firstInvalid+")")
 	}
 	res.ErrorMessage = strings.Join(msgs, "; ")
 	return res, nil
@@ -277,7 +299,7 @@ func value(v *commonpb.AnyValue) any {
 	case *commonpb.AnyValue_IntValue:
 		return x.IntValue
 	case *commonpb.AnyValue_DoubleValue:
-		return x.DoubleValue
+		return double(x.DoubleValue)
 	case *commonpb.AnyValue_BytesValue:
 		return base64.StdEncoding.EncodeToString(x.BytesValue)
 	case *commonpb.AnyValue_ArrayValue:
@@ -295,6 +317,21 @@ func value(v *commonpb.AnyValue) any {
 		return m
 	}
 	return nil
+}
+
+// double keeps a finite double as a number and spells a non-finite one as
+// the OTLP JSON mapping does, since JSON (the canonical event encoding) has
+// no number for it.
+func double(f float64) any {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return f
 }
 
 // hexIDsToBase64 rewrites the traceId/spanId members of log records from

@@ -236,6 +236,9 @@ func fuzzCheck(t *testing.T, body []byte, enc Encoding) {
 		if proto.Unmarshal(e.Raw, &one) != nil || e.ID != gateway.ComputeID(e.Source, e.Sourcetype, e.Raw) {
 			t.Fatalf("bad event")
 		}
+		if _, err := e.Canonical(); err != nil {
+			t.Fatalf("accepted event does not canonicalise: %v", err)
+		}
 	}
 }
 

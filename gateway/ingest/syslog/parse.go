@@ -36,7 +36,14 @@ func NewParser() *Parser {
 // Parse parses one message (without framing) into an event with the
 // defaults and receive time of m. Hostname, app name and time in the
 // message override m's; the event's Raw is msg. A message that is neither
-// RFC 5424 nor RFC 3164 is gateway.CodeInvalid and yields no event.
+// RFC 5424 nor RFC 3164 is gateway.CodeInvalid, and one whose values cannot
+// be stored (a timestamp outside the years 0000–9999 once in UTC) is
+// gateway.CodeInvalidField; neither yields an event.
+//
+// Event ids: syslog has no retry, so an event's occurrence is its arrival:
+// m.Key (the transport's connection key) plus the message's 0-based number
+// on this Parser (every message counts, refused ones too), so identical
+// lines are distinct events (see package ingest).
 func (p *Parser) Parse(msg []byte, m ingest.Meta) (gateway.Event, error) {
 	n := p.n
 	p.n++
@@ -118,7 +125,11 @@ func (p *Parser) Parse(msg []byte, m ingest.Meta) (gateway.Event, error) {
 	if base.Timestamp != nil {
 		t = resolveYear(*base.Timestamp, m.Received)
 	}
-	return ingest.NewEvent(m, msg, t, class, f), nil
+	ev := ingest.NewEvent(m.At(n), msg, t, class, f)
+	if ie := ingest.Validate(proto, 0, n, ev); ie != nil {
+		return gateway.Event{}, ie
+	}
+	return ev, nil
 }
 
 // resolveYear gives a yearless RFC 3164 time (year 0) the year that puts it

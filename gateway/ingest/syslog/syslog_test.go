@@ -222,6 +222,9 @@ func FuzzParse(f *testing.F) {
 		if string(ev.Raw) != string(msg) || ev.Time.IsZero() {
 			t.Fatalf("bad event %+v", ev)
 		}
+		if _, err := ev.Canonical(); err != nil {
+			t.Fatalf("accepted event does not canonicalise: %v", err)
+		}
 	})
 }
 

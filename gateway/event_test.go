@@ -1,0 +1,114 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"testing"
+	"time"
+)
+
+func TestEventIDOccurrence(t *testing.T) {
+	raw := []byte("Failed password for root")
+	tests := []struct {
+		name       string
+		a, b       string // occurrences
+		wantSameID bool
+	}{
+		{"no occurrence is the content id", "", "", true},
+		{"same key and position", "key:k#0", "key:k#0", true},
+		{"another position", "key:k#0", "key:k#1", false},
+		{"another key", "key:k#0", "key:j#0", false},
+		{"occurrence vs none", "key:k#0", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := EventID("s", "st", raw, tt.a) == EventID("s", "st", raw, tt.b)
+			if got != tt.wantSameID {
+				t.Errorf("same id = %v, want %v", got, tt.wantSameID)
+			}
+		})
+	}
+	if got, want := EventID("s", "st", raw, ""), ComputeID("s", "st", raw); got != want {
+		t.Errorf("EventID without occurrence = %s, want ComputeID %s", got, want)
+	}
+	// Length prefixes: moving bytes between raw and occurrence changes the id.
+	if EventID("s", "st", []byte("ab"), "c") == EventID("s", "st", []byte("a"), "bc") {
+		t.Error("raw/occurrence boundary is ambiguous")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	parse := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	tests := []struct {
+		name      string
+		ev        Event
+		wantField string
+		wantErr   error
+	}{
+		{"fine", Event{Time: ok, Received: ok, Fields: map[string]any{"n": json.Number("1.5e3"), "l": []any{1.0, "x", nil, map[string]any{"b": true}}}}, "", nil},
+		{"year 0 with offset is year -1 in UTC", Event{Time: parse("0000-01-01T00:00:00+00:01"), Received: ok}, "time", ErrTimeRange},
+		{"year 9999 with negative offset is 10000 in UTC", Event{Time: parse("9999-12-31T23:59:59-00:01"), Received: ok}, "time", ErrTimeRange},
+		{"range ends are fine", Event{Time: parse("0000-01-01T00:00:00Z"), Received: parse("9999-12-31T23:59:59Z")}, "", nil},
+		{"received", Event{Time: ok, Received: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, "received", ErrTimeRange},
+		{"NaN", Event{Time: ok, Received: ok, Fields: map[string]any{"d": math.NaN()}}, "fields.d", ErrNonFinite},
+		{"nested Inf", Event{Time: ok, Received: ok, Fields: map[string]any{"m": map[string]any{"l": []any{1.0, math.Inf(-1)}}}}, "fields.m.l[1]", ErrNonFinite},
+		{"float32 Inf", Event{Time: ok, Received: ok, Fields: map[string]any{"f": float32(math.Inf(1))}}, "fields.f", ErrNonFinite},
+		{"bad json.Number", Event{Time: ok, Received: ok, Fields: map[string]any{"n": json.Number("12abc")}}, "fields.n", ErrUnsupportedValue},
+		{"channel", Event{Time: ok, Received: ok, Fields: map[string]any{"c": make(chan int)}}, "fields.c", ErrUnsupportedValue},
+		{"time value out of range", Event{Time: ok, Received: ok, Fields: map[string]any{"t": time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}}, "fields.t", ErrTimeRange},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.ev.Validate()
+			_, cerr := tt.ev.Canonical()
+			if tt.wantErr == nil {
+				if err != nil || cerr != nil {
+					t.Fatalf("Validate = %v, Canonical = %v; want both nil", err, cerr)
+				}
+				return
+			}
+			var ve *InvalidValueError
+			if !errors.As(err, &ve) || ve.Field != tt.wantField || !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Validate = %v, want %s: %v", err, tt.wantField, tt.wantErr)
+			}
+			if ErrorCode(err) != CodeInvalidField {
+				t.Errorf("code = %s, want %s", ErrorCode(err), CodeInvalidField)
+			}
+			if cerr == nil {
+				t.Errorf("Canonical succeeded for an event Validate refuses")
+			}
+		})
+	}
+}
+
+// FuzzValidate: Validate accepts exactly the events Canonical can encode,
+// for fields as a JSON decoder produces them and any time.
+func FuzzValidate(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":[1,"x",{"c":null}]}`), int64(0), int64(0), 0)
+	f.Add([]byte(`{}`), int64(-62167219200), int64(0), 60)
+	f.Add([]byte(`{}`), int64(253402300799), int64(999999999), -60)
+	f.Fuzz(func(t *testing.T, fields []byte, sec, nsec int64, offset int) {
+		var m map[string]any
+		d := json.NewDecoder(bytes.NewReader(fields))
+		d.UseNumber()
+		if d.Decode(&m) != nil {
+			m = nil
+		}
+		tm := time.Unix(sec, nsec).In(time.FixedZone("z", offset%100000))
+		ev := Event{ID: "x", Time: tm, Received: time.Unix(0, 0), Fields: m, Raw: fields}
+		verr := ev.Validate()
+		_, cerr := ev.Canonical()
+		if (verr == nil) != (cerr == nil) {
+			t.Fatalf("Validate = %v but Canonical = %v (time %v)", verr, cerr, tm)
+		}
+	})
+}
