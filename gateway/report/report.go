@@ -224,18 +224,18 @@ type Evidence struct {
 	Verdict string `json:"verdict"`
 	// Source says where the bundle came from; Bundle names the file and
 	// BundleSHA256 is the digest of its bytes.
-	Source       string       `json:"source"`
-	Bundle       string       `json:"bundle,omitempty"`
-	BundleSHA256 string       `json:"bundleSha256,omitempty"`
-	Events       int          `json:"events"`
-	Batches      int          `json:"batches"`
-	Transactions int          `json:"transactions"`
-	Endorsements int          `json:"endorsements"`
-	TrustedCAs   []TrustedCA  `json:"trustedCAs"`
-	Findings     []string     `json:"findings"`
-	Missing      []string     `json:"missing"`
-	Mismatched   []string     `json:"mismatched"`
-	Anchors      []Anchor     `json:"anchors"`
+	Source       string      `json:"source"`
+	Bundle       string      `json:"bundle,omitempty"`
+	BundleSHA256 string      `json:"bundleSha256,omitempty"`
+	Events       int         `json:"events"`
+	Batches      int         `json:"batches"`
+	Transactions int         `json:"transactions"`
+	Endorsements int         `json:"endorsements"`
+	TrustedCAs   []TrustedCA `json:"trustedCAs"`
+	Findings     []string    `json:"findings"`
+	Missing      []string    `json:"missing"`
+	Mismatched   []string    `json:"mismatched"`
+	Anchors      []Anchor    `json:"anchors"`
 }
 
 // TrustedCA is a CA certificate the bundle took from the channel
