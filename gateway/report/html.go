@@ -32,7 +32,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		return s
 	},
 	"score": func(f float64) string { return fmt.Sprintf("%.3f", f) },
-	"block": func(b *uint64) string {
+	"blockNo": func(b *uint64) string {
 		if b == nil {
 			return "—"
 		}
