@@ -68,7 +68,7 @@ func fakeInputs() report.Inputs {
 		Scope:  report.Scope{MSP: "Org1MSP", GatewayID: "gw1"},
 		Batches: []wire.Batch{
 			batch("b3", "gw1", 8, 12, 50*time.Minute, 70*time.Minute, "tx-b3", modelA), // overlaps the end
-			batch("b1", "gw1", 0, 4, -30*time.Minute, -10*time.Minute, "tx-b1"),         // before the period
+			batch("b1", "gw1", 0, 4, -30*time.Minute, -10*time.Minute, "tx-b1"),        // before the period
 			batch("b2", "gw1", 4, 8, 5*time.Minute, 20*time.Minute, "tx-b2", modelA, modelB),
 			batch("b9", "gw2", 0, 4, 5*time.Minute, 20*time.Minute, "tx-b9", modelB), // another gateway
 		},
@@ -76,9 +76,9 @@ func fakeInputs() report.Inputs {
 			alert("al3", "gw1", 40*time.Minute, "critical", "T1110", wire.AlertResolved, modelB),
 			alert("al1", "gw1", 10*time.Minute, "high", "T1046", wire.AlertOpen, modelA),
 			alert("al2", "gw1", 20*time.Minute, "critical", "T1110", wire.AlertAcknowledged, modelRogue),
-			alert("al0", "gw1", -time.Minute, "low", "T1046", wire.AlertOpen, modelA),     // before
-			alert("al4", "gw1", time.Hour, "low", "T1046", wire.AlertOpen, modelA),        // at To: excluded
-			alert("al9", "gw2", 30*time.Minute, "low", "T1046", wire.AlertOpen, modelA),   // another gateway
+			alert("al0", "gw1", -time.Minute, "low", "T1046", wire.AlertOpen, modelA),    // before
+			alert("al4", "gw1", time.Hour, "low", "T1046", wire.AlertOpen, modelA),       // at To: excluded
+			alert("al9", "gw2", 30*time.Minute, "low", "T1046", wire.AlertOpen, modelA),  // another gateway
 			alert("al1", "gw1", 10*time.Minute, "high", "T1046", wire.AlertOpen, modelA), // listed twice
 		},
 		Policies: []wire.Policy{
