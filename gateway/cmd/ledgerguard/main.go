@@ -55,5 +55,6 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newPingCmd(), newFeaturesCmd(), newModelsCmd(), newExportCmd(), newVerifyCmd(), newPolicyCmd(), newResponseCmd(), newAlertCmd(), newRespondCmd())
 	root.AddCommand(newGatewayCmd())
+	root.AddCommand(newReportCmd())
 	return root
 }
