@@ -68,7 +68,13 @@ func TestErrorCodes(t *testing.T) {
 			who:   harness.Org1Auditor, args: []string{"events:" + wire.TxGetBatch, absent}, want: wire.CodeUnavailable},
 		{name: "failing stub scan",
 			setup: func(h *harness.H) { h.L.Fail(ledgertest.OpScan, "", errors.New("peer unavailable")) },
-			who:   harness.Org1Auditor, args: []string{"alerts:" + wire.TxListAlerts, "", "10", ""}, want: wire.CodeUnavailable},
+			who:   harness.Org1Auditor, args: []string{"alerts:" + wire.TxListAlerts, "", "10", ""}, want: wire.CodeInternal},
+		{name: "failing stub history",
+			setup: func(h *harness.H) {
+				activeWithQuorum1(h)
+				h.L.Fail(ledgertest.OpHistory, "", errors.New("history database disabled"))
+			},
+			who: harness.Org1Auditor, args: []string{"policies:" + wire.TxGetPolicyHistory, "p1", "1", "5", ""}, want: wire.CodeInternal},
 		{name: "failing stub write",
 			setup: func(h *harness.H) { h.L.Fail(ledgertest.OpPut, "", errors.New("peer unavailable")) },
 			who:   harness.Org1Gateway, args: []string{"events:" + wire.TxAnchorBatch, fixture.JSON(fixture.Batch("Org1MSP", "gateway1", 0, 10))}, want: wire.CodeUnavailable},
