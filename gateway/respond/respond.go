@@ -81,13 +81,9 @@ type Ledger interface {
 	GetAlert(ctx context.Context, batchID, alertID string) (*wire.Alert, error)
 }
 
-// Event is one chaincode event.
-type Event struct {
-	Name        string
-	BlockNumber uint64
-	TxID        string
-	Payload     []byte
-}
+// Event is one chaincode event; the type lives at the gateway root so the
+// ledger adapter can emit it without importing this pipeline.
+type Event = gateway.ChaincodeEvent
 
 // EventSource delivers chaincode events in ledger order, resuming after
 // the last checkpointed event.
