@@ -202,7 +202,11 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	})
 	run("api", func() error { return api.Run(bg) })
 	if respondCfg.Enabled {
-		r, err := newResponder(cfg, respondCfg, client, alerter, log)
+		var vault *pseudonym.Vault
+		if alerter != nil {
+			vault = alerter.Vault()
+		}
+		r, err := newResponder(respondCfg, client, cfg.Ledger.Channel, cfg.Ledger.Chaincode, vault, log)
 		if err != nil {
 			cancelBG()
 			_ = httpLn.Close()
@@ -349,39 +353,6 @@ func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Regist
 		}
 	}
 	return alerting.New(ac, st, reg, ledger)
-}
-
-// newResponder builds the responder on the gateway's own ledger identity.
-// When alerts are pseudonymised, the connectors see the raw values again
-// through the local vault: the shared ledger never does.
-func newResponder(cfg config.Config, rc respond.Config, c *fabric.Client, alerter *alerting.Alerter, log *slog.Logger) (*respond.Responder, error) {
-	conns, err := buildConnectors(rc, log)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	if alerter != nil && alerter.Vault() != nil {
-		for name, conn := range conns {
-			conns[name] = pseudonym.Unmask(conn, alerter.Vault())
-		}
-	}
-	for _, f := range []string{rc.CheckpointFile, rc.JournalFile} {
-		if err := os.MkdirAll(filepath.Dir(f), 0o750); err != nil {
-			return nil, fmt.Errorf("respond: %w", err)
-		}
-	}
-	cp, err := respond.OpenCheckpoint(rc.CheckpointFile, nil)
-	if err != nil {
-		return nil, fmt.Errorf("respond: checkpoint file %s: %w", rc.CheckpointFile, err)
-	}
-	ledger := fabric.NewLedger(c, cfg.Ledger.Channel, cfg.Ledger.Chaincode)
-	events := fabric.NewEvents(ledger, cp, rc.StartBlock)
-	r, err := respond.New(rc, c.MSPID(), ledger, events, conns, respond.WithLogger(log))
-	if err != nil {
-		return nil, usageError{err}
-	}
-	block, tx := events.Position()
-	log.Info("responder started", "checkpoint_block", block, "checkpoint_tx", tx, "actions", len(conns))
-	return r, nil
 }
 
 // checkLedgerAgrees refuses to start when the ledger's record of this
