@@ -758,7 +758,7 @@ func (c *Config) Validate() error {
 		// Explicitly asked for: a /metrics nobody can scrape is a mistake.
 		// (auto in production without such a credential is allowed: it
 		// fails closed, and the gateway warns at start-up.)
-		if !c.hasScope(ScopeMetrics) {
+		if !gateway.AnyHas(c.Credentials, ScopeMetrics) {
 			bad("metrics.auth", "bearer requires a credential with the metrics scope")
 		}
 	default:
@@ -833,16 +833,6 @@ func (c *Config) validateCredentials() []*FieldError {
 		}
 	}
 	return errs
-}
-
-// hasScope reports whether an enabled credential holds scope s.
-func (c Config) hasScope(s Scope) bool {
-	for _, cr := range c.Credentials {
-		if !cr.Disabled && cr.Has(s) {
-			return true
-		}
-	}
-	return false
 }
 
 // MetricsRequireCredential reports whether GET /metrics requires a
