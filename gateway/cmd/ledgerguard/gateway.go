@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -166,11 +165,11 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		anch.OnAnchored(func(gateway.Batch, gateway.Anchor) { alerter.Wake() })
 	}
 
-	httpLn, err := net.Listen("tcp", cfg.HTTP.Listen)
+	srv := api.NewHTTPServer()
+	httpLn, err := net.Listen("tcp", srv.Addr)
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
-	srv := api.NewHTTPServer()
 
 	var sys *syslogd.Server
 	var sysLn net.Listener
@@ -231,18 +230,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return nil
 		})
 	}
-	run("http", func() error {
-		var err error
-		if cfg.HTTP.TLS.Enabled() {
-			err = srv.ServeTLS(httpLn, cfg.HTTP.TLS.CertFile, cfg.HTTP.TLS.KeyFile)
-		} else {
-			err = srv.Serve(httpLn)
-		}
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return err
-	})
+	run("http", func() error { return api.Serve(srv, httpLn) })
 	if sys != nil {
 		run("syslog", func() error {
 			if err := sys.Serve(sysLn); !errors.Is(err, syslogd.ErrServerClosed) {
@@ -251,21 +239,21 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return nil
 		})
 	}
-	log.Info("gateway started", "http", httpLn.Addr().String(), "tls", cfg.HTTP.TLS.Enabled(),
+	log.Info("gateway started", "http", httpLn.Addr().String(), "tls", api.TLSEnabled(),
 		"syslog", cfg.Syslog.Enabled, "store", cfg.Store.Dir, "msp", client.MSPID(), "gateway_id", cfg.GatewayID,
 		"tree_size", st.Size(), "mode", cfg.Mode)
 
 	var runErr error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down", "grace", cfg.HTTP.ShutdownTimeout)
+		log.Info("shutting down", "grace", api.ShutdownTimeout())
 	case runErr = <-errc:
 		log.Error("gateway component failed, shutting down", "err", runErr)
 	}
 
 	// Stop accepting and let in-flight requests and syslog batches reach
 	// the store, then stop the background loops, then close the store.
-	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), api.ShutdownTimeout())
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown incomplete", "err", err)
