@@ -162,7 +162,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		if alerter, err = newAlerter(cfg, client.MSPID(), st, models, ledger, log); err != nil {
 			return err
 		}
-		anch.OnAnchored(func(gateway.Batch, gateway.Anchor) { alerter.Wake() })
+		anch.Subscribe(func(gateway.Batch, gateway.Anchor) { alerter.Wake() })
 	}
 
 	srv := api.NewHTTPServer()
