@@ -383,6 +383,7 @@ type FieldError struct {
 	Msg   string
 }
 
+// Error implements error.
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 // ValidationError lists every field that failed validation, so one run of
@@ -391,6 +392,7 @@ type ValidationError struct {
 	Errors []*FieldError
 }
 
+// Error implements error.
 func (e *ValidationError) Error() string {
 	msgs := make([]string, len(e.Errors))
 	for i, fe := range e.Errors {
@@ -405,6 +407,7 @@ type LoadError struct {
 	Err  error
 }
 
+// Error implements error.
 func (e *LoadError) Error() string { return fmt.Sprintf("config %s: %v", e.Path, e.Err) }
 
 // Unwrap returns the cause.

@@ -153,6 +153,7 @@ type Server struct {
 // ConfigError reports an unusable Config.
 type ConfigError struct{ Msg string }
 
+// Error implements error.
 func (e *ConfigError) Error() string { return "syslogd: " + e.Msg }
 
 // New validates cfg, applies the defaults of its zero fairness settings
