@@ -4,6 +4,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/fixture"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/harness"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
@@ -12,9 +15,12 @@ import (
 )
 
 // TestErrorCodes proves, per wire.Code, that a real contract call failing
-// for that reason returns, through contractapi's dispatch as the peer runs
-// it, a message wire.ParseError reads back with that code: the gateway
-// decides retry or refuse on these codes alone.
+// for that reason returns, through contractapi's dispatch and the coded
+// wrapper as the peer runs them, a message wire.ParseError reads back with
+// that code: the gateway decides retry or refuse on these codes alone.
+// contractapi's own refusals (unknown contract or function, argument count
+// or conversion) carry no code of their own; the wrapper makes them
+// wire.CodeInvalid.
 func TestErrorCodes(t *testing.T) {
 	absent := fixture.Hash("absent")
 	tests := []struct {
@@ -62,10 +68,24 @@ func TestErrorCodes(t *testing.T) {
 			who:   harness.Org1Auditor, args: []string{"events:" + wire.TxGetBatch, absent}, want: wire.CodeUnavailable},
 		{name: "failing stub scan",
 			setup: func(h *harness.H) { h.L.Fail(ledgertest.OpScan, "", errors.New("peer unavailable")) },
-			who:   harness.Org1Auditor, args: []string{"alerts:" + wire.TxListAlerts, "", "10", ""}, want: wire.CodeUnavailable},
+			who:   harness.Org1Auditor, args: []string{"alerts:" + wire.TxListAlerts, "", "10", ""}, want: wire.CodeInternal},
+		{name: "failing stub history",
+			setup: func(h *harness.H) {
+				activeByOrg1(h)
+				h.L.Fail(ledgertest.OpHistory, "", errors.New("history database disabled"))
+			},
+			who: harness.Org1Auditor, args: []string{"policies:" + wire.TxGetPolicyHistory, "p1", "1", "5", ""}, want: wire.CodeInternal},
 		{name: "failing stub write",
 			setup: func(h *harness.H) { h.L.Fail(ledgertest.OpPut, "", errors.New("peer unavailable")) },
 			who:   harness.Org1Gateway, args: []string{"events:" + wire.TxAnchorBatch, fixture.JSON(fixture.Batch("Org1MSP", "gw-1", 0, 10))}, want: wire.CodeUnavailable},
+		{name: "unknown function", who: harness.Org1Auditor,
+			args: []string{"alerts:NoSuchFunction"}, want: wire.CodeInvalid},
+		{name: "unknown contract", who: harness.Org1Auditor,
+			args: []string{"nosuch:" + wire.TxGetAlert, absent, absent}, want: wire.CodeInvalid},
+		{name: "wrong argument count", who: harness.Org1Auditor,
+			args: []string{"alerts:" + wire.TxGetAlert, absent}, want: wire.CodeInvalid},
+		{name: "argument that does not convert", who: harness.Org1Auditor,
+			args: []string{"responses:" + wire.TxListResponses, "", "many", ""}, want: wire.CodeInvalid},
 		{name: "undecodable record", setup: corruptLocator(absent), who: harness.Org1Auditor,
 			args: []string{"events:" + wire.TxGetBatch, absent}, want: wire.CodeInternal},
 	}
@@ -82,7 +102,7 @@ func TestErrorCodes(t *testing.T) {
 			tx := h.L.Begin(tt.who)
 			defer tx.Discard()
 			tx.SetArgs(tt.args...)
-			resp := cc.Invoke(tx)
+			resp := coded{cc: cc}.Invoke(tx)
 			if resp.Status == 200 {
 				t.Fatalf("%v succeeded: %s", tt.args[0], resp.Payload)
 			}
@@ -139,5 +159,29 @@ func corruptLocator(batchID string) func(h *harness.H) {
 		if err := tx.Commit(); err != nil {
 			h.T.Fatal(err)
 		}
+	}
+}
+
+// TestCodeResponse proves the wrapper leaves successes and coded refusals
+// alone and codes only what carries no code.
+func TestCodeResponse(t *testing.T) {
+	coded := (&wire.Error{Code: wire.CodeNotFound, Message: "x"}).Error()
+	tests := []struct {
+		name string
+		in   *peer.Response
+		want *peer.Response
+	}{
+		{"success", shim.Success([]byte("ok")), shim.Success([]byte("ok"))},
+		{"coded refusal", shim.Error(coded), shim.Error(coded)},
+		{"uncoded refusal", shim.Error("Function X not found"), shim.Error("ledgerguard/INVALID: Function X not found")},
+		{"uncoded warning", &peer.Response{Status: shim.ERRORTHRESHOLD, Message: "m"}, shim.Error("ledgerguard/INVALID: m")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := codeResponse(tt.in)
+			if got.Status != tt.want.Status || got.Message != tt.want.Message || string(got.Payload) != string(tt.want.Payload) {
+				t.Errorf("got %d %q %q, want %d %q %q", got.Status, got.Message, got.Payload, tt.want.Status, tt.want.Message, tt.want.Payload)
+			}
+		})
 	}
 }

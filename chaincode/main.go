@@ -34,7 +34,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("ledgerguard chaincode: create: %v", err)
 	}
-	if err := cc.Start(); err != nil {
+	if err := start(coded{cc: cc}); err != nil {
 		log.Fatalf("ledgerguard chaincode: start: %v", err)
 	}
 }

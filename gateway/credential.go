@@ -49,6 +49,13 @@ type Credential struct {
 // Has reports whether the credential holds scope s.
 func (c Credential) Has(s Scope) bool { return slices.Contains(c.Scopes, s) }
 
+// AnyHas reports whether an enabled credential of list holds scope s: the
+// one test of "someone can use s" for the configuration's checks and the
+// HTTP adapter's routes.
+func AnyHas(list []Credential, s Scope) bool {
+	return slices.ContainsFunc(list, func(c Credential) bool { return !c.Disabled && c.Has(s) })
+}
+
 // DefaultIndex is the first allowed index, "" when any is allowed.
 func (c Credential) DefaultIndex() string {
 	if len(c.Indexes) == 0 {

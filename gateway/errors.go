@@ -59,6 +59,8 @@ type Error struct {
 	Err  error
 }
 
+// Error implements error: the client message when there is one, else
+// the code with the cause.
 func (e *Error) Error() string {
 	switch {
 	case e.Msg != "":

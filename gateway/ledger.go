@@ -97,3 +97,17 @@ func (e *LedgerRejectedError) Error() string {
 	}
 	return fmt.Sprintf("ledger rejected %s: %s", e.Op, e.Reason)
 }
+
+// ChaincodeEvent is one event the ledgerguard chaincode emitted, as the
+// ledger adapter delivers it (gateway/fabric) and the pipelines that react
+// to events consume it (gateway/respond), so neither imports the other.
+type ChaincodeEvent struct {
+	// Name is the event name (wire.Event* constants).
+	Name string
+	// BlockNumber is the block holding the emitting transaction.
+	BlockNumber uint64
+	// TxID is the emitting transaction.
+	TxID string
+	// Payload is the event's JSON payload.
+	Payload []byte
+}

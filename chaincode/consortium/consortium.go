@@ -10,6 +10,7 @@
 package consortium
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -53,15 +54,12 @@ func initMembers(c contract.Call, membersJSON string) (*wire.Members, error) {
 	if !proposed.Has(id.MSP) {
 		return nil, id.Deny(fn, "membership of the list it initialises (its MSP is not in it)")
 	}
-	key, err := keys.Key(keys.Members)
-	if err != nil {
+	existing, err := ledgerview.Members(stub)
+	switch {
+	case errors.Is(err, ledgerview.ErrNoMembers):
+	case err != nil:
 		return nil, err
-	}
-	existing, found, err := state.Get[wire.Members](stub, key)
-	if err != nil {
-		return nil, err
-	}
-	if found {
+	default:
 		if !equal(existing.MSPs, msps) {
 			return nil, &state.ConflictError{Kind: "membership", ID: "consortium",
 				Reason: fmt.Sprintf("already initialised with %v; membership cannot be changed", existing.MSPs)}
@@ -75,6 +73,10 @@ func initMembers(c contract.Call, membersJSON string) (*wire.Members, error) {
 	proposed.InitializedBy = id.Actor()
 	proposed.InitializedAt = now
 	proposed.TxID = stub.GetTxID()
+	key, err := keys.Key(keys.Members)
+	if err != nil {
+		return nil, err
+	}
 	if err := state.Put(stub, key, &proposed); err != nil {
 		return nil, err
 	}

@@ -28,8 +28,9 @@ const (
 	CodeDenied Code = "DENIED"
 	// CodeState: the record's current state does not allow the transition.
 	CodeState Code = "STATE"
-	// CodeUnavailable: a world-state read or write failed inside the peer;
-	// the transaction may succeed if retried.
+	// CodeUnavailable: a world-state point read or write (get, put,
+	// delete) failed inside the peer; the transaction may succeed if
+	// retried.
 	CodeUnavailable Code = "UNAVAILABLE"
 	// CodeInternal: anything else (a bug or a record that does not decode).
 	CodeInternal Code = "INTERNAL"

@@ -1,6 +1,7 @@
 // Package alerting turns detections into alert transactions. It follows the
 // anchored part of the gateway's log in order, batch after batch: for each
-// anchored batch it reads the batch's events back from the store, scores
+// anchored batch it reads the batch's leaves back from the store (each
+// event with its canonical bytes and leaf hash, nothing re-encoded), scores
 // them with the detector, and raises one alert per flagged verdict with
 // RaiseAlerts, in transactions of at most MaxPerTx alerts.
 //

@@ -26,9 +26,6 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
-// Status is a snapshot of the anchorer's progress.
-type Status = gateway.AnchorStatus
-
 // Anchorer anchors pending batches. Create it with New and run it with Run.
 type Anchorer struct {
 	log     gateway.BatchLog
@@ -36,7 +33,7 @@ type Anchorer struct {
 	cfg     config
 	wake    chan struct{}
 	mu      sync.Mutex
-	status  Status
+	status  gateway.AnchorStatus
 	marks   []mark
 	onAnchr []func(gateway.Batch, gateway.Anchor)
 
@@ -138,16 +135,14 @@ func New(log gateway.BatchLog, ledger gateway.Ledger, opts ...Option) (*Anchorer
 	return &Anchorer{log: log, ledger: ledger, cfg: cfg, wake: make(chan struct{}, 1)}, nil
 }
 
-// OnAnchored registers a callback run after each batch is marked anchored
-// (in anchoring order, on the anchorer's goroutine: keep it short).
-func (a *Anchorer) OnAnchored(f func(gateway.Batch, gateway.Anchor)) {
+// Subscribe registers a callback run after each batch is marked anchored
+// (gateway.Progress): in anchoring order, on the anchorer's goroutine, so
+// keep it short.
+func (a *Anchorer) Subscribe(f func(gateway.Batch, gateway.Anchor)) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.onAnchr = append(a.onAnchr, f)
 }
-
-// Subscribe is OnAnchored (gateway.Progress).
-func (a *Anchorer) Subscribe(f func(gateway.Batch, gateway.Anchor)) { a.OnAnchored(f) }
 
 // Wake tells the anchorer a batch was sealed; it never blocks.
 func (a *Anchorer) Wake() {
@@ -158,7 +153,7 @@ func (a *Anchorer) Wake() {
 }
 
 // Status returns a snapshot of progress.
-func (a *Anchorer) Status() Status {
+func (a *Anchorer) Status() gateway.AnchorStatus {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := a.status

@@ -120,7 +120,7 @@ func TestAnchorsInOrderAndMarksEachOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	a.OnAnchored(func(b gateway.Batch, _ gateway.Anchor) { got = append(got, b.ID) })
+	a.Subscribe(func(b gateway.Batch, _ gateway.Anchor) { got = append(got, b.ID) })
 	runUntil(t, a, func() bool { return a.Status().Anchored == 5 })
 	want := []string{"b0", "b1", "b2", "b3", "b4"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {

@@ -70,12 +70,17 @@ func WithClock(now func() time.Time) Option {
 }
 
 // Busy reports whether ingest must push back, and why (gateway.Progress).
+// It fails closed: when the stored size cannot be read, the unanchored
+// backlog is unknown, so ingest is told to back off with the store's error
+// as the reason rather than admitted as if the log were empty.
 func (a *Anchorer) Busy(ctx context.Context) (bool, string) {
 	var size uint64
 	if a.cfg.sizer != nil {
-		if cp, err := a.cfg.sizer.Checkpoint(ctx); err == nil {
-			size = cp.Size
+		cp, err := a.cfg.sizer.Checkpoint(ctx)
+		if err != nil {
+			return true, "cannot read the stored log size: " + err.Error()
 		}
+		size = cp.Size
 	}
 	return a.cfg.bp.Check(a.Status(), size)
 }

@@ -2,6 +2,7 @@ package anchor
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -115,5 +116,26 @@ func TestRecover(t *testing.T) {
 	}
 	if st := a.Status(); st.Pending != 1 || st.TreeSize != 20 || st.Last == nil || st.Last.ID != "b1" {
 		t.Errorf("status %+v, want 1 pending, anchored size 20 at b1", st)
+	}
+}
+
+// failingSize is a Sizer whose store cannot be read.
+type failingSize struct{ err error }
+
+func (s failingSize) Checkpoint(context.Context) (gateway.Checkpoint, error) {
+	return gateway.Checkpoint{}, s.err
+}
+
+// Busy fails closed: an unreadable store size means an unknown backlog, so
+// ingest backs off, and the reason names the store's error.
+func TestBusyFailsClosedOnStoreError(t *testing.T) {
+	a, err := New(newMemLog(2), &fakeLedger{}, quiet(),
+		WithBackpressure(Backpressure{MaxUnanchoredEvents: 5, MaxPendingBatches: 10, RetryAfter: time.Second}, failingSize{errors.New("disk on fire")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy, why := a.Busy(context.Background())
+	if want := "cannot read the stored log size: disk on fire"; !busy || why != want {
+		t.Errorf("Busy = %v %q, want true %q", busy, why, want)
 	}
 }

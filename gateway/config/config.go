@@ -399,6 +399,7 @@ type FieldError struct {
 	Msg   string
 }
 
+// Error implements error.
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 // ValidationError lists every field that failed validation, so one run of
@@ -407,6 +408,7 @@ type ValidationError struct {
 	Errors []*FieldError
 }
 
+// Error implements error.
 func (e *ValidationError) Error() string {
 	msgs := make([]string, len(e.Errors))
 	for i, fe := range e.Errors {
@@ -421,6 +423,7 @@ type LoadError struct {
 	Err  error
 }
 
+// Error implements error.
 func (e *LoadError) Error() string { return fmt.Sprintf("config %s: %v", e.Path, e.Err) }
 
 // Unwrap returns the cause.
@@ -787,7 +790,7 @@ func (c *Config) Validate() error {
 		// Explicitly asked for: a /metrics nobody can scrape is a mistake.
 		// (auto in production without such a credential is allowed: it
 		// fails closed, and the gateway warns at start-up.)
-		if !c.hasScope(ScopeMetrics) {
+		if !gateway.AnyHas(c.Credentials, ScopeMetrics) {
 			bad("metrics.auth", "bearer requires a credential with the metrics scope")
 		}
 	default:
@@ -862,16 +865,6 @@ func (c *Config) validateCredentials() []*FieldError {
 		}
 	}
 	return errs
-}
-
-// hasScope reports whether an enabled credential holds scope s.
-func (c Config) hasScope(s Scope) bool {
-	for _, cr := range c.Credentials {
-		if !cr.Disabled && cr.Has(s) {
-			return true
-		}
-	}
-	return false
 }
 
 // MetricsRequireCredential reports whether GET /metrics requires a

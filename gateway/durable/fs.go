@@ -1,5 +1,6 @@
-// Package durable owns the gateway's small durable files: a replaced-whole
-// state file (AtomicReplace) and an append-only journal of framed,
+// Package durable owns the gateway's durable files: a replaced-whole file
+// (AtomicReplace for bytes in hand, AtomicWrite for streamed content such
+// as an exported bundle) and an append-only journal of framed,
 // checksummed records (Journal). Every call goes through FS, so tests can
 // make any write, fsync or rename fail (package durable/faultfs).
 //

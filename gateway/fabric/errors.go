@@ -34,6 +34,13 @@ import (
 //     everything else — unreachable peers or orderers, deadlines, aborted
 //     endorsements without a ledgerguard code (an endorser down, endorsements
 //     that disagree because a peer is behind) — is transient.
+//
+// An uncoded Aborted is transient because it cannot be the chaincode
+// refusing: every error response the chaincode sends carries a code (its
+// contracts encode their refusals with wire.Encode, and chaincode/coded.go
+// codes contractapi's own refusals, such as an unknown function or a wrong
+// argument count, as wire.CodeInvalid). What is left is Fabric itself
+// failing to endorse, which a retry may get past.
 func classify(op string, def gateway.Stage, err error) error {
 	if err == nil {
 		return nil

@@ -114,9 +114,12 @@ func TestClassifyFabricFailures(t *testing.T) {
 		{"peer unreachable", status.Error(codes.Unavailable, "connection refused"), want{true, "", gateway.StageEvaluate, ""}},
 		{"deadline in the client", fmt.Errorf("evaluate: %w", context.DeadlineExceeded), want{true, "", gateway.StageEvaluate, ""}},
 		{"deadline at the peer", status.Error(codes.DeadlineExceeded, "context deadline exceeded"), want{true, "", gateway.StageEvaluate, ""}},
-		{"endorse refusal without a code",
+		// Every refusal the chaincode sends is coded (chaincode/coded.go codes
+		// even contractapi's own "function not found"), so an Aborted without
+		// a ledgerguard code is Fabric itself failing to endorse: transient.
+		{"uncoded Aborted: Fabric failed to endorse",
 			peerError(t, codes.Aborted, "failed to endorse transaction, see attached details for more info",
-				"chaincode response 500, Function Nope not found in contract alerts"), want{true, "", gateway.StageEvaluate, ""}},
+				"failed to execute transaction: could not launch chaincode ledgerguard_1.0: timeout expired"), want{true, "", gateway.StageEvaluate, ""}},
 		{"endorser down", peerError(t, codes.Aborted, "failed to endorse transaction", "rpc error: code = Unavailable"), want{true, "", gateway.StageEvaluate, ""}},
 		{"permission denied", status.Error(codes.PermissionDenied, "creator org unknown"), want{false, wire.CodeInternal, gateway.StageEvaluate, ""}},
 		{"invalid argument", status.Error(codes.InvalidArgument, "bad proposal"), want{false, wire.CodeInternal, gateway.StageEvaluate, ""}},

@@ -41,9 +41,12 @@ type EvidenceError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *EvidenceError) Error() string {
 	return fmt.Sprintf("fabric evidence: %s %s: %v", e.Op, e.Arg, e.Err)
 }
+
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *EvidenceError) Unwrap() error { return e.Err }
 
 // Transaction returns the envelope of transaction txID byte for byte as it

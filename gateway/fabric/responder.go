@@ -11,15 +11,6 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
-	"github.com/ledgerguard/ledgerguard/gateway/respond"
-)
-
-// The responder's ledger (respond.Ledger) is the Ledger itself: its
-// identity must be a gateway identity of the responder's organisation
-// (only it may record outcomes).
-var (
-	_ respond.Ledger      = (*Ledger)(nil)
-	_ respond.EventSource = (*Events)(nil)
 )
 
 // GetResponse evaluates responses:GetResponse.
@@ -73,7 +64,7 @@ type Checkpoint interface {
 	CheckpointTransaction(block uint64, txID string) error
 }
 
-// Events implements respond.EventSource with fabric-gateway's chaincode
+// Events implements gateway.ChaincodeEventSource with fabric-gateway's chaincode
 // event stream of the Ledger's chaincode, resumed after a Checkpoint. The
 // first start with an empty checkpoint fixes its start block in the
 // checkpoint, so a restart before the first event neither skips nor
@@ -96,7 +87,7 @@ func NewEvents(l *Ledger, cp Checkpoint, startBlock *uint64) *Events {
 func (e *Events) Position() (uint64, string) { return e.cp.BlockNumber(), e.cp.TransactionID() }
 
 // Events starts the chaincode event stream after the checkpoint.
-func (e *Events) Events(ctx context.Context) (<-chan respond.Event, error) {
+func (e *Events) Events(ctx context.Context) (<-chan gateway.ChaincodeEvent, error) {
 	opts := []client.ChaincodeEventsOption{}
 	if e.cp.BlockNumber() == 0 && e.cp.TransactionID() == "" {
 		start, err := e.start(ctx)
@@ -110,12 +101,12 @@ func (e *Events) Events(ctx context.Context) (<-chan respond.Event, error) {
 	if err != nil {
 		return nil, classify("ChaincodeEvents", gateway.StageEvaluate, err)
 	}
-	out := make(chan respond.Event)
+	out := make(chan gateway.ChaincodeEvent)
 	go func() {
 		defer close(out)
 		for ev := range in {
 			select {
-			case out <- respond.Event{Name: ev.EventName, BlockNumber: ev.BlockNumber, TxID: ev.TransactionID, Payload: ev.Payload}:
+			case out <- gateway.ChaincodeEvent{Name: ev.EventName, BlockNumber: ev.BlockNumber, TxID: ev.TransactionID, Payload: ev.Payload}:
 			case <-ctx.Done():
 				for range in { // let fabric-gateway's reader finish
 				}
@@ -150,6 +141,6 @@ func (e *Events) start(ctx context.Context) (uint64, error) {
 }
 
 // Checkpoint records ev as handled; the position is durable when it returns.
-func (e *Events) Checkpoint(_ context.Context, ev respond.Event) error {
+func (e *Events) Checkpoint(_ context.Context, ev gateway.ChaincodeEvent) error {
 	return e.cp.CheckpointTransaction(ev.BlockNumber, ev.TxID)
 }

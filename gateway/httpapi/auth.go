@@ -137,13 +137,3 @@ func (s *Server) metricsAuth(c *gin.Context) {
 		s.fail(c, protoMetrics, e)
 	}
 }
-
-// anyHas reports whether an enabled credential of list holds scope.
-func anyHas(list []gateway.Credential, scope gateway.Scope) bool {
-	for _, cr := range list {
-		if !cr.Disabled && cr.Has(scope) {
-			return true
-		}
-	}
-	return false
-}

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -17,7 +19,8 @@ type Config struct {
 	Listen string
 	// TLS names the certificate and key files (both empty: plain HTTP).
 	TLS TLS
-	// Timeouts of the http.Server (see NewHTTPServer) and of shutdown.
+	// Timeouts of the http.Server (see NewHTTPServer) and of shutdown
+	// (ShutdownTimeout).
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
@@ -70,8 +73,8 @@ type Elasticsearch struct {
 }
 
 // NewHTTPServer returns the http.Server for this API with the configured
-// address and timeouts; the caller serves it (with TLS when
-// Config.TLS.Enabled) and shuts it down within ShutdownTimeout.
+// address and timeouts; serve it with Serve and shut it down within
+// ShutdownTimeout.
 func (s *Server) NewHTTPServer() *http.Server {
 	return &http.Server{
 		Addr:              s.cfg.Listen,
@@ -83,3 +86,26 @@ func (s *Server) NewHTTPServer() *http.Server {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 }
+
+// Serve serves srv (from NewHTTPServer) on ln, over TLS with the
+// configured certificate when Config.TLS is enabled. It returns nil once
+// srv is shut down, and the serving error otherwise.
+func (s *Server) Serve(srv *http.Server, ln net.Listener) error {
+	var err error
+	if s.cfg.TLS.Enabled() {
+		err = srv.ServeTLS(ln, s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
+	} else {
+		err = srv.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// TLSEnabled reports whether Serve serves TLS.
+func (s *Server) TLSEnabled() bool { return s.cfg.TLS.Enabled() }
+
+// ShutdownTimeout is how long in-flight requests get to finish when the
+// gateway shuts down (Config.ShutdownTimeout).
+func (s *Server) ShutdownTimeout() time.Duration { return s.cfg.ShutdownTimeout }

@@ -46,6 +46,8 @@ type Error struct {
 	Err   error
 }
 
+// Error implements error: the code, then the message (or the cause when
+// there is no message).
 func (e *Error) Error() string {
 	if e.Err != nil && e.Msg == "" {
 		return string(e.Code) + ": " + e.Err.Error()

@@ -29,7 +29,7 @@ func init() {
 }
 
 func (s *Server) routes() *gin.Engine {
-	if s.cfg.RequireMetricsCredential && !anyHas(s.cfg.Credentials, gateway.ScopeMetrics) {
+	if s.cfg.RequireMetricsCredential && !gateway.AnyHas(s.cfg.Credentials, gateway.ScopeMetrics) {
 		s.log.Warn("/metrics requires a credential with the metrics scope and none is configured: every scrape is refused (add one, or set metrics.auth: none)")
 	}
 	r := gin.New()

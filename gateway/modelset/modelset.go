@@ -62,7 +62,11 @@ type LoadError struct {
 	Err error
 }
 
+// Error implements error: the cause's text alone, which already names
+// the model.
 func (e *LoadError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *LoadError) Unwrap() error { return e.Err }
 
 // Open loads ONNX Runtime and the models to serve. A missing or wrong

@@ -27,21 +27,6 @@ func repoRoot(t testing.TB) string {
 	return r
 }
 
-// registrationOf is the ledger registration of the model in dir as far as
-// the strict-mode check reads it: name, version, model and feature spec
-// hashes from its manifest.
-func registrationOf(dir string) (wire.ModelRecord, error) {
-	m, _, err := onnx.LoadManifest(dir)
-	if err != nil {
-		return wire.ModelRecord{}, err
-	}
-	fh, err := provenance.FeaturesSHA256(m.Features)
-	if err != nil {
-		return wire.ModelRecord{}, err
-	}
-	return wire.ModelRecord{Name: m.Name, Version: m.Version, SHA256: m.Model.SHA256, FeaturesSHA256: fh}, nil
-}
-
 // modelsLedger is an in-memory models contract for the strict-mode tests:
 // ListModels over a map, one page.
 type modelsLedger struct {
@@ -125,11 +110,11 @@ func TestStrictMode(t *testing.T) {
 		t.Fatalf("ONNX Runtime library required by this test is missing (make setup installs it): %v", err)
 	}
 	root := linkModels(t, "nsl-kdd-flow", "dns-dga")
-	nsl, err := registrationOf(filepath.Join(root, "nsl-kdd-flow", "1.0.0"))
+	nsl, err := provenance.Registration(filepath.Join(root, "nsl-kdd-flow", "1.0.0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dga, err := registrationOf(filepath.Join(root, "dns-dga", "1.0.0"))
+	dga, err := provenance.Registration(filepath.Join(root, "dns-dga", "1.0.0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +229,7 @@ func TestStrictModeKeepsLoadFailuresFatal(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(repoRoot(t), "models", "dns-dga", "1.0.0", onnx.ManifestFile))
 	os.WriteFile(filepath.Join(dir, onnx.ManifestFile), b, 0o644)
 	os.WriteFile(filepath.Join(dir, onnx.ModelFile), []byte("not the model"), 0o644)
-	reg, err := registrationOf(filepath.Join(repoRoot(t), "models", "dns-dga", "1.0.0"))
+	reg, err := provenance.Registration(filepath.Join(repoRoot(t), "models", "dns-dga", "1.0.0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@
 // refreshes on an interval and reports when the view changed, so the
 // caller reloads its models and a revocation unloads a model within one
 // interval. It depends only on the Ledger interface, not on Fabric.
+// Registration builds the record a model directory is registered with, so
+// what is registered and what is checked hash the same way.
 //
 // Guarantees: Check fails closed — before the first successful Refresh
 // nothing is allowed, and a model the ledger does not hold, holds with

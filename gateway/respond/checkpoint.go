@@ -20,7 +20,7 @@ import (
 // the file always holds the previous or the new position. It is safe for
 // concurrent use.
 type FileCheckpoint struct {
-	fs   FS
+	fs   durable.FS
 	path string
 
 	mu    sync.Mutex
@@ -37,7 +37,7 @@ type checkpointState struct {
 // position, so the first start has a file to fix its start block in. A
 // file that does not parse is refused with a *durable.CorruptError. A nil
 // fsys means the OS's.
-func OpenCheckpoint(path string, fsys FS) (*FileCheckpoint, error) {
+func OpenCheckpoint(path string, fsys durable.FS) (*FileCheckpoint, error) {
 	if fsys == nil {
 		fsys = durable.OS{}
 	}

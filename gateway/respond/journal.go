@@ -27,16 +27,6 @@ import (
 // ErrJournal marks a journal write or fsync failure; the responder stops.
 var ErrJournal = errors.New("respond journal")
 
-// FS is the journal's file-system surface (durable.FS), so tests can make
-// writes and fsyncs fail.
-type FS = durable.FS
-
-// File is a writable file (durable.File).
-type File = durable.File
-
-// OSFS is the operating system's file system (durable.OS).
-type OSFS = durable.OS
-
 // journal record operations.
 const (
 	opStarted  = "started"
@@ -82,7 +72,7 @@ const compactAfter = 4096
 // OpenJournal opens (creating if needed) the journal at path, keeps the
 // executions not yet recorded on the ledger and rewrites the file with
 // only those. A nil fsys means the OS's.
-func OpenJournal(path string, fsys FS) (*Journal, error) {
+func OpenJournal(path string, fsys durable.FS) (*Journal, error) {
 	j := &Journal{live: map[string]*execution{}}
 	dj, err := durable.OpenOrConvert(fsys, path, j.replay, convertLegacy)
 	if err != nil {

@@ -78,6 +78,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/connector"
+	"github.com/ledgerguard/ledgerguard/gateway/durable"
 )
 
 // Ledger is what the responder needs from the ledger. Errors that wrap
@@ -91,13 +92,9 @@ type Ledger interface {
 	GetAlert(ctx context.Context, batchID, alertID string) (*wire.Alert, error)
 }
 
-// Event is one chaincode event.
-type Event struct {
-	Name        string
-	BlockNumber uint64
-	TxID        string
-	Payload     []byte
-}
+// Event is one chaincode event; the type lives at the gateway root so the
+// ledger adapter can emit it without importing this pipeline.
+type Event = gateway.ChaincodeEvent
 
 // EventSource delivers chaincode events in ledger order, resuming after
 // the last checkpointed event.
@@ -120,14 +117,14 @@ type Responder struct {
 	source  EventSource
 	conns   map[string]connector.Connector
 	log     *slog.Logger
-	fs      FS
+	fs      durable.FS
 	locks   keyLocks
 	journal *Journal
 }
 
 type options struct {
 	logger *slog.Logger
-	fs     FS
+	fs     durable.FS
 }
 
 // Option configures New.
@@ -145,7 +142,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithFS sets the journal's file system (default the OS's).
-func WithFS(fsys FS) Option {
+func WithFS(fsys durable.FS) Option {
 	return func(o *options) error {
 		if fsys == nil {
 			return errors.New("respond: nil FS")
@@ -159,7 +156,7 @@ func WithFS(fsys FS) Option {
 // ApplyDefaults and validated; conns maps action types to connectors (an
 // action type without one is recorded as failed when requested).
 func New(cfg Config, msp string, ledger Ledger, source EventSource, conns map[string]connector.Connector, opts ...Option) (*Responder, error) {
-	o := options{logger: slog.Default(), fs: OSFS{}}
+	o := options{logger: slog.Default(), fs: durable.OS{}}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/connector"
+	"github.com/ledgerguard/ledgerguard/gateway/durable"
 )
 
 const ownMSP = "Org1MSP"
@@ -21,7 +22,7 @@ type harness struct {
 	source *fakeSource
 	conn   *fakeConnector
 	cfg    Config
-	fs     FS
+	fs     durable.FS
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -325,17 +326,17 @@ func TestBurstIsCheckpointedInOrder(t *testing.T) {
 
 // failingFS wraps the OS file system and fails fsync once armed.
 type failingFS struct {
-	OSFS
+	durable.OS
 	armed *bool
 }
 
 type failingFile struct {
-	File
+	durable.File
 	armed *bool
 }
 
-func (f failingFS) OpenAppend(name string) (File, error) {
-	file, err := f.OSFS.OpenAppend(name)
+func (f failingFS) OpenAppend(name string) (durable.File, error) {
+	file, err := f.OS.OpenAppend(name)
 	return failingFile{file, f.armed}, err
 }
 

@@ -32,6 +32,7 @@ type FatalError struct {
 	Err      error
 }
 
+// Error implements error.
 func (e *FatalError) Error() string {
 	if e.LastSeq < e.FirstSeq {
 		return fmt.Sprintf("store: fatal %s error, store refuses further writes: %v", e.Op, e.Err)
@@ -39,6 +40,7 @@ func (e *FatalError) Error() string {
 	return fmt.Sprintf("store: fatal %s error, seqs %d..%d not acknowledged, store refuses further writes: %v", e.Op, e.FirstSeq, e.LastSeq, e.Err)
 }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *FatalError) Unwrap() error { return e.Err }
 
 // ErrorCode is gateway.CodeStoreFailed.
@@ -53,10 +55,12 @@ type InvalidEventError struct {
 	Err   error
 }
 
+// Error implements error.
 func (e *InvalidEventError) Error() string {
 	return fmt.Sprintf("store: event %d (id %q) invalid: %v", e.Index, e.ID, e.Err)
 }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *InvalidEventError) Unwrap() error { return e.Err }
 
 // ErrorCode is gateway.CodeInvalid when the cause is a value without a
@@ -83,6 +87,7 @@ type EventNotFoundError struct {
 	Seq uint64
 }
 
+// Error implements error.
 func (e *EventNotFoundError) Error() string {
 	if e.ID != "" {
 		return fmt.Sprintf("store: event %s not found", e.ID)
@@ -98,6 +103,7 @@ type BatchNotFoundError struct {
 	BatchID string
 }
 
+// Error implements error.
 func (e *BatchNotFoundError) Error() string {
 	return fmt.Sprintf("store: batch %s not found", e.BatchID)
 }
@@ -114,6 +120,7 @@ type TreeSizeError struct {
 	Size      uint64
 }
 
+// Error implements error.
 func (e *TreeSizeError) Error() string {
 	return fmt.Sprintf("store: %s %d out of range (tree size %d)", e.What, e.Requested, e.Size)
 }
@@ -129,10 +136,12 @@ type CorruptRecordError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *CorruptRecordError) Error() string {
 	return fmt.Sprintf("store: corrupt record %s: %v", e.Key, e.Err)
 }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *CorruptRecordError) Unwrap() error { return e.Err }
 
 // AnchorConflictError reports MarkAnchored on a batch already anchored by a
@@ -143,6 +152,7 @@ type AnchorConflictError struct {
 	AnchoredTxID string // the transaction recorded
 }
 
+// Error implements error.
 func (e *AnchorConflictError) Error() string {
 	return fmt.Sprintf("store: batch %s already anchored by tx %s, not %s", e.BatchID, e.AnchoredTxID, e.TxID)
 }
@@ -153,10 +163,12 @@ type ConfigError struct {
 	Err    error
 }
 
+// Error implements error.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("store: option %s: %v", e.Option, e.Err)
 }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 // ArgumentError reports an argument a method cannot act on.
@@ -165,6 +177,8 @@ type ArgumentError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *ArgumentError) Error() string { return fmt.Sprintf("store: argument %s: %v", e.Arg, e.Err) }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *ArgumentError) Unwrap() error { return e.Err }

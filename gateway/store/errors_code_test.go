@@ -8,8 +8,8 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
-// The store's errors classify themselves for the HTTP adapter (what
-// gateway/cmd's storeClassifier used to do).
+// The store's errors classify themselves (gateway.Coder), so the HTTP
+// adapter maps them to a status without knowing the store's types.
 func TestErrorCodes(t *testing.T) {
 	tests := []struct {
 		name string

@@ -106,7 +106,10 @@ type OpenError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *OpenError) Error() string { return fmt.Sprintf("store: open %s: %v", e.Dir, e.Err) }
+
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *OpenError) Unwrap() error { return e.Err }
 
 // quietLogger drops Pebble's informational messages and keeps its errors.

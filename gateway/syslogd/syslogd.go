@@ -153,6 +153,7 @@ type Server struct {
 // ConfigError reports an unusable Config.
 type ConfigError struct{ Msg string }
 
+// Error implements error.
 func (e *ConfigError) Error() string { return "syslogd: " + e.Msg }
 
 // New validates cfg, applies the defaults of its zero fairness settings
@@ -446,6 +447,19 @@ func (s *Server) waitNotBusy() error {
 	}
 }
 
+// appended reports stored events to the progress owner, which measures
+// the anchoring lag from the oldest append not yet anchored.
+func (s *Server) appended(stored []gateway.Event) {
+	if s.deps.Progress == nil || len(stored) == 0 {
+		return
+	}
+	var end uint64
+	for _, e := range stored {
+		end = max(end, e.Seq+1)
+	}
+	s.deps.Progress.Appended(end, s.deps.Now())
+}
+
 // write appends events in batches of FlushEvents, or whatever arrived
 // within FlushInterval of the first, until events is closed.
 func (s *Server) write(remote string, events <-chan gateway.Event) {
@@ -465,6 +479,7 @@ func (s *Server) write(remote string, events <-chan gateway.Event) {
 			s.logLimited(slog.LevelError, ReasonStoreFailed, "syslog events not stored", "remote", remote, "events", len(batch), "err", err)
 		} else {
 			s.deps.Observer.Accepted(proto, len(stored))
+			s.appended(stored)
 		}
 		batch = batch[:0]
 	}

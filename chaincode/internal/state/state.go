@@ -34,18 +34,22 @@ func (e *LedgerError) Error() string {
 // Unwrap returns the underlying error.
 func (e *LedgerError) Unwrap() error { return e.Err }
 
-// ErrorCode implements wire.Coder. A failed call into the peer (get, put,
-// delete, scan, count, history, set event) is wire.CodeUnavailable: the
-// same transaction may succeed when retried. Anything else (a value that
-// does not decode or encode, a bad transaction timestamp, an
-// *InconsistentError cause) is wire.CodeInternal: retrying cannot help.
+// ErrorCode implements wire.Coder. A failed point read or write (get,
+// put, delete) is wire.CodeUnavailable: the peer's state database may
+// answer the same call when retried. Every other failure is
+// wire.CodeInternal, retrying cannot help: a failing scan, count or
+// history query (history database disabled, a malformed bookmark, a
+// paginated query inside a submit — the shim reports these as plain
+// errors, so they cannot be told apart from each other by type), a
+// rejected event (empty name), a value that does not decode or encode,
+// a bad transaction timestamp, an *InconsistentError cause.
 func (e *LedgerError) ErrorCode() wire.Code {
 	var c wire.Coder
 	if errors.As(e.Err, &c) {
 		return c.ErrorCode()
 	}
 	switch e.Op {
-	case "get", "put", "delete", "scan", "count", "history", "set event":
+	case "get", "put", "delete":
 		return wire.CodeUnavailable
 	}
 	return wire.CodeInternal

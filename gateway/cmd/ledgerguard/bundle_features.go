@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledgerguard/ledgerguard/gateway/durable"
 	"github.com/ledgerguard/ledgerguard/gateway/evidence"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/features"
@@ -30,9 +30,9 @@ type bundleOptions struct {
 }
 
 // runBundleFeatures verifies the bundle and writes its feature matrix. The
-// CSV is spooled to a temporary file and only copied to stdout (or renamed
-// to --output) once the whole bundle has verified and been read, so a
-// refused or failed run writes nothing.
+// CSV is spooled to a temporary file and only copied to stdout (or
+// atomically replaces --output) once the whole bundle has verified and been
+// read, so a refused or failed run writes nothing.
 func runBundleFeatures(cmd *cobra.Command, m *onnx.Manifest, o bundleOptions, output string) error {
 	var labels map[string]string
 	if o.labels != "" {
@@ -79,21 +79,19 @@ func runBundleFeatures(cmd *cobra.Command, m *onnx.Manifest, o bundleOptions, ou
 		opts = append(opts, evidence.WithOnline(fabric.NewEvidenceSource(c, o.lf.channel, o.lf.chaincode)))
 	}
 
-	toFile := output != "" && output != "-"
-	dir := ""
-	if toFile {
-		dir = filepath.Dir(output)
-	}
-	spool, err := os.CreateTemp(dir, ".ledgerguard-features-*.csv")
-	if err != nil {
+	// The CSV reaches its destination only once the whole bundle has
+	// verified: atomically replacing --output, or spooled and then copied to
+	// stdout.
+	var st trainset.BundleStats
+	write := func(w io.Writer) (err error) {
+		st, err = trainset.WriteBundleFeatures(ctx, w, m, file, labels, o.defaultLabel, o.all, opts...)
 		return err
 	}
-	defer func() {
-		spool.Close()
-		os.Remove(spool.Name()) // after a rename this fails harmlessly
-	}()
-
-	st, err := trainset.WriteBundleFeatures(ctx, spool, m, file, labels, o.defaultLabel, o.all, opts...)
+	if output != "" && output != "-" {
+		err = durable.AtomicWrite(nil, output, write)
+	} else {
+		err = spoolTo(cmd.OutOrStdout(), write)
+	}
 	stderr := cmd.ErrOrStderr()
 	var nv *evidence.NotVerifiedError
 	if errors.As(err, &nv) {
@@ -102,21 +100,6 @@ func runBundleFeatures(cmd *cobra.Command, m *onnx.Manifest, o bundleOptions, ou
 	}
 	if err != nil {
 		return fmt.Errorf("features %s: %w", o.path, err)
-	}
-	if toFile {
-		if err := spool.Close(); err != nil {
-			return err
-		}
-		if err := os.Rename(spool.Name(), output); err != nil {
-			return err
-		}
-	} else {
-		if _, err := spool.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		if _, err := io.Copy(cmd.OutOrStdout(), spool); err != nil {
-			return err
-		}
 	}
 	mode := "offline"
 	if o.online {
@@ -129,4 +112,25 @@ func runBundleFeatures(cmd *cobra.Command, m *onnx.Manifest, o bundleOptions, ou
 		fmt.Fprintf(stderr, "features: warning: %d of %d labelled events are not rows of this bundle (not in it, or the model does not apply to them)\n", st.Unmatched, len(labels))
 	}
 	return nil
+}
+
+// spoolTo runs write into a temporary file and copies the result to out
+// only when write succeeded, so out sees all or nothing.
+func spoolTo(out io.Writer, write func(io.Writer) error) error {
+	spool, err := os.CreateTemp("", ".ledgerguard-features-*.csv")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}()
+	if err := write(spool); err != nil {
+		return err
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err = io.Copy(out, spool)
+	return err
 }

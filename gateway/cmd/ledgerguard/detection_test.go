@@ -14,6 +14,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
+	"github.com/ledgerguard/ledgerguard/gateway/provenance"
 )
 
 // TestRegistrationOfCommittedModels: every committed model yields a valid
@@ -28,7 +29,7 @@ func TestRegistrationOfCommittedModels(t *testing.T) {
 	}
 	for _, d := range dirs {
 		t.Run(filepath.Base(filepath.Dir(d)), func(t *testing.T) {
-			r, err := registrationOf(d)
+			r, err := provenance.Registration(d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,25 +44,6 @@ func TestRegistrationOfCommittedModels(t *testing.T) {
 				t.Errorf("registration carries chaincode fields: %s", b)
 			}
 		})
-	}
-}
-
-func TestManifestMetrics(t *testing.T) {
-	var m map[string]any
-	json.Unmarshal([]byte(`{"test":[{"dataset":"nsl-kdd","split":"KDDTest+","accuracy":0.83,"note":"x","roc_auc":null,"per_class":{"a":{"f1":1}}}],
-		"validation":{"tpr":0.9,"novel_attack_types":["back"]}}`), &m)
-	got, err := manifestMetrics(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]float64{"test.nsl-kdd.KDDTest+.accuracy": 0.83, "validation.tpr": 0.9}
-	if len(got) != len(want) {
-		t.Fatalf("metrics = %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("metrics[%s] = %v, want %v", k, got[k], v)
-		}
 	}
 }
 

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledgerguard/ledgerguard/gateway/durable"
 	"github.com/ledgerguard/ledgerguard/gateway/evidence"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
@@ -117,8 +117,11 @@ func runExport(cmd *cobra.Command, f exportFlags) error {
 
 	pr := newProgress(cmd.ErrOrStderr(), f.quiet, "exported")
 	req.Progress = func(n, total int) { pr.show(n, total) }
-	sum, err := writeAtomically(f.out, func(w io.Writer) (evidence.Summary, error) {
-		return evidence.Export(ctx, w, st, src, req)
+	// A failed export never leaves a partial bundle that looks complete.
+	var sum evidence.Summary
+	err = durable.AtomicWrite(nil, f.out, func(w io.Writer) (err error) {
+		sum, err = evidence.Export(ctx, w, st, src, req)
+		return err
 	})
 	pr.done()
 	if err != nil {
@@ -126,28 +129,6 @@ func runExport(cmd *cobra.Command, f exportFlags) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d batches, %d events\n", f.out, sum.Batches, sum.Events)
 	return nil
-}
-
-// writeAtomically writes to a temporary file beside path and renames it
-// into place only after write succeeded and the data is synced, so a failed
-// export never leaves a partial bundle that looks complete.
-func writeAtomically(path string, write func(io.Writer) (evidence.Summary, error)) (evidence.Summary, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return evidence.Summary{}, err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	sum, err := write(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	return sum, err
 }
 
 // progress prints "N/TOTAL events" on one updated stderr line, at most a few

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -168,14 +167,14 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		if alerter, err = newAlerter(cfg, client.MSPID(), st, models, ledger, log); err != nil {
 			return err
 		}
-		anch.OnAnchored(func(gateway.Batch, gateway.Anchor) { alerter.Wake() })
+		anch.Subscribe(func(gateway.Batch, gateway.Anchor) { alerter.Wake() })
 	}
 
-	httpLn, err := net.Listen("tcp", cfg.HTTP.Listen)
+	srv := api.NewHTTPServer()
+	httpLn, err := net.Listen("tcp", srv.Addr)
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
-	srv := api.NewHTTPServer()
 
 	var sys *syslogd.Server
 	var sysLn net.Listener
@@ -207,7 +206,11 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	})
 	run("api", func() error { return api.Run(bg) })
 	if respondCfg.Enabled {
-		r, err := newResponder(cfg, respondCfg, client, alerter, log)
+		var vault *pseudonym.Vault
+		if alerter != nil {
+			vault = alerter.Vault()
+		}
+		r, err := newResponder(respondCfg, client, cfg.Ledger.Channel, cfg.Ledger.Chaincode, vault, log)
 		if err != nil {
 			cancelBG()
 			_ = httpLn.Close()
@@ -232,18 +235,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return nil
 		})
 	}
-	run("http", func() error {
-		var err error
-		if cfg.HTTP.TLS.Enabled() {
-			err = srv.ServeTLS(httpLn, cfg.HTTP.TLS.CertFile, cfg.HTTP.TLS.KeyFile)
-		} else {
-			err = srv.Serve(httpLn)
-		}
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return err
-	})
+	run("http", func() error { return api.Serve(srv, httpLn) })
 	if sys != nil {
 		run("syslog", func() error {
 			if err := sys.Serve(sysLn); !errors.Is(err, syslogd.ErrServerClosed) {
@@ -252,21 +244,21 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return nil
 		})
 	}
-	log.Info("gateway started", "http", httpLn.Addr().String(), "tls", cfg.HTTP.TLS.Enabled(),
+	log.Info("gateway started", "http", httpLn.Addr().String(), "tls", api.TLSEnabled(),
 		"syslog", cfg.Syslog.Enabled, "store", cfg.Store.Dir, "msp", client.MSPID(), "gateway_id", cfg.GatewayID,
 		"tree_size", st.Size(), "mode", cfg.Mode)
 
 	var runErr error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down", "grace", cfg.HTTP.ShutdownTimeout)
+		log.Info("shutting down", "grace", api.ShutdownTimeout())
 	case runErr = <-errc:
 		log.Error("gateway component failed, shutting down", "err", runErr)
 	}
 
 	// Stop accepting and let in-flight requests and syslog batches reach
 	// the store, then stop the background loops, then close the store.
-	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), api.ShutdownTimeout())
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown incomplete", "err", err)
@@ -354,39 +346,6 @@ func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Regist
 		}
 	}
 	return alerting.New(ac, st, reg, ledger)
-}
-
-// newResponder builds the responder on the gateway's own ledger identity.
-// When alerts are pseudonymised, the connectors see the raw values again
-// through the local vault: the shared ledger never does.
-func newResponder(cfg config.Config, rc respond.Config, c *fabric.Client, alerter *alerting.Alerter, log *slog.Logger) (*respond.Responder, error) {
-	conns, err := buildConnectors(rc, log)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	if alerter != nil && alerter.Vault() != nil {
-		for name, conn := range conns {
-			conns[name] = pseudonym.Unmask(conn, alerter.Vault())
-		}
-	}
-	for _, f := range []string{rc.CheckpointFile, rc.JournalFile} {
-		if err := os.MkdirAll(filepath.Dir(f), 0o750); err != nil {
-			return nil, fmt.Errorf("respond: %w", err)
-		}
-	}
-	cp, err := respond.OpenCheckpoint(rc.CheckpointFile, nil)
-	if err != nil {
-		return nil, fmt.Errorf("respond: checkpoint file %s: %w", rc.CheckpointFile, err)
-	}
-	ledger := fabric.NewLedger(c, cfg.Ledger.Channel, cfg.Ledger.Chaincode)
-	events := fabric.NewEvents(ledger, cp, rc.StartBlock)
-	r, err := respond.New(rc, c.MSPID(), ledger, events, conns, respond.WithLogger(log))
-	if err != nil {
-		return nil, usageError{err}
-	}
-	block, tx := events.Position()
-	log.Info("responder started", "checkpoint_block", block, "checkpoint_tx", tx, "actions", len(conns))
-	return r, nil
 }
 
 // checkLedgerAgrees refuses to start when the ledger's record of this

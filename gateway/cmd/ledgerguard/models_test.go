@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway/provenance"
 )
 
 func TestModelsLedgerCommands(t *testing.T) {
 	dir := filepath.Join(repoRoot(), "models", "nsl-kdd-flow", "1.0.0")
-	reg, err := registrationOf(dir)
+	reg, err := provenance.Registration(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

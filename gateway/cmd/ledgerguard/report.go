@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway/durable"
 	"github.com/ledgerguard/ledgerguard/gateway/evidence"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/report"
@@ -237,10 +238,7 @@ func runReport(cmd *cobra.Command, f *reportFlags) error {
 		path string
 		data []byte
 	}{{base + ".json", jsonBytes}, {base + ".html", htmlBytes}, {base + ".sig", sigBytes}} {
-		if _, err := writeAtomically(w.path, func(out io.Writer) (evidence.Summary, error) {
-			_, err := out.Write(w.data)
-			return evidence.Summary{}, err
-		}); err != nil {
+		if err := durable.AtomicReplace(nil, w.path, w.data); err != nil {
 			return fmt.Errorf("report: write %s: %w", w.path, err)
 		}
 	}
@@ -294,8 +292,9 @@ func reportEvidence(ctx context.Context, cmd *cobra.Command, f *reportFlags, per
 	}
 	pr := newProgress(cmd.ErrOrStderr(), f.quiet, "exported")
 	req.Progress = func(n, total int) { pr.show(n, total) }
-	_, err = writeAtomically(path, func(w io.Writer) (evidence.Summary, error) {
-		return evidence.Export(ctx, w, st, fabric.NewEvidenceSource(c, f.l.lf.channel, f.l.lf.chaincode), req)
+	err = durable.AtomicWrite(nil, path, func(w io.Writer) error {
+		_, err := evidence.Export(ctx, w, st, fabric.NewEvidenceSource(c, f.l.lf.channel, f.l.lf.chaincode), req)
+		return err
 	})
 	pr.done()
 	if errors.Is(err, evidence.ErrNothingToExport) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,48 +13,84 @@ import (
 	"github.com/spf13/cobra"
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/connector"
 	"github.com/ledgerguard/ledgerguard/gateway/connector/notify"
 	"github.com/ledgerguard/ledgerguard/gateway/connector/rest"
 	"github.com/ledgerguard/ledgerguard/gateway/connector/webhook"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
+	"github.com/ledgerguard/ledgerguard/gateway/pseudonym"
 	"github.com/ledgerguard/ledgerguard/gateway/respond"
 )
 
 // loadRespondConfig reads the `respond:` key of a YAML file (the gateway's
-// configuration file or a file holding only that key), refusing unknown
-// keys inside it, applies defaults, resolves relative paths against the
-// file's folder and validates.
+// configuration file or a file holding only that key) through the same
+// path as the gateway (config.Section.Decode, then respond.DecodeConfig):
+// unknown keys inside the section are refused, relative paths resolve
+// against the file's folder, then defaults apply and the result is
+// validated. The section is treated as enabled whatever its `enabled:`
+// says, as this command exists to run the responder.
 func loadRespondConfig(path string) (respond.Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return respond.Config{}, err
 	}
 	var top struct {
-		Respond yaml.Node `yaml:"respond"`
+		Respond config.Section `yaml:"respond"`
 	}
 	if err := yaml.Unmarshal(data, &top); err != nil {
 		return respond.Config{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if top.Respond.Kind == 0 {
+	if !top.Respond.Present() {
 		return respond.Config{}, fmt.Errorf("%s: no respond: key", path)
 	}
-	sub, err := yaml.Marshal(&top.Respond)
+	cfg, err := respond.DecodeConfig(func(v any) error {
+		if err := top.Respond.Decode(v); err != nil {
+			return fmt.Errorf("respond: %w", err)
+		}
+		v.(*respond.Config).Enabled = true
+		return nil
+	}, filepath.Dir(path))
 	if err != nil {
-		return respond.Config{}, err
-	}
-	var cfg respond.Config
-	dec := yaml.NewDecoder(bytes.NewReader(sub))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		return respond.Config{}, fmt.Errorf("%s: respond: %w", path, err)
-	}
-	cfg.ApplyDefaults()
-	cfg.ResolvePaths(filepath.Dir(path))
-	if err := cfg.Validate(); err != nil {
 		return respond.Config{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// newResponder wires a responder: its connectors (unmasking pseudonyms
+// when vault is not nil: actions see the raw values through the local
+// vault, the shared ledger never does), its durable event checkpoint and
+// the ledger as client c on channel and chaincode.
+// `ledgerguard gateway` and `ledgerguard respond` both call it.
+func newResponder(rc respond.Config, c *fabric.Client, channel, chaincode string, vault *pseudonym.Vault, log *slog.Logger) (*respond.Responder, error) {
+	conns, err := buildConnectors(rc, log)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if vault != nil {
+		for name, conn := range conns {
+			conns[name] = pseudonym.Unmask(conn, vault)
+		}
+	}
+	for _, f := range []string{rc.CheckpointFile, rc.JournalFile} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o750); err != nil {
+			return nil, fmt.Errorf("respond: %w", err)
+		}
+	}
+	cp, err := respond.OpenCheckpoint(rc.CheckpointFile, nil)
+	if err != nil {
+		return nil, fmt.Errorf("respond: checkpoint file %s: %w", rc.CheckpointFile, err)
+	}
+	ledger := fabric.NewLedger(c, channel, chaincode)
+	events := fabric.NewEvents(ledger, cp, rc.StartBlock)
+	r, err := respond.New(rc, c.MSPID(), ledger, events, conns, respond.WithLogger(log))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	block, tx := events.Position()
+	log.Info("responder starting", "msp", c.MSPID(), "channel", channel, "chaincode", chaincode,
+		"checkpoint_block", block, "checkpoint_tx", tx, "actions", len(conns))
+	return r, nil
 }
 
 // buildConnectors builds one connector per configured action type. It is
@@ -117,10 +152,6 @@ resumed by the next start from the checkpoint and the journal.`,
 			if err != nil {
 				return usageError{err}
 			}
-			conns, err := buildConnectors(cfg, logger)
-			if err != nil {
-				return usageError{err}
-			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			c, err := lf.dial(ctx)
@@ -128,19 +159,10 @@ resumed by the next start from the checkpoint and the journal.`,
 				return err
 			}
 			defer c.Close()
-			cp, err := respond.OpenCheckpoint(cfg.CheckpointFile, nil)
+			r, err := newResponder(cfg, c, lf.channel, lf.chaincode, nil, logger)
 			if err != nil {
-				return fmt.Errorf("respond: checkpoint file %s: %w", cfg.CheckpointFile, err)
+				return err
 			}
-			ledger := fabric.NewLedger(c, lf.channel, lf.chaincode)
-			events := fabric.NewEvents(ledger, cp, cfg.StartBlock)
-			r, err := respond.New(cfg, c.MSPID(), ledger, events, conns, respond.WithLogger(logger))
-			if err != nil {
-				return usageError{err}
-			}
-			block, tx := events.Position()
-			logger.Info("responder starting", "msp", c.MSPID(), "channel", lf.channel, "chaincode", lf.chaincode,
-				"checkpoint_block", block, "checkpoint_tx", tx, "actions", len(conns))
 			return r.Run(ctx)
 		},
 	}
