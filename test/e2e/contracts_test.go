@@ -16,17 +16,11 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 )
 
+// submitJSON submits (retrying what is transient on a shared network, see
+// submitRetry) and decodes the result into out.
 func submitJSON(ctx context.Context, t *testing.T, c *fabric.Client, contract, fn string, out any, args ...string) {
 	t.Helper()
-	res, err := c.Contract(channelName, chaincodeName, contract).SubmitWithContext(ctx, fn, client.WithArguments(args...))
-	if err != nil {
-		t.Fatalf("%s as %s: %v", fn, c.MSPID(), err)
-	}
-	if out != nil {
-		if err := json.Unmarshal(res, out); err != nil {
-			t.Fatalf("%s result %s: %v", fn, res, err)
-		}
-	}
+	rspSubmit(ctx, t, c, contract, fn, out, args...)
 }
 
 func evaluateJSON(ctx context.Context, t *testing.T, c *fabric.Client, contract, fn string, out any, args ...string) {

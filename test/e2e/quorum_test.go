@@ -18,8 +18,7 @@ func revokeLater(t *testing.T, author *fabric.Client, id string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := author.Contract(channelName, chaincodeName, "policies").SubmitWithContext(ctx, "RevokePolicy",
-			client.WithArguments(id, "1", "end of e2e run")); err != nil {
+		if _, err := submitRetry(ctx, t, author, wire.ContractPolicies, wire.TxRevokePolicy, id, "1", "end of e2e run"); err != nil {
 			t.Errorf("revoke policy %s: %s", id, fabricDetails(err))
 		}
 	})

@@ -58,7 +58,7 @@ func TestReport(t *testing.T) {
 	if err != nil || len(pending) != 3 {
 		t.Fatalf("pending batches: %d, %v; want 3", len(pending), err)
 	}
-	gw1 := dial(t, "org1", "gateway")
+	gw1 := dial(t, "org1", gatewayIdentity(t, "org1", gwID))
 	ledger := fabric.NewLedger(gw1, channelName, chaincodeName)
 	anchors := map[string]gateway.Anchor{}
 	for _, b := range pending {

@@ -130,21 +130,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // the batch's alert sets), and MVCC conflicts.
 func rspSubmit(ctx context.Context, t *testing.T, c *fabric.Client, contract, fn string, out any, args ...string) {
 	t.Helper()
-	var res []byte
-	var err error
-	for attempt := 1; ; attempt++ {
-		res, err = c.Contract(channelName, chaincodeName, contract).SubmitWithContext(ctx, fn, client.WithArguments(args...))
-		msg := ""
-		if err != nil {
-			msg = fabricDetails(err)
-		}
-		if err == nil || attempt == 5 || !(strings.Contains(msg, "ProposalResponsePayloads do not match") ||
-			strings.Contains(msg, "MVCC_READ_CONFLICT") || strings.Contains(msg, "PHANTOM_READ_CONFLICT")) {
-			break
-		}
-		t.Logf("%s: transient (%s); retrying", fn, msg)
-		time.Sleep(time.Duration(attempt) * 300 * time.Millisecond)
-	}
+	res, err := submitRetry(ctx, t, c, contract, fn, args...)
 	if err != nil {
 		t.Fatalf("%s as %s: %s", fn, c.MSPID(), fabricDetails(err))
 	}
@@ -152,6 +138,26 @@ func rspSubmit(ctx context.Context, t *testing.T, c *fabric.Client, contract, fn
 		if err := json.Unmarshal(res, out); err != nil {
 			t.Fatalf("%s result %s: %v", fn, res, err)
 		}
+	}
+}
+
+// submitRetry submits, retrying up to five times what is transient on a
+// shared network: endorsers at different heights right after a commit
+// (their payloads differ) and read conflicts with a concurrent test.
+func submitRetry(ctx context.Context, t testing.TB, c *fabric.Client, contract, fn string, args ...string) ([]byte, error) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		res, err := c.Contract(channelName, chaincodeName, contract).SubmitWithContext(ctx, fn, client.WithArguments(args...))
+		msg := ""
+		if err != nil {
+			msg = fabricDetails(err)
+		}
+		if err == nil || attempt == 5 || !(strings.Contains(msg, "ProposalResponsePayloads do not match") ||
+			strings.Contains(msg, "MVCC_READ_CONFLICT") || strings.Contains(msg, "PHANTOM_READ_CONFLICT")) {
+			return res, err
+		}
+		t.Logf("%s: transient (%s); retrying", fn, msg)
+		time.Sleep(time.Duration(attempt) * 300 * time.Millisecond)
 	}
 }
 
