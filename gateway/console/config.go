@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
@@ -105,11 +106,15 @@ func (c *Config) Validate() error {
 }
 
 // DecodeConfig decodes the section with decode (config.Section.Decode),
-// applies the defaults and validates an enabled console.
-func DecodeConfig(decode func(any) error) (Config, error) {
+// resolves a relative profile against dir (the configuration file's
+// folder), applies the defaults and validates an enabled console.
+func DecodeConfig(decode func(any) error, dir string) (Config, error) {
 	var c Config
 	if err := decode(&c); err != nil {
 		return Config{}, err
+	}
+	if c.Profile != "" && dir != "" && !filepath.IsAbs(c.Profile) {
+		c.Profile = filepath.Join(dir, c.Profile)
 	}
 	if c.Enabled {
 		c.ApplyDefaults()

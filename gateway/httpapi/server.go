@@ -75,6 +75,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now); it stamps Event.Received.
 	Now func() time.Time
+	// Console, when set, is served at /console/ (gateway/console; passed
+	// as a handler so this adapter does not import it).
+	Console http.Handler
 }
 
 // Server is the HTTP API. Create it with New; serve Handler; run Run for
