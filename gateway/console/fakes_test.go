@@ -135,7 +135,7 @@ func newHarness(t testing.TB, cfg Config, mod ...func(*Deps)) *harness {
 		responses: []wire.Response{{ID: "resp-1", AlertID: testAlert(0).ID, BatchID: testAlert(0).BatchID, PolicyID: "p1", PolicyVersion: 1,
 			State: wire.ResponseAwaitingApproval, RequiredApprovals: 1, Actions: []wire.Action{{Type: wire.ActionMFAChallenge}}}},
 		policies: []wire.Policy{{ID: "p1", Version: 1, Condition: `alert.severity == "high"`, Mode: wire.ModeEnforce, State: wire.PolicyActive,
-			Actions: []wire.Action{{Type: wire.ActionIsolateHost, Params: map[string]string{"host": "{{alert.asset}}"}}},
+			Actions:    []wire.Action{{Type: wire.ActionIsolateHost, Params: map[string]string{"host": "{{alert.asset}}"}}},
 			ProposedBy: &wire.Actor{MSP: "Org1MSP", Subject: "CN=author"}}},
 		batches: []wire.Batch{{ID: fmt.Sprintf("%064x", 77), MSP: "Org1MSP", GatewayID: "gw-1", TreeSizeAfter: 5, RootHash: fmt.Sprintf("%064x", 9), TxID: "tx-anchor"}},
 	}
@@ -147,9 +147,11 @@ func newHarness(t testing.TB, cfg Config, mod ...func(*Deps)) *harness {
 			{Name: "analyst", Token: analystTok, Scopes: []gateway.Scope{gateway.ScopeRead, gateway.ScopeAnalyst}},
 			{Name: "hec", Token: hecTok, Scopes: []gateway.Scope{gateway.ScopeHEC}},
 		},
-		Stats:      func() Sample { return Sample{Stored: 10, Anchored: 8, Alerts: 2, Lag: time.Second} },
-		Ready:      func(context.Context) (bool, map[string]string) { return true, map[string]string{"store": "ok"} },
-		Models:     func() []gateway.ModelRef { return []gateway.ModelRef{{ID: "nsl-kdd-flow", Version: "1.0.0", SHA256: "abc"}} },
+		Stats: func() Sample { return Sample{Stored: 10, Anchored: 8, Alerts: 2, Lag: time.Second} },
+		Ready: func(context.Context) (bool, map[string]string) { return true, map[string]string{"store": "ok"} },
+		Models: func() []gateway.ModelRef {
+			return []gateway.ModelRef{{ID: "nsl-kdd-flow", Version: "1.0.0", SHA256: "abc"}}
+		},
 		GatewayMSP: "Org1MSP", GatewayID: "gw-1", TempDir: t.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: ck.now,
 	}
