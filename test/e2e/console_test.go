@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -250,7 +251,18 @@ func consoleBundles(ctx context.Context, t *testing.T) (good, tampered string) {
 	}
 	ledger := fabric.NewLedger(dial(t, "org1", "gateway"), channelName, chaincodeName)
 	for _, b := range pending {
-		anc, err := ledger.AnchorBatch(ctx, b)
+		// Each batch must extend the one before on both orgs' peers: the
+		// other org's endorser may not have committed it yet (a CONFLICT
+		// that a retry of this idempotent call resolves).
+		var anc gateway.Anchor
+		var err error
+		for attempt := 1; attempt <= 20; attempt++ {
+			var rej *gateway.LedgerRejectedError
+			if anc, err = ledger.AnchorBatch(ctx, b); err == nil || !errors.As(err, &rej) || rej.Code != wire.CodeConflict {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
 		if err != nil {
 			t.Fatalf("anchor batch %s: %v", b.ID, err)
 		}
@@ -449,7 +461,7 @@ func TestConsole(t *testing.T) {
 
 	// Org2 approves a gated response from its own gateway's console, in a
 	// separate browser context (its own cookies).
-	p2 := newPage(t, alloc, shots, chromedp.WithNewBrowserContext())
+	p2 := newPage(t, p.ctx, shots, chromedp.WithNewBrowserContext())
 	p2.signIn(g2.url, consoleAnalystToken, "")
 	p2.do("responses (org2)", chromedp.Navigate(g2.url+"/console/responses?state=awaiting-approval&policy="+pol.ID),
 		chromedp.WaitVisible(chromedp.ID("responses")))
