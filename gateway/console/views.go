@@ -485,9 +485,15 @@ func (c *Console) policyDetail(w http.ResponseWriter, r *http.Request, s *sessio
 
 // ---- Evidence ----
 
+// batchRow is an anchored batch with its block, where known.
+type batchRow struct {
+	wire.Batch
+	Block string
+}
+
 type evidenceData struct {
 	MSP, Gateway, From, To string
-	Batches                []wire.Batch
+	Batches                []batchRow
 	Next, First            string
 	MaxBundle              string
 	Online                 bool
@@ -520,7 +526,17 @@ func (c *Console) evidence(w http.ResponseWriter, r *http.Request, s *session) {
 		c.ledgerFail(w, r, s, err)
 		return
 	}
-	d.Batches = page.Records
+	for _, b := range page.Records {
+		row := batchRow{Batch: b}
+		// The block is known for this gateway's own batches (its store
+		// recorded the commit); other gateways' batches show the tx only.
+		if c.deps.Store != nil && b.MSP == c.deps.GatewayMSP && b.GatewayID == c.deps.GatewayID {
+			if sb, err := c.deps.Store.Batch(ctx, b.ID); err == nil && sb.TxID == b.TxID && sb.BlockNumber > 0 {
+				row.Block = strconv.FormatUint(sb.BlockNumber, 10)
+			}
+		}
+		d.Batches = append(d.Batches, row)
+	}
 	base := []string{"msp", d.MSP, "gateway", d.Gateway, "from", d.From, "to", d.To}
 	if page.Bookmark != "" {
 		d.Next = link(Prefix+"/evidence", append(base, "bookmark", page.Bookmark)...)
