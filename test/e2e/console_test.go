@@ -32,9 +32,9 @@ const (
 )
 
 // newConsoleGateway starts a gateway of org ("org1", "org2") with the
-// console on, acting on the ledger as that org's admin; detection scores
-// what it anchors when detect is set.
-func newConsoleGateway(t *testing.T, org string, detect bool) *gatewayProc {
+// console on, acting on the ledger as that org's identity ("" = its
+// admin); detection scores what it anchors when detect is set.
+func newConsoleGateway(t *testing.T, org, identity string, detect bool) *gatewayProc {
 	t.Helper()
 	if detect {
 		ensureCommittedModelsApproved(t)
@@ -59,6 +59,7 @@ detection:
   strict: true
 console:
   enabled: true
+  identity: %q
   sample_interval: 1s
 credentials:
   - {name: e2e-hec, token: %s, scopes: [hec], indexes: [main]}
@@ -66,7 +67,7 @@ credentials:
   - {name: e2e-console-analyst, token: %s, scopes: [read, analyst]}
 `, g.id, strings.TrimPrefix(g.url, "http://"), g.syslog, filepath.Join(dir, "store"),
 		filepath.Join(env.runDir, "connection-"+org+".json"), detect, filepath.Join(env.root, "models"),
-		filepath.Join(env.root, "bin", "onnxruntime", "libonnxruntime.so.1"), hecToken, consoleReadToken, consoleAnalystToken)
+		filepath.Join(env.root, "bin", "onnxruntime", "libonnxruntime.so.1"), identity, hecToken, consoleReadToken, consoleAnalystToken)
 	if err := os.WriteFile(g.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -317,8 +318,11 @@ func TestConsole(t *testing.T) {
 	shots := artifactsDir(t)
 	t.Logf("screenshots go to %s", shots)
 
-	g1 := newConsoleGateway(t, "org1", true)
-	g2 := newConsoleGateway(t, "org2", false)
+	g1 := newConsoleGateway(t, "org1", "", true)
+	g2 := newConsoleGateway(t, "org2", "", false)
+	// Org2's gateway whose console acts as Org2's analyst, who may not
+	// approve responses: the ledger refuses, and the page says so.
+	g2analyst := newConsoleGateway(t, "org2", "analyst", false)
 
 	// A policy that asks one organisation's approval before acting on any
 	// alert of this gateway.
@@ -460,25 +464,47 @@ func TestConsole(t *testing.T) {
 	}
 
 	// Org2 approves a gated response from its own gateway's console, in a
-	// separate browser context (its own cookies).
+	// separate browser context (its own cookies). First through a console
+	// acting as Org2's analyst: the ledger denies it and nothing changes.
 	p2 := newPage(t, p.ctx, shots, chromedp.WithNewBrowserContext())
-	p2.signIn(g2.url, consoleAnalystToken, "")
-	p2.do("responses (org2)", chromedp.Navigate(g2.url+"/console/responses?state=awaiting-approval&policy="+pol.ID),
+	p2.signIn(g2analyst.url, consoleAnalystToken, "")
+	p2.do("responses (org2 analyst)", chromedp.Navigate(g2analyst.url+"/console/responses?state=awaiting-approval&policy="+pol.ID),
 		chromedp.WaitVisible(chromedp.ID("responses")))
 	id := p2.eval(`document.querySelector(".response-row").dataset.id`)
-	p2.checkLabels("responses")
-	p2.tabReaches("responses", "approve-"+id, 40)
-	p2.screenshot("10-responses-org2")
-	p2.do("approve as Org2", chromedp.Click(chromedp.ID("approve-"+id)), chromedp.WaitVisible(chromedp.ID("flash")))
-	if got := p2.text("#flash"); !strings.Contains(got, "approved: now "+wire.ResponseRequested) {
+	p2.do("approve as Org2's analyst", chromedp.Click(chromedp.ID("approve-"+id)), chromedp.WaitVisible(chromedp.ID("problem")))
+	if got := p2.text("#problem"); !strings.Contains(got, "DENIED by the ledger") || !strings.Contains(got, "HTTP 403") {
+		t.Errorf("approval by an analyst identity: page says %q, want the ledger's DENIED", got)
+	}
+	p2.screenshot("10a-approve-denied-by-ledger")
+	if r := rspResponse(ctx, t, admin1, id); r.State != wire.ResponseAwaitingApproval || len(r.Approvals) != 0 {
+		t.Fatalf("after the denied approval the response is %q with %d approvals, want unchanged", r.State, len(r.Approvals))
+	}
+	p3 := newPage(t, p.ctx, shots, chromedp.WithNewBrowserContext())
+	p3.signIn(g2.url, consoleAnalystToken, "")
+	p3.do("responses (org2)", chromedp.Navigate(g2.url+"/console/responses?state=awaiting-approval&policy="+pol.ID),
+		chromedp.WaitVisible(chromedp.ID("responses")))
+	p3.checkLabels("responses")
+	p3.tabReaches("responses", "approve-"+id, 40)
+	p3.screenshot("10-responses-org2")
+	p3.do("approve as Org2", chromedp.Click(chromedp.ID("approve-"+id)), chromedp.WaitVisible(chromedp.ID("flash")))
+	if got := p3.text("#flash"); !strings.Contains(got, "approved: now "+wire.ResponseRequested) {
 		t.Errorf("after approval the page says %q", got)
 	}
-	p2.screenshot("11-response-approved-org2")
+	p3.screenshot("11-response-approved-org2")
 	r := rspResponse(ctx, t, admin1, id)
 	if r.State != wire.ResponseRequested || len(r.Approvals) != 1 || r.Approvals[0].MSP != "Org2MSP" {
 		t.Errorf("response %s on the ledger: state %q approvals %+v, want requested with Org2MSP's approval", id, r.State, r.Approvals)
 	}
-	if errs := p2.consoleErrors(); len(errs) > 0 {
-		t.Errorf("browser console errors on the Org2 console: %q", errs)
+	// The denied approval's 403 page is logged by the browser as a failed
+	// resource load; nothing else may be.
+	var errs []string
+	for _, e := range p2.consoleErrors() {
+		if !strings.Contains(e, "403") {
+			errs = append(errs, e)
+		}
+	}
+	errs = append(errs, p3.consoleErrors()...)
+	if len(errs) > 0 {
+		t.Errorf("browser console errors on the Org2 consoles: %q", errs)
 	}
 }
