@@ -6,7 +6,9 @@ import "slices"
 type Scope string
 
 // The scopes a credential can hold: one per ingest protocol, read for the
-// proof API, and metrics for GET /metrics when it requires a credential.
+// proof API and the console, metrics for GET /metrics when it requires a
+// credential, and analyst for the console's state changes (acknowledge or
+// resolve an alert, approve a response; the ledger still decides).
 const (
 	ScopeHEC           Scope = "hec"
 	ScopeElasticsearch Scope = "elasticsearch"
@@ -14,10 +16,11 @@ const (
 	ScopeNDJSON        Scope = "ndjson"
 	ScopeRead          Scope = "read"
 	ScopeMetrics       Scope = "metrics"
+	ScopeAnalyst       Scope = "analyst"
 )
 
 // Scopes lists every valid scope.
-var Scopes = []Scope{ScopeHEC, ScopeElasticsearch, ScopeOTLP, ScopeNDJSON, ScopeRead, ScopeMetrics}
+var Scopes = []Scope{ScopeHEC, ScopeElasticsearch, ScopeOTLP, ScopeNDJSON, ScopeRead, ScopeMetrics, ScopeAnalyst}
 
 // Credential is one client's secret and what it maps to. The configuration
 // decodes it (hence the YAML names); the HTTP adapter authenticates with it.

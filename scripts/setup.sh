@@ -8,7 +8,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-readonly DEBIAN_PACKAGES=(jq curl util-linux openssl ca-certificates)
+# chromium: the console's browser end-to-end tests drive it headless
+# (test/e2e/console_test.go, through chromedp).
+readonly DEBIAN_PACKAGES=(jq curl util-linux openssl ca-certificates chromium)
 readonly ORT_NPM_PACKAGE="onnxruntime-node@1.24.1"
 readonly ORT_TGZ_SHA256="57181cf6e6e711b155c5b942d591fd63ded0b5de5c4922d51fd994e7f6ac2772"
 readonly ORT_LIB_SHA256="53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4"

@@ -82,6 +82,7 @@ var DevTokens = []string{
 	"dev-ndjson-token-not-secret",
 	"dev-read-token-not-secret",
 	"dev-metrics-token-not-secret",
+	"dev-analyst-token-not-secret",
 }
 
 // Config is the whole gateway configuration.
@@ -109,7 +110,10 @@ type Config struct {
 	// Respond configures the responder that carries out this
 	// organisation's response requests (see gateway/respond/example.yaml);
 	// the respond package decodes and validates it (respond.DecodeConfig).
-	Respond     Section      `yaml:"respond"`
+	Respond Section `yaml:"respond"`
+	// Console configures the web console at /console/ (see the console
+	// section of example.yaml); gateway/console decodes and validates it.
+	Console     Section      `yaml:"console"`
 	Credentials []Credential `yaml:"credentials"`
 }
 
@@ -456,6 +460,9 @@ func LoadWith(path string, lookup func(string) (string, bool)) (Config, error) {
 	cfg.resolvePaths(filepath.Dir(abs))
 	if cfg.Respond.Present() {
 		cfg.Respond.Dir = filepath.Dir(abs)
+	}
+	if cfg.Console.Present() {
+		cfg.Console.Dir = filepath.Dir(abs)
 	}
 	if err := cfg.applyEnv(lookup); err != nil {
 		return Config{}, err

@@ -74,6 +74,11 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/v1/batches/:id", s.getBatch)
 	r.GET("/v1/checkpoint", s.getCheckpoint)
 	r.GET("/v1/consistency", s.getConsistency)
+
+	// The web console, with its own sessions and error pages.
+	if s.deps.Console != nil {
+		r.Any("/console/*path", gin.WrapH(s.deps.Console))
+	}
 	return r
 }
 

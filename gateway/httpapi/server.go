@@ -91,6 +91,9 @@ type Deps struct {
 	// request without an idempotency key (nil: 128 random bits in hex).
 	// Tests fix it to get reproducible ids.
 	Nonce func() string
+	// Console, when set, is served at /console/ (gateway/console; passed
+	// as a handler so this adapter does not import it).
+	Console http.Handler
 }
 
 // Server is the HTTP API. Create it with New; serve Handler; run Run for

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -23,6 +24,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/alerting"
 	"github.com/ledgerguard/ledgerguard/gateway/anchor"
 	"github.com/ledgerguard/ledgerguard/gateway/config"
+	"github.com/ledgerguard/ledgerguard/gateway/console"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/httpapi"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
@@ -86,6 +88,10 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if err != nil {
 		return usageError{&config.ValidationError{Errors: []*config.FieldError{{Field: "respond", Msg: err.Error()}}}}
 	}
+	consoleCfg, err := console.DecodeConfig(cfg.Console.Decode, cfg.Console.Dir)
+	if err != nil {
+		return usageError{&config.ValidationError{Errors: []*config.FieldError{{Field: "console", Msg: err.Error()}}}}
+	}
 
 	profile, err := fabric.LoadProfile(cfg.Ledger.Profile)
 	if err != nil {
@@ -143,8 +149,28 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return err
 		}
 	}
-	api, err := httpapi.New(cfg.HTTPAPI(), httpapi.Deps{
-		Log: st, Batches: st, Progress: anch, Metrics: m, Logger: log,
+	var api *httpapi.Server
+	var alerter *alerting.Alerter
+	var con *console.Console
+	if consoleCfg.Enabled {
+		w := consoleWiring{st: st, anch: anch, msp: client.MSPID(), handler: func() http.Handler { return api.Handler() },
+			alerts: func() uint64 {
+				if alerter == nil {
+					return 0
+				}
+				return alerter.Status().Raised
+			}}
+		if detModels != nil {
+			w.models = detModels.Served
+		}
+		var closeConsole func()
+		if con, closeConsole, err = newConsole(ctx, cfg, consoleCfg, w, log); err != nil {
+			return err
+		}
+		defer closeConsole()
+	}
+	api, err = httpapi.New(cfg.HTTPAPI(), httpapi.Deps{
+		Log: st, Batches: st, Progress: anch, Metrics: m, Logger: log, Console: consoleHandler(con),
 		LedgerPing: func(ctx context.Context) error {
 			_, err := ledger.Ping(ctx)
 			return err
@@ -162,7 +188,6 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if err := checkLedgerAgrees(ctx, ledger, client.MSPID(), cfg.GatewayID, st.Size(), storeAnchored, log); err != nil {
 		return err
 	}
-	var alerter *alerting.Alerter
 	if models != nil {
 		if alerter, err = newAlerter(cfg, client.MSPID(), st, models, ledger, log); err != nil {
 			return err
@@ -205,6 +230,9 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		return nil
 	})
 	run("api", func() error { return api.Run(bg) })
+	if con != nil {
+		run("console", func() error { return con.Run(bg) })
+	}
 	if respondCfg.Enabled {
 		var vault *pseudonym.Vault
 		if alerter != nil {
