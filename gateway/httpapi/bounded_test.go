@@ -119,7 +119,7 @@ func TestBusyWhenDecodesFull(t *testing.T) {
 				c.Limits.MaxConcurrentDecodes = 1
 				c.Limits.DecodeWait = 10 * time.Millisecond
 			})
-			release, err := h.srv.dec.Acquire(context.Background())
+			release, err := h.srv.dec.Acquire(context.Background(), h.srv.lim.MaxBodyBytes) // the whole budget
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -313,7 +313,7 @@ func (s *Server) readBody(c *gin.Context) ([]byte, *Error) {
 		}
 	}
 	if _, held := c.Get(decodeSlotKey); !held {
-		release, err := s.dec.Acquire(c.Request.Context())
+		release, err := s.dec.Acquire(c.Request.Context(), int64(len(b)))
 		if err != nil {
 			return nil, asError(err)
 		}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
@@ -12,7 +15,7 @@ import (
 // A request's memory is bounded twice: each request by a budget checked
 // before it is decoded (Limits.CheckDecode on a DecodeEstimate a parser
 // computes from a pre-scan of the wire), and all requests together by the
-// number decoded at once (Decoders). A request over its budget is refused
+// bodies decoded at once (Decoders). A request over its budget is refused
 // with gateway.CodeTooLarge (413: the client must send less); a request
 // that finds every decode slot taken is refused with gateway.CodeBusy (503
 // with Retry-After: the client may retry as is).
@@ -82,40 +85,62 @@ func (l Limits) CheckDepth(protocol string, depth int, event int) error {
 	return nil
 }
 
-// Decoders bounds how many requests, across every ingest protocol, are
-// decoded (and hold their decoded events) at once. The zero value is not
-// usable; create it with NewDecoders. It is safe for concurrent use.
+// Decoders bounds the request bodies, across every ingest protocol, that
+// are decoded (and hold their decoded events) at once: together at most
+// MaxConcurrentDecodes maximum-size bodies, MaxConcurrentDecodes ×
+// MaxBodyBytes bytes. A request weighs its decompressed body (at least
+// MinDecodeWeight), so the many small requests shippers send share the
+// budget that bounds a few huge ones. Counting requests instead would hold
+// back small requests while they wait for the store's group fsync and
+// shrink every group commit to a handful of requests.
+//
+// It is golang.org/x/sync's weighted semaphore (FIFO, so a large request
+// is not starved by a stream of small ones) with a deadline. The zero value
+// is not usable; create it with NewDecoders. It is safe for concurrent use.
 type Decoders struct {
-	slots chan struct{}
-	wait  time.Duration
+	sem      *semaphore.Weighted
+	capacity int64
+	slots    int
+	wait     time.Duration
+	inUse    atomic.Int64
 }
 
-// NewDecoders returns a limiter of l.MaxConcurrentDecodes slots whose
-// Acquire waits at most l.DecodeWait (defaults applied).
+// MinDecodeWeight is the least a request weighs in Decoders, so a flood of
+// tiny requests still finds a bound.
+const MinDecodeWeight = 64 << 10
+
+// NewDecoders returns a limiter for l.MaxConcurrentDecodes maximum-size
+// bodies whose Acquire waits at most l.DecodeWait (defaults applied).
 func NewDecoders(l Limits) *Decoders {
 	l = l.WithDefaults()
-	return &Decoders{slots: make(chan struct{}, max(1, l.MaxConcurrentDecodes)), wait: l.DecodeWait}
+	slots := max(1, l.MaxConcurrentDecodes)
+	capacity := int64(slots) * max(l.MaxBodyBytes, MinDecodeWeight)
+	return &Decoders{sem: semaphore.NewWeighted(capacity), capacity: capacity, slots: slots, wait: l.DecodeWait}
 }
 
-// Acquire takes a decode slot, waiting up to the configured DecodeWait (or
-// until ctx ends) for one to free. It returns the function that gives the
-// slot back (call it once; later calls do nothing), or a *BusyError
-// (gateway.CodeBusy) when no slot freed in time.
-func (d *Decoders) Acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case d.slots <- struct{}{}:
-		return d.releaser(), nil
-	default:
+// Acquire takes bodyBytes of the decode budget (clamped to
+// [MinDecodeWeight, one maximum-size body]), waiting up to the configured
+// DecodeWait (or until ctx ends) for it to free. It returns the function
+// that gives it back (call it once; later calls do nothing), or a
+// *BusyError (gateway.CodeBusy) when it did not free in time.
+func (d *Decoders) Acquire(ctx context.Context, bodyBytes int64) (release func(), err error) {
+	w := min(max(bodyBytes, MinDecodeWeight), d.capacity/int64(d.slots))
+	if !d.sem.TryAcquire(w) {
+		wctx, cancel := context.WithTimeout(ctx, d.wait)
+		err := d.sem.Acquire(wctx, w)
+		cancel()
+		if err != nil {
+			return nil, &BusyError{Slots: d.slots, Waited: d.wait}
+		}
 	}
-	t := time.NewTimer(d.wait)
-	defer t.Stop()
-	select {
-	case d.slots <- struct{}{}:
-		return d.releaser(), nil
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	return nil, &BusyError{Slots: cap(d.slots), Waited: d.wait}
+	d.inUse.Add(1)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			d.inUse.Add(-1)
+			d.sem.Release(w)
+		})
+	}, nil
 }
 
 // BusyError is Acquire's refusal: every decode slot stayed taken. Its code
@@ -130,16 +155,12 @@ type BusyError struct {
 
 // Error says the server is busy and why.
 func (e *BusyError) Error() string {
-	return "server busy: " + strconv.Itoa(e.Slots) + " requests are being decoded"
+	return "server busy: the decode budget of " + strconv.Itoa(e.Slots) + " maximum-size requests is in use"
 }
 
 // ErrorCode is gateway.CodeBusy (gateway.Coder).
 func (e *BusyError) ErrorCode() gateway.Code { return gateway.CodeBusy }
 
-// InUse reports the slots taken, for metrics and tests.
-func (d *Decoders) InUse() int { return len(d.slots) }
-
-func (d *Decoders) releaser() func() {
-	var once sync.Once
-	return func() { once.Do(func() { <-d.slots }) }
-}
+// InUse reports the requests holding part of the budget, for metrics and
+// tests.
+func (d *Decoders) InUse() int { return int(d.inUse.Load()) }

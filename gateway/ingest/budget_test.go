@@ -61,21 +61,50 @@ func TestCheckDecodeAndDepth(t *testing.T) {
 	}
 }
 
+func TestDecodersWeighBodies(t *testing.T) {
+	d := NewDecoders(Limits{MaxConcurrentDecodes: 1, MaxBodyBytes: 1 << 20, DecodeWait: 20 * time.Millisecond})
+	ctx := context.Background()
+	// Sixteen small requests share the budget of one maximum-size body...
+	var small []func()
+	for range 16 {
+		r, err := d.Acquire(ctx, 10<<10)
+		if err != nil {
+			t.Fatalf("small request %d: %v", len(small), err)
+		}
+		small = append(small, r)
+	}
+	if got, want := d.InUse(), 16; got != want {
+		t.Fatalf("InUse = %d, want %d", got, want)
+	}
+	// ...and leave no room for a maximum-size one until they are done.
+	if _, err := d.Acquire(ctx, 1<<20); gateway.ErrorCode(err) != gateway.CodeBusy {
+		t.Fatalf("large request beside 16 small ones: %v, want busy", err)
+	}
+	for _, r := range small {
+		r()
+	}
+	r, err := d.Acquire(ctx, 1<<20)
+	if err != nil {
+		t.Fatalf("large request alone: %v", err)
+	}
+	r()
+}
+
 func TestDecodersBoundConcurrency(t *testing.T) {
 	d := NewDecoders(Limits{MaxConcurrentDecodes: 2, DecodeWait: 20 * time.Millisecond})
 	ctx := context.Background()
-	r1, err := d.Acquire(ctx)
+	r1, err := d.Acquire(ctx, DefaultMaxBodyBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := d.Acquire(ctx)
+	r2, err := d.Acquire(ctx, DefaultMaxBodyBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := d.InUse(), 2; got != want {
 		t.Fatalf("InUse = %d, want %d", got, want)
 	}
-	_, err = d.Acquire(ctx)
+	_, err = d.Acquire(ctx, DefaultMaxBodyBytes)
 	var be *BusyError
 	if !errors.As(err, &be) || gateway.ErrorCode(err) != gateway.CodeBusy || be.Slots != 2 {
 		t.Fatalf("third Acquire: %v, want a BusyError of 2 slots", err)
@@ -87,7 +116,7 @@ func TestDecodersBoundConcurrency(t *testing.T) {
 	}
 	// A waiter gets the slot freed while it waits.
 	d = NewDecoders(Limits{MaxConcurrentDecodes: 1, DecodeWait: 5 * time.Second})
-	hold, _ := d.Acquire(ctx)
+	hold, _ := d.Acquire(ctx, DefaultMaxBodyBytes)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -95,17 +124,17 @@ func TestDecodersBoundConcurrency(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		hold()
 	}()
-	r, err := d.Acquire(ctx)
+	r, err := d.Acquire(ctx, DefaultMaxBodyBytes)
 	if err != nil {
 		t.Fatalf("waiting Acquire: %v", err)
 	}
 	r()
 	wg.Wait()
 	// A cancelled request stops waiting.
-	hold, _ = d.Acquire(ctx)
+	hold, _ = d.Acquire(ctx, DefaultMaxBodyBytes)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := d.Acquire(cctx); gateway.ErrorCode(err) != gateway.CodeBusy {
+	if _, err := d.Acquire(cctx, DefaultMaxBodyBytes); gateway.ErrorCode(err) != gateway.CodeBusy {
 		t.Errorf("cancelled Acquire: %v, want busy", err)
 	}
 	hold()
