@@ -122,18 +122,25 @@ func enactPolicies(ctx context.Context, o options) error {
 		if err := yaml.Unmarshal(b, &p); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
-		if state := policyState(o, org1, p.ID, p.Version); state == wire.PolicyActive {
+		if cur := policyOf(o, org1, p.ID, p.Version); cur != nil && cur.State == wire.PolicyActive {
 			fmt.Printf("   %-36s v%d already active\n", p.ID, p.Version)
 			continue
-		} else if state == "" {
+		} else if cur == nil {
 			if out, err := ledgerguard(o, "policy", "propose", f, "--profile", org1, "--identity", "author"); err != nil {
 				return fmt.Errorf("propose %s: %v\n%s", p.ID, err, out)
 			}
 		}
 		v := strconv.FormatUint(uint64(p.Version), 10)
-		for _, prof := range []string{org1, org2} {
-			if out, err := ledgerguard(o, "policy", "approve", p.ID, v, "--profile", prof); err != nil && !strings.Contains(out, "already") {
-				return fmt.Errorf("approve %s as %s: %v\n%s", p.ID, prof, err, out)
+		for _, org := range []struct{ msp, profile string }{{"Org1MSP", org1}, {"Org2MSP", org2}} {
+			// Approve while the policy still waits for approvals and this
+			// org has not approved yet (a re-run, or an org-scoped policy
+			// its owner enacts alone).
+			cur := policyOf(o, org1, p.ID, p.Version)
+			if cur == nil || cur.State != wire.PolicyProposed || approvedBy(cur, org.msp) {
+				continue
+			}
+			if out, err := ledgerguard(o, "policy", "approve", p.ID, v, "--profile", org.profile); err != nil {
+				return fmt.Errorf("approve %s as %s: %v\n%s", p.ID, org.profile, err, out)
 			}
 		}
 		fmt.Printf("   %-36s v%d %s\n", p.ID, p.Version, policyState(o, org1, p.ID, p.Version))
@@ -141,16 +148,35 @@ func enactPolicies(ctx context.Context, o options) error {
 	return nil
 }
 
+// policyState is the policy version's state, "" when it is not on the ledger.
 func policyState(o options, profile, id string, version uint32) string {
+	if p := policyOf(o, profile, id, version); p != nil {
+		return p.State
+	}
+	return ""
+}
+
+// policyOf reads a policy version from the ledger, nil when it is not there.
+func policyOf(o options, profile, id string, version uint32) *wire.Policy {
 	out, err := ledgerguard(o, "policy", "show", id, strconv.FormatUint(uint64(version), 10), "--profile", profile, "--json")
 	if err != nil {
-		return ""
+		return nil
 	}
 	var p wire.Policy
 	if json.Unmarshal([]byte(out), &p) != nil {
-		return ""
+		return nil
 	}
-	return p.State
+	return &p
+}
+
+// approvedBy reports whether msp's admins approved p.
+func approvedBy(p *wire.Policy, msp string) bool {
+	for _, a := range p.Approvals {
+		if a.MSP == msp {
+			return true
+		}
+	}
+	return false
 }
 
 func ledgerguard(o options, args ...string) (string, error) {
