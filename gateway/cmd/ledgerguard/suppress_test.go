@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +113,24 @@ func TestCapsSetRefusesBadInput(t *testing.T) {
 				t.Errorf("%v: wrote caps despite bad input", args)
 			}
 		}
+	}
+}
+
+func TestExampleRulesValidate(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "policies", "hygiene", "*.yaml"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("example rules: %v (%d files)", err, len(files))
+	}
+	kinds := map[string]int{}
+	for _, f := range files {
+		r, err := loadRuleFile(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		kinds[r.Kind]++
+	}
+	if kinds[wire.RuleSuppress] == 0 || kinds[wire.RuleDedup] == 0 {
+		t.Errorf("kinds = %v, want suppress and dedup examples", kinds)
 	}
 }
