@@ -79,7 +79,7 @@ func TestSuppressAndCapsCalls(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := &fakeLedger{answers: map[string]any{
 				"hygiene:ApproveRule": rule, "hygiene:RevokeRule": rule, "hygiene:GetRule": rule,
-				"hygiene:ListRules": wire.Page[wire.HygieneRule]{Records: []wire.HygieneRule{rule}},
+				"hygiene:ListRules":  wire.Page[wire.HygieneRule]{Records: []wire.HygieneRule{rule}},
 				"hygiene:GetOrgCaps": caps, "hygiene:SetOrgCaps": caps,
 			}}
 			out, err := runCLI(t, fake, tt.args...)
