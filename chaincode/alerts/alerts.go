@@ -660,10 +660,11 @@ func load(stub shim.ChaincodeStubInterface, batchID, alertID string) (*recorded,
 	if err != nil {
 		return nil, err
 	}
-	if err := fillDedup(stub, &r.raised); err != nil {
+	r.alert = r.raised
+	// The current count and last-seen; r.raised keeps the alert as raised.
+	if err := fillDedup(stub, &r.alert); err != nil {
 		return nil, err
 	}
-	r.alert = r.raised
 	r.alert.Apply(change)
 	return r, nil
 }
