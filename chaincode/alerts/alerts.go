@@ -353,8 +353,10 @@ func (c *Contract) GetAlert(ctx contractapi.TransactionContextInterface, batchID
 
 // GetAlertHistory returns a page (wire.Page of wire.HistoryEntry of
 // wire.Alert) of the alert's audit trail, newest first: every status
-// change (from the status record's key history), then the raise (the
-// transaction that wrote the alert's set). Each entry's value is the alert
+// change (from the status record's key history) and, for a deduplicated
+// alert, every later transaction that merged detections into it (from its
+// dedup record's key history, with the count and last-seen it left), then
+// the raise (the transaction that wrote the alert's set). Each entry's value is the alert
 // as that transaction left it. The bookmark is the transaction id of the
 // last entry returned.
 func (c *Contract) GetAlertHistory(ctx contractapi.TransactionContextInterface, batchID, alertID string, pageSize int32, bookmark string) (string, error) {
@@ -387,6 +389,26 @@ func history(stub shim.ChaincodeStubInterface, batchID, alertID string, pageSize
 		page.Records = append(page.Records, e)
 		page.Fetched++
 		return true
+	}
+	if r.raised.DedupKey != "" {
+		// A deduplicated alert's trail interleaves its status changes
+		// with the merges that grew its count.
+		entries, raised, err := dedupTrail(stub, r)
+		if err != nil {
+			return page, err
+		}
+		for _, e := range entries {
+			if !add(e) {
+				return page, nil
+			}
+		}
+		if !add(wire.HistoryEntry[wire.Alert]{TxID: raised.RaisedTx, Timestamp: raised.RaisedAt, Value: &raised}) {
+			return page, nil
+		}
+		if skipping {
+			return page, &wire.ValidationError{Field: "bookmark", Reason: fmt.Sprintf("transaction %s is not in this alert's history", strconv.Quote(bookmark))}
+		}
+		return page, nil
 	}
 	it, err := stub.GetHistoryForKey(r.statusKey)
 	if err != nil {

@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -222,3 +223,93 @@ func fillDedup(stub shim.ChaincodeStubInterface, a *wire.Alert) error {
 }
 
 func unix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+
+// trailItem is one write to a deduplicated alert's status record or dedup
+// record, as dedupTrail collects them.
+type trailItem struct {
+	txID   string
+	at     wire.Time
+	change *wire.AlertStatusChange // status record write (nil with rec nil: a delete)
+	rec    *wire.DedupRecord       // dedup record write
+}
+
+// dedupTrail returns a deduplicated alert's history entries after its
+// raise, newest first, each holding the alert as that transaction left it
+// (status and count), and the raise entry's alert (with the count its own
+// transaction left). Both keys' histories are read whole (Fabric loads a
+// key's history into memory anyway; a dedup record is written at most
+// once per transaction within its window).
+func dedupTrail(stub shim.ChaincodeStubInterface, r *recorded) ([]wire.HistoryEntry[wire.Alert], wire.Alert, error) {
+	raised := r.raised
+	digest, window, _ := strings.Cut(raised.DedupKey, ".")
+	dKey, err := keys.Key(keys.Dedup, raised.MSP, digest, window)
+	if err != nil {
+		return nil, raised, err
+	}
+	var items []trailItem
+	read := func(key string, decode func(v []byte, it *trailItem) error) error {
+		hist, err := stub.GetHistoryForKey(key)
+		if err != nil {
+			return &state.LedgerError{Op: "history", Key: key, Err: err}
+		}
+		defer hist.Close()
+		for hist.HasNext() {
+			m, err := hist.Next()
+			if err != nil {
+				return &state.LedgerError{Op: "history", Key: key, Err: err}
+			}
+			it := trailItem{txID: m.TxId}
+			if m.Timestamp != nil {
+				it.at = wire.NewTime(m.Timestamp.AsTime())
+			}
+			if !m.IsDelete {
+				if err := decode(m.Value, &it); err != nil {
+					return &state.LedgerError{Op: "decode history", Key: key, Err: err}
+				}
+			}
+			items = append(items, it)
+		}
+		return nil
+	}
+	if err := read(r.statusKey, func(v []byte, it *trailItem) error {
+		it.change = new(wire.AlertStatusChange)
+		return json.Unmarshal(v, it.change)
+	}); err != nil {
+		return nil, raised, err
+	}
+	if err := read(dKey, func(v []byte, it *trailItem) error {
+		it.rec = new(wire.DedupRecord)
+		return json.Unmarshal(v, it.rec)
+	}); err != nil {
+		return nil, raised, err
+	}
+	// Chronological order by commit timestamp (ties keep read order).
+	sort.SliceStable(items, func(i, j int) bool { return items[i].at.Before(items[j].at.Time) })
+	cur := raised
+	var out []wire.HistoryEntry[wire.Alert]
+	for _, it := range items {
+		if it.rec != nil && it.txID == raised.RaisedTx {
+			raised.Count, raised.LastSeen = it.rec.Count, it.rec.LastSeen
+			cur.Count, cur.LastSeen = it.rec.Count, it.rec.LastSeen
+			continue
+		}
+		e := wire.HistoryEntry[wire.Alert]{TxID: it.txID, Timestamp: it.at}
+		switch {
+		case it.rec != nil:
+			cur.Count, cur.LastSeen = it.rec.Count, it.rec.LastSeen
+		case it.change != nil:
+			cur.Apply(it.change)
+		default:
+			e.IsDelete = true
+		}
+		if !e.IsDelete {
+			v := cur
+			e.Value = &v
+		}
+		out = append(out, e)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, raised, nil
+}

@@ -67,6 +67,9 @@ func TestDedupMergesRepeats(t *testing.T) {
 		t.Fatalf("alert = count %d, last seen %s, status %s; want 10, +9s, open", a.Count, a.LastSeen, a.Status)
 	}
 
+	h.Must(harness.Org1Analyst, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.UpdateAlertStatus(ctx, b1.ID, primary, wire.AlertAcknowledged, "triage")
+	})
 	// The next transaction merges into the same alert; no new response.
 	res, err = h.Raise(harness.Org1Gateway, repeats(b1, 10, 20, "web-01")...)
 	if err != nil {
@@ -85,6 +88,18 @@ func TestDedupMergesRepeats(t *testing.T) {
 	}
 	if a := getAlert(t, h, b1.ID, primary); a.Count != 20 {
 		t.Fatalf("count after replay = %d, want 20", a.Count)
+	}
+	// The alert's history shows the raise and each merging transaction
+	// with the count it left, newest first.
+	hist := harness.Decode[wire.Page[wire.HistoryEntry[wire.Alert]]](t, h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.GetAlertHistory(ctx, b1.ID, primary, 10, "")
+	}))
+	var counts []string
+	for _, e := range hist.Records {
+		counts = append(counts, fmt.Sprintf("%d/%s", e.Value.Count, e.Value.Status))
+	}
+	if got, want := fmt.Sprint(counts), "[20/acknowledged 10/acknowledged 10/open]"; got != want {
+		t.Fatalf("history counts = %s, want %s", got, want)
 	}
 	// A merged detection reads as the alert it was merged into.
 	merged := repeats(b1, 15, 16, "web-01")[0]
