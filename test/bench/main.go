@@ -60,10 +60,14 @@ func main() {
 	}
 }
 
+// dial connects as an enrolled identity of org; "" is the org admin.
 func dial(ctx context.Context, runDir, org, identity string) (*fabric.Client, error) {
 	p, err := fabric.LoadProfile(filepath.Join(runDir, "connection-"+org+".json"))
 	if err != nil {
 		return nil, err
+	}
+	if identity == "" {
+		return fabric.Dial(ctx, p) // the org admin
 	}
 	return fabric.Dial(ctx, p, fabric.WithIdentity(identity))
 }
