@@ -358,3 +358,54 @@ func TestPolicyLimitEscalates(t *testing.T) {
 		t.Fatalf("states %s, %s", res.Responses[0].State, res.Responses[1].State)
 	}
 }
+
+// TestOrgCapsConcurrent checks the caps' MVCC behaviour: capped responses
+// of two organisations in one block touch disjoint marks and are both
+// valid; two of one organisation and action type race on the count, and
+// the second is invalidated (phantom read) for the gateway to retry.
+func TestOrgCapsConcurrent(t *testing.T) {
+	h, b1, b2 := setup(t)
+	b1, b2 = strip(b1), strip(b2)
+	b1b := strip(h.Anchor(harness.Org1Gateway, fixture.Batch("Org1MSP", "gw-1", 100, 100)))
+	for _, c := range []struct {
+		admin *ledgertest.Identity
+		msp   string
+	}{{harness.Org1Admin, "Org1MSP"}, {harness.Org2Admin, "Org2MSP"}} {
+		if _, err := h.SetCaps(c.admin, wire.OrgCaps{MSP: c.msp, Caps: []wire.OrgCap{{Action: wire.ActionIsolateHost, Max: 5, WindowSeconds: 3600}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Activate(fixture.Policy("isolate", 1, `alert.severity == "high"`))
+
+	x, y := h.L.Begin(harness.Org1Gateway), h.L.Begin(harness.Org2Gateway)
+	if _, err := h.Alerts.RaiseAlerts(x.Ctx(), fixture.JSON([]wire.Alert{fixture.Alert(b1, 0, "high", "T1110", "a")})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Alerts.RaiseAlerts(y.Ctx(), fixture.JSON([]wire.Alert{fixture.Alert(b2, 0, "high", "T1110", "b")})); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := y.Commit(); err != nil {
+		t.Fatalf("other organisation's capped response in the same block: %v", err)
+	}
+
+	x, y = h.L.Begin(harness.Org1Gateway), h.L.Begin(harness.Org1Gateway)
+	if _, err := h.Alerts.RaiseAlerts(x.Ctx(), fixture.JSON([]wire.Alert{fixture.Alert(b1, 1, "high", "T1110", "c")})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Alerts.RaiseAlerts(y.Ctx(), fixture.JSON([]wire.Alert{fixture.Alert(b1b, 100, "high", "T1110", "d")})); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var ce *ledgertest.ConflictError
+	if err := y.Commit(); !errors.As(err, &ce) || ce.Reason != "phantom" {
+		t.Fatalf("same organisation's second capped response in one block = %v, want a phantom read", err)
+	}
+	if n := h.L.CountKeys(keys.CapMark); n != 3 {
+		t.Fatalf("%d cap marks, want 3", n)
+	}
+}
