@@ -27,7 +27,16 @@
 //   - every active policy is evaluated against every new alert, in a fixed
 //     order, and the one chaincode event lists every request created;
 //   - each alert's audit trail is its creation (from its set) followed by
-//     its status record's key history, read page by page.
+//     its status record's key history, read page by page;
+//   - hygiene (package hygiene's rules, applied by hygiene.go): a new alert
+//     an in-force suppress rule matches is recorded with status
+//     suppressed, citing the rule, and never planned; a new alert a dedup
+//     rule matches either opens its window's wire.DedupRecord or is merged
+//     into the alert that did (its set keeps a wire.MergedDetection, the
+//     record's count and last-seen grow, RaiseResult.Merged reports it,
+//     and it is not planned again). Every detection is counted: each is in
+//     exactly one of Created, Merged or Existing. A transaction writes one
+//     dedup record per (entity, detector, category, window) it touched.
 package alerts
 
 import (
@@ -133,8 +142,9 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 	txID := stub.GetTxID()
 	actor := id.Actor()
 	planner := planning.NewPlanner(stub, now, txID)
+	hy := newHygiene(stub, now, txID)
 	res := &wire.RaiseResult{TxID: txID, Existing: []string{}}
-	isNew := make([]bool, len(list))
+	plan := make([]bool, len(list))
 	for _, batchID := range batchIDs {
 		idx := groups[batchID]
 		first := &list[idx[0]]
@@ -145,14 +155,28 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 		set := wire.AlertSet{MSP: first.MSP, GatewayID: first.GatewayID, BatchID: batchID, Seq: seq,
 			RaisedAt: now, RaisedTx: txID, RaisedBy: actor, Alerts: make([]wire.Alert, 0, len(idx))}
 		for _, i := range idx {
-			if _, dup := have[list[i].ID]; dup {
-				res.Existing = append(res.Existing, list[i].ID)
+			a := &list[i]
+			if _, dup := have[a.ID]; dup {
+				res.Existing = append(res.Existing, a.ID)
 				continue
 			}
-			isNew[i] = true
-			set.Alerts = append(set.Alerts, list[i])
+			into, merged, err := hy.apply(a)
+			if err != nil {
+				return nil, err
+			}
+			if merged {
+				set.Merged = append(set.Merged, wire.MergedDetection{ID: a.ID, EventHash: a.EventHash, EventTime: a.EventTime, Into: into.AlertID, IntoBatchID: into.BatchID})
+				res.Merged = append(res.Merged, wire.MergedAlert{AlertID: a.ID, IntoBatchID: into.BatchID, IntoAlertID: into.AlertID, Count: into.Count})
+				continue
+			}
+			if a.SuppressedBy != nil {
+				res.Suppressed = append(res.Suppressed, a.ID)
+			} else {
+				plan[i] = true
+			}
+			set.Alerts = append(set.Alerts, *a)
 		}
-		if len(set.Alerts) == 0 {
+		if len(set.Alerts) == 0 && len(set.Merged) == 0 {
 			continue // a replay of alerts already recorded: nothing to write
 		}
 		if seq >= wire.MaxAlertSetsPerBatch {
@@ -168,10 +192,13 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 		}
 		res.Created += len(set.Alerts)
 	}
-	// Policies see the new alerts in input order, so rate limits admit
-	// the alerts the gateway sent first.
+	if err := hy.flush(); err != nil {
+		return nil, err
+	}
+	// Policies see the new, unsuppressed alerts (not merged repeats) in
+	// input order, so rate limits admit the alerts the gateway sent first.
 	for i := range list {
-		if isNew[i] {
+		if plan[i] {
 			if err := planner.Plan(&list[i]); err != nil {
 				return nil, err
 			}
@@ -194,6 +221,9 @@ type setIDs struct {
 	Alerts []struct {
 		ID string `json:"id"`
 	} `json:"alerts"`
+	Merged []struct {
+		ID string `json:"id"`
+	} `json:"merged"`
 }
 
 // existingIDs reads the batch's alert sets with one range read (which
@@ -227,6 +257,9 @@ func existingIDs(stub shim.ChaincodeStubInterface, msp, gatewayID, batchID strin
 			have = make(map[string]struct{}, len(s.Alerts))
 		}
 		for _, a := range s.Alerts {
+			have[a.ID] = struct{}{}
+		}
+		for _, a := range s.Merged {
 			have[a.ID] = struct{}{}
 		}
 	}
@@ -320,8 +353,10 @@ func (c *Contract) GetAlert(ctx contractapi.TransactionContextInterface, batchID
 
 // GetAlertHistory returns a page (wire.Page of wire.HistoryEntry of
 // wire.Alert) of the alert's audit trail, newest first: every status
-// change (from the status record's key history), then the raise (the
-// transaction that wrote the alert's set). Each entry's value is the alert
+// change (from the status record's key history) and, for a deduplicated
+// alert, every later transaction that merged detections into it (from its
+// dedup record's key history, with the count and last-seen it left), then
+// the raise (the transaction that wrote the alert's set). Each entry's value is the alert
 // as that transaction left it. The bookmark is the transaction id of the
 // last entry returned.
 func (c *Contract) GetAlertHistory(ctx contractapi.TransactionContextInterface, batchID, alertID string, pageSize int32, bookmark string) (string, error) {
@@ -354,6 +389,26 @@ func history(stub shim.ChaincodeStubInterface, batchID, alertID string, pageSize
 		page.Records = append(page.Records, e)
 		page.Fetched++
 		return true
+	}
+	if r.raised.DedupKey != "" {
+		// A deduplicated alert's trail interleaves its status changes
+		// with the merges that grew its count.
+		entries, raised, err := dedupTrail(stub, r)
+		if err != nil {
+			return page, err
+		}
+		for _, e := range entries {
+			if !add(e) {
+				return page, nil
+			}
+		}
+		if !add(wire.HistoryEntry[wire.Alert]{TxID: raised.RaisedTx, Timestamp: raised.RaisedAt, Value: &raised}) {
+			return page, nil
+		}
+		if skipping {
+			return page, &wire.ValidationError{Field: "bookmark", Reason: fmt.Sprintf("transaction %s is not in this alert's history", strconv.Quote(bookmark))}
+		}
+		return page, nil
 	}
 	it, err := stub.GetHistoryForKey(r.statusKey)
 	if err != nil {
@@ -492,6 +547,9 @@ func list(stub shim.ChaincodeStubInterface, f *wire.AlertFilter, pageSize int32,
 			if !rest.Match(&a) {
 				continue
 			}
+			if err := fillDedup(stub, &a); err != nil {
+				return page, err
+			}
 			change, err := st.get(set.BatchID, a.ID)
 			if err != nil {
 				return page, err
@@ -580,6 +638,9 @@ type recorded struct {
 	raised    wire.Alert // as raised: open, no last change
 	alert     wire.Alert // with its current status
 	statusKey string
+	// mergedInto is set (and the rest empty) when the id is a detection
+	// deduplication merged into another alert.
+	mergedInto *wire.MergedDetection
 }
 
 // load finds alert alertID of batch batchID: it reads the batch (for its
@@ -606,6 +667,14 @@ func load(stub shim.ChaincodeStubInterface, batchID, alertID string) (*recorded,
 	if err != nil {
 		return nil, err
 	}
+	if r.mergedInto != nil {
+		// A merged detection reads as the alert it was merged into.
+		m := r.mergedInto
+		if m.IntoBatchID == batchID && m.Into == alertID {
+			return nil, &state.LedgerError{Op: "get", Key: alertID, Err: state.Inconsistent("alert %s is merged into itself", alertID)}
+		}
+		return load(stub, m.IntoBatchID, m.Into)
+	}
 	if r.statusKey, err = keys.Key(keys.AlertStatus, batchID, alertID); err != nil {
 		return nil, err
 	}
@@ -614,6 +683,10 @@ func load(stub shim.ChaincodeStubInterface, batchID, alertID string) (*recorded,
 		return nil, err
 	}
 	r.alert = r.raised
+	// The current count and last-seen; r.raised keeps the alert as raised.
+	if err := fillDedup(stub, &r.alert); err != nil {
+		return nil, err
+	}
 	r.alert.Apply(change)
 	return r, nil
 }
@@ -638,6 +711,9 @@ func find(stub shim.ChaincodeStubInterface, b *wire.Batch, alertID string) (*rec
 		}
 		if i := set.Find(alertID); i >= 0 {
 			return &recorded{raised: set.Recorded(i)}, nil
+		}
+		if i := set.FindMerged(alertID); i >= 0 {
+			return &recorded{mergedInto: &set.Merged[i]}, nil
 		}
 	}
 	return nil, &state.NotFoundError{Kind: "alert", ID: b.ID + "/" + alertID}

@@ -20,9 +20,23 @@ func BenchmarkRaiseAlerts1000(b *testing.B) { benchRaise(b, 16) }
 // active policy: decode, validate, the replay check and the set's encoding.
 func BenchmarkRaiseAlerts1000NoPolicies(b *testing.B) { benchRaise(b, 0) }
 
-func benchRaise(b *testing.B, policies int) {
+// BenchmarkRaiseAlerts1000Dedup is BenchmarkRaiseAlerts1000 with a dedup
+// rule over a stream where 90 % of detections repeat (100 entities per
+// transaction, ten detections each): it also reports the keys a
+// transaction writes (one set plus one dedup record per entity).
+func BenchmarkRaiseAlerts1000Dedup(b *testing.B) { benchRaiseWith(b, 16, 10) }
+
+func benchRaise(b *testing.B, policies int) { benchRaiseWith(b, policies, 0) }
+
+// benchRaiseWith raises 1000 alerts per transaction; repeat > 0 turns on a
+// dedup rule and gives each run of repeat alerts one new entity.
+func benchRaiseWith(b *testing.B, policies, repeat int) {
 	h := harness.New(b)
 	h.InitMembers()
+	if repeat > 0 {
+		h.ActivateRule(fixture.DedupRule("dedup", 1, "true", 3600))
+	}
+	keys := 0
 	for i := 0; i < policies; i++ {
 		p := fixture.Policy(fmt.Sprintf("p%02d", i), 1, fmt.Sprintf(`alert.severityLevel >= 4 && alert.score > 0.%d && alert.fields.user == "bob"`, i))
 		p.Limit = &wire.RateLimit{Max: 10, WindowSeconds: 60}
@@ -36,7 +50,11 @@ func benchRaise(b *testing.B, policies int) {
 		batch.AnchoredAt, batch.TxID, batch.Submitter = wire.Time{}, "", nil
 		list := make([]wire.Alert, 1000)
 		for j := range list {
-			list[j] = fixture.Alert(batch, seq, "high", "T1110", fmt.Sprintf("host-%d", seq%50))
+			asset := fmt.Sprintf("host-%d", seq%50)
+			if repeat > 0 {
+				asset = fmt.Sprintf("host-%d", seq/uint64(repeat))
+			}
+			list[j] = fixture.Alert(batch, seq, "high", "T1110", asset)
 			seq++
 		}
 		arg := fixture.JSON(list)
@@ -46,10 +64,12 @@ func benchRaise(b *testing.B, policies int) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		keys += len(tx.Written())
 		if err := tx.Commit(); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "alerts/s")
+	b.ReportMetric(float64(keys)/float64(b.N), "keys/tx")
 }

@@ -47,6 +47,10 @@ const (
 	AlertAcknowledged  = "acknowledged"
 	AlertResolved      = "resolved"
 	AlertFalsePositive = "false-positive"
+	// AlertSuppressed is the status of an alert an active suppress rule
+	// matched when it was raised: recorded and countable, never evaluated
+	// by response policies. Analysts may still open or close it.
+	AlertSuppressed = "suppressed"
 )
 
 // alertTransitions lists, for each status, the statuses it may move to:
@@ -57,6 +61,7 @@ var alertTransitions = map[string][]string{
 	AlertAcknowledged:  {AlertResolved, AlertFalsePositive},
 	AlertResolved:      {AlertOpen},
 	AlertFalsePositive: {AlertOpen},
+	AlertSuppressed:    {AlertOpen, AlertResolved, AlertFalsePositive},
 }
 
 // AlertTransitionAllowed reports whether an alert in status from may move
@@ -99,6 +104,16 @@ type Alert struct {
 	RaisedTx   string             `json:"raisedTx,omitempty"`
 	RaisedBy   *Actor             `json:"raisedBy,omitempty"`
 	LastChange *AlertStatusChange `json:"lastChange,omitempty"`
+
+	// SuppressedBy names the suppress rule that matched the alert when it
+	// was raised (stored in the set; the alert reads as suppressed).
+	SuppressedBy *RuleRef `json:"suppressedBy,omitempty"`
+	// DedupKey is the key attributes (digest, window start) of the
+	// alert's DedupRecord when a dedup rule matched it (stored in the
+	// set); reads fill Count and LastSeen from that record.
+	DedupKey string `json:"dedupKey,omitempty"`
+	Count    int    `json:"count,omitempty"`
+	LastSeen Time   `json:"lastSeen,omitzero"`
 }
 
 // AlertStatusChange is one analyst decision on an alert: the new status,
@@ -132,6 +147,19 @@ type AlertSet struct {
 	RaisedTx  string  `json:"raisedTx"`
 	RaisedBy  Actor   `json:"raisedBy"`
 	Alerts    []Alert `json:"alerts"`
+	// Merged lists the detections of this batch the transaction merged
+	// into existing alerts (deduplication), sorted by id.
+	Merged []MergedDetection `json:"merged,omitempty"`
+}
+
+// FindMerged returns the index of the merged detection with id (Merged
+// is sorted by id), or -1.
+func (s *AlertSet) FindMerged(id string) int {
+	i := sort.Search(len(s.Merged), func(i int) bool { return s.Merged[i].ID >= id })
+	if i < len(s.Merged) && s.Merged[i].ID == id {
+		return i
+	}
+	return -1
 }
 
 // Find returns the index of the alert with id in the set (whose alerts are
@@ -151,6 +179,12 @@ func (s *AlertSet) Recorded(i int) Alert {
 	a := s.Alerts[i]
 	by := s.RaisedBy
 	a.Status, a.RaisedAt, a.RaisedTx, a.RaisedBy = AlertOpen, s.RaisedAt, s.RaisedTx, &by
+	if a.SuppressedBy != nil {
+		a.Status = AlertSuppressed
+	}
+	if a.DedupKey != "" && a.Count == 0 {
+		a.Count, a.LastSeen = 1, a.EventTime
+	}
 	return a
 }
 
@@ -213,8 +247,9 @@ func (a *Alert) validate() error {
 	if err := a.validateFields(); err != nil {
 		return err
 	}
-	if a.Status != "" || !a.RaisedAt.IsZero() || a.RaisedTx != "" || a.RaisedBy != nil || a.LastChange != nil {
-		return invalid("status", "status, raisedAt, raisedTx, raisedBy and lastChange are set by the chaincode and must be omitted")
+	if a.Status != "" || !a.RaisedAt.IsZero() || a.RaisedTx != "" || a.RaisedBy != nil || a.LastChange != nil ||
+		a.SuppressedBy != nil || a.DedupKey != "" || a.Count != 0 || !a.LastSeen.IsZero() {
+		return invalid("status", "status, raisedAt, raisedTx, raisedBy, lastChange, suppressedBy, dedupKey, count and lastSeen are set by the chaincode and must be omitted")
 	}
 	if want := AlertID(a.MSP, a.GatewayID, a.EventHash, a.Detector.ID, a.Detector.Version); a.ID != want {
 		return invalid("id", "%q is not the alert id of these fields (want %s)", truncate(a.ID, 80), want)
@@ -330,10 +365,16 @@ func (f *AlertFilter) Match(a *Alert) bool {
 // ids it skipped because they were already on the ledger (a replay), the
 // response requests it created (the same list the chaincode event
 // carries) and the policy evaluations that failed (treated as no match).
+// Merged lists the detections merged into an existing alert by a dedup
+// rule (recorded as references, counted in that alert; not in Created),
+// Suppressed the ids of new alerts recorded as suppressed (in Created).
+// Every detection sent is in exactly one of Created, Merged or Existing.
 type RaiseResult struct {
 	TxID       string            `json:"txId"`
 	Created    int               `json:"created"`
 	Existing   []string          `json:"existing"`
+	Merged     []MergedAlert     `json:"merged,omitempty"`
+	Suppressed []string          `json:"suppressed,omitempty"`
 	Responses  []ResponseRequest `json:"responses"`
 	EvalErrors []EvalError       `json:"evalErrors,omitempty"`
 }

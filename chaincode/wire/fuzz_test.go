@@ -105,3 +105,40 @@ func FuzzModel(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHygiene feeds arbitrary JSON to the hygiene rule and org caps
+// decoders and validators: they must never panic, and a valid record must
+// re-encode to a stable canonical form that still validates.
+func FuzzHygiene(f *testing.F) {
+	f.Add([]byte(fixture.JSON(fixture.DedupRule("d", 1, "true", 60))), false)
+	f.Add([]byte(`{"id":"s","version":1,"kind":"suppress","condition":"true","reason":"r","expiresAt":"2026-01-01T00:00:00Z"}`), false)
+	f.Add([]byte(`{"msp":"Org1MSP","caps":[{"action":"isolate_host","max":3,"windowSeconds":3600}]}`), true)
+	f.Fuzz(func(t *testing.T, data []byte, caps bool) {
+		if caps {
+			roundTrip[wire.OrgCaps](t, data, "caps", (*wire.OrgCaps).Validate)
+			return
+		}
+		roundTrip[wire.HygieneRule](t, data, "rule", (*wire.HygieneRule).Validate)
+	})
+}
+
+func roundTrip[T any](t *testing.T, data []byte, what string, validate func(*T) error) {
+	v, err := wire.Decode[T](data, what)
+	if err != nil || validate(&v) != nil {
+		return
+	}
+	canon, err := json.Marshal(&v)
+	if err != nil {
+		t.Fatalf("encode valid %s: %v", what, err)
+	}
+	again, err := wire.Decode[T](canon, what)
+	if err != nil {
+		t.Fatalf("decode canonical %s: %v", what, err)
+	}
+	if err := validate(&again); err != nil {
+		t.Fatalf("canonical %s no longer validates: %v", what, err)
+	}
+	if out, _ := json.Marshal(&again); !bytes.Equal(out, canon) {
+		t.Fatalf("canonical form not stable:\n%s\n%s", canon, out)
+	}
+}

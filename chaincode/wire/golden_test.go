@@ -98,6 +98,21 @@ func samplePolicy() wire.Policy {
 	}
 }
 
+func sampleRule() wire.HygieneRule {
+	return wire.HygieneRule{
+		ID: "scanner-office", Version: 1, Kind: wire.RuleSuppress, Description: "The office vulnerability scanner",
+		Condition: `alert.asset == "scanner-01" && alert.category == "T1046"`, Reason: "authorised weekly scan (change CHG-1042)",
+		ExpiresAt: ts("2026-12-25T00:00:00Z"), Quorum: 2, Scope: wire.ScopeConsortium, Owner: "Org1MSP", State: "active",
+		ProposedBy: &wire.Actor{MSP: "Org1MSP", Subject: "CN=author1,OU=client,O=Org1MSP"},
+		ProposedAt: ts("2026-11-25T08:00:00Z"), ProposedTx: h1,
+		Approvals: []wire.Approval{
+			{MSP: "Org1MSP", Subject: "CN=admin,OU=admin,O=Org1MSP", At: ts("2026-11-25T08:10:00Z"), TxID: h2},
+			{MSP: "Org2MSP", Subject: adminActor.Subject, At: ts("2026-11-25T08:20:00Z"), TxID: h3},
+		},
+		ActivatedAt: ts("2026-11-25T08:20:00Z"), ActivatedTx: h3,
+	}
+}
+
 func sampleResponse() wire.Response {
 	a := sampleAlert()
 	return wire.Response{
@@ -139,6 +154,17 @@ func goldens() map[string]any {
 	revoked.RevokedBy, revoked.RevokeReason = &adminActor, "false positives on backup traffic"
 	req := r.Request()
 	req.State = "requested"
+	rule := sampleRule()
+	dedupAlert := sampleAlert()
+	dedupAlert.Status, dedupAlert.LastChange = wire.AlertSuppressed, nil
+	dedupAlert.SuppressedBy = &wire.RuleRef{ID: "scanner-office", Version: 1}
+	dedupAlert.DedupKey, dedupAlert.Count, dedupAlert.LastSeen = h1+".00000000001764061200", 42, ts("2026-11-25T09:41:07Z")
+	mergedSet := sampleAlertSet()
+	mergedSet.Alerts = mergedSet.Alerts[:1]
+	mergedSet.Merged = []wire.MergedDetection{{ID: h2, EventHash: h3, EventTime: ts("2026-11-25T09:00:02Z"), Into: a.ID, IntoBatchID: a.BatchID}}
+	escalated := sampleResponse()
+	escalated.State, escalated.LimitedBy, escalated.Outcomes, escalated.Approvals = wire.ResponseAwaitingApproval, wire.LimitedByOrgCap+":isolate_host", nil, nil
+	escalated.UpdatedAt, escalated.UpdatedTx = wire.Time{}, ""
 	return map[string]any{
 		"batch.json": &b,
 		"checkpoint.json": &wire.Checkpoint{MSP: b.MSP, GatewayID: b.GatewayID, TreeSize: b.TreeSizeAfter, RootHash: b.RootHash,
@@ -152,15 +178,28 @@ func goldens() map[string]any {
 			EvalErrors: []wire.EvalError{{AlertID: a.ID, PolicyID: "needs-user", PolicyVersion: 1, Error: "no such key: user"}}},
 		"members.json": &wire.Members{MSPs: []string{"Org1MSP", "Org2MSP"}, InitializedBy: wire.Actor{MSP: "Org1MSP", Subject: "CN=Admin@org1.example.com,OU=admin,O=Org1MSP"},
 			InitializedAt: ts("2026-11-25T07:00:00Z"), TxID: h1},
-		"page.json":            &wire.Page[wire.Alert]{Records: []wire.Alert{a}, Bookmark: "\x00lg.aset\x00Org1MSP\x00gw-1\x00" + a.BatchID + "\x000000\x001", Fetched: 1},
-		"alert_set.json":       &set,
-		"history_page.json":    &wire.Page[wire.HistoryEntry[wire.Alert]]{Records: []wire.HistoryEntry[wire.Alert]{{TxID: h2, Timestamp: a.LastChange.At, Value: &a}}, Bookmark: h2, Fetched: 1},
-		"alert_filter.json":    &wire.AlertFilter{MSP: "Org1MSP", Status: "open", MinSeverity: "high", Since: ts("2026-11-25T00:00:00Z")},
-		"response_filter.json": &wire.ResponseFilter{MSP: "Org1MSP", State: "requested"},
-		"policy_filter.json":   &wire.PolicyFilter{State: "active"},
-		"model.json":           &model,
-		"model_revoked.json":   &revoked,
-		"model_filter.json":    &wire.ModelFilter{Name: "nsl-kdd-flow", State: "approved"},
+		"page.json":                &wire.Page[wire.Alert]{Records: []wire.Alert{a}, Bookmark: "\x00lg.aset\x00Org1MSP\x00gw-1\x00" + a.BatchID + "\x000000\x001", Fetched: 1},
+		"alert_set.json":           &set,
+		"history_page.json":        &wire.Page[wire.HistoryEntry[wire.Alert]]{Records: []wire.HistoryEntry[wire.Alert]{{TxID: h2, Timestamp: a.LastChange.At, Value: &a}}, Bookmark: h2, Fetched: 1},
+		"alert_filter.json":        &wire.AlertFilter{MSP: "Org1MSP", Status: "open", MinSeverity: "high", Since: ts("2026-11-25T00:00:00Z")},
+		"response_filter.json":     &wire.ResponseFilter{MSP: "Org1MSP", State: "requested"},
+		"policy_filter.json":       &wire.PolicyFilter{State: "active"},
+		"model.json":               &model,
+		"model_revoked.json":       &revoked,
+		"model_filter.json":        &wire.ModelFilter{Name: "nsl-kdd-flow", State: "approved"},
+		"hygiene_rule.json":        &rule,
+		"hygiene_rule_filter.json": &wire.HygieneRuleFilter{Kind: wire.RuleSuppress, State: "active"},
+		"org_caps.json": &wire.OrgCaps{MSP: "Org1MSP", Caps: []wire.OrgCap{{Action: wire.ActionIsolateHost, Max: 5, WindowSeconds: 3600}},
+			SetBy: &wire.Actor{MSP: "Org1MSP", Subject: "CN=admin,OU=admin,O=Org1MSP"}, SetAt: ts("2026-11-25T08:00:00Z"), SetTx: h1},
+		"dedup_record.json": &wire.DedupRecord{MSP: "Org1MSP", Key: h1, WindowStart: ts("2026-11-25T09:00:00Z"), WindowSeconds: 3600,
+			Rule: wire.RuleRef{ID: "merge-repeats", Version: 1}, BatchID: a.BatchID, AlertID: a.ID, Count: 42,
+			FirstSeen: ts("2026-11-25T09:00:01Z"), LastSeen: ts("2026-11-25T09:41:07Z"), UpdatedTx: h2},
+		"alert_deduplicated.json": &dedupAlert,
+		"alert_set_merged.json":   &mergedSet,
+		"raise_result_hygiene.json": &wire.RaiseResult{TxID: h3, Created: 1, Existing: []string{},
+			Merged:     []wire.MergedAlert{{AlertID: h2, IntoBatchID: a.BatchID, IntoAlertID: a.ID, Count: 2}},
+			Suppressed: []string{a.ID}, Responses: []wire.ResponseRequest{}},
+		"response_escalated.json": &escalated,
 	}
 }
 
@@ -222,6 +261,12 @@ func TestGoldenInputsValidate(t *testing.T) {
 	p.State, p.ProposedBy, p.ProposedAt, p.ProposedTx, p.Approvals, p.ActivatedAt, p.ActivatedTx = "", nil, wire.Time{}, "", nil, wire.Time{}, ""
 	if err := p.Validate(); err != nil {
 		t.Errorf("policy: %v", err)
+	}
+	rule := sampleRule()
+	rule.Quorum, rule.Scope, rule.Owner = 0, "", ""
+	rule.State, rule.ProposedBy, rule.ProposedAt, rule.ProposedTx, rule.Approvals, rule.ActivatedAt, rule.ActivatedTx = "", nil, wire.Time{}, "", nil, wire.Time{}, ""
+	if err := rule.Validate(); err != nil {
+		t.Errorf("rule: %v", err)
 	}
 	m := sampleModel()
 	m.Owner, m.State, m.RegisteredBy, m.RegisteredAt, m.RegisteredTx, m.Approvals, m.ApprovedAt, m.ApprovedTx =

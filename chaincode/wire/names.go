@@ -19,6 +19,7 @@ const (
 	ContractPolicies   = "policies"
 	ContractResponses  = "responses"
 	ContractModels     = "models"
+	ContractHygiene    = "hygiene"
 )
 
 // Transaction names of the system contract.
@@ -78,4 +79,17 @@ const (
 	TxGetModel        = "GetModel"
 	TxListModels      = "ListModels"
 	TxGetModelHistory = "GetModelHistory"
+)
+
+// Transaction names of the hygiene contract. It holds suppression and
+// dedup rules and organisation caps.
+const (
+	TxProposeHygieneRule    = "ProposeRule"
+	TxApproveHygieneRule    = "ApproveRule"
+	TxRevokeHygieneRule     = "RevokeRule"
+	TxGetHygieneRule        = "GetRule"
+	TxListHygieneRules      = "ListRules"
+	TxGetHygieneRuleHistory = "GetRuleHistory"
+	TxSetOrgCaps            = "SetOrgCaps"
+	TxGetOrgCaps            = "GetOrgCaps"
 )

@@ -136,9 +136,13 @@ type Policy struct {
 	Mode              string     `json:"mode"`
 	Limit             *RateLimit `json:"limit,omitempty"`
 	ResponseApprovals int        `json:"responseApprovals"`
-	Quorum            int        `json:"quorum,omitempty"`
-	Scope             string     `json:"scope,omitempty"`
-	Owner             string     `json:"owner,omitempty"`
+	// EscalateLimited turns a response this policy's rate limit or its
+	// organisation's cap (wire.OrgCaps) would stop into one awaiting
+	// human approval (at least one) instead of ending it rate-limited.
+	EscalateLimited bool   `json:"escalateLimited,omitempty"`
+	Quorum          int    `json:"quorum,omitempty"`
+	Scope           string `json:"scope,omitempty"`
+	Owner           string `json:"owner,omitempty"`
 
 	State       string     `json:"state,omitempty"`
 	ProposedBy  *Actor     `json:"proposedBy,omitempty"`
@@ -220,6 +224,7 @@ func (p *Policy) Validate() error {
 func (p *Policy) SameProposal(q *Policy) bool {
 	if p.ID != q.ID || p.Version != q.Version || p.Description != q.Description ||
 		p.Condition != q.Condition || p.Mode != q.Mode || p.ResponseApprovals != q.ResponseApprovals ||
+		p.EscalateLimited != q.EscalateLimited ||
 		ScopeOf(p.Scope) != ScopeOf(q.Scope) ||
 		len(p.Actions) != len(q.Actions) || (p.Limit == nil) != (q.Limit == nil) {
 		return false

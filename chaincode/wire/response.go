@@ -74,29 +74,33 @@ type Outcome struct {
 // responder can check that its own organisation enacted the policy before
 // it acts (defence in depth: the chaincode already enforces the quorum).
 type Response struct {
-	ID                string     `json:"id"`
-	AlertID           string     `json:"alertId"`
-	BatchID           string     `json:"batchId"`
-	PolicyID          string     `json:"policyId"`
-	PolicyVersion     uint32     `json:"policyVersion"`
-	MSP               string     `json:"msp"`
-	GatewayID         string     `json:"gatewayId"`
-	Mode              string     `json:"mode"`
-	State             string     `json:"state"`
-	Target            string     `json:"target"`
-	Actions           []Action   `json:"actions"`
-	PolicyScope       string     `json:"policyScope,omitempty"`
-	PolicyOwner       string     `json:"policyOwner,omitempty"`
-	PolicyApprovedBy  []string   `json:"policyApprovedBy,omitempty"`
-	RequiredApprovals int        `json:"requiredApprovals"`
-	Approvals         []Approval `json:"approvals,omitempty"`
-	Outcomes          []Outcome  `json:"outcomes,omitempty"`
-	RollbackBy        *Actor     `json:"rollbackBy,omitempty"`
-	RollbackReason    string     `json:"rollbackReason,omitempty"`
-	CreatedAt         Time       `json:"createdAt"`
-	CreatedTx         string     `json:"createdTx"`
-	UpdatedAt         Time       `json:"updatedAt,omitzero"`
-	UpdatedTx         string     `json:"updatedTx,omitempty"`
+	ID                string   `json:"id"`
+	AlertID           string   `json:"alertId"`
+	BatchID           string   `json:"batchId"`
+	PolicyID          string   `json:"policyId"`
+	PolicyVersion     uint32   `json:"policyVersion"`
+	MSP               string   `json:"msp"`
+	GatewayID         string   `json:"gatewayId"`
+	Mode              string   `json:"mode"`
+	State             string   `json:"state"`
+	Target            string   `json:"target"`
+	Actions           []Action `json:"actions"`
+	PolicyScope       string   `json:"policyScope,omitempty"`
+	PolicyOwner       string   `json:"policyOwner,omitempty"`
+	PolicyApprovedBy  []string `json:"policyApprovedBy,omitempty"`
+	RequiredApprovals int      `json:"requiredApprovals"`
+	// LimitedBy says which blast-radius limit stopped the response
+	// (LimitedByPolicy, LimitedByOrgCap + ":" + action type): it is
+	// rate-limited, or awaiting approval when its policy escalates.
+	LimitedBy      string     `json:"limitedBy,omitempty"`
+	Approvals      []Approval `json:"approvals,omitempty"`
+	Outcomes       []Outcome  `json:"outcomes,omitempty"`
+	RollbackBy     *Actor     `json:"rollbackBy,omitempty"`
+	RollbackReason string     `json:"rollbackReason,omitempty"`
+	CreatedAt      Time       `json:"createdAt"`
+	CreatedTx      string     `json:"createdTx"`
+	UpdatedAt      Time       `json:"updatedAt,omitzero"`
+	UpdatedTx      string     `json:"updatedTx,omitempty"`
 }
 
 // ResponseRequest is a response as the chaincode event announces it: what

@@ -84,14 +84,22 @@ type Alerter struct {
 	mu        sync.Mutex
 	watermark uint64
 	raised    uint64
+	merged    uint64
+	suppr     uint64
 	lastErr   string
 }
 
-// Status is a snapshot of the alerter's progress.
+// Status is a snapshot of the alerter's progress. Raised counts the alert
+// records the ledger created; Merged the detections the ledger's dedup
+// rules merged into an existing alert (counted there, not created);
+// Suppressed the created alerts a suppress rule matched. Raised+Merged is
+// every detection sent for the first time.
 type Status struct {
-	Watermark uint64 `json:"watermark"`
-	Raised    uint64 `json:"raised"`
-	LastError string `json:"last_error,omitempty"`
+	Watermark  uint64 `json:"watermark"`
+	Raised     uint64 `json:"raised"`
+	Merged     uint64 `json:"merged"`
+	Suppressed uint64 `json:"suppressed"`
+	LastError  string `json:"last_error,omitempty"`
 }
 
 // New returns an alerter resuming from the watermark in cfg.StateDir.
@@ -135,7 +143,7 @@ func (a *Alerter) Wake() {
 func (a *Alerter) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return Status{Watermark: a.watermark, Raised: a.raised, LastError: a.lastErr}
+	return Status{Watermark: a.watermark, Raised: a.raised, Merged: a.merged, Suppressed: a.suppr, LastError: a.lastErr}
 }
 
 // Run processes anchored batches until ctx ends. Ledger failures are
@@ -212,6 +220,7 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		alerts = append(alerts, al...)
 	}
 	last := batches[len(batches)-1]
+	merged := 0
 	for start := 0; start < len(alerts); start += MaxPerTx {
 		chunk := alerts[start:min(start+MaxPerTx, len(alerts))]
 		res, err := a.raiser.RaiseAlerts(ctx, chunk)
@@ -220,7 +229,10 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		}
 		a.mu.Lock()
 		a.raised += uint64(res.Created)
+		a.merged += uint64(len(res.Merged))
+		a.suppr += uint64(len(res.Suppressed))
 		a.mu.Unlock()
+		merged += len(res.Merged)
 	}
 	if err := a.writeWatermark(last.TreeSizeAfter); err != nil {
 		return false, err
@@ -229,7 +241,7 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 	a.watermark, a.lastErr = last.TreeSizeAfter, ""
 	a.mu.Unlock()
 	if len(alerts) > 0 {
-		a.cfg.Logger.Info("alerts raised", "batches", len(batches), "last_batch", last.ID, "alerts", len(alerts))
+		a.cfg.Logger.Info("alerts raised", "batches", len(batches), "last_batch", last.ID, "alerts", len(alerts), "merged", merged)
 	}
 	return true, nil
 }

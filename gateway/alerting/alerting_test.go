@@ -232,3 +232,31 @@ func TestVaultPseudonymisesAndResolves(t *testing.T) {
 		}
 	}
 }
+
+// dedupRaiser answers like a ledger with a dedup rule merging every alert
+// after the first of each call, and a suppress rule matching the first.
+type dedupRaiser struct{}
+
+func (dedupRaiser) RaiseAlerts(_ context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
+	res := wire.RaiseResult{Created: 1, Existing: []string{}, Suppressed: []string{alerts[0].ID}}
+	for i, a := range alerts[1:] {
+		res.Merged = append(res.Merged, wire.MergedAlert{AlertID: a.ID, IntoBatchID: a.BatchID, IntoAlertID: alerts[0].ID, Count: i + 2})
+	}
+	return res, nil
+}
+
+// TestStatusCountsMergedAndSuppressed checks that the alerter accounts for
+// every detection the ledger merged or suppressed: created + merged is
+// every detection sent.
+func TestStatusCountsMergedAndSuppressed(t *testing.T) {
+	log := newLog([]string{"bad1", "bad2", "bad3", "bad4"}, []int{4}, 1)
+	a, err := New(quietCfg(t), log, flagUsers{}, dedupRaiser{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, a, func() bool { return a.Status().Watermark == 4 })
+	st := a.Status()
+	if got, want := [3]uint64{st.Raised, st.Merged, st.Suppressed}, [3]uint64{1, 3, 1}; got != want {
+		t.Fatalf("raised, merged, suppressed = %v, want %v", got, want)
+	}
+}

@@ -4,7 +4,10 @@
 //
 // Scenarios: submit (latency of sequential submits and evaluates) and
 // alerts (RaiseAlerts throughput and latency at 1, 100 and 1000 alerts per
-// transaction), ingest (a running gateway's end-to-end event rate) and
+// transaction, then with a dedup rule over a stream where 90 % of
+// detections repeat: alerts_committed_per_s counts every detection
+// committed, alert_records_written_ratio detections per alert record),
+// ingest (a running gateway's end-to-end event rate) and
 // action (telemetry-to-action latency through detection and the responder).
 package main
 
@@ -57,10 +60,14 @@ func main() {
 	}
 }
 
+// dial connects as an enrolled identity of org; "" is the org admin.
 func dial(ctx context.Context, runDir, org, identity string) (*fabric.Client, error) {
 	p, err := fabric.LoadProfile(filepath.Join(runDir, "connection-"+org+".json"))
 	if err != nil {
 		return nil, err
+	}
+	if identity == "" {
+		return fabric.Dial(ctx, p) // the org admin
 	}
 	return fabric.Dial(ctx, p, fabric.WithIdentity(identity))
 }

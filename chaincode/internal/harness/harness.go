@@ -13,6 +13,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/alerts"
 	"github.com/ledgerguard/ledgerguard/chaincode/consortium"
 	"github.com/ledgerguard/ledgerguard/chaincode/events"
+	"github.com/ledgerguard/ledgerguard/chaincode/hygiene"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/fixture"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgertest"
 	"github.com/ledgerguard/ledgerguard/chaincode/policies"
@@ -52,12 +53,13 @@ type H struct {
 	Alerts     *alerts.Contract
 	Policies   *policies.Contract
 	Responses  *responses.Contract
+	Hygiene    *hygiene.Contract
 }
 
 // New returns a harness over an empty ledger.
 func New(t testing.TB) *H {
 	return &H{T: t, L: ledgertest.New(), Consortium: consortium.New(), Events: events.New(),
-		Alerts: alerts.New(), Policies: policies.New(), Responses: responses.New()}
+		Alerts: alerts.New(), Policies: policies.New(), Responses: responses.New(), Hygiene: hygiene.New()}
 }
 
 // Call runs fn as id in a new transaction, committing it if fn succeeds.
@@ -163,4 +165,46 @@ func (h *H) LastEvent() (string, wire.ResponseEvent) {
 	}
 	ev := evs[len(evs)-1]
 	return ev.Name, Decode[wire.ResponseEvent](h.T, string(ev.Payload))
+}
+
+// ProposeRule proposes hygiene rule r as id.
+func (h *H) ProposeRule(id *ledgertest.Identity, r wire.HygieneRule) (string, error) {
+	return h.Call(id, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Hygiene.ProposeRule(ctx, fixture.JSON(r))
+	})
+}
+
+// ApproveRule approves hygiene rule id@version as admin.
+func (h *H) ApproveRule(admin *ledgertest.Identity, id string, version uint32) (string, error) {
+	return h.Call(admin, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Hygiene.ApproveRule(ctx, id, version)
+	})
+}
+
+// ActivateRule proposes r as Org1Author and has both member admins
+// approve it.
+func (h *H) ActivateRule(r wire.HygieneRule) wire.HygieneRule {
+	h.T.Helper()
+	if _, err := h.ProposeRule(Org1Author, r); err != nil {
+		h.T.Fatalf("propose rule %s: %v", r.ID, err)
+	}
+	var out string
+	for _, admin := range []*ledgertest.Identity{Org1Admin, Org2Admin} {
+		var err error
+		if out, err = h.ApproveRule(admin, r.ID, r.Version); err != nil {
+			h.T.Fatalf("approve rule %s: %v", r.ID, err)
+		}
+	}
+	got := Decode[wire.HygieneRule](h.T, out)
+	if got.State != wire.PolicyActive {
+		h.T.Fatalf("rule %s is %s after quorum", r.ID, got.State)
+	}
+	return got
+}
+
+// SetCaps sets caps as admin.
+func (h *H) SetCaps(admin *ledgertest.Identity, caps wire.OrgCaps) (string, error) {
+	return h.Call(admin, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Hygiene.SetOrgCaps(ctx, fixture.JSON(caps))
+	})
 }

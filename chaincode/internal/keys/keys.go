@@ -16,6 +16,12 @@
 //	lg.rate     (policyID, sha256(target), windowStart%020d, responseID) → rate-limit mark
 //	lg.members  ()                                        → Members
 //	lg.model    (name, version)                           → ModelRecord: one model version's provenance
+//	lg.hrule    (ruleID, version%010d)                    → HygieneRule version (suppress or dedup)
+//	lg.hhead    (ruleID)                                  → rule head: owner, latest and active version
+//	lg.hactive  (ruleID)                                  → copy of the active rule version (≤ MaxActiveHygieneRules keys)
+//	lg.dedup    (msp, sha256(detector,category,asset,principal,suppressed), windowStart%020d) → DedupRecord
+//	lg.ocaps    (msp)                                     → OrgCaps (written only by that org's admins)
+//	lg.capmark  (msp, actionType, windowStart%020d, responseID) → org-cap mark
 //
 // Numbers are zero-padded so lexical key order is numeric order.
 package keys
@@ -44,6 +50,12 @@ const (
 	RateMark     = "lg.rate"
 	Members      = "lg.members"
 	Model        = "lg.model"
+	HygieneRule  = "lg.hrule"
+	HygieneHead  = "lg.hhead"
+	ActiveRule   = "lg.hactive"
+	Dedup        = "lg.dedup"
+	OrgCaps      = "lg.ocaps"
+	CapMark      = "lg.capmark"
 )
 
 // Key builds the composite key of objectType with attributes; it fails only

@@ -1,8 +1,9 @@
 // Package ledgerview reads the records one contract writes and other
 // contracts rely on: anchored batches (written by events, read by alerts),
 // the consortium's membership (written by consortium, read wherever a
-// quorum or a member's right counts) and the active policy set (written by
-// policies, read by response planning). It lets contracts share these
+// quorum or a member's right counts), the active policy set (written by
+// policies, read by response planning), and the active hygiene rules and
+// organisation caps (written by hygiene, read by alerts and planning). It lets contracts share these
 // reads without importing each other.
 //
 // Guarantees: every read fails closed like package state (a failed or
@@ -158,4 +159,28 @@ const MaxActivePolicies = 256
 // in policy-id order, with one bounded scan.
 func ActivePolicies(stub shim.ChaincodeStubInterface) ([]wire.Policy, error) {
 	return state.Scan[wire.Policy](stub, keys.ActivePolicy, nil, MaxActivePolicies)
+}
+
+// ActiveHygieneRules returns every active hygiene rule version
+// (keys.ActiveRule), in rule-id order, with one bounded scan; expired
+// suppress rules are included (callers check wire.HygieneRule.InForce).
+func ActiveHygieneRules(stub shim.ChaincodeStubInterface) ([]wire.HygieneRule, error) {
+	return state.Scan[wire.HygieneRule](stub, keys.ActiveRule, nil, wire.MaxActiveHygieneRules)
+}
+
+// OrgCaps reads organisation msp's blast-radius caps; an organisation
+// that set none has an empty record (not an error).
+func OrgCaps(stub shim.ChaincodeStubInterface, msp string) (*wire.OrgCaps, error) {
+	key, err := keys.Key(keys.OrgCaps, msp)
+	if err != nil {
+		return nil, err
+	}
+	c, found, err := state.Get[wire.OrgCaps](stub, key)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return &wire.OrgCaps{MSP: msp, Caps: []wire.OrgCap{}}, nil
+	}
+	return c, nil
 }

@@ -8,6 +8,7 @@ package planning
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 
@@ -36,12 +37,20 @@ const maxEvalErrors = 100
 // invalidated as a phantom read. That is the intended behaviour for a
 // limit — the retry sees the other mark — and unrelated targets and
 // policies never conflict.
+//
+// Organisation caps (wire.OrgCaps, set by each organisation's admins) bound
+// the responses carrying an action type per organisation and window,
+// across all policies, with the same kind of marks under
+// (msp, action type, window start, response id). A response either limit
+// stops ends rate-limited (LimitedBy says which), or awaiting approval
+// (at least one) when its policy sets EscalateLimited; it writes no mark.
 type Planner struct {
 	stub     shim.ChaincodeStubInterface
 	now      wire.Time
 	txID     string
 	policies []compiled
-	counts   map[string]int
+	counts   map[string]int // marks under a counted prefix, this transaction's included
+	caps     map[string]*wire.OrgCaps
 	loaded   bool
 
 	// Created lists every response written, in order.
@@ -59,7 +68,7 @@ type compiled struct {
 // NewPlanner returns a planner for the transaction; it loads policies on
 // first use, so a transaction whose alerts are all replays reads none.
 func NewPlanner(stub shim.ChaincodeStubInterface, now wire.Time, txID string) *Planner {
-	return &Planner{stub: stub, now: now, txID: txID, counts: map[string]int{}, Created: []wire.ResponseRequest{}}
+	return &Planner{stub: stub, now: now, txID: txID, counts: map[string]int{}, caps: map[string]*wire.OrgCaps{}, Created: []wire.ResponseRequest{}}
 }
 
 func (pl *Planner) load() error {
@@ -165,15 +174,45 @@ func (pl *Planner) create(a *wire.Alert, p *wire.Policy) error {
 		return nil
 	}
 	r.Target = wire.ResolveTemplate(target, a)
-	limited := false
+	// Blast-radius limits: the policy's per-target limit, then the alert
+	// organisation's cap per action type (not for dry runs, which never
+	// act). Both are checked before either is marked, so a response one
+	// limit stops is never counted by the other.
+	var marks []string
 	if p.Limit != nil {
-		ok, err := pl.admit(p, &r)
+		mark, ok, err := pl.admit(p, &r)
 		if err != nil {
 			return err
 		}
-		limited = !ok
+		if !ok {
+			r.LimitedBy = wire.LimitedByPolicy
+		}
+		marks = append(marks, mark)
+	}
+	if r.LimitedBy == "" && p.Mode != wire.ModeDryRun {
+		capMarks, action, err := pl.capCheck(&r)
+		if err != nil {
+			return err
+		}
+		if action != "" {
+			r.LimitedBy = wire.LimitedByOrgCap + ":" + action
+		}
+		marks = append(marks, capMarks...)
+	}
+	limited := r.LimitedBy != ""
+	if !limited {
+		for _, k := range marks {
+			if err := state.PutRaw(pl.stub, k, []byte(pl.now.String())); err != nil {
+				return err
+			}
+			pl.counts[countKey(k)]++
+		}
 	}
 	switch {
+	case limited && p.EscalateLimited && p.Mode != wire.ModeDryRun:
+		// Escalation: a person decides instead of the limit dropping it.
+		r.State = wire.ResponseAwaitingApproval
+		r.RequiredApprovals = max(r.RequiredApprovals, 1)
 	case limited:
 		r.State = wire.ResponseRateLimited
 	case p.Mode == wire.ModeDryRun:
@@ -190,37 +229,102 @@ func (pl *Planner) create(a *wire.Alert, p *wire.Policy) error {
 	return nil
 }
 
-// admit counts the policy's responses for r's target in the current window
-// and, if below the limit, writes r's mark and reports true.
-func (pl *Planner) admit(p *wire.Policy, r *wire.Response) (bool, error) {
-	w := p.Limit.WindowSeconds
+// countKey is the in-memory count key of a mark: the mark's key without
+// its last attribute (the response id), i.e. its counted prefix.
+func countKey(mark string) string {
+	trimmed := strings.TrimSuffix(mark, "\x00")
+	return trimmed[:strings.LastIndexByte(trimmed, 0)+1]
+}
+
+// windowStart floors the transaction time to a window of w seconds.
+func (pl *Planner) windowStart(w int64) string {
 	sec := pl.now.Unix()
 	start := sec - ((sec%w)+w)%w // floor to the window, also before 1970
 	if start < 0 {
 		start = 0
 	}
-	target := keys.Digest(r.Target)
-	window := keys.Uint20(uint64(start))
-	ck := p.ID + "\x00" + target + "\x00" + window
-	n, ok := pl.counts[ck]
-	if !ok {
-		var err error
-		n, err = state.Count(pl.stub, keys.RateMark, []string{p.ID, target, window}, p.Limit.Max)
-		if err != nil {
-			return false, err
-		}
+	return keys.Uint20(uint64(start))
+}
+
+// count returns how many marks lie under the prefix (objectType, attrs),
+// counting this transaction's own marks (Fabric transactions do not read
+// their own writes), reading at most max keys.
+func (pl *Planner) count(objectType string, attrs []string, max int) (int, error) {
+	prefix, err := keys.Key(objectType, attrs...)
+	if err != nil {
+		return 0, err
 	}
-	if n >= p.Limit.Max {
-		pl.counts[ck] = n
-		return false, nil
+	if _, ok := pl.counts[prefix]; !ok {
+		n, err := state.Count(pl.stub, objectType, attrs, max)
+		if err != nil {
+			return 0, err
+		}
+		pl.counts[prefix] = n
+	}
+	return pl.counts[prefix], nil
+}
+
+// capCheck checks r against its organisation's caps (wire.OrgCaps): for
+// each capped action type r carries, it counts the organisation's marks
+// in the cap's current window with a bounded range read (at most the
+// cap's max keys). It returns the marks to write if r is admitted, or the
+// first action type (in r's action order) whose cap is reached. The count
+// is a range read Fabric re-runs at commit: of two responses of one
+// organisation and action type in one block, the second is invalidated
+// as a phantom read and retried — caps apply to responses, which are
+// rare, never to alerts.
+func (pl *Planner) capCheck(r *wire.Response) (marks []string, limitedAction string, err error) {
+	caps, ok := pl.caps[r.MSP]
+	if !ok {
+		if caps, err = ledgerview.OrgCaps(pl.stub, r.MSP); err != nil {
+			return nil, "", fmt.Errorf("load caps of %s: %w", r.MSP, err)
+		}
+		pl.caps[r.MSP] = caps
+	}
+	if len(caps.Caps) == 0 {
+		return nil, "", nil
+	}
+	seen := map[string]bool{}
+	for _, act := range r.Actions {
+		if seen[act.Type] {
+			continue
+		}
+		seen[act.Type] = true
+		cp, ok := caps.Cap(act.Type)
+		if !ok {
+			continue
+		}
+		window := pl.windowStart(cp.WindowSeconds)
+		attrs := []string{r.MSP, act.Type, window}
+		n, err := pl.count(keys.CapMark, attrs, cp.Max)
+		if err != nil {
+			return nil, "", err
+		}
+		if n >= cp.Max {
+			return nil, act.Type, nil
+		}
+		mark, err := keys.Key(keys.CapMark, r.MSP, act.Type, window, r.ID)
+		if err != nil {
+			return nil, "", err
+		}
+		marks = append(marks, mark)
+	}
+	return marks, "", nil
+}
+
+// admit counts the policy's responses for r's target in the current
+// window and returns the mark r would write and whether it is below the
+// limit; the caller writes the mark once every limit admitted r.
+func (pl *Planner) admit(p *wire.Policy, r *wire.Response) (string, bool, error) {
+	target := keys.Digest(r.Target)
+	window := pl.windowStart(p.Limit.WindowSeconds)
+	n, err := pl.count(keys.RateMark, []string{p.ID, target, window}, p.Limit.Max)
+	if err != nil {
+		return "", false, err
 	}
 	key, err := keys.Key(keys.RateMark, p.ID, target, window, r.ID)
 	if err != nil {
-		return false, err
+		return "", false, err
 	}
-	if err := state.PutRaw(pl.stub, key, []byte(pl.now.String())); err != nil {
-		return false, err
-	}
-	pl.counts[ck] = n + 1
-	return true, nil
+	return key, n < p.Limit.Max, nil
 }

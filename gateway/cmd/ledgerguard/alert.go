@@ -166,6 +166,12 @@ func (l *ledgerCmd) printAlert(w io.Writer, a *wire.Alert) error {
 		{"event", a.EventHash + " at " + when(a.EventTime)}, {"msp", a.MSP}, {"gateway", a.GatewayID},
 		{"raised", when(a.RaisedAt) + " " + orDash(a.RaisedTx)},
 	}
+	if a.Count > 0 {
+		kv = append(kv, [2]string{"count", fmt.Sprintf("%d detections, last seen %s", a.Count, when(a.LastSeen))})
+	}
+	if a.SuppressedBy != nil {
+		kv = append(kv, [2]string{"suppressed by", fmt.Sprintf("rule %s/%d", a.SuppressedBy.ID, a.SuppressedBy.Version)})
+	}
 	if c := a.LastChange; c != nil {
 		kv = append(kv, [2]string{"last change", fmt.Sprintf("%s %s→%s by %s: %s (tx %s)", when(c.At), c.From, c.Status, c.By.MSP, c.Reason, c.TxID)})
 	}

@@ -53,7 +53,7 @@ func newRoot() *cobra.Command {
 		Version:       version,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newPingCmd(), newFeaturesCmd(), newModelsCmd(), newExportCmd(), newVerifyCmd(), newPolicyCmd(), newResponseCmd(), newAlertCmd(), newRespondCmd())
+	root.AddCommand(newPingCmd(), newFeaturesCmd(), newModelsCmd(), newExportCmd(), newVerifyCmd(), newPolicyCmd(), newResponseCmd(), newAlertCmd(), newRespondCmd(), newSuppressCmd(), newCapsCmd())
 	root.AddCommand(newGatewayCmd())
 	root.AddCommand(newReportCmd())
 	return root

@@ -29,6 +29,7 @@ type policyFile struct {
 	Actions           []actionFile   `yaml:"actions"`
 	Limit             *rateLimitFile `yaml:"limit"`
 	ResponseApprovals int            `yaml:"responseApprovals"`
+	EscalateLimited   bool           `yaml:"escalateLimited"`
 	Quorum            int            `yaml:"quorum"`
 	Scope             string         `yaml:"scope"`
 	Owner             string         `yaml:"owner"`
@@ -75,7 +76,7 @@ func parsePolicy(path string, data []byte) (wire.Policy, error) {
 	}
 	p := wire.Policy{
 		ID: f.ID, Version: f.Version, Description: f.Description, Condition: f.Condition, Mode: f.Mode,
-		ResponseApprovals: f.ResponseApprovals, Quorum: f.Quorum, Scope: f.Scope, Owner: f.Owner,
+		ResponseApprovals: f.ResponseApprovals, EscalateLimited: f.EscalateLimited, Quorum: f.Quorum, Scope: f.Scope, Owner: f.Owner,
 	}
 	for _, a := range f.Actions {
 		p.Actions = append(p.Actions, wire.Action{Type: a.Type, Params: a.Params})
@@ -112,7 +113,9 @@ func newPolicyCmd() *cobra.Command {
 		Long: `Response policies are YAML files (see policies/ for examples) mapping to
 the ledger's policy record: id, version, description, condition (CEL over
 alert.*), mode (enforce or dry-run), actions (type and params), limit,
-responseApprovals, quorum, scope, owner. An author proposes a version,
+responseApprovals, escalateLimited (a response its limit or its
+organisation's cap stops awaits approval instead of ending rate-limited),
+quorum, scope, owner. An author proposes a version,
 admins of the member organisations approve it, and it becomes active at the
 quorum. A consortium-scoped policy (the default) needs a majority of the
 members whatever its quorum; an org-scoped one (scope: org) acts only on the
@@ -322,6 +325,9 @@ func (l *ledgerCmd) printPolicy(w io.Writer, p *wire.Policy) error {
 		{"owner", orDash(p.Owner)}, {"description", orDash(p.Description)}, {"condition", p.Condition},
 		{"response approvals", strconv.Itoa(p.ResponseApprovals)}, {"quorum", strconv.Itoa(p.Quorum)},
 		{"limit", limit}, {"approvals", approvalsOf(p.Approvals)}, {"proposed", when(p.ProposedAt) + " " + orDash(p.ProposedTx)},
+	}
+	if p.EscalateLimited {
+		kv = append(kv, [2]string{"escalate limited", "yes: a limited response awaits approval"})
 	}
 	if !p.ActivatedAt.IsZero() {
 		kv = append(kv, [2]string{"activated", when(p.ActivatedAt) + " " + p.ActivatedTx})

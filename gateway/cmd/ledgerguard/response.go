@@ -124,6 +124,9 @@ func (l *ledgerCmd) printResponse(w io.Writer, r *wire.Response) error {
 		{"approvals", fmt.Sprintf("%d/%d %s", len(r.Approvals), r.RequiredApprovals, approvalsOf(r.Approvals))},
 		{"created", when(r.CreatedAt) + " " + r.CreatedTx},
 	}
+	if r.LimitedBy != "" {
+		kv = append(kv, [2]string{"limited by", r.LimitedBy})
+	}
 	if r.RollbackBy != nil {
 		kv = append(kv, [2]string{"rollback", r.RollbackBy.MSP + ": " + r.RollbackReason})
 	}
