@@ -131,7 +131,14 @@ func benchAlerts(ctx context.Context, runDir string, d time.Duration) error {
 	if err := ensureBenchDedupRule(ctx, runDir); err != nil {
 		return err
 	}
-	r, err := raiseLoad(ctx, c, fmt.Sprintf("bench-%d-dedup", run), model, dedupLoad, sets, d)
+	dedupClients, err := workerClients(ctx, runDir, fmt.Sprintf("bench-%d-dedup", run), dedupLoad.inFlight)
+	if err != nil {
+		return err
+	}
+	r, err := raiseLoad(ctx, dedupClients, model, dedupLoad, sets, d)
+	for _, c := range dedupClients {
+		_ = c.Close()
+	}
 	if err != nil {
 		return err
 	}
