@@ -191,48 +191,16 @@ func runReport(cmd *cobra.Command, f *reportFlags) error {
 		Period: period, Scope: scope, Evidence: ev,
 	}
 	err = f.l.run(cmd, func(ctx context.Context, lc ledgerCalls) error {
-		var err error
-		if in.Batches, err = collect[wire.Batch](ctx, lc, &f.l, evaluate(wire.ContractEvents, wire.TxListBatches,
-			scope.MSP, scope.GatewayID, wire.NewTime(period.From).String(), wire.NewTime(period.To).String())); err != nil {
-			return err
-		}
-		af := wire.AlertFilter{MSP: scope.MSP, GatewayID: scope.GatewayID, Since: wire.NewTime(period.From), Until: wire.NewTime(period.To)}
-		if in.Alerts, err = collect[wire.Alert](ctx, lc, &f.l, evaluate(wire.ContractAlerts, wire.TxListAlerts, filterArg(af))); err != nil {
-			return err
-		}
-		rf := wire.ResponseFilter{MSP: scope.MSP, GatewayID: scope.GatewayID}
-		if in.Responses, err = collect[wire.Response](ctx, lc, &f.l, evaluate(wire.ContractResponses, wire.TxListResponses, filterArg(rf))); err != nil {
-			return err
-		}
-		if in.Policies, err = collect[wire.Policy](ctx, lc, &f.l, evaluate(wire.ContractPolicies, wire.TxListPolicies, "")); err != nil {
-			return err
-		}
-		in.Models, err = collect[wire.ModelRecord](ctx, lc, &f.l, evaluate(wire.ContractModels, wire.TxListModels, ""))
-		return err
+		return report.ReadLedger(ctx, lc.Evaluate, &in, f.l.pageSize)
 	})
 	if err != nil {
 		return fmt.Errorf("report: read the ledger: %w", err)
 	}
-	rep, err := report.Assemble(in)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	jsonBytes, err := rep.Encode()
+	signed, err := report.Produce(in, signer, reportNow(), base)
 	if err != nil {
 		return err
 	}
-	htmlBytes, err := report.RenderHTML(jsonBytes)
-	if err != nil {
-		return err
-	}
-	sig, err := signer.Sign(reportNow(), report.File{Name: base + ".json", Data: jsonBytes}, report.File{Name: base + ".html", Data: htmlBytes})
-	if err != nil {
-		return err
-	}
-	sigBytes, err := sig.Encode()
-	if err != nil {
-		return err
-	}
+	rep, jsonBytes, htmlBytes, sigBytes := signed.Report, signed.JSON, signed.HTML, signed.Sig
 	// The signature is written last: a report with a .sig is complete.
 	for _, w := range []struct {
 		path string
