@@ -55,6 +55,9 @@ type Deps struct {
 	// Online, when set, lets a verification also compare the bundle with
 	// the live ledger (evidence.WithOnline).
 	Online evidence.OnlineSource
+	// Reports, when set, lets people produce signed compliance reports
+	// from the Evidence view (nil: the form says to use the CLI).
+	Reports *Reports
 	// Credentials are the gateway's credentials; people sign in with one
 	// holding the read or analyst scope.
 	Credentials []gateway.Credential
@@ -173,6 +176,10 @@ func (c *Console) routes() *http.ServeMux {
 	m.HandleFunc("POST "+Prefix+"/evidence/verify", c.postUpload(c.verify))
 	m.HandleFunc("GET "+Prefix+"/evidence/jobs/{id}", c.get(c.job))
 	m.HandleFunc("GET "+Prefix+"/evidence/jobs/{id}/status", c.get(c.jobStatus))
+	m.HandleFunc("POST "+Prefix+"/evidence/report", c.post(c.startReport, false))
+	m.HandleFunc("GET "+Prefix+"/evidence/reports/{id}", c.get(c.reportPage))
+	m.HandleFunc("GET "+Prefix+"/evidence/reports/{id}/status", c.get(c.reportStatus))
+	m.HandleFunc("GET "+Prefix+"/evidence/reports/{id}/files/{ext}", c.get(c.reportFile))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, "Not found", "There is no console page at "+r.URL.Path+".")
 	})

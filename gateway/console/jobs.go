@@ -37,13 +37,15 @@ type job struct {
 type jobs struct {
 	mu   sync.Mutex
 	byID map[string]*job
-	sem  chan struct{}
-	dir  string
-	now  func() time.Time
+	// reports are the compliance reports being produced or kept (reports.go).
+	reports map[string]*reportJob
+	sem     chan struct{}
+	dir     string
+	now     func() time.Time
 }
 
 func newJobs(max int, dir string, now func() time.Time) *jobs {
-	return &jobs{byID: map[string]*job{}, sem: make(chan struct{}, max), dir: dir, now: now}
+	return &jobs{byID: map[string]*job{}, reports: map[string]*reportJob{}, sem: make(chan struct{}, max), dir: dir, now: now}
 }
 
 func (js *jobs) get(id, owner string) *job {
@@ -68,6 +70,14 @@ func (js *jobs) expire(after time.Duration) {
 			delete(js.byID, id)
 		}
 	}
+	for id, j := range js.reports {
+		j.mu.Lock()
+		old := j.done && now.Sub(j.ended) > after
+		j.mu.Unlock()
+		if old {
+			delete(js.reports, id)
+		}
+	}
 }
 
 func (js *jobs) closeAll() {
@@ -77,6 +87,9 @@ func (js *jobs) closeAll() {
 		if j.cancel != nil {
 			j.cancel()
 		}
+	}
+	for _, j := range js.reports {
+		j.cancel()
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // pageNames are the templates under templates/ besides layout.html.
-var pageNames = []string{"login", "error", "overview", "alerts", "alert", "responses", "policies", "policy", "evidence", "job"}
+var pageNames = []string{"login", "error", "overview", "alerts", "alert", "responses", "policies", "policy", "evidence", "job", "report"}
 
 var funcs = template.FuncMap{
 	"when": func(v any) string {

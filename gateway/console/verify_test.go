@@ -24,6 +24,7 @@ type fixture struct {
 	store  *store.Store
 	batch  []gateway.Batch
 	bundle []byte
+	ledger *evidencetest.Ledger
 }
 
 var (
@@ -87,7 +88,7 @@ func newFixture(dir string) (*fixture, error) {
 			return nil, err
 		}
 	}
-	return &fixture{store: s, batch: pending, bundle: buf.Bytes()}, nil
+	return &fixture{store: s, batch: pending, bundle: buf.Bytes(), ledger: l}, nil
 }
 
 func TestVerifyGoodAndTamperedBundles(t *testing.T) {

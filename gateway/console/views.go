@@ -497,12 +497,17 @@ type evidenceData struct {
 	Next, First            string
 	MaxBundle              string
 	Online                 bool
+	Reports                bool
+	Signer                 string
 }
 
 func (c *Console) evidence(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
 	d := evidenceData{MSP: q.Get("msp"), Gateway: q.Get("gateway"), From: q.Get("from"), To: q.Get("to"),
 		MaxBundle: fmt.Sprintf("%d MiB", c.cfg.MaxBundleBytes>>20), Online: c.deps.Online != nil}
+	if rs := c.deps.Reports; rs != nil && rs.Signer != nil {
+		d.Reports, d.Signer = true, rs.Signer.MSPID()
+	}
 	if !q.Has("msp") && !q.Has("gateway") {
 		d.MSP, d.Gateway = c.deps.GatewayMSP, c.deps.GatewayID
 	}

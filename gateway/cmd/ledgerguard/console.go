@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/anchor"
 	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/console"
+	"github.com/ledgerguard/ledgerguard/gateway/evidence"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
 )
@@ -54,6 +56,13 @@ func newConsole(ctx context.Context, cfg config.Config, cc console.Config, w con
 	}
 	ledger := fabric.NewLedger(client, cfg.Ledger.Channel, cfg.Ledger.Chaincode)
 	evsrc := fabric.NewEvidenceSource(client, cfg.Ledger.Channel, cfg.Ledger.Chaincode)
+	// Reports are signed by the console's ledger identity, as ledgerguard
+	// report signs with its --identity.
+	signer, err := profileSigner(profile, cc.Identity)
+	if err != nil {
+		_ = client.Close()
+		return nil, nil, fmt.Errorf("console: report signing identity %q: %w", cc.Identity, err)
+	}
 	c, err := console.New(cc, console.Deps{
 		Ledger: ledger,
 		Blocks: func(ctx context.Context, txID string) (uint64, error) {
@@ -82,6 +91,16 @@ func newConsole(ctx context.Context, cfg config.Config, cc console.Config, w con
 				return false, map[string]string{"readyz": err.Error()}
 			}
 			return r.Ready, r.Checks
+		},
+		Reports: &console.Reports{
+			Signer: signer, Channel: cfg.Ledger.Channel, Chaincode: cfg.Ledger.Chaincode,
+			Evidence: func(ctx context.Context, out io.Writer, from, to time.Time) error {
+				_, err := evidence.Export(ctx, out, w.st, evsrc, evidence.Request{
+					GatewayMSP: w.msp, GatewayID: cfg.GatewayID, Channel: cfg.Ledger.Channel, Chaincode: cfg.Ledger.Chaincode,
+					From: from, To: to, Gzip: true,
+				})
+				return err
+			},
 		},
 		Models:      w.models,
 		Online:      evsrc,

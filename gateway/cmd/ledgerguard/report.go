@@ -46,7 +46,14 @@ var loadReportSigner = func(lf *ledgerFlags) (*report.Signer, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	certPath, keyPath, err := p.CredentialPaths(lf.identity)
+	return profileSigner(p, lf.identity)
+}
+
+// profileSigner returns the report signer of enrolled identity name of
+// the profile's organisation (its certificate and private key), as the
+// CLI's report and the console's report button both sign.
+func profileSigner(p *fabric.Profile, name string) (*report.Signer, error) {
+	certPath, keyPath, err := p.CredentialPaths(name)
 	if err != nil {
 		return nil, usageError{err}
 	}

@@ -12,9 +12,13 @@
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status)); })
         .then(function (j) {
-          bar.value = j.percent;
-          bar.textContent = j.percent + "%";
-          text.textContent = j.events + " of " + j.totalEvents + " events, " + j.batches + " batches checked";
+          if (j.stage !== undefined) { // a report being produced
+            text.textContent = "Working: " + j.stage + "…";
+          } else if (bar) {
+            bar.value = j.percent;
+            bar.textContent = j.percent + "%";
+            text.textContent = j.events + " of " + j.totalEvents + " events, " + j.batches + " batches checked";
+          }
           if (j.done) {
             window.location.reload();
             return;
