@@ -39,6 +39,8 @@ type modelRow struct {
 }
 
 type overviewData struct {
+	Span       string
+	Spans      []string
 	Charts     []chart
 	Sample     Sample
 	HasSample  bool
@@ -55,9 +57,20 @@ type overviewData struct {
 type kv struct{ Key, Value string }
 
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
-	d := overviewData{GatewayMSP: c.deps.GatewayMSP, GatewayID: c.deps.GatewayID}
+	d := overviewData{GatewayMSP: c.deps.GatewayMSP, GatewayID: c.deps.GatewayID, Span: "hour", Spans: []string{"hour", "day"}}
+	if v := r.URL.Query().Get("span"); v != "" {
+		d.Span = v
+	}
+	sp, ok := spans[d.Span]
+	if !ok {
+		c.fail(w, r, s, http.StatusBadRequest, "Bad span", fmt.Sprintf("span %q is not one of hour, day.", d.Span))
+		return
+	}
 	now := c.now()
 	samples := c.samples.snapshot()
+	if sp.Name == "day" {
+		samples = c.samples.snapshotDay()
+	}
 	if c.deps.Stats != nil {
 		cur := c.deps.Stats()
 		if cur.At.IsZero() {
@@ -67,11 +80,24 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		d.Sample, d.HasSample = cur, true
 		d.Lag = cur.Lag.Round(time.Millisecond).String()
 	}
+	n, per := sp.bars(), " per "+sp.Per
 	d.Charts = []chart{
-		barChart("Events in per minute", "events", perMinute(samples, now, 60, func(s Sample) uint64 { return s.Stored })),
-		barChart("Events anchored per minute", "events", perMinute(samples, now, 60, func(s Sample) uint64 { return s.Anchored })),
-		barChart("Alerts raised per minute", "alerts", perMinute(samples, now, 60, func(s Sample) uint64 { return s.Alerts })),
+		spanChart("Events in"+per, "events", perBucket(samples, now, n, sp.Bucket, func(s Sample) uint64 { return s.Stored }), sp),
+		spanChart("Events anchored"+per, "events", perBucket(samples, now, n, sp.Bucket, func(s Sample) uint64 { return s.Anchored }), sp),
+		spanChart("Alerts raised"+per, "alerts", perBucket(samples, now, n, sp.Bucket, func(s Sample) uint64 { return s.Alerts }), sp),
 	}
+	ctx, cancel := c.ctx(r)
+	times, partial, err := c.actionTimes(ctx, now.Add(-sp.Window))
+	cancel()
+	ac := spanChart("Actions executed"+per, "actions", countBuckets(times, now, n, sp.Bucket), sp)
+	switch {
+	case err != nil:
+		_, _, why := ledgerAnswer(err)
+		ac.Summary = "not available: " + why
+	case partial:
+		ac.Summary += fmt.Sprintf(" (from the first %d responses only)", maxActionResponses)
+	}
+	d.Charts = append(d.Charts, ac)
 	if c.deps.Ready != nil {
 		ctx, cancel := c.ctx(r)
 		ready, checks := c.deps.Ready(ctx)
@@ -102,6 +128,39 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	}
 	c.render(w, r, s, http.StatusOK, "overview", "overview", "Overview", d)
+}
+
+// maxActionResponses bounds the responses the overview reads for its
+// actions chart, so the page stays cheap however many there are.
+const maxActionResponses = 5000
+
+// actionTimes returns when this gateway's responses recorded an outcome
+// (an action executed, succeeded or not) since since, from the ledger's
+// responses (the responder keeps no counters the console could sample).
+// partial: more responses exist than were read.
+func (c *Console) actionTimes(ctx context.Context, since time.Time) ([]time.Time, bool, error) {
+	f, _ := json.Marshal(wire.ResponseFilter{MSP: c.deps.GatewayMSP, GatewayID: c.deps.GatewayID})
+	var times []time.Time
+	bm, read := "", 0
+	for read < maxActionResponses {
+		var page wire.Page[wire.Response]
+		if err := c.evaluate(ctx, &page, wire.ContractResponses, wire.TxListResponses, string(f), strconv.Itoa(wire.MaxPageSize), bm); err != nil {
+			return nil, false, err
+		}
+		read += len(page.Records)
+		for _, r := range page.Records {
+			for _, o := range r.Outcomes {
+				if t := o.At.Time; !t.IsZero() && !t.Before(since) {
+					times = append(times, t)
+				}
+			}
+		}
+		if page.Bookmark == "" || len(page.Records) == 0 {
+			return times, false, nil
+		}
+		bm = page.Bookmark
+	}
+	return times, true, nil
 }
 
 // ---- Alerts ----
