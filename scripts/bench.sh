@@ -145,6 +145,17 @@ bench_detect() {
         for (i = 2; i <= NF; i++) if ($(i+1) == "ns/event") printf "BENCH detect_ns_per_event_%s %s ns\n", name, $i }'
 }
 
+# bench_console measures console pages at scale (10,000 alerts on a paging
+# fake ledger, 1,000,000 events anchored in a real store built in a
+# temporary directory, about 30 s) and prints BENCH lines; goal <= 200 ms.
+bench_console() {
+  log "bench: console pages with 10,000 alerts and 1,000,000 anchored events"
+  (cd "${LG_ROOT}" && go test -run XXX -bench Console -benchtime 20x ./gateway/console/) \
+    | awk '/^BENCH / { print; next }
+        /^BenchmarkConsole\// { split($1, a, "/"); name=a[2]; sub(/-[0-9]+$/, "", name);
+          for (i = 2; i <= NF; i++) if ($(i+1) == "ms/page") printf "BENCH console_%s_ms %s ms\n", name, $i }'
+}
+
 main() {
   if "${LG_ROOT}/scripts/network.sh" status 2>/dev/null | grep -q running; then
     die "the development network (network/run) is running and holds the ports the benchmarks need: run 'make network-down' first"
@@ -160,6 +171,7 @@ main() {
   bench_ingest
   bench_action
   bench_detect
+  bench_console
 }
 
 main "$@"
