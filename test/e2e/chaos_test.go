@@ -221,6 +221,14 @@ func TestChaos(t *testing.T) {
 	g := newGateway(t, gatewayOpts{detection: len(rows) > 0, batchMaxEvents: 2000, batchMaxWait: 200 * time.Millisecond,
 		storeDir: storeDir, extraConfig: extra, id: gwID})
 
+	// Keep the gateway's log for a post-mortem: its temp dir goes away.
+	t.Cleanup(func() {
+		keep := filepath.Join(os.TempDir(), "lg-chaos-"+run+".gateway.log")
+		if err := os.WriteFile(keep, []byte(g.log()), 0o600); err == nil {
+			t.Logf("gateway log kept in %s", keep)
+		}
+	})
+
 	// Whatever happens, leave the network whole for the tests after this.
 	stopped := map[string]bool{}
 	t.Cleanup(func() {
@@ -247,6 +255,7 @@ func TestChaos(t *testing.T) {
 	survived := 0
 	diskFullUntil := time.Duration(-1)
 	leader := ""
+	exitReported := false
 	for len(faults) > 0 {
 		f := faults[0]
 		faults = faults[1:]
@@ -263,9 +272,15 @@ func TestChaos(t *testing.T) {
 			t.Fatalf("chaos run timed out before fault %s at %s", f.kind, f.at)
 		case <-time.After(time.Until(stream.start.Add(f.at))):
 		}
-		if !g.alive() {
+		if !g.alive() && diskFullUntil < 0 && !exitReported {
 			defect("the gateway exited on its own before %s at %.1fs:\n%s", f.kind, f.at.Seconds(), tail(g.log(), 30))
 			g.restartServing()
+		} else if !g.alive() && diskFullUntil >= 0 && !exitReported {
+			// It cannot reopen its store on a full disk: restart it once
+			// the disk is restored.
+			defect("the gateway exited under ENOSPC (disk filled at %.1fs), instead of refusing writes with 503:\n%s",
+				(diskFullUntil - 5*time.Second).Seconds(), tail(g.log(), 12))
+			exitReported = true
 		}
 		t.Logf("%6.1fs fault %s %s (acknowledged %d)", time.Since(stream.start).Seconds(), f.kind, f.node, stream.progress())
 		switch f.kind {
@@ -311,7 +326,10 @@ func TestChaos(t *testing.T) {
 				t.Logf("no request was refused while the disk was full (%v): the store's preallocated space absorbed the writes", statuses)
 			}
 			if !g.alive() {
-				defect("the gateway exited under ENOSPC:\n%s", tail(g.log(), 30))
+				if !exitReported {
+					defect("the gateway exited under ENOSPC, instead of refusing writes with 503:\n%s", tail(g.log(), 12))
+				}
+				exitReported = false
 				g.restartServing()
 			} else {
 				time.Sleep(2 * time.Second)
