@@ -321,7 +321,8 @@ func (s *chaosStream) syslogTCP(ctx context.Context) {
 		}
 		var body []byte
 		for n := first; n < first+count; n++ {
-			body = fmt.Appendf(body, "<34>1 %s chaos-host app - - - %s\n", time.Now().UTC().Format(time.RFC3339Nano), s.marker(n))
+			// RFC 5424 allows at most six digits of fractional seconds.
+			body = fmt.Appendf(body, "<34>1 %s chaos-host app - - - %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000000Z07:00"), s.marker(n))
 		}
 		_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		if _, err := conn.Write(body); err != nil {
