@@ -28,6 +28,7 @@ type chaosStream struct {
 	start time.Time
 
 	next    atomic.Int64 // next marker number to hand out
+	flooded atomic.Int64 // markers sent by flood, numbered from floodBase
 	kdd     [][]byte     // HEC envelopes (JSON objects) of attack rows, or none
 	kddEach int          // one event in kddEach is an attack row
 
@@ -114,7 +115,9 @@ func (s *chaosStream) ack(first, count int) {
 	}
 }
 
-func (s *chaosStream) isAttack(n int) bool { return len(s.kdd) > 0 && n%s.kddEach == s.kddEach-1 }
+func (s *chaosStream) isAttack(n int) bool {
+	return len(s.kdd) > 0 && n < s.total && n%s.kddEach == s.kddEach-1
+}
 
 // run starts one sender per protocol and returns at once; wait blocks
 // until all are done.
@@ -349,4 +352,60 @@ func joinComma(parts []string) string {
 		b.WriteString(p)
 	}
 	return b.String()
+}
+
+// floodBase numbers flood's markers apart from the paced stream's.
+const floodBase = 1 << 30
+
+// flood sends large NDJSON requests (1,000 events of about 1 KB) as fast as
+// the gateway answers, once each, until stop closes: it drives a full disk
+// past whatever the store preallocated. What is acknowledged counts like
+// any other acknowledged event.
+func (s *chaosStream) flood(stop <-chan struct{}) {
+	pad := bytes.Repeat([]byte("x"), 1000)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		first := floodBase + int(s.flooded.Add(1000)) - 1000
+		var body []byte
+		for n := first; n < first+1000; n++ {
+			body = fmt.Appendf(body, "{\"sourcetype\":\"app\",\"event\":{\"msg\":%q,\"pad\":%q}}\n", s.marker(n), pad)
+		}
+		req, _ := http.NewRequest(http.MethodPost, s.g.url+"/v1/events", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+ndjsonToken)
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		resp, err := chaosHTTP.Do(req)
+		if err != nil {
+			s.record("flood", 0)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		s.record("flood", resp.StatusCode)
+		var r acceptedResp
+		if resp.StatusCode == http.StatusOK && json.Unmarshal(out, &r) == nil && r.Accepted == 1000 {
+			s.ack(first, 1000)
+			continue
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// refusedInWindow reports whether the open window saw a 5xx.
+func (s *chaosStream) refusedInWindow() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.window == nil {
+		return false
+	}
+	for st, n := range s.window.counts {
+		if st >= 500 && n > 0 {
+			return true
+		}
+	}
+	return false
 }
