@@ -81,17 +81,38 @@ type Alerter struct {
 	fs     durable.FS
 
 	mu        sync.Mutex
-	watermark uint64
+	watermark uint64 // durable: what the watermark file holds
+	pos       uint64 // in memory: alerts committed up to here (>= watermark)
 	raised    uint64
 	lastErr   string
+	wmErr     string // the last watermark write failure, until one succeeds
 }
 
 // Status is a snapshot of the alerter's progress.
 type Status struct {
-	Watermark uint64 `json:"watermark"`
+	Watermark uint64 `json:"watermark"` // durable watermark
+	Position  uint64 `json:"position"`  // alerts committed up to here; ahead of Watermark while its write fails
 	Raised    uint64 `json:"raised"`
 	LastError string `json:"last_error,omitempty"`
+	// WatermarkError is the last failure to write the watermark file, set
+	// until a write succeeds (the alerter keeps working meanwhile).
+	WatermarkError string `json:"watermark_error,omitempty"`
 }
+
+// WatermarkError reports a failed write of the watermark file. The alerter
+// keeps its position in memory and retries the write; a crash meanwhile
+// costs re-raising the batches since the durable watermark, which the
+// ledger deduplicates (alert ids are deterministic).
+type WatermarkError struct {
+	Watermark uint64
+	Err       error
+}
+
+func (e *WatermarkError) Error() string {
+	return fmt.Sprintf("alerting: write watermark %d: %v", e.Watermark, e.Err)
+}
+
+func (e *WatermarkError) Unwrap() error { return e.Err }
 
 // New returns an alerter resuming from the watermark in cfg.StateDir.
 func New(cfg Config, log Log, det detect.Detector, raiser Raiser) (*Alerter, error) {
@@ -115,7 +136,7 @@ func New(cfg Config, log Log, det detect.Detector, raiser Raiser) (*Alerter, err
 	if err != nil {
 		return nil, err
 	}
-	a.watermark = wm
+	a.watermark, a.pos = wm, wm
 	return a, nil
 }
 
@@ -134,11 +155,13 @@ func (a *Alerter) Wake() {
 func (a *Alerter) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return Status{Watermark: a.watermark, Raised: a.raised, LastError: a.lastErr}
+	return Status{Watermark: a.watermark, Position: a.pos, Raised: a.raised, LastError: a.lastErr, WatermarkError: a.wmErr}
 }
 
-// Run processes anchored batches until ctx ends. Ledger failures are
-// retried with backoff; store and watermark failures end Run.
+// Run processes anchored batches until ctx ends. Ledger failures, failed
+// watermark writes (a full or failing disk: ENOSPC, EIO) and a store that
+// is unavailable for now are retried with backoff; other store failures
+// end Run.
 func (a *Alerter) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for {
@@ -148,11 +171,20 @@ func (a *Alerter) Run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			var rejected *gateway.LedgerRejectedError
-			if !errors.Is(err, gateway.ErrLedgerUnavailable) && !errors.As(err, &rejected) {
+			var wmErr *WatermarkError
+			switch {
+			case errors.As(err, &wmErr):
+				a.cfg.Logger.Warn("writing the alerting watermark failed; alerting goes on from its position in memory and retries the write",
+					"watermark", wmErr.Watermark, "err", wmErr.Err)
+			case errors.Is(err, gateway.ErrLedgerUnavailable) || errors.As(err, &rejected):
+				a.setErr(err)
+				a.cfg.Logger.Warn("raising alerts failed; will retry", "err", err, "permanent", rejected != nil)
+			case gateway.ErrorCode(err) == gateway.CodeUnavailable:
+				a.setErr(err)
+				a.cfg.Logger.Warn("reading the store failed; will retry", "err", err)
+			default:
 				return err
 			}
-			a.setErr(err)
-			a.cfg.Logger.Warn("raising alerts failed; will retry", "err", err, "permanent", rejected != nil)
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -183,8 +215,9 @@ const maxEventsPerStep = 200_000
 // few transactions rather than one each.
 func (a *Alerter) step(ctx context.Context) (bool, error) {
 	a.mu.Lock()
-	wm := a.watermark
+	wm, durableWM := a.pos, a.watermark
 	a.mu.Unlock()
+
 	var batches []gateway.Batch
 	var events uint64
 	for at := wm; events < maxEventsPerStep; {
@@ -200,6 +233,13 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		at = b.TreeSizeAfter
 	}
 	if len(batches) == 0 {
+		if wm > durableWM {
+			// A watermark write failed earlier and no batch has come since
+			// to carry a newer one: retry it alone.
+			if err := a.writeWatermark(wm); err != nil {
+				return false, err
+			}
+		}
 		return false, nil
 	}
 	var alerts []wire.Alert
@@ -221,12 +261,12 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		a.raised += uint64(res.Created)
 		a.mu.Unlock()
 	}
+	a.mu.Lock()
+	a.pos, a.lastErr = last.TreeSizeAfter, ""
+	a.mu.Unlock()
 	if err := a.writeWatermark(last.TreeSizeAfter); err != nil {
 		return false, err
 	}
-	a.mu.Lock()
-	a.watermark, a.lastErr = last.TreeSizeAfter, ""
-	a.mu.Unlock()
 	if len(alerts) > 0 {
 		a.cfg.Logger.Info("alerts raised", "batches", len(batches), "last_batch", last.ID, "alerts", len(alerts))
 	}
@@ -453,9 +493,19 @@ func (a *Alerter) readWatermark() (uint64, error) {
 
 // writeWatermark replaces the watermark durably (durable.AtomicReplace),
 // so a crash leaves either the old or the new value.
+// On success it records wm as the durable watermark; on failure it returns
+// *WatermarkError and records the failure for Status.
 func (a *Alerter) writeWatermark(wm uint64) error {
 	if err := durable.AtomicReplace(a.fs, a.watermarkPath(), []byte(strconv.FormatUint(wm, 10)+"\n")); err != nil {
-		return fmt.Errorf("alerting: write watermark: %w", err)
+		we := &WatermarkError{Watermark: wm, Err: err}
+		a.mu.Lock()
+		a.wmErr = we.Error()
+		a.mu.Unlock()
+		return we
 	}
+	a.mu.Lock()
+	a.watermark = max(a.watermark, wm)
+	a.wmErr = ""
+	a.mu.Unlock()
 	return nil
 }
