@@ -104,3 +104,21 @@ func (g *diskGuard) recheck() error {
 	g.mu.Unlock()
 	return g.check()
 }
+
+// WriteProblem says why the store refuses writes for now, or "" when it
+// accepts them: free space below the minimum (as of the last check), or a
+// write that failed for lack of space and a reopen still to come. A store
+// failed for good (*FatalError not caused by ENOSPC) is reported too.
+// Readiness checks and metrics call it; it reads free space at most once
+// per diskCheckInterval, so a store that receives no appends (a load
+// balancer holding traffic back while it is not ready) still notices the
+// space coming back.
+func (s *Store) WriteProblem() string {
+	if f := s.fatal.Load(); f != nil {
+		return f.Error()
+	}
+	if err := s.guard.check(); err != nil {
+		return err.Error()
+	}
+	return ""
+}

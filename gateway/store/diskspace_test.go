@@ -40,6 +40,9 @@ func TestDiskSpaceGuard(t *testing.T) {
 	if got, want := gateway.ErrorCode(err), gateway.CodeUnavailable; got != want {
 		t.Errorf("ErrorCode = %q, want %q", got, want)
 	}
+	if !strings.Contains(s.WriteProblem(), "bytes free") {
+		t.Errorf("WriteProblem while refusing = %q, want the free space", s.WriteProblem())
+	}
 	if got, want := de.Free, uint64(1<<20); got != want {
 		t.Errorf("Free = %d, want %d", got, want)
 	}
@@ -50,6 +53,9 @@ func TestDiskSpaceGuard(t *testing.T) {
 
 	free.Store(1 << 30)
 	time.Sleep(2 * diskCheckInterval)
+	if p := s.WriteProblem(); p != "" {
+		t.Errorf("WriteProblem once space is back = %q, want none", p)
+	}
 	got := mustAppend(t, s.Store, testEvents(10, 5, 100))
 	if got[0].Seq != uint64(len(acked)) {
 		t.Errorf("first seq after space came back = %d, want %d", got[0].Seq, len(acked))
@@ -131,6 +137,9 @@ func TestENOSPCOnWALReopens(t *testing.T) {
 	if got, want := s.Size(), uint64(len(acked)); got != want {
 		t.Errorf("size after the failed write = %d, want %d", got, want)
 	}
+	if !strings.Contains(s.WriteProblem(), "until it has reopened") {
+		t.Errorf("WriteProblem after ENOSPC = %q, want the pending reopen", s.WriteProblem())
+	}
 
 	full.Store(false)
 	var got []gateway.Event
@@ -149,6 +158,9 @@ func TestENOSPCOnWALReopens(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	checkAcked(t, s.Store, acked)
+	if p := s.WriteProblem(); p != "" {
+		t.Errorf("WriteProblem after the reopen = %q, want none", p)
+	}
 	if got[0].Seq < uint64(len(acked)) {
 		t.Errorf("seq after reopen = %d, want at least %d", got[0].Seq, len(acked))
 	}

@@ -108,6 +108,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		store.WithGateway(client.MSPID(), cfg.GatewayID),
 		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
 		store.WithBatchMaxWait(cfg.Store.BatchMaxWait),
+		store.WithMinFreeBytes(cfg.Store.MinFreeBytes),
 	}
 	if cfg.Detection.Enabled {
 		if detModels, err = openModels(ctx, cfg.Detection, ledger, log); err != nil {
@@ -169,6 +170,22 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return err
 		}
 		anch.OnAnchored(func(gateway.Batch, gateway.Anchor) { alerter.Wake() })
+		if err := m.GaugeFunc("alerting_watermark_write_failing", "1 while writing the alerter's watermark file fails (it retries; alerting goes on).", func() float64 {
+			if alerter.Status().WatermarkError != "" {
+				return 1
+			}
+			return 0
+		}); err != nil {
+			return err
+		}
+	}
+	if err := m.GaugeFunc("store_writes_refused", "1 while the store refuses writes (free space below store.min_free_bytes, or reopening after a failed write).", func() float64 {
+		if st.WriteProblem() != "" {
+			return 1
+		}
+		return 0
+	}); err != nil {
+		return err
 	}
 
 	httpLn, err := net.Listen("tcp", cfg.HTTP.Listen)
