@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
@@ -182,6 +183,11 @@ func (a *Alerter) Run(ctx context.Context) error {
 			case gateway.ErrorCode(err) == gateway.CodeUnavailable:
 				a.setErr(err)
 				a.cfg.Logger.Warn("reading the store failed; will retry", "err", err)
+			case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EIO):
+				// A local file (the pseudonym vault) could not be written:
+				// nothing was raised for the step, so it is repeated.
+				a.setErr(err)
+				a.cfg.Logger.Warn("writing local state failed; will retry", "err", err)
 			default:
 				return err
 			}
