@@ -315,10 +315,24 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 	if err != nil {
 		return nil, fmt.Errorf("alerting: detect batch %s: %w", b.ID, err)
 	}
+	// Only the models the batch lists (those in force when it was sealed)
+	// may flag its events: the ledger refuses an alert whose detector its
+	// batch does not list, and would refuse it on every retry. A model
+	// loaded after the batch was sealed (e.g. once strict mode could read
+	// the ledger again) does not score it.
+	listed := make(map[gateway.ModelRef]bool, len(b.Models))
+	for _, m := range b.Models {
+		listed[m] = true
+	}
 	var out []wire.Alert
 	seen := map[string]bool{}
+	skipped := 0
 	for _, r := range results {
 		if !r.Flagged {
+			continue
+		}
+		if !listed[gateway.ModelRef{ID: r.Model, Version: r.Version, SHA256: r.SHA256}] {
+			skipped++
 			continue
 		}
 		if r.Index < 0 || r.Index >= len(leaves) {
@@ -333,6 +347,10 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 		}
 		seen[al.ID] = true
 		out = append(out, al)
+	}
+	if skipped > 0 {
+		a.cfg.Logger.Warn("flagged events not alerted: their model was not in force when the batch was sealed",
+			"batch", b.ID, "verdicts", skipped, "batch_models", len(b.Models))
 	}
 	return out, nil
 }

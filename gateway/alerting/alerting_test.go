@@ -52,6 +52,10 @@ func (m *memLog) BatchOf(_ context.Context, seq uint64) (gateway.Batch, bool, er
 	return gateway.Batch{}, false, nil
 }
 
+// authModel is flagUsers' model; newLog's batches list it, as a store's
+// batches list the models in force when they were sealed.
+var authModel = gateway.ModelRef{ID: "auth", Version: "1", SHA256: strings.Repeat("a", 64)}
+
 // flagUsers flags events whose user.name starts with "bad".
 type flagUsers struct{}
 
@@ -64,7 +68,7 @@ func (flagUsers) Detect(_ context.Context, evs []gateway.Event) ([]detect.Result
 		if bad {
 			score = 0.99
 		}
-		out = append(out, detect.Result{Index: i, EventID: ev.ID, Model: "auth", Version: "1", SHA256: strings.Repeat("a", 64), Score: score, Flagged: bad, Label: "bruteforce", Category: "T1110"})
+		out = append(out, detect.Result{Index: i, EventID: ev.ID, Model: authModel.ID, Version: authModel.Version, SHA256: authModel.SHA256, Score: score, Flagged: bad, Label: "bruteforce", Category: "T1110"})
 	}
 	return out, nil
 }
@@ -111,7 +115,8 @@ func newLog(users []string, batchSizes []int, anchored int) *memLog {
 		if i < anchored {
 			st = gateway.BatchAnchored
 		}
-		m.batches = append(m.batches, gateway.Batch{ID: fmt.Sprintf("%064d", i), TreeSizeBefore: at, TreeSizeAfter: at + uint64(n), State: st})
+		m.batches = append(m.batches, gateway.Batch{ID: fmt.Sprintf("%064d", i), TreeSizeBefore: at, TreeSizeAfter: at + uint64(n), State: st,
+			Models: []gateway.ModelRef{authModel}})
 		at += uint64(n)
 	}
 	return m
@@ -230,5 +235,30 @@ func TestVaultPseudonymisesAndResolves(t *testing.T) {
 		if got, ok := reopened.Resolve(tt.got); !ok || got != tt.raw {
 			t.Errorf("Resolve(%s) = %q, %v; want %q", tt.name, got, ok, tt.raw)
 		}
+	}
+}
+
+// TestOnlyModelsTheBatchListsAlert: a batch sealed while a model was not
+// in force (strict mode before the ledger could be read) gets no alert
+// from it, since the ledger would refuse that alert on every retry and
+// stall alerting; the batches after it are alerted as usual.
+func TestOnlyModelsTheBatchListsAlert(t *testing.T) {
+	log := newLog([]string{"bad0", "ok", "bad1", "ok"}, []int{2, 2}, 2)
+	log.batches[0].Models = []gateway.ModelRef{}
+	r := &fakeRaiser{}
+	a, err := New(quietCfg(t), log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, a, func() bool { return a.Status().Watermark == 4 })
+	ids := r.ids()
+	if got, want := len(ids), 1; got != want {
+		t.Fatalf("alerts raised = %d, want %d (only the batch listing the model)", got, want)
+	}
+	r.mu.Lock()
+	got := r.calls[0][0].BatchID
+	r.mu.Unlock()
+	if want := log.batches[1].ID; got != want {
+		t.Errorf("alert cites batch %s, want %s", got, want)
 	}
 }
