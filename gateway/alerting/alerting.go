@@ -70,6 +70,12 @@ type Config struct {
 	// FS is the file system of the watermark file (nil: the OS's).
 	FS     durable.FS
 	Logger *slog.Logger
+	// Served, when set, lists the models the detector serves right now.
+	// While it lists none (detection idle: strict mode has not read the
+	// ledger yet) the alerter does not move past a batch that lists
+	// models, so the batch is scored once they are served rather than
+	// skipped with no verdict.
+	Served func() []gateway.ModelRef
 }
 
 // Alerter raises alerts for anchored batches. Run drives it.
@@ -81,12 +87,13 @@ type Alerter struct {
 	wake   chan struct{}
 	fs     durable.FS
 
-	mu        sync.Mutex
-	watermark uint64 // durable: what the watermark file holds
-	pos       uint64 // in memory: alerts committed up to here (>= watermark)
-	raised    uint64
-	lastErr   string
-	wmErr     string // the last watermark write failure, until one succeeds
+	mu         sync.Mutex
+	watermark  uint64 // durable: what the watermark file holds
+	pos        uint64 // in memory: alerts committed up to here (>= watermark)
+	raised     uint64
+	lastErr    string
+	wmErr      string // the last watermark write failure, until one succeeds
+	waitingFor string // the batch alerting waits at while detection is idle
 }
 
 // Status is a snapshot of the alerter's progress.
@@ -234,6 +241,9 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		if !ok || b.State != gateway.BatchAnchored {
 			break
 		}
+		if a.idleFor(b) {
+			break
+		}
 		batches = append(batches, b)
 		events += b.TreeSizeAfter - b.TreeSizeBefore
 		at = b.TreeSizeAfter
@@ -277,6 +287,23 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		a.cfg.Logger.Info("alerts raised", "batches", len(batches), "last_batch", last.ID, "alerts", len(alerts))
 	}
 	return true, nil
+}
+
+// idleFor reports whether detection is idle while batch b lists models:
+// the alerter waits rather than pass b unscored. It logs the first wait
+// for each batch.
+func (a *Alerter) idleFor(b gateway.Batch) bool {
+	if a.cfg.Served == nil || len(b.Models) == 0 || len(a.cfg.Served()) > 0 {
+		return false
+	}
+	a.mu.Lock()
+	first := a.waitingFor != b.ID
+	a.waitingFor = b.ID
+	a.mu.Unlock()
+	if first {
+		a.cfg.Logger.Warn("detection is idle: alerting waits at this batch until its models are served", "batch", b.ID, "batch_models", len(b.Models))
+	}
+	return true
 }
 
 func (a *Alerter) setErr(err error) {

@@ -262,3 +262,33 @@ func TestOnlyModelsTheBatchListsAlert(t *testing.T) {
 		t.Errorf("alert cites batch %s, want %s", got, want)
 	}
 }
+
+// TestWaitsWhileDetectionIdle: while the detector serves no model (strict
+// mode before the ledger is read) the alerter does not pass batches that
+// list models; once the models are served it scores and alerts them.
+func TestWaitsWhileDetectionIdle(t *testing.T) {
+	log := newLog([]string{"bad0", "ok", "bad1", "ok"}, []int{2, 2}, 2)
+	var mu sync.Mutex
+	var served []gateway.ModelRef
+	cfg := quietCfg(t)
+	cfg.Served = func() []gateway.ModelRef { mu.Lock(); defer mu.Unlock(); return served }
+	r := &fakeRaiser{}
+	a, err := New(cfg, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	progressed, err := a.step(context.Background())
+	if err != nil || progressed {
+		t.Fatalf("step while idle = %v, %v; want no progress, no error", progressed, err)
+	}
+	if got := a.Status().Position; got != 0 {
+		t.Fatalf("position while idle = %d, want 0", got)
+	}
+	mu.Lock()
+	served = []gateway.ModelRef{authModel}
+	mu.Unlock()
+	runFor(t, a, func() bool { return a.Status().Watermark == 4 })
+	if got, want := len(r.ids()), 2; got != want {
+		t.Errorf("alerts once served = %d, want %d", got, want)
+	}
+}

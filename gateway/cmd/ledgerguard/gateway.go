@@ -357,7 +357,8 @@ func newSyslog(c config.Syslog, st *store.Store, progress gateway.Progress, m *m
 
 // newAlerter builds the alerter; its watermark lives beside the store.
 func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Registry, ledger *fabric.Ledger, log *slog.Logger) (*alerting.Alerter, error) {
-	ac := alerting.Config{MSP: msp, GatewayID: cfg.GatewayID, StateDir: filepath.Join(cfg.Store.Dir, "alerting"), Logger: log}
+	ac := alerting.Config{MSP: msp, GatewayID: cfg.GatewayID, StateDir: filepath.Join(cfg.Store.Dir, "alerting"), Logger: log,
+		Served: func() []gateway.ModelRef { return modelset.Refs(reg) }}
 	if cfg.Detection.PseudonymKeyEnv != "" {
 		if key := os.Getenv(cfg.Detection.PseudonymKeyEnv); key != "" {
 			if err := os.MkdirAll(ac.StateDir, 0o750); err != nil {
