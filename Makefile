@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 GO_BUILD_FLAGS := -trimpath -ldflags "-X main.version=$(shell git describe --always --dirty 2>/dev/null || echo dev)"
 
-.PHONY: help setup build run test bench demo models network-up network-down network-reset deploy upgrade
+.PHONY: help setup build run test chaos bench demo models network-up network-down network-reset deploy upgrade
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ run: build ## the main job: set up, start the network, deploy the chaincode, sta
 
 test: ## set up, run unit tests, then end-to-end tests on a fresh network of their own
 	@scripts/test.sh
+
+chaos: ## the chaos suite on a fresh test network: 100k events, 20 gateway kills, a peer, the raft leader and a full disk; prints CHAOS lines (LEDGERGUARD_CHAOS_SEED replays)
+	@scripts/chaos.sh
 
 bench: build ## run the benchmarks on a fresh test network; prints BENCH <name> <value> <unit> lines
 	@scripts/bench.sh

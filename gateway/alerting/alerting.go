@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
@@ -70,6 +71,12 @@ type Config struct {
 	// FS is the file system of the watermark file (nil: the OS's).
 	FS     durable.FS
 	Logger *slog.Logger
+	// Served, when set, lists the models the detector serves right now.
+	// While it lists none (detection idle: strict mode has not read the
+	// ledger yet) the alerter does not move past a batch that lists
+	// models, so the batch is scored once they are served rather than
+	// skipped with no verdict.
+	Served func() []gateway.ModelRef
 }
 
 // Alerter raises alerts for anchored batches. Run drives it.
@@ -81,12 +88,15 @@ type Alerter struct {
 	wake   chan struct{}
 	fs     durable.FS
 
-	mu        sync.Mutex
-	watermark uint64
-	raised    uint64
-	merged    uint64
-	suppr     uint64
-	lastErr   string
+	mu         sync.Mutex
+	watermark  uint64 // durable: what the watermark file holds
+	pos        uint64 // in memory: alerts committed up to here (>= watermark)
+	raised     uint64
+	merged     uint64
+	suppr      uint64
+	lastErr    string
+	wmErr      string // the last watermark write failure, until one succeeds
+	waitingFor string // the batch alerting waits at while detection is idle
 }
 
 // Status is a snapshot of the alerter's progress. Raised counts the alert
@@ -95,12 +105,31 @@ type Alerter struct {
 // Suppressed the created alerts a suppress rule matched. Raised+Merged is
 // every detection sent for the first time.
 type Status struct {
-	Watermark  uint64 `json:"watermark"`
+	Watermark  uint64 `json:"watermark"` // durable watermark
+	Position   uint64 `json:"position"`  // alerts committed up to here; ahead of Watermark while its write fails
 	Raised     uint64 `json:"raised"`
 	Merged     uint64 `json:"merged"`
 	Suppressed uint64 `json:"suppressed"`
 	LastError  string `json:"last_error,omitempty"`
+	// WatermarkError is the last failure to write the watermark file, set
+	// until a write succeeds (the alerter keeps working meanwhile).
+	WatermarkError string `json:"watermark_error,omitempty"`
 }
+
+// WatermarkError reports a failed write of the watermark file. The alerter
+// keeps its position in memory and retries the write; a crash meanwhile
+// costs re-raising the batches since the durable watermark, which the
+// ledger deduplicates (alert ids are deterministic).
+type WatermarkError struct {
+	Watermark uint64
+	Err       error
+}
+
+func (e *WatermarkError) Error() string {
+	return fmt.Sprintf("alerting: write watermark %d: %v", e.Watermark, e.Err)
+}
+
+func (e *WatermarkError) Unwrap() error { return e.Err }
 
 // New returns an alerter resuming from the watermark in cfg.StateDir.
 func New(cfg Config, log Log, det detect.Detector, raiser Raiser) (*Alerter, error) {
@@ -124,7 +153,7 @@ func New(cfg Config, log Log, det detect.Detector, raiser Raiser) (*Alerter, err
 	if err != nil {
 		return nil, err
 	}
-	a.watermark = wm
+	a.watermark, a.pos = wm, wm
 	return a, nil
 }
 
@@ -143,11 +172,13 @@ func (a *Alerter) Wake() {
 func (a *Alerter) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return Status{Watermark: a.watermark, Raised: a.raised, Merged: a.merged, Suppressed: a.suppr, LastError: a.lastErr}
+	return Status{Watermark: a.watermark, Position: a.pos, Raised: a.raised, Merged: a.merged, Suppressed: a.suppr, LastError: a.lastErr, WatermarkError: a.wmErr}
 }
 
-// Run processes anchored batches until ctx ends. Ledger failures are
-// retried with backoff; store and watermark failures end Run.
+// Run processes anchored batches until ctx ends. Ledger failures, failed
+// watermark writes (a full or failing disk: ENOSPC, EIO) and a store that
+// is unavailable for now are retried with backoff; other store failures
+// end Run.
 func (a *Alerter) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for {
@@ -157,11 +188,25 @@ func (a *Alerter) Run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			var rejected *gateway.LedgerRejectedError
-			if !errors.Is(err, gateway.ErrLedgerUnavailable) && !errors.As(err, &rejected) {
+			var wmErr *WatermarkError
+			switch {
+			case errors.As(err, &wmErr):
+				a.cfg.Logger.Warn("writing the alerting watermark failed; alerting goes on from its position in memory and retries the write",
+					"watermark", wmErr.Watermark, "err", wmErr.Err)
+			case errors.Is(err, gateway.ErrLedgerUnavailable) || errors.As(err, &rejected):
+				a.setErr(err)
+				a.cfg.Logger.Warn("raising alerts failed; will retry", "err", err, "permanent", rejected != nil)
+			case gateway.ErrorCode(err) == gateway.CodeUnavailable:
+				a.setErr(err)
+				a.cfg.Logger.Warn("reading the store failed; will retry", "err", err)
+			case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EIO):
+				// A local file (the pseudonym vault) could not be written:
+				// nothing was raised for the step, so it is repeated.
+				a.setErr(err)
+				a.cfg.Logger.Warn("writing local state failed; will retry", "err", err)
+			default:
 				return err
 			}
-			a.setErr(err)
-			a.cfg.Logger.Warn("raising alerts failed; will retry", "err", err, "permanent", rejected != nil)
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -192,8 +237,9 @@ const maxEventsPerStep = 200_000
 // few transactions rather than one each.
 func (a *Alerter) step(ctx context.Context) (bool, error) {
 	a.mu.Lock()
-	wm := a.watermark
+	wm, durableWM := a.pos, a.watermark
 	a.mu.Unlock()
+
 	var batches []gateway.Batch
 	var events uint64
 	for at := wm; events < maxEventsPerStep; {
@@ -204,11 +250,21 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		if !ok || b.State != gateway.BatchAnchored {
 			break
 		}
+		if a.idleFor(b) {
+			break
+		}
 		batches = append(batches, b)
 		events += b.TreeSizeAfter - b.TreeSizeBefore
 		at = b.TreeSizeAfter
 	}
 	if len(batches) == 0 {
+		if wm > durableWM {
+			// A watermark write failed earlier and no batch has come since
+			// to carry a newer one: retry it alone.
+			if err := a.writeWatermark(wm); err != nil {
+				return false, err
+			}
+		}
 		return false, nil
 	}
 	var alerts []wire.Alert
@@ -234,16 +290,33 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		a.mu.Unlock()
 		merged += len(res.Merged)
 	}
+	a.mu.Lock()
+	a.pos, a.lastErr = last.TreeSizeAfter, ""
+	a.mu.Unlock()
 	if err := a.writeWatermark(last.TreeSizeAfter); err != nil {
 		return false, err
 	}
-	a.mu.Lock()
-	a.watermark, a.lastErr = last.TreeSizeAfter, ""
-	a.mu.Unlock()
 	if len(alerts) > 0 {
 		a.cfg.Logger.Info("alerts raised", "batches", len(batches), "last_batch", last.ID, "alerts", len(alerts), "merged", merged)
 	}
 	return true, nil
+}
+
+// idleFor reports whether detection is idle while batch b lists models:
+// the alerter waits rather than pass b unscored. It logs the first wait
+// for each batch.
+func (a *Alerter) idleFor(b gateway.Batch) bool {
+	if a.cfg.Served == nil || len(b.Models) == 0 || len(a.cfg.Served()) > 0 {
+		return false
+	}
+	a.mu.Lock()
+	first := a.waitingFor != b.ID
+	a.waitingFor = b.ID
+	a.mu.Unlock()
+	if first {
+		a.cfg.Logger.Warn("detection is idle: alerting waits at this batch until its models are served", "batch", b.ID, "batch_models", len(b.Models))
+	}
+	return true
 }
 
 func (a *Alerter) setErr(err error) {
@@ -282,10 +355,24 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 	if err != nil {
 		return nil, fmt.Errorf("alerting: detect batch %s: %w", b.ID, err)
 	}
+	// Only the models the batch lists (those in force when it was sealed)
+	// may flag its events: the ledger refuses an alert whose detector its
+	// batch does not list, and would refuse it on every retry. A model
+	// loaded after the batch was sealed (e.g. once strict mode could read
+	// the ledger again) does not score it.
+	listed := make(map[gateway.ModelRef]bool, len(b.Models))
+	for _, m := range b.Models {
+		listed[m] = true
+	}
 	var out []wire.Alert
 	seen := map[string]bool{}
+	skipped := 0
 	for _, r := range results {
 		if !r.Flagged {
+			continue
+		}
+		if !listed[gateway.ModelRef{ID: r.Model, Version: r.Version, SHA256: r.SHA256}] {
+			skipped++
 			continue
 		}
 		if r.Index < 0 || r.Index >= len(leaves) {
@@ -300,6 +387,10 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 		}
 		seen[al.ID] = true
 		out = append(out, al)
+	}
+	if skipped > 0 {
+		a.cfg.Logger.Warn("flagged events not alerted: their model was not in force when the batch was sealed",
+			"batch", b.ID, "verdicts", skipped, "batch_models", len(b.Models))
 	}
 	return out, nil
 }
@@ -466,9 +557,19 @@ func (a *Alerter) readWatermark() (uint64, error) {
 
 // writeWatermark replaces the watermark durably (durable.AtomicReplace),
 // so a crash leaves either the old or the new value.
+// On success it records wm as the durable watermark; on failure it returns
+// *WatermarkError and records the failure for Status.
 func (a *Alerter) writeWatermark(wm uint64) error {
 	if err := durable.AtomicReplace(a.fs, a.watermarkPath(), []byte(strconv.FormatUint(wm, 10)+"\n")); err != nil {
-		return fmt.Errorf("alerting: write watermark: %w", err)
+		we := &WatermarkError{Watermark: wm, Err: err}
+		a.mu.Lock()
+		a.wmErr = we.Error()
+		a.mu.Unlock()
+		return we
 	}
+	a.mu.Lock()
+	a.watermark = max(a.watermark, wm)
+	a.wmErr = ""
+	a.mu.Unlock()
 	return nil
 }

@@ -52,6 +52,10 @@ func (m *memLog) BatchOf(_ context.Context, seq uint64) (gateway.Batch, bool, er
 	return gateway.Batch{}, false, nil
 }
 
+// authModel is flagUsers' model; newLog's batches list it, as a store's
+// batches list the models in force when they were sealed.
+var authModel = gateway.ModelRef{ID: "auth", Version: "1", SHA256: strings.Repeat("a", 64)}
+
 // flagUsers flags events whose user.name starts with "bad".
 type flagUsers struct{}
 
@@ -64,7 +68,7 @@ func (flagUsers) Detect(_ context.Context, evs []gateway.Event) ([]detect.Result
 		if bad {
 			score = 0.99
 		}
-		out = append(out, detect.Result{Index: i, EventID: ev.ID, Model: "auth", Version: "1", SHA256: strings.Repeat("a", 64), Score: score, Flagged: bad, Label: "bruteforce", Category: "T1110"})
+		out = append(out, detect.Result{Index: i, EventID: ev.ID, Model: authModel.ID, Version: authModel.Version, SHA256: authModel.SHA256, Score: score, Flagged: bad, Label: "bruteforce", Category: "T1110"})
 	}
 	return out, nil
 }
@@ -111,7 +115,8 @@ func newLog(users []string, batchSizes []int, anchored int) *memLog {
 		if i < anchored {
 			st = gateway.BatchAnchored
 		}
-		m.batches = append(m.batches, gateway.Batch{ID: fmt.Sprintf("%064d", i), TreeSizeBefore: at, TreeSizeAfter: at + uint64(n), State: st})
+		m.batches = append(m.batches, gateway.Batch{ID: fmt.Sprintf("%064d", i), TreeSizeBefore: at, TreeSizeAfter: at + uint64(n), State: st,
+			Models: []gateway.ModelRef{authModel}})
 		at += uint64(n)
 	}
 	return m
@@ -258,5 +263,60 @@ func TestStatusCountsMergedAndSuppressed(t *testing.T) {
 	st := a.Status()
 	if got, want := [3]uint64{st.Raised, st.Merged, st.Suppressed}, [3]uint64{1, 3, 1}; got != want {
 		t.Fatalf("raised, merged, suppressed = %v, want %v", got, want)
+	}
+}
+
+// TestOnlyModelsTheBatchListsAlert: a batch sealed while a model was not
+// in force (strict mode before the ledger could be read) gets no alert
+// from it, since the ledger would refuse that alert on every retry and
+// stall alerting; the batches after it are alerted as usual.
+func TestOnlyModelsTheBatchListsAlert(t *testing.T) {
+	log := newLog([]string{"bad0", "ok", "bad1", "ok"}, []int{2, 2}, 2)
+	log.batches[0].Models = []gateway.ModelRef{}
+	r := &fakeRaiser{}
+	a, err := New(quietCfg(t), log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, a, func() bool { return a.Status().Watermark == 4 })
+	ids := r.ids()
+	if got, want := len(ids), 1; got != want {
+		t.Fatalf("alerts raised = %d, want %d (only the batch listing the model)", got, want)
+	}
+	r.mu.Lock()
+	got := r.calls[0][0].BatchID
+	r.mu.Unlock()
+	if want := log.batches[1].ID; got != want {
+		t.Errorf("alert cites batch %s, want %s", got, want)
+	}
+}
+
+// TestWaitsWhileDetectionIdle: while the detector serves no model (strict
+// mode before the ledger is read) the alerter does not pass batches that
+// list models; once the models are served it scores and alerts them.
+func TestWaitsWhileDetectionIdle(t *testing.T) {
+	log := newLog([]string{"bad0", "ok", "bad1", "ok"}, []int{2, 2}, 2)
+	var mu sync.Mutex
+	var served []gateway.ModelRef
+	cfg := quietCfg(t)
+	cfg.Served = func() []gateway.ModelRef { mu.Lock(); defer mu.Unlock(); return served }
+	r := &fakeRaiser{}
+	a, err := New(cfg, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	progressed, err := a.step(context.Background())
+	if err != nil || progressed {
+		t.Fatalf("step while idle = %v, %v; want no progress, no error", progressed, err)
+	}
+	if got := a.Status().Position; got != 0 {
+		t.Fatalf("position while idle = %d, want 0", got)
+	}
+	mu.Lock()
+	served = []gateway.ModelRef{authModel}
+	mu.Unlock()
+	runFor(t, a, func() bool { return a.Status().Watermark == 4 })
+	if got, want := len(r.ids()), 2; got != want {
+		t.Errorf("alerts once served = %d, want %d", got, want)
 	}
 }

@@ -81,3 +81,57 @@ func TestCorruptWatermarkIsRefused(t *testing.T) {
 		t.Fatalf("New = %v, want a *durable.CorruptError", err)
 	}
 }
+
+// TestWatermarkWriteFailureIsRetried: a watermark write that keeps failing
+// (a full disk) does not stop the alerter: it keeps its position in memory,
+// reports the failure in Status, raises nothing twice, and writes the
+// watermark once the file system takes it again.
+func TestWatermarkWriteFailureIsRetried(t *testing.T) {
+	log := newLog([]string{"bad0", "ok", "bad1", "ok"}, []int{2, 2}, 2)
+	fsys := faultfs.New(nil)
+	for n := 1; n <= 3; n++ {
+		fsys.FailNth(faultfs.OpCreate, n)
+	}
+	cfg := quietCfg(t)
+	cfg.FS = fsys
+	r := &fakeRaiser{}
+	a, err := New(cfg, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, err = a.step(ctx)
+	var we *WatermarkError
+	if !errors.As(err, &we) || !errors.Is(err, faultfs.ErrInjected) {
+		t.Fatalf("step = %v, want *WatermarkError wrapping the fault", err)
+	}
+	st := a.Status()
+	if got, want := [2]uint64{st.Watermark, st.Position}, [2]uint64{0, 4}; got != want {
+		t.Errorf("watermark, position after a failed write = %v, want %v", got, want)
+	}
+	if st.WatermarkError == "" {
+		t.Error("Status does not report the failing watermark write")
+	}
+	// Nothing new is anchored: the next step retries the write alone and
+	// raises nothing again.
+	if _, err := a.step(ctx); !errors.As(err, &we) {
+		t.Fatalf("second step = %v, want *WatermarkError", err)
+	}
+	runFor(t, a, func() bool { return a.Status().Watermark == 4 })
+	if st := a.Status(); st.WatermarkError != "" {
+		t.Errorf("WatermarkError after a successful write = %q, want none", st.WatermarkError)
+	}
+	r.mu.Lock()
+	calls := len(r.calls)
+	r.mu.Unlock()
+	if got, want := calls, 1; got != want {
+		t.Errorf("RaiseAlerts calls = %d, want %d (no re-raise while the watermark write fails)", got, want)
+	}
+	b, err := New(Config{MSP: cfg.MSP, GatewayID: cfg.GatewayID, StateDir: cfg.StateDir, Logger: cfg.Logger}, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.Status().Watermark, uint64(4); got != want {
+		t.Errorf("watermark read back = %d, want %d", got, want)
+	}
+}

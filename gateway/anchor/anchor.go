@@ -169,24 +169,47 @@ func (a *Anchorer) Status() gateway.AnchorStatus {
 
 // Run anchors batches until ctx ends; it returns ctx's error, or an error
 // from the batch log (storage failures are not retried: they are fatal to
-// the gateway, as an fsync error is).
+// the gateway, as an fsync error is), except an unavailable store
+// (gateway.CodeUnavailable, e.g. reopening after a full disk), which it
+// waits out.
 func (a *Anchorer) Run(ctx context.Context) error {
 	backoff := a.cfg.minBackoff
+	// storeWait pauses after a store failure that passes by itself (the
+	// store reopening after a full disk: gateway.CodeUnavailable); it
+	// returns the error to end Run with, nil to go on.
+	storeWait := func(what string, err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if gateway.ErrorCode(err) != gateway.CodeUnavailable {
+			return fmt.Errorf("anchor: %s: %w", what, err)
+		}
+		a.cfg.logger.Warn("store unavailable; anchoring resumes when it is back", "op", what, "err", err)
+		timer := time.NewTimer(backoff)
+		defer timer.Stop()
+		backoff = min(2*backoff, a.cfg.maxBackoff)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			return nil
+		}
+	}
 	for {
 		pending, err := a.log.PendingBatches(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if err := storeWait("read pending batches", err); err != nil {
+				return err
 			}
-			return fmt.Errorf("anchor: read pending batches: %w", err)
+			continue
 		}
 		if len(pending) == 0 && a.cfg.seal != nil {
 			sealed, err := a.cfg.seal(ctx)
 			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
+				if err := storeWait("seal the open batch", err); err != nil {
+					return err
 				}
-				return fmt.Errorf("anchor: seal the open batch: %w", err)
+				continue
 			}
 			if sealed {
 				continue
@@ -204,10 +227,12 @@ func (a *Anchorer) Run(ctx context.Context) error {
 				break
 			}
 			if err := a.log.MarkAnchored(ctx, b.ID, anc.TxID, anc.BlockNumber); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
+				// Anchoring the batch again later is a replay the ledger
+				// answers with the existing record.
+				if err := storeWait("mark batch "+b.ID+" anchored", err); err != nil {
+					return err
 				}
-				return fmt.Errorf("anchor: mark batch %s anchored: %w", b.ID, err)
+				break
 			}
 			a.recordSuccess(b, anc)
 			progressed = true
@@ -252,14 +277,19 @@ func (a *Anchorer) recordFailure(b gateway.Batch, err error) {
 		a.failingBatch, a.failingSince = b.ID, time.Now()
 	}
 	a.status.Rejected = isRejected && time.Since(a.failingSince) >= a.cfg.rejectAfter
+	persistent := a.status.Rejected
 	a.mu.Unlock()
+	// A refusal is retried like any failure (a restarted peer endorses from
+	// a ledger still catching up and refuses with a conflict until it has
+	// caught up), so it is an error only once it has persisted for
+	// rejectAfter and Status reports it as Rejected.
 	level := slog.LevelWarn
-	if isRejected {
+	if persistent {
 		level = slog.LevelError
 	}
-	a.cfg.logger.Log(context.Background(), level, "anchoring batch failed",
+	a.cfg.logger.Log(context.Background(), level, "anchoring batch failed; will retry",
 		"batch", b.ID, "tree_size_before", b.TreeSizeBefore, "tree_size_after", b.TreeSizeAfter,
-		"permanent", isRejected, "err", err)
+		"refused", isRejected, "permanent", persistent, "err", err)
 }
 
 func (a *Anchorer) recordSuccess(b gateway.Batch, anc gateway.Anchor) {

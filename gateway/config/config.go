@@ -286,6 +286,11 @@ type Store struct {
 	Dir            string        `yaml:"dir"`
 	BatchMaxEvents int           `yaml:"batch_max_events"`
 	BatchMaxWait   time.Duration `yaml:"batch_max_wait"`
+	// MinFreeBytes is the free space on the store's file system below
+	// which ingest is refused with 503 and the gateway does not start
+	// (default store.DefaultMinFreeBytes, 256 MiB; 0 turns the guard off).
+	// Ingest resumes by itself once space is freed.
+	MinFreeBytes uint64 `yaml:"min_free_bytes"`
 }
 
 // Ledger configures the Fabric connection the gateway anchors through.
@@ -378,7 +383,7 @@ func Default() Config {
 			EvictIdleAfter:          syslogd.DefaultEvictIdleAfter,
 		},
 		Metrics: Metrics{Auth: MetricsAuthAuto},
-		Store:   Store{Dir: "data", BatchMaxEvents: store.DefaultBatchMaxEvents, BatchMaxWait: store.DefaultBatchMaxWait},
+		Store:   Store{Dir: "data", BatchMaxEvents: store.DefaultBatchMaxEvents, BatchMaxWait: store.DefaultBatchMaxWait, MinFreeBytes: store.DefaultMinFreeBytes},
 		Ledger: Ledger{
 			Identity:      "gateway",
 			Channel:       "lgchannel",

@@ -153,6 +153,12 @@ func (s *Server) readyz(c *gin.Context) {
 		storeProblem = "store unavailable: " + err.Error()
 	} else if msg := s.storeFailed.Load(); msg != nil {
 		storeProblem = "store failed: " + *msg
+	} else if wp, ok := s.deps.Log.(interface{ WriteProblem() string }); ok {
+		// A store that refuses writes for now (a full disk) is not ready;
+		// it says so until it accepts them again.
+		if p := wp.WriteProblem(); p != "" {
+			storeProblem = "store refuses writes: " + p
+		}
 	}
 	check("store", storeProblem)
 

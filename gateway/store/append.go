@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"log"
 	"slices"
 	"strconv"
 	"sync"
@@ -52,6 +53,9 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 	}
 	if len(events) == 0 {
 		return []gateway.Event{}, ctx.Err()
+	}
+	if err := s.guard.check(); err != nil {
+		return nil, err
 	}
 	r := &request{
 		ctx:    ctx,
@@ -235,6 +239,7 @@ func (s *Store) run() {
 	timer.Stop()
 	armed := false
 	var carry *request
+	var reopen <-chan time.Time // armed while a failed write awaits a reopen
 	for {
 		var first *request
 		if carry != nil {
@@ -247,6 +252,10 @@ func (s *Store) run() {
 			case first = <-s.reqs:
 			case reply := <-s.sealReqs:
 				reply <- a.sealNow()
+			case <-s.kick:
+			case <-reopen:
+				reopen = nil
+				s.tryReopen()
 			case <-timer.C:
 				armed = false
 				if a.open.count > 0 && !s.cfg.now().Before(a.open.since.Add(s.cfg.batchMaxWait)) {
@@ -281,7 +290,60 @@ func (s *Store) run() {
 			timer.Stop()
 			armed = false
 		}
+		if f := s.fatal.Load(); reopen == nil && f != nil && f.reopens() {
+			reopen = time.After(reopenInterval)
+		}
 	}
+}
+
+// reopenInterval is how often the appender tries to reopen the database
+// after a write failed for lack of space.
+const reopenInterval = 500 * time.Millisecond
+
+// tryReopen closes the database after a failed write and opens it again,
+// once the file system has room: Pebble's WAL writer keeps its first error
+// for good, so only a reopen (which replays exactly what was fsynced, as
+// after a crash) makes the store writable again. It runs on the appender
+// goroutine, which owns the appender state it rebuilds. A failure leaves
+// the store refusing writes until the next try.
+func (s *Store) tryReopen() {
+	f := s.fatal.Load()
+	if err := s.guard.recheck(); err != nil {
+		return
+	}
+	// Close holds the write lock while it waits for this goroutine to end.
+	for !s.mu.TryLock() {
+		select {
+		case <-s.closing:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if s.db != nil {
+		if err := s.db.Close(); err != nil {
+			log.Printf("store: closing %s after %v: %v", s.dir, f, err)
+		}
+		s.db = nil
+	}
+	db, err := pebble.Open(s.dir, pebbleOptions(s.cfg))
+	if err != nil {
+		log.Printf("store: reopening %s after %v: %v (will retry)", s.dir, f, err)
+		return
+	}
+	s.db = db
+	s.app = appender{}
+	if err := s.recover(); err != nil {
+		_ = db.Close()
+		s.db = nil
+		log.Printf("store: recovering %s after %v: %v (will retry)", s.dir, f, err)
+		return
+	}
+	s.fatal.Store(nil)
+	log.Printf("store: reopened %s after %v; writes accepted again at tree size %d", s.dir, f.Err, s.app.size)
 }
 
 // drain fails every queued request once the store is closing.
@@ -528,6 +590,10 @@ func (a *appender) fail(group []*request, op string, firstSeq, lastSeq uint64, e
 // failWith records the first fatal error and returns the one recorded.
 func (s *Store) failWith(f *FatalError) *FatalError {
 	s.fatal.CompareAndSwap(nil, f)
+	select {
+	case s.kick <- struct{}{}: // let the appender arm a reopen
+	default:
+	}
 	return s.fatal.Load()
 }
 

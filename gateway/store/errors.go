@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
@@ -24,7 +25,9 @@ var ErrClosed error = &gateway.Error{Code: gateway.CodeUnavailable, Msg: "store:
 // sequence numbers [FirstSeq, LastSeq] was acknowledged (LastSeq < FirstSeq
 // when the failed write carried no new events, e.g. a seal or MarkAnchored);
 // every later write returns this same error. Reopen the store to recover what
-// was durable.
+// was durable. When the cause is a full file system (ENOSPC) the store does
+// that itself once space is back, and the error is an unavailable answer
+// (retry later) rather than a failed store.
 type FatalError struct {
 	Op       string // "append", "seal" or "mark-anchored"
 	FirstSeq uint64
@@ -34,17 +37,31 @@ type FatalError struct {
 
 // Error implements error.
 func (e *FatalError) Error() string {
-	if e.LastSeq < e.FirstSeq {
-		return fmt.Sprintf("store: fatal %s error, store refuses further writes: %v", e.Op, e.Err)
+	refuses := "store refuses further writes"
+	if e.reopens() {
+		refuses = "store refuses writes until it has reopened with free space"
 	}
-	return fmt.Sprintf("store: fatal %s error, seqs %d..%d not acknowledged, store refuses further writes: %v", e.Op, e.FirstSeq, e.LastSeq, e.Err)
+	if e.LastSeq < e.FirstSeq {
+		return fmt.Sprintf("store: fatal %s error, %s: %v", e.Op, refuses, e.Err)
+	}
+	return fmt.Sprintf("store: fatal %s error, seqs %d..%d not acknowledged, %s: %v", e.Op, e.FirstSeq, e.LastSeq, refuses, e.Err)
 }
 
 // Unwrap returns the cause, for errors.Is and errors.As.
 func (e *FatalError) Unwrap() error { return e.Err }
 
-// ErrorCode is gateway.CodeStoreFailed.
-func (e *FatalError) ErrorCode() gateway.Code { return gateway.CodeStoreFailed }
+// reopens says whether the store reopens by itself after this failure: a
+// full file system, which passes once space is freed.
+func (e *FatalError) reopens() bool { return errors.Is(e.Err, syscall.ENOSPC) }
+
+// ErrorCode is gateway.CodeStoreFailed, or gateway.CodeUnavailable when the
+// cause is ENOSPC and the store reopens by itself.
+func (e *FatalError) ErrorCode() gateway.Code {
+	if e.reopens() {
+		return gateway.CodeUnavailable
+	}
+	return gateway.CodeStoreFailed
+}
 
 // InvalidEventError reports an event of an Append request that cannot be
 // stored; Index is its position in the request, ID its id as given. Nothing

@@ -23,6 +23,8 @@ type config struct {
 	models         func() []gateway.ModelRef
 	now            func() time.Time
 	memTableSize   uint64
+	minFreeBytes   uint64
+	freeSpace      func(dir string) (uint64, error) // nil: statfs when fs is the OS's
 }
 
 // Defaults, chosen for the throughput goal: a batch per 10,000 events or per
@@ -46,6 +48,7 @@ func defaultConfig() config {
 		hashWorkers:    runtime.GOMAXPROCS(0),
 		now:            time.Now,
 		memTableSize:   defaultMemTableSize,
+		minFreeBytes:   DefaultMinFreeBytes,
 	}
 }
 
@@ -154,6 +157,18 @@ func WithMemTableSize(n uint64) Option {
 			return &ConfigError{Option: "WithMemTableSize", Err: errors.New("must be at least 1 MiB")}
 		}
 		c.memTableSize = n
+		return nil
+	}
+}
+
+// WithMinFreeBytes sets the free space, in bytes, below which Append
+// refuses events with *DiskSpaceError and Open refuses to start (default
+// DefaultMinFreeBytes; 0 turns the guard off). The guard reads the store's
+// file system with statfs, so it applies when the store is on the OS's
+// file system (the default WithFS).
+func WithMinFreeBytes(n uint64) Option {
+	return func(c *config) error {
+		c.minFreeBytes = n
 		return nil
 	}
 }

@@ -21,7 +21,14 @@
 //     restart, sealing resumes at the last sealed tree size and pending
 //     batches stay pending, so nothing is anchored twice or skipped.
 //   - A failed WAL write or fsync is fatal (*FatalError): the store refuses
-//     all further writes rather than risk acknowledging lost data.
+//     all further writes rather than risk acknowledging lost data. When the
+//     cause is a full file system (ENOSPC) the store reopens its database
+//     by itself once free space is back above WithMinFreeBytes, recovering
+//     exactly what was fsynced (Pebble's WAL stays broken after a failed
+//     write, so the database must be reopened); until then writes are
+//     refused as unavailable and reads are served.
+//   - Append refuses events (*DiskSpaceError) while the file system has
+//     less than WithMinFreeBytes free, and Open refuses to start then.
 //
 // # Why Pebble
 //
@@ -58,6 +65,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/merkle"
 	"github.com/transparency-dev/merkle/compact"
@@ -69,8 +77,11 @@ const MaxPendingBatches = 4096
 
 // Store is one gateway's durable event log. It is safe for concurrent use.
 type Store struct {
-	cfg config
-	db  *pebble.DB
+	cfg   config
+	dir   string
+	db    *pebble.DB // nil only while a reopen after ENOSPC has not succeeded
+	guard *diskGuard // nil: no free-space guard
+	kick  chan struct{}
 
 	// mu guards closed against use of db after Close: public methods hold
 	// the read lock while they touch db; Close takes the write lock.
@@ -137,24 +148,27 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	po := &pebble.Options{
-		FS:                          cfg.fs,
-		MemTableSize:                cfg.memTableSize,
-		MemTableStopWritesThreshold: 4,
-		L0StopWritesThreshold:       24,
-		FormatMajorVersion:          pebble.FormatNewest,
-		Logger:                      quietLogger{},
+	guard := newDiskGuard(dir, cfg)
+	if guard != nil {
+		// Pebble on a full file system loops on background errors and never
+		// returns from Open: refuse to start instead, saying why.
+		if err := cfg.fs.MkdirAll(dir, 0o755); err != nil {
+			return nil, &OpenError{Dir: dir, Err: err}
+		}
+		if err := guard.check(); err != nil {
+			return nil, &OpenError{Dir: dir, Err: err}
+		}
 	}
-	// Bloom filters make the per-event duplicate check (a Get of a random
-	// id that is almost always absent) skip sstables without reading them.
-	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
-	db, err := pebble.Open(dir, po)
+	db, err := pebble.Open(dir, pebbleOptions(cfg))
 	if err != nil {
 		return nil, &OpenError{Dir: dir, Err: err}
 	}
 	s := &Store{
 		cfg:        cfg,
+		dir:        dir,
 		db:         db,
+		guard:      guard,
+		kick:       make(chan struct{}, 1),
 		closing:    make(chan struct{}),
 		done:       make(chan struct{}),
 		reqs:       make(chan *request, 1024),
@@ -167,6 +181,37 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	}
 	go s.run()
 	return s, nil
+}
+
+// pebbleOptions returns fresh options for each Open (Pebble fills them in).
+func pebbleOptions(cfg config) *pebble.Options {
+	po := &pebble.Options{
+		FS:                          cfg.fs,
+		MemTableSize:                cfg.memTableSize,
+		MemTableStopWritesThreshold: 4,
+		L0StopWritesThreshold:       24,
+		FormatMajorVersion:          pebble.FormatNewest,
+		Logger:                      quietLogger{},
+	}
+	// Bloom filters make the per-event duplicate check (a Get of a random
+	// id that is almost always absent) skip sstables without reading them.
+	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	return po
+}
+
+// newDiskGuard returns the free-space guard cfg asks for, or nil.
+func newDiskGuard(dir string, cfg config) *diskGuard {
+	if cfg.minFreeBytes == 0 {
+		return nil
+	}
+	free := cfg.freeSpace
+	if free == nil {
+		if cfg.fs != vfs.Default {
+			return nil // not the OS's file system: statfs says nothing about it
+		}
+		free = statfsFree
+	}
+	return &diskGuard{dir: dir, min: cfg.minFreeBytes, free: free, now: time.Now}
 }
 
 // recover rebuilds the appender's state from the database: the compact range
@@ -270,10 +315,17 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.closing)
 	<-s.done
-	err := s.db.Close()
+	var err error
+	if s.db != nil {
+		err = s.db.Close()
+	}
 	s.mu.Unlock()
 	return err
 }
+
+// errReopening is returned by reads while the database is closed between a
+// failed write and a successful reopen.
+var errReopening error = &gateway.Error{Code: gateway.CodeUnavailable, Msg: "store: reopening after a failed write"}
 
 // readLock takes the read lock unless the store is closed.
 func (s *Store) readLock(ctx context.Context) error {
@@ -284,6 +336,10 @@ func (s *Store) readLock(ctx context.Context) error {
 	if s.closed {
 		s.mu.RUnlock()
 		return ErrClosed
+	}
+	if s.db == nil {
+		s.mu.RUnlock()
+		return errReopening
 	}
 	return nil
 }

@@ -417,6 +417,35 @@ func (s *Server) read(c *conn, events chan<- gateway.Event) {
 	}
 }
 
+// appendRetrying appends batch, retrying with backoff while the store
+// answers that it is unavailable or busy for now (a full disk: the store
+// refuses until space is freed), since syslog has no acknowledgement to
+// withhold: holding the batch stops this connection's reader, which leaves
+// the sender's data in the socket, instead of dropping it. It gives up at
+// shutdown.
+func (s *Server) appendRetrying(remote string, batch []gateway.Event) ([]gateway.Event, error) {
+	backoff := 100 * time.Millisecond
+	for {
+		stored, err := s.deps.Log.Append(s.ctx, batch)
+		if code := gateway.ErrorCode(err); err == nil || (code != gateway.CodeUnavailable && code != gateway.CodeBusy) {
+			return stored, err
+		}
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed || s.ctx.Err() != nil {
+			return nil, err
+		}
+		s.logLimited(slog.LevelWarn, "store-unavailable", "syslog events held: store unavailable, retrying", "remote", remote, "events", len(batch), "err", err)
+		select {
+		case <-s.ctx.Done():
+			return nil, err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
 func isClosed(err error) bool {
 	var ne net.Error
 	return errors.Is(err, net.ErrClosed) || (errors.As(err, &ne) && ne.Timeout())
@@ -470,7 +499,7 @@ func (s *Server) write(remote string, events <-chan gateway.Event) {
 		if len(batch) == 0 {
 			return
 		}
-		stored, err := s.deps.Log.Append(s.ctx, batch)
+		stored, err := s.appendRetrying(remote, batch)
 		if err != nil {
 			// Syslog has no acknowledgement to withhold: the sender cannot
 			// learn of the loss, so log it loudly and count it.

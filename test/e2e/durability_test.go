@@ -116,7 +116,15 @@ func checkAnchoredExactlyOnce(ctx context.Context, t *testing.T, g *gatewayProc,
 	if uint64(len(acked)) > cp.Size {
 		t.Fatalf("%d acknowledged events but the log holds %d", len(acked), cp.Size)
 	}
+	n := checkBatchesContiguous(ctx, t, g, cp.Size)
+	t.Logf("%d acknowledged events, log size %d, %d batches on the ledger, contiguous", len(acked), cp.Size, n)
+}
 
+// checkBatchesContiguous checks that the gateway's batches on the ledger
+// tile its log from 0 to size with no gap and no overlap, and returns how
+// many there are.
+func checkBatchesContiguous(ctx context.Context, t *testing.T, g *gatewayProc, size uint64) int {
+	t.Helper()
 	auditor := dial(t, "org1", "auditor")
 	var batches []wire.Batch
 	bookmark := ""
@@ -137,10 +145,10 @@ func checkAnchoredExactlyOnce(ctx context.Context, t *testing.T, g *gatewayProc,
 		}
 		at = b.TreeSizeAfter
 	}
-	if at != cp.Size {
-		t.Fatalf("ledger batches cover %d events, the log holds %d", at, cp.Size)
+	if at != size {
+		t.Fatalf("ledger batches cover %d events, the log holds %d", at, size)
 	}
-	t.Logf("%d acknowledged events, log size %d, %d batches on the ledger, contiguous", len(acked), cp.Size, len(batches))
+	return len(batches)
 }
 
 // TestGatewayKilledDuringStream kills the gateway with SIGKILL at random

@@ -83,6 +83,12 @@ type gatewayOpts struct {
 	modelsDir string
 	// ledgerCheck is detection.ledger_check_interval (default 30s).
 	ledgerCheck time.Duration
+	// storeDir replaces the store folder (default: in the test's temp dir).
+	storeDir string
+	// extraConfig is appended to the configuration (e.g. a respond: section).
+	extraConfig string
+	// id replaces the generated gateway id.
+	id string
 }
 
 func freePort(t testing.TB) string {
@@ -116,8 +122,14 @@ func newGateway(t testing.TB, o gatewayOpts) *gatewayProc {
 		ensureCommittedModelsApproved(t)
 	}
 	dir := t.TempDir()
+	if o.storeDir == "" {
+		o.storeDir = filepath.Join(dir, "store")
+	}
+	if o.id == "" {
+		o.id = fmt.Sprintf("e2e-gw-%d", time.Now().UnixNano())
+	}
 	g := &gatewayProc{
-		t: t, id: fmt.Sprintf("e2e-gw-%d", time.Now().UnixNano()), dir: dir,
+		t: t, id: o.id, dir: dir,
 		config: filepath.Join(dir, "gateway.yaml"), url: "http://" + freePort(t), syslog: freePort(t),
 		logPath: filepath.Join(dir, "gateway.log"), detected: o.detection,
 	}
@@ -140,10 +152,10 @@ credentials:
   - {name: e2e-otel, token: %s, scopes: [otlp]}
   - {name: e2e-ndjson, token: %s, scopes: [ndjson]}
   - {name: e2e-reader, token: %s, scopes: [read]}
-`, g.id, strings.TrimPrefix(g.url, "http://"), g.syslog, filepath.Join(dir, "store"), o.batchMaxEvents, o.batchMaxWait,
+`, g.id, strings.TrimPrefix(g.url, "http://"), g.syslog, o.storeDir, o.batchMaxEvents, o.batchMaxWait,
 		filepath.Join(env.runDir, "connection-org1.json"), gatewayIdentity(t, "org1", g.id), o.detection, o.modelsDir,
 		filepath.Join(env.root, "bin", "onnxruntime", "libonnxruntime.so.1"), !o.nonStrict, o.ledgerCheck,
-		hecToken, esToken, otlpToken, ndjsonToken, readToken)
+		hecToken, esToken, otlpToken, ndjsonToken, readToken) + o.extraConfig
 	if err := os.WriteFile(g.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -113,6 +113,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		store.WithGateway(client.MSPID(), cfg.GatewayID),
 		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
 		store.WithBatchMaxWait(cfg.Store.BatchMaxWait),
+		store.WithMinFreeBytes(cfg.Store.MinFreeBytes),
 	}
 	if cfg.Detection.Enabled {
 		if detModels, err = openModels(ctx, cfg.Detection, ledger, log); err != nil {
@@ -193,6 +194,22 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return err
 		}
 		anch.Subscribe(func(gateway.Batch, gateway.Anchor) { alerter.Wake() })
+		if err := m.GaugeFunc("alerting_watermark_write_failing", "1 while writing the alerter's watermark file fails (it retries; alerting goes on).", func() float64 {
+			if alerter.Status().WatermarkError != "" {
+				return 1
+			}
+			return 0
+		}); err != nil {
+			return err
+		}
+	}
+	if err := m.GaugeFunc("store_writes_refused", "1 while the store refuses writes (free space below store.min_free_bytes, or reopening after a failed write).", func() float64 {
+		if st.WriteProblem() != "" {
+			return 1
+		}
+		return 0
+	}); err != nil {
+		return err
 	}
 
 	srv := api.NewHTTPServer()
@@ -360,7 +377,8 @@ func newSyslog(c config.Syslog, st *store.Store, progress gateway.Progress, m *m
 
 // newAlerter builds the alerter; its watermark lives beside the store.
 func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Registry, ledger *fabric.Ledger, log *slog.Logger) (*alerting.Alerter, error) {
-	ac := alerting.Config{MSP: msp, GatewayID: cfg.GatewayID, StateDir: filepath.Join(cfg.Store.Dir, "alerting"), Logger: log}
+	ac := alerting.Config{MSP: msp, GatewayID: cfg.GatewayID, StateDir: filepath.Join(cfg.Store.Dir, "alerting"), Logger: log,
+		Served: func() []gateway.ModelRef { return modelset.Refs(reg) }}
 	if cfg.Detection.PseudonymKeyEnv != "" {
 		if key := os.Getenv(cfg.Detection.PseudonymKeyEnv); key != "" {
 			if err := os.MkdirAll(ac.StateDir, 0o750); err != nil {
