@@ -273,7 +273,7 @@ func consoleBundles(ctx context.Context, t *testing.T) (good, tampered string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ledger := fabric.NewLedger(dial(t, "org1", "gateway"), channelName, chaincodeName)
+	ledger := fabric.NewLedger(dial(t, "org1", gatewayIdentity(t, "org1", gwID)), channelName, chaincodeName)
 	for _, b := range pending {
 		// Each batch must extend the one before on both orgs' peers: the
 		// other org's endorser may not have committed it yet (a CONFLICT

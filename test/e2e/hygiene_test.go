@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
@@ -28,16 +27,16 @@ func TestAlertHygiene(t *testing.T) {
 	author1 := dial(t, "org1", "author")
 	admin1 := dial(t, "org1", "")
 	admin2 := dial(t, "org2", "")
-	gw1 := dial(t, "org1", "gateway")
-	auditor2 := dial(t, "org2", "auditor")
 	gwID := "e2e-hyg-" + run
+	gw1 := dial(t, "org1", gatewayIdentity(t, "org1", gwID))
+	auditor2 := dial(t, "org2", "auditor")
 	onGW := `alert.gateway == "` + gwID + `"`
 
 	cleanup := func(c *fabric.Client, contract, fn string, args ...string) {
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if _, err := c.Contract(channelName, chaincodeName, contract).SubmitWithContext(ctx, fn, client.WithArguments(args...)); err != nil {
+			if _, err := submitRetry(ctx, t, c, contract, fn, args...); err != nil {
 				t.Errorf("cleanup %s %v: %s", fn, args, fabricDetails(err))
 			}
 		})
