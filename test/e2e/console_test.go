@@ -51,7 +51,7 @@ log: {level: info, format: text}
 http: {listen: %q}
 syslog: {enabled: false, listen: %q}
 store: {dir: %q, batch_max_events: 500, batch_max_wait: 200ms}
-ledger: {profile: %q, identity: gateway, channel: lgchannel, chaincode: ledgerguard}
+ledger: {profile: %q, identity: %s, channel: lgchannel, chaincode: ledgerguard}
 detection:
   enabled: %t
   models_dir: %q
@@ -66,7 +66,7 @@ credentials:
   - {name: e2e-console-reader, token: %s, scopes: [read]}
   - {name: e2e-console-analyst, token: %s, scopes: [read, analyst]}
 `, g.id, strings.TrimPrefix(g.url, "http://"), g.syslog, filepath.Join(dir, "store"),
-		filepath.Join(env.runDir, "connection-"+org+".json"), detect, filepath.Join(env.root, "models"),
+		filepath.Join(env.runDir, "connection-"+org+".json"), gatewayIdentity(t, org, g.id), detect, filepath.Join(env.root, "models"),
 		filepath.Join(env.root, "bin", "onnxruntime", "libonnxruntime.so.1"), identity, hecToken, consoleReadToken, consoleAnalystToken)
 	if err := os.WriteFile(g.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
