@@ -123,8 +123,8 @@ proposing organisation's own alerts and may be enacted by it alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return usageError{errors.New("policy needs a subcommand")} },
 	}
-	cmd.AddCommand(newPolicyValidateCmd(), newPolicyProposeCmd(), newPolicyApproveCmd(), newPolicyRevokeCmd(),
-		newPolicyListCmd(), newPolicyShowCmd(), newPolicyHistoryCmd())
+	cmd.AddCommand(newPolicyValidateCmd(), newPolicyProposeCmd(), policyRecords.approveCmd(), policyRecords.revokeCmd(),
+		newPolicyListCmd(), policyRecords.showCmd(), newPolicyHistoryCmd())
 	return cmd
 }
 
@@ -173,47 +173,6 @@ func newPolicyProposeCmd() *cobra.Command {
 	return cmd
 }
 
-func newPolicyApproveCmd() *cobra.Command {
-	var l ledgerCmd
-	cmd := &cobra.Command{
-		Use:   "approve ID VERSION",
-		Short: "approve a proposed policy version for your organisation (admin)",
-		Args:  argsExactly("ID", "VERSION"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := parseVersion(args[1], false)
-			if err != nil {
-				return err
-			}
-			return runOne(cmd, &l, submit(wire.ContractPolicies, wire.TxApprovePolicy, args[0], strconv.FormatUint(uint64(v), 10)), l.printPolicy)
-		},
-	}
-	l.register(cmd, "")
-	return cmd
-}
-
-func newPolicyRevokeCmd() *cobra.Command {
-	var l ledgerCmd
-	var reason string
-	cmd := &cobra.Command{
-		Use:   "revoke ID VERSION --reason TEXT",
-		Short: "revoke a policy version (author or admin of the owning organisation)",
-		Args:  argsExactly("ID", "VERSION"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := parseVersion(args[1], false)
-			if err != nil {
-				return err
-			}
-			if err := requireReason(reason); err != nil {
-				return err
-			}
-			return runOne(cmd, &l, submit(wire.ContractPolicies, wire.TxRevokePolicy, args[0], strconv.FormatUint(uint64(v), 10), reason), l.printPolicy)
-		},
-	}
-	l.register(cmd, "author")
-	cmd.Flags().StringVar(&reason, "reason", "", "why (required, recorded on the ledger)")
-	return cmd
-}
-
 func newPolicyListCmd() *cobra.Command {
 	var l ledgerCmd
 	var f wire.PolicyFilter
@@ -230,32 +189,6 @@ func newPolicyListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.ID, "id", "", "only this policy's versions")
 	cmd.Flags().StringVar(&f.State, "state", "", "proposed, active, superseded or revoked")
 	cmd.Flags().StringVar(&f.Owner, "owner", "", "owning organisation's MSP id")
-	return cmd
-}
-
-func newPolicyShowCmd() *cobra.Command {
-	var l ledgerCmd
-	cmd := &cobra.Command{
-		Use:   "show ID [VERSION]",
-		Short: "show a policy version (default: the active one, else the latest)",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) < 1 || len(args) > 2 {
-				return usageError{errors.New("policy show takes ID and an optional VERSION")}
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v := uint32(0)
-			if len(args) == 2 {
-				var err error
-				if v, err = parseVersion(args[1], false); err != nil {
-					return err
-				}
-			}
-			return runOne(cmd, &l, evaluate(wire.ContractPolicies, wire.TxGetPolicy, args[0], strconv.FormatUint(uint64(v), 10)), l.printPolicy)
-		},
-	}
-	l.register(cmd, "")
 	return cmd
 }
 
@@ -349,3 +282,8 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// policyRecords are response policies for the shared versioned commands.
+var policyRecords = versioned[wire.Policy]{cmd: "policy", noun: "policy", contract: wire.ContractPolicies,
+	approve: wire.TxApprovePolicy, revoke: wire.TxRevokePolicy, get: wire.TxGetPolicy,
+	print: func(l *ledgerCmd) func(io.Writer, *wire.Policy) error { return l.printPolicy }}

@@ -124,8 +124,8 @@ whose count and last-seen grow.`,
 			return usageError{errors.New("suppress needs a subcommand")}
 		},
 	}
-	cmd.AddCommand(newSuppressValidateCmd(), newSuppressProposeCmd(), newSuppressApproveCmd(), newSuppressRevokeCmd(),
-		newSuppressListCmd(), newSuppressShowCmd(), newSuppressHistoryCmd())
+	cmd.AddCommand(newSuppressValidateCmd(), newSuppressProposeCmd(), ruleRecords.approveCmd(), ruleRecords.revokeCmd(),
+		newSuppressListCmd(), ruleRecords.showCmd(), newSuppressHistoryCmd())
 	return cmd
 }
 
@@ -174,47 +174,6 @@ func newSuppressProposeCmd() *cobra.Command {
 	return cmd
 }
 
-func newSuppressApproveCmd() *cobra.Command {
-	var l ledgerCmd
-	cmd := &cobra.Command{
-		Use:   "approve ID VERSION",
-		Short: "approve a proposed rule version for your organisation (admin)",
-		Args:  argsExactly("ID", "VERSION"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := parseVersion(args[1], false)
-			if err != nil {
-				return err
-			}
-			return runOne(cmd, &l, submit(wire.ContractHygiene, wire.TxApproveHygieneRule, args[0], strconv.FormatUint(uint64(v), 10)), l.printRule)
-		},
-	}
-	l.register(cmd, "")
-	return cmd
-}
-
-func newSuppressRevokeCmd() *cobra.Command {
-	var l ledgerCmd
-	var reason string
-	cmd := &cobra.Command{
-		Use:   "revoke ID VERSION --reason TEXT",
-		Short: "revoke a rule version (author or admin of the owning organisation)",
-		Args:  argsExactly("ID", "VERSION"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := parseVersion(args[1], false)
-			if err != nil {
-				return err
-			}
-			if err := requireReason(reason); err != nil {
-				return err
-			}
-			return runOne(cmd, &l, submit(wire.ContractHygiene, wire.TxRevokeHygieneRule, args[0], strconv.FormatUint(uint64(v), 10), reason), l.printRule)
-		},
-	}
-	l.register(cmd, "author")
-	cmd.Flags().StringVar(&reason, "reason", "", "why (required, recorded on the ledger)")
-	return cmd
-}
-
 func newSuppressListCmd() *cobra.Command {
 	var l ledgerCmd
 	var f wire.HygieneRuleFilter
@@ -232,32 +191,6 @@ func newSuppressListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.Kind, "kind", "", "suppress or dedup")
 	cmd.Flags().StringVar(&f.State, "state", "", "proposed, active, superseded or revoked")
 	cmd.Flags().StringVar(&f.Owner, "owner", "", "owning organisation's MSP id")
-	return cmd
-}
-
-func newSuppressShowCmd() *cobra.Command {
-	var l ledgerCmd
-	cmd := &cobra.Command{
-		Use:   "show ID [VERSION]",
-		Short: "show a rule version (default: the active one, else the latest)",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) < 1 || len(args) > 2 {
-				return usageError{errors.New("suppress show takes ID and an optional VERSION")}
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v := uint32(0)
-			if len(args) == 2 {
-				var err error
-				if v, err = parseVersion(args[1], false); err != nil {
-					return err
-				}
-			}
-			return runOne(cmd, &l, evaluate(wire.ContractHygiene, wire.TxGetHygieneRule, args[0], strconv.FormatUint(uint64(v), 10)), l.printRule)
-		},
-	}
-	l.register(cmd, "")
 	return cmd
 }
 
@@ -514,3 +447,8 @@ func (l *ledgerCmd) printCaps(w io.Writer, c *wire.OrgCaps) error {
 	}
 	return nil
 }
+
+// ruleRecords are hygiene rules for the shared versioned commands.
+var ruleRecords = versioned[wire.HygieneRule]{cmd: "suppress", noun: "rule", contract: wire.ContractHygiene,
+	approve: wire.TxApproveHygieneRule, revoke: wire.TxRevokeHygieneRule, get: wire.TxGetHygieneRule,
+	print: func(l *ledgerCmd) func(io.Writer, *wire.HygieneRule) error { return l.printRule }}
