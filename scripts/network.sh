@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Native Hyperledger Fabric network for ledgerguard: three etcdraft orderers,
-# one peer for each of Org1 and Org2, TLS everywhere, all on 127.0.0.1, one
-# channel. Every node is a native process with a PID file and a log file
-# under network/run/<node>/; nothing here needs Docker.
+# one peer for each organisation (Org1 and Org2 at first start; scripts/org.sh
+# adds and removes others), TLS everywhere, all on 127.0.0.1, one channel.
+# Every node is a native process with a PID file and a log file under
+# network/run/<node>/; nothing here needs Docker.
+#
+# Start-up does not wait on gossip: each org's anchor peer is in the
+# channel's genesis block (network/configtx.yaml), every peer publishes its
+# external endpoint from its first start, and gossip retries, state-info
+# and alive intervals are short (see start_peer), so the peers see each
+# other within a second or two of joining instead of after the default
+# 25 s reconnect interval.
 #
 # Usage: scripts/network.sh up|down|reset|status|start-node NODE|stop-node NODE [--kill]
 #        scripts/network.sh add-gateway ORG GATEWAY_ID...
@@ -16,10 +24,10 @@ usage: scripts/network.sh COMMAND
   down               stop exactly the processes this script started
   reset              stop the network and delete all its state (network/run)
   status             print each node's state; exit 0 only if all run
-  start-node NODE    start one stopped node (orderer1..3, peer0.org1, peer0.org2)
+  start-node NODE    start one stopped node (orderer1..3, peer0.orgN)
   stop-node NODE [--kill]  stop one node (SIGTERM, or SIGKILL with --kill)
   add-gateway ORG GATEWAY_ID...
-                     enrol identity gateway-GATEWAY_ID of ORG (Org1 or Org2), its
+                     enrol identity gateway-GATEWAY_ID of ORG (Org1, Org2, ...), its
                      certificate bound to that gateway id (ledgerguard.gateway);
                      a gateway's ledger.identity is then gateway-GATEWAY_ID.
                      Idempotent; needs the crypto material of 'up', not a running network.
@@ -35,8 +43,16 @@ node_pidfile() { echo "${LG_RUN}/$1/pid"; }
 generate_crypto() {
   log "generating crypto material (cryptogen) into network/run/crypto"
   "${LG_BIN}/cryptogen" generate --config="${LG_NET}/crypto-config.yaml" --output="${LG_CRYPTO}" >/dev/null
-  with_ca Org1 enroll_roles Org1
-  with_ca Org2 enroll_roles Org2
+  # Each org's CA has its own port and lock: enrol them side by side.
+  local org pids=() pid
+  for org in "${LG_FIRST_ORGS[@]}"; do
+    (trap ca_cleanup EXIT; with_ca "${org}" enroll_roles "${org}") &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do
+    wait "${pid}" || die "enrolling role identities failed (see the messages above)"
+  done
+  printf '%s\n' "${LG_FIRST_ORGS[@]}" >"${LG_ORGS_FILE}"
 }
 
 # ------------------------------------------------------------- Fabric CA ---
@@ -46,13 +62,6 @@ generate_crypto() {
 # calls wait for each other instead of clashing on the port.
 
 ca_home() { echo "${LG_RUN}/ca.$(org_domain "$1")"; }
-ca_port() {
-  case "$1" in
-    Org1) echo "${LG_CA_PORT_ORG1}" ;;
-    Org2) echo "${LG_CA_PORT_ORG2}" ;;
-    *) die "unknown org '$1'" ;;
-  esac
-}
 
 # ca_lock ORG takes the org's CA lock (bounded wait); the lock is released
 # by ca_unlock or when the process exits.
@@ -253,6 +262,11 @@ start_orderer() {
   echo $! >"$(node_pidfile "${node}")"
 }
 
+# cc_cache prints the folder of chaincode binaries the builder reuses, keyed
+# by the sha256 of the package's source tree: outside network/run, so a
+# reset network installs an unchanged chaincode without rebuilding it.
+cc_cache() { echo "${LG_ROOT}/.cache/chaincode"; }
+
 render_core_yaml() {
   local dir="$1"
   mkdir -p "${dir}/config"
@@ -266,11 +280,16 @@ start_peer() {
   org="$(org_of_peer "${node}")"; domain="$(org_domain "${org}")"
   tls="${LG_CRYPTO}/peerOrganizations/${domain}/peers/peer0.${domain}/tls"
   msp="${LG_CRYPTO}/peerOrganizations/${domain}/peers/peer0.${domain}/msp"
-  mkdir -p "${dir}/data" "${dir}/tmp" "${LG_RUN}/cc-cache"
+  mkdir -p "${dir}/data" "${dir}/tmp" "$(cc_cache)"
   render_core_yaml "${dir}"
+  # Gossip: bootstrap is the peer itself (one peer per org), the external
+  # endpoint makes it known to other orgs from the first start, and the
+  # short intervals let a peer that joined the channel before the others
+  # retry them in 1 s instead of 25 s (the default reconnect interval):
+  # the first dial to an anchor peer that has not joined yet is refused.
   setsid env \
     TMPDIR="${dir}/tmp" \
-    LEDGERGUARD_CC_CACHE="${LG_RUN}/cc-cache" \
+    LEDGERGUARD_CC_CACHE="$(cc_cache)" \
     GOTOOLCHAIN=local \
     FABRIC_CFG_PATH="${dir}/config" \
     FABRIC_LOGGING_SPEC="info:gossip=warning:msp=warning" \
@@ -281,6 +300,13 @@ start_peer() {
     CORE_PEER_CHAINCODELISTENADDRESS="127.0.0.1:${ccport}" \
     CORE_PEER_GOSSIP_BOOTSTRAP="127.0.0.1:${port}" \
     CORE_PEER_GOSSIP_EXTERNALENDPOINT="127.0.0.1:${port}" \
+    CORE_PEER_GOSSIP_RECONNECTINTERVAL=1s \
+    CORE_PEER_GOSSIP_ALIVETIMEINTERVAL=1s \
+    CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT=10s \
+    CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL=1s \
+    CORE_PEER_GOSSIP_REQUESTSTATEINFOINTERVAL=1s \
+    CORE_PEER_GOSSIP_MEMBERSHIPTRACKERINTERVAL=1s \
+    CORE_PEER_GOSSIP_PULLINTERVAL=2s \
     CORE_PEER_LOCALMSPID="$(org_msp "${org}")" \
     CORE_PEER_MSPCONFIGPATH="${msp}" \
     CORE_PEER_TLS_ENABLED=true \
@@ -357,7 +383,7 @@ join_orderers() {
 
 join_peers() {
   local org i
-  for org in Org1 Org2; do
+  for org in $(active_orgs); do
     for ((i = 0; i < 40; i++)); do
       if peer_cli "${org}" channel join -b "${LG_RUN}/channel/${LG_CHANNEL}.block" >"${LG_RUN}/channel/join-${org}.log" 2>&1; then
         break
@@ -472,20 +498,19 @@ cmd_up() {
   fi
   for node in orderer1 orderer2 orderer3; do start_node "${node}"; done
   if [[ "${fresh}" == true ]]; then join_orderers; fi
-  for node in peer0.org1 peer0.org2; do start_node "${node}"; done
+  local org
+  for org in $(active_orgs); do start_node "$(org_peer "${org}")"; done
   if [[ "${fresh}" == true ]]; then
     join_peers
     touch "${LG_RUN}/.channel-created"
   fi
   # A network whose state predates gateway binding: bind the default
   # gateway identities now (a no-op when they are).
-  ensure_gateways Org1 "gateway=$(default_gateway_id Org1)"
-  ensure_gateways Org2 "gateway=$(default_gateway_id Org2)"
+  for org in $(active_orgs); do ensure_gateways "${org}" "gateway=$(default_gateway_id "${org}")"; done
   wait_raft_leader
-  write_connection_profile Org1
-  write_connection_profile Org2
+  for org in $(active_orgs); do write_connection_profile "${org}"; done
   trap - ERR EXIT
-  log "network up: channel ${LG_CHANNEL}; connection profiles network/run/connection-org1.json, network/run/connection-org2.json"
+  log "network up: channel ${LG_CHANNEL}; organisations $(active_orgs | tr '\n' ' '); connection profiles network/run/connection-orgN.json"
 }
 
 on_up_failure() {
@@ -505,7 +530,7 @@ cmd_down() {
   stop_service "demo receiver" "${LG_RUN}/receiver.pid"
   # Signal every node first and wait afterwards: each takes a moment to
   # shut down cleanly, and they need not do it one after another.
-  for node in peer0.org2 peer0.org1 orderer3 orderer2 orderer1; do
+  for node in $(node_names | tac); do
     stop_node "${node}" TERM &
     pids+=($!)
   done
@@ -513,14 +538,19 @@ cmd_down() {
   log "network down"
 }
 
-# canonical_org ARG prints Org1 or Org2 for Org1, org1 or Org1MSP (and
-# likewise Org2); anything else is refused with exit code 2.
+# canonical_org ARG prints OrgN for OrgN, orgN or OrgNMSP of an org the
+# network runs; anything else is refused with exit code 2.
 canonical_org() {
-  case "$1" in
-    Org1 | org1 | Org1MSP) echo Org1 ;;
-    Org2 | org2 | Org2MSP) echo Org2 ;;
-    *) echo "error: unknown org '$1' (known: Org1, Org2)" >&2; exit 2 ;;
-  esac
+  local org
+  if [[ "$1" =~ ^[Oo]rg([1-9])(MSP)?$ ]]; then
+    org="Org${BASH_REMATCH[1]}"
+    if active_orgs | grep -qx "${org}"; then
+      echo "${org}"
+      return 0
+    fi
+  fi
+  echo "error: unknown org '$1' (known: $(active_orgs | tr '\n' ' '))" >&2
+  exit 2
 }
 
 # valid_gateway_id ID refuses (exit code 2) an id that cannot name a
@@ -579,4 +609,7 @@ main() {
   esac
 }
 
-main "$@"
+# Sourced by scripts/org.sh for its node and CA functions; run otherwise.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi
