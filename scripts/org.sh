@@ -393,14 +393,14 @@ cmd_remove() {
   mapfile -t members < <(channel_msps "${dir}" | sed 's/MSP$//')
   ((${#members[@]} > 1)) || die "${org} is the last organisation of ${LG_CHANNEL}: the last member cannot leave"
   mapfile -t rest < <(printf '%s\n' "${members[@]}" | grep -vx "${org}")
-  open="$(open_responses "${org}" "${via}")"
-  ((open == 0)) || die "${org} still holds ${open} response(s) awaiting approval (ledgerguard response list --state awaiting-approval --msp ${msp}): have them approved first; nothing changed"
   mapfile -t signers < <(choose_signers "${dir}" "${org}" "${signers_arg}")
   # The ledger record changes before the channel does, so too few signers
   # are refused here, before anything changed (on a join the orderer's own
   # refusal is what stops it).
   ((${#signers[@]} >= $(majority "${#members[@]}"))) \
     || die "the channel update needs the signatures of a majority of the ${#members[@]} members ($(majority "${#members[@]}")), got ${#signers[@]} (${signers[*]}): nothing changed"
+  open="$(open_responses "${org}" "${via}")"
+  ((open == 0)) || die "${org} still holds ${open} response(s) awaiting approval (ledgerguard response list --state awaiting-approval --msp ${msp}): have them approved first; nothing changed"
 
   # The ledger record first, while the org can still endorse: a majority
   # of the current members (the others first; the leaving org may be one).
