@@ -233,6 +233,7 @@ run_lifecycle() {
 
 main() {
   [[ $# -eq 1 ]] || usage
+  enter_client_netns "$0" "$@"
   case "$1" in
     deploy|upgrade|ensure) run_lifecycle "$1" ;;
     *) echo "unknown command '$1'" >&2; usage ;;

@@ -30,6 +30,49 @@ readonly LG_NODES=(
 readonly LG_ORGS_FILE="${LG_RUN}/orgs"
 readonly LG_FIRST_ORGS=(Org1 Org2)
 
+# Hosts. By default every node listens on 127.0.0.1. A hosts file
+# (network/run/hosts, one "NODE ADDRESS [NETNS]" per line) places nodes on
+# other addresses: `scripts/network.sh up --netns` writes one that puts the
+# orderers and each organisation in a network namespace of its own (see
+# scripts/netns.sh), and an operator running each organisation on its own
+# machine writes one with the machines' addresses (README, "Multi-host").
+readonly LG_HOSTS_FILE="${LG_RUN}/hosts"
+
+# node_host NODE prints the address NODE listens on and is dialled at.
+node_host() {
+  local node="$1" addr=""
+  if [[ -f "${LG_HOSTS_FILE}" ]]; then
+    addr="$(awk -v n="${node}" '$1 == n { print $2; exit }' "${LG_HOSTS_FILE}")"
+  fi
+  echo "${addr:-127.0.0.1}"
+}
+
+# node_netns NODE prints the network namespace NODE runs in ("" for none).
+node_netns() {
+  local node="$1"
+  [[ -f "${LG_HOSTS_FILE}" ]] || return 0
+  awk -v n="${node}" '$1 == n { print $3; exit }' "${LG_HOSTS_FILE}"
+}
+
+# client_netns prints the namespace the scripts' own clients (peer CLI,
+# osnadmin, tests) run in when the network runs in namespaces, else "".
+client_netns() { node_netns client; }
+
+# enter_client_netns SCRIPT ARGS... re-executes SCRIPT inside the client
+# namespace when the network runs in namespaces and this process is not
+# there yet: the namespaces' addresses are reachable only from inside.
+enter_client_netns() {
+  local ns here
+  ns="$(client_netns)"
+  [[ -n "${ns}" ]] || return 0
+  here="$(ip netns identify "$$" 2>/dev/null || true)"
+  [[ "${here}" == "${ns}" ]] && return 0
+  exec ip netns exec "${ns}" "$@"
+}
+
+# org_host ORG prints the address of the org's peer.
+org_host() { node_host "$(org_peer "$1")"; }
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -150,7 +193,7 @@ peer_cli() {
     CORE_PEER_LOCALMSPID="$(org_msp "${org}")" \
     CORE_PEER_MSPCONFIGPATH="$(admin_msp "${org}")" \
     CORE_PEER_TLS_ROOTCERT_FILE="$(peer_tls_ca "${org}")" \
-    CORE_PEER_ADDRESS="127.0.0.1:${port}" \
+    CORE_PEER_ADDRESS="$(org_host "${org}"):${port}" \
     "${LG_BIN}/peer" "$@"
 }
 
@@ -172,7 +215,7 @@ stop_service() {
 
 # orderer_args prints the peer CLI flags that reach the ordering service.
 orderer_args() {
-  echo "-o 127.0.0.1:$(node_field orderer1 4) --tls --cafile $(orderer_tls_ca)"
+  echo "-o $(node_host orderer1):$(node_field orderer1 4) --tls --cafile $(orderer_tls_ca)"
 }
 
 # peers_args ORG... prints the peer CLI flags that address the orgs' peers
@@ -180,7 +223,7 @@ orderer_args() {
 peers_args() {
   local org
   for org in "$@"; do
-    printf -- '--peerAddresses 127.0.0.1:%s --tlsRootCertFiles %s ' "$(peer_port "${org}")" "$(peer_tls_ca "${org}")"
+    printf -- '--peerAddresses %s:%s --tlsRootCertFiles %s ' "$(org_host "${org}")" "$(peer_port "${org}")" "$(peer_tls_ca "${org}")"
   done
 }
 

@@ -20,7 +20,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() {
   cat >&2 <<'USAGE'
 usage: scripts/network.sh COMMAND
-  up                 start the network (creates crypto material and the channel on first run)
+  up [--netns | --hosts FILE]
+                     start the network (creates crypto material and the channel on first run);
+                     --netns puts the orderers and each org in a network namespace of its own
+                     (scripts/netns.sh, needs root), --hosts places nodes on the addresses of FILE
+                     ("NODE ADDRESS" lines); both only for a fresh network
   down               stop exactly the processes this script started
   reset              stop the network and delete all its state (network/run)
   status             print each node's state; exit 0 only if all run
@@ -36,13 +40,35 @@ USAGE
 }
 
 node_dir() { echo "${LG_RUN}/$1"; }
+
+# netns_prefix NODE prints the command words that run a program in NODE's
+# network namespace ("ip netns exec NS"), or nothing.
+netns_prefix() {
+  local ns
+  ns="$(node_netns "$1")"
+  [[ -z "${ns}" ]] || echo "ip netns exec ${ns}"
+}
+
+# render_hosts FILE replaces each __HOST_<node>__ placeholder in FILE (a
+# committed template) by that node's address and prints the result.
+render_hosts() {
+  local file="$1" args=() node
+  for node in orderer1 orderer2 orderer3 $(for o in 1 2 3 4 5 6 7 8 9; do echo "peer0.org${o}"; done); do
+    args+=(-e "s#__HOST_${node}__#$(node_host "${node}")#g")
+  done
+  sed "${args[@]}" "${file}"
+}
 node_pidfile() { echo "${LG_RUN}/$1/pid"; }
 
 # ---------------------------------------------------------------- crypto ---
 
 generate_crypto() {
   log "generating crypto material (cryptogen) into network/run/crypto"
-  "${LG_BIN}/cryptogen" generate --config="${LG_NET}/crypto-config.yaml" --output="${LG_CRYPTO}" >/dev/null
+  mkdir -p "${LG_RUN}/channel"
+  # Certificates name each node's address (from the hosts file, 127.0.0.1
+  # by default) besides 127.0.0.1 and localhost.
+  render_hosts "${LG_NET}/crypto-config.yaml" >"${LG_RUN}/channel/crypto-config.yaml"
+  "${LG_BIN}/cryptogen" generate --config="${LG_RUN}/channel/crypto-config.yaml" --output="${LG_CRYPTO}" >/dev/null
   # Each org's CA has its own port and lock: enrol them side by side.
   local org pids=() pid
   for org in "${LG_FIRST_ORGS[@]}"; do
@@ -216,7 +242,7 @@ generate_channel_block() {
   log "creating the genesis block of channel ${LG_CHANNEL} (configtxgen)"
   mkdir -p "${LG_RUN}/channel"
   # configtx.yaml names its MSP folders relative to the run folder.
-  sed "s#: run/crypto/#: ${LG_CRYPTO}/#" "${LG_NET}/configtx.yaml" >"${LG_RUN}/channel/configtx.yaml"
+  render_hosts "${LG_NET}/configtx.yaml" | sed "s#: run/crypto/#: ${LG_CRYPTO}/#" >"${LG_RUN}/channel/configtx.yaml"
   FABRIC_CFG_PATH="${LG_RUN}/channel" "${LG_BIN}/configtxgen" -profile LedgerguardChannel \
     -outputBlock "${LG_RUN}/channel/${LG_CHANNEL}.block" -channelID "${LG_CHANNEL}" 2>"${LG_RUN}/channel/configtxgen.log" \
     || die "configtxgen failed; see network/run/channel/configtxgen.log"
@@ -228,14 +254,17 @@ start_orderer() {
   local node="$1"
   local dir port admin ops tls msp
   dir="$(node_dir "${node}")"; port="$(node_field "${node}" 4)"; admin="$(node_field "${node}" 5)"; ops="$(node_field "${node}" 6)"
+  local host pre=()
+  host="$(node_host "${node}")"
+  read -ra pre <<<"$(netns_prefix "${node}")"
   tls="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/tls"
   msp="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/msp"
   mkdir -p "${dir}/data" "${dir}/tmp"
-  setsid env \
+  setsid "${pre[@]}" env \
     TMPDIR="${dir}/tmp" \
     FABRIC_CFG_PATH="${LG_NET}/config" \
     FABRIC_LOGGING_SPEC="info" \
-    ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 \
+    ORDERER_GENERAL_LISTENADDRESS="${host}" \
     ORDERER_GENERAL_LISTENPORT="${port}" \
     ORDERER_GENERAL_LOCALMSPID=OrdererMSP \
     ORDERER_GENERAL_LOCALMSPDIR="${msp}" \
@@ -248,13 +277,13 @@ start_orderer() {
     ORDERER_GENERAL_CLUSTER_ROOTCAS="[${tls}/ca.crt]" \
     ORDERER_GENERAL_BOOTSTRAPMETHOD=none \
     ORDERER_CHANNELPARTICIPATION_ENABLED=true \
-    ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:${admin}" \
+    ORDERER_ADMIN_LISTENADDRESS="${host}:${admin}" \
     ORDERER_ADMIN_TLS_ENABLED=true \
     ORDERER_ADMIN_TLS_CERTIFICATE="${tls}/server.crt" \
     ORDERER_ADMIN_TLS_PRIVATEKEY="${tls}/server.key" \
     ORDERER_ADMIN_TLS_ROOTCAS="[${tls}/ca.crt]" \
     ORDERER_ADMIN_TLS_CLIENTROOTCAS="[${tls}/ca.crt]" \
-    ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:${ops}" \
+    ORDERER_OPERATIONS_LISTENADDRESS="${host}:${ops}" \
     ORDERER_FILELEDGER_LOCATION="${dir}/data/ledger" \
     ORDERER_CONSENSUS_WALDIR="${dir}/data/etcdraft/wal" \
     ORDERER_CONSENSUS_SNAPDIR="${dir}/data/etcdraft/snapshot" \
@@ -278,6 +307,9 @@ start_peer() {
   local dir port ccport ops org domain tls msp
   dir="$(node_dir "${node}")"; port="$(node_field "${node}" 4)"; ccport="$(node_field "${node}" 5)"; ops="$(node_field "${node}" 6)"
   org="$(org_of_peer "${node}")"; domain="$(org_domain "${org}")"
+  local host pre=()
+  host="$(node_host "${node}")"
+  read -ra pre <<<"$(netns_prefix "${node}")"
   tls="${LG_CRYPTO}/peerOrganizations/${domain}/peers/peer0.${domain}/tls"
   msp="${LG_CRYPTO}/peerOrganizations/${domain}/peers/peer0.${domain}/msp"
   mkdir -p "${dir}/data" "${dir}/tmp" "$(cc_cache)"
@@ -287,19 +319,19 @@ start_peer() {
   # short intervals let a peer that joined the channel before the others
   # retry them in 1 s instead of 25 s (the default reconnect interval):
   # the first dial to an anchor peer that has not joined yet is refused.
-  setsid env \
+  setsid "${pre[@]}" env \
     TMPDIR="${dir}/tmp" \
     LEDGERGUARD_CC_CACHE="$(cc_cache)" \
     GOTOOLCHAIN=local \
     FABRIC_CFG_PATH="${dir}/config" \
     FABRIC_LOGGING_SPEC="info:gossip=warning:msp=warning" \
     CORE_PEER_ID="peer0.${domain}" \
-    CORE_PEER_ADDRESS="127.0.0.1:${port}" \
-    CORE_PEER_LISTENADDRESS="127.0.0.1:${port}" \
-    CORE_PEER_CHAINCODEADDRESS="127.0.0.1:${ccport}" \
-    CORE_PEER_CHAINCODELISTENADDRESS="127.0.0.1:${ccport}" \
-    CORE_PEER_GOSSIP_BOOTSTRAP="127.0.0.1:${port}" \
-    CORE_PEER_GOSSIP_EXTERNALENDPOINT="127.0.0.1:${port}" \
+    CORE_PEER_ADDRESS="${host}:${port}" \
+    CORE_PEER_LISTENADDRESS="${host}:${port}" \
+    CORE_PEER_CHAINCODEADDRESS="${host}:${ccport}" \
+    CORE_PEER_CHAINCODELISTENADDRESS="${host}:${ccport}" \
+    CORE_PEER_GOSSIP_BOOTSTRAP="${host}:${port}" \
+    CORE_PEER_GOSSIP_EXTERNALENDPOINT="${host}:${port}" \
     CORE_PEER_GOSSIP_RECONNECTINTERVAL=1s \
     CORE_PEER_GOSSIP_ALIVETIMEINTERVAL=1s \
     CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT=10s \
@@ -315,7 +347,7 @@ start_peer() {
     CORE_PEER_TLS_ROOTCERT_FILE="${tls}/ca.crt" \
     CORE_PEER_FILESYSTEMPATH="${dir}/data" \
     CORE_LEDGER_SNAPSHOTS_ROOTDIR="${dir}/data/snapshots" \
-    CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:${ops}" \
+    CORE_OPERATIONS_LISTENADDRESS="${host}:${ops}" \
     CORE_CHAINCODE_EXECUTETIMEOUT=60s \
     "${LG_BIN}/peer" node start >>"${dir}/${node}.log" 2>&1 </dev/null &
   echo $! >"$(node_pidfile "${node}")"
@@ -330,14 +362,19 @@ start_node() {
   fi
   local p
   for p in $(node_field "${node}" 4) $(node_field "${node}" 5) "${ops}"; do
-    port_busy "${p}" && die "port ${p} needed by ${node} is already in use by another process"
+    [[ -z "$(node_netns "${node}")" ]] && port_busy "${p}" && die "port ${p} needed by ${node} is already in use by another process"
   done
   mkdir -p "$(node_dir "${node}")"
+  local ns
+  ns="$(node_netns "${node}")"
+  if [[ -n "${ns}" ]]; then
+    "${LG_ROOT}/scripts/netns.sh" ensure "${ns}" "$(node_host "${node}")"
+  fi
   case "${kind}" in
     orderer) start_orderer "${node}" ;;
     peer) start_peer "${node}" ;;
   esac
-  if ! wait_http "http://127.0.0.1:${ops}/healthz" 120 0.25; then
+  if ! wait_http "http://$(node_host "${node}"):${ops}/healthz" 120 0.25; then
     die "${node} did not become healthy; see network/run/${node}/${node}.log"
   fi
   log "${node} running (pid $(cat "$(node_pidfile "${node}")"), log network/run/${node}/${node}.log)"
@@ -375,7 +412,7 @@ join_orderers() {
     admin="$(node_field "${node}" 5)"
     tls="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/tls"
     "${LG_BIN}/osnadmin" channel join --channelID "${LG_CHANNEL}" --config-block "${LG_RUN}/channel/${LG_CHANNEL}.block" \
-      -o "127.0.0.1:${admin}" --ca-file "${tls}/ca.crt" --client-cert "${tls}/server.crt" --client-key "${tls}/server.key" >/dev/null \
+      -o "$(node_host "${node}"):${admin}" --ca-file "${tls}/ca.crt" --client-cert "${tls}/server.crt" --client-key "${tls}/server.key" >/dev/null \
       || die "${node} could not join channel ${LG_CHANNEL}"
   done
   log "orderers joined channel ${LG_CHANNEL}"
@@ -402,7 +439,7 @@ wait_raft_leader() {
   local i node
   for ((i = 0; i < 240; i++)); do
     for node in orderer1 orderer2 orderer3; do
-      if curl -fsS --max-time 2 "http://127.0.0.1:$(node_field "${node}" 6)/metrics" 2>/dev/null \
+      if curl -fsS --max-time 2 "http://$(node_host "${node}"):$(node_field "${node}" 6)/metrics" 2>/dev/null \
         | grep -q "^consensus_etcdraft_is_leader{channel=\"${LG_CHANNEL}\"} 1"; then
         log "raft leader of ${LG_CHANNEL}: ${node}"
         return 0
@@ -421,7 +458,7 @@ write_connection_profile() {
   user_dir="${LG_CRYPTO}/peerOrganizations/${domain}/users/Admin@${domain}/msp"
   out="${LG_RUN}/connection-$(tr '[:upper:]' '[:lower:]' <<<"${org}").json"
   jq -n \
-    --arg org "${org}" --arg msp "${msp}" --arg peer "${peer}" --arg url "grpcs://127.0.0.1:${port}" \
+    --arg org "${org}" --arg msp "${msp}" --arg peer "${peer}" --arg url "grpcs://$(org_host "${org}"):${port}" \
     --arg tlsca "$(peer_tls_ca "${org}")" --arg key "${user_dir}/keystore/priv_sk" \
     --arg cert "${user_dir}/signcerts/Admin@${domain}-cert.pem" --arg channel "${LG_CHANNEL}" \
     --arg users "${LG_CRYPTO}/peerOrganizations/${domain}/users" \
@@ -474,7 +511,37 @@ cmd_status() {
 
 # cmd_up starts every node; on any failure it stops what it started, so no
 # half-started network is left behind.
+# place_nodes MODE [FILE] writes the hosts file of a fresh network: the
+# namespace layout of scripts/netns.sh (--netns) or an operator's list
+# (--hosts FILE, "NODE ADDRESS" per line, see README "Multi-host").
+place_nodes() {
+  local mode="$1" file="${2:-}"
+  if [[ -f "${LG_RUN}/.channel-created" ]]; then
+    die "the network state in ${LG_RUN} exists: ${mode} places the nodes of a fresh network ('make network-reset' first)"
+  fi
+  rm -rf "${LG_RUN}"
+  mkdir -p "${LG_RUN}"
+  case "${mode}" in
+    --netns)
+      [[ "$(id -u)" == 0 ]] || die "--netns needs root (ip netns); CI and this machine run tests as root"
+      require_cmd ip
+      "${LG_ROOT}/scripts/netns.sh" layout >"${LG_HOSTS_FILE}"
+      "${LG_ROOT}/scripts/netns.sh" ensure lg-client "$(node_host client)" ;;
+    --hosts)
+      [[ -f "${file}" ]] || die "hosts file '${file}' not found"
+      grep -vE '^\s*(#|$)' "${file}" >"${LG_HOSTS_FILE}" ;;
+  esac
+}
+
 cmd_up() {
+  if [[ $# -gt 0 ]]; then
+    case "$1" in
+      --netns) place_nodes --netns ;;
+      --hosts) [[ $# -eq 2 ]] || usage; place_nodes --hosts "$2" ;;
+      *) usage ;;
+    esac
+  fi
+  enter_client_netns "$0" up
   require_bin peer orderer osnadmin configtxgen cryptogen fabric-ca-server fabric-ca-client
   require_cmd jq curl setsid
   if any_running; then
@@ -483,6 +550,7 @@ cmd_up() {
   fi
   local node p
   for node in $(node_names); do
+    [[ -z "$(node_netns "${node}")" ]] || continue # a fresh namespace has every port free
     for p in $(node_field "${node}" 4) $(node_field "${node}" 5) $(node_field "${node}" 6); do
       port_busy "${p}" && die "port ${p} needed by ${node} is already in use by another process"
     done
@@ -491,7 +559,8 @@ cmd_up() {
   local fresh=false
   if [[ ! -f "${LG_RUN}/.channel-created" ]]; then
     fresh=true
-    rm -rf "${LG_RUN}"
+    # A fresh start keeps only the placement of the nodes (hosts file).
+    find "${LG_RUN}" -mindepth 1 -maxdepth 1 ! -name hosts -exec rm -rf {} + 2>/dev/null || true
     mkdir -p "${LG_RUN}"
     generate_crypto
     generate_channel_block
@@ -587,6 +656,9 @@ cmd_add_gateway() {
 
 cmd_reset() {
   cmd_down
+  if [[ -n "$(client_netns)" ]]; then
+    "${LG_ROOT}/scripts/netns.sh" destroy
+  fi
   rm -rf "${LG_RUN}"
   log "network state deleted (network/run)"
 }
@@ -595,7 +667,11 @@ main() {
   [[ $# -ge 1 ]] || usage
   local cmd="$1"; shift
   case "${cmd}" in
-    up) cmd_up ;;
+    up | down | reset) ;; # up enters the client namespace once the nodes are placed
+    *) enter_client_netns "$0" "${cmd}" "$@" ;;
+  esac
+  case "${cmd}" in
+    up) cmd_up "$@" ;;
     down) cmd_down ;;
     reset) cmd_reset ;;
     status) cmd_status ;;

@@ -97,11 +97,11 @@ org_definition() {
   local org="$1" dir="$2" domain msp
   domain="$(org_domain "${org}")"; msp="$(org_msp "${org}")"
   sed -e "s#__ORG__#${org}#g" -e "s#__MSP__#${msp}#g" -e "s#__DOMAIN__#${domain}#g" \
-    -e "s#__PORT__#$(peer_port "${org}")#g" -e "s#: run/crypto/#: ${LG_CRYPTO}/#" \
+    -e "s#__PORT__#$(peer_port "${org}")#g" -e "s#__HOST__#$(org_host "${org}")#g" -e "s#: run/crypto/#: ${LG_CRYPTO}/#" \
     "${LG_NET}/configtx-org.yaml" >"${dir}/configtx.yaml"
   FABRIC_CFG_PATH="${dir}" "${LG_BIN}/configtxgen" -printOrg "${msp}" >"${dir}/org-msp.json" 2>"${dir}/configtxgen.log" \
     || die "configtxgen -printOrg ${msp} failed; see ${dir}/configtxgen.log"
-  jq --arg host 127.0.0.1 --argjson port "$(peer_port "${org}")" \
+  jq --arg host "$(org_host "${org}")" --argjson port "$(peer_port "${org}")" \
     '.values.AnchorPeers = {mod_policy: "Admins", version: "0", value: {anchor_peers: [{host: $host, port: $port}]}}' \
     "${dir}/org-msp.json" >"${dir}/org.json"
 }
@@ -337,7 +337,8 @@ cmd_add() {
 
   # 1-2. crypto material, identities, peer.
   log "${org}: crypto material (cryptogen extend) and role identities (Fabric CA on :$(ca_port "${org}"))"
-  sed -e "s#__ORG__#${org}#g" -e "s#__DOMAIN__#$(org_domain "${org}")#g" "${LG_NET}/crypto-config-org.yaml" >"${dir}/crypto-config.yaml"
+  sed -e "s#__ORG__#${org}#g" -e "s#__DOMAIN__#$(org_domain "${org}")#g" -e "s#__HOST__#$(org_host "${org}")#g" \
+    "${LG_NET}/crypto-config-org.yaml" >"${dir}/crypto-config.yaml"
   "${LG_BIN}/cryptogen" extend --config="${dir}/crypto-config.yaml" --input="${LG_CRYPTO}" >/dev/null
   trap ca_cleanup EXIT
   with_ca "${org}" enroll_roles "${org}"
@@ -422,6 +423,7 @@ cmd_remove() {
 }
 
 org_main() {
+  enter_client_netns "$0" "$@"
   (($# >= 2)) || org_usage
   local cmd="$1" org signers=""
   org="$(parse_org "$2")"
