@@ -25,6 +25,9 @@ usage: scripts/network.sh COMMAND
                      --netns puts the orderers and each org in a network namespace of its own
                      (scripts/netns.sh, needs root), --hosts places nodes on the addresses of FILE
                      ("NODE ADDRESS" lines); both only for a fresh network
+  prepare [--hosts FILE]
+                     make crypto material and the genesis block only (first step on several machines)
+  join               join the started nodes of a prepared network to the channel (last step)
   down               stop exactly the processes this script started
   reset              stop the network and delete all its state (network/run)
   status             print each node's state; exit 0 only if all run
@@ -533,6 +536,48 @@ place_nodes() {
   esac
 }
 
+# prepare_material makes the crypto material and the channel's genesis
+# block of a fresh network; a fresh start keeps only the placement of the
+# nodes (the hosts file).
+prepare_material() {
+  find "${LG_RUN}" -mindepth 1 -maxdepth 1 ! -name hosts -exec rm -rf {} + 2>/dev/null || true
+  mkdir -p "${LG_RUN}"
+  generate_crypto
+  generate_channel_block
+  touch "${LG_RUN}/.prepared"
+}
+
+# cmd_prepare [--hosts FILE] is the first step of a network on several
+# machines: crypto material (certificates naming each node's address) and
+# the genesis block, made once on one machine; nothing is started.
+cmd_prepare() {
+  if [[ $# -gt 0 ]]; then
+    [[ "$1" == --hosts && $# -eq 2 ]] || usage
+    place_nodes --hosts "$2"
+  fi
+  require_bin configtxgen cryptogen fabric-ca-server fabric-ca-client
+  [[ -f "${LG_RUN}/.channel-created" ]] && die "the network in ${LG_RUN} exists already"
+  prepare_material
+  log "prepared ${LG_RUN}: copy it to every host, run 'scripts/network.sh start-node NODE' there for its nodes, then 'scripts/network.sh join' from a machine that reaches them all"
+}
+
+# cmd_join joins the started orderers and peers of a prepared network to
+# the channel and writes the connection profiles (the last step of a
+# network on several machines).
+cmd_join() {
+  require_bin peer osnadmin
+  [[ -f "${LG_RUN}/.prepared" ]] || die "nothing prepared in ${LG_RUN}: run 'scripts/network.sh prepare --hosts FILE' first"
+  [[ -f "${LG_RUN}/.channel-created" ]] && die "the channel exists already"
+  join_orderers
+  join_peers
+  touch "${LG_RUN}/.channel-created"
+  local org
+  for org in $(active_orgs); do ensure_gateways "${org}" "gateway=$(default_gateway_id "${org}")"; done
+  wait_raft_leader
+  for org in $(active_orgs); do write_connection_profile "${org}"; done
+  log "channel ${LG_CHANNEL} joined; connection profiles in ${LG_RUN}"
+}
+
 cmd_up() {
   if [[ $# -gt 0 ]]; then
     case "$1" in
@@ -559,11 +604,9 @@ cmd_up() {
   local fresh=false
   if [[ ! -f "${LG_RUN}/.channel-created" ]]; then
     fresh=true
-    # A fresh start keeps only the placement of the nodes (hosts file).
-    find "${LG_RUN}" -mindepth 1 -maxdepth 1 ! -name hosts -exec rm -rf {} + 2>/dev/null || true
-    mkdir -p "${LG_RUN}"
-    generate_crypto
-    generate_channel_block
+    if [[ ! -f "${LG_RUN}/.prepared" ]]; then
+      prepare_material
+    fi
   fi
   for node in orderer1 orderer2 orderer3; do start_node "${node}"; done
   if [[ "${fresh}" == true ]]; then join_orderers; fi
@@ -673,6 +716,8 @@ main() {
   case "${cmd}" in
     up) cmd_up "$@" ;;
     down) cmd_down ;;
+    prepare) cmd_prepare "$@" ;;
+    join) cmd_join ;;
     reset) cmd_reset ;;
     status) cmd_status ;;
     start-node) [[ $# -eq 1 ]] || usage; require_bin peer orderer; start_node "$1" ;;
