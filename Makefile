@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 GO_BUILD_FLAGS := -trimpath -ldflags "-X main.version=$(shell git describe --always --dirty 2>/dev/null || echo dev)"
 
-.PHONY: help setup build run test chaos bench demo models network-up network-down network-reset deploy upgrade
+.PHONY: help setup build run test chaos bench demo models network-up network-down network-reset deploy upgrade add-org remove-org
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,3 +48,9 @@ deploy: ## package, install, approve as both orgs and commit the chaincode; wait
 
 upgrade: ## ship changed chaincode as the next version and sequence
 	@scripts/chaincode.sh upgrade
+
+add-org: ## ORG=org3: a new organisation joins the running network and consortium (majority-signed channel update, peer, chaincode, membership)
+	@scripts/org.sh add $(ORG) $(if $(SIGNERS),--signers $(SIGNERS))
+
+remove-org: ## ORG=org3: an organisation leaves the channel and consortium (majority-approved); its identities can no longer submit or endorse
+	@scripts/org.sh remove $(ORG) $(if $(SIGNERS),--signers $(SIGNERS))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Chaincode lifecycle for ledgerguard on the native network: package the Go
-# module in chaincode/, install it on both peers, approve it as both orgs,
-# commit it, and wait until it answers on both peers.
+# module in chaincode/, install it on every member org's peer (network/run/orgs),
+# approve it as each org, commit it, and wait until it answers on every peer.
 #
 #   deploy   make the current source the committed definition (sequence 1 on
 #            a new channel; a no-op when it already is; refuses to silently
@@ -9,12 +9,15 @@
 #   upgrade  commit the current source as the next sequence and version
 #   ensure   deploy, or upgrade when chaincode/ changed (what make run uses)
 #
-# Endorsement policy: both organisations must endorse every transaction
-# (a majority of two is two), so no single member can write the ledger.
+# Endorsement policy: the definition names none, so it is the channel's
+# /Channel/Application/Endorsement, "MAJORITY Endorsement": a majority of
+# the channel's organisations must endorse every transaction (2 of 2, 2 of
+# 3, 3 of 4 ...), counted at validation time from the channel
+# configuration, so scripts/org.sh's joins and leaves need no new
+# definition and no single member can write the ledger. The flags every
+# approval and commit share come from chaincode_definition_args (lib.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-readonly ENDORSEMENT_POLICY="AND('Org1MSP.peer','Org2MSP.peer')"
 
 usage() {
   echo "usage: scripts/chaincode.sh deploy|upgrade|ensure" >&2
@@ -30,15 +33,38 @@ source_label() {
   echo "${LG_CC_NAME}_${digest}"
 }
 
+# package_chaincode LABEL OUT writes the package to OUT, reusing one made
+# before for the same source (the label names its digest) from .cache/, so
+# a reset network does not package again.
 package_chaincode() {
-  local label="$1" out="$2"
+  local label="$1" out="$2" cached
+  cached="${LG_ROOT}/.cache/chaincode/packages/${label}.tar.gz"
   [[ -f "${LG_ROOT}/chaincode/vendor/modules.txt" ]] || die "chaincode/vendor is missing: run 'make setup' first"
+  if [[ ! -f "${out}" && -f "${cached}" ]]; then
+    cp "${cached}" "${out}"
+  fi
   if [[ ! -f "${out}" ]]; then
     log "packaging chaincode ${label}"
     peer_cli Org1 lifecycle chaincode package "${out}.tmp" --path "${LG_ROOT}/chaincode" --lang golang --label "${label}" \
       || die "packaging the chaincode failed"
     mv "${out}.tmp" "${out}"
+    mkdir -p "$(dirname "${cached}")"
+    cp "${out}" "${cached}.tmp" && mv "${cached}.tmp" "${cached}"
   fi
+}
+
+# each_org FN ARGS... runs FN ORG ARGS... for every org side by side (each
+# org's peer does its own work) and fails if any failed.
+each_org() {
+  local org pids=() pid rc=0
+  for org in $(active_orgs); do
+    "$1" "${org}" "${@:2}" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do
+    wait "${pid}" || rc=1
+  done
+  ((rc == 0)) || die "$1 failed for at least one organisation (see the messages above)"
 }
 
 installed_on() {
@@ -58,21 +84,25 @@ install_on() {
     || die "install on ${org} failed; see network/run/cc/install-${org}.log and network/run/$(org_peer "${org}")/$(org_peer "${org}").log"
 }
 
-orderer_args() {
-  echo "-o 127.0.0.1:$(node_field orderer1 4) --tls --cafile $(orderer_tls_ca)"
+# member_msps prints the MSP IDs of the network's organisations.
+member_msps() {
+  local org
+  for org in $(active_orgs); do org_msp "${org}"; done
 }
 
-both_peers_args() {
-  echo "--peerAddresses 127.0.0.1:$(peer_port Org1) --tlsRootCertFiles $(peer_tls_ca Org1)" \
-    "--peerAddresses 127.0.0.1:$(peer_port Org2) --tlsRootCertFiles $(peer_tls_ca Org2)"
+# definition_args prints the shared definition flags for the current orgs.
+definition_args() {
+  # shellcheck disable=SC2046
+  chaincode_definition_args "${LG_RUN}/cc" $(member_msps)
 }
 
 approve_as() {
   local org="$1" package_id="$2" seq="$3" version="$4"
   local msp
   msp="$(org_msp "${org}")"
+  # shellcheck disable=SC2046
   if peer_cli "${org}" lifecycle chaincode checkcommitreadiness -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -v "${version}" \
-      --sequence "${seq}" --signature-policy "${ENDORSEMENT_POLICY}" -O json 2>/dev/null \
+      --sequence "${seq}" $(definition_args) -O json 2>/dev/null \
       | jq -e --arg m "${msp}" '.approvals[$m] == true' >/dev/null; then
     log "${org} already approved sequence ${seq}"
     return 0
@@ -80,7 +110,7 @@ approve_as() {
   log "approving sequence ${seq} as ${org}"
   # shellcheck disable=SC2046 # word splitting of the flag lists is intended
   peer_cli "${org}" lifecycle chaincode approveformyorg -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -v "${version}" \
-    --package-id "${package_id}" --sequence "${seq}" --signature-policy "${ENDORSEMENT_POLICY}" \
+    --package-id "${package_id}" --sequence "${seq}" $(definition_args) \
     $(orderer_args) --waitForEvent >"${LG_RUN}/cc/approve-${org}.log" 2>&1 \
     || die "approve as ${org} failed; see network/run/cc/approve-${org}.log"
 }
@@ -89,16 +119,16 @@ commit_definition() {
   local seq="$1" version="$2"
   log "committing sequence ${seq} (version ${version})"
   # shellcheck disable=SC2046
-  peer_cli Org1 lifecycle chaincode commit -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -v "${version}" \
-    --sequence "${seq}" --signature-policy "${ENDORSEMENT_POLICY}" $(orderer_args) $(both_peers_args) \
+  peer_cli "$(active_orgs | head -1)" lifecycle chaincode commit -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -v "${version}" \
+    --sequence "${seq}" $(definition_args) $(orderer_args) $(peers_args $(active_orgs)) \
     --waitForEvent >"${LG_RUN}/cc/commit.log" 2>&1 \
     || die "commit failed; see network/run/cc/commit.log"
 }
 
-# wait_answers waits, bounded, until the chaincode answers on both peers.
+# wait_answers waits, bounded, until the chaincode answers on every peer.
 wait_answers() {
   local org i
-  for org in Org1 Org2; do
+  for org in $(active_orgs); do
     for ((i = 0; i < 120; i++)); do
       if peer_cli "${org}" chaincode query -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -c '{"Args":["system:Ping"]}' >/dev/null 2>&1; then
         break
@@ -107,11 +137,11 @@ wait_answers() {
     done
     ((i < 120)) || die "the chaincode does not answer on the peer of ${org}; see network/run/$(org_peer "${org}")/$(org_peer "${org}").log"
   done
-  log "chaincode answers on both peers"
+  log "chaincode answers on every member's peer"
 }
 
-# wait_endorsable waits (bounded) until a transaction endorsed by both
-# organisations commits when submitted through each org's peer gateway:
+# wait_endorsable waits (bounded) until a transaction endorsed by a
+# majority of organisations commits when submitted through each org's peer gateway:
 # peers learn each other's endpoints through gossip a few seconds after
 # they answer, and clients that rely on discovery fail until then.
 wait_endorsable() {
@@ -119,41 +149,44 @@ wait_endorsable() {
   if [[ ! -x "${LG_BIN}/ledgerguard" ]]; then
     lg=(go run "${LG_ROOT}/gateway/cmd/ledgerguard")
   fi
-  for org in org1 org2; do
+  for org in $(active_orgs | tr '[:upper:]' '[:lower:]'); do
     (cd "${LG_ROOT}" && "${lg[@]}" ping --submit --timeout 90s --identity gateway \
       --profile "${LG_RUN}/connection-${org}.json" >/dev/null) \
-      || die "transactions through the peer of ${org} are not endorsed by both organisations after 90 s"
+      || die "transactions through the peer of ${org} are not endorsed by a majority of organisations after 90 s"
   done
-  log "both organisations endorse transactions"
+  log "a majority of organisations endorses transactions through every peer"
 }
 
 # committed_field FIELD prints a field of the committed definition, or nothing.
 committed_json() {
-  peer_cli Org1 lifecycle chaincode querycommitted -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -O json 2>/dev/null || true
+  peer_cli "$(active_orgs | head -1)" lifecycle chaincode querycommitted -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -O json 2>/dev/null || true
 }
 
 committed_package_id() {
   local seq="$1"
   # The committed definition does not name a package; each org's approval
   # does, and queryapproved shows ours for that sequence.
-  peer_cli Org1 lifecycle chaincode queryapproved -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" --sequence "${seq}" -O json 2>/dev/null \
+  peer_cli "$(active_orgs | head -1)" lifecycle chaincode queryapproved -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" --sequence "${seq}" -O json 2>/dev/null \
     | jq -r '.source.Type.LocalPackage.package_id // empty'
 }
 
-# init_members records the consortium's member organisations; the contracts
-# derive default quorums from it. The chaincode makes a repeat with the same
-# set a no-op, so every deploy and upgrade calls it.
+# init_members records the consortium's member organisations (the network's
+# organisations); the contracts derive default quorums from it. The
+# chaincode makes a repeat with the same set a no-op, so every deploy and
+# upgrade calls it; later changes go through scripts/org.sh.
 init_members() {
-  local out
+  local out first args
+  first="$(active_orgs | head -1)"
+  args="$(member_msps | jq -R . | jq -sc '{Args: ["consortium:InitMembers", (. | tojson)]}')"
   # shellcheck disable=SC2046
-  if ! out="$(peer_cli Org1 chaincode invoke -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" $(orderer_args) $(both_peers_args) \
-      -c '{"Args":["consortium:InitMembers","[\"Org1MSP\",\"Org2MSP\"]"]}' --waitForEvent 2>&1)"; then
+  if ! out="$(peer_cli "${first}" chaincode invoke -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" $(orderer_args) $(peers_args $(active_orgs)) \
+      -c "${args}" --waitForEvent 2>&1)"; then
     if grep -q "function consortium:InitMembers not found\|Contract not found with name consortium" <<<"${out}"; then
       return 0
     fi
     die "recording the consortium members failed: ${out}"
   fi
-  log "consortium members: Org1MSP, Org2MSP"
+  log "consortium members: $(member_msps | tr '\n' ' ')"
 }
 
 run_lifecycle() {
@@ -166,7 +199,7 @@ run_lifecycle() {
   label="$(source_label)"
   pkg="${LG_RUN}/cc/${label}.tar.gz"
   package_chaincode "${label}" "${pkg}"
-  package_id="$(peer_cli Org1 lifecycle chaincode calculatepackageid "${pkg}")"
+  package_id="$(peer_cli "$(active_orgs | head -1)" lifecycle chaincode calculatepackageid "${pkg}")"
   current="$(committed_json)"
   seq="$(jq -r '.sequence // 0' <<<"${current:-{\}}")"
   if [[ "${mode}" != upgrade && "${seq}" -gt 0 ]]; then
@@ -185,10 +218,11 @@ run_lifecycle() {
   fi
   seq=$((seq + 1))
   version="${seq}.0"
-  install_on Org1 "${pkg}" "${package_id}"
-  install_on Org2 "${pkg}" "${package_id}"
-  approve_as Org1 "${package_id}" "${seq}" "${version}"
-  approve_as Org2 "${package_id}" "${seq}" "${version}"
+  # The first install builds (or finds the cached binary); the others
+  # reuse it, so they start once it is done.
+  install_on "$(active_orgs | head -1)" "${pkg}" "${package_id}"
+  each_org install_on "${pkg}" "${package_id}"
+  each_org approve_as "${package_id}" "${seq}" "${version}"
   commit_definition "${seq}" "${version}"
   wait_answers
   init_members
@@ -199,6 +233,7 @@ run_lifecycle() {
 
 main() {
   [[ $# -eq 1 ]] || usage
+  enter_client_netns "$0" "$@"
   case "$1" in
     deploy|upgrade|ensure) run_lifecycle "$1" ;;
     *) echo "unknown command '$1'" >&2; usage ;;

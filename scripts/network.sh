@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Native Hyperledger Fabric network for ledgerguard: three etcdraft orderers,
-# one peer for each of Org1 and Org2, TLS everywhere, all on 127.0.0.1, one
-# channel. Every node is a native process with a PID file and a log file
-# under network/run/<node>/; nothing here needs Docker.
+# one peer for each organisation (Org1 and Org2 at first start; scripts/org.sh
+# adds and removes others), TLS everywhere, all on 127.0.0.1, one channel.
+# Every node is a native process with a PID file and a log file under
+# network/run/<node>/; nothing here needs Docker.
+#
+# Start-up does not wait on gossip: each org's anchor peer is in the
+# channel's genesis block (network/configtx.yaml), every peer publishes its
+# external endpoint from its first start, and gossip retries, state-info
+# and alive intervals are short (see start_peer), so the peers see each
+# other within a second or two of joining instead of after the default
+# 25 s reconnect interval.
 #
 # Usage: scripts/network.sh up|down|reset|status|start-node NODE|stop-node NODE [--kill]
 #        scripts/network.sh add-gateway ORG GATEWAY_ID...
@@ -12,14 +20,21 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() {
   cat >&2 <<'USAGE'
 usage: scripts/network.sh COMMAND
-  up                 start the network (creates crypto material and the channel on first run)
+  up [--netns | --hosts FILE]
+                     start the network (creates crypto material and the channel on first run);
+                     --netns puts the orderers and each org in a network namespace of its own
+                     (scripts/netns.sh, needs root), --hosts places nodes on the addresses of FILE
+                     ("NODE ADDRESS" lines); both only for a fresh network
+  prepare [--hosts FILE]
+                     make crypto material and the genesis block only (first step on several machines)
+  join               join the started nodes of a prepared network to the channel (last step)
   down               stop exactly the processes this script started
   reset              stop the network and delete all its state (network/run)
   status             print each node's state; exit 0 only if all run
-  start-node NODE    start one stopped node (orderer1..3, peer0.org1, peer0.org2)
+  start-node NODE    start one stopped node (orderer1..3, peer0.orgN)
   stop-node NODE [--kill]  stop one node (SIGTERM, or SIGKILL with --kill)
   add-gateway ORG GATEWAY_ID...
-                     enrol identity gateway-GATEWAY_ID of ORG (Org1 or Org2), its
+                     enrol identity gateway-GATEWAY_ID of ORG (Org1, Org2, ...), its
                      certificate bound to that gateway id (ledgerguard.gateway);
                      a gateway's ledger.identity is then gateway-GATEWAY_ID.
                      Idempotent; needs the crypto material of 'up', not a running network.
@@ -28,15 +43,45 @@ USAGE
 }
 
 node_dir() { echo "${LG_RUN}/$1"; }
+
+# netns_prefix NODE prints the command words that run a program in NODE's
+# network namespace ("ip netns exec NS"), or nothing.
+netns_prefix() {
+  local ns
+  ns="$(node_netns "$1")"
+  [[ -z "${ns}" ]] || echo "ip netns exec ${ns}"
+}
+
+# render_hosts FILE replaces each __HOST_<node>__ placeholder in FILE (a
+# committed template) by that node's address and prints the result.
+render_hosts() {
+  local file="$1" args=() node
+  for node in orderer1 orderer2 orderer3 $(for o in 1 2 3 4 5 6 7 8 9; do echo "peer0.org${o}"; done); do
+    args+=(-e "s#__HOST_${node}__#$(node_host "${node}")#g")
+  done
+  sed "${args[@]}" "${file}"
+}
 node_pidfile() { echo "${LG_RUN}/$1/pid"; }
 
 # ---------------------------------------------------------------- crypto ---
 
 generate_crypto() {
   log "generating crypto material (cryptogen) into network/run/crypto"
-  "${LG_BIN}/cryptogen" generate --config="${LG_NET}/crypto-config.yaml" --output="${LG_CRYPTO}" >/dev/null
-  with_ca Org1 enroll_roles Org1
-  with_ca Org2 enroll_roles Org2
+  mkdir -p "${LG_RUN}/channel"
+  # Certificates name each node's address (from the hosts file, 127.0.0.1
+  # by default) besides 127.0.0.1 and localhost.
+  render_hosts "${LG_NET}/crypto-config.yaml" >"${LG_RUN}/channel/crypto-config.yaml"
+  "${LG_BIN}/cryptogen" generate --config="${LG_RUN}/channel/crypto-config.yaml" --output="${LG_CRYPTO}" >/dev/null
+  # Each org's CA has its own port and lock: enrol them side by side.
+  local org pids=() pid
+  for org in "${LG_FIRST_ORGS[@]}"; do
+    (trap ca_cleanup EXIT; with_ca "${org}" enroll_roles "${org}") &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do
+    wait "${pid}" || die "enrolling role identities failed (see the messages above)"
+  done
+  printf '%s\n' "${LG_FIRST_ORGS[@]}" >"${LG_ORGS_FILE}"
 }
 
 # ------------------------------------------------------------- Fabric CA ---
@@ -46,13 +91,6 @@ generate_crypto() {
 # calls wait for each other instead of clashing on the port.
 
 ca_home() { echo "${LG_RUN}/ca.$(org_domain "$1")"; }
-ca_port() {
-  case "$1" in
-    Org1) echo "${LG_CA_PORT_ORG1}" ;;
-    Org2) echo "${LG_CA_PORT_ORG2}" ;;
-    *) die "unknown org '$1'" ;;
-  esac
-}
 
 # ca_lock ORG takes the org's CA lock (bounded wait); the lock is released
 # by ca_unlock or when the process exits.
@@ -207,7 +245,7 @@ generate_channel_block() {
   log "creating the genesis block of channel ${LG_CHANNEL} (configtxgen)"
   mkdir -p "${LG_RUN}/channel"
   # configtx.yaml names its MSP folders relative to the run folder.
-  sed "s#: run/crypto/#: ${LG_CRYPTO}/#" "${LG_NET}/configtx.yaml" >"${LG_RUN}/channel/configtx.yaml"
+  render_hosts "${LG_NET}/configtx.yaml" | sed "s#: run/crypto/#: ${LG_CRYPTO}/#" >"${LG_RUN}/channel/configtx.yaml"
   FABRIC_CFG_PATH="${LG_RUN}/channel" "${LG_BIN}/configtxgen" -profile LedgerguardChannel \
     -outputBlock "${LG_RUN}/channel/${LG_CHANNEL}.block" -channelID "${LG_CHANNEL}" 2>"${LG_RUN}/channel/configtxgen.log" \
     || die "configtxgen failed; see network/run/channel/configtxgen.log"
@@ -219,14 +257,17 @@ start_orderer() {
   local node="$1"
   local dir port admin ops tls msp
   dir="$(node_dir "${node}")"; port="$(node_field "${node}" 4)"; admin="$(node_field "${node}" 5)"; ops="$(node_field "${node}" 6)"
+  local host pre=()
+  host="$(node_host "${node}")"
+  read -ra pre <<<"$(netns_prefix "${node}")"
   tls="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/tls"
   msp="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/msp"
   mkdir -p "${dir}/data" "${dir}/tmp"
-  setsid env \
+  setsid "${pre[@]}" env \
     TMPDIR="${dir}/tmp" \
     FABRIC_CFG_PATH="${LG_NET}/config" \
     FABRIC_LOGGING_SPEC="info" \
-    ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 \
+    ORDERER_GENERAL_LISTENADDRESS="${host}" \
     ORDERER_GENERAL_LISTENPORT="${port}" \
     ORDERER_GENERAL_LOCALMSPID=OrdererMSP \
     ORDERER_GENERAL_LOCALMSPDIR="${msp}" \
@@ -239,19 +280,24 @@ start_orderer() {
     ORDERER_GENERAL_CLUSTER_ROOTCAS="[${tls}/ca.crt]" \
     ORDERER_GENERAL_BOOTSTRAPMETHOD=none \
     ORDERER_CHANNELPARTICIPATION_ENABLED=true \
-    ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:${admin}" \
+    ORDERER_ADMIN_LISTENADDRESS="${host}:${admin}" \
     ORDERER_ADMIN_TLS_ENABLED=true \
     ORDERER_ADMIN_TLS_CERTIFICATE="${tls}/server.crt" \
     ORDERER_ADMIN_TLS_PRIVATEKEY="${tls}/server.key" \
     ORDERER_ADMIN_TLS_ROOTCAS="[${tls}/ca.crt]" \
     ORDERER_ADMIN_TLS_CLIENTROOTCAS="[${tls}/ca.crt]" \
-    ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:${ops}" \
+    ORDERER_OPERATIONS_LISTENADDRESS="${host}:${ops}" \
     ORDERER_FILELEDGER_LOCATION="${dir}/data/ledger" \
     ORDERER_CONSENSUS_WALDIR="${dir}/data/etcdraft/wal" \
     ORDERER_CONSENSUS_SNAPDIR="${dir}/data/etcdraft/snapshot" \
     "${LG_BIN}/orderer" >>"${dir}/${node}.log" 2>&1 </dev/null &
   echo $! >"$(node_pidfile "${node}")"
 }
+
+# cc_cache prints the folder of chaincode binaries the builder reuses, keyed
+# by the sha256 of the package's source tree: outside network/run, so a
+# reset network installs an unchanged chaincode without rebuilding it.
+cc_cache() { echo "${LG_ROOT}/.cache/chaincode"; }
 
 render_core_yaml() {
   local dir="$1"
@@ -264,23 +310,38 @@ start_peer() {
   local dir port ccport ops org domain tls msp
   dir="$(node_dir "${node}")"; port="$(node_field "${node}" 4)"; ccport="$(node_field "${node}" 5)"; ops="$(node_field "${node}" 6)"
   org="$(org_of_peer "${node}")"; domain="$(org_domain "${org}")"
+  local host pre=()
+  host="$(node_host "${node}")"
+  read -ra pre <<<"$(netns_prefix "${node}")"
   tls="${LG_CRYPTO}/peerOrganizations/${domain}/peers/peer0.${domain}/tls"
   msp="${LG_CRYPTO}/peerOrganizations/${domain}/peers/peer0.${domain}/msp"
-  mkdir -p "${dir}/data" "${dir}/tmp" "${LG_RUN}/cc-cache"
+  mkdir -p "${dir}/data" "${dir}/tmp" "$(cc_cache)"
   render_core_yaml "${dir}"
-  setsid env \
+  # Gossip: bootstrap is the peer itself (one peer per org), the external
+  # endpoint makes it known to other orgs from the first start, and the
+  # short intervals let a peer that joined the channel before the others
+  # retry them in 1 s instead of 25 s (the default reconnect interval):
+  # the first dial to an anchor peer that has not joined yet is refused.
+  setsid "${pre[@]}" env \
     TMPDIR="${dir}/tmp" \
-    LEDGERGUARD_CC_CACHE="${LG_RUN}/cc-cache" \
+    LEDGERGUARD_CC_CACHE="$(cc_cache)" \
     GOTOOLCHAIN=local \
     FABRIC_CFG_PATH="${dir}/config" \
     FABRIC_LOGGING_SPEC="info:gossip=warning:msp=warning" \
     CORE_PEER_ID="peer0.${domain}" \
-    CORE_PEER_ADDRESS="127.0.0.1:${port}" \
-    CORE_PEER_LISTENADDRESS="127.0.0.1:${port}" \
-    CORE_PEER_CHAINCODEADDRESS="127.0.0.1:${ccport}" \
-    CORE_PEER_CHAINCODELISTENADDRESS="127.0.0.1:${ccport}" \
-    CORE_PEER_GOSSIP_BOOTSTRAP="127.0.0.1:${port}" \
-    CORE_PEER_GOSSIP_EXTERNALENDPOINT="127.0.0.1:${port}" \
+    CORE_PEER_ADDRESS="${host}:${port}" \
+    CORE_PEER_LISTENADDRESS="${host}:${port}" \
+    CORE_PEER_CHAINCODEADDRESS="${host}:${ccport}" \
+    CORE_PEER_CHAINCODELISTENADDRESS="${host}:${ccport}" \
+    CORE_PEER_GOSSIP_BOOTSTRAP="${host}:${port}" \
+    CORE_PEER_GOSSIP_EXTERNALENDPOINT="${host}:${port}" \
+    CORE_PEER_GOSSIP_RECONNECTINTERVAL=1s \
+    CORE_PEER_GOSSIP_ALIVETIMEINTERVAL=1s \
+    CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT=10s \
+    CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL=1s \
+    CORE_PEER_GOSSIP_REQUESTSTATEINFOINTERVAL=1s \
+    CORE_PEER_GOSSIP_MEMBERSHIPTRACKERINTERVAL=1s \
+    CORE_PEER_GOSSIP_PULLINTERVAL=2s \
     CORE_PEER_LOCALMSPID="$(org_msp "${org}")" \
     CORE_PEER_MSPCONFIGPATH="${msp}" \
     CORE_PEER_TLS_ENABLED=true \
@@ -289,7 +350,7 @@ start_peer() {
     CORE_PEER_TLS_ROOTCERT_FILE="${tls}/ca.crt" \
     CORE_PEER_FILESYSTEMPATH="${dir}/data" \
     CORE_LEDGER_SNAPSHOTS_ROOTDIR="${dir}/data/snapshots" \
-    CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:${ops}" \
+    CORE_OPERATIONS_LISTENADDRESS="${host}:${ops}" \
     CORE_CHAINCODE_EXECUTETIMEOUT=60s \
     "${LG_BIN}/peer" node start >>"${dir}/${node}.log" 2>&1 </dev/null &
   echo $! >"$(node_pidfile "${node}")"
@@ -304,14 +365,19 @@ start_node() {
   fi
   local p
   for p in $(node_field "${node}" 4) $(node_field "${node}" 5) "${ops}"; do
-    port_busy "${p}" && die "port ${p} needed by ${node} is already in use by another process"
+    [[ -z "$(node_netns "${node}")" ]] && port_busy "${p}" && die "port ${p} needed by ${node} is already in use by another process"
   done
   mkdir -p "$(node_dir "${node}")"
+  local ns
+  ns="$(node_netns "${node}")"
+  if [[ -n "${ns}" ]]; then
+    "${LG_ROOT}/scripts/netns.sh" ensure "${ns}" "$(node_host "${node}")"
+  fi
   case "${kind}" in
     orderer) start_orderer "${node}" ;;
     peer) start_peer "${node}" ;;
   esac
-  if ! wait_http "http://127.0.0.1:${ops}/healthz" 120 0.25; then
+  if ! wait_http "http://$(node_host "${node}"):${ops}/healthz" 120 0.25; then
     die "${node} did not become healthy; see network/run/${node}/${node}.log"
   fi
   log "${node} running (pid $(cat "$(node_pidfile "${node}")"), log network/run/${node}/${node}.log)"
@@ -349,7 +415,7 @@ join_orderers() {
     admin="$(node_field "${node}" 5)"
     tls="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/tls"
     "${LG_BIN}/osnadmin" channel join --channelID "${LG_CHANNEL}" --config-block "${LG_RUN}/channel/${LG_CHANNEL}.block" \
-      -o "127.0.0.1:${admin}" --ca-file "${tls}/ca.crt" --client-cert "${tls}/server.crt" --client-key "${tls}/server.key" >/dev/null \
+      -o "$(node_host "${node}"):${admin}" --ca-file "${tls}/ca.crt" --client-cert "${tls}/server.crt" --client-key "${tls}/server.key" >/dev/null \
       || die "${node} could not join channel ${LG_CHANNEL}"
   done
   log "orderers joined channel ${LG_CHANNEL}"
@@ -357,7 +423,7 @@ join_orderers() {
 
 join_peers() {
   local org i
-  for org in Org1 Org2; do
+  for org in $(active_orgs); do
     for ((i = 0; i < 40; i++)); do
       if peer_cli "${org}" channel join -b "${LG_RUN}/channel/${LG_CHANNEL}.block" >"${LG_RUN}/channel/join-${org}.log" 2>&1; then
         break
@@ -376,7 +442,7 @@ wait_raft_leader() {
   local i node
   for ((i = 0; i < 240; i++)); do
     for node in orderer1 orderer2 orderer3; do
-      if curl -fsS --max-time 2 "http://127.0.0.1:$(node_field "${node}" 6)/metrics" 2>/dev/null \
+      if curl -fsS --max-time 2 "http://$(node_host "${node}"):$(node_field "${node}" 6)/metrics" 2>/dev/null \
         | grep -q "^consensus_etcdraft_is_leader{channel=\"${LG_CHANNEL}\"} 1"; then
         log "raft leader of ${LG_CHANNEL}: ${node}"
         return 0
@@ -395,7 +461,7 @@ write_connection_profile() {
   user_dir="${LG_CRYPTO}/peerOrganizations/${domain}/users/Admin@${domain}/msp"
   out="${LG_RUN}/connection-$(tr '[:upper:]' '[:lower:]' <<<"${org}").json"
   jq -n \
-    --arg org "${org}" --arg msp "${msp}" --arg peer "${peer}" --arg url "grpcs://127.0.0.1:${port}" \
+    --arg org "${org}" --arg msp "${msp}" --arg peer "${peer}" --arg url "grpcs://$(org_host "${org}"):${port}" \
     --arg tlsca "$(peer_tls_ca "${org}")" --arg key "${user_dir}/keystore/priv_sk" \
     --arg cert "${user_dir}/signcerts/Admin@${domain}-cert.pem" --arg channel "${LG_CHANNEL}" \
     --arg users "${LG_CRYPTO}/peerOrganizations/${domain}/users" \
@@ -448,7 +514,79 @@ cmd_status() {
 
 # cmd_up starts every node; on any failure it stops what it started, so no
 # half-started network is left behind.
+# place_nodes MODE [FILE] writes the hosts file of a fresh network: the
+# namespace layout of scripts/netns.sh (--netns) or an operator's list
+# (--hosts FILE, "NODE ADDRESS" per line, see README "Multi-host").
+place_nodes() {
+  local mode="$1" file="${2:-}"
+  if [[ -f "${LG_RUN}/.channel-created" ]]; then
+    die "the network state in ${LG_RUN} exists: ${mode} places the nodes of a fresh network ('make network-reset' first)"
+  fi
+  rm -rf "${LG_RUN}"
+  mkdir -p "${LG_RUN}"
+  case "${mode}" in
+    --netns)
+      [[ "$(id -u)" == 0 ]] || die "--netns needs root (ip netns); CI and this machine run tests as root"
+      require_cmd ip
+      "${LG_ROOT}/scripts/netns.sh" layout >"${LG_HOSTS_FILE}"
+      "${LG_ROOT}/scripts/netns.sh" ensure lg-client "$(node_host client)" ;;
+    --hosts)
+      [[ -f "${file}" ]] || die "hosts file '${file}' not found"
+      grep -vE '^\s*(#|$)' "${file}" >"${LG_HOSTS_FILE}" ;;
+  esac
+}
+
+# prepare_material makes the crypto material and the channel's genesis
+# block of a fresh network; a fresh start keeps only the placement of the
+# nodes (the hosts file).
+prepare_material() {
+  find "${LG_RUN}" -mindepth 1 -maxdepth 1 ! -name hosts -exec rm -rf {} + 2>/dev/null || true
+  mkdir -p "${LG_RUN}"
+  generate_crypto
+  generate_channel_block
+  touch "${LG_RUN}/.prepared"
+}
+
+# cmd_prepare [--hosts FILE] is the first step of a network on several
+# machines: crypto material (certificates naming each node's address) and
+# the genesis block, made once on one machine; nothing is started.
+cmd_prepare() {
+  if [[ $# -gt 0 ]]; then
+    [[ "$1" == --hosts && $# -eq 2 ]] || usage
+    place_nodes --hosts "$2"
+  fi
+  require_bin configtxgen cryptogen fabric-ca-server fabric-ca-client
+  [[ -f "${LG_RUN}/.channel-created" ]] && die "the network in ${LG_RUN} exists already"
+  prepare_material
+  log "prepared ${LG_RUN}: copy it to every host, run 'scripts/network.sh start-node NODE' there for its nodes, then 'scripts/network.sh join' from a machine that reaches them all"
+}
+
+# cmd_join joins the started orderers and peers of a prepared network to
+# the channel and writes the connection profiles (the last step of a
+# network on several machines).
+cmd_join() {
+  require_bin peer osnadmin
+  [[ -f "${LG_RUN}/.prepared" ]] || die "nothing prepared in ${LG_RUN}: run 'scripts/network.sh prepare --hosts FILE' first"
+  [[ -f "${LG_RUN}/.channel-created" ]] && die "the channel exists already"
+  join_orderers
+  join_peers
+  touch "${LG_RUN}/.channel-created"
+  local org
+  for org in $(active_orgs); do ensure_gateways "${org}" "gateway=$(default_gateway_id "${org}")"; done
+  wait_raft_leader
+  for org in $(active_orgs); do write_connection_profile "${org}"; done
+  log "channel ${LG_CHANNEL} joined; connection profiles in ${LG_RUN}"
+}
+
 cmd_up() {
+  if [[ $# -gt 0 ]]; then
+    case "$1" in
+      --netns) place_nodes --netns ;;
+      --hosts) [[ $# -eq 2 ]] || usage; place_nodes --hosts "$2" ;;
+      *) usage ;;
+    esac
+  fi
+  enter_client_netns "$0" up
   require_bin peer orderer osnadmin configtxgen cryptogen fabric-ca-server fabric-ca-client
   require_cmd jq curl setsid
   if any_running; then
@@ -457,6 +595,7 @@ cmd_up() {
   fi
   local node p
   for node in $(node_names); do
+    [[ -z "$(node_netns "${node}")" ]] || continue # a fresh namespace has every port free
     for p in $(node_field "${node}" 4) $(node_field "${node}" 5) $(node_field "${node}" 6); do
       port_busy "${p}" && die "port ${p} needed by ${node} is already in use by another process"
     done
@@ -465,27 +604,25 @@ cmd_up() {
   local fresh=false
   if [[ ! -f "${LG_RUN}/.channel-created" ]]; then
     fresh=true
-    rm -rf "${LG_RUN}"
-    mkdir -p "${LG_RUN}"
-    generate_crypto
-    generate_channel_block
+    if [[ ! -f "${LG_RUN}/.prepared" ]]; then
+      prepare_material
+    fi
   fi
   for node in orderer1 orderer2 orderer3; do start_node "${node}"; done
   if [[ "${fresh}" == true ]]; then join_orderers; fi
-  for node in peer0.org1 peer0.org2; do start_node "${node}"; done
+  local org
+  for org in $(active_orgs); do start_node "$(org_peer "${org}")"; done
   if [[ "${fresh}" == true ]]; then
     join_peers
     touch "${LG_RUN}/.channel-created"
   fi
   # A network whose state predates gateway binding: bind the default
   # gateway identities now (a no-op when they are).
-  ensure_gateways Org1 "gateway=$(default_gateway_id Org1)"
-  ensure_gateways Org2 "gateway=$(default_gateway_id Org2)"
+  for org in $(active_orgs); do ensure_gateways "${org}" "gateway=$(default_gateway_id "${org}")"; done
   wait_raft_leader
-  write_connection_profile Org1
-  write_connection_profile Org2
+  for org in $(active_orgs); do write_connection_profile "${org}"; done
   trap - ERR EXIT
-  log "network up: channel ${LG_CHANNEL}; connection profiles network/run/connection-org1.json, network/run/connection-org2.json"
+  log "network up: channel ${LG_CHANNEL}; organisations $(active_orgs | tr '\n' ' '); connection profiles network/run/connection-orgN.json"
 }
 
 on_up_failure() {
@@ -505,7 +642,7 @@ cmd_down() {
   stop_service "demo receiver" "${LG_RUN}/receiver.pid"
   # Signal every node first and wait afterwards: each takes a moment to
   # shut down cleanly, and they need not do it one after another.
-  for node in peer0.org2 peer0.org1 orderer3 orderer2 orderer1; do
+  for node in $(node_names | tac); do
     stop_node "${node}" TERM &
     pids+=($!)
   done
@@ -513,14 +650,19 @@ cmd_down() {
   log "network down"
 }
 
-# canonical_org ARG prints Org1 or Org2 for Org1, org1 or Org1MSP (and
-# likewise Org2); anything else is refused with exit code 2.
+# canonical_org ARG prints OrgN for OrgN, orgN or OrgNMSP of an org the
+# network runs; anything else is refused with exit code 2.
 canonical_org() {
-  case "$1" in
-    Org1 | org1 | Org1MSP) echo Org1 ;;
-    Org2 | org2 | Org2MSP) echo Org2 ;;
-    *) echo "error: unknown org '$1' (known: Org1, Org2)" >&2; exit 2 ;;
-  esac
+  local org
+  if [[ "$1" =~ ^[Oo]rg([1-9])(MSP)?$ ]]; then
+    org="Org${BASH_REMATCH[1]}"
+    if active_orgs | grep -qx "${org}"; then
+      echo "${org}"
+      return 0
+    fi
+  fi
+  echo "error: unknown org '$1' (known: $(active_orgs | tr '\n' ' '))" >&2
+  exit 2
 }
 
 # valid_gateway_id ID refuses (exit code 2) an id that cannot name a
@@ -557,6 +699,9 @@ cmd_add_gateway() {
 
 cmd_reset() {
   cmd_down
+  if [[ -n "$(client_netns)" ]]; then
+    "${LG_ROOT}/scripts/netns.sh" destroy
+  fi
   rm -rf "${LG_RUN}"
   log "network state deleted (network/run)"
 }
@@ -565,8 +710,14 @@ main() {
   [[ $# -ge 1 ]] || usage
   local cmd="$1"; shift
   case "${cmd}" in
-    up) cmd_up ;;
+    up | down | reset) ;; # up enters the client namespace once the nodes are placed
+    *) enter_client_netns "$0" "${cmd}" "$@" ;;
+  esac
+  case "${cmd}" in
+    up) cmd_up "$@" ;;
     down) cmd_down ;;
+    prepare) cmd_prepare "$@" ;;
+    join) cmd_join ;;
     reset) cmd_reset ;;
     status) cmd_status ;;
     start-node) [[ $# -eq 1 ]] || usage; require_bin peer orderer; start_node "$1" ;;
@@ -579,4 +730,7 @@ main() {
   esac
 }
 
-main "$@"
+# Sourced by scripts/org.sh for its node and CA functions; run otherwise.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi

@@ -44,6 +44,36 @@ e2e_tests() {
   LEDGERGUARD_RUN_DIR="${TEST_RUN_DIR}" "${LG_ROOT}/scripts/chaincode.sh" deploy
   log "end-to-end tests (test/...)"
   (cd "${LG_ROOT}" && LEDGERGUARD_E2E=1 LEDGERGUARD_RUN_DIR="${TEST_RUN_DIR}" go test -count=1 -timeout 25m -v ./test/...)
+  stop_test_network
+  trap - EXIT
+}
+
+readonly MULTIHOST_RUN_DIR="${LG_NET}/run-multihost"
+
+multihost_cmd() {
+  LEDGERGUARD_RUN_DIR="${MULTIHOST_RUN_DIR}" "${LG_ROOT}/scripts/network.sh" "$@"
+}
+
+stop_multihost_network() {
+  log "stopping the multi-host network and deleting its namespaces"
+  multihost_cmd reset >/dev/null || true
+}
+
+# multihost_tests runs TestMultiHost on a fresh network whose orderers and
+# organisations each run in a network namespace of their own (198.18.0.0/15
+# test hosts, scripts/netns.sh), from inside the client namespace: the
+# whole story with nothing between nodes on 127.0.0.1. Needs root for
+# `ip netns`, as CI has.
+multihost_tests() {
+  log "end-to-end, multi-host: a fresh network in network namespaces (network/run-multihost)"
+  multihost_cmd reset >/dev/null
+  trap stop_multihost_network EXIT
+  multihost_cmd up --netns
+  LEDGERGUARD_RUN_DIR="${MULTIHOST_RUN_DIR}" "${LG_ROOT}/scripts/chaincode.sh" deploy
+  (cd "${LG_ROOT}" && ip netns exec lg-client env LEDGERGUARD_E2E=1 LEDGERGUARD_MULTIHOST=1 LEDGERGUARD_RUN_DIR="${MULTIHOST_RUN_DIR}" \
+    go test -count=1 -timeout 12m -v -run '^TestMultiHost$' ./test/e2e/)
+  stop_multihost_network
+  trap - EXIT
 }
 
 main() {
@@ -51,6 +81,7 @@ main() {
   "${LG_ROOT}/scripts/setup.sh"
   unit_tests
   e2e_tests
+  multihost_tests
   log "all tests passed in $((SECONDS - started)) s"
 }
 

@@ -31,8 +31,11 @@ const (
 
 // Transaction names of the consortium contract.
 const (
-	TxInitMembers = "InitMembers"
-	TxGetMembers  = "GetMembers"
+	TxInitMembers             = "InitMembers"
+	TxGetMembers              = "GetMembers"
+	TxProposeMembershipChange = "ProposeMembershipChange"
+	TxApproveMembershipChange = "ApproveMembershipChange"
+	TxGetMembershipChange     = "GetMembershipChange"
 )
 
 // Transaction names of the events contract.

@@ -15,6 +15,7 @@
 //	lg.resp     (responseID)                              → Response
 //	lg.rate     (policyID, sha256(target), windowStart%020d, responseID) → rate-limit mark
 //	lg.members  ()                                        → Members
+//	lg.mchange  (msp)                                     → MembershipChange: the latest proposal to add or remove msp
 //	lg.model    (name, version)                           → ModelRecord: one model version's provenance
 //	lg.hrule    (ruleID, version%010d)                    → HygieneRule version (suppress or dedup)
 //	lg.hhead    (ruleID)                                  → rule head: owner, latest and active version
@@ -49,6 +50,7 @@ const (
 	Response     = "lg.resp"
 	RateMark     = "lg.rate"
 	Members      = "lg.members"
+	MemberChange = "lg.mchange"
 	Model        = "lg.model"
 	HygieneRule  = "lg.hrule"
 	HygieneHead  = "lg.hhead"

@@ -1,6 +1,7 @@
 // Package ledgerview reads the records one contract writes and other
 // contracts rely on: anchored batches (written by events, read by alerts),
-// the consortium's membership (written by consortium, read wherever a
+// the consortium's membership (written by consortium at initialisation and
+// by every applied membership change, read wherever a
 // quorum or a member's right counts), the active policy set (written by
 // policies, read by response planning), and the active hygiene rules and
 // organisation caps (written by hygiene, read by alerts and planning). It lets contracts share these
@@ -91,7 +92,7 @@ func RequireMember(m *wire.Members, id access.Identity, fn string) error {
 	if m.Has(id.MSP) {
 		return nil
 	}
-	return id.Deny(fn, "consortium membership (its MSP is not listed by consortium:InitMembers)")
+	return id.Deny(fn, "consortium membership (its MSP is not in the membership record: consortium:InitMembers and later majority-approved membership changes)")
 }
 
 // MemberFor reads the membership and refuses a caller that is not a
