@@ -122,7 +122,27 @@ func decodeFrame(b []byte) ([]byte, error) {
 	return payload, nil
 }
 
-// decodeEventRecord checks an event frame and decodes its canonical bytes.
+// decodeLeaf decodes an event's canonical bytes (a segment record's leaf)
+// and checks it holds seq. Numbers in Fields decode as json.Number so that
+// re-encoding reproduces them exactly.
+func decodeLeaf(leaf []byte, seq uint64) (gateway.Event, error) {
+	var e gateway.Event
+	dec := json.NewDecoder(bytes.NewReader(leaf))
+	dec.UseNumber()
+	if err := dec.Decode(&e); err != nil {
+		return gateway.Event{}, fmt.Errorf("event payload: %w", err)
+	}
+	if dec.More() {
+		return gateway.Event{}, errors.New("event payload: trailing data")
+	}
+	if e.Seq != seq {
+		return gateway.Event{}, fmt.Errorf("record holds seq %d", e.Seq)
+	}
+	return e, nil
+}
+
+// decodeEventRecord checks an event frame of format 1 (the Pebble-only
+// layout, read only to migrate it) and decodes its canonical bytes.
 // It returns the canonical bytes (aliasing b) as well, since they, not a
 // re-encoding of the decoded event, are the Merkle leaf. Numbers in Fields
 // decode as json.Number so that re-encoding reproduces them exactly.

@@ -15,11 +15,20 @@ import (
 
 var errMissingNode = errors.New("merkle node missing")
 
-// nodes reads the stored hashes of perfect Merkle nodes.
+// nodes reads the stored hashes of perfect Merkle nodes: leaves (level 0)
+// from their segment records, interior nodes from Pebble.
 func (s *Store) nodes(ids []compact.NodeID) ([][]byte, error) {
 	out := make([][]byte, len(ids))
 	var kb [10]byte
 	for i, id := range ids {
+		if id.Level == 0 {
+			r, err := s.log.read(id.Index)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r.hash[:]
+			continue
+		}
 		k := nodeKey(&kb, id.Level, id.Index)
 		v, err := s.get(k)
 		if errors.Is(err, pebble.ErrNotFound) {
