@@ -112,7 +112,9 @@ func (s *Store) migrate() error {
 	}
 	defer leaves.Close()
 
-	const flushAt = 4 << 20
+	// Flush at most a segment at a time, so migrated segments have the
+	// configured size, and memory stays bounded.
+	flushAt := int(min(4<<20, s.cfg.segmentBytes))
 	var (
 		frames []byte
 		starts []int
