@@ -385,7 +385,8 @@ func reply(group []*request, err error) {
 // out almost every id; only the rest are looked up), assign sequence
 // numbers, frame and hash the leaves (in parallel), append the frames to
 // the segment file and fsync it while building one Pebble batch with the
-// id index, every interior Merkle node the leaves complete, any batch
+// id index, every Merkle node from nodeMinLevel up that the leaves
+// complete, any batch
 // sealed by count and the checkpoint, then commit that batch with one
 // fsync and only then publish and acknowledge. The segment is durable
 // before the checkpoint that covers it, so a crash between the two leaves
@@ -481,7 +482,7 @@ func (a *appender) appendGroup(group []*request) {
 		// The segment write and its fsync run while the batch is built.
 		segDone := make(chan error, 1)
 		go func() { segDone <- s.log.write(first, a.arena, a.starts) }()
-		b := s.db.NewBatchWithSize(len(a.fresh)*(33+4+43+32) + 4096)
+		b := s.db.NewBatchWithSize(len(a.fresh)*(33+4+16) + 4096)
 		var setErr error
 		set := func(k, v []byte) {
 			if err := b.Set(k, v, nil); err != nil && setErr == nil {
@@ -489,7 +490,7 @@ func (a *appender) appendGroup(group []*request) {
 			}
 		}
 		visit := func(id compact.NodeID, h []byte) {
-			if id.Level > 0 { // leaf hashes are in the segment records
+			if id.Level >= nodeMinLevel { // lower ones are recomputed from leaf hashes
 				set(nodeKey(&a.nodeKey, id.Level, id.Index), h)
 			}
 		}

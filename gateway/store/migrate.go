@@ -79,7 +79,7 @@ func (s *Store) getOK(key []byte) ([]byte, bool, error) {
 // event record, checked, with its leaf hash (recomputed and compared with
 // the stored level-0 node) into fresh segment files, fsyncs them, and then
 // in one atomic, fsynced Pebble write records format 2 and deletes the
-// format-1 event records and leaf nodes. A crash before that write leaves
+// format-1 event records and the nodes below nodeMinLevel. A crash before that write leaves
 // a format-1 store, migrated again from scratch at the next open (the
 // partial segment files are removed first); after it, the store is format
 // 2. The id index, interior nodes, batches and checkpoint are shared by
@@ -193,7 +193,7 @@ func (s *Store) migrate() error {
 	if err := b.DeleteRange([]byte{prefixEvent}, []byte{prefixEvent + 1}, nil); err != nil {
 		return err
 	}
-	if err := b.DeleteRange(bytes.Clone(nodeKey(&lo, 0, 0)), bytes.Clone(nodeKey(&hi, 1, 0)), nil); err != nil {
+	if err := b.DeleteRange(bytes.Clone(nodeKey(&lo, 0, 0)), bytes.Clone(nodeKey(&hi, nodeMinLevel, 0)), nil); err != nil {
 		return err
 	}
 	if err := s.commitSync(b); err != nil {
