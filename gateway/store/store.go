@@ -4,44 +4,69 @@
 //
 // # Guarantees
 //
-//   - Append returns only after its events, their id index entries and the
-//     Merkle nodes they complete are fsynced, all in one atomic write. Many
-//     concurrent Append calls share one write and one fsync (group commit).
-//     A kill -9 at any point loses nothing Append acknowledged.
+//   - Append returns only after its events are fsynced in the segment
+//     file and the id index entries, Merkle nodes and checkpoint that
+//     cover them are fsynced in Pebble, in that order (a crash between
+//     the two leaves records the next open cuts off, never a checkpoint
+//     without its records). Many concurrent Append calls share one
+//     segment write, one Pebble write and their fsyncs (group commit). A
+//     kill -9 at any point loses nothing Append acknowledged.
 //   - Every read reflects only fsynced state: an event, tree size, root,
 //     proof or batch is visible once, and only once, it is durable.
 //   - Sequence numbers are consecutive from 0 and equal the Merkle leaf
 //     index; the leaf is the event's canonical bytes with its Seq set, stored
-//     byte for byte. An event whose id is already stored is not appended
-//     again; Append returns the stored copy and its Seq.
+//     byte for byte with its leaf hash. An event whose id is already stored
+//     is not appended again; Append returns the stored copy and its Seq.
 //   - Batches cover the log without gap or overlap, in order; one is sealed
 //     every WithBatchMaxEvents events (exactly that many) or once
 //     WithBatchMaxWait has passed since its first event, in the same atomic
 //     write as the events that complete it when cut by count. After a
 //     restart, sealing resumes at the last sealed tree size and pending
 //     batches stay pending, so nothing is anchored twice or skipped.
-//   - A failed WAL write or fsync is fatal (*FatalError): the store refuses
-//     all further writes rather than risk acknowledging lost data. When the
-//     cause is a full file system (ENOSPC) the store reopens its database
+//   - Open cuts off whatever follows the last acknowledged record in the
+//     last segment (a torn or unacknowledged write), and refuses to start
+//     with a *SegmentCorruptError naming the file and offset when an
+//     acknowledged record there is damaged, rather than drop what follows.
+//     Older segments are checked record by record when read.
+//   - A failed segment or WAL write or fsync is fatal (*FatalError): the
+//     store refuses all further writes rather than risk acknowledging lost
+//     data. When the cause is a full file system (ENOSPC) the store reopens
 //     by itself once free space is back above WithMinFreeBytes, recovering
 //     exactly what was fsynced (Pebble's WAL stays broken after a failed
 //     write, so the database must be reopened); until then writes are
 //     refused as unavailable and reads are served.
 //   - Append refuses events (*DiskSpaceError) while the file system has
 //     less than WithMinFreeBytes free, and Open refuses to start then.
+//   - A store written before segment files (format 1: everything in
+//     Pebble) is migrated at Open, streaming and crash-safe: a crash during
+//     the migration leaves the old store, migrated again at the next open.
 //
-// # Why Pebble
+// # Layout: segment files for the log, Pebble for the small indexes
 //
-// Pebble (github.com/cockroachdb/pebble/v2) is an LSM tree with a
-// write-ahead log: an append is one sequential WAL write, and concurrent
-// synchronous commits are grouped by its commit pipeline into one fsync,
-// which is exactly the group commit this store needs. WAL records and
-// sstable blocks are checksummed, file I/O goes through vfs.FS (tests inject
-// failing and crash-simulating file systems), and it has years of use as
-// CockroachDB's storage engine. bbolt, the usual alternative, is a
-// copy-on-write B+tree with a single writer and an fsync (plus page copies)
-// per transaction: it cannot share an fsync among concurrent writers and
-// pays random writes for an append-only workload.
+// Event bytes go to append-only segment files (segment.go): each record
+// is framed and checksummed as durable's journal frames are, carries its
+// seq and its leaf hash (computed once, at append), and is located through
+// a fixed-width offset index per segment, so an append writes each event
+// once, sequentially, with no LSM write amplification, and a range of
+// leaves is a few large reads. Segments are named by their first seq and
+// start with a versioned header, so retention or compaction can later
+// drop or rewrite old segments whole.
+//
+// Pebble (github.com/cockroachdb/pebble/v2) keeps what is small or keyed
+// at random: the id index (id → seq, about 40 bytes an event), the
+// Merkle nodes from level 4 up (one per 16 events; lower ones are
+// recomputed from leaf hashes), batches and the checkpoint. It serves them
+// because its WAL groups concurrent synced commits into one fsync, its
+// records and blocks are checksummed, its vfs.FS lets tests inject
+// failures and crashes into every file the store writes (segments
+// included), and it has years of use as CockroachDB's storage engine; a
+// hand-written hash index for random ids would have to reinvent all of
+// that. bbolt, the usual alternative, is a copy-on-write B+tree with a
+// single writer and an fsync (plus page copies) per transaction.
+//
+// Duplicate ids are ruled out by a Bloom filter (idfilter.go) rebuilt from
+// the id index at open; only the ids it cannot rule out (retries, and
+// about 1 % false positives) pay a lookup in Pebble.
 //
 // Merkle hashing, compact ranges and proofs come from
 // github.com/transparency-dev/merkle (see package gateway/merkle for why):
