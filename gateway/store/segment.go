@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -72,14 +73,53 @@ func (e *SegmentCorruptError) Error() string {
 	return fmt.Sprintf("store: segment file %s is corrupt at offset %d: %s", e.Path, e.Offset, e.Reason)
 }
 
-// segment is one segment file and its index, open for reading (and, for
-// the last one, writing through WriteAt at the appender's offsets).
+// segment is one segment file and its index. The last segment's files
+// stay open (read-write: the appender writes through WriteAt at its
+// offsets, and holds a reference until the next segment starts); the
+// files of older segments are opened by the readers that need them and
+// closed when the last of those is done, so a long log does not hold two
+// descriptors per segment.
 type segment struct {
 	first   uint64
 	path    string
 	idxPath string
-	f       vfs.File
-	idx     vfs.File
+	fs      vfs.FS
+
+	mu   sync.Mutex
+	refs int      // readers and (for the last segment) the appender
+	f    vfs.File // open while refs > 0
+	idx  vfs.File
+}
+
+// acquire opens the segment's files for reading unless they are open, and
+// counts the caller as a user until release.
+func (s *segment) acquire() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refs == 0 {
+		f, err := s.fs.Open(s.path)
+		if err != nil {
+			return &SegmentCorruptError{Path: s.path, Reason: fmt.Sprintf("open: %v", err)}
+		}
+		idx, err := s.fs.Open(s.idxPath)
+		if err != nil {
+			_ = f.Close()
+			return &SegmentCorruptError{Path: s.idxPath, Reason: fmt.Sprintf("open: %v", err)}
+		}
+		s.f, s.idx = f, idx
+	}
+	s.refs++
+	return nil
+}
+
+// release ends a use; the last one closes the files.
+func (s *segment) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refs--
+	if s.refs == 0 {
+		s.closeFiles()
+	}
 }
 
 // segLog is the append-only event log in segment files. Readers find
@@ -259,11 +299,13 @@ func (l *segLog) path(first uint64, ext string) string {
 // the next segment's files and syncing the directory cannot cause this,
 // but a copied store might) is rebuilt from the frames.
 func (l *segLog) openSealed(first, next uint64) (*segment, error) {
-	s := &segment{first: first, path: l.path(first, "seg"), idxPath: l.path(first, "idx")}
+	s := &segment{first: first, path: l.path(first, "seg"), idxPath: l.path(first, "idx"), fs: l.fs}
 	var err error
 	if s.f, err = l.fs.Open(s.path); err != nil {
 		return nil, err
 	}
+	// The files are opened to be checked here and again by readers.
+	defer s.closeFiles()
 	h := make([]byte, segHeaderSize)
 	if _, err := s.f.ReadAt(h, 0); err != nil && !errors.Is(err, io.EOF) {
 		s.close()
@@ -297,10 +339,6 @@ func (l *segLog) openSealed(first, next uint64) (*segment, error) {
 		return nil, err
 	}
 	if err := l.writeIndex(first, offsets); err != nil {
-		s.close()
-		return nil, err
-	}
-	if s.idx, err = l.fs.Open(s.idxPath); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -339,7 +377,7 @@ func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 	if err := l.writeIndex(first, offsets); err != nil {
 		return nil, err
 	}
-	s := &segment{first: first, path: path, idxPath: l.path(first, "idx")}
+	s := &segment{first: first, path: path, idxPath: l.path(first, "idx"), fs: l.fs, refs: 1}
 	if s.f, err = l.fs.OpenReadWrite(path, vfs.WriteCategoryUnspecified); err != nil {
 		return nil, err
 	}
@@ -402,7 +440,7 @@ func syncDir(fs vfs.FS, dir string) error {
 // create makes the empty segment starting at first and its index, both
 // fsynced with the directory, and makes it the one appends go to.
 func (l *segLog) create(first uint64) (*segment, error) {
-	s := &segment{first: first, path: l.path(first, "seg"), idxPath: l.path(first, "idx")}
+	s := &segment{first: first, path: l.path(first, "seg"), idxPath: l.path(first, "idx"), fs: l.fs, refs: 1}
 	for _, f := range []struct {
 		path string
 		head []byte
@@ -451,6 +489,7 @@ func (l *segLog) write(firstSeq uint64, frames []byte, starts []int) error {
 		}
 		grown := append(slices.Clip(segs), next)
 		l.segs.Store(&grown)
+		cur.release() // the appender's reference: readers reopen it read-only
 		cur = next
 	}
 	if firstSeq != cur.first+l.count {
@@ -541,6 +580,23 @@ func (l *segLog) readRange(from, to uint64, fn func(record) error) error {
 	for from < to {
 		s, next := l.find(from)
 		hi := min(to, next)
+		if err := s.acquire(); err != nil {
+			return err
+		}
+		err := s.readPart(from, hi, fn)
+		s.release()
+		if err != nil {
+			return err
+		}
+		from = hi
+	}
+	return nil
+}
+
+// readPart is readRange's part in segment s, whose files the caller holds
+// open.
+func (s *segment) readPart(from, hi uint64, fn func(record) error) error {
+	{
 		offs, err := s.offsets(from, hi)
 		if err != nil {
 			return err
@@ -577,7 +633,6 @@ func (l *segLog) readRange(from, to uint64, fn func(record) error) error {
 			}
 			at += durable.FrameHeaderSize + int64(len(p))
 		}
-		from = hi
 	}
 	return nil
 }
@@ -589,13 +644,23 @@ func (l *segLog) read(seq uint64) (record, error) {
 	return out, err
 }
 
+// close closes the segment's files whoever uses them: on errors while
+// opening, and when the whole log closes (no reader is left then).
 func (s *segment) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refs = 0
+	s.closeFiles()
+}
+
+func (s *segment) closeFiles() {
 	if s.f != nil {
 		_ = s.f.Close()
 	}
 	if s.idx != nil {
 		_ = s.idx.Close()
 	}
+	s.f, s.idx = nil, nil
 }
 
 // close closes every segment file.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -227,6 +228,15 @@ func TestSegmentsRoll(t *testing.T) {
 		}
 	}
 	verifyLog(t, s.Store, refLeafHashes(t, s.Store), []uint64{1, 99, 256, 400})
+	// Only the last segment keeps its files open between reads.
+	for _, sg := range segs[:len(segs)-1] {
+		if sg.f != nil || sg.idx != nil || sg.refs != 0 {
+			t.Errorf("segment %s still open after its reads (refs %d)", sg.path, sg.refs)
+		}
+	}
+	if last := segs[len(segs)-1]; last.f == nil || last.refs != 1 {
+		t.Errorf("last segment not held open for appends (refs %d)", last.refs)
+	}
 	idx := segs[2].idxPath
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -328,4 +338,65 @@ func FuzzScanSegment(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadsDuringRolls: readers page through the log (Leaves, EventBySeq,
+// proofs) while appenders fill small segments, so reads race with rolls
+// and with the release of the full segments' files (run with -race).
+func TestReadsDuringRolls(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, nil, WithBatchMaxEvents(64), WithSegmentBytes(16<<10))
+	defer s.Close()
+	mustAppend(t, s.Store, testEvents(0, 10, 300))
+	var stop atomic.Bool
+	errc := make(chan error, 8)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for k := 1; k < 150; k++ {
+			if _, err := s.Append(ctx, testEvents(k*10, 10, 300)); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	var readers atomic.Int64
+	for r := range 3 {
+		readers.Add(1)
+		go func() {
+			defer readers.Add(-1)
+			rng := rand.New(rand.NewPCG(uint64(r), 1))
+			for !stop.Load() {
+				size := s.Size()
+				from := rng.Uint64N(size)
+				to := min(size, from+1+rng.Uint64N(100))
+				ls, err := s.Leaves(ctx, from, to)
+				if err == nil && ls[0].Event.Seq != from {
+					err = errors.New("Leaves returned the wrong first seq")
+				}
+				if err == nil {
+					_, err = s.EventBySeq(ctx, to-1)
+				}
+				if err == nil {
+					_, err = s.InclusionProof(ctx, from, size)
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	<-done
+	stop.Store(true)
+	for readers.Load() > 0 {
+		runtime.Gosched()
+	}
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	if n := len(*s.log.segs.Load()); n < 20 {
+		t.Errorf("only %d segments: the test did not roll much", n)
+	}
 }
