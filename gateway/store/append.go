@@ -386,9 +386,8 @@ func reply(group []*request, err error) {
 // numbers, frame and hash the leaves (in parallel), append the frames to
 // the segment file and fsync it while building one Pebble batch with the
 // id index, every Merkle node from nodeMinLevel up that the leaves
-// complete, any batch
-// sealed by count and the checkpoint, then commit that batch with one
-// fsync and only then publish and acknowledge. The segment is durable
+// complete, any batch sealed by count and the checkpoint, then commit
+// that batch with one fsync and only then publish and acknowledge. The segment is durable
 // before the checkpoint that covers it, so a crash between the two leaves
 // records the next open cuts off, never a checkpoint without its records.
 func (a *appender) appendGroup(group []*request) {
