@@ -37,6 +37,28 @@ func AppendFrame(buf, payload []byte) []byte {
 	return append(buf, payload...)
 }
 
+// FrameHeaderSize is the size of a frame's header (see AppendFrame):
+// callers that lay out frames themselves (the event store's segment
+// files) reserve it and fill it with PutFrameHeader.
+const FrameHeaderSize = frameHeader
+
+// PutFrameHeader writes the header of payload (its length and checksum)
+// into hdr[:FrameHeaderSize], so a caller can frame a payload it built in
+// place, e.g. after filling in a hash, without copying it. The caller
+// keeps len(payload) <= MaxRecord.
+func PutFrameHeader(hdr, payload []byte) {
+	binary.LittleEndian.PutUint32(hdr[0:4], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(hdr[4:8], frameSum(hdr[0:4], payload))
+}
+
+// ParseFrame returns the payload of the whole, valid frame at the start
+// of data (aliasing data), or ok false with why it is not one: too short
+// for its header or its announced length, a length over MaxRecord, or a
+// checksum mismatch. It never reads past data.
+func ParseFrame(data []byte) (payload []byte, ok bool, why string) {
+	return frameAt(data, 0)
+}
+
 // frameAt returns the payload of the whole, valid frame starting at
 // data[at:], or ok false with why it is not one.
 func frameAt(data []byte, at int) (payload []byte, ok bool, why string) {

@@ -48,3 +48,28 @@ func FuzzReadFrames(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFrame: ParseFrame never panics, never returns a payload longer
+// than its input, and accepts exactly what PutFrameHeader frames.
+func FuzzParseFrame(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(durable.AppendFrame(nil, []byte("hello")))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, ok, why := durable.ParseFrame(data)
+		if !ok {
+			if why == "" {
+				t.Fatal("refused without a reason")
+			}
+			return
+		}
+		if len(p)+durable.FrameHeaderSize > len(data) {
+			t.Fatalf("payload of %d bytes from %d bytes of input", len(p), len(data))
+		}
+		var hdr [durable.FrameHeaderSize]byte
+		durable.PutFrameHeader(hdr[:], p)
+		if string(hdr[:]) != string(data[:durable.FrameHeaderSize]) {
+			t.Fatalf("header %x, PutFrameHeader gives %x", data[:durable.FrameHeaderSize], hdr)
+		}
+	})
+}

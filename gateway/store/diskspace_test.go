@@ -98,21 +98,28 @@ func TestGuardOnOSFileSystem(t *testing.T) {
 	}
 }
 
-// TestENOSPCOnWALReopens: a WAL write that meets ENOSPC (the guard raced)
+// TestENOSPCOnWALReopens: a WAL or segment write that meets ENOSPC (the
+// guard raced)
 // fails with an unavailable *FatalError, nothing of it is acknowledged,
 // and once the file system takes writes again the store reopens by itself
 // and accepts appends at the right seq, with everything acknowledged
 // before still there.
 func TestENOSPCOnWALReopens(t *testing.T) {
+	for _, suffix := range []string{".log", ".seg"} {
+		t.Run(suffix, func(t *testing.T) { testENOSPCReopens(t, suffix) })
+	}
+}
+
+func testENOSPCReopens(t *testing.T, suffix string) {
 	ctx := context.Background()
 	var full atomic.Bool
 	var fired atomic.Int64
 	inj := errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if !full.Load() || !strings.HasSuffix(op.Path, ".log") {
+		if !full.Load() || !strings.HasSuffix(op.Path, suffix) {
 			return nil
 		}
 		switch op.Kind {
-		case errorfs.OpFileWrite, errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo:
+		case errorfs.OpFileWrite, errorfs.OpFileWriteAt, errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo:
 			fired.Add(1)
 			return syscall.ENOSPC
 		}

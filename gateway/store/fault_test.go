@@ -105,7 +105,7 @@ func TestCrashCloneLosesNothingAcked(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 4 {
 		mem := vfs.NewCrashableMem()
-		s := openTest(t, mem, WithBatchMaxEvents(50), WithMemTableSize(1<<20))
+		s := openTest(t, mem, WithBatchMaxEvents(50), WithMemTableSize(1<<20), WithSegmentBytes(64<<10))
 		var (
 			mu    sync.Mutex
 			acked []gateway.Event
@@ -138,7 +138,7 @@ func TestCrashCloneLosesNothingAcked(t *testing.T) {
 		wg.Wait()
 		_ = s.Close()
 
-		s2 := openTest(t, crashed, WithBatchMaxEvents(50))
+		s2 := openTest(t, crashed, WithBatchMaxEvents(50), WithSegmentBytes(64<<10))
 		if s2.Size() < uint64(len(before)) {
 			t.Fatalf("round %d: size after crash %d < %d acknowledged", round, s2.Size(), len(before))
 		}

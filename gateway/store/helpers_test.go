@@ -208,16 +208,12 @@ func sampleIndices(n uint64) []uint64 {
 
 func hexs(b []byte) string { return hex.EncodeToString(b) }
 
-// rawLeaf returns the checked payload of the event record at seq: the leaf.
+// rawLeaf returns the checked leaf of the segment record at seq.
 func rawLeaf(t testing.TB, s *Store, seq uint64) []byte {
 	t.Helper()
-	v, err := s.get(seqKey(prefixEvent, seq))
+	r, err := s.log.read(seq)
 	if err != nil {
 		t.Fatalf("event record %d: %v", seq, err)
 	}
-	p, err := decodeFrame(v)
-	if err != nil {
-		t.Fatalf("event record %d: %v", seq, err)
-	}
-	return p
+	return r.leaf
 }

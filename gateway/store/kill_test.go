@@ -29,6 +29,9 @@ const (
 	killRounds     = 5
 	killMinRunTime = 50 * time.Millisecond
 	killMaxRunTime = 250 * time.Millisecond
+	// Small segments, so kills land before, during and after a segment
+	// roll as well as in the middle of group commits.
+	killSegmentBytes = 128 << 10
 )
 
 // TestKillChild is the child process of TestKill9: it appends on the real
@@ -41,7 +44,7 @@ func TestKillChild(t *testing.T) {
 	}
 	start, _ := strconv.Atoi(os.Getenv(killStartEnv))
 	ctx := context.Background()
-	s, err := Open(ctx, dir, WithGateway(testMSP, testGW), WithBatchMaxEvents(killBatchSize), WithBatchMaxWait(30*time.Millisecond))
+	s, err := Open(ctx, dir, WithGateway(testMSP, testGW), WithBatchMaxEvents(killBatchSize), WithBatchMaxWait(30*time.Millisecond), WithSegmentBytes(killSegmentBytes))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		os.Exit(2)
@@ -95,7 +98,8 @@ func TestKillChild(t *testing.T) {
 // TestKill9 runs the store in a child process, kills it with SIGKILL at a
 // random moment, reopens the store and checks that every acknowledged event
 // is at its seq, every acknowledged MarkAnchored stuck, the batches tile the
-// log under its roots, proofs verify, and appending resumes at Size(). Each
+// log under its roots, proofs verify, and appending resumes at Size(); the
+// segment files' torn tails are cut and rolls survive the kill. Each
 // round's events overlap the previous round's, so retries of events stored
 // before a crash are deduplicated across it.
 func TestKill9(t *testing.T) {
@@ -182,7 +186,7 @@ func TestKill9(t *testing.T) {
 			}
 		}
 
-		s, err := Open(context.Background(), dir, WithGateway(testMSP, testGW), WithBatchMaxEvents(killBatchSize))
+		s, err := Open(context.Background(), dir, WithGateway(testMSP, testGW), WithBatchMaxEvents(killBatchSize), WithSegmentBytes(killSegmentBytes))
 		if err != nil {
 			t.Fatalf("round %d: reopen after kill: %v", round, err)
 		}
@@ -195,7 +199,7 @@ func TestKill9(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("round %d: killed after %d acknowledged events (%d in total), store holds %d, %d batches anchored", round, roundAcked, len(acked), size+1, len(anchored))
+		t.Logf("round %d: killed after %d acknowledged events (%d in total), store holds %d in %d segments, %d batches anchored", round, roundAcked, len(acked), size+1, len(*s.log.segs.Load()), len(anchored))
 	}
 }
 

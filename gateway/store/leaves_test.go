@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/ledgerguard/ledgerguard/gateway/durable"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
@@ -91,51 +94,73 @@ func TestLeavesErrors(t *testing.T) {
 	}
 }
 
-// TestLeavesCorrupt: a record that fails its checksum, or a missing event
-// record or leaf node below the tree size, is a *CorruptRecordError.
+// TestLeavesCorrupt: a segment record that fails its checksum or holds
+// another seq, or an index entry that does not point at its record, is a
+// *SegmentCorruptError naming the file and the offset; ranges that do not
+// touch the damage still read.
 func TestLeavesCorrupt(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
-		name   string
-		damage func(db *pebble.DB) error
+		name     string
+		idx      bool  // damage the index, not the segment
+		delta    int64 // from the record's offset (segment) or its entry (index)
+		wantFile string
 	}{
-		{"flipped event byte", func(db *pebble.DB) error {
-			k := seqKey(prefixEvent, 4)
-			v, c, err := db.Get(k)
-			if err != nil {
-				return err
-			}
-			bad := bytes.Clone(v)
-			c.Close()
-			bad[len(bad)-3] ^= 1
-			return db.Set(k, bad, pebble.Sync)
-		}},
-		{"missing event record", func(db *pebble.DB) error { return db.Delete(seqKey(prefixEvent, 4), pebble.Sync) }},
-		{"missing leaf node", func(db *pebble.DB) error {
-			var kb [10]byte
-			return db.Delete(nodeKey(&kb, 0, 4), pebble.Sync)
-		}},
-		{"short leaf node", func(db *pebble.DB) error {
-			var kb [10]byte
-			return db.Set(nodeKey(&kb, 0, 4), []byte{1, 2, 3}, pebble.Sync)
-		}},
+		{"flipped leaf byte", false, frameOverhead + 20, ".seg"},
+		{"flipped seq byte", false, durable.FrameHeaderSize + 7, ".seg"},
+		{"flipped length byte", false, 1, ".seg"},
+		{"index entry off by one", true, 7, ".idx"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openTest(t, nil)
 			defer s.Close()
 			mustAppend(t, s.Store, testEvents(0, 9, 200))
-			if err := tc.damage(s.db); err != nil {
+			seg, _ := s.log.find(4)
+			offs, err := seg.offsets(4, 5)
+			if err != nil {
 				t.Fatal(err)
 			}
-			_, err := s.Leaves(ctx, 2, 9)
-			var ce *CorruptRecordError
+			path, at := seg.path, offs[0]+tc.delta
+			if tc.idx {
+				path, at = seg.idxPath, idxHeaderSize+4*idxEntrySize+tc.delta
+			}
+			flipByte(t, s.fs, path, at)
+			_, err = s.Leaves(ctx, 2, 9)
+			var ce *SegmentCorruptError
 			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v (%T), want *CorruptRecordError", err, err)
+				t.Fatalf("err = %v (%T), want *SegmentCorruptError", err, err)
+			}
+			if !strings.HasSuffix(ce.Path, tc.wantFile) || ce.Offset == 0 {
+				t.Errorf("error names %s offset %d, want the %s file and an offset", ce.Path, ce.Offset, tc.wantFile)
+			}
+			if _, err := s.EventBySeq(ctx, 4); !errors.As(err, &ce) {
+				t.Errorf("EventBySeq(4) = %v, want *SegmentCorruptError", err)
 			}
 			if _, err := s.Leaves(ctx, 5, 9); err != nil {
 				t.Errorf("a range after the broken record fails too: %v", err)
 			}
 		})
+	}
+}
+
+// flipByte flips the low bit of the byte at offset at of path.
+func flipByte(t testing.TB, fs vfs.FS, path string, at int64) {
+	t.Helper()
+	f, err := fs.OpenReadWrite(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var b [1]byte
+	if _, err := f.ReadAt(b[:], at); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 1
+	if _, err := f.WriteAt(b[:], at); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
 	}
 }
 

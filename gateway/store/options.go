@@ -23,6 +23,7 @@ type config struct {
 	models         func() []gateway.ModelRef
 	now            func() time.Time
 	memTableSize   uint64
+	segmentBytes   int64
 	minFreeBytes   uint64
 	freeSpace      func(dir string) (uint64, error) // nil: statfs when fs is the OS's
 }
@@ -37,6 +38,10 @@ const (
 	DefaultBatchMaxWait   = time.Second
 	DefaultMaxGroupEvents = 16_384
 	defaultMemTableSize   = 64 << 20
+	// DefaultSegmentBytes is the size from which appends go to a new
+	// segment file: open reads (and checks) the whole last segment, so
+	// this bounds recovery work at about a tenth of a second.
+	DefaultSegmentBytes = 64 << 20
 )
 
 func defaultConfig() config {
@@ -48,6 +53,7 @@ func defaultConfig() config {
 		hashWorkers:    runtime.GOMAXPROCS(0),
 		now:            time.Now,
 		memTableSize:   defaultMemTableSize,
+		segmentBytes:   DefaultSegmentBytes,
 		minFreeBytes:   DefaultMinFreeBytes,
 	}
 }
@@ -64,8 +70,9 @@ func WithGateway(msp, gatewayID string) Option {
 	}
 }
 
-// WithFS sets the file system Pebble uses (default: the OS). Tests pass an
-// in-memory or error-injecting vfs.FS.
+// WithFS sets the file system Pebble and the segment files use (default:
+// the OS). Tests pass an in-memory, crash-simulating or error-injecting
+// vfs.FS.
 func WithFS(fs vfs.FS) Option {
 	return func(c *config) error {
 		if fs == nil {
@@ -169,6 +176,19 @@ func WithMemTableSize(n uint64) Option {
 func WithMinFreeBytes(n uint64) Option {
 	return func(c *config) error {
 		c.minFreeBytes = n
+		return nil
+	}
+}
+
+// WithSegmentBytes sets the size from which appends start a new segment
+// file (default DefaultSegmentBytes; at least 4 KiB). A group commit is
+// never split, so a segment may exceed it by one group.
+func WithSegmentBytes(n int64) Option {
+	return func(c *config) error {
+		if n < 4<<10 {
+			return &ConfigError{Option: "WithSegmentBytes", Err: errors.New("must be at least 4 KiB")}
+		}
+		c.segmentBytes = n
 		return nil
 	}
 }

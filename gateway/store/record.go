@@ -12,17 +12,21 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
-// Key scheme. One byte of record type, then fixed-width big-endian integers
-// so that Pebble's byte order is numeric order and the log's records sort by
-// position:
+// Key scheme of the Pebble database (format 2). One byte of record type,
+// then fixed-width big-endian integers so that Pebble's byte order is
+// numeric order:
 //
-//	'e' seq(8)              -> frame(canonical event bytes)     the log
 //	'i' id(32)              -> uvarint(seq)                     id index
-//	'n' level(1) index(8)   -> hash(32)                         perfect Merkle nodes
+//	'n' level(1) index(8)   -> hash(32)                         perfect Merkle nodes, level >= nodeMinLevel
 //	'm' "tree"              -> frame(size(8) root(32))          checkpoint after the last commit
+//	'm' "format"            -> uvarint(2)                       store format (see migrate.go)
 //	'b' batchID(32)         -> frame(JSON gateway.Batch)         sealed batches
 //	'a' treeSizeAfter(8)    -> batchID(32)                      batches in log order
 //	'p' treeSizeAfter(8)    -> batchID(32)                      sealed, not yet anchored
+//
+// Events and their leaf hashes are in segment files (segment.go); format 1
+// kept them here under 'e' seq (frame of the canonical bytes) and 'n' 0
+// seq, which only the migration still reads.
 //
 // Merkle nodes are stored only once they are perfect (complete subtrees):
 // those never change, so a node written once is valid for every later tree
@@ -122,7 +126,27 @@ func decodeFrame(b []byte) ([]byte, error) {
 	return payload, nil
 }
 
-// decodeEventRecord checks an event frame and decodes its canonical bytes.
+// decodeLeaf decodes an event's canonical bytes (a segment record's leaf)
+// and checks it holds seq. Numbers in Fields decode as json.Number so that
+// re-encoding reproduces them exactly.
+func decodeLeaf(leaf []byte, seq uint64) (gateway.Event, error) {
+	var e gateway.Event
+	dec := json.NewDecoder(bytes.NewReader(leaf))
+	dec.UseNumber()
+	if err := dec.Decode(&e); err != nil {
+		return gateway.Event{}, fmt.Errorf("event payload: %w", err)
+	}
+	if dec.More() {
+		return gateway.Event{}, errors.New("event payload: trailing data")
+	}
+	if e.Seq != seq {
+		return gateway.Event{}, fmt.Errorf("record holds seq %d", e.Seq)
+	}
+	return e, nil
+}
+
+// decodeEventRecord checks an event frame of format 1 (the Pebble-only
+// layout, read only to migrate it) and decodes its canonical bytes.
 // It returns the canonical bytes (aliasing b) as well, since they, not a
 // re-encoding of the decoded event, are the Merkle leaf. Numbers in Fields
 // decode as json.Number so that re-encoding reproduces them exactly.

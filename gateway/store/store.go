@@ -4,44 +4,69 @@
 //
 // # Guarantees
 //
-//   - Append returns only after its events, their id index entries and the
-//     Merkle nodes they complete are fsynced, all in one atomic write. Many
-//     concurrent Append calls share one write and one fsync (group commit).
-//     A kill -9 at any point loses nothing Append acknowledged.
+//   - Append returns only after its events are fsynced in the segment
+//     file and the id index entries, Merkle nodes and checkpoint that
+//     cover them are fsynced in Pebble, in that order (a crash between
+//     the two leaves records the next open cuts off, never a checkpoint
+//     without its records). Many concurrent Append calls share one
+//     segment write, one Pebble write and their fsyncs (group commit). A
+//     kill -9 at any point loses nothing Append acknowledged.
 //   - Every read reflects only fsynced state: an event, tree size, root,
 //     proof or batch is visible once, and only once, it is durable.
 //   - Sequence numbers are consecutive from 0 and equal the Merkle leaf
 //     index; the leaf is the event's canonical bytes with its Seq set, stored
-//     byte for byte. An event whose id is already stored is not appended
-//     again; Append returns the stored copy and its Seq.
+//     byte for byte with its leaf hash. An event whose id is already stored
+//     is not appended again; Append returns the stored copy and its Seq.
 //   - Batches cover the log without gap or overlap, in order; one is sealed
 //     every WithBatchMaxEvents events (exactly that many) or once
 //     WithBatchMaxWait has passed since its first event, in the same atomic
 //     write as the events that complete it when cut by count. After a
 //     restart, sealing resumes at the last sealed tree size and pending
 //     batches stay pending, so nothing is anchored twice or skipped.
-//   - A failed WAL write or fsync is fatal (*FatalError): the store refuses
-//     all further writes rather than risk acknowledging lost data. When the
-//     cause is a full file system (ENOSPC) the store reopens its database
+//   - Open cuts off whatever follows the last acknowledged record in the
+//     last segment (a torn or unacknowledged write), and refuses to start
+//     with a *SegmentCorruptError naming the file and offset when an
+//     acknowledged record there is damaged, rather than drop what follows.
+//     Older segments are checked record by record when read.
+//   - A failed segment or WAL write or fsync is fatal (*FatalError): the
+//     store refuses all further writes rather than risk acknowledging lost
+//     data. When the cause is a full file system (ENOSPC) the store reopens
 //     by itself once free space is back above WithMinFreeBytes, recovering
 //     exactly what was fsynced (Pebble's WAL stays broken after a failed
 //     write, so the database must be reopened); until then writes are
 //     refused as unavailable and reads are served.
 //   - Append refuses events (*DiskSpaceError) while the file system has
 //     less than WithMinFreeBytes free, and Open refuses to start then.
+//   - A store written before segment files (format 1: everything in
+//     Pebble) is migrated at Open, streaming and crash-safe: a crash during
+//     the migration leaves the old store, migrated again at the next open.
 //
-// # Why Pebble
+// # Layout: segment files for the log, Pebble for the small indexes
 //
-// Pebble (github.com/cockroachdb/pebble/v2) is an LSM tree with a
-// write-ahead log: an append is one sequential WAL write, and concurrent
-// synchronous commits are grouped by its commit pipeline into one fsync,
-// which is exactly the group commit this store needs. WAL records and
-// sstable blocks are checksummed, file I/O goes through vfs.FS (tests inject
-// failing and crash-simulating file systems), and it has years of use as
-// CockroachDB's storage engine. bbolt, the usual alternative, is a
-// copy-on-write B+tree with a single writer and an fsync (plus page copies)
-// per transaction: it cannot share an fsync among concurrent writers and
-// pays random writes for an append-only workload.
+// Event bytes go to append-only segment files (segment.go): each record
+// is framed and checksummed as durable's journal frames are, carries its
+// seq and its leaf hash (computed once, at append), and is located through
+// a fixed-width offset index per segment, so an append writes each event
+// once, sequentially, with no LSM write amplification, and a range of
+// leaves is a few large reads. Segments are named by their first seq and
+// start with a versioned header, so retention or compaction can later
+// drop or rewrite old segments whole.
+//
+// Pebble (github.com/cockroachdb/pebble/v2) keeps what is small or keyed
+// at random: the id index (id → seq, about 40 bytes an event), the
+// Merkle nodes from level 4 up (one per 16 events; lower ones are
+// recomputed from leaf hashes), batches and the checkpoint. It serves them
+// because its WAL groups concurrent synced commits into one fsync, its
+// records and blocks are checksummed, its vfs.FS lets tests inject
+// failures and crashes into every file the store writes (segments
+// included), and it has years of use as CockroachDB's storage engine; a
+// hand-written hash index for random ids would have to reinvent all of
+// that. bbolt, the usual alternative, is a copy-on-write B+tree with a
+// single writer and an fsync (plus page copies) per transaction.
+//
+// Duplicate ids are ruled out by a Bloom filter (idfilter.go) rebuilt from
+// the id index at open; only the ids it cannot rule out (retries, and
+// about 1 % false positives) pay a lookup in Pebble.
 //
 // Merkle hashing, compact ranges and proofs come from
 // github.com/transparency-dev/merkle (see package gateway/merkle for why):
@@ -80,6 +105,7 @@ type Store struct {
 	cfg   config
 	dir   string
 	db    *pebble.DB // nil only while a reopen after ENOSPC has not succeeded
+	log   *segLog    // the events; reopened with db
 	guard *diskGuard // nil: no free-space guard
 	kick  chan struct{}
 
@@ -98,7 +124,7 @@ type Store struct {
 
 	anchorMu sync.Mutex // serialises MarkAnchored's read-modify-write
 
-	stats struct{ commits, events, batches atomic.Uint64 }
+	stats struct{ commits, events, batches, probes atomic.Uint64 }
 
 	readRanges *compact.RangeFactory
 	app        appender // owned by the appender goroutine after Open
@@ -176,6 +202,9 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		readRanges: &compact.RangeFactory{Hash: merkle.NodeHash},
 	}
 	if err := s.recover(); err != nil {
+		if s.log != nil {
+			s.log.close()
+		}
 		_ = db.Close()
 		return nil, err
 	}
@@ -214,12 +243,17 @@ func newDiskGuard(dir string, cfg config) *diskGuard {
 	return &diskGuard{dir: dir, min: cfg.minFreeBytes, free: free, now: time.Now}
 }
 
-// recover rebuilds the appender's state from the database: the compact range
-// at the recorded tree size from stored nodes (not by rehashing leaves),
-// checked against the recorded root; the last sealed tree size; and the
-// running totals of the open batch from its (fewer than BatchMaxEvents)
-// events.
+// recover rebuilds the appender's state from what is durable: the layout
+// (migrating a format-1 store), the checkpoint, the segment files (cutting
+// off what follows the checkpoint, refusing damage before it), the compact
+// range at the checkpoint's size from stored nodes (not by rehashing
+// leaves), checked against the recorded root; the last sealed tree size;
+// the running totals of the open batch from its (fewer than
+// BatchMaxEvents) events; and the id filter from the id index.
 func (s *Store) recover() error {
+	if err := s.ensureFormat(); err != nil {
+		return err
+	}
 	a := &s.app
 	a.init(s)
 	var meta treeMeta
@@ -235,14 +269,12 @@ func (s *Store) recover() error {
 			return corrupt(keyTree, err)
 		}
 	}
-
-	// The last event must be leaf size-1: they are written in one batch.
-	last, ok, err := s.lastKey(prefixEvent)
+	if s.log != nil {
+		s.log.close()
+	}
+	s.log, err = openSegLog(s.cfg.fs, s.dir, meta.size, s.cfg.segmentBytes)
 	if err != nil {
 		return err
-	}
-	if ok != (meta.size > 0) || (ok && last+1 != meta.size) {
-		return corrupt(keyTree, fmt.Errorf("checkpoint size %d but last event key %d (present %v)", meta.size, last, ok))
 	}
 
 	hashes, err := s.nodes(compact.RangeNodes(0, meta.size, nil))
@@ -274,14 +306,50 @@ func (s *Store) recover() error {
 	}
 	// Rebuild the open batch's totals. Its start time restarts now: the
 	// batch window is measured from when this process saw it.
-	for seq := a.sealed; seq < a.size; seq++ {
-		e, _, err := s.eventRecord(seq)
+	if a.sealed < a.size {
+		err := s.log.readRange(a.sealed, a.size, func(r record) error {
+			e, err := decodeLeaf(r.leaf, r.seq)
+			if err != nil {
+				return &SegmentCorruptError{Path: s.log.dir, Reason: fmt.Sprintf("event seq %d: %v", r.seq, err)}
+			}
+			a.open.add(e, s.cfg.now)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		a.open.add(e, s.cfg.now)
+	}
+	if err := a.loadIDs(meta.size); err != nil {
+		return err
 	}
 	s.state.Store(&durableState{size: a.size, root: root, sealed: a.sealed})
+	return nil
+}
+
+// loadIDs builds the id filter from the id index: one sequential scan of
+// its keys at open, so that appends need no index lookup for new ids.
+func (a *appender) loadIDs(size uint64) error {
+	a.ids = newIDFilter(size)
+	it, err := a.s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixID}, UpperBound: []byte{prefixID + 1}})
+	if err != nil {
+		return err
+	}
+	n := uint64(0)
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) != 33 {
+			_ = it.Close()
+			return corrupt(k, errors.New("bad id key length"))
+		}
+		a.ids.add(k[1:])
+		n++
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	if n != size {
+		return corrupt([]byte{prefixID}, fmt.Errorf("id index holds %d ids, the log %d events", n, size))
+	}
 	return nil
 }
 
@@ -316,6 +384,9 @@ func (s *Store) Close() error {
 	close(s.closing)
 	<-s.done
 	var err error
+	if s.log != nil {
+		s.log.close()
+	}
 	if s.db != nil {
 		err = s.db.Close()
 	}
@@ -349,12 +420,16 @@ type Stats struct {
 	Commits uint64 // group commits that appended events: one fsync each
 	Events  uint64 // events appended (duplicates not counted)
 	Batches uint64 // batches sealed
+	// Probes counts ids the id filter could not rule out, which paid an
+	// exact lookup in the id index: duplicates, and new ids at the
+	// filter's false-positive rate (about 1 %).
+	Probes uint64
 }
 
 // Stats returns counters since Open; Events/Commits is the group-commit
 // factor (events per fsync).
 func (s *Store) Stats() Stats {
-	return Stats{Commits: s.stats.commits.Load(), Events: s.stats.events.Load(), Batches: s.stats.batches.Load()}
+	return Stats{Commits: s.stats.commits.Load(), Events: s.stats.events.Load(), Batches: s.stats.batches.Load(), Probes: s.stats.probes.Load()}
 }
 
 // Size returns the durable tree size: the number of events acknowledged so
@@ -382,24 +457,18 @@ func (s *Store) get(key []byte) ([]byte, error) {
 }
 
 // eventRecord reads and decodes the event at seq regardless of the durable
-// watermark (callers check it).
+// watermark (callers check it), returning its stored canonical bytes too.
 func (s *Store) eventRecord(seq uint64) (gateway.Event, []byte, error) {
-	k := seqKey(prefixEvent, seq)
-	v, err := s.get(k)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return gateway.Event{}, nil, corrupt(k, errors.New("event record missing below tree size"))
-	}
+	r, err := s.log.read(seq)
 	if err != nil {
 		return gateway.Event{}, nil, err
 	}
-	e, canonical, err := decodeEventRecord(v)
+	e, err := decodeLeaf(r.leaf, seq)
 	if err != nil {
-		return gateway.Event{}, nil, corrupt(k, err)
+		s, _ := s.log.find(seq)
+		return gateway.Event{}, nil, &SegmentCorruptError{Path: s.path, Reason: fmt.Sprintf("event seq %d: %v", seq, err)}
 	}
-	if e.Seq != seq {
-		return gateway.Event{}, nil, corrupt(k, fmt.Errorf("record holds seq %d", e.Seq))
-	}
-	return e, canonical, nil
+	return e, r.leaf, nil
 }
 
 // EventBySeq returns the event at leaf index seq, or *EventNotFoundError if
