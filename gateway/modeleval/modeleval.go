@@ -18,6 +18,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -338,6 +339,9 @@ func Print(w io.Writer, rs []Result) {
 	tw.Flush()
 	for _, r := range rs {
 		fmt.Fprintf(w, "\n%s %s/%s per class:\n", r.Model, r.Dataset, r.Split)
+		if r.DR001 != nil && r.DR01 != nil {
+			fmt.Fprintf(w, "  zero-day (held out: %s): detection rate %.3f at FPR 0.1%%, %.3f at FPR 1%%\n", strings.Join(r.HeldOut, ", "), *r.DR001, *r.DR01)
+		}
 		keys := make([]string, 0, len(r.PerClass))
 		for k := range r.PerClass {
 			keys = append(keys, k)
