@@ -80,7 +80,7 @@ type Result struct {
 	// 10,000 events/s when one event in 1,000 is an attack like this
 	// split's: 864e6 × (0.999 FPR + 0.001 TPR). Absent when the split lacks
 	// benign or attack rows.
-	AlertsPerDay *float64 `json:"alerts_per_day_at_10k_eps_base_rate_0.001,omitempty"`
+	AlertsPerDay *float64 `json:"alerts_per_day_at_10k_eps,omitempty"`
 }
 
 // EventsPerDay is 10,000 events/s for a day, the load AlertsPerDay assumes.

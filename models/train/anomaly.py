@@ -86,7 +86,7 @@ def cic():
     anomaly_labels(d, "BENIGN")
     d["datasets"]["cic"]["label_map"] = {"BENIGN": "BENIGN"}
     classes = [c for c in base.LABELS if c != "BENIGN"]
-    d["evaluation"][0].update({"split": "test:zero-day:all-15-attack-classes", "held_out": classes,
+    d["evaluation"][0].update({"split": "test:zero-day:all-attack-classes", "held_out": classes,
                                "note": "per class, the last 30% of its flows by capture time; no attack flow was used in training"})
     return d, "BENIGN", {"hidden": (32, 8, 32), "epochs": 200, "max_rows": 30000}
 
@@ -106,7 +106,7 @@ def dga():
     fams = base.TRAIN_FAMILIES + base.HELD_OUT
     benign_test = [f for f in d["evaluation"][0]["files"] if f["mapping"] != "domains" or f.get("label") == "alexa"]
     d["evaluation"] = [
-        {"dataset": "dga", "split": "zero-day:cryptolocker,matsnu,zeus", "held_out": base.HELD_OUT,
+        {"dataset": "dga", "split": "zero-day:cryptolocker+matsnu+zeus", "held_out": base.HELD_OUT,
          "files": [base.fam(f) for f in base.HELD_OUT] + benign_test,
          "note": "the three families dns-dga holds out, vs the last 20% of each benign list (same split as dns-dga)"},
         {"dataset": "dga", "split": "zero-day:all-8-families", "held_out": fams,

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,9 +39,37 @@ type manifest struct {
 	} `json:"model"`
 }
 
+// servedVersion is the highest committed version of model name (the one a
+// gateway serves): versions compare part by part, numerically.
+func servedVersion(t testing.TB, name string) string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(env.root, "models", name, "*", "manifest.json"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no committed version of model %s (%v)", name, err)
+	}
+	var best []int
+	version := ""
+	for _, d := range dirs {
+		v := filepath.Base(filepath.Dir(d))
+		var parts []int
+		for _, p := range strings.Split(v, ".") {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				t.Fatalf("model %s version %q is not numeric", name, v)
+			}
+			parts = append(parts, n)
+		}
+		if slices.Compare(parts, best) > 0 {
+			best, version = parts, v
+		}
+	}
+	return version
+}
+
+// readManifest reads the manifest of the version of name a gateway serves.
 func readManifest(t testing.TB, name string) manifest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(env.root, "models", name, "1.0.0", "manifest.json"))
+	b, err := os.ReadFile(filepath.Join(env.root, "models", name, servedVersion(t, name), "manifest.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
