@@ -115,6 +115,7 @@ func TestAnomalyDetect(t *testing.T) {
 	if !got.Flagged || got.Label != "anomaly" || got.Category != CategoryAnomaly {
 		t.Fatalf("odd telnet = %+v, want flagged anomaly", got)
 	}
+	t.Logf("odd telnet: score %.4f, top_features %s", got.Score, got.TopFeatures)
 	parts := strings.Split(got.TopFeatures, ",")
 	if len(parts) != 3 {
 		t.Fatalf("TopFeatures = %q, want 3 features", got.TopFeatures)
