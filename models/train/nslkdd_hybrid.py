@@ -30,16 +30,16 @@ HP = {"hidden": (64, 32), "alpha": 1e-3, "epochs": 30}
 AE = {"hidden": (32, 8, 32), "epochs": 40, "max_rows": 30000}
 
 
-def fit_ae(Xn, rng):
-    """Autoencoder on normal rows Xn as anomaly.py fits it: 80% fit (at most
+def fit_ae(Xn, rng, hp=AE):
+    """Autoencoder on benign rows Xn as anomaly.py fits it: 80% fit (at most
     max_rows), 20% calibrate c (p99 of their error)."""
     cal = rng.rand(len(Xn)) < 0.2
     idx = np.where(~cal)[0]
-    if len(idx) > AE["max_rows"]:
-        idx = np.sort(rng.choice(idx, AE["max_rows"], replace=False))
+    if len(idx) > hp["max_rows"]:
+        idx = np.sort(rng.choice(idx, hp["max_rows"], replace=False))
     mean = Xn[idx].mean(0).astype(np.float64)
     scale = np.maximum(Xn[idx].std(0), A.SCALE_FLOOR).astype(np.float64)
-    ae = A.fit_ae(A.standardise(Xn[idx], mean, scale), AE)
+    ae = A.fit_ae(A.standardise(Xn[idx], mean, scale), hp)
     c = float(np.quantile(A.recon_error(ae, A.standardise(Xn[cal], mean, scale)), 0.99))
     return ae, mean, scale, c, len(idx)
 
