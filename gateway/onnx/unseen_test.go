@@ -6,7 +6,11 @@ package onnx
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -133,4 +137,42 @@ func TestAnomalyDetect(t *testing.T) {
 	if name, _, _ := strings.Cut(parts[0], ":"); !known[name] {
 		t.Errorf("most deviating feature %q is not one of the fields set far from normal (%q)", name, got.TopFeatures)
 	}
+}
+
+// FuzzAnomalyManifest: any manifest JSON either fails validation or, for
+// an anomaly model, yields an explanation of any row (NaN, ±Inf included)
+// without panicking, naming at most TopFeatures features.
+func FuzzAnomalyManifest(f *testing.F) {
+	for _, name := range []string{"dns-anomaly", "auth-anomaly"} {
+		b, err := os.ReadFile(filepath.Join(modelDir(f, name), ManifestFile))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, []byte{0, 1, 2, 255})
+	}
+	f.Fuzz(func(t *testing.T, manifest, row []byte) {
+		var m Manifest
+		if json.Unmarshal(manifest, &m) != nil || m.validate() != nil || m.Anomaly == nil {
+			return
+		}
+		eng, err := m.Engine()
+		if err != nil {
+			t.Fatalf("validated manifest does not compile: %v", err)
+		}
+		x := make([]float32, eng.Width())
+		specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, 1e30, -1e30}
+		for i := range x {
+			if i < len(row) {
+				x[i] = specials[int(row[i])%len(specials)] * float32(row[i]%3)
+			}
+		}
+		got := (&Model{manifest: &m, engine: eng}).explain(x)
+		k := m.Anomaly.TopFeatures
+		if k == 0 {
+			k = 3
+		}
+		if got != "" && len(strings.Split(got, ",")) > k {
+			t.Errorf("explain named more than %d features: %q", k, got)
+		}
+	})
 }
