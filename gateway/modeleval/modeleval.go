@@ -4,7 +4,9 @@
 // and scores the verdicts against the datasets' labels: binary accuracy,
 // FPR, TPR and precision at a 0.1% base rate at the manifest threshold,
 // ROC AUC of the score, macro-F1 and per-class figures over the model's
-// labels, and flagged rates per reporting group.
+// labels, and flagged rates per reporting group; for zero-day splits (those
+// naming the attack families held out of training) also the detection rate
+// at a fixed FPR of 0.1 % and 1 %.
 //
 // Result's JSON shape is the one `ledgerguard models eval --json` prints and
 // manifests record under their test metrics, so it changes only with them.
