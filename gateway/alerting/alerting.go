@@ -518,6 +518,8 @@ func (a *Alerter) policyFields(ev gateway.Event, r detect.Result) (map[string]st
 		"class":      string(ev.Class),
 		"sourcetype": ev.Sourcetype,
 		"label":      r.Label,
+		// Why an anomaly model flagged it (empty, hence dropped, otherwise).
+		"top_features": r.TopFeatures,
 	}
 	for name, key := range map[string]string{"source.ip": "source_ip", "destination.ip": "destination_ip", "destination.port": "destination_port", "user.name": "user"} {
 		if v, ok := ev.Fields[name]; ok {

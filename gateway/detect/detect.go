@@ -40,4 +40,9 @@ type Result struct {
 	// Category is the MITRE ATT&CK technique or tactic id the manifest maps
 	// Label to (e.g. T1110, T1568.002, T1046, T1498); empty for benign.
 	Category string `json:"category,omitempty"`
+	// TopFeatures, set by anomaly models on flagged events, names the
+	// features that deviated most from the benign training data with
+	// their deviation in standard deviations ("src_bytes:+12.3,..."), so
+	// an analyst sees why an event no signature covers was flagged.
+	TopFeatures string `json:"top_features,omitempty"`
 }

@@ -454,6 +454,11 @@ type Split struct {
 	Select *Select `json:"select,omitempty"`
 	// Note explains the split (shown in reports).
 	Note string `json:"note,omitempty"`
+	// HeldOut, when not empty, makes the split a zero-day test: it names
+	// the attack families (raw labels) absent from the model's training
+	// data, which the split's name must also say. Evaluation reports the
+	// detection rate at fixed false-positive rates for such splits.
+	HeldOut []string `json:"held_out,omitempty"`
 }
 
 // Select keeps rows of a split by their ordinal position, so training and

@@ -4,7 +4,9 @@
 // and scores the verdicts against the datasets' labels: binary accuracy,
 // FPR, TPR and precision at a 0.1% base rate at the manifest threshold,
 // ROC AUC of the score, macro-F1 and per-class figures over the model's
-// labels, and flagged rates per reporting group.
+// labels, and flagged rates per reporting group; for zero-day splits (those
+// naming the attack families held out of training) also the detection rate
+// at a fixed FPR of 0.1 % and 1 %.
 //
 // Result's JSON shape is the one `ledgerguard models eval --json` prints and
 // manifests record under their test metrics, so it changes only with them.
@@ -15,8 +17,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -64,6 +68,56 @@ type Result struct {
 	NsPerRow   float64              `json:"ns_per_event"`
 	ModelSHA   string               `json:"sha256"`
 	ORTVersion string               `json:"onnxruntime"`
+
+	// HeldOut names the attack families absent from training when the
+	// split is a zero-day test (features.Split.HeldOut); only then are the
+	// detection rates at a fixed FPR reported: the share of attack rows
+	// scored above the score that flags at most 0.1 % (1 %) of the split's
+	// benign rows. They are points of the test ROC curve, not thresholds
+	// the model serves with (that one is chosen on training data).
+	HeldOut []string `json:"held_out,omitempty"`
+	DR001   *float64 `json:"detection_rate_at_fpr_0.001,omitempty"`
+	DR01    *float64 `json:"detection_rate_at_fpr_0.01,omitempty"`
+	// AlertsPerDay is how many alerts a day the served threshold raises at
+	// 10,000 events/s when one event in 1,000 is an attack like this
+	// split's: 864e6 × (0.999 FPR + 0.001 TPR). Absent when the split lacks
+	// benign or attack rows.
+	AlertsPerDay *float64 `json:"alerts_per_day_at_10k_eps,omitempty"`
+}
+
+// EventsPerDay is 10,000 events/s for a day, the load AlertsPerDay assumes.
+const EventsPerDay = 10_000 * 86_400
+
+// DetectionRateAtFPR is the share of positives whose score is strictly
+// above the score that at most fpr of the negatives exceed (so the FPR it
+// stands for is at most fpr, ties counted against detection). It is false
+// when pos holds one class only.
+func DetectionRateAtFPR(pos []bool, score []float64, fpr float64) (float64, bool) {
+	var neg []float64
+	nPos := 0
+	for i, p := range pos {
+		if p {
+			nPos++
+		} else {
+			neg = append(neg, score[i])
+		}
+	}
+	if nPos == 0 || len(neg) == 0 {
+		return 0, false
+	}
+	slices.Sort(neg)
+	k := int(math.Floor(fpr * float64(len(neg)))) // negatives allowed above t
+	t := neg[len(neg)-1-min(k, len(neg)-1)]
+	if k >= len(neg) {
+		t = math.Inf(-1)
+	}
+	hit := 0
+	for i, p := range pos {
+		if p && score[i] > t {
+			hit++
+		}
+	}
+	return float64(hit) / float64(nPos), true
 }
 
 // PerClass is precision, recall and F1 of one label.
@@ -133,6 +187,9 @@ func Split(ctx context.Context, m *onnx.Model, sp features.Split, dataDir string
 	}
 	r := Score(man, truth, groups, preds)
 	r.Dataset, r.Split, r.Note = sp.Dataset, sp.Split, sp.Note
+	if len(sp.HeldOut) > 0 {
+		r.ZeroDay(sp.HeldOut, man.Benign, truth, preds)
+	}
 	if r.N > 0 {
 		r.NsPerRow = float64(elapsed.Nanoseconds()) / float64(r.N)
 	}
@@ -191,6 +248,8 @@ func Score(man *onnx.Manifest, truth, groups []string, preds []detect.Result) Re
 	r.PrecisionAtBaseRate = div(r.TPR*0.001, r.TPR*0.001+r.FPR*0.999)
 	if auc, ok := ROCAUC(pos, scores); ok {
 		r.ROCAUC = &auc
+		apd := EventsPerDay * (0.999*r.FPR + 0.001*r.TPR)
+		r.AlertsPerDay = &apd
 	}
 	// Macro-F1 over the labels that occur in the truth or the predictions.
 	labels := map[string]bool{}
@@ -213,6 +272,23 @@ func Score(man *onnx.Manifest, truth, groups []string, preds []detect.Result) Re
 		r.PerGroup[g] = GroupRate{N: n, Flagged: div(float64(gF[g]), float64(n))}
 	}
 	return r
+}
+
+// ZeroDay records heldOut and fills the detection rates at FPR 0.1 % and
+// 1 % from the true labels and the results (index-aligned, as for Score).
+func (r *Result) ZeroDay(heldOut []string, benign string, truth []string, preds []detect.Result) {
+	r.HeldOut = heldOut
+	pos := make([]bool, len(truth))
+	scores := make([]float64, len(truth))
+	for i, t := range truth {
+		pos[i], scores[i] = t != benign, preds[i].Score
+	}
+	if dr, ok := DetectionRateAtFPR(pos, scores, 0.001); ok {
+		r.DR001 = &dr
+	}
+	if dr, ok := DetectionRateAtFPR(pos, scores, 0.01); ok {
+		r.DR01 = &dr
+	}
 }
 
 // ROCAUC is the Mann–Whitney estimate of the ROC AUC of score against the
@@ -265,6 +341,9 @@ func Print(w io.Writer, rs []Result) {
 	tw.Flush()
 	for _, r := range rs {
 		fmt.Fprintf(w, "\n%s %s/%s per class:\n", r.Model, r.Dataset, r.Split)
+		if r.DR001 != nil && r.DR01 != nil {
+			fmt.Fprintf(w, "  zero-day (held out: %s): detection rate %.3f at FPR 0.1%%, %.3f at FPR 1%%\n", strings.Join(r.HeldOut, ", "), *r.DR001, *r.DR01)
+		}
 		keys := make([]string, 0, len(r.PerClass))
 		for k := range r.PerClass {
 			keys = append(keys, k)

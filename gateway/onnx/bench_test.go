@@ -44,7 +44,8 @@ func benchEvents(b *testing.B, m *Model, n int) []gateway.Event {
 // benchmarked on synthetic auth events instead.
 func BenchmarkDetect(b *testing.B) {
 	requireORT(b)
-	for _, name := range []string{"nsl-kdd-flow", "cic-ids2017-flow", "dns-dga", "auth-bruteforce"} {
+	for _, name := range []string{"nsl-kdd-flow", "cic-ids2017-flow", "dns-dga", "auth-bruteforce",
+		"nsl-kdd-flow-anomaly", "cic-ids2017-flow-anomaly", "dns-anomaly", "auth-anomaly"} {
 		b.Run(name, func(b *testing.B) {
 			m, err := Open(modelDir(b, name))
 			if err != nil {
@@ -52,8 +53,8 @@ func BenchmarkDetect(b *testing.B) {
 			}
 			defer m.Close()
 			var evs []gateway.Event
-			if name == "auth-bruteforce" {
-				base := goldenEvents(name)
+			if name == "auth-bruteforce" || name == "auth-anomaly" {
+				base := goldenEvents("auth-bruteforce")
 				for len(evs) < 1024 {
 					evs = append(evs, base...)
 				}

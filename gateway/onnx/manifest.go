@@ -65,8 +65,9 @@ type Tensor struct {
 type ModelSpec struct {
 	File   string `json:"file"`
 	SHA256 string `json:"sha256"`
-	// Kind is "mlp", "linear" or "tree_ensemble"; tree ensembles are run in
-	// chunks of at most TreeChunk rows.
+	// Kind is "mlp", "linear", "tree_ensemble" or "autoencoder" (a dense
+	// network like "mlp"); tree ensembles are run in chunks of at most
+	// TreeChunk rows.
 	Kind   string   `json:"kind"`
 	Opset  int      `json:"opset,omitempty"`
 	Inputs []Tensor `json:"inputs"`
@@ -121,7 +122,39 @@ type Manifest struct {
 	// Metrics holds what the training pipeline measured (validation) and
 	// what the Go evaluation measured on the test splits.
 	Metrics map[string]any `json:"metrics,omitempty"`
+
+	// Detector is DetectorClassifier (the default when empty) or
+	// DetectorAnomaly; an anomaly model needs Anomaly.
+	Detector string `json:"detector,omitempty"`
+	// Anomaly describes an anomaly model's benign training distribution.
+	Anomaly *AnomalySpec `json:"anomaly,omitempty"`
 }
+
+// Detector kinds of a manifest.
+const (
+	// DetectorClassifier: a supervised model of known attack classes.
+	DetectorClassifier = "classifier"
+	// DetectorAnomaly: a model trained on benign data only whose score
+	// says how unlike that data an event is. Its alerts carry the category
+	// CategoryAnomaly and the features that deviated most.
+	DetectorAnomaly = "anomaly"
+	// CategoryAnomaly is the alert category of every anomaly model's
+	// alerts: no ATT&CK technique can be named for what no label covers.
+	CategoryAnomaly = "anomaly"
+)
+
+// AnomalySpec is the benign training data's per-feature centre and scale
+// (one entry per feature column), used to name the features that
+// contributed most to an anomaly: those with the largest |x−mean|/scale.
+type AnomalySpec struct {
+	Mean  []float64 `json:"mean"`
+	Scale []float64 `json:"scale"`
+	// TopFeatures is how many features an alert names (default 3).
+	TopFeatures int `json:"top_features,omitempty"`
+}
+
+// IsAnomaly reports whether the manifest describes an anomaly model.
+func (m *Manifest) IsAnomaly() bool { return m.Detector == DetectorAnomaly }
 
 // Training records how the model was made.
 type Training struct {
@@ -192,9 +225,18 @@ func (m *Manifest) validate() error {
 		return errors.New("applies_to.classes required")
 	}
 	switch m.Model.Kind {
-	case "mlp", "linear", "tree_ensemble":
+	case "mlp", "linear", "tree_ensemble", "autoencoder":
 	default:
 		return fmt.Errorf("unknown model kind %q", m.Model.Kind)
+	}
+	switch m.Detector {
+	case "", DetectorClassifier:
+	case DetectorAnomaly:
+		if m.Anomaly == nil {
+			return errors.New("an anomaly detector needs an anomaly section (mean, scale)")
+		}
+	default:
+		return fmt.Errorf("unknown detector %q (want %q or %q)", m.Detector, DetectorClassifier, DetectorAnomaly)
 	}
 	in := m.Model.Inputs[0]
 	if len(in.Shape) != 2 || in.Type != "float32" {
@@ -209,6 +251,19 @@ func (m *Manifest) validate() error {
 	}
 	if int64(eng.Width()) != in.Shape[1] {
 		return fmt.Errorf("feature spec yields %d columns, input %q has width %d", eng.Width(), in.Name, in.Shape[1])
+	}
+	if a := m.Anomaly; a != nil {
+		if len(a.Mean) != eng.Width() || len(a.Scale) != eng.Width() {
+			return fmt.Errorf("anomaly mean/scale have %d/%d entries, want one per feature (%d)", len(a.Mean), len(a.Scale), eng.Width())
+		}
+		for i, s := range a.Scale {
+			if !(s > 0) {
+				return fmt.Errorf("anomaly scale[%d] = %v must be positive", i, s)
+			}
+		}
+		if a.TopFeatures < 0 {
+			return fmt.Errorf("anomaly top_features %d must not be negative", a.TopFeatures)
+		}
 	}
 	return nil
 }

@@ -186,6 +186,9 @@ func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Re
 		out[r] = m.Verdict(probs[r*len(m.manifest.Labels) : (r+1)*len(m.manifest.Labels)])
 		out[r].Index = i
 		out[r].EventID = events[i].ID
+		if out[r].Flagged && m.manifest.Anomaly != nil {
+			out[r].TopFeatures = m.explain(x[r*w : (r+1)*w])
+		}
 	}
 	return out, nil
 }
@@ -217,6 +220,14 @@ func (m *Model) Verdict(p []float32) detect.Result {
 	}
 	if c, ok := man.Categories[res.Label]; ok && res.Label != man.Benign {
 		res.Category = c.ID
+	}
+	if man.IsAnomaly() {
+		// One-class score: the label follows the threshold, not the
+		// argmax, since 0.5 means nothing to a reconstruction error.
+		res.Label, res.Category = man.Benign, ""
+		if res.Flagged {
+			res.Label, res.Category = man.Labels[bestMal], CategoryAnomaly
+		}
 	}
 	return res
 }

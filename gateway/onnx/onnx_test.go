@@ -129,7 +129,7 @@ func TestInitLibraryErrors(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	requireORT(t)
-	src := modelDir(t, "dns-dga")
+	src := filepath.Join(repoRoot(t), "models", "dns-dga", "1.0.0") // two labels, no anomaly section
 	tests := []struct {
 		name    string
 		corrupt func(t *testing.T, dir string)
@@ -279,7 +279,7 @@ func TestRegistryReload(t *testing.T) {
 	requireORT(t)
 	ctx := context.Background()
 	root := t.TempDir()
-	src := modelDir(t, "dns-dga")
+	src := filepath.Join(repoRoot(t), "models", "dns-dga", "1.0.0") // two labels, no anomaly section
 	copyModel(t, src, root, "1.0.0")
 	r, err := NewRegistry(ctx, root)
 	if err != nil {
@@ -343,7 +343,7 @@ func TestRegistryReloadUnderLoad(t *testing.T) {
 	requireORT(t)
 	ctx := context.Background()
 	root := t.TempDir()
-	src := modelDir(t, "dns-dga")
+	src := filepath.Join(repoRoot(t), "models", "dns-dga", "1.0.0") // two labels, no anomaly section
 	copyModel(t, src, root, "1.0.0")
 	r, err := NewRegistry(ctx, root)
 	if err != nil {
@@ -471,7 +471,7 @@ func TestRegistryAllow(t *testing.T) {
 	requireORT(t)
 	ctx := context.Background()
 	root := t.TempDir()
-	src := modelDir(t, "dns-dga")
+	src := filepath.Join(repoRoot(t), "models", "dns-dga", "1.0.0") // two labels, no anomaly section
 	for _, v := range []string{"1.0.0", "1.1.0"} {
 		dir := copyModel(t, src, root, v)
 		editManifest(t, dir, func(m map[string]any) { m["version"] = v })

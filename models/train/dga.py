@@ -54,7 +54,8 @@ def draft():
                                "files": [fam(f) for f in TRAIN_FAMILIES] + benign_train,
                                "note": "5 DGA families; first 80% of each benign list"}},
         "evaluation": [
-            {"dataset": "dga", "split": "families-held-out", "files": [fam(f) for f in HELD_OUT] + benign_test,
+            {"dataset": "dga", "split": "families-held-out", "held_out": HELD_OUT,
+             "files": [fam(f) for f in HELD_OUT] + benign_test,
              "note": "DGA families never seen in training (cryptolocker, matsnu, zeus) vs the last 20% of each benign list"},
             {"dataset": "dga", "split": "pcaphunt-cross",
              "files": [part({"path": f"{D}/pcaphunt_dataset_sample.zip", "mapping": "pcaphunt"}, 0.8, 1.0)],

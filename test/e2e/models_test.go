@@ -21,16 +21,22 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
-// committedModels are the models under models/ the gateways serve.
+// committedModels are the models under models/ the gateways serve: the
+// highest version of each name.
 func committedModels(t testing.TB) []manifest {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(env.root, "models", "*", "1.0.0", "manifest.json"))
+	dirs, err := filepath.Glob(filepath.Join(env.root, "models", "*", "*", "manifest.json"))
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no committed models under models/ (%v)", err)
 	}
 	var out []manifest
+	seen := map[string]bool{}
 	for _, d := range dirs {
-		out = append(out, readManifest(t, filepath.Base(filepath.Dir(filepath.Dir(d)))))
+		name := filepath.Base(filepath.Dir(filepath.Dir(d)))
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, readManifest(t, name))
+		}
 	}
 	return out
 }
@@ -155,7 +161,7 @@ func (g *gatewayProc) waitLog(parts ...string) {
 // model file and a copy of its manifest with version set to version.
 func linkModel(t *testing.T, root, name, version string) string {
 	t.Helper()
-	src := filepath.Join(env.root, "models", name, "1.0.0")
+	src := filepath.Join(env.root, "models", name, servedVersion(t, name))
 	dst := filepath.Join(root, name, version)
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		t.Fatal(err)
@@ -195,7 +201,8 @@ func TestModelProvenanceStrictMode(t *testing.T) {
 		linkModel(t, root, m.Name, m.Version)
 	}
 	const name = "nsl-kdd-flow"
-	next := fmt.Sprintf("1.0.%d", time.Now().UnixMilli()) // unique per run: revocation is final
+	// Above the served version, unique per run: revocation is final.
+	next := fmt.Sprintf("%s.%d", servedVersion(t, name), time.Now().UnixMilli())
 	nextDir := linkModel(t, root, name, next)
 	var want []string
 	var nslSHA string
