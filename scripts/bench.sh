@@ -17,11 +17,11 @@ stop_bench_network() {
   network_cmd down >/dev/null || true
 }
 
-# bench_gateway_identity GATEWAY_ID enrols (idempotently) the Org1 identity
-# bound to the gateway id and prints its name: the chaincode lets only that
-# identity anchor batches and raise alerts for the gateway.
+# bench_gateway_identity GATEWAY_ID... enrols (idempotently) the Org1
+# identity bound to each gateway id and prints its name: the chaincode lets
+# only that identity anchor batches and raise alerts for the gateway.
 bench_gateway_identity() {
-  network_cmd add-gateway Org1 "$1"
+  network_cmd add-gateway Org1 "$@"
 }
 
 # bench_gateway_config DIR GATEWAY_ID writes a gateway configuration for the
@@ -127,14 +127,35 @@ bench_action() {
   "${LG_BIN}/ledgerguard" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
   gw_pid=$!
   if wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
-    log "bench: telemetry -> committed alert -> action executed, NSL-KDD rows over HEC at 20 events/s for 30 s"
+    log "bench: telemetry -> committed alert -> action executed: NSL-KDD attack rows over HEC at 100 events/s beside 10,000 normal events/s (about 1 % attacks) for 30 s"
     (cd "${LG_ROOT}" && go run ./test/bench -scenario action -url http://127.0.0.1:18188 -token bench-token-not-secret \
-      -receiver http://127.0.0.1:18190 -data "${data_dir}" -rate 20 -duration 30s) || true
+      -receiver http://127.0.0.1:18190 -data "${data_dir}" -rate 100 -background 10000 -duration 30s) || true
   else
     log "bench: the action gateway did not become ready; see ${dir}/gateway.log"
   fi
   kill -TERM "${gw_pid}" "${rc_pid}" 2>/dev/null || true
   wait "${gw_pid}" "${rc_pid}" 2>/dev/null || true
+}
+
+# bench_anchor_capacity N enrols N gateway identities of Org1 and has them
+# anchor synthetic 50,000-event batches at once for 20 s: the channel's
+# anchoring capacity when N gateways share it.
+bench_anchor_capacity() {
+  local n="$1" ids=() i stamp
+  stamp="$(date +%s)"
+  for ((i = 1; i <= n; i++)); do ids+=("cap${stamp}-${i}"); done
+  bench_gateway_identity "${ids[@]}" >/dev/null
+  log "bench: anchoring capacity, ${n} gateways anchoring 50,000-event batches at once for 20 s"
+  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario anchorcap \
+    -gateways "$(IFS=,; echo "${ids[*]}")" -events-per-batch 50000 -duration 20s)
+}
+
+# bench_immudb writes the ingest bench's events into an embedded immudb
+# (synced, 1,000 per transaction, one writer per core) for 20 s: the
+# reference ingest_events_per_s is compared with in the same run.
+bench_immudb() {
+  log "bench: the same events into an embedded immudb (synced commits, batches of 1,000) for 20 s"
+  (cd "${LG_ROOT}" && go run ./test/bench -scenario immudb -duration 20s)
 }
 
 # bench_detect turns the detection Go benchmarks into BENCH lines.
@@ -156,7 +177,23 @@ bench_console() {
           for (i = 2; i <= NF; i++) if ($(i+1) == "ms/page") printf "BENCH console_%s_ms %s ms\n", name, $i }'
 }
 
+# ratio_lines FILE prints the figures that compare two lines of one run:
+# ingest against the embedded immudb reference.
+ratio_lines() {
+  awk '$1 == "BENCH" && $2 == "ingest_events_per_s" { ingest = $3 }
+       $1 == "BENCH" && $2 == "immudb_events_per_s" { immudb = $3 }
+       END { if (ingest > 0 && immudb > 0) printf "BENCH ingest_vs_immudb_ratio %.3f ratio\n", ingest / immudb }' "$1"
+}
+
 main() {
+  local out
+  out="$(mktemp)"
+  run_all | tee "${out}"
+  ratio_lines "${out}"
+  rm -f "${out}"
+}
+
+run_all() {
   if "${LG_ROOT}/scripts/network.sh" status 2>/dev/null | grep -q running; then
     die "the development network (network/run) is running and holds the ports the benchmarks need: run 'make network-down' first"
   fi
@@ -169,6 +206,9 @@ main() {
   log "bench: RaiseAlerts at 1, 100 and 1000 alerts per transaction, then deduplicated with 90 % repeats (15 s each)"
   (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario alerts -duration 15s)
   bench_ingest
+  bench_immudb
+  bench_anchor_capacity 4
+  bench_anchor_capacity 16
   bench_action
   bench_detect
   bench_console

@@ -6,20 +6,42 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/test/replay"
 )
 
 // benchAction measures telemetry → committed alert → action executed
-// latency under a steady load: NSL-KDD test rows (about one in eight an
-// attack) go to a running gateway over HEC at rate events/s for d, each
-// stamped with its send time; the demo receiver the gateway's responder
-// calls reports, per action, the time since that event was sent.
-func benchAction(ctx context.Context, url, hecToken, receiver, dataDir string, rate int, d time.Duration) error {
+// latency: NSL-KDD test rows go to a running gateway over HEC at rate
+// events/s for d, each stamped with its send time; the demo receiver the
+// gateway's responder calls reports, per action, the time since that
+// event was sent. Without background load the rows are mixed (about one
+// in eight an attack). With background > 0 the timed rows are attacks only
+// and a second stream sends flow records (the ingest benchmark's) at
+// background events/s in 200-event requests, so the gateway stores,
+// scores, anchors and answers under real load (rate = background/100
+// gives about 1 % attacks).
+func benchAction(ctx context.Context, url, hecToken, receiver, dataDir string, rate, background int, d time.Duration) error {
 	rows, err := kddEnvelopes(dataDir)
 	if err != nil {
 		return err
+	}
+	var bgSent atomic.Int64
+	var bgFailed atomic.Int64
+	bgDone := make(chan struct{})
+	if background > 0 {
+		_, attacks := splitRows(rows)
+		rows = attacks
+		bgCtx, stop := context.WithTimeout(ctx, d)
+		defer stop()
+		go func() {
+			defer close(bgDone)
+			backgroundLoad(bgCtx, url, hecToken, background, &bgSent, &bgFailed)
+		}()
+	} else {
+		close(bgDone)
 	}
 	if resp, err := http.Post(receiver+"/control/reset", "text/plain", nil); err != nil {
 		return fmt.Errorf("demo receiver at %s: %w", receiver, err)
@@ -32,6 +54,8 @@ func benchAction(ctx context.Context, url, hecToken, receiver, dataDir string, r
 	defer tick.Stop()
 	deadline := time.Now().Add(d)
 	sent := 0
+	var fgWG sync.WaitGroup
+	var fgErr atomic.Value
 	for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
 		<-tick.C
 		var body []byte
@@ -43,19 +67,31 @@ func benchAction(ctx context.Context, url, hecToken, receiver, dataDir string, r
 			b, _ := json.Marshal(env)
 			body = append(body, b...)
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/services/collector/event", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Splunk "+hecToken)
-		req.Header.Set("X-Splunk-Request-Channel", "7c4f1b0e-8d2a-4f4e-9b1c-2a6d5e3f0a11")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("HEC status %d", resp.StatusCode)
-		}
+		// Sent without waiting for the previous answer, so a slow
+		// acknowledgement under load does not lower the offered rate.
+		fgWG.Add(1)
+		go func() {
+			defer fgWG.Done()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/services/collector/event", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Splunk "+hecToken)
+			req.Header.Set("X-Splunk-Request-Channel", "7c4f1b0e-8d2a-4f4e-9b1c-2a6d5e3f0a11")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				fgErr.CompareAndSwap(nil, err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				fgErr.CompareAndSwap(nil, fmt.Errorf("HEC status %d", resp.StatusCode))
+			}
+		}()
 		sent += perReq
 	}
+	fgWG.Wait()
+	if err, _ := fgErr.Load().(error); err != nil {
+		return err
+	}
+	<-bgDone
 	time.Sleep(10 * time.Second) // let the last actions land
 	var st struct {
 		Actions map[string]int `json:"actions"`
@@ -72,10 +108,69 @@ func benchAction(ctx context.Context, url, hecToken, receiver, dataDir string, r
 		return err
 	}
 	report("action_events_sent", float64(sent), "events")
+	if background > 0 {
+		report("action_background_events_per_s", float64(bgSent.Load())/d.Seconds(), "events/s")
+		report("action_background_failed_requests", float64(bgFailed.Load()), "requests")
+	}
 	report("action_samples", float64(st.Samples), "actions")
 	report("action_latency_p50_ms", st.P50, "ms")
 	report("action_latency_p99_ms", st.P99, "ms")
 	return nil
+}
+
+// splitRows separates kddEnvelopes' rows into normal ones and attacks.
+func splitRows(rows []map[string]any) (normal, attacks []map[string]any) {
+	for i, r := range rows {
+		if i%8 == 7 {
+			attacks = append(attacks, r)
+		} else {
+			normal = append(normal, r)
+		}
+	}
+	return normal, attacks
+}
+
+// backgroundLoad sends flow records over HEC at rate events/s in
+// 200-event requests (at most 64 in flight, so a slow answer does not
+// lower the offered rate) until ctx ends.
+func backgroundLoad(ctx context.Context, url, hecToken string, rate int, sent, failed *atomic.Int64) {
+	const perReq = 200
+	tick := time.NewTicker(time.Duration(float64(time.Second) * perReq / float64(rate)))
+	defer tick.Stop()
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		body := ndjsonBody(i, perReq) // HEC reads concatenated JSON objects, newline or not
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			req, _ := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, url+"/services/collector/event", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Splunk "+hecToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				failed.Add(1)
+				return
+			}
+			sent.Add(perReq)
+		}()
+	}
 }
 
 // kddEnvelopes reads NSL-KDD test rows (run from the repository root) as

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
@@ -28,7 +29,7 @@ import (
 
 func main() {
 	runDir := flag.String("run-dir", "network/run", "network state folder holding the connection profiles")
-	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action")
+	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action, anchorcap, immudb")
 	duration := flag.Duration("duration", 15*time.Second, "how long each load level (alerts) or the load (ingest) runs")
 	url := flag.String("url", "http://127.0.0.1:8088", "gateway URL (ingest)")
 	token := flag.String("token", "", "gateway token with ndjson and read scopes (ingest)")
@@ -37,7 +38,10 @@ func main() {
 	receiver := flag.String("receiver", "http://127.0.0.1:18190", "demo receiver URL (action)")
 	dataDir := flag.String("data", "../shared/data", "public datasets folder (action)")
 	rate := flag.Int("rate", 40, "events per second (action)")
+	background := flag.Int("background", 0, "background events per second of normal traffic (action; 0 = none)")
 	n := flag.Int("n", 200, "number of transactions")
+	gateways := flag.String("gateways", "", "comma-separated gateway ids anchoring at once (anchorcap)")
+	eventsPerBatch := flag.Uint64("events-per-batch", 50000, "events each anchored batch covers (anchorcap)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -50,7 +54,11 @@ func main() {
 	case "ingest":
 		err = benchIngest(ctx, *url, *token, *duration, *clients, *perReq)
 	case "action":
-		err = benchAction(ctx, *url, *token, *receiver, *dataDir, *rate, *duration)
+		err = benchAction(ctx, *url, *token, *receiver, *dataDir, *rate, *background, *duration)
+	case "anchorcap":
+		err = benchAnchorCapacity(ctx, *runDir, strings.Split(*gateways, ","), *eventsPerBatch, *duration)
+	case "immudb":
+		err = benchImmudb(ctx, *duration)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}
