@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
@@ -26,8 +29,9 @@ var intelLoad = struct{ perTx, inFlight int }{perTx: 1000, inFlight: 6}
 // duration, each share prepared (canonicalised, keyed-hashed, salted) by
 // intel.Prepare and submitted through the ledger client with its values
 // in the transient map, and prints the committed indicators per second
-// and the per-share latency. Every value is new to the run, so every
-// indicator is a real write (public record + private value).
+// and the per-share latency, against a same-run baseline of public
+// records only. Every value is new to its phase, so every indicator is a
+// real write (public record + private value).
 func benchIntel(ctx context.Context, runDir string, duration time.Duration) error {
 	c, err := dial(ctx, runDir, "org1", "author")
 	if err != nil {
@@ -40,6 +44,48 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 		return err
 	}
 	key := intel.Key{ID: "bench", Secret: secret}
+	// Baseline in the same run: the same records shared as AMBER+STRICT
+	// without storing their values, i.e. ShareIndicators writing public
+	// records only, so the ratio isolates what private data costs
+	// whatever else loads the machine.
+	base, _, err := shareLoad(ctx, duration/3, func(in []intel.Input) error {
+		for i := range in {
+			in[i].TLP, in[i].Recipients = wire.TLPAmberStrict, []string{"Org1MSP"}
+		}
+		share, _, err := intel.Prepare("Org1MSP", key, in, nil)
+		if err != nil {
+			return err
+		}
+		_, err = c.Contract(wire.Channel, wire.Chaincode, wire.ContractIntel).SubmitWithContext(ctx, wire.TxShareIndicators,
+			client.WithArguments(string(mustMarshal(share))))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	rate, p50, err := shareLoad(ctx, duration, func(in []intel.Input) error {
+		share, values, err := intel.Prepare("Org1MSP", key, in, nil)
+		if err != nil {
+			return err
+		}
+		_, err = l.Share(ctx, share, values, key)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("BENCH intel_indicators_shared_per_s %.0f indicators/s\n", rate)
+	fmt.Printf("BENCH intel_share_tx_p50_ms %.0f ms\n", float64(p50.Microseconds())/1000)
+	fmt.Printf("BENCH intel_public_only_per_s %.0f indicators/s\n", base)
+	fmt.Printf("BENCH intel_shared_vs_public_only_ratio %.2f ratio\n", rate/base)
+	fmt.Printf("BENCH intel_indicators_per_share %d indicators\n", intelLoad.perTx)
+	return nil
+}
+
+// shareLoad runs share on batches of intelLoad.perTx fresh indicators
+// from intelLoad.inFlight goroutines for duration and returns the
+// indicators committed per second and the median batch latency.
+func shareLoad(ctx context.Context, duration time.Duration, share func([]intel.Input) error) (float64, time.Duration, error) {
 	run := time.Now().UnixNano()
 	var (
 		next      atomic.Int64
@@ -59,10 +105,7 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 				base := next.Add(int64(intelLoad.perTx)) - int64(intelLoad.perTx)
 				in := benchIndicators(run, base, intelLoad.perTx)
 				t0 := time.Now()
-				share, values, err := intel.Prepare("Org1MSP", key, in, nil)
-				if err == nil {
-					_, err = l.Share(ctx, share, values, key)
-				}
+				err := share(in)
 				mu.Lock()
 				if err != nil {
 					if firstErr == nil {
@@ -80,16 +123,21 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 	wg.Wait()
 	elapsed := time.Since(start)
 	if firstErr != nil {
-		return fmt.Errorf("share: %w", firstErr)
+		return 0, 0, firstErr
 	}
 	if len(latencies) == 0 {
-		return fmt.Errorf("no share committed in %s", duration)
+		return 0, 0, fmt.Errorf("no share committed in %s", duration)
 	}
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
-	fmt.Printf("BENCH intel_indicators_shared_per_s %.0f indicators/s\n", float64(committed.Load())/elapsed.Seconds())
-	fmt.Printf("BENCH intel_share_tx_p50_ms %.0f ms\n", float64(latencies[len(latencies)/2].Microseconds())/1000)
-	fmt.Printf("BENCH intel_indicators_per_share %d indicators\n", intelLoad.perTx)
-	return nil
+	return float64(committed.Load()) / elapsed.Seconds(), latencies[len(latencies)/2], nil
+}
+
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // the wire shapes always encode
+	}
+	return b
 }
 
 // benchIndicators returns n indicator inputs numbered from base, cycling
