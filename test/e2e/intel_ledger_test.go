@@ -141,6 +141,23 @@ func TestIntelLedger(t *testing.T) {
 		}
 	})
 
+	t.Run("AMBER for both organisations", func(t *testing.T) {
+		sha := fmt.Sprintf("%064x", time.Now().UnixNano())
+		ind, _, res := shareOne(ctx, t, org1, "Org1MSP", key, intel.Input{
+			Type: wire.IndicatorSHA256, Value: sha, Confidence: 60, TLP: wire.TLPAmber, Recipients: []string{"Org2MSP", "Org1MSP"},
+			ValidFrom: now.Add(-time.Hour), StixID: "indicator--amber2-" + run,
+		})
+		if len(res.ValueTxs) != 1 {
+			t.Fatalf("value transactions %v, want one endorsed by both recipients", res.ValueTxs)
+		}
+		for _, l := range []*fabric.Ledger{org1, gw2} {
+			got := readEventually(ctx, t, l, ind.ID, func(got wire.Indicator, err error) bool { return err == nil && got.Value != "" })
+			if got.Value != sha || !got.ValueOnLedger || strings.Join(got.Recipients, ",") != "Org1MSP,Org2MSP" {
+				t.Errorf("recipient reads %+v; want value %s, recipients Org1MSP,Org2MSP", got, sha)
+			}
+		}
+	})
+
 	t.Run("blocks hold no plaintext", func(t *testing.T) {
 		blocks := blockFiles(t)
 		if len(blocks) < 5 {
