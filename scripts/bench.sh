@@ -205,6 +205,8 @@ run_all() {
   (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario submit -n 200)
   log "bench: RaiseAlerts at 1, 100 and 1000 alerts per transaction, then deduplicated with 90 % repeats (15 s each)"
   (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario alerts -duration 15s)
+  log "bench: ShareIndicators, 1000 CLEAR/GREEN indicators per transaction with private values (15 s)"
+  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario intel -duration 15s)
   bench_ingest
   bench_immudb
   bench_anchor_capacity 4

@@ -15,7 +15,11 @@
 # 3, 3 of 4 ...), counted at validation time from the channel
 # configuration, so scripts/org.sh's joins and leaves need no new
 # definition and no single member can write the ledger. The flags every
-# approval and commit share come from chaincode_definition_args (lib.sh).
+# approval and commit share come from chaincode_definition_args (lib.sh),
+# including the private data collections of scripts/collections.sh for the
+# current members; a transaction writing only implicit organisation
+# collections is validated against those organisations' endorsement
+# policies instead (intel:StoreIndicatorValues).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

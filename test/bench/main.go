@@ -8,7 +8,8 @@
 // detections repeat: alerts_committed_per_s counts every detection
 // committed, alert_records_written_ratio detections per alert record),
 // ingest (a running gateway's end-to-end event rate) and
-// action (telemetry-to-action latency through detection and the responder).
+// action (telemetry-to-action latency through detection and the responder),
+// intel (ShareIndicators throughput, see intel.go).
 package main
 
 import (
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	runDir := flag.String("run-dir", "network/run", "network state folder holding the connection profiles")
-	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action, anchorcap, immudb")
+	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action, anchorcap, immudb, intel")
 	duration := flag.Duration("duration", 15*time.Second, "how long each load level (alerts) or the load (ingest) runs")
 	url := flag.String("url", "http://127.0.0.1:8088", "gateway URL (ingest)")
 	token := flag.String("token", "", "gateway token with ndjson and read scopes (ingest)")
@@ -53,6 +54,8 @@ func main() {
 		err = benchAlerts(ctx, *runDir, *duration)
 	case "ingest":
 		err = benchIngest(ctx, *url, *token, *duration, *clients, *perReq)
+	case "intel":
+		err = benchIntel(ctx, *runDir, *duration)
 	case "action":
 		err = benchAction(ctx, *url, *token, *receiver, *dataDir, *rate, *background, *duration)
 	case "anchorcap":
