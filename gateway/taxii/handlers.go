@@ -122,7 +122,7 @@ func (s *Server) getObjects(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, e := s.parseFilter(g, r.URL.Query(), "added_after", "limit", "next", "match[id]", "match[type]", "match[version]", "match[spec_version]")
+	f, e := s.parseFilter(g, r.URL.RawQuery, "added_after", "limit", "next", "match[id]", "match[type]", "match[version]", "match[spec_version]")
 	if e != nil {
 		writeError(w, e)
 		return
@@ -135,7 +135,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, e := s.parseFilter(g, r.URL.Query(), "added_after", "limit", "next", "match[version]", "match[spec_version]")
+	f, e := s.parseFilter(g, r.URL.RawQuery, "added_after", "limit", "next", "match[version]", "match[spec_version]")
 	if e != nil {
 		writeError(w, e)
 		return
@@ -167,7 +167,7 @@ func (s *Server) getVersions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, e := s.parseFilter(g, r.URL.Query(), "added_after", "limit", "next", "match[spec_version]")
+	f, e := s.parseFilter(g, r.URL.RawQuery, "added_after", "limit", "next", "match[spec_version]")
 	if e != nil {
 		writeError(w, e)
 		return
@@ -202,7 +202,7 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, e := s.parseFilter(g, r.URL.Query(), "added_after", "limit", "next", "match[id]", "match[type]", "match[version]", "match[spec_version]")
+	f, e := s.parseFilter(g, r.URL.RawQuery, "added_after", "limit", "next", "match[id]", "match[type]", "match[version]", "match[spec_version]")
 	if e != nil {
 		writeError(w, e)
 		return

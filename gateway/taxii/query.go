@@ -31,8 +31,12 @@ func formatTime(t time.Time) string { return t.UTC().Format(timestampLayout) }
 // parseFilter reads the parameters allowed (a set of names) from q.
 // Unknown match[...] fields and malformed values are 400s naming the
 // parameter.
-func (s *Server) parseFilter(g intel.Group, q url.Values, allowed ...string) (filter, *apiError) {
+func (s *Server) parseFilter(g intel.Group, rawQuery string, allowed ...string) (filter, *apiError) {
 	f := filter{limit: s.cfg.DefaultLimit, versions: []string{"last"}, specs: []string{"2.1"}}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return f, badRequest("the query string does not parse: " + err.Error())
+	}
 	for name, vals := range q {
 		if !slices.Contains(allowed, name) {
 			return f, badRequest("parameter " + name + " is not supported here (supported: " + strings.Join(allowed, ", ") + ")")

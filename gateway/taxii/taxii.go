@@ -200,8 +200,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL.RawPath = ""
 		r = r2
 	}
-	h, pattern := s.mux.Handler(r)
-	if pattern == "" {
+	// ServeMux's own 404/405 are plain text; TAXII clients expect an
+	// error message resource.
+	if _, pattern := s.mux.Handler(r); pattern == "" {
 		if _, p := s.mux.Handler(withMethod(r, http.MethodGet)); p != "" {
 			writeError(w, &apiError{http.StatusMethodNotAllowed, "method not allowed", r.Method + " is not allowed on " + r.URL.Path})
 			return
@@ -209,7 +210,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{http.StatusNotFound, "not found", "no TAXII resource at " + r.URL.Path})
 		return
 	}
-	h.ServeHTTP(w, r)
+	s.mux.ServeHTTP(w, r)
 }
 
 func withMethod(r *http.Request, m string) *http.Request {
