@@ -113,7 +113,10 @@ type Config struct {
 	Respond Section `yaml:"respond"`
 	// Console configures the web console at /console/ (see the console
 	// section of example.yaml); gateway/console decodes and validates it.
-	Console     Section      `yaml:"console"`
+	Console Section `yaml:"console"`
+	// TAXII configures the TAXII 2.1 server at /taxii2/ (gateway/taxii
+	// decodes and validates it with taxii.DecodeConfig).
+	TAXII       Section      `yaml:"taxii"`
 	Credentials []Credential `yaml:"credentials"`
 }
 

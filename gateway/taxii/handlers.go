@@ -253,6 +253,8 @@ func publishStatus(err error) *apiError {
 			st = http.StatusServiceUnavailable
 		}
 		return &apiError{st, "ledger refused the share", "nothing was shared: " + rej.Reason}
+	case gateway.ErrorCode(err) == gateway.CodeTooLarge:
+		return &apiError{http.StatusRequestEntityTooLarge, "envelope over a limit", "nothing was shared: " + err.Error()}
 	case gateway.ErrorCode(err).Class() == gateway.CodeInvalid:
 		return badRequest("nothing was shared: " + err.Error())
 	case gateway.ErrorCode(err) == gateway.CodeUnavailable:

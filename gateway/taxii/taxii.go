@@ -258,3 +258,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// DecodeConfig decodes the configuration's taxii: section with decode
+// (config.Section.Decode: unknown fields refused), fills the defaults and
+// validates it.
+func DecodeConfig(decode func(any) error) (Config, error) {
+	var c Config
+	if err := decode(&c); err != nil {
+		return Config{}, err
+	}
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}

@@ -384,6 +384,7 @@ func TestPostErrors(t *testing.T) {
 		{"invalid code", &gateway.Error{Code: gateway.CodeInvalidField, Err: errors.New("RED")}, 400},
 		{"ledger refusal", &gateway.LedgerRejectedError{Op: "share", Code: wire.CodeInvalid, Reason: "bad"}, 400},
 		{"ledger denies", &gateway.LedgerRejectedError{Op: "share", Code: wire.CodeDenied, Reason: "role"}, 403},
+		{"over a limit", &gateway.Error{Code: gateway.CodeTooLarge, Err: errors.New("2001 indicators")}, 413},
 		{"ledger down", &gateway.LedgerUnavailableError{Op: "share", Err: context.DeadlineExceeded}, 503},
 	}
 	env := `{"objects":[{"type":"indicator"}]}`
