@@ -83,6 +83,7 @@ var DevTokens = []string{
 	"dev-read-token-not-secret",
 	"dev-metrics-token-not-secret",
 	"dev-analyst-token-not-secret",
+	"dev-intel-token-not-secret",
 }
 
 // Config is the whole gateway configuration.
