@@ -21,7 +21,7 @@ var patternSyntaxCases = []struct {
 	{"[a:b = 'x'] and [c:d = 'y']", false}, // keywords are upper case
 	{"[a:b = 'x'] or [c:d = 'y']", false},
 	{"[a:b = true]", true},
-	{"[a:b = TRUE]", false}, // booleans are lower case
+	{"[a:b = TRUE]", false},  // booleans are lower case
 	{`[a:b = 'x\n']`, false}, // only \' and \\ escape
 	{`[a:b = 'x\\']`, true},
 	{`[a:b = 'it\'s']`, true},
