@@ -404,7 +404,7 @@ func (c *collector) indicator(ix indicatorRef) ([]intel.Input, *Skipped, error) 
 		if len(obs) > 1 {
 			// One object, several indicators: each needs its own STIX id
 			// for export and TAXII; derive it so re-imports agree.
-			stixID = "indicator--" + uuid5(id+"\x00"+ob.Type+"\x00"+v)
+			stixID = "indicator--" + derivedUUID(id+"\x00"+ob.Type+"\x00"+v)
 		}
 		ins = append(ins, intel.Input{
 			Type: ob.Type, Value: v, Confidence: confidence, TLP: tlp, Recipients: recipients,

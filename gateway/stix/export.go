@@ -32,7 +32,7 @@ var IdentityEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // IdentityID returns the STIX id of the identity of the member
 // organisation msp.
-func IdentityID(msp string) string { return "identity--" + uuid5("identity\x00"+msp) }
+func IdentityID(msp string) string { return "identity--" + derivedUUID("identity\x00"+msp) }
 
 // IdentityObject returns the identity object of the member organisation
 // msp: what indicators' created_by_ref points at.
@@ -59,7 +59,7 @@ func IndicatorID(ind wire.Indicator) string {
 	if validID(ind.StixID, "indicator") {
 		return ind.StixID
 	}
-	return "indicator--" + uuid5("indicator\x00"+ind.ID)
+	return "indicator--" + derivedUUID("indicator\x00"+ind.ID)
 }
 
 // ErrNoValue: the indicator's value is not readable here (another
@@ -146,6 +146,9 @@ func IndicatorObject(ind wire.Indicator) (Object, error) {
 	if out.Name == "" {
 		out.Name = clip(ind.Type+" "+ind.Value, 200)
 	}
+	if out.Description == "" {
+		out.Description = fmt.Sprintf("%s indicator shared by %s on the ledgerguard consortium ledger", ind.Type, ind.SharedBy)
+	}
 	if len(out.IndicatorTypes) == 0 && orig.SpecVersion == "" {
 		out.IndicatorTypes = orig.Labels
 	}
@@ -170,10 +173,9 @@ func IndicatorObject(ind wire.Indicator) (Object, error) {
 		out.KillChainPhases = []killChainPhase{{name, phase}}
 	}
 	for _, t := range ind.Techniques {
-		out.ExternalReferences = append(out.ExternalReferences, externalReference{
-			SourceName: "mitre-attack", ExternalID: t,
-			URL: "https://attack.mitre.org/techniques/" + strings.ReplaceAll(t, ".", "/") + "/",
-		})
+		// No URL: STIX asks for a hash beside every URL, and the id alone
+		// names the technique.
+		out.ExternalReferences = append(out.ExternalReferences, externalReference{SourceName: "mitre-attack", ExternalID: t})
 	}
 	out.ExternalReferences = append(out.ExternalReferences, externalReference{SourceName: "ledgerguard", ExternalID: ind.ID})
 	b, err := json.Marshal(out)
@@ -263,7 +265,7 @@ func Bundle(objs []Object) ([]byte, error) {
 		Type    string            `json:"type"`
 		ID      string            `json:"id"`
 		Objects []json.RawMessage `json:"objects"`
-	}{"bundle", "bundle--" + uuid5("bundle\x00"+hex.EncodeToString(h.Sum(nil))), raws}, "", "  ")
+	}{"bundle", "bundle--" + derivedUUID("bundle\x00"+hex.EncodeToString(h.Sum(nil))), raws}, "", "  ")
 	if err != nil {
 		return nil, err
 	}

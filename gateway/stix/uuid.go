@@ -1,7 +1,7 @@
 package stix
 
 import (
-	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 )
 
@@ -9,17 +9,20 @@ import (
 // (a random version 4 UUID fixed once).
 var namespace = [16]byte{0x72, 0xd6, 0xa9, 0x30, 0x1b, 0xe2, 0x45, 0x08, 0x84, 0xe6, 0x15, 0x9d, 0xaf, 0x09, 0x26, 0xe7}
 
-// uuid5 returns the RFC 9562 version 5 UUID of name in ledgerguard's
-// namespace: ids derived this way are the same on every gateway and in
-// every export, so consumers see one object, not one per export. It is
-// seven lines of the RFC, not worth a dependency.
-func uuid5(name string) string {
-	h := sha1.New()
+// derivedUUID returns a UUID derived from name: the RFC 9562 version 4
+// layout filled from SHA-256 of ledgerguard's namespace and name. Version
+// 4 only asks for pseudo-random bits, which a hash gives; STIX asks for
+// version 4 ids on the objects ledgerguard writes, and deriving them keeps
+// every gateway and every export naming an object the same (so consumers
+// see one object, not one per export). A few lines of the RFC, not worth a
+// dependency.
+func derivedUUID(name string) string {
+	h := sha256.New()
 	h.Write(namespace[:])
 	h.Write([]byte(name))
 	var u [16]byte
 	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x50
+	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	var b [36]byte
 	hex.Encode(b[0:8], u[0:4])
