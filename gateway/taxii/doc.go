@@ -26,8 +26,11 @@
 //     Status resources are kept in memory (the last MaxStatuses), so a
 //     status is served by the gateway that took the POST.
 //
-// The package depends on two interfaces only (Source, Publisher), which
-// the intel catalog and the command's wiring implement; it uses net/http
-// alone because the API is small and gin's router cannot express TAXII's
-// object ids after a fixed prefix any better than http.ServeMux.
+// The server reads through Source (the intel catalog implements it) and
+// shares through Publisher; LedgerPublisher is the gateway's (gateway/stix
+// parses, intel.Prepare hashes, intel.Ledger commits) and CatalogObject
+// renders ledger indicators with gateway/stix's export, so TAXII serves the
+// very objects `ledgerguard intel export` writes. It uses net/http's
+// ServeMux: the API is small, and method+pattern routing with path values
+// covers TAXII's paths without another dependency.
 package taxii

@@ -1,4 +1,4 @@
-package main
+package taxii
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/intel"
-	"github.com/ledgerguard/ledgerguard/gateway/taxii"
 )
 
 // shareLedger records shares; the rest of intel.Ledger is not used by the
@@ -41,7 +40,7 @@ const (
 	identityObject  = `{"type":"identity","spec_version":"2.1","id":"identity--2e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"x","identity_class":"organization"}`
 )
 
-func TestTAXIIPublisher(t *testing.T) {
+func TestLedgerPublisher(t *testing.T) {
 	key := intel.Key{ID: "k1", Secret: []byte("0123456789abcdef0123")}
 	tests := []struct {
 		name    string
@@ -60,13 +59,13 @@ func TestTAXIIPublisher(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := &shareLedger{}
-			p := &taxiiPublisher{ledger: l, key: key, sharer: "Org1MSP"}
+			p := &LedgerPublisher{Ledger: l, Key: key, Sharer: "Org1MSP"}
 			res, err := p.Publish(context.Background(), tt.group, rawObjects(t, tt.objs...))
 			if tt.wantErr != "" {
 				if got := gateway.ErrorCode(err); got != tt.wantErr {
 					t.Fatalf("error code: got %q (%v), want %q", got, err, tt.wantErr)
 				}
-				var ie *taxii.InvalidObjectError
+				var ie *InvalidObjectError
 				if tt.wantObj != "" && (!errors.As(err, &ie) || ie.ObjectID != tt.wantObj) {
 					t.Errorf("error %v does not name %s", err, tt.wantObj)
 				}
@@ -95,11 +94,11 @@ func TestTAXIIPublisher(t *testing.T) {
 	}
 }
 
-func TestTAXIIObject(t *testing.T) {
+func TestCatalogObject(t *testing.T) {
 	hash := wire.IndicatorHash([]byte("0123456789abcdef"), wire.IndicatorDomain, "evil.example")
 	ind := wire.Indicator{ID: wire.IndicatorID("Org1MSP", hash), Hash: hash, Type: wire.IndicatorDomain, TLP: wire.TLPGreen, Confidence: 70,
 		ValidFrom: wire.NewTime(mustTime(t, "2026-01-01T00:00:00Z")), SharedBy: "Org1MSP", Value: "evil.example", Stix: domainIndicator}
-	o, err := taxiiObject(ind)
+	o, err := CatalogObject(ind)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +113,7 @@ func TestTAXIIObject(t *testing.T) {
 		t.Errorf("pattern: got %q, want %q", got, want)
 	}
 	ind.Value = ""
-	if _, err := taxiiObject(ind); err == nil {
+	if _, err := CatalogObject(ind); err == nil {
 		t.Error("an indicator without its value rendered")
 	}
 }
