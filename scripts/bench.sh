@@ -185,6 +185,14 @@ ratio_lines() {
        END { if (ingest > 0 && immudb > 0) printf "BENCH ingest_vs_immudb_ratio %.3f ratio\n", ingest / immudb }' "$1"
 }
 
+# bench_taxii pages through a 100,000-indicator TAXII collection in pages of
+# 100 over loopback HTTP (gateway/taxii on the intel catalog, STIX from
+# gateway/stix; no network needed); goal taxii_page_p99_ms <= 50.
+bench_taxii() {
+  log "bench: TAXII pages of 100 over a 100,000-object collection, walked to the end"
+  (cd "${LG_ROOT}" && go run ./test/bench -scenario taxii -n 100000)
+}
+
 main() {
   local out
   out="$(mktemp)"
@@ -214,6 +222,7 @@ run_all() {
   bench_action
   bench_detect
   bench_console
+  bench_taxii
 }
 
 main "$@"

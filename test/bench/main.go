@@ -9,7 +9,9 @@
 // committed, alert_records_written_ratio detections per alert record),
 // ingest (a running gateway's end-to-end event rate) and
 // action (telemetry-to-action latency through detection and the responder),
-// intel (ShareIndicators throughput, see intel.go).
+// intel (ShareIndicators throughput, see intel.go), taxii (TAXII pages
+// over a large intel catalog; no network needed), anchorcap (anchoring
+// capacity with several gateways) and immudb (the reference store).
 package main
 
 import (
@@ -30,7 +32,7 @@ import (
 
 func main() {
 	runDir := flag.String("run-dir", "network/run", "network state folder holding the connection profiles")
-	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action, anchorcap, immudb, intel")
+	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action, anchorcap, immudb, intel, taxii")
 	duration := flag.Duration("duration", 15*time.Second, "how long each load level (alerts) or the load (ingest) runs")
 	url := flag.String("url", "http://127.0.0.1:8088", "gateway URL (ingest)")
 	token := flag.String("token", "", "gateway token with ndjson and read scopes (ingest)")
@@ -62,6 +64,8 @@ func main() {
 		err = benchAnchorCapacity(ctx, *runDir, strings.Split(*gateways, ","), *eventsPerBatch, *duration)
 	case "immudb":
 		err = benchImmudb(ctx, *duration)
+	case "taxii":
+		err = benchTAXII(ctx, *n, 1000, 100)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}
