@@ -284,7 +284,14 @@ func checkBatches(stub shim.ChaincodeStubInterface, list []wire.Alert) error {
 		if b.MSP != a.MSP || b.GatewayID != a.GatewayID {
 			return &wire.ValidationError{Field: fmt.Sprintf("alerts[%d].batchId", i), Reason: fmt.Sprintf("batch %s was anchored by %s/%s, not %s/%s", b.ID, b.MSP, b.GatewayID, a.MSP, a.GatewayID)}
 		}
-		if !b.HasModel(a.Detector) {
+		if a.Detector.ID == wire.DetectorIntelMatch {
+			// An intel match cites the indicator it matched rather than a
+			// model: its version must be the id of the indicator with that
+			// keyed hash shared by the organisation the alert names.
+			if sharer := a.Fields[wire.AlertFieldIntelSharedBy]; a.Detector.Version != wire.IndicatorID(sharer, a.Detector.SHA256) {
+				return &wire.ValidationError{Field: fmt.Sprintf("alerts[%d].detector", i), Reason: fmt.Sprintf("intel-match version %s is not the id of indicator %s shared by %q", a.Detector.Version, a.Detector.SHA256, sharer)}
+			}
+		} else if !b.HasModel(a.Detector) {
 			return &wire.ValidationError{Field: fmt.Sprintf("alerts[%d].detector", i), Reason: fmt.Sprintf("model %s version %s (sha256 %s) is not among the models batch %s lists", a.Detector.ID, a.Detector.Version, a.Detector.SHA256, b.ID)}
 		}
 		if a.EventTime.Before(b.FirstEventTime.Time) || a.EventTime.After(b.LastEventTime.Time) {

@@ -70,6 +70,11 @@ func TestRaiseAlertsRules(t *testing.T) {
 			a.Detector.SHA256 = fixture.Hash("tampered model")
 			return fixture.JSON([]wire.Alert{a})
 		}, new(*wire.ValidationError)},
+		{"intel match citing an id that is not its indicator's", harness.Org1Gateway, func() string {
+			a := intelMatch(ok, "Org2MSP")
+			a.Fields[wire.AlertFieldIntelSharedBy] = "Org9MSP"
+			return fixture.JSON([]wire.Alert{a})
+		}, new(*wire.ValidationError)},
 		{"event time outside batch", harness.Org1Gateway, func() string {
 			a := ok
 			a.EventTime = wire.NewTime(fixture.Base.Add(time.Hour))
@@ -92,6 +97,30 @@ func TestRaiseAlertsRules(t *testing.T) {
 				t.Fatalf("refused call left %d alerts", n)
 			}
 		})
+	}
+}
+
+// intelMatch turns a into an intel-match alert citing an indicator shared
+// by sharer: a detector the batch does not list.
+func intelMatch(a wire.Alert, sharer string) wire.Alert {
+	hash := fixture.Hash("indicator " + sharer)
+	a.Detector = wire.Model{ID: wire.DetectorIntelMatch, Version: wire.IndicatorID(sharer, hash), SHA256: hash}
+	a.Fields = map[string]string{wire.AlertFieldIntelSharedBy: sharer, wire.AlertFieldIntelType: wire.IndicatorDomain}
+	a.ID = wire.AlertID(a.MSP, a.GatewayID, a.EventHash, a.Detector.ID, a.Detector.Version)
+	return a
+}
+
+func TestRaiseAlertsIntelMatch(t *testing.T) {
+	h, b1, _ := setup(t)
+	a := intelMatch(fixture.Alert(strip(b1), 5, "high", "T1071", "web-01"), "Org2MSP")
+	out, err := h.Call(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.RaiseAlerts(ctx, fixture.JSON([]wire.Alert{a}))
+	})
+	if err != nil {
+		t.Fatalf("RaiseAlerts(intel match) = %v", err)
+	}
+	if !strings.Contains(out, `"created":1`) {
+		t.Fatalf("RaiseAlerts(intel match) = %s, want one created", out)
 	}
 }
 

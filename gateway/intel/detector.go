@@ -2,6 +2,7 @@ package intel
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -54,7 +55,7 @@ func (d *Detector) Detect(_ context.Context, events []gateway.Event) ([]detect.R
 						seen = map[seenKey]bool{}
 					}
 					seen[k] = true
-					out = append(out, result(i, &events[i], o, e))
+					out = append(out, result(i, &events[i], o, obs, e))
 				})
 			}
 		}
@@ -67,7 +68,7 @@ func (d *Detector) Detect(_ context.Context, events []gateway.Event) ([]detect.R
 	return out, nil
 }
 
-func result(i int, ev *gateway.Event, o Observable, e *Entry) detect.Result {
+func result(i int, ev *gateway.Event, o Observable, obs []Observable, e *Entry) detect.Result {
 	category := DefaultCategory
 	if len(e.Techniques) > 0 {
 		category = e.Techniques[0]
@@ -88,8 +89,13 @@ func result(i int, ev *gateway.Event, o Observable, e *Entry) detect.Result {
 	if Restricted(e.TLP) {
 		// Alerts are public to every member: an alert carrying the
 		// matched value beside an AMBER indicator's id would tell
-		// non-recipients what the indicator is.
-		r.Redact = []string{o.Field}
+		// non-recipients what the indicator is: every field holding the
+		// matched value stays off the ledger.
+		for _, x := range obs {
+			if x.Value == o.Value && !slices.Contains(r.Redact, x.Field) {
+				r.Redact = append(r.Redact, x.Field)
+			}
+		}
 	}
 	return r
 }
