@@ -150,7 +150,7 @@ func TestEntryOf(t *testing.T) {
 		t.Fatalf("EntryOf = %+v, %v", e, ok)
 	}
 	for _, bad := range []wire.Indicator{
-		{Type: wire.IndicatorDomain},                       // no value (not readable)
+		{Type: wire.IndicatorDomain},                        // no value (not readable)
 		{Type: wire.IndicatorDomain, Value: "Evil.Example"}, // not canonical
 		{Type: "nope", Value: "x"},
 	} {
