@@ -12,6 +12,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/consortium"
 	"github.com/ledgerguard/ledgerguard/chaincode/events"
 	"github.com/ledgerguard/ledgerguard/chaincode/hygiene"
+	"github.com/ledgerguard/ledgerguard/chaincode/intel"
 	"github.com/ledgerguard/ledgerguard/chaincode/models"
 	"github.com/ledgerguard/ledgerguard/chaincode/policies"
 	"github.com/ledgerguard/ledgerguard/chaincode/responses"
@@ -21,7 +22,7 @@ import (
 // newChaincode builds the chaincode with every contract registered; main
 // and the registration test share it.
 func newChaincode() (*contractapi.ContractChaincode, error) {
-	cc, err := contractapi.NewChaincode(system.New(), consortium.New(), events.New(), alerts.New(), policies.New(), responses.New(), models.New(), hygiene.New())
+	cc, err := contractapi.NewChaincode(system.New(), consortium.New(), events.New(), alerts.New(), policies.New(), responses.New(), models.New(), hygiene.New(), intel.New())
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,13 @@
 #
 # Endorsement policy: both organisations must endorse every transaction
 # (a majority of two is two), so no single member can write the ledger.
+# The definition carries the private data collections of scripts/collections.sh
+# (deploy and upgrade alike); a transaction writing only implicit
+# organisation collections is validated against those organisations'
+# endorsement policies instead (intel:StoreIndicatorValues).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/collections.sh"
 
 readonly ENDORSEMENT_POLICY="AND('Org1MSP.peer','Org2MSP.peer')"
 
@@ -68,11 +73,11 @@ both_peers_args() {
 }
 
 approve_as() {
-  local org="$1" package_id="$2" seq="$3" version="$4"
+  local org="$1" package_id="$2" seq="$3" version="$4" collections="$5"
   local msp
   msp="$(org_msp "${org}")"
   if peer_cli "${org}" lifecycle chaincode checkcommitreadiness -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -v "${version}" \
-      --sequence "${seq}" --signature-policy "${ENDORSEMENT_POLICY}" -O json 2>/dev/null \
+      --sequence "${seq}" --signature-policy "${ENDORSEMENT_POLICY}" --collections-config "${collections}" -O json 2>/dev/null \
       | jq -e --arg m "${msp}" '.approvals[$m] == true' >/dev/null; then
     log "${org} already approved sequence ${seq}"
     return 0
@@ -81,17 +86,17 @@ approve_as() {
   # shellcheck disable=SC2046 # word splitting of the flag lists is intended
   peer_cli "${org}" lifecycle chaincode approveformyorg -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -v "${version}" \
     --package-id "${package_id}" --sequence "${seq}" --signature-policy "${ENDORSEMENT_POLICY}" \
-    $(orderer_args) --waitForEvent >"${LG_RUN}/cc/approve-${org}.log" 2>&1 \
+    --collections-config "${collections}" $(orderer_args) --waitForEvent >"${LG_RUN}/cc/approve-${org}.log" 2>&1 \
     || die "approve as ${org} failed; see network/run/cc/approve-${org}.log"
 }
 
 commit_definition() {
-  local seq="$1" version="$2"
+  local seq="$1" version="$2" collections="$3"
   log "committing sequence ${seq} (version ${version})"
   # shellcheck disable=SC2046
   peer_cli Org1 lifecycle chaincode commit -C "${LG_CHANNEL}" -n "${LG_CC_NAME}" -v "${version}" \
-    --sequence "${seq}" --signature-policy "${ENDORSEMENT_POLICY}" $(orderer_args) $(both_peers_args) \
-    --waitForEvent >"${LG_RUN}/cc/commit.log" 2>&1 \
+    --sequence "${seq}" --signature-policy "${ENDORSEMENT_POLICY}" --collections-config "${collections}" \
+    $(orderer_args) $(both_peers_args) --waitForEvent >"${LG_RUN}/cc/commit.log" 2>&1 \
     || die "commit failed; see network/run/cc/commit.log"
 }
 
@@ -162,8 +167,10 @@ run_lifecycle() {
   require_cmd jq
   "${LG_ROOT}/scripts/network.sh" status >/dev/null || die "the network is not (fully) up: run 'make network-up' first"
   mkdir -p "${LG_RUN}/cc"
-  local label pkg package_id current seq version
+  local label pkg package_id current seq version collections
   label="$(source_label)"
+  collections="${LG_RUN}/cc/collections.json"
+  collections_config "${collections}" "$(org_msp Org1)" "$(org_msp Org2)"
   pkg="${LG_RUN}/cc/${label}.tar.gz"
   package_chaincode "${label}" "${pkg}"
   package_id="$(peer_cli Org1 lifecycle chaincode calculatepackageid "${pkg}")"
@@ -187,9 +194,9 @@ run_lifecycle() {
   version="${seq}.0"
   install_on Org1 "${pkg}" "${package_id}"
   install_on Org2 "${pkg}" "${package_id}"
-  approve_as Org1 "${package_id}" "${seq}" "${version}"
-  approve_as Org2 "${package_id}" "${seq}" "${version}"
-  commit_definition "${seq}" "${version}"
+  approve_as Org1 "${package_id}" "${seq}" "${version}" "${collections}"
+  approve_as Org2 "${package_id}" "${seq}" "${version}" "${collections}"
+  commit_definition "${seq}" "${version}" "${collections}"
   wait_answers
   init_members
   wait_endorsable

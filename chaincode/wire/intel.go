@@ -32,20 +32,6 @@ import (
 //     ever written to a block.
 //   - Chaincode events ([IntelEvent]): ids, hashes and types only.
 
-// Contract and transaction names of the intel contract.
-const (
-	ContractIntel = "intel"
-
-	TxShareIndicators      = "ShareIndicators"
-	TxStoreIndicatorValues = "StoreIndicatorValues"
-	TxRevokeIndicator      = "RevokeIndicator"
-	TxPurgeIndicator       = "PurgeIndicator"
-	TxReportSightings      = "ReportSightings"
-	TxGetIndicator         = "GetIndicator"
-	TxListIndicators       = "ListIndicators"
-	TxGetSightings         = "GetSightings"
-)
-
 // Private data collections and transient-map keys of the intel contract.
 const (
 	// CollectionIntelShared holds the values of CLEAR and GREEN
@@ -163,6 +149,13 @@ type Indicator struct {
 	Techniques     []string `json:"techniques,omitempty"`
 	KillChainPhase string   `json:"killChainPhase,omitempty"`
 	StixID         string   `json:"stixId"`
+	// ValueHash is the lowercase hex SHA-256 of the private value record
+	// as stored ([IndicatorValue.Bytes]): what Fabric's
+	// GetPrivateDataHash returns and every block's hashed private write
+	// carries. It stays after a purge, so whoever kept the value can still
+	// prove it was the one shared; the salt keeps it from confirming a
+	// guess.
+	ValueHash string `json:"valueHash"`
 
 	SharedBy  string `json:"sharedBy"`
 	SharedAt  Time   `json:"sharedAt,omitzero"`
@@ -178,6 +171,11 @@ type Indicator struct {
 	// the private value; never stored in the public record.
 	Value string `json:"value,omitempty"`
 	Stix  string `json:"stix,omitempty"`
+	Salt  string `json:"salt,omitempty"`
+	// ValueOnLedger is set by reads when the reading peer's hashed private
+	// state (GetPrivateDataHash) still holds ValueHash: the value is
+	// stored and unchanged. False after a purge.
+	ValueOnLedger bool `json:"valueOnLedger,omitempty"`
 }
 
 // IndicatorValue is the private half of an indicator, stored under the

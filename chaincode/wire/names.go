@@ -20,6 +20,7 @@ const (
 	ContractResponses  = "responses"
 	ContractModels     = "models"
 	ContractHygiene    = "hygiene"
+	ContractIntel      = "intel"
 )
 
 // Transaction names of the system contract.
@@ -92,4 +93,16 @@ const (
 	TxGetHygieneRuleHistory = "GetRuleHistory"
 	TxSetOrgCaps            = "SetOrgCaps"
 	TxGetOrgCaps            = "GetOrgCaps"
+)
+
+// Transaction names of the intel contract.
+const (
+	TxShareIndicators      = "ShareIndicators"
+	TxStoreIndicatorValues = "StoreIndicatorValues"
+	TxRevokeIndicator      = "RevokeIndicator"
+	TxPurgeIndicator       = "PurgeIndicator"
+	TxReportSightings      = "ReportSightings"
+	TxGetIndicator         = "GetIndicator"
+	TxListIndicators       = "ListIndicators"
+	TxGetSightings         = "GetSightings"
 )

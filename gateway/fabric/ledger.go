@@ -88,7 +88,15 @@ func (l *Ledger) Ping(ctx context.Context) ([]byte, error) {
 
 // submit is Submit returning the commit status too (tx id, block).
 func (l *Ledger) submit(ctx context.Context, contract, tx string, args ...string) ([]byte, *client.Status, error) {
-	res, commit, err := l.contract(contract).SubmitAsyncWithContext(ctx, tx, client.WithArguments(args...))
+	return l.submitWith(ctx, contract, tx, client.WithArguments(args...))
+}
+
+// submitWith submits transaction tx with proposal options (arguments,
+// transient data, endorsing organisations), waits for its commit and
+// returns its result and commit status. A transaction committed invalid
+// is an error.
+func (l *Ledger) submitWith(ctx context.Context, contract, tx string, opts ...client.ProposalOption) ([]byte, *client.Status, error) {
+	res, commit, err := l.contract(contract).SubmitAsyncWithContext(ctx, tx, opts...)
 	if err != nil {
 		return nil, nil, classify(tx, gateway.StageEndorse, err)
 	}

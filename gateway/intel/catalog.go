@@ -81,6 +81,11 @@ type Object struct {
 	Pos Position
 	// Body is the STIX object exactly as served.
 	Body json.RawMessage
+	// First and Latest say whether this is the first or the latest
+	// version of ID the group holds; Scan and Versions set them (Add
+	// ignores them), so TAXII's match[version]=first|last needs no
+	// second lookup.
+	First, Latest bool
 }
 
 // OutOfOrderError reports an Add whose position is not after the group's
@@ -143,6 +148,9 @@ func (c *Catalog) Add(g Group, o Object) error {
 	if err != nil {
 		return err
 	}
+	// Microseconds: what a TAXII timestamp carries, so a client that feeds
+	// a served date back as added_after gets exactly what came after it.
+	o.DateAdded = o.DateAdded.Truncate(time.Microsecond)
 	if n := len(gi.objs); n > 0 {
 		last := gi.objs[n-1]
 		switch d := o.Pos.Compare(last.Pos); {
@@ -155,6 +163,7 @@ func (c *Catalog) Add(g Group, o Object) error {
 			o.DateAdded = last.DateAdded
 		}
 	}
+	o.First, o.Latest = false, false
 	gi.byID[o.ID] = append(gi.byID[o.ID], len(gi.objs))
 	gi.objs = append(gi.objs, o)
 	gi.gone = append(gi.gone, false)
@@ -217,7 +226,7 @@ func (c *Catalog) Scan(ctx context.Context, g Group, after Position, addedAfter 
 		if gi.gone[i] {
 			continue
 		}
-		if !fn(gi.objs[i]) {
+		if !fn(gi.at(i)) {
 			return nil
 		}
 	}
@@ -236,10 +245,19 @@ func (c *Catalog) Versions(ctx context.Context, g Group, stixID string) ([]Objec
 	var out []Object
 	for _, i := range gi.byID[stixID] {
 		if !gi.gone[i] {
-			out = append(out, gi.objs[i])
+			out = append(out, gi.at(i))
 		}
 	}
 	return out, ctx.Err()
+}
+
+// at returns version i with First and Latest set.
+func (gi *groupIndex) at(i int) Object {
+	o := gi.objs[i]
+	if ids := gi.byID[o.ID]; len(ids) > 0 {
+		o.First, o.Latest = ids[0] == i, ids[len(ids)-1] == i
+	}
+	return o
 }
 
 // Len returns the number of versions g holds.

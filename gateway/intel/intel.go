@@ -104,10 +104,12 @@ func Prepare(sharer string, key Key, in []Input, random io.Reader) (wire.Indicat
 		if !x.ValidUntil.IsZero() {
 			ind.ValidUntil = wire.NewTime(x.ValidUntil)
 		}
-		share.Indicators = append(share.Indicators, ind)
-		values = append(values, wire.IndicatorValue{
+		v := wire.IndicatorValue{
 			ID: id, Hash: hash, Type: x.Type, Value: canon, Salt: hex.EncodeToString(salt), Stix: x.Stix,
-		})
+		}
+		ind.ValueHash = v.ValueHash()
+		share.Indicators = append(share.Indicators, ind)
+		values = append(values, v)
 	}
 	return share, values, nil
 }
@@ -116,8 +118,12 @@ func Prepare(sharer string, key Key, in []Input, random io.Reader) (wire.Indicat
 // ShareIndicators transaction and, for AMBER indicators, the
 // StoreIndicatorValues transactions (one per recipient set).
 type ShareResult struct {
-	SharedTx string
-	ValueTxs []string
+	// SharedTx is the last ShareIndicators transaction; SharedTxs lists
+	// them all (a share of more than wire.MaxIndicatorsPerTx indicators
+	// takes several).
+	SharedTx  string
+	SharedTxs []string
+	ValueTxs  []string
 }
 
 // ListQuery selects indicators: those added after the opaque cursor

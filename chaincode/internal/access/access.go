@@ -1,6 +1,6 @@
 // Package access decides who may call what. Rights come from the caller's
 // X.509 certificate: the MSP ID that signed it, the Fabric CA attribute
-// ledgerguard.role (gateway, author, analyst, auditor), the NodeOU "admin"
+// ledgerguard.role (gateway, author, analyst, auditor, intel), the NodeOU "admin"
 // for organisation admins, and the attribute ledgerguard.gateway binding a
 // gateway identity to the one gateway id it may anchor batches and raise
 // alerts for.
@@ -34,6 +34,9 @@ const (
 	RoleAuthor  = "author"
 	RoleAnalyst = "analyst"
 	RoleAuditor = "auditor"
+	// RoleIntel shares, revokes and purges the organisation's threat
+	// intelligence (and reports sightings) without any other write right.
+	RoleIntel = "intel"
 )
 
 // Right is something a transaction function requires of its caller.
@@ -51,6 +54,12 @@ const (
 	Admin
 	// Read: any ledgerguard role, or admin.
 	Read
+	// Intel: share, revoke and purge the organisation's indicators (role
+	// intel or author, or admin).
+	Intel
+	// Sighting: report sightings of indicators (role gateway, whose
+	// matcher sees them, or the Intel right).
+	Sighting
 )
 
 // String describes the right as a denial names it.
@@ -65,7 +74,11 @@ func (r Right) String() string {
 	case Admin:
 		return fmt.Sprintf("org admin (certificate OU %q)", AdminOU)
 	case Read:
-		return fmt.Sprintf("a ledgerguard role (attribute %s: gateway, author, analyst or auditor) or org admin (certificate OU %q)", RoleAttribute, AdminOU)
+		return fmt.Sprintf("a ledgerguard role (attribute %s: gateway, author, analyst, auditor or intel) or org admin (certificate OU %q)", RoleAttribute, AdminOU)
+	case Intel:
+		return fmt.Sprintf("role %q or %q (attribute %s) or org admin (certificate OU %q)", RoleIntel, RoleAuthor, RoleAttribute, AdminOU)
+	case Sighting:
+		return fmt.Sprintf("role %q, %q or %q (attribute %s) or org admin (certificate OU %q)", RoleGateway, RoleIntel, RoleAuthor, RoleAttribute, AdminOU)
 	}
 	return fmt.Sprintf("right(%d)", int(r))
 }
@@ -147,7 +160,7 @@ func Of(ci cid.ClientIdentity) (Identity, error) {
 	}
 	if found {
 		switch role {
-		case RoleGateway, RoleAuthor, RoleAnalyst, RoleAuditor:
+		case RoleGateway, RoleAuthor, RoleAnalyst, RoleAuditor, RoleIntel:
 			id.Role = role
 		}
 	}
@@ -174,6 +187,10 @@ func (id Identity) Has(r Right) bool {
 		return id.Admin
 	case Read:
 		return id.Role != "" || id.Admin
+	case Intel:
+		return id.Role == RoleIntel || id.Role == RoleAuthor || id.Admin
+	case Sighting:
+		return id.Role == RoleGateway || id.Role == RoleIntel || id.Role == RoleAuthor || id.Admin
 	}
 	return false
 }

@@ -18,7 +18,13 @@
 //     certificate (see [NewIdentity]), so the cid library parses it;
 //   - one chaincode event per transaction (a second SetEvent is an error
 //     here, to catch contracts that would silently overwrite the first);
-//   - faults can be injected per operation and key to test failing closed.
+//   - faults can be injected per operation and key to test failing closed;
+//   - private data (see private.go): collections with member organisations,
+//     one private store per organisation's peer (a transaction runs on a
+//     peer, by default its creator's organisation's), hashed private state
+//     visible to every peer, memberOnlyRead, implicit organisation
+//     collections, the transient map, GetPrivateDataHash and
+//     PurgePrivateData, with Fabric's no-read-your-writes rule.
 //
 // Methods of the stub interface that are not implemented panic through the
 // nil embedded interface, which makes unexpected use obvious.
@@ -104,6 +110,7 @@ type Ledger struct {
 	step    time.Duration
 	seq     uint64
 	faults  []fault
+	pvt     privateState
 	// Channel is what GetChannelID returns.
 	Channel string
 }
@@ -116,6 +123,7 @@ func New() *Ledger {
 		history: map[string][]mod{},
 		clock:   time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		step:    time.Second,
+		pvt:     newPrivateState(),
 		Channel: "ledgerguard",
 	}
 }
@@ -211,6 +219,10 @@ func (l *Ledger) Begin(creator *Identity) *Tx {
 		creator: creator,
 		writes:  map[string][]byte{},
 		reads:   map[string]uint64{},
+		pvtTx:   newPrivateTx(),
+	}
+	if creator != nil {
+		tx.peer = creator.MSP
 	}
 	l.clock = l.clock.Add(l.step)
 	return tx
@@ -243,6 +255,9 @@ type Tx struct {
 	event     *Event
 	paginated bool
 	done      bool
+	peer      string
+	transient map[string][]byte
+	pvtTx     privateTx
 }
 
 type kvVer struct {
@@ -305,6 +320,9 @@ func (tx *Tx) Commit() error {
 			return &ConflictError{TxID: tx.id, Key: k, Reason: "mvcc"}
 		}
 	}
+	if err := l.pvt.validate(tx); err != nil {
+		return err
+	}
 	for _, r := range tx.ranges {
 		end := r.end
 		if !r.exhausted {
@@ -344,6 +362,7 @@ func (tx *Tx) Commit() error {
 		}
 		l.history[k] = append(l.history[k], mod{txID: tx.id, ts: tx.ts, value: v, del: v == nil})
 	}
+	l.pvt.apply(tx, version)
 	if tx.event != nil {
 		l.events = append(l.events, *tx.event)
 	}
@@ -405,9 +424,6 @@ func (tx *Tx) GetFunctionAndParameters() (string, []string) {
 	}
 	return args[0], args[1:]
 }
-
-// GetTransient implements the stub (no transient data).
-func (tx *Tx) GetTransient() (map[string][]byte, error) { return map[string][]byte{}, nil }
 
 // GetState reads the committed value (never this transaction's writes)
 // and records the version read.

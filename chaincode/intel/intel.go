@@ -1,0 +1,625 @@
+// Package intel is the "intel" contract: threat-intelligence indicators
+// members share with each other, their revocation and purge, and the
+// sightings members report back.
+//
+// Where each part lives (see chaincode/wire's intel.go for the shapes):
+// the public record (wire.Indicator: keyed hash, type, TLP, recipients,
+// confidence, validity, techniques, sharer) in the world state under
+// lg.intel(id); the canonical value, its STIX object and a random salt
+// (wire.IndicatorValue) in a private data collection under the same id —
+// "intelShared" (every member) for CLEAR and GREEN, written by
+// ShareIndicators itself; for AMBER and AMBER+STRICT the implicit
+// collection of each recipient organisation, written by
+// StoreIndicatorValues. Values only ever arrive in the transient map.
+//
+// Why AMBER values take a second transaction: a transient map is handed to
+// every endorser, and every transaction that writes public state needs
+// both organisations' endorsement (the chaincode's policy). A transaction
+// that writes only implicit-collection keys is validated against each of
+// those collections' endorsement policy alone — in Fabric 2.5 the owning
+// organisation's Endorsement policy
+// (lifecycle.ValidatorCommitter.CollectionValidationInfo; the chaincode
+// policy is checked only when nothing else was: FAB-9473) — so
+// StoreIndicatorValues, endorsed by the recipients only and writing no
+// public key, never shows the values to a non-recipient's peer.
+//
+// Guarantees:
+//   - the sharing organisation is the creator's MSP, never input: every
+//     record's id is wire.IndicatorID(creator MSP, hash), and a record
+//     naming another id is refused;
+//   - TLP RED is refused; CLEAR and GREEN name no recipients; AMBER names
+//     recipients that are consortium members and include the sharer;
+//     AMBER+STRICT names exactly the sharer;
+//   - every value is checked against its public record under the
+//     consortium key the transient map carries (keyed hash, canonical
+//     form, SHA-256 of the stored record = valueHash); the key is never
+//     stored, and a mismatch refuses the whole batch (nothing is shared
+//     partially);
+//   - reads (GetIndicator, ListIndicators, GetSightings) show an AMBER
+//     record only to its recipients, and fill in a value only from the
+//     collection the caller's organisation belongs to;
+//   - only the sharing organisation revokes or purges; a purge removes the
+//     value from every collection holding it (Fabric's PurgePrivateData,
+//     which also drops its past versions) while the public record with
+//     its keyed hash and valueHash stays, as does its history;
+//   - one IntelChanged chaincode event per transaction, carrying ids,
+//     hashes, types, TLP and recipients, never a value;
+//   - sightings are stored one key per reported sighting
+//     (lg.isight(indicator, msp, tx, index)), so concurrent reports never
+//     conflict; they carry counts and times, never telemetry.
+//
+// Threat model. The keyed hash (HMAC-SHA256 under a consortium key every
+// member holds off the ledger; records name the key id so it can rotate)
+// keeps the values from the orderer organisation, from anyone who reads
+// blocks or a peer's world state without the key, and from outsiders. It
+// does not keep them from members: low-entropy values are enumerable by
+// any key holder (all of IPv4 is about 8 minutes of HMAC on a 2-core
+// machine), so a member outside an AMBER group who sees the keyed hash
+// can confirm a guess. What each party learns:
+//   - the orderer organisation and any reader of blocks: types, TLP,
+//     recipients, confidence, validity, techniques, sharers, keyed hashes,
+//     valueHashes (salted, so unconfirmable) and sighting counts — never
+//     a value (values travel in transient maps; blocks carry only SHA-256
+//     of salted private records);
+//   - a member outside an AMBER group: the same (the keyed hash sits in
+//     every peer's world state even though reads hide the record), hence
+//     it can test guesses of low-entropy values against the hash; it never
+//     receives the value, its peer never simulates a transaction carrying
+//     it, and its gossip never receives the implicit collection;
+//   - a member inside the group (or any member for CLEAR/GREEN): the
+//     value, its STIX object and who shared it.
+//
+// Expiry is computed at read time from validUntil against the reading
+// transaction's timestamp (status "expired"); nothing is rewritten when
+// an indicator expires.
+package intel
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+)
+
+// Contract is the intel contract, registered as "intel".
+type Contract struct {
+	contractapi.Contract
+}
+
+// New returns the contract with its name set.
+func New() *Contract {
+	return &Contract{Contract: contract.Named(wire.ContractIntel)}
+}
+
+// ShareIndicators records a batch of indicators (shareJSON is a
+// wire.IndicatorShare) as the caller's organisation and returns the
+// stored records (without values). The values of its CLEAR and GREEN
+// indicators must be in the transient map under wire.TransientIntelValues
+// (a JSON array of wire.IndicatorValue) with the consortium key under
+// wire.TransientIntelKey; AMBER values must not be (they go to
+// StoreIndicatorValues). An indicator shared again with identical content
+// is left as it is; with other content its record is replaced (the key's
+// history keeps the earlier one).
+func (c *Contract) ShareIndicators(ctx contractapi.TransactionContextInterface, shareJSON string) (string, error) {
+	return contract.Submit(ctx, wire.TxShareIndicators, access.Intel, func(tx contract.Call) ([]wire.Indicator, error) { return share(tx, shareJSON) })
+}
+
+func share(c contract.Call, shareJSON string) ([]wire.Indicator, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
+	in, err := wire.Decode[wire.IndicatorShare]([]byte(shareJSON), "share")
+	if err != nil {
+		return nil, err
+	}
+	n := len(in.Indicators)
+	if n == 0 || n > wire.MaxIndicatorsPerTx {
+		return nil, &wire.ValidationError{Field: "indicators", Reason: fmt.Sprintf("%d indicators; a share holds 1..%d", n, wire.MaxIndicatorsPerTx)}
+	}
+	members, err := ledgerview.MemberFor(stub, id, fn)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, n)
+	needValues := 0
+	for i := range in.Indicators {
+		ind := &in.Indicators[i]
+		field := fmt.Sprintf("indicators[%d]", i)
+		if err := checkShared(ind, field, id.MSP, members); err != nil {
+			return nil, err
+		}
+		if seen[ind.ID] {
+			return nil, &wire.ValidationError{Field: field + ".id", Reason: "indicator listed twice in one share"}
+		}
+		seen[ind.ID] = true
+		if !wire.IsAmber(ind.TLP) {
+			needValues++
+		}
+	}
+	values, key, err := transientValues(stub, needValues > 0)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*wire.IndicatorValue, len(values))
+	for i := range values {
+		byID[values[i].ID] = &values[i]
+	}
+	if len(byID) != len(values) {
+		return nil, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: "a value is listed twice"}
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	txID := stub.GetTxID()
+	out := make([]wire.Indicator, 0, n)
+	refs := make([]wire.IndicatorRef, 0, n)
+	for i := range in.Indicators {
+		ind := &in.Indicators[i]
+		field := fmt.Sprintf("indicators[%d]", i)
+		v := byID[ind.ID]
+		if wire.IsAmber(ind.TLP) {
+			if v != nil {
+				return nil, &wire.ValidationError{Field: field, Reason: fmt.Sprintf("the value of a %s indicator must not travel with ShareIndicators (every endorser sees its transient map): store it with StoreIndicatorValues endorsed by the recipients", ind.TLP)}
+			}
+		} else {
+			if v == nil {
+				return nil, &wire.ValidationError{Field: field, Reason: fmt.Sprintf("no value for %s indicator %s in transient %s", ind.TLP, ind.ID, wire.TransientIntelValues)}
+			}
+			if err := v.Check("transient "+wire.TransientIntelValues+"["+ind.ID+"]", ind, key); err != nil {
+				return nil, err
+			}
+			delete(byID, ind.ID)
+		}
+		k, err := keys.Key(keys.Indicator, ind.ID)
+		if err != nil {
+			return nil, err
+		}
+		old, found, err := state.Get[wire.Indicator](stub, k)
+		if err != nil {
+			return nil, err
+		}
+		if found && sameShare(old, ind) {
+			out = append(out, *old)
+			continue // a replay: nothing to write
+		}
+		if found && old.Status == wire.IndicatorPurged {
+			return nil, &state.StateError{Kind: "indicator", ID: ind.ID, State: wire.IndicatorPurged, Action: "share it again (its sharer purged this value)"}
+		}
+		ind.SharedBy, ind.SharedAt, ind.SharedTx = id.MSP, now, txID
+		ind.Status = wire.IndicatorActive
+		if err := state.Put(stub, k, ind); err != nil {
+			return nil, err
+		}
+		if v != nil {
+			if err := putPrivate(stub, wire.CollectionIntelShared, ind.ID, v.Bytes()); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, *ind)
+		refs = append(refs, ref(ind))
+	}
+	if len(byID) > 0 {
+		return nil, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: fmt.Sprintf("%d values name no CLEAR or GREEN indicator of this share", len(byID))}
+	}
+	if len(refs) > 0 {
+		if err := state.Emit(stub, wire.EventIntelChanged, wire.IntelEvent{Kind: wire.IntelShared, Indicators: refs}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// checkShared validates one shared record as organisation msp shares it.
+func checkShared(ind *wire.Indicator, field, msp string, members *wire.Members) error {
+	if ind.SharedBy != "" && ind.SharedBy != msp {
+		return &wire.ValidationError{Field: field + ".sharedBy", Reason: fmt.Sprintf("%q is not the caller's organisation %s (the ledger sets it from the creator)", ind.SharedBy, msp)}
+	}
+	ind.SharedBy = ""
+	if ind.TLP == wire.TLPAmberStrict && len(ind.Recipients) == 0 {
+		ind.Recipients = []string{msp}
+	}
+	if err := ind.Validate(field); err != nil {
+		return err
+	}
+	if want := wire.IndicatorID(msp, ind.Hash); ind.ID != want {
+		return &wire.ValidationError{Field: field + ".id", Reason: fmt.Sprintf("%s is not the id of this hash shared by %s (%s)", ind.ID, msp, want)}
+	}
+	if wire.IsAmber(ind.TLP) {
+		if !slices.Contains(ind.Recipients, msp) {
+			return &wire.ValidationError{Field: field + ".recipients", Reason: fmt.Sprintf("must include the sharer %s", msp)}
+		}
+		if ind.TLP == wire.TLPAmberStrict && len(ind.Recipients) != 1 {
+			return &wire.ValidationError{Field: field + ".recipients", Reason: fmt.Sprintf("AMBER+STRICT stays inside the sharing organisation: recipients must be exactly [%s]", msp)}
+		}
+		for _, r := range ind.Recipients {
+			if !slices.Contains(members.MSPs, r) {
+				return &wire.ValidationError{Field: field + ".recipients", Reason: fmt.Sprintf("%s is not a consortium member", r)}
+			}
+		}
+		slices.Sort(ind.Recipients)
+	}
+	return nil
+}
+
+// sameShare reports whether stored record old is ind shared again
+// unchanged and still active.
+func sameShare(old, ind *wire.Indicator) bool {
+	if old.Status != wire.IndicatorActive {
+		return false
+	}
+	a, b := *old, *ind
+	a.SharedBy, a.SharedAt, a.SharedTx, a.Status = "", wire.Time{}, "", ""
+	aj, err1 := json.Marshal(a)
+	bj, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(aj) == string(bj)
+}
+
+// transientValues reads the values and the consortium key from the
+// transient map; with need false it accepts a map without them.
+func transientValues(stub shim.ChaincodeStubInterface, need bool) ([]wire.IndicatorValue, []byte, error) {
+	tm, err := stub.GetTransient()
+	if err != nil {
+		return nil, nil, &state.LedgerError{Op: "read transient", Err: err}
+	}
+	raw, ok := tm[wire.TransientIntelValues]
+	if !ok {
+		if need {
+			return nil, nil, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: "is required: values travel in the transient map, never as arguments"}
+		}
+		return nil, nil, nil
+	}
+	values, err := wire.Decode[[]wire.IndicatorValue](raw, "transient "+wire.TransientIntelValues)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(values) > wire.MaxIndicatorsPerTx {
+		return nil, nil, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: fmt.Sprintf("%d values exceeds the limit of %d", len(values), wire.MaxIndicatorsPerTx)}
+	}
+	rawKey, ok := tm[wire.TransientIntelKey]
+	if !ok {
+		return nil, nil, &wire.ValidationError{Field: "transient " + wire.TransientIntelKey, Reason: "is required to check the values' keyed hashes"}
+	}
+	k, err := wire.Decode[wire.IntelKey](rawKey, "transient "+wire.TransientIntelKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	secret, err := k.Bytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	return values, secret, nil
+}
+
+// StoreIndicatorValues writes the values of the caller's organisation's
+// AMBER and AMBER+STRICT indicators (transient wire.TransientIntelValues,
+// checked with the key under wire.TransientIntelKey) into the implicit
+// collection of each recipient. It writes no public state, so its
+// endorsement policy is the recipients' alone: submit it endorsed by the
+// recipients only. Returns the ids stored.
+func (c *Contract) StoreIndicatorValues(ctx contractapi.TransactionContextInterface) (string, error) {
+	return contract.Submit(ctx, wire.TxStoreIndicatorValues, access.Intel, func(tx contract.Call) ([]string, error) { return storeValues(tx) })
+}
+
+func storeValues(c contract.Call) ([]string, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
+	if _, err := ledgerview.MemberFor(stub, id, fn); err != nil {
+		return nil, err
+	}
+	values, key, err := transientValues(stub, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(values) == 0 {
+		return nil, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: "holds no value"}
+	}
+	ids := make([]string, 0, len(values))
+	refs := make([]wire.IndicatorRef, 0, len(values))
+	for i := range values {
+		v := &values[i]
+		field := fmt.Sprintf("transient %s[%d]", wire.TransientIntelValues, i)
+		if !wire.IsHash(v.ID) {
+			return nil, &wire.ValidationError{Field: field + ".id", Reason: "must be an indicator id (64 lowercase hex digits)"}
+		}
+		if slices.Contains(ids, v.ID) {
+			return nil, &wire.ValidationError{Field: field + ".id", Reason: "value listed twice"}
+		}
+		ind, _, err := mustLoad(stub, v.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := id.RequireOrg(fn, ind.SharedBy); err != nil {
+			return nil, id.Deny(fn, fmt.Sprintf("membership of %s, the organisation that shared indicator %s", ind.SharedBy, ind.ID))
+		}
+		if !wire.IsAmber(ind.TLP) {
+			return nil, &wire.ValidationError{Field: field, Reason: fmt.Sprintf("indicator %s is %s: its value went with ShareIndicators", ind.ID, ind.TLP)}
+		}
+		if ind.Status == wire.IndicatorRevoked || ind.Status == wire.IndicatorPurged {
+			return nil, &state.StateError{Kind: "indicator", ID: ind.ID, State: ind.Status, Action: "store its value"}
+		}
+		if err := v.Check(field, ind, key); err != nil {
+			return nil, err
+		}
+		b := v.Bytes()
+		for _, r := range ind.Recipients {
+			if err := putPrivate(stub, wire.ImplicitCollection(r), ind.ID, b); err != nil {
+				return nil, err
+			}
+		}
+		ids = append(ids, ind.ID)
+		refs = append(refs, ref(ind))
+	}
+	if err := state.Emit(stub, wire.EventIntelChanged, wire.IntelEvent{Kind: wire.IntelValues, Indicators: refs}); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// RevokeIndicator ends indicator id at once, with a reason; only its
+// sharing organisation may. Revoking a revoked (or purged) indicator is a
+// no-op. Returns the record.
+func (c *Contract) RevokeIndicator(ctx contractapi.TransactionContextInterface, id, reason string) (string, error) {
+	return contract.Submit(ctx, wire.TxRevokeIndicator, access.Intel, func(tx contract.Call) (*wire.Indicator, error) {
+		return endIndicator(tx, id, reason, false)
+	})
+}
+
+// PurgeIndicator removes the value of indicator id from every private
+// data collection that holds it (Fabric's PurgePrivateData: also from the
+// peers' private history); the public record, its keyed hash and
+// valueHash stay, marked purged. Only the sharing organisation may; a
+// purged indicator is not shared again with the same value. Returns the
+// record.
+func (c *Contract) PurgeIndicator(ctx contractapi.TransactionContextInterface, id string) (string, error) {
+	return contract.Submit(ctx, wire.TxPurgeIndicator, access.Intel, func(tx contract.Call) (*wire.Indicator, error) {
+		return endIndicator(tx, id, "", true)
+	})
+}
+
+func endIndicator(c contract.Call, indID, reason string, purge bool) (*wire.Indicator, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
+	if !purge {
+		if err := wire.ValidateIntelReason(reason); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := ledgerview.MemberFor(stub, id, fn); err != nil {
+		return nil, err
+	}
+	ind, k, err := mustLoad(stub, indID)
+	if err != nil {
+		return nil, err
+	}
+	if !ind.VisibleTo(id.MSP) {
+		return nil, &state.NotFoundError{Kind: "indicator", ID: indID}
+	}
+	if err := id.RequireOrg(fn, ind.SharedBy); err != nil {
+		return nil, id.Deny(fn, fmt.Sprintf("membership of %s, the organisation that shared indicator %s", ind.SharedBy, ind.ID))
+	}
+	if ind.Status == wire.IndicatorPurged || !purge && ind.Status == wire.IndicatorRevoked {
+		return ind, nil
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	kind := wire.IntelRevoked
+	if purge {
+		kind = wire.IntelPurged
+		colls := []string{wire.CollectionIntelShared}
+		if wire.IsAmber(ind.TLP) {
+			colls = colls[:0]
+			for _, r := range ind.Recipients {
+				colls = append(colls, wire.ImplicitCollection(r))
+			}
+		}
+		for _, coll := range colls {
+			if err := stub.PurgePrivateData(coll, ind.ID); err != nil {
+				return nil, &state.LedgerError{Op: "purge private data " + coll, Key: ind.ID, Err: err}
+			}
+		}
+		ind.Status, ind.PurgedAt, ind.PurgedTx = wire.IndicatorPurged, now, stub.GetTxID()
+	} else {
+		ind.Status, ind.RevokedAt, ind.RevokedTx = wire.IndicatorRevoked, now, stub.GetTxID()
+	}
+	if err := state.Put(stub, k, ind); err != nil {
+		return nil, err
+	}
+	if err := state.Emit(stub, wire.EventIntelChanged, wire.IntelEvent{Kind: kind, Indicators: []wire.IndicatorRef{ref(ind)}}); err != nil {
+		return nil, err
+	}
+	return ind, nil
+}
+
+// ReportSightings records sightings of indicators by the caller's
+// organisation (reportJSON is a wire.SightingReport): each names an
+// indicator the organisation may see, a count and the first and last
+// time seen. Returns the stored sightings.
+func (c *Contract) ReportSightings(ctx contractapi.TransactionContextInterface, reportJSON string) (string, error) {
+	return contract.Submit(ctx, wire.TxReportSightings, access.Sighting, func(tx contract.Call) ([]wire.Sighting, error) { return report(tx, reportJSON) })
+}
+
+func report(c contract.Call, reportJSON string) ([]wire.Sighting, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
+	in, err := wire.Decode[wire.SightingReport]([]byte(reportJSON), "report")
+	if err != nil {
+		return nil, err
+	}
+	n := len(in.Sightings)
+	if n == 0 || n > wire.MaxSightingsPerTx {
+		return nil, &wire.ValidationError{Field: "sightings", Reason: fmt.Sprintf("%d sightings; a report holds 1..%d", n, wire.MaxSightingsPerTx)}
+	}
+	if _, err := ledgerview.MemberFor(stub, id, fn); err != nil {
+		return nil, err
+	}
+	now, err := state.TxTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	txID := stub.GetTxID()
+	loaded := map[string]*wire.Indicator{}
+	var refs []wire.IndicatorRef
+	for i := range in.Sightings {
+		s := &in.Sightings[i]
+		field := fmt.Sprintf("sightings[%d]", i)
+		if err := s.Validate(field); err != nil {
+			return nil, err
+		}
+		ind := loaded[s.IndicatorID]
+		if ind == nil {
+			if ind, _, err = mustLoad(stub, s.IndicatorID); err != nil {
+				return nil, err
+			}
+			if !ind.VisibleTo(id.MSP) {
+				return nil, &state.NotFoundError{Kind: "indicator", ID: s.IndicatorID}
+			}
+			loaded[s.IndicatorID] = ind
+			refs = append(refs, ref(ind))
+		}
+		s.ReportedBy, s.ReportedAt, s.ReportedTx = id.MSP, now, txID
+		k, err := keys.Key(keys.Sighting, s.IndicatorID, id.MSP, txID, keys.SetSeq(i))
+		if err != nil {
+			return nil, err
+		}
+		if err := state.Put(stub, k, s); err != nil {
+			return nil, err
+		}
+	}
+	if err := state.Emit(stub, wire.EventIntelChanged, wire.IntelEvent{Kind: wire.IntelSighting, Indicators: refs}); err != nil {
+		return nil, err
+	}
+	return in.Sightings, nil
+}
+
+// GetIndicator returns indicator id as JSON with its status at the
+// transaction's time, and — when the caller's organisation may read it
+// and its peer holds it — its value, STIX object and salt. An AMBER
+// indicator is not found for organisations outside its recipients.
+func (c *Contract) GetIndicator(ctx contractapi.TransactionContextInterface, id string) (string, error) {
+	return contract.Submit(ctx, wire.TxGetIndicator, access.Read, func(tx contract.Call) (*wire.Indicator, error) {
+		now, err := state.TxTime(tx.Stub)
+		if err != nil {
+			return nil, err
+		}
+		ind, _, err := mustLoad(tx.Stub, id)
+		if err != nil {
+			return nil, err
+		}
+		if !ind.VisibleTo(tx.ID.MSP) {
+			return nil, &state.NotFoundError{Kind: "indicator", ID: id}
+		}
+		return ind, fill(tx.Stub, ind, tx.ID.MSP, now)
+	})
+}
+
+// ListIndicators returns a page (wire.Page of wire.Indicator) of the
+// indicators the caller's organisation may see that match filterJSON (a
+// wire.IndicatorFilter; "" = all), in id order, each filled as
+// GetIndicator fills it. Follow the bookmark until it is "".
+func (c *Contract) ListIndicators(ctx contractapi.TransactionContextInterface, filterJSON string, pageSize int32, bookmark string) (string, error) {
+	return contract.Submit(ctx, wire.TxListIndicators, access.Read, func(tx contract.Call) (wire.Page[wire.Indicator], error) {
+		f, err := wire.DecodeOptional[wire.IndicatorFilter](filterJSON, "filter")
+		if err != nil {
+			return wire.Page[wire.Indicator]{}, err
+		}
+		now, err := state.TxTime(tx.Stub)
+		if err != nil {
+			return wire.Page[wire.Indicator]{}, err
+		}
+		page, err := state.List(tx.Stub, keys.Indicator, nil, pageSize, bookmark, func(ind *wire.Indicator) bool {
+			return ind.VisibleTo(tx.ID.MSP) && f.Match(ind)
+		})
+		if err != nil {
+			return page, err
+		}
+		for i := range page.Records {
+			if err := fill(tx.Stub, &page.Records[i], tx.ID.MSP, now); err != nil {
+				return page, err
+			}
+		}
+		return page, nil
+	})
+}
+
+// GetSightings returns a page (wire.Page of wire.Sighting) of the
+// sightings reported for indicator id, ordered by reporting organisation
+// then transaction; only organisations that may see the indicator may.
+func (c *Contract) GetSightings(ctx contractapi.TransactionContextInterface, id string, pageSize int32, bookmark string) (string, error) {
+	return contract.Submit(ctx, wire.TxGetSightings, access.Read, func(tx contract.Call) (wire.Page[wire.Sighting], error) {
+		ind, _, err := mustLoad(tx.Stub, id)
+		if err != nil {
+			return wire.Page[wire.Sighting]{}, err
+		}
+		if !ind.VisibleTo(tx.ID.MSP) {
+			return wire.Page[wire.Sighting]{}, &state.NotFoundError{Kind: "indicator", ID: id}
+		}
+		return state.List[wire.Sighting](tx.Stub, keys.Sighting, []string{id}, pageSize, bookmark, nil)
+	})
+}
+
+// fill sets the read-time fields of ind for a reader of organisation msp.
+func fill(stub shim.ChaincodeStubInterface, ind *wire.Indicator, msp string, now wire.Time) error {
+	ind.Status = ind.StatusAt(now)
+	if ind.Status == wire.IndicatorPurged {
+		return nil
+	}
+	coll := ind.Collection(msp)
+	h, err := stub.GetPrivateDataHash(coll, ind.ID)
+	if err != nil {
+		return &state.LedgerError{Op: "get private data hash " + coll, Key: ind.ID, Err: err}
+	}
+	ind.ValueOnLedger = h != nil && hex.EncodeToString(h) == ind.ValueHash
+	data, err := stub.GetPrivateData(coll, ind.ID)
+	if err != nil {
+		return &state.LedgerError{Op: "get private data " + coll, Key: ind.ID, Err: err}
+	}
+	if data == nil {
+		return nil // not yet stored, or this peer does not hold it
+	}
+	v, err := wire.Decode[wire.IndicatorValue](data, "stored value")
+	if err != nil {
+		return &state.LedgerError{Op: "decode private data " + coll, Key: ind.ID, Err: err}
+	}
+	ind.Value, ind.Stix, ind.Salt = v.Value, v.Stix, v.Salt
+	return nil
+}
+
+func putPrivate(stub shim.ChaincodeStubInterface, coll, id string, data []byte) error {
+	if err := stub.PutPrivateData(coll, id, data); err != nil {
+		return &state.LedgerError{Op: "put private data " + coll, Key: id, Err: err}
+	}
+	return nil
+}
+
+// mustLoad returns indicator id and its key, or a *state.NotFoundError.
+func mustLoad(stub shim.ChaincodeStubInterface, id string) (*wire.Indicator, string, error) {
+	if !wire.IsHash(id) {
+		return nil, "", &wire.ValidationError{Field: "id", Reason: fmt.Sprintf("%q must be an indicator id (64 lowercase hex digits)", id)}
+	}
+	k, err := keys.Key(keys.Indicator, id)
+	if err != nil {
+		return nil, "", err
+	}
+	ind, found, err := state.Get[wire.Indicator](stub, k)
+	if err != nil {
+		return nil, k, err
+	}
+	if !found {
+		return nil, k, &state.NotFoundError{Kind: "indicator", ID: id}
+	}
+	return ind, k, nil
+}
+
+// ref returns the event reference of ind.
+func ref(ind *wire.Indicator) wire.IndicatorRef {
+	return wire.IndicatorRef{ID: ind.ID, Hash: ind.Hash, Type: ind.Type, TLP: ind.TLP, Recipients: ind.Recipients,
+		SharedBy: ind.SharedBy, ValidUntil: ind.ValidUntil}
+}

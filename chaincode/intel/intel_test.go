@@ -1,0 +1,448 @@
+package intel_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/intel"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/harness"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgertest"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+)
+
+var (
+	secret  = []byte("0123456789abcdef0123456789abcdef")
+	keyJSON = mustJSON(wire.IntelKey{ID: "k1", Secret: hex.EncodeToString(secret)})
+
+	org1Intel = ledgertest.Role("Org1MSP", "intel1", "intel")
+	org2Intel = ledgertest.Role("Org2MSP", "intel2", "intel")
+)
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+type env struct {
+	*harness.H
+	C *intel.Contract
+}
+
+func newEnv(t *testing.T) *env {
+	e := &env{H: harness.New(t), C: intel.New()}
+	e.InitMembers()
+	e.L.SetCollection(wire.CollectionIntelShared, []string{"Org1MSP", "Org2MSP"}, true)
+	return e
+}
+
+// call runs fn as who on the peer of peerMSP with a transient map and
+// commits on success; it returns the transaction for inspection.
+func (e *env) call(peerMSP string, who *ledgertest.Identity, transient map[string][]byte, fn func(ctx contractapi.TransactionContextInterface) (string, error)) (string, *ledgertest.Tx, error) {
+	tx := e.L.BeginOn(peerMSP, who)
+	tx.SetTransient(transient)
+	out, err := fn(tx.Ctx())
+	if err != nil {
+		tx.Discard()
+		return "", tx, err
+	}
+	return out, tx, tx.Commit()
+}
+
+// prepare builds one indicator as msp shares it, with its value.
+func prepare(msp, typ, value, tlp string, recipients ...string) (wire.Indicator, wire.IndicatorValue) {
+	canon, err := wire.CanonicalIndicator(typ, value)
+	if err != nil {
+		panic(err)
+	}
+	h := wire.IndicatorHash(secret, typ, canon)
+	id := wire.IndicatorID(msp, h)
+	sum := sha256.Sum256([]byte("salt" + value))
+	v := wire.IndicatorValue{ID: id, Hash: h, Type: typ, Value: canon, Salt: hex.EncodeToString(sum[:]), Stix: `{"type":"indicator"}`}
+	ind := wire.Indicator{ID: id, Hash: h, KeyID: "k1", Type: typ, Confidence: 80, TLP: tlp, Recipients: recipients,
+		ValidFrom: wire.NewTime(time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)), Techniques: []string{"T1071.004"},
+		KillChainPhase: "command-and-control", StixID: "indicator--" + id[:8], ValueHash: v.ValueHash()}
+	return ind, v
+}
+
+func (e *env) share(peerMSP string, who *ledgertest.Identity, inds []wire.Indicator, values []wire.IndicatorValue) (string, *ledgertest.Tx, error) {
+	tm := map[string][]byte{wire.TransientIntelKey: keyJSON}
+	if values != nil {
+		tm[wire.TransientIntelValues] = mustJSON(values)
+	}
+	return e.call(peerMSP, who, tm, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.ShareIndicators(ctx, string(mustJSON(wire.IndicatorShare{Indicators: inds})))
+	})
+}
+
+func (e *env) store(peerMSP string, who *ledgertest.Identity, values []wire.IndicatorValue) (*ledgertest.Tx, error) {
+	tm := map[string][]byte{wire.TransientIntelKey: keyJSON, wire.TransientIntelValues: mustJSON(values)}
+	_, tx, err := e.call(peerMSP, who, tm, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.StoreIndicatorValues(ctx)
+	})
+	return tx, err
+}
+
+func (e *env) get(peerMSP string, who *ledgertest.Identity, id string) (wire.Indicator, error) {
+	out, _, err := e.call(peerMSP, who, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.GetIndicator(ctx, id)
+	})
+	if err != nil {
+		return wire.Indicator{}, err
+	}
+	return harness.Decode[wire.Indicator](e.T, out), nil
+}
+
+func (e *env) list(who *ledgertest.Identity) []wire.Indicator {
+	out, _, err := e.call(who.MSP, who, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.ListIndicators(ctx, "", 100, "")
+	})
+	if err != nil {
+		e.T.Fatalf("ListIndicators: %v", err)
+	}
+	return harness.Decode[wire.Page[wire.Indicator]](e.T, out).Records
+}
+
+// publicBytes returns every committed public value, concatenated.
+func (e *env) publicBytes() []byte {
+	var b []byte
+	for _, v := range e.L.Snapshot() {
+		b = append(b, v...)
+	}
+	for _, ev := range e.L.Events() {
+		b = append(b, ev.Payload...)
+	}
+	return b
+}
+
+func TestShareClearReadableByEveryMember(t *testing.T) {
+	e := newEnv(t)
+	ind, v := prepare("Org1MSP", wire.IndicatorDomain, "Evil.Example.COM.", wire.TLPClear)
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, []wire.IndicatorValue{v}); err != nil {
+		t.Fatalf("share: %v", err)
+	}
+	got, err := e.get("Org2MSP", harness.Org2Gateway, ind.ID)
+	if err != nil {
+		t.Fatalf("Org2 GetIndicator: %v", err)
+	}
+	if got.Value != "evil.example.com" || got.SharedBy != "Org1MSP" || got.Status != wire.IndicatorActive || !got.ValueOnLedger || got.Salt != v.Salt {
+		t.Errorf("Org2 reads %+v, want value evil.example.com shared by Org1MSP, active, on ledger", got)
+	}
+	if bytes.Contains(e.publicBytes(), []byte("evil.example.com")) {
+		t.Error("the value is in the public world state or a chaincode event")
+	}
+	evs := e.L.Events()
+	if len(evs) == 0 || evs[len(evs)-1].Name != wire.EventIntelChanged {
+		t.Fatalf("events %v, want IntelChanged last", evs)
+	}
+	var ev wire.IntelEvent
+	if err := json.Unmarshal(evs[len(evs)-1].Payload, &ev); err != nil || ev.Kind != wire.IntelShared || len(ev.Indicators) != 1 || ev.Indicators[0].ID != ind.ID {
+		t.Errorf("event %s, want kind shared naming %s", evs[len(evs)-1].Payload, ind.ID)
+	}
+	h, _ := e.L.PrivateHash(wire.CollectionIntelShared, ind.ID)
+	if hex.EncodeToString(h) != ind.ValueHash {
+		t.Errorf("private data hash %x, want valueHash %s", h, ind.ValueHash)
+	}
+	// A replay writes nothing.
+	_, tx, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, []wire.IndicatorValue{v})
+	if err != nil || len(tx.Written()) != 0 || len(tx.PrivateWritten()) != 0 {
+		t.Errorf("replay: err %v, wrote %v and %v, want nothing", err, tx.Written(), tx.PrivateWritten())
+	}
+}
+
+func TestShareAmberStaysWithRecipients(t *testing.T) {
+	e := newEnv(t)
+	ind, v := prepare("Org1MSP", wire.IndicatorIPv4, "203.0.113.7", wire.TLPAmber, "Org1MSP")
+	// Values of AMBER indicators never travel with ShareIndicators.
+	var ve *wire.ValidationError
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, []wire.IndicatorValue{v}); !errors.As(err, &ve) {
+		t.Fatalf("share with AMBER value in transient: %v, want *wire.ValidationError", err)
+	}
+	_, tx, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, nil)
+	if err != nil {
+		t.Fatalf("share: %v", err)
+	}
+	if len(tx.PrivateWritten()) != 0 {
+		t.Errorf("ShareIndicators wrote private data %v for an AMBER indicator", tx.PrivateWritten())
+	}
+	// Org2 may not store the values of Org1's indicator.
+	var de *access.DeniedError
+	if _, err := e.store("Org2MSP", org2Intel, []wire.IndicatorValue{v}); !errors.As(err, &de) {
+		t.Errorf("Org2 stores Org1's values: %v, want *access.DeniedError", err)
+	}
+	tx, err = e.store("Org1MSP", org1Intel, []wire.IndicatorValue{v})
+	if err != nil {
+		t.Fatalf("store: %v", err)
+	}
+	if w, p := tx.Written(), tx.PrivateWritten(); len(w) != 0 || !slices.Equal(p, []string{wire.ImplicitCollection("Org1MSP")}) {
+		t.Errorf("StoreIndicatorValues wrote public %v and private %v, want only %s", w, p, wire.ImplicitCollection("Org1MSP"))
+	}
+	got, err := e.get("Org1MSP", org1Intel, ind.ID)
+	if err != nil || got.Value != "203.0.113.7" || !got.ValueOnLedger {
+		t.Errorf("Org1 reads %+v, %v; want its value", got, err)
+	}
+	var nf *state.NotFoundError
+	if _, err := e.get("Org2MSP", harness.Org2Gateway, ind.ID); !errors.As(err, &nf) {
+		t.Errorf("Org2 GetIndicator of Org1-only AMBER: %v, want *state.NotFoundError", err)
+	}
+	if got := e.list(harness.Org2Gateway); len(got) != 0 {
+		t.Errorf("Org2 lists %d indicators, want none", len(got))
+	}
+	if got := e.list(org1Intel); len(got) != 1 || got[0].Value != "203.0.113.7" {
+		t.Errorf("Org1 lists %+v, want its indicator with value", got)
+	}
+	for _, coll := range []string{wire.CollectionIntelShared, wire.ImplicitCollection("Org1MSP"), wire.ImplicitCollection("Org2MSP")} {
+		if keys := e.L.PrivateKeys("Org2MSP", coll); len(keys) != 0 {
+			t.Errorf("Org2's peer holds %v in %s", keys, coll)
+		}
+	}
+	if bytes.Contains(e.publicBytes(), []byte("203.0.113.7")) {
+		t.Error("the AMBER value is in the public world state or an event")
+	}
+	var se *wire.ValidationError
+	if _, err := e.store("Org1MSP", org1Intel, []wire.IndicatorValue{{ID: ind.ID, Hash: ind.Hash, Type: ind.Type, Value: "203.0.113.8", Salt: v.Salt}}); !errors.As(err, &se) {
+		t.Errorf("store a value whose keyed hash differs: %v, want *wire.ValidationError", err)
+	}
+}
+
+func TestShareRefusals(t *testing.T) {
+	other, _ := prepare("Org2MSP", wire.IndicatorDomain, "x.example", wire.TLPGreen)
+	tests := []struct {
+		name    string
+		who     *ledgertest.Identity
+		edit    func(ind *wire.Indicator, v *wire.IndicatorValue)
+		values  bool
+		wantErr any
+	}{
+		{"intel role", org1Intel, func(*wire.Indicator, *wire.IndicatorValue) {}, true, nil},
+		{"author", harness.Org1Author, func(*wire.Indicator, *wire.IndicatorValue) {}, true, nil},
+		{"auditor denied", harness.Org1Auditor, func(*wire.Indicator, *wire.IndicatorValue) {}, true, new(*access.DeniedError)},
+		{"gateway denied", harness.Org1Gateway, func(*wire.Indicator, *wire.IndicatorValue) {}, true, new(*access.DeniedError)},
+		{"non-member", ledgertest.Role("Org3MSP", "i3", "intel"), func(*wire.Indicator, *wire.IndicatorValue) {}, true, new(*access.DeniedError)},
+		{"RED", org1Intel, func(i *wire.Indicator, _ *wire.IndicatorValue) { i.TLP = wire.TLPRed }, true, new(*wire.ValidationError)},
+		{"no values", org1Intel, func(*wire.Indicator, *wire.IndicatorValue) {}, false, new(*wire.ValidationError)},
+		{"id of another sharer", org1Intel, func(i *wire.Indicator, v *wire.IndicatorValue) { i.ID, v.ID = other.ID, other.ID }, true, new(*wire.ValidationError)},
+		{"sharedBy forged", org1Intel, func(i *wire.Indicator, _ *wire.IndicatorValue) { i.SharedBy = "Org2MSP" }, true, new(*wire.ValidationError)},
+		{"value does not hash", org1Intel, func(_ *wire.Indicator, v *wire.IndicatorValue) { v.Value = "y.example" }, true, new(*wire.ValidationError)},
+		{"value not canonical", org1Intel, func(_ *wire.Indicator, v *wire.IndicatorValue) { v.Value = "X.example" }, true, new(*wire.ValidationError)},
+		{"valueHash wrong", org1Intel, func(i *wire.Indicator, _ *wire.IndicatorValue) { i.ValueHash = strings.Repeat("0", 64) }, true, new(*wire.ValidationError)},
+		{"GREEN with recipients", org1Intel, func(i *wire.Indicator, _ *wire.IndicatorValue) { i.Recipients = []string{"Org1MSP"} }, true, new(*wire.ValidationError)},
+		{"confidence 101", org1Intel, func(i *wire.Indicator, _ *wire.IndicatorValue) { i.Confidence = 101 }, true, new(*wire.ValidationError)},
+		{"bad technique", org1Intel, func(i *wire.Indicator, _ *wire.IndicatorValue) { i.Techniques = []string{"T10"} }, true, new(*wire.ValidationError)},
+		{"validUntil before validFrom", org1Intel, func(i *wire.Indicator, _ *wire.IndicatorValue) {
+			i.ValidUntil = wire.NewTime(i.ValidFrom.Add(-time.Hour))
+		}, true, new(*wire.ValidationError)},
+		{"status set by sharer", org1Intel, func(i *wire.Indicator, _ *wire.IndicatorValue) { i.Status = wire.IndicatorActive }, true, new(*wire.ValidationError)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			ind, v := prepare(tt.who.MSP, wire.IndicatorDomain, "x.example", wire.TLPGreen)
+			tt.edit(&ind, &v)
+			var values []wire.IndicatorValue
+			if tt.values {
+				values = []wire.IndicatorValue{v}
+			}
+			_, _, err := e.share(tt.who.MSP, tt.who, []wire.Indicator{ind}, values)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("share: %v", err)
+				}
+				return
+			}
+			if !errors.As(err, tt.wantErr) {
+				t.Fatalf("share: %v, want %T", err, tt.wantErr)
+			}
+			if n := e.L.CountKeys("lg.intel"); n != 0 {
+				t.Errorf("%d indicators stored after a refusal", n)
+			}
+		})
+	}
+}
+
+func TestAmberRecipients(t *testing.T) {
+	tests := []struct {
+		name       string
+		tlp        string
+		recipients []string
+		wantErr    bool
+	}{
+		{"AMBER to both", wire.TLPAmber, []string{"Org2MSP", "Org1MSP"}, false},
+		{"AMBER without the sharer", wire.TLPAmber, []string{"Org2MSP"}, true},
+		{"AMBER to a non-member", wire.TLPAmber, []string{"Org1MSP", "Org9MSP"}, true},
+		{"AMBER to nobody", wire.TLPAmber, nil, true},
+		{"AMBER+STRICT defaults to the sharer", wire.TLPAmberStrict, nil, false},
+		{"AMBER+STRICT to two", wire.TLPAmberStrict, []string{"Org1MSP", "Org2MSP"}, true},
+		{"AMBER twice the same", wire.TLPAmber, []string{"Org1MSP", "Org1MSP"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			ind, _ := prepare("Org1MSP", wire.IndicatorSHA256, strings.Repeat("ab", 32), tt.tlp, tt.recipients...)
+			_, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, nil)
+			if gotErr := err != nil; gotErr != tt.wantErr {
+				t.Fatalf("share: %v, want error %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestRevokeAndPurge(t *testing.T) {
+	e := newEnv(t)
+	ind, v := prepare("Org1MSP", wire.IndicatorURL, "http://evil.example/x", wire.TLPGreen)
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, []wire.IndicatorValue{v}); err != nil {
+		t.Fatalf("share: %v", err)
+	}
+	revoke := func(who *ledgertest.Identity, reason string) error {
+		_, _, err := e.call(who.MSP, who, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return e.C.RevokeIndicator(ctx, ind.ID, reason)
+		})
+		return err
+	}
+	purge := func(who *ledgertest.Identity) error {
+		_, _, err := e.call(who.MSP, who, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return e.C.PurgeIndicator(ctx, ind.ID)
+		})
+		return err
+	}
+	var de *access.DeniedError
+	if err := revoke(org2Intel, "not ours"); !errors.As(err, &de) {
+		t.Errorf("revoke by a non-sharer: %v, want *access.DeniedError", err)
+	}
+	if err := purge(harness.Org2Admin); !errors.As(err, &de) {
+		t.Errorf("purge by a non-sharer: %v, want *access.DeniedError", err)
+	}
+	var ve *wire.ValidationError
+	if err := revoke(org1Intel, ""); !errors.As(err, &ve) {
+		t.Errorf("revoke without reason: %v, want *wire.ValidationError", err)
+	}
+	if err := revoke(org1Intel, "false positive"); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	if got, _ := e.get("Org2MSP", org2Intel, ind.ID); got.Status != wire.IndicatorRevoked {
+		t.Errorf("status %q after revoke, want revoked", got.Status)
+	}
+	before, _ := e.L.PrivateHash(wire.CollectionIntelShared, ind.ID)
+	if err := purge(org1Intel); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	for _, msp := range []string{"Org1MSP", "Org2MSP"} {
+		if _, ok := e.L.PrivateValue(msp, wire.CollectionIntelShared, ind.ID); ok {
+			t.Errorf("%s's peer still holds the value after purge", msp)
+		}
+	}
+	got, err := e.get("Org1MSP", org1Intel, ind.ID)
+	if err != nil || got.Status != wire.IndicatorPurged || got.Value != "" || got.Hash != ind.Hash || got.ValueOnLedger {
+		t.Fatalf("after purge %+v, %v; want purged record without value, keyed hash kept", got, err)
+	}
+	if sum := sha256.Sum256(v.Bytes()); got.ValueHash != hex.EncodeToString(sum[:]) || got.ValueHash != hex.EncodeToString(before) {
+		t.Errorf("valueHash %s, want sha256 of the original record %x (= the private data hash before purge %x)", got.ValueHash, sum, before)
+	}
+	var se *state.StateError
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, []wire.IndicatorValue{v}); !errors.As(err, &se) {
+		t.Errorf("share a purged indicator again: %v, want *state.StateError", err)
+	}
+}
+
+func TestPurgeAmberFromEveryRecipient(t *testing.T) {
+	e := newEnv(t)
+	ind, v := prepare("Org1MSP", wire.IndicatorEmail, "Phish@Evil.Example", wire.TLPAmber, "Org1MSP", "Org2MSP")
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store("Org1MSP", org1Intel, []wire.IndicatorValue{v}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.get("Org2MSP", org2Intel, ind.ID); err != nil || got.Value != v.Value {
+		t.Fatalf("recipient Org2 reads %+v, %v", got, err)
+	}
+	if _, _, err := e.call("Org1MSP", org1Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.PurgeIndicator(ctx, ind.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, msp := range []string{"Org1MSP", "Org2MSP"} {
+		if _, ok := e.L.PrivateValue(msp, wire.ImplicitCollection(msp), ind.ID); ok {
+			t.Errorf("%s still holds the value", msp)
+		}
+	}
+}
+
+func TestSightings(t *testing.T) {
+	e := newEnv(t)
+	clear, cv := prepare("Org1MSP", wire.IndicatorDomain, "c2.example", wire.TLPClear)
+	amber, _ := prepare("Org1MSP", wire.IndicatorDomain, "a.example", wire.TLPAmberStrict)
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{clear, amber}, []wire.IndicatorValue{cv}); err != nil {
+		t.Fatal(err)
+	}
+	seen := wire.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	report := func(who *ledgertest.Identity, s ...wire.Sighting) error {
+		_, _, err := e.call(who.MSP, who, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return e.C.ReportSightings(ctx, string(mustJSON(wire.SightingReport{Sightings: s})))
+		})
+		return err
+	}
+	if err := report(harness.Org2Gateway, wire.Sighting{IndicatorID: clear.ID, Count: 3, FirstSeen: seen, LastSeen: seen}); err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	var nf *state.NotFoundError
+	if err := report(harness.Org2Gateway, wire.Sighting{IndicatorID: amber.ID, Count: 1, FirstSeen: seen, LastSeen: seen}); !errors.As(err, &nf) {
+		t.Errorf("Org2 reports a sighting of an indicator it cannot see: %v, want *state.NotFoundError", err)
+	}
+	var ve *wire.ValidationError
+	if err := report(harness.Org2Gateway, wire.Sighting{IndicatorID: clear.ID, Count: 0, FirstSeen: seen, LastSeen: seen}); !errors.As(err, &ve) {
+		t.Errorf("count 0: %v, want *wire.ValidationError", err)
+	}
+	var de *access.DeniedError
+	if err := report(harness.Org1Auditor, wire.Sighting{IndicatorID: clear.ID, Count: 1, FirstSeen: seen, LastSeen: seen}); !errors.As(err, &de) {
+		t.Errorf("auditor reports: %v, want *access.DeniedError", err)
+	}
+	out, _, err := e.call("Org1MSP", harness.Org1Auditor, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.GetSightings(ctx, clear.ID, 10, "")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := harness.Decode[wire.Page[wire.Sighting]](t, out)
+	if len(page.Records) != 1 || page.Records[0].ReportedBy != "Org2MSP" || page.Records[0].Count != 3 {
+		t.Errorf("Org1 sees sightings %+v, want Org2's count 3", page.Records)
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	e := newEnv(t)
+	ind, v := prepare("Org1MSP", wire.IndicatorJA3, strings.Repeat("a1", 16), wire.TLPGreen)
+	ind.ValidUntil = wire.NewTime(e.L.Now().Add(time.Hour))
+	ind.ValidFrom = wire.NewTime(e.L.Now().Add(-time.Hour))
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, []wire.IndicatorValue{v}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		at   time.Duration
+		want string
+	}{{30 * time.Minute, wire.IndicatorActive}, {time.Hour, wire.IndicatorExpired}, {2 * time.Hour, wire.IndicatorExpired}}
+	start := e.L.Now()
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.at), func(t *testing.T) {
+			e.L.SetTime(start.Add(tt.at))
+			got, err := e.get("Org1MSP", org1Intel, ind.ID)
+			if err != nil || got.Status != tt.want {
+				t.Errorf("status %q, %v; want %q", got.Status, err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Private data collections of the ledgerguard chaincode, written as the
+# collection configuration `peer lifecycle chaincode approveformyorg|commit
+# --collections-config` takes. Sourced by scripts/chaincode.sh; also runs
+# alone: scripts/collections.sh OUTFILE MSPID...
+#
+#   intelShared  values of CLEAR and GREEN threat-intelligence indicators:
+#                every member organisation holds them (member policy lists
+#                them all), only members may read or write them, kept
+#                forever (blockToLive 0) until the sharer purges them.
+#                requiredPeerCount 0: every share is endorsed by every
+#                organisation (the chaincode's policy), so each member's
+#                peer already holds the values it simulated; maxPeerCount 1
+#                still pushes them to one more peer when a member runs
+#                several.
+# AMBER values use Fabric's implicit per-organisation collections
+# (_implicit_org_<MSPID>), which need no configuration.
+set -euo pipefail
+
+# collections_config OUTFILE MSPID... writes the configuration for the
+# given member organisations to OUTFILE (atomically).
+collections_config() {
+  local out="$1"; shift
+  (($# > 0)) || { echo "collections_config: no member organisations" >&2; return 2; }
+  local members=() msp policy
+  for msp in "$@"; do
+    [[ "${msp}" =~ ^[A-Za-z0-9.-]+$ ]] || { echo "collections_config: bad MSP id '${msp}'" >&2; return 2; }
+    members+=("'${msp}.member'")
+  done
+  policy="OR($(IFS=,; echo "${members[*]}"))"
+  cat >"${out}.tmp" <<JSON
+[
+  {
+    "name": "intelShared",
+    "policy": "${policy}",
+    "requiredPeerCount": 0,
+    "maxPeerCount": 1,
+    "blockToLive": 0,
+    "memberOnlyRead": true,
+    "memberOnlyWrite": true
+  }
+]
+JSON
+  mv "${out}.tmp" "${out}"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "${0}" ]]; then
+  (($# >= 2)) || { echo "usage: scripts/collections.sh OUTFILE MSPID..." >&2; exit 2; }
+  collections_config "$@"
+fi
