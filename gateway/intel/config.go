@@ -33,6 +33,11 @@ type Config struct {
 	SightingsInterval time.Duration `yaml:"sightings_interval"`
 	// Readers bounds concurrent indicator reads while syncing (default 16).
 	Readers int `yaml:"readers"`
+	// ShareIdentity is the identity of the ledger profile that TAXII POSTs
+	// share as (it needs the intel or author role; the gateway's own
+	// identity may only read and report sightings); "" makes TAXII
+	// read-only.
+	ShareIdentity string `yaml:"share_identity"`
 }
 
 // KeyConfig names one key and the file holding its secret.

@@ -39,9 +39,10 @@ type SyncConfig struct {
 	// FS is the journal's file system (nil: the OS's).
 	FS durable.FS
 	// Render returns the STIX 2.1 object the catalog serves for an
-	// indicator read with its value (nil: the indicator's own Stix, and
-	// no catalog object when it has none).
-	Render func(wire.Indicator) (json.RawMessage, error)
+	// indicator read with its value, revoked ones marked so (main passes
+	// gateway/taxii.CatalogObject, gateway/stix's export); nil means the
+	// indicator's own Stix as given, and no catalog object without one.
+	Render func(wire.Indicator) (Object, error)
 	// Readers bounds concurrent indicator reads per event (default 16):
 	// a share of 2,000 indicators is read in a fraction of a second.
 	Readers int
@@ -569,22 +570,17 @@ func (s *Sync) object(ind wire.Indicator, pos Position) (Object, bool) {
 	if _, ok := GroupOf(ind.TLP); !ok {
 		return Object{}, false
 	}
-	var body json.RawMessage
+	var o Object
+	var err error
 	if s.cfg.Render != nil {
-		b, err := s.cfg.Render(ind)
-		if err != nil {
-			s.log.Warn("intel sync: rendering the STIX object failed; not in the catalog", "id", ind.ID, "err", err)
-			return Object{}, false
-		}
-		body = b
+		o, err = s.cfg.Render(ind)
+	} else if ind.Stix != "" {
+		o, err = objectOf(json.RawMessage(ind.Stix))
 	} else {
-		body = json.RawMessage(ind.Stix)
+		return Object{}, false
 	}
-	o, err := objectOf(body)
 	if err != nil {
-		if len(body) > 0 {
-			s.log.Warn("intel sync: indicator's STIX object is not usable; not in the catalog", "id", ind.ID, "err", err)
-		}
+		s.log.Warn("intel sync: rendering the indicator's STIX object failed; not in the catalog", "id", ind.ID, "err", err)
 		return Object{}, false
 	}
 	o.Pos = pos
@@ -654,6 +650,16 @@ func (s *Sync) revoked(ctx context.Context, ev gateway.ChaincodeEvent, n uint32,
 		if ok[k] && !inds[k].RevokedAt.IsZero() {
 			at = inds[k].RevokedAt.UTC()
 		}
+		pos := Position{Block: ev.BlockNumber, Tx: n, Index: uint32(idx[k])}
+		if ok[k] && inds[k].Value != "" && s.cfg.Render != nil {
+			// The renderer marks a revoked record revoked, modified at
+			// its revocation: the same version every gateway serves.
+			if o, err := s.cfg.Render(inds[k]); err == nil {
+				o.Pos, o.DateAdded = pos, at
+				rs = append(rs, record{Op: opAdd, Group: have.Group, Object: &o, ObjOf: id})
+				continue
+			}
+		}
 		objs, _ := s.cat.Versions(ctx, have.Group, have.StixID)
 		if len(objs) == 0 {
 			continue
@@ -672,8 +678,7 @@ func (s *Sync) revoked(ctx context.Context, ev gateway.ChaincodeEvent, n uint32,
 		if err != nil {
 			continue
 		}
-		o.Pos = Position{Block: ev.BlockNumber, Tx: n, Index: uint32(idx[k])}
-		o.DateAdded = at
+		o.Pos, o.DateAdded = pos, at
 		rs = append(rs, record{Op: opAdd, Group: have.Group, Object: &o, ObjOf: id})
 	}
 	return rs, nil
