@@ -165,6 +165,11 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		return err
 	}
 	m := metrics.New()
+	if iw != nil {
+		if err := iw.metrics(m); err != nil {
+			return err
+		}
+	}
 	if detModels != nil {
 		if err := m.ModelsServed(servedMetrics(detModels)); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/intel"
+	"github.com/ledgerguard/ledgerguard/gateway/metrics"
 	"github.com/ledgerguard/ledgerguard/gateway/taxii"
 )
 
@@ -80,6 +81,26 @@ func (w *intelWiring) run(ctx context.Context, run func(name string, f func() er
 		w.sightings.Run(ctx, w.ledger, w.cfg.SightingsInterval, log)
 		return nil
 	})
+}
+
+// metrics exports the sync's state: how many indicators the matcher
+// holds (what an operator, and the end-to-end test, watch to see a share
+// arrive or a revocation take effect), how many wait for their value, and
+// how many IntelChanged events were handled.
+func (w *intelWiring) metrics(m *metrics.Metrics) error {
+	for _, g := range []struct {
+		name, help string
+		f          func() float64
+	}{
+		{"intel_indicators", "Indicators the intel matcher holds (readable by this organisation, not revoked or purged; expired ones included until revoked).", func() float64 { return float64(w.matcher.Len()) }},
+		{"intel_pending", "Readable indicators whose private value this gateway's peer has not delivered yet.", func() float64 { return float64(w.sync.Status().Pending) }},
+		{"intel_events_handled", "IntelChanged chaincode events the intel sync handled since start.", func() float64 { return float64(w.sync.Status().Handled) }},
+	} {
+		if err := m.GaugeFunc(g.name, g.help, g.f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // close closes the sync's journal.
