@@ -39,6 +39,9 @@ func main() {
 	dataDir := flag.String("data", "../shared/data", "public datasets folder (action)")
 	rate := flag.Int("rate", 40, "events per second (action)")
 	n := flag.Int("n", 200, "number of transactions")
+	keyID := flag.String("key-id", "", "consortium indicator key id (intel-share)")
+	keyFile := flag.String("key-file", "", "file holding the key's secret in hex (intel-share)")
+	preload := flag.Int("preload", 0, "indicators shared before timing (intel-share)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -54,6 +57,8 @@ func main() {
 		err = benchAction(ctx, *url, *token, *receiver, *dataDir, *rate, *duration)
 	case "taxii":
 		err = benchTAXII(ctx, *n, 1000, 100)
+	case "intel-share":
+		err = benchIntelShare(ctx, *runDir, *url, *keyID, *keyFile, *n, *preload)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}
