@@ -405,10 +405,19 @@ func (v *View) Lookup(o Observable, hit func(*Entry)) int {
 		}
 	case wire.IndicatorURL:
 		mp := m.str[wire.IndicatorURL]
-		if e, ok := mp[o.Value]; ok {
-			emit(e) // already canonical: the common case for logged URLs
-		} else if c, err := wire.CanonicalIndicator(wire.IndicatorURL, o.Value); err == nil && c != o.Value {
-			emit(mp[c])
+		if m.maybe(m.hs(wire.IndicatorURL, o.Value)) {
+			if e, ok := mp[o.Value]; ok {
+				emit(e) // already canonical: the common case for logged URLs
+				break
+			}
+		}
+		if maybeNonCanonicalURL(o.Value) {
+			// Parsing allocates (and allocation costs garbage collection
+			// over the whole matcher): only for a URL canonicalisation
+			// could change.
+			if c, err := wire.CanonicalIndicator(wire.IndicatorURL, o.Value); err == nil && c != o.Value && m.maybe(m.hs(wire.IndicatorURL, c)) {
+				emit(mp[c])
+			}
 		}
 	case wire.IndicatorUserAgent:
 		mp := m.str[wire.IndicatorUserAgent]
@@ -460,4 +469,45 @@ func mask4(bits int) uint32 {
 		return 0
 	}
 	return ^uint32(0) << (32 - bits)
+}
+
+// maybeNonCanonicalURL reports whether canonicalisation (see
+// wire.CanonicalIndicator) could change u: false only when its scheme and
+// host are lower case, it has a path, no default port, no
+// percent-escape, no fragment and no surrounding white space. A false
+// answer is exact; a true one only means "parse to know".
+func maybeNonCanonicalURL(u string) bool {
+	if u == "" || strings.ContainsAny(u, "%#") {
+		return true
+	}
+	for j := 0; j < len(u); j++ {
+		c := u[j]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@/?[]", c) >= 0) {
+			return true // a character the canonical form escapes (or white space)
+		}
+	}
+	i := strings.Index(u, "://")
+	if i <= 0 {
+		return true
+	}
+	rest := u[i+3:]
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 || rest[end] != '/' {
+		return true // empty path: canonical form writes "/"
+	}
+	for j := 0; j < i+3+end; j++ {
+		if c := u[j]; c >= 'A' && c <= 'Z' || c == '@' || c == '[' {
+			return true // upper case, user info or an IPv6 host: parse
+		}
+	}
+	host := rest[:end]
+	if strings.HasSuffix(host, ".") || strings.Contains(host, ".:") {
+		return true // a trailing dot the canonical host drops
+	}
+	for _, p := range []string{":80", ":443", ":21"} {
+		if strings.HasSuffix(host, p) {
+			return true
+		}
+	}
+	return false
 }
