@@ -41,7 +41,7 @@ func benchIntelShare(ctx context.Context, runDir, url, keyID, keyFile string, n,
 	defer c.Close()
 	l := fabric.NewLedger(c, wire.Channel, wire.Chaincode)
 	httpc := &http.Client{Timeout: 5 * time.Second}
-	gauge := func() (float64, error) { return readGauge(ctx, httpc, url, "intel_indicators") }
+	gauge := func() (float64, error) { return readGauge(ctx, httpc, url, "ledgerguard_intel_indicators") }
 	base, err := gauge()
 	if err != nil {
 		return err

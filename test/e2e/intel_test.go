@@ -171,7 +171,7 @@ respond:
 	// indicators earlier tests shared (its count stops moving).
 	base := -1.0
 	for stable := 0; stable < 10; {
-		v := g2.gauge(t, "intel_indicators")
+		v := g2.gauge(t, "ledgerguard_intel_indicators")
 		if v == base {
 			stable++
 		} else {
@@ -207,7 +207,7 @@ respond:
 	for _, ind := range share.Indicators {
 		ids[ind.ID] = true
 	}
-	took := g2.waitGauge(t, "intel_indicators", func(v float64) bool { return v >= base+float64(len(ids)) }, time.Minute)
+	took := g2.waitGauge(t, "ledgerguard_intel_indicators", func(v float64) bool { return v >= base+float64(len(ids)) }, time.Minute)
 	fmt.Printf("INTEL share_to_matcher_ms=%d (%d indicators committed by Org1 until Org2's matcher holds them)\n", took.Milliseconds(), len(ids))
 
 	// An event resolving a subdomain of the shared domain, from an address
@@ -263,23 +263,23 @@ respond:
 	// AMBER for Org1 alone, then a GREEN marker share: once the marker is
 	// in Org2's matcher the AMBER share was handled before it, and the
 	// count grew by the marker only.
-	before := g2.gauge(t, "intel_indicators")
+	before := g2.gauge(t, "ledgerguard_intel_indicators")
 	amber, _, _ := shareOne(ctx, t, org1, "Org1MSP", key, intel.Input{Type: wire.IndicatorDomain, Value: "amber-" + run + ".example",
 		Confidence: 90, TLP: wire.TLPAmber, Recipients: []string{"Org1MSP"}, ValidFrom: time.Now()})
 	shareOne(ctx, t, org1, "Org1MSP", key, intel.Input{Type: wire.IndicatorDomain, Value: "marker-" + run + ".example",
 		Confidence: 90, TLP: wire.TLPGreen, ValidFrom: time.Now()})
-	g2.waitGauge(t, "intel_indicators", func(v float64) bool { return v >= before+1 }, time.Minute)
+	g2.waitGauge(t, "ledgerguard_intel_indicators", func(v float64) bool { return v >= before+1 }, time.Minute)
 	time.Sleep(time.Second)
-	if v := g2.gauge(t, "intel_indicators"); v != before+1 {
+	if v := g2.gauge(t, "ledgerguard_intel_indicators"); v != before+1 {
 		t.Errorf("Org2's matcher grew by %v after an AMBER (Org1 only) and a GREEN share, want 1 (AMBER id %s)", v-before, amber.ID)
 	}
 
 	// Revocation: the indicator leaves Org2's matcher.
-	before = g2.gauge(t, "intel_indicators")
+	before = g2.gauge(t, "ledgerguard_intel_indicators")
 	if _, err := org1.Revoke(ctx, domainID, "e2e: revoked"); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
-	took = g2.waitGauge(t, "intel_indicators", func(v float64) bool { return v <= before-1 }, time.Minute)
+	took = g2.waitGauge(t, "ledgerguard_intel_indicators", func(v float64) bool { return v <= before-1 }, time.Minute)
 	fmt.Printf("INTEL revoke_to_unmatched_ms=%d\n", took.Milliseconds())
 	// A new event with the revoked domain, then one with an IP indicator
 	// of the bundle still active: once the second is answered, the first
