@@ -110,11 +110,54 @@ func intelMatch(a wire.Alert, sharer string) wire.Alert {
 	return a
 }
 
+// putIndicator writes the public record of the indicator a cites, as the
+// intel contract would have.
+func putIndicator(t *testing.T, h *harness.H, a wire.Alert, tlp string, recipients ...string) {
+	t.Helper()
+	ind := wire.Indicator{ID: a.Detector.Version, Hash: a.Detector.SHA256, Type: wire.IndicatorDomain, TLP: tlp,
+		Recipients: recipients, SharedBy: a.Fields[wire.AlertFieldIntelSharedBy]}
+	if err := h.L.Submit(harness.Org1Admin, func(ctx contractapi.TransactionContextInterface) error {
+		k, err := keys.Key(keys.Indicator, ind.ID)
+		if err != nil {
+			return err
+		}
+		return ctx.GetStub().PutState(k, []byte(fixture.JSON(ind)))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRaiseAlertsIntelMatch(t *testing.T) {
 	h, b1, _ := setup(t)
-	a := intelMatch(fixture.Alert(strip(b1), 5, "high", "T1071", "web-01"), "Org2MSP")
+	base := fixture.Alert(strip(b1), 5, "high", "T1071", "web-01")
+	green := intelMatch(base, "Org2MSP")
+	amberOther := intelMatch(fixture.Alert(strip(b1), 6, "high", "T1071", "web-01"), "Org2MSP")
+	amberOther.Detector.SHA256 = fixture.Hash("amber")
+	amberOther.Detector.Version = wire.IndicatorID("Org2MSP", amberOther.Detector.SHA256)
+	amberOther.ID = wire.AlertID(amberOther.MSP, amberOther.GatewayID, amberOther.EventHash, amberOther.Detector.ID, amberOther.Detector.Version)
+	unknown := intelMatch(fixture.Alert(strip(b1), 7, "high", "T1071", "web-01"), "Org3MSP")
+	putIndicator(t, h, green, wire.TLPGreen)
+	putIndicator(t, h, amberOther, wire.TLPAmber, "Org2MSP")
+	tests := []struct {
+		name    string
+		alert   wire.Alert
+		wantErr any
+	}{
+		{"indicator not on the ledger", unknown, new(*state.NotFoundError)},
+		{"AMBER indicator the alert's organisation may not see", amberOther, new(*state.NotFoundError)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := h.Call(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
+				return h.Alerts.RaiseAlerts(ctx, fixture.JSON([]wire.Alert{tt.alert}))
+			})
+			if !errors.As(err, tt.wantErr) {
+				t.Fatalf("RaiseAlerts() = %v, want %T", err, tt.wantErr)
+			}
+		})
+	}
 	out, err := h.Call(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
-		return h.Alerts.RaiseAlerts(ctx, fixture.JSON([]wire.Alert{a}))
+		return h.Alerts.RaiseAlerts(ctx, fixture.JSON([]wire.Alert{green}))
 	})
 	if err != nil {
 		t.Fatalf("RaiseAlerts(intel match) = %v", err)
