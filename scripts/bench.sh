@@ -193,6 +193,75 @@ bench_taxii() {
   (cd "${LG_ROOT}" && go run ./test/bench -scenario taxii -n 100000)
 }
 
+# bench_intel_match turns the matcher's Go benchmark into
+# intel_match_lookups_per_s: observables looked up per second of CPU time
+# on one core (GOMAXPROCS=1, one goroutine) against 1,000,000 indicators of
+# mixed types, half of the observables hits; goal >= 10M. _misses: only
+# observables that match nothing (most real traffic). The wall-clock rate
+# (lower when other work shares the core) is printed beside each.
+bench_intel_match() {
+  log "bench: intel matcher lookups on one core against 1,000,000 indicators"
+  (cd "${LG_ROOT}" && GOMAXPROCS=1 go test -run '^$' -bench 'BenchmarkMatcherLookup' -benchtime 3s ./gateway/intel/) \
+    | awk '/^BenchmarkMatcherLookup\// { split($1, a, "/"); name = (a[2] ~ /^misses/) ? "_misses" : "";
+        for (i = 2; i <= NF; i++) {
+          if ($(i+1) == "lookups/cpu-s") printf "BENCH intel_match%s_lookups_per_s %s lookups/s\n", name, $i
+          if ($(i+1) == "lookups/s") printf "BENCH intel_match%s_lookups_per_wall_s %s lookups/s\n", name, $i } }'
+}
+
+# bench_intel DIR_BASELINE_FILE starts an Org2 gateway with intel on (same
+# store and batch settings as the ingest benchmark), shares 10,000 GREEN
+# indicators as Org1 (addresses the ingest events never carry: the matcher
+# is loaded and consulted for every event, and matches nothing), times 100
+# single shares from commit to Org2's matcher (intel_share_to_match_*),
+# then runs the ingest load against it. intel_ingest_ratio is its
+# ingest_vs_limit_ratio over the baseline run's (BASELINE_FILE holds that
+# run's BENCH lines): 1.0 means the matcher costs nothing; goal >= 0.9.
+bench_intel() {
+  local baseline="$1" dir gw identity pid out on off
+  dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-intel.XXXXXX")"
+  gw="bench-intel-$(date +%s)"
+  identity="$(network_cmd add-gateway Org2 "${gw}")"
+  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"${dir}/intel.key"
+  cat >"${dir}/gateway.yaml" <<YAML
+mode: development
+gateway_id: ${gw}
+log: {level: warn, format: text}
+http: {listen: "127.0.0.1:18188"}
+syslog: {enabled: false}
+metrics: {auth: none}
+store: {dir: "${dir}/store", batch_max_events: 50000, batch_max_wait: 250ms}
+ledger: {profile: "${BENCH_RUN_DIR}/connection-org2.json", identity: ${identity}}
+backpressure: {max_unanchored_events: 20000000, max_pending_batches: 1000}
+intel:
+  enabled: true
+  keys: [{id: bench, secret_file: "${dir}/intel.key"}]
+  active_key: bench
+credentials:
+  - {name: bench, token: bench-token-not-secret, scopes: [ndjson, read]}
+YAML
+  "${LG_BIN}/ledgerguard" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
+  pid=$!
+  if ! wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
+    kill "${pid}" 2>/dev/null || true
+    die "the intel bench gateway did not become ready; see ${dir}/gateway.log"
+  fi
+  log "bench: intel share to Org2's matcher (10,000 preloaded, then 100 single shares), then ingest with the matcher on"
+  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario intel-share -url http://127.0.0.1:18188 \
+    -key-id bench -key-file "${dir}/intel.key" -n 100 -preload 10000) || true
+  out="${dir}/ingest.bench"
+  (cd "${LG_ROOT}" && go run ./test/bench -scenario ingest -url http://127.0.0.1:18188 -token bench-token-not-secret -duration 20s) \
+    >"${out}" || true
+  sed 's/^BENCH ingest_/BENCH intel_on_ingest_/' "${out}" | grep '^BENCH intel_on_ingest_' || true
+  on="$(awk '$2 == "ingest_vs_limit_ratio" { print $3 }' "${out}")"
+  off="$(awk '$2 == "ingest_vs_limit_ratio" { print $3 }' "${baseline}")"
+  if [[ -n "${on}" && -n "${off}" ]]; then
+    awk -v on="${on}" -v off="${off}" 'BEGIN { if (off > 0) printf "BENCH intel_ingest_ratio %.3f ratio\n", on / off }'
+  fi
+  kill -TERM "${pid}" 2>/dev/null || true
+  wait "${pid}" 2>/dev/null || true
+  rm -rf "${dir}"
+}
+
 main() {
   local out
   out="$(mktemp)"
@@ -215,7 +284,7 @@ run_all() {
   (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario alerts -duration 15s)
   log "bench: ShareIndicators, 1000 CLEAR/GREEN indicators per transaction with private values (15 s)"
   (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario intel -duration 15s)
-  bench_ingest
+  bench_ingest | tee "${BENCH_RUN_DIR}/ingest.bench"
   bench_immudb
   bench_anchor_capacity 4
   bench_anchor_capacity 16
@@ -223,6 +292,8 @@ run_all() {
   bench_detect
   bench_console
   bench_taxii
+  bench_intel_match
+  bench_intel "${BENCH_RUN_DIR}/ingest.bench"
 }
 
 main "$@"

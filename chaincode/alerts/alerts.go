@@ -284,12 +284,45 @@ func checkBatches(stub shim.ChaincodeStubInterface, list []wire.Alert) error {
 		if b.MSP != a.MSP || b.GatewayID != a.GatewayID {
 			return &wire.ValidationError{Field: fmt.Sprintf("alerts[%d].batchId", i), Reason: fmt.Sprintf("batch %s was anchored by %s/%s, not %s/%s", b.ID, b.MSP, b.GatewayID, a.MSP, a.GatewayID)}
 		}
-		if !b.HasModel(a.Detector) {
+		if a.Detector.ID == wire.DetectorIntelMatch {
+			if err := checkIntelMatch(stub, a); err != nil {
+				return fmt.Errorf("alerts[%d].detector: %w", i, err)
+			}
+		} else if !b.HasModel(a.Detector) {
 			return &wire.ValidationError{Field: fmt.Sprintf("alerts[%d].detector", i), Reason: fmt.Sprintf("model %s version %s (sha256 %s) is not among the models batch %s lists", a.Detector.ID, a.Detector.Version, a.Detector.SHA256, b.ID)}
 		}
 		if a.EventTime.Before(b.FirstEventTime.Time) || a.EventTime.After(b.LastEventTime.Time) {
 			return &wire.ValidationError{Field: fmt.Sprintf("alerts[%d].eventTime", i), Reason: fmt.Sprintf("%s is outside batch %s's event time range %s..%s", a.EventTime, b.ID, b.FirstEventTime, b.LastEventTime)}
 		}
+	}
+	return nil
+}
+
+// checkIntelMatch verifies the indicator an intel-match alert cites
+// rather than a model: its version must be the id of an indicator on the
+// ledger, with the alert's sha256 as keyed hash, shared by the
+// organisation the alert names, and visible to the alert's organisation
+// (an AMBER indicator only to its recipients). A revoked or purged one is
+// accepted: the gateway may have matched it just before the revocation
+// reached it, and refusing would refuse the whole batch forever.
+func checkIntelMatch(stub shim.ChaincodeStubInterface, a *wire.Alert) error {
+	sharer := a.Fields[wire.AlertFieldIntelSharedBy]
+	if a.Detector.Version != wire.IndicatorID(sharer, a.Detector.SHA256) {
+		return &wire.ValidationError{Field: "detector", Reason: fmt.Sprintf("intel-match version %s is not the id of indicator %s shared by %q", a.Detector.Version, a.Detector.SHA256, sharer)}
+	}
+	k, err := keys.Key(keys.Indicator, a.Detector.Version)
+	if err != nil {
+		return err
+	}
+	ind, found, err := state.Get[wire.Indicator](stub, k)
+	if err != nil {
+		return err
+	}
+	if !found || !ind.VisibleTo(a.MSP) {
+		return &state.NotFoundError{Kind: "indicator", ID: a.Detector.Version}
+	}
+	if ind.Hash != a.Detector.SHA256 || ind.SharedBy != sharer {
+		return &wire.ValidationError{Field: "detector", Reason: fmt.Sprintf("indicator %s has hash %s shared by %s, not %s by %s", ind.ID, ind.Hash, ind.SharedBy, a.Detector.SHA256, sharer)}
 	}
 	return nil
 }

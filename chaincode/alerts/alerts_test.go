@@ -70,6 +70,11 @@ func TestRaiseAlertsRules(t *testing.T) {
 			a.Detector.SHA256 = fixture.Hash("tampered model")
 			return fixture.JSON([]wire.Alert{a})
 		}, new(*wire.ValidationError)},
+		{"intel match citing an id that is not its indicator's", harness.Org1Gateway, func() string {
+			a := intelMatch(ok, "Org2MSP")
+			a.Fields[wire.AlertFieldIntelSharedBy] = "Org9MSP"
+			return fixture.JSON([]wire.Alert{a})
+		}, new(*wire.ValidationError)},
 		{"event time outside batch", harness.Org1Gateway, func() string {
 			a := ok
 			a.EventTime = wire.NewTime(fixture.Base.Add(time.Hour))
@@ -92,6 +97,73 @@ func TestRaiseAlertsRules(t *testing.T) {
 				t.Fatalf("refused call left %d alerts", n)
 			}
 		})
+	}
+}
+
+// intelMatch turns a into an intel-match alert citing an indicator shared
+// by sharer: a detector the batch does not list.
+func intelMatch(a wire.Alert, sharer string) wire.Alert {
+	hash := fixture.Hash("indicator " + sharer)
+	a.Detector = wire.Model{ID: wire.DetectorIntelMatch, Version: wire.IndicatorID(sharer, hash), SHA256: hash}
+	a.Fields = map[string]string{wire.AlertFieldIntelSharedBy: sharer, wire.AlertFieldIntelType: wire.IndicatorDomain}
+	a.ID = wire.AlertID(a.MSP, a.GatewayID, a.EventHash, a.Detector.ID, a.Detector.Version)
+	return a
+}
+
+// putIndicator writes the public record of the indicator a cites, as the
+// intel contract would have.
+func putIndicator(t *testing.T, h *harness.H, a wire.Alert, tlp string, recipients ...string) {
+	t.Helper()
+	ind := wire.Indicator{ID: a.Detector.Version, Hash: a.Detector.SHA256, Type: wire.IndicatorDomain, TLP: tlp,
+		Recipients: recipients, SharedBy: a.Fields[wire.AlertFieldIntelSharedBy]}
+	if err := h.L.Submit(harness.Org1Admin, func(ctx contractapi.TransactionContextInterface) error {
+		k, err := keys.Key(keys.Indicator, ind.ID)
+		if err != nil {
+			return err
+		}
+		return ctx.GetStub().PutState(k, []byte(fixture.JSON(ind)))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRaiseAlertsIntelMatch(t *testing.T) {
+	h, b1, _ := setup(t)
+	base := fixture.Alert(strip(b1), 5, "high", "T1071", "web-01")
+	green := intelMatch(base, "Org2MSP")
+	amberOther := intelMatch(fixture.Alert(strip(b1), 6, "high", "T1071", "web-01"), "Org2MSP")
+	amberOther.Detector.SHA256 = fixture.Hash("amber")
+	amberOther.Detector.Version = wire.IndicatorID("Org2MSP", amberOther.Detector.SHA256)
+	amberOther.ID = wire.AlertID(amberOther.MSP, amberOther.GatewayID, amberOther.EventHash, amberOther.Detector.ID, amberOther.Detector.Version)
+	unknown := intelMatch(fixture.Alert(strip(b1), 7, "high", "T1071", "web-01"), "Org3MSP")
+	putIndicator(t, h, green, wire.TLPGreen)
+	putIndicator(t, h, amberOther, wire.TLPAmber, "Org2MSP")
+	tests := []struct {
+		name    string
+		alert   wire.Alert
+		wantErr any
+	}{
+		{"indicator not on the ledger", unknown, new(*state.NotFoundError)},
+		{"AMBER indicator the alert's organisation may not see", amberOther, new(*state.NotFoundError)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := h.Call(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
+				return h.Alerts.RaiseAlerts(ctx, fixture.JSON([]wire.Alert{tt.alert}))
+			})
+			if !errors.As(err, tt.wantErr) {
+				t.Fatalf("RaiseAlerts() = %v, want %T", err, tt.wantErr)
+			}
+		})
+	}
+	out, err := h.Call(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.RaiseAlerts(ctx, fixture.JSON([]wire.Alert{green}))
+	})
+	if err != nil {
+		t.Fatalf("RaiseAlerts(intel match) = %v", err)
+	}
+	if !strings.Contains(out, `"created":1`) {
+		t.Fatalf("RaiseAlerts(intel match) = %s, want one created", out)
 	}
 }
 

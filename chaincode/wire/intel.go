@@ -216,6 +216,24 @@ type SightingReport struct {
 	Sightings []Sighting `json:"sightings"`
 }
 
+// DetectorIntelMatch is the detector model id of the alerts a gateway
+// raises when an event's observable matches a shared indicator. Such an
+// alert's detector version is the indicator's id and its sha256 the
+// indicator's keyed hash, so the alert cites the indicator it matched;
+// the ledger checks the id against the hash and the sharer named in the
+// alert's field [AlertFieldIntelSharedBy] instead of the batch's model
+// list.
+const DetectorIntelMatch = "intel-match"
+
+// Alert fields of intel-match alerts.
+const (
+	AlertFieldIntelSharedBy   = "intel_shared_by"
+	AlertFieldIntelType       = "intel_type"
+	AlertFieldIntelTLP        = "intel_tlp"
+	AlertFieldIntelConfidence = "intel_confidence"
+	AlertFieldIntelField      = "intel_field"
+)
+
 // EventIntelChanged is the name of the intel contract's chaincode event.
 const EventIntelChanged = "IntelChanged"
 

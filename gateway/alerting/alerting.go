@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -371,7 +372,10 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 		if !r.Flagged {
 			continue
 		}
-		if !listed[gateway.ModelRef{ID: r.Model, Version: r.Version, SHA256: r.SHA256}] {
+		// An intel match cites its indicator (version = indicator id,
+		// sha256 = its keyed hash) instead of a model the batch lists;
+		// the ledger checks it against the indicator.
+		if r.Model != wire.DetectorIntelMatch && !listed[gateway.ModelRef{ID: r.Model, Version: r.Version, SHA256: r.SHA256}] {
 			skipped++
 			continue
 		}
@@ -404,6 +408,18 @@ func (a *Alerter) alert(b gateway.Batch, leaf *gateway.Leaf, r detect.Result) (w
 	category := r.Category
 	if category == "" {
 		category = "uncategorized"
+	}
+	if len(r.Redact) > 0 {
+		// The verdict asks that these fields not reach the ledger (an
+		// AMBER indicator's matched value): drop them from the copy the
+		// alert is built from.
+		f := make(map[string]any, len(ev.Fields))
+		for k, v := range ev.Fields {
+			if !slices.Contains(r.Redact, k) {
+				f[k] = v
+			}
+		}
+		ev.Fields = f
 	}
 	asset, err := a.protectField(ev, "host.name", "destination.ip", "host.ip")
 	if err != nil {
@@ -528,6 +544,11 @@ func (a *Alerter) policyFields(ev gateway.Event, r detect.Result) (map[string]st
 				return nil, err
 			}
 			f[key] = p
+		}
+	}
+	for k, v := range r.Fields {
+		if _, taken := f[k]; !taken && len(f) < wire.MaxAlertFields {
+			f[k] = v
 		}
 	}
 	for k, v := range f {

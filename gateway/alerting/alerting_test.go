@@ -320,3 +320,49 @@ func TestWaitsWhileDetectionIdle(t *testing.T) {
 		t.Errorf("alerts once served = %d, want %d", got, want)
 	}
 }
+
+// intelOn flags, as the intel matcher would, every event of user u with
+// an AMBER indicator on its source.ip.
+type intelOn struct{ user string }
+
+func (d intelOn) Detect(_ context.Context, evs []gateway.Event) ([]detect.Result, error) {
+	var out []detect.Result
+	for i, ev := range evs {
+		if ev.Fields["user.name"] == d.user {
+			out = append(out, detect.Result{Index: i, EventID: ev.ID, Model: wire.DetectorIntelMatch, Version: strings.Repeat("1", 64),
+				SHA256: strings.Repeat("2", 64), Score: 0.9, Flagged: true, Label: "intel-ipv4", Category: "T1071",
+				Fields: map[string]string{wire.AlertFieldIntelSharedBy: "Org2MSP", wire.AlertFieldIntelType: "ipv4", "class": "overridden?"},
+				Redact: []string{"source.ip"}})
+		}
+	}
+	return out, nil
+}
+
+func TestRaisesIntelMatchesWithTheirFieldsAndRedactions(t *testing.T) {
+	log := newLog([]string{"alice", "bad1"}, []int{2}, 1) // the batch lists only the auth model
+	r := &fakeRaiser{}
+	a, err := New(quietCfg(t), log, detect.Join(flagUsers{}, intelOn{user: "alice"}), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, a, func() bool { return a.Status().Watermark == 2 })
+	if len(r.calls) != 1 || len(r.calls[0]) != 2 {
+		t.Fatalf("raised %v, want the intel match and the auth detection", r.calls)
+	}
+	in := r.calls[0][0]
+	if in.Detector.ID != wire.DetectorIntelMatch || in.Category != "T1071" || in.Principal != "alice" {
+		t.Fatalf("intel alert = %+v", in)
+	}
+	if in.Fields[wire.AlertFieldIntelSharedBy] != "Org2MSP" || in.Fields["class"] != string(gateway.ClassAuth) {
+		t.Errorf("intel alert fields = %v; want the detector's fields added, the alerter's own kept", in.Fields)
+	}
+	if _, ok := in.Fields["source_ip"]; ok {
+		t.Errorf("intel alert carries the redacted source.ip: %v", in.Fields)
+	}
+	if got := r.calls[0][1].Fields["source_ip"]; got != "10.0.0.7" {
+		t.Errorf("the auth alert of the same batch lost its source_ip (%q): redaction must not leak across verdicts", got)
+	}
+	if err := in.Validate("alert"); err != nil {
+		t.Fatalf("intel alert does not pass the chaincode's validation: %v", err)
+	}
+}

@@ -115,6 +115,10 @@ type Config struct {
 	// Console configures the web console at /console/ (see the console
 	// section of example.yaml); gateway/console decodes and validates it.
 	Console Section `yaml:"console"`
+	// Intel configures threat intelligence: the sync of shared
+	// indicators, intel-match alerts and sightings (gateway/intel decodes
+	// and validates it with intel.DecodeConfig; see its example.yaml).
+	Intel Section `yaml:"intel"`
 	// TAXII configures the TAXII 2.1 server at /taxii2/ (gateway/taxii
 	// decodes and validates it with taxii.DecodeConfig).
 	TAXII       Section      `yaml:"taxii"`
@@ -472,6 +476,9 @@ func LoadWith(path string, lookup func(string) (string, bool)) (Config, error) {
 	}
 	if cfg.Console.Present() {
 		cfg.Console.Dir = filepath.Dir(abs)
+	}
+	if cfg.Intel.Present() {
+		cfg.Intel.Dir = filepath.Dir(abs)
 	}
 	if err := cfg.applyEnv(lookup); err != nil {
 		return Config{}, err

@@ -7,6 +7,7 @@ package detect
 
 import (
 	"context"
+	"slices"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
@@ -45,4 +46,44 @@ type Result struct {
 	// their deviation in standard deviations ("src_bytes:+12.3,..."), so
 	// an analyst sees why an event no signature covers was flagged.
 	TopFeatures string `json:"top_features,omitempty"`
+	// Fields are extra alert fields the detector attaches (e.g. the
+	// indicator an intel match cites); the alerter adds them to the
+	// alert's fields.
+	Fields map[string]string `json:"fields,omitempty"`
+	// Redact names event fields whose values must not reach the ledger
+	// with this verdict's alert (e.g. the observable that matched an
+	// AMBER indicator, which would disclose the indicator to every
+	// member).
+	Redact []string `json:"redact,omitempty"`
+}
+
+// Join returns a detector that asks each of ds in turn and returns their
+// results together, ordered by event index (stable per detector order).
+// nil detectors are skipped; with one left it is returned as is.
+func Join(ds ...Detector) Detector {
+	var keep []Detector
+	for _, d := range ds {
+		if d != nil {
+			keep = append(keep, d)
+		}
+	}
+	if len(keep) == 1 {
+		return keep[0]
+	}
+	return joined(keep)
+}
+
+type joined []Detector
+
+func (j joined) Detect(ctx context.Context, events []gateway.Event) ([]Result, error) {
+	var out []Result
+	for _, d := range j {
+		r, err := d.Detect(ctx, events)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r...)
+	}
+	slices.SortStableFunc(out, func(a, b Result) int { return a.Index - b.Index })
+	return out, nil
 }

@@ -32,7 +32,7 @@ import (
 
 func main() {
 	runDir := flag.String("run-dir", "network/run", "network state folder holding the connection profiles")
-	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action, anchorcap, immudb, intel, taxii")
+	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action, anchorcap, immudb, intel, intel-share, taxii")
 	duration := flag.Duration("duration", 15*time.Second, "how long each load level (alerts) or the load (ingest) runs")
 	url := flag.String("url", "http://127.0.0.1:8088", "gateway URL (ingest)")
 	token := flag.String("token", "", "gateway token with ndjson and read scopes (ingest)")
@@ -45,6 +45,9 @@ func main() {
 	n := flag.Int("n", 200, "number of transactions")
 	gateways := flag.String("gateways", "", "comma-separated gateway ids anchoring at once (anchorcap)")
 	eventsPerBatch := flag.Uint64("events-per-batch", 50000, "events each anchored batch covers (anchorcap)")
+	keyID := flag.String("key-id", "", "consortium indicator key id (intel-share)")
+	keyFile := flag.String("key-file", "", "file holding the key's secret in hex (intel-share)")
+	preload := flag.Int("preload", 0, "indicators shared before timing (intel-share)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -66,6 +69,8 @@ func main() {
 		err = benchImmudb(ctx, *duration)
 	case "taxii":
 		err = benchTAXII(ctx, *n, 1000, 100)
+	case "intel-share":
+		err = benchIntelShare(ctx, *runDir, *url, *keyID, *keyFile, *n, *preload)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}

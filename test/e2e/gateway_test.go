@@ -89,6 +89,8 @@ type gatewayOpts struct {
 	extraConfig string
 	// id replaces the generated gateway id.
 	id string
+	// org is the organisation the gateway belongs to ("org1" when empty).
+	org string
 }
 
 func freePort(t testing.TB) string {
@@ -114,6 +116,9 @@ func newGateway(t testing.TB, o gatewayOpts) *gatewayProc {
 	}
 	if o.modelsDir == "" {
 		o.modelsDir = filepath.Join(env.root, "models")
+	}
+	if o.org == "" {
+		o.org = "org1"
 	}
 	if o.ledgerCheck == 0 {
 		o.ledgerCheck = 30 * time.Second
@@ -153,7 +158,7 @@ credentials:
   - {name: e2e-ndjson, token: %s, scopes: [ndjson]}
   - {name: e2e-reader, token: %s, scopes: [read]}
 `, g.id, strings.TrimPrefix(g.url, "http://"), g.syslog, o.storeDir, o.batchMaxEvents, o.batchMaxWait,
-		filepath.Join(env.runDir, "connection-org1.json"), gatewayIdentity(t, "org1", g.id), o.detection, o.modelsDir,
+		filepath.Join(env.runDir, "connection-"+o.org+".json"), gatewayIdentity(t, o.org, g.id), o.detection, o.modelsDir,
 		filepath.Join(env.root, "bin", "onnxruntime", "libonnxruntime.so.1"), !o.nonStrict, o.ledgerCheck,
 		hecToken, esToken, otlpToken, ndjsonToken, readToken) + o.extraConfig
 	if err := os.WriteFile(g.config, []byte(cfg), 0o600); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/anchor"
 	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/console"
+	"github.com/ledgerguard/ledgerguard/gateway/detect"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/httpapi"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
@@ -35,6 +36,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/respond"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
 	"github.com/ledgerguard/ledgerguard/gateway/syslogd"
+	"github.com/ledgerguard/ledgerguard/gateway/taxii"
 )
 
 func newGatewayCmd() *cobra.Command {
@@ -92,6 +94,17 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if err != nil {
 		return usageError{&config.ValidationError{Errors: []*config.FieldError{{Field: "console", Msg: err.Error()}}}}
 	}
+	intelCfg, err := decodeIntel(cfg)
+	if err != nil {
+		return err
+	}
+	taxiiCfg, err := taxii.DecodeConfig(cfg.TAXII.Decode)
+	if err != nil {
+		return usageError{&config.ValidationError{Errors: []*config.FieldError{{Field: "taxii", Msg: err.Error()}}}}
+	}
+	if taxiiCfg.Enabled && !intelCfg.Enabled {
+		return usageError{&config.ValidationError{Errors: []*config.FieldError{{Field: "taxii.enabled", Msg: "TAXII serves the intel catalog: enable intel too"}}}}
+	}
 
 	profile, err := fabric.LoadProfile(cfg.Ledger.Profile)
 	if err != nil {
@@ -107,6 +120,13 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	defer client.Close()
 
 	ledger := fabric.NewLedger(client, cfg.Ledger.Channel, cfg.Ledger.Chaincode)
+	var iw *intelWiring
+	if intelCfg.Enabled {
+		if iw, err = newIntel(intelCfg, cfg.Store.Dir, client.MSPID(), ledger, log); err != nil {
+			return err
+		}
+		defer iw.close()
+	}
 	var models *onnx.Registry
 	var detModels *modelset.Set
 	storeOpts := []store.Option{
@@ -145,6 +165,11 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		return err
 	}
 	m := metrics.New()
+	if iw != nil {
+		if err := iw.metrics(m); err != nil {
+			return err
+		}
+	}
 	if detModels != nil {
 		if err := m.ModelsServed(servedMetrics(detModels)); err != nil {
 			return err
@@ -170,8 +195,19 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		}
 		defer closeConsole()
 	}
+	var taxiiHandler http.Handler
+	if taxiiCfg.Enabled {
+		pub, closePub, err := taxiiPublisher(ctx, iw, profile, cfg, client.MSPID(), log)
+		if err != nil {
+			return err
+		}
+		defer closePub()
+		if taxiiHandler, err = newTAXII(taxiiCfg, iw.catalog, pub, cfg.Credentials, client.MSPID(), log); err != nil {
+			return err
+		}
+	}
 	api, err = httpapi.New(cfg.HTTPAPI(), httpapi.Deps{
-		Log: st, Batches: st, Progress: anch, Metrics: m, Logger: log, Console: consoleHandler(con),
+		Log: st, Batches: st, Progress: anch, Metrics: m, Logger: log, Console: consoleHandler(con), TAXII: taxiiHandler,
 		LedgerPing: func(ctx context.Context) error {
 			_, err := ledger.Ping(ctx)
 			return err
@@ -189,8 +225,16 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if err := checkLedgerAgrees(ctx, ledger, client.MSPID(), cfg.GatewayID, st.Size(), storeAnchored, log); err != nil {
 		return err
 	}
-	if models != nil {
-		if alerter, err = newAlerter(cfg, client.MSPID(), st, models, ledger, log); err != nil {
+	if models != nil || iw != nil {
+		var det detect.Detector
+		var served func() []gateway.ModelRef
+		if models != nil {
+			det, served = models, func() []gateway.ModelRef { return modelset.Refs(models) }
+		}
+		if iw != nil {
+			det = detect.Join(det, iw.detector)
+		}
+		if alerter, err = newAlerter(cfg, client.MSPID(), st, det, served, ledger, log); err != nil {
 			return err
 		}
 		anch.Subscribe(func(gateway.Batch, gateway.Anchor) { alerter.Wake() })
@@ -275,10 +319,15 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			}
 			return nil
 		})
+	}
+	if detModels != nil {
 		run("models", func() error {
 			detModels.Run(bg)
 			return nil
 		})
+	}
+	if iw != nil {
+		iw.run(bg, run, log)
 	}
 	run("http", func() error { return api.Serve(srv, httpLn) })
 	if sys != nil {
@@ -376,9 +425,9 @@ func newSyslog(c config.Syslog, st *store.Store, progress gateway.Progress, m *m
 }
 
 // newAlerter builds the alerter; its watermark lives beside the store.
-func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Registry, ledger *fabric.Ledger, log *slog.Logger) (*alerting.Alerter, error) {
+func newAlerter(cfg config.Config, msp string, st *store.Store, det detect.Detector, served func() []gateway.ModelRef, ledger *fabric.Ledger, log *slog.Logger) (*alerting.Alerter, error) {
 	ac := alerting.Config{MSP: msp, GatewayID: cfg.GatewayID, StateDir: filepath.Join(cfg.Store.Dir, "alerting"), Logger: log,
-		Served: func() []gateway.ModelRef { return modelset.Refs(reg) }}
+		Served: served}
 	if cfg.Detection.PseudonymKeyEnv != "" {
 		if key := os.Getenv(cfg.Detection.PseudonymKeyEnv); key != "" {
 			if err := os.MkdirAll(ac.StateDir, 0o750); err != nil {
@@ -391,7 +440,7 @@ func newAlerter(cfg config.Config, msp string, st *store.Store, reg *onnx.Regist
 			ac.Vault = v
 		}
 	}
-	return alerting.New(ac, st, reg, ledger)
+	return alerting.New(ac, st, det, ledger)
 }
 
 // checkLedgerAgrees refuses to start when the ledger's record of this

@@ -1,0 +1,105 @@
+package intel
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/detect"
+)
+
+// Detector checks events' observables against the matcher and answers one
+// flagged detect.Result per (event, indicator) match, so intel matches
+// travel the alert path detections use (gateway/alerting → RaiseAlerts →
+// the ledger's policies). Each result cites its indicator: model
+// wire.DetectorIntelMatch, version the indicator id, sha256 its keyed hash,
+// score its confidence / 100, category its first ATT&CK technique. Every
+// match is also counted as a sighting when Sightings is set.
+type Detector struct {
+	Matcher   *Matcher
+	Sightings *Sightings
+	// Now is the clock expiry is checked against (nil: time.Now).
+	Now func() time.Time
+}
+
+// DefaultCategory is the category of an intel-match alert whose indicator
+// names no ATT&CK technique.
+const DefaultCategory = "threat-intel"
+
+// Detect implements detect.Detector. It never fails.
+func (d *Detector) Detect(_ context.Context, events []gateway.Event) ([]detect.Result, error) {
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	type seenKey struct {
+		ev int
+		id string
+	}
+	var out []detect.Result
+	var obs []Observable
+	var seen map[seenKey]bool
+	d.Matcher.Scan(now(), func(v *View) {
+		for i := range events {
+			obs = Observables(&events[i], obs[:0])
+			for _, o := range obs {
+				v.Lookup(o, func(e *Entry) {
+					k := seenKey{i, e.ID}
+					if seen[k] {
+						return // the same indicator through another field
+					}
+					if seen == nil {
+						seen = map[seenKey]bool{}
+					}
+					seen[k] = true
+					out = append(out, result(i, &events[i], o, obs, e))
+				})
+			}
+		}
+	})
+	if d.Sightings != nil {
+		for _, r := range out {
+			d.Sightings.Record(r.Version, r.EventID, events[r.Index].Time)
+		}
+	}
+	return out, nil
+}
+
+func result(i int, ev *gateway.Event, o Observable, obs []Observable, e *Entry) detect.Result {
+	category := DefaultCategory
+	if len(e.Techniques) > 0 {
+		category = e.Techniques[0]
+	}
+	r := detect.Result{
+		Index: i, EventID: ev.ID,
+		Model: wire.DetectorIntelMatch, Version: e.ID, SHA256: e.Hash,
+		Score: float64(min(max(e.Confidence, 0), 100)) / 100, Label: "intel-" + e.Type, Flagged: true,
+		Category: category,
+		Fields: map[string]string{
+			wire.AlertFieldIntelSharedBy:   e.SharedBy,
+			wire.AlertFieldIntelType:       e.Type,
+			wire.AlertFieldIntelTLP:        e.TLP,
+			wire.AlertFieldIntelConfidence: strconv.Itoa(e.Confidence),
+			wire.AlertFieldIntelField:      o.Field,
+		},
+	}
+	if Restricted(e.TLP) {
+		// Alerts are public to every member: an alert carrying the
+		// matched value beside an AMBER indicator's id would tell
+		// non-recipients what the indicator is: every field holding the
+		// matched value stays off the ledger.
+		for _, x := range obs {
+			if x.Value == o.Value && !slices.Contains(r.Redact, x.Field) {
+				r.Redact = append(r.Redact, x.Field)
+			}
+		}
+	}
+	return r
+}
+
+// Restricted reports whether tlp limits an indicator to named recipients
+// (AMBER, AMBER+STRICT).
+func Restricted(tlp string) bool { return tlp == wire.TLPAmber || tlp == wire.TLPAmberStrict }
