@@ -400,3 +400,34 @@ func TestReadsDuringRolls(t *testing.T) {
 		t.Errorf("only %d segments: the test did not roll much", n)
 	}
 }
+
+// TestMissingSegmentRefusesOpen: a segment file gone from the middle of
+// the log (its neighbours cannot account for its seqs) makes Open fail
+// with a *SegmentCorruptError instead of serving a log with a hole.
+func TestMissingSegmentRefusesOpen(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := []Option{WithSegmentBytes(8 << 10)}
+	s := openTest(t, fs, opts...)
+	for k := range 20 {
+		mustAppend(t, s.Store, testEvents(k*10, 10, 400))
+	}
+	segs := *s.log.segs.Load()
+	if len(segs) < 4 {
+		t.Fatalf("only %d segments", len(segs))
+	}
+	gone := segs[2]
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{gone.path, gone.idxPath} {
+		if err := fs.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Open(context.Background(), "db", append([]Option{WithGateway(testMSP, testGW), WithFS(fs)}, opts...)...)
+	var ce *SegmentCorruptError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Open without segment %s = %v, want *SegmentCorruptError", gone.path, err)
+	}
+	t.Logf("refused: %v", err)
+}
