@@ -195,9 +195,9 @@ default_gateway_id() { echo "$(tr '[:upper:]' '[:lower:]' <<<"$1")-gateway-1"; }
 # CA lock and has started the CA.
 enroll_roles() {
   local org="$1" role
-  log "enrolling ${org} role identities (gateway bound to $(default_gateway_id "${org}"), author, analyst, auditor) with Fabric CA on :$(ca_port "${org}")"
+  log "enrolling ${org} role identities (gateway bound to $(default_gateway_id "${org}"), author, analyst, auditor, intel) with Fabric CA on :$(ca_port "${org}")"
   enroll_identity "${org}" gateway "$(gateway_attrs "$(default_gateway_id "${org}")")"
-  for role in author analyst auditor; do
+  for role in author analyst auditor intel; do
     enroll_identity "${org}" "${role}" "ledgerguard.role=${role}:ecert"
   done
 }

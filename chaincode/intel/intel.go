@@ -109,24 +109,24 @@ func New() *Contract {
 // wire.TransientIntelKey; AMBER values must not be (they go to
 // StoreIndicatorValues). An indicator shared again with identical content
 // is left as it is; with other content its record is replaced (the key's
-// history keeps the earlier one).
+// history keeps the earlier one). Returns a wire.IndicatorShareResult.
 func (c *Contract) ShareIndicators(ctx contractapi.TransactionContextInterface, shareJSON string) (string, error) {
-	return contract.Submit(ctx, wire.TxShareIndicators, access.Intel, func(tx contract.Call) ([]wire.Indicator, error) { return share(tx, shareJSON) })
+	return contract.Submit(ctx, wire.TxShareIndicators, access.Intel, func(tx contract.Call) (wire.IndicatorShareResult, error) { return share(tx, shareJSON) })
 }
 
-func share(c contract.Call, shareJSON string) ([]wire.Indicator, error) {
+func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, err error) {
 	id, fn, stub := c.ID, c.Fn, c.Stub
 	in, err := wire.Decode[wire.IndicatorShare]([]byte(shareJSON), "share")
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	n := len(in.Indicators)
 	if n == 0 || n > wire.MaxIndicatorsPerTx {
-		return nil, &wire.ValidationError{Field: "indicators", Reason: fmt.Sprintf("%d indicators; a share holds 1..%d", n, wire.MaxIndicatorsPerTx)}
+		return res, &wire.ValidationError{Field: "indicators", Reason: fmt.Sprintf("%d indicators; a share holds 1..%d", n, wire.MaxIndicatorsPerTx)}
 	}
 	members, err := ledgerview.MemberFor(stub, id, fn)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	seen := make(map[string]bool, n)
 	needValues := 0
@@ -134,10 +134,10 @@ func share(c contract.Call, shareJSON string) ([]wire.Indicator, error) {
 		ind := &in.Indicators[i]
 		field := fmt.Sprintf("indicators[%d]", i)
 		if err := checkShared(ind, field, id.MSP, members); err != nil {
-			return nil, err
+			return res, err
 		}
 		if seen[ind.ID] {
-			return nil, &wire.ValidationError{Field: field + ".id", Reason: "indicator listed twice in one share"}
+			return res, &wire.ValidationError{Field: field + ".id", Reason: "indicator listed twice in one share"}
 		}
 		seen[ind.ID] = true
 		if !wire.IsAmber(ind.TLP) {
@@ -146,21 +146,20 @@ func share(c contract.Call, shareJSON string) ([]wire.Indicator, error) {
 	}
 	values, key, err := transientValues(stub, needValues > 0)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	byID := make(map[string]*wire.IndicatorValue, len(values))
 	for i := range values {
 		byID[values[i].ID] = &values[i]
 	}
 	if len(byID) != len(values) {
-		return nil, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: "a value is listed twice"}
+		return res, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: "a value is listed twice"}
 	}
 	now, err := state.TxTime(stub)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	txID := stub.GetTxID()
-	out := make([]wire.Indicator, 0, n)
 	refs := make([]wire.IndicatorRef, 0, n)
 	for i := range in.Indicators {
 		ind := &in.Indicators[i]
@@ -168,54 +167,54 @@ func share(c contract.Call, shareJSON string) ([]wire.Indicator, error) {
 		v := byID[ind.ID]
 		if wire.IsAmber(ind.TLP) {
 			if v != nil {
-				return nil, &wire.ValidationError{Field: field, Reason: fmt.Sprintf("the value of a %s indicator must not travel with ShareIndicators (every endorser sees its transient map): store it with StoreIndicatorValues endorsed by the recipients", ind.TLP)}
+				return res, &wire.ValidationError{Field: field, Reason: fmt.Sprintf("the value of a %s indicator must not travel with ShareIndicators (every endorser sees its transient map): store it with StoreIndicatorValues endorsed by the recipients", ind.TLP)}
 			}
 		} else {
 			if v == nil {
-				return nil, &wire.ValidationError{Field: field, Reason: fmt.Sprintf("no value for %s indicator %s in transient %s", ind.TLP, ind.ID, wire.TransientIntelValues)}
+				return res, &wire.ValidationError{Field: field, Reason: fmt.Sprintf("no value for %s indicator %s in transient %s", ind.TLP, ind.ID, wire.TransientIntelValues)}
 			}
 			if err := v.Check("transient "+wire.TransientIntelValues+"["+ind.ID+"]", ind, key); err != nil {
-				return nil, err
+				return res, err
 			}
 			delete(byID, ind.ID)
 		}
 		k, err := keys.Key(keys.Indicator, ind.ID)
 		if err != nil {
-			return nil, err
+			return res, err
 		}
 		old, found, err := state.Get[wire.Indicator](stub, k)
 		if err != nil {
-			return nil, err
+			return res, err
 		}
 		if found && sameShare(old, ind) {
-			out = append(out, *old)
+			res.Unchanged++
 			continue // a replay: nothing to write
 		}
 		if found && old.Status == wire.IndicatorPurged {
-			return nil, &state.StateError{Kind: "indicator", ID: ind.ID, State: wire.IndicatorPurged, Action: "share it again (its sharer purged this value)"}
+			return res, &state.StateError{Kind: "indicator", ID: ind.ID, State: wire.IndicatorPurged, Action: "share it again (its sharer purged this value)"}
 		}
 		ind.SharedBy, ind.SharedAt, ind.SharedTx = id.MSP, now, txID
 		ind.Status = wire.IndicatorActive
 		if err := state.Put(stub, k, ind); err != nil {
-			return nil, err
+			return res, err
 		}
 		if v != nil {
 			if err := putPrivate(stub, wire.CollectionIntelShared, ind.ID, v.Bytes()); err != nil {
-				return nil, err
+				return res, err
 			}
 		}
-		out = append(out, *ind)
+		res.Shared++
 		refs = append(refs, ref(ind))
 	}
 	if len(byID) > 0 {
-		return nil, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: fmt.Sprintf("%d values name no CLEAR or GREEN indicator of this share", len(byID))}
+		return res, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: fmt.Sprintf("%d values name no CLEAR or GREEN indicator of this share", len(byID))}
 	}
 	if len(refs) > 0 {
 		if err := state.Emit(stub, wire.EventIntelChanged, wire.IntelEvent{Kind: wire.IntelShared, Indicators: refs}); err != nil {
-			return nil, err
+			return res, err
 		}
 	}
-	return out, nil
+	return res, nil
 }
 
 // checkShared validates one shared record as organisation msp shares it.

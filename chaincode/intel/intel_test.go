@@ -158,9 +158,12 @@ func TestShareClearReadableByEveryMember(t *testing.T) {
 		t.Errorf("private data hash %x, want valueHash %s", h, ind.ValueHash)
 	}
 	// A replay writes nothing.
-	_, tx, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, []wire.IndicatorValue{v})
+	out, tx, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, []wire.IndicatorValue{v})
 	if err != nil || len(tx.Written()) != 0 || len(tx.PrivateWritten()) != 0 {
 		t.Errorf("replay: err %v, wrote %v and %v, want nothing", err, tx.Written(), tx.PrivateWritten())
+	}
+	if got, want := harness.Decode[wire.IndicatorShareResult](t, out), (wire.IndicatorShareResult{Unchanged: 1}); got != want {
+		t.Errorf("replay result %+v, want %+v", got, want)
 	}
 }
 

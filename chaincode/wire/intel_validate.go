@@ -256,3 +256,12 @@ func (f *IndicatorFilter) Match(ind *Indicator) bool {
 	return (f.Type == "" || f.Type == ind.Type) && (f.TLP == "" || f.TLP == ind.TLP) &&
 		(f.SharedBy == "" || f.SharedBy == ind.SharedBy)
 }
+
+// IndicatorShareResult is what ShareIndicators returns: how many records
+// it wrote and how many it left as they were (a replay). It carries no
+// records: a transaction's result is part of its block, and the records
+// are already there as its argument and its writes.
+type IndicatorShareResult struct {
+	Shared    int `json:"shared"`
+	Unchanged int `json:"unchanged"`
+}

@@ -82,7 +82,7 @@ func TestIntelLedger(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	run := fmt.Sprint(time.Now().UnixNano())
-	org1 := intelLedger(t, "org1", "author")
+	org1 := intelLedger(t, "org1", "intel") // the role that may only share, revoke, purge and read
 	org2 := intelLedger(t, "org2", "author")
 	gw2 := intelLedger(t, "org2", "gateway")
 	key := intelKey(t)
