@@ -8,7 +8,9 @@ type Scope string
 // The scopes a credential can hold: one per ingest protocol, read for the
 // proof API and the console, metrics for GET /metrics when it requires a
 // credential, and analyst for the console's state changes (acknowledge or
-// resolve an alert, approve a response; the ledger still decides).
+// resolve an alert, approve a response; the ledger still decides); intel
+// reads the TAXII server's collections (threat intelligence, AMBER
+// included, so kept apart from read) and intel-share shares through it.
 const (
 	ScopeHEC           Scope = "hec"
 	ScopeElasticsearch Scope = "elasticsearch"
@@ -17,10 +19,12 @@ const (
 	ScopeRead          Scope = "read"
 	ScopeMetrics       Scope = "metrics"
 	ScopeAnalyst       Scope = "analyst"
+	ScopeIntel         Scope = "intel"
+	ScopeIntelShare    Scope = "intel-share"
 )
 
 // Scopes lists every valid scope.
-var Scopes = []Scope{ScopeHEC, ScopeElasticsearch, ScopeOTLP, ScopeNDJSON, ScopeRead, ScopeMetrics, ScopeAnalyst}
+var Scopes = []Scope{ScopeHEC, ScopeElasticsearch, ScopeOTLP, ScopeNDJSON, ScopeRead, ScopeMetrics, ScopeAnalyst, ScopeIntel, ScopeIntelShare}
 
 // Credential is one client's secret and what it maps to. The configuration
 // decodes it (hence the YAML names); the HTTP adapter authenticates with it.

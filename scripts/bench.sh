@@ -156,6 +156,14 @@ bench_console() {
           for (i = 2; i <= NF; i++) if ($(i+1) == "ms/page") printf "BENCH console_%s_ms %s ms\n", name, $i }'
 }
 
+# bench_taxii pages through a 100,000-indicator TAXII collection in pages of
+# 100 over loopback HTTP (gateway/taxii on the intel catalog, STIX from
+# gateway/stix; no network needed); goal taxii_page_p99_ms <= 50.
+bench_taxii() {
+  log "bench: TAXII pages of 100 over a 100,000-object collection, walked to the end"
+  (cd "${LG_ROOT}" && go run ./test/bench -scenario taxii -n 100000)
+}
+
 main() {
   if "${LG_ROOT}/scripts/network.sh" status 2>/dev/null | grep -q running; then
     die "the development network (network/run) is running and holds the ports the benchmarks need: run 'make network-down' first"
@@ -172,6 +180,7 @@ main() {
   bench_action
   bench_detect
   bench_console
+  bench_taxii
 }
 
 main "$@"

@@ -115,6 +115,26 @@ download_root_modules() {
   (cd "${LG_ROOT}" && go mod download)
 }
 
+# install_python_tools REQUIREMENTS VENV: the pinned third-party checkers the
+# Go tests run (OASIS taxii2-client, stix2-validator) in a virtual
+# environment; a stamp of the requirements' sha256 makes a rerun a no-op.
+install_python_tools() {
+  local req=$1 venv=$2 stamp
+  stamp="$(sha256sum "${req}" | cut -d' ' -f1)"
+  if [[ -f "${venv}/.requirements.sha256" && "$(cat "${venv}/.requirements.sha256")" == "${stamp}" ]]; then
+    log "python test tools: current in ${venv#"${LG_ROOT}/"}"
+    return 0
+  fi
+  command -v python3 >/dev/null || die "python3 is required for the TAXII/STIX conformance tests"
+  log "python test tools: installing ${req#"${LG_ROOT}/"} into ${venv#"${LG_ROOT}/"}"
+  rm -rf "${venv}"
+  python3 -m venv "${venv}"
+  # --no-deps: every dependency is pinned in the file; pip check proves none is missing.
+  "${venv}/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "${req}"
+  "${venv}/bin/pip" check >/dev/null || die "python test tools: ${req#"${LG_ROOT}/"} misses a dependency (pip check)"
+  echo "${stamp}" >"${venv}/.requirements.sha256"
+}
+
 main() {
   local started=${SECONDS}
   install_debian_packages
@@ -123,6 +143,7 @@ main() {
   install_onnxruntime
   vendor_chaincode
   download_root_modules
+  install_python_tools "${LG_ROOT}/test/python/requirements.txt" "${LG_ROOT}/.cache/pyenv"
   log "setup complete in $((SECONDS - started)) s"
 }
 

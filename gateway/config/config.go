@@ -83,6 +83,7 @@ var DevTokens = []string{
 	"dev-read-token-not-secret",
 	"dev-metrics-token-not-secret",
 	"dev-analyst-token-not-secret",
+	"dev-intel-token-not-secret",
 }
 
 // Config is the whole gateway configuration.
@@ -113,7 +114,10 @@ type Config struct {
 	Respond Section `yaml:"respond"`
 	// Console configures the web console at /console/ (see the console
 	// section of example.yaml); gateway/console decodes and validates it.
-	Console     Section      `yaml:"console"`
+	Console Section `yaml:"console"`
+	// TAXII configures the TAXII 2.1 server at /taxii2/ (gateway/taxii
+	// decodes and validates it with taxii.DecodeConfig).
+	TAXII       Section      `yaml:"taxii"`
 	Credentials []Credential `yaml:"credentials"`
 }
 

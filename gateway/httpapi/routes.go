@@ -79,6 +79,10 @@ func (s *Server) routes() *gin.Engine {
 	if s.deps.Console != nil {
 		r.Any("/console/*path", gin.WrapH(s.deps.Console))
 	}
+	// The TAXII 2.1 server, with its own media types and error messages.
+	if s.deps.TAXII != nil {
+		r.Any("/taxii2/*path", gin.WrapH(s.deps.TAXII))
+	}
 	return r
 }
 

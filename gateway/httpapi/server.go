@@ -94,6 +94,9 @@ type Deps struct {
 	// Console, when set, is served at /console/ (gateway/console; passed
 	// as a handler so this adapter does not import it).
 	Console http.Handler
+	// TAXII, when set, is served at /taxii2/ (gateway/taxii, which
+	// authenticates its own requests; a handler for the same reason).
+	TAXII http.Handler
 }
 
 // Server is the HTTP API. Create it with New; serve Handler; run Run for

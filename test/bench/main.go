@@ -8,7 +8,8 @@
 // detections repeat: alerts_committed_per_s counts every detection
 // committed, alert_records_written_ratio detections per alert record),
 // ingest (a running gateway's end-to-end event rate) and
-// action (telemetry-to-action latency through detection and the responder).
+// action (telemetry-to-action latency through detection and the responder),
+// taxii (TAXII pages over a large intel catalog; no network needed).
 package main
 
 import (
@@ -28,7 +29,7 @@ import (
 
 func main() {
 	runDir := flag.String("run-dir", "network/run", "network state folder holding the connection profiles")
-	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action")
+	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action, taxii")
 	duration := flag.Duration("duration", 15*time.Second, "how long each load level (alerts) or the load (ingest) runs")
 	url := flag.String("url", "http://127.0.0.1:8088", "gateway URL (ingest)")
 	token := flag.String("token", "", "gateway token with ndjson and read scopes (ingest)")
@@ -51,6 +52,8 @@ func main() {
 		err = benchIngest(ctx, *url, *token, *duration, *clients, *perReq)
 	case "action":
 		err = benchAction(ctx, *url, *token, *receiver, *dataDir, *rate, *duration)
+	case "taxii":
+		err = benchTAXII(ctx, *n, 1000, 100)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}
