@@ -201,9 +201,11 @@ those attack patterns.`,
 				}
 			}
 			sharer, err := intelSharer(&l.lf)
-			if err != nil {
+			if err != nil && !dryRun {
 				return err
 			}
+			// A dry run works without a profile; only AMBER then needs one
+			// (its recipients include the sharer).
 			data, err := readBundleFile(args[0])
 			if err != nil {
 				return err
