@@ -104,10 +104,13 @@ type intelKeyFlags struct {
 
 func (k *intelKeyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&k.id, "key-id", "", "id of the consortium indicator key (recorded with every indicator; required)")
-	cmd.Flags().StringVar(&k.file, "key-file", "", "file holding the consortium key's secret as hex (at least 16 bytes; required)")
+	cmd.Flags().StringVar(&k.file, "key-file", "", "file holding the consortium key's secret: hex, or raw bytes (at least 16; the gateway's intel.keys[].secret_file format; required)")
 }
 
-// load reads the key: hex text, white space ignored.
+// load reads the key the way the gateway's intel configuration reads its
+// secret files (so one file serves both): surrounding white space
+// trimmed, then hex if it decodes as hex, else the raw bytes; at least 16
+// bytes.
 func (k *intelKeyFlags) load() (intel.Key, error) {
 	if k.id == "" || k.file == "" {
 		return intel.Key{}, usageError{errors.New("--key-id and --key-file are required: values are hashed with the consortium key")}
@@ -116,9 +119,12 @@ func (k *intelKeyFlags) load() (intel.Key, error) {
 	if err != nil {
 		return intel.Key{}, usageError{fmt.Errorf("--key-file: %w", err)}
 	}
-	secret, err := hex.DecodeString(strings.Join(strings.Fields(string(b)), ""))
-	if err != nil || len(secret) < 16 {
-		return intel.Key{}, usageError{fmt.Errorf("--key-file %s must hold at least 16 bytes as hex", k.file)}
+	secret := []byte(strings.TrimSpace(string(b)))
+	if h, err := hex.DecodeString(string(secret)); err == nil {
+		secret = h
+	}
+	if len(secret) < 16 {
+		return intel.Key{}, usageError{fmt.Errorf("--key-file %s holds fewer than 16 bytes", k.file)}
 	}
 	return intel.Key{ID: k.id, Secret: secret}, nil
 }

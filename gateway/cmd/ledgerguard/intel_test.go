@@ -130,7 +130,7 @@ func unit42(t *testing.T, name string) string {
 func keyFile(t *testing.T) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "intel.key")
-	if err := os.WriteFile(p, []byte("00112233445566778899aabbccddeeff\n00112233445566778899aabbccddeeff\n"), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
