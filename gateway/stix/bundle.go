@@ -386,6 +386,9 @@ func (c *collector) indicator(ix indicatorRef) ([]intel.Input, *Skipped, error) 
 	if err != nil {
 		return fail(ErrUnsupported, "pattern %s cannot be shared: %v", clip(o.Pattern, 120), err)
 	}
+	if len(obs) == 0 {
+		return fail(ErrUnsupported, "pattern %s names no value (an empty IN set)", clip(o.Pattern, 120))
+	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, ix.raw); err != nil {
 		return fail(ErrMalformed, "%v", err)

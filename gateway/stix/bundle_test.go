@@ -192,6 +192,7 @@ func TestParseRefusals(t *testing.T) {
 		{"FOLLOWEDBY", bundleOf(obj(map[string]any{"pattern": "[domain-name:value = 'a.example'] FOLLOWEDBY [url:value = 'http://a.example/']"})), ImportOptions{TLP: "GREEN"}, ErrUnsupported, "indicator--" + uuidA},
 		{"qualifier", bundleOf(obj(map[string]any{"pattern": "[domain-name:value = 'a.example'] WITHIN 5 SECONDS"})), ImportOptions{TLP: "GREEN"}, ErrUnsupported, "indicator--" + uuidA},
 		{"syntax", bundleOf(obj(map[string]any{"pattern": "[domain-name:value = 'a.example'"})), ImportOptions{TLP: "GREEN"}, ErrMalformed, "indicator--" + uuidA},
+		{"empty IN", bundleOf(obj(map[string]any{"pattern": "[domain-name:value IN ()]"})), ImportOptions{TLP: "GREEN"}, ErrUnsupported, "indicator--" + uuidA},
 		{"sigma", bundleOf(obj(map[string]any{"pattern_type": "sigma"})), ImportOptions{TLP: "GREEN"}, ErrUnsupported, "indicator--" + uuidA},
 		{"2.1 without pattern_type", bundleOf(obj(map[string]any{"pattern_type": nil})), ImportOptions{TLP: "GREEN"}, ErrMalformed, "indicator--" + uuidA},
 		{"no pattern", bundleOf(obj(map[string]any{"pattern": nil})), ImportOptions{TLP: "GREEN"}, ErrMalformed, "indicator--" + uuidA},

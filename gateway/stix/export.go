@@ -199,13 +199,16 @@ type Export struct {
 // indicator objects (in the order given), the identities of their sharers
 // and the TLP 2.0 marking definitions they reference. Indicators whose
 // value is not readable (ErrNoValue) are left out and listed; so are
-// revoked ones unless includeRevoked, which writes them with revoked: true.
+// revoked ones unless includeRevoked, which writes them with revoked: true,
+// and second copies of one STIX object version (the same object shared
+// twice, e.g. under a rotated key).
 // The bundle id is derived from its contents.
 func ExportBundle(inds []wire.Indicator, includeRevoked bool) (*Export, error) {
 	exp := &Export{}
 	var indicators []Object
 	sharers := map[string]bool{}
 	tlps := map[string]bool{}
+	written := map[string]string{} // STIX id and version → ledger id
 	for _, ind := range inds {
 		revoked := ind.Status == wire.IndicatorRevoked || !ind.RevokedAt.IsZero()
 		if revoked && !includeRevoked {
@@ -220,6 +223,15 @@ func ExportBundle(inds []wire.Indicator, includeRevoked bool) (*Export, error) {
 		if err != nil {
 			return nil, err
 		}
+		// One STIX object shared twice (re-shared under a rotated key, or
+		// by another member) is written once: a bundle must not hold two
+		// copies of one version.
+		version := o.ID + "\x00" + formatTimestamp(o.Version)
+		if first, dup := written[version]; dup {
+			exp.Skipped = append(exp.Skipped, Skipped{ID: ind.ID, Reason: "same STIX object and version as ledger indicator " + first})
+			continue
+		}
+		written[version] = ind.ID
 		indicators = append(indicators, o)
 		sharers[ind.SharedBy] = true
 		tlps[ind.TLP] = true

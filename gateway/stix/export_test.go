@@ -122,6 +122,25 @@ func TestExportSkipsUnreadable(t *testing.T) {
 	}
 }
 
+func TestExportWritesOneCopyOfAnObject(t *testing.T) {
+	now := wire.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	stixID := "indicator--" + uuidA
+	inds := []wire.Indicator{
+		{ID: "k1-record", Type: wire.IndicatorIPv4, Value: "192.0.2.1", TLP: wire.TLPGreen, ValidFrom: now, SharedBy: "Org1MSP", StixID: stixID, KeyID: "k1"},
+		{ID: "k2-record", Type: wire.IndicatorIPv4, Value: "192.0.2.1", TLP: wire.TLPGreen, ValidFrom: now, SharedBy: "Org1MSP", StixID: stixID, KeyID: "k2"},
+	}
+	exp, err := ExportBundle(inds, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp.Indicators != 1 || len(exp.Skipped) != 1 || exp.Skipped[0].ID != "k2-record" {
+		t.Fatalf("exported %d, skipped %+v; want one copy", exp.Indicators, exp.Skipped)
+	}
+	if n := bytes.Count(exp.Bundle, []byte(`"id": "`+stixID+`"`)); n != 1 {
+		t.Fatalf("bundle holds %s %d times", stixID, n)
+	}
+}
+
 func TestFormatTimestamp(t *testing.T) {
 	tests := []struct {
 		in   time.Time

@@ -1,9 +1,10 @@
 package stix
 
 // Tests against OASIS's own tools (the stix2-patterns reference parser and
-// stix2-validator, pinned and installed by scripts/setup.sh into
-// .cache/pyenv): the grammar accepts what the reference parser accepts, and
-// what export writes is valid STIX 2.1 with no warnings.
+// stix2-validator, pinned in test/python/requirements.txt and installed by
+// scripts/setup.sh into .cache/pyenv; a missing tool fails the test): the
+// grammar accepts what the reference parser accepts, and what export
+// writes is valid STIX 2.1 with no warnings.
 
 import (
 	"bytes"
@@ -17,18 +18,8 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/intel"
+	pyenv "github.com/ledgerguard/ledgerguard/test/python"
 )
-
-// pyTool returns a program of the test Python environment, failing the
-// test (never skipping it) when set-up has not installed it.
-func pyTool(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join(repoRoot(t), ".cache", "pyenv", "bin", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s is missing: run scripts/setup.sh (it installs the pinned STIX/TAXII test tools into .cache/pyenv): %v", p, err)
-	}
-	return p
-}
 
 func repoRoot(t testing.TB) string {
 	t.Helper()
@@ -65,7 +56,7 @@ json.dump(out, sys.stdout)
 `
 
 func TestPatternGrammarAgreesWithOASIS(t *testing.T) {
-	python := pyTool(t, "python")
+	python := pyenv.Tool(t, "python")
 	patterns := make([]string, 0, len(patternSyntaxCases))
 	for _, c := range patternSyntaxCases {
 		if c.pattern != "" { // the reference parser crashes on ""
@@ -136,7 +127,7 @@ func ledgerIndicators(t *testing.T) []wire.Indicator {
 }
 
 func TestExportPassesStixValidator(t *testing.T) {
-	validator := pyTool(t, "stix2_validator")
+	validator := pyenv.Tool(t, "stix2_validator")
 	inds := ledgerIndicators(t)
 	exp, err := ExportBundle(inds, true)
 	if err != nil {

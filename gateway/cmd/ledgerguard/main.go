@@ -56,5 +56,6 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newPingCmd(), newFeaturesCmd(), newModelsCmd(), newExportCmd(), newVerifyCmd(), newPolicyCmd(), newResponseCmd(), newAlertCmd(), newRespondCmd(), newSuppressCmd(), newCapsCmd())
 	root.AddCommand(newGatewayCmd())
 	root.AddCommand(newReportCmd())
+	root.AddCommand(newIntelCmd())
 	return root
 }
