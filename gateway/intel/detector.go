@@ -25,6 +25,9 @@ type Detector struct {
 	Now func() time.Time
 }
 
+// scanChunk is how many events one read-locked scan covers.
+const scanChunk = 2048
+
 // DefaultCategory is the category of an intel-match alert whose indicator
 // names no ATT&CK technique.
 const DefaultCategory = "threat-intel"
@@ -42,24 +45,28 @@ func (d *Detector) Detect(_ context.Context, events []gateway.Event) ([]detect.R
 	var out []detect.Result
 	var obs []Observable
 	var seen map[seenKey]bool
-	d.Matcher.Scan(now(), func(v *View) {
-		for i := range events {
-			obs = Observables(&events[i], obs[:0])
-			for _, o := range obs {
-				v.Lookup(o, func(e *Entry) {
-					k := seenKey{i, e.ID}
-					if seen[k] {
-						return // the same indicator through another field
-					}
-					if seen == nil {
-						seen = map[seenKey]bool{}
-					}
-					seen[k] = true
-					out = append(out, result(i, &events[i], o, obs, e))
-				})
+	// The read lock is taken per chunk, so a share or revocation the sync
+	// applies waits for at most one chunk, not a whole batch.
+	for start := 0; start < len(events); start += scanChunk {
+		d.Matcher.Scan(now(), func(v *View) {
+			for i := start; i < min(start+scanChunk, len(events)); i++ {
+				obs = Observables(&events[i], obs[:0])
+				for _, o := range obs {
+					v.Lookup(o, func(e *Entry) {
+						k := seenKey{i, e.ID}
+						if seen[k] {
+							return // the same indicator through another field
+						}
+						if seen == nil {
+							seen = map[seenKey]bool{}
+						}
+						seen[k] = true
+						out = append(out, result(i, &events[i], o, obs, e))
+					})
+				}
 			}
-		}
-	})
+		})
+	}
 	if d.Sightings != nil {
 		for _, r := range out {
 			d.Sightings.Record(r.Version, r.EventID, events[r.Index].Time)

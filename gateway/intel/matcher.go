@@ -318,12 +318,6 @@ type Observable struct {
 // ObservableIP is the kind of an IP address observable.
 const ObservableIP = "ip"
 
-// Hit is one indicator an observable matched.
-type Hit struct {
-	Observable Observable
-	Entry      *Entry
-}
-
 // View is a read-locked view of the matcher for a batch of lookups; it is
 // valid only inside the function given to [Matcher.Scan].
 type View struct {
