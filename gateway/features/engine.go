@@ -37,7 +37,7 @@ type compiled struct {
 	width  int
 	vocab  map[string]int
 	lex    []int
-	window int // index into Engine.windows
+	window int  // index into Engine.windows
 	pseudo bool // a string-reading kind on a pseudo-field (@class, ...)
 }
 
