@@ -25,7 +25,8 @@ bench_gateway_identity() {
 }
 
 # bench_gateway_config DIR GATEWAY_ID writes a gateway configuration for the
-# ingest benchmark: the bench network, its own store, large batches.
+# ingest benchmark: the bench network, its own store, large batches, and
+# detection on (every anchored event scored by the models in models/).
 bench_gateway_config() {
   local dir="$1" gw="$2" identity
   identity="$(bench_gateway_identity "${gw}")"
@@ -38,23 +39,46 @@ syslog: {enabled: false}
 store: {dir: "${dir}/store", batch_max_events: 50000, batch_max_wait: 250ms}
 ledger: {profile: "${BENCH_RUN_DIR}/connection-org1.json", identity: ${identity}}
 backpressure: {max_unanchored_events: 20000000, max_pending_batches: 1000}
+detection:
+  enabled: true
+  strict: false
+  models_dir: "${LG_ROOT}/models"
+  onnxruntime_library: "${LG_BIN}/onnxruntime/libonnxruntime.so.1"
 credentials:
-  - {name: bench, token: bench-token-not-secret, scopes: [ndjson, read]}
+  - {name: bench, token: bench-token-not-secret, scopes: [ndjson, hec, read]}
 YAML
 }
 
+# peak_rss_mib PID prints the peak resident set (VmHWM) of a running
+# process in MiB.
+peak_rss_mib() {
+  awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
+}
+
+# bench_ingest GATEWAY_BIN LOADGEN_BIN runs the ingest figures against one
+# gateway with detection on: NDJSON at saturation (then acknowledgement
+# latency at half the rate it reached, and the raw limit on the same
+# disk), HEC at saturation, and the gateway's peak RSS over all of it. The
+# load generator is a separate, pre-built process.
 bench_ingest() {
-  local dir pid
+  local gw_bin="$1" loadgen="$2" dir pid data_dir rss
+  data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
   dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-gw.XXXXXX")"
-  bench_gateway_config "${dir}" "bench-$(date +%s)"
-  "${LG_BIN}/ledgerguard" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
+  bench_gateway_config "${dir}" "bench-$(date +%s%N)"
+  "${gw_bin}" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
   pid=$!
   if ! wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
     kill "${pid}" 2>/dev/null || true
     die "the bench gateway did not become ready; see ${dir}/gateway.log"
   fi
-  log "bench: ingest through NDJSON (32 clients x 1000 events per request, 20 s), then wait until all is anchored"
-  (cd "${LG_ROOT}" && go run ./test/bench -scenario ingest -url http://127.0.0.1:18188 -token bench-token-not-secret -duration 20s) || true
+  log "bench: ingest through NDJSON with detection on (32 clients x 1000 events per request, 20 s), wait until all is anchored and scored, ack latency at half that rate (15 s), raw limit"
+  (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol ndjson -url http://127.0.0.1:18188 -token bench-token-not-secret \
+    -duration 20s -latency-for 15s -limit-dir "${dir}" -data "${data_dir}") || true
+  log "bench: ingest through HEC with detection on (32 clients x 1000 events per request, 20 s)"
+  (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol hec -url http://127.0.0.1:18188 -token bench-token-not-secret \
+    -duration 20s -data "${data_dir}") || true
+  rss="$(peak_rss_mib "${pid}")"
+  echo "BENCH gateway_peak_rss_mib ${rss} MiB"
   kill -TERM "${pid}" 2>/dev/null || true
   wait "${pid}" 2>/dev/null || true
   rm -rf "${dir}"
@@ -137,12 +161,19 @@ bench_action() {
   wait "${gw_pid}" "${rc_pid}" 2>/dev/null || true
 }
 
-# bench_detect turns the detection Go benchmarks into BENCH lines.
+# bench_detect turns the detection Go benchmarks into BENCH lines: per
+# model, wall time per event of Detect on a batch of 8,192 events handed
+# over by one caller as the alerter does (feature extraction included, both
+# cores available), and the CPU time per event, which other load on the
+# machine does not distort.
 bench_detect() {
   log "bench: detection per event, batched, through the real feature engine and ONNX Runtime"
   (cd "${LG_ROOT}" && go test -run '^$' -bench 'BenchmarkDetect' -benchtime 2s ./gateway/onnx/) \
     | awk '/^BenchmarkDetect\// { split($1, a, "/"); name=a[2]; sub(/-[0-9]+$/, "", name);
-        for (i = 2; i <= NF; i++) if ($(i+1) == "ns/event") printf "BENCH detect_ns_per_event_%s %s ns\n", name, $i }'
+        for (i = 2; i <= NF; i++) {
+          if ($(i+1) == "ns/event") printf "BENCH detect_ns_per_event_%s %s ns\n", name, $i
+          if ($(i+1) == "cpu-ns/event") printf "BENCH detect_cpu_ns_per_event_%s %s ns\n", name, $i
+        } }'
 }
 
 # bench_console measures console pages at scale (10,000 alerts on a paging
@@ -156,22 +187,57 @@ bench_console() {
           for (i = 2; i <= NF; i++) if ($(i+1) == "ms/page") printf "BENCH console_%s_ms %s ms\n", name, $i }'
 }
 
+# bench_selected NAME SELECTED... reports whether scenario NAME is among
+# SELECTED (every scenario when none is given).
+bench_selected() {
+  local name="$1"
+  shift
+  [[ $# -eq 0 ]] && return 0
+  local s
+  for s in "$@"; do [[ "${s}" == "${name}" ]] && return 0; done
+  return 1
+}
+
+# main [SCENARIO...] runs the named scenarios (submit, alerts, ingest,
+# action, detect, console), or all of them. LEDGERGUARD_BENCH_GATEWAY names
+# another gateway binary for the ingest scenario (to compare builds in one
+# run).
 main() {
+  local s
+  for s in "$@"; do
+    case "${s}" in
+      submit | alerts | ingest | action | detect | console) ;;
+      *) die "unknown scenario ${s} (submit, alerts, ingest, action, detect, console)" ;;
+    esac
+  done
+  if bench_selected detect "$@"; then bench_detect; fi
+  if bench_selected console "$@"; then bench_console; fi
+  local needs_network=false
+  for s in submit alerts ingest action; do
+    if bench_selected "${s}" "$@"; then needs_network=true; fi
+  done
+  [[ "${needs_network}" == true ]] || return 0
   if "${LG_ROOT}/scripts/network.sh" status 2>/dev/null | grep -q running; then
     die "the development network (network/run) is running and holds the ports the benchmarks need: run 'make network-down' first"
   fi
+  local loadgen="${LG_BIN}/lg-bench"
+  (cd "${LG_ROOT}" && go build -o "${loadgen}" ./test/bench)
   network_cmd reset >/dev/null
   trap stop_bench_network EXIT
   network_cmd up
   LEDGERGUARD_RUN_DIR="${BENCH_RUN_DIR}" "${LG_ROOT}/scripts/chaincode.sh" deploy
-  log "bench: submit/evaluate latency (200 sequential submits, BatchTimeout from network/configtx.yaml)"
-  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario submit -n 200)
-  log "bench: RaiseAlerts at 1, 100 and 1000 alerts per transaction, then deduplicated with 90 % repeats (15 s each)"
-  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario alerts -duration 15s)
-  bench_ingest
-  bench_action
-  bench_detect
-  bench_console
+  if bench_selected submit "$@"; then
+    log "bench: submit/evaluate latency (200 sequential submits, BatchTimeout from network/configtx.yaml)"
+    (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario submit -n 200)
+  fi
+  if bench_selected alerts "$@"; then
+    log "bench: RaiseAlerts at 1, 100 and 1000 alerts per transaction, then deduplicated with 90 % repeats (15 s each)"
+    (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario alerts -duration 15s)
+  fi
+  if bench_selected ingest "$@"; then
+    bench_ingest "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${loadgen}"
+  fi
+  if bench_selected action "$@"; then bench_action; fi
 }
 
 main "$@"
