@@ -30,7 +30,7 @@ func benchLines() map[string][]byte {
 	}
 	kdd.WriteString(`}}`)
 	return map[string][]byte{
-		"kdd41": kdd.Bytes(),
+		"kdd41":  kdd.Bytes(),
 		"zeek10": []byte(`{"sourcetype":"zeek:conn","host":"sensor-02","time":1732550400.123,"event":{"ts":1732550400.123,"uid":"C8x1Yw3bQm","id.orig_h":"10.1.2.3","id.orig_p":51234,"id.resp_h":"203.0.113.9","id.resp_p":443,"proto":"tcp","service":"ssl","duration":1.25,"orig_bytes":5123}}`),
 	}
 }
