@@ -77,8 +77,12 @@ bench_ingest() {
   log "bench: ingest through HEC with detection on (32 clients x 1000 events per request, 20 s)"
   (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol hec -url http://127.0.0.1:18188 -token bench-token-not-secret \
     -duration 20s -data "${data_dir}") || true
-  rss="$(peak_rss_mib "${pid}")"
-  echo "BENCH gateway_peak_rss_mib ${rss} MiB"
+  if [[ -r "/proc/${pid}/status" ]]; then
+    rss="$(peak_rss_mib "${pid}")"
+    echo "BENCH gateway_peak_rss_mib ${rss} MiB"
+  else
+    log "bench: the gateway exited before its peak RSS could be read; see ${dir}/gateway.log"
+  fi
   kill -TERM "${pid}" 2>/dev/null || true
   wait "${pid}" 2>/dev/null || true
   rm -rf "${dir}"
