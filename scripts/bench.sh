@@ -25,7 +25,8 @@ bench_gateway_identity() {
 }
 
 # bench_gateway_config DIR GATEWAY_ID writes a gateway configuration for the
-# ingest benchmark: the bench network, its own store, large batches.
+# ingest benchmark: the bench network, its own store, large batches, and
+# detection on (every anchored event scored by the models in models/).
 bench_gateway_config() {
   local dir="$1" gw="$2" identity
   identity="$(bench_gateway_identity "${gw}")"
@@ -38,23 +39,50 @@ syslog: {enabled: false}
 store: {dir: "${dir}/store", batch_max_events: 50000, batch_max_wait: 250ms}
 ledger: {profile: "${BENCH_RUN_DIR}/connection-org1.json", identity: ${identity}}
 backpressure: {max_unanchored_events: 20000000, max_pending_batches: 1000}
+detection:
+  enabled: true
+  strict: false
+  models_dir: "${LG_ROOT}/models"
+  onnxruntime_library: "${LG_BIN}/onnxruntime/libonnxruntime.so.1"
 credentials:
-  - {name: bench, token: bench-token-not-secret, scopes: [ndjson, read]}
+  - {name: bench, token: bench-token-not-secret, scopes: [ndjson, hec, read]}
 YAML
 }
 
+# peak_rss_mib PID prints the peak resident set (VmHWM) of a running
+# process in MiB.
+peak_rss_mib() {
+  awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
+}
+
+# bench_ingest GATEWAY_BIN LOADGEN_BIN runs the ingest figures against one
+# gateway with detection on: NDJSON at saturation (then acknowledgement
+# latency at half the rate it reached, and the raw limit on the same
+# disk), HEC at saturation, and the gateway's peak RSS over all of it. The
+# load generator is a separate, pre-built process.
 bench_ingest() {
-  local dir pid
+  local gw_bin="$1" loadgen="$2" dir pid data_dir rss
+  data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
   dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-gw.XXXXXX")"
-  bench_gateway_config "${dir}" "bench-$(date +%s)"
-  "${LG_BIN}/ledgerguard" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
+  bench_gateway_config "${dir}" "bench-$(date +%s%N)"
+  "${gw_bin}" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
   pid=$!
   if ! wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
     kill "${pid}" 2>/dev/null || true
     die "the bench gateway did not become ready; see ${dir}/gateway.log"
   fi
-  log "bench: ingest through NDJSON (32 clients x 1000 events per request, 20 s), then wait until all is anchored"
-  (cd "${LG_ROOT}" && go run ./test/bench -scenario ingest -url http://127.0.0.1:18188 -token bench-token-not-secret -duration 20s) || true
+  log "bench: ingest through NDJSON with detection on (32 clients x 1000 events per request, 20 s), wait until all is anchored and scored, ack latency at half that rate (15 s), raw limit"
+  (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol ndjson -url http://127.0.0.1:18188 -token bench-token-not-secret \
+    -duration 20s -latency-for 15s -limit-dir "${dir}" -data "${data_dir}") || true
+  log "bench: ingest through HEC with detection on (32 clients x 1000 events per request, 20 s)"
+  (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol hec -url http://127.0.0.1:18188 -token bench-token-not-secret \
+    -duration 20s -data "${data_dir}") || true
+  if [[ -r "/proc/${pid}/status" ]]; then
+    rss="$(peak_rss_mib "${pid}")"
+    echo "BENCH gateway_peak_rss_mib ${rss} MiB"
+  else
+    log "bench: the gateway exited before its peak RSS could be read; see ${dir}/gateway.log"
+  fi
   kill -TERM "${pid}" 2>/dev/null || true
   wait "${pid}" 2>/dev/null || true
   rm -rf "${dir}"
@@ -155,15 +183,22 @@ bench_anchor_capacity() {
 # reference ingest_events_per_s is compared with in the same run.
 bench_immudb() {
   log "bench: the same events into an embedded immudb (synced commits, batches of 1,000) for 20 s"
-  (cd "${LG_ROOT}" && go run ./test/bench -scenario immudb -duration 20s)
+  (cd "${LG_ROOT}" && go run ./test/bench -scenario immudb -duration 20s -data "${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}")
 }
 
-# bench_detect turns the detection Go benchmarks into BENCH lines.
+# bench_detect turns the detection Go benchmarks into BENCH lines: per
+# model, wall time per event of Detect on a batch of 8,192 events handed
+# over by one caller as the alerter does (feature extraction included, both
+# cores available), and the CPU time per event, which other load on the
+# machine does not distort.
 bench_detect() {
   log "bench: detection per event, batched, through the real feature engine and ONNX Runtime"
   (cd "${LG_ROOT}" && go test -run '^$' -bench 'BenchmarkDetect' -benchtime 2s ./gateway/onnx/) \
     | awk '/^BenchmarkDetect\// { split($1, a, "/"); name=a[2]; sub(/-[0-9]+$/, "", name);
-        for (i = 2; i <= NF; i++) if ($(i+1) == "ns/event") printf "BENCH detect_ns_per_event_%s %s ns\n", name, $i }'
+        for (i = 2; i <= NF; i++) {
+          if ($(i+1) == "ns/event") printf "BENCH detect_ns_per_event_%s %s ns\n", name, $i
+          if ($(i+1) == "cpu-ns/event") printf "BENCH detect_cpu_ns_per_event_%s %s ns\n", name, $i
+        } }'
 }
 
 # bench_console measures console pages at scale (10,000 alerts on a paging
@@ -178,11 +213,14 @@ bench_console() {
 }
 
 # ratio_lines FILE prints the figures that compare two lines of one run:
-# ingest against the embedded immudb reference.
+# ingest against the embedded immudb reference, and ingest with the intel
+# matcher on against without.
 ratio_lines() {
   awk '$1 == "BENCH" && $2 == "ingest_events_per_s" { ingest = $3 }
        $1 == "BENCH" && $2 == "immudb_events_per_s" { immudb = $3 }
-       END { if (ingest > 0 && immudb > 0) printf "BENCH ingest_vs_immudb_ratio %.3f ratio\n", ingest / immudb }' "$1"
+       $1 == "BENCH" && $2 == "intel_on_ingest_events_per_s" { intel = $3 }
+       END { if (ingest > 0 && immudb > 0) printf "BENCH ingest_vs_immudb_ratio %.3f ratio\n", ingest / immudb
+             if (ingest > 0 && intel > 0) printf "BENCH intel_ingest_ratio %.3f ratio\n", intel / ingest }' "$1"
 }
 
 # bench_taxii pages through a 100,000-indicator TAXII collection in pages of
@@ -208,16 +246,18 @@ bench_intel_match() {
           if ($(i+1) == "lookups/s") printf "BENCH intel_match%s_lookups_per_wall_s %s lookups/s\n", name, $i } }'
 }
 
-# bench_intel DIR_BASELINE_FILE starts an Org2 gateway with intel on (same
-# store and batch settings as the ingest benchmark), shares 10,000 GREEN
-# indicators as Org1 (addresses the ingest events never carry: the matcher
-# is loaded and consulted for every event, and matches nothing), times 100
-# single shares from commit to Org2's matcher (intel_share_to_match_*),
-# then runs the ingest load against it. intel_ingest_ratio is its
-# ingest_vs_limit_ratio over the baseline run's (BASELINE_FILE holds that
-# run's BENCH lines): 1.0 means the matcher costs nothing; goal >= 0.9.
+# bench_intel LOADGEN starts an Org2 gateway configured as the ingest
+# benchmark's (detection on, same store and batch settings) with intel on,
+# shares 10,000 GREEN indicators as Org1 (addresses the ingest events never
+# carry: the matcher is loaded and consulted for every event, and matches
+# nothing), times 100 single shares from commit to Org2's matcher
+# (intel_share_to_match_*), then runs the same NDJSON ingest load against
+# it (intel_on_ingest_*). ratio_lines divides its ingest_events_per_s by the
+# ingest scenario's of the same run (intel_ingest_ratio; 1.0 means the
+# matcher costs nothing; goal >= 0.9).
 bench_intel() {
-  local baseline="$1" dir gw identity pid out on off
+  local loadgen="$1" dir gw identity pid data_dir
+  data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
   dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-intel.XXXXXX")"
   gw="bench-intel-$(date +%s)"
   identity="$(network_cmd add-gateway Org2 "${gw}")"
@@ -232,6 +272,11 @@ metrics: {auth: none}
 store: {dir: "${dir}/store", batch_max_events: 50000, batch_max_wait: 250ms}
 ledger: {profile: "${BENCH_RUN_DIR}/connection-org2.json", identity: ${identity}}
 backpressure: {max_unanchored_events: 20000000, max_pending_batches: 1000}
+detection:
+  enabled: true
+  strict: false
+  models_dir: "${LG_ROOT}/models"
+  onnxruntime_library: "${LG_BIN}/onnxruntime/libonnxruntime.so.1"
 intel:
   enabled: true
   keys: [{id: bench, secret_file: "${dir}/intel.key"}]
@@ -245,55 +290,88 @@ YAML
     kill "${pid}" 2>/dev/null || true
     die "the intel bench gateway did not become ready; see ${dir}/gateway.log"
   fi
-  log "bench: intel share to Org2's matcher (10,000 preloaded, then 100 single shares), then ingest with the matcher on"
-  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario intel-share -url http://127.0.0.1:18188 \
+  log "bench: intel share to Org2's matcher (10,000 preloaded, then 100 single shares), then NDJSON ingest with detection and the matcher on"
+  (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario intel-share -url http://127.0.0.1:18188 \
     -key-id bench -key-file "${dir}/intel.key" -n 100 -preload 10000) || true
-  out="${dir}/ingest.bench"
-  (cd "${LG_ROOT}" && go run ./test/bench -scenario ingest -url http://127.0.0.1:18188 -token bench-token-not-secret -duration 20s) \
-    >"${out}" || true
-  sed 's/^BENCH ingest_/BENCH intel_on_ingest_/' "${out}" | grep '^BENCH intel_on_ingest_' || true
-  on="$(awk '$2 == "ingest_vs_limit_ratio" { print $3 }' "${out}")"
-  off="$(awk '$2 == "ingest_vs_limit_ratio" { print $3 }' "${baseline}")"
-  if [[ -n "${on}" && -n "${off}" ]]; then
-    awk -v on="${on}" -v off="${off}" 'BEGIN { if (off > 0) printf "BENCH intel_ingest_ratio %.3f ratio\n", on / off }'
-  fi
+  (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol ndjson -url http://127.0.0.1:18188 -token bench-token-not-secret \
+    -duration 20s -data "${data_dir}") | sed -n 's/^BENCH ingest_/BENCH intel_on_ingest_/p' || true
   kill -TERM "${pid}" 2>/dev/null || true
   wait "${pid}" 2>/dev/null || true
   rm -rf "${dir}"
 }
 
+# bench_selected NAME SELECTED... reports whether scenario NAME is among
+# SELECTED (every scenario when none is given).
+bench_selected() {
+  local name="$1"
+  shift
+  [[ $# -eq 0 ]] && return 0
+  local s
+  for s in "$@"; do [[ "${s}" == "${name}" ]] && return 0; done
+  return 1
+}
+
+# main [SCENARIO...] runs the named scenarios, or all of them, and prints
+# the figures that compare two scenarios of the run (ratio_lines).
+# LEDGERGUARD_BENCH_GATEWAY names another gateway binary for the ingest
+# scenario (to compare builds in one run).
 main() {
-  local out
+  local s out
+  for s in "$@"; do
+    case "${s}" in
+      submit | alerts | intel | ingest | immudb | anchorcap | action | detect | console | taxii | intel-match | intel-ingest) ;;
+      *) die "unknown scenario ${s} (submit, alerts, intel, ingest, immudb, anchorcap, action, detect, console, taxii, intel-match, intel-ingest)" ;;
+    esac
+  done
   out="$(mktemp)"
-  run_all | tee "${out}"
+  run_all "$@" | tee "${out}"
   ratio_lines "${out}"
   rm -f "${out}"
 }
 
+# run_all [SCENARIO...] runs the scenarios that need no network first,
+# then starts the bench network for the others.
 run_all() {
+  if bench_selected detect "$@"; then bench_detect; fi
+  if bench_selected console "$@"; then bench_console; fi
+  if bench_selected taxii "$@"; then bench_taxii; fi
+  if bench_selected intel-match "$@"; then bench_intel_match; fi
+  if bench_selected immudb "$@"; then bench_immudb; fi
+  local s needs_network=false
+  for s in submit alerts intel ingest anchorcap action intel-ingest; do
+    if bench_selected "${s}" "$@"; then needs_network=true; fi
+  done
+  [[ "${needs_network}" == true ]] || return 0
   if "${LG_ROOT}/scripts/network.sh" status 2>/dev/null | grep -q running; then
     die "the development network (network/run) is running and holds the ports the benchmarks need: run 'make network-down' first"
   fi
+  local loadgen="${LG_BIN}/lg-bench"
+  (cd "${LG_ROOT}" && go build -o "${loadgen}" ./test/bench)
   network_cmd reset >/dev/null
   trap stop_bench_network EXIT
   network_cmd up
   LEDGERGUARD_RUN_DIR="${BENCH_RUN_DIR}" "${LG_ROOT}/scripts/chaincode.sh" deploy
-  log "bench: submit/evaluate latency (200 sequential submits, BatchTimeout from network/configtx.yaml)"
-  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario submit -n 200)
-  log "bench: RaiseAlerts at 1, 100 and 1000 alerts per transaction, then deduplicated with 90 % repeats (15 s each)"
-  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario alerts -duration 15s)
-  log "bench: ShareIndicators, 1000 CLEAR/GREEN indicators per transaction with private values (15 s)"
-  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario intel -duration 15s)
-  bench_ingest | tee "${BENCH_RUN_DIR}/ingest.bench"
-  bench_immudb
-  bench_anchor_capacity 4
-  bench_anchor_capacity 16
-  bench_action
-  bench_detect
-  bench_console
-  bench_taxii
-  bench_intel_match
-  bench_intel "${BENCH_RUN_DIR}/ingest.bench"
+  if bench_selected submit "$@"; then
+    log "bench: submit/evaluate latency (200 sequential submits, BatchTimeout from network/configtx.yaml)"
+    (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario submit -n 200)
+  fi
+  if bench_selected alerts "$@"; then
+    log "bench: RaiseAlerts at 1, 100 and 1000 alerts per transaction, then deduplicated with 90 % repeats (15 s each)"
+    (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario alerts -duration 15s)
+  fi
+  if bench_selected intel "$@"; then
+    log "bench: ShareIndicators, 1000 CLEAR/GREEN indicators per transaction with private values (15 s)"
+    (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario intel -duration 15s)
+  fi
+  if bench_selected ingest "$@"; then
+    bench_ingest "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${loadgen}"
+  fi
+  if bench_selected intel-ingest "$@"; then bench_intel "${loadgen}"; fi
+  if bench_selected anchorcap "$@"; then
+    bench_anchor_capacity 4
+    bench_anchor_capacity 16
+  fi
+  if bench_selected action "$@"; then bench_action; fi
 }
 
 main "$@"

@@ -331,31 +331,6 @@ func (a *Alerter) setErr(err error) {
 // come with their stored leaf hashes, which the alerts cite as they are:
 // the alerter never re-encodes or re-hashes an event.
 func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert, error) {
-	var leaves []gateway.Leaf
-	for from := b.TreeSizeBefore; from < b.TreeSizeAfter; {
-		to := min(from+LeavesPerRead, b.TreeSizeAfter)
-		got, err := a.log.Leaves(ctx, from, to)
-		if err != nil {
-			return nil, fmt.Errorf("alerting: read events %d..%d of batch %s: %w", from, to-1, b.ID, err)
-		}
-		if uint64(len(got)) != to-from {
-			return nil, fmt.Errorf("alerting: read events %d..%d of batch %s: got %d leaves", from, to-1, b.ID, len(got))
-		}
-		if leaves == nil { // the usual case: the whole batch in one read
-			leaves = got
-		} else {
-			leaves = append(leaves, got...)
-		}
-		from = to
-	}
-	events := make([]gateway.Event, len(leaves))
-	for i := range leaves {
-		events[i] = leaves[i].Event
-	}
-	results, err := a.det.Detect(ctx, events)
-	if err != nil {
-		return nil, fmt.Errorf("alerting: detect batch %s: %w", b.ID, err)
-	}
 	// Only the models the batch lists (those in force when it was sealed)
 	// may flag its events: the ledger refuses an alert whose detector its
 	// batch does not list, and would refuse it on every retry. A model
@@ -368,29 +343,53 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 	var out []wire.Alert
 	seen := map[string]bool{}
 	skipped := 0
-	for _, r := range results {
-		if !r.Flagged {
-			continue
-		}
-		// An intel match cites its indicator (version = indicator id,
-		// sha256 = its keyed hash) instead of a model the batch lists;
-		// the ledger checks it against the indicator.
-		if r.Model != wire.DetectorIntelMatch && !listed[gateway.ModelRef{ID: r.Model, Version: r.Version, SHA256: r.SHA256}] {
-			skipped++
-			continue
-		}
-		if r.Index < 0 || r.Index >= len(leaves) {
-			return nil, fmt.Errorf("alerting: detect batch %s: result index %d of %d events", b.ID, r.Index, len(leaves))
-		}
-		al, err := a.alert(b, &leaves[r.Index], r)
+	// The batch is read and scored LeavesPerRead events at a time: only
+	// one window of decoded events is held at once, however large the
+	// batch, which bounds the alerter's memory (a 50,000-event batch of
+	// 1 KB flow records decodes to hundreds of MB). Window features see
+	// the events in the same order either way.
+	for from := b.TreeSizeBefore; from < b.TreeSizeAfter; {
+		to := min(from+LeavesPerRead, b.TreeSizeAfter)
+		leaves, err := a.log.Leaves(ctx, from, to)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("alerting: read events %d..%d of batch %s: %w", from, to-1, b.ID, err)
 		}
-		if seen[al.ID] {
-			continue
+		if uint64(len(leaves)) != to-from {
+			return nil, fmt.Errorf("alerting: read events %d..%d of batch %s: got %d leaves", from, to-1, b.ID, len(leaves))
 		}
-		seen[al.ID] = true
-		out = append(out, al)
+		events := make([]gateway.Event, len(leaves))
+		for i := range leaves {
+			events[i] = leaves[i].Event
+		}
+		results, err := a.det.Detect(ctx, events)
+		if err != nil {
+			return nil, fmt.Errorf("alerting: detect batch %s: %w", b.ID, err)
+		}
+		for _, r := range results {
+			if !r.Flagged {
+				continue
+			}
+			// An intel match cites its indicator (version = indicator id,
+			// sha256 = its keyed hash) instead of a model the batch lists;
+			// the ledger checks it against the indicator.
+			if r.Model != wire.DetectorIntelMatch && !listed[gateway.ModelRef{ID: r.Model, Version: r.Version, SHA256: r.SHA256}] {
+				skipped++
+				continue
+			}
+			if r.Index < 0 || r.Index >= len(leaves) {
+				return nil, fmt.Errorf("alerting: detect batch %s: result index %d of %d events", b.ID, r.Index, len(leaves))
+			}
+			al, err := a.alert(b, &leaves[r.Index], r)
+			if err != nil {
+				return nil, err
+			}
+			if seen[al.ID] {
+				continue
+			}
+			seen[al.ID] = true
+			out = append(out, al)
+		}
+		from = to
 	}
 	if skipped > 0 {
 		a.cfg.Logger.Warn("flagged events not alerted: their model was not in force when the batch was sealed",

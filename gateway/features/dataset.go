@@ -246,7 +246,7 @@ func (lr *LabelRule) apply(rows []Row) {
 	t := map[string]*tally{}
 	for i := range rows {
 		ev := &rows[i].Event
-		k := w.keyOf(ev)
+		k := string(w.keyOf(ev, nil))
 		keys[i] = k
 		if k == "" || !w.matches(ev) {
 			continue

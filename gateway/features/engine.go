@@ -37,7 +37,8 @@ type compiled struct {
 	width  int
 	vocab  map[string]int
 	lex    []int
-	window int // index into Engine.windows
+	window int  // index into Engine.windows
+	pseudo bool // a string-reading kind on a pseudo-field (@class, ...)
 }
 
 // Engine extracts feature vectors for one Spec. Extract is safe for
@@ -170,12 +171,22 @@ func Compile(spec Spec) (*Engine, error) {
 				return nil, &SpecError{i, f.Name, fmt.Sprintf("unknown transform %q", t.Op)}
 			}
 		}
+		c.pseudo = f.Kind != KindNumeric && f.Kind != KindWindow && pseudoField(f.Field)
 		c.width = len(names)
 		col += c.width
 		e.names = append(e.names, names...)
 		e.feats = append(e.feats, c)
 	}
 	return e, nil
+}
+
+// pseudoField reports whether name is one of stringField's pseudo-fields.
+func pseudoField(name string) bool {
+	switch name {
+	case "@class", "@sourcetype", "@host", "@source":
+		return true
+	}
+	return false
 }
 
 // Width is the number of columns Extract writes.
@@ -214,62 +225,9 @@ func (e *Engine) Extract(ev *gateway.Event, dst []float32) {
 		}
 		e.mu.Unlock()
 	}
-	var lexBuf [32]float64
 	for i := range e.feats {
 		c := &e.feats[i]
-		out := dst[c.col : c.col+c.width]
-		switch c.f.Kind {
-		case KindNumeric:
-			v, ok := numberField(ev, c.f.Field)
-			if !ok {
-				v = c.f.Default
-			}
-			out[0] = c.finish(v)
-		case KindEquals:
-			v, _ := stringField(ev, c.f.Field)
-			b := 0.0
-			if v == c.f.Value {
-				b = 1
-			}
-			out[0] = c.finish(b)
-		case KindCategorical:
-			v, _ := stringField(ev, c.f.Field)
-			if c.f.Lower {
-				v = strings.ToLower(v)
-			}
-			j, ok := c.vocab[v]
-			if c.f.Encoding == "index" {
-				if !ok {
-					j = len(c.f.Vocab)
-				}
-				out[0] = c.finish(float64(j))
-				continue
-			}
-			for k := range out {
-				out[k] = c.finish(0)
-			}
-			if ok {
-				out[j] = c.finish(1)
-			} else if c.f.Other {
-				out[len(out)-1] = c.finish(1)
-			}
-		case KindLexical:
-			s, _ := stringField(ev, c.f.Field)
-			if c.f.Part == "sld" {
-				s = RegistrableLabel(s)
-			} else {
-				s = strings.TrimSuffix(strings.ToLower(s), ".")
-			}
-			vals := lexBuf[:0]
-			if len(c.lex) > len(lexBuf) {
-				vals = make([]float64, 0, len(c.lex))
-			}
-			vals = vals[:len(c.lex)]
-			lexical(s, c.lex, vals)
-			for k, v := range vals {
-				out[k] = c.finish(v)
-			}
-		case KindWindow:
+		if c.f.Kind == KindWindow {
 			a := aggs[c.window]
 			var v float64
 			switch c.f.Agg {
@@ -284,7 +242,75 @@ func (e *Engine) Extract(ev *gateway.Event, dst []float32) {
 					v = a.count / a.all
 				}
 			}
-			out[0] = c.finish(v)
+			dst[c.col] = c.finish(v)
+			continue
+		}
+		if c.pseudo {
+			v, ok := stringField(ev, c.f.Field)
+			c.fromValue(v, ok, dst)
+			continue
+		}
+		v, ok := ev.Fields[c.f.Field]
+		c.fromValue(v, ok, dst)
+	}
+}
+
+// fromValue writes the columns of a non-window feature whose field holds
+// v (present false: the event lacks the field).
+func (c *compiled) fromValue(v any, present bool, dst []float32) {
+	out := dst[c.col : c.col+c.width]
+	switch c.f.Kind {
+	case KindNumeric:
+		x, ok := numberValue(v, present)
+		if !ok {
+			x = c.f.Default
+		}
+		out[0] = c.finish(x)
+	case KindEquals:
+		s, _ := stringValue(v, present)
+		b := 0.0
+		if s == c.f.Value {
+			b = 1
+		}
+		out[0] = c.finish(b)
+	case KindCategorical:
+		s, _ := stringValue(v, present)
+		if c.f.Lower {
+			s = strings.ToLower(s)
+		}
+		j, ok := c.vocab[s]
+		if c.f.Encoding == "index" {
+			if !ok {
+				j = len(c.f.Vocab)
+			}
+			out[0] = c.finish(float64(j))
+			return
+		}
+		zero := c.finish(0)
+		for k := range out {
+			out[k] = zero
+		}
+		if ok {
+			out[j] = c.finish(1)
+		} else if c.f.Other {
+			out[len(out)-1] = c.finish(1)
+		}
+	case KindLexical:
+		s, _ := stringValue(v, present)
+		if c.f.Part == "sld" {
+			s = RegistrableLabel(s)
+		} else {
+			s = strings.TrimSuffix(strings.ToLower(s), ".")
+		}
+		var lexBuf [32]float64
+		vals := lexBuf[:0]
+		if len(c.lex) > len(lexBuf) {
+			vals = make([]float64, 0, len(c.lex))
+		}
+		vals = vals[:len(c.lex)]
+		lexical(s, c.lex, vals)
+		for k, x := range vals {
+			out[k] = c.finish(x)
 		}
 	}
 }
@@ -331,7 +357,13 @@ func stringField(ev *gateway.Event, name string) (string, bool) {
 		return ev.Source, true
 	}
 	v, ok := ev.Fields[name]
-	if !ok || v == nil {
+	return stringValue(v, ok)
+}
+
+// stringValue is stringField on a value already read (present false: the
+// field is absent).
+func stringValue(v any, present bool) (string, bool) {
+	if !present || v == nil {
 		return "", false
 	}
 	switch x := v.(type) {
@@ -356,7 +388,13 @@ func stringField(ev *gateway.Event, name string) (string, bool) {
 // 0/1.
 func numberField(ev *gateway.Event, name string) (float64, bool) {
 	v, ok := ev.Fields[name]
-	if !ok {
+	return numberValue(v, ok)
+}
+
+// numberValue is numberField on a value already read (present false: the
+// field is absent).
+func numberValue(v any, present bool) (float64, bool) {
+	if !present {
 		return 0, false
 	}
 	switch x := v.(type) {
@@ -373,16 +411,14 @@ func numberField(ev *gateway.Event, name string) (float64, bool) {
 	case uint64:
 		return float64(x), true
 	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil
+		return parseNumber(string(x))
 	case bool:
 		if x {
 			return 1, true
 		}
 		return 0, true
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil
+		return parseNumberString(x)
 	}
 	return 0, false
 }

@@ -52,7 +52,11 @@ type window struct {
 	maxKeys   int
 	maxEvents int
 	keyParts  []keyPart
+	filter    []filterPair // spec.Filter as a slice: ranging over a map costs more than the compares
+	keyBuf    []byte       // reused by observe (the Engine serialises calls)
 }
+
+type filterPair struct{ field, want string }
 
 type keyPart struct {
 	field  string
@@ -75,6 +79,9 @@ func newWindow(s WindowSpec) *window {
 	if w.maxEvents <= 0 {
 		w.maxEvents = DefaultMaxEvents
 	}
+	for f, want := range s.Filter {
+		w.filter = append(w.filter, filterPair{f, want})
+	}
 	for _, k := range s.Key {
 		if f, ok := strings.CutPrefix(k, "+"); ok {
 			w.keyParts = append(w.keyParts, keyPart{field: f, concat: true})
@@ -88,8 +95,10 @@ func newWindow(s WindowSpec) *window {
 // keyOf returns the event's key: the first present alternative, with any
 // "+" parts appended after a NUL separator (a byte no field value of
 // interest contains, so distinct pairs never collide by concatenation).
-func (w *window) keyOf(ev *gateway.Event) string {
-	key := ""
+// It appends the key to buf[:0] (so a known key costs no allocation) and
+// returns an empty slice when the event has none.
+func (w *window) keyOf(ev *gateway.Event, buf []byte) []byte {
+	key := buf[:0]
 	found := false
 	for _, p := range w.keyParts {
 		if p.concat {
@@ -97,25 +106,25 @@ func (w *window) keyOf(ev *gateway.Event) string {
 				continue
 			}
 			v, _ := stringField(ev, p.field)
-			key += "\x00" + v
+			key = append(append(key, 0), v...)
 			continue
 		}
 		if found {
 			continue
 		}
 		if v, ok := stringField(ev, p.field); ok && v != "" {
-			key, found = v, true
+			key, found = append(key, v...), true
 		}
 	}
 	if !found {
-		return ""
+		return key[:0]
 	}
 	return key
 }
 
 func (w *window) matches(ev *gateway.Event) bool {
-	for f, want := range w.spec.Filter {
-		if v, ok := stringField(ev, f); !ok || v != want {
+	for _, f := range w.filter {
+		if v, ok := stringField(ev, f.field); !ok || v != f.want {
 			return false
 		}
 	}
@@ -127,13 +136,14 @@ func (w *window) matches(ev *gateway.Event) bool {
 // size are evicted first; events are assumed to arrive roughly in time
 // order (an older event is still counted, and evicts nothing).
 func (w *window) observe(ev *gateway.Event) windowAggs {
-	key := w.keyOf(ev)
-	if key == "" {
+	w.keyBuf = w.keyOf(ev, w.keyBuf)
+	if len(w.keyBuf) == 0 {
 		return windowAggs{}
 	}
 	t := ev.Time.UnixNano()
-	ks := w.keys[key]
+	ks := w.keys[string(w.keyBuf)]
 	if ks == nil {
+		key := string(w.keyBuf)
 		if len(w.keys) >= w.maxKeys {
 			old := w.lru.Back()
 			victim := old.Value.(*keyState)

@@ -67,8 +67,21 @@ func DecodeObject(b []byte) (map[string]any, error) {
 }
 
 // DecodeStrict decodes b, which must hold exactly one JSON value and nothing
-// but whitespace after it, into v with UseNumber.
+// but whitespace after it, into v (a pointer) with UseNumber. Whatever it
+// accepts and decodes is exactly what encoding/json accepts and decodes,
+// and every error is encoding/json's own (see decode.go): a line first
+// goes through the faster decoder, and anything that decoder refuses is
+// decoded again, from a zeroed v, by encoding/json.
 func DecodeStrict(b []byte, v any) error {
+	if fastDecode(b, v) == nil {
+		return nil
+	}
+	resetTarget(v)
+	return decodeStrictStd(b, v)
+}
+
+// decodeStrictStd is DecodeStrict with encoding/json alone.
+func decodeStrictStd(b []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	if err := d.Decode(v); err != nil {

@@ -3,7 +3,9 @@ package onnx
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
@@ -162,6 +164,14 @@ func (m *Model) Probabilities(ctx context.Context, x []float32, rows int) ([]flo
 
 // Detect scores the events the model applies to (see Manifest.Applies), in
 // input order. Window features see the events in slice order.
+//
+// The alerter hands over a whole anchored batch (up to tens of thousands of
+// events) from one goroutine, so Detect itself keeps both cores busy: the
+// rows are cut into chunks of at most one model call (the batcher's
+// MaxBatch), and while a chunk is scored the next one is extracted. A
+// stateless feature spec extracts chunks on GOMAXPROCS goroutines; a spec
+// with windows extracts them in order on the caller's goroutine (window
+// state depends on stream order) and scores each in the background.
 func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Result, error) {
 	idx := make([]int, 0, len(events))
 	for i := range events {
@@ -172,18 +182,14 @@ func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Re
 	if len(idx) == 0 {
 		return nil, nil
 	}
-	w := m.engine.Width()
-	x := make([]float32, len(idx)*w)
-	for r, i := range idx {
-		m.engine.Extract(&events[i], x[r*w:(r+1)*w])
-	}
-	probs, err := m.Probabilities(ctx, x, len(idx))
+	probs, x, err := m.score(ctx, events, idx)
 	if err != nil {
 		return nil, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
 	}
+	nl, w := len(m.manifest.Labels), m.engine.Width()
 	out := make([]detect.Result, len(idx))
 	for r, i := range idx {
-		out[r] = m.Verdict(probs[r*len(m.manifest.Labels) : (r+1)*len(m.manifest.Labels)])
+		out[r] = m.Verdict(probs[r*nl : (r+1)*nl])
 		out[r].Index = i
 		out[r].EventID = events[i].ID
 		if out[r].Flagged && m.manifest.Anomaly != nil {
@@ -191,6 +197,68 @@ func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Re
 		}
 	}
 	return out, nil
+}
+
+// minChunk is the smallest chunk Detect cuts a batch into: below it the
+// per-call overhead of ONNX Runtime outweighs the parallelism gained.
+const minChunk = 64
+
+// score extracts the features of events[idx[...]] and scores them,
+// returning len(idx) × len(Labels) probabilities and the feature matrix
+// (len(idx) × Width) they were scored from.
+func (m *Model) score(ctx context.Context, events []gateway.Event, idx []int) ([]float32, []float32, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, nil, ErrClosed
+	}
+	w, nl := m.engine.Width(), len(m.manifest.Labels)
+	rows := len(idx)
+	x := make([]float32, rows*w)
+	probs := make([]float32, rows*nl)
+	par := runtime.GOMAXPROCS(0)
+	chunk := min(m.batcher.Config().MaxBatch, max(minChunk, (rows+par-1)/par))
+	chunks := (rows + chunk - 1) / chunk
+	bounds := func(k int) (int, int) { return k * chunk, min((k+1)*chunk, rows) }
+	extract := func(k int) {
+		lo, hi := bounds(k)
+		for r := lo; r < hi; r++ {
+			m.engine.Extract(&events[idx[r]], x[r*w:(r+1)*w])
+		}
+	}
+	score := func(k int) error {
+		lo, hi := bounds(k)
+		return m.batcher.Score(ctx, x[lo*w:hi*w], hi-lo, probs[lo*nl:hi*nl])
+	}
+	errs := make([]error, chunks)
+	var wg sync.WaitGroup
+	if m.engine.Stateful() || chunks == 1 {
+		for k := range chunks {
+			extract(k)
+			wg.Go(func() { errs[k] = score(k) })
+		}
+	} else {
+		var next atomic.Int64
+		for range min(par, chunks) {
+			wg.Go(func() {
+				for {
+					k := int(next.Add(1) - 1)
+					if k >= chunks {
+						return
+					}
+					extract(k)
+					errs[k] = score(k)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, err // the first: later chunks failed the same way
+		}
+	}
+	return probs, x, nil
 }
 
 // Verdict turns one row of class probabilities into a Result (without

@@ -19,7 +19,7 @@ import (
 // gateway's responder calls reports, per action, the time since that
 // event was sent. Without background load the rows are mixed (about one
 // in eight an attack). With background > 0 the timed rows are attacks only
-// and a second stream sends flow records (the ingest benchmark's) at
+// and a second stream sends synthetic flow records (no model scores them) at
 // background events/s in 200-event requests, so the gateway stores,
 // scores, anchors and answers under real load (rate = background/100
 // gives about 1 % attacks).
@@ -146,7 +146,7 @@ func backgroundLoad(ctx context.Context, url, hecToken string, rate int, sent, f
 			return
 		case <-tick.C:
 		}
-		body := ndjsonBody(i, perReq) // HEC reads concatenated JSON objects, newline or not
+		body := flowBody(i, perReq) // HEC reads concatenated JSON objects, newline or not
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

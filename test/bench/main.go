@@ -7,7 +7,8 @@
 // transaction, then with a dedup rule over a stream where 90 % of
 // detections repeat: alerts_committed_per_s counts every detection
 // committed, alert_records_written_ratio detections per alert record),
-// ingest (a running gateway's end-to-end event rate) and
+// ingest (a running gateway's end-to-end event rate over NDJSON or HEC,
+// acknowledgement latency at half that rate, and the raw limit),
 // action (telemetry-to-action latency through detection and the responder),
 // intel (ShareIndicators throughput, see intel.go), taxii (TAXII pages
 // over a large intel catalog; no network needed), anchorcap (anchoring
@@ -38,8 +39,12 @@ func main() {
 	token := flag.String("token", "", "gateway token with ndjson and read scopes (ingest)")
 	clients := flag.Int("clients", 32, "concurrent HTTP clients (ingest)")
 	perReq := flag.Int("per-request", 1000, "events per request (ingest)")
+	protocol := flag.String("protocol", "ndjson", "ingest protocol: ndjson or hec (ingest)")
+	latencyFor := flag.Duration("latency-for", 0, "length of the latency phase at half the measured rate, 0 for none (ingest, ndjson)")
+	latencyPerReq := flag.Int("latency-per-request", 100, "events per request in the latency phase (ingest)")
+	limitDir := flag.String("limit-dir", "", "folder for the raw limit's files, on the store's disk; empty skips the limit (ingest, ndjson)")
 	receiver := flag.String("receiver", "http://127.0.0.1:18190", "demo receiver URL (action)")
-	dataDir := flag.String("data", "../shared/data", "public datasets folder (action)")
+	dataDir := flag.String("data", "../shared/data", "public datasets folder (action; ingest replays NSL-KDD from it when present)")
 	rate := flag.Int("rate", 40, "events per second (action)")
 	background := flag.Int("background", 0, "background events per second of normal traffic (action; 0 = none)")
 	n := flag.Int("n", 200, "number of transactions")
@@ -58,7 +63,10 @@ func main() {
 	case "alerts":
 		err = benchAlerts(ctx, *runDir, *duration)
 	case "ingest":
-		err = benchIngest(ctx, *url, *token, *duration, *clients, *perReq)
+		err = benchIngest(ctx, ingestConfig{
+			URL: *url, Token: *token, Protocol: *protocol, Duration: *duration, Clients: *clients, PerRequest: *perReq,
+			LatencyFor: *latencyFor, LatencyPerRequest: *latencyPerReq, LimitDir: *limitDir, DataDir: *dataDir,
+		})
 	case "intel":
 		err = benchIntel(ctx, *runDir, *duration)
 	case "action":
@@ -66,7 +74,7 @@ func main() {
 	case "anchorcap":
 		err = benchAnchorCapacity(ctx, *runDir, strings.Split(*gateways, ","), *eventsPerBatch, *duration)
 	case "immudb":
-		err = benchImmudb(ctx, *duration)
+		err = benchImmudb(ctx, *dataDir, *duration)
 	case "taxii":
 		err = benchTAXII(ctx, *n, 1000, 100)
 	case "intel-share":

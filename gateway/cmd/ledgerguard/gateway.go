@@ -246,6 +246,13 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		}); err != nil {
 			return err
 		}
+		// How far detection has got: every event below this position was
+		// scored and its alerts committed (make bench waits for it).
+		if err := m.GaugeFunc("alerting_position_events", "Events scored by detection with their alerts committed (tree size).", func() float64 {
+			return float64(alerter.Status().Position)
+		}); err != nil {
+			return err
+		}
 	}
 	if err := m.GaugeFunc("store_writes_refused", "1 while the store refuses writes (free space below store.min_free_bytes, or reopening after a failed write).", func() float64 {
 		if st.WriteProblem() != "" {

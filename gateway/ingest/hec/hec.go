@@ -142,9 +142,9 @@ func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *norm
 		return gateway.Event{}, ingest.Errorf(gateway.CodeMissingField, proto, 0, n, "event %d has no \"event\" member", n)
 	}
 	var event any
-	d := json.NewDecoder(bytes.NewReader(env.Event))
-	d.UseNumber()
-	if err := d.Decode(&event); err != nil {
+	// env.Event holds exactly one JSON value (the envelope decode cut it
+	// out), so the strict decode refuses nothing Decode would accept.
+	if err := ingest.DecodeStrict(env.Event, &event); err != nil {
 		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "event "+strconv.Itoa(n), err)
 	}
 	if s, isStr := event.(string); isStr && strings.TrimSpace(s) == "" {

@@ -243,3 +243,24 @@ func BenchmarkParse(b *testing.B) {
 	}
 	rate(1000)
 }
+
+// BenchmarkParseFlows parses a 1000-line body of 41-field flow records (the
+// NSL-KDD rows make bench replays), the NDJSON parser's share of ingest.
+func BenchmarkParseFlows(b *testing.B) {
+	var one strings.Builder
+	one.WriteString(`{"sourcetype":"nsl-kdd","host":"sensor-01","event":{"event.category":"network","kdd.protocol_type":"tcp","kdd.service":"http","kdd.flag":"SF"`)
+	for i := range 38 {
+		fmt.Fprintf(&one, `,"kdd.feature_%02d":%d.%02d`, i, i*37, i)
+	}
+	one.WriteString("}}\n")
+	body := []byte(strings.Repeat(one.String(), 1000))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	rate := ingesttest.Rate(b)
+	for b.Loop() {
+		if _, err := Parse(body, meta(), ingest.Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rate(1000)
+}
