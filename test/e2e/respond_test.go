@@ -143,7 +143,9 @@ func rspSubmit(ctx context.Context, t *testing.T, c *fabric.Client, contract, fn
 
 // submitRetry submits, retrying up to five times what is transient on a
 // shared network: endorsers at different heights right after a commit
-// (their payloads differ) and read conflicts with a concurrent test.
+// (their payloads differ, or the one behind does not find the record the
+// commit wrote: endorsements then disagree and one is NOT_FOUND) and read
+// conflicts with a concurrent test.
 func submitRetry(ctx context.Context, t testing.TB, c *fabric.Client, contract, fn string, args ...string) ([]byte, error) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
@@ -152,7 +154,8 @@ func submitRetry(ctx context.Context, t testing.TB, c *fabric.Client, contract, 
 		if err != nil {
 			msg = fabricDetails(err)
 		}
-		if err == nil || attempt == 5 || !(strings.Contains(msg, "ProposalResponsePayloads do not match") ||
+		behind := strings.Contains(msg, "failed to collect enough transaction endorsements") && strings.Contains(msg, "NOT_FOUND")
+		if err == nil || attempt == 5 || !(behind || strings.Contains(msg, "ProposalResponsePayloads do not match") ||
 			strings.Contains(msg, "MVCC_READ_CONFLICT") || strings.Contains(msg, "PHANTOM_READ_CONFLICT")) {
 			return res, err
 		}
