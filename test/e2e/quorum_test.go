@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
@@ -74,8 +73,7 @@ func TestOrg1AloneCannotActForTheConsortium(t *testing.T) {
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if _, err := author1.Contract(channelName, chaincodeName, "models").SubmitWithContext(ctx, "RevokeModel",
-				client.WithArguments(m.Name, m.Version, "end of e2e run")); err != nil {
+			if _, err := submitRetry(ctx, t, author1, "models", "RevokeModel", m.Name, m.Version, "end of e2e run"); err != nil {
 				t.Errorf("revoke model %s: %s", m.Name, fabricDetails(err))
 			}
 		})
