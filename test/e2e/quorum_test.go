@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 )
