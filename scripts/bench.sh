@@ -156,6 +156,27 @@ bench_console() {
           for (i = 2; i <= NF; i++) if ($(i+1) == "ms/page") printf "BENCH console_%s_ms %s ms\n", name, $i }'
 }
 
+# bench_orgs measures, in one run, sequential submit latency and commit
+# throughput with two organisations, the time for a third to join the
+# running network (scripts/org.sh add), the same figures with three (a
+# majority of three endorses each transaction), and the time to leave.
+bench_orgs() {
+  local s e
+  log "bench: commit latency and throughput with 2 organisations, Org3 joins, the same with 3, Org3 leaves"
+  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario commit -label orgs2 -n 100 -duration 15s)
+  s="$(date +%s.%N)"
+  LEDGERGUARD_RUN_DIR="${BENCH_RUN_DIR}" "${LG_ROOT}/scripts/org.sh" add org3 >"${BENCH_RUN_DIR}/bench-add-org3.log" 2>&1 \
+    || die "org.sh add org3 failed; see ${BENCH_RUN_DIR}/bench-add-org3.log"
+  e="$(date +%s.%N)"
+  echo "BENCH add_org_s $(echo "${e} - ${s}" | bc) s"
+  (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario commit -label orgs3 -n 100 -duration 15s)
+  s="$(date +%s.%N)"
+  LEDGERGUARD_RUN_DIR="${BENCH_RUN_DIR}" "${LG_ROOT}/scripts/org.sh" remove org3 >"${BENCH_RUN_DIR}/bench-remove-org3.log" 2>&1 \
+    || die "org.sh remove org3 failed; see ${BENCH_RUN_DIR}/bench-remove-org3.log"
+  e="$(date +%s.%N)"
+  echo "BENCH remove_org_s $(echo "${e} - ${s}" | bc) s"
+}
+
 main() {
   if "${LG_ROOT}/scripts/network.sh" status 2>/dev/null | grep -q running; then
     die "the development network (network/run) is running and holds the ports the benchmarks need: run 'make network-down' first"
@@ -168,6 +189,7 @@ main() {
   (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario submit -n 200)
   log "bench: RaiseAlerts at 1, 100 and 1000 alerts per transaction, then deduplicated with 90 % repeats (15 s each)"
   (cd "${LG_ROOT}" && go run ./test/bench -run-dir "${BENCH_RUN_DIR}" -scenario alerts -duration 15s)
+  bench_orgs
   bench_ingest
   bench_action
   bench_detect

@@ -2,7 +2,10 @@
 // scripts/bench.sh starts, and prints each figure as one line
 // "BENCH <name> <value> <unit>" so runs can be compared by a script.
 //
-// Scenarios: submit (latency of sequential submits and evaluates) and
+// Scenarios: submit (latency of sequential submits and evaluates),
+// commit (sequential submit latency and heartbeat commit throughput of the
+// network as it is, labelled: scripts/bench.sh runs it with two and with
+// three organisations), and
 // alerts (RaiseAlerts throughput and latency at 1, 100 and 1000 alerts per
 // transaction, then with a dedup rule over a stream where 90 % of
 // detections repeat: alerts_committed_per_s counts every detection
@@ -38,6 +41,8 @@ func main() {
 	dataDir := flag.String("data", "../shared/data", "public datasets folder (action)")
 	rate := flag.Int("rate", 40, "events per second (action)")
 	n := flag.Int("n", 200, "number of transactions")
+	label := flag.String("label", "", "suffix of the figures' names (commit)")
+	inflight := flag.Int("inflight", 32, "transactions in flight (commit)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -47,6 +52,8 @@ func main() {
 		err = benchSubmit(ctx, *runDir, *n)
 	case "alerts":
 		err = benchAlerts(ctx, *runDir, *duration)
+	case "commit":
+		err = benchCommit(ctx, *runDir, *label, *n, *inflight, *duration)
 	case "ingest":
 		err = benchIngest(ctx, *url, *token, *duration, *clients, *perReq)
 	case "action":
