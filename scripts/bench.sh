@@ -212,6 +212,27 @@ bench_console() {
           for (i = 2; i <= NF; i++) if ($(i+1) == "ms/page") printf "BENCH console_%s_ms %s ms\n", name, $i }'
 }
 
+# bench_orgs LOADGEN measures, in one run, sequential submit latency and commit
+# throughput with two organisations, the time for a third to join the
+# running network (scripts/org.sh add), the same figures with three (a
+# majority of three endorses each transaction), and the time to leave.
+bench_orgs() {
+  local loadgen="$1" s e
+  log "bench: commit latency and throughput with 2 organisations, Org3 joins, the same with 3, Org3 leaves"
+  (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario commit -label orgs2 -n 100 -duration 15s)
+  s="$(date +%s.%N)"
+  LEDGERGUARD_RUN_DIR="${BENCH_RUN_DIR}" "${LG_ROOT}/scripts/org.sh" add org3 >"${BENCH_RUN_DIR}/bench-add-org3.log" 2>&1 \
+    || die "org.sh add org3 failed; see ${BENCH_RUN_DIR}/bench-add-org3.log"
+  e="$(date +%s.%N)"
+  echo "BENCH add_org_s $(echo "${e} - ${s}" | bc) s"
+  (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario commit -label orgs3 -n 100 -duration 15s)
+  s="$(date +%s.%N)"
+  LEDGERGUARD_RUN_DIR="${BENCH_RUN_DIR}" "${LG_ROOT}/scripts/org.sh" remove org3 >"${BENCH_RUN_DIR}/bench-remove-org3.log" 2>&1 \
+    || die "org.sh remove org3 failed; see ${BENCH_RUN_DIR}/bench-remove-org3.log"
+  e="$(date +%s.%N)"
+  echo "BENCH remove_org_s $(echo "${e} - ${s}" | bc) s"
+}
+
 # ratio_lines FILE prints the figures that compare two lines of one run:
 # ingest against the embedded immudb reference, and ingest with the intel
 # matcher on against without.
@@ -319,8 +340,8 @@ main() {
   local s out
   for s in "$@"; do
     case "${s}" in
-      submit | alerts | intel | ingest | immudb | anchorcap | action | detect | console | taxii | intel-match | intel-ingest) ;;
-      *) die "unknown scenario ${s} (submit, alerts, intel, ingest, immudb, anchorcap, action, detect, console, taxii, intel-match, intel-ingest)" ;;
+      submit | alerts | intel | ingest | immudb | anchorcap | orgs | action | detect | console | taxii | intel-match | intel-ingest) ;;
+      *) die "unknown scenario ${s} (submit, alerts, intel, ingest, immudb, anchorcap, orgs, action, detect, console, taxii, intel-match, intel-ingest)" ;;
     esac
   done
   out="$(mktemp)"
@@ -338,7 +359,7 @@ run_all() {
   if bench_selected intel-match "$@"; then bench_intel_match; fi
   if bench_selected immudb "$@"; then bench_immudb; fi
   local s needs_network=false
-  for s in submit alerts intel ingest anchorcap action intel-ingest; do
+  for s in submit alerts intel ingest anchorcap orgs action intel-ingest; do
     if bench_selected "${s}" "$@"; then needs_network=true; fi
   done
   [[ "${needs_network}" == true ]] || return 0
@@ -371,6 +392,7 @@ run_all() {
     bench_anchor_capacity 4
     bench_anchor_capacity 16
   fi
+  if bench_selected orgs "$@"; then bench_orgs "${loadgen}"; fi
   if bench_selected action "$@"; then bench_action; fi
 }
 

@@ -203,7 +203,10 @@ run_lifecycle() {
   label="$(source_label)"
   pkg="${LG_RUN}/cc/${label}.tar.gz"
   package_chaincode "${label}" "${pkg}"
-  package_id="$(peer_cli "$(active_orgs | head -1)" lifecycle chaincode calculatepackageid "${pkg}")"
+  # A package id is LABEL:sha256 of the package file (what `peer lifecycle
+  # chaincode calculatepackageid` prints), computed here without starting
+  # the peer CLI, which costs a second or two on a busy machine.
+  package_id="${label}:$(sha256sum "${pkg}" | cut -d' ' -f1)"
   current="$(committed_json)"
   seq="$(jq -r '.sequence // 0' <<<"${current:-{\}}")"
   if [[ "${mode}" != upgrade && "${seq}" -gt 0 ]]; then

@@ -3,6 +3,8 @@ package policies_test
 import (
 	"testing"
 
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/fixture"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/harness"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
@@ -149,5 +151,51 @@ func TestFloorFollowsMembership(t *testing.T) {
 	got := approveAll(t, h, "grow", harness.Org1Admin, harness.Org2Admin, harness.Org3Admin)
 	if want := []string{wire.PolicyProposed, wire.PolicyProposed, wire.PolicyActive}; !equal(got, want) {
 		t.Fatalf("states after approvals = %v, want %v", got, want)
+	}
+}
+
+// changeMembership applies a membership change through the consortium
+// contract's own transactions: proposed by the first admin, approved by
+// the others.
+func changeMembership(t *testing.T, h *harness.H, action, msp string, admins ...*ledgertest.Identity) {
+	t.Helper()
+	for i, admin := range admins {
+		_, err := h.Call(admin, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			if i == 0 {
+				return h.Consortium.ProposeMembershipChange(ctx, action, msp)
+			}
+			return h.Consortium.ApproveMembershipChange(ctx, msp)
+		})
+		if err != nil {
+			t.Fatalf("%s %s, step %d as %s: %v", action, msp, i+1, admin.Subject, err)
+		}
+	}
+}
+
+// TestApprovalsFollowMembershipChanges: once Org3 joined through a
+// majority-approved membership change its approval is the second of a
+// majority of three; once it left, its approval no longer counts.
+func TestApprovalsFollowMembershipChanges(t *testing.T) {
+	h := harness.New(t)
+	h.InitMembers()
+	changeMembership(t, h, wire.MembershipAdd, "Org3MSP", harness.Org1Admin, harness.Org2Admin)
+	if _, err := h.Propose(harness.Org1Author, fixture.Policy("joined", 1, "true")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := approveAll(t, h, "joined", harness.Org1Admin, harness.Org3Admin), []string{wire.PolicyProposed, wire.PolicyActive}; !equal(got, want) {
+		t.Fatalf("with Org3 a member: states %v, want %v", got, want)
+	}
+	changeMembership(t, h, wire.MembershipRemove, "Org3MSP", harness.Org1Admin, harness.Org2Admin)
+	if _, err := h.Propose(harness.Org1Author, fixture.Policy("left", 1, "true")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Approve(harness.Org1Admin, "left", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Approve(harness.Org3Admin, "left", 1); err == nil {
+		t.Fatal("Org3's admin approved a policy after Org3 left")
+	}
+	if got, want := approveAll(t, h, "left", harness.Org2Admin), []string{wire.PolicyActive}; !equal(got, want) {
+		t.Fatalf("after Org3 left: states %v, want %v", got, want)
 	}
 }

@@ -2,7 +2,10 @@
 // scripts/bench.sh starts, and prints each figure as one line
 // "BENCH <name> <value> <unit>" so runs can be compared by a script.
 //
-// Scenarios: submit (latency of sequential submits and evaluates) and
+// Scenarios: submit (latency of sequential submits and evaluates),
+// commit (sequential submit latency and heartbeat commit throughput of the
+// network as it is, labelled: scripts/bench.sh runs it with two and with
+// three organisations), and
 // alerts (RaiseAlerts throughput and latency at 1, 100 and 1000 alerts per
 // transaction, then with a dedup rule over a stream where 90 % of
 // detections repeat: alerts_committed_per_s counts every detection
@@ -33,7 +36,7 @@ import (
 
 func main() {
 	runDir := flag.String("run-dir", "network/run", "network state folder holding the connection profiles")
-	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action, anchorcap, immudb, intel, intel-share, taxii")
+	scenario := flag.String("scenario", "submit", "scenario to run: submit, alerts, ingest, action, anchorcap, immudb, intel, intel-share, taxii, commit")
 	duration := flag.Duration("duration", 15*time.Second, "how long each load level (alerts) or the load (ingest) runs")
 	url := flag.String("url", "http://127.0.0.1:8088", "gateway URL (ingest)")
 	token := flag.String("token", "", "gateway token with ndjson and read scopes (ingest)")
@@ -53,6 +56,8 @@ func main() {
 	keyID := flag.String("key-id", "", "consortium indicator key id (intel-share)")
 	keyFile := flag.String("key-file", "", "file holding the key's secret in hex (intel-share)")
 	preload := flag.Int("preload", 0, "indicators shared before timing (intel-share)")
+	label := flag.String("label", "", "suffix of the figures' names (commit)")
+	inflight := flag.Int("inflight", 32, "transactions in flight (commit)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -62,6 +67,8 @@ func main() {
 		err = benchSubmit(ctx, *runDir, *n)
 	case "alerts":
 		err = benchAlerts(ctx, *runDir, *duration)
+	case "commit":
+		err = benchCommit(ctx, *runDir, *label, *n, *inflight, *duration)
 	case "ingest":
 		err = benchIngest(ctx, ingestConfig{
 			URL: *url, Token: *token, Protocol: *protocol, Duration: *duration, Clients: *clients, PerRequest: *perReq,
