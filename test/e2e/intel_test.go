@@ -183,7 +183,7 @@ respond:
 
 	// Org1 imports the Unit 42 bundle.
 	org1 := intelLedger(t, "org1", "author")
-	imp, err := stix.Parse(bundle, stix.ImportOptions{TLP: wire.TLPGreen, Sharer: "Org1MSP"})
+	imp, err := stix.Parse(bundle, stix.ImportOptions{TLP: wire.TLPGreen, Sharer: "Org1MSP", SkipUnshareable: true})
 	if err != nil {
 		t.Fatalf("parse the Unit 42 bundle: %v", err)
 	}
