@@ -105,22 +105,33 @@ func DecodeConfig(decode func(any) error, dir string) (Config, error) {
 // none is configured: this gateway matches but cannot share).
 func (c Config) LoadKeys() (active Key, all []Key, err error) {
 	for i, kc := range c.Keys {
-		b, err := os.ReadFile(kc.SecretFile)
+		k, err := ReadKey(kc.ID, kc.SecretFile)
 		if err != nil {
-			return Key{}, nil, fmt.Errorf("intel.keys[%d] (%s): %w", i, kc.ID, err)
+			return Key{}, nil, fmt.Errorf("intel.keys[%d]: %w", i, err)
 		}
-		secret := []byte(strings.TrimSpace(string(b)))
-		if h, err := hex.DecodeString(string(secret)); err == nil {
-			secret = h
-		}
-		if len(secret) < 16 {
-			return Key{}, nil, fmt.Errorf("intel.keys[%d] (%s): the secret in %s is shorter than 16 bytes", i, kc.ID, kc.SecretFile)
-		}
-		k := Key{ID: kc.ID, Secret: secret}
 		all = append(all, k)
 		if kc.ID == c.ActiveKey {
 			active = k
 		}
 	}
 	return active, all, nil
+}
+
+// ReadKey reads the secret of key id from file, the one format the
+// gateway's intel.keys[].secret_file and the CLI's --key-file share:
+// surrounding white space trimmed, then hex if it decodes as hex, else the
+// raw bytes; at least 16 bytes.
+func ReadKey(id, file string) (Key, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return Key{}, fmt.Errorf("key %s: %w", id, err)
+	}
+	secret := []byte(strings.TrimSpace(string(b)))
+	if h, err := hex.DecodeString(string(secret)); err == nil {
+		secret = h
+	}
+	if len(secret) < 16 {
+		return Key{}, fmt.Errorf("key %s: the secret in %s is shorter than 16 bytes", id, file)
+	}
+	return Key{ID: id, Secret: secret}, nil
 }

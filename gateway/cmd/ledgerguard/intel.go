@@ -7,7 +7,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -107,26 +106,17 @@ func (k *intelKeyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&k.file, "key-file", "", "file holding the consortium key's secret: hex, or raw bytes (at least 16; the gateway's intel.keys[].secret_file format; required)")
 }
 
-// load reads the key the way the gateway's intel configuration reads its
-// secret files (so one file serves both): surrounding white space
-// trimmed, then hex if it decodes as hex, else the raw bytes; at least 16
-// bytes.
+// load reads the key as the gateway's intel configuration reads its
+// secret files (intel.ReadKey), so one file serves both.
 func (k *intelKeyFlags) load() (intel.Key, error) {
 	if k.id == "" || k.file == "" {
 		return intel.Key{}, usageError{errors.New("--key-id and --key-file are required: values are hashed with the consortium key")}
 	}
-	b, err := os.ReadFile(k.file)
+	key, err := intel.ReadKey(k.id, k.file)
 	if err != nil {
 		return intel.Key{}, usageError{fmt.Errorf("--key-file: %w", err)}
 	}
-	secret := []byte(strings.TrimSpace(string(b)))
-	if h, err := hex.DecodeString(string(secret)); err == nil {
-		secret = h
-	}
-	if len(secret) < 16 {
-		return intel.Key{}, usageError{fmt.Errorf("--key-file %s holds fewer than 16 bytes", k.file)}
-	}
-	return intel.Key{ID: k.id, Secret: secret}, nil
+	return key, nil
 }
 
 // importResult is what intel import prints with --json.
