@@ -25,6 +25,19 @@ start_service() {
   log "${name} started (pid $!, log ${logfile#"${LG_ROOT}"/})"
 }
 
+# ensure_dev_intel_key FILE writes a random 32-byte consortium indicator
+# key (hex) for the development network unless FILE exists: every member's
+# gateway of this network reads the same file (network/gateway-dev.yaml,
+# intel.keys); a real consortium distributes its key off the ledger.
+ensure_dev_intel_key() {
+  local file="$1"
+  [[ -s "${file}" ]] && return 0
+  mkdir -p "$(dirname "${file}")"
+  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"${file}.tmp")
+  mv "${file}.tmp" "${file}"
+  log "development intel key written to ${file#"${LG_ROOT}"/}"
+}
+
 main() {
   if "${LG_ROOT}/scripts/network.sh" status >/dev/null 2>&1; then
     log "network already up"
@@ -37,6 +50,7 @@ main() {
   # The gateway runs in strict mode: it serves only models approved on the ledger.
   "${LG_ROOT}/scripts/models-ledger.sh"
 
+  ensure_dev_intel_key "${LG_NET}/run/intel-dev.key"
   go build -o "${LG_BIN}/lg-demo-receiver" "${LG_ROOT}/test/demo/receiver"
   start_service "demo receiver" "${LG_RUN}/receiver.pid" "${LG_RUN}/receiver.log" \
     "${LG_BIN}/lg-demo-receiver" --listen "${RECEIVER_ADDR}"
