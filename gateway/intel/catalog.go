@@ -137,7 +137,8 @@ func (c *Catalog) group(g Group) (*groupIndex, error) {
 // Add appends one version to g. o.Pos must be after every position already
 // in g, else it returns *OutOfOrderError and changes nothing — except that
 // re-adding the last version (same position, id and version) is a no-op,
-// so a replayed ledger event is harmless. DateAdded is raised to the
+// so a replayed ledger event is harmless, and so is a later record of a
+// version g already serves (the same STIX object shared again). DateAdded is raised to the
 // group's last DateAdded when it is earlier (transaction timestamps are
 // the clients', not strictly increasing), which keeps added_after seeks
 // exact.
@@ -161,6 +162,14 @@ func (c *Catalog) Add(g Group, o Object) error {
 		}
 		if o.DateAdded.Before(last.DateAdded) {
 			o.DateAdded = last.DateAdded
+		}
+	}
+	// One STIX object version is served once: the same object can reach
+	// the ledger twice (re-shared under a rotated key, or by two members),
+	// and TAXII identifies a version by (id, modified) alone.
+	for _, i := range gi.byID[o.ID] {
+		if !gi.gone[i] && gi.objs[i].Version == o.Version {
+			return nil
 		}
 	}
 	o.First, o.Latest = false, false

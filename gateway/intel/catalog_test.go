@@ -127,3 +127,28 @@ func TestGroupOf(t *testing.T) {
 		}
 	}
 }
+
+func TestCatalogServesAVersionOnce(t *testing.T) {
+	t0 := time.Now()
+	c := NewCatalog()
+	first := obj("indicator--1", 3, 0, 0, t0)
+	again := obj("indicator--1", 7, 1, 0, t0) // the same object shared again later
+	newer := obj("indicator--1", 8, 0, 0, t0)
+	newer.Version = "v2"
+	for _, o := range []Object{first, again, newer} {
+		if err := c.Add(GroupShared, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, err := c.Versions(context.Background(), GroupShared, "indicator--1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range vs {
+		got = append(got, fmt.Sprintf("%s@%d", v.Version, v.Pos.Block))
+	}
+	if want := []string{"v@3", "v2@8"}; !slices.Equal(got, want) {
+		t.Errorf("versions = %v, want %v (a re-shared version is served once)", got, want)
+	}
+}
