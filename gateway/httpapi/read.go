@@ -150,3 +150,22 @@ func (s *Server) getConsistency(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, p)
 }
+
+// ShadowResponse answers GET /v1/models/shadow: every model version that
+// runs or ran in shadow since the gateway started, with its counts.
+type ShadowResponse struct {
+	Shadow []gateway.ShadowStats `json:"shadow"`
+}
+
+func (s *Server) getShadow(c *gin.Context) {
+	if !s.readAuth(c) {
+		return
+	}
+	out := ShadowResponse{Shadow: []gateway.ShadowStats{}}
+	if s.deps.Shadow != nil {
+		if r := s.deps.Shadow(); r != nil {
+			out.Shadow = r
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
