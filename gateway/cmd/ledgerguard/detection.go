@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/config"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
 	"github.com/ledgerguard/ledgerguard/gateway/metrics"
 	"github.com/ledgerguard/ledgerguard/gateway/modelset"
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
 	"github.com/ledgerguard/ledgerguard/gateway/provenance"
+	"github.com/ledgerguard/ledgerguard/gateway/shadow"
 )
 
 // The Fabric adapter serves the provenance check's ledger reads.
@@ -46,4 +48,26 @@ func servedMetrics(ms *modelset.Set) func() []metrics.ServedModel {
 		}
 		return out
 	}
+}
+
+// shadowMetrics lists the shadow models for ledgerguard_shadow_*.
+func shadowMetrics(sh *shadow.Shadow) func() []metrics.ShadowModel {
+	return func() []metrics.ShadowModel {
+		rep := sh.Report()
+		out := make([]metrics.ShadowModel, len(rep))
+		for i, r := range rep {
+			out[i] = metrics.ShadowModel{Name: r.Model, Version: r.Version, ServedVersion: r.ServedVersion, Active: r.Active,
+				Events: r.Events, Agreements: r.Agreements, WouldBeAlerts: r.WouldBeAlerts, ServedAlerts: r.ServedAlerts, ScoreDrift: r.ScoreDrift}
+		}
+		return out
+	}
+}
+
+// shadowReport is the API's source for GET /v1/models/shadow (nil when
+// no shadow runs: not strict, or detection off).
+func shadowReport(sh *shadow.Shadow) func() []gateway.ShadowStats {
+	if sh == nil {
+		return nil
+	}
+	return sh.Report
 }

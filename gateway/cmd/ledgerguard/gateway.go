@@ -34,6 +34,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
 	"github.com/ledgerguard/ledgerguard/gateway/pseudonym"
 	"github.com/ledgerguard/ledgerguard/gateway/respond"
+	"github.com/ledgerguard/ledgerguard/gateway/shadow"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
 	"github.com/ledgerguard/ledgerguard/gateway/syslogd"
 	"github.com/ledgerguard/ledgerguard/gateway/taxii"
@@ -129,6 +130,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	}
 	var models *onnx.Registry
 	var detModels *modelset.Set
+	var shadowModels *shadow.Shadow
 	storeOpts := []store.Option{
 		store.WithGateway(client.MSPID(), cfg.GatewayID),
 		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
@@ -141,6 +143,14 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		}
 		models = detModels.Registry()
 		defer models.Close()
+		if cfg.Detection.Strict {
+			// Registered but not yet approved versions, newer than the
+			// served ones, score beside them without alerting.
+			if shadowModels, err = shadow.Open(ctx, cfg.Detection.ModelsDir, models, ledger, log); err != nil {
+				return fmt.Errorf("detection: shadow models: %w", err)
+			}
+			defer shadowModels.Close()
+		}
 		// Each sealed batch lists the models in force, so the ledger can
 		// check that an alert's detector scored its batch.
 		storeOpts = append(storeOpts, store.WithModels(func() []gateway.ModelRef { return modelset.Refs(models) }))
@@ -172,6 +182,11 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	}
 	if detModels != nil {
 		if err := m.ModelsServed(servedMetrics(detModels)); err != nil {
+			return err
+		}
+	}
+	if shadowModels != nil {
+		if err := m.ShadowModels(shadowMetrics(shadowModels)); err != nil {
 			return err
 		}
 	}
@@ -212,6 +227,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			_, err := ledger.Ping(ctx)
 			return err
 		},
+		Shadow: shadowReport(shadowModels),
 	})
 	if err != nil {
 		return err
@@ -230,6 +246,9 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		var served func() []gateway.ModelRef
 		if models != nil {
 			det, served = models, func() []gateway.ModelRef { return modelset.Refs(models) }
+			if shadowModels != nil {
+				det = shadowModels.Wrap(models)
+			}
 		}
 		if iw != nil {
 			det = detect.Join(det, iw.detector)
@@ -323,6 +342,12 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if detModels != nil {
 		run("models", func() error {
 			detModels.Run(bg)
+			return nil
+		})
+	}
+	if shadowModels != nil {
+		run("shadow", func() error {
+			shadowModels.Run(bg, cfg.Detection.LedgerCheckInterval)
 			return nil
 		})
 	}
