@@ -25,3 +25,19 @@ type ShadowStats struct {
 	// revoked, or removed); its counts stay for the report.
 	Active bool `json:"active"`
 }
+
+// DriftStats is how far one model's live inputs moved from its training
+// distribution: the mean of each feature over the events it scored,
+// compared with the training mean in units of the training scale
+// (z = |live mean − train mean| / scale). Drift is the mean z over the
+// features, MaxFeature the feature with the largest z. Models whose
+// manifest carries no training statistics report HasStats false.
+type DriftStats struct {
+	Model      string  `json:"model"`
+	Version    string  `json:"version"`
+	Events     uint64  `json:"events"`
+	HasStats   bool    `json:"has_stats"`
+	Drift      float64 `json:"drift"`
+	MaxFeature string  `json:"max_feature,omitempty"`
+	MaxZ       float64 `json:"max_z"`
+}

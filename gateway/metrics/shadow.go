@@ -63,3 +63,33 @@ func (c *shadowCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.drift, prometheus.GaugeValue, s.ScoreDrift, l...)
 	}
 }
+
+// ModelDrift is one model version's input drift (gateway/shadow's Drift).
+type ModelDrift struct {
+	Name, Version string
+	Events        uint64
+	Drift         float64
+}
+
+// ModelDrift registers ledgerguard_model_input_drift{model,version}: at
+// each scrape, the mean over features of |live mean − training mean| /
+// training scale, for every model version whose manifest carries
+// training statistics.
+func (m *Metrics) ModelDrift(drift func() []ModelDrift) error {
+	return m.reg.Register(&driftCollector{drift: drift, desc: prometheus.NewDesc(prometheus.BuildFQName(ns, "", "model_input_drift"),
+		"Input drift per model version: mean over features of |live feature mean - training mean| / training scale.",
+		[]string{"model", "version"}, nil)})
+}
+
+type driftCollector struct {
+	drift func() []ModelDrift
+	desc  *prometheus.Desc
+}
+
+func (c *driftCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *driftCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, d := range c.drift() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, d.Drift, d.Name, d.Version)
+	}
+}

@@ -53,3 +53,17 @@ func TestShadowModels(t *testing.T) {
 		})
 	}
 }
+
+func TestModelDrift(t *testing.T) {
+	m := New()
+	if err := m.ModelDrift(func() []ModelDrift {
+		return []ModelDrift{{Name: "dns-anomaly", Version: "1.0.0", Events: 3, Drift: 0.5}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if want := `ledgerguard_model_input_drift{model="dns-anomaly",version="1.0.0"} 0.5`; !strings.Contains(w.Body.String(), want) {
+		t.Errorf("scrape lacks %s", want)
+	}
+}

@@ -50,7 +50,8 @@ type Shadow struct {
 // under modelsDir (as gateway/modelset does for the served ones). served
 // is the served registry: shadow versions must be newer than what it
 // serves. A failed first read of the ledger is logged and retried by Run.
-func Open(ctx context.Context, modelsDir string, served *onnx.Registry, ledger provenance.Ledger, log *slog.Logger) (*Shadow, error) {
+// opts are passed to the shadow models (e.g. onnx.WithFeatureObserver).
+func Open(ctx context.Context, modelsDir string, served *onnx.Registry, ledger provenance.Ledger, log *slog.Logger, opts ...onnx.Option) (*Shadow, error) {
 	if served == nil {
 		return nil, errors.New("shadow: the served registry is required")
 	}
@@ -64,7 +65,7 @@ func Open(ctx context.Context, modelsDir string, served *onnx.Registry, ledger p
 		log.Warn("shadow: cannot read model registrations yet; no shadow model until a check succeeds", "err", err)
 	}
 	s := &Shadow{served: served, checker: checker, log: log, stats: map[string]*gateway.ShadowStats{}, drift: map[string]float64{}}
-	reg, err := onnx.NewRegistry(ctx, modelsDir, onnx.WithAllow(s.allow))
+	reg, err := onnx.NewRegistry(ctx, modelsDir, append(opts, onnx.WithAllow(s.allow))...)
 	if reg == nil {
 		return nil, err
 	}

@@ -25,9 +25,13 @@ var _ provenance.Ledger = (*fabric.Ledger)(nil)
 // openModels opens the served model set of the detection settings. A
 // missing or wrong ONNX Runtime library is a usage error; a model that
 // fails to load names detection.models_dir.
-func openModels(ctx context.Context, c config.Detection, ledger provenance.Ledger, log *slog.Logger) (*modelset.Set, error) {
-	ms, err := modelset.Open(ctx, modelset.Config{Library: c.Library, ModelsDir: c.ModelsDir, Strict: c.Strict,
-		ReloadInterval: c.ReloadInterval, LedgerCheckInterval: c.LedgerCheckInterval}, ledger, log)
+func openModels(ctx context.Context, c config.Detection, ledger provenance.Ledger, drift *shadow.Drift, log *slog.Logger) (*modelset.Set, error) {
+	mc := modelset.Config{Library: c.Library, ModelsDir: c.ModelsDir, Strict: c.Strict,
+		ReloadInterval: c.ReloadInterval, LedgerCheckInterval: c.LedgerCheckInterval}
+	if drift != nil {
+		mc.Observe = drift.Observe
+	}
+	ms, err := modelset.Open(ctx, mc, ledger, log)
 	var le *modelset.LoadError
 	switch {
 	case errors.Is(err, onnx.ErrLibrary):
@@ -70,4 +74,26 @@ func shadowReport(sh *shadow.Shadow) func() []gateway.ShadowStats {
 		return nil
 	}
 	return sh.Report
+}
+
+// driftMetrics lists the models' input drift for ledgerguard_model_input_drift.
+func driftMetrics(d *shadow.Drift) func() []metrics.ModelDrift {
+	return func() []metrics.ModelDrift {
+		rep := d.Report()
+		out := make([]metrics.ModelDrift, 0, len(rep))
+		for _, r := range rep {
+			if r.HasStats {
+				out = append(out, metrics.ModelDrift{Name: r.Model, Version: r.Version, Events: r.Events, Drift: r.Drift})
+			}
+		}
+		return out
+	}
+}
+
+// driftReport is the API's source of input drift (nil without detection).
+func driftReport(d *shadow.Drift) func() []gateway.DriftStats {
+	if d == nil {
+		return nil
+	}
+	return d.Report
 }

@@ -131,6 +131,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	var models *onnx.Registry
 	var detModels *modelset.Set
 	var shadowModels *shadow.Shadow
+	var drift *shadow.Drift // input drift of the served and shadow models
 	storeOpts := []store.Option{
 		store.WithGateway(client.MSPID(), cfg.GatewayID),
 		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
@@ -138,7 +139,8 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		store.WithMinFreeBytes(cfg.Store.MinFreeBytes),
 	}
 	if cfg.Detection.Enabled {
-		if detModels, err = openModels(ctx, cfg.Detection, ledger, log); err != nil {
+		drift = shadow.NewDrift()
+		if detModels, err = openModels(ctx, cfg.Detection, ledger, drift, log); err != nil {
 			return err
 		}
 		models = detModels.Registry()
@@ -146,7 +148,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		if cfg.Detection.Strict {
 			// Registered but not yet approved versions, newer than the
 			// served ones, score beside them without alerting.
-			if shadowModels, err = shadow.Open(ctx, cfg.Detection.ModelsDir, models, ledger, log); err != nil {
+			if shadowModels, err = shadow.Open(ctx, cfg.Detection.ModelsDir, models, ledger, log, onnx.WithFeatureObserver(drift.Observe)); err != nil {
 				return fmt.Errorf("detection: shadow models: %w", err)
 			}
 			defer shadowModels.Close()
@@ -190,6 +192,11 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return err
 		}
 	}
+	if drift != nil {
+		if err := m.ModelDrift(driftMetrics(drift)); err != nil {
+			return err
+		}
+	}
 	var api *httpapi.Server
 	var alerter *alerting.Alerter
 	var con *console.Console
@@ -228,6 +235,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return err
 		},
 		Shadow: shadowReport(shadowModels),
+		Drift:  driftReport(drift),
 	})
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ import (
 const envGatewayToken = "LEDGERGUARD_TOKEN"
 
 // fetchShadow reads GET /v1/models/shadow from the gateway at base.
-func fetchShadow(ctx context.Context, base, token string) ([]gateway.ShadowStats, error) {
+func fetchShadow(ctx context.Context, base, token string) (*shadowAnswer, error) {
 	u, err := url.JoinPath(base, "/v1/models/shadow")
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--url: %w", err)}
@@ -45,13 +45,23 @@ func fetchShadow(ctx context.Context, base, token string) ([]gateway.ShadowStats
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("shadow-report: %s answered %s: %s", u, resp.Status, strings.TrimSpace(string(body)))
 	}
-	var out struct {
-		Shadow []gateway.ShadowStats `json:"shadow"`
-	}
+	var out shadowAnswer
 	if err := json.Unmarshal(body, &out); err != nil {
 		return nil, fmt.Errorf("shadow-report: decode %s: %w", u, err)
 	}
-	return out.Shadow, nil
+	if out.Shadow == nil {
+		out.Shadow = []gateway.ShadowStats{}
+	}
+	if out.Drift == nil {
+		out.Drift = []gateway.DriftStats{}
+	}
+	return &out, nil
+}
+
+// shadowAnswer is GET /v1/models/shadow's answer.
+type shadowAnswer struct {
+	Shadow []gateway.ShadowStats `json:"shadow"`
+	Drift  []gateway.DriftStats  `json:"drift"`
 }
 
 func newModelsShadowReportCmd() *cobra.Command {
@@ -69,9 +79,12 @@ shadow while it is registered on the ledger but not yet approved, present
 in the gateway's models directory and newer than the served version of its
 name: it scores every anchored batch beside the served version and raises
 no alert. AGREE is the share of events on which both flagged or both
-passed, WOULD_ALERT the events the shadow flagged, DRIFT the mean absolute
-score difference. Once a quorum approves it the gateway serves it and it
-leaves shadow (ACTIVE no).`,
+passed, WOULD_ALERT the events the shadow flagged, SCORE_DRIFT the mean
+absolute score difference. Once a quorum approves it the gateway serves it
+and it leaves shadow (ACTIVE no). A second table gives each scored model's
+input drift: the mean over features of |live mean − training mean| /
+training scale (manifests with training statistics only: the anomaly and
+hybrid models), with the feature that moved most.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if base == "" {
@@ -89,19 +102,16 @@ leaves shadow (ACTIVE no).`,
 			}
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			rep, err := fetchShadow(ctx, base, token)
+			ans, err := fetchShadow(ctx, base, token)
 			if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
-				if rep == nil {
-					rep = []gateway.ShadowStats{}
-				}
-				return printJSON(w, rep)
+				return printJSON(w, ans)
 			}
-			rows := make([][]string, 0, len(rep))
-			for _, r := range rep {
+			rows := make([][]string, 0, len(ans.Shadow))
+			for _, r := range ans.Shadow {
 				active := "no"
 				if r.Active {
 					active = "yes"
@@ -110,7 +120,20 @@ leaves shadow (ACTIVE no).`,
 					strconv.FormatFloat(r.Agreement, 'f', 4, 64), strconv.FormatUint(r.WouldBeAlerts, 10), strconv.FormatUint(r.ServedAlerts, 10),
 					strconv.FormatFloat(r.ScoreDrift, 'f', 4, 64)})
 			}
-			return table(w, []string{"MODEL", "VERSION", "SERVED", "ACTIVE", "EVENTS", "AGREE", "WOULD_ALERT", "SERVED_ALERTS", "DRIFT"}, rows)
+			if err := table(w, []string{"MODEL", "VERSION", "SERVED", "ACTIVE", "EVENTS", "AGREE", "WOULD_ALERT", "SERVED_ALERTS", "SCORE_DRIFT"}, rows); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+			rows = rows[:0]
+			for _, d := range ans.Drift {
+				drift, top := "no training stats", "-"
+				if d.HasStats {
+					drift = strconv.FormatFloat(d.Drift, 'f', 3, 64)
+					top = fmt.Sprintf("%s (%.2f)", orDash(d.MaxFeature), d.MaxZ)
+				}
+				rows = append(rows, []string{d.Model, d.Version, strconv.FormatUint(d.Events, 10), drift, top})
+			}
+			return table(w, []string{"MODEL", "VERSION", "EVENTS", "INPUT_DRIFT", "MOST_DRIFTED_FEATURE (Z)"}, rows)
 		},
 	}
 	f := cmd.Flags()

@@ -17,7 +17,9 @@ func TestModelsShadowReport(t *testing.T) {
 			http.Error(w, `{"error":{"code":"unauthorized"}}`, http.StatusUnauthorized)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"shadow": stats})
+		_ = json.NewEncoder(w).Encode(map[string]any{"shadow": stats, "drift": []gateway.DriftStats{
+			{Model: "dns-anomaly", Version: "1.0.0", Events: 9, HasStats: true, Drift: 0.4321, MaxFeature: "sld_entropy", MaxZ: 2.5},
+			{Model: "auth-bruteforce", Version: "1.0.0", Events: 3}}})
 	}))
 	defer srv.Close()
 	tests := []struct {
@@ -27,8 +29,8 @@ func TestModelsShadowReport(t *testing.T) {
 		wantErr   string
 		wantUsage bool
 	}{
-		{"table", []string{"--url", srv.URL, "--token", "good"}, []string{"dns-dga", "1.2.0", "1.1.0", "yes", "0.9500", "0.0312"}, "", false},
-		{"json", []string{"--url", srv.URL, "--token", "good", "--json"}, []string{`"would_be_alerts": 5`, `"score_drift": 0.0312`}, "", false},
+		{"table", []string{"--url", srv.URL, "--token", "good"}, []string{"dns-dga", "1.2.0", "1.1.0", "yes", "0.9500", "0.0312", "0.432", "sld_entropy (2.50)", "no training stats"}, "", false},
+		{"json", []string{"--url", srv.URL, "--token", "good", "--json"}, []string{`"would_be_alerts": 5`, `"score_drift": 0.0312`, `"max_feature": "sld_entropy"`}, "", false},
 		{"bad token", []string{"--url", srv.URL, "--token", "bad"}, nil, "401", false},
 		{"no url", []string{"--token", "good"}, nil, "", true},
 		{"no token", []string{"--url", srv.URL}, nil, "", true},
