@@ -87,6 +87,10 @@ func TestLearningFromVerdicts(t *testing.T) {
 	}
 	root := t.TempDir()
 	linkModel(t, root, name, base)
+	// An anomaly model too: its manifest carries the training statistics
+	// input drift is measured against.
+	anomalyVersion := servedVersion(t, "auth-anomaly")
+	linkModel(t, root, "auth-anomaly", anomalyVersion)
 	g := newGateway(t, gatewayOpts{detection: true, modelsDir: root, ledgerCheck: time.Second, batchMaxWait: 100 * time.Millisecond})
 	hec := func(body []byte) {
 		t.Helper()
@@ -230,15 +234,32 @@ func TestLearningFromVerdicts(t *testing.T) {
 		t.Fatalf("the shadow version raised %d alerts", len(got))
 	}
 	rep := cliPlain(t, ctx, "models", "shadow-report", "--url", g.url, "--token", readToken)
-	if !strings.Contains(rep, next) || !strings.Contains(rep, "yes") {
+	if !strings.Contains(rep, next) || !strings.Contains(rep, "yes") || !strings.Contains(rep, "INPUT_DRIFT") {
 		t.Errorf("shadow-report:\n%s", rep)
+	}
+	t.Logf("shadow-report:\n%s", rep)
+	var full struct {
+		Drift []gateway.DriftStats `json:"drift"`
+	}
+	g.getJSON("/v1/models/shadow", &full)
+	var sawStats, sawShadowDrift bool
+	for _, d := range full.Drift {
+		if d.Model == "auth-anomaly" && d.HasStats && d.Events >= uint64(2*n) && d.MaxFeature != "" {
+			sawStats = true
+		}
+		if d.Model == name && d.Version == next && d.Events >= uint64(2*n) {
+			sawShadowDrift = true
+		}
+	}
+	if !sawStats || !sawShadowDrift {
+		t.Errorf("drift %+v: want auth-anomaly with training statistics and the shadow %s, each over >= %d events", full.Drift, next, 2*n)
 	}
 
 	// Promotion: both orgs approve; served without a restart.
 	cli(t, "org1", "", "models", "approve", name, next)
 	cli(t, "org2", "", "models", "approve", name, next)
 	m := readManifestAt(t, filepath.Join(root, name, next))
-	g.waitServed([]string{name + "@" + next + " " + m})
+	g.waitServed([]string{name + "@" + next + " " + m, "auth-anomaly@" + anomalyVersion + " " + readManifestAt(t, filepath.Join(root, "auth-anomaly", anomalyVersion))})
 	deadline = time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if sh = g.shadowReport(); len(sh) == 1 && !sh[0].Active {
