@@ -68,3 +68,29 @@ func TestDrift(t *testing.T) {
 		})
 	}
 }
+
+// TestDriftSamplesAcrossCalls: every 16th row counts, continuing across
+// calls, and Events counts every row.
+func TestDriftSamplesAcrossCalls(t *testing.T) {
+	m, err := onnx.ReadManifestFile(filepath.Join(repoRoot(t), "models", "dns-anomaly", "1.0.0", onnx.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := len(m.Anomaly.Mean)
+	d := NewDrift()
+	// Row g sits g training scales above the mean: rows 0 and 16 are
+	// sampled, so the drift is (0+16)/2.
+	for _, calls := range [][2]int{{0, 5}, {5, 7}, {12, 8}, {20, 1}} { // {first g, rows}
+		x := make([]float32, calls[1]*w)
+		for r := range calls[1] {
+			for i := range w {
+				x[r*w+i] = float32(m.Anomaly.Mean[i] + float64(calls[0]+r)*m.Anomaly.Scale[i])
+			}
+		}
+		d.Observe(m, x, calls[1])
+	}
+	got := d.Report()[0]
+	if got.Events != 21 || math.Abs(got.Drift-8) > 1e-2 {
+		t.Errorf("got %+v, want 21 events and drift 8", got)
+	}
+}
