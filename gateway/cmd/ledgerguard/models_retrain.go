@@ -222,6 +222,11 @@ func newModelsRetrainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if m.IsAnomaly() {
+				// Verdicts label attacks; an anomaly model learns only what
+				// benign looks like and is retrained with `make models`.
+				return usageError{fmt.Errorf("%s is an anomaly model (trained on benign data only); models retrain retrains the supervised classifiers", model)}
+			}
 			if onnx.CompareVersions(version, m.Version) <= 0 {
 				return usageError{fmt.Errorf("--version %s must be newer than %s's highest version %s", version, model, m.Version)}
 			}

@@ -79,10 +79,15 @@ func TestModelsRetrainUsage(t *testing.T) {
 		{"existing version", []string{"--bundle", good, "--version", "1.0.0"}},
 		{"quorum without propose", []string{"--bundle", good, "--version", "9.9.9", "--quorum", "2"}},
 		{"missing bundle", []string{"--bundle", filepath.Join(t.TempDir(), "none"), "--version", "9.9.9"}},
+		{"anomaly model", []string{"--bundle", good, "--version", "9.9.9"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"models", "retrain", "auth-bruteforce", "--models-dir", models}, tt.args...)
+			model := "auth-bruteforce"
+			if tt.name == "anomaly model" {
+				model = "auth-anomaly"
+			}
+			args := append([]string{"models", "retrain", model, "--models-dir", models}, tt.args...)
 			_, _, err := runFeatures(t, args...)
 			if !isUsage(err) {
 				t.Fatalf("err = %v, want a usage error", err)
