@@ -13,6 +13,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/features"
+	"github.com/ledgerguard/ledgerguard/gateway/merkle"
 )
 
 // Reading a bundle as a dataset: the training pipeline may learn from
@@ -67,6 +68,14 @@ type Verified struct {
 //   - a *DecodeError for an event whose canonical bytes are not an Event,
 //     and fn's own error, returned as is.
 func VerifiedEvents(ctx context.Context, r io.ReadSeeker, fn func(ev gateway.Event) error, opts ...VerifyOption) (*Verified, error) {
+	return VerifiedLeaves(ctx, r, func(ev gateway.Event, _ string) error { return fn(ev) }, opts...)
+}
+
+// VerifiedLeaves is VerifiedEvents that also gives fn each event's leaf
+// hash (hex, RFC 6962, of its stored canonical bytes): the EventHash an
+// alert on the ledger cites, so verdicts on alerts can be joined to the
+// bundle's events without trusting anything but the verified bytes.
+func VerifiedLeaves(ctx context.Context, r io.ReadSeeker, fn func(ev gateway.Event, leafHash string) error, opts ...VerifyOption) (*Verified, error) {
 	start, err := r.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: bundle: %w", err)
@@ -112,7 +121,7 @@ func VerifiedEvents(ctx context.Context, r io.ReadSeeker, fn func(ev gateway.Eve
 		if err != nil {
 			return nil, &DecodeError{Line: rec.Line, Err: fmt.Errorf("event %s: %w", rec.Event.ID, err)}
 		}
-		if err := fn(ev); err != nil {
+		if err := fn(ev, hex.EncodeToString(merkle.LeafHash(rec.Event.Canonical))); err != nil {
 			return nil, err
 		}
 		v.Events++
@@ -158,15 +167,21 @@ func DecodeEvent(canonical []byte) (gateway.Event, error) {
 // compiled (or Reset) engine. fn gets the event and its vector, which is
 // reused between calls. Errors are VerifiedEvents'.
 func Features(ctx context.Context, r io.ReadSeeker, eng *features.Engine, applies func(*gateway.Event) bool, fn func(ev *gateway.Event, vec []float32) error, opts ...VerifyOption) (*Verified, error) {
+	return FeatureLeaves(ctx, r, eng, applies, func(ev *gateway.Event, _ string, vec []float32) error { return fn(ev, vec) }, opts...)
+}
+
+// FeatureLeaves is Features that also gives fn the event's leaf hash (as
+// VerifiedLeaves does).
+func FeatureLeaves(ctx context.Context, r io.ReadSeeker, eng *features.Engine, applies func(*gateway.Event) bool, fn func(ev *gateway.Event, leafHash string, vec []float32) error, opts ...VerifyOption) (*Verified, error) {
 	if eng == nil {
 		return nil, errors.New("evidence: Features: nil engine")
 	}
 	vec := make([]float32, eng.Width())
-	return VerifiedEvents(ctx, r, func(ev gateway.Event) error {
+	return VerifiedLeaves(ctx, r, func(ev gateway.Event, leafHash string) error {
 		if applies != nil && !applies(&ev) {
 			return nil
 		}
 		eng.Extract(&ev, vec)
-		return fn(&ev, vec)
+		return fn(&ev, leafHash, vec)
 	}, opts...)
 }

@@ -150,3 +150,30 @@ func (s *Server) getConsistency(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, p)
 }
+
+// ShadowResponse answers GET /v1/models/shadow: every model version that
+// runs or ran in shadow since the gateway started, with its counts.
+type ShadowResponse struct {
+	Shadow []gateway.ShadowStats `json:"shadow"`
+	// Drift is every scored model version's input drift against its
+	// training statistics.
+	Drift []gateway.DriftStats `json:"drift"`
+}
+
+func (s *Server) getShadow(c *gin.Context) {
+	if !s.readAuth(c) {
+		return
+	}
+	out := ShadowResponse{Shadow: []gateway.ShadowStats{}, Drift: []gateway.DriftStats{}}
+	if s.deps.Shadow != nil {
+		if r := s.deps.Shadow(); r != nil {
+			out.Shadow = r
+		}
+	}
+	if s.deps.Drift != nil {
+		if r := s.deps.Drift(); r != nil {
+			out.Drift = r
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}

@@ -74,6 +74,7 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/v1/batches/:id", s.getBatch)
 	r.GET("/v1/checkpoint", s.getCheckpoint)
 	r.GET("/v1/consistency", s.getConsistency)
+	r.GET("/v1/models/shadow", s.getShadow)
 
 	// The web console, with its own sessions and error pages.
 	if s.deps.Console != nil {

@@ -97,6 +97,12 @@ type Deps struct {
 	// TAXII, when set, is served at /taxii2/ (gateway/taxii, which
 	// authenticates its own requests; a handler for the same reason).
 	TAXII http.Handler
+	// Shadow, when set, reports the shadow models (gateway/shadow) at GET
+	// /v1/models/shadow; unset, that route answers an empty list.
+	Shadow func() []gateway.ShadowStats
+	// Drift, when set, reports each model's input drift in the same
+	// answer (gateway/shadow's Drift).
+	Drift func() []gateway.DriftStats
 }
 
 // Server is the HTTP API. Create it with New; serve Handler; run Run for

@@ -23,6 +23,8 @@
 //	syslog_connections_evicted_total{reason}       idle syslog connections closed to make room
 //	syslog_messages_dropped_total{reason}          syslog messages received and not stored
 //	models_served{model,version,sha256}            1 per detection model served now
+//	shadow_*{model,version,served_version}         shadow models (ShadowModels, shadow.go)
+//	model_input_drift{model,version}               input drift against training statistics
 //
 // Labels name protocols, routes and reasons, never client addresses, so a
 // flood from many addresses cannot grow the number of series; the address

@@ -40,6 +40,9 @@ type Config struct {
 	ReloadInterval time.Duration
 	// LedgerCheckInterval is how often Run rereads the approvals (strict).
 	LedgerCheckInterval time.Duration
+	// Observe, when set, sees every feature matrix the served models
+	// score (input drift; onnx.WithFeatureObserver).
+	Observe onnx.FeatureObserver
 }
 
 // Set is the served models. Its methods are safe for concurrent use.
@@ -83,6 +86,9 @@ func Open(ctx context.Context, c Config, ledger provenance.Ledger, log *slog.Log
 	}
 	ms := &Set{log: log, cfg: c}
 	var opts []onnx.Option
+	if c.Observe != nil {
+		opts = append(opts, onnx.WithFeatureObserver(c.Observe))
+	}
 	if c.Strict {
 		checker, err := provenance.New(ledger, provenance.WithLogger(log))
 		if err != nil {

@@ -22,6 +22,20 @@ type options struct {
 	maxWait  time.Duration
 	workers  int
 	allow    func(*Manifest) error
+	observe  FeatureObserver
+}
+
+// FeatureObserver sees the feature rows a model scores: rows vectors of
+// the manifest's width, row-major in x (reused after the call returns).
+// It runs on the scoring path, so it must be quick and safe for
+// concurrent use.
+type FeatureObserver func(m *Manifest, x []float32, rows int)
+
+// WithFeatureObserver passes every scored feature matrix to f (e.g. to
+// measure input drift against the training distribution) without
+// extracting the features a second time. Default: none.
+func WithFeatureObserver(f FeatureObserver) Option {
+	return func(o *options) error { o.observe = f; return nil }
 }
 
 // WithMaxBatch bounds the rows per model call (default 1024).
@@ -79,6 +93,7 @@ type Model struct {
 	engine   *features.Engine
 	sess     *session
 	batcher  *Batcher
+	observe  FeatureObserver
 
 	mu     sync.RWMutex // held for reading by each call, for writing by Close
 	closed bool
@@ -122,7 +137,7 @@ func Open(dir string, opts ...Option) (*Model, error) {
 		s.close()
 		return nil, err
 	}
-	return &Model{dir: dir, manifest: m, engine: eng, sess: s, batcher: b}, nil
+	return &Model{dir: dir, manifest: m, engine: eng, sess: s, batcher: b, observe: o.observe}, nil
 }
 
 // Manifest returns the model's manifest (do not modify).
@@ -185,6 +200,9 @@ func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Re
 	probs, x, err := m.score(ctx, events, idx)
 	if err != nil {
 		return nil, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
+	}
+	if m.observe != nil {
+		m.observe(m.manifest, x, len(idx))
 	}
 	nl, w := len(m.manifest.Labels), m.engine.Width()
 	out := make([]detect.Result, len(idx))

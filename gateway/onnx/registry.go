@@ -327,3 +327,12 @@ func fingerprint(dir string) (string, error) {
 	}
 	return fmt.Sprintf("%s|%x", dir, h.Sum(nil)), nil
 }
+
+// LatestVersionDir returns the highest-versioned directory under
+// modelDir (models/<name>) that holds a manifest, as the registry picks
+// it, so tools choose the same base version the gateway would serve.
+func LatestVersionDir(modelDir string) (string, bool) { return latestVersion(modelDir) }
+
+// CompareVersions orders two model versions as the registry does
+// (dotted, numeric parts compared as numbers): -1, 0 or +1.
+func CompareVersions(a, b string) int { return compareVersions(a, b) }

@@ -23,7 +23,9 @@ type BundleStats struct {
 // WriteBundleFeatures writes to w the CSV feature matrix of an evidence
 // bundle's events, in seq order, with the columns of WriteFeatures: row
 // is the event's seq, file its id, time its time, and raw_label, label
-// and group its label from labels (by event id), else defaultLabel.
+// and group its label from labels (by event id, or by event hash: the
+// hex leaf hash an alert on the ledger cites as eventHash), else
+// defaultLabel.
 // Events the model does not apply to are skipped unless all is set.
 // Nothing is written when the bundle does not verify
 // (*evidence.NotVerifiedError); on any other error w may hold a partial
@@ -42,16 +44,21 @@ func WriteBundleFeatures(ctx context.Context, w io.Writer, m *onnx.Manifest, bun
 	if all {
 		applies = nil
 	}
-	v, err := evidence.Features(ctx, bundle, eng, applies, func(ev *gateway.Event, vec []float32) error {
+	v, err := evidence.FeatureLeaves(ctx, bundle, eng, applies, func(ev *gateway.Event, leafHash string, vec []float32) error {
 		if fw == nil { // first row: the bundle verified
 			var err error
 			if fw, err = newFeatureCSV(w, eng.Names()); err != nil {
 				return err
 			}
 		}
-		l, ok := labels[ev.ID]
+		key := ev.ID
+		l, ok := labels[key]
+		if !ok {
+			key = leafHash
+			l, ok = labels[key]
+		}
 		if ok {
-			seen[ev.ID] = true
+			seen[key] = true
 			st.Labelled++
 		} else {
 			l = defaultLabel

@@ -61,8 +61,8 @@ def _version_key(v):
     return [int(p) if p.isdigit() else p for p in v.split(".")]
 
 
-def latest_version(name):
-    d = os.path.join(MODELS, name)
+def latest_version(name, models=MODELS):
+    d = os.path.join(models, name)
     vs = [v for v in os.listdir(d) if os.path.isfile(os.path.join(d, v, "manifest.json"))]
     if not vs:
         raise SystemExit(f"from_bundle: no version of {name} under {d}")
@@ -82,8 +82,10 @@ def labelled(meta, X, labels):
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, choices=sorted(ALGORITHMS), help="model name")
+    ap.add_argument("--models", default=MODELS, help="models directory holding the base version (default: the repository's)")
     ap.add_argument("--from", dest="base", help="base version whose features and settings are used (default: the highest)")
-    ap.add_argument("--bundle", required=True, help="evidence bundle from `ledgerguard export`")
+    ap.add_argument("--bundle", required=True, action="append",
+                    help="evidence bundle from `ledgerguard export` (repeat for several; each must verify)")
     ap.add_argument("--labels", help="event id -> label file (CSV event_id,label or JSON object)")
     ap.add_argument("--default-label", help="label of the bundle's events --labels does not list (e.g. the benign label)")
     ap.add_argument("--version", required=True, help="version of the new model (a new directory)")
@@ -99,21 +101,28 @@ def main(argv=None):
     a = parse_args(argv)
     if not a.labels and not a.default_label:
         raise SystemExit("from_bundle: --labels (and/or --default-label) is required: nothing to learn from unlabelled events")
-    base_version = a.base or latest_version(a.model)
-    base_dir = os.path.join(MODELS, a.model, base_version)
+    base_version = a.base or latest_version(a.model, a.models)
+    base_dir = os.path.join(a.models, a.model, base_version)
     base_path = os.path.join(base_dir, "manifest.json")
     with open(base_path) as f:
         base = json.load(f)
-    out = a.out or os.path.join(MODELS, a.model, a.version)
+    out = a.out or os.path.join(a.models, a.model, a.version)
     if os.path.exists(out):
         raise SystemExit(f"from_bundle: {out} exists; choose a new --version (or --out)")
 
     labels, benign = base["labels"], base["benign"]
-    meta, X, names, sha = matrix_from_bundle(base_path, a.bundle, a.labels, a.default_label, a.ledger_arg)
-    Xb, yb = labelled(meta, X, labels)
-    log(f"{a.model}: bundle {sha}: {X.shape[0]} rows, {len(yb)} labelled")
-    parts_X, parts_y = [Xb], [yb]
-    files = [{"path": "evidence/" + os.path.basename(a.bundle), "sha256": sha, "mapping": "evidence-bundle"}]
+    # Every bundle is verified (by the Go command) before any is used.
+    parts_X, parts_y, files, shas, nb = [], [], [], [], 0
+    for bundle in a.bundle:
+        meta, X, names, sha = matrix_from_bundle(base_path, bundle, a.labels, a.default_label, a.ledger_arg)
+        Xb, yb = labelled(meta, X, labels)
+        log(f"{a.model}: bundle {sha}: {X.shape[0]} rows, {len(yb)} labelled")
+        parts_X.append(Xb)
+        parts_y.append(yb)
+        shas.append(sha)
+        nb += len(yb)
+        files.append({"path": "evidence/" + os.path.basename(bundle), "sha256": sha, "mapping": "evidence-bundle"})
+    sha = ", ".join(shas)
     if a.labels:
         files.append({"path": "evidence/" + os.path.basename(a.labels), "sha256": sha256_file(a.labels),
                       "mapping": "event-labels"})
@@ -149,13 +158,13 @@ def main(argv=None):
     m["version"] = a.version
     m["model"] = model_section(out, outs, X.shape[1], len(labels), kind)
     m["threshold"] = round(float(th), 4)
-    src = "a verified evidence bundle" + (" and the public training split of " + base_version if a.with_train else "")
+    src = ("a verified evidence bundle" if len(shas) == 1 else f"{len(shas)} verified evidence bundles") + (" and the public training split of " + base_version if a.with_train else "")
     m["training"] = {
         "algorithm": base["training"]["algorithm"] + f" (retrained from {base_version} on {src})",
         "library": libs(), "seed": SEED,
         "train": {"dataset": "evidence-bundle", "split": "train", "files": files,
-                  "note": f"events of evidence bundle sha256 {sha}, verified by `ledgerguard features --bundle` "
-                          f"before use; {len(yb)} labelled rows"},
+                  "note": f"events of evidence bundle(s) sha256 {sha}, verified by `ledgerguard features --bundle` "
+                          f"before use; {nb} labelled rows"},
         "validation": f"{k}-fold stratified out-of-fold predictions on the labelled rows",
         "files": files,
         "command": "models/train/from_bundle.py " + " ".join(shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:])),

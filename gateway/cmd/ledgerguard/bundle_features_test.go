@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/evidence"
 	"github.com/ledgerguard/ledgerguard/gateway/evidence/evidencetest"
+	"github.com/ledgerguard/ledgerguard/gateway/merkle"
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
 )
@@ -113,7 +115,14 @@ func TestFeaturesFromBundle(t *testing.T) {
 	mpath, m := authManifest(t)
 	bundle, events := authBundle(t, 22)
 	labels := filepath.Join(t.TempDir(), "labels.csv")
-	if err := os.WriteFile(labels, []byte(fmt.Sprintf("event_id,label\n%s,brute_force\n%s,brute_force\n", events[0].ID, events[5].ID)), 0o644); err != nil {
+	// Event 5 is labelled by its event hash (the leaf hash alerts cite, as
+	// `models labels` writes), event 0 by its id.
+	canon5, err := events[5].Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash5 := hex.EncodeToString(merkle.LeafHash(canon5))
+	if err := os.WriteFile(labels, []byte(fmt.Sprintf("event_id,label\n%s,brute_force\n%s,brute_force\n", events[0].ID, hash5)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, stderr, err := runFeatures(t, "features", "--manifest", mpath, "--bundle", bundle, "--labels", labels, "--default-label", "benign")

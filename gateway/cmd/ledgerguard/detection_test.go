@@ -66,11 +66,11 @@ func TestOpenModelsErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	_, err = openModels(context.Background(), config.Detection{Library: filepath.Join(t.TempDir(), "none.so"), ModelsDir: root}, nil, quiet)
+	_, err = openModels(context.Background(), config.Detection{Library: filepath.Join(t.TempDir(), "none.so"), ModelsDir: root}, nil, nil, quiet)
 	if !errors.Is(err, onnx.ErrLibrary) || exitCode(err) != 2 {
 		t.Errorf("missing library: err = %v (exit %d), want ErrLibrary with exit 2", err, exitCode(err))
 	}
-	_, err = openModels(context.Background(), config.Detection{Library: onnx.LibraryPath(repoRoot()), ModelsDir: root}, nil, quiet)
+	_, err = openModels(context.Background(), config.Detection{Library: onnx.LibraryPath(repoRoot()), ModelsDir: root}, nil, nil, quiet)
 	if !errors.Is(err, onnx.ErrChecksum) || exitCode(err) != 1 || !strings.HasPrefix(err.Error(), "detection.models_dir: ") {
 		t.Errorf("swapped model: err = %v (exit %d), want ErrChecksum under detection.models_dir with exit 1", err, exitCode(err))
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
 	"github.com/ledgerguard/ledgerguard/gateway/pseudonym"
 	"github.com/ledgerguard/ledgerguard/gateway/respond"
+	"github.com/ledgerguard/ledgerguard/gateway/shadow"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
 	"github.com/ledgerguard/ledgerguard/gateway/syslogd"
 	"github.com/ledgerguard/ledgerguard/gateway/taxii"
@@ -129,6 +130,8 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	}
 	var models *onnx.Registry
 	var detModels *modelset.Set
+	var shadowModels *shadow.Shadow
+	var drift *shadow.Drift // input drift of the served and shadow models
 	storeOpts := []store.Option{
 		store.WithGateway(client.MSPID(), cfg.GatewayID),
 		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
@@ -136,11 +139,20 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		store.WithMinFreeBytes(cfg.Store.MinFreeBytes),
 	}
 	if cfg.Detection.Enabled {
-		if detModels, err = openModels(ctx, cfg.Detection, ledger, log); err != nil {
+		drift = shadow.NewDrift()
+		if detModels, err = openModels(ctx, cfg.Detection, ledger, drift, log); err != nil {
 			return err
 		}
 		models = detModels.Registry()
 		defer models.Close()
+		if cfg.Detection.Strict {
+			// Registered but not yet approved versions, newer than the
+			// served ones, score beside them without alerting.
+			if shadowModels, err = shadow.Open(ctx, cfg.Detection.ModelsDir, models, ledger, log, onnx.WithFeatureObserver(drift.Observe)); err != nil {
+				return fmt.Errorf("detection: shadow models: %w", err)
+			}
+			defer shadowModels.Close()
+		}
 		// Each sealed batch lists the models in force, so the ledger can
 		// check that an alert's detector scored its batch.
 		storeOpts = append(storeOpts, store.WithModels(func() []gateway.ModelRef { return modelset.Refs(models) }))
@@ -172,6 +184,16 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	}
 	if detModels != nil {
 		if err := m.ModelsServed(servedMetrics(detModels)); err != nil {
+			return err
+		}
+	}
+	if shadowModels != nil {
+		if err := m.ShadowModels(shadowMetrics(shadowModels)); err != nil {
+			return err
+		}
+	}
+	if drift != nil {
+		if err := m.ModelDrift(driftMetrics(drift)); err != nil {
 			return err
 		}
 	}
@@ -212,6 +234,8 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			_, err := ledger.Ping(ctx)
 			return err
 		},
+		Shadow: shadowReport(shadowModels),
+		Drift:  driftReport(drift),
 	})
 	if err != nil {
 		return err
@@ -230,6 +254,9 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		var served func() []gateway.ModelRef
 		if models != nil {
 			det, served = models, func() []gateway.ModelRef { return modelset.Refs(models) }
+			if shadowModels != nil {
+				det = shadowModels.Wrap(models)
+			}
 		}
 		if iw != nil {
 			det = detect.Join(det, iw.detector)
@@ -330,6 +357,12 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if detModels != nil {
 		run("models", func() error {
 			detModels.Run(bg)
+			return nil
+		})
+	}
+	if shadowModels != nil {
+		run("shadow", func() error {
+			shadowModels.Run(bg, cfg.Detection.LedgerCheckInterval)
 			return nil
 		})
 	}

@@ -22,7 +22,7 @@ func newModelsCmd() *cobra.Command {
 		Use:   "models",
 		Short: "work with the detection models (models/<name>/<version>/): evaluate them, and register, approve, revoke and list their provenance on the ledger",
 	}
-	cmd.AddCommand(newModelsEvalCmd(), newModelsRegisterCmd(), newModelsApproveCmd(), newModelsRevokeCmd(), newModelsListCmd())
+	cmd.AddCommand(newModelsEvalCmd(), newModelsRegisterCmd(), newModelsApproveCmd(), newModelsRevokeCmd(), newModelsListCmd(), newModelsLabelsCmd(), newModelsRetrainCmd(), newModelsShadowReportCmd())
 	return cmd
 }
 
