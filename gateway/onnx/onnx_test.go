@@ -98,6 +98,9 @@ func editManifest(t *testing.T, dir string, edit func(m map[string]any)) {
 	}
 }
 
+// TestInitLibraryErrors must run before any test that loads the runtime
+// (Init succeeds once per process): test files sorting after onnx_test.go
+// hold those.
 func TestInitLibraryErrors(t *testing.T) {
 	garbage := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
 	os.WriteFile(garbage, []byte("not a library"), 0o644)
