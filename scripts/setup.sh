@@ -135,6 +135,16 @@ install_python_tools() {
   echo "${stamp}" >"${venv}/.requirements.sha256"
 }
 
+# install_training_env: the pinned training pipeline's virtual environment
+# (models/.venv, models/requirements.txt), which `make models` and
+# `ledgerguard models retrain` run; models/Makefile's stamp makes a rerun a
+# no-op.
+install_training_env() {
+  command -v python3 >/dev/null || die "python3 is required for the training pipeline (models/)"
+  log "training pipeline: models/.venv from models/requirements.txt"
+  make -s -C "${LG_ROOT}/models" venv >/dev/null || die "installing models/requirements.txt into models/.venv failed"
+}
+
 main() {
   local started=${SECONDS}
   install_debian_packages
@@ -144,6 +154,7 @@ main() {
   vendor_chaincode
   download_root_modules
   install_python_tools "${LG_ROOT}/test/python/requirements.txt" "${LG_ROOT}/.cache/pyenv"
+  install_training_env
   log "setup complete in $((SECONDS - started)) s"
 }
 

@@ -25,7 +25,18 @@ func submitJSON(ctx context.Context, t *testing.T, c *fabric.Client, contract, f
 
 func evaluateJSON(ctx context.Context, t *testing.T, c *fabric.Client, contract, fn string, out any, args ...string) {
 	t.Helper()
-	res, err := c.Contract(channelName, chaincodeName, contract).EvaluateWithContext(ctx, fn, client.WithArguments(args...))
+	// A read right after a commit may reach a peer one block behind the
+	// one that reported the commit: a NOT_FOUND is asked again for a few
+	// seconds before it fails the test (no caller expects one here).
+	var res []byte
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		res, err = c.Contract(channelName, chaincodeName, contract).EvaluateWithContext(ctx, fn, client.WithArguments(args...))
+		if err == nil || !strings.Contains(fabricDetails(err), string(wire.CodeNotFound)) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatalf("evaluate %s as %s: %v", fn, c.MSPID(), err)
 	}

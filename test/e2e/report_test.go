@@ -62,7 +62,16 @@ func TestReport(t *testing.T) {
 	ledger := fabric.NewLedger(gw1, channelName, chaincodeName)
 	anchors := map[string]gateway.Anchor{}
 	for _, b := range pending {
-		anc, err := ledger.AnchorBatch(ctx, b)
+		// As the anchorer does, a refusal is retried: an endorser one
+		// block behind sees the previous batch as not yet anchored.
+		var anc gateway.Anchor
+		var err error
+		for attempt := 1; attempt <= 5; attempt++ {
+			if anc, err = ledger.AnchorBatch(ctx, b); err == nil {
+				break
+			}
+			time.Sleep(time.Duration(attempt) * 300 * time.Millisecond)
+		}
 		if err != nil {
 			t.Fatalf("anchor batch %s: %v", b.ID, err)
 		}
