@@ -24,7 +24,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 readonly NS_SWITCH="lg-sw"
 readonly NS_BRIDGE="lgbr0"
 
-ns_exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+# ns_exists NS succeeds when named namespace NS exists (its bind mount;
+# quieter than parsing `ip netns list`, which complains about the peer
+# ids of namespaces being deleted).
+ns_exists() { [[ -e "/var/run/netns/$1" ]]; }
 
 # ensure_switch creates the switch namespace and its bridge.
 ensure_switch() {
