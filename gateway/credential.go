@@ -1,6 +1,10 @@
 package gateway
 
-import "slices"
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"slices"
+)
 
 // Scope is what a credential may do.
 type Scope string
@@ -83,4 +87,43 @@ func (c Credential) EventSource() string {
 		return c.Source
 	}
 	return c.Name
+}
+
+// CredentialSet looks tokens up in constant time: each configured token
+// is kept as its SHA-256 digest, and a presented token's digest is
+// compared by crypto/subtle with every one without stopping at a match,
+// so timing leaks neither which credential matched nor the token's
+// length. Every listener that takes tokens (the HTTP API, TAXII) uses it.
+type CredentialSet struct {
+	list    []Credential
+	digests [][32]byte
+}
+
+// NewCredentialSet digests list's tokens once.
+func NewCredentialSet(list []Credential) *CredentialSet {
+	c := &CredentialSet{list: list, digests: make([][32]byte, len(list))}
+	for i, cr := range list {
+		c.digests[i] = sha256.Sum256([]byte(cr.Token))
+	}
+	return c
+}
+
+// Lookup returns the credential whose token is tok. When username is
+// non-nil (HTTP Basic) the credential must also have that username.
+func (c *CredentialSet) Lookup(tok string, username *string) (Credential, bool) {
+	d := sha256.Sum256([]byte(tok))
+	found := -1
+	for i := range c.digests {
+		if subtle.ConstantTimeCompare(d[:], c.digests[i][:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return Credential{}, false
+	}
+	cr := c.list[found]
+	if username != nil && (cr.Username == "" || subtle.ConstantTimeCompare([]byte(*username), []byte(cr.Username)) != 1) {
+		return Credential{}, false
+	}
+	return cr, true
 }

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"strings"
 
@@ -11,42 +9,13 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
-// credentials looks tokens up in constant time. Each configured token is
-// kept as its SHA-256 digest and a presented token is hashed and compared
-// with every digest by crypto/subtle, without stopping at a match, so
-// neither the position of the match nor the length of the token leaks
-// through timing.
-type credentials struct {
-	list    []gateway.Credential
-	digests [][32]byte
-}
+// credentials is the configured credentials (gateway.CredentialSet's
+// constant-time lookup) with the Authorization-header check the ingest
+// protocols and the read API share (authenticate).
+type credentials struct{ *gateway.CredentialSet }
 
 func newCredentials(list []gateway.Credential) *credentials {
-	c := &credentials{list: list, digests: make([][32]byte, len(list))}
-	for i, cr := range list {
-		c.digests[i] = sha256.Sum256([]byte(cr.Token))
-	}
-	return c
-}
-
-// lookup returns the credential whose token is tok. When username is
-// non-nil the credential must also have that (Basic auth) username.
-func (c *credentials) lookup(tok string, username *string) (gateway.Credential, bool) {
-	d := sha256.Sum256([]byte(tok))
-	found := -1
-	for i := range c.digests {
-		if subtle.ConstantTimeCompare(d[:], c.digests[i][:]) == 1 {
-			found = i
-		}
-	}
-	if found < 0 {
-		return gateway.Credential{}, false
-	}
-	cr := c.list[found]
-	if username != nil && (cr.Username == "" || subtle.ConstantTimeCompare([]byte(*username), []byte(cr.Username)) != 1) {
-		return gateway.Credential{}, false
-	}
-	return cr, true
+	return &credentials{gateway.NewCredentialSet(list)}
 }
 
 // authHeader is a parsed Authorization header.
@@ -103,7 +72,7 @@ func (c *credentials) authenticate(header string, scope gateway.Scope, schemes .
 	if !ok {
 		return gateway.Credential{}, errorf(gateway.CodeUnauthenticated, "Authorization header must use "+schemeList(schemes))
 	}
-	cr, found := c.lookup(a.token, a.username)
+	cr, found := c.Lookup(a.token, a.username)
 	if !found {
 		return gateway.Credential{}, errorf(gateway.CodeUnauthenticated, "invalid credentials")
 	}

@@ -74,7 +74,7 @@ func (s *Server) hecAuth(c *gin.Context) (gateway.Credential, bool) {
 		return gateway.Credential{}, false
 	}
 	// HEC ignores the Basic username: the password is the token.
-	cr, ok := s.creds.lookup(a.token, nil)
+	cr, ok := s.creds.Lookup(a.token, nil)
 	switch {
 	case !ok || !cr.Has(gateway.ScopeHEC):
 		s.hecReply(c, hec.CodeInvalidToken, gateway.CodeUnauthenticated)

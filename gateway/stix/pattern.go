@@ -518,17 +518,24 @@ func (p *parser) obsOr() (obsExpr, error) { return p.binaryObs("OR", p.obsAnd) }
 func (p *parser) obsAnd() (obsExpr, error) { return p.binaryObs("AND", p.obsQualified) }
 
 func (p *parser) binaryObs(op string, sub func() (obsExpr, error)) (obsExpr, error) {
+	return binary(p, op, sub, func(l, r obsExpr) obsExpr { return obsBinary{op, l, r} })
+}
+
+// binary parses sub (op sub)*, left-associative, joining with join: the
+// one shape of every binary level of the grammar (observation and
+// comparison expressions alike).
+func binary[T any](p *parser, op string, sub func() (T, error), join func(l, r T) T) (T, error) {
 	l, err := sub()
 	if err != nil {
-		return nil, err
+		return l, err
 	}
 	for p.isKeyword(op) {
 		p.next()
 		r, err := sub()
 		if err != nil {
-			return nil, err
+			return r, err
 		}
-		l = obsBinary{op, l, r}
+		l = join(l, r)
 	}
 	return l, nil
 }
@@ -620,19 +627,7 @@ func (p *parser) cmpOr() (cmpExpr, error) { return p.binaryCmp("OR", p.cmpAnd) }
 func (p *parser) cmpAnd() (cmpExpr, error) { return p.binaryCmp("AND", p.propTest) }
 
 func (p *parser) binaryCmp(op string, sub func() (cmpExpr, error)) (cmpExpr, error) {
-	l, err := sub()
-	if err != nil {
-		return nil, err
-	}
-	for p.isKeyword(op) {
-		p.next()
-		r, err := sub()
-		if err != nil {
-			return nil, err
-		}
-		l = cmpBinary{op, l, r}
-	}
-	return l, nil
+	return binary(p, op, sub, func(l, r cmpExpr) cmpExpr { return cmpBinary{op, l, r} })
 }
 
 func (p *parser) propTest() (cmpExpr, error) {

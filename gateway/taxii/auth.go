@@ -1,31 +1,12 @@
 package taxii
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"strings"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
-
-// credentials looks tokens up in constant time: each configured token is
-// kept as its SHA-256 digest and a presented token's digest is compared
-// with every one without stopping at a match (as the HTTP API does), so
-// timing leaks neither which credential matched nor the token's length.
-type credentials struct {
-	list    []gateway.Credential
-	digests [][32]byte
-}
-
-func newCredentials(list []gateway.Credential) *credentials {
-	c := &credentials{list: list, digests: make([][32]byte, len(list))}
-	for i, cr := range list {
-		c.digests[i] = sha256.Sum256([]byte(cr.Token))
-	}
-	return c
-}
 
 // authenticate checks the Authorization header (Basic username:token or
 // Bearer token) for scope: 401 when missing or unknown, 403 when the
@@ -58,18 +39,8 @@ func (s *Server) authenticate(r *http.Request, scope gateway.Scope) *apiError {
 	if tok == "" {
 		return unauth("empty token")
 	}
-	d := sha256.Sum256([]byte(tok))
-	found := -1
-	for i := range s.creds.digests {
-		if subtle.ConstantTimeCompare(d[:], s.creds.digests[i][:]) == 1 {
-			found = i
-		}
-	}
-	if found < 0 {
-		return unauth("invalid credentials")
-	}
-	cr := s.creds.list[found]
-	if user != nil && (cr.Username == "" || subtle.ConstantTimeCompare([]byte(*user), []byte(cr.Username)) != 1) {
+	cr, ok := s.creds.Lookup(tok, user)
+	if !ok {
 		return unauth("invalid credentials")
 	}
 	if cr.Disabled {

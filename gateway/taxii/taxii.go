@@ -151,7 +151,7 @@ type Deps struct {
 type Server struct {
 	cfg    Config
 	deps   Deps
-	creds  *credentials
+	creds  *gateway.CredentialSet
 	now    func() time.Time
 	log    *slog.Logger
 	mux    *http.ServeMux
@@ -167,7 +167,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Source == nil {
 		return nil, errors.New("taxii: Source is required")
 	}
-	s := &Server{cfg: cfg, deps: deps, creds: newCredentials(deps.Credentials), now: deps.Now, log: deps.Logger, status: newStatuses(cfg.MaxStatuses)}
+	s := &Server{cfg: cfg, deps: deps, creds: gateway.NewCredentialSet(deps.Credentials), now: deps.Now, log: deps.Logger, status: newStatuses(cfg.MaxStatuses)}
 	if s.now == nil {
 		s.now = time.Now
 	}

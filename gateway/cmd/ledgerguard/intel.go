@@ -80,20 +80,7 @@ sharer alone. RED is never shared.`,
 // runIntel dials, calls f with the intel client and a deadline, and
 // closes.
 func (l *ledgerCmd) runIntel(cmd *cobra.Command, f func(ctx context.Context, ic intelCalls) error) error {
-	if l.pageSize != 0 && (l.pageSize < 1 || l.pageSize > wire.MaxPageSize) {
-		return usageError{fmt.Errorf("--page-size %d must be 1..%d", l.pageSize, wire.MaxPageSize)}
-	}
-	if l.limit < 0 {
-		return usageError{fmt.Errorf("--limit %d must not be negative", l.limit)}
-	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), l.lf.timeout)
-	defer cancel()
-	ic, err := dialIntel(ctx, &l.lf)
-	if err != nil {
-		return err
-	}
-	defer ic.Close()
-	return f(ctx, ic)
+	return runWith(cmd, l, dialIntel, f)
 }
 
 // intelKeyFlags name the consortium key a share hashes values with.

@@ -77,6 +77,13 @@ func (l *ledgerCmd) registerList(cmd *cobra.Command) {
 
 // run dials, calls f with the ledger and a deadline, and closes.
 func (l *ledgerCmd) run(cmd *cobra.Command, f func(ctx context.Context, lc ledgerCalls) error) error {
+	return runWith(cmd, l, dialLedger, f)
+}
+
+// runWith checks the list flags, dials with dial within --timeout, calls
+// f with the client, and closes it: the one shape of every ledger command,
+// whichever client (ledgerCalls, intelCalls) it needs.
+func runWith[C interface{ Close() error }](cmd *cobra.Command, l *ledgerCmd, dial func(context.Context, *ledgerFlags) (C, error), f func(context.Context, C) error) error {
 	if l.pageSize != 0 && (l.pageSize < 1 || l.pageSize > wire.MaxPageSize) {
 		return usageError{fmt.Errorf("--page-size %d must be 1..%d", l.pageSize, wire.MaxPageSize)}
 	}
@@ -85,12 +92,12 @@ func (l *ledgerCmd) run(cmd *cobra.Command, f func(ctx context.Context, lc ledge
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), l.lf.timeout)
 	defer cancel()
-	lc, err := dialLedger(ctx, &l.lf)
+	c, err := dial(ctx, &l.lf)
 	if err != nil {
 		return err
 	}
-	defer lc.Close()
-	return f(ctx, lc)
+	defer c.Close()
+	return f(ctx, c)
 }
 
 // call is one chaincode transaction a command makes: contract and
