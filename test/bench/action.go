@@ -135,6 +135,7 @@ func splitRows(rows []map[string]any) (normal, attacks []map[string]any) {
 // lower the offered rate) until ctx ends.
 func backgroundLoad(ctx context.Context, url, hecToken string, rate int, sent, failed *atomic.Int64) {
 	const perReq = 200
+	flows := syntheticFlows(perReq)
 	tick := time.NewTicker(time.Duration(float64(time.Second) * perReq / float64(rate)))
 	defer tick.Stop()
 	sem := make(chan struct{}, 64)
@@ -146,7 +147,7 @@ func backgroundLoad(ctx context.Context, url, hecToken string, rate int, sent, f
 			return
 		case <-tick.C:
 		}
-		body := flowBody(i, perReq) // HEC reads concatenated JSON objects, newline or not
+		body := stamp(bytes.Join(flows, []byte("\n")), i, 0) // a fresh nonce per request
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

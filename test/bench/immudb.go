@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -14,18 +13,6 @@ import (
 	"github.com/codenotary/immudb/embedded/logger"
 	"github.com/codenotary/immudb/embedded/store"
 )
-
-// flowBody builds n synthetic flow records (HEC envelopes, one per line)
-// that no committed model scores: background load that stores and anchors
-// without raising alerts.
-func flowBody(seed, n int) []byte {
-	var b bytes.Buffer
-	for i := range n {
-		fmt.Fprintf(&b, `{"sourcetype":"zeek:conn","host":"sensor-%02d","event":{"i":%d,"event.category":"network","source.ip":"10.1.%d.%d","source.port":%d,"destination.ip":"203.0.113.%d","destination.port":443,"network.transport":"tcp","bytes":%d,"duration":%d.%03d}}`+"\n",
-			seed%16, i, i%250, seed%250, 1024+i, i%250, 500+i*7, i%30, i%1000)
-	}
-	return b.Bytes()
-}
 
 // benchImmudb writes the ingest benchmark's events durably into an
 // embedded immudb store (its Go library, synced commits, one transaction

@@ -253,12 +253,18 @@ func benchEvents(dataDir string) ([][]byte, string, error) {
 			return out, fmt.Sprintf("%d NSL-KDD rows from %s (1 %% neptune)", len(out), dataDir), nil
 		}
 	}
-	var out [][]byte
-	for i := range 1000 {
+	return syntheticFlows(1000), "synthetic flow records (no dataset found: detection scores none of them)", nil
+}
+
+// syntheticFlows returns n Zeek-style flow records as HEC envelopes, each
+// holding the nonce placeholder; no committed model scores them.
+func syntheticFlows(n int) [][]byte {
+	out := make([][]byte, 0, n)
+	for i := range n {
 		out = append(out, fmt.Appendf(nil, `{"sourcetype":"zeek:conn","host":"sensor-%02d","event":{%s,"i":%d,"event.category":"network","source.ip":"10.1.%d.%d","source.port":%d,"destination.ip":"203.0.113.%d","destination.port":443,"network.transport":"tcp","bytes":%d,"duration":%d.%03d}}`,
 			i%16, nonce, i, i%250, i%199, 1024+i, i%250, 500+i*7, i%30, i%1000))
 	}
-	return out, "synthetic flow records (no dataset found: detection scores none of them)", nil
+	return out
 }
 
 // makeBodies builds n bodies of perReq lines each, cycling through lines.
