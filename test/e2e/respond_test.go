@@ -141,26 +141,91 @@ func rspSubmit(ctx context.Context, t *testing.T, c *fabric.Client, contract, fn
 	}
 }
 
-// submitRetry submits, retrying up to five times what is transient on a
-// shared network: endorsers at different heights right after a commit
-// (their payloads differ, or the one behind does not find the record the
-// commit wrote: endorsements then disagree and one is NOT_FOUND) and read
-// conflicts with a concurrent test.
+// submitRetry submits and waits until every member's peer holds the
+// block that committed it (waitPeersAt), so what the test reads or
+// endorses next never meets a peer one block behind. It retries up to
+// five times what is transient on a shared network anyway: endorsers at
+// different heights after another test's commit (their payloads differ,
+// or the one behind refuses NOT_FOUND) and read conflicts with a
+// concurrent test.
 func submitRetry(ctx context.Context, t testing.TB, c *fabric.Client, contract, fn string, args ...string) ([]byte, error) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		res, err := c.Contract(channelName, chaincodeName, contract).SubmitWithContext(ctx, fn, client.WithArguments(args...))
-		msg := ""
-		if err != nil {
-			msg = fabricDetails(err)
+		res, block, err := submitAt(ctx, c, contract, fn, args...)
+		if err == nil {
+			waitPeersAt(ctx, t, block)
+			return res, nil
 		}
+		msg := fabricDetails(err)
 		behind := strings.Contains(msg, "failed to collect enough transaction endorsements") && strings.Contains(msg, "NOT_FOUND")
-		if err == nil || attempt == 5 || !(behind || strings.Contains(msg, "ProposalResponsePayloads do not match") ||
+		if attempt == 5 || !(behind || strings.Contains(msg, "ProposalResponsePayloads do not match") ||
 			strings.Contains(msg, "MVCC_READ_CONFLICT") || strings.Contains(msg, "PHANTOM_READ_CONFLICT")) {
 			return res, err
 		}
 		t.Logf("%s: transient (%s); retrying", fn, msg)
 		time.Sleep(time.Duration(attempt) * 300 * time.Millisecond)
+	}
+}
+
+// submitAt submits and waits for the commit, as SubmitWithContext does,
+// and also returns the number of the block that committed it.
+func submitAt(ctx context.Context, c *fabric.Client, contract, fn string, args ...string) ([]byte, uint64, error) {
+	res, commit, err := c.Contract(channelName, chaincodeName, contract).SubmitAsyncWithContext(ctx, fn, client.WithArguments(args...))
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := commit.StatusWithContext(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !st.Successful {
+		return nil, 0, fmt.Errorf("transaction %s failed to commit with status code %d (%s)", st.TransactionID, int32(st.Code), st.Code)
+	}
+	return res, st.BlockNumber, nil
+}
+
+// memberPeers are admin clients of Org1's and Org2's peers (the members
+// every test network has), dialled once for the whole run.
+var memberPeers struct {
+	once    sync.Once
+	clients []*fabric.Client
+	err     error
+}
+
+// waitPeersAt waits (at most 30 s) until Org1's and Org2's peers both
+// hold block: fabric-gateway returns once the peer it asked saw the
+// commit, and the other peer may still be a block behind.
+func waitPeersAt(ctx context.Context, t testing.TB, block uint64) {
+	t.Helper()
+	memberPeers.once.Do(func() {
+		for _, org := range []string{"org1", "org2"} {
+			p, err := fabric.LoadProfile(filepath.Join(env.runDir, "connection-"+org+".json"))
+			if err == nil {
+				var c *fabric.Client
+				if c, err = fabric.Dial(context.Background(), p); err == nil {
+					memberPeers.clients = append(memberPeers.clients, c)
+					continue
+				}
+			}
+			memberPeers.err = err
+			return
+		}
+	})
+	if memberPeers.err != nil {
+		t.Fatalf("dial the members' peers: %v", memberPeers.err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, c := range memberPeers.clients {
+		for {
+			h, err := height(ctx, c)
+			if err == nil && h > block {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s's peer did not reach block %d within 30 s (height %d, %v)", c.MSPID(), block, h, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
 
