@@ -100,6 +100,48 @@ definition_args() {
   chaincode_definition_args "${LG_RUN}/cc" $(member_msps)
 }
 
+# collections_digest_committed prints a normal form of the private data
+# collections in the committed definition JSON on stdin (querycommitted
+# -O json: collection names, member MSPs of each OR policy, peer counts,
+# blockToLive, member-only flags), so it compares equal to
+# collections_digest_wanted's when the definition already carries them.
+collections_digest_committed() {
+  jq -cS '[(.collections.config // [])[] | .Payload.StaticCollectionConfig
+    | {name,
+       n: (.member_orgs_policy.Payload.SignaturePolicy.rule.Type.NOutOf.n // 0),
+       members: ([.member_orgs_policy.Payload.SignaturePolicy.identities[]?.principal | @base64d | .[2:]] | sort),
+       required: (.required_peer_count // 0), max: (.maximum_peer_count // 0),
+       btl: ((.block_to_live // 0) | tonumber),
+       read: (.member_only_read // false), write: (.member_only_write // false)}] | sort_by(.name)'
+}
+
+# collections_digest_wanted FILE prints the same normal form for a
+# collections config file as scripts/collections.sh writes it (policies
+# of the form OR('MSP.member',...)); nothing when FILE is absent.
+collections_digest_wanted() {
+  local file="$1"
+  [[ -f "${file}" ]] || { echo '[]'; return 0; }
+  jq -cS '[.[] | {name,
+       n: (if (.policy | startswith("OR(")) then 1 else -1 end),
+       members: ([.policy | scan("([A-Za-z0-9.-]+)\\.member") | .[0]] | sort),
+       required: (.requiredPeerCount // 0), max: (.maxPeerCount // 0),
+       btl: (.blockToLive // 0),
+       read: (.memberOnlyRead // false), write: (.memberOnlyWrite // false)}] | sort_by(.name)' "${file}"
+}
+
+# collections_current COMMITTED_JSON reports (exit status) whether the
+# committed definition already carries the collections scripts/collections.sh
+# gives for today's members: a collections-only change (a member joined
+# outside org.sh, or collections.sh edited) then needs an upgrade even when
+# the chaincode source, and so the package, is unchanged.
+collections_current() {
+  local committed="$1" args file
+  args="$(definition_args)"
+  file="${args#--collections-config }"
+  [[ "${args}" == --collections-config* ]] || file=""
+  [[ "$(collections_digest_committed <<<"${committed}")" == "$(collections_digest_wanted "${file}")" ]]
+}
+
 approve_as() {
   local org="$1" package_id="$2" seq="$3" version="$4"
   local msp
@@ -210,7 +252,7 @@ run_lifecycle() {
   current="$(committed_json)"
   seq="$(jq -r '.sequence // 0' <<<"${current:-{\}}")"
   if [[ "${mode}" != upgrade && "${seq}" -gt 0 ]]; then
-    if [[ "$(committed_package_id "${seq}")" == "${package_id}" ]]; then
+    if [[ "$(committed_package_id "${seq}")" == "${package_id}" ]] && collections_current "${current}"; then
       wait_answers
       init_members
       wait_endorsable
@@ -219,9 +261,9 @@ run_lifecycle() {
       return 0
     fi
     if [[ "${mode}" == deploy ]]; then
-      die "sequence ${seq} is committed with other code than chaincode/ holds now: run 'make upgrade' to ship it"
+      die "sequence ${seq} is committed with other code or other private data collections than chaincode/ and scripts/collections.sh give now: run 'make upgrade' to ship them"
     fi
-    log "chaincode/ changed since sequence ${seq}: upgrading"
+    log "chaincode/ or its collections changed since sequence ${seq}: upgrading"
   fi
   seq=$((seq + 1))
   version="${seq}.0"
