@@ -68,6 +68,8 @@ func Compile(spec Spec) (*Engine, error) {
 			return nil, &SpecError{i, w.Name, "window size must be positive"}
 		case w.MaxKeys < 0 || w.MaxEvents < 0:
 			return nil, &SpecError{i, w.Name, "negative bound"}
+		case baselineProblem(w) != "":
+			return nil, &SpecError{i, w.Name, baselineProblem(w)}
 		}
 		if _, dup := winIdx[w.Name]; dup {
 			return nil, &SpecError{i, w.Name, "duplicate window name"}
@@ -151,6 +153,10 @@ func Compile(spec Spec) (*Engine, error) {
 			case "distinct":
 				if spec.Windows[w].Distinct == "" {
 					return nil, &SpecError{i, f.Name, "distinct needs the window's distinct field"}
+				}
+			case AggBaselineZ, AggBaselineRatio, AggBaselineMean, AggBaselineBuckets:
+				if spec.Windows[w].Baseline == nil {
+					return nil, &SpecError{i, f.Name, f.Agg + " needs the window's baseline"}
 				}
 			default:
 				return nil, &SpecError{i, f.Name, fmt.Sprintf("unknown aggregate %q", f.Agg)}
@@ -241,6 +247,8 @@ func (e *Engine) Extract(ev *gateway.Event, dst []float32) {
 				if a.all > 0 {
 					v = a.count / a.all
 				}
+			default: // a baseline aggregate (Compile admits nothing else)
+				v = a.base.get(c.f.Agg)
 			}
 			dst[c.col] = c.finish(v)
 			continue

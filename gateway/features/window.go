@@ -17,10 +17,11 @@ const (
 
 // windowAggs is what one window reports for one event's key.
 type windowAggs struct {
-	count    float64 // matching events of the key in the window
-	all      float64 // all events of the key in the window
-	distinct float64 // distinct Distinct values among matching events
-	rate     float64 // count per second of window
+	count    float64      // matching events of the key in the window
+	all      float64      // all events of the key in the window
+	distinct float64      // distinct Distinct values among matching events
+	rate     float64      // count per second of window
+	base     baselineAggs // the key's baseline, when the window has one
 }
 
 type entry struct {
@@ -39,6 +40,7 @@ type keyState struct {
 	matched int
 	hashes  map[uint64]int
 	elem    *list.Element
+	base    baselineState // constant size; unused without a Baseline
 }
 
 // window is the bounded state of one WindowSpec. Not safe for concurrent
@@ -54,6 +56,7 @@ type window struct {
 	keyParts  []keyPart
 	filter    []filterPair // spec.Filter as a slice: ranging over a map costs more than the compares
 	keyBuf    []byte       // reused by observe (the Engine serialises calls)
+	base      *baseline    // nil without a Baseline
 }
 
 type filterPair struct{ field, want string }
@@ -72,6 +75,7 @@ func newWindow(s WindowSpec) *window {
 		seed:      maphash.MakeSeed(),
 		maxKeys:   s.MaxKeys,
 		maxEvents: s.MaxEvents,
+		base:      newBaseline(s),
 	}
 	if w.maxKeys <= 0 {
 		w.maxKeys = DefaultMaxKeys
@@ -188,6 +192,9 @@ func (w *window) observe(ev *gateway.Event) windowAggs {
 	}
 	if w.size > 0 {
 		a.rate = a.count / time.Duration(w.size).Seconds()
+	}
+	if w.base != nil {
+		a.base = w.base.observe(&ks.base, t, w.base.value(a))
 	}
 	return a
 }
