@@ -112,6 +112,7 @@ type baseline struct {
 	agg    string
 	bucket int64   // nanoseconds
 	decay  float64 // 1 − α
+	lnDec  float64 // ln(decay): dᵏ = exp(k·ln d), cheaper than math.Pow
 	warmup uint32
 	minStd float64
 }
@@ -133,6 +134,7 @@ func newBaseline(w WindowSpec) *baseline {
 		half = 24 * float64(b.bucket)
 	}
 	b.decay = math.Exp2(-float64(b.bucket) / half)
+	b.lnDec = math.Log(b.decay)
 	if s.Warmup == 0 {
 		b.warmup = 3
 	}
@@ -162,11 +164,10 @@ type baselineAggs struct {
 
 // bucketOf floors t / size, so negative times bucket consistently too.
 func bucketOf(t, size int64) int64 {
-	q := t / size
-	if t%size != 0 && t < 0 {
-		q--
+	if t >= 0 {
+		return t / size
 	}
-	return q
+	return -((-t + size - 1) / size)
 }
 
 // fold adds sample x to the EWMA (the first sample seeds the mean).
@@ -195,7 +196,7 @@ func (b *baseline) foldZeros(s *baselineState, k int64) {
 		k--
 	}
 	if k > 0 {
-		dk := math.Pow(b.decay, float64(k))
+		dk := math.Exp(float64(k) * b.lnDec)
 		s.vari = dk * (s.vari + s.mean*s.mean*(1-dk))
 		s.mean *= dk
 	}
@@ -263,4 +264,13 @@ func (a baselineAggs) get(agg string) float64 {
 		return a.buckets
 	}
 	return 0
+}
+
+// baselineColumns writes the baseline aggregate columns of the event just
+// observed; the caller holds e.mu (the reports live in window state).
+func (e *Engine) baselineColumns(dst []float32) {
+	for _, i := range e.bfeats {
+		c := &e.feats[i]
+		dst[c.col] = c.finish(e.windows[c.window].last.get(c.f.Agg))
+	}
 }

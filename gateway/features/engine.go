@@ -39,6 +39,9 @@ type compiled struct {
 	lex    []int
 	window int  // index into Engine.windows
 	pseudo bool // a string-reading kind on a pseudo-field (@class, ...)
+
+	// baseline marks a baseline aggregate: baselineColumns writes it.
+	baseline bool
 }
 
 // Engine extracts feature vectors for one Spec. Extract is safe for
@@ -50,6 +53,7 @@ type Engine struct {
 	feats   []compiled
 	names   []string
 	windows []*window
+	bfeats  []int // indexes into feats of the baseline aggregates
 	mu      sync.Mutex
 }
 
@@ -158,6 +162,8 @@ func Compile(spec Spec) (*Engine, error) {
 				if spec.Windows[w].Baseline == nil {
 					return nil, &SpecError{i, f.Name, f.Agg + " needs the window's baseline"}
 				}
+				c.baseline = true
+				e.bfeats = append(e.bfeats, i)
 			default:
 				return nil, &SpecError{i, f.Name, fmt.Sprintf("unknown aggregate %q", f.Agg)}
 			}
@@ -229,11 +235,15 @@ func (e *Engine) Extract(ev *gateway.Event, dst []float32) {
 		for _, w := range e.windows {
 			aggs = append(aggs, w.observe(ev))
 		}
+		e.baselineColumns(dst)
 		e.mu.Unlock()
 	}
 	for i := range e.feats {
 		c := &e.feats[i]
 		if c.f.Kind == KindWindow {
+			if c.baseline {
+				continue
+			}
 			a := aggs[c.window]
 			var v float64
 			switch c.f.Agg {
@@ -247,8 +257,6 @@ func (e *Engine) Extract(ev *gateway.Event, dst []float32) {
 				if a.all > 0 {
 					v = a.count / a.all
 				}
-			default: // a baseline aggregate (Compile admits nothing else)
-				v = a.base.get(c.f.Agg)
 			}
 			dst[c.col] = c.finish(v)
 			continue

@@ -154,7 +154,7 @@ type WindowSpec struct {
 	// (EWMA mean and variance per time bucket) of one of this window's
 	// aggregates, read by the baseline_* aggregates: how unusual the
 	// current value is for this entity, e.g. a source's failures against
-	// its own usual failures. It adds 40 bytes per key and nothing per
+	// its own usual failures. It adds 40 bytes per key and no memory per
 	// event; see BaselineSpec.
 	Baseline *BaselineSpec `json:"baseline,omitempty"`
 }
