@@ -31,7 +31,8 @@ import (
 //     unusual known"): a new entity is judged by the plain window
 //     aggregates only, and baseline_buckets (the number of buckets folded,
 //     saturating) tells a model how much history stands behind the other
-//     three.
+//     three. An event without the window's key reads 0 for all four, as it
+//     does for the window's own aggregates.
 //   - Bounds: the baseline is part of the key's window state (baselineState,
 //     40 bytes per key, asserted by a test), so it is bounded by the same
 //     MaxKeys and forgotten with the key when the LRU evicts it; an evicted
