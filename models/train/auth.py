@@ -64,7 +64,7 @@ def draft(version=VERSION):
             if w["name"] in ("src_fail_10m", "user_fail_10m"):
                 w["baseline"] = dict(BASELINE)
         feats += baseline_features()
-        description = description.replace("failure counts;", "failure counts and each source's and user's failures against its own baseline;")
+        description = description.replace("failure counts;", "failure counts and each source's and user's failures against their own baselines;")
     rule = {"key": SRC, "filter": FAIL, "distinct": "user.name", "min_count": 5,
             "label": "brute_force", "else": "benign"}
     log_map = lambda ref: {"format": "log", "ref_time": ref, "label_rule": rule}
