@@ -201,6 +201,21 @@ bench_detect() {
         } }'
 }
 
+# bench_baseline turns gateway/features' BenchmarkBaseline into BENCH lines:
+# CPU ns per event of one sliding window with and without a per-entity
+# baseline (WindowSpec.Baseline), in the worst case (every event closes its
+# key's bucket and folds a gap) and the steady one (buckets mostly open),
+# and the cost of the baseline as a ratio to the window alone in the same run.
+bench_baseline() {
+  log "bench: per-entity baseline cost per event in the feature engine"
+  (cd "${LG_ROOT}" && go test -run '^$' -bench 'BenchmarkBaseline' -benchtime 1000000x ./gateway/features/) \
+    | awk '/^BenchmarkBaseline\// { split($1, a, "/"); regime = a[2]; kind = a[3]; sub(/-[0-9]+$/, "", kind);
+        for (i = 2; i <= NF; i++) if ($(i+1) == "cpu-ns/event") v[regime, kind] = $i
+        if (kind == "window") { printf "BENCH features_window_cpu_ns_%s %s ns\n", regime, v[regime, kind] }
+        else { printf "BENCH features_window_baseline_cpu_ns_%s %s ns\n", regime, v[regime, kind]
+               if (v[regime, "window"] > 0) printf "BENCH features_baseline_cost_ratio_%s %.3f ratio\n", regime, v[regime, kind] / v[regime, "window"] } }'
+}
+
 # bench_console measures console pages at scale (10,000 alerts on a paging
 # fake ledger, 1,000,000 events anchored in a real store built in a
 # temporary directory, about 30 s) and prints BENCH lines; goal <= 200 ms.
@@ -353,7 +368,7 @@ main() {
 # run_all [SCENARIO...] runs the scenarios that need no network first,
 # then starts the bench network for the others.
 run_all() {
-  if bench_selected detect "$@"; then bench_detect; fi
+  if bench_selected detect "$@"; then bench_detect; bench_baseline; fi
   if bench_selected console "$@"; then bench_console; fi
   if bench_selected taxii "$@"; then bench_taxii; fi
   if bench_selected intel-match "$@"; then bench_intel_match; fi

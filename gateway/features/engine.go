@@ -39,6 +39,9 @@ type compiled struct {
 	lex    []int
 	window int  // index into Engine.windows
 	pseudo bool // a string-reading kind on a pseudo-field (@class, ...)
+
+	// baseline marks a baseline aggregate: baselineColumns writes it.
+	baseline bool
 }
 
 // Engine extracts feature vectors for one Spec. Extract is safe for
@@ -50,6 +53,7 @@ type Engine struct {
 	feats   []compiled
 	names   []string
 	windows []*window
+	bfeats  []int // indexes into feats of the baseline aggregates
 	mu      sync.Mutex
 }
 
@@ -68,6 +72,8 @@ func Compile(spec Spec) (*Engine, error) {
 			return nil, &SpecError{i, w.Name, "window size must be positive"}
 		case w.MaxKeys < 0 || w.MaxEvents < 0:
 			return nil, &SpecError{i, w.Name, "negative bound"}
+		case baselineProblem(w) != "":
+			return nil, &SpecError{i, w.Name, baselineProblem(w)}
 		}
 		if _, dup := winIdx[w.Name]; dup {
 			return nil, &SpecError{i, w.Name, "duplicate window name"}
@@ -152,6 +158,12 @@ func Compile(spec Spec) (*Engine, error) {
 				if spec.Windows[w].Distinct == "" {
 					return nil, &SpecError{i, f.Name, "distinct needs the window's distinct field"}
 				}
+			case AggBaselineZ, AggBaselineRatio, AggBaselineMean, AggBaselineBuckets:
+				if spec.Windows[w].Baseline == nil {
+					return nil, &SpecError{i, f.Name, f.Agg + " needs the window's baseline"}
+				}
+				c.baseline = true
+				e.bfeats = append(e.bfeats, i)
 			default:
 				return nil, &SpecError{i, f.Name, fmt.Sprintf("unknown aggregate %q", f.Agg)}
 			}
@@ -223,11 +235,15 @@ func (e *Engine) Extract(ev *gateway.Event, dst []float32) {
 		for _, w := range e.windows {
 			aggs = append(aggs, w.observe(ev))
 		}
+		e.baselineColumns(dst)
 		e.mu.Unlock()
 	}
 	for i := range e.feats {
 		c := &e.feats[i]
 		if c.f.Kind == KindWindow {
+			if c.baseline {
+				continue
+			}
 			a := aggs[c.window]
 			var v float64
 			switch c.f.Agg {

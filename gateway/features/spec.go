@@ -17,6 +17,15 @@
 // the same sequence of events always yields the same vectors (no clocks,
 // no randomness, no map-order dependence: window time is the event's own
 // time); window state is bounded by the spec's MaxKeys × MaxEvents.
+//
+// Per-entity baselines: a window may also keep, per key, an exponentially
+// weighted mean and variance of one of its aggregates sampled once per time
+// bucket (WindowSpec.Baseline), so a feature can say how unusual the
+// current value is for this host or user rather than for the population
+// (baseline_z, baseline_ratio). A key's baseline is constant-size (40
+// bytes) and lives and dies with the key's window state, so the MaxKeys
+// bound covers it; until Warmup buckets were seen a key reports a neutral
+// z of 0 and ratio of 1 (see baseline.go for the exact semantics).
 package features
 
 import (
@@ -92,7 +101,10 @@ type Feature struct {
 	Window string `json:"window,omitempty"`
 	// Agg is the window aggregate: "count", "distinct", "rate" (count per
 	// second of window) or "matched_ratio" (count / all events of the key,
-	// the window's filter applied to the numerator only).
+	// the window's filter applied to the numerator only); on a window with
+	// a Baseline also "baseline_z", "baseline_ratio", "baseline_mean" or
+	// "baseline_buckets" (the current key's value against its own
+	// baseline, see AggBaselineZ).
 	Agg string `json:"agg,omitempty"`
 	// Transforms are applied in order to every column of the feature.
 	Transforms []Transform `json:"transforms,omitempty"`
@@ -138,6 +150,13 @@ type WindowSpec struct {
 	// MaxEvents bounds the events remembered per key (default 1024); past
 	// it the oldest are dropped, so counts saturate at MaxEvents.
 	MaxEvents int `json:"max_events,omitempty"`
+	// Baseline, when set, also keeps for each key a long-run baseline
+	// (EWMA mean and variance per time bucket) of one of this window's
+	// aggregates, read by the baseline_* aggregates: how unusual the
+	// current value is for this entity, e.g. a source's failures against
+	// its own usual failures. It adds 40 bytes per key and no memory per
+	// event; see BaselineSpec.
+	Baseline *BaselineSpec `json:"baseline,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as a Go duration

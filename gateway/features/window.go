@@ -39,6 +39,7 @@ type keyState struct {
 	matched int
 	hashes  map[uint64]int
 	elem    *list.Element
+	base    baselineState // constant size; unused without a Baseline
 }
 
 // window is the bounded state of one WindowSpec. Not safe for concurrent
@@ -54,6 +55,12 @@ type window struct {
 	keyParts  []keyPart
 	filter    []filterPair // spec.Filter as a slice: ranging over a map costs more than the compares
 	keyBuf    []byte       // reused by observe (the Engine serialises calls)
+	base      *baseline    // nil without a Baseline
+	// last is the baseline report for the last event observed, read by
+	// Engine.baselineColumns under the same lock. It is kept here rather
+	// than in windowAggs so that struct stays 32 bytes (register-sized:
+	// growing it slowed every window extraction by ~20%, baseline or not).
+	last baselineAggs
 }
 
 type filterPair struct{ field, want string }
@@ -72,6 +79,7 @@ func newWindow(s WindowSpec) *window {
 		seed:      maphash.MakeSeed(),
 		maxKeys:   s.MaxKeys,
 		maxEvents: s.MaxEvents,
+		base:      newBaseline(s),
 	}
 	if w.maxKeys <= 0 {
 		w.maxKeys = DefaultMaxKeys
@@ -138,6 +146,7 @@ func (w *window) matches(ev *gateway.Event) bool {
 func (w *window) observe(ev *gateway.Event) windowAggs {
 	w.keyBuf = w.keyOf(ev, w.keyBuf)
 	if len(w.keyBuf) == 0 {
+		w.last = baselineAggs{}
 		return windowAggs{}
 	}
 	t := ev.Time.UnixNano()
@@ -188,6 +197,9 @@ func (w *window) observe(ev *gateway.Event) windowAggs {
 	}
 	if w.size > 0 {
 		a.rate = a.count / time.Duration(w.size).Seconds()
+	}
+	if w.base != nil {
+		w.last = w.base.observe(&ks.base, t, w.base.value(a))
 	}
 	return a
 }
