@@ -88,6 +88,10 @@ type Feature struct {
 	// (default: the whole string, lower-cased, trailing dot removed) or
 	// "sld" (the label left of the public suffix, see RegistrableLabel).
 	Part string `json:"part,omitempty"`
+	// CharLM is the language model a charlm feature scores with (kind
+	// charlm; Stats then lists CharLMStats entries, Part applies as for
+	// lexical features).
+	CharLM *CharLM `json:"charlm,omitempty"`
 	// Window names the WindowSpec (kind window).
 	Window string `json:"window,omitempty"`
 	// Agg is the window aggregate: "count", "distinct", "rate" (count per
