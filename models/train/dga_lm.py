@@ -20,8 +20,9 @@ Honest choices, on training data only:
   the mean over the five training families of the ROC AUC of each family
   against benign training names whose surprisal comes from a model fit
   without them (5-fold cross-fitting);
-- t: the 99.9th percentile of those cross-fitted benign surprisals
-  (target FPR 0.1%), w: their standard deviation; served threshold 0.5 is
+- t: the 99th percentile of those cross-fitted benign surprisals
+  (an FPR budget of 1%: at the 99.9th percentile the validation flagged
+  only 0.5% of the training families' names), w: their standard deviation; served threshold 0.5 is
   exactly surprisal >= t.
 Disclosure: before this validation existed, exploratory runs had also
 looked at the held-out families' AUC for a few configurations (surprisal
@@ -198,7 +199,10 @@ def main():
         if best is None or mean > best[0]:
             best = (mean, order, alpha, s, per)
     mean, order, alpha, s, per = best
-    t = float(np.quantile(s[benign], 0.999))
+    # The FPR budget: at the 99.9th percentile the validation flagged 0.5% of
+    # the training families' names (almost nothing short is surprising
+    # enough), so the budget is 1%: the 99th percentile.
+    t = float(np.quantile(s[benign], 0.99))
     w = float(np.std(s[benign]))
     y = (~benign).astype(int)
     p = 1 / (1 + np.exp(-(s - t) / w))
@@ -228,7 +232,7 @@ def main():
                                     "no DGA name is used to fit it"),
                          validation=("5-fold cross-fitting over the benign training labels (each fold scored by a model fit on the other four); "
                                      "order and alpha chosen by the mean ROC AUC of each training family against those benign surprisals "
-                                     f"(grid {json.dumps(results)}); t = their 99.9th percentile, w = their standard deviation; "
+                                     f"(grid {json.dumps(results)}); t = their 99th percentile (FPR budget 1%; the 99.9th flagged 0.5% of the training families), w = their standard deviation; "
                                      "families held out are measured on the test split only. Disclosure: exploratory runs before this "
                                      "validation existed also looked at the held-out families for a few configurations"))
     m["metrics"] = {"validation": {"mean_family_auc": round(mean, 4), **{f"auc_{k}": round(v, 4) for k, v in per.items()}, **rep}}
