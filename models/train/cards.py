@@ -261,6 +261,8 @@ def main(path):
                 f"Validation: {man['training']['validation']}.", "",
                 ("Threshold: a quantile of the anomaly score on held-out benign training rows (see above), never test data. Validation figures: "
                  if man.get("detector") == "anomaly" else
+                 "Threshold: the 99th percentile of the cross-fitted benign training surprisal (see above), never test data; P(dga) = 0.5 there. Validation figures (cross-fitted training rows): "
+                 if any(f["kind"] == "charlm" for f in man["features"]["features"]) else
                  "Threshold chosen to maximise balanced accuracy on that validation split (never on test data). Validation figures: ")
                 + ", ".join(f"{k} {val:.4f}" if isinstance(val, float) else f"{k} {val}" for k, val in sorted(v.items())) + ".", "",
             ] + goal_lines(name, evs) + [
