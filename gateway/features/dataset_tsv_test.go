@@ -48,3 +48,24 @@ func TestReadRowsDelimiterErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadRowsTSV: any bytes read as a Zeek-style TSV either yield rows or
+// fail with ErrDataset; they never panic.
+func FuzzReadRowsTSV(f *testing.F) {
+	f.Add("#fields\tts\torig_pkts\tlabel\n1.5\t2\tMalicious\n")
+	f.Add("1\t-\t(empty)\n\"quoted\t2\tBenign\n")
+	f.Add("#close\n\n\t\t\t\t\n")
+	m := Mapping{Format: "csv", Delimiter: "\t", Comment: "#", Columns: []string{"ts", "orig_pkts", "label"},
+		Fields: map[string]string{"orig_pkts": "source.packets"}, Prefix: "zeek.", LabelColumn: "label"}
+	f.Fuzz(func(t *testing.T, in string) {
+		err := ReadRows(context.Background(), strings.NewReader(in), "conn.log", m, "", nil, func(r Row) error {
+			if _, ok := r.Event.Fields["zeek.label"]; ok {
+				t.Fatal("the label column became a field")
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrDataset) {
+			t.Fatalf("err = %v, want ErrDataset", err)
+		}
+	})
+}
