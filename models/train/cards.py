@@ -54,7 +54,7 @@ TEXT = {
             "The logs are small (2,000 lines each) and the OpenSSH log is almost all attack traffic: benign events are few (tens), so the false-positive rate is measured on very few events.",
             "The Windows captures contain only a handful of (benign) logon events and no brute force.",
         ],
-        "cross": "windows-benign: OTRF Windows captures not used in training (benign logons only: false positives).",
+        "cross": "windows-benign: OTRF Windows captures not used in training (benign logons only: false positives). No cross-dataset figure on attacks: the only other SSH data here, Stratosphere's 004 Zeek ssh.log, has neither auth_success nor labels.",
     },
 }
 
@@ -109,7 +109,7 @@ TEXT.update({
         "data": "The benign events (hindsight rule: sources with fewer than 5 failures) of auth-bruteforce's training part: only 53 events, 9 of which calibrate the threshold. This is far too little benign data for a reliable one-class model; it is shipped as the authentication member of the anomaly family and to be retrained on a network's own verified benign logons (`models retrain`).",
         "flaws": TEXT["auth-bruteforce"]["flaws"] + ANOMALY_FLAWS + [
             "The threshold comes from 9 benign validation events (their 99th percentile is their maximum): its FPR is not known to better than tens of percent."],
-        "cross": "windows-benign: OTRF Windows captures not used in training (benign logons only: false positives).",
+        "cross": "windows-benign: OTRF Windows captures not used in training (benign logons only: false positives). No cross-dataset figure on attacks: the only other SSH data here, Stratosphere's 004 Zeek ssh.log, has neither auth_success nor labels.",
     },
 })
 
