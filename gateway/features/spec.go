@@ -7,7 +7,8 @@
 // What a model sees is described by data, not code: a Spec (the "features"
 // section of a model's manifest) lists the features in column order, each
 // one of a few kinds — numeric fields, categorical fields with a vocabulary,
-// lexical statistics of strings, and sliding-window aggregates over the
+// lexical statistics of strings, their surprisal under a character n-gram
+// model carried in the manifest, and sliding-window aggregates over the
 // event stream — followed by optional transforms (log1p, clipping,
 // scaling).
 //
