@@ -48,6 +48,12 @@ type Mapping struct {
 	// does.
 	Header  bool     `json:"header,omitempty"`
 	Columns []string `json:"columns,omitempty"`
+	// Delimiter is the CSV field separator, one character ("\t" for Zeek's
+	// TSV logs; default ","). Comment, when set, is the character that
+	// starts a line to skip ("#" for Zeek's header lines, so Columns must
+	// name the columns).
+	Delimiter string `json:"delimiter,omitempty"`
+	Comment   string `json:"comment,omitempty"`
 	// Prefix is prepended to derived field names.
 	Prefix string `json:"prefix,omitempty"`
 	// Fields maps a column (or JSON key) to an explicit event field name.
@@ -289,6 +295,19 @@ func readCSV(ctx context.Context, r io.Reader, path string, m Mapping, label str
 	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<16))
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1
+	for _, o := range []struct {
+		v   string
+		dst *rune
+	}{{m.Delimiter, &cr.Comma}, {m.Comment, &cr.Comment}} {
+		if o.v == "" {
+			continue
+		}
+		r := []rune(o.v)
+		if len(r) != 1 {
+			return &DatasetError{path, 0, fmt.Errorf("delimiter and comment must be one character, got %q", o.v)}
+		}
+		*o.dst = r[0]
+	}
 	cols := m.Columns
 	line := 0
 	if m.Header {

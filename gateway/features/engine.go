@@ -37,8 +37,9 @@ type compiled struct {
 	width  int
 	vocab  map[string]int
 	lex    []int
-	window int  // index into Engine.windows
-	pseudo bool // a string-reading kind on a pseudo-field (@class, ...)
+	lm     *charLM // kind charlm
+	window int     // index into Engine.windows
+	pseudo bool    // a string-reading kind on a pseudo-field (@class, ...)
 
 	// baseline marks a baseline aggregate: baselineColumns writes it.
 	baseline bool
@@ -145,6 +146,21 @@ func Compile(spec Spec) (*Engine, error) {
 					return nil, &SpecError{i, f.Name, fmt.Sprintf("unknown lexical stat %q", s)}
 				}
 				c.lex = append(c.lex, k)
+				names = append(names, f.Name+"."+s)
+			}
+		case KindCharLM:
+			if f.Field == "" || len(f.Stats) == 0 {
+				return nil, &SpecError{i, f.Name, "field and stats required"}
+			}
+			if f.Part != "" && f.Part != "full" && f.Part != "sld" {
+				return nil, &SpecError{i, f.Name, fmt.Sprintf("unknown part %q", f.Part)}
+			}
+			lm, err := compileCharLM(f)
+			if err != nil {
+				return nil, &SpecError{i, f.Name, err.Error()}
+			}
+			c.lm = lm
+			for _, s := range f.Stats {
 				names = append(names, f.Name+"."+s)
 			}
 		case KindWindow:
@@ -325,6 +341,18 @@ func (c *compiled) fromValue(v any, present bool, dst []float32) {
 		}
 		vals = vals[:len(c.lex)]
 		lexical(s, c.lex, vals)
+		for k, x := range vals {
+			out[k] = c.finish(x)
+		}
+	case KindCharLM:
+		s, _ := stringValue(v, present)
+		var buf [8]float64
+		vals := buf[:0]
+		if len(c.lm.stats) > len(buf) {
+			vals = make([]float64, 0, len(c.lm.stats))
+		}
+		vals = vals[:len(c.lm.stats)]
+		c.lm.score(charLMInput(s, c.f.Part), vals)
 		for k, x := range vals {
 			out[k] = c.finish(x)
 		}

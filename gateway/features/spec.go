@@ -7,7 +7,8 @@
 // What a model sees is described by data, not code: a Spec (the "features"
 // section of a model's manifest) lists the features in column order, each
 // one of a few kinds — numeric fields, categorical fields with a vocabulary,
-// lexical statistics of strings, and sliding-window aggregates over the
+// lexical statistics of strings, their surprisal under a character n-gram
+// model carried in the manifest, and sliding-window aggregates over the
 // event stream — followed by optional transforms (log1p, clipping,
 // scaling).
 //
@@ -97,6 +98,10 @@ type Feature struct {
 	// (default: the whole string, lower-cased, trailing dot removed) or
 	// "sld" (the label left of the public suffix, see RegistrableLabel).
 	Part string `json:"part,omitempty"`
+	// CharLM is the language model a charlm feature scores with (kind
+	// charlm; Stats then lists CharLMStats entries, Part applies as for
+	// lexical features).
+	CharLM *CharLM `json:"charlm,omitempty"`
 	// Window names the WindowSpec (kind window).
 	Window string `json:"window,omitempty"`
 	// Agg is the window aggregate: "count", "distinct", "rate" (count per

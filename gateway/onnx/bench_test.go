@@ -59,7 +59,7 @@ const detectBatch = 8192
 func BenchmarkDetect(b *testing.B) {
 	requireORT(b)
 	for _, name := range []string{"nsl-kdd-flow", "cic-ids2017-flow", "dns-dga", "auth-bruteforce",
-		"nsl-kdd-flow-anomaly", "cic-ids2017-flow-anomaly", "dns-anomaly", "auth-anomaly"} {
+		"nsl-kdd-flow-anomaly", "cic-ids2017-flow-anomaly", "dns-anomaly", "auth-anomaly", "unsw-nb15-flow", "cic-ids2017-flow-common"} {
 		b.Run(name, func(b *testing.B) {
 			m, err := Open(modelDir(b, name))
 			if err != nil {
