@@ -563,7 +563,7 @@ func (c *Contract) ListIndicators(ctx contractapi.TransactionContextInterface, f
 		if err != nil {
 			return page, err
 		}
-		packs := map[string][]packEntry{} // records of one share often share a pack
+		packs := map[string][]json.RawMessage{} // records of one share often share a pack
 		for i := range page.Records {
 			if err := fill(tx.Stub, &page.Records[i], tx.ID.MSP, now, packs); err != nil {
 				return page, err
@@ -591,7 +591,7 @@ func (c *Contract) GetSightings(ctx contractapi.TransactionContextInterface, id 
 
 // fill sets the read-time fields of ind for a reader of organisation msp;
 // packs (nil: none) caches the value packs already read.
-func fill(stub shim.ChaincodeStubInterface, ind *wire.Indicator, msp string, now wire.Time, packs map[string][]packEntry) error {
+func fill(stub shim.ChaincodeStubInterface, ind *wire.Indicator, msp string, now wire.Time, packs map[string][]json.RawMessage) error {
 	ind.Status = ind.StatusAt(now)
 	if ind.Status == wire.IndicatorPurged {
 		return nil
@@ -624,7 +624,7 @@ func fill(stub shim.ChaincodeStubInterface, ind *wire.Indicator, msp string, now
 // pack is on the ledger (its hash is in the peer's hashed private state)
 // and, where the peer holds the pack, the entry's SHA-256 is ind's
 // valueHash.
-func fillPacked(stub shim.ChaincodeStubInterface, ind *wire.Indicator, coll string, packs map[string][]packEntry) error {
+func fillPacked(stub shim.ChaincodeStubInterface, ind *wire.Indicator, coll string, packs map[string][]json.RawMessage) error {
 	if entries, ok := packs[ind.ValueKey]; ok {
 		fillFrom(ind, entries)
 		return nil
@@ -644,7 +644,7 @@ func fillPacked(stub shim.ChaincodeStubInterface, ind *wire.Indicator, coll stri
 		ind.ValueOnLedger = true // the hash is there; this peer lacks the values yet
 		return nil
 	}
-	entries, err := decodePack(data)
+	entries, err := splitPack(data)
 	if err != nil {
 		return &state.LedgerError{Op: "decode private data " + coll, Key: ind.ValueKey, Err: err}
 	}
@@ -656,17 +656,20 @@ func fillPacked(stub shim.ChaincodeStubInterface, ind *wire.Indicator, coll stri
 }
 
 // fillFrom fills ind from its entry among a pack's entries (none: the
-// pack no longer holds it, so it is not on the ledger).
-func fillFrom(ind *wire.Indicator, entries []packEntry) {
-	for _, e := range entries {
-		if e.v.ID != ind.ID {
-			continue
-		}
-		sum := sha256.Sum256(e.raw)
-		ind.ValueOnLedger = hex.EncodeToString(sum[:]) == ind.ValueHash
-		ind.Value, ind.Stix, ind.Salt = e.v.Value, e.v.Stix, e.v.Salt
+// pack no longer holds it, so it is not on the ledger). Only that entry
+// is decoded: a read of one indicator should not cost a whole pack.
+func fillFrom(ind *wire.Indicator, entries []json.RawMessage) {
+	i := findEntry(entries, ind.ID)
+	if i < 0 {
 		return
 	}
+	var v wire.IndicatorValue
+	if err := json.Unmarshal(entries[i], &v); err != nil || v.ID != ind.ID {
+		return
+	}
+	sum := sha256.Sum256(entries[i])
+	ind.ValueOnLedger = hex.EncodeToString(sum[:]) == ind.ValueHash
+	ind.Value, ind.Stix, ind.Salt = v.Value, v.Stix, v.Salt
 }
 
 func putPrivate(stub shim.ChaincodeStubInterface, coll, id string, data []byte) error {

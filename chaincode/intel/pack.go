@@ -94,10 +94,41 @@ type packEntry struct {
 	v   wire.IndicatorValue
 }
 
-// decodePack splits a pack into its entries.
-func decodePack(data []byte) ([]packEntry, error) {
+// splitPack splits a pack into its entries' stored bytes.
+func splitPack(data []byte) ([]json.RawMessage, error) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(data, &raws); err != nil {
+		return nil, err
+	}
+	return raws, nil
+}
+
+// findEntry returns the index of the entry of indicator id, or -1. The
+// chaincode writes every entry as wire.IndicatorValue.Bytes, which
+// starts with its id, so a prefix finds it without decoding the others;
+// entries of another shape are decoded to be sure.
+func findEntry(entries []json.RawMessage, id string) int {
+	prefix := []byte(`{"id":"` + id + `"`)
+	for i, e := range entries {
+		if bytes.HasPrefix(e, prefix) {
+			return i
+		}
+	}
+	for i, e := range entries {
+		var v struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(e, &v) == nil && v.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// decodePack splits a pack into its decoded entries.
+func decodePack(data []byte) ([]packEntry, error) {
+	raws, err := splitPack(data)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]packEntry, len(raws))

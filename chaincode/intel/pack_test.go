@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"testing"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
@@ -63,6 +64,25 @@ func FuzzDecodePack(f *testing.F) {
 			if !bytes.Contains(data, e.raw) {
 				t.Fatalf("entry %q is not part of the pack", e.raw)
 			}
+			raws, _ := splitPack(data)
+			if i := findEntry(raws, e.v.ID); i < 0 {
+				t.Fatalf("findEntry(%q) finds nothing in a pack holding it", e.v.ID)
+			}
 		}
 	})
+}
+
+func TestFindEntry(t *testing.T) {
+	a := wire.IndicatorValue{ID: "aa", Value: "x"}
+	b := wire.IndicatorValue{ID: "bb", Value: "y"}
+	raws := []json.RawMessage{a.Bytes(), []byte(`{"value":"z","id":"cc"}`), b.Bytes()}
+	tests := []struct {
+		id   string
+		want int
+	}{{"aa", 0}, {"bb", 2}, {"cc", 1}, {"dd", -1}, {"a", -1}}
+	for _, tt := range tests {
+		if got := findEntry(raws, tt.id); got != tt.want {
+			t.Errorf("findEntry(%q) = %d, want %d", tt.id, got, tt.want)
+		}
+	}
 }
