@@ -18,17 +18,20 @@
 set -euo pipefail
 
 # collections_config OUTFILE MSPID... writes the configuration for the
-# given member organisations to OUTFILE (atomically).
+# given member organisations to OUTFILE (atomically: every approval of a
+# deploy writes it at the same time, so each writes its own temporary
+# file and renames it over OUTFILE).
 collections_config() {
   local out="$1"; shift
   (($# > 0)) || { echo "collections_config: no member organisations" >&2; return 2; }
-  local members=() msp policy
+  local members=() msp policy tmp
   for msp in "$@"; do
     [[ "${msp}" =~ ^[A-Za-z0-9.-]+$ ]] || { echo "collections_config: bad MSP id '${msp}'" >&2; return 2; }
     members+=("'${msp}.member'")
   done
   policy="OR($(IFS=,; echo "${members[*]}"))"
-  cat >"${out}.tmp" <<JSON
+  tmp="$(mktemp "${out}.XXXXXX")"
+  cat >"${tmp}" <<JSON
 [
   {
     "name": "intelShared",
@@ -41,7 +44,8 @@ collections_config() {
   }
 ]
 JSON
-  mv "${out}.tmp" "${out}"
+  chmod 0644 "${tmp}"
+  mv "${tmp}" "${out}"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "${0}" ]]; then

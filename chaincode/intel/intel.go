@@ -6,10 +6,12 @@
 // the public record (wire.Indicator: keyed hash, type, TLP, recipients,
 // confidence, validity, techniques, sharer) in the world state under
 // lg.intel(id); the canonical value, its STIX object and a random salt
-// (wire.IndicatorValue) in a private data collection under the same id —
-// "intelShared" (every member) for CLEAR and GREEN, written by
-// ShareIndicators itself; for AMBER and AMBER+STRICT the implicit
-// collection of each recipient organisation, written by
+// (wire.IndicatorValue) in a private data collection — "intelShared"
+// (every member) for CLEAR and GREEN, written by ShareIndicators itself
+// in value packs of up to 32 values per private key, named by the
+// record's valueKey (pack.go says why and how a purge still removes
+// every copy); for AMBER and AMBER+STRICT the implicit collection of each
+// recipient organisation under the indicator's id, written by
 // StoreIndicatorValues. Values only ever arrive in the transient map.
 //
 // Why AMBER values take a second transaction: a transient map is handed to
@@ -75,6 +77,7 @@
 package intel
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -161,6 +164,8 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 	}
 	txID := stub.GetTxID()
 	refs := make([]wire.IndicatorRef, 0, n)
+	packs := packer{coll: wire.CollectionIntelShared, prefix: txID}
+	stale, replaced := map[string]bool{}, map[string]bool{}
 	for i := range in.Indicators {
 		ind := &in.Indicators[i]
 		field := fmt.Sprintf("indicators[%d]", i)
@@ -193,18 +198,29 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 		if found && old.Status == wire.IndicatorPurged {
 			return res, &state.StateError{Kind: "indicator", ID: ind.ID, State: wire.IndicatorPurged, Action: "share it again (its sharer purged this value)"}
 		}
+		if found && old.ValueKey != "" {
+			// Its earlier value sits in a pack with others: the pack is
+			// rewritten without it below, so the pack this record names
+			// is the only place its value is (a purge finds every copy).
+			stale[old.ValueKey] = true
+			replaced[ind.ID] = true
+		}
 		ind.SharedBy, ind.SharedAt, ind.SharedTx = id.MSP, now, txID
 		ind.Status = wire.IndicatorActive
+		if v != nil {
+			ind.ValueKey = packs.add(v)
+		}
 		if err := state.Put(stub, k, ind); err != nil {
 			return res, err
 		}
-		if v != nil {
-			if err := putPrivate(stub, wire.CollectionIntelShared, ind.ID, v.Bytes()); err != nil {
-				return res, err
-			}
-		}
 		res.Shared++
 		refs = append(refs, ref(ind))
+	}
+	if err := packs.flush(stub); err != nil {
+		return res, err
+	}
+	if err := repack(stub, wire.CollectionIntelShared, stale, replaced, txID); err != nil {
+		return res, err
 	}
 	if len(byID) > 0 {
 		return res, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: fmt.Sprintf("%d values name no CLEAR or GREEN indicator of this share", len(byID))}
@@ -256,7 +272,7 @@ func sameShare(old, ind *wire.Indicator) bool {
 		return false
 	}
 	a, b := *old, *ind
-	a.SharedBy, a.SharedAt, a.SharedTx, a.Status = "", wire.Time{}, "", ""
+	a.SharedBy, a.SharedAt, a.SharedTx, a.Status, a.ValueKey = "", wire.Time{}, "", "", ""
 	aj, err1 := json.Marshal(a)
 	bj, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(aj) == string(bj)
@@ -420,6 +436,14 @@ func endIndicator(c contract.Call, indID, reason string, purge bool) (*wire.Indi
 				colls = append(colls, wire.ImplicitCollection(r))
 			}
 		}
+		if ind.ValueKey != "" {
+			// A packed CLEAR/GREEN value: purge its pack and store the
+			// pack's other values again under a new key.
+			if err := repack(stub, wire.CollectionIntelShared, map[string]bool{ind.ValueKey: true}, map[string]bool{ind.ID: true}, stub.GetTxID()); err != nil {
+				return nil, err
+			}
+			colls = colls[:0]
+		}
 		for _, coll := range colls {
 			if err := stub.PurgePrivateData(coll, ind.ID); err != nil {
 				return nil, &state.LedgerError{Op: "purge private data " + coll, Key: ind.ID, Err: err}
@@ -515,7 +539,7 @@ func (c *Contract) GetIndicator(ctx contractapi.TransactionContextInterface, id 
 		if !ind.VisibleTo(tx.ID.MSP) {
 			return nil, &state.NotFoundError{Kind: "indicator", ID: id}
 		}
-		return ind, fill(tx.Stub, ind, tx.ID.MSP, now)
+		return ind, fill(tx.Stub, ind, tx.ID.MSP, now, nil)
 	})
 }
 
@@ -539,8 +563,9 @@ func (c *Contract) ListIndicators(ctx contractapi.TransactionContextInterface, f
 		if err != nil {
 			return page, err
 		}
+		packs := map[string][]json.RawMessage{} // records of one share often share a pack
 		for i := range page.Records {
-			if err := fill(tx.Stub, &page.Records[i], tx.ID.MSP, now); err != nil {
+			if err := fill(tx.Stub, &page.Records[i], tx.ID.MSP, now, packs); err != nil {
 				return page, err
 			}
 		}
@@ -564,13 +589,17 @@ func (c *Contract) GetSightings(ctx contractapi.TransactionContextInterface, id 
 	})
 }
 
-// fill sets the read-time fields of ind for a reader of organisation msp.
-func fill(stub shim.ChaincodeStubInterface, ind *wire.Indicator, msp string, now wire.Time) error {
+// fill sets the read-time fields of ind for a reader of organisation msp;
+// packs (nil: none) caches the value packs already read.
+func fill(stub shim.ChaincodeStubInterface, ind *wire.Indicator, msp string, now wire.Time, packs map[string][]json.RawMessage) error {
 	ind.Status = ind.StatusAt(now)
 	if ind.Status == wire.IndicatorPurged {
 		return nil
 	}
 	coll := ind.Collection(msp)
+	if ind.ValueKey != "" && coll == wire.CollectionIntelShared {
+		return fillPacked(stub, ind, coll, packs)
+	}
 	h, err := stub.GetPrivateDataHash(coll, ind.ID)
 	if err != nil {
 		return &state.LedgerError{Op: "get private data hash " + coll, Key: ind.ID, Err: err}
@@ -589,6 +618,58 @@ func fill(stub shim.ChaincodeStubInterface, ind *wire.Indicator, msp string, now
 	}
 	ind.Value, ind.Stix, ind.Salt = v.Value, v.Stix, v.Salt
 	return nil
+}
+
+// fillPacked fills ind from the value pack it names. ValueOnLedger: the
+// pack is on the ledger (its hash is in the peer's hashed private state)
+// and, where the peer holds the pack, the entry's SHA-256 is ind's
+// valueHash.
+func fillPacked(stub shim.ChaincodeStubInterface, ind *wire.Indicator, coll string, packs map[string][]json.RawMessage) error {
+	if entries, ok := packs[ind.ValueKey]; ok {
+		fillFrom(ind, entries)
+		return nil
+	}
+	h, err := stub.GetPrivateDataHash(coll, ind.ValueKey)
+	if err != nil {
+		return &state.LedgerError{Op: "get private data hash " + coll, Key: ind.ValueKey, Err: err}
+	}
+	if h == nil {
+		return nil // purged, or not yet committed on this peer
+	}
+	data, err := stub.GetPrivateData(coll, ind.ValueKey)
+	if err != nil {
+		return &state.LedgerError{Op: "get private data " + coll, Key: ind.ValueKey, Err: err}
+	}
+	if data == nil {
+		ind.ValueOnLedger = true // the hash is there; this peer lacks the values yet
+		return nil
+	}
+	entries, err := splitPack(data)
+	if err != nil {
+		return &state.LedgerError{Op: "decode private data " + coll, Key: ind.ValueKey, Err: err}
+	}
+	if packs != nil {
+		packs[ind.ValueKey] = entries
+	}
+	fillFrom(ind, entries)
+	return nil
+}
+
+// fillFrom fills ind from its entry among a pack's entries (none: the
+// pack no longer holds it, so it is not on the ledger). Only that entry
+// is decoded: a read of one indicator should not cost a whole pack.
+func fillFrom(ind *wire.Indicator, entries []json.RawMessage) {
+	i := findEntry(entries, ind.ID)
+	if i < 0 {
+		return
+	}
+	var v wire.IndicatorValue
+	if err := json.Unmarshal(entries[i], &v); err != nil || v.ID != ind.ID {
+		return
+	}
+	sum := sha256.Sum256(entries[i])
+	ind.ValueOnLedger = hex.EncodeToString(sum[:]) == ind.ValueHash
+	ind.Value, ind.Stix, ind.Salt = v.Value, v.Stix, v.Salt
 }
 
 func putPrivate(stub shim.ChaincodeStubInterface, coll, id string, data []byte) error {

@@ -153,9 +153,11 @@ func TestShareClearReadableByEveryMember(t *testing.T) {
 	if err := json.Unmarshal(evs[len(evs)-1].Payload, &ev); err != nil || ev.Kind != wire.IntelShared || len(ev.Indicators) != 1 || ev.Indicators[0].ID != ind.ID {
 		t.Errorf("event %s, want kind shared naming %s", evs[len(evs)-1].Payload, ind.ID)
 	}
-	h, _ := e.L.PrivateHash(wire.CollectionIntelShared, ind.ID)
-	if hex.EncodeToString(h) != ind.ValueHash {
-		t.Errorf("private data hash %x, want valueHash %s", h, ind.ValueHash)
+	if got.ValueKey == "" || !slices.Contains(packEntryHashes(t, e, "Org2MSP", got.ValueKey), ind.ValueHash) {
+		t.Errorf("value pack %q of Org2's peer lacks an entry hashing to valueHash %s", got.ValueKey, ind.ValueHash)
+	}
+	if h, ok := e.L.PrivateHash(wire.CollectionIntelShared, got.ValueKey); !ok || h == nil {
+		t.Errorf("no hashed private state for pack %q", got.ValueKey)
 	}
 	// A replay writes nothing.
 	out, tx, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, []wire.IndicatorValue{v})
@@ -339,21 +341,22 @@ func TestRevokeAndPurge(t *testing.T) {
 	if got, _ := e.get("Org2MSP", org2Intel, ind.ID); got.Status != wire.IndicatorRevoked {
 		t.Errorf("status %q after revoke, want revoked", got.Status)
 	}
-	before, _ := e.L.PrivateHash(wire.CollectionIntelShared, ind.ID)
+	rec, _ := e.get("Org1MSP", org1Intel, ind.ID)
+	before := packEntryHashes(t, e, "Org1MSP", rec.ValueKey)
 	if err := purge(org1Intel); err != nil {
 		t.Fatalf("purge: %v", err)
 	}
 	for _, msp := range []string{"Org1MSP", "Org2MSP"} {
-		if _, ok := e.L.PrivateValue(msp, wire.CollectionIntelShared, ind.ID); ok {
-			t.Errorf("%s's peer still holds the value after purge", msp)
+		if holder := privateHolding(e, msp, wire.CollectionIntelShared, v.Value); holder != "" {
+			t.Errorf("%s's peer still holds the value under %q after purge", msp, holder)
 		}
 	}
 	got, err := e.get("Org1MSP", org1Intel, ind.ID)
 	if err != nil || got.Status != wire.IndicatorPurged || got.Value != "" || got.Hash != ind.Hash || got.ValueOnLedger {
 		t.Fatalf("after purge %+v, %v; want purged record without value, keyed hash kept", got, err)
 	}
-	if sum := sha256.Sum256(v.Bytes()); got.ValueHash != hex.EncodeToString(sum[:]) || got.ValueHash != hex.EncodeToString(before) {
-		t.Errorf("valueHash %s, want sha256 of the original record %x (= the private data hash before purge %x)", got.ValueHash, sum, before)
+	if sum := sha256.Sum256(v.Bytes()); got.ValueHash != hex.EncodeToString(sum[:]) || !slices.Equal(before, []string{got.ValueHash}) {
+		t.Errorf("valueHash %s, want sha256 of the original record %x (= the pack entry's hash before purge %v)", got.ValueHash, sum, before)
 	}
 	var se *state.StateError
 	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, []wire.IndicatorValue{v}); !errors.As(err, &se) {
@@ -448,4 +451,162 @@ func TestExpiry(t *testing.T) {
 			}
 		})
 	}
+}
+
+// packEntryHashes returns the SHA-256 of every entry of value pack key as
+// the peer of msp holds it.
+func packEntryHashes(t *testing.T, e *env, msp, key string) []string {
+	t.Helper()
+	data, ok := e.L.PrivateValue(msp, wire.CollectionIntelShared, key)
+	if !ok {
+		t.Fatalf("%s's peer holds no pack %q", msp, key)
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
+		t.Fatalf("pack %q: %v", key, err)
+	}
+	var out []string
+	for _, r := range raws {
+		sum := sha256.Sum256(r)
+		out = append(out, hex.EncodeToString(sum[:]))
+	}
+	return out
+}
+
+// privateHolding returns a key of coll on msp's peer whose value contains
+// value, or "".
+func privateHolding(e *env, msp, coll, value string) string {
+	for _, k := range e.L.PrivateKeys(msp, coll) {
+		if b, _ := e.L.PrivateValue(msp, coll, k); bytes.Contains(b, []byte(value)) {
+			return k
+		}
+	}
+	return ""
+}
+
+// shareN shares n GREEN domains as Org1 and returns them with values.
+func shareN(t *testing.T, e *env, tag string, n int) ([]wire.Indicator, []wire.IndicatorValue) {
+	t.Helper()
+	inds := make([]wire.Indicator, n)
+	vals := make([]wire.IndicatorValue, n)
+	for i := range inds {
+		inds[i], vals[i] = prepare("Org1MSP", wire.IndicatorDomain, fmt.Sprintf("%s%d.pack.example", tag, i), wire.TLPGreen)
+	}
+	if _, _, err := e.share("Org1MSP", org1Intel, inds, vals); err != nil {
+		t.Fatalf("share: %v", err)
+	}
+	return inds, vals
+}
+
+func TestSharePacksValues(t *testing.T) {
+	for _, n := range []int{1, 31, 32, 33, 70} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			e := newEnv(t)
+			writes := e.L.PrivateWrites(wire.CollectionIntelShared)
+			inds, vals := shareN(t, e, "p", n)
+			if got, want := e.L.PrivateWrites(wire.CollectionIntelShared)-writes, (n+31)/32; got != want {
+				t.Errorf("%d values took %d private writes, want %d (packs of 32)", n, got, want)
+			}
+			for i, ind := range inds {
+				got, err := e.get("Org2MSP", org2Intel, ind.ID)
+				if err != nil || got.Value != vals[i].Value || got.Salt != vals[i].Salt || !got.ValueOnLedger {
+					t.Fatalf("indicator %d reads %+v, %v; want its value, on ledger", i, got, err)
+				}
+			}
+			for _, got := range e.list(org2Intel) {
+				if got.Value == "" || !got.ValueOnLedger {
+					t.Errorf("ListIndicators gives %s without its value", got.ID)
+				}
+			}
+		})
+	}
+}
+
+func TestPurgeKeepsPackNeighbours(t *testing.T) {
+	e := newEnv(t)
+	inds, vals := shareN(t, e, "n", 3)
+	if _, _, err := e.call("Org1MSP", org1Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.PurgeIndicator(ctx, inds[1].ID)
+	}); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	for _, msp := range []string{"Org1MSP", "Org2MSP"} {
+		if holder := privateHolding(e, msp, wire.CollectionIntelShared, vals[1].Value); holder != "" {
+			t.Errorf("%s's peer still holds the purged value under %q", msp, holder)
+		}
+	}
+	for _, i := range []int{0, 2} {
+		got, err := e.get("Org2MSP", org2Intel, inds[i].ID)
+		if err != nil || got.Value != vals[i].Value || !got.ValueOnLedger || got.Status != wire.IndicatorActive {
+			t.Errorf("neighbour %d after purge reads %+v, %v; want its value, active, on ledger", i, got, err)
+		}
+	}
+	if got, _ := e.get("Org2MSP", org2Intel, inds[1].ID); got.Status != wire.IndicatorPurged || got.Value != "" || got.ValueOnLedger || got.ValueHash != vals[1].ValueHash() {
+		t.Errorf("purged reads %+v; want purged, no value, valueHash kept", got)
+	}
+}
+
+func TestReshareTakesValueOutOfItsOldPack(t *testing.T) {
+	e := newEnv(t)
+	inds, vals := shareN(t, e, "r", 2)
+	first, _ := e.get("Org1MSP", org1Intel, inds[0].ID)
+	changed := inds[0]
+	changed.Confidence = 40
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{changed}, vals[:1]); err != nil {
+		t.Fatalf("share again with other content: %v", err)
+	}
+	if _, ok := e.L.PrivateValue("Org1MSP", wire.CollectionIntelShared, first.ValueKey); ok {
+		t.Errorf("the first share's pack %q is still there", first.ValueKey)
+	}
+	// Every indicator of a pack shared again with other content in one
+	// transaction: the old pack goes, nothing of it is stored again.
+	again, againVals := shareN(t, e, "w", 3)
+	old, _ := e.get("Org1MSP", org1Intel, again[0].ID)
+	for i := range again {
+		again[i].Confidence = 10
+	}
+	if _, _, err := e.share("Org1MSP", org1Intel, again, againVals); err != nil {
+		t.Fatalf("share a whole pack again: %v", err)
+	}
+	if _, ok := e.L.PrivateValue("Org1MSP", wire.CollectionIntelShared, old.ValueKey); ok {
+		t.Errorf("the replaced pack %q is still there", old.ValueKey)
+	}
+	for i := range again {
+		got, err := e.get("Org2MSP", org2Intel, again[i].ID)
+		if err != nil || got.Value != againVals[i].Value || !got.ValueOnLedger || got.Confidence != 10 || got.ValueKey == old.ValueKey {
+			t.Errorf("re-shared %d reads %+v, %v; want its value in a new pack", i, got, err)
+		}
+		if n := len(keysHolding(e, "Org2MSP", againVals[i].Value)); n != 1 {
+			t.Errorf("value %d is under %d private keys, want 1", i, n)
+		}
+	}
+	for i, want := range []int{40, inds[1].Confidence} {
+		got, err := e.get("Org2MSP", org2Intel, inds[i].ID)
+		if err != nil || got.Value != vals[i].Value || !got.ValueOnLedger || got.Confidence != want {
+			t.Errorf("indicator %d reads %+v, %v; want its value, on ledger, confidence %d", i, got, err, want)
+		}
+	}
+	if _, _, err := e.call("Org1MSP", org1Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.PurgeIndicator(ctx, inds[0].ID)
+	}); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	if holder := privateHolding(e, "Org2MSP", wire.CollectionIntelShared, vals[0].Value); holder != "" {
+		t.Errorf("a copy of the purged value is left under %q", holder)
+	}
+	if got, _ := e.get("Org2MSP", org2Intel, inds[1].ID); got.Value != vals[1].Value || !got.ValueOnLedger {
+		t.Errorf("the neighbour reads %+v after the re-share and purge; want its value", got)
+	}
+}
+
+// keysHolding returns the keys of intelShared on msp's peer whose value
+// contains value.
+func keysHolding(e *env, msp, value string) []string {
+	var out []string
+	for _, k := range e.L.PrivateKeys(msp, wire.CollectionIntelShared) {
+		if b, _ := e.L.PrivateValue(msp, wire.CollectionIntelShared, k); bytes.Contains(b, []byte(value)) {
+			out = append(out, k)
+		}
+	}
+	return out
 }

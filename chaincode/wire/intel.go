@@ -21,7 +21,8 @@ import (
 //   - Private data ([IndicatorValue]): the canonical value, the full STIX
 //     object and a random salt. TLP CLEAR and GREEN go to
 //     [CollectionIntelShared] (every member) in the ShareIndicators
-//     transaction itself. AMBER and AMBER+STRICT go to the implicit
+//     transaction itself, several values per private key
+//     ([Indicator.ValueKey]). AMBER and AMBER+STRICT go to the implicit
 //     collection of each recipient organisation ([ImplicitCollection]) in
 //     a separate StoreIndicatorValues transaction endorsed only by the
 //     recipients, so no other member's peer ever simulates it (a
@@ -165,6 +166,12 @@ type Indicator struct {
 	RevokedTx string `json:"revokedTx,omitempty"`
 	PurgedAt  Time   `json:"purgedAt,omitzero"`
 	PurgedTx  string `json:"purgedTx,omitempty"`
+	// ValueKey is the private key of the value pack holding a CLEAR or
+	// GREEN value (the intel contract stores a share's values in packs,
+	// each an array of [IndicatorValue.Bytes]); empty means the value
+	// is under the indicator's id (AMBER, and records of earlier
+	// versions).
+	ValueKey string `json:"valueKey,omitempty"`
 
 	// Value and Stix are filled by reads only, when the caller's
 	// organisation may read the indicator's collection and its peer holds

@@ -128,9 +128,9 @@ func (ind *Indicator) Validate(field string) error {
 		return err
 	}
 	if ind.SharedAt != (Time{}) || ind.SharedTx != "" || ind.Status != "" || ind.RevokedAt != (Time{}) ||
-		ind.RevokedTx != "" || ind.PurgedAt != (Time{}) || ind.PurgedTx != "" || ind.Value != "" || ind.Stix != "" ||
+		ind.RevokedTx != "" || ind.PurgedAt != (Time{}) || ind.PurgedTx != "" || ind.ValueKey != "" || ind.Value != "" || ind.Stix != "" ||
 		ind.Salt != "" || ind.ValueOnLedger {
-		return invalid(field, "sharedAt, sharedTx, status, revoked*, purged*, value, stix, salt and valueOnLedger are set by the ledger, not the sharer")
+		return invalid(field, "sharedAt, sharedTx, status, revoked*, purged*, valueKey, value, stix, salt and valueOnLedger are set by the ledger, not the sharer")
 	}
 	return nil
 }

@@ -31,7 +31,9 @@ var intelLoad = struct{ perTx, inFlight int }{perTx: 1000, inFlight: 6}
 // in the transient map, and prints the committed indicators per second
 // and the per-share latency, against a same-run baseline of public
 // records only. Every value is new to its phase, so every indicator is a
-// real write (public record + private value).
+// real write (public record + its value in a private value pack). A third
+// phase times the two stages of a share (intel_share_endorse_p50_ms,
+// intel_share_commit_p50_ms) to show where its time goes.
 func benchIntel(ctx context.Context, runDir string, duration time.Duration) error {
 	c, err := dial(ctx, runDir, "org1", "author")
 	if err != nil {
@@ -74,12 +76,70 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 	if err != nil {
 		return err
 	}
+	endorse, commit, err := shareStages(ctx, c, key, duration/3)
+	if err != nil {
+		return fmt.Errorf("stages: %w", err)
+	}
 	fmt.Printf("BENCH intel_indicators_shared_per_s %.0f indicators/s\n", rate)
 	fmt.Printf("BENCH intel_share_tx_p50_ms %.0f ms\n", float64(p50.Microseconds())/1000)
 	fmt.Printf("BENCH intel_public_only_per_s %.0f indicators/s\n", base)
 	fmt.Printf("BENCH intel_shared_vs_public_only_ratio %.2f ratio\n", rate/base)
 	fmt.Printf("BENCH intel_indicators_per_share %d indicators\n", intelLoad.perTx)
+	fmt.Printf("BENCH intel_share_endorse_p50_ms %.0f ms\n", float64(endorse.Microseconds())/1000)
+	fmt.Printf("BENCH intel_share_commit_p50_ms %.0f ms\n", float64(commit.Microseconds())/1000)
 	return nil
+}
+
+// shareStages runs the same CLEAR/GREEN load for duration through the
+// client's proposal API (the transaction ledger.Share submits, built
+// here so its stages can be timed) and returns the median time to
+// endorse a share (both organisations' peers simulate it: one
+// chaincode-to-peer round trip per shim call) and to commit it once
+// endorsed (ordering, then validation and commit, which waits for the
+// peer's running simulations).
+func shareStages(ctx context.Context, c *fabric.Client, key intel.Key, duration time.Duration) (time.Duration, time.Duration, error) {
+	var (
+		mu              sync.Mutex
+		endorse, commit []time.Duration
+	)
+	contract := c.Contract(wire.Channel, wire.Chaincode, wire.ContractIntel)
+	wk := mustMarshal(key.Wire())
+	_, _, err := shareLoad(ctx, duration, func(in []intel.Input) error {
+		share, values, err := intel.Prepare("Org1MSP", key, in, nil)
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		prop, err := contract.NewProposal(wire.TxShareIndicators, client.WithArguments(string(mustMarshal(share))),
+			client.WithTransient(map[string][]byte{wire.TransientIntelValues: mustMarshal(values), wire.TransientIntelKey: wk}))
+		if err != nil {
+			return err
+		}
+		tx, err := prop.EndorseWithContext(ctx)
+		if err != nil {
+			return err
+		}
+		t1 := time.Now()
+		sub, err := tx.SubmitWithContext(ctx)
+		if err != nil {
+			return err
+		}
+		st, err := sub.StatusWithContext(ctx)
+		if err != nil {
+			return err
+		}
+		if !st.Successful {
+			return fmt.Errorf("share %s committed invalid (%v)", st.TransactionID, st.Code)
+		}
+		mu.Lock()
+		endorse, commit = append(endorse, t1.Sub(t0)), append(commit, time.Since(t1))
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return percentile(endorse, 50), percentile(commit, 50), nil
 }
 
 // shareLoad runs share on batches of intelLoad.perTx fresh indicators

@@ -23,7 +23,7 @@
 //	lg.dedup    (msp, sha256(detector,category,asset,principal,suppressed), windowStart%020d) → DedupRecord
 //	lg.ocaps    (msp)                                     → OrgCaps (written only by that org's admins)
 //	lg.capmark  (msp, actionType, windowStart%020d, responseID) → org-cap mark
-//	lg.intel    (indicatorID)                             → Indicator, the public record (value in private data under the same id)
+//	lg.intel    (indicatorID)                             → Indicator, the public record (value in private data: its valueKey pack, or the same id)
 //	lg.isight   (indicatorID, msp, txID, index%04d)       → Sighting: one reported sighting, never rewritten
 //
 // Numbers are zero-padded so lexical key order is numeric order.
