@@ -16,7 +16,7 @@ import (
 var errEnough = errors.New("enough")
 
 // benchEvents replays up to n events of the model's first evaluation split.
-func benchEvents(b *testing.B, m *Model, n int) []gateway.Event {
+func benchEvents(b testing.TB, m *Model, n int) []gateway.Event {
 	man := m.Manifest()
 	if len(man.Evaluation) == 0 {
 		b.Fatalf("%s has no evaluation split", man.Name)
