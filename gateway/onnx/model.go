@@ -94,6 +94,11 @@ type Model struct {
 	sess     *session
 	batcher  *Batcher
 	observe  FeatureObserver
+	// scratch holds *scratch buffers (feature matrix, probabilities)
+	// reused across Detect calls: a batch of 8,192 events of a 125-column
+	// model needs 4 MiB of features, and allocating it per call made the
+	// garbage collector about a tenth of Detect's CPU time.
+	scratch sync.Pool
 
 	mu     sync.RWMutex // held for reading by each call, for writing by Close
 	closed bool
@@ -197,7 +202,9 @@ func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Re
 	if len(idx) == 0 {
 		return nil, nil
 	}
-	probs, x, err := m.score(ctx, events, idx)
+	sc := m.getScratch(len(idx))
+	defer m.scratch.Put(sc)
+	probs, x, err := m.score(ctx, events, idx, sc)
 	if err != nil {
 		return nil, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
 	}
@@ -221,10 +228,31 @@ func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Re
 // per-call overhead of ONNX Runtime outweighs the parallelism gained.
 const minChunk = 64
 
+// scratch is one Detect call's working memory.
+type scratch struct{ x, probs []float32 }
+
+// getScratch returns buffers for rows rows, from the pool when one is
+// large enough. Their contents are garbage: score overwrites every
+// element it returns.
+func (m *Model) getScratch(rows int) *scratch {
+	w, nl := m.engine.Width(), len(m.manifest.Labels)
+	sc, _ := m.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	if cap(sc.x) < rows*w {
+		sc.x = make([]float32, rows*w)
+	}
+	if cap(sc.probs) < rows*nl {
+		sc.probs = make([]float32, rows*nl)
+	}
+	return sc
+}
+
 // score extracts the features of events[idx[...]] and scores them,
 // returning len(idx) × len(Labels) probabilities and the feature matrix
-// (len(idx) × Width) they were scored from.
-func (m *Model) score(ctx context.Context, events []gateway.Event, idx []int) ([]float32, []float32, error) {
+// (len(idx) × Width) they were scored from, both in sc's buffers.
+func (m *Model) score(ctx context.Context, events []gateway.Event, idx []int, sc *scratch) ([]float32, []float32, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.closed {
@@ -232,8 +260,8 @@ func (m *Model) score(ctx context.Context, events []gateway.Event, idx []int) ([
 	}
 	w, nl := m.engine.Width(), len(m.manifest.Labels)
 	rows := len(idx)
-	x := make([]float32, rows*w)
-	probs := make([]float32, rows*nl)
+	x := sc.x[:rows*w]
+	probs := sc.probs[:rows*nl]
 	par := runtime.GOMAXPROCS(0)
 	chunk := min(m.batcher.Config().MaxBatch, max(minChunk, (rows+par-1)/par))
 	chunks := (rows + chunk - 1) / chunk
