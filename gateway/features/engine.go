@@ -100,6 +100,13 @@ type Engine struct {
 	names   []string
 	windows []*window
 	mu      sync.Mutex
+
+	// keys are the distinct event fields the non-window features read
+	// from Fields, sorted (the order of a canonical event's keys), and
+	// slot[i] is feature i's index into keys (-1: a window or pseudo-field
+	// feature); see ExtractCanonical.
+	keys []string
+	slot []int
 }
 
 // Compile validates spec and returns its Engine. Every error is a
@@ -245,12 +252,16 @@ func Compile(spec Spec) (*Engine, error) {
 			}
 		}
 		c.zero, c.one = c.finish(0), c.finish(1)
+		// A numeric feature never reads a pseudo-field (Extract reads
+		// Fields for it); the other kinds read @class & co. from the
+		// event itself.
 		c.pseudo = c.kind != kNumeric && c.kind != kWindow && pseudoField(f.Field)
 		c.width = len(names)
 		col += c.width
 		e.names = append(e.names, names...)
 		e.feats = append(e.feats, c)
 	}
+	e.indexKeys()
 	return e, nil
 }
 
@@ -336,22 +347,35 @@ func (e *Engine) Extract(ev *gateway.Event, dst []float32) {
 // fromValue writes the columns of a non-window feature whose field holds
 // v (present false: the event lacks the field).
 func (c *compiled) fromValue(v any, present bool, dst []float32) {
+	if c.kind == kNumeric {
+		x, ok := numberValue(v, present)
+		c.putNumber(x, ok, dst)
+		return
+	}
+	s, _ := stringValue(v, present)
+	c.putString(s, dst)
+}
+
+// putNumber writes a numeric feature's column from the number read (ok
+// false: missing or unparsable, so the default).
+func (c *compiled) putNumber(x float64, ok bool, dst []float32) {
+	if !ok {
+		x = c.f.Default
+	}
+	dst[c.col] = c.finish(x)
+}
+
+// putString writes the columns of a string-reading feature (equals,
+// categorical, lexical) from the field's string value ("" when absent).
+func (c *compiled) putString(s string, dst []float32) {
 	out := dst[c.col : c.col+c.width]
 	switch c.kind {
-	case kNumeric:
-		x, ok := numberValue(v, present)
-		if !ok {
-			x = c.f.Default
-		}
-		out[0] = c.finish(x)
 	case kEquals:
-		s, _ := stringValue(v, present)
 		out[0] = c.zero
 		if s == c.f.Value {
 			out[0] = c.one
 		}
 	case kCategorical, kCategoricalIndex:
-		s, _ := stringValue(v, present)
 		if c.f.Lower {
 			s = strings.ToLower(s)
 		}
@@ -372,7 +396,6 @@ func (c *compiled) fromValue(v any, present bool, dst []float32) {
 			out[len(out)-1] = c.one
 		}
 	case kLexical:
-		s, _ := stringValue(v, present)
 		if c.f.Part == "sld" {
 			s = RegistrableLabel(s)
 		} else {

@@ -48,6 +48,8 @@ func detectInput(b *testing.B, m *Model, name string) ([]gateway.Event, [][]byte
 //     UseNumber, as store.Leaves does). Paid once per event for all models,
 //     not part of detect_ns_per_event; shown for scale.
 //   - extract: features.Engine.Extract over the batch.
+//   - extract-canonical: features.Engine.ExtractCanonical, the same
+//     vectors read from the canonical bytes.
 //   - tensor: creating and destroying the input and output tensors of one
 //     model call per chunk, no Run.
 //   - run: ONNX Runtime Run on the extracted rows, in chunks of the
@@ -100,6 +102,12 @@ func BenchmarkDetectStages(b *testing.B) {
 			stage("extract", func() {
 				for i := range evs {
 					m.engine.Extract(&evs[i], x[i*w:(i+1)*w])
+				}
+			})
+			m.engine.Reset()
+			stage("extract-canonical", func() {
+				for i := range evs {
+					m.engine.ExtractCanonical(&evs[i], raw[i], x[i*w:(i+1)*w])
 				}
 			})
 			stage("tensor", func() {

@@ -193,9 +193,51 @@ func (m *Model) Probabilities(ctx context.Context, x []float32, rows int) ([]flo
 // with windows extracts them in order on the caller's goroutine (window
 // state depends on stream order) and scores each in the background.
 func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Result, error) {
-	idx := make([]int, 0, len(events))
-	for i := range events {
-		if m.manifest.Applies(&events[i]) {
+	return m.detect(ctx, input{events: events})
+}
+
+// DetectLeaves is Detect on the leaves' events (same results, Index the
+// leaf's position), reading the features from the leaves' canonical bytes
+// (features.Engine.ExtractCanonical): half the extraction cost of the
+// decoded maps on flow records.
+func (m *Model) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
+	return m.detect(ctx, input{leaves: leaves})
+}
+
+// input is what Detect or DetectLeaves was given.
+type input struct {
+	events []gateway.Event
+	leaves []gateway.Leaf
+}
+
+func (in input) len() int {
+	if in.leaves != nil {
+		return len(in.leaves)
+	}
+	return len(in.events)
+}
+
+func (in input) event(i int) *gateway.Event {
+	if in.leaves != nil {
+		return &in.leaves[i].Event
+	}
+	return &in.events[i]
+}
+
+// extract writes event i's features into dst.
+func (in input) extract(e *features.Engine, i int, dst []float32) {
+	if in.leaves != nil {
+		e.ExtractCanonical(&in.leaves[i].Event, in.leaves[i].Canonical, dst)
+		return
+	}
+	e.Extract(&in.events[i], dst)
+}
+
+func (m *Model) detect(ctx context.Context, in input) ([]detect.Result, error) {
+	n := in.len()
+	idx := make([]int, 0, n)
+	for i := range n {
+		if m.manifest.Applies(in.event(i)) {
 			idx = append(idx, i)
 		}
 	}
@@ -204,7 +246,7 @@ func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Re
 	}
 	sc := m.getScratch(len(idx))
 	defer m.scratch.Put(sc)
-	probs, x, err := m.score(ctx, events, idx, sc)
+	probs, x, err := m.score(ctx, in, idx, sc)
 	if err != nil {
 		return nil, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
 	}
@@ -216,7 +258,7 @@ func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Re
 	for r, i := range idx {
 		out[r] = m.Verdict(probs[r*nl : (r+1)*nl])
 		out[r].Index = i
-		out[r].EventID = events[i].ID
+		out[r].EventID = in.event(i).ID
 		if out[r].Flagged && m.manifest.Anomaly != nil {
 			out[r].TopFeatures = m.explain(x[r*w : (r+1)*w])
 		}
@@ -252,7 +294,7 @@ func (m *Model) getScratch(rows int) *scratch {
 // score extracts the features of events[idx[...]] and scores them,
 // returning len(idx) × len(Labels) probabilities and the feature matrix
 // (len(idx) × Width) they were scored from, both in sc's buffers.
-func (m *Model) score(ctx context.Context, events []gateway.Event, idx []int, sc *scratch) ([]float32, []float32, error) {
+func (m *Model) score(ctx context.Context, in input, idx []int, sc *scratch) ([]float32, []float32, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.closed {
@@ -269,7 +311,7 @@ func (m *Model) score(ctx context.Context, events []gateway.Event, idx []int, sc
 	extract := func(k int) {
 		lo, hi := bounds(k)
 		for r := lo; r < hi; r++ {
-			m.engine.Extract(&events[idx[r]], x[r*w:(r+1)*w])
+			in.extract(m.engine, idx[r], x[r*w:(r+1)*w])
 		}
 	}
 	score := func(k int) error {
