@@ -286,15 +286,19 @@ func plainKey(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, 0, false
 	}
-	n := bytes.IndexByte(b[i+1:], '"')
-	if n < 0 {
+	// One pass for the closing quote and escapes: keys are short, where
+	// a plain loop beats two IndexByte calls.
+	j := i + 1
+	for ; j < len(b) && b[j] != '"'; j++ {
+		if b[j] == '\\' {
+			return nil, 0, false
+		}
+	}
+	if j >= len(b) {
 		return nil, 0, false
 	}
-	key := b[i+1 : i+1+n]
-	if bytes.IndexByte(key, '\\') >= 0 {
-		return nil, 0, false
-	}
-	j := skipSpace(b, i+2+n)
+	key := b[i+1 : j]
+	j = skipSpace(b, j+1)
 	if j >= len(b) || b[j] != ':' {
 		return nil, 0, false
 	}
