@@ -204,6 +204,9 @@ func (m *Model) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]dete
 	return m.detect(ctx, input{leaves: leaves})
 }
 
+// A Model reads the leaves' canonical bytes when the alerter has them.
+var _ detect.LeafDetector = (*Model)(nil)
+
 // input is what Detect or DetectLeaves was given.
 type input struct {
 	events []gateway.Event

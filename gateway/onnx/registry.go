@@ -106,6 +106,9 @@ func (r *Registry) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]d
 	return r.each(func(m *Model) ([]detect.Result, error) { return m.DetectLeaves(ctx, leaves) })
 }
 
+// A Registry hands leaves on to its models.
+var _ detect.LeafDetector = (*Registry)(nil)
+
 // each asks every served model, in order, and concatenates the results.
 func (r *Registry) each(ask func(*Model) ([]detect.Result, error)) ([]detect.Result, error) {
 	s := r.cur.Load()

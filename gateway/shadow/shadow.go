@@ -183,6 +183,9 @@ func (w *wrapped) Detect(ctx context.Context, events []gateway.Event) ([]detect.
 	return res, nil
 }
 
+// The wrapper keeps the served detector's leaf path (detect.LeafDetector).
+var _ detect.LeafDetector = (*wrapped)(nil)
+
 // DetectLeaves is Detect on leaves: the served detector reads them as it
 // can (detect.DetectLeaves), the shadow models score their events.
 func (w *wrapped) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
