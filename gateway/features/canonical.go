@@ -217,6 +217,9 @@ func scanObject(b []byte, i int, keys []string, vals []rawValue) bool {
 	}
 	i++
 	next := 0 // keys[next] is the first wanted key not yet passed
+	if len(keys) == 0 {
+		return true
+	}
 	for {
 		i = skipSpace(b, i)
 		if i >= len(b) {
@@ -245,6 +248,9 @@ func scanObject(b []byte, i int, keys []string, vals []rawValue) bool {
 			if k == string(key) {
 				vals[next] = raw(b[i:end])
 				next++
+				if next == len(keys) {
+					return true // every later key sorts after the last wanted one
+				}
 				break
 			}
 			if k > string(key) {
