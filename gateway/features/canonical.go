@@ -168,18 +168,17 @@ func bytesString(b []byte) string {
 // (sorted) inside its top-level "fields" object, writing vals[i] for
 // keys[i] (rawAbsent when missing). It stops after "fields": canonical
 // field order puts only raw and labels after it. It reports false when b
-// is not in the expected shape; vals are then meaningless.
+// is not in the expected shape (canonical bytes have no whitespace, so
+// any is refused); vals are then meaningless.
 func scanFields(b []byte, keys []string, vals []rawValue) bool {
 	for i := range vals {
 		vals[i] = rawValue{}
 	}
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
+	if len(b) == 0 || b[0] != '{' {
 		return false
 	}
-	i++
+	i := 1
 	for {
-		i = skipSpace(b, i)
 		if i >= len(b) {
 			return false
 		}
@@ -192,7 +191,6 @@ func scanFields(b []byte, keys []string, vals []rawValue) bool {
 		}
 		i = j
 		if string(key) == "fields" {
-			i = skipSpace(b, i)
 			if i < len(b) && b[i] == 'n' {
 				return bytes.HasPrefix(b[i:], []byte("null"))
 			}
@@ -202,7 +200,7 @@ func scanFields(b []byte, keys []string, vals []rawValue) bool {
 		if end, ok = skipValue(b, i); !ok {
 			return false
 		}
-		i = skipSpace(b, end)
+		i = end
 		if i < len(b) && b[i] == ',' {
 			i++
 		}
@@ -221,7 +219,6 @@ func scanObject(b []byte, i int, keys []string, vals []rawValue) bool {
 		return true
 	}
 	for {
-		i = skipSpace(b, i)
 		if i >= len(b) {
 			return false
 		}
@@ -229,13 +226,13 @@ func scanObject(b []byte, i int, keys []string, vals []rawValue) bool {
 			return true
 		}
 		if b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i++
 		}
 		key, j, ok := plainKey(b, i)
 		if !ok {
 			return false
 		}
-		i = skipSpace(b, j)
+		i = j
 		end, ok := skipValue(b, i)
 		if !ok {
 			return false
@@ -304,7 +301,7 @@ func plainKey(b []byte, i int) ([]byte, int, bool) {
 		return nil, 0, false
 	}
 	key := b[i+1 : j]
-	j = skipSpace(b, j+1)
+	j = j + 1
 	if j >= len(b) || b[j] != ':' {
 		return nil, 0, false
 	}
@@ -373,11 +370,4 @@ func skipString(b []byte, i int) (int, bool) {
 		}
 		j++
 	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }
