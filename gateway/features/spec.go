@@ -16,9 +16,7 @@
 // event and maps missing or unparsable values to the feature's default;
 // the same sequence of events always yields the same vectors (no clocks,
 // no randomness, no map-order dependence: window time is the event's own
-// time); window state is bounded by the spec's MaxKeys × MaxEvents;
-// ExtractCanonical, given an event's canonical bytes, writes exactly
-// Extract's vector (bit for bit) without the decoded map lookups.
+// time); window state is bounded by the spec's MaxKeys × MaxEvents.
 package features
 
 import (
