@@ -187,18 +187,28 @@ bench_immudb() {
 }
 
 # bench_detect turns the detection Go benchmarks into BENCH lines: per
-# model, wall time per event of Detect on a batch of 8,192 events handed
-# over by one caller as the alerter does (feature extraction included, both
-# cores available), and the CPU time per event, which other load on the
-# machine does not distort.
+# model, wall time per event of DetectLeaves on a batch of 8,192 leaves
+# handed over by one caller as the alerter does (feature extraction from
+# the canonical bytes included, both cores available), and the CPU time
+# per event, which other load on the machine does not distort; then, from
+# BenchmarkDetectStages (each stage alone on one goroutine), the CPU time
+# of feature extraction and the model graph's floor (one ONNX Runtime Run
+# over 8,192 synthetic rows), which say whether a model over budget needs
+# a smaller graph or cheaper features.
 bench_detect() {
   log "bench: detection per event, batched, through the real feature engine and ONNX Runtime"
-  (cd "${LG_ROOT}" && go test -run '^$' -bench 'BenchmarkDetect' -benchtime 2s ./gateway/onnx/) \
+  (cd "${LG_ROOT}" && go test -run '^$' -bench '^BenchmarkDetect$' -benchtime 2s ./gateway/onnx/ \
+    && go test -run '^$' -bench '^BenchmarkDetectStages$/./^(extract-canonical|run-8192)$' -benchtime 1s ./gateway/onnx/) \
     | awk '/^BenchmarkDetect\// { split($1, a, "/"); name=a[2]; sub(/-[0-9]+$/, "", name);
         for (i = 2; i <= NF; i++) {
           if ($(i+1) == "ns/event") printf "BENCH detect_ns_per_event_%s %s ns\n", name, $i
           if ($(i+1) == "cpu-ns/event") printf "BENCH detect_cpu_ns_per_event_%s %s ns\n", name, $i
-        } }'
+        } }
+      /^BenchmarkDetectStages\// { split($1, a, "/"); name=a[2]; stage=a[3]; sub(/-[0-9]+$/, "", stage);
+        what = "";
+        if (stage == "extract-canonical") what = "detect_extract_cpu_ns_per_event_";
+        if (stage == "run-8192") what = "detect_graph_floor_cpu_ns_per_event_";
+        for (i = 2; i <= NF; i++) if (what != "" && $(i+1) == "cpu-ns/event") printf "BENCH %s%s %s ns\n", what, name, $i }'
 }
 
 # bench_baseline turns gateway/features' BenchmarkBaseline into BENCH lines:

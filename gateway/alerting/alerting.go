@@ -357,11 +357,9 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 		if uint64(len(leaves)) != to-from {
 			return nil, fmt.Errorf("alerting: read events %d..%d of batch %s: got %d leaves", from, to-1, b.ID, len(leaves))
 		}
-		events := make([]gateway.Event, len(leaves))
-		for i := range leaves {
-			events[i] = leaves[i].Event
-		}
-		results, err := a.det.Detect(ctx, events)
+		// Leaves, not only their events: a detector that can reads its
+		// features from the canonical bytes (see detect.LeafDetector).
+		results, err := detect.DetectLeaves(ctx, a.det, leaves)
 		if err != nil {
 			return nil, fmt.Errorf("alerting: detect batch %s: %w", b.ID, err)
 		}

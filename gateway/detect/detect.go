@@ -20,6 +20,35 @@ type Detector interface {
 	Detect(ctx context.Context, events []gateway.Event) ([]Result, error)
 }
 
+// LeafDetector is a Detector that also scores leaves as the store returns
+// them (each decoded event with its canonical bytes), which lets it read
+// features from the bytes instead of the decoded maps (see
+// features.Engine.ExtractCanonical). DetectLeaves answers exactly what
+// Detect answers for the leaves' events, Index being the leaf's position.
+type LeafDetector interface {
+	Detector
+	DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]Result, error)
+}
+
+// DetectLeaves scores leaves with d: through DetectLeaves when d is a
+// LeafDetector, else through Detect on the leaves' events. The results are
+// the same either way; only the cost differs.
+func DetectLeaves(ctx context.Context, d Detector, leaves []gateway.Leaf) ([]Result, error) {
+	if ld, ok := d.(LeafDetector); ok {
+		return ld.DetectLeaves(ctx, leaves)
+	}
+	return d.Detect(ctx, Events(leaves))
+}
+
+// Events returns the leaves' decoded events, in order.
+func Events(leaves []gateway.Leaf) []gateway.Event {
+	events := make([]gateway.Event, len(leaves))
+	for i := range leaves {
+		events[i] = leaves[i].Event
+	}
+	return events
+}
+
 // Result is one model's verdict on one event. Model, Version and SHA256
 // identify the exact model file (the alert transaction carries them so a
 // verdict can be traced to the bytes that produced it).
@@ -76,9 +105,29 @@ func Join(ds ...Detector) Detector {
 type joined []Detector
 
 func (j joined) Detect(ctx context.Context, events []gateway.Event) ([]Result, error) {
+	return j.join(func(d Detector) ([]Result, error) { return d.Detect(ctx, events) })
+}
+
+// DetectLeaves hands the leaves on to each detector (see DetectLeaves),
+// decoding their events at most once for those that are not
+// LeafDetectors.
+func (j joined) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]Result, error) {
+	var events []gateway.Event
+	return j.join(func(d Detector) ([]Result, error) {
+		if ld, ok := d.(LeafDetector); ok {
+			return ld.DetectLeaves(ctx, leaves)
+		}
+		if events == nil {
+			events = Events(leaves)
+		}
+		return d.Detect(ctx, events)
+	})
+}
+
+func (j joined) join(ask func(Detector) ([]Result, error)) ([]Result, error) {
 	var out []Result
 	for _, d := range j {
-		r, err := d.Detect(ctx, events)
+		r, err := ask(d)
 		if err != nil {
 			return nil, err
 		}

@@ -49,3 +49,63 @@ func TestJoin(t *testing.T) {
 		})
 	}
 }
+
+// leafy answers through DetectLeaves and fails through Detect, so a test
+// sees which one was asked.
+type leafy struct{ model string }
+
+func (l leafy) Detect(context.Context, []gateway.Event) ([]Result, error) {
+	return nil, errors.New("Detect called on a LeafDetector")
+}
+
+func (l leafy) DetectLeaves(_ context.Context, leaves []gateway.Leaf) ([]Result, error) {
+	var out []Result
+	for i, lf := range leaves {
+		out = append(out, Result{Index: i, Model: l.model, EventID: lf.Event.ID + "/" + string(lf.Canonical)})
+	}
+	return out, nil
+}
+
+// echo answers one result per event, citing the event's id.
+type echo struct{}
+
+func (echo) Detect(_ context.Context, events []gateway.Event) ([]Result, error) {
+	var out []Result
+	for i, ev := range events {
+		out = append(out, Result{Index: i, Model: "echo", EventID: ev.ID})
+	}
+	return out, nil
+}
+
+func TestDetectLeaves(t *testing.T) {
+	leaves := []gateway.Leaf{{Event: gateway.Event{ID: "e0"}, Canonical: []byte("c0")}, {Event: gateway.Event{ID: "e1"}, Canonical: []byte("c1")}}
+	tests := []struct {
+		name string
+		d    Detector
+		want []string
+	}{
+		{"a LeafDetector gets the leaves", leafy{"l"}, []string{"l:e0/c0", "l:e1/c1"}},
+		{"a plain detector gets their events", echo{}, []string{"echo:e0", "echo:e1"}},
+		{"joined: each the way it can", Join(leafy{"l"}, echo{}), []string{"l:e0/c0", "echo:e0", "l:e1/c1", "echo:e1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := DetectLeaves(context.Background(), tt.d, leaves)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range res {
+				got = append(got, r.Model+":"+r.EventID)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("got %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+}

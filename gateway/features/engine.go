@@ -30,10 +30,19 @@ func (e *SpecError) Error() string {
 // Unwrap returns ErrSpec.
 func (e *SpecError) Unwrap() error { return ErrSpec }
 
-// compiled is one feature ready to run.
+// compiled is one feature ready to run. Everything Extract would otherwise
+// decide per event from the spec's strings (kind, aggregate, transform
+// names) is decided once here, and the columns a one-hot or equals feature
+// can only ever hold (finish(0), finish(1)) are computed once: extraction
+// runs for every event of every anchored batch.
 type compiled struct {
 	f      Feature
-	col    int // first output column
+	kind   kindCode
+	agg    aggCode
+	ops    []op
+	zero   float32 // finish(0)
+	one    float32 // finish(1)
+	col    int     // first output column
 	width  int
 	vocab  map[string]int
 	lex    []int
@@ -43,6 +52,47 @@ type compiled struct {
 
 	// baseline marks a baseline aggregate: baselineColumns writes it.
 	baseline bool
+}
+
+// kindCode is a Kind resolved at Compile.
+type kindCode uint8
+
+const (
+	kNumeric kindCode = iota
+	kEquals
+	kCategorical
+	kCategoricalIndex
+	kLexical
+	kWindow
+	kCharLM
+)
+
+// aggCode is a window aggregate resolved at Compile.
+type aggCode uint8
+
+const (
+	aggCount aggCode = iota
+	aggDistinct
+	aggRate
+	aggMatchedRatio
+)
+
+// opCode is a transform resolved at Compile.
+type opCode uint8
+
+const (
+	opLog1p opCode = iota
+	opClip
+	opScale
+	opStandardize
+)
+
+// op is one transform with its operands: clip (a, b) = (min, max), scale
+// (a, b) = (offset, factor), standardize (a, b) = (mean, std or 1 when the
+// spec's std is 0).
+type op struct {
+	code opCode
+	a, b float64
 }
 
 // Engine extracts feature vectors for one Spec. Extract is safe for
@@ -56,6 +106,13 @@ type Engine struct {
 	windows []*window
 	bfeats  []int // indexes into feats of the baseline aggregates
 	mu      sync.Mutex
+
+	// keys are the distinct event fields the non-window features read
+	// from Fields, sorted (the order of a canonical event's keys), and
+	// slot[i] is feature i's index into keys (-1: a window or pseudo-field
+	// feature); see ExtractCanonical.
+	keys []string
+	slot []int
 }
 
 // Compile validates spec and returns its Engine. Every error is a
@@ -102,6 +159,10 @@ func Compile(spec Spec) (*Engine, error) {
 			if f.Field == "" {
 				return nil, &SpecError{i, f.Name, "field required"}
 			}
+			c.kind = kNumeric
+			if f.Kind == KindEquals {
+				c.kind = kEquals
+			}
 			names = []string{f.Name}
 		case KindCategorical:
 			if f.Field == "" || len(f.Vocab) == 0 {
@@ -117,6 +178,7 @@ func Compile(spec Spec) (*Engine, error) {
 				}
 				c.vocab[v] = j
 			}
+			c.kind = kCategorical
 			switch f.Encoding {
 			case "", "onehot":
 				for _, v := range f.Vocab {
@@ -129,6 +191,7 @@ func Compile(spec Spec) (*Engine, error) {
 				if f.Other {
 					return nil, &SpecError{i, f.Name, "other applies to onehot only"}
 				}
+				c.kind = kCategoricalIndex
 				names = []string{f.Name}
 			default:
 				return nil, &SpecError{i, f.Name, fmt.Sprintf("unknown encoding %q", f.Encoding)}
@@ -137,6 +200,7 @@ func Compile(spec Spec) (*Engine, error) {
 			if f.Field == "" || len(f.Stats) == 0 {
 				return nil, &SpecError{i, f.Name, "field and stats required"}
 			}
+			c.kind = kLexical
 			if f.Part != "" && f.Part != "full" && f.Part != "sld" {
 				return nil, &SpecError{i, f.Name, fmt.Sprintf("unknown part %q", f.Part)}
 			}
@@ -160,6 +224,7 @@ func Compile(spec Spec) (*Engine, error) {
 				return nil, &SpecError{i, f.Name, err.Error()}
 			}
 			c.lm = lm
+			c.kind = kCharLM
 			for _, s := range f.Stats {
 				names = append(names, f.Name+"."+s)
 			}
@@ -168,12 +233,19 @@ func Compile(spec Spec) (*Engine, error) {
 			if !ok {
 				return nil, &SpecError{i, f.Name, fmt.Sprintf("unknown window %q", f.Window)}
 			}
+			c.kind = kWindow
 			switch f.Agg {
-			case "count", "rate", "matched_ratio":
+			case "count":
+				c.agg = aggCount
+			case "rate":
+				c.agg = aggRate
+			case "matched_ratio":
+				c.agg = aggMatchedRatio
 			case "distinct":
 				if spec.Windows[w].Distinct == "" {
 					return nil, &SpecError{i, f.Name, "distinct needs the window's distinct field"}
 				}
+				c.agg = aggDistinct
 			case AggBaselineZ, AggBaselineRatio, AggBaselineMean, AggBaselineBuckets:
 				if spec.Windows[w].Baseline == nil {
 					return nil, &SpecError{i, f.Name, f.Agg + " needs the window's baseline"}
@@ -190,21 +262,36 @@ func Compile(spec Spec) (*Engine, error) {
 		}
 		for _, t := range f.Transforms {
 			switch t.Op {
-			case "log1p", "scale", "standardize":
+			case "log1p":
+				c.ops = append(c.ops, op{code: opLog1p})
+			case "scale":
+				c.ops = append(c.ops, op{opScale, t.Offset, t.Factor})
+			case "standardize":
+				sd := t.Std
+				if sd == 0 {
+					sd = 1
+				}
+				c.ops = append(c.ops, op{opStandardize, t.Mean, sd})
 			case "clip":
 				if t.Min > t.Max {
 					return nil, &SpecError{i, f.Name, "clip min above max"}
 				}
+				c.ops = append(c.ops, op{opClip, t.Min, t.Max})
 			default:
 				return nil, &SpecError{i, f.Name, fmt.Sprintf("unknown transform %q", t.Op)}
 			}
 		}
-		c.pseudo = f.Kind != KindNumeric && f.Kind != KindWindow && pseudoField(f.Field)
+		c.zero, c.one = c.finish(0), c.finish(1)
+		// A numeric feature never reads a pseudo-field (Extract reads
+		// Fields for it); the other kinds read @class & co. from the
+		// event itself.
+		c.pseudo = c.kind != kNumeric && c.kind != kWindow && pseudoField(f.Field)
 		c.width = len(names)
 		col += c.width
 		e.names = append(e.names, names...)
 		e.feats = append(e.feats, c)
 	}
+	e.indexKeys()
 	return e, nil
 }
 
@@ -222,6 +309,10 @@ func (e *Engine) Width() int { return len(e.names) }
 
 // Names returns the column names in order (a copy).
 func (e *Engine) Names() []string { return append([]string(nil), e.names...) }
+
+// ColumnNames returns the column names in order without copying them, for
+// callers on the scoring path; the slice must not be modified.
+func (e *Engine) ColumnNames() []string { return e.names }
 
 // Spec returns the spec the engine was compiled from.
 func (e *Engine) Spec() Spec { return e.spec }
@@ -256,20 +347,20 @@ func (e *Engine) Extract(ev *gateway.Event, dst []float32) {
 	}
 	for i := range e.feats {
 		c := &e.feats[i]
-		if c.f.Kind == KindWindow {
+		if c.kind == kWindow {
 			if c.baseline {
 				continue
 			}
 			a := aggs[c.window]
 			var v float64
-			switch c.f.Agg {
-			case "count":
+			switch c.agg {
+			case aggCount:
 				v = a.count
-			case "distinct":
+			case aggDistinct:
 				v = a.distinct
-			case "rate":
+			case aggRate:
 				v = a.rate
-			case "matched_ratio":
+			case aggMatchedRatio:
 				if a.all > 0 {
 					v = a.count / a.all
 				}
@@ -290,45 +381,55 @@ func (e *Engine) Extract(ev *gateway.Event, dst []float32) {
 // fromValue writes the columns of a non-window feature whose field holds
 // v (present false: the event lacks the field).
 func (c *compiled) fromValue(v any, present bool, dst []float32) {
-	out := dst[c.col : c.col+c.width]
-	switch c.f.Kind {
-	case KindNumeric:
+	if c.kind == kNumeric {
 		x, ok := numberValue(v, present)
-		if !ok {
-			x = c.f.Default
-		}
-		out[0] = c.finish(x)
-	case KindEquals:
-		s, _ := stringValue(v, present)
-		b := 0.0
+		c.putNumber(x, ok, dst)
+		return
+	}
+	s, _ := stringValue(v, present)
+	c.putString(s, dst)
+}
+
+// putNumber writes a numeric feature's column from the number read (ok
+// false: missing or unparsable, so the default).
+func (c *compiled) putNumber(x float64, ok bool, dst []float32) {
+	if !ok {
+		x = c.f.Default
+	}
+	dst[c.col] = c.finish(x)
+}
+
+// putString writes the columns of a string-reading feature (equals,
+// categorical, lexical) from the field's string value ("" when absent).
+func (c *compiled) putString(s string, dst []float32) {
+	out := dst[c.col : c.col+c.width]
+	switch c.kind {
+	case kEquals:
+		out[0] = c.zero
 		if s == c.f.Value {
-			b = 1
+			out[0] = c.one
 		}
-		out[0] = c.finish(b)
-	case KindCategorical:
-		s, _ := stringValue(v, present)
+	case kCategorical, kCategoricalIndex:
 		if c.f.Lower {
 			s = strings.ToLower(s)
 		}
 		j, ok := c.vocab[s]
-		if c.f.Encoding == "index" {
+		if c.kind == kCategoricalIndex {
 			if !ok {
 				j = len(c.f.Vocab)
 			}
 			out[0] = c.finish(float64(j))
 			return
 		}
-		zero := c.finish(0)
 		for k := range out {
-			out[k] = zero
+			out[k] = c.zero
 		}
 		if ok {
-			out[j] = c.finish(1)
+			out[j] = c.one
 		} else if c.f.Other {
-			out[len(out)-1] = c.finish(1)
+			out[len(out)-1] = c.one
 		}
-	case KindLexical:
-		s, _ := stringValue(v, present)
+	case kLexical:
 		if c.f.Part == "sld" {
 			s = RegistrableLabel(s)
 		} else {
@@ -344,8 +445,7 @@ func (c *compiled) fromValue(v any, present bool, dst []float32) {
 		for k, x := range vals {
 			out[k] = c.finish(x)
 		}
-	case KindCharLM:
-		s, _ := stringValue(v, present)
+	case kCharLM:
 		var buf [8]float64
 		vals := buf[:0]
 		if len(c.lm.stats) > len(buf) {
@@ -361,24 +461,20 @@ func (c *compiled) fromValue(v any, present bool, dst []float32) {
 
 // finish applies the transforms and converts to float32.
 func (c *compiled) finish(v float64) float32 {
-	for _, t := range c.f.Transforms {
-		switch t.Op {
-		case "log1p":
+	for _, t := range c.ops {
+		switch t.code {
+		case opLog1p:
 			if v < 0 {
 				v = -math.Log1p(-v)
 			} else {
 				v = math.Log1p(v)
 			}
-		case "clip":
-			v = math.Min(math.Max(v, t.Min), t.Max)
-		case "scale":
-			v = (v - t.Offset) * t.Factor
-		case "standardize":
-			s := t.Std
-			if s == 0 {
-				s = 1
-			}
-			v = (v - t.Mean) / s
+		case opClip:
+			v = math.Min(math.Max(v, t.a), t.b)
+		case opScale:
+			v = (v - t.a) * t.b
+		case opStandardize:
+			v = (v - t.a) / t.b
 		}
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {

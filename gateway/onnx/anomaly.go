@@ -2,7 +2,6 @@ package onnx
 
 import (
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -21,28 +20,46 @@ func (m *Model) explain(row []float32) string {
 	if k == 0 {
 		k = 3
 	}
-	names := m.engine.Names()
 	type dev struct {
 		i int
 		z float64
 	}
-	devs := make([]dev, 0, len(row))
+	// before reports whether p ranks above q: largest |z| first, ties by
+	// column so the text is deterministic.
+	before := func(p, q dev) bool {
+		if c := compareAbs(p.z, q.z); c != 0 {
+			return c > 0
+		}
+		return p.i < q.i
+	}
+	// Keep only the k best in rank order (insertion into a short sorted
+	// list): a flagged row needs its top k, not all its columns sorted.
+	var buf [8]dev
+	top := buf[:0]
+	if k > len(buf) {
+		top = make([]dev, 0, k)
+	}
 	for i, v := range row {
 		z := (float64(v) - a.Mean[i]) / a.Scale[i]
 		if math.IsNaN(z) || z == 0 {
 			continue
 		}
-		devs = append(devs, dev{i, z})
-	}
-	// Largest |z| first; ties by column so the text is deterministic.
-	slices.SortFunc(devs, func(p, q dev) int {
-		if c := -compareAbs(p.z, q.z); c != 0 {
-			return c
+		d := dev{i, z}
+		if len(top) == k && !before(d, top[k-1]) {
+			continue
 		}
-		return p.i - q.i
-	})
+		if len(top) < k {
+			top = append(top, d)
+		} else {
+			top[k-1] = d
+		}
+		for j := len(top) - 1; j > 0 && before(top[j], top[j-1]); j-- {
+			top[j], top[j-1] = top[j-1], top[j]
+		}
+	}
+	names := m.engine.ColumnNames()
 	var b strings.Builder
-	for j, d := range devs[:min(k, len(devs))] {
+	for j, d := range top {
 		if j > 0 {
 			b.WriteByte(',')
 		}

@@ -97,17 +97,31 @@ func (r *Registry) Get(name string) (*Model, bool) {
 // Detect runs every served model over events and returns their results
 // concatenated in model-name order.
 func (r *Registry) Detect(ctx context.Context, events []gateway.Event) ([]detect.Result, error) {
+	return r.each(func(m *Model) ([]detect.Result, error) { return m.Detect(ctx, events) })
+}
+
+// DetectLeaves is Detect on the leaves' events, each model reading its
+// features from the canonical bytes (Model.DetectLeaves).
+func (r *Registry) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
+	return r.each(func(m *Model) ([]detect.Result, error) { return m.DetectLeaves(ctx, leaves) })
+}
+
+// A Registry hands leaves on to its models.
+var _ detect.LeafDetector = (*Registry)(nil)
+
+// each asks every served model, in order, and concatenates the results.
+func (r *Registry) each(ask func(*Model) ([]detect.Result, error)) ([]detect.Result, error) {
 	s := r.cur.Load()
 	var out []detect.Result
 	for _, e := range s.models {
-		res, err := e.model.Detect(ctx, events)
+		res, err := ask(e.model)
 		if errors.Is(err, ErrClosed) {
 			m, ok := r.Get(e.name)
 			switch {
 			case !ok:
 				continue // unloaded between our load and the call: no longer served
 			case m != e.model:
-				res, err = m.Detect(ctx, events) // replaced: use its successor
+				res, err = ask(m) // replaced: use its successor
 			}
 		}
 		if err != nil {

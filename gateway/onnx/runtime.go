@@ -15,8 +15,10 @@
 //     thread (measured best on small hosts); concurrent calls are merged
 //     into batches of at most MaxBatch rows, waiting at most MaxWait for a
 //     batch to fill, and every caller gets exactly its own rows' results in
-//     order. Tree ensembles run in chunks of at most 64 rows, where ONNX
-//     Runtime's tree kernels are fastest.
+//     order. Tree ensembles run in chunks of at most TreeChunk rows.
+//   - DetectLeaves (Model and Registry) answers exactly what Detect
+//     answers for the leaves' events, reading the features from the
+//     leaves' canonical bytes.
 //   - A Registry swaps a reloaded model atomically: a Detect call uses one
 //     model version throughout, and a replaced model is closed only after
 //     its in-flight calls have returned.

@@ -8,9 +8,14 @@ import (
 )
 
 // TreeChunk is the largest batch handed to a tree-ensemble model in one
-// call: ONNX Runtime's TreeEnsemble kernels measured 0.64–0.83 M rows/s at
-// 64 rows but only 0.2–0.4 M rows/s above that on these hosts.
-const TreeChunk = 64
+// call. It was 64 when ONNX Runtime's TreeEnsemble kernels measured
+// 0.64–0.83 M rows/s at 64 rows and 0.2–0.4 M rows/s above; with ONNX
+// Runtime 1.24.1 (one intra-op thread) larger calls are faster again:
+// dns-dga 1.1.0 1,581 CPU ns/row at 64 rows, 1,362 at 256, 1,288 at 1,024,
+// 1,233 at 8,192; cic-ids2017-flow 1.1.0 6,740 at 64, 5,995 at 1,024
+// (one run, 2026-12-05). 1,024 is the batcher's default MaxBatch, so a
+// default model call is never split.
+const TreeChunk = 1024
 
 // session is one ONNX Runtime session reading one float32 [N, width] input
 // and one float32 [N, classes] output. Run is safe for concurrent use

@@ -183,6 +183,20 @@ func (w *wrapped) Detect(ctx context.Context, events []gateway.Event) ([]detect.
 	return res, nil
 }
 
+// The wrapper keeps the served detector's leaf path (detect.LeafDetector).
+var _ detect.LeafDetector = (*wrapped)(nil)
+
+// DetectLeaves is Detect on leaves: the served detector reads them as it
+// can (detect.DetectLeaves), the shadow models score their events.
+func (w *wrapped) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
+	res, err := detect.DetectLeaves(ctx, w.d, leaves)
+	if err != nil {
+		return res, err
+	}
+	w.s.score(ctx, detect.Events(leaves), res)
+	return res, nil
+}
+
 // score runs every shadow model over events and compares its verdicts
 // with the served results of the same model name, event by event.
 func (s *Shadow) score(ctx context.Context, events []gateway.Event, served []detect.Result) {

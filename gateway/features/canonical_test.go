@@ -1,0 +1,164 @@
+package features
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+// storedEvent decodes canonical bytes as the store does (numbers as
+// json.Number).
+func storedEvent(t testing.TB, c []byte) (gateway.Event, bool) {
+	var ev gateway.Event
+	d := json.NewDecoder(bytes.NewReader(c))
+	d.UseNumber()
+	if err := d.Decode(&ev); err != nil {
+		return ev, false
+	}
+	return ev, true
+}
+
+// canonicalPair returns an event as the store hands it over (decoded
+// from its canonical bytes) with those bytes, from any JSON event text.
+func canonicalPair(t testing.TB, text []byte) (gateway.Event, []byte, bool) {
+	ev, ok := storedEvent(t, text)
+	if !ok {
+		return ev, nil, false
+	}
+	c, err := ev.Canonical()
+	if err != nil {
+		return ev, nil, false
+	}
+	ev, ok = storedEvent(t, c)
+	return ev, c, ok
+}
+
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestExtractCanonical: reading the fields from the canonical bytes gives
+// Extract's vector bit for bit, for every kind of value a field may hold.
+func TestExtractCanonical(t *testing.T) {
+	e, err := Compile(pathSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, event string
+	}{
+		{"numbers", `{"class":"flow","fields":{"f0":1,"f1":2.5,"f2":-3,"f3":1e400,"f9":123456789012345678901234}}`},
+		{"strings", `{"class":"dns","fields":{"f0":" 4 ","f4":"TCP","f5":"b","f6":"yes","f7":"Qx7.example.com","f8":"mail.google.co.uk","f9":"x"}}`},
+		{"escapes", `{"fields":{"f4":"u\u0044p","f7":"a\"b\\c.com","f0":"\u0031\u0032"}}`},
+		{"literals", `{"fields":{"f0":true,"f1":false,"f2":null,"f6":true,"f4":null,"f5":false}}`},
+		{"nested", `{"fields":{"f0":{"a":1},"f4":["tcp"],"f6":{"x":[1,"yes"]},"f7":[1,2]}}`},
+		{"escaped key sorts elsewhere", `{"fields":{"f\u003c":1,"f0":2,"f9":3}}`},
+		{"no fields", `{"class":"flow"}`},
+		{"null fields", `{"class":"flow","fields":null}`},
+		{"invalid utf-8 kept by the decoder as U+FFFD", "{\"fields\":{\"f7\":\"ab\xffc\",\"f4\":\"\xfe\"}}"},
+		{"other keys before and after", `{"fields":{"a":[{"}":"]"}],"f1":7,"f10":8,"f1z":"\"","f2":9,"zz":{}},"raw":"AAAA","labels":{"k":"v"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, c, ok := canonicalPair(t, []byte(tc.event))
+			if !ok {
+				t.Fatalf("test event does not decode: %s", tc.event)
+			}
+			want := make([]float32, e.Width())
+			e.Extract(&ev, want)
+			got := make([]float32, e.Width())
+			e.ExtractCanonical(&ev, c, got)
+			if !sameBits(got, want) {
+				t.Errorf("canonical %s:\ngot  %v\nwant %v", c, got, want)
+			}
+		})
+	}
+}
+
+// FuzzExtractCanonical: for any event the store could hold, the vector
+// read from its canonical bytes equals Extract's on the decoded event;
+// and bytes that are not the event's encoding never panic.
+func FuzzExtractCanonical(f *testing.F) {
+	f.Add([]byte(`{"class":"flow","fields":{"f0":1,"f1":"2.5","f4":"TCP","f7":"a.b.example.com","f9":true}}`))
+	f.Add([]byte(`{"fields":{"f0":{"x":"}"},"f6":["yes"],"f8":"\u00e9t\u00e9.fr","f5":null}}`))
+	f.Add([]byte(`{"sourcetype":"x","fields":{"f3":-0,"f2":1E+2,"f\"":1,"f1":0.1000000000000000055511151231257827}}`))
+	f.Add([]byte("{\"fields\":{\"f7\":\"\xff\xfe.com\"}}"))
+	e, err := Compile(pathSpec())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		got := make([]float32, e.Width())
+		ev, _ := storedEvent(t, text)
+		e.ExtractCanonical(&ev, text, got) // not its canonical bytes: no panic
+		ev, c, ok := canonicalPair(t, text)
+		if !ok {
+			return
+		}
+		want := make([]float32, e.Width())
+		e.Extract(&ev, want)
+		e.ExtractCanonical(&ev, c, got)
+		if !sameBits(got, want) {
+			t.Errorf("canonical %s:\ngot  %v\nwant %v", c, got, want)
+		}
+	})
+}
+
+// BenchmarkExtractCanonical compares the two ways of reading one event's
+// features on a 41-number flow record: from the decoded map (Extract) and
+// from the canonical bytes (ExtractCanonical).
+func BenchmarkExtractCanonical(b *testing.B) {
+	var fs []Feature
+	fields := map[string]any{}
+	for i := range 41 {
+		name := "kdd.f" + string(rune('a'+i/26)) + string(rune('a'+i%26))
+		fs = append(fs, Feature{Name: name, Kind: KindNumeric, Field: name, Transforms: []Transform{{Op: "log1p"}}})
+		fields[name] = json.Number("0.06")
+	}
+	e, err := Compile(Spec{Features: fs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := gateway.Event{Class: gateway.ClassFlow, Fields: fields, Raw: bytes.Repeat([]byte("x"), 200)}
+	c, err := ev.Canonical()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := make([]float32, e.Width())
+	b.Run("map", func(b *testing.B) {
+		cpu0 := cpuTime(b)
+		for b.Loop() {
+			e.Extract(&ev, dst)
+		}
+		b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+	})
+	b.Run("canonical", func(b *testing.B) {
+		cpu0 := cpuTime(b)
+		for b.Loop() {
+			e.ExtractCanonical(&ev, c, dst)
+		}
+		b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+	})
+}
+
+// cpuTime is the process's user+system CPU time so far: on a shared
+// machine, CPU time per operation is what other load does not distort.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,73 @@
+// Runs after onnx_test.go (file order): TestInitLibraryErrors needs the
+// runtime not yet initialised.
+
+package onnx
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/detect"
+)
+
+// TestDetectLeavesMatchesDetect: reading features from the canonical
+// bytes changes nothing a model answers. Every committed model scores
+// evaluation events (as the store returns them) through Detect and
+// through DetectLeaves; the results must be identical, scores bit for bit.
+func TestDetectLeavesMatchesDetect(t *testing.T) {
+	requireORT(t)
+	for _, name := range detectModels {
+		t.Run(name, func(t *testing.T) {
+			m, err := Open(modelDir(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			base := goldenEvents("auth-bruteforce")
+			if name != "auth-bruteforce" && name != "auth-anomaly" {
+				base = benchEvents(t, m, 2000)
+			}
+			// A class no model reads in the middle: indexes must still
+			// point at the leaves.
+			base = append(base[:1:1], append([]gateway.Event{{Class: gateway.ClassProcess, Fields: map[string]any{"x": 1}}}, base[1:]...)...)
+			leaves := make([]gateway.Leaf, len(base))
+			events := make([]gateway.Event, len(base))
+			for i := range base {
+				c, err := base[i].Canonical()
+				if err != nil {
+					t.Fatal(err)
+				}
+				ev, ok := decodeStored(c)
+				if !ok {
+					t.Fatalf("event %d does not decode", i)
+				}
+				leaves[i] = gateway.Leaf{Event: ev, Canonical: c}
+				events[i] = ev
+			}
+			want, err := m.Detect(context.Background(), events)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Engine().Reset() // window state: both calls start fresh
+			got, err := m.DetectLeaves(context.Background(), leaves)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 || !reflect.DeepEqual(got, want) {
+				t.Fatalf("DetectLeaves gave %d results, Detect %d; first differences: %v", len(got), len(want), firstDiff(got, want))
+			}
+		})
+	}
+}
+
+func firstDiff(got, want []detect.Result) string {
+	for i := 0; i < len(got) && i < len(want); i++ {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			return fmt.Sprintf("result %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	return "lengths differ"
+}
