@@ -47,6 +47,26 @@ detection:
 credentials:
   - {name: bench, token: bench-token-not-secret, scopes: [ndjson, hec, read]}
 YAML
+  if [[ -n "${LEDGERGUARD_BENCH_PPROF_DIR:-}" ]]; then
+    echo 'debug: {pprof_listen: "127.0.0.1:18189"}' >>"${dir}/gateway.yaml"
+  fi
+}
+
+# bench_profile OUT_DIR PID takes, while the ingest load runs, a 30 s CPU
+# profile and heap profiles of the bench gateway (its debug.pprof_listen)
+# and samples its RSS once a second into OUT_DIR, until PID exits.
+bench_profile() {
+  local out="$1" pid="$2" t=0
+  mkdir -p "${out}"
+  curl -fsS -o "${out}/cpu.pprof" "http://127.0.0.1:18189/debug/pprof/profile?seconds=30" &
+  while kill -0 "${pid}" 2>/dev/null; do
+    echo "${t} $(awk '/^VmRSS:/ { print $2 }' "/proc/${pid}/status" 2>/dev/null)" >>"${out}/rss.txt"
+    if ((t % 10 == 5)); then
+      curl -fsS -o "${out}/heap-${t}s.pprof" "http://127.0.0.1:18189/debug/pprof/heap" || true
+    fi
+    sleep 1
+    t=$((t + 1))
+  done
 }
 
 # peak_rss_mib PID prints the peak resident set (VmHWM) of a running
@@ -71,6 +91,11 @@ bench_ingest() {
     kill "${pid}" 2>/dev/null || true
     die "the bench gateway did not become ready; see ${dir}/gateway.log"
   fi
+  local prof_pid=""
+  if [[ -n "${LEDGERGUARD_BENCH_PPROF_DIR:-}" ]]; then
+    bench_profile "${LEDGERGUARD_BENCH_PPROF_DIR}" "${pid}" &
+    prof_pid=$!
+  fi
   log "bench: ingest through NDJSON with detection on (32 clients x 1000 events per request, 20 s), wait until all is anchored and scored, ack latency at half that rate (15 s), raw limit"
   (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol ndjson -url http://127.0.0.1:18188 -token bench-token-not-secret \
     -duration 20s -latency-for 15s -limit-dir "${dir}" -data "${data_dir}") || true
@@ -85,6 +110,7 @@ bench_ingest() {
   fi
   kill -TERM "${pid}" 2>/dev/null || true
   wait "${pid}" 2>/dev/null || true
+  if [[ -n "${prof_pid}" ]]; then wait "${prof_pid}" 2>/dev/null || true; fi
   rm -rf "${dir}"
 }
 

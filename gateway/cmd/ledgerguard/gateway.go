@@ -369,6 +369,15 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if iw != nil {
 		iw.run(bg, run, log)
 	}
+	if cfg.Debug.PprofListen != "" {
+		serve, err := servePprof(bg, cfg.Debug.PprofListen, log)
+		if err != nil {
+			cancelBG()
+			_ = httpLn.Close()
+			return err
+		}
+		run("pprof", serve)
+	}
 	run("http", func() error { return api.Serve(srv, httpLn) })
 	if sys != nil {
 		run("syslog", func() error {
