@@ -28,7 +28,7 @@ bench_gateway_identity() {
 # ingest benchmark: the bench network, its own store, large batches, and
 # detection on (every anchored event scored by the models in models/).
 bench_gateway_config() {
-  local dir="$1" gw="$2" identity
+  local dir="$1" gw="$2" profile="${3:-}" identity
   identity="$(bench_gateway_identity "${gw}")"
   cat >"${dir}/gateway.yaml" <<YAML
 mode: development
@@ -47,20 +47,24 @@ detection:
 credentials:
   - {name: bench, token: bench-token-not-secret, scopes: [ndjson, hec, read]}
 YAML
-  if [[ -n "${LEDGERGUARD_BENCH_PPROF_DIR:-}" ]]; then
+  if [[ -n "${profile}" ]]; then
     echo 'debug: {pprof_listen: "127.0.0.1:18189"}' >>"${dir}/gateway.yaml"
   fi
 }
 
-# bench_profile OUT_DIR PID takes, while the ingest load runs, a 30 s CPU
-# profile and heap profiles of the bench gateway (its debug.pprof_listen)
-# and samples its RSS once a second into OUT_DIR, until PID exits.
+# bench_profile OUT_DIR PID takes, while the ingest load runs, consecutive
+# 30 s CPU profiles (cpu-0.pprof from the start, cpu-30.pprof, ...) and a
+# heap profile every 10 s of the bench gateway (its debug.pprof_listen),
+# and samples its RSS (KiB) and CPU time (ticks) once a second into
+# OUT_DIR/rss.txt, until PID exits.
 bench_profile() {
   local out="$1" pid="$2" t=0
   mkdir -p "${out}"
-  curl -fsS -o "${out}/cpu.pprof" "http://127.0.0.1:18189/debug/pprof/profile?seconds=30" &
   while kill -0 "${pid}" 2>/dev/null; do
-    echo "${t} $(awk '/^VmRSS:/ { print $2 }' "/proc/${pid}/status" 2>/dev/null)" >>"${out}/rss.txt"
+    echo "${t} $(awk '/^VmRSS:/ { print $2 }' "/proc/${pid}/status" 2>/dev/null) $(awk '{ print $14 + $15 }' "/proc/${pid}/stat" 2>/dev/null)" >>"${out}/rss.txt"
+    if ((t % 30 == 0)); then
+      curl -fsS -o "${out}/cpu-${t}.pprof" "http://127.0.0.1:18189/debug/pprof/profile?seconds=29" 2>/dev/null &
+    fi
     if ((t % 10 == 5)); then
       curl -fsS -o "${out}/heap-${t}s.pprof" "http://127.0.0.1:18189/debug/pprof/heap" || true
     fi
@@ -75,16 +79,18 @@ peak_rss_mib() {
   awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
 }
 
-# bench_ingest GATEWAY_BIN LOADGEN_BIN runs the ingest figures against one
-# gateway with detection on: NDJSON at saturation (then acknowledgement
-# latency at half the rate it reached, and the raw limit on the same
-# disk), HEC at saturation, and the gateway's peak RSS over all of it. The
-# load generator is a separate, pre-built process.
+# bench_ingest GATEWAY_BIN LOADGEN_BIN [PROFILE_DIR] runs the ingest
+# figures against one gateway with detection on: NDJSON at saturation
+# (then acknowledgement latency at half the rate it reached, and the raw
+# limit on the same disk), HEC at saturation, and the gateway's peak RSS
+# over all of it. The load generator is a separate, pre-built process.
+# With PROFILE_DIR the gateway serves pprof (debug.pprof_listen) and
+# bench_profile writes its profiles and RSS samples there.
 bench_ingest() {
-  local gw_bin="$1" loadgen="$2" dir pid data_dir rss
+  local gw_bin="$1" loadgen="$2" profile="${3:-}" dir pid data_dir rss
   data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
   dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-gw.XXXXXX")"
-  bench_gateway_config "${dir}" "bench-$(date +%s%N)"
+  bench_gateway_config "${dir}" "bench-$(date +%s%N)" "${profile}"
   "${gw_bin}" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
   pid=$!
   if ! wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
@@ -92,8 +98,8 @@ bench_ingest() {
     die "the bench gateway did not become ready; see ${dir}/gateway.log"
   fi
   local prof_pid=""
-  if [[ -n "${LEDGERGUARD_BENCH_PPROF_DIR:-}" ]]; then
-    bench_profile "${LEDGERGUARD_BENCH_PPROF_DIR}" "${pid}" &
+  if [[ -n "${profile}" ]]; then
+    bench_profile "${profile}" "${pid}" &
     prof_pid=$!
   fi
   log "bench: ingest through NDJSON with detection on (32 clients x 1000 events per request, 20 s), wait until all is anchored and scored, ack latency at half that rate (15 s), raw limit"
@@ -361,7 +367,10 @@ bench_selected() {
 # main [SCENARIO...] runs the named scenarios, or all of them, and prints
 # the figures that compare two scenarios of the run (ratio_lines).
 # LEDGERGUARD_BENCH_GATEWAY names another gateway binary for the ingest
-# scenario (to compare builds in one run).
+# scenario; LEDGERGUARD_BENCH_BASELINE names a second one the ingest
+# scenario runs first, on the same network, its figures prefixed
+# baseline_ (to compare builds in one run); LEDGERGUARD_BENCH_PPROF_DIR
+# profiles the (non-baseline) ingest gateway into that folder.
 main() {
   local s out
   for s in "$@"; do
@@ -411,7 +420,11 @@ run_all() {
     (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario intel -duration 15s)
   fi
   if bench_selected ingest "$@"; then
-    bench_ingest "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${loadgen}"
+    if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then
+      log "bench: ingest with the baseline gateway ${LEDGERGUARD_BENCH_BASELINE} first (its figures prefixed baseline_)"
+      bench_ingest "${LEDGERGUARD_BENCH_BASELINE}" "${loadgen}" | sed -u 's/^BENCH /BENCH baseline_/'
+    fi
+    bench_ingest "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${loadgen}" "${LEDGERGUARD_BENCH_PPROF_DIR:-}"
   fi
   if bench_selected intel-ingest "$@"; then bench_intel "${loadgen}"; fi
   if bench_selected anchorcap "$@"; then
