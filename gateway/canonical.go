@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -251,8 +252,11 @@ func appendJSONFloat(dst []byte, f float64) []byte {
 	return dst
 }
 
-// canonicalSizeHint estimates the encoding's length, so it is usually
-// written into one allocation.
-func canonicalSizeHint(e *Event) int {
-	return 256 + len(e.Source) + len(e.Sourcetype) + len(e.Host) + len(e.Index) + base64.StdEncoding.EncodedLen(len(e.Raw)) + 32*len(e.Fields) + 48*len(e.Labels)
-}
+// canonicalBufs holds scratch buffers Canonical encodes into before
+// copying the result out at its exact size: a buffer grown by appending
+// is up to twice the encoding, and ingest holds every event's encoding
+// until its group is fsynced.
+var canonicalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledCanonical is the largest scratch buffer kept for reuse.
+const maxPooledCanonical = 256 << 10

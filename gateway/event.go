@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -105,8 +106,15 @@ func EventID(source, sourcetype string, raw []byte, occurrence string) string {
 func (e Event) Canonical() ([]byte, error) {
 	e.Received = e.Received.UTC()
 	e.Time = e.Time.UTC()
-	if b, ok := appendCanonical(make([]byte, 0, canonicalSizeHint(&e)), &e); ok {
-		return b, nil
+	buf := canonicalBufs.Get().(*[]byte)
+	b, ok := appendCanonical((*buf)[:0], &e)
+	out := slices.Clone(b) // exactly sized: the leaf is held until its fsync
+	if cap(b) <= maxPooledCanonical {
+		*buf = b
+		canonicalBufs.Put(buf)
+	}
+	if ok {
+		return out, nil
 	}
 	b, err := json.Marshal(e)
 	if err != nil {
