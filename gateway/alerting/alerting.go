@@ -55,8 +55,12 @@ type Log interface {
 }
 
 // LeavesPerRead is the longest range the alerter asks Log.Leaves for: a
-// batch longer than that is read in several calls.
-const LeavesPerRead = 16_384
+// batch longer than that is read in several calls. It bounds the decoded
+// events held at once (a 41-field flow event decodes to about 4 KB, so
+// 8,192 of them with their read buffer are about 45 MB; 16,384 put the
+// gateway's peak RSS over 1 GiB under the ingest bench) and is the batch
+// the detection benchmark measures (gateway/onnx detectBatch).
+const LeavesPerRead = 8_192
 
 // Raiser submits alerts to the ledger. Errors follow gateway.Ledger's
 // classification (gateway.ErrLedgerUnavailable is transient).
