@@ -140,6 +140,34 @@ type openBatch struct {
 	timeTo   time.Time
 	classes  map[string]int
 	since    time.Time // when its first event was appended (zero: empty)
+	retryAt  time.Time // with ageSealWhenAnchored: when to look again after deferring
+}
+
+// ageSealRetry is how often a deferred age seal looks again whether the
+// ledger has caught up (the anchorer usually seals first).
+const ageSealRetry = 50 * time.Millisecond
+
+// sealDue is when the open batch is due to be sealed by age.
+func (a *appender) sealDue() time.Time {
+	due := a.open.since.Add(a.s.cfg.batchMaxWait)
+	if a.open.retryAt.After(due) {
+		return a.open.retryAt
+	}
+	return due
+}
+
+// anchorPending reports whether a sealed batch waits to be anchored (or
+// the check failed, which defers the age seal to the next look).
+func (s *Store) anchorPending() bool {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPending}, UpperBound: []byte{prefixPending + 1}})
+	if err != nil {
+		return true
+	}
+	pending := it.First()
+	if it.Close() != nil {
+		return true
+	}
+	return pending
 }
 
 func (o *openBatch) add(e gateway.Event, now func() time.Time) {
@@ -263,8 +291,15 @@ func (s *Store) run() {
 				s.tryReopen()
 			case <-timer.C:
 				armed = false
-				if a.open.count > 0 && !s.cfg.now().Before(a.open.since.Add(s.cfg.batchMaxWait)) {
-					_ = a.sealNow() // a failure is recorded as fatal
+				if now := s.cfg.now(); a.open.count > 0 && !now.Before(a.sealDue()) {
+					if s.cfg.ageSealWhenAnchored && s.anchorPending() {
+						// A sealed batch still waits for the ledger: this one
+						// grows until the anchorer, idle again, seals it (Seal)
+						// or it reaches the batch size; look again later.
+						a.open.retryAt = now.Add(ageSealRetry)
+					} else {
+						_ = a.sealNow() // a failure is recorded as fatal
+					}
 				}
 			}
 		}
@@ -289,7 +324,7 @@ func (s *Store) run() {
 		}
 		switch {
 		case a.open.count > 0 && !armed:
-			timer.Reset(a.open.since.Add(s.cfg.batchMaxWait).Sub(s.cfg.now()))
+			timer.Reset(a.sealDue().Sub(s.cfg.now()))
 			armed = true
 		case a.open.count == 0 && armed:
 			timer.Stop()

@@ -137,6 +137,11 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
 		store.WithBatchMaxWait(cfg.Store.BatchMaxWait),
 		store.WithMinFreeBytes(cfg.Store.MinFreeBytes),
+		// Batches due by age wait while one is being anchored; the
+		// anchorer seals the open batch as soon as it is idle
+		// (anchor.WithSealWhenIdle below), so batches follow the ledger's
+		// latency instead of queueing behind it.
+		store.WithAgeSealWhenAnchored(true),
 	}
 	if cfg.Detection.Enabled {
 		drift = shadow.NewDrift()
