@@ -171,8 +171,10 @@ YAML
   "${LG_BIN}/ledgerguard" policy approve "${gw}-incident" 1 --profile "${org2}" >/dev/null
 }
 
+# bench_action GATEWAY_BIN measures telemetry -> committed alert -> action
+# executed with that gateway binary beside a background load.
 bench_action() {
-  local data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
+  local gw_bin="$1" data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
   if [[ ! -d "${data_dir}/nsl-kdd" ]]; then
     log "bench: action latency not measured: it replays NSL-KDD from ${data_dir} (set LEDGERGUARD_DATA_DIR)"
     return 0
@@ -184,7 +186,7 @@ bench_action() {
   go build -o "${LG_BIN}/lg-demo-receiver" "${LG_ROOT}/test/demo/receiver"
   "${LG_BIN}/lg-demo-receiver" --listen 127.0.0.1:18190 >"${dir}/receiver.log" 2>&1 &
   rc_pid=$!
-  "${LG_BIN}/ledgerguard" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
+  "${gw_bin}" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
   gw_pid=$!
   if wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
     log "bench: telemetry -> committed alert -> action executed: NSL-KDD attack rows over HEC at 100 events/s beside 10,000 normal events/s (about 1 % attacks) for 30 s"
@@ -367,8 +369,8 @@ bench_selected() {
 # main [SCENARIO...] runs the named scenarios, or all of them, and prints
 # the figures that compare two scenarios of the run (ratio_lines).
 # LEDGERGUARD_BENCH_GATEWAY names another gateway binary for the ingest
-# scenario; LEDGERGUARD_BENCH_BASELINE names a second one the ingest
-# scenario runs first, on the same network, its figures prefixed
+# and action scenarios; LEDGERGUARD_BENCH_BASELINE names a second one
+# each of them runs first, on the same network, its figures prefixed
 # baseline_ (to compare builds in one run); LEDGERGUARD_BENCH_PPROF_DIR
 # profiles the (non-baseline) ingest gateway into that folder.
 main() {
@@ -432,7 +434,12 @@ run_all() {
     bench_anchor_capacity 16
   fi
   if bench_selected orgs "$@"; then bench_orgs "${loadgen}"; fi
-  if bench_selected action "$@"; then bench_action; fi
+  if bench_selected action "$@"; then
+    if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then
+      bench_action "${LEDGERGUARD_BENCH_BASELINE}" | sed -u 's/^BENCH /BENCH baseline_/'
+    fi
+    bench_action "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}"
+  fi
 }
 
 main "$@"
