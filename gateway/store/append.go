@@ -27,9 +27,13 @@ type request struct {
 	events []gateway.Event // ID set, Seq 0
 	ids    [][32]byte
 	canon  [][]byte // canonical bytes with Seq 0, computed by the caller
-	out    []gateway.Event
-	err    error
-	done   chan struct{}
+	// With WithRecentLeaves, each event as decodeLeaf would return it
+	// (Seq 0) and whether it may be kept (cacheForm), computed by the caller.
+	recent   []gateway.Event
+	recentOK []bool
+	out      []gateway.Event
+	err      error
+	done     chan struct{}
 }
 
 // Append stores events durably and returns them with ID and Seq set, in the
@@ -84,6 +88,12 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 			return nil, &InvalidEventError{Index: i, ID: e.ID, Err: &gateway.InvalidValueError{Field: "event", Err: fmt.Errorf("canonical encoding of %d bytes exceeds the store's record limit of %d", len(c), durable.MaxRecord-recordPrefix-20)}}
 		}
 		r.events[i], r.ids[i], r.canon[i] = e, id, c
+	}
+	if s.recent != nil {
+		r.recent, r.recentOK = make([]gateway.Event, len(events)), make([]bool, len(events))
+		for i := range r.events {
+			r.recent[i], r.recentOK[i] = cacheForm(r.events[i])
+		}
 	}
 	if err := s.readLock(ctx); err != nil {
 		return nil, err
@@ -576,6 +586,17 @@ func (a *appender) appendGroup(group []*request) {
 			return
 		}
 		// Durable: publish, then acknowledge.
+		if s.recent != nil {
+			s.recent.mu.Lock()
+			for j, k := range a.fresh {
+				sl := &a.slots[k]
+				r := sl.req
+				ev := r.recent[sl.i]
+				ev.Seq = sl.seq
+				s.recent.put(sl.seq, ev, r.canon[sl.i], a.hashes[j], r.recentOK[sl.i])
+			}
+			s.recent.mu.Unlock()
+		}
 		s.state.Store(&durableState{size: a.size, root: root, sealed: a.sealed})
 		s.stats.commits.Add(1)
 		s.stats.events.Add(uint64(len(a.fresh)))

@@ -22,6 +22,7 @@ type config struct {
 	// ageSealWhenAnchored defers sealing by age while a batch waits for
 	// the ledger (WithAgeSealWhenAnchored).
 	ageSealWhenAnchored bool
+	recentLeaves        int // WithRecentLeaves
 	hashWorkers         int
 	models              func() []gateway.ModelRef
 	now                 func() time.Time
@@ -106,6 +107,23 @@ func WithBatchMaxWait(d time.Duration) Option {
 			return &ConfigError{Option: "WithBatchMaxWait", Err: errors.New("must be at least 1ms")}
 		}
 		c.batchMaxWait = d
+		return nil
+	}
+}
+
+// WithRecentLeaves keeps the last n appended events in memory as their
+// callers handed them over (default 0: none), so Leaves serves a recent
+// range without reading and decoding it: the alerter scores every event
+// soon after its batch is sealed. Only events whose decoded form equals
+// the value given are kept, so Leaves returns the same either way. It
+// holds n events with their canonical bytes (about 6 KB each for a
+// 41-field flow record).
+func WithRecentLeaves(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return &ConfigError{Option: "WithRecentLeaves", Err: errors.New("must not be negative")}
+		}
+		c.recentLeaves = n
 		return nil
 	}
 }

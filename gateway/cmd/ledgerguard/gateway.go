@@ -142,6 +142,10 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		// (anchor.WithSealWhenIdle below), so batches follow the ledger's
 		// latency instead of queueing behind it.
 		store.WithAgeSealWhenAnchored(true),
+		// The alerter scores each batch soon after it is sealed: two of
+		// its reads' worth of the latest events stay in memory, so it
+		// rarely decodes them back from the segment files.
+		store.WithRecentLeaves(2 * alerting.LeavesPerRead),
 	}
 	if cfg.Detection.Enabled {
 		drift = shadow.NewDrift()
