@@ -33,6 +33,9 @@ bench_gateway_config() {
   cat >"${dir}/gateway.yaml" <<YAML
 mode: development
 gateway_id: ${gw}
+# What an operator with a 1 GiB memory budget sets: the Go runtime's soft
+# limit, leaving about 250 MiB to ONNX Runtime and Pebble's memtables.
+memory_limit: 768MiB
 log: {level: warn, format: text}
 http: {listen: "127.0.0.1:18188"}
 syslog: {enabled: false}
