@@ -387,7 +387,12 @@ func (a *Alerter) scoreNext(ctx context.Context) (bool, error) {
 	}
 	a.scoreMu.Lock()
 	defer a.scoreMu.Unlock()
-	if _, done := a.ahead[b.ID]; done {
+	a.mu.Lock()
+	pos = a.pos
+	a.mu.Unlock()
+	if _, done := a.ahead[b.ID]; done || b.TreeSizeBefore != max(a.scoredTo, pos) {
+		// step scored it meanwhile (and may have raised it already): look
+		// again from where scoring is now.
 		return true, nil
 	}
 	al, err := a.alertsFor(ctx, b)
@@ -421,13 +426,15 @@ func (a *Alerter) alertsOf(ctx context.Context, b gateway.Batch) ([]wire.Alert, 
 	return al, nil
 }
 
-// forget drops the scored alerts of batches step has raised.
+// forget drops the scored alerts of batches step has raised, and of any
+// batch below the position they reached.
 func (a *Alerter) forget(batches []gateway.Batch) {
 	a.scoreMu.Lock()
 	defer a.scoreMu.Unlock()
-	for _, b := range batches {
-		if sc, ok := a.ahead[b.ID]; ok {
-			delete(a.ahead, b.ID)
+	end := batches[len(batches)-1].TreeSizeAfter
+	for id, sc := range a.ahead {
+		if sc.end <= end {
+			delete(a.ahead, id)
 			a.aheadN -= sc.events
 		}
 	}
