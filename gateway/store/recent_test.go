@@ -21,7 +21,7 @@ func recentTestEvents() []gateway.Event {
 		"nested": map[string]any{"a": []any{json.Number("1"), "two", map[string]any{}}}, "empty": []any{}}
 	evs[1].Labels = map[string]string{}
 	evs[1].Time = time.Date(2026, 12, 5, 6, 7, 8, 9, time.FixedZone("x", 7200))
-	evs[2].Fields = map[string]any{"port": 22, "f": 0.5}                  // ints and floats decode as json.Number
+	evs[2].Fields = map[string]any{"port": 22, "f": 0.5}                    // ints and floats decode as json.Number
 	evs[3].Fields = map[string]any{"bad": "\xff", "m": map[string]any(nil)} // rewritten by the encoder
 	evs = append(evs, gateway.Event{ID: "", Source: "s", Sourcetype: "t", Raw: []byte{}, Time: time.Unix(5, 0), Received: time.Unix(6, 0)})
 	return evs
