@@ -28,11 +28,14 @@ bench_gateway_identity() {
 # ingest benchmark: the bench network, its own store, large batches, and
 # detection on (every anchored event scored by the models in models/).
 bench_gateway_config() {
-  local dir="$1" gw="$2" identity
+  local dir="$1" gw="$2" profile="${3:-}" identity
   identity="$(bench_gateway_identity "${gw}")"
   cat >"${dir}/gateway.yaml" <<YAML
 mode: development
 gateway_id: ${gw}
+# What an operator with a 1 GiB memory budget sets: the Go runtime's soft
+# limit, leaving about 250 MiB to ONNX Runtime and Pebble's memtables.
+memory_limit: 768MiB
 log: {level: warn, format: text}
 http: {listen: "127.0.0.1:18188"}
 syslog: {enabled: false}
@@ -47,6 +50,30 @@ detection:
 credentials:
   - {name: bench, token: bench-token-not-secret, scopes: [ndjson, hec, read]}
 YAML
+  if [[ -n "${profile}" ]]; then
+    echo 'debug: {pprof_listen: "127.0.0.1:18189"}' >>"${dir}/gateway.yaml"
+  fi
+}
+
+# bench_profile OUT_DIR PID takes, while the ingest load runs, consecutive
+# 30 s CPU profiles (cpu-0.pprof from the start, cpu-30.pprof, ...) and a
+# heap profile every 10 s of the bench gateway (its debug.pprof_listen),
+# and samples its RSS (KiB) and CPU time (ticks) once a second into
+# OUT_DIR/rss.txt, until PID exits.
+bench_profile() {
+  local out="$1" pid="$2" t=0
+  mkdir -p "${out}"
+  while kill -0 "${pid}" 2>/dev/null; do
+    echo "${t} $(awk '/^VmRSS:/ { print $2 }' "/proc/${pid}/status" 2>/dev/null) $(awk '{ print $14 + $15 }' "/proc/${pid}/stat" 2>/dev/null)" >>"${out}/rss.txt"
+    if ((t % 30 == 0)); then
+      curl -fsS -o "${out}/cpu-${t}.pprof" "http://127.0.0.1:18189/debug/pprof/profile?seconds=29" 2>/dev/null &
+    fi
+    if ((t % 10 == 5)); then
+      curl -fsS -o "${out}/heap-${t}s.pprof" "http://127.0.0.1:18189/debug/pprof/heap" || true
+    fi
+    sleep 1
+    t=$((t + 1))
+  done
 }
 
 # peak_rss_mib PID prints the peak resident set (VmHWM) of a running
@@ -55,21 +82,28 @@ peak_rss_mib() {
   awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
 }
 
-# bench_ingest GATEWAY_BIN LOADGEN_BIN runs the ingest figures against one
-# gateway with detection on: NDJSON at saturation (then acknowledgement
-# latency at half the rate it reached, and the raw limit on the same
-# disk), HEC at saturation, and the gateway's peak RSS over all of it. The
-# load generator is a separate, pre-built process.
+# bench_ingest GATEWAY_BIN LOADGEN_BIN [PROFILE_DIR] runs the ingest
+# figures against one gateway with detection on: NDJSON at saturation
+# (then acknowledgement latency at half the rate it reached, and the raw
+# limit on the same disk), HEC at saturation, and the gateway's peak RSS
+# over all of it. The load generator is a separate, pre-built process.
+# With PROFILE_DIR the gateway serves pprof (debug.pprof_listen) and
+# bench_profile writes its profiles and RSS samples there.
 bench_ingest() {
-  local gw_bin="$1" loadgen="$2" dir pid data_dir rss
+  local gw_bin="$1" loadgen="$2" profile="${3:-}" dir pid data_dir rss
   data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
   dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-gw.XXXXXX")"
-  bench_gateway_config "${dir}" "bench-$(date +%s%N)"
+  bench_gateway_config "${dir}" "bench-$(date +%s%N)" "${profile}"
   "${gw_bin}" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
   pid=$!
   if ! wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
     kill "${pid}" 2>/dev/null || true
     die "the bench gateway did not become ready; see ${dir}/gateway.log"
+  fi
+  local prof_pid=""
+  if [[ -n "${profile}" ]]; then
+    bench_profile "${profile}" "${pid}" &
+    prof_pid=$!
   fi
   log "bench: ingest through NDJSON with detection on (32 clients x 1000 events per request, 20 s), wait until all is anchored and scored, ack latency at half that rate (15 s), raw limit"
   (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol ndjson -url http://127.0.0.1:18188 -token bench-token-not-secret \
@@ -85,6 +119,7 @@ bench_ingest() {
   fi
   kill -TERM "${pid}" 2>/dev/null || true
   wait "${pid}" 2>/dev/null || true
+  if [[ -n "${prof_pid}" ]]; then wait "${prof_pid}" 2>/dev/null || true; fi
   rm -rf "${dir}"
 }
 
@@ -139,8 +174,10 @@ YAML
   "${LG_BIN}/ledgerguard" policy approve "${gw}-incident" 1 --profile "${org2}" >/dev/null
 }
 
+# bench_action GATEWAY_BIN measures telemetry -> committed alert -> action
+# executed with that gateway binary beside a background load.
 bench_action() {
-  local data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
+  local gw_bin="$1" data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
   if [[ ! -d "${data_dir}/nsl-kdd" ]]; then
     log "bench: action latency not measured: it replays NSL-KDD from ${data_dir} (set LEDGERGUARD_DATA_DIR)"
     return 0
@@ -152,7 +189,7 @@ bench_action() {
   go build -o "${LG_BIN}/lg-demo-receiver" "${LG_ROOT}/test/demo/receiver"
   "${LG_BIN}/lg-demo-receiver" --listen 127.0.0.1:18190 >"${dir}/receiver.log" 2>&1 &
   rc_pid=$!
-  "${LG_BIN}/ledgerguard" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
+  "${gw_bin}" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
   gw_pid=$!
   if wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
     log "bench: telemetry -> committed alert -> action executed: NSL-KDD attack rows over HEC at 100 events/s beside 10,000 normal events/s (about 1 % attacks) for 30 s"
@@ -360,7 +397,10 @@ bench_selected() {
 # main [SCENARIO...] runs the named scenarios, or all of them, and prints
 # the figures that compare two scenarios of the run (ratio_lines).
 # LEDGERGUARD_BENCH_GATEWAY names another gateway binary for the ingest
-# scenario (to compare builds in one run).
+# and action scenarios; LEDGERGUARD_BENCH_BASELINE names a second one
+# each of them runs first, on the same network, its figures prefixed
+# baseline_ (to compare builds in one run); LEDGERGUARD_BENCH_PPROF_DIR
+# profiles the (non-baseline) ingest gateway into that folder.
 main() {
   local s out
   for s in "$@"; do
@@ -410,7 +450,11 @@ run_all() {
     (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario intel -duration 15s)
   fi
   if bench_selected ingest "$@"; then
-    bench_ingest "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${loadgen}"
+    if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then
+      log "bench: ingest with the baseline gateway ${LEDGERGUARD_BENCH_BASELINE} first (its figures prefixed baseline_)"
+      bench_ingest "${LEDGERGUARD_BENCH_BASELINE}" "${loadgen}" | sed -u 's/^BENCH /BENCH baseline_/'
+    fi
+    bench_ingest "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${loadgen}" "${LEDGERGUARD_BENCH_PPROF_DIR:-}"
   fi
   if bench_selected intel-ingest "$@"; then bench_intel "${loadgen}"; fi
   if bench_selected anchorcap "$@"; then
@@ -418,7 +462,12 @@ run_all() {
     bench_anchor_capacity 16
   fi
   if bench_selected orgs "$@"; then bench_orgs "${loadgen}"; fi
-  if bench_selected action "$@"; then bench_action; fi
+  if bench_selected action "$@"; then
+    if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then
+      bench_action "${LEDGERGUARD_BENCH_BASELINE}" | sed -u 's/^BENCH /BENCH baseline_/'
+    fi
+    bench_action "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}"
+  fi
 }
 
 main "$@"

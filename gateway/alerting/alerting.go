@@ -1,13 +1,17 @@
 // Package alerting turns detections into alert transactions. It follows the
-// anchored part of the gateway's log in order, batch after batch: for each
-// anchored batch it reads the batch's leaves back from the store (each
-// event with its canonical bytes and leaf hash, nothing re-encoded), scores
-// them with the detector, and raises one alert per flagged verdict with
+// sealed part of the gateway's log in order, batch after batch: for each
+// sealed batch it reads the batch's leaves back from the store (each
+// event with its canonical bytes and leaf hash, nothing re-encoded) and
+// scores them with the detector while the batch is being anchored; once
+// the batch is anchored it raises one alert per flagged verdict with
 // RaiseAlerts, in transactions of at most MaxPerTx alerts.
 //
-// Why after anchoring: the chaincode accepts an alert only when the batch
-// that holds its event is already on the ledger, so an alert always points
-// at evidence anyone can verify. Why re-read and re-score instead of keeping
+// Why raise only after anchoring: the chaincode accepts an alert only when
+// the batch that holds its event is already on the ledger, so an alert
+// always points at evidence anyone can verify. Why score before it: the
+// anchor transaction takes a ledger round trip, and scoring meanwhile
+// takes detection off the path from an event to its alert (the alerts
+// wait in memory, bounded by MaxScoredAhead). Why re-read and re-score instead of keeping
 // verdicts: scoring is deterministic for a given model file, alert ids are
 // deterministic, and RaiseAlerts is idempotent, so after a crash the
 // alerter simply resumes at its durable watermark (the tree size up to
@@ -51,8 +55,12 @@ type Log interface {
 }
 
 // LeavesPerRead is the longest range the alerter asks Log.Leaves for: a
-// batch longer than that is read in several calls.
-const LeavesPerRead = 16_384
+// batch longer than that is read in several calls. It bounds the decoded
+// events held at once (a 41-field flow event decodes to about 4 KB, so
+// 8,192 of them with their read buffer are about 45 MB; 16,384 put the
+// gateway's peak RSS over 1 GiB under the ingest bench) and is the batch
+// the detection benchmark measures (gateway/onnx detectBatch).
+const LeavesPerRead = 8_192
 
 // Raiser submits alerts to the ledger. Errors follow gateway.Ledger's
 // classification (gateway.ErrLedgerUnavailable is transient).
@@ -98,6 +106,21 @@ type Alerter struct {
 	lastErr    string
 	wmErr      string // the last watermark write failure, until one succeeds
 	waitingFor string // the batch alerting waits at while detection is idle
+
+	// Scoring ahead (see scoreAhead): one batch is scored at a time
+	// (scoreMu), in log order as far as possible, and its alerts are kept
+	// in ahead until step has raised them.
+	scoreMu  sync.Mutex
+	ahead    map[string]scored // by batch id
+	scoredTo uint64            // tree size up to which batches were scored in order
+	aheadN   uint64            // events of the batches in ahead
+}
+
+// scored is the outcome of scoring one batch ahead of its anchoring.
+type scored struct {
+	end    uint64 // the batch's TreeSizeAfter
+	events uint64
+	alerts []wire.Alert
 }
 
 // Status is a snapshot of the alerter's progress. Raised counts the alert
@@ -155,6 +178,7 @@ func New(cfg Config, log Log, det detect.Detector, raiser Raiser) (*Alerter, err
 		return nil, err
 	}
 	a.watermark, a.pos = wm, wm
+	a.ahead, a.scoredTo = map[string]scored{}, wm
 	return a, nil
 }
 
@@ -181,6 +205,11 @@ func (a *Alerter) Status() Status {
 // is unavailable for now are retried with backoff; other store failures
 // end Run.
 func (a *Alerter) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var ahead sync.WaitGroup
+	ahead.Go(func() { a.scoreAhead(ctx) })
+	defer ahead.Wait()
+	defer cancel()
 	backoff := 100 * time.Millisecond
 	for {
 		progressed, err := a.step(ctx)
@@ -270,7 +299,7 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 	}
 	var alerts []wire.Alert
 	for _, b := range batches {
-		al, err := a.alertsFor(ctx, b)
+		al, err := a.alertsOf(ctx, b)
 		if err != nil {
 			return false, err
 		}
@@ -294,6 +323,7 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 	a.mu.Lock()
 	a.pos, a.lastErr = last.TreeSizeAfter, ""
 	a.mu.Unlock()
+	a.forget(batches)
 	if err := a.writeWatermark(last.TreeSizeAfter); err != nil {
 		return false, err
 	}
@@ -301,6 +331,113 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		a.cfg.Logger.Info("alerts raised", "batches", len(batches), "last_batch", last.ID, "alerts", len(alerts), "merged", merged)
 	}
 	return true, nil
+}
+
+// MaxScoredAhead bounds how many events the alerter scores ahead of the
+// alerts it has committed: their alerts (about one per hundred events)
+// wait in memory for their batches to be anchored.
+const MaxScoredAhead = 2 * maxEventsPerStep
+
+// aheadPoll is how often scoreAhead looks for a newly sealed batch.
+const aheadPoll = 20 * time.Millisecond
+
+// scoreAhead scores sealed batches before they are anchored, in log
+// order, so that detection runs while the ledger commits the anchor (and
+// while step raises the previous alerts) instead of after it: once a
+// batch is anchored, step finds its alerts ready and only raises them.
+// Alerts are still raised only for anchored batches; what is scored ahead
+// and not yet raised is lost in a crash and scored again after it, as
+// before (scoring is deterministic). Errors here are only logged: step
+// scores any batch not scored ahead itself and reports its errors.
+func (a *Alerter) scoreAhead(ctx context.Context) {
+	for ctx.Err() == nil {
+		progressed, err := a.scoreNext(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.cfg.Logger.Debug("scoring ahead of anchoring failed; step scores the batch itself", "err", err)
+		}
+		if progressed && err == nil {
+			continue
+		}
+		wait := aheadPoll
+		if err != nil {
+			wait = time.Second
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// scoreNext scores the batch at scoredTo if it is sealed, within
+// MaxScoredAhead of the committed position, and detection is not idle.
+func (a *Alerter) scoreNext(ctx context.Context) (bool, error) {
+	a.mu.Lock()
+	pos := a.pos
+	a.mu.Unlock()
+	a.scoreMu.Lock()
+	at, n := max(a.scoredTo, pos), a.aheadN
+	a.scoreMu.Unlock()
+	if n >= MaxScoredAhead {
+		return false, nil
+	}
+	b, ok, err := a.log.BatchOf(ctx, at)
+	if err != nil || !ok || b.TreeSizeBefore != at || a.idleFor(b) {
+		return false, err
+	}
+	a.scoreMu.Lock()
+	defer a.scoreMu.Unlock()
+	a.mu.Lock()
+	pos = a.pos
+	a.mu.Unlock()
+	if _, done := a.ahead[b.ID]; done || b.TreeSizeBefore != max(a.scoredTo, pos) {
+		// step scored it meanwhile (and may have raised it already): look
+		// again from where scoring is now.
+		return true, nil
+	}
+	al, err := a.alertsFor(ctx, b)
+	if err != nil {
+		return false, err
+	}
+	a.keep(b, al)
+	return true, nil
+}
+
+// keep records b's alerts for step; the caller holds scoreMu.
+func (a *Alerter) keep(b gateway.Batch, al []wire.Alert) {
+	n := b.TreeSizeAfter - b.TreeSizeBefore
+	a.ahead[b.ID] = scored{end: b.TreeSizeAfter, events: n, alerts: al}
+	a.aheadN += n
+	a.scoredTo = max(a.scoredTo, b.TreeSizeAfter)
+}
+
+// alertsOf returns b's alerts, scored ahead or scored now.
+func (a *Alerter) alertsOf(ctx context.Context, b gateway.Batch) ([]wire.Alert, error) {
+	a.scoreMu.Lock()
+	defer a.scoreMu.Unlock()
+	if sc, ok := a.ahead[b.ID]; ok {
+		return sc.alerts, nil
+	}
+	al, err := a.alertsFor(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	a.keep(b, al) // until raised: a failed raise is retried without scoring again
+	return al, nil
+}
+
+// forget drops the scored alerts of batches step has raised, and of any
+// batch below the position they reached.
+func (a *Alerter) forget(batches []gateway.Batch) {
+	a.scoreMu.Lock()
+	defer a.scoreMu.Unlock()
+	end := batches[len(batches)-1].TreeSizeAfter
+	for id, sc := range a.ahead {
+		if sc.end <= end {
+			delete(a.ahead, id)
+			a.aheadN -= sc.events
+		}
+	}
 }
 
 // idleFor reports whether detection is idle while batch b lists models:

@@ -20,8 +20,17 @@ import (
 )
 
 type memLog struct {
+	mu      sync.Mutex // guards batches' states (anchor)
 	events  []gateway.Event
 	batches []gateway.Batch
+}
+
+// anchor marks batch i anchored, as the anchorer would while the
+// alerter runs.
+func (m *memLog) anchor(i int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.batches[i].State = gateway.BatchAnchored
 }
 
 // Leaves returns the events with the canonical bytes and leaf hashes a
@@ -44,6 +53,8 @@ func (m *memLog) Leaves(_ context.Context, from, to uint64) ([]gateway.Leaf, err
 }
 
 func (m *memLog) BatchOf(_ context.Context, seq uint64) (gateway.Batch, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for _, b := range m.batches {
 		if seq >= b.TreeSizeBefore && seq < b.TreeSizeAfter {
 			return b, true, nil
@@ -364,5 +375,81 @@ func TestRaisesIntelMatchesWithTheirFieldsAndRedactions(t *testing.T) {
 	}
 	if err := in.Validate("alert"); err != nil {
 		t.Fatalf("intel alert does not pass the chaincode's validation: %v", err)
+	}
+}
+
+// countingDetector counts the events it was asked to score.
+type countingDetector struct {
+	detect.Detector
+	mu     sync.Mutex
+	scored int
+}
+
+func (c *countingDetector) Detect(ctx context.Context, evs []gateway.Event) ([]detect.Result, error) {
+	c.mu.Lock()
+	c.scored += len(evs)
+	c.mu.Unlock()
+	return c.Detector.Detect(ctx, evs)
+}
+
+func (c *countingDetector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.scored
+}
+
+// TestScoresSealedBatchesAheadOfAnchoring: sealed batches are scored
+// before they are anchored (detection overlaps the ledger's commit) but
+// their alerts are raised only once anchored, and each event is scored
+// once.
+func TestScoresSealedBatchesAheadOfAnchoring(t *testing.T) {
+	log := newLog([]string{"bad0", "ok", "bad1", "ok", "bad2"}, []int{2, 2, 1}, 0)
+	det := &countingDetector{Detector: flagUsers{}}
+	r := &fakeRaiser{}
+	a, err := New(quietCfg(t), log, det, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				cancel()
+				<-done
+				t.Fatalf("%s: not reached in 5s", what)
+			}
+		}
+	}
+	waitFor("every sealed event scored ahead", func() bool { return det.count() == 5 })
+	if got := len(r.ids()); got != 0 {
+		t.Fatalf("raised %d alerts before any batch was anchored, want 0", got)
+	}
+	log.anchor(0)
+	log.anchor(1)
+	a.Wake()
+	waitFor("watermark 4", func() bool { return a.Status().Watermark == 4 })
+	if got, want := len(r.ids()), 2; got != want {
+		t.Fatalf("raised %d alerts, want %d (the third batch is not anchored)", got, want)
+	}
+	log.anchor(2)
+	a.Wake()
+	waitFor("watermark 5", func() bool { return a.Status().Watermark == 5 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if got, want := det.count(), 5; got != want {
+		t.Errorf("events scored = %d, want %d (each once)", got, want)
+	}
+	if got := len(r.ids()); got != 3 {
+		t.Errorf("raised %d alerts, want 3", got)
+	}
+	a.scoreMu.Lock()
+	defer a.scoreMu.Unlock()
+	if len(a.ahead) != 0 || a.aheadN != 0 {
+		t.Errorf("alerts kept after raising: %d batches, %d events", len(a.ahead), a.aheadN)
 	}
 }

@@ -108,6 +108,7 @@ type Config struct {
 	HEC           HEC           `yaml:"hec"`
 	Elasticsearch Elasticsearch `yaml:"elasticsearch"`
 	Detection     Detection     `yaml:"detection"`
+	Debug         Debug         `yaml:"debug"`
 	// Respond configures the responder that carries out this
 	// organisation's response requests (see gateway/respond/example.yaml);
 	// the respond package decodes and validates it (respond.DecodeConfig).
@@ -287,6 +288,14 @@ const (
 type Metrics struct {
 	// Auth is auto (default), none or bearer.
 	Auth MetricsAuth `yaml:"auth"`
+}
+
+// Debug holds opt-in diagnostics, all off by default.
+type Debug struct {
+	// PprofListen, when set, serves net/http/pprof on this address (a
+	// separate listener, never the API's): profiles show code paths and
+	// memory contents, so it must be a loopback address.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 // Store configures the embedded event store.
@@ -805,6 +814,17 @@ func (c *Config) Validate() error {
 	positive("hec.channel_idle_timeout", c.HEC.ChannelIdleTimeout)
 	if c.Elasticsearch.ClusterName == "" {
 		bad("elasticsearch.cluster_name", "must not be empty")
+	}
+
+	if c.Debug.PprofListen != "" {
+		host, _, err := net.SplitHostPort(c.Debug.PprofListen)
+		ip, perr := netip.ParseAddr(host)
+		switch {
+		case err != nil:
+			bad("debug.pprof_listen", "must be host:port, got %q: %v", c.Debug.PprofListen, err)
+		case host != "localhost" && (perr != nil || !ip.IsLoopback()):
+			bad("debug.pprof_listen", "must be a loopback address (profiles expose memory contents), got %q", c.Debug.PprofListen)
+		}
 	}
 
 	switch c.Metrics.Auth {

@@ -27,9 +27,13 @@ type request struct {
 	events []gateway.Event // ID set, Seq 0
 	ids    [][32]byte
 	canon  [][]byte // canonical bytes with Seq 0, computed by the caller
-	out    []gateway.Event
-	err    error
-	done   chan struct{}
+	// With WithRecentLeaves, each event as decodeLeaf would return it
+	// (Seq 0) and whether it may be kept (cacheForm), computed by the caller.
+	recent   []gateway.Event
+	recentOK []bool
+	out      []gateway.Event
+	err      error
+	done     chan struct{}
 }
 
 // Append stores events durably and returns them with ID and Seq set, in the
@@ -84,6 +88,12 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 			return nil, &InvalidEventError{Index: i, ID: e.ID, Err: &gateway.InvalidValueError{Field: "event", Err: fmt.Errorf("canonical encoding of %d bytes exceeds the store's record limit of %d", len(c), durable.MaxRecord-recordPrefix-20)}}
 		}
 		r.events[i], r.ids[i], r.canon[i] = e, id, c
+	}
+	if s.recent != nil {
+		r.recent, r.recentOK = make([]gateway.Event, len(events)), make([]bool, len(events))
+		for i := range r.events {
+			r.recent[i], r.recentOK[i] = cacheForm(r.events[i])
+		}
 	}
 	if err := s.readLock(ctx); err != nil {
 		return nil, err
@@ -140,6 +150,34 @@ type openBatch struct {
 	timeTo   time.Time
 	classes  map[string]int
 	since    time.Time // when its first event was appended (zero: empty)
+	retryAt  time.Time // with ageSealWhenAnchored: when to look again after deferring
+}
+
+// ageSealRetry is how often a deferred age seal looks again whether the
+// ledger has caught up (the anchorer usually seals first).
+const ageSealRetry = 50 * time.Millisecond
+
+// sealDue is when the open batch is due to be sealed by age.
+func (a *appender) sealDue() time.Time {
+	due := a.open.since.Add(a.s.cfg.batchMaxWait)
+	if a.open.retryAt.After(due) {
+		return a.open.retryAt
+	}
+	return due
+}
+
+// anchorPending reports whether a sealed batch waits to be anchored (or
+// the check failed, which defers the age seal to the next look).
+func (s *Store) anchorPending() bool {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixPending}, UpperBound: []byte{prefixPending + 1}})
+	if err != nil {
+		return true
+	}
+	pending := it.First()
+	if it.Close() != nil {
+		return true
+	}
+	return pending
 }
 
 func (o *openBatch) add(e gateway.Event, now func() time.Time) {
@@ -263,8 +301,15 @@ func (s *Store) run() {
 				s.tryReopen()
 			case <-timer.C:
 				armed = false
-				if a.open.count > 0 && !s.cfg.now().Before(a.open.since.Add(s.cfg.batchMaxWait)) {
-					_ = a.sealNow() // a failure is recorded as fatal
+				if now := s.cfg.now(); a.open.count > 0 && !now.Before(a.sealDue()) {
+					if s.cfg.ageSealWhenAnchored && s.anchorPending() {
+						// A sealed batch still waits for the ledger: this one
+						// grows until the anchorer, idle again, seals it (Seal)
+						// or it reaches the batch size; look again later.
+						a.open.retryAt = now.Add(ageSealRetry)
+					} else {
+						_ = a.sealNow() // a failure is recorded as fatal
+					}
 				}
 			}
 		}
@@ -289,7 +334,7 @@ func (s *Store) run() {
 		}
 		switch {
 		case a.open.count > 0 && !armed:
-			timer.Reset(a.open.since.Add(s.cfg.batchMaxWait).Sub(s.cfg.now()))
+			timer.Reset(a.sealDue().Sub(s.cfg.now()))
 			armed = true
 		case a.open.count == 0 && armed:
 			timer.Stop()
@@ -541,6 +586,17 @@ func (a *appender) appendGroup(group []*request) {
 			return
 		}
 		// Durable: publish, then acknowledge.
+		if s.recent != nil {
+			s.recent.mu.Lock()
+			for j, k := range a.fresh {
+				sl := &a.slots[k]
+				r := sl.req
+				ev := r.recent[sl.i]
+				ev.Seq = sl.seq
+				s.recent.put(sl.seq, ev, r.canon[sl.i], a.hashes[j], r.recentOK[sl.i])
+			}
+			s.recent.mu.Unlock()
+		}
 		s.state.Store(&durableState{size: a.size, root: root, sealed: a.sealed})
 		s.stats.commits.Add(1)
 		s.stats.events.Add(uint64(len(a.fresh)))

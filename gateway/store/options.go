@@ -19,13 +19,17 @@ type config struct {
 	batchMaxEvents uint64
 	batchMaxWait   time.Duration
 	maxGroupEvents int
-	hashWorkers    int
-	models         func() []gateway.ModelRef
-	now            func() time.Time
-	memTableSize   uint64
-	segmentBytes   int64
-	minFreeBytes   uint64
-	freeSpace      func(dir string) (uint64, error) // nil: statfs when fs is the OS's
+	// ageSealWhenAnchored defers sealing by age while a batch waits for
+	// the ledger (WithAgeSealWhenAnchored).
+	ageSealWhenAnchored bool
+	recentLeaves        int // WithRecentLeaves
+	hashWorkers         int
+	models              func() []gateway.ModelRef
+	now                 func() time.Time
+	memTableSize        uint64
+	segmentBytes        int64
+	minFreeBytes        uint64
+	freeSpace           func(dir string) (uint64, error) // nil: statfs when fs is the OS's
 }
 
 // Defaults, chosen for the throughput goal: a batch per 10,000 events or per
@@ -103,6 +107,40 @@ func WithBatchMaxWait(d time.Duration) Option {
 			return &ConfigError{Option: "WithBatchMaxWait", Err: errors.New("must be at least 1ms")}
 		}
 		c.batchMaxWait = d
+		return nil
+	}
+}
+
+// WithRecentLeaves keeps the last n appended events in memory as their
+// callers handed them over (default 0: none), so Leaves serves a recent
+// range without reading and decoding it: the alerter scores every event
+// soon after its batch is sealed. Only events whose decoded form equals
+// the value given are kept, so Leaves returns the same either way. It
+// holds n events with their canonical bytes (about 6 KB each for a
+// 41-field flow record).
+func WithRecentLeaves(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return &ConfigError{Option: "WithRecentLeaves", Err: errors.New("must not be negative")}
+		}
+		c.recentLeaves = n
+		return nil
+	}
+}
+
+// WithAgeSealWhenAnchored makes sealing by age (WithBatchMaxWait) wait
+// while a sealed batch is not yet anchored (default off: a batch is sealed
+// when it is due, however many wait for the ledger). The anchor is one
+// transaction per batch, in order, so batches sealed faster than the
+// ledger commits them queue up and every event waits behind the queue
+// (under 10,000 events/s with a 100 ms wait, seconds, growing without
+// bound). With it, the open batch keeps growing while the ledger is busy
+// and the anchorer seals it (Seal) the moment it is idle: batches adapt to
+// the ledger's latency, as a group commit does, and an event waits for at
+// most the anchor in flight and its own. Sealing by count is unchanged.
+func WithAgeSealWhenAnchored(on bool) Option {
+	return func(c *config) error {
+		c.ageSealWhenAnchored = on
 		return nil
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"hash/crc32"
 
+	"github.com/bytedance/sonic"
+
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
@@ -129,7 +131,33 @@ func decodeFrame(b []byte) ([]byte, error) {
 // decodeLeaf decodes an event's canonical bytes (a segment record's leaf)
 // and checks it holds seq. Numbers in Fields decode as json.Number so that
 // re-encoding reproduces them exactly.
+//
+// Readers (the alerter, for every anchored event) decode every leaf, so
+// decoding goes through sonic first (ingest's decoder, chosen there by
+// measurement; here about 3 times faster than encoding/json with a third
+// of the allocations): what sonic decodes, it decodes as encoding/json
+// does (FuzzDecodeLeaf checks it, value for value), and anything it
+// refuses is decoded again by encoding/json, whose error is the one
+// returned. Strings are copied, so a decoded event never pins the read
+// buffer of a whole range.
 func decodeLeaf(leaf []byte, seq uint64) (gateway.Event, error) {
+	var e gateway.Event
+	if err := leafJSON.Unmarshal(leaf, &e); err == nil {
+		if e.Seq != seq {
+			return gateway.Event{}, fmt.Errorf("record holds seq %d", e.Seq)
+		}
+		return e, nil
+	}
+	return decodeLeafStd(leaf, seq)
+}
+
+// leafJSON is decodeLeaf's fast decoder: numbers as json.Number (as
+// encoding/json's UseNumber), strings validated (anything unusual is left
+// to encoding/json) and copied.
+var leafJSON = sonic.Config{UseNumber: true, ValidateString: true, CopyString: true}.Froze()
+
+// decodeLeafStd is decodeLeaf with encoding/json only.
+func decodeLeafStd(leaf []byte, seq uint64) (gateway.Event, error) {
 	var e gateway.Event
 	dec := json.NewDecoder(bytes.NewReader(leaf))
 	dec.UseNumber()

@@ -127,7 +127,8 @@ type Store struct {
 	stats struct{ commits, events, batches, probes atomic.Uint64 }
 
 	readRanges *compact.RangeFactory
-	app        appender // owned by the appender goroutine after Open
+	app        appender      // owned by the appender goroutine after Open
+	recent     *recentLeaves // nil unless WithRecentLeaves
 }
 
 // durableState is the fsynced high-water mark every read is bounded by.
@@ -200,6 +201,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		reqs:       make(chan *request, 1024),
 		sealReqs:   make(chan chan sealResult),
 		readRanges: &compact.RangeFactory{Hash: merkle.NodeHash},
+		recent:     newRecentLeaves(cfg.recentLeaves),
 	}
 	if err := s.recover(); err != nil {
 		if s.log != nil {

@@ -457,6 +457,48 @@ func TestSealByTime(t *testing.T) {
 	}
 }
 
+// TestAgeSealWaitsForTheLedger: with WithAgeSealWhenAnchored, a batch due
+// by age is not sealed while an earlier one waits to be anchored (it keeps
+// growing), and is sealed by age once that one is anchored.
+func TestAgeSealWaitsForTheLedger(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, nil, WithBatchMaxEvents(1000), WithBatchMaxWait(10*time.Millisecond), WithAgeSealWhenAnchored(true))
+	defer s.Close()
+	pending := func(want int) []gateway.Batch {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			p, err := s.PendingBatches(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p) == want || time.Now().After(deadline) {
+				return p
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	mustAppend(t, s.Store, testEvents(0, 3, 200))
+	first := pending(1)
+	if len(first) != 1 || first[0].TreeSizeAfter != 3 {
+		t.Fatalf("pending after the first age seal = %+v, want one batch [0,3)", first)
+	}
+	mustAppend(t, s.Store, testEvents(3, 2, 200))
+	time.Sleep(100 * time.Millisecond) // ten times the batch wait
+	mustAppend(t, s.Store, testEvents(5, 2, 200))
+	time.Sleep(100 * time.Millisecond)
+	if p := pending(1); len(p) != 1 {
+		t.Fatalf("%d batches pending while the first waits for the ledger, want 1 (the open batch keeps growing)", len(p))
+	}
+	if err := s.MarkAnchored(ctx, first[0].ID, "tx1", 1); err != nil {
+		t.Fatal(err)
+	}
+	second := pending(1)
+	if len(second) != 1 || second[0].TreeSizeBefore != 3 || second[0].TreeSizeAfter != 7 {
+		t.Fatalf("pending after anchoring the first = %+v, want one batch [3,7)", second)
+	}
+}
+
 func TestMarkAnchored(t *testing.T) {
 	ctx := context.Background()
 	clock := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)

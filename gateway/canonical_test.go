@@ -1,0 +1,175 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// marshalled is the definition Canonical must meet: encoding/json's
+// encoding of the event with its times in UTC.
+func marshalled(t *testing.T, e Event) []byte {
+	t.Helper()
+	e.Received, e.Time = e.Received.UTC(), e.Time.UTC()
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatalf("json.Marshal: %v", err)
+	}
+	return b
+}
+
+func TestCanonicalMatchesMarshal(t *testing.T) {
+	base := Event{
+		ID: "ab", Seq: 7, Source: "s", Sourcetype: "zeek:conn", Class: ClassFlow,
+		Received: time.Date(2026, 12, 5, 3, 4, 5, 123456789, time.UTC),
+		Time:     time.Date(2026, 12, 5, 4, 4, 5, 0, time.FixedZone("x", 3600)),
+		Raw:      []byte("raw line"),
+	}
+	with := func(f func(e *Event)) Event {
+		e := base
+		f(&e)
+		return e
+	}
+	tests := []struct {
+		name string
+		ev   Event
+	}{
+		{"minimal", base},
+		{"nil raw", with(func(e *Event) { e.Raw = nil })},
+		{"empty raw", with(func(e *Event) { e.Raw = []byte{} })},
+		{"host index labels", with(func(e *Event) {
+			e.Host, e.Index, e.Labels = "h<1>", "idx", map[string]string{"b": "2", "a": "é", "&": "\u2028"}
+		})},
+		{"empty maps omitted", with(func(e *Event) { e.Fields, e.Labels = map[string]any{}, map[string]string{} })},
+		{"numbers", with(func(e *Event) {
+			e.Fields = map[string]any{"n": json.Number("-1.5e+07"), "f": 1e21, "g": 1e-7, "h": 0.000001, "i": -0.0, "j": 123456789.125,
+				"k": 3, "l": int64(-4), "m": uint64(math.MaxUint64), "o": int32(5), "p": uint32(6), "q": float32(1.5), "r": int8(-2)}
+		})},
+		{"strings", with(func(e *Event) {
+			e.Fields = map[string]any{"ctl": "a\x00b\tc\n\u007f", "html": "<a href=\"x\">&</a>", "utf8": "żółw ✓", "bad": "\xff\xfe", "sep": "\u2028\u2029", "": "empty key", "k\"ey": `back\slash`}
+		})},
+		{"nested", with(func(e *Event) {
+			e.Fields = map[string]any{"a": []any{1.0, "x", nil, true, map[string]any{"z": 1.0, "y": []any{}}}, "b": map[string]string{"q": "r"},
+				"c": []string{"u", "v"}, "d": []string(nil), "e": []any(nil), "f": map[string]any(nil), "t": time.Date(2020, 1, 2, 3, 4, 5, 6, time.FixedZone("y", -7200))}
+		})},
+		{"deep", with(func(e *Event) {
+			var v any = "leaf"
+			for range canonicalDepth + 5 {
+				v = map[string]any{"d": v}
+			}
+			e.Fields = map[string]any{"deep": v}
+		})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.ev.Canonical()
+			if err != nil {
+				t.Fatalf("Canonical: %v", err)
+			}
+			if want := marshalled(t, tt.ev); !bytes.Equal(got, want) {
+				t.Errorf("Canonical =\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestCanonicalErrorsAsMarshal(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   Event
+	}{
+		{"NaN", Event{Fields: map[string]any{"x": math.NaN()}}},
+		{"infinity in a slice", Event{Fields: map[string]any{"x": []any{math.Inf(1)}}}},
+		{"bad number", Event{Fields: map[string]any{"x": json.Number("01")}}},
+		{"channel", Event{Fields: map[string]any{"x": make(chan int)}}},
+		{"year 10000", Event{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := tt.ev.Canonical(); err == nil {
+				t.Fatal("Canonical succeeded, want encoding/json's error")
+			}
+		})
+	}
+}
+
+// TestCanonicalKnowsEveryField fails when Event gains, loses or renames a
+// field: appendCanonical writes the fields by name and must be updated
+// with the struct.
+func TestCanonicalKnowsEveryField(t *testing.T) {
+	want := []string{"id", "seq", "received", "time", "source", "sourcetype", "host,omitempty", "index,omitempty",
+		"class", "fields,omitempty", "raw", "labels,omitempty"}
+	var got []string
+	rt := reflect.TypeFor[Event]()
+	for i := range rt.NumField() {
+		got = append(got, rt.Field(i).Tag.Get("json"))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Event's json tags = %v, appendCanonical writes %v: update canonical.go", got, want)
+	}
+}
+
+// FuzzCanonical: for fields as a JSON decoder produces them (numbers as
+// json.Number or float64), any strings and any time, Canonical is
+// encoding/json's encoding, and fails exactly when encoding/json does.
+func FuzzCanonical(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":[1.5e-9,"x<",{"c":null,"d":true}],"\u00e9":"\u2028"}`), "host", "raw\x00", int64(1764900000), int64(5), 3600, false)
+	f.Add([]byte(`{"n":-0.0,"m":1e300}`), "", "", int64(-62167219200), int64(0), 60, true)
+	f.Fuzz(func(t *testing.T, fields []byte, host, raw string, sec, nsec int64, offset int, useFloat bool) {
+		var m map[string]any
+		d := json.NewDecoder(bytes.NewReader(fields))
+		if !useFloat {
+			d.UseNumber()
+		}
+		if d.Decode(&m) != nil {
+			m = nil
+		}
+		tm := time.Unix(sec, nsec).In(time.FixedZone("z", offset%100000))
+		ev := Event{ID: host + raw, Seq: uint64(sec), Time: tm, Received: time.Unix(nsec, 0), Source: raw, Sourcetype: host,
+			Host: host, Class: Class(raw), Fields: m, Raw: []byte(raw), Labels: map[string]string{host: raw}}
+		got, gerr := ev.Canonical()
+		ev.Received, ev.Time = ev.Received.UTC(), ev.Time.UTC()
+		want, werr := json.Marshal(ev)
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("Canonical error %v, encoding/json error %v", gerr, werr)
+		}
+		if gerr == nil && !bytes.Equal(got, want) {
+			t.Fatalf("Canonical =\n%q\nencoding/json\n%q", got, want)
+		}
+	})
+}
+
+func BenchmarkCanonical(b *testing.B) {
+	fields := map[string]any{}
+	for i, k := range []string{"duration", "protocol_type", "service", "flag", "src_bytes", "dst_bytes", "land", "wrong_fragment", "urgent", "hot",
+		"num_failed_logins", "logged_in", "num_compromised", "root_shell", "su_attempted", "num_root", "num_file_creations", "num_shells",
+		"num_access_files", "num_outbound_cmds", "is_host_login", "is_guest_login", "count", "srv_count", "serror_rate", "srv_serror_rate",
+		"rerror_rate", "srv_rerror_rate", "same_srv_rate", "diff_srv_rate", "srv_diff_host_rate", "dst_host_count", "dst_host_srv_count",
+		"dst_host_same_srv_rate", "dst_host_diff_srv_rate", "dst_host_same_src_port_rate", "dst_host_srv_diff_host_rate",
+		"dst_host_serror_rate", "dst_host_srv_serror_rate", "dst_host_rerror_rate", "dst_host_srv_rerror_rate"} {
+		if i%5 == 1 {
+			fields[k] = "tcp"
+		} else {
+			fields[k] = json.Number("0.25")
+		}
+	}
+	ev := Event{ID: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Received: time.Now(), Time: time.Now(),
+		Source: "bench", Sourcetype: "nsl-kdd", Host: "sensor-01", Class: ClassFlow, Fields: fields, Raw: bytes.Repeat([]byte("x"), 600)}
+	b.Run("direct", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ev.Canonical(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := json.Marshal(ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
