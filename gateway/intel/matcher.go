@@ -379,10 +379,19 @@ const probeGroup = 64
 // Scan runs fn with a view on which lookups see the indicators active at
 // now, holding the read lock once for the whole batch.
 func (m *Matcher) Scan(now time.Time, fn func(v *View)) {
+	v := viewPool.Get().(*View)
+	v.m, v.now = m, now.UnixNano()
+	defer func() {
+		v.m, v.one[0] = nil, Observable{}
+		viewPool.Put(v)
+	}()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	fn(&View{m: m, now: now.UnixNano()})
+	fn(v)
 }
+
+// viewPool keeps views' buffers from one Scan to the next.
+var viewPool = sync.Pool{New: func() any { return new(View) }}
 
 // Lookup calls hit for every active indicator o matches (most specific
 // first for addresses and domains) and returns how many it matched. The
