@@ -28,6 +28,9 @@ type index struct {
 	used    int      // occupied slots
 	arena   []byte   // records; offset 0 is never a record
 	garbage int      // bytes of records no longer reachable
+	// minGarbage is the garbage below which compact keeps the arena
+	// (tests lower it).
+	minGarbage int
 }
 
 // Record layout (little endian) at an arena offset.
@@ -45,7 +48,7 @@ const (
 const minSlots = 1024
 
 func newIndex() index {
-	return index{slots: make([]uint64, minSlots), arena: make([]byte, 8, 4096)}
+	return index{slots: make([]uint64, minSlots), arena: make([]byte, 8, 4096), minGarbage: 1 << 20}
 }
 
 func (x *index) recTagKey(off uint32) (byte, []byte) {
@@ -187,7 +190,7 @@ func (x *index) grow(hashOf func(byte, []byte) uint64) {
 // compact copies the live records to a new arena once garbage is most of
 // it; moved(handle, off) tells the caller each record's new offset.
 func (x *index) compact(moved func(handle, off uint32)) {
-	if x.garbage < 1<<20 || 2*x.garbage < len(x.arena) {
+	if x.garbage < x.minGarbage || 2*x.garbage < len(x.arena) {
 		return
 	}
 	arena := make([]byte, 8, len(x.arena)-x.garbage+4096)
