@@ -518,7 +518,9 @@ func (v *View) addProbes(i int32, o Observable) {
 	case wire.IndicatorUserAgent:
 		v.addStr(i, tagUserAgent, o.Value, false)
 		if !oneSpaced(o.Value) {
-			v.addStr(i, tagUserAgent, strings.Join(strings.Fields(o.Value), " "), false)
+			if c := strings.Join(strings.Fields(o.Value), " "); c != o.Value {
+				v.addStr(i, tagUserAgent, c, false)
+			}
 		}
 	case wire.IndicatorEmail:
 		v.addStr(i, tagEmail, strings.TrimSpace(o.Value), true)
@@ -552,13 +554,13 @@ func (v *View) resolve(hit func(int, *Entry)) int {
 		}
 	}
 	if hit != nil {
-		// The entries the callback reads: their handle slots, then the
-		// entries themselves.
+		// The entries the callback reads (callers key on the id): the
+		// handle's slot, the entry, its id's bytes.
 		for _, p := range ps {
 			if p.slot != 0 && p.slot>>32 == p.h>>32 {
 				handle := binary.LittleEndian.Uint32(x.arena[uint32(p.slot)+recHandle:])
-				if e := m.ents[handle]; e != nil {
-					sink += uint64(e.Confidence)
+				if e := m.ents[handle]; e != nil && e.ID != "" {
+					sink += uint64(e.ID[0]) // the entry and its id's bytes
 				}
 			}
 		}
