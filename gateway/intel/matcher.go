@@ -78,8 +78,10 @@ func EntryOf(ind wire.Indicator) (*Entry, bool) {
 //
 // Reads take a read lock once per batch ([Matcher.Scan]), so ingest-side
 // lookups do not contend with each other; the sync goroutine's updates
-// take the write lock briefly per indicator and are seen by the next
-// Scan. It is safe for concurrent use.
+// take the write lock briefly per indicator (growing the table or
+// compacting the arena, each rare, is one pass over it: tens of ms at a
+// million indicators) and are seen by the next Scan, so a revocation stops
+// matching well within a second. It is safe for concurrent use.
 type Matcher struct {
 	mu   sync.RWMutex
 	byID map[string]*Entry
