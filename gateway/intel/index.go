@@ -112,6 +112,12 @@ func (x *index) add(h uint64, tag byte, k []byte, handle uint32, from, until int
 	binary.LittleEndian.PutUint32(hdr[recNext:], head)
 	binary.LittleEndian.PutUint16(hdr[recLen:], uint16(len(k)))
 	hdr[recTag] = tag
+	if need := len(x.arena) + recKey + len(k); need > cap(x.arena) {
+		grown := make([]byte, len(x.arena), max(2*cap(x.arena), need))
+		adviseHuge(grown)
+		copy(grown, x.arena)
+		x.arena = grown
+	}
 	x.arena = append(append(x.arena, hdr[:]...), k...)
 	if head == 0 {
 		x.used++
@@ -174,6 +180,7 @@ func (x *index) deleteSlot(i uint64, hashOf func(byte, []byte) uint64) {
 func (x *index) grow(hashOf func(byte, []byte) uint64) {
 	old := x.slots
 	x.slots = make([]uint64, 2*len(old))
+	adviseHuge(x.slots)
 	mask := uint64(len(x.slots) - 1)
 	for _, s := range old {
 		if s == 0 {
@@ -194,6 +201,7 @@ func (x *index) compact(moved func(handle, off uint32)) {
 		return
 	}
 	arena := make([]byte, 8, len(x.arena)-x.garbage+4096)
+	adviseHuge(arena)
 	for i, s := range x.slots {
 		if s == 0 {
 			continue

@@ -185,10 +185,12 @@ func (m *Matcher) hashOf(tag byte, k []byte) uint64 {
 // NewMatcher returns an empty matcher.
 func NewMatcher() *Matcher {
 	seed := maphash.MakeSeed()
+	filter := make([]uint64, filterBits/64)
+	adviseHuge(filter)
 	return &Matcher{
 		byID:   map[string]*Entry{},
 		idx:    newIndex(),
-		filter: make([]uint64, filterBits/64),
+		filter: filter,
 		seed:   seed,
 		ipSeed: maphash.String(seed, "ip"),
 	}
