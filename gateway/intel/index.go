@@ -195,10 +195,11 @@ func (x *index) grow(hashOf func(byte, []byte) uint64) {
 }
 
 // compact copies the live records to a new arena once garbage is most of
-// it; moved(handle, off) tells the caller each record's new offset.
-func (x *index) compact(moved func(handle, off uint32)) {
+// it, and reports whether it did; moved(handle, off) tells the caller each
+// record's new offset.
+func (x *index) compact(moved func(handle, off uint32)) bool {
 	if x.garbage < x.minGarbage || 2*x.garbage < len(x.arena) {
-		return
+		return false
 	}
 	arena := make([]byte, 8, len(x.arena)-x.garbage+4096)
 	adviseHuge(arena)
@@ -222,4 +223,14 @@ func (x *index) compact(moved func(handle, off uint32)) {
 		}
 	}
 	x.arena, x.garbage = arena, 0
+	return true
+}
+
+// each calls fn with the tag and key of every key in the index.
+func (x *index) each(fn func(tag byte, k []byte)) {
+	for _, s := range x.slots {
+		if s != 0 {
+			fn(x.recTagKey(uint32(s)))
+		}
+	}
 }

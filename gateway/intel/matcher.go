@@ -97,7 +97,8 @@ type Matcher struct {
 
 	// filter is a one-hash bit set over every key put (see filterBits):
 	// a lookup whose bit is clear is a miss without touching the table.
-	// Removal leaves bits set (they only cost a probe).
+	// Removal leaves bits set (they only cost a probe) until the arena's
+	// compaction rebuilds it.
 	filter []uint64
 	seed   maphash.Seed
 	ipSeed uint64 // keys address hashes, so shared values cannot be chosen to collide
@@ -322,7 +323,12 @@ func (m *Matcher) removeLocked(id string) bool {
 			m.len6 = slices.DeleteFunc(m.len6, func(b int) bool { return b == bits })
 		}
 	}
-	m.idx.compact(func(handle, off uint32) { m.recOff[handle] = off })
+	if m.idx.compact(func(handle, off uint32) { m.recOff[handle] = off }) {
+		// Removed keys left their filter bits set; with the arena mostly
+		// garbage, so is the filter: rebuild it from the live keys.
+		clear(m.filter)
+		m.idx.each(func(tag byte, k []byte) { m.mark(m.hashOf(tag, k)) })
+	}
 	return true
 }
 
