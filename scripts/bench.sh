@@ -314,19 +314,27 @@ bench_taxii() {
   (cd "${LG_ROOT}" && go run ./test/bench -scenario taxii -n 100000)
 }
 
-# bench_intel_match turns the matcher's Go benchmark into
+# bench_intel_match turns the matcher's Go benchmarks into BENCH lines.
 # intel_match_lookups_per_s: observables looked up per second of CPU time
 # on one core (GOMAXPROCS=1, one goroutine) against 1,000,000 indicators of
-# mixed types, half of the observables hits; goal >= 10M. _misses: only
+# mixed types, half of the observables hits, in batches through
+# View.LookupAll with a detector-like hit callback; goal >= 10M.
+# _single: the same one at a time through View.Lookup; _misses: only
 # observables that match nothing (most real traffic). The wall-clock rate
 # (lower when other work shares the core) is printed beside each.
+# intel_detect_ns_per_event: CPU ns per stored event for the intel
+# detector (observables extracted + looked up + results), the in-process
+# companion of intel_ingest_ratio; intel_observables_ns_per_event: the
+# extraction alone.
 bench_intel_match() {
-  log "bench: intel matcher lookups on one core against 1,000,000 indicators"
-  (cd "${LG_ROOT}" && GOMAXPROCS=1 go test -run '^$' -bench 'BenchmarkMatcherLookup' -benchtime 3s ./gateway/intel/) \
-    | awk '/^BenchmarkMatcherLookup\// { split($1, a, "/"); name = (a[2] ~ /^misses/) ? "_misses" : "";
+  log "bench: intel matcher lookups and detector on one core against 1,000,000 indicators"
+  (cd "${LG_ROOT}" && GOMAXPROCS=1 go test -run '^$' -bench 'BenchmarkMatcherLookup|BenchmarkDetector' -benchtime 3s ./gateway/intel/) \
+    | awk '/^BenchmarkMatcherLookup\// { split($1, a, "/"); name = (a[2] ~ /^misses/) ? "_misses" : (a[2] ~ /^single/) ? "_single" : "";
         for (i = 2; i <= NF; i++) {
           if ($(i+1) == "lookups/cpu-s") printf "BENCH intel_match%s_lookups_per_s %s lookups/s\n", name, $i
-          if ($(i+1) == "lookups/s") printf "BENCH intel_match%s_lookups_per_wall_s %s lookups/s\n", name, $i } }'
+          if ($(i+1) == "lookups/s") printf "BENCH intel_match%s_lookups_per_wall_s %s lookups/s\n", name, $i } }
+      /^BenchmarkDetector\// { split($1, a, "/"); name = (a[2] ~ /^observables/) ? "observables" : "detect";
+        for (i = 2; i <= NF; i++) if ($(i+1) == "cpu-ns/event") printf "BENCH intel_%s_ns_per_event %s ns\n", name, $i }'
 }
 
 # bench_intel LOADGEN starts an Org2 gateway configured as the ingest

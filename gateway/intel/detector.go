@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
@@ -28,6 +29,17 @@ type Detector struct {
 // scanChunk is how many events one read-locked scan covers.
 const scanChunk = 2048
 
+// scratch holds one Detect call's buffers, reused through scratchPool so
+// detection does not allocate them per batch (allocation is garbage
+// collection work the whole gateway pays for).
+type scratch struct {
+	obs    []Observable
+	from   []int
+	starts []int
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
 // DefaultCategory is the category of an intel-match alert whose indicator
 // names no ATT&CK technique.
 const DefaultCategory = "threat-intel"
@@ -43,28 +55,45 @@ func (d *Detector) Detect(_ context.Context, events []gateway.Event) ([]detect.R
 		id string
 	}
 	var out []detect.Result
-	var obs []Observable
 	var seen map[seenKey]bool
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	// obs[j] came from event from[j]; event i's observables are
+	// obs[starts[i-start]:starts[i-start+1]].
+	obs, from, starts := sc.obs[:0], sc.from[:0], sc.starts[:0]
+	defer func() {
+		clear(obs) // keep no event's strings alive in the pool
+		sc.obs, sc.from, sc.starts = obs[:0], from[:0], starts[:0]
+	}()
 	// The read lock is taken per chunk, so a share or revocation the sync
-	// applies waits for at most one chunk, not a whole batch.
+	// applies waits for at most one chunk, not a whole batch. A chunk's
+	// observables are looked up together (View.LookupAll overlaps the
+	// cache misses of many lookups).
 	for start := 0; start < len(events); start += scanChunk {
-		d.Matcher.Scan(now(), func(v *View) {
-			for i := start; i < min(start+scanChunk, len(events)); i++ {
-				obs = Observables(&events[i], obs[:0])
-				for _, o := range obs {
-					v.Lookup(o, func(e *Entry) {
-						k := seenKey{i, e.ID}
-						if seen[k] {
-							return // the same indicator through another field
-						}
-						if seen == nil {
-							seen = map[seenKey]bool{}
-						}
-						seen[k] = true
-						out = append(out, result(i, &events[i], o, obs, e))
-					})
-				}
+		end := min(start+scanChunk, len(events))
+		obs, from, starts = obs[:0], from[:0], starts[:0]
+		for i := start; i < end; i++ {
+			starts = append(starts, len(obs))
+			obs = Observables(&events[i], obs)
+			for len(from) < len(obs) {
+				from = append(from, i)
 			}
+		}
+		starts = append(starts, len(obs))
+		d.Matcher.Scan(now(), func(v *View) {
+			v.LookupAll(obs, func(j int, e *Entry) {
+				i := from[j]
+				k := seenKey{i, e.ID}
+				if seen[k] {
+					return // the same indicator through another field
+				}
+				if seen == nil {
+					seen = map[seenKey]bool{}
+				}
+				seen[k] = true
+				evObs := obs[starts[i-start]:starts[i-start+1]]
+				out = append(out, result(i, &events[i], obs[j], evObs, e))
+			})
 		})
 	}
 	if d.Sightings != nil {

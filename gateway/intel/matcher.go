@@ -1,6 +1,7 @@
 package intel
 
 import (
+	"bytes"
 	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
@@ -29,7 +31,7 @@ type Entry struct {
 	ValidFrom  int64
 	ValidUntil int64
 
-	next *Entry // the next entry with the same value (another sharer)
+	handle uint32 // its place in the matcher's index, set by Put
 }
 
 // Active reports whether e matches at now (Unix nanoseconds).
@@ -61,49 +63,81 @@ func EntryOf(ind wire.Indicator) (*Entry, bool) {
 	return e, true
 }
 
-// Matcher holds the indicators this organisation may read in structures
-// built for lookups at ingest speed:
+// Matcher holds the indicators this organisation may read in one
+// structure built for lookups at ingest speed (see index): every key —
+// an IPv4 address as its 4 bytes, an IPv6 address as its 16, a CIDR
+// prefix as its masked address under a tag per prefix length, any other
+// type as its canonical value under a tag per type — is one slot of an
+// open-addressing table whose record carries the validity bounds and the
+// key for exact verification. An address costs one probe, plus one per
+// prefix length in use (a handful in practice); a domain one per parent
+// domain too (a.b.evil.example matches an indicator evil.example).
 //
-//   - IPv4 addresses in a map keyed by the address as a uint32, IPv6 by
-//     its 16 bytes (no string work once an observed address is parsed);
-//   - CIDR prefixes in one map per prefix length that holds any, keyed by
-//     the masked address, so an address costs one lookup per length in
-//     use (a handful in practice) rather than a walk over every prefix;
-//   - every other type in a map per type keyed by the canonical value,
-//     domains looked up with each parent domain too (a.b.evil.example
-//     matches an indicator evil.example);
-//   - in front of all of them a 2 MiB bit set of every key put, so a miss
-//     (what almost every observable is) usually costs one cached bit
-//     test instead of a probe into maps of a million entries.
+// In front of the table a 2 MiB bit set of every key put makes a miss
+// (what almost every observable is) usually one cached bit test.
 //
-// Go's maps are well-kept, cache-friendly hash tables (Swiss tables since
-// Go 1.24); a trie for exact values would cost a pointer chase per byte.
 // Reads take a read lock once per batch ([Matcher.Scan]), so ingest-side
 // lookups do not contend with each other; the sync goroutine's updates
-// take the write lock briefly per indicator. It is safe for concurrent use.
+// take the write lock briefly per indicator (growing the table or
+// compacting the arena, each rare, is one pass over it: tens of ms at a
+// million indicators) and are seen by the next Scan, so a revocation stops
+// matching well within a second. It is safe for concurrent use.
 type Matcher struct {
-	mu    sync.RWMutex
-	byID  map[string]*Entry
-	v4    map[uint32]*Entry
-	v6    map[[16]byte]*Entry
-	cidr4 [33]map[uint32]*Entry
-	cidr6 [129]map[[16]byte]*Entry
-	len4  []int // prefix lengths present in cidr4, longest first
-	len6  []int
-	str   map[string]map[string]*Entry // type → canonical value → entries
+	mu   sync.RWMutex
+	byID map[string]*Entry
+
+	idx    index
+	ents   []*Entry // handle → entry (nil: a free handle)
+	recOff []uint32 // handle → offset of its record in idx
+	free   []uint32 // free handles
+	cnt4   [33]int  // CIDR indicators per IPv4 prefix length
+	cnt6   [129]int
+	len4   []int // prefix lengths present in cnt4, longest first
+	len6   []int
 
 	// filter is a one-hash bit set over every key put (see filterBits):
-	// a lookup whose bit is clear is a miss without touching the maps.
-	// Removal leaves bits set (they only cost a map probe).
+	// a lookup whose bit is clear is a miss without touching the table.
+	// Removal leaves bits set (they only cost a probe) until the arena's
+	// compaction rebuilds it.
 	filter []uint64
 	seed   maphash.Seed
+	ipSeed uint64 // keys address hashes, so shared values cannot be chosen to collide
 }
 
 // filterBits sizes the pre-filter: 2^24 bits (2 MiB) keep it in the
 // processor's cache, and with 1,000,000 indicators about 6 % of misses
-// still probe a map. Most observables miss every indicator, and a map
-// probe over a million entries costs cache misses the filter avoids.
+// still probe the table.
 const filterBits = 1 << 24
+
+// Key tags: the kind of a key in the index, so equal bytes of different
+// kinds (an address and a /32 prefix) never match each other.
+const (
+	tagIPv4  = 1
+	tagIPv6  = 2
+	tagCIDR4 = 8   // + prefix length (0–32)
+	tagCIDR6 = 48  // + prefix length (0–128)
+	tagStr   = 200 // + the type's index in wire.IndicatorTypes
+)
+
+// strTags maps each string-keyed indicator type to its tag.
+var strTags = func() map[string]byte {
+	t := map[string]byte{}
+	for i, typ := range wire.IndicatorTypes {
+		switch typ {
+		case wire.IndicatorIPv4, wire.IndicatorIPv6, wire.IndicatorCIDR:
+		default:
+			t[typ] = byte(tagStr + i)
+		}
+	}
+	return t
+}()
+
+var (
+	tagDomain    = strTags[wire.IndicatorDomain]
+	tagURL       = strTags[wire.IndicatorURL]
+	tagUserAgent = strTags[wire.IndicatorUserAgent]
+	tagEmail     = strTags[wire.IndicatorEmail]
+)
 
 func mix64(x uint64) uint64 {
 	x ^= x >> 30
@@ -115,44 +149,52 @@ func mix64(x uint64) uint64 {
 }
 
 func (m *Matcher) mark(h uint64) {
-	i := h & (filterBits - 1)
+	i := h >> 20 & (filterBits - 1)
 	m.filter[i>>6] |= 1 << (i & 63)
 }
 
 func (m *Matcher) maybe(h uint64) bool {
-	i := h & (filterBits - 1)
+	i := h >> 20 & (filterBits - 1)
 	return m.filter[i>>6]&(1<<(i&63)) != 0
 }
 
-func h4(k uint32, bits int) uint64 { return mix64(uint64(k) | uint64(bits+1)<<32) }
-
-func (m *Matcher) h6(a [16]byte, bits int) uint64 {
-	return maphash.Bytes(m.seed, a[:]) ^ mix64(uint64(bits+200))
+func (m *Matcher) h4(k uint32, tag byte) uint64 {
+	return mix64(uint64(k) | uint64(tag)<<32 ^ m.ipSeed)
 }
 
-func (m *Matcher) hs(typ, v string) uint64 {
-	return maphash.String(m.seed, v) ^ mix64(uint64(len(typ))<<8|uint64(typ[0]))
+func (m *Matcher) h6(a *[16]byte, tag byte) uint64 {
+	hi, lo := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
+	return mix64(mix64(hi^m.ipSeed) ^ lo + uint64(tag))
+}
+
+func (m *Matcher) hb(b []byte, tag byte) uint64 {
+	return maphash.Bytes(m.seed, b) ^ mix64(uint64(tag))
+}
+
+// hashOf is the hash of a stored key (tag, k), as the lookups compute it.
+func (m *Matcher) hashOf(tag byte, k []byte) uint64 {
+	switch {
+	case tag == tagIPv4 || tag >= tagCIDR4 && tag <= tagCIDR4+32:
+		return m.h4(binary.BigEndian.Uint32(k), tag)
+	case tag == tagIPv6 || tag >= tagCIDR6 && tag <= tagCIDR6+128:
+		return m.h6((*[16]byte)(k), tag)
+	default:
+		return m.hb(k, tag)
+	}
 }
 
 // NewMatcher returns an empty matcher.
 func NewMatcher() *Matcher {
-	m := &Matcher{
-		byID: map[string]*Entry{},
-		v4:   map[uint32]*Entry{},
-		v6:   map[[16]byte]*Entry{},
-		str:  map[string]map[string]*Entry{},
-
-		filter: make([]uint64, filterBits/64),
-		seed:   maphash.MakeSeed(),
+	seed := maphash.MakeSeed()
+	filter := make([]uint64, filterBits/64)
+	adviseHuge(filter)
+	return &Matcher{
+		byID:   map[string]*Entry{},
+		idx:    newIndex(),
+		filter: filter,
+		seed:   seed,
+		ipSeed: maphash.String(seed, "ip"),
 	}
-	for _, t := range wire.IndicatorTypes {
-		switch t {
-		case wire.IndicatorIPv4, wire.IndicatorIPv6, wire.IndicatorCIDR:
-		default:
-			m.str[t] = map[string]*Entry{}
-		}
-	}
-	return m
 }
 
 // Len returns how many indicators the matcher holds.
@@ -170,6 +212,46 @@ func (m *Matcher) Get(id string) (*Entry, bool) {
 	return e, ok
 }
 
+// key returns the index key of an entry and its hash; ok is false when
+// its value does not parse for its type.
+func (m *Matcher) key(e *Entry) (tag byte, k []byte, h uint64, bits int, ok bool) {
+	switch e.Type {
+	case wire.IndicatorIPv4, wire.IndicatorIPv6:
+		a, err := netip.ParseAddr(e.Value)
+		if err != nil {
+			return 0, nil, 0, 0, false
+		}
+		if a.Is4() {
+			b := a.As4()
+			return tagIPv4, b[:], m.h4(v4key(a), tagIPv4), 0, true
+		}
+		b := a.As16()
+		return tagIPv6, b[:], m.h6(&b, tagIPv6), 0, true
+	case wire.IndicatorCIDR:
+		p, err := netip.ParsePrefix(e.Value)
+		if err != nil {
+			return 0, nil, 0, 0, false
+		}
+		p = p.Masked()
+		bits := p.Bits()
+		if p.Addr().Is4() {
+			b := p.Addr().As4()
+			tag := byte(tagCIDR4 + bits)
+			return tag, b[:], m.h4(v4key(p.Addr()), tag), bits, true
+		}
+		b := p.Addr().As16()
+		tag := byte(tagCIDR6 + bits)
+		return tag, b[:], m.h6(&b, tag), bits, true
+	default:
+		tag, ok := strTags[e.Type]
+		if !ok || len(e.Value) > wire.MaxIndicatorValueLen {
+			return 0, nil, 0, 0, false
+		}
+		k := []byte(e.Value)
+		return tag, k, m.hb(k, tag), 0, true
+	}
+}
+
 // Put adds e, replacing the entry with the same id (a re-share). e must
 // hold a canonical value (see [EntryOf]); an entry whose value does not
 // parse for its type is ignored and Put reports false. The matcher keeps e
@@ -178,48 +260,32 @@ func (m *Matcher) Put(e *Entry) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.removeLocked(e.ID)
-	e.next = nil
-	switch e.Type {
-	case wire.IndicatorIPv4, wire.IndicatorIPv6:
-		a, err := netip.ParseAddr(e.Value)
-		if err != nil {
-			return false
-		}
-		if a.Is4() {
-			putChain(m.v4, v4key(a), e)
-			m.mark(h4(v4key(a), 32))
-		} else {
-			putChain(m.v6, a.As16(), e)
-			m.mark(m.h6(a.As16(), 128))
-		}
-	case wire.IndicatorCIDR:
-		p, err := netip.ParsePrefix(e.Value)
-		if err != nil {
-			return false
-		}
-		bits := p.Bits()
-		if p.Addr().Is4() {
-			if m.cidr4[bits] == nil {
-				m.cidr4[bits] = map[uint32]*Entry{}
-				m.len4 = insertLen(m.len4, bits)
-			}
-			putChain(m.cidr4[bits], v4key(p.Addr()), e)
-			m.mark(h4(v4key(p.Addr()), bits))
-		} else {
-			if m.cidr6[bits] == nil {
-				m.cidr6[bits] = map[[16]byte]*Entry{}
-				m.len6 = insertLen(m.len6, bits)
-			}
-			putChain(m.cidr6[bits], p.Addr().As16(), e)
-			m.mark(m.h6(p.Addr().As16(), bits))
+	tag, k, h, bits, ok := m.key(e)
+	if !ok {
+		return false
+	}
+	var handle uint32
+	if n := len(m.free); n > 0 {
+		handle, m.free = m.free[n-1], m.free[:n-1]
+	} else {
+		handle = uint32(len(m.ents))
+		m.ents = append(m.ents, nil)
+		m.recOff = append(m.recOff, 0)
+	}
+	e.handle = handle
+	m.ents[handle] = e
+	m.recOff[handle] = m.idx.add(h, tag, k, handle, e.ValidFrom, e.ValidUntil, m.hashOf)
+	m.mark(h)
+	switch {
+	case e.Type != wire.IndicatorCIDR:
+	case tag < tagCIDR6:
+		if m.cnt4[bits]++; m.cnt4[bits] == 1 {
+			m.len4 = insertLen(m.len4, bits)
 		}
 	default:
-		mp, ok := m.str[e.Type]
-		if !ok {
-			return false
+		if m.cnt6[bits]++; m.cnt6[bits] == 1 {
+			m.len6 = insertLen(m.len6, bits)
 		}
-		putChain(mp, e.Value, e)
-		m.mark(m.hs(e.Type, e.Value))
 	}
 	m.byID[e.ID] = e
 	return true
@@ -239,58 +305,31 @@ func (m *Matcher) removeLocked(id string) bool {
 		return false
 	}
 	delete(m.byID, id)
-	switch e.Type {
-	case wire.IndicatorIPv4, wire.IndicatorIPv6:
-		a, _ := netip.ParseAddr(e.Value) // parsed when it was put
-		if a.Is4() {
-			dropChain(m.v4, v4key(a), e)
-		} else {
-			dropChain(m.v6, a.As16(), e)
-		}
-	case wire.IndicatorCIDR:
-		p, _ := netip.ParsePrefix(e.Value)
-		bits := p.Bits()
-		if p.Addr().Is4() {
-			dropChain(m.cidr4[bits], v4key(p.Addr()), e)
-			if len(m.cidr4[bits]) == 0 {
-				m.cidr4[bits] = nil
-				m.len4 = slices.DeleteFunc(m.len4, func(b int) bool { return b == bits })
-			}
-		} else {
-			dropChain(m.cidr6[bits], p.Addr().As16(), e)
-			if len(m.cidr6[bits]) == 0 {
-				m.cidr6[bits] = nil
-				m.len6 = slices.DeleteFunc(m.len6, func(b int) bool { return b == bits })
-			}
+	off := m.recOff[e.handle]
+	tag, k := m.idx.recTagKey(off)
+	m.idx.remove(m.hashOf(tag, k), off, m.hashOf)
+	m.ents[e.handle] = nil
+	m.free = append(m.free, e.handle)
+	switch {
+	case e.Type != wire.IndicatorCIDR:
+	case tag < tagCIDR6:
+		bits := int(tag - tagCIDR4)
+		if m.cnt4[bits]--; m.cnt4[bits] == 0 {
+			m.len4 = slices.DeleteFunc(m.len4, func(b int) bool { return b == bits })
 		}
 	default:
-		dropChain(m.str[e.Type], e.Value, e)
-	}
-	return true
-}
-
-func putChain[K comparable](mp map[K]*Entry, k K, e *Entry) {
-	e.next = mp[k]
-	mp[k] = e
-}
-
-func dropChain[K comparable](mp map[K]*Entry, k K, e *Entry) {
-	h := mp[k]
-	if h == e {
-		h = e.next
-	} else {
-		for p := h; p != nil && p.next != nil; p = p.next {
-			if p.next == e {
-				p.next = e.next
-				break
-			}
+		bits := int(tag - tagCIDR6)
+		if m.cnt6[bits]--; m.cnt6[bits] == 0 {
+			m.len6 = slices.DeleteFunc(m.len6, func(b int) bool { return b == bits })
 		}
 	}
-	if h == nil {
-		delete(mp, k)
-	} else {
-		mp[k] = h
+	if m.idx.compact(func(handle, off uint32) { m.recOff[handle] = off }) {
+		// Removed keys left their filter bits set; with the arena mostly
+		// garbage, so is the filter: rebuild it from the live keys.
+		clear(m.filter)
+		m.idx.each(func(tag byte, k []byte) { m.mark(m.hashOf(tag, k)) })
 	}
+	return true
 }
 
 // insertLen adds bits to the list of prefix lengths, longest first, so
@@ -319,143 +358,265 @@ type Observable struct {
 const ObservableIP = "ip"
 
 // View is a read-locked view of the matcher for a batch of lookups; it is
-// valid only inside the function given to [Matcher.Scan].
+// valid only inside the function given to [Matcher.Scan]. Its buffers are
+// reused from one lookup to the next, so lookups allocate nothing.
 type View struct {
-	m   *Matcher
-	now int64
-	buf []byte
+	m      *Matcher
+	now    int64
+	one    [1]Observable
+	keys   []byte  // the keys of the probes below
+	probes []probe // the index probes of the observables being looked up
+	sink   uint64
 }
+
+// probe is one key an observable is looked up by: an address, a masked
+// address per prefix length in use, a domain and each parent, a value.
+type probe struct {
+	h    uint64
+	slot uint64 // the slot at the key's home, read ahead
+	at   uint32 // key's offset in View.keys
+	n    uint32 // key's length
+	tag  byte
+	obs  int32 // the observable's index
+}
+
+// probeGroup is how many probes LookupAll resolves together: enough
+// independent memory reads for the processor to overlap their cache
+// misses, few enough that the group's slots and records stay cached
+// until they are used.
+const probeGroup = 64
 
 // Scan runs fn with a view on which lookups see the indicators active at
 // now, holding the read lock once for the whole batch.
 func (m *Matcher) Scan(now time.Time, fn func(v *View)) {
+	v := viewPool.Get().(*View)
+	v.m, v.now = m, now.UnixNano()
+	defer func() {
+		v.m, v.one[0] = nil, Observable{}
+		viewPool.Put(v)
+	}()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	fn(&View{m: m, now: now.UnixNano()})
+	fn(v)
 }
+
+// viewPool keeps views' buffers from one Scan to the next.
+var viewPool = sync.Pool{New: func() any { return new(View) }}
 
 // Lookup calls hit for every active indicator o matches (most specific
 // first for addresses and domains) and returns how many it matched. The
 // observed value is canonicalised the way the indicator type's values are
 // (see wire.CanonicalIndicator); a value that is not a valid instance of
-// its kind matches nothing.
+// its kind matches nothing. It is [View.LookupAll] of one observable;
+// prefer LookupAll for many.
 func (v *View) Lookup(o Observable, hit func(*Entry)) int {
-	m := v.m
-	n := 0
-	emit := func(e *Entry) {
-		for ; e != nil; e = e.next {
-			if e.Active(v.now) {
-				n++
-				if hit != nil {
-					hit(e)
-				}
-			}
-		}
+	v.one[0] = o
+	if hit == nil {
+		return v.LookupAll(v.one[:], nil)
 	}
+	return v.LookupAll(v.one[:], func(_ int, e *Entry) { hit(e) })
+}
+
+// LookupAll looks up every observable of obs as [View.Lookup] does,
+// calling hit(i, e) for each active indicator e that obs[i] matches, in
+// the order of obs (and most specific first within one), and returns how
+// many matches there were. It allocates nothing (but for the rare URL or
+// user agent that must be canonicalised first).
+//
+// Why batches: a hit reads a table slot and a record that are almost
+// never in the processor's cache (a million indicators are tens of MB).
+// Resolving a group of observables in passes — every filter bit, then
+// every slot, then every record, then the verification — lets the
+// processor overlap those cache misses instead of waiting for each in
+// turn.
+func (v *View) LookupAll(obs []Observable, hit func(i int, e *Entry)) int {
+	n := 0
+	for start := 0; start < len(obs); {
+		v.keys, v.probes = v.keys[:0], v.probes[:0]
+		end := start
+		for ; end < len(obs) && len(v.probes) < probeGroup; end++ {
+			v.addProbes(int32(end), obs[end])
+		}
+		n += v.resolve(hit)
+		start = end
+	}
+	return n
+}
+
+// addKey appends a probe of key k (already in v.keys from at).
+func (v *View) addProbe(i int32, tag byte, h uint64, at int) {
+	v.probes = append(v.probes, probe{h: h, at: uint32(at), n: uint32(len(v.keys) - at), tag: tag, obs: i})
+}
+
+func (v *View) add4(i int32, tag byte, k uint32) {
+	at := len(v.keys)
+	v.keys = binary.BigEndian.AppendUint32(v.keys, k)
+	v.addProbe(i, tag, v.m.h4(k, tag), at)
+}
+
+func (v *View) add16(i int32, tag byte, k *[16]byte) {
+	at := len(v.keys)
+	v.keys = append(v.keys, k[:]...)
+	v.addProbe(i, tag, v.m.h6(k, tag), at)
+}
+
+// addStr adds a probe of s, lower-cased first when lower is set.
+func (v *View) addStr(i int32, tag byte, s string, lower bool) {
+	at := len(v.keys)
+	v.keys = append(v.keys, s...)
+	if lower {
+		lowerASCII(v.keys[at:])
+	}
+	v.addProbe(i, tag, v.m.hb(v.keys[at:], tag), at)
+}
+
+// addProbes adds the probes observable o (the i-th) is looked up by.
+func (v *View) addProbes(i int32, o Observable) {
+	m := v.m
 	switch o.Kind {
 	case ObservableIP, wire.IndicatorIPv4, wire.IndicatorIPv6:
-		a, err := netip.ParseAddr(o.Value)
-		if err != nil {
-			return 0
+		k, ok := parseIPv4(o.Value)
+		if !ok {
+			a, err := netip.ParseAddr(o.Value)
+			if err != nil {
+				return
+			}
+			if a = a.Unmap(); !a.Is4() {
+				a = a.WithZone("")
+				k := a.As16()
+				v.add16(i, tagIPv6, &k)
+				for _, bits := range m.len6 {
+					p, _ := a.Prefix(bits)
+					pk := p.Addr().As16()
+					v.add16(i, byte(tagCIDR6+bits), &pk)
+				}
+				return
+			}
+			k = v4key(a)
 		}
-		a = a.Unmap().WithZone("")
-		if a.Is4() {
-			k := v4key(a)
-			if m.maybe(h4(k, 32)) {
-				emit(m.v4[k])
-			}
-			for _, bits := range m.len4 {
-				if mk := k & mask4(bits); m.maybe(h4(mk, bits)) {
-					emit(m.cidr4[bits][mk])
-				}
-			}
-		} else {
-			k := a.As16()
-			if m.maybe(m.h6(k, 128)) {
-				emit(m.v6[k])
-			}
-			for _, bits := range m.len6 {
-				p, _ := a.Prefix(bits)
-				if pk := p.Addr().As16(); m.maybe(m.h6(pk, bits)) {
-					emit(m.cidr6[bits][pk])
-				}
-			}
+		v.add4(i, tagIPv4, k)
+		for _, bits := range m.len4 {
+			v.add4(i, byte(tagCIDR4+bits), k&mask4(bits))
 		}
 	case wire.IndicatorDomain:
-		d := v.lower(strings.TrimSuffix(o.Value, "."))
-		mp := m.str[wire.IndicatorDomain]
-		for {
-			if m.maybe(m.hs(wire.IndicatorDomain, d)) {
-				emit(mp[d])
-			}
-			i := strings.IndexByte(d, '.')
-			if i < 0 {
+		d := strings.TrimSuffix(o.Value, ".")
+		at := len(v.keys)
+		v.keys = append(v.keys, d...)
+		lowerASCII(v.keys[at:])
+		for j := at; ; {
+			v.probes = append(v.probes, probe{h: m.hb(v.keys[j:], tagDomain), at: uint32(j), n: uint32(len(v.keys) - j), tag: tagDomain, obs: i})
+			dot := bytes.IndexByte(v.keys[j:], '.')
+			if dot < 0 {
 				break
 			}
-			d = d[i+1:]
-			if strings.IndexByte(d, '.') < 0 {
+			j += dot + 1
+			if bytes.IndexByte(v.keys[j:], '.') < 0 {
 				break // a bare top-level label is never an indicator
 			}
 		}
 	case wire.IndicatorURL:
-		mp := m.str[wire.IndicatorURL]
-		if m.maybe(m.hs(wire.IndicatorURL, o.Value)) {
-			if e, ok := mp[o.Value]; ok {
-				emit(e) // already canonical: the common case for logged URLs
-				break
-			}
-		}
+		v.addStr(i, tagURL, o.Value, false) // already canonical: the common case for logged URLs
 		if maybeNonCanonicalURL(o.Value) {
 			// Parsing allocates (and allocation costs garbage collection
-			// over the whole matcher): only for a URL canonicalisation
-			// could change.
-			if c, err := wire.CanonicalIndicator(wire.IndicatorURL, o.Value); err == nil && c != o.Value && m.maybe(m.hs(wire.IndicatorURL, c)) {
-				emit(mp[c])
+			// over the whole gateway): only for a URL canonicalisation
+			// could change. Stored values are canonical, so the exact
+			// probe above and this one never both match.
+			if c, err := wire.CanonicalIndicator(wire.IndicatorURL, o.Value); err == nil && c != o.Value {
+				v.addStr(i, tagURL, c, false)
 			}
 		}
 	case wire.IndicatorUserAgent:
-		mp := m.str[wire.IndicatorUserAgent]
-		if e, ok := mp[o.Value]; ok {
-			emit(e)
-		} else if c := strings.Join(strings.Fields(o.Value), " "); c != o.Value {
-			emit(mp[c])
+		v.addStr(i, tagUserAgent, o.Value, false)
+		if !oneSpaced(o.Value) {
+			if c := strings.Join(strings.Fields(o.Value), " "); c != o.Value {
+				v.addStr(i, tagUserAgent, c, false)
+			}
 		}
 	case wire.IndicatorEmail:
-		if s := v.lower(strings.TrimSpace(o.Value)); m.maybe(m.hs(o.Kind, s)) {
-			emit(m.str[o.Kind][s])
-		}
+		v.addStr(i, tagEmail, strings.TrimSpace(o.Value), true)
 	default:
-		mp, ok := m.str[o.Kind]
-		if !ok || o.Kind == "" {
-			return 0
+		if tag, ok := strTags[o.Kind]; ok {
+			v.addStr(i, tag, o.Value, true)
 		}
-		if s := v.lower(o.Value); m.maybe(m.hs(o.Kind, s)) {
-			emit(mp[s])
+	}
+}
+
+// resolve looks up the view's probes, in passes that read ahead.
+func (v *View) resolve(hit func(int, *Entry)) int {
+	m, x := v.m, &v.m.idx
+	ps := v.probes
+	k := 0
+	for _, p := range ps { // the filter's bits
+		if m.maybe(p.h) {
+			ps[k] = p
+			k++
+		}
+	}
+	ps = ps[:k]
+	mask := uint64(len(x.slots) - 1)
+	for i := range ps { // each probe's home slot
+		ps[i].slot = x.slots[ps[i].h&mask]
+	}
+	var sink uint64
+	for _, p := range ps { // the record a fingerprint names
+		if p.slot != 0 && p.slot>>32 == p.h>>32 {
+			sink += uint64(x.arena[uint32(p.slot)])
+		}
+	}
+	if hit != nil {
+		// The entries the callback reads (callers key on the id): the
+		// handle's slot, the entry, its id's bytes.
+		for _, p := range ps {
+			if p.slot != 0 && p.slot>>32 == p.h>>32 {
+				handle := binary.LittleEndian.Uint32(x.arena[uint32(p.slot)+recHandle:])
+				if e := m.ents[handle]; e != nil && e.ID != "" {
+					sink += uint64(e.ID[0]) // the entry and its id's bytes
+				}
+			}
+		}
+	}
+	v.sink += sink // keeps the reads above
+	n := 0
+	for _, p := range ps {
+		off, _ := find(x, p.h, p.tag, v.keys[p.at:p.at+p.n])
+		for ; off != 0; off = x.next(off) {
+			if handle, ok := x.active(off, v.now); ok {
+				n++
+				if hit != nil {
+					hit(int(p.obs), m.ents[handle])
+				}
+			}
 		}
 	}
 	return n
 }
 
-// lower returns s in lower case, reusing the view's buffer (a map lookup
-// with string(bytes) does not allocate), so the common all-lower-case value
-// costs one scan.
-func (v *View) lower(s string) string {
-	i := 0
-	for ; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			break
+// lowerASCII lower-cases b in place (canonical values are ASCII lower
+// case where their type folds case).
+func lowerASCII(b []byte) {
+	for j, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[j] = c + 'a' - 'A'
 		}
 	}
-	if i == len(s) {
-		return s
-	}
-	v.buf = append(v.buf[:0], s...)
-	for j := i; j < len(v.buf); j++ {
-		if c := v.buf[j]; c >= 'A' && c <= 'Z' {
-			v.buf[j] = c + 'a' - 'A'
+}
+
+// oneSpaced reports whether s is already its strings.Fields join: no
+// leading, trailing or doubled white space and no white space but ' '.
+func oneSpaced(s string) bool {
+	prevSpace := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return false // Fields also splits on Unicode spaces: join to know
 		}
+		space := c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+		if space && (prevSpace || c != ' ') {
+			return false
+		}
+		prevSpace = space
 	}
-	return string(v.buf)
+	return !prevSpace || s == ""
 }
 
 func mask4(bits int) uint32 {
@@ -504,4 +665,38 @@ func maybeNonCanonicalURL(u string) bool {
 		}
 	}
 	return false
+}
+
+// parseIPv4 parses the dotted-quad spelling netip.ParseAddr accepts for
+// IPv4 (four decimal fields of 0–255, no leading zeros) without building a
+// netip.Addr: most observed addresses are IPv4. ok is false for anything
+// else, which the caller hands to netip.ParseAddr.
+func parseIPv4(s string) (uint32, bool) {
+	var k uint32
+	field, digits, dots := uint32(0), 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && field == 0 {
+				return 0, false // a leading zero
+			}
+			field = field*10 + uint32(c-'0')
+			if digits++; field > 255 {
+				return 0, false
+			}
+		case c == '.':
+			if digits == 0 || dots == 3 {
+				return 0, false
+			}
+			k, field, digits = k<<8|field, 0, 0
+			dots++
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || dots != 3 {
+		return 0, false
+	}
+	return k<<8 | field, true
 }

@@ -2,8 +2,10 @@ package intel
 
 import (
 	"fmt"
+	"net/netip"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -131,7 +133,6 @@ func TestMatcherValidityRemoveAndSharers(t *testing.T) {
 	}
 	// A re-share replaces the entry with the same id.
 	b2 := *b
-	b2.next = nil
 	b2.Confidence = 10
 	m.Put(&b2)
 	if got, _ := m.Get(b.ID); got.Confidence != 10 || m.Len() != 3 {
@@ -140,7 +141,7 @@ func TestMatcherValidityRemoveAndSharers(t *testing.T) {
 	cidr := entry(t, "Org1MSP", wire.IndicatorCIDR, "10.0.0.0/8")
 	m.Put(cidr)
 	m.Remove(cidr.ID)
-	if len(m.len4) != 0 || m.cidr4[8] != nil {
+	if len(m.len4) != 0 || m.cnt4[8] != 0 {
 		t.Errorf("removing the last /8 left prefix length state: %v", m.len4)
 	}
 }
@@ -174,6 +175,8 @@ func FuzzMatcherLookup(f *testing.F) {
 		f.Add(s.typ, s.v)
 	}
 	f.Fuzz(func(t *testing.T, typ, v string) {
+		checkIPv4(t, v)
+		checkOneSpaced(t, v)
 		if c, err := wire.CanonicalIndicator(wire.IndicatorURL, v); err == nil && c != v && !maybeNonCanonicalURL(v) {
 			t.Fatalf("maybeNonCanonicalURL(%q) = false, but it canonicalises to %q", v, c)
 		}
@@ -212,12 +215,19 @@ func FuzzMatcherLookup(f *testing.F) {
 // BenchmarkMatcherLookup measures observables looked up per second on one
 // core against 1,000,000 indicators of mixed types (the figure `make
 // bench` prints as intel_match_lookups_per_s). The observables mix hits
-// and misses of every kind, with domains four labels deep (three parent
-// lookups each).
+// and misses of every kind, half of them hits, with domains four labels
+// deep (three parent lookups each). They are looked up as the detector
+// does: in batches of one chunk's observables through [View.LookupAll],
+// with a hit callback doing the detector's work on a match (read the
+// entry, skip an indicator already seen for the same observable, keep
+// it). "single" looks them up one at a time through [View.Lookup] with
+// the same callback (the matcher's path before batching); "misses" only
+// misses (most real traffic).
 func BenchmarkMatcherLookup(b *testing.B) {
 	benchOnce.Do(buildBench)
-	b.Run("mixed", func(b *testing.B) { benchLookups(b, benchMatcher, benchObs, true) })
-	b.Run("misses", func(b *testing.B) { benchLookups(b, benchMatcher, benchMisses, false) })
+	b.Run("mixed", func(b *testing.B) { benchLookups(b, benchMatcher, benchObs, true, true) })
+	b.Run("single", func(b *testing.B) { benchLookups(b, benchMatcher, benchObs, true, false) })
+	b.Run("misses", func(b *testing.B) { benchLookups(b, benchMatcher, benchMisses, false, true) })
 }
 
 var (
@@ -274,19 +284,65 @@ func buildBench() {
 			benchMisses = append(benchMisses, miss)
 		}
 	}
+	// The observables' strings sit together, as a freshly decoded chunk
+	// of events' do, not scattered among the million indicators above.
+	var arena strings.Builder
+	for _, o := range slices.Concat(obs, benchMisses) {
+		arena.WriteString(o.Value)
+	}
+	all := arena.String()
+	for _, l := range [][]Observable{obs, benchMisses} {
+		for i := range l {
+			at := strings.Index(all, l[i].Value)
+			l[i].Value = all[at : at+len(l[i].Value)]
+		}
+	}
 	benchMatcher, benchObs = m, obs
 	runtime.GC() // the million entries' garbage collection is set-up, not lookups
 }
 
-func benchLookups(b *testing.B, m *Matcher, obs []Observable, wantHits bool) {
-	hits := 0
+// benchBatch is how many observables the benchmark hands LookupAll at
+// once (a chunk of a few hundred events carries thousands).
+const benchBatch = 1024
+
+func benchLookups(b *testing.B, m *Matcher, obs []Observable, wantHits, batch bool) {
+	hits, kept, cur := 0, 0, -1
+	var got []*Entry
+	var ids []string // the indicators observable cur matched
+	// hit does what the detector's callback does on a match: read the
+	// entry (its id, confidence, type), skip an indicator this observable
+	// already matched, keep it.
+	hit := func(i int, e *Entry) {
+		if i != cur {
+			cur, ids = i, ids[:0]
+		}
+		if slices.Contains(ids, e.ID) {
+			return
+		}
+		ids = append(ids, e.ID)
+		if e.Confidence >= 0 && e.Type != "" {
+			got = append(got, e)
+		}
+	}
 	runtime.GC() // the million entries' garbage collection is set-up, not lookups
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	m.Scan(time.Now(), func(view *View) {
-		for i := 0; i < b.N; i++ {
-			hits += view.Lookup(obs[i%len(obs)], nil)
+		for done := 0; done < b.N; {
+			at := done % len(obs)
+			n := min(b.N-done, len(obs)-at)
+			if batch {
+				n = min(n, benchBatch)
+				hits += view.LookupAll(obs[at:at+n], func(i int, e *Entry) { hit(at+i, e) })
+			} else {
+				for i, o := range obs[at : at+n] {
+					hits += view.Lookup(o, func(e *Entry) { hit(at+i, e) })
+				}
+			}
+			kept += len(got)
+			got = got[:0]
+			done += n
 		}
 	})
 	cpu := cpuTime() - cpu0
@@ -297,8 +353,8 @@ func benchLookups(b *testing.B, m *Matcher, obs []Observable, wantHits bool) {
 	if cpu > 0 {
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "lookups/cpu-s")
 	}
-	if b.N >= len(obs) && (hits > 0) != wantHits {
-		b.Fatalf("%d hits over %d lookups: the observables are not what the benchmark says", hits, b.N)
+	if b.N >= len(obs) && ((hits > 0) != wantHits || kept == 0 && wantHits) {
+		b.Fatalf("%d hits (%d kept) over %d lookups: the observables are not what the benchmark says", hits, kept, b.N)
 	}
 }
 
@@ -327,5 +383,172 @@ func TestMaybeNonCanonicalURL(t *testing.T) {
 		if err == nil && c != u && !maybeNonCanonicalURL(u) {
 			t.Errorf("maybeNonCanonicalURL(%q) = false, but it canonicalises to %q", u, c)
 		}
+	}
+}
+
+// TestMatcherChurn puts and removes many indicators of every key kind in
+// a small table (growth, backward-shift deletion, arena compaction) and
+// checks after each step that exactly the live ones match, against a
+// plain map as the model.
+func TestMatcherChurn(t *testing.T) {
+	m := NewMatcher()
+	m.idx.minGarbage = 0 // compact as soon as garbage is half the arena
+	compactions := 0
+	type ind struct {
+		e   *Entry
+		obs Observable
+	}
+	var all []ind
+	for i := range 6000 {
+		var typ, v string
+		var o Observable
+		switch i % 6 {
+		case 0:
+			typ, v = wire.IndicatorIPv4, fmt.Sprintf("10.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff)
+			o = Observable{Kind: ObservableIP, Value: v}
+		case 1:
+			typ, v = wire.IndicatorIPv6, fmt.Sprintf("2001:db8::%x", i)
+			o = Observable{Kind: ObservableIP, Value: v}
+		case 2:
+			typ, v = wire.IndicatorCIDR, fmt.Sprintf("100.%d.%d.0/24", i>>8&0xff, i&0xff)
+			o = Observable{Kind: ObservableIP, Value: fmt.Sprintf("100.%d.%d.77", i>>8&0xff, i&0xff)}
+		case 3:
+			typ, v = wire.IndicatorCIDR, fmt.Sprintf("2001:db8:%x::/48", i)
+			o = Observable{Kind: ObservableIP, Value: fmt.Sprintf("2001:db8:%x::5", i)}
+		case 4:
+			typ, v = wire.IndicatorDomain, fmt.Sprintf("h%d.example", i)
+			o = Observable{Kind: wire.IndicatorDomain, Value: "X.H" + fmt.Sprint(i) + ".example"}
+		default:
+			typ, v = wire.IndicatorSHA1, fmt.Sprintf("%040x", i)
+			o = Observable{Kind: wire.IndicatorSHA1, Value: strings.ToUpper(v)}
+		}
+		e := entry(t, "Org1MSP", typ, v)
+		all = append(all, ind{e, o})
+	}
+	live := map[int]bool{}
+	arena := 0
+	check := func(step string) {
+		t.Helper()
+		if len(m.idx.arena) < arena {
+			compactions++
+		}
+		arena = len(m.idx.arena)
+		n := 0
+		m.Scan(time.Now(), func(view *View) {
+			for i, x := range all {
+				got := view.Lookup(x.obs, nil)
+				want := 0
+				if live[i] {
+					want = 1
+				}
+				if got != want {
+					t.Fatalf("%s: %s %s: %d hits, want %d", step, x.e.Type, x.obs.Value, got, want)
+				}
+				n += got
+			}
+		})
+		if n != len(live) || m.Len() != len(live) {
+			t.Fatalf("%s: %d hits, Len %d, want %d", step, n, m.Len(), len(live))
+		}
+	}
+	for i, x := range all {
+		m.Put(x.e)
+		live[i] = true
+	}
+	check("all put")
+	for round := range 3 {
+		for i, x := range all {
+			if (i+round)%3 != 0 {
+				m.Remove(x.e.ID)
+				delete(live, i)
+			}
+		}
+		check(fmt.Sprintf("round %d removed", round))
+		for i, x := range all {
+			if (i+round)%2 == 0 && !live[i] {
+				c := *x.e
+				m.Put(&c)
+				live[i] = true
+			}
+		}
+		check(fmt.Sprintf("round %d re-put", round))
+	}
+	for i, x := range all {
+		m.Remove(x.e.ID)
+		delete(live, i)
+	}
+	check("all removed")
+	if compactions == 0 {
+		t.Error("the churn never compacted the arena")
+	}
+	if m.idx.used != 0 || len(m.len4)+len(m.len6) != 0 {
+		t.Errorf("empty matcher keeps %d slots, prefix lengths %v %v", m.idx.used, m.len4, m.len6)
+	}
+}
+
+// TestLookupAllOrder checks that LookupAll reports matches in the order of
+// its observables, each observable's most specific first, across more
+// observables than one probe group.
+func TestLookupAllOrder(t *testing.T) {
+	m := NewMatcher()
+	for _, x := range []struct{ typ, v string }{
+		{wire.IndicatorIPv4, "203.0.113.9"}, {wire.IndicatorCIDR, "203.0.113.0/24"}, {wire.IndicatorCIDR, "203.0.0.0/16"},
+		{wire.IndicatorDomain, "evil.example"}, {wire.IndicatorDomain, "c2.evil.example"},
+	} {
+		m.Put(entry(t, "Org1MSP", x.typ, x.v))
+	}
+	var obs []Observable
+	var want []string
+	for i := range 3 * probeGroup {
+		switch i % 3 {
+		case 0:
+			obs = append(obs, Observable{Kind: ObservableIP, Value: "203.0.113.9"})
+			want = append(want, fmt.Sprint(i, " ipv4:203.0.113.9"), fmt.Sprint(i, " cidr:203.0.113.0/24"), fmt.Sprint(i, " cidr:203.0.0.0/16"))
+		case 1:
+			obs = append(obs, Observable{Kind: wire.IndicatorDomain, Value: "a.c2.evil.example"})
+			want = append(want, fmt.Sprint(i, " domain:c2.evil.example"), fmt.Sprint(i, " domain:evil.example"))
+		default:
+			obs = append(obs, Observable{Kind: ObservableIP, Value: "192.0.2.1"})
+		}
+	}
+	var got []string
+	m.Scan(time.Now(), func(v *View) {
+		if n := v.LookupAll(obs, func(i int, e *Entry) { got = append(got, fmt.Sprint(i, " ", e.Type, ":", e.Value)) }); n != len(want) {
+			t.Errorf("LookupAll = %d, want %d", n, len(want))
+		}
+	})
+	if !slices.Equal(got, want) {
+		t.Errorf("LookupAll order:\n got %v\nwant %v", got, want)
+	}
+}
+
+// TestFastPaths checks the parsers that spare netip and strings.Fields
+// their work against them.
+func TestFastPaths(t *testing.T) {
+	for _, s := range []string{"1.2.3.4", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..3.4",
+		".1.2.3", "1.2.3.", "1.2.3.4 ", "::1", "1.2.3.0004", "00.1.1.1", ""} {
+		checkIPv4(t, s)
+	}
+	for _, s := range []string{"", "a", "a b", " a", "a ", "a  b", "a\tb", "a\u00a0b", "Mozilla/5.0 (X11)"} {
+		checkOneSpaced(t, s)
+	}
+}
+
+func checkIPv4(t *testing.T, s string) {
+	t.Helper()
+	k, ok := parseIPv4(s)
+	a, err := netip.ParseAddr(s)
+	if ok && (err != nil || !a.Is4() || v4key(a) != k) {
+		t.Errorf("parseIPv4(%q) = %x, true; netip says %v, %v", s, k, a, err)
+	}
+	if !ok && err == nil && a.Is4() {
+		t.Errorf("parseIPv4(%q) refused an address netip parses as IPv4", s)
+	}
+}
+
+func checkOneSpaced(t *testing.T, s string) {
+	t.Helper()
+	if oneSpaced(s) && strings.Join(strings.Fields(s), " ") != s {
+		t.Errorf("oneSpaced(%q) = true, but its fields join differently", s)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // normaliser (gateway/ingest/normalize) writes these names, so one list
 // serves HEC, _bulk, OTLP, NDJSON and syslog alike. DNS answers are
 // looked up as addresses (a name among them simply does not parse as one).
-var observedFields = []struct {
+var observedFields = [...]struct {
 	name string
 	kind string
 }{
@@ -49,23 +49,55 @@ var observedFields = []struct {
 // looked up, so one crafted event cannot cost unbounded lookups.
 const maxValuesPerField = 64
 
+// Observables keeps which fields it found in a 64-bit set.
+var _ [64 - len(observedFields)]struct{}
+
+// observedIndex maps each observed field name to its place in
+// observedFields, and nestedRoots holds the first segment of each, so an
+// event's fields are looked at once each (an event has a handful of fields,
+// the list dozens of names).
+var observedIndex, nestedRoots = func() (map[string]int, map[string]bool) {
+	idx, roots := map[string]int{}, map[string]bool{}
+	for i, f := range observedFields {
+		idx[f.name] = i
+		root, _, _ := strings.Cut(f.name, ".")
+		roots[root] = true
+	}
+	return idx, roots
+}()
+
 // Observables appends to dst the observables of ev: the values of the
-// fields above, whether the event holds them as flat dotted keys (what the
-// normalisers write) or as nested objects (ECS JSON passed through as is),
-// as strings or lists of strings. Empty values are skipped.
+// fields above, in the list's order, whether the event holds them as flat
+// dotted keys (what the normalisers write) or as nested objects (ECS JSON
+// passed through as is; a flat key wins), as strings or lists of strings.
+// Empty values are skipped.
 func Observables(ev *gateway.Event, dst []Observable) []Observable {
 	if len(ev.Fields) == 0 {
 		return dst
 	}
-	for _, f := range observedFields {
-		v, ok := ev.Fields[f.name]
-		if !ok {
-			v, ok = nested(ev.Fields, f.name)
-			if !ok {
-				continue
+	var found [len(observedFields)]any
+	var have uint64 // bit i: found[i] is set
+	nestedToo := false
+	for k, v := range ev.Fields {
+		if i, ok := observedIndex[k]; ok {
+			found[i], have = v, have|1<<i
+		} else if _, ok := v.(map[string]any); ok && nestedRoots[k] {
+			nestedToo = true
+		}
+	}
+	if nestedToo {
+		for i, f := range observedFields {
+			if have&(1<<i) == 0 {
+				if v, ok := nested(ev.Fields, f.name); ok {
+					found[i], have = v, have|1<<i
+				}
 			}
 		}
-		dst = appendValues(dst, f.kind, f.name, v)
+	}
+	for i, f := range observedFields {
+		if have&(1<<i) != 0 {
+			dst = appendValues(dst, f.kind, f.name, found[i])
+		}
 	}
 	return dst
 }
