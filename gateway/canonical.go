@@ -123,7 +123,7 @@ func appendJSONValue(dst []byte, v any, depth int) ([]byte, bool) {
 	case string:
 		return appendJSONString(dst, x), true
 	case json.Number:
-		if x != "" && validNumber(string(x)) {
+		if x != "" && ValidNumber(string(x)) {
 			return append(dst, x...), true
 		}
 	case float64:

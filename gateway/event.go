@@ -206,7 +206,7 @@ func checkValue(v any, depth int) *InvalidValueError {
 		}
 		return nil
 	case json.Number:
-		if !validNumber(string(x)) {
+		if !ValidNumber(string(x)) {
 			return &InvalidValueError{Field: "", Err: ErrUnsupportedValue}
 		}
 		return nil
@@ -242,9 +242,9 @@ func checkValue(v any, depth int) *InvalidValueError {
 	return nil
 }
 
-// validNumber reports whether s is a JSON number literal, the test
+// ValidNumber reports whether s is a JSON number literal (RFC 8259), the test
 // encoding/json applies to a json.Number before writing it.
-func validNumber(s string) bool {
+func ValidNumber(s string) bool {
 	if s == "" {
 		return false
 	}

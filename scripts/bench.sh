@@ -66,7 +66,7 @@ bench_profile() {
   while kill -0 "${pid}" 2>/dev/null; do
     echo "${t} $(awk '/^VmRSS:/ { print $2 }' "/proc/${pid}/status" 2>/dev/null) $(awk '{ print $14 + $15 }' "/proc/${pid}/stat" 2>/dev/null)" >>"${out}/rss.txt"
     if ((t % 30 == 0)); then
-      curl -fsS -o "${out}/cpu-${t}.pprof" "http://127.0.0.1:18189/debug/pprof/profile?seconds=29" 2>/dev/null &
+      curl -fsS --max-time 35 -o "${out}/cpu-${t}.pprof" "http://127.0.0.1:18189/debug/pprof/profile?seconds=29" 2>/dev/null &
     fi
     if ((t % 10 == 5)); then
       curl -fsS -o "${out}/heap-${t}s.pprof" "http://127.0.0.1:18189/debug/pprof/heap" || true
@@ -74,6 +74,7 @@ bench_profile() {
     sleep 1
     t=$((t + 1))
   done
+  wait # the last CPU profile's curl ends with the gateway or its time limit
 }
 
 # peak_rss_mib PID prints the peak resident set (VmHWM) of a running

@@ -139,7 +139,12 @@ collections_current() {
   args="$(definition_args)"
   file="${args#--collections-config }"
   [[ "${args}" == --collections-config* ]] || file=""
-  [[ "$(collections_digest_committed <<<"${committed}")" == "$(collections_digest_wanted "${file}")" ]]
+  local have want
+  have="$(collections_digest_committed <<<"${committed}")"
+  want="$(collections_digest_wanted "${file}")"
+  [[ "${have}" == "${want}" ]] && return 0
+  log "the committed private data collections differ from scripts/collections.sh's for today's members: committed ${have}, wanted ${want}"
+  return 1
 }
 
 approve_as() {

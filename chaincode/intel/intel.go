@@ -204,6 +204,12 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 			// is the only place its value is (a purge finds every copy).
 			stale[old.ValueKey] = true
 			replaced[ind.ID] = true
+		} else if found && !wire.IsAmber(old.TLP) {
+			// A value stored before packs, under the indicator's id: the
+			// same holds for it.
+			if err := purgeUnpacked(stub, ind.ID); err != nil {
+				return res, err
+			}
 		}
 		ind.SharedBy, ind.SharedAt, ind.SharedTx = id.MSP, now, txID
 		ind.Status = wire.IndicatorActive
@@ -442,6 +448,10 @@ func endIndicator(c contract.Call, indID, reason string, purge bool) (*wire.Indi
 			if err := repack(stub, wire.CollectionIntelShared, map[string]bool{ind.ValueKey: true}, map[string]bool{ind.ID: true}, stub.GetTxID()); err != nil {
 				return nil, err
 			}
+			// A copy stored under the id before packs existed goes too.
+			if err := purgeUnpacked(stub, ind.ID); err != nil {
+				return nil, err
+			}
 			colls = colls[:0]
 		}
 		for _, coll := range colls {
@@ -460,6 +470,23 @@ func endIndicator(c contract.Call, indID, reason string, purge bool) (*wire.Indi
 		return nil, err
 	}
 	return ind, nil
+}
+
+// purgeUnpacked purges the CLEAR/GREEN value stored under the indicator's
+// own id (how values were kept before value packs), if the collection
+// holds one: its hash is visible to every peer, member or not.
+func purgeUnpacked(stub shim.ChaincodeStubInterface, id string) error {
+	h, err := stub.GetPrivateDataHash(wire.CollectionIntelShared, id)
+	if err != nil {
+		return &state.LedgerError{Op: "read private data hash " + wire.CollectionIntelShared, Key: id, Err: err}
+	}
+	if len(h) == 0 {
+		return nil
+	}
+	if err := stub.PurgePrivateData(wire.CollectionIntelShared, id); err != nil {
+		return &state.LedgerError{Op: "purge private data " + wire.CollectionIntelShared, Key: id, Err: err}
+	}
+	return nil
 }
 
 // ReportSightings records sightings of indicators by the caller's
@@ -626,8 +653,7 @@ func fill(stub shim.ChaincodeStubInterface, ind *wire.Indicator, msp string, now
 // valueHash.
 func fillPacked(stub shim.ChaincodeStubInterface, ind *wire.Indicator, coll string, packs map[string][]json.RawMessage) error {
 	if entries, ok := packs[ind.ValueKey]; ok {
-		fillFrom(ind, entries)
-		return nil
+		return fillFrom(ind, coll, entries)
 	}
 	h, err := stub.GetPrivateDataHash(coll, ind.ValueKey)
 	if err != nil {
@@ -651,25 +677,28 @@ func fillPacked(stub shim.ChaincodeStubInterface, ind *wire.Indicator, coll stri
 	if packs != nil {
 		packs[ind.ValueKey] = entries
 	}
-	fillFrom(ind, entries)
-	return nil
+	return fillFrom(ind, coll, entries)
 }
 
 // fillFrom fills ind from its entry among a pack's entries (none: the
 // pack no longer holds it, so it is not on the ledger). Only that entry
 // is decoded: a read of one indicator should not cost a whole pack.
-func fillFrom(ind *wire.Indicator, entries []json.RawMessage) {
+func fillFrom(ind *wire.Indicator, coll string, entries []json.RawMessage) error {
 	i := findEntry(entries, ind.ID)
 	if i < 0 {
-		return
+		return nil
 	}
 	var v wire.IndicatorValue
-	if err := json.Unmarshal(entries[i], &v); err != nil || v.ID != ind.ID {
-		return
+	if err := json.Unmarshal(entries[i], &v); err != nil {
+		return &state.LedgerError{Op: "decode private data " + coll, Key: ind.ValueKey, Err: err}
+	}
+	if v.ID != ind.ID {
+		return &state.LedgerError{Op: "decode private data " + coll, Key: ind.ValueKey, Err: fmt.Errorf("entry of %s names %s", ind.ID, v.ID)}
 	}
 	sum := sha256.Sum256(entries[i])
 	ind.ValueOnLedger = hex.EncodeToString(sum[:]) == ind.ValueHash
 	ind.Value, ind.Stix, ind.Salt = v.Value, v.Stix, v.Salt
+	return nil
 }
 
 func putPrivate(stub shim.ChaincodeStubInterface, coll, id string, data []byte) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/ledgerguard/ledgerguard/chaincode/intel"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/harness"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgertest"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
@@ -609,4 +610,56 @@ func keysHolding(e *env, msp, value string) []string {
 		}
 	}
 	return out
+}
+
+// TestUnpackedValueLeavesOnReshareAndPurge: a record written before value
+// packs (its value under the indicator's own id, no valueKey) loses that
+// copy when it is shared again, so the purge that follows finds every
+// copy.
+func TestUnpackedValueLeavesOnReshareAndPurge(t *testing.T) {
+	e := newEnv(t)
+	ind, v := prepare("Org1MSP", wire.IndicatorDomain, "legacy.example", wire.TLPGreen)
+	old := ind
+	old.SharedBy, old.Status = "Org1MSP", wire.IndicatorActive
+	k, err := keys.Key(keys.Indicator, ind.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := e.L.BeginOn("Org1MSP", org1Intel)
+	if err := tx.Ctx().GetStub().PutState(k, mustJSON(old)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Ctx().GetStub().PutPrivateData(wire.CollectionIntelShared, ind.ID, v.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := keysHolding(e, "Org2MSP", v.Value); !slices.Equal(got, []string{ind.ID}) {
+		t.Fatalf("set-up: Org2's peer holds the value under %v, want [%s]", got, ind.ID)
+	}
+	changed := ind
+	changed.Confidence = 40
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{changed}, []wire.IndicatorValue{v}); err != nil {
+		t.Fatalf("share again: %v", err)
+	}
+	got, err := e.get("Org2MSP", org2Intel, ind.ID)
+	if err != nil || got.ValueKey == "" || got.Value != v.Value {
+		t.Fatalf("after the re-share reads %+v, %v; want the value from a pack", got, err)
+	}
+	for _, msp := range []string{"Org1MSP", "Org2MSP"} {
+		if got, want := keysHolding(e, msp, v.Value), []string{got.ValueKey}; !slices.Equal(got, want) {
+			t.Errorf("%s's peer holds the value under %v, want only %v", msp, got, want)
+		}
+	}
+	if _, _, err := e.call("Org1MSP", org1Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.PurgeIndicator(ctx, ind.ID)
+	}); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	for _, msp := range []string{"Org1MSP", "Org2MSP"} {
+		if got := keysHolding(e, msp, v.Value); len(got) != 0 {
+			t.Errorf("after the purge %s's peer still holds the value under %v", msp, got)
+		}
+	}
 }

@@ -27,8 +27,11 @@ import (
 // without it (repack), so purging that pack removes every copy.
 //
 // valuesPerPack trades share cost against read cost: a read
-// (GetIndicator, ListIndicators) decodes the whole pack, so it stays a
-// few kilobytes.
+// (GetIndicator, ListIndicators) moves the whole pack through the peer
+// (and decodes only its own entry), so a pack stays a few kilobytes. A
+// purge or re-share rewrites the records of the pack's other indicators
+// too, so a concurrent revoke or re-share of any of them in the same
+// block fails with an MVCC conflict and is retried.
 const valuesPerPack = 32
 
 // packer collects the values one transaction writes into packs named

@@ -179,9 +179,12 @@ type Indicator struct {
 	Value string `json:"value,omitempty"`
 	Stix  string `json:"stix,omitempty"`
 	Salt  string `json:"salt,omitempty"`
-	// ValueOnLedger is set by reads when the reading peer's hashed private
-	// state (GetPrivateDataHash) still holds ValueHash: the value is
-	// stored and unchanged. False after a purge.
+	// ValueOnLedger is set by reads when the value is stored and
+	// unchanged: for a value under its own key, the reading peer's hashed
+	// private state (GetPrivateDataHash) holds ValueHash; for a packed
+	// value (ValueKey), the pack's entry hashes to ValueHash, or, on a
+	// peer that does not yet hold the pack, the pack's hash is on the
+	// ledger. False after a purge.
 	ValueOnLedger bool `json:"valueOnLedger,omitempty"`
 }
 

@@ -382,7 +382,7 @@ func (a *Alerter) scoreNext(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	b, ok, err := a.log.BatchOf(ctx, at)
-	if err != nil || !ok || b.TreeSizeBefore != at || a.idleFor(b) {
+	if err != nil || !ok || b.TreeSizeBefore != at || a.idle(b) {
 		return false, err
 	}
 	a.scoreMu.Lock()
@@ -444,7 +444,7 @@ func (a *Alerter) forget(batches []gateway.Batch) {
 // the alerter waits rather than pass b unscored. It logs the first wait
 // for each batch.
 func (a *Alerter) idleFor(b gateway.Batch) bool {
-	if a.cfg.Served == nil || len(b.Models) == 0 || len(a.cfg.Served()) > 0 {
+	if !a.idle(b) {
 		return false
 	}
 	a.mu.Lock()
@@ -455,6 +455,13 @@ func (a *Alerter) idleFor(b gateway.Batch) bool {
 		a.cfg.Logger.Warn("detection is idle: alerting waits at this batch until its models are served", "batch", b.ID, "batch_models", len(b.Models))
 	}
 	return true
+}
+
+// idle is idleFor without its record and log: scoring ahead asks it of
+// later batches, which must not move the status off the batch the
+// alerter waits at.
+func (a *Alerter) idle(b gateway.Batch) bool {
+	return a.cfg.Served != nil && len(b.Models) > 0 && len(a.cfg.Served()) == 0
 }
 
 func (a *Alerter) setErr(err error) {

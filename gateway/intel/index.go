@@ -103,6 +103,11 @@ func (x *index) add(h uint64, tag byte, k []byte, handle uint32, from, until int
 	if 2*(x.used+1) > len(x.slots) {
 		x.grow(hashOf)
 	}
+	if len(x.arena)+recKey+len(k) > math.MaxUint32 {
+		// Offsets are 32 bits: some 40 M indicators of typical size, far
+		// beyond what one consortium shares (compaction reclaims revoked ones).
+		panic("intel: index arena exceeds 4 GiB")
+	}
 	head, slot := find(x, h, tag, k)
 	off := uint32(len(x.arena))
 	var hdr [recKey]byte
@@ -114,7 +119,6 @@ func (x *index) add(h uint64, tag byte, k []byte, handle uint32, from, until int
 	hdr[recTag] = tag
 	if need := len(x.arena) + recKey + len(k); need > cap(x.arena) {
 		grown := make([]byte, len(x.arena), max(2*cap(x.arena), need))
-		adviseHuge(grown)
 		copy(grown, x.arena)
 		x.arena = grown
 	}
@@ -180,7 +184,6 @@ func (x *index) deleteSlot(i uint64, hashOf func(byte, []byte) uint64) {
 func (x *index) grow(hashOf func(byte, []byte) uint64) {
 	old := x.slots
 	x.slots = make([]uint64, 2*len(old))
-	adviseHuge(x.slots)
 	mask := uint64(len(x.slots) - 1)
 	for _, s := range old {
 		if s == 0 {
@@ -202,7 +205,6 @@ func (x *index) compact(moved func(handle, off uint32)) bool {
 		return false
 	}
 	arena := make([]byte, 8, len(x.arena)-x.garbage+4096)
-	adviseHuge(arena)
 	for i, s := range x.slots {
 		if s == 0 {
 			continue

@@ -187,7 +187,6 @@ func (m *Matcher) hashOf(tag byte, k []byte) uint64 {
 func NewMatcher() *Matcher {
 	seed := maphash.MakeSeed()
 	filter := make([]uint64, filterBits/64)
-	adviseHuge(filter)
 	return &Matcher{
 		byID:   map[string]*Entry{},
 		idx:    newIndex(),

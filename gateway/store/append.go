@@ -46,6 +46,10 @@ type request struct {
 // committed together, so retries are idempotent. An invalid event rejects
 // the whole request (*InvalidEventError) and stores nothing of it.
 //
+// Append takes ownership of the events' Fields, Labels and Raw: with
+// WithRecentLeaves the store may hand those same values to Leaves readers,
+// so a caller must not modify them after the call.
+//
 // The caller's goroutine does the per-event encoding, so concurrent callers
 // encode in parallel; one appender goroutine then assigns sequence numbers,
 // hashes, and commits all queued requests in one write and one fsync.

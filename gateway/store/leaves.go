@@ -21,7 +21,15 @@ const MaxLeaves = 65_536
 // segment rather than a lookup per event, and the canonical bytes of the
 // whole range share the buffer they were read into; each record's frame
 // checksum is verified, and a damaged or misplaced record is a
-// *SegmentCorruptError naming its file and offset.
+// *SegmentCorruptError naming its file and offset. With WithRecentLeaves,
+// a range whose every leaf is still held in memory is served from there
+// instead (the same events, canonical bytes and leaf hashes the files
+// hold, with nothing read or verified: those records were written by this
+// process and the files are checked when they are read).
+//
+// The returned events are shared, not copied: their Fields, Labels and Raw
+// may be the very values Append was given and other readers receive.
+// Readers must treat them as read-only.
 func (s *Store) Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
 	if from > to {
 		return nil, &ArgumentError{Arg: "from", Err: fmt.Errorf("%d is after to %d", from, to)}

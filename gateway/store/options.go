@@ -115,7 +115,8 @@ func WithBatchMaxWait(d time.Duration) Option {
 // callers handed them over (default 0: none), so Leaves serves a recent
 // range without reading and decoding it: the alerter scores every event
 // soon after its batch is sealed. Only events whose decoded form equals
-// the value given are kept, so Leaves returns the same either way. It
+// the value given are kept, so Leaves returns the same either way (as
+// long as nobody modifies them: see Append and Leaves on ownership). It
 // holds n events with their canonical bytes (about 6 KB each for a
 // 41-field flow record).
 func WithRecentLeaves(n int) Option {

@@ -117,7 +117,7 @@ func decodesAsIs(v any, depth int) bool {
 	case string:
 		return utf8.ValidString(x)
 	case json.Number:
-		return x != "" && validJSONNumber(string(x))
+		return x != "" && gateway.ValidNumber(string(x))
 	case map[string]any:
 		if x == nil {
 			return false // encoded null decodes to a nil interface, not a nil map
@@ -140,46 +140,4 @@ func decodesAsIs(v any, depth int) bool {
 		return true
 	}
 	return false
-}
-
-// validJSONNumber reports whether s is a JSON number (RFC 8259's
-// grammar: encoding/json writes a json.Number only then, and decodes it
-// back unchanged).
-func validJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && '1' <= s[i] && s[i] <= '9':
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if i == len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i == len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-	}
-	return i == len(s)
 }

@@ -315,6 +315,17 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		}
 	}
 
+	var pprofServe func(context.Context) error
+	if cfg.Debug.PprofListen != "" {
+		if pprofServe, err = servePprof(cfg.Debug.PprofListen, log); err != nil {
+			_ = httpLn.Close()
+			if sysLn != nil {
+				_ = sysLn.Close()
+			}
+			return err
+		}
+	}
+
 	bg, cancelBG := context.WithCancel(context.Background())
 	defer cancelBG()
 	errc := make(chan error, 8)
@@ -345,7 +356,10 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		}
 		r, err := newResponder(respondCfg, client, cfg.Ledger.Channel, cfg.Ledger.Chaincode, vault, log)
 		if err != nil {
+			// The workers already running use the store the deferred
+			// Close shuts: stop them first.
 			cancelBG()
+			wg.Wait()
 			_ = httpLn.Close()
 			return err
 		}
@@ -379,14 +393,8 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if iw != nil {
 		iw.run(bg, run, log)
 	}
-	if cfg.Debug.PprofListen != "" {
-		serve, err := servePprof(bg, cfg.Debug.PprofListen, log)
-		if err != nil {
-			cancelBG()
-			_ = httpLn.Close()
-			return err
-		}
-		run("pprof", serve)
+	if pprofServe != nil {
+		run("pprof", func() error { return pprofServe(bg) })
 	}
 	run("http", func() error { return api.Serve(srv, httpLn) })
 	if sys != nil {

@@ -11,11 +11,13 @@ import (
 	"time"
 )
 
-// servePprof serves net/http/pprof on its own listener (config
-// debug.pprof_listen, loopback only) until ctx ends. The handlers are
+// servePprof listens on addr (config debug.pprof_listen, loopback only)
+// and returns the function that serves net/http/pprof there until its ctx
+// ends. It listens at once, before the gateway starts any worker, so a
+// taken port fails start-up cleanly. The handlers are
 // mounted on a private mux, not http.DefaultServeMux, so nothing else the
 // process registers leaks onto this port and the API never serves them.
-func servePprof(ctx context.Context, addr string, log *slog.Logger) (func() error, error) {
+func servePprof(addr string, log *slog.Logger) (func(ctx context.Context) error, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -28,7 +30,7 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) (func() erro
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	log.Warn("pprof listener on (debug.pprof_listen): profiles expose memory contents", "addr", ln.Addr().String())
-	return func() error {
+	return func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
 			_ = srv.Close()
