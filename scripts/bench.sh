@@ -45,7 +45,7 @@ backpressure: {max_unanchored_events: 20000000, max_pending_batches: 1000}
 detection:
   enabled: true
   strict: false
-  models_dir: "${LG_ROOT}/models"
+  models_dir: "${BENCH_MODELS_DIR:-${LG_ROOT}/models}"
   onnxruntime_library: "${LG_BIN}/onnxruntime/libonnxruntime.so.1"
 credentials:
   - {name: bench, token: bench-token-not-secret, scopes: [ndjson, hec, read]}
@@ -142,7 +142,7 @@ ledger: {profile: "${BENCH_RUN_DIR}/connection-org1.json", identity: ${identity}
 detection:
   enabled: true
   strict: false
-  models_dir: "${LG_ROOT}/models"
+  models_dir: "${BENCH_MODELS_DIR:-${LG_ROOT}/models}"
   onnxruntime_library: "${LG_BIN}/onnxruntime/libonnxruntime.so.1"
 respond:
   enabled: true
@@ -367,7 +367,7 @@ backpressure: {max_unanchored_events: 20000000, max_pending_batches: 1000}
 detection:
   enabled: true
   strict: false
-  models_dir: "${LG_ROOT}/models"
+  models_dir: "${BENCH_MODELS_DIR:-${LG_ROOT}/models}"
   onnxruntime_library: "${LG_BIN}/onnxruntime/libonnxruntime.so.1"
 intel:
   enabled: true
@@ -408,7 +408,9 @@ bench_selected() {
 # LEDGERGUARD_BENCH_GATEWAY names another gateway binary for the ingest
 # and action scenarios; LEDGERGUARD_BENCH_BASELINE names a second one
 # each of them runs first, on the same network, its figures prefixed
-# baseline_ (to compare builds in one run); LEDGERGUARD_BENCH_PPROF_DIR
+# baseline_ (to compare builds in one run), with the models of
+# LEDGERGUARD_BENCH_BASELINE_MODELS if set (an older checkout's models/,
+# which an older build can read); LEDGERGUARD_BENCH_PPROF_DIR
 # profiles the (non-baseline) ingest gateway into that folder.
 main() {
   local s out
@@ -461,7 +463,7 @@ run_all() {
   if bench_selected ingest "$@"; then
     if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then
       log "bench: ingest with the baseline gateway ${LEDGERGUARD_BENCH_BASELINE} first (its figures prefixed baseline_)"
-      bench_ingest "${LEDGERGUARD_BENCH_BASELINE}" "${loadgen}" | sed -u 's/^BENCH /BENCH baseline_/'
+      BENCH_MODELS_DIR="${LEDGERGUARD_BENCH_BASELINE_MODELS:-}" bench_ingest "${LEDGERGUARD_BENCH_BASELINE}" "${loadgen}" | sed -u 's/^BENCH /BENCH baseline_/'
     fi
     bench_ingest "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${loadgen}" "${LEDGERGUARD_BENCH_PPROF_DIR:-}"
   fi
@@ -473,7 +475,7 @@ run_all() {
   if bench_selected orgs "$@"; then bench_orgs "${loadgen}"; fi
   if bench_selected action "$@"; then
     if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then
-      bench_action "${LEDGERGUARD_BENCH_BASELINE}" | sed -u 's/^BENCH /BENCH baseline_/'
+      BENCH_MODELS_DIR="${LEDGERGUARD_BENCH_BASELINE_MODELS:-}" bench_action "${LEDGERGUARD_BENCH_BASELINE}" | sed -u 's/^BENCH /BENCH baseline_/'
     fi
     bench_action "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}"
   fi
