@@ -117,7 +117,7 @@ collections_digest_committed() {
 
 # collections_digest_wanted FILE prints the same normal form for a
 # collections config file as scripts/collections.sh writes it (policies
-# of the form OR('MSP.member',...)); nothing when FILE is absent.
+# of the form OR('MSP.member',...)); [] when FILE is absent.
 collections_digest_wanted() {
   local file="$1"
   [[ -f "${file}" ]] || { echo '[]'; return 0; }
