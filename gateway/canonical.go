@@ -187,6 +187,21 @@ func appendJSONValue(dst []byte, v any, depth int) ([]byte, bool) {
 
 // appendJSONMap appends m with its keys sorted (nil: null).
 func appendJSONMap(dst []byte, m map[string]any, depth int) ([]byte, bool) {
+	return appendSortedMap(dst, m, depth, appendJSONValue)
+}
+
+// appendStringMap appends m with its keys sorted (nil: null).
+func appendStringMap(dst []byte, m map[string]string) []byte {
+	dst, _ = appendSortedMap(dst, m, 0, func(dst []byte, s string, _ int) ([]byte, bool) {
+		return appendJSONString(dst, s), true
+	})
+	return dst
+}
+
+// appendSortedMap appends m as a JSON object with its keys sorted, as
+// encoding/json orders them, each value written by val at depth (nil:
+// null); false when val cannot write a value.
+func appendSortedMap[V any](dst []byte, m map[string]V, depth int, val func([]byte, V, int) ([]byte, bool)) ([]byte, bool) {
 	if m == nil {
 		return append(dst, "null"...), true
 	}
@@ -203,33 +218,11 @@ func appendJSONMap(dst []byte, m map[string]any, depth int) ([]byte, bool) {
 		dst = appendJSONString(dst, k)
 		dst = append(dst, ':')
 		var ok bool
-		if dst, ok = appendJSONValue(dst, m[k], depth); !ok {
+		if dst, ok = val(dst, m[k], depth); !ok {
 			return dst, false
 		}
 	}
 	return append(dst, '}'), true
-}
-
-// appendStringMap appends m with its keys sorted (nil: null).
-func appendStringMap(dst []byte, m map[string]string) []byte {
-	if m == nil {
-		return append(dst, "null"...)
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	dst = append(dst, '{')
-	for i, k := range keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendJSONString(dst, k)
-		dst = append(dst, ':')
-		dst = appendJSONString(dst, m[k])
-	}
-	return append(dst, '}')
 }
 
 // appendJSONFloat appends a finite f as encoding/json writes a float64:

@@ -61,11 +61,7 @@ func BenchmarkDetect(b *testing.B) {
 	requireORT(b)
 	for _, name := range detectModels {
 		b.Run(name, func(b *testing.B) {
-			m, err := Open(modelDir(b, name))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer m.Close()
+			m := openCommitted(b, name)
 			evs, raw := detectInput(b, m, name)
 			leaves := make([]gateway.Leaf, len(evs))
 			for i := range evs {

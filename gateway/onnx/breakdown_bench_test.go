@@ -61,11 +61,7 @@ func BenchmarkDetectStages(b *testing.B) {
 	requireORT(b)
 	for _, name := range detectModels {
 		b.Run(name, func(b *testing.B) {
-			m, err := Open(modelDir(b, name))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer m.Close()
+			m := openCommitted(b, name)
 			evs, raw := detectInput(b, m, name)
 			n := len(evs)
 			w, nl := m.engine.Width(), len(m.manifest.Labels)

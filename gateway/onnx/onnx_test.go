@@ -61,6 +61,18 @@ func modelDir(t testing.TB, name string) string {
 	return d
 }
 
+// openCommitted opens the latest committed version of model name with
+// opts and closes it when the test or benchmark ends.
+func openCommitted(t testing.TB, name string, opts ...Option) *Model {
+	t.Helper()
+	m, err := Open(modelDir(t, name), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
 // copyModel copies a committed model directory to dst/name/version.
 func copyModel(t *testing.T, src, dst, version string) string {
 	t.Helper()
@@ -204,11 +216,7 @@ func dnsEvents(names ...string) []gateway.Event {
 
 func TestDetect(t *testing.T) {
 	requireORT(t)
-	m, err := Open(modelDir(t, "dns-dga"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := openCommitted(t, "dns-dga")
 	events := dnsEvents("www.google.com", "xjwqkzvbnmtrplq.biz")
 	events = append(events, gateway.Event{ID: "flow", Class: gateway.ClassFlow})
 	res, err := m.Detect(context.Background(), events)
@@ -237,11 +245,7 @@ func TestDetect(t *testing.T) {
 
 func TestDetectConcurrentMatchesSerial(t *testing.T) {
 	requireORT(t)
-	m, err := Open(modelDir(t, "nsl-kdd-flow"), WithMaxBatch(64), WithMaxWait(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := openCommitted(t, "nsl-kdd-flow", WithMaxBatch(64), WithMaxWait(time.Millisecond))
 	w := m.Engine().Width()
 	x := make([]float32, w)
 	want := make([][]float32, 50)

@@ -21,11 +21,7 @@ func TestDetectLeavesMatchesDetect(t *testing.T) {
 	requireORT(t)
 	for _, name := range detectModels {
 		t.Run(name, func(t *testing.T) {
-			m, err := Open(modelDir(t, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			m := openCommitted(t, name)
 			base := goldenEvents("auth-bruteforce")
 			if name != "auth-bruteforce" && name != "auth-anomaly" {
 				base = benchEvents(t, m, 2000)

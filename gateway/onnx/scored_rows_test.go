@@ -28,11 +28,7 @@ func TestFeatureObserver(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	ref, err := Open(modelDir(t, "dns-anomaly"), WithMaxWait(-1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
+	ref := openCommitted(t, "dns-anomaly", WithMaxWait(-1))
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	evs := []gateway.Event{
 		{Time: t0, Class: gateway.ClassDNS, Fields: map[string]any{"dns.question.name": "example.com"}},

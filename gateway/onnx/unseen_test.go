@@ -91,11 +91,7 @@ func TestOpenAnomalyManifestErrors(t *testing.T) {
 // deviated most.
 func TestAnomalyDetect(t *testing.T) {
 	requireORT(t)
-	m, err := Open(modelDir(t, "nsl-kdd-flow-anomaly"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := openCommitted(t, "nsl-kdd-flow-anomaly")
 	if !m.Manifest().IsAnomaly() {
 		t.Fatalf("manifest detector = %q, want anomaly", m.Manifest().Detector)
 	}
