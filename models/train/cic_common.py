@@ -21,14 +21,8 @@ Served only to replays of these datasets (applies_to.sourcetypes).
 Threshold: balanced accuracy on a seeded 20% of the training rows
 (validation model fit on the other 80%).
 """
-import os
-
-import numpy as np
-
 import cic
 import unsw
-from common import (MODELS, SEED, binary_report, draft_path, export, features, finish, libs, log,
-                    threshold_balanced, write_json)
 
 NAME, VERSION = "cic-ids2017-flow-common", "1.0.0"
 NUM = ["source.packets", "destination.packets", "source.bytes", "destination.bytes"]
@@ -69,30 +63,7 @@ def draft():
 
 
 def main():
-    d = draft()
-    dp = draft_path(NAME)
-    write_json(dp, d)
-    meta, X, _ = features(dp, "train")
-    y = np.array([l == "attack" for l in meta["label"]], dtype=int)
-    log(f"{NAME}: {X.shape[0]} rows x {X.shape[1]} features, {y.sum()} attack")
-    val = np.random.RandomState(SEED).rand(len(y)) < 0.2
-    m = unsw.fit(X[~val], y[~val])
-    score = m.predict_proba(X[val])[:, 1]
-    th, ba = threshold_balanced(y[val], score)
-    rep = binary_report(y[val], score, th)
-    from sklearn.metrics import roc_auc_score
-    auc = roc_auc_score(y[val], score)
-    log(f"{NAME}: val threshold {th} balanced acc {ba:.4f} auc {auc:.4f} {rep}")
-    model = unsw.fit(X, y)
-    mdir = os.path.join(MODELS, NAME, VERSION)
-    os.makedirs(mdir, exist_ok=True)
-    outs = export(model, X.shape[1], "sklearn", os.path.join(mdir, "model.onnx"))
-    man = finish(d, mdir, outs, X.shape[1], 2, "mlp", th, {"balanced_accuracy": ba, "roc_auc": auc, **rep},
-                 "MLP 16-8 (scikit-learn, standardised inputs, log1p counters), 60 epochs", libs(),
-                 "seeded random 20% of the training rows (validation model fit on the other 80%)")
-    man["training"]["command"] = "make -C models cic_common  (models/train/cic_common.py)"
-    write_json(os.path.join(mdir, "manifest.json"), man)
-
+    unsw.train(NAME, VERSION, draft, "cic_common")
 
 if __name__ == "__main__":
     main()

@@ -95,13 +95,18 @@ def fit(X, y):
     return m
 
 
-def main():
+def train(name, version, draft, target):
+    """Fits the classifier of draft() (a manifest draft whose training
+    files label rows "attack"), sets its threshold on a seeded 20% of the
+    training rows, refits on all of them and writes name/version: the
+    procedure unsw-nb15-flow and cic-ids2017-flow-common share. target is
+    its `make -C models` target."""
     d = draft()
-    dp = draft_path(NAME)
+    dp = draft_path(name)
     write_json(dp, d)
     meta, X, _ = features(dp, "train")
     y = np.array([l == "attack" for l in meta["label"]], dtype=int)
-    log(f"{NAME}: {X.shape[0]} rows x {X.shape[1]} features, {y.sum()} attack")
+    log(f"{name}: {X.shape[0]} rows x {X.shape[1]} features, {y.sum()} attack")
     val = np.random.RandomState(SEED).rand(len(y)) < 0.2
     m = fit(X[~val], y[~val])
     score = m.predict_proba(X[val])[:, 1]
@@ -109,17 +114,20 @@ def main():
     rep = binary_report(y[val], score, th)
     from sklearn.metrics import roc_auc_score
     auc = roc_auc_score(y[val], score)
-    log(f"{NAME}: val threshold {th} balanced acc {ba:.4f} auc {auc:.4f} {rep}")
+    log(f"{name}: val threshold {th} balanced acc {ba:.4f} auc {auc:.4f} {rep}")
     model = fit(X, y)
-    mdir = os.path.join(MODELS, NAME, VERSION)
+    mdir = os.path.join(MODELS, name, version)
     os.makedirs(mdir, exist_ok=True)
     outs = export(model, X.shape[1], "sklearn", os.path.join(mdir, "model.onnx"))
     man = finish(d, mdir, outs, X.shape[1], 2, "mlp", th, {"balanced_accuracy": ba, "roc_auc": auc, **rep},
                  "MLP 16-8 (scikit-learn, standardised inputs, log1p counters), 60 epochs", libs(),
                  "seeded random 20% of the training rows (validation model fit on the other 80%)")
-    man["training"]["command"] = "make -C models unsw  (models/train/unsw.py)"
+    man["training"]["command"] = f"make -C models {target}  (models/train/{target}.py)"
     write_json(os.path.join(mdir, "manifest.json"), man)
 
+
+def main():
+    train(NAME, VERSION, draft, "unsw")
 
 if __name__ == "__main__":
     main()
