@@ -313,24 +313,8 @@ func readManifestAt(t *testing.T, dir string) string {
 // tamperBundle writes a copy of the bundle with one event's bytes changed.
 func tamperBundle(t *testing.T, path string) string {
 	t.Helper()
-	f, err := os.Open(path)
+	out, err := evidencetest.ModifiedCopy(path, t.TempDir(), 0, 0)
 	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := evidence.ReadBundle(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := evidencetest.ModifyEvent(b, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := b.Write(&buf, true); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "tampered.jsonl.gz")
-	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -184,26 +184,7 @@ func TestFeaturesFromBundle(t *testing.T) {
 func TestFeaturesRefusesTamperedBundle(t *testing.T) {
 	mpath, _ := authManifest(t)
 	bundle, _ := authBundle(t, 10)
-	f, err := os.Open(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := evidence.ReadBundle(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := evidencetest.ModifyEvent(b, 1, 0); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := b.Write(&buf, true); err != nil {
-		t.Fatal(err)
-	}
-	tampered := filepath.Join(t.TempDir(), "tampered.jsonl.gz")
-	if err := os.WriteFile(tampered, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	tampered := tamperedCopy(t, bundle)
 	outFile := filepath.Join(t.TempDir(), "never.csv")
 	for _, extra := range [][]string{nil, {"--output", outFile}} {
 		args := append([]string{"features", "--manifest", mpath, "--bundle", tampered}, extra...)

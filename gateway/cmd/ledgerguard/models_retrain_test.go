@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ledgerguard/ledgerguard/gateway/evidence"
 	"github.com/ledgerguard/ledgerguard/gateway/evidence/evidencetest"
 )
 
@@ -17,24 +15,8 @@ import (
 // returns its path.
 func tamperedCopy(t *testing.T, bundle string) string {
 	t.Helper()
-	f, err := os.Open(bundle)
+	p, err := evidencetest.ModifiedCopy(bundle, t.TempDir(), 1, 0)
 	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := evidence.ReadBundle(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := evidencetest.ModifyEvent(b, 1, 0); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := b.Write(&buf, true); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "tampered.jsonl.gz")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
@@ -48,6 +50,31 @@ func ModifyEvent(b *evidence.Bundle, bi, ei int) error {
 	}
 	ev.Canonical = c
 	return nil
+}
+
+// ModifiedCopy writes a copy of the gzipped bundle file at path, with
+// ModifyEvent applied to event ei of batch bi, as dir/tampered.jsonl.gz
+// and returns that path: the file a test hands a command that must refuse
+// it.
+func ModifiedCopy(path, dir string, bi, ei int) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	b, err := evidence.ReadBundle(f)
+	f.Close()
+	if err != nil {
+		return "", err
+	}
+	if err := ModifyEvent(b, bi, ei); err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := b.Write(&buf, true); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "tampered.jsonl.gz")
+	return out, os.WriteFile(out, buf.Bytes(), 0o644)
 }
 
 // RemoveEvent deletes event ei of batch bi and returns it.
