@@ -33,6 +33,14 @@ type Ledger interface {
 // call, stage and transaction; errors.Is(err, ErrLedgerUnavailable) finds it.
 var ErrLedgerUnavailable = errors.New("ledger unavailable")
 
+// ErrLedgerConflict marks a transaction committed invalid because it raced
+// another one (an MVCC or phantom read conflict): it read state that a
+// transaction in the same or an earlier block changed. It is always found
+// inside a *LedgerUnavailableError (a retry reads the new state), so
+// errors.Is(err, ErrLedgerConflict) tells a caller that submits
+// transactions concurrently that they overlap, not that the ledger is down.
+var ErrLedgerConflict = errors.New("read conflict with a concurrent transaction")
+
 // LedgerUnavailableError is a transient failure of one ledger call: the
 // same call may succeed if retried later. Code is the chaincode's code when
 // the chaincode itself said so (wire.CodeUnavailable, or a code the caller

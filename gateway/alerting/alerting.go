@@ -4,7 +4,12 @@
 // event with its canonical bytes and leaf hash, nothing re-encoded) and
 // scores them with the detector while the batch is being anchored; once
 // the batch is anchored it raises one alert per flagged verdict with
-// RaiseAlerts, in transactions of at most MaxPerTx alerts.
+// RaiseAlerts, in transactions of at most MaxPerTx alerts, up to
+// MaxInFlight of them at once: transactions that hold alerts of the same
+// batch go one after another (the chaincode range-reads a batch's alert
+// sets, so they would conflict), others concurrently, and those that
+// still conflict (a consortium dedup rule merging alerts about one entity
+// across them) are committed again one at a time.
 //
 // Why raise only after anchoring: the chaincode accepts an alert only when
 // the batch that holds its event is already on the ledger, so an alert
@@ -15,8 +20,12 @@
 // verdicts: scoring is deterministic for a given model file, alert ids are
 // deterministic, and RaiseAlerts is idempotent, so after a crash the
 // alerter simply resumes at its durable watermark (the tree size up to
-// which every batch's alerts are committed) and repeats at most one batch,
-// which the ledger recognises and does not write twice.
+// which every batch's alerts are committed) and repeats at most the
+// batches of one step (bounded by maxAlertsPerStep alerts), which the
+// ledger recognises and does not write twice. The same idempotence makes
+// concurrent transactions safe: the position moves only once every
+// transaction of a step committed, and a step that failed part-way is
+// redone whole.
 package alerting
 
 import (
@@ -106,6 +115,9 @@ type Alerter struct {
 	lastErr    string
 	wmErr      string // the last watermark write failure, until one succeeds
 	waitingFor string // the batch alerting waits at while detection is idle
+	inFlight   int    // transactions a step keeps in flight (adjustInFlight)
+	calm       int    // clean steps since inFlight last changed at 1
+	conflicts  uint64 // transactions that hit a read conflict and were committed again
 
 	// Scoring ahead (see scoreAhead): one batch is scored at a time
 	// (scoreMu), in log order as far as possible, and its alerts are kept
@@ -138,6 +150,12 @@ type Status struct {
 	// WatermarkError is the last failure to write the watermark file, set
 	// until a write succeeds (the alerter keeps working meanwhile).
 	WatermarkError string `json:"watermark_error,omitempty"`
+	// InFlight is how many RaiseAlerts transactions a step keeps in flight
+	// now (MaxInFlight, fewer for a while after concurrent ones failed);
+	// Conflicts counts the transactions that hit a read conflict with
+	// another of the alerter's own and were committed again.
+	InFlight  int    `json:"in_flight"`
+	Conflicts uint64 `json:"conflicts"`
 }
 
 // WatermarkError reports a failed write of the watermark file. The alerter
@@ -177,7 +195,7 @@ func New(cfg Config, log Log, det detect.Detector, raiser Raiser) (*Alerter, err
 	if err != nil {
 		return nil, err
 	}
-	a.watermark, a.pos = wm, wm
+	a.watermark, a.pos, a.inFlight = wm, wm, MaxInFlight
 	a.ahead, a.scoredTo = map[string]scored{}, wm
 	return a, nil
 }
@@ -197,7 +215,8 @@ func (a *Alerter) Wake() {
 func (a *Alerter) Status() Status {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return Status{Watermark: a.watermark, Position: a.pos, Raised: a.raised, Merged: a.merged, Suppressed: a.suppr, LastError: a.lastErr, WatermarkError: a.wmErr}
+	return Status{Watermark: a.watermark, Position: a.pos, Raised: a.raised, Merged: a.merged, Suppressed: a.suppr, LastError: a.lastErr, WatermarkError: a.wmErr,
+		InFlight: a.inFlight, Conflicts: a.conflicts}
 }
 
 // Run processes anchored batches until ctx ends. Ledger failures, failed
@@ -261,18 +280,28 @@ func (a *Alerter) Run(ctx context.Context) error {
 // maxEventsPerStep bounds how many events one step reads and scores.
 const maxEventsPerStep = 200_000
 
+// maxAlertsPerStep bounds how many alerts one step raises: two rounds of
+// MaxInFlight full transactions. The position (and the durable watermark)
+// moves once per step, so a step must not wait for the ledger to commit
+// a 200,000-event backlog's alerts before any of them count: while the
+// ledger is the bottleneck the position moves every couple of
+// transaction round trips instead.
+const maxAlertsPerStep = 2 * MaxInFlight * MaxPerTx
+
 // step processes the anchored batches from the watermark on (as many as
-// are anchored, within maxEventsPerStep): their alerts go out together, in
-// transactions of at most MaxPerTx, so a backlog of small batches costs a
-// few transactions rather than one each.
+// are anchored, within maxEventsPerStep events and, past its first batch,
+// maxAlertsPerStep alerts): their alerts go out together, in transactions
+// of at most MaxPerTx, up to MaxInFlight of them at once (raise), so a
+// backlog of small batches costs a few transactions rather than one each.
 func (a *Alerter) step(ctx context.Context) (bool, error) {
 	a.mu.Lock()
 	wm, durableWM := a.pos, a.watermark
 	a.mu.Unlock()
 
 	var batches []gateway.Batch
+	var alerts []wire.Alert
 	var events uint64
-	for at := wm; events < maxEventsPerStep; {
+	for at := wm; events < maxEventsPerStep && len(alerts) < maxAlertsPerStep; {
 		b, ok, err := a.log.BatchOf(ctx, at)
 		if err != nil {
 			return false, fmt.Errorf("alerting: batch of seq %d: %w", at, err)
@@ -283,7 +312,12 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		if a.idleFor(b) {
 			break
 		}
+		al, err := a.alertsOf(ctx, b)
+		if err != nil {
+			return false, err
+		}
 		batches = append(batches, b)
+		alerts = append(alerts, al...)
 		events += b.TreeSizeAfter - b.TreeSizeBefore
 		at = b.TreeSizeAfter
 	}
@@ -297,28 +331,10 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		}
 		return false, nil
 	}
-	var alerts []wire.Alert
-	for _, b := range batches {
-		al, err := a.alertsOf(ctx, b)
-		if err != nil {
-			return false, err
-		}
-		alerts = append(alerts, al...)
-	}
 	last := batches[len(batches)-1]
-	merged := 0
-	for start := 0; start < len(alerts); start += MaxPerTx {
-		chunk := alerts[start:min(start+MaxPerTx, len(alerts))]
-		res, err := a.raiser.RaiseAlerts(ctx, chunk)
-		if err != nil {
-			return false, fmt.Errorf("alerting: batches up to %s: %w", last.ID, err)
-		}
-		a.mu.Lock()
-		a.raised += uint64(res.Created)
-		a.merged += uint64(len(res.Merged))
-		a.suppr += uint64(len(res.Suppressed))
-		a.mu.Unlock()
-		merged += len(res.Merged)
+	res, err := a.raise(ctx, alerts)
+	if err != nil {
+		return false, fmt.Errorf("alerting: batches up to %s: %w", last.ID, err)
 	}
 	a.mu.Lock()
 	a.pos, a.lastErr = last.TreeSizeAfter, ""
@@ -328,7 +344,8 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if len(alerts) > 0 {
-		a.cfg.Logger.Info("alerts raised", "batches", len(batches), "last_batch", last.ID, "alerts", len(alerts), "merged", merged)
+		a.cfg.Logger.Info("alerts raised", "batches", len(batches), "last_batch", last.ID, "alerts", len(alerts),
+			"transactions", res.txs, "merged", res.merged)
 	}
 	return true, nil
 }

@@ -70,11 +70,15 @@ func classify(op string, def gateway.Stage, err error) error {
 
 // committedInvalid maps the validation code of a transaction committed
 // invalid. MVCC and phantom read conflicts are races with another
-// transaction (a retry reads the new state); a duplicate id is a retry
-// racing itself.
+// transaction (a retry reads the new state; they wrap
+// gateway.ErrLedgerConflict so concurrent submitters can tell); a
+// duplicate id is a retry racing itself.
 func committedInvalid(op, txID string, code peer.TxValidationCode) error {
 	switch code {
-	case peer.TxValidationCode_MVCC_READ_CONFLICT, peer.TxValidationCode_PHANTOM_READ_CONFLICT, peer.TxValidationCode_DUPLICATE_TXID:
+	case peer.TxValidationCode_MVCC_READ_CONFLICT, peer.TxValidationCode_PHANTOM_READ_CONFLICT:
+		return &gateway.LedgerUnavailableError{Op: op, Stage: gateway.StageCommit, TxID: txID,
+			Err: fmt.Errorf("committed invalid (%s): %w", code, gateway.ErrLedgerConflict)}
+	case peer.TxValidationCode_DUPLICATE_TXID:
 		return &gateway.LedgerUnavailableError{Op: op, Stage: gateway.StageCommit, TxID: txID,
 			Err: fmt.Errorf("committed invalid (%s)", code)}
 	}

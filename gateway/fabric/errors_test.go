@@ -258,3 +258,28 @@ func TestAnchoredBatchNotAnchored(t *testing.T) {
 		})
 	}
 }
+
+// TestConflictsAreMarked: only read conflicts (the races a concurrent
+// submitter causes itself) carry gateway.ErrLedgerConflict; every other
+// failure, transient or not, does not.
+func TestConflictsAreMarked(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"mvcc", &client.CommitError{TransactionID: "tx1", Code: peer.TxValidationCode_MVCC_READ_CONFLICT}, true},
+		{"phantom", &client.CommitError{TransactionID: "tx2", Code: peer.TxValidationCode_PHANTOM_READ_CONFLICT}, true},
+		{"duplicate tx id", &client.CommitError{TransactionID: "tx3", Code: peer.TxValidationCode_DUPLICATE_TXID}, false},
+		{"endorsement policy", &client.CommitError{TransactionID: "tx4", Code: peer.TxValidationCode_ENDORSEMENT_POLICY_FAILURE}, false},
+		{"peer unreachable", status.Error(codes.Unavailable, "connection refused"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := classify("Op", gateway.StageEvaluate, tt.err)
+			if got := errors.Is(err, gateway.ErrLedgerConflict); got != tt.want {
+				t.Fatalf("errors.Is(%v, ErrLedgerConflict) = %v, want %v", err, got, tt.want)
+			}
+		})
+	}
+}

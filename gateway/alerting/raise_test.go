@@ -1,0 +1,321 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+func TestPlanTxs(t *testing.T) {
+	// alertsOf builds alerts from "batch:count" runs.
+	alertsOf := func(runs ...string) []wire.Alert {
+		var out []wire.Alert
+		for _, r := range runs {
+			b, n, _ := strings.Cut(r, ":")
+			var k int
+			fmt.Sscan(n, &k)
+			for i := range k {
+				out = append(out, wire.Alert{ID: fmt.Sprintf("%s-%d", b, i), BatchID: b})
+			}
+		}
+		return out
+	}
+	// shape renders lanes as "lane|lane", each lane "tx,tx", each tx its
+	// batches with their alert counts ("a3+b2").
+	shape := func(lanes []lane) string {
+		var ls []string
+		for _, l := range lanes {
+			var txs []string
+			for _, tx := range l {
+				var parts []string
+				for i := 0; i < len(tx); {
+					j := i
+					for j < len(tx) && tx[j].BatchID == tx[i].BatchID {
+						j++
+					}
+					parts = append(parts, fmt.Sprintf("%s%d", tx[i].BatchID, j-i))
+					i = j
+				}
+				txs = append(txs, strings.Join(parts, "+"))
+			}
+			ls = append(ls, strings.Join(txs, ","))
+		}
+		return strings.Join(ls, "|")
+	}
+	tests := []struct {
+		name string
+		runs []string
+		want string
+	}{
+		{"none", nil, ""},
+		{"one small batch", []string{"a:3"}, "a3"},
+		{"small batches share a transaction", []string{"a:3", "b:4", "c:3"}, "a3+b4+c3"},
+		{"a batch that does not fit opens the next transaction", []string{"a:6", "b:5", "c:4"}, "a6|b5+c4"},
+		{"a full batch is one transaction", []string{"a:10", "b:10"}, "a10|b10"},
+		{"a large batch is one lane, cut in order", []string{"a:2", "b:23", "c:1"}, "a2|b10,b10,b3|c1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			alerts := alertsOf(tt.runs...)
+			lanes := planTxs(alerts, 10)
+			if got := shape(lanes); got != tt.want {
+				t.Fatalf("planTxs = %q, want %q", got, tt.want)
+			}
+			var ids []string
+			for _, l := range lanes {
+				for _, tx := range l {
+					for _, a := range tx {
+						ids = append(ids, a.ID)
+					}
+				}
+			}
+			if got, want := len(ids), len(alerts); got != want {
+				t.Fatalf("planned %d alerts, want %d", got, want)
+			}
+		})
+	}
+}
+
+// ledgerRaiser is a fake ledger for concurrency tests: a transaction takes
+// a while, alerts are stored once by id (RaiseAlerts is idempotent), and
+// with dedup set two transactions in flight together that hold alerts
+// about the same principal conflict as a dedup record would: the later
+// one fails with a read conflict and stores nothing. It refuses two
+// transactions in flight together that share a batch (the chaincode's
+// range read of a batch's sets would conflict; the alerter must never
+// cause that) by failing the test.
+type ledgerRaiser struct {
+	t     *testing.T
+	dedup bool
+	delay time.Duration
+
+	mu        sync.Mutex
+	inFlight  map[int][]wire.Alert
+	next      int
+	maxFlight int
+	stored    map[string]int
+	calls     int
+	conflicts int
+	posAt     []uint64 // the alerter's position when each call began
+	status    func() Status
+}
+
+func newLedgerRaiser(t *testing.T, dedup bool) *ledgerRaiser {
+	return &ledgerRaiser{t: t, dedup: dedup, delay: 5 * time.Millisecond, inFlight: map[int][]wire.Alert{}, stored: map[string]int{}}
+}
+
+func (l *ledgerRaiser) RaiseAlerts(_ context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
+	l.mu.Lock()
+	id := l.next
+	l.next++
+	l.calls++
+	if l.status != nil {
+		l.posAt = append(l.posAt, l.status().Position)
+	}
+	for _, other := range l.inFlight {
+		for _, a := range alerts {
+			if slices.ContainsFunc(other, func(o wire.Alert) bool { return o.BatchID == a.BatchID }) {
+				l.t.Errorf("two transactions in flight hold alerts of batch %s", a.BatchID)
+			}
+		}
+	}
+	l.inFlight[id] = alerts
+	l.maxFlight = max(l.maxFlight, len(l.inFlight))
+	l.mu.Unlock()
+
+	time.Sleep(l.delay)
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.inFlight, id)
+	if l.dedup {
+		for _, other := range l.inFlight {
+			for _, a := range alerts {
+				if slices.ContainsFunc(other, func(o wire.Alert) bool { return o.Principal == a.Principal }) {
+					l.conflicts++
+					return wire.RaiseResult{}, &gateway.LedgerUnavailableError{Op: "RaiseAlerts", Stage: gateway.StageCommit,
+						Err: fmt.Errorf("committed invalid (MVCC_READ_CONFLICT): %w", gateway.ErrLedgerConflict)}
+				}
+			}
+		}
+	}
+	var res wire.RaiseResult
+	for _, a := range alerts {
+		if l.stored[a.ID] == 0 {
+			res.Created++
+		}
+		l.stored[a.ID]++
+	}
+	return res, nil
+}
+
+// manyBatches returns a log of batches anchored batches of perBatch
+// events, every event flagged, principals cycling over principals.
+func manyBatches(batches, perBatch, principals int) *memLog {
+	users := make([]string, batches*perBatch)
+	for i := range users {
+		users[i] = fmt.Sprintf("bad%d", i%principals)
+	}
+	sizes := make([]int, batches)
+	for i := range sizes {
+		sizes[i] = perBatch
+	}
+	return newLog(users, sizes, batches)
+}
+
+func TestRaisesConcurrentlyWithoutSharingBatches(t *testing.T) {
+	log := manyBatches(12, MaxPerTx, 1<<30)
+	r := newLedgerRaiser(t, false)
+	a, err := New(quietCfg(t), log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := uint64(len(log.events))
+	runFor(t, a, func() bool { return a.Status().Watermark == end })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if got, want := len(r.stored), len(log.events); got != want {
+		t.Fatalf("stored %d alerts, want %d", got, want)
+	}
+	if r.maxFlight < 2 || r.maxFlight > MaxInFlight {
+		t.Fatalf("at most %d transactions in flight, want 2..%d", r.maxFlight, MaxInFlight)
+	}
+	st := a.Status()
+	if got, want := st.Raised, uint64(len(log.events)); got != want {
+		t.Fatalf("Status.Raised = %d, want %d", got, want)
+	}
+	if st.Conflicts != 0 || st.InFlight != MaxInFlight {
+		t.Fatalf("Status = %+v, want no conflicts and %d in flight", st, MaxInFlight)
+	}
+}
+
+// TestConflictsFallBackToSequential: with a dedup rule merging alerts
+// about one principal, concurrent transactions conflict; the alerter
+// commits the failed ones again one at a time, without giving up the
+// step, and keeps fewer in flight afterwards.
+func TestConflictsFallBackToSequential(t *testing.T) {
+	log := manyBatches(8, MaxPerTx/2, 3) // every transaction holds all 3 principals
+	r := newLedgerRaiser(t, true)
+	cfg := quietCfg(t)
+	a, err := New(cfg, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := uint64(len(log.events))
+	for a.Status().Watermark < end {
+		// Every step succeeds: the conflicts are handled inside it, not
+		// by Run's backoff.
+		if progressed, err := a.step(context.Background()); err != nil || !progressed {
+			t.Fatalf("step = %v, %v; want progress without an error", progressed, err)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if got, want := len(r.stored), len(log.events); got != want {
+		t.Fatalf("stored %d alerts, want %d", got, want)
+	}
+	for id, n := range r.stored {
+		if n != 1 {
+			t.Fatalf("alert %s stored %d times, want once (conflicting transactions store nothing)", id, n)
+		}
+	}
+	st := a.Status()
+	if r.conflicts == 0 {
+		t.Fatal("no conflict happened: the test does not test the fallback")
+	}
+	if got, want := st.Conflicts, uint64(r.conflicts); got != want {
+		t.Fatalf("Status.Conflicts = %d, want %d", got, want)
+	}
+	if st.InFlight >= MaxInFlight {
+		t.Fatalf("Status.InFlight = %d after conflicts, want fewer than %d", st.InFlight, MaxInFlight)
+	}
+	if st.LastError != "" {
+		t.Fatalf("Status.LastError = %q: the fallback should commit the step without an error", st.LastError)
+	}
+}
+
+// rejectOnce fails one transaction permanently.
+type rejectOnce struct {
+	*ledgerRaiser
+	once sync.Once
+}
+
+func (r *rejectOnce) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
+	var rejected bool
+	r.once.Do(func() { rejected = true })
+	if rejected {
+		return wire.RaiseResult{}, &gateway.LedgerRejectedError{Op: "RaiseAlerts", Stage: gateway.StageEndorse, Code: wire.CodeInvalid, Reason: "bad alert"}
+	}
+	return r.ledgerRaiser.RaiseAlerts(ctx, alerts)
+}
+
+// TestRejectionIsNotRetriedAtOnce: a permanent refusal is not committed
+// again one at a time; the step fails (Run retries it with backoff) and
+// the position stays.
+func TestRejectionIsNotRetriedAtOnce(t *testing.T) {
+	log := manyBatches(4, MaxPerTx, 1<<30)
+	r := &rejectOnce{ledgerRaiser: newLedgerRaiser(t, false)}
+	a, err := New(quietCfg(t), log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.step(context.Background())
+	var rejected *gateway.LedgerRejectedError
+	if !errors.As(err, &rejected) {
+		t.Fatalf("step = %v, want *gateway.LedgerRejectedError", err)
+	}
+	if got := a.Status().Position; got != 0 {
+		t.Fatalf("position = %d after a failed step, want 0", got)
+	}
+	if got, want := r.calls, 3; got != want {
+		t.Fatalf("%d transactions committed, want %d (the other lanes, none again)", got, want)
+	}
+	// The step is redone whole; what committed answers as existing.
+	if _, err := a.step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := a.Status().Raised, uint64(len(log.events)); got != want {
+		t.Fatalf("Status.Raised = %d, want %d", got, want)
+	}
+}
+
+// TestPositionMovesBeforeABacklogIsRaised: a backlog with more alerts
+// than one step raises moves the position step by step, so the
+// watermark (and what depends on it) does not wait for the whole backlog.
+func TestPositionMovesBeforeABacklogIsRaised(t *testing.T) {
+	batches := 3*maxAlertsPerStep/MaxPerTx + 1
+	log := manyBatches(batches, MaxPerTx, 1<<30)
+	r := newLedgerRaiser(t, false)
+	r.delay = 0
+	a, err := New(quietCfg(t), log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.status = a.Status
+	end := uint64(len(log.events))
+	runFor(t, a, func() bool { return a.Status().Watermark == end })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var moves []uint64
+	for _, p := range r.posAt {
+		if len(moves) == 0 || moves[len(moves)-1] != p {
+			moves = append(moves, p)
+		}
+	}
+	if len(moves) < 4 {
+		t.Fatalf("positions while raising %v, want at least 4 steps", moves)
+	}
+	for i := 1; i < len(moves); i++ {
+		if d := moves[i] - moves[i-1]; d > maxAlertsPerStep {
+			t.Fatalf("positions while raising %v: a step of %d events, want at most %d (one alert each)", moves, d, maxAlertsPerStep)
+		}
+	}
+}
