@@ -290,6 +290,19 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		}); err != nil {
 			return err
 		}
+		// Concurrent alert transactions: fewer than alerting.MaxInFlight
+		// for a while after some conflicted (a merging dedup rule) or
+		// timed out (an overloaded ledger).
+		if err := m.GaugeFunc("alerting_tx_in_flight", "RaiseAlerts transactions the alerter keeps in flight per step now.", func() float64 {
+			return float64(alerter.Status().InFlight)
+		}); err != nil {
+			return err
+		}
+		if err := m.GaugeFunc("alerting_tx_conflicts", "RaiseAlerts transactions that hit a read conflict with another of the alerter's and were committed again.", func() float64 {
+			return float64(alerter.Status().Conflicts)
+		}); err != nil {
+			return err
+		}
 	}
 	if err := m.GaugeFunc("store_writes_refused", "1 while the store refuses writes (free space below store.min_free_bytes, or reopening after a failed write).", func() float64 {
 		if st.WriteProblem() != "" {
