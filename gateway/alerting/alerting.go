@@ -280,13 +280,13 @@ func (a *Alerter) Run(ctx context.Context) error {
 // maxEventsPerStep bounds how many events one step reads and scores.
 const maxEventsPerStep = 200_000
 
-// maxAlertsPerStep bounds how many alerts one step raises: two rounds of
-// MaxInFlight full transactions. The position (and the durable watermark)
-// moves once per step, so a step must not wait for the ledger to commit
-// a 200,000-event backlog's alerts before any of them count: while the
-// ledger is the bottleneck the position moves every couple of
-// transaction round trips instead.
-const maxAlertsPerStep = 2 * MaxInFlight * MaxPerTx
+// maxAlertsPerStep bounds how many alerts one step raises: four rounds of
+// MaxInFlight full transactions, enough lanes (batches) to keep
+// MaxInFlight transactions in flight when batches hold a few thousand
+// alerts each. The durable watermark moves once per step, so this also
+// bounds what a crash makes the alerter raise again; the position in
+// memory moves within a step as its lanes commit (see raise).
+const maxAlertsPerStep = 4 * MaxInFlight * MaxPerTx
 
 // step processes the anchored batches from the watermark on (as many as
 // are anchored, within maxEventsPerStep events and, past its first batch,
@@ -332,7 +332,11 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	last := batches[len(batches)-1]
-	res, err := a.raise(ctx, alerts)
+	starts := make(map[string]uint64, len(batches))
+	for _, b := range batches {
+		starts[b.ID] = b.TreeSizeBefore
+	}
+	res, err := a.raise(ctx, alerts, func(id string) uint64 { return starts[id] })
 	if err != nil {
 		return false, fmt.Errorf("alerting: batches up to %s: %w", last.ID, err)
 	}

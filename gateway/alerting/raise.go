@@ -20,7 +20,11 @@ const MaxInFlight = 6
 // lane is a run of transactions that must be committed one after another:
 // they hold alerts of the same batch, and RaiseAlerts reads the batch's
 // alert sets (a range read), so two of them in one block would conflict.
-type lane [][]wire.Alert
+// idx is its place in the step's plan (lanes are in batch order).
+type lane struct {
+	idx int
+	txs [][]wire.Alert
+}
 
 // planTxs cuts alerts (in batch order, each batch's alerts contiguous)
 // into transactions of at most perTx alerts, grouped in lanes that can be
@@ -33,7 +37,7 @@ func planTxs(alerts []wire.Alert, perTx int) []lane {
 	cur, curEnd := 0, 0 // the open transaction is alerts[cur:curEnd]
 	flush := func() {
 		if curEnd > cur {
-			lanes = append(lanes, lane{alerts[cur:curEnd]})
+			lanes = append(lanes, lane{idx: len(lanes), txs: [][]wire.Alert{alerts[cur:curEnd]}})
 		}
 		cur = curEnd
 	}
@@ -45,9 +49,9 @@ func planTxs(alerts []wire.Alert, perTx int) []lane {
 		switch n := j - i; {
 		case n > perTx:
 			flush()
-			var l lane
+			l := lane{idx: len(lanes)}
 			for s := i; s < j; s += perTx {
-				l = append(l, alerts[s:min(s+perTx, j)])
+				l.txs = append(l.txs, alerts[s:min(s+perTx, j)])
 			}
 			lanes = append(lanes, l)
 			cur, curEnd = j, j
@@ -80,16 +84,22 @@ type raiseOutcome struct {
 // endorsement timeouts under load) the failed ones are committed again one
 // at a time at once, which is safe because RaiseAlerts is idempotent
 // (alert ids are deterministic): a transaction that did commit answers
-// with its alerts as existing. It reports the transactions it committed
-// (counted into Status as they commit) and the first error that remains.
-func (a *Alerter) raise(ctx context.Context, alerts []wire.Alert) (raiseOutcome, error) {
+// with its alerts as existing. Lanes are handed out in batch order, and
+// as soon as every lane before a batch has committed, the position moves
+// to that batch's start (startOf), so the position follows the ledger
+// transaction by transaction rather than step by step. It reports the
+// transactions it committed (counted into Status as they commit) and the
+// first error that remains.
+func (a *Alerter) raise(ctx context.Context, alerts []wire.Alert, startOf func(batchID string) uint64) (raiseOutcome, error) {
 	lanes := planTxs(alerts, MaxPerTx)
+	pr := &progress{a: a, done: make([]bool, len(lanes)), startOf: startOf, lanes: lanes}
 	a.mu.Lock()
 	n := a.inFlight
 	a.mu.Unlock()
 	var out raiseOutcome
+	retry := false
 	if n > 1 && len(lanes) > 1 {
-		out = a.raiseLanes(ctx, lanes, n)
+		out = a.raiseLanes(ctx, lanes, n, pr)
 		if out.err == nil {
 			a.adjustInFlight(false)
 			return out, nil
@@ -106,10 +116,9 @@ func (a *Alerter) raise(ctx context.Context, alerts []wire.Alert) (raiseOutcome,
 		a.mu.Unlock()
 		a.cfg.Logger.Info("concurrent alert transactions failed; committing them again one at a time",
 			"failed_lanes", len(out.failed), "conflicts", out.conflicts, "in_flight_now", a.Status().InFlight, "err", out.err)
-		lanes = out.failed
+		lanes, retry = out.failed, true
 	}
-	retry := out.err != nil
-	seq := a.raiseLanes(ctx, lanes, 1)
+	seq := a.raiseLanes(ctx, lanes, 1, pr)
 	if seq.err == nil && !retry && len(lanes) > 1 {
 		a.adjustInFlight(false)
 	}
@@ -124,14 +133,48 @@ func (a *Alerter) raise(ctx context.Context, alerts []wire.Alert) (raiseOutcome,
 	return out, out.err
 }
 
-// raiseLanes commits lanes on up to n goroutines. A lane stops at its
-// first failure; its remaining transactions are reported failed. Other
-// lanes go on: they hold other batches.
-func (a *Alerter) raiseLanes(ctx context.Context, lanes []lane, n int) raiseOutcome {
+// progress moves the alerter's position as a step's lanes commit: past
+// every lane that has committed with all lanes before it.
+type progress struct {
+	a       *Alerter
+	startOf func(batchID string) uint64
+	lanes   []lane // the step's plan, by idx
+
+	mu     sync.Mutex
+	done   []bool
+	prefix int // lanes [0, prefix) have committed
+}
+
+// committed records lane idx as committed and moves the position to the
+// start of the first lane not committed yet (all batches before it have
+// their alerts on the ledger; those between lanes have none). The step
+// moves it past its last batch itself.
+func (p *progress) committed(idx int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done[idx] = true
+	moved := false
+	for p.prefix < len(p.done) && p.done[p.prefix] {
+		p.prefix++
+		moved = true
+	}
+	if !moved || p.prefix == len(p.done) {
+		return
+	}
+	at := p.startOf(p.lanes[p.prefix].txs[0][0].BatchID)
+	p.a.mu.Lock()
+	p.a.pos = max(p.a.pos, at)
+	p.a.mu.Unlock()
+}
+
+// raiseLanes commits lanes on up to n goroutines, handing them out in
+// order. A lane stops at its first failure; its remaining transactions
+// are reported failed. Other lanes go on: they hold other batches.
+func (a *Alerter) raiseLanes(ctx context.Context, lanes []lane, n int, pr *progress) raiseOutcome {
 	var (
 		mu   sync.Mutex
 		out  raiseOutcome
-		fail = make([]lane, len(lanes)) // by lane index, so failed keeps lane order
+		fail = make([]*lane, len(lanes)) // by position in lanes, so failed keeps their order
 		next = make(chan int)
 		wg   sync.WaitGroup
 	)
@@ -139,11 +182,12 @@ func (a *Alerter) raiseLanes(ctx context.Context, lanes []lane, n int) raiseOutc
 		wg.Go(func() {
 			for li := range next {
 				l := lanes[li]
-				for k, tx := range l {
+				ok := true
+				for k, tx := range l.txs {
 					res, err := a.raiser.RaiseAlerts(ctx, tx)
 					mu.Lock()
 					if err != nil {
-						fail[li] = l[k:]
+						fail[li] = &lane{idx: l.idx, txs: l.txs[k:]}
 						if out.err == nil {
 							out.err = err
 						}
@@ -151,6 +195,7 @@ func (a *Alerter) raiseLanes(ctx context.Context, lanes []lane, n int) raiseOutc
 							out.conflicts++
 						}
 						mu.Unlock()
+						ok = false
 						break
 					}
 					out.txs++
@@ -164,6 +209,9 @@ func (a *Alerter) raiseLanes(ctx context.Context, lanes []lane, n int) raiseOutc
 					a.suppr += uint64(len(res.Suppressed))
 					a.mu.Unlock()
 				}
+				if ok {
+					pr.committed(l.idx)
+				}
 			}
 		})
 	}
@@ -173,8 +221,8 @@ func (a *Alerter) raiseLanes(ctx context.Context, lanes []lane, n int) raiseOutc
 	close(next)
 	wg.Wait()
 	for _, l := range fail {
-		if len(l) > 0 {
-			out.failed = append(out.failed, l)
+		if l != nil {
+			out.failed = append(out.failed, *l)
 		}
 	}
 	if out.err != nil {
@@ -186,7 +234,7 @@ func (a *Alerter) raiseLanes(ctx context.Context, lanes []lane, n int) raiseOutc
 func txCount(lanes []lane) int {
 	n := 0
 	for _, l := range lanes {
-		n += len(l)
+		n += len(l.txs)
 	}
 	return n
 }
