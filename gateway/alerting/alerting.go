@@ -142,7 +142,7 @@ type scored struct {
 // every detection sent for the first time.
 type Status struct {
 	Watermark  uint64 `json:"watermark"` // durable watermark
-	Position   uint64 `json:"position"`  // alerts committed up to here; ahead of Watermark while its write fails
+	Position   uint64 `json:"position"`  // alerts committed up to here; ahead of Watermark within a step (raise) and while its write fails
 	Raised     uint64 `json:"raised"`
 	Merged     uint64 `json:"merged"`
 	Suppressed uint64 `json:"suppressed"`
