@@ -121,8 +121,11 @@ type Alerter struct {
 
 	// Scoring ahead (see scoreAhead): one batch is scored at a time
 	// (scoreMu), in log order as far as possible, and its alerts are kept
-	// in ahead until step has raised them.
+	// in ahead until step has raised them. aheadMu guards ahead, scoredTo
+	// and aheadN on their own, so step can ask what is ready without
+	// waiting for a batch being scored.
 	scoreMu  sync.Mutex
+	aheadMu  sync.Mutex
 	ahead    map[string]scored // by batch id
 	scoredTo uint64            // tree size up to which batches were scored in order
 	aheadN   uint64            // events of the batches in ahead
@@ -288,11 +291,15 @@ const maxEventsPerStep = 200_000
 // memory moves within a step as its lanes commit (see raise).
 const maxAlertsPerStep = 4 * MaxInFlight * MaxPerTx
 
-// step processes the anchored batches from the watermark on (as many as
-// are anchored, within maxEventsPerStep events and, past its first batch,
-// maxAlertsPerStep alerts): their alerts go out together, in transactions
+// step processes the anchored batches from the position on: the first
+// (scored now if scoreAhead has not scored it yet) and those after it that
+// are anchored and already scored, within maxEventsPerStep events and
+// maxAlertsPerStep alerts. Their alerts go out together, in transactions
 // of at most MaxPerTx, up to MaxInFlight of them at once (raise), so a
 // backlog of small batches costs a few transactions rather than one each.
+// A step never waits to score a batch past its first: while ingest keeps
+// detection busy, the alerts of what is scored go out while scoreAhead
+// scores the rest, instead of after a 200,000-event step is all scored.
 func (a *Alerter) step(ctx context.Context) (bool, error) {
 	a.mu.Lock()
 	wm, durableWM := a.pos, a.watermark
@@ -312,9 +319,15 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		if a.idleFor(b) {
 			break
 		}
-		al, err := a.alertsOf(ctx, b)
-		if err != nil {
-			return false, err
+		var al []wire.Alert
+		if len(batches) == 0 {
+			if al, err = a.alertsOf(ctx, b); err != nil {
+				return false, err
+			}
+		} else if al, ok = a.ready(b); !ok {
+			// Raise what is scored now rather than wait for this batch:
+			// scoreAhead scores it meanwhile, and the next step takes it.
+			break
 		}
 		batches = append(batches, b)
 		alerts = append(alerts, al...)
@@ -396,9 +409,9 @@ func (a *Alerter) scoreNext(ctx context.Context) (bool, error) {
 	a.mu.Lock()
 	pos := a.pos
 	a.mu.Unlock()
-	a.scoreMu.Lock()
+	a.aheadMu.Lock()
 	at, n := max(a.scoredTo, pos), a.aheadN
-	a.scoreMu.Unlock()
+	a.aheadMu.Unlock()
 	if n >= MaxScoredAhead {
 		return false, nil
 	}
@@ -411,7 +424,11 @@ func (a *Alerter) scoreNext(ctx context.Context) (bool, error) {
 	a.mu.Lock()
 	pos = a.pos
 	a.mu.Unlock()
-	if _, done := a.ahead[b.ID]; done || b.TreeSizeBefore != max(a.scoredTo, pos) {
+	a.aheadMu.Lock()
+	_, done := a.ahead[b.ID]
+	from := max(a.scoredTo, pos)
+	a.aheadMu.Unlock()
+	if done || b.TreeSizeBefore != from {
 		// step scored it meanwhile (and may have raised it already): look
 		// again from where scoring is now.
 		return true, nil
@@ -426,18 +443,31 @@ func (a *Alerter) scoreNext(ctx context.Context) (bool, error) {
 
 // keep records b's alerts for step; the caller holds scoreMu.
 func (a *Alerter) keep(b gateway.Batch, al []wire.Alert) {
+	a.aheadMu.Lock()
+	defer a.aheadMu.Unlock()
 	n := b.TreeSizeAfter - b.TreeSizeBefore
 	a.ahead[b.ID] = scored{end: b.TreeSizeAfter, events: n, alerts: al}
 	a.aheadN += n
 	a.scoredTo = max(a.scoredTo, b.TreeSizeAfter)
 }
 
+// ready returns b's alerts if b has been scored.
+func (a *Alerter) ready(b gateway.Batch) ([]wire.Alert, bool) {
+	a.aheadMu.Lock()
+	defer a.aheadMu.Unlock()
+	sc, ok := a.ahead[b.ID]
+	return sc.alerts, ok
+}
+
 // alertsOf returns b's alerts, scored ahead or scored now.
 func (a *Alerter) alertsOf(ctx context.Context, b gateway.Batch) ([]wire.Alert, error) {
+	if al, ok := a.ready(b); ok {
+		return al, nil
+	}
 	a.scoreMu.Lock()
 	defer a.scoreMu.Unlock()
-	if sc, ok := a.ahead[b.ID]; ok {
-		return sc.alerts, nil
+	if al, ok := a.ready(b); ok { // scored ahead while we waited
+		return al, nil
 	}
 	al, err := a.alertsFor(ctx, b)
 	if err != nil {
@@ -450,8 +480,8 @@ func (a *Alerter) alertsOf(ctx context.Context, b gateway.Batch) ([]wire.Alert, 
 // forget drops the scored alerts of batches step has raised, and of any
 // batch below the position they reached.
 func (a *Alerter) forget(batches []gateway.Batch) {
-	a.scoreMu.Lock()
-	defer a.scoreMu.Unlock()
+	a.aheadMu.Lock()
+	defer a.aheadMu.Unlock()
 	end := batches[len(batches)-1].TreeSizeAfter
 	for id, sc := range a.ahead {
 		if sc.end <= end {

@@ -200,6 +200,21 @@ func TestRaisesConcurrentlyWithoutSharingBatches(t *testing.T) {
 	}
 }
 
+// scoreAll scores every sealed batch as scoreAhead would, so that a test
+// calling step directly gets steps of several batches.
+func scoreAll(t *testing.T, a *Alerter) {
+	t.Helper()
+	for {
+		progressed, err := a.scoreNext(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !progressed {
+			return
+		}
+	}
+}
+
 // TestConflictsFallBackToSequential: with a dedup rule merging alerts
 // about one principal, concurrent transactions conflict; the alerter
 // commits the failed ones again one at a time, without giving up the
@@ -213,6 +228,7 @@ func TestConflictsFallBackToSequential(t *testing.T) {
 		t.Fatal(err)
 	}
 	end := uint64(len(log.events))
+	scoreAll(t, a)
 	for a.Status().Watermark < end {
 		// Every step succeeds: the conflicts are handled inside it, not
 		// by Run's backoff.
@@ -270,6 +286,7 @@ func TestRejectionIsNotRetriedAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scoreAll(t, a)
 	_, err = a.step(context.Background())
 	var rejected *gateway.LedgerRejectedError
 	if !errors.As(err, &rejected) {
@@ -325,5 +342,41 @@ func TestPositionFollowsTheLedger(t *testing.T) {
 		if d := moves[i] - moves[i-1]; d > maxAlertsPerStep {
 			t.Fatalf("positions while raising %v: a move of %d events, want at most %d (one alert each)", moves, d, maxAlertsPerStep)
 		}
+	}
+}
+
+// TestStepRaisesWhatIsScored: a step scores its first batch if it must,
+// but takes later batches only once they are scored (by scoreAhead), so
+// alerts ready to go never wait for detection of the batches after them.
+func TestStepRaisesWhatIsScored(t *testing.T) {
+	tests := []struct {
+		name     string
+		prescore bool
+		wantPos  uint64
+	}{
+		{"nothing scored ahead: the first batch only", false, 2},
+		{"all scored ahead: every anchored batch", true, 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := newLog([]string{"bad0", "ok", "bad1", "ok", "bad2", "ok"}, []int{2, 2, 2}, 3)
+			r := &fakeRaiser{}
+			a, err := New(quietCfg(t), log, flagUsers{}, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.prescore {
+				scoreAll(t, a)
+			}
+			if _, err := a.step(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := a.Status().Position; got != tt.wantPos {
+				t.Fatalf("position after one step = %d, want %d", got, tt.wantPos)
+			}
+			if got, want := len(r.ids()), int(tt.wantPos/2); got != want {
+				t.Fatalf("raised %d alerts, want %d", got, want)
+			}
+		})
 	}
 }
