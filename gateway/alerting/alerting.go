@@ -21,11 +21,13 @@
 // deterministic, and RaiseAlerts is idempotent, so after a crash the
 // alerter simply resumes at its durable watermark (the tree size up to
 // which every batch's alerts are committed) and repeats at most the
-// batches of one step (bounded by maxAlertsPerStep alerts), which the
-// ledger recognises and does not write twice. The same idempotence makes
-// concurrent transactions safe: the position moves only once every
-// transaction of a step committed, and a step that failed part-way is
-// redone whole.
+// batches of one step (bounded by maxEventsPerStep events and
+// maxAlertsPerStep alerts), which the ledger recognises and does not
+// write twice. The same idempotence makes concurrent transactions safe:
+// the position moves past a batch only once the transactions holding its
+// alerts and those of every batch before it have committed, and a step
+// that failed part-way is redone from the position (what had committed
+// comes back as existing).
 package alerting
 
 import (
