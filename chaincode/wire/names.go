@@ -70,6 +70,7 @@ const (
 const (
 	TxApproveResponse = "ApproveResponse"
 	TxRecordOutcome   = "RecordOutcome"
+	TxRecordOutcomes  = "RecordOutcomes"
 	TxRequestRollback = "RequestRollback"
 	TxGetResponse     = "GetResponse"
 	TxListResponses   = "ListResponses"
