@@ -2,6 +2,7 @@ package fabric
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -37,6 +38,31 @@ func (l *Ledger) GetAlert(ctx context.Context, batchID, alertID string) (*wire.A
 func (l *Ledger) RecordOutcome(ctx context.Context, id, status, detail string) error {
 	_, _, err := l.submit(ctx, wire.ContractResponses, wire.TxRecordOutcome, id, status, detail)
 	return lagging(err)
+}
+
+// RecordOutcomes submits responses:RecordOutcomes with up to
+// wire.MaxOutcomesPerTx records and waits for its commit. It returns one
+// result per record, in order: a record the chaincode refused alone
+// carries its code there, and the others are on the ledger. A refusal
+// with wire.CodeNotFound at endorsement is transient (see lagging).
+func (l *Ledger) RecordOutcomes(ctx context.Context, recs []wire.OutcomeRecord) ([]wire.OutcomeResult, error) {
+	arg, err := json.Marshal(recs)
+	if err != nil {
+		return nil, encodeError(wire.TxRecordOutcomes, "outcomes", err)
+	}
+	res, st, err := l.submit(ctx, wire.ContractResponses, wire.TxRecordOutcomes, string(arg))
+	if err != nil {
+		return nil, lagging(err)
+	}
+	var out wire.OutcomesResult
+	if err := json.Unmarshal(res, &out); err != nil {
+		return nil, decodeError(wire.TxRecordOutcomes, st, "result", err)
+	}
+	if len(out.Results) != len(recs) {
+		return nil, &gateway.LedgerRejectedError{Op: wire.TxRecordOutcomes, Stage: gateway.StageCommit, TxID: st.TransactionID, Code: wire.CodeInternal,
+			Reason: fmt.Sprintf("%d results for %d outcomes", len(out.Results), len(recs))}
+	}
+	return out.Results, nil
 }
 
 // lagging turns a refusal saying the response does not exist into a

@@ -8,7 +8,14 @@
 // of its own organisation through the [connector.Connector] configured for
 // the action's type, with a per-attempt timeout and bounded retries with
 // backoff, and records succeeded, failed, rolled-back or refused with
-// RecordOutcome.
+// RecordOutcomes: the outcomes finished while earlier ones are committing
+// share one transaction (see outcomes.go), so the ledger work per action
+// is a fraction of a transaction.
+//
+// Workers bounds the executions in progress: the ledger reads before an
+// action and the connector calls. An execution waiting for its outcome to
+// commit has released its worker, so the ledger's commit latency does not
+// throttle how many actions run.
 //
 // What it executes: defence in depth behind the chaincode's quorum floors,
 // it executes a response only if its own organisation approved the policy
@@ -48,9 +55,12 @@
 //     "started" and "finished" (the call itself was in flight) leads to a
 //     second call, with the same Idempotency-Key, which the receiver can
 //     use to drop the duplicate.
-//   - RecordOutcome is idempotent in the chaincode (re-recording the
-//     current status is a no-op), so re-recording after a lost reply is
-//     safe.
+//   - Recording an outcome is idempotent in the chaincode (re-recording
+//     the current status is a no-op, in RecordOutcome as in each record of
+//     RecordOutcomes), so re-recording after a lost reply is safe. An
+//     execution releases its per-response lock only once its outcome is
+//     committed, so a duplicate event waits for it and then finds the
+//     outcome on the ledger.
 //
 // The guarantee assumes one running responder per (organisation, gateway
 // ids) with its own checkpoint and journal; two responders covering the
@@ -87,7 +97,14 @@ type Ledger interface {
 	// GetResponse reads a response (responses:GetResponse).
 	GetResponse(ctx context.Context, responseID string) (*wire.Response, error)
 	// RecordOutcome submits responses:RecordOutcome and waits for commit.
+	// The responder uses it only when the ledger refuses a RecordOutcomes
+	// transaction as a whole (a chaincode older than RecordOutcomes).
 	RecordOutcome(ctx context.Context, responseID, status, detail string) error
+	// RecordOutcomes submits responses:RecordOutcomes (at most
+	// wire.MaxOutcomesPerTx records, each response once) and waits for
+	// commit. It returns one result per record, in order; a record the
+	// chaincode refused alone carries its code there.
+	RecordOutcomes(ctx context.Context, recs []wire.OutcomeRecord) ([]wire.OutcomeResult, error)
 	// GetAlert reads the alert a response is for (alerts:GetAlert).
 	GetAlert(ctx context.Context, batchID, alertID string) (*wire.Alert, error)
 }
@@ -111,15 +128,16 @@ type EventSource interface {
 // Responder executes response requests. Create it with New; Run it once
 // at a time.
 type Responder struct {
-	cfg     Config
-	msp     string
-	ledger  Ledger
-	source  EventSource
-	conns   map[string]connector.Connector
-	log     *slog.Logger
-	fs      durable.FS
-	locks   keyLocks
-	journal *Journal
+	cfg      Config
+	msp      string
+	ledger   Ledger
+	source   EventSource
+	conns    map[string]connector.Connector
+	log      *slog.Logger
+	fs       durable.FS
+	locks    keyLocks
+	journal  *Journal
+	outcomes *outcomes
 }
 
 type options struct {
@@ -191,6 +209,14 @@ func (r *Responder) Run(ctx context.Context) error {
 	if n := j.Len(); n > 0 {
 		r.log.Info("journal holds executions not yet recorded on the ledger; their events will be replayed", "count", n)
 	}
+	// The batcher outlives each event stream: a reconnect does not drop
+	// the outcomes being committed. It stops when Run returns, after every
+	// stream (and so every execution waiting on it) has ended.
+	octx, stopOutcomes := context.WithCancel(ctx)
+	r.outcomes = newOutcomes(r.ledger, r.ledgerRetry, r.log, r.cfg.OutcomeBatch, r.cfg.OutcomeSubmitters, r.cfg.OutcomeLinger)
+	outcomesDone := make(chan struct{})
+	go func() { defer close(outcomesDone); r.outcomes.run(octx) }()
+	defer func() { stopOutcomes(); <-outcomesDone }()
 	backoff := r.cfg.Retry.InitialBackoff
 	for {
 		start := time.Now()
@@ -345,8 +371,10 @@ func (r *Responder) dispatch(ctx context.Context, ev Event, sem chan struct{}) *
 		}
 		p.wg.Add(1)
 		go func(req wire.ResponseRequest) {
-			defer func() { <-sem; p.wg.Done() }()
-			if err := r.handle(ctx, ev.TxID, req, rollback); err != nil {
+			var once sync.Once
+			release := func() { once.Do(func() { <-sem }) }
+			defer func() { release(); p.wg.Done() }()
+			if err := r.handle(ctx, ev.TxID, req, rollback, release); err != nil {
 				p.fail(err)
 			}
 		}(req)
@@ -364,8 +392,9 @@ func actionTypes(actions []wire.Action) string {
 
 // handle executes (or rolls back) one response and records its outcome.
 // It returns an error only when the event must not be checkpointed: the
-// context ended, or the journal failed.
-func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRequest, rollback bool) error {
+// context ended, or the journal failed. It calls release (which frees its
+// worker) once nothing is left to do but wait for the outcome's commit.
+func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRequest, rollback bool, release func()) error {
 	key, want, okStatus := req.ID+"|run", wire.ResponseRequested, wire.ResponseSucceeded
 	if rollback {
 		key, want, okStatus = req.ID+"|rollback", wire.ResponseRollbackRequested, wire.ResponseRolledBack
@@ -396,6 +425,7 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 	if !rollback {
 		if reason := Refusal(resp, r.msp); reason != "" {
 			log.Warn("response refused: not executed", "reason", reason)
+			release()
 			if err := r.recordOutcome(ctx, resp.ID, wire.ResponseRefused, limitDetail(reason), log); err != nil {
 				return err
 			}
@@ -457,6 +487,7 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 		}
 	}
 	detail := limitDetail(strings.Join(details, "; "))
+	release()
 	if err := r.recordOutcome(ctx, resp.ID, status, detail, log); err != nil {
 		return err
 	}
@@ -554,16 +585,14 @@ func (r *Responder) getResponse(ctx context.Context, id string) (*wire.Response,
 	return resp, err
 }
 
-// recordOutcome records the outcome, retrying while the ledger is
-// unavailable. A permanent refusal is checked against the ledger: if the
-// response already carries this status (an earlier submission committed),
-// it is success; otherwise it is logged and the response left alone, so
-// one bad record cannot stall every later event. It returns an error only
-// when ctx ended.
+// recordOutcome records the outcome through the batcher, which retries
+// while the ledger is unavailable. A permanent refusal is checked against
+// the ledger: if the response already carries this status (an earlier
+// submission committed), it is success; otherwise it is logged and the
+// response left alone, so one bad record cannot stall every later event.
+// It returns an error only when ctx ended.
 func (r *Responder) recordOutcome(ctx context.Context, id, status, detail string, log *slog.Logger) error {
-	err := r.ledgerRetry(ctx, wire.TxRecordOutcome, func(ctx context.Context) error {
-		return r.ledger.RecordOutcome(ctx, id, status, detail)
-	})
+	err := r.outcomes.record(ctx, wire.OutcomeRecord{ResponseID: id, Status: status, Detail: detail})
 	if err == nil || ctx.Err() != nil {
 		return ctx.Err()
 	}
