@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/test/replay"
 )
 
@@ -201,4 +204,64 @@ func kddEnvelopes(dataDir string) ([]map[string]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// benchOutcomeTransactions reads every response of gateway gatewayID from
+// the ledger (ListResponses as the Org1 admin) and reports how their
+// outcomes were recorded: outcomes, the distinct transactions that
+// recorded them, outcomes per transaction and those transactions per
+// second over the span between the first and the last outcome — the
+// ledger load the responder added.
+func benchOutcomeTransactions(ctx context.Context, runDir, gatewayID string) error {
+	c, err := dial(ctx, runDir, "org1", "")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	contract := c.Contract(wire.Channel, wire.Chaincode, wire.ContractResponses)
+	filter, err := json.Marshal(wire.ResponseFilter{GatewayID: gatewayID})
+	if err != nil {
+		return err
+	}
+	var responses, outcomes int
+	txs := map[string]bool{}
+	var first, last time.Time
+	for bookmark := ""; ; {
+		raw, err := contract.EvaluateWithContext(ctx, wire.TxListResponses, client.WithArguments(string(filter), "1000", bookmark))
+		if err != nil {
+			return fmt.Errorf("list responses: %w", err)
+		}
+		var page wire.Page[wire.Response]
+		if err := json.Unmarshal(raw, &page); err != nil {
+			return fmt.Errorf("decode responses: %w", err)
+		}
+		for _, r := range page.Records {
+			responses++
+			for _, o := range r.Outcomes {
+				outcomes++
+				txs[o.TxID] = true
+				at := o.At.Time
+				if first.IsZero() || at.Before(first) {
+					first = at
+				}
+				if at.After(last) {
+					last = at
+				}
+			}
+		}
+		if page.Bookmark == "" {
+			break
+		}
+		bookmark = page.Bookmark
+	}
+	report("action_responses", float64(responses), "responses")
+	report("action_outcomes", float64(outcomes), "outcomes")
+	report("action_outcome_transactions", float64(len(txs)), "transactions")
+	if len(txs) > 0 {
+		report("action_outcomes_per_transaction", float64(outcomes)/float64(len(txs)), "outcomes")
+	}
+	if span := last.Sub(first).Seconds(); span > 0 {
+		report("action_outcome_tx_per_s", float64(len(txs))/span, "tx/s")
+	}
+	return nil
 }
