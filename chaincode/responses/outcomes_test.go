@@ -177,3 +177,60 @@ func TestRecordOutcomesMatchesRecordOutcome(t *testing.T) {
 		t.Fatalf("one by one\n%+v\nbatched\n%+v", one, many)
 	}
 }
+
+func TestGetResponses(t *testing.T) {
+	h, b := setup(t)
+	h.Activate(fixture.Policy("isolate", 1, `alert.severityLevel >= 3`))
+	res, err := h.Raise(harness.Org1Gateway, fixture.Alert(b, 1, "high", "T1110", "web-01"), fixture.Alert(b, 2, "high", "T1110", "web-02"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := res.Responses[0].ID, res.Responses[1].ID
+	missing := fixture.Hash("missing")
+	tests := []struct {
+		name    string
+		arg     string
+		want    []wire.ResponseLookup // Response reduced to its id
+		wantErr bool
+	}{
+		{"in order, each alone", fixture.JSON([]string{r2, missing, "xyz", r1}), []wire.ResponseLookup{
+			{ID: r2, Response: &wire.Response{ID: r2}}, {ID: missing, Code: wire.CodeNotFound}, {ID: "xyz", Code: wire.CodeInvalid}, {ID: r1, Response: &wire.Response{ID: r1}},
+		}, false},
+		{"empty", `[]`, nil, true},
+		{"not an array", `{"ids": []}`, nil, true},
+		{"too many", fixture.JSON(make([]string, wire.MaxResponsesPerRead+1)), nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := h.Call(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+				return h.Responses.GetResponses(ctx, tt.arg)
+			})
+			if tt.wantErr {
+				var ve *wire.ValidationError
+				if !errors.As(err, &ve) {
+					t.Fatalf("GetResponses() = %v, want *wire.ValidationError", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := harness.Decode[[]wire.ResponseLookup](t, out)
+			for i := range got {
+				if got[i].Code != "" && got[i].Message == "" {
+					t.Errorf("entry %d: code %s without a message", i, got[i].Code)
+				}
+				got[i].Message = ""
+				if got[i].Response != nil {
+					if got[i].Response.State != wire.ResponseRequested {
+						t.Errorf("entry %d: state %s", i, got[i].Response.State)
+					}
+					got[i].Response = &wire.Response{ID: got[i].Response.ID}
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}

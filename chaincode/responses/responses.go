@@ -293,6 +293,39 @@ func (c *Contract) GetResponse(ctx contractapi.TransactionContextInterface, resp
 	})
 }
 
+// GetResponses returns the responses idsJSON names (a JSON array of
+// 1..wire.MaxResponsesPerRead ids) as a JSON array of
+// wire.ResponseLookup, one per id in order: a malformed or unknown id is
+// reported in its own entry, so one cannot hide the others. An executor
+// reads what it is about to run in one call instead of one per response.
+func (c *Contract) GetResponses(ctx contractapi.TransactionContextInterface, idsJSON string) (string, error) {
+	return contract.Read(ctx, wire.TxGetResponses, func(stub shim.ChaincodeStubInterface) ([]wire.ResponseLookup, error) {
+		ids, err := wire.Decode[[]string]([]byte(idsJSON), "ids")
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 || len(ids) > wire.MaxResponsesPerRead {
+			return nil, &wire.ValidationError{Field: "ids", Reason: fmt.Sprintf("must hold 1..%d ids, got %d", wire.MaxResponsesPerRead, len(ids))}
+		}
+		out := make([]wire.ResponseLookup, len(ids))
+		for i, id := range ids {
+			out[i].ID = id
+			r, _, err := Load(stub, id)
+			if err != nil {
+				var coded wire.Coder
+				if !errors.As(err, &coded) || (coded.ErrorCode() != wire.CodeNotFound && coded.ErrorCode() != wire.CodeInvalid) {
+					return nil, fmt.Errorf("ids[%d]: %w", i, err)
+				}
+				refused := wire.Encode(err).(*wire.Error)
+				out[i].Code, out[i].Message = refused.Code, refused.Message
+				continue
+			}
+			out[i].Response = r
+		}
+		return out, nil
+	})
+}
+
 // ListResponses returns a page (wire.Page of wire.Response) of responses
 // matching filterJSON (a wire.ResponseFilter; "" = all), in id order. With
 // a filter a page may hold fewer than pageSize records: follow the bookmark.

@@ -73,6 +73,7 @@ const (
 	TxRecordOutcomes  = "RecordOutcomes"
 	TxRequestRollback = "RequestRollback"
 	TxGetResponse     = "GetResponse"
+	TxGetResponses    = "GetResponses"
 	TxListResponses   = "ListResponses"
 )
 

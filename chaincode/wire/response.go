@@ -228,3 +228,16 @@ func (r *OutcomeResult) OK() bool { return r.Code == "" }
 type OutcomesResult struct {
 	Results []OutcomeResult `json:"results"`
 }
+
+// MaxResponsesPerRead bounds the ids one GetResponses call reads.
+const MaxResponsesPerRead = MaxPageSize
+
+// ResponseLookup is GetResponses' answer for one id: the response, or the
+// code (CodeInvalid for a malformed id, CodeNotFound) and message saying
+// why there is none.
+type ResponseLookup struct {
+	ID       string    `json:"id"`
+	Response *Response `json:"response,omitempty"`
+	Code     Code      `json:"code,omitempty"`
+	Message  string    `json:"message,omitempty"`
+}
