@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
@@ -21,6 +22,47 @@ func (l *Ledger) GetResponse(ctx context.Context, id string) (*wire.Response, er
 		return nil, err
 	}
 	return &r, nil
+}
+
+// GetResponses evaluates responses:GetResponses: one lookup per id, in
+// order.
+func (l *Ledger) GetResponses(ctx context.Context, ids []string) ([]wire.ResponseLookup, error) {
+	arg, err := json.Marshal(ids)
+	if err != nil {
+		return nil, encodeError(wire.TxGetResponses, "ids", err)
+	}
+	var out []wire.ResponseLookup
+	if err := l.evaluateJSON(ctx, &out, wire.ContractResponses, wire.TxGetResponses, string(arg)); err != nil {
+		return nil, err
+	}
+	if len(out) != len(ids) {
+		return nil, &gateway.LedgerRejectedError{Op: wire.TxGetResponses, Stage: gateway.StageEvaluate, Code: wire.CodeInternal,
+			Reason: fmt.Sprintf("%d lookups for %d ids", len(out), len(ids))}
+	}
+	return out, nil
+}
+
+// BatchAlerts evaluates alerts:ListAlerts filtered to one anchored batch
+// of one gateway (a filter that reads only that batch's alert sets),
+// following the bookmark for at most pages pages of wire.MaxPageSize.
+func (l *Ledger) BatchAlerts(ctx context.Context, msp, gatewayID, batchID string, pages int) ([]wire.Alert, error) {
+	filter, err := json.Marshal(wire.AlertFilter{MSP: msp, GatewayID: gatewayID, BatchID: batchID})
+	if err != nil {
+		return nil, encodeError(wire.TxListAlerts, "filter", err)
+	}
+	var out []wire.Alert
+	bookmark := ""
+	for range pages {
+		var page wire.Page[wire.Alert]
+		if err := l.evaluateJSON(ctx, &page, wire.ContractAlerts, wire.TxListAlerts, string(filter), strconv.Itoa(wire.MaxPageSize), bookmark); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Records...)
+		if bookmark = page.Bookmark; bookmark == "" {
+			break
+		}
+	}
+	return out, nil
 }
 
 // GetAlert evaluates alerts:GetAlert(batchID, alertID).

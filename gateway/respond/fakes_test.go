@@ -29,6 +29,10 @@ type fakeLedger struct {
 	// committed, singles counts RecordOutcome transactions.
 	batches []int
 	singles int
+	// reads lists the size of every GetResponses call; alertLists counts
+	// BatchAlerts calls.
+	reads      []int
+	alertLists int
 	// gate, when set, holds every RecordOutcomes commit until it closes.
 	gate chan struct{}
 }
@@ -153,6 +157,40 @@ func (l *fakeLedger) apply(id, status, detail string) error {
 	r.State = status
 	l.outcomes[id] = append(l.outcomes[id], wire.Outcome{Status: status, Detail: detail})
 	return nil
+}
+
+func (l *fakeLedger) GetResponses(ctx context.Context, ids []string) ([]wire.ResponseLookup, error) {
+	l.mu.Lock()
+	l.reads = append(l.reads, len(ids))
+	noBatches := l.noBatches
+	l.mu.Unlock()
+	if noBatches {
+		return nil, &gateway.LedgerRejectedError{Op: wire.TxGetResponses, Code: wire.CodeInvalid, Reason: "function GetResponses not found"}
+	}
+	out := make([]wire.ResponseLookup, len(ids))
+	for i, id := range ids {
+		out[i].ID = id
+		r, err := l.GetResponse(ctx, id)
+		if err != nil {
+			out[i].Code, out[i].Message = wire.CodeNotFound, err.Error()
+			continue
+		}
+		out[i].Response = r
+	}
+	return out, nil
+}
+
+func (l *fakeLedger) BatchAlerts(_ context.Context, msp, gatewayID, batchID string, _ int) ([]wire.Alert, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.alertLists++
+	var out []wire.Alert
+	for _, r := range l.responses {
+		if r.MSP == msp && r.GatewayID == gatewayID && r.BatchID == batchID {
+			out = append(out, wire.Alert{ID: r.AlertID, BatchID: batchID, Severity: wire.SeverityHigh})
+		}
+	}
+	return out, nil
 }
 
 func (l *fakeLedger) GetAlert(_ context.Context, batchID, alertID string) (*wire.Alert, error) {

@@ -105,8 +105,17 @@ type Ledger interface {
 	// commit. It returns one result per record, in order; a record the
 	// chaincode refused alone carries its code there.
 	RecordOutcomes(ctx context.Context, recs []wire.OutcomeRecord) ([]wire.OutcomeResult, error)
+	// GetResponses reads many responses in one evaluation
+	// (responses:GetResponses, at most wire.MaxResponsesPerRead ids): one
+	// lookup per id, in order. The responder falls back to GetResponse
+	// when the ledger refuses it as a whole (an older chaincode).
+	GetResponses(ctx context.Context, ids []string) ([]wire.ResponseLookup, error)
 	// GetAlert reads the alert a response is for (alerts:GetAlert).
 	GetAlert(ctx context.Context, batchID, alertID string) (*wire.Alert, error)
+	// BatchAlerts lists the alerts of anchored batch batchID of gateway
+	// gatewayID of msp (alerts:ListAlerts filtered to that batch), at most
+	// pages pages of wire.MaxPageSize.
+	BatchAlerts(ctx context.Context, msp, gatewayID, batchID string, pages int) ([]wire.Alert, error)
 }
 
 // Event is one chaincode event; the type lives at the gateway root so the
@@ -138,6 +147,7 @@ type Responder struct {
 	locks    keyLocks
 	journal  *Journal
 	outcomes *outcomes
+	reads    *reads
 }
 
 type options struct {
@@ -212,11 +222,15 @@ func (r *Responder) Run(ctx context.Context) error {
 	// The batcher outlives each event stream: a reconnect does not drop
 	// the outcomes being committed. It stops when Run returns, after every
 	// stream (and so every execution waiting on it) has ended.
-	octx, stopOutcomes := context.WithCancel(ctx)
+	// So do the read batchers.
+	bctx, stopBatchers := context.WithCancel(ctx)
 	r.outcomes = newOutcomes(r.ledger, r.ledgerRetry, r.log, r.cfg.OutcomeBatch, r.cfg.OutcomeSubmitters, r.cfg.OutcomeLinger)
-	outcomesDone := make(chan struct{})
-	go func() { defer close(outcomesDone); r.outcomes.run(octx) }()
-	defer func() { stopOutcomes(); <-outcomesDone }()
+	r.reads = newReads(r.ledger, r.ledgerRetry, r.log, r.cfg.Timeout)
+	var batchers sync.WaitGroup
+	batchers.Add(2)
+	go func() { defer batchers.Done(); r.outcomes.run(bctx) }()
+	go func() { defer batchers.Done(); r.reads.run(bctx) }()
+	defer func() { stopBatchers(); batchers.Wait() }()
 	backoff := r.cfg.Retry.InitialBackoff
 	for {
 		start := time.Now()
@@ -445,7 +459,7 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 	base := connector.Request{
 		ResponseID: resp.ID, AlertID: resp.AlertID, BatchID: batchID, PolicyID: resp.PolicyID,
 		PolicyVersion: resp.PolicyVersion, MSP: resp.MSP, GatewayID: resp.GatewayID, Target: resp.Target,
-		TxID: txID, CreatedTx: resp.CreatedTx, Alert: r.alert(ctx, batchID, resp.AlertID, log),
+		TxID: txID, CreatedTx: resp.CreatedTx, Alert: r.alert(ctx, resp, batchID, log),
 	}
 	status := okStatus
 	details := make([]string, 0, len(resp.Actions))
@@ -523,10 +537,8 @@ func Refusal(resp *wire.Response, msp string) string {
 
 // alert reads the response's alert for the connectors, best effort: a
 // connector works without it.
-func (r *Responder) alert(ctx context.Context, batchID, alertID string, log *slog.Logger) *wire.Alert {
-	actx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
-	defer cancel()
-	a, err := r.ledger.GetAlert(actx, batchID, alertID)
+func (r *Responder) alert(ctx context.Context, resp *wire.Response, batchID string, log *slog.Logger) *wire.Alert {
+	a, err := r.reads.alert(ctx, resp.MSP, resp.GatewayID, batchID, resp.AlertID)
 	if err != nil {
 		log.Debug("alert not read; connectors get the ledger references only", "error", err)
 		return nil
@@ -574,15 +586,10 @@ func (r *Responder) execute(ctx context.Context, a wire.Action, req connector.Re
 	}
 }
 
-// getResponse reads a response, retrying while the ledger is unavailable.
+// getResponse reads a response (batched with the reads of other
+// executions), retrying while the ledger is unavailable.
 func (r *Responder) getResponse(ctx context.Context, id string) (*wire.Response, error) {
-	var resp *wire.Response
-	err := r.ledgerRetry(ctx, wire.TxGetResponse, func(ctx context.Context) error {
-		var err error
-		resp, err = r.ledger.GetResponse(ctx, id)
-		return err
-	})
-	return resp, err
+	return r.reads.response(ctx, id)
 }
 
 // recordOutcome records the outcome through the batcher, which retries
