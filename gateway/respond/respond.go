@@ -45,8 +45,10 @@
 //     in it (and in every earlier event) has its outcome on the ledger, so
 //     a crash or restart never loses a request: the event is read again.
 //   - Before acting, the responder reads the response on the ledger
-//     (GetResponse) and skips it unless it is still runnable, so a replayed
-//     or duplicated event never executes a response that has an outcome;
+//     (after taking the response's lock; the reads of executions waiting
+//     at the same moment share one GetResponses evaluation, see reads.go)
+//     and skips it unless it is still runnable, so a replayed or
+//     duplicated event never executes a response that has an outcome;
 //     within one process a per-response lock serialises duplicates.
 //   - Before each connector call it appends "started" to an fsynced
 //     journal, and after it "finished" with the result. A crash after
