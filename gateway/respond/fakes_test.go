@@ -209,6 +209,7 @@ type fakeSource struct {
 	mu         sync.Mutex
 	events     []Event
 	checkpoint int // index of the next event to deliver
+	writes     int // Checkpoint calls
 	grew       chan struct{}
 }
 
@@ -266,6 +267,7 @@ func (s *fakeSource) Events(ctx context.Context) (<-chan Event, error) {
 func (s *fakeSource) Checkpoint(_ context.Context, ev Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.writes++
 	for i, e := range s.events {
 		if e.TxID == ev.TxID {
 			if i+1 <= s.checkpoint {

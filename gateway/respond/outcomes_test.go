@@ -52,6 +52,28 @@ func TestOutcomeWaitHoldsNoWorker(t *testing.T) {
 	}
 }
 
+// TestCheckpointsCoalesce: events that finish together are covered by
+// fewer checkpoint writes than events, and the checkpoint still ends
+// after the last one.
+func TestCheckpointsCoalesce(t *testing.T) {
+	h := newHarness(t)
+	h.ledger.gate = make(chan struct{})
+	h.start()
+	const n = 10
+	for i := range n {
+		h.source.emit(t, wire.EventResponsesRequested, h.response(fmt.Sprintf("r%02d", i), wire.ResponseRequested))
+	}
+	waitFor(t, "every connector call", func() bool { return h.conn.total() == n })
+	close(h.ledger.gate)
+	h.waitCheckpoint(n)
+	h.source.mu.Lock()
+	writes := h.source.writes
+	h.source.mu.Unlock()
+	if writes >= n {
+		t.Fatalf("%d checkpoint writes for %d events finishing together, want fewer", writes, n)
+	}
+}
+
 // TestOutcomesFallBackToSingles: against a chaincode without
 // RecordOutcomes every outcome is still recorded, one transaction each.
 func TestOutcomesFallBackToSingles(t *testing.T) {

@@ -317,16 +317,57 @@ read:
 	return <-ckDone
 }
 
+// checkpointCoalesce bounds the handled events one checkpoint write
+// covers.
+const checkpointCoalesce = 64
+
 // checkpoints waits for each event in order and checkpoints it. It stops
 // checkpointing at the first event that did not complete (shutdown or a
 // fatal error) but keeps draining so the dispatcher never blocks.
+//
+// A checkpoint covers its event and every one before it, so when later
+// events are already queued behind a finished one, it waits for those
+// (at most checkpointCoalesce) and writes one checkpoint for them all:
+// each write is a durable file replacement (two fsyncs), and one per
+// event made the checkpointer, not the executions, set the pace at which
+// events were read.
 func (r *Responder) checkpoints(ctx context.Context, cancel context.CancelFunc, ordered <-chan *pending) error {
 	var fatal error
 	stopped := false
-	for p := range ordered {
+	var next *pending
+	for {
+		p := next
+		next = nil
+		if p == nil {
+			var ok bool
+			if p, ok = <-ordered; !ok {
+				break
+			}
+		}
 		p.wg.Wait()
 		if stopped {
 			continue
+		}
+		if p.err == nil {
+			// Cover the events already queued behind p, up to the first
+			// that failed (kept for the next round, which stops there).
+		coalesce:
+			for range checkpointCoalesce {
+				select {
+				case q, ok := <-ordered:
+					if !ok {
+						break coalesce
+					}
+					q.wg.Wait()
+					if q.err != nil {
+						next = q
+						break coalesce
+					}
+					p = q
+				default:
+					break coalesce
+				}
+			}
 		}
 		if p.err != nil {
 			stopped = true
