@@ -461,6 +461,11 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 	defer unlock()
 
 	jent, known := r.journal.Get(key)
+	// The alert is read while the response is: the request names the
+	// same alert the response does, and a read the response then makes
+	// useless costs one entry of a batched evaluation.
+	prefetched := make(chan *wire.Alert, 1)
+	go func() { prefetched <- r.alert(ctx, req.MSP, req.GatewayID, req.BatchID, req.AlertID, log) }()
 	resp, err := r.getResponse(ctx, req.ID)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -502,7 +507,11 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 	base := connector.Request{
 		ResponseID: resp.ID, AlertID: resp.AlertID, BatchID: batchID, PolicyID: resp.PolicyID,
 		PolicyVersion: resp.PolicyVersion, MSP: resp.MSP, GatewayID: resp.GatewayID, Target: resp.Target,
-		TxID: txID, CreatedTx: resp.CreatedTx, Alert: r.alert(ctx, resp, batchID, log),
+		TxID: txID, CreatedTx: resp.CreatedTx,
+	}
+	base.Alert = <-prefetched
+	if resp.MSP != req.MSP || resp.GatewayID != req.GatewayID || batchID != req.BatchID || resp.AlertID != req.AlertID {
+		base.Alert = r.alert(ctx, resp.MSP, resp.GatewayID, batchID, resp.AlertID, log) // the event named another alert
 	}
 	status := okStatus
 	details := make([]string, 0, len(resp.Actions))
@@ -580,8 +589,11 @@ func Refusal(resp *wire.Response, msp string) string {
 
 // alert reads the response's alert for the connectors, best effort: a
 // connector works without it.
-func (r *Responder) alert(ctx context.Context, resp *wire.Response, batchID string, log *slog.Logger) *wire.Alert {
-	a, err := r.reads.alert(ctx, resp.MSP, resp.GatewayID, batchID, resp.AlertID)
+func (r *Responder) alert(ctx context.Context, msp, gatewayID, batchID, alertID string, log *slog.Logger) *wire.Alert {
+	if batchID == "" || alertID == "" {
+		return nil
+	}
+	a, err := r.reads.alert(ctx, msp, gatewayID, batchID, alertID)
 	if err != nil {
 		log.Debug("alert not read; connectors get the ledger references only", "error", err)
 		return nil
