@@ -195,7 +195,8 @@ bench_action() {
   if wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
     log "bench: telemetry -> committed alert -> action executed: NSL-KDD attack rows over HEC at 100 events/s beside 10,000 normal events/s (about 1 % attacks) for 30 s"
     (cd "${LG_ROOT}" && go run ./test/bench -scenario action -url http://127.0.0.1:18188 -token bench-token-not-secret \
-      -receiver http://127.0.0.1:18190 -data "${data_dir}" -rate 100 -background 10000 -duration 30s) || true
+      -receiver http://127.0.0.1:18190 -data "${data_dir}" -rate 100 -background 10000 -duration 30s \
+      -run-dir "${BENCH_RUN_DIR}" -gateway-id "${gw}") || true
   else
     log "bench: the action gateway did not become ready; see ${dir}/gateway.log"
   fi

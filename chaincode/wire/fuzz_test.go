@@ -142,3 +142,34 @@ func roundTrip[T any](t *testing.T, data []byte, what string, validate func(*T) 
 		t.Fatalf("canonical form not stable:\n%s\n%s", canon, out)
 	}
 }
+
+// FuzzOutcomeRecords feeds arbitrary JSON to the RecordOutcomes argument's
+// decoder and each record's validation: they must never panic, and a
+// record that validates re-encodes to a form that decodes and validates
+// to the same record.
+func FuzzOutcomeRecords(f *testing.F) {
+	f.Add([]byte(fixture.JSON([]wire.OutcomeRecord{{ResponseID: fixture.Hash("r"), Status: "succeeded", Detail: "open_incident: 201"}})))
+	f.Add([]byte(`[{"responseId":"","status":"done","detail":"\u0000"}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		list, err := wire.Decode[[]wire.OutcomeRecord](data, "outcomes")
+		if err != nil {
+			return
+		}
+		for i := range list {
+			if err := list[i].Validate("outcomes[0]"); err != nil {
+				continue
+			}
+			canon, err := json.Marshal(list[i])
+			if err != nil {
+				t.Fatalf("encode valid record: %v", err)
+			}
+			again, err := wire.Decode[wire.OutcomeRecord](canon, "outcome")
+			if err != nil {
+				t.Fatalf("decode canonical record: %v", err)
+			}
+			if err := again.Validate("outcomes[0]"); err != nil || again != list[i] {
+				t.Fatalf("canonical record %+v differs or no longer validates: %v", again, err)
+			}
+		}
+	})
+}

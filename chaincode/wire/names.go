@@ -70,8 +70,10 @@ const (
 const (
 	TxApproveResponse = "ApproveResponse"
 	TxRecordOutcome   = "RecordOutcome"
+	TxRecordOutcomes  = "RecordOutcomes"
 	TxRequestRollback = "RequestRollback"
 	TxGetResponse     = "GetResponse"
+	TxGetResponses    = "GetResponses"
 	TxListResponses   = "ListResponses"
 )
 

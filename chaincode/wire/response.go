@@ -1,5 +1,7 @@
 package wire
 
+import "errors"
+
 // Response states. RaiseAlerts creates a response as requested (run now),
 // awaiting-approval (organisations must approve first), dry-run (recorded,
 // never run) or rate-limited (the policy's limit for this target and window
@@ -169,4 +171,73 @@ func ValidateOutcomeDetail(detail string) error {
 // required: every decision on the ledger says why.
 func ValidateReason(reason string) error {
 	return checkText("reason", reason, maxTextLen, true)
+}
+
+// MaxOutcomesPerTx bounds the outcomes one RecordOutcomes transaction
+// records: each is one key written, and a few hundred keep a transaction
+// well inside a block while making the per-transaction cost (signatures,
+// endorsement, validation) negligible per outcome.
+const MaxOutcomesPerTx = 500
+
+// OutcomeRecord is one outcome in a RecordOutcomes argument: the same
+// three values RecordOutcome takes.
+type OutcomeRecord struct {
+	ResponseID string `json:"responseId"`
+	Status     string `json:"status"`
+	Detail     string `json:"detail"`
+}
+
+// Validate checks a record's own fields (the response id's form, the
+// status, the detail); field prefixes the error's field (e.g. "outcomes[3]").
+func (o *OutcomeRecord) Validate(field string) error {
+	switch {
+	case !IsHash(o.ResponseID):
+		return &ValidationError{Field: field + ".responseId", Reason: "must be 64 lowercase hex digits"}
+	case !IsOutcomeStatus(o.Status):
+		return &ValidationError{Field: field + ".status", Reason: "must be succeeded, failed, rolled-back or refused"}
+	}
+	if err := ValidateOutcomeDetail(o.Detail); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			ve.Field = field + "." + ve.Field
+		}
+		return err
+	}
+	return nil
+}
+
+// OutcomeResult is what RecordOutcomes did with one record. Code is empty
+// when the record is accepted: Recorded then says whether this
+// transaction appended the outcome (false: the response already had that
+// status, a replay). Otherwise Code (CodeInvalid, CodeDenied or
+// CodeState) and Message say why this record alone was refused; State is
+// the response's state after the transaction whenever it was read.
+type OutcomeResult struct {
+	ResponseID string `json:"responseId"`
+	State      string `json:"state,omitempty"`
+	Recorded   bool   `json:"recorded,omitempty"`
+	Code       Code   `json:"code,omitempty"`
+	Message    string `json:"message,omitempty"`
+}
+
+// OK reports whether the record was accepted (recorded or a replay).
+func (r *OutcomeResult) OK() bool { return r.Code == "" }
+
+// OutcomesResult is RecordOutcomes' result: one OutcomeResult per record,
+// in the order of the argument.
+type OutcomesResult struct {
+	Results []OutcomeResult `json:"results"`
+}
+
+// MaxResponsesPerRead bounds the ids one GetResponses call reads.
+const MaxResponsesPerRead = MaxPageSize
+
+// ResponseLookup is GetResponses' answer for one id: the response, or the
+// code (CodeInvalid for a malformed id, CodeNotFound) and message saying
+// why there is none.
+type ResponseLookup struct {
+	ID       string    `json:"id"`
+	Response *Response `json:"response,omitempty"`
+	Code     Code      `json:"code,omitempty"`
+	Message  string    `json:"message,omitempty"`
 }

@@ -2,8 +2,10 @@ package fabric
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
@@ -22,6 +24,47 @@ func (l *Ledger) GetResponse(ctx context.Context, id string) (*wire.Response, er
 	return &r, nil
 }
 
+// GetResponses evaluates responses:GetResponses: one lookup per id, in
+// order.
+func (l *Ledger) GetResponses(ctx context.Context, ids []string) ([]wire.ResponseLookup, error) {
+	arg, err := json.Marshal(ids)
+	if err != nil {
+		return nil, encodeError(wire.TxGetResponses, "ids", err)
+	}
+	var out []wire.ResponseLookup
+	if err := l.evaluateJSON(ctx, &out, wire.ContractResponses, wire.TxGetResponses, string(arg)); err != nil {
+		return nil, err
+	}
+	if len(out) != len(ids) {
+		return nil, &gateway.LedgerRejectedError{Op: wire.TxGetResponses, Stage: gateway.StageEvaluate, Code: wire.CodeInternal,
+			Reason: fmt.Sprintf("%d lookups for %d ids", len(out), len(ids))}
+	}
+	return out, nil
+}
+
+// BatchAlerts evaluates alerts:ListAlerts filtered to one anchored batch
+// of one gateway (a filter that reads only that batch's alert sets),
+// following the bookmark for at most pages pages of wire.MaxPageSize.
+func (l *Ledger) BatchAlerts(ctx context.Context, msp, gatewayID, batchID string, pages int) ([]wire.Alert, error) {
+	filter, err := json.Marshal(wire.AlertFilter{MSP: msp, GatewayID: gatewayID, BatchID: batchID})
+	if err != nil {
+		return nil, encodeError(wire.TxListAlerts, "filter", err)
+	}
+	var out []wire.Alert
+	bookmark := ""
+	for range pages {
+		var page wire.Page[wire.Alert]
+		if err := l.evaluateJSON(ctx, &page, wire.ContractAlerts, wire.TxListAlerts, string(filter), strconv.Itoa(wire.MaxPageSize), bookmark); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Records...)
+		if bookmark = page.Bookmark; bookmark == "" {
+			break
+		}
+	}
+	return out, nil
+}
+
 // GetAlert evaluates alerts:GetAlert(batchID, alertID).
 func (l *Ledger) GetAlert(ctx context.Context, batchID, alertID string) (*wire.Alert, error) {
 	var a wire.Alert
@@ -37,6 +80,31 @@ func (l *Ledger) GetAlert(ctx context.Context, batchID, alertID string) (*wire.A
 func (l *Ledger) RecordOutcome(ctx context.Context, id, status, detail string) error {
 	_, _, err := l.submit(ctx, wire.ContractResponses, wire.TxRecordOutcome, id, status, detail)
 	return lagging(err)
+}
+
+// RecordOutcomes submits responses:RecordOutcomes with up to
+// wire.MaxOutcomesPerTx records and waits for its commit. It returns one
+// result per record, in order: a record the chaincode refused alone
+// carries its code there, and the others are on the ledger. A refusal
+// with wire.CodeNotFound at endorsement is transient (see lagging).
+func (l *Ledger) RecordOutcomes(ctx context.Context, recs []wire.OutcomeRecord) ([]wire.OutcomeResult, error) {
+	arg, err := json.Marshal(recs)
+	if err != nil {
+		return nil, encodeError(wire.TxRecordOutcomes, "outcomes", err)
+	}
+	res, st, err := l.submit(ctx, wire.ContractResponses, wire.TxRecordOutcomes, string(arg))
+	if err != nil {
+		return nil, lagging(err)
+	}
+	var out wire.OutcomesResult
+	if err := json.Unmarshal(res, &out); err != nil {
+		return nil, decodeError(wire.TxRecordOutcomes, st, "result", err)
+	}
+	if len(out.Results) != len(recs) {
+		return nil, &gateway.LedgerRejectedError{Op: wire.TxRecordOutcomes, Stage: gateway.StageCommit, TxID: st.TransactionID, Code: wire.CodeInternal,
+			Reason: fmt.Sprintf("%d results for %d outcomes", len(out.Results), len(recs))}
+	}
+	return out.Results, nil
 }
 
 // lagging turns a refusal saying the response does not exist into a

@@ -32,8 +32,20 @@ type Config struct {
 	// StartBlock is where to start reading events when the checkpoint file
 	// is empty; unset starts at the ledger's current height.
 	StartBlock *uint64 `yaml:"start_block"`
-	// Workers bounds the actions executed concurrently (default 4).
+	// Workers bounds the actions executed concurrently (default 4): the
+	// ledger reads before each and its connector calls. An action waiting
+	// for its outcome's commit holds no worker.
 	Workers int `yaml:"workers"`
+	// OutcomeBatch bounds the outcomes recorded in one RecordOutcomes
+	// transaction (default 200, at most wire.MaxOutcomesPerTx).
+	OutcomeBatch int `yaml:"outcome_batch"`
+	// OutcomeSubmitters bounds the RecordOutcomes transactions in flight
+	// (default 2): outcomes finished while they commit wait and go
+	// together in the next one.
+	OutcomeSubmitters int `yaml:"outcome_submitters"`
+	// OutcomeLinger is how long a batch waits after its first outcome for
+	// more, when a submitter is free (default 10ms).
+	OutcomeLinger time.Duration `yaml:"outcome_linger"`
 	// Timeout bounds one connector attempt (default 10s).
 	Timeout time.Duration `yaml:"timeout"`
 	// Retry says how often and how fast a retryable connector failure is
@@ -62,10 +74,13 @@ type Retry struct {
 // DefaultConfig returns the defaults. The file paths have none.
 func DefaultConfig() Config {
 	return Config{
-		Workers:       4,
-		Timeout:       10 * time.Second,
-		Retry:         Retry{Attempts: 3, InitialBackoff: 500 * time.Millisecond, MaxBackoff: 10 * time.Second},
-		LedgerBackoff: 10 * time.Second,
+		Workers:           4,
+		OutcomeBatch:      200,
+		OutcomeSubmitters: 2,
+		OutcomeLinger:     10 * time.Millisecond,
+		Timeout:           10 * time.Second,
+		Retry:             Retry{Attempts: 3, InitialBackoff: 500 * time.Millisecond, MaxBackoff: 10 * time.Second},
+		LedgerBackoff:     10 * time.Second,
 	}
 }
 
@@ -77,6 +92,15 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = d.Timeout
+	}
+	if c.OutcomeBatch == 0 {
+		c.OutcomeBatch = d.OutcomeBatch
+	}
+	if c.OutcomeSubmitters == 0 {
+		c.OutcomeSubmitters = d.OutcomeSubmitters
+	}
+	if c.OutcomeLinger == 0 {
+		c.OutcomeLinger = d.OutcomeLinger
 	}
 	if c.Retry.Attempts == 0 {
 		c.Retry.Attempts = d.Retry.Attempts
@@ -133,6 +157,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		return bad("timeout", "must be positive")
+	}
+	if c.OutcomeBatch < 1 || c.OutcomeBatch > wire.MaxOutcomesPerTx {
+		return bad("outcome_batch", "%d must be 1..%d", c.OutcomeBatch, wire.MaxOutcomesPerTx)
+	}
+	if c.OutcomeSubmitters < 1 || c.OutcomeSubmitters > 64 {
+		return bad("outcome_submitters", "%d must be 1..64", c.OutcomeSubmitters)
+	}
+	if c.OutcomeLinger < 0 || c.OutcomeLinger > time.Second {
+		return bad("outcome_linger", "%v must be 0..1s", c.OutcomeLinger)
 	}
 	if c.Retry.Attempts < 1 || c.Retry.Attempts > 100 {
 		return bad("retry.attempts", "%d must be 1..100", c.Retry.Attempts)

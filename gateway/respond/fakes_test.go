@@ -20,8 +20,21 @@ type fakeLedger struct {
 	mu        sync.Mutex
 	responses map[string]*wire.Response
 	outcomes  map[string][]wire.Outcome
-	// recordDown makes RecordOutcome report the ledger unavailable.
+	// recordDown makes RecordOutcome and RecordOutcomes report the ledger
+	// unavailable.
 	recordDown bool
+	// noBatches makes RecordOutcomes refuse as a chaincode without it does.
+	noBatches bool
+	// batches lists the size of every RecordOutcomes transaction
+	// committed, singles counts RecordOutcome transactions.
+	batches []int
+	singles int
+	// reads lists the size of every GetResponses call; alertLists counts
+	// BatchAlerts calls.
+	reads      []int
+	alertLists int
+	// gate, when set, holds every RecordOutcomes commit until it closes.
+	gate chan struct{}
 }
 
 func newFakeLedger() *fakeLedger {
@@ -64,6 +77,73 @@ func (l *fakeLedger) RecordOutcome(_ context.Context, id, status, detail string)
 	if l.recordDown {
 		return fmt.Errorf("RecordOutcome: %w", gateway.ErrLedgerUnavailable)
 	}
+	l.singles++
+	return l.apply(id, status, detail)
+}
+
+// RecordOutcomes applies the chaincode's rules for a batch: the whole
+// transaction fails on a duplicate id or a missing response, a record
+// refused alone carries its code.
+func (l *fakeLedger) RecordOutcomes(ctx context.Context, recs []wire.OutcomeRecord) ([]wire.OutcomeResult, error) {
+	l.mu.Lock()
+	gate := l.gate
+	l.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("RecordOutcomes: %w: %w", gateway.ErrLedgerUnavailable, ctx.Err())
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.recordDown {
+		return nil, fmt.Errorf("RecordOutcomes: %w", gateway.ErrLedgerUnavailable)
+	}
+	if l.noBatches {
+		return nil, &gateway.LedgerRejectedError{Op: wire.TxRecordOutcomes, Code: wire.CodeInvalid, Reason: "function RecordOutcomes not found"}
+	}
+	if len(recs) == 0 || len(recs) > wire.MaxOutcomesPerTx {
+		return nil, &gateway.LedgerRejectedError{Op: wire.TxRecordOutcomes, Code: wire.CodeInvalid, Reason: fmt.Sprintf("%d outcomes", len(recs))}
+	}
+	seen := map[string]bool{}
+	for _, o := range recs {
+		if seen[o.ResponseID] {
+			return nil, &gateway.LedgerRejectedError{Op: wire.TxRecordOutcomes, Code: wire.CodeInvalid, Reason: "duplicate " + o.ResponseID}
+		}
+		seen[o.ResponseID] = true
+		if _, ok := l.responses[o.ResponseID]; !ok {
+			return nil, &gateway.LedgerUnavailableError{Op: wire.TxRecordOutcomes, Code: wire.CodeNotFound, Err: errors.New("not found")}
+		}
+	}
+	out := make([]wire.OutcomeResult, len(recs))
+	for i, o := range recs {
+		out[i].ResponseID = o.ResponseID
+		if err := l.apply(o.ResponseID, o.Status, o.Detail); err != nil {
+			out[i].Code, out[i].Message = wire.CodeState, err.Error()
+		}
+		out[i].State = l.responses[o.ResponseID].State
+	}
+	l.batches = append(l.batches, len(recs))
+	return out, nil
+}
+
+func (l *fakeLedger) setNoBatches(v bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.noBatches = v
+}
+
+// transactions returns the RecordOutcomes batch sizes and the count of
+// RecordOutcome transactions.
+func (l *fakeLedger) transactions() ([]int, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int(nil), l.batches...), l.singles
+}
+
+// apply records one outcome under the chaincode's rules; l.mu is held.
+func (l *fakeLedger) apply(id, status, detail string) error {
 	r, ok := l.responses[id]
 	if !ok {
 		return &gateway.LedgerRejectedError{Op: "RecordOutcome", Reason: "not found"}
@@ -72,11 +152,45 @@ func (l *fakeLedger) RecordOutcome(_ context.Context, id, status, detail string)
 		return nil
 	}
 	if !wire.OutcomeAllowed(r.State, status) {
-		return &gateway.LedgerRejectedError{Op: "RecordOutcome", Reason: "state " + r.State}
+		return &gateway.LedgerRejectedError{Op: "RecordOutcome", Code: wire.CodeState, Reason: "state " + r.State}
 	}
 	r.State = status
 	l.outcomes[id] = append(l.outcomes[id], wire.Outcome{Status: status, Detail: detail})
 	return nil
+}
+
+func (l *fakeLedger) GetResponses(ctx context.Context, ids []string) ([]wire.ResponseLookup, error) {
+	l.mu.Lock()
+	l.reads = append(l.reads, len(ids))
+	noBatches := l.noBatches
+	l.mu.Unlock()
+	if noBatches {
+		return nil, &gateway.LedgerRejectedError{Op: wire.TxGetResponses, Code: wire.CodeInvalid, Reason: "function GetResponses not found"}
+	}
+	out := make([]wire.ResponseLookup, len(ids))
+	for i, id := range ids {
+		out[i].ID = id
+		r, err := l.GetResponse(ctx, id)
+		if err != nil {
+			out[i].Code, out[i].Message = wire.CodeNotFound, err.Error()
+			continue
+		}
+		out[i].Response = r
+	}
+	return out, nil
+}
+
+func (l *fakeLedger) BatchAlerts(_ context.Context, msp, gatewayID, batchID string, _ int) ([]wire.Alert, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.alertLists++
+	var out []wire.Alert
+	for _, r := range l.responses {
+		if r.MSP == msp && r.GatewayID == gatewayID && r.BatchID == batchID {
+			out = append(out, wire.Alert{ID: r.AlertID, BatchID: batchID, Severity: wire.SeverityHigh})
+		}
+	}
+	return out, nil
 }
 
 func (l *fakeLedger) GetAlert(_ context.Context, batchID, alertID string) (*wire.Alert, error) {
@@ -95,6 +209,7 @@ type fakeSource struct {
 	mu         sync.Mutex
 	events     []Event
 	checkpoint int // index of the next event to deliver
+	writes     int // Checkpoint calls
 	grew       chan struct{}
 }
 
@@ -152,6 +267,7 @@ func (s *fakeSource) Events(ctx context.Context) (<-chan Event, error) {
 func (s *fakeSource) Checkpoint(_ context.Context, ev Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.writes++
 	for i, e := range s.events {
 		if e.TxID == ev.TxID {
 			if i+1 <= s.checkpoint {

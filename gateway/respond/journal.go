@@ -57,13 +57,32 @@ type execution struct {
 }
 
 // Journal is the responder's durable record of started and finished
-// actions. It is safe for concurrent use.
+// actions. It is safe for concurrent use, and concurrent appends share
+// fsyncs (group commit): each returns only once its record is durable,
+// but the records that arrive while one fsync runs are written together
+// with the next, so the workers' journal writes do not queue one fsync
+// each behind a single lock.
 type Journal struct {
 	mu       sync.Mutex
 	j        *durable.Journal
 	live     map[string]*execution
 	appended int
+	// pending are the appends waiting for the next write; writing says
+	// an append is leading a write (the others wait for it).
+	pending []*journalWrite
+	writing bool
 }
+
+// journalWrite is one append waiting for its group commit; done receives
+// its result, or errLead when it is to lead the next write.
+type journalWrite struct {
+	rec     record
+	payload []byte
+	done    chan error
+}
+
+// errLead hands the lead of the next group commit to a waiting append.
+var errLead = errors.New("lead the next journal write")
 
 // compactAfter is how many appended records trigger a rewrite (when most
 // of them belong to recorded executions).
@@ -169,19 +188,57 @@ func encode(r record) []byte {
 	return payload
 }
 
-// append writes and fsyncs one record, then applies it.
+// append writes and fsyncs one record, then applies it. Appends that
+// arrive while a write is in progress wait; when it ends, the first of
+// them leads one write of all of them (one fsync), and tells the others
+// its result.
 func (j *Journal) append(r record) error {
+	w := &journalWrite{rec: r, payload: encode(r), done: make(chan error, 1)}
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	if err := j.j.Append(encode(r)); err != nil {
-		return fmt.Errorf("%w: %w", ErrJournal, err)
+	j.pending = append(j.pending, w)
+	if j.writing {
+		j.mu.Unlock()
+		if err := <-w.done; err != errLead {
+			return err
+		}
+		j.mu.Lock()
 	}
-	j.apply(r)
-	j.appended++
-	if j.appended >= compactAfter && j.appended > 4*len(j.live) {
-		return j.rewrite()
+	j.writing = true
+	batch := j.pending
+	j.pending = nil
+	j.mu.Unlock()
+
+	payloads := make([][]byte, len(batch))
+	for i, b := range batch {
+		payloads[i] = b.payload
 	}
-	return nil
+	err := j.j.Append(payloads...)
+
+	j.mu.Lock()
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrJournal, err)
+	} else {
+		// Applied only once durable: what Get reports is on disk.
+		for _, b := range batch {
+			j.apply(b.rec)
+		}
+		j.appended += len(batch)
+		if j.appended >= compactAfter && j.appended > 4*len(j.live) {
+			err = j.rewrite()
+		}
+	}
+	if len(j.pending) > 0 {
+		j.pending[0].done <- errLead
+	} else {
+		j.writing = false
+	}
+	j.mu.Unlock()
+	for _, b := range batch {
+		if b != w {
+			b.done <- err
+		}
+	}
+	return err
 }
 
 // Get returns a copy of what the journal knows of key, and whether it

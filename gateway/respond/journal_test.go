@@ -3,9 +3,11 @@ package respond
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/ledgerguard/ledgerguard/gateway/durable"
@@ -194,5 +196,96 @@ func TestJournalFaults(t *testing.T) {
 				t.Fatal("a record appended after the failure survived")
 			}
 		})
+	}
+}
+
+// gatedFS counts fsyncs of appended files and holds the first one until
+// release is closed.
+type gatedFS struct {
+	durable.OS
+	mu      *sync.Mutex
+	syncs   *int
+	entered chan struct{}
+	release chan struct{}
+}
+
+type gatedFile struct {
+	durable.File
+	fs gatedFS
+}
+
+func (f gatedFS) OpenAppend(name string) (durable.File, error) {
+	file, err := f.OS.OpenAppend(name)
+	return gatedFile{file, f}, err
+}
+
+func (f gatedFile) Sync() error {
+	f.fs.mu.Lock()
+	*f.fs.syncs++
+	first := *f.fs.syncs == 1
+	f.fs.mu.Unlock()
+	if first {
+		close(f.fs.entered)
+		<-f.fs.release
+	}
+	return f.File.Sync()
+}
+
+// TestJournalGroupCommit: appends that arrive while an fsync runs share
+// the next one, and every append is durable when it returns.
+func TestJournalGroupCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal")
+	var mu sync.Mutex
+	syncs := 0
+	fsys := gatedFS{mu: &mu, syncs: &syncs, entered: make(chan struct{}), release: make(chan struct{})}
+	j, err := OpenJournal(path, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	syncs = 0 // opening rewrote the file; count the appends' fsyncs only
+	mu.Unlock()
+	var released sync.Once
+	release := func() { released.Do(func() { close(fsys.release) }) }
+	defer release()
+
+	first := make(chan error, 1)
+	go func() { first <- j.Started("r0|run", 0) }()
+	<-fsys.entered
+	const n = 10
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- j.Started(fmt.Sprintf("r%d|run", i+1), 0) }()
+	}
+	waitFor(t, "every later append waiting", func() bool {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return len(j.pending) == n
+	})
+	release()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	got := syncs
+	mu.Unlock()
+	if got != 2 {
+		t.Fatalf("%d fsyncs for %d appends, want 2 (the first, then the rest together)", got, n+1)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := OpenJournal(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if got := again.Len(); got != n+1 {
+		t.Fatalf("reopened journal holds %d executions, want %d", got, n+1)
 	}
 }

@@ -8,7 +8,14 @@
 // of its own organisation through the [connector.Connector] configured for
 // the action's type, with a per-attempt timeout and bounded retries with
 // backoff, and records succeeded, failed, rolled-back or refused with
-// RecordOutcome.
+// RecordOutcomes: the outcomes finished while earlier ones are committing
+// share one transaction (see outcomes.go), so the ledger work per action
+// is a fraction of a transaction.
+//
+// Workers bounds the executions in progress: the ledger reads before an
+// action and the connector calls. An execution waiting for its outcome to
+// commit has released its worker, so the ledger's commit latency does not
+// throttle how many actions run.
 //
 // What it executes: defence in depth behind the chaincode's quorum floors,
 // it executes a response only if its own organisation approved the policy
@@ -38,8 +45,10 @@
 //     in it (and in every earlier event) has its outcome on the ledger, so
 //     a crash or restart never loses a request: the event is read again.
 //   - Before acting, the responder reads the response on the ledger
-//     (GetResponse) and skips it unless it is still runnable, so a replayed
-//     or duplicated event never executes a response that has an outcome;
+//     (after taking the response's lock; the reads of executions waiting
+//     at the same moment share one GetResponses evaluation, see reads.go)
+//     and skips it unless it is still runnable, so a replayed or
+//     duplicated event never executes a response that has an outcome;
 //     within one process a per-response lock serialises duplicates.
 //   - Before each connector call it appends "started" to an fsynced
 //     journal, and after it "finished" with the result. A crash after
@@ -48,9 +57,12 @@
 //     "started" and "finished" (the call itself was in flight) leads to a
 //     second call, with the same Idempotency-Key, which the receiver can
 //     use to drop the duplicate.
-//   - RecordOutcome is idempotent in the chaincode (re-recording the
-//     current status is a no-op), so re-recording after a lost reply is
-//     safe.
+//   - Recording an outcome is idempotent in the chaincode (re-recording
+//     the current status is a no-op, in RecordOutcome as in each record of
+//     RecordOutcomes), so re-recording after a lost reply is safe. An
+//     execution releases its per-response lock only once its outcome is
+//     committed, so a duplicate event waits for it and then finds the
+//     outcome on the ledger.
 //
 // The guarantee assumes one running responder per (organisation, gateway
 // ids) with its own checkpoint and journal; two responders covering the
@@ -87,9 +99,25 @@ type Ledger interface {
 	// GetResponse reads a response (responses:GetResponse).
 	GetResponse(ctx context.Context, responseID string) (*wire.Response, error)
 	// RecordOutcome submits responses:RecordOutcome and waits for commit.
+	// The responder uses it only when the ledger refuses a RecordOutcomes
+	// transaction as a whole (a chaincode older than RecordOutcomes).
 	RecordOutcome(ctx context.Context, responseID, status, detail string) error
+	// RecordOutcomes submits responses:RecordOutcomes (at most
+	// wire.MaxOutcomesPerTx records, each response once) and waits for
+	// commit. It returns one result per record, in order; a record the
+	// chaincode refused alone carries its code there.
+	RecordOutcomes(ctx context.Context, recs []wire.OutcomeRecord) ([]wire.OutcomeResult, error)
+	// GetResponses reads many responses in one evaluation
+	// (responses:GetResponses, at most wire.MaxResponsesPerRead ids): one
+	// lookup per id, in order. The responder falls back to GetResponse
+	// when the ledger refuses it as a whole (an older chaincode).
+	GetResponses(ctx context.Context, ids []string) ([]wire.ResponseLookup, error)
 	// GetAlert reads the alert a response is for (alerts:GetAlert).
 	GetAlert(ctx context.Context, batchID, alertID string) (*wire.Alert, error)
+	// BatchAlerts lists the alerts of anchored batch batchID of gateway
+	// gatewayID of msp (alerts:ListAlerts filtered to that batch), at most
+	// pages pages of wire.MaxPageSize.
+	BatchAlerts(ctx context.Context, msp, gatewayID, batchID string, pages int) ([]wire.Alert, error)
 }
 
 // Event is one chaincode event; the type lives at the gateway root so the
@@ -111,15 +139,17 @@ type EventSource interface {
 // Responder executes response requests. Create it with New; Run it once
 // at a time.
 type Responder struct {
-	cfg     Config
-	msp     string
-	ledger  Ledger
-	source  EventSource
-	conns   map[string]connector.Connector
-	log     *slog.Logger
-	fs      durable.FS
-	locks   keyLocks
-	journal *Journal
+	cfg      Config
+	msp      string
+	ledger   Ledger
+	source   EventSource
+	conns    map[string]connector.Connector
+	log      *slog.Logger
+	fs       durable.FS
+	locks    keyLocks
+	journal  *Journal
+	outcomes *outcomes
+	reads    *reads
 }
 
 type options struct {
@@ -191,6 +221,18 @@ func (r *Responder) Run(ctx context.Context) error {
 	if n := j.Len(); n > 0 {
 		r.log.Info("journal holds executions not yet recorded on the ledger; their events will be replayed", "count", n)
 	}
+	// The batcher outlives each event stream: a reconnect does not drop
+	// the outcomes being committed. It stops when Run returns, after every
+	// stream (and so every execution waiting on it) has ended.
+	// So do the read batchers.
+	bctx, stopBatchers := context.WithCancel(ctx)
+	r.outcomes = newOutcomes(r.ledger, r.ledgerRetry, r.log, r.cfg.OutcomeBatch, r.cfg.OutcomeSubmitters, r.cfg.OutcomeLinger)
+	r.reads = newReads(r.ledger, r.ledgerRetry, r.log, r.cfg.Timeout)
+	var batchers sync.WaitGroup
+	batchers.Add(2)
+	go func() { defer batchers.Done(); r.outcomes.run(bctx) }()
+	go func() { defer batchers.Done(); r.reads.run(bctx) }()
+	defer func() { stopBatchers(); batchers.Wait() }()
 	backoff := r.cfg.Retry.InitialBackoff
 	for {
 		start := time.Now()
@@ -275,16 +317,57 @@ read:
 	return <-ckDone
 }
 
+// checkpointCoalesce bounds the handled events one checkpoint write
+// covers.
+const checkpointCoalesce = 64
+
 // checkpoints waits for each event in order and checkpoints it. It stops
 // checkpointing at the first event that did not complete (shutdown or a
 // fatal error) but keeps draining so the dispatcher never blocks.
+//
+// A checkpoint covers its event and every one before it, so when later
+// events are already queued behind a finished one, it waits for those
+// (at most checkpointCoalesce) and writes one checkpoint for them all:
+// each write is a durable file replacement (two fsyncs), and one per
+// event made the checkpointer, not the executions, set the pace at which
+// events were read.
 func (r *Responder) checkpoints(ctx context.Context, cancel context.CancelFunc, ordered <-chan *pending) error {
 	var fatal error
 	stopped := false
-	for p := range ordered {
+	var next *pending
+	for {
+		p := next
+		next = nil
+		if p == nil {
+			var ok bool
+			if p, ok = <-ordered; !ok {
+				break
+			}
+		}
 		p.wg.Wait()
 		if stopped {
 			continue
+		}
+		if p.err == nil {
+			// Cover the events already queued behind p, up to the first
+			// that failed (kept for the next round, which stops there).
+		coalesce:
+			for range checkpointCoalesce {
+				select {
+				case q, ok := <-ordered:
+					if !ok {
+						break coalesce
+					}
+					q.wg.Wait()
+					if q.err != nil {
+						next = q
+						break coalesce
+					}
+					p = q
+				default:
+					break coalesce
+				}
+			}
 		}
 		if p.err != nil {
 			stopped = true
@@ -345,8 +428,10 @@ func (r *Responder) dispatch(ctx context.Context, ev Event, sem chan struct{}) *
 		}
 		p.wg.Add(1)
 		go func(req wire.ResponseRequest) {
-			defer func() { <-sem; p.wg.Done() }()
-			if err := r.handle(ctx, ev.TxID, req, rollback); err != nil {
+			var once sync.Once
+			release := func() { once.Do(func() { <-sem }) }
+			defer func() { release(); p.wg.Done() }()
+			if err := r.handle(ctx, ev.TxID, req, rollback, release); err != nil {
 				p.fail(err)
 			}
 		}(req)
@@ -364,8 +449,9 @@ func actionTypes(actions []wire.Action) string {
 
 // handle executes (or rolls back) one response and records its outcome.
 // It returns an error only when the event must not be checkpointed: the
-// context ended, or the journal failed.
-func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRequest, rollback bool) error {
+// context ended, or the journal failed. It calls release (which frees its
+// worker) once nothing is left to do but wait for the outcome's commit.
+func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRequest, rollback bool, release func()) error {
 	key, want, okStatus := req.ID+"|run", wire.ResponseRequested, wire.ResponseSucceeded
 	if rollback {
 		key, want, okStatus = req.ID+"|rollback", wire.ResponseRollbackRequested, wire.ResponseRolledBack
@@ -375,6 +461,11 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 	defer unlock()
 
 	jent, known := r.journal.Get(key)
+	// The alert is read while the response is: the request names the
+	// same alert the response does, and a read the response then makes
+	// useless costs one entry of a batched evaluation.
+	prefetched := make(chan *wire.Alert, 1)
+	go func() { prefetched <- r.alert(ctx, req.MSP, req.GatewayID, req.BatchID, req.AlertID, log) }()
 	resp, err := r.getResponse(ctx, req.ID)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -396,6 +487,7 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 	if !rollback {
 		if reason := Refusal(resp, r.msp); reason != "" {
 			log.Warn("response refused: not executed", "reason", reason)
+			release()
 			if err := r.recordOutcome(ctx, resp.ID, wire.ResponseRefused, limitDetail(reason), log); err != nil {
 				return err
 			}
@@ -415,7 +507,11 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 	base := connector.Request{
 		ResponseID: resp.ID, AlertID: resp.AlertID, BatchID: batchID, PolicyID: resp.PolicyID,
 		PolicyVersion: resp.PolicyVersion, MSP: resp.MSP, GatewayID: resp.GatewayID, Target: resp.Target,
-		TxID: txID, CreatedTx: resp.CreatedTx, Alert: r.alert(ctx, batchID, resp.AlertID, log),
+		TxID: txID, CreatedTx: resp.CreatedTx,
+	}
+	base.Alert = <-prefetched
+	if resp.MSP != req.MSP || resp.GatewayID != req.GatewayID || batchID != req.BatchID || resp.AlertID != req.AlertID {
+		base.Alert = r.alert(ctx, resp.MSP, resp.GatewayID, batchID, resp.AlertID, log) // the event named another alert
 	}
 	status := okStatus
 	details := make([]string, 0, len(resp.Actions))
@@ -457,6 +553,7 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 		}
 	}
 	detail := limitDetail(strings.Join(details, "; "))
+	release()
 	if err := r.recordOutcome(ctx, resp.ID, status, detail, log); err != nil {
 		return err
 	}
@@ -492,10 +589,11 @@ func Refusal(resp *wire.Response, msp string) string {
 
 // alert reads the response's alert for the connectors, best effort: a
 // connector works without it.
-func (r *Responder) alert(ctx context.Context, batchID, alertID string, log *slog.Logger) *wire.Alert {
-	actx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
-	defer cancel()
-	a, err := r.ledger.GetAlert(actx, batchID, alertID)
+func (r *Responder) alert(ctx context.Context, msp, gatewayID, batchID, alertID string, log *slog.Logger) *wire.Alert {
+	if batchID == "" || alertID == "" {
+		return nil
+	}
+	a, err := r.reads.alert(ctx, msp, gatewayID, batchID, alertID)
 	if err != nil {
 		log.Debug("alert not read; connectors get the ledger references only", "error", err)
 		return nil
@@ -543,27 +641,20 @@ func (r *Responder) execute(ctx context.Context, a wire.Action, req connector.Re
 	}
 }
 
-// getResponse reads a response, retrying while the ledger is unavailable.
+// getResponse reads a response (batched with the reads of other
+// executions), retrying while the ledger is unavailable.
 func (r *Responder) getResponse(ctx context.Context, id string) (*wire.Response, error) {
-	var resp *wire.Response
-	err := r.ledgerRetry(ctx, wire.TxGetResponse, func(ctx context.Context) error {
-		var err error
-		resp, err = r.ledger.GetResponse(ctx, id)
-		return err
-	})
-	return resp, err
+	return r.reads.response(ctx, id)
 }
 
-// recordOutcome records the outcome, retrying while the ledger is
-// unavailable. A permanent refusal is checked against the ledger: if the
-// response already carries this status (an earlier submission committed),
-// it is success; otherwise it is logged and the response left alone, so
-// one bad record cannot stall every later event. It returns an error only
-// when ctx ended.
+// recordOutcome records the outcome through the batcher, which retries
+// while the ledger is unavailable. A permanent refusal is checked against
+// the ledger: if the response already carries this status (an earlier
+// submission committed), it is success; otherwise it is logged and the
+// response left alone, so one bad record cannot stall every later event.
+// It returns an error only when ctx ended.
 func (r *Responder) recordOutcome(ctx context.Context, id, status, detail string, log *slog.Logger) error {
-	err := r.ledgerRetry(ctx, wire.TxRecordOutcome, func(ctx context.Context) error {
-		return r.ledger.RecordOutcome(ctx, id, status, detail)
-	})
+	err := r.outcomes.record(ctx, wire.OutcomeRecord{ResponseID: id, Status: status, Detail: detail})
 	if err == nil || ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/test/replay"
 )
 
@@ -201,4 +204,97 @@ func kddEnvelopes(dataDir string) ([]map[string]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// benchOutcomeTransactions reads every response of gateway gatewayID from
+// the ledger (ListResponses as the Org1 admin) and reports how their
+// outcomes were recorded: outcomes, the distinct transactions that
+// recorded them, outcomes per transaction and those transactions per
+// second over the span between the first and the last outcome — the
+// ledger load the responder added. It also splits the action latency in
+// two from the ledger's timestamps: event sent (the alert's event time,
+// for a sample of 200 responses) to the RaiseAlerts proposal that created
+// the response, and that proposal to the proposal recording its first
+// outcome (the connector was called in between).
+func benchOutcomeTransactions(ctx context.Context, runDir, gatewayID string) error {
+	c, err := dial(ctx, runDir, "org1", "")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	contract := c.Contract(wire.Channel, wire.Chaincode, wire.ContractResponses)
+	filter, err := json.Marshal(wire.ResponseFilter{GatewayID: gatewayID})
+	if err != nil {
+		return err
+	}
+	var responses, outcomes int
+	txs := map[string]bool{}
+	var first, last time.Time
+	var decided []time.Duration
+	var sample []wire.Response
+	for bookmark := ""; ; {
+		raw, err := contract.EvaluateWithContext(ctx, wire.TxListResponses, client.WithArguments(string(filter), "1000", bookmark))
+		if err != nil {
+			return fmt.Errorf("list responses: %w", err)
+		}
+		var page wire.Page[wire.Response]
+		if err := json.Unmarshal(raw, &page); err != nil {
+			return fmt.Errorf("decode responses: %w", err)
+		}
+		for _, r := range page.Records {
+			responses++
+			if len(r.Outcomes) > 0 {
+				decided = append(decided, r.Outcomes[0].At.Sub(r.CreatedAt.Time))
+				if responses%25 == 0 && len(sample) < 200 {
+					sample = append(sample, r)
+				}
+			}
+			for _, o := range r.Outcomes {
+				outcomes++
+				txs[o.TxID] = true
+				at := o.At.Time
+				if first.IsZero() || at.Before(first) {
+					first = at
+				}
+				if at.After(last) {
+					last = at
+				}
+			}
+		}
+		if page.Bookmark == "" {
+			break
+		}
+		bookmark = page.Bookmark
+	}
+	report("action_responses", float64(responses), "responses")
+	report("action_outcomes", float64(outcomes), "outcomes")
+	report("action_outcome_transactions", float64(len(txs)), "transactions")
+	if len(txs) > 0 {
+		report("action_outcomes_per_transaction", float64(outcomes)/float64(len(txs)), "outcomes")
+	}
+	if span := last.Sub(first).Seconds(); span > 0 {
+		report("action_outcome_tx_per_s", float64(len(txs))/span, "tx/s")
+	}
+	if len(decided) > 0 {
+		report("action_decided_to_outcome_p50_ms", ms(percentile(decided, 50)), "ms")
+		report("action_decided_to_outcome_p99_ms", ms(percentile(decided, 99)), "ms")
+	}
+	alerts := c.Contract(wire.Channel, wire.Chaincode, wire.ContractAlerts)
+	var toDecide []time.Duration
+	for _, r := range sample {
+		raw, err := alerts.EvaluateWithContext(ctx, wire.TxGetAlert, client.WithArguments(r.BatchID, r.AlertID))
+		if err != nil {
+			return fmt.Errorf("get alert: %w", err)
+		}
+		var a wire.Alert
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return fmt.Errorf("decode alert: %w", err)
+		}
+		toDecide = append(toDecide, r.CreatedAt.Sub(a.EventTime.Time))
+	}
+	if len(toDecide) > 0 {
+		report("action_sent_to_decided_p50_ms", ms(percentile(toDecide, 50)), "ms")
+		report("action_sent_to_decided_p99_ms", ms(percentile(toDecide, 99)), "ms")
+	}
+	return nil
 }

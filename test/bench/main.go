@@ -47,6 +47,7 @@ func main() {
 	latencyPerReq := flag.Int("latency-per-request", 100, "events per request in the latency phase (ingest)")
 	limitDir := flag.String("limit-dir", "", "folder for the raw limit's files, on the store's disk; empty skips the limit (ingest, ndjson)")
 	receiver := flag.String("receiver", "http://127.0.0.1:18190", "demo receiver URL (action)")
+	gatewayID := flag.String("gateway-id", "", "the action gateway's id: with -run-dir, its responses are read from the ledger afterwards for the outcome transaction figures (action)")
 	dataDir := flag.String("data", "../shared/data", "public datasets folder (action; ingest replays NSL-KDD from it when present)")
 	rate := flag.Int("rate", 40, "events per second (action)")
 	background := flag.Int("background", 0, "background events per second of normal traffic (action; 0 = none)")
@@ -78,6 +79,9 @@ func main() {
 		err = benchIntel(ctx, *runDir, *duration)
 	case "action":
 		err = benchAction(ctx, *url, *token, *receiver, *dataDir, *rate, *background, *duration)
+		if err == nil && *gatewayID != "" {
+			err = benchOutcomeTransactions(ctx, *runDir, *gatewayID)
+		}
 	case "anchorcap":
 		err = benchAnchorCapacity(ctx, *runDir, strings.Split(*gateways, ","), *eventsPerBatch, *duration)
 	case "immudb":

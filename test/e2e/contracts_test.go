@@ -189,6 +189,19 @@ func TestPolicyAlertResponseFlow(t *testing.T) {
 		t.Fatalf("after RecordOutcome twice: state %q with %d outcomes, want succeeded with 1", resp.State, len(resp.Outcomes))
 	}
 
+	// RecordOutcomes answers per record: the replay of that outcome is
+	// accepted without a write, while the gated response, still awaiting
+	// approval, refuses its outcome alone.
+	var outcomes wire.OutcomesResult
+	rspSubmit(ctx, t, gw1, wire.ContractResponses, wire.TxRecordOutcomes, &outcomes, mustJSON(t, []wire.OutcomeRecord{
+		{ResponseID: isolateID, Status: wire.ResponseSucceeded, Detail: "isolated web-01"},
+		{ResponseID: mfaID, Status: wire.ResponseSucceeded, Detail: "too early"},
+	}))
+	if r := outcomes.Results; len(r) != 2 || !r[0].OK() || r[0].Recorded || r[0].State != wire.ResponseSucceeded ||
+		r[1].Code != wire.CodeState || r[1].State != wire.ResponseAwaitingApproval {
+		t.Fatalf("RecordOutcomes = %s, want the replay accepted unwritten and the gated response refused with %s", mustJSON(t, outcomes), wire.CodeState)
+	}
+
 	// Org2's admin releases the gated response: the event announces it.
 	submitJSON(ctx, t, admin2, wire.ContractResponses, wire.TxApproveResponse, &resp, mfaID)
 	if resp.State != wire.ResponseRequested {

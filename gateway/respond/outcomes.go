@@ -1,0 +1,122 @@
+package respond
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+// OutcomeRefusedError is the ledger's final refusal of one outcome: the
+// chaincode refused this record (Code and Reason are its refusal), not
+// the ledger being unavailable.
+type OutcomeRefusedError struct {
+	ResponseID string
+	Status     string
+	Code       wire.Code
+	Reason     string
+}
+
+// Error implements error.
+func (e *OutcomeRefusedError) Error() string {
+	return fmt.Sprintf("outcome %s of response %s refused (%s): %s", e.Status, e.ResponseID, e.Code, e.Reason)
+}
+
+// retryFunc retries f while the ledger is unavailable (Responder.ledgerRetry).
+type retryFunc func(ctx context.Context, op string, f func(context.Context) error) error
+
+// outcomes records outcomes on the ledger in batches (see batcher): every
+// execution hands its outcome to record, which returns once the outcome
+// is committed (or refused), and the outcomes waiting at that moment
+// share one RecordOutcomes transaction, each response at most once.
+//
+// Why batches: an outcome is one key written, but a transaction of its
+// own costs the ledger a signature check, an endorsement by each
+// organisation and a validation. At a hundred actions a second one
+// transaction per outcome took the channel's whole commit capacity (about
+// 140 tx/s here) and the anchors and alerts queued behind them; the same
+// outcomes in a few transactions a second cost a fraction of that.
+//
+// Failures: a transient failure retries the whole batch (re-recording the
+// current status is a no-op, so records that did commit are harmless). A
+// record the chaincode refuses alone comes back to its caller as an
+// *OutcomeRefusedError, the others are recorded. A final refusal of the
+// whole transaction (a chaincode older than RecordOutcomes, or a batch the
+// chaincode finds malformed) falls back to one RecordOutcome per record,
+// so one bad record never holds back the others.
+type outcomes struct {
+	ledger Ledger
+	retry  retryFunc
+	log    *slog.Logger
+	*batcher[wire.OutcomeRecord]
+}
+
+func newOutcomes(ledger Ledger, retry retryFunc, log *slog.Logger, max, slots int, linger time.Duration) *outcomes {
+	o := &outcomes{ledger: ledger, retry: retry, log: log}
+	o.batcher = newBatcher(max, slots, linger, func(r wire.OutcomeRecord) string { return r.ResponseID }, o.submit)
+	return o
+}
+
+// record hands rec to the batcher and waits until it is on the ledger
+// (nil: recorded now or already carrying that status), refused
+// (*OutcomeRefusedError) or ctx ends (ctx's error; the record may still
+// be committed, which a replay's re-record then finds).
+func (o *outcomes) record(ctx context.Context, rec wire.OutcomeRecord) error {
+	return o.do(ctx, rec)
+}
+
+// submit records one batch and returns each record's fate.
+func (o *outcomes) submit(ctx context.Context, recs []wire.OutcomeRecord) []error {
+	errs := make([]error, len(recs))
+	var results []wire.OutcomeResult
+	err := o.retry(ctx, wire.TxRecordOutcomes, func(ctx context.Context) error {
+		var err error
+		results, err = o.ledger.RecordOutcomes(ctx, recs)
+		return err
+	})
+	switch {
+	case err == nil:
+		for i, rec := range recs {
+			if res := results[i]; !res.OK() {
+				errs[i] = &OutcomeRefusedError{ResponseID: rec.ResponseID, Status: rec.Status, Code: res.Code, Reason: res.Message}
+			}
+		}
+	case ctx.Err() != nil:
+		for i := range errs {
+			errs[i] = ctx.Err()
+		}
+	default:
+		o.log.Warn("the ledger refused a batch of outcomes as a whole; recording them one by one", "count", len(recs), "error", err)
+		var wg sync.WaitGroup
+		for i, rec := range recs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = o.single(ctx, rec)
+			}()
+		}
+		wg.Wait()
+	}
+	return errs
+}
+
+// single records one outcome with RecordOutcome.
+func (o *outcomes) single(ctx context.Context, rec wire.OutcomeRecord) error {
+	err := o.retry(ctx, wire.TxRecordOutcome, func(ctx context.Context) error {
+		return o.ledger.RecordOutcome(ctx, rec.ResponseID, rec.Status, rec.Detail)
+	})
+	if err == nil || ctx.Err() != nil {
+		return ctx.Err()
+	}
+	refused := &OutcomeRefusedError{ResponseID: rec.ResponseID, Status: rec.Status, Code: wire.CodeInternal, Reason: err.Error()}
+	var rej *gateway.LedgerRejectedError
+	if errors.As(err, &rej) && rej.Code != "" {
+		refused.Code, refused.Reason = rej.Code, rej.Reason
+	}
+	return refused
+}
