@@ -28,7 +28,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
@@ -46,6 +49,96 @@ type envelope struct {
 	Index      *string         `json:"index"`
 	Event      any             `json:"event"`
 	Fields     map[string]any  `json:"fields"`
+
+	// The canonical encodings of Event (when an object) and Fields, as
+	// the fast decoder wrote them; nil when it did not decode the line.
+	eventCanon, fieldsCanon []byte
+}
+
+// envelopeNames are the envelope's member names, in the order of the
+// envelope's fields.
+var envelopeNames = [...]string{"time", "source", "sourcetype", "host", "index", "event", "fields"}
+
+// fastEnvelope decodes line into env with the fast decoder and reports
+// whether it did; false leaves env to ingest.DecodeStrict, which decodes
+// whatever the fast path is unsure of (a member name matching one of the
+// envelope's only case-insensitively, as encoding/json matches them, a
+// repeated member, a metadata member that is not a string, ...) and
+// produces encoding/json's error for what is malformed.
+// FuzzFastEnvelope checks both paths give the same envelope.
+func fastEnvelope(dec *ingest.Decoder, line []byte, env *envelope) bool {
+	members, ok := dec.Members(line)
+	if !ok {
+		return false
+	}
+	var seen [len(envelopeNames)]bool
+	for _, mem := range members {
+		k := -1
+		for i, name := range envelopeNames {
+			if mem.Key == name {
+				k = i
+				break
+			}
+		}
+		if k < 0 {
+			if folds(mem.Key) {
+				return false
+			}
+			continue // an unknown member, ignored as encoding/json does
+		}
+		if seen[k] {
+			return false
+		}
+		seen[k] = true
+		switch k {
+		case 0:
+			env.Time = json.RawMessage(mem.Raw)
+		case 1, 2, 3, 4:
+			dst := [...]**string{&env.Source, &env.Sourcetype, &env.Host, &env.Index}[k-1]
+			switch v := mem.Value.(type) {
+			case nil:
+			case string:
+				*dst = &v
+			default:
+				return false
+			}
+		case 5:
+			env.Event = mem.Value
+			if mem.Canonical != nil {
+				env.eventCanon = slices.Clone(mem.Canonical)
+			}
+		case 6:
+			switch v := mem.Value.(type) {
+			case nil:
+			case map[string]any:
+				env.Fields = v
+				if len(v) > 0 {
+					env.fieldsCanon = slices.Clone(mem.Canonical)
+				}
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// folds reports whether encoding/json might match key to an envelope
+// member it does not equal: a case-insensitive ASCII match, or any
+// non-ASCII name (Unicode case folding maps some letters, such as the
+// Kelvin sign, onto ASCII ones).
+func folds(key string) bool {
+	for i := 0; i < len(key); i++ {
+		if key[i] >= 0x80 {
+			return true
+		}
+	}
+	for _, name := range envelopeNames {
+		if strings.EqualFold(key, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // Result is a parsed body: the events to store, in line order, and the
@@ -61,6 +154,15 @@ type Result struct {
 // time and the occurrence key; lim bounds body size, line length and event
 // count. err is set, and Result empty, when the request is refused whole.
 func Parse(body []byte, m ingest.Meta, lim ingest.Limits) (Result, error) {
+	dec := decoders.Get().(*ingest.Decoder)
+	defer decoders.Put(dec)
+	return parse(body, m, lim, dec)
+}
+
+// parse is Parse with dec as the fast decoder; nil decodes every line
+// with ingest.DecodeStrict alone (the path the fuzz tests and benchmarks
+// compare the fast one with).
+func parse(body []byte, m ingest.Meta, lim ingest.Limits, dec *ingest.Decoder) (Result, error) {
 	lim = lim.WithDefaults()
 	if err := lim.CheckBody(proto, len(body)); err != nil {
 		return Result{}, err
@@ -75,7 +177,7 @@ func Parse(body []byte, m ingest.Meta, lim ingest.Limits) (Result, error) {
 		if err := lim.CheckEvents(proto, n+1, lineNo); err != nil {
 			return err
 		}
-		env, err := decodeLine(line, lineNo, n)
+		env, err := decodeLine(dec, line, lineNo, n)
 		if err != nil {
 			return err
 		}
@@ -103,13 +205,22 @@ func Parse(body []byte, m ingest.Meta, lim ingest.Limits) (Result, error) {
 	return res, nil
 }
 
+// decoders keeps the fast decoders' scratch space between requests.
+var decoders = sync.Pool{New: func() any { return new(ingest.Decoder) }}
+
 // decodeLine decodes one line as an envelope; failing that, the framing is
-// broken and the request is refused whole.
-func decodeLine(line []byte, lineNo, n int) (*envelope, error) {
+// broken and the request is refused whole. The line goes through the fast
+// decoder first (fastEnvelope); what it does not take is decoded by
+// ingest.DecodeStrict, as all lines were before.
+func decodeLine(dec *ingest.Decoder, line []byte, lineNo, n int) (*envelope, error) {
 	var env envelope
 	if t := bytes.TrimSpace(line); len(t) == 0 || t[0] != '{' {
 		return nil, ingest.Errorf(gateway.CodeInvalid, proto, lineNo, n, "line is not a JSON object")
 	}
+	if dec != nil && fastEnvelope(dec, line, &env) {
+		return &env, nil
+	}
+	env = envelope{}
 	if err := ingest.DecodeStrict(line, &env); err != nil {
 		return nil, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "not one JSON envelope object", err)
 	}
@@ -137,12 +248,16 @@ func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream 
 		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "invalid \"time\"", err)
 	}
 	var r normalize.Result
+	var canon []byte // the canonical encoding of the decoded object r.Fields may be
+	var obj map[string]any
 	switch e := env.Event.(type) {
 	case nil:
 		r = normalize.Object(env.Fields, m.Sourcetype)
+		obj, canon = env.Fields, env.fieldsCanon
 		env.Fields = nil
 	case map[string]any:
 		r = normalize.Object(e, m.Sourcetype)
+		obj, canon = e, env.eventCanon
 	case string:
 		var skip bool
 		if r, skip = stream.Line([]byte(e), m.Sourcetype); skip {
@@ -161,7 +276,19 @@ func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream 
 			}
 		}
 	}
-	return r.Event(m, line, t), nil
+	ev := r.Event(m, line, t)
+	if canon != nil && len(env.Fields) == 0 && sameMap(ev.Fields, obj) {
+		// The record was kept as decoded (not recognised by normalize):
+		// its encoding is the one the decoder wrote.
+		ev.FieldsCanonical = canon
+	}
+	return ev, nil
+}
+
+// sameMap reports whether a and b are the same map (not equal ones: the
+// same object, so nothing was added to or taken from it).
+func sameMap(a, b map[string]any) bool {
+	return a != nil && b != nil && reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 var errTime = errors.New("time must be RFC 3339 or epoch seconds")

@@ -1,0 +1,460 @@
+package ingest
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+// Decoder is the ingest parsers' fast path for one JSON object per line
+// (an NDJSON or HEC envelope): it decodes the object in one pass over its
+// bytes, with no reflection and no intermediate token, and writes the
+// canonical encoding of each object member of it (an envelope's "event"
+// and "fields") while it decodes, so the event built from it carries
+// gateway.Event.FieldsCanonical and is never walked or sorted again.
+// Profiling the gateway under NDJSON load put the generic decode into
+// map[string]any (sonic), then Validate, Canonical (map iteration and key
+// sort) and the store's second walk at half of the ingest handler's CPU.
+//
+// What it decodes is exactly what DecodeStrict (encoding/json with
+// UseNumber) decodes: the same maps, json.Number digits, strings, []any
+// and nil; whatever it is not sure of makes it give up (ok false) rather
+// than guess, and the caller then takes DecodeStrict's path, so every
+// error a client sees is still encoding/json's. It gives up on invalid
+// UTF-8, a duplicate member name in an object whose canonical encoding it
+// writes, nesting deeper than decoderDepth, whitespace other than JSON's
+// four and anything encoding/json would refuse. FuzzDecoder checks the
+// values against DecodeStrict and the canonical bytes against
+// gateway.Event.Canonical on arbitrary input.
+//
+// Strings are substrings of one copy of the line (one allocation instead
+// of one per string; the line is about the size of the event's Raw, which
+// the event holds anyway), and maps are allocated at their final size. A
+// Decoder is reused across the lines of a request (its scratch space and
+// the last member order it sorted are kept); it is not safe for
+// concurrent use. The zero value is ready to use.
+type Decoder struct {
+	b, sb []byte // the input; sb: b as copied into s
+	s     string // the copy of b decoded strings are substrings of (made on first use)
+	i     int    // read position in b
+
+	top   []Member
+	stack []member // members of the objects being decoded, innermost last
+	enc   []byte   // canonical encodings of the top-level object members
+
+	// The member names of the last object sorted, in input order, and
+	// their sorted order: lines of one source repeat their names, so
+	// most objects need no sort.
+	lastKeys  []string
+	lastOrder []int
+}
+
+// Member is one member of the top-level object Decoder.Members decoded.
+type Member struct {
+	Key string
+	// Value is the member's value as encoding/json decodes it into an
+	// interface with UseNumber (nil for null).
+	Value any
+	// Raw is the value's bytes as written; it aliases the input.
+	Raw []byte
+	// Canonical, when Value is an object, is its canonical encoding (the
+	// form of gateway.Event.FieldsCanonical); it aliases the Decoder's
+	// scratch space and is valid until the Decoder's next call.
+	Canonical []byte
+}
+
+// member is one member of an object being decoded; keyEnc and valEnc are
+// their canonical encodings when they are the input bytes as written
+// (nil otherwise: the encoder writes them).
+type member struct {
+	key            string
+	val            any
+	keyEnc, valEnc []byte
+}
+
+// decoderDepth is the nesting the Decoder decodes itself; deeper input
+// goes to DecodeStrict. Real telemetry nests a few levels.
+const decoderDepth = 32
+
+// Members decodes line, which must hold exactly one JSON object and
+// nothing but JSON whitespace around it, and returns its members in
+// input order (duplicates included, as written). ok is false when the
+// fast path does not decode line: the caller must then decode it with
+// DecodeStrict, which also gives the error if there is one. The result
+// is valid until the next call.
+func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
+	if !utf8.Valid(line) {
+		return nil, false // encoding/json replaces invalid bytes: its path
+	}
+	d.b, d.sb, d.s, d.i = line, nil, "", 0
+	d.top, d.stack, d.enc = d.top[:0], d.stack[:0], d.enc[:0]
+	defer func() { d.b, d.sb = nil, nil }() // keep no reference to the caller's buffer
+	d.ws()
+	if !d.eat('{') {
+		return nil, false
+	}
+	d.ws()
+	if !d.eat('}') {
+		for {
+			d.ws()
+			if d.peek() != '"' {
+				return nil, false
+			}
+			key, _, ok := d.str()
+			if !ok {
+				return nil, false
+			}
+			d.ws()
+			if !d.eat(':') {
+				return nil, false
+			}
+			d.ws()
+			start, encStart := d.i, len(d.enc)
+			m := Member{Key: key}
+			if d.peek() == '{' {
+				var v map[string]any
+				if v, ok = d.object(1, true); !ok {
+					return nil, false
+				}
+				m.Value = v
+			} else if m.Value, _, ok = d.value(1); !ok {
+				return nil, false
+			}
+			if len(d.enc) > encStart {
+				m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
+			}
+			m.Raw = d.b[start:d.i]
+			d.top = append(d.top, m)
+			d.ws()
+			if d.eat(',') {
+				continue
+			}
+			if d.eat('}') {
+				break
+			}
+			return nil, false
+		}
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return nil, false
+	}
+	return d.top, true
+}
+
+// ws skips JSON whitespace.
+func (d *Decoder) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *Decoder) peek() byte {
+	if d.i < len(d.b) {
+		return d.b[d.i]
+	}
+	return 0
+}
+
+func (d *Decoder) eat(c byte) bool {
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// sub returns b[from:to] as a substring of the one copy of b.
+func (d *Decoder) sub(from, to int) string {
+	if d.sb == nil {
+		d.s = string(d.b)
+		d.sb = d.b
+	}
+	return d.s[from:to]
+}
+
+// value decodes the value at d.i (whitespace skipped); enc is its
+// canonical encoding when that is its input bytes (numbers, literals,
+// plain strings), nil otherwise.
+func (d *Decoder) value(depth int) (v any, enc []byte, ok bool) {
+	start := d.i
+	switch c := d.peek(); {
+	case c == '"':
+		s, enc, ok := d.str()
+		return s, enc, ok
+	case c == '{':
+		m, ok := d.object(depth, false)
+		if !ok {
+			return nil, nil, false
+		}
+		return m, nil, true
+	case c == '[':
+		a, ok := d.array(depth)
+		if !ok {
+			return nil, nil, false
+		}
+		return a, nil, true
+	case c == 't':
+		if d.lit("true") {
+			return true, d.b[start:d.i], true
+		}
+	case c == 'f':
+		if d.lit("false") {
+			return false, d.b[start:d.i], true
+		}
+	case c == 'n':
+		if d.lit("null") {
+			return nil, d.b[start:d.i], true
+		}
+	case c == '-' || '0' <= c && c <= '9':
+		if d.number() {
+			return json.Number(d.sub(start, d.i)), d.b[start:d.i], true
+		}
+	}
+	return nil, nil, false
+}
+
+func (d *Decoder) lit(s string) bool {
+	if len(d.b)-d.i >= len(s) && string(d.b[d.i:d.i+len(s)]) == s {
+		d.i += len(s)
+		return true
+	}
+	return false
+}
+
+// number consumes a JSON number (RFC 8259 grammar); what follows it is
+// checked by the caller's structure.
+func (d *Decoder) number() bool {
+	b, i := d.b, d.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		for i++; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
+		}
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return false
+		}
+		for ; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return false
+		}
+		for ; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
+		}
+	}
+	d.i = i
+	return true
+}
+
+// str decodes the string at d.i. enc is its input bytes, quotes included,
+// when the canonical encoding writes it unchanged: printable ASCII other
+// than `"`, `\`, `<`, `>` and `&` (gateway.AppendFieldValue's rule for a
+// string it copies).
+func (d *Decoder) str() (s string, enc []byte, ok bool) {
+	b := d.b
+	start := d.i
+	plain := true
+	for i := start + 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			d.i = i + 1
+			s = d.sub(start+1, i)
+			if plain {
+				return s, b[start:d.i], true
+			}
+			return s, nil, true
+		case c == '\\':
+			return d.escaped(start)
+		case c < 0x20:
+			return "", nil, false // encoding/json refuses it
+		case c > 0x7e || c == '<' || c == '>' || c == '&':
+			plain = false
+		}
+	}
+	return "", nil, false
+}
+
+// escaped decodes a string holding escapes with encoding/json itself
+// (rare in telemetry; its handling of lone surrogates is exactly kept).
+func (d *Decoder) escaped(start int) (string, []byte, bool) {
+	b := d.b
+	i := start + 1
+	for i < len(b) && b[i] != '"' {
+		if b[i] == '\\' {
+			i++
+		}
+		i++
+	}
+	if i >= len(b) {
+		return "", nil, false
+	}
+	var s string
+	if json.Unmarshal(b[start:i+1], &s) != nil {
+		return "", nil, false
+	}
+	d.i = i + 1
+	return s, nil, true
+}
+
+// array decodes the array at d.i.
+func (d *Decoder) array(depth int) ([]any, bool) {
+	if depth >= decoderDepth {
+		return nil, false
+	}
+	d.i++ // '['
+	a := []any{}
+	d.ws()
+	if d.eat(']') {
+		return a, true
+	}
+	for {
+		d.ws()
+		v, _, ok := d.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		a = append(a, v)
+		d.ws()
+		if d.eat(',') {
+			continue
+		}
+		if d.eat(']') {
+			return a, true
+		}
+		return nil, false
+	}
+}
+
+// object decodes the object at d.i into a map of its final size; with
+// canon it also appends the object's canonical encoding to d.enc.
+func (d *Decoder) object(depth int, canon bool) (map[string]any, bool) {
+	if depth >= decoderDepth {
+		return nil, false
+	}
+	d.i++ // '{'
+	base := len(d.stack)
+	defer func() { d.stack = d.stack[:base] }()
+	d.ws()
+	if !d.eat('}') {
+		for {
+			d.ws()
+			if d.peek() != '"' {
+				return nil, false
+			}
+			key, keyEnc, ok := d.str()
+			if !ok {
+				return nil, false
+			}
+			d.ws()
+			if !d.eat(':') {
+				return nil, false
+			}
+			d.ws()
+			v, valEnc, ok := d.value(depth + 1)
+			if !ok {
+				return nil, false
+			}
+			d.stack = append(d.stack, member{key: key, val: v, keyEnc: keyEnc, valEnc: valEnc})
+			d.ws()
+			if d.eat(',') {
+				continue
+			}
+			if d.eat('}') {
+				break
+			}
+			return nil, false
+		}
+	}
+	ms := d.stack[base:]
+	m := make(map[string]any, len(ms))
+	for _, e := range ms {
+		m[e.key] = e.val // a repeated name: the last wins, as in encoding/json
+	}
+	if canon {
+		if len(m) != len(ms) {
+			return nil, false // which duplicate the encoding shows is encoding/json's business
+		}
+		if !d.appendCanonical(ms) {
+			return nil, false
+		}
+	}
+	return m, true
+}
+
+// appendCanonical appends the canonical encoding of the object whose
+// members (distinct names) are ms: names sorted bytewise, as
+// gateway.Event.Canonical orders them.
+func (d *Decoder) appendCanonical(ms []member) bool {
+	order := d.order(ms)
+	d.enc = append(d.enc, '{')
+	for i, k := range order {
+		if i > 0 {
+			d.enc = append(d.enc, ',')
+		}
+		e := &ms[k]
+		if e.keyEnc != nil {
+			d.enc = append(d.enc, e.keyEnc...)
+		} else {
+			d.enc, _ = gateway.AppendFieldValue(d.enc, e.key) // a string always encodes
+		}
+		d.enc = append(d.enc, ':')
+		if e.valEnc != nil {
+			d.enc = append(d.enc, e.valEnc...)
+			continue
+		}
+		var ok bool
+		if d.enc, ok = gateway.AppendFieldValue(d.enc, e.val); !ok {
+			return false
+		}
+	}
+	d.enc = append(d.enc, '}')
+	return true
+}
+
+// order returns the indexes of ms in the order of their names, reusing
+// the last order computed when the names are the same, in the same
+// input order, as last time.
+func (d *Decoder) order(ms []member) []int {
+	if len(d.lastKeys) == len(ms) {
+		same := true
+		for i := range ms {
+			if ms[i].key != d.lastKeys[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return d.lastOrder
+		}
+	}
+	d.lastKeys, d.lastOrder = d.lastKeys[:0], d.lastOrder[:0]
+	for i := range ms {
+		d.lastKeys = append(d.lastKeys, ms[i].key)
+		d.lastOrder = append(d.lastOrder, i)
+	}
+	slices.SortFunc(d.lastOrder, func(a, b int) int { return strings.Compare(ms[a].key, ms[b].key) })
+	return d.lastOrder
+}
