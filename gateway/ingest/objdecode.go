@@ -86,30 +86,78 @@ const decoderDepth = 32
 // DecodeStrict, which also gives the error if there is one. The result
 // is valid until the next call.
 func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
+	members, _, ok = d.members(line)
+	return members, ok
+}
+
+// Prefix is Members for the JSON object at the start of b (no whitespace
+// before it) followed by anything, such as the next object of a stream
+// of concatenated ones (HEC): end is the offset just past the object's
+// closing brace.
+func (d *Decoder) Prefix(b []byte) (members []Member, end int, ok bool) {
+	end = objectEnd(b)
+	if end < 0 {
+		return nil, 0, false
+	}
+	members, ok = d.Members(b[:end])
+	return members, end, ok
+}
+
+// objectEnd returns the offset just past the object at the start of b
+// (matching braces and brackets outside strings, checking nothing else:
+// Members checks the syntax), or -1 when b does not start with one that
+// ends. Cutting the object out first keeps the decoder's copy of its
+// input and its UTF-8 check to that one object.
+func objectEnd(b []byte) int {
+	if len(b) == 0 || b[0] != '{' {
+		return -1
+	}
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// members is Members, also returning where the object ended.
+func (d *Decoder) members(line []byte) (members []Member, end int, ok bool) {
 	if !utf8.Valid(line) {
-		return nil, false // encoding/json replaces invalid bytes: its path
+		return nil, 0, false // encoding/json replaces invalid bytes: its path
 	}
 	d.b, d.sb, d.s, d.i = line, nil, "", 0
 	d.top, d.stack, d.enc = d.top[:0], d.stack[:0], d.enc[:0]
 	defer func() { d.b, d.sb = nil, nil }() // keep no reference to the caller's buffer
 	d.ws()
 	if !d.eat('{') {
-		return nil, false
+		return nil, 0, false
 	}
 	d.ws()
 	if !d.eat('}') {
 		for {
 			d.ws()
 			if d.peek() != '"' {
-				return nil, false
+				return nil, 0, false
 			}
 			key, _, ok := d.str()
 			if !ok {
-				return nil, false
+				return nil, 0, false
 			}
 			d.ws()
 			if !d.eat(':') {
-				return nil, false
+				return nil, 0, false
 			}
 			d.ws()
 			start, encStart := d.i, len(d.enc)
@@ -117,11 +165,11 @@ func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
 			if d.peek() == '{' {
 				var v map[string]any
 				if v, ok = d.object(1, true); !ok {
-					return nil, false
+					return nil, 0, false
 				}
 				m.Value = v
 			} else if m.Value, _, ok = d.value(1); !ok {
-				return nil, false
+				return nil, 0, false
 			}
 			if len(d.enc) > encStart {
 				m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
@@ -135,14 +183,14 @@ func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
 			if d.eat('}') {
 				break
 			}
-			return nil, false
+			return nil, 0, false
 		}
 	}
 	d.ws()
 	if d.i != len(d.b) {
-		return nil, false
+		return nil, 0, false
 	}
-	return d.top, true
+	return d.top, d.i, true
 }
 
 // ws skips JSON whitespace.

@@ -18,7 +18,7 @@ var decoderSeeds = []string{
 	`{"event":"a line","HOST":"h"}`, `{"event":"\u00e9\ud83d\ude00\u0000"}`, `{"event":"\ud800"}`, "{\"event\":\"\xff\"}",
 	`{"event":1} x`, `{"event":1}}`, `{"event":01}`, `{"event":1.}`, `{"fields":"str","event":1}`, `{"a":1,"a":2}`,
 	`{"event":{"a":1,"a":2}}`, `{"event":{"a":{"b":1,"b":2}}}`, `[1,2]`, `"s"`, `null`, `{"event":123456789012345678901234567890}`,
-	"{\"event\":\"a\tb\"}", `{"time":null}`, " {\"x\":{}} ", "{\"x\":1}\f", `{"x":tru}`, `{"x":-}`, `{"x":1e}`, `{"x":"\x"}`, `{}`,
+	"{\"event\":\"a\tb\"}", `{"time":null}`, `{"a":"}"}{"b":1}`, `{"a":[{}]} {"b":1}`, " {\"x\":{}} ", "{\"x\":1}\f", `{"x":tru}`, `{"x":-}`, `{"x":1e}`, `{"x":"\x"}`, `{}`,
 }
 
 // FuzzDecoder checks the fast decoder against DecodeStrict (encoding/json
@@ -33,6 +33,22 @@ func FuzzDecoder(f *testing.F) {
 	}
 	var d Decoder // reused, as the parsers reuse it: the order cache is exercised
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if members, end, ok := d.Prefix(b); ok {
+			// As HEC's stream decoder reads the first of concatenated objects.
+			sd := json.NewDecoder(bytes.NewReader(b))
+			sd.UseNumber()
+			var std map[string]any
+			if err := sd.Decode(&std); err != nil || sd.InputOffset() != int64(end) {
+				t.Fatalf("%q: Prefix ends at %d, encoding/json's stream decoder at %d (%v)", b, end, sd.InputOffset(), err)
+			}
+			got := map[string]any{}
+			for _, m := range members {
+				got[m.Key] = m.Value
+			}
+			if !reflect.DeepEqual(got, std) {
+				t.Fatalf("%q: Prefix gives %#v, encoding/json %#v", b, got, std)
+			}
+		}
 		members, ok := d.Members(b)
 		if !ok {
 			return
