@@ -86,8 +86,66 @@ const decoderDepth = 32
 // DecodeStrict, which also gives the error if there is one. The result
 // is valid until the next call.
 func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
-	members, _, ok = d.members(line)
-	return members, ok
+	if !utf8.Valid(line) {
+		return nil, false // encoding/json replaces invalid bytes: its path
+	}
+	d.b, d.sb, d.s, d.i = line, nil, "", 0
+	d.top, d.stack, d.enc = d.top[:0], d.stack[:0], d.enc[:0]
+	defer func() {
+		d.b, d.sb = nil, nil          // keep no reference to the caller's buffer
+		clear(d.stack[:cap(d.stack)]) // nor to the values decoded (the decoder is pooled)
+	}()
+	d.ws()
+	if !d.eat('{') {
+		return nil, false
+	}
+	d.ws()
+	if !d.eat('}') {
+		for {
+			d.ws()
+			if d.peek() != '"' {
+				return nil, false
+			}
+			key, _, ok := d.str()
+			if !ok {
+				return nil, false
+			}
+			d.ws()
+			if !d.eat(':') {
+				return nil, false
+			}
+			d.ws()
+			start, encStart := d.i, len(d.enc)
+			m := Member{Key: key}
+			if d.peek() == '{' {
+				var v map[string]any
+				if v, ok = d.object(1, true); !ok {
+					return nil, false
+				}
+				m.Value = v
+			} else if m.Value, _, ok = d.value(1); !ok {
+				return nil, false
+			}
+			if len(d.enc) > encStart {
+				m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
+			}
+			m.Raw = d.b[start:d.i]
+			d.top = append(d.top, m)
+			d.ws()
+			if d.eat(',') {
+				continue
+			}
+			if d.eat('}') {
+				break
+			}
+			return nil, false
+		}
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return nil, false
+	}
+	return d.top, true
 }
 
 // Prefix is Members for the JSON object at the start of b (no whitespace
@@ -130,67 +188,6 @@ func objectEnd(b []byte) int {
 		}
 	}
 	return -1
-}
-
-// members is Members, also returning where the object ended.
-func (d *Decoder) members(line []byte) (members []Member, end int, ok bool) {
-	if !utf8.Valid(line) {
-		return nil, 0, false // encoding/json replaces invalid bytes: its path
-	}
-	d.b, d.sb, d.s, d.i = line, nil, "", 0
-	d.top, d.stack, d.enc = d.top[:0], d.stack[:0], d.enc[:0]
-	defer func() { d.b, d.sb = nil, nil }() // keep no reference to the caller's buffer
-	d.ws()
-	if !d.eat('{') {
-		return nil, 0, false
-	}
-	d.ws()
-	if !d.eat('}') {
-		for {
-			d.ws()
-			if d.peek() != '"' {
-				return nil, 0, false
-			}
-			key, _, ok := d.str()
-			if !ok {
-				return nil, 0, false
-			}
-			d.ws()
-			if !d.eat(':') {
-				return nil, 0, false
-			}
-			d.ws()
-			start, encStart := d.i, len(d.enc)
-			m := Member{Key: key}
-			if d.peek() == '{' {
-				var v map[string]any
-				if v, ok = d.object(1, true); !ok {
-					return nil, 0, false
-				}
-				m.Value = v
-			} else if m.Value, _, ok = d.value(1); !ok {
-				return nil, 0, false
-			}
-			if len(d.enc) > encStart {
-				m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
-			}
-			m.Raw = d.b[start:d.i]
-			d.top = append(d.top, m)
-			d.ws()
-			if d.eat(',') {
-				continue
-			}
-			if d.eat('}') {
-				break
-			}
-			return nil, 0, false
-		}
-	}
-	d.ws()
-	if d.i != len(d.b) {
-		return nil, 0, false
-	}
-	return d.top, d.i, true
 }
 
 // ws skips JSON whitespace.
