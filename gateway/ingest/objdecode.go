@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -66,14 +67,19 @@ type Member struct {
 	Canonical []byte
 }
 
-// member is one member of an object being decoded; keyEnc and valEnc are
-// their canonical encodings when they are the input bytes as written
-// (nil otherwise: the encoder writes them).
+// member is one member of an object being decoded; keyEnc and valEnc
+// locate their canonical encodings in the input when those are the bytes
+// as written (empty otherwise: the encoder writes them). Offsets rather
+// than slices keep the scratch stack small, with fewer pointers for the
+// garbage collector to trace and write barriers to record.
 type member struct {
 	key            string
 	val            any
-	keyEnc, valEnc []byte
+	keyEnc, valEnc span
 }
+
+// span is the input's bytes [from, to); to == 0 for none.
+type span struct{ from, to int32 }
 
 // decoderDepth is the nesting the Decoder decodes itself; deeper input
 // goes to DecodeStrict. Real telemetry nests a few levels.
@@ -86,15 +92,13 @@ const decoderDepth = 32
 // DecodeStrict, which also gives the error if there is one. The result
 // is valid until the next call.
 func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
-	if !utf8.Valid(line) {
-		return nil, false // encoding/json replaces invalid bytes: its path
+	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
+		// Offsets are int32 (span); encoding/json replaces invalid bytes.
+		return nil, false
 	}
 	d.b, d.sb, d.s, d.i = line, nil, "", 0
 	d.top, d.stack, d.enc = d.top[:0], d.stack[:0], d.enc[:0]
-	defer func() {
-		d.b, d.sb = nil, nil          // keep no reference to the caller's buffer
-		clear(d.stack[:cap(d.stack)]) // nor to the values decoded (the decoder is pooled)
-	}()
+	defer func() { d.b, d.sb = nil, nil }() // keep no reference to the caller's buffer
 	d.ws()
 	if !d.eat('{') {
 		return nil, false
@@ -226,10 +230,10 @@ func (d *Decoder) sub(from, to int) string {
 	return d.s[from:to]
 }
 
-// value decodes the value at d.i (whitespace skipped); enc is its
+// value decodes the value at d.i (whitespace skipped); enc locates its
 // canonical encoding when that is its input bytes (numbers, literals,
-// plain strings), nil otherwise.
-func (d *Decoder) value(depth int) (v any, enc []byte, ok bool) {
+// plain strings).
+func (d *Decoder) value(depth int) (v any, enc span, ok bool) {
 	start := d.i
 	switch c := d.peek(); {
 	case c == '"':
@@ -238,33 +242,33 @@ func (d *Decoder) value(depth int) (v any, enc []byte, ok bool) {
 	case c == '{':
 		m, ok := d.object(depth, false)
 		if !ok {
-			return nil, nil, false
+			return nil, span{}, false
 		}
-		return m, nil, true
+		return m, span{}, true
 	case c == '[':
 		a, ok := d.array(depth)
 		if !ok {
-			return nil, nil, false
+			return nil, span{}, false
 		}
-		return a, nil, true
+		return a, span{}, true
 	case c == 't':
 		if d.lit("true") {
-			return true, d.b[start:d.i], true
+			return true, span{int32(start), int32(d.i)}, true
 		}
 	case c == 'f':
 		if d.lit("false") {
-			return false, d.b[start:d.i], true
+			return false, span{int32(start), int32(d.i)}, true
 		}
 	case c == 'n':
 		if d.lit("null") {
-			return nil, d.b[start:d.i], true
+			return nil, span{int32(start), int32(d.i)}, true
 		}
 	case c == '-' || '0' <= c && c <= '9':
 		if d.number() {
-			return json.Number(d.sub(start, d.i)), d.b[start:d.i], true
+			return json.Number(d.sub(start, d.i)), span{int32(start), int32(d.i)}, true
 		}
 	}
-	return nil, nil, false
+	return nil, span{}, false
 }
 
 func (d *Decoder) lit(s string) bool {
@@ -318,7 +322,7 @@ func (d *Decoder) number() bool {
 // when the canonical encoding writes it unchanged: printable ASCII other
 // than `"`, `\`, `<`, `>` and `&` (gateway.AppendFieldValue's rule for a
 // string it copies).
-func (d *Decoder) str() (s string, enc []byte, ok bool) {
+func (d *Decoder) str() (s string, enc span, ok bool) {
 	b := d.b
 	start := d.i
 	plain := true
@@ -328,23 +332,23 @@ func (d *Decoder) str() (s string, enc []byte, ok bool) {
 			d.i = i + 1
 			s = d.sub(start+1, i)
 			if plain {
-				return s, b[start:d.i], true
+				return s, span{int32(start), int32(d.i)}, true
 			}
-			return s, nil, true
+			return s, span{}, true
 		case c == '\\':
 			return d.escaped(start)
 		case c < 0x20:
-			return "", nil, false // encoding/json refuses it
+			return "", span{}, false // encoding/json refuses it
 		case c > 0x7e || c == '<' || c == '>' || c == '&':
 			plain = false
 		}
 	}
-	return "", nil, false
+	return "", span{}, false
 }
 
 // escaped decodes a string holding escapes with encoding/json itself
 // (rare in telemetry; its handling of lone surrogates is exactly kept).
-func (d *Decoder) escaped(start int) (string, []byte, bool) {
+func (d *Decoder) escaped(start int) (string, span, bool) {
 	b := d.b
 	i := start + 1
 	for i < len(b) && b[i] != '"' {
@@ -354,14 +358,14 @@ func (d *Decoder) escaped(start int) (string, []byte, bool) {
 		i++
 	}
 	if i >= len(b) {
-		return "", nil, false
+		return "", span{}, false
 	}
 	var s string
 	if json.Unmarshal(b[start:i+1], &s) != nil {
-		return "", nil, false
+		return "", span{}, false
 	}
 	d.i = i + 1
-	return s, nil, true
+	return s, span{}, true
 }
 
 // array decodes the array at d.i.
@@ -460,14 +464,14 @@ func (d *Decoder) appendCanonical(ms []member) bool {
 			d.enc = append(d.enc, ',')
 		}
 		e := &ms[k]
-		if e.keyEnc != nil {
-			d.enc = append(d.enc, e.keyEnc...)
+		if e.keyEnc.to != 0 {
+			d.enc = append(d.enc, d.b[e.keyEnc.from:e.keyEnc.to]...)
 		} else {
 			d.enc, _ = gateway.AppendFieldValue(d.enc, e.key) // a string always encodes
 		}
 		d.enc = append(d.enc, ':')
-		if e.valEnc != nil {
-			d.enc = append(d.enc, e.valEnc...)
+		if e.valEnc.to != 0 {
+			d.enc = append(d.enc, d.b[e.valEnc.from:e.valEnc.to]...)
 			continue
 		}
 		var ok bool
