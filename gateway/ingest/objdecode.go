@@ -194,6 +194,32 @@ func objectEnd(b []byte) int {
 	return -1
 }
 
+// MemberIndex returns the index in names of the struct member
+// encoding/json would decode the object member key into, for a struct
+// whose json names are names (lowercase ASCII): -1 for none (the member
+// is ignored). ok is false when it cannot tell without encoding/json's
+// own matching: key equals a name only case-insensitively, or is not
+// ASCII (Unicode case folding maps some letters, such as the Kelvin
+// sign, onto ASCII ones).
+func MemberIndex(key string, names []string) (i int, ok bool) {
+	for i, name := range names {
+		if key == name {
+			return i, true
+		}
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] >= 0x80 {
+			return -1, false
+		}
+	}
+	for _, name := range names {
+		if strings.EqualFold(key, name) {
+			return -1, false
+		}
+	}
+	return -1, true
+}
+
 // ws skips JSON whitespace.
 func (d *Decoder) ws() {
 	for d.i < len(d.b) {

@@ -156,3 +156,26 @@ func TestDecoderMatchesJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestMemberIndex(t *testing.T) {
+	names := []string{"time", "event", "fields"}
+	tests := []struct {
+		key    string
+		want   int
+		wantOK bool
+	}{
+		{"event", 1, true},
+		{"fields", 2, true},
+		{"other", -1, true},
+		{"", -1, true},
+		{"Event", -1, false},
+		{"TIME", -1, false},
+		{"\u212aey", -1, false}, // Kelvin sign: not ASCII, left to encoding/json
+		{"évent", -1, false},
+	}
+	for _, tt := range tests {
+		if got, ok := MemberIndex(tt.key, names); got != tt.want || ok != tt.wantOK {
+			t.Errorf("MemberIndex(%q) = %d, %v; want %d, %v", tt.key, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}

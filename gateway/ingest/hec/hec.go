@@ -92,18 +92,12 @@ func fastEnvelope(dec *ingest.Decoder, body []byte, env *envelope) (end int, ok 
 	}
 	var seen [len(envelopeNames)]bool
 	for _, mem := range members {
-		k := -1
-		for i, name := range envelopeNames {
-			if mem.Key == name {
-				k = i
-				break
-			}
+		k, sure := ingest.MemberIndex(mem.Key, envelopeNames[:])
+		if !sure {
+			return 0, false // encoding/json may match it case-insensitively
 		}
 		if k < 0 {
-			if folds(mem.Key) {
-				return 0, false // encoding/json may match it case-insensitively
-			}
-			continue
+			continue // an unknown member, ignored as encoding/json does
 		}
 		if seen[k] {
 			return 0, false
@@ -136,23 +130,6 @@ func fastEnvelope(dec *ingest.Decoder, body []byte, env *envelope) (end int, ok 
 		}
 	}
 	return end, true
-}
-
-// folds reports whether encoding/json might match key to an envelope
-// member it does not equal (case-insensitively, or by Unicode folding of
-// a non-ASCII name).
-func folds(key string) bool {
-	for i := 0; i < len(key); i++ {
-		if key[i] >= 0x80 {
-			return true
-		}
-	}
-	for _, name := range envelopeNames {
-		if strings.EqualFold(key, name) {
-			return true
-		}
-	}
-	return false
 }
 
 // ParseEvents parses an /services/collector/event body. m supplies the
