@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -150,6 +151,45 @@ func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
 		return nil, false
 	}
 	return d.top, true
+}
+
+// Object decodes line, which must hold exactly one JSON object and
+// nothing but JSON whitespace around it, into the map DecodeObject
+// returns for it, with the map's canonical encoding (valid until the
+// next call). ok is false when the fast path does not decode line: the
+// caller must then use DecodeObject, which also gives the error.
+func (d *Decoder) Object(line []byte) (obj map[string]any, canonical []byte, ok bool) {
+	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
+		return nil, nil, false
+	}
+	d.b, d.sb, d.s, d.i = line, nil, "", 0
+	d.top, d.stack, d.enc = d.top[:0], d.stack[:0], d.enc[:0]
+	defer func() { d.b, d.sb = nil, nil }()
+	d.ws()
+	if d.peek() != '{' {
+		return nil, nil, false
+	}
+	if obj, ok = d.object(0, true); !ok {
+		return nil, nil, false
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return nil, nil, false
+	}
+	return obj, d.enc, true
+}
+
+// KeepCanonical sets ev.FieldsCanonical to a copy of canonical, the
+// encoding the Decoder wrote for obj, when ev's fields are obj itself
+// (the same map, as normalize keeps an object it does not recognise,
+// with nothing merged into it); otherwise it leaves ev alone and the
+// canonical encoder encodes ev.Fields.
+func KeepCanonical(ev *gateway.Event, obj map[string]any, canonical []byte) {
+	if canonical == nil || ev.Fields == nil || obj == nil || len(ev.Fields) != len(obj) ||
+		reflect.ValueOf(ev.Fields).UnsafePointer() != reflect.ValueOf(obj).UnsafePointer() {
+		return
+	}
+	ev.FieldsCanonical = slices.Clone(canonical)
 }
 
 // Prefix is Members for the JSON object at the start of b (no whitespace

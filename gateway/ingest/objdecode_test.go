@@ -49,6 +49,22 @@ func FuzzDecoder(f *testing.F) {
 				t.Fatalf("%q: Prefix gives %#v, encoding/json %#v", b, got, std)
 			}
 		}
+		if obj, canon, ok := d.Object(b); ok {
+			// As _bulk decodes a source line.
+			std, err := DecodeObject(b)
+			if err != nil || !reflect.DeepEqual(obj, std) {
+				t.Fatalf("%q: Object gives %#v, DecodeObject %#v (%v)", b, obj, std, err)
+			}
+			if len(obj) > 0 {
+				ev := gateway.Event{ID: "x", Time: time.Unix(1, 0), Received: time.Unix(2, 0), Fields: obj}
+				want, werr := ev.Canonical()
+				ev.FieldsCanonical = canon
+				have, herr := ev.Canonical()
+				if werr != nil || herr != nil || !bytes.Equal(have, want) {
+					t.Fatalf("%q: Object's canonical\n%s (%v)\nwant\n%s (%v)", b, have, herr, want, werr)
+				}
+			}
+		}
 		members, ok := d.Members(b)
 		if !ok {
 			return

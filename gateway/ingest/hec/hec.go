@@ -42,8 +42,6 @@ import (
 	"errors"
 	"io"
 	"net/url"
-	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +67,8 @@ type envelope struct {
 	Fields     map[string]any  `json:"fields"`
 
 	// With the fast decoder: "event" decoded (eventValue, decoded true)
-	// and, when an object, its canonical encoding.
+	// and, when an object, its canonical encoding (the decoder's scratch
+	// space, valid until it decodes the next envelope).
 	decoded    bool
 	eventValue any
 	eventCanon []byte
@@ -116,9 +115,7 @@ func fastEnvelope(dec *ingest.Decoder, body []byte, env *envelope) (end int, ok 
 			env.Index = mem.Value
 		case 5:
 			env.Event, env.eventValue, env.decoded = json.RawMessage(mem.Raw), mem.Value, true
-			if mem.Canonical != nil {
-				env.eventCanon = slices.Clone(mem.Canonical)
-			}
+			env.eventCanon = mem.Canonical
 		case 6:
 			switch v := mem.Value.(type) {
 			case nil:
@@ -329,17 +326,12 @@ func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *norm
 		}
 	}
 	ev := r.Event(m, bytes.TrimSpace(raw), t)
-	if obj, isObj := event.(map[string]any); isObj && env.eventCanon != nil && len(env.Fields) == 0 && sameMap(ev.Fields, obj) {
-		// Kept as decoded (not recognised by normalize): its encoding is
-		// the one the decoder wrote.
-		ev.FieldsCanonical = env.eventCanon
+	if obj, isObj := event.(map[string]any); isObj && len(env.Fields) == 0 {
+		// A record kept as decoded (not recognised by normalize) has the
+		// encoding the decoder wrote.
+		ingest.KeepCanonical(&ev, obj, env.eventCanon)
 	}
 	return ev, nil
-}
-
-// sameMap reports whether a and b are the same map object.
-func sameMap(a, b map[string]any) bool {
-	return a != nil && b != nil && reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 var errBadTime = errors.New("time must be epoch seconds as a number or numeric string")

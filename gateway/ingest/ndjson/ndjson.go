@@ -28,8 +28,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +49,8 @@ type envelope struct {
 	Fields     map[string]any  `json:"fields"`
 
 	// The canonical encodings of Event (when an object) and Fields, as
-	// the fast decoder wrote them; nil when it did not decode the line.
+	// the fast decoder wrote them (its scratch space, valid until it
+	// decodes the next line); nil when it did not decode the line.
 	eventCanon, fieldsCanon []byte
 }
 
@@ -98,17 +97,12 @@ func fastEnvelope(dec *ingest.Decoder, line []byte, env *envelope) bool {
 			}
 		case 5:
 			env.Event = mem.Value
-			if mem.Canonical != nil {
-				env.eventCanon = slices.Clone(mem.Canonical)
-			}
+			env.eventCanon = mem.Canonical
 		case 6:
 			switch v := mem.Value.(type) {
 			case nil:
 			case map[string]any:
-				env.Fields = v
-				if len(v) > 0 {
-					env.fieldsCanon = slices.Clone(mem.Canonical)
-				}
+				env.Fields, env.fieldsCanon = v, mem.Canonical
 			default:
 				return false
 			}
@@ -253,18 +247,12 @@ func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream 
 		}
 	}
 	ev := r.Event(m, line, t)
-	if canon != nil && len(env.Fields) == 0 && sameMap(ev.Fields, obj) {
-		// The record was kept as decoded (not recognised by normalize):
-		// its encoding is the one the decoder wrote.
-		ev.FieldsCanonical = canon
+	if len(env.Fields) == 0 {
+		// A record kept as decoded (not recognised by normalize) has the
+		// encoding the decoder wrote.
+		ingest.KeepCanonical(&ev, obj, canon)
 	}
 	return ev, nil
-}
-
-// sameMap reports whether a and b are the same map (not equal ones: the
-// same object, so nothing was added to or taken from it).
-func sameMap(a, b map[string]any) bool {
-	return a != nil && b != nil && reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 var errTime = errors.New("time must be RFC 3339 or epoch seconds")
