@@ -34,7 +34,9 @@ import (
 //
 // Strings are substrings of one copy of the line (one allocation instead
 // of one per string; the line is about the size of the event's Raw, which
-// the event holds anyway), and maps are allocated at their final size. A
+// the event holds anyway), maps are allocated at their final size, and
+// the canonical encodings of many lines share one block (encChunk) that
+// is never written over, so events keep them without a copy. A
 // Decoder is reused across the lines of a request (its scratch space and
 // the last member order it sorted are kept); it is not safe for
 // concurrent use. The zero value is ready to use.
@@ -45,7 +47,7 @@ type Decoder struct {
 
 	top   []Member
 	stack []member // members of the objects being decoded, innermost last
-	enc   []byte   // canonical encodings of the top-level object members
+	enc   []byte   // the block canonical encodings are appended to (see encChunk)
 
 	// The member names of the last object sorted, in input order, and
 	// their sorted order: lines of one source repeat their names, so
@@ -63,8 +65,9 @@ type Member struct {
 	// Raw is the value's bytes as written; it aliases the input.
 	Raw []byte
 	// Canonical, when Value is an object, is its canonical encoding (the
-	// form of gateway.Event.FieldsCanonical); it aliases the Decoder's
-	// scratch space and is valid until the Decoder's next call.
+	// form of gateway.Event.FieldsCanonical). The Decoder never writes
+	// to it again, so it may be kept as it is (it shares a block with
+	// other lines' encodings: do not modify it).
 	Canonical []byte
 }
 
@@ -90,16 +93,16 @@ const decoderDepth = 32
 // nothing but JSON whitespace around it, and returns its members in
 // input order (duplicates included, as written). ok is false when the
 // fast path does not decode line: the caller must then decode it with
-// DecodeStrict, which also gives the error if there is one. The result
-// is valid until the next call.
+// DecodeStrict, which also gives the error if there is one. The slice
+// is valid until the next call; the values and encodings in it stay.
 func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
 	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
 		// Offsets are int32 (span); encoding/json replaces invalid bytes.
 		return nil, false
 	}
-	d.b, d.sb, d.s, d.i = line, nil, "", 0
-	d.top, d.stack, d.enc = d.top[:0], d.stack[:0], d.enc[:0]
-	defer func() { d.b, d.sb = nil, nil }() // keep no reference to the caller's buffer
+	d.start(line)
+	base := len(d.enc)
+	defer func() { d.end(base, ok) }()
 	d.ws()
 	if !d.eat('{') {
 		return nil, false
@@ -155,16 +158,16 @@ func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
 
 // Object decodes line, which must hold exactly one JSON object and
 // nothing but JSON whitespace around it, into the map DecodeObject
-// returns for it, with the map's canonical encoding (valid until the
-// next call). ok is false when the fast path does not decode line: the
+// returns for it, with the map's canonical encoding (kept as
+// Member.Canonical is). ok is false when the fast path does not decode line: the
 // caller must then use DecodeObject, which also gives the error.
 func (d *Decoder) Object(line []byte) (obj map[string]any, canonical []byte, ok bool) {
 	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
 		return nil, nil, false
 	}
-	d.b, d.sb, d.s, d.i = line, nil, "", 0
-	d.top, d.stack, d.enc = d.top[:0], d.stack[:0], d.enc[:0]
-	defer func() { d.b, d.sb = nil, nil }()
+	d.start(line)
+	base := len(d.enc)
+	defer func() { d.end(base, ok) }()
 	d.ws()
 	if d.peek() != '{' {
 		return nil, nil, false
@@ -176,11 +179,37 @@ func (d *Decoder) Object(line []byte) (obj map[string]any, canonical []byte, ok 
 	if d.i != len(d.b) {
 		return nil, nil, false
 	}
-	return obj, d.enc, true
+	return obj, d.enc[base:len(d.enc):len(d.enc)], true
 }
 
-// KeepCanonical sets ev.FieldsCanonical to a copy of canonical, the
-// encoding the Decoder wrote for obj, when ev's fields are obj itself
+// encChunk is the size of the blocks canonical encodings are written
+// into: each block is shared by the encodings of several lines and is
+// never written over, so an encoding needs no copy of its own to outlive
+// the next line (see Member.Canonical).
+const encChunk = 64 << 10
+
+// start sets the decoder up for line: a fresh block for the canonical
+// encodings when the current one may not hold line's.
+func (d *Decoder) start(line []byte) {
+	d.b, d.sb, d.s, d.i = line, nil, "", 0
+	d.top, d.stack = d.top[:0], d.stack[:0]
+	if need := len(line) + 64; cap(d.enc)-len(d.enc) < need {
+		d.enc = make([]byte, 0, max(encChunk, 2*need))
+	}
+}
+
+// end forgets the caller's buffer and, when line was not decoded, the
+// encoding bytes written for it (no one holds them).
+func (d *Decoder) end(base int, ok bool) {
+	d.b, d.sb = nil, nil
+	if !ok {
+		d.enc = d.enc[:base]
+	}
+}
+
+// KeepCanonical sets ev.FieldsCanonical to canonical, the encoding the
+// Decoder wrote for obj (not copied: the Decoder never writes over it),
+// when ev's fields are obj itself
 // (the same map, as normalize keeps an object it does not recognise,
 // with nothing merged into it); otherwise it leaves ev alone and the
 // canonical encoder encodes ev.Fields.
@@ -189,7 +218,7 @@ func KeepCanonical(ev *gateway.Event, obj map[string]any, canonical []byte) {
 		reflect.ValueOf(ev.Fields).UnsafePointer() != reflect.ValueOf(obj).UnsafePointer() {
 		return
 	}
-	ev.FieldsCanonical = slices.Clone(canonical)
+	ev.FieldsCanonical = canonical
 }
 
 // Prefix is Members for the JSON object at the start of b (no whitespace

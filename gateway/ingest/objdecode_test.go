@@ -3,7 +3,9 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,6 +150,26 @@ func TestDecoderCanonical(t *testing.T) {
 		if got != want {
 			t.Errorf("Canonical = %s, want %s", got, want)
 		}
+	}
+}
+
+// TestDecoderKeepsEncodings: an encoding handed out is never written
+// over by later lines (events keep it without a copy).
+func TestDecoderKeepsEncodings(t *testing.T) {
+	var d Decoder
+	first, ok := d.Members([]byte(`{"event":{"b":2,"a":1}}`))
+	if !ok {
+		t.Fatal("not decoded")
+	}
+	kept := first[0].Canonical
+	want := string(kept)
+	for i := range 5000 { // past several blocks, failures included
+		d.Members([]byte(fmt.Sprintf(`{"event":{"k%d":"%s"}}`, i, strings.Repeat("x", i%300))))
+		d.Members([]byte(`{"event":{"a":1,"b":`))
+		d.Object([]byte(fmt.Sprintf(`{"z":%d}`, i)))
+	}
+	if string(kept) != want {
+		t.Errorf("kept encoding changed to %s, want %s", kept, want)
 	}
 }
 

@@ -67,8 +67,7 @@ type envelope struct {
 	Fields     map[string]any  `json:"fields"`
 
 	// With the fast decoder: "event" decoded (eventValue, decoded true)
-	// and, when an object, its canonical encoding (the decoder's scratch
-	// space, valid until it decodes the next envelope).
+	// and, when an object, its canonical encoding.
 	decoded    bool
 	eventValue any
 	eventCanon []byte

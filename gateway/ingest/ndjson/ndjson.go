@@ -49,8 +49,7 @@ type envelope struct {
 	Fields     map[string]any  `json:"fields"`
 
 	// The canonical encodings of Event (when an object) and Fields, as
-	// the fast decoder wrote them (its scratch space, valid until it
-	// decodes the next line); nil when it did not decode the line.
+	// the fast decoder wrote them; nil when it did not decode the line.
 	eventCanon, fieldsCanon []byte
 }
 
