@@ -32,8 +32,11 @@
 // object whose values are strings, numbers, booleans or flat arrays of them
 // (code 15 otherwise).
 //
-// Decoding uses encoding/json with UseNumber so numbers in events keep their
-// exact digits in the evidence fields.
+// Decoding keeps numbers as their exact digits (encoding/json's UseNumber)
+// in the evidence fields. Envelopes go through ingest.Decoder, which
+// decodes exactly as encoding/json does and also writes each event
+// object's canonical encoding; a body it does not take whole is parsed
+// again by encoding/json's stream decoder, which words every error.
 package hec
 
 import (
