@@ -30,6 +30,13 @@ import (
 //     float, an invalid json.Number or a time outside RFC 3339's range
 //     goes to encoding/json (which also produces the error, if any).
 //
+// An event whose FieldsCanonical is set (by ingest's decoder, which wrote
+// it from the client's bytes) has those bytes spliced in for its fields:
+// the decoder copies numbers and plain strings as written and encodes
+// everything else with AppendFieldValue, the encoder below, and its fuzz
+// test (ingest.FuzzDecoderCanonical) checks the result equals this
+// encoder's for the same Fields.
+//
 // So the result is byte for byte encoding/json's by construction for what
 // falls back, and TestCanonicalMatchesMarshal / FuzzCanonical check it for
 // the rest, including that the list of Event's fields here is still the
@@ -69,7 +76,10 @@ func appendCanonical(dst []byte, e *Event) ([]byte, bool) {
 	}
 	dst = append(dst, `,"class":`...)
 	dst = appendJSONString(dst, string(e.Class))
-	if len(e.Fields) > 0 {
+	if len(e.Fields) > 0 && e.FieldsCanonical != nil {
+		dst = append(dst, `,"fields":`...)
+		dst = append(dst, e.FieldsCanonical...)
+	} else if len(e.Fields) > 0 {
 		dst = append(dst, `,"fields":`...)
 		var ok bool
 		if dst, ok = appendJSONMap(dst, e.Fields, 0); !ok {
@@ -89,6 +99,15 @@ func appendCanonical(dst []byte, e *Event) ([]byte, bool) {
 		dst = appendStringMap(dst, e.Labels)
 	}
 	return append(dst, '}'), true
+}
+
+// AppendFieldValue appends v as Canonical writes it when v is a member
+// value of Fields (or a member name, given as a string), so a decoder that
+// writes FieldsCanonical itself writes every value it does not copy from
+// its input through the same encoder. ok is false when v has no canonical
+// encoding.
+func AppendFieldValue(dst []byte, v any) ([]byte, bool) {
+	return appendJSONValue(dst, v, 0)
 }
 
 // plainJSON reports whether encoding/json writes s unchanged between

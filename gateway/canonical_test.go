@@ -101,7 +101,7 @@ func TestCanonicalErrorsAsMarshal(t *testing.T) {
 // with the struct.
 func TestCanonicalKnowsEveryField(t *testing.T) {
 	want := []string{"id", "seq", "received", "time", "source", "sourcetype", "host,omitempty", "index,omitempty",
-		"class", "fields,omitempty", "raw", "labels,omitempty"}
+		"class", "fields,omitempty", "raw", "labels,omitempty", "-"}
 	var got []string
 	rt := reflect.TypeFor[Event]()
 	for i := range rt.NumField() {

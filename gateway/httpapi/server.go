@@ -311,7 +311,7 @@ func (s *Server) readBody(c *gin.Context) ([]byte, *Error) {
 		return nil, errorf(gateway.CodeTooLarge, "body of "+strconv.FormatInt(c.Request.ContentLength, 10)+" bytes exceeds the limit of "+strconv.FormatInt(s.lim.MaxBodyBytes, 10)+" bytes")
 	}
 	r := http.MaxBytesReader(c.Writer, c.Request.Body, s.lim.MaxBodyBytes)
-	b, err := ingest.ReadBody(r, c.GetHeader("Content-Encoding"), s.lim.MaxBodyBytes)
+	b, err := ingest.ReadBodySized(r, c.GetHeader("Content-Encoding"), s.lim.MaxBodyBytes, c.Request.ContentLength)
 	if err != nil {
 		return nil, asError(err)
 	}

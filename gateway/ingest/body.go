@@ -19,6 +19,16 @@ import (
 // gigabytes. An unknown encoding is gateway.CodeUnsupported; corrupt gzip is
 // gateway.CodeInvalid. maxBytes <= 0 means DefaultMaxBodyBytes.
 func ReadBody(r io.Reader, contentEncoding string, maxBytes int64) ([]byte, error) {
+	return ReadBodySized(r, contentEncoding, maxBytes, 0)
+}
+
+// ReadBodySized is ReadBody for a body whose size on the wire is declared
+// (an HTTP Content-Length; <= 0 when unknown): an unencoded body is read
+// into one buffer of that size (capped at maxBytes+1) instead of a buffer
+// doubled from 512 bytes, which copied a 1 MB NDJSON request eleven
+// times. The declared size is only a first buffer size, never trusted as
+// the body's length.
+func ReadBodySized(r io.Reader, contentEncoding string, maxBytes, declared int64) ([]byte, error) {
 	const proto = "ingest"
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBodyBytes
@@ -26,6 +36,7 @@ func ReadBody(r io.Reader, contentEncoding string, maxBytes int64) ([]byte, erro
 	var hint int64
 	switch strings.ToLower(strings.TrimSpace(contentEncoding)) {
 	case "", "identity":
+		hint = min(max(declared, 0), maxBytes+1)
 	case "gzip", "x-gzip":
 		// The compressed body is read first (it is small next to what it
 		// may decode to) so the decoded size its trailer states can size

@@ -29,6 +29,13 @@ import (
 // standard library accepts (invalid UTF-8 replaced by U+FFFD, for one),
 // is the standard library's. Strings are copied, never aliasing the
 // request buffer.
+//
+// NDJSON and HEC envelopes, one object per event, go through Decoder
+// (objdecode.go) before this: a one-pass decoder that also writes the
+// event's canonical field encoding, so the generic decode, Validate and
+// the canonical encoder's sort are paid once instead of three times.
+// DecodeStrict remains the path for everything it does not take and for
+// the other protocols' generic values.
 var fastJSON = sonic.Config{
 	UseNumber:      true, // numbers stay exact digits, as encoding/json's UseNumber
 	ValidateString: true, // refuse invalid UTF-8 and control characters, so encoding/json handles them

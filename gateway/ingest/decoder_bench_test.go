@@ -70,6 +70,16 @@ func BenchmarkDecoders(b *testing.B) {
 				}
 			}
 		})
+		b.Run(name+"/ingest_decoder", func(b *testing.B) {
+			// Decoder also writes the event object's canonical encoding.
+			b.SetBytes(int64(len(line)))
+			var d Decoder
+			for b.Loop() {
+				if _, ok := d.Members(line); !ok {
+					b.Fatal("not decoded")
+				}
+			}
+		})
 		b.Run(name+"/goccy", func(b *testing.B) {
 			b.SetBytes(int64(len(line)))
 			for b.Loop() {

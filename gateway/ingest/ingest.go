@@ -6,7 +6,10 @@
 // helpers to read a possibly compressed body under a size limit, and the
 // bounds on decoding: a per-request budget checked on an estimate made
 // before decoding (DecodeEstimate, Limits.CheckDecode, CountJSONTokens)
-// and a limit on concurrent decodes across protocols (Decoders).
+// and a limit on concurrent decodes across protocols (Decoders), and the
+// one-pass JSON object decoder the NDJSON, HEC and _bulk parsers try first
+// (Decoder), which also writes the canonical encoding of the event's
+// fields (gateway.Event.FieldsCanonical).
 //
 // The protocol parsers live in sub-packages (hec, esbulk, otlp, ndjson,
 // syslog) and the recognition of well-known security log shapes in

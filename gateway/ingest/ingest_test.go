@@ -72,6 +72,39 @@ func TestReadBody(t *testing.T) {
 	}
 }
 
+// TestReadBodySized: the declared size only sizes the first buffer; the
+// body read and the limit are the same whatever it says.
+func TestReadBodySized(t *testing.T) {
+	plain := []byte("hello world")
+	tests := []struct {
+		name     string
+		declared int64
+		max      int64
+		want     string
+		wantCode gateway.Code
+	}{
+		{"exact", int64(len(plain)), 100, "hello world", ""},
+		{"unknown", -1, 100, "hello world", ""},
+		{"declared smaller", 3, 100, "hello world", ""},
+		{"declared larger", 1 << 40, 100, "hello world", ""},
+		{"over max", int64(len(plain)), 5, "", gateway.CodeTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadBodySized(bytes.NewReader(plain), "", tt.max, tt.declared)
+			if c := gateway.ErrorCode(err); c != tt.wantCode {
+				t.Fatalf("code = %v, want %v (err %v)", c, tt.wantCode, err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("body = %q, want %q", got, tt.want)
+			}
+			if tt.declared > tt.max && int64(cap(got)) > tt.max+1+512 { // a lying size costs no more than the limit
+				t.Errorf("buffer of %d bytes for a limit of %d", cap(got), tt.max)
+			}
+		})
+	}
+}
+
 func TestLines(t *testing.T) {
 	type line struct {
 		n int

@@ -72,6 +72,9 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 		canon:  make([][]byte, len(events)),
 		done:   make(chan struct{}),
 	}
+	if s.recent != nil {
+		r.recent, r.recentOK = make([]gateway.Event, len(events)), make([]bool, len(events))
+	}
 	for i, e := range events {
 		if e.ID == "" {
 			e.ID = gateway.ComputeID(e.Source, e.Sourcetype, e.Raw)
@@ -91,12 +94,14 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 		if len(c)+recordPrefix+20 > durable.MaxRecord { // 20: room for the seq's digits
 			return nil, &InvalidEventError{Index: i, ID: e.ID, Err: &gateway.InvalidValueError{Field: "event", Err: fmt.Errorf("canonical encoding of %d bytes exceeds the store's record limit of %d", len(c), durable.MaxRecord-recordPrefix-20)}}
 		}
+		// The fields' cached encoding (see gateway.Event.FieldsCanonical)
+		// is in c now; stored and returned events do not carry it, so
+		// they are the same whatever decoder built them.
+		decoded := e.FieldsCanonical != nil && len(e.Fields) > 0
+		e.FieldsCanonical = nil
 		r.events[i], r.ids[i], r.canon[i] = e, id, c
-	}
-	if s.recent != nil {
-		r.recent, r.recentOK = make([]gateway.Event, len(events)), make([]bool, len(events))
-		for i := range r.events {
-			r.recent[i], r.recentOK[i] = cacheForm(r.events[i])
+		if r.recent != nil {
+			r.recent[i], r.recentOK[i] = recentForm(e, decoded)
 		}
 	}
 	if err := s.readLock(ctx); err != nil {
@@ -115,6 +120,23 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// recentForm is cacheForm(e), without its walk of the fields when they
+// were decoded from JSON by ingest.Decoder (decoded: e carried
+// FieldsCanonical), which builds them only of the values a JSON decoder
+// returns, valid UTF-8, nested less deep than cacheForm's bound: they
+// decode from their encoding as themselves. The walk was a tenth of the
+// ingest handler's CPU.
+func recentForm(e gateway.Event, decoded bool) (gateway.Event, bool) {
+	if !decoded {
+		return cacheForm(e)
+	}
+	fields := e.Fields
+	e.Fields = nil
+	kept, ok := cacheForm(e)
+	kept.Fields = fields
+	return kept, ok
 }
 
 // sealResult answers a Seal call.

@@ -29,6 +29,7 @@ package esbulk
 import (
 	"encoding/json"
 	"strconv"
+	"sync"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
@@ -88,6 +89,18 @@ type actionMeta struct {
 // (/{index}/_bulk), empty for /_bulk. m supplies the defaults and receive
 // time; m.Index is overridden per item by the item's index.
 func Parse(body []byte, defaultIndex string, m ingest.Meta, lim ingest.Limits) (Result, error) {
+	dec := decoders.Get().(*ingest.Decoder)
+	defer decoders.Put(dec)
+	return parse(body, defaultIndex, m, lim, dec)
+}
+
+// decoders keeps the fast decoders' scratch space between requests.
+var decoders = sync.Pool{New: func() any { return new(ingest.Decoder) }}
+
+// parse is Parse with dec as the fast decoder of source lines; nil
+// decodes them with ingest.DecodeObject alone (the path FuzzFastParse and
+// BenchmarkSourcePath compare the fast one with).
+func parse(body []byte, defaultIndex string, m ingest.Meta, lim ingest.Limits, dec *ingest.Decoder) (Result, error) {
 	lim = lim.WithDefaults()
 	if err := lim.CheckBody(proto, len(body)); err != nil {
 		return Result{}, err
@@ -103,13 +116,13 @@ func Parse(body []byte, defaultIndex string, m ingest.Meta, lim ingest.Limits) (
 		if pending != nil {
 			it := *pending
 			pending = nil
-			res.Items = append(res.Items, source(&res, it, line, lineNo, m.At(len(res.Items)), stream))
+			res.Items = append(res.Items, source(&res, it, line, lineNo, m.At(len(res.Items)), stream, dec))
 			return nil
 		}
 		if err := lim.CheckEvents(proto, len(res.Items)+1, lineNo); err != nil {
 			return err
 		}
-		it, needsSource, err := action(line, lineNo, len(res.Items), defaultIndex)
+		it, needsSource, err := action(line, lineNo, len(res.Items), defaultIndex, dec)
 		if err != nil {
 			return err
 		}
@@ -132,23 +145,65 @@ func Parse(body []byte, defaultIndex string, m ingest.Meta, lim ingest.Limits) (
 	return res, nil
 }
 
-// action parses one action line.
-func action(line []byte, lineNo, n int, defaultIndex string) (Item, bool, error) {
-	var a map[string]json.RawMessage
-	if err := ingest.DecodeStrict(line, &a); err != nil || a == nil {
-		return Item{}, false, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "action line is not a JSON object", err)
+// actionNames are actionMeta's json names, in the order of its fields.
+var actionNames = []string{"_index", "_id"}
+
+// fastAction decodes an action line with the fast decoder into its one
+// action and metadata; ok false leaves the line to encoding/json (which
+// also words every refusal).
+func fastAction(dec *ingest.Decoder, line []byte) (name string, am actionMeta, ok bool) {
+	members, ok := dec.Members(line)
+	if !ok || len(members) != 1 {
+		return "", actionMeta{}, false
 	}
-	if len(a) != 1 {
-		return Item{}, false, ingest.Errorf(gateway.CodeInvalid, proto, lineNo, n, "action line must have exactly one action, has %d", len(a))
+	meta, isObj := members[0].Value.(map[string]any)
+	if !isObj {
+		return "", actionMeta{}, false
 	}
+	for k, v := range meta {
+		i, sure := ingest.MemberIndex(k, actionNames)
+		if !sure {
+			return "", actionMeta{}, false
+		}
+		if i < 0 {
+			continue
+		}
+		dst := [...]**string{&am.Index, &am.ID}[i]
+		switch x := v.(type) {
+		case nil:
+		case string:
+			*dst = &x
+		default:
+			return "", actionMeta{}, false
+		}
+	}
+	return members[0].Key, am, true
+}
+
+// action parses one action line (dec: the fast decoder, or nil).
+func action(line []byte, lineNo, n int, defaultIndex string, dec *ingest.Decoder) (Item, bool, error) {
 	var it Item
-	var meta json.RawMessage
-	for k, v := range a {
-		it.Action, meta = k, v
-	}
 	var am actionMeta
-	if err := json.Unmarshal(meta, &am); err != nil || string(meta) == "null" {
-		return Item{}, false, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "action "+strconv.Quote(it.Action)+" has malformed metadata", err)
+	ok := false
+	if dec != nil {
+		it.Action, am, ok = fastAction(dec, line)
+	}
+	if !ok {
+		var a map[string]json.RawMessage
+		if err := ingest.DecodeStrict(line, &a); err != nil || a == nil {
+			return Item{}, false, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "action line is not a JSON object", err)
+		}
+		if len(a) != 1 {
+			return Item{}, false, ingest.Errorf(gateway.CodeInvalid, proto, lineNo, n, "action line must have exactly one action, has %d", len(a))
+		}
+		var meta json.RawMessage
+		for k, v := range a {
+			it.Action, meta = k, v
+		}
+		am = actionMeta{}
+		if err := json.Unmarshal(meta, &am); err != nil || string(meta) == "null" {
+			return Item{}, false, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "action "+strconv.Quote(it.Action)+" has malformed metadata", err)
+		}
 	}
 	it.Index = defaultIndex
 	if am.Index != nil && *am.Index != "" {
@@ -175,7 +230,7 @@ func action(line []byte, lineNo, n int, defaultIndex string) (Item, bool, error)
 }
 
 // source completes an item with its source line.
-func source(res *Result, it Item, line []byte, lineNo int, m ingest.Meta, stream *normalize.Stream) Item {
+func source(res *Result, it Item, line []byte, lineNo int, m ingest.Meta, stream *normalize.Stream, dec *ingest.Decoder) Item {
 	if it.Error != nil {
 		// update: its source line is consumed but not used.
 		return it
@@ -185,17 +240,28 @@ func source(res *Result, it Item, line []byte, lineNo int, m ingest.Meta, stream
 		it.Error = &ItemError{Type: "action_request_validation_exception", Reason: "index is missing"}
 		return it
 	}
-	obj, err := ingest.DecodeObject(line)
-	if err != nil {
-		it.Status = 400
-		it.Error = &ItemError{Type: "document_parsing_exception", Reason: "failed to parse: " + err.Error()}
-		return it
+	// The fast decoder first (it also writes the document's canonical
+	// encoding); what it does not take, DecodeObject decodes or refuses.
+	var obj map[string]any
+	var canon []byte
+	ok := false
+	if dec != nil {
+		obj, canon, ok = dec.Object(line)
+	}
+	if !ok {
+		var err error
+		if obj, err = ingest.DecodeObject(line); err != nil {
+			it.Status = 400
+			it.Error = &ItemError{Type: "document_parsing_exception", Reason: "failed to parse: " + err.Error()}
+			return it
+		}
 	}
 	m.Index = it.Index
 	if it.ID != "" {
 		m = m.WithOccurrence("_id:" + strconv.Itoa(len(it.Index)) + ":" + it.Index + "/" + it.ID)
 	}
 	ev := normalize.Object(obj, m.Sourcetype).Event(m, line, zeroTime)
+	ingest.KeepCanonical(&ev, obj, canon) // when kept as decoded
 	if ie := ingest.Validate(proto, lineNo, len(res.Items), ev); ie != nil {
 		it.Status = 400
 		reason := "failed to parse: " + ie.Msg

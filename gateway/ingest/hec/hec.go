@@ -32,8 +32,11 @@
 // object whose values are strings, numbers, booleans or flat arrays of them
 // (code 15 otherwise).
 //
-// Decoding uses encoding/json with UseNumber so numbers in events keep their
-// exact digits in the evidence fields.
+// Decoding keeps numbers as their exact digits (encoding/json's UseNumber)
+// in the evidence fields. Envelopes go through ingest.Decoder, which
+// decodes exactly as encoding/json does and also writes each event
+// object's canonical encoding; a body it does not take whole is parsed
+// again by encoding/json's stream decoder, which words every error.
 package hec
 
 import (
@@ -44,6 +47,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
@@ -64,6 +68,67 @@ type envelope struct {
 	Index      any             `json:"index"`
 	Event      json.RawMessage `json:"event"`
 	Fields     map[string]any  `json:"fields"`
+
+	// With the fast decoder: "event" decoded (eventValue, decoded true)
+	// and, when an object, its canonical encoding.
+	decoded    bool
+	eventValue any
+	eventCanon []byte
+}
+
+// envelopeNames are the envelope's member names, in the order of its
+// fields.
+var envelopeNames = [...]string{"time", "host", "source", "sourcetype", "index", "event", "fields"}
+
+// decoders keeps the fast decoders' scratch space between requests.
+var decoders = sync.Pool{New: func() any { return new(ingest.Decoder) }}
+
+// fastEnvelope decodes the envelope at the start of body (its "{") with
+// the fast decoder into env, returning where it ends; ok false leaves the
+// request to the encoding/json path (see parseFast).
+func fastEnvelope(dec *ingest.Decoder, body []byte, env *envelope) (end int, ok bool) {
+	members, end, ok := dec.Prefix(body)
+	if !ok {
+		return 0, false
+	}
+	var seen [len(envelopeNames)]bool
+	for _, mem := range members {
+		k, sure := ingest.MemberIndex(mem.Key, envelopeNames[:])
+		if !sure {
+			return 0, false // encoding/json may match it case-insensitively
+		}
+		if k < 0 {
+			continue // an unknown member, ignored as encoding/json does
+		}
+		if seen[k] {
+			return 0, false
+		}
+		seen[k] = true
+		switch k {
+		case 0:
+			env.Time = mem.Value
+		case 1:
+			env.Host = mem.Value
+		case 2:
+			env.Source = mem.Value
+		case 3:
+			env.Sourcetype = mem.Value
+		case 4:
+			env.Index = mem.Value
+		case 5:
+			env.Event, env.eventValue, env.decoded = json.RawMessage(mem.Raw), mem.Value, true
+			env.eventCanon = mem.Canonical
+		case 6:
+			switch v := mem.Value.(type) {
+			case nil:
+			case map[string]any:
+				env.Fields = v
+			default:
+				return 0, false // encoding/json's type error names it
+			}
+		}
+	}
+	return end, true
 }
 
 // ParseEvents parses an /services/collector/event body. m supplies the
@@ -77,6 +142,66 @@ func ParseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event
 	if ingest.IsBlank(body) {
 		return nil, ingest.Errorf(gateway.CodeNoData, proto, 0, -1, "empty body")
 	}
+	fd := decoders.Get().(*ingest.Decoder)
+	defer decoders.Put(fd)
+	events, err := parseFast(body, m, lim, fd)
+	if errors.Is(err, errSlowPath) {
+		return parseEvents(body, m, lim)
+	}
+	return events, err
+}
+
+// errSlowPath: the fast decoder left the body to encoding/json.
+var errSlowPath = errors.New("body left to encoding/json")
+
+// parseFast is ParseEvents with the fast decoder: it returns errSlowPath
+// as soon as it does not decode an envelope, and the caller then parses the whole
+// body again with encoding/json (parseEvents), which gives every
+// malformed-input error. What it decodes it decodes as encoding/json
+// does, so an error it returns for a decoded envelope (a missing "event",
+// a bad "time", ...) is the one parseEvents would return at that event
+// (FuzzFastParse checks both paths agree).
+func parseFast(body []byte, m ingest.Meta, lim ingest.Limits, fd *ingest.Decoder) ([]gateway.Event, error) {
+	var events []gateway.Event
+	stream := normalize.NewStream(m.Received)
+	start := 0
+	for n := 0; ; n++ {
+		for start < len(body) && isSpace(body[start]) {
+			start++
+		}
+		if start == len(body) {
+			break
+		}
+		if err := lim.CheckEvents(proto, n+1, 0); err != nil {
+			return nil, err
+		}
+		var env envelope
+		size, ok := fastEnvelope(fd, body[start:], &env)
+		if !ok {
+			return nil, errSlowPath
+		}
+		end := start + size
+		if size > lim.MaxLineBytes {
+			return nil, ingest.Errorf(gateway.CodeTooLarge, proto, 0, n, "event %d of %d bytes exceeds the limit of %d bytes", n, size, lim.MaxLineBytes)
+		}
+		ev, err := envelopeEvent(&env, body[start:end], n, m.At(n), stream)
+		if err != nil {
+			return nil, err
+		}
+		if err := valid(ev, 0, n); err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+		start = end
+	}
+	if len(events) == 0 {
+		return nil, ingest.Errorf(gateway.CodeNoData, proto, 0, -1, "no event in body")
+	}
+	return events, nil
+}
+
+// parseEvents is ParseEvents with encoding/json's stream decoder alone.
+func parseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	stream := normalize.NewStream(m.Received)
@@ -141,11 +266,13 @@ func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *norm
 	if len(env.Event) == 0 || string(env.Event) == "null" {
 		return gateway.Event{}, ingest.Errorf(gateway.CodeMissingField, proto, 0, n, "event %d has no \"event\" member", n)
 	}
-	var event any
+	event := env.eventValue
 	// env.Event holds exactly one JSON value (the envelope decode cut it
 	// out), so the strict decode refuses nothing Decode would accept.
-	if err := ingest.DecodeStrict(env.Event, &event); err != nil {
-		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "event "+strconv.Itoa(n), err)
+	if !env.decoded {
+		if err := ingest.DecodeStrict(env.Event, &event); err != nil {
+			return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "event "+strconv.Itoa(n), err)
+		}
 	}
 	if s, isStr := event.(string); isStr && strings.TrimSpace(s) == "" {
 		return gateway.Event{}, ingest.Errorf(gateway.CodeBlankField, proto, 0, n, "event %d has a blank \"event\"", n)
@@ -200,7 +327,13 @@ func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *norm
 			}
 		}
 	}
-	return r.Event(m, bytes.TrimSpace(raw), t), nil
+	ev := r.Event(m, bytes.TrimSpace(raw), t)
+	if obj, isObj := event.(map[string]any); isObj && len(env.Fields) == 0 {
+		// A record kept as decoded (not recognised by normalize) has the
+		// encoding the decoder wrote.
+		ingest.KeepCanonical(&ev, obj, env.eventCanon)
+	}
+	return ev, nil
 }
 
 var errBadTime = errors.New("time must be epoch seconds as a number or numeric string")

@@ -29,6 +29,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
@@ -46,6 +47,67 @@ type envelope struct {
 	Index      *string         `json:"index"`
 	Event      any             `json:"event"`
 	Fields     map[string]any  `json:"fields"`
+
+	// The canonical encodings of Event (when an object) and Fields, as
+	// the fast decoder wrote them; nil when it did not decode the line.
+	eventCanon, fieldsCanon []byte
+}
+
+// envelopeNames are the envelope's member names, in the order of the
+// envelope's fields.
+var envelopeNames = [...]string{"time", "source", "sourcetype", "host", "index", "event", "fields"}
+
+// fastEnvelope decodes line into env with the fast decoder and reports
+// whether it did; false leaves env to ingest.DecodeStrict, which decodes
+// whatever the fast path is unsure of (a member name matching one of the
+// envelope's only case-insensitively, as encoding/json matches them, a
+// repeated member, a metadata member that is not a string, ...) and
+// produces encoding/json's error for what is malformed.
+// FuzzFastParse checks both paths give the same events and errors.
+func fastEnvelope(dec *ingest.Decoder, line []byte, env *envelope) bool {
+	members, ok := dec.Members(line)
+	if !ok {
+		return false
+	}
+	var seen [len(envelopeNames)]bool
+	for _, mem := range members {
+		k, sure := ingest.MemberIndex(mem.Key, envelopeNames[:])
+		if !sure {
+			return false // encoding/json may match it case-insensitively
+		}
+		if k < 0 {
+			continue // an unknown member, ignored as encoding/json does
+		}
+		if seen[k] {
+			return false
+		}
+		seen[k] = true
+		switch k {
+		case 0:
+			env.Time = json.RawMessage(mem.Raw)
+		case 1, 2, 3, 4:
+			dst := [...]**string{&env.Source, &env.Sourcetype, &env.Host, &env.Index}[k-1]
+			switch v := mem.Value.(type) {
+			case nil:
+			case string:
+				*dst = &v
+			default:
+				return false
+			}
+		case 5:
+			env.Event = mem.Value
+			env.eventCanon = mem.Canonical
+		case 6:
+			switch v := mem.Value.(type) {
+			case nil:
+			case map[string]any:
+				env.Fields, env.fieldsCanon = v, mem.Canonical
+			default:
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Result is a parsed body: the events to store, in line order, and the
@@ -61,6 +123,15 @@ type Result struct {
 // time and the occurrence key; lim bounds body size, line length and event
 // count. err is set, and Result empty, when the request is refused whole.
 func Parse(body []byte, m ingest.Meta, lim ingest.Limits) (Result, error) {
+	dec := decoders.Get().(*ingest.Decoder)
+	defer decoders.Put(dec)
+	return parse(body, m, lim, dec)
+}
+
+// parse is Parse with dec as the fast decoder; nil decodes every line
+// with ingest.DecodeStrict alone (the path the fuzz tests and benchmarks
+// compare the fast one with).
+func parse(body []byte, m ingest.Meta, lim ingest.Limits, dec *ingest.Decoder) (Result, error) {
 	lim = lim.WithDefaults()
 	if err := lim.CheckBody(proto, len(body)); err != nil {
 		return Result{}, err
@@ -75,7 +146,7 @@ func Parse(body []byte, m ingest.Meta, lim ingest.Limits) (Result, error) {
 		if err := lim.CheckEvents(proto, n+1, lineNo); err != nil {
 			return err
 		}
-		env, err := decodeLine(line, lineNo, n)
+		env, err := decodeLine(dec, line, lineNo, n)
 		if err != nil {
 			return err
 		}
@@ -103,13 +174,22 @@ func Parse(body []byte, m ingest.Meta, lim ingest.Limits) (Result, error) {
 	return res, nil
 }
 
+// decoders keeps the fast decoders' scratch space between requests.
+var decoders = sync.Pool{New: func() any { return new(ingest.Decoder) }}
+
 // decodeLine decodes one line as an envelope; failing that, the framing is
-// broken and the request is refused whole.
-func decodeLine(line []byte, lineNo, n int) (*envelope, error) {
+// broken and the request is refused whole. The line goes through the fast
+// decoder first (fastEnvelope); what it does not take is decoded by
+// ingest.DecodeStrict, as all lines were before.
+func decodeLine(dec *ingest.Decoder, line []byte, lineNo, n int) (*envelope, error) {
 	var env envelope
 	if t := bytes.TrimSpace(line); len(t) == 0 || t[0] != '{' {
 		return nil, ingest.Errorf(gateway.CodeInvalid, proto, lineNo, n, "line is not a JSON object")
 	}
+	if dec != nil && fastEnvelope(dec, line, &env) {
+		return &env, nil
+	}
+	env = envelope{}
 	if err := ingest.DecodeStrict(line, &env); err != nil {
 		return nil, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "not one JSON envelope object", err)
 	}
@@ -137,12 +217,16 @@ func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream 
 		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "invalid \"time\"", err)
 	}
 	var r normalize.Result
+	var canon []byte // the canonical encoding of the decoded object r.Fields may be
+	var obj map[string]any
 	switch e := env.Event.(type) {
 	case nil:
 		r = normalize.Object(env.Fields, m.Sourcetype)
+		obj, canon = env.Fields, env.fieldsCanon
 		env.Fields = nil
 	case map[string]any:
 		r = normalize.Object(e, m.Sourcetype)
+		obj, canon = e, env.eventCanon
 	case string:
 		var skip bool
 		if r, skip = stream.Line([]byte(e), m.Sourcetype); skip {
@@ -161,7 +245,13 @@ func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream 
 			}
 		}
 	}
-	return r.Event(m, line, t), nil
+	ev := r.Event(m, line, t)
+	if len(env.Fields) == 0 {
+		// A record kept as decoded (not recognised by normalize) has the
+		// encoding the decoder wrote.
+		ingest.KeepCanonical(&ev, obj, canon)
+	}
+	return ev, nil
 }
 
 var errTime = errors.New("time must be RFC 3339 or epoch seconds")

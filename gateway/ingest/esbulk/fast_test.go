@@ -1,0 +1,99 @@
+package esbulk
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest/internal/ingesttest"
+)
+
+// FuzzFastParse checks Parse (the fast decoder first) against parse with
+// encoding/json alone on arbitrary bodies: the same items (statuses,
+// errors, ids), the same events and canonical bytes, the same refusal.
+func FuzzFastParse(f *testing.F) {
+	for _, s := range []string{
+		"{\"index\":{}}\n{\"a\":1}\n",
+		"{\"create\":{\"_index\":\"logs\",\"_id\":\"1\"}}\n{\"b\":\"<\",\"a\":[1,{}]}\n{\"index\":{\"_index\":null}}\n{\"a\":1}\n",
+		"{\"index\":{\"_INDEX\":\"x\"}}\n{\"a\":1}\n", "{\"index\":{\"_index\":5}}\n{\"a\":1}\n", "{\"index\":{},\"create\":{}}\n{\"a\":1}\n",
+		"{\"index\":{}}\n{\"a\":1,\"a\":2}\n", "{\"index\":{}}\n{\"a\":1} x\n", "{\"delete\":{\"_id\":\"1\"}}\n{\"update\":{}}\n{\"doc\":{}}\n",
+		"{\"index\":null}\n{\"a\":1}\n", "{\"index\":{}}\n{\"EventID\":4625,\"Channel\":\"Security\",\"TargetUserName\":\"alice\"}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		lim := ingest.Limits{MaxEvents: 100, MaxLineBytes: 4096}
+		got, gerr := parse(body, "idx", meta(), lim, new(ingest.Decoder))
+		want, werr := parse(body, "idx", meta(), lim, nil)
+		if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
+			t.Fatalf("%q: fast path error %v, encoding/json path %v", body, gerr, werr)
+		}
+		if !reflect.DeepEqual(got.Items, want.Items) {
+			t.Fatalf("%q: fast path items %+v, encoding/json path %+v", body, got.Items, want.Items)
+		}
+		if len(got.Events) != len(want.Events) {
+			t.Fatalf("%q: %d events, want %d", body, len(got.Events), len(want.Events))
+		}
+		for i := range got.Events {
+			g, w := got.Events[i], want.Events[i]
+			gc, gerr := g.Canonical()
+			wc, werr := w.Canonical()
+			if gerr != nil || werr != nil || !bytes.Equal(gc, wc) {
+				t.Fatalf("%q: event %d: fast path canonical\n%s (%v)\nencoding/json path\n%s (%v)", body, i, gc, gerr, wc, werr)
+			}
+			g.FieldsCanonical = nil
+			if !reflect.DeepEqual(g, w) {
+				t.Fatalf("%q: event %d: fast path %#v, encoding/json path %#v", body, i, g, w)
+			}
+		}
+	})
+}
+
+// TestFastParseTaken pins that an ordinary _bulk body takes the fast path.
+func TestFastParseTaken(t *testing.T) {
+	body := []byte("{\"create\":{\"_index\":\"logs\"}}\n{\"message\":\"hello\",\"n\":1}\n")
+	var d ingest.Decoder
+	if _, _, ok := fastAction(&d, []byte("{\"create\":{\"_index\":\"logs\",\"_id\":\"7\"}}")); !ok {
+		t.Error("the action line did not take the fast path")
+	}
+	res, err := Parse(body, "", meta(), ingest.Limits{})
+	if err != nil || len(res.Events) != 1 || res.Events[0].FieldsCanonical == nil {
+		t.Fatalf("Parse: %v, %+v", err, res.Events)
+	}
+}
+
+// BenchmarkSourcePath compares the CPU per _bulk item of the
+// encoding/json path ("strict") and the fast decoder ("fast") in one
+// process, Validate and Canonical included as the store runs them.
+func BenchmarkSourcePath(b *testing.B) {
+	pair := `{"create":{"_index":"logs-endpoint"}}` + "\n" +
+		`{"@timestamp":"2026-03-01T11:00:00.000Z","event.category":"network","source.ip":"10.1.2.3","source.port":51515,"destination.ip":"10.0.0.9","destination.port":443,"network.transport":"tcp","bytes":5123,"duration":1.25,"host.name":"web-01"}` + "\n"
+	body := []byte(strings.Repeat(pair, 1000))
+	for _, bc := range []struct {
+		name string
+		dec  *ingest.Decoder
+	}{{"strict", nil}, {"fast", new(ingest.Decoder)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			rate := ingesttest.Rate(b)
+			for b.Loop() {
+				res, err := parse(body, "", meta(), ingest.Limits{}, bc.dec)
+				if err != nil || res.Errors() {
+					b.Fatalf("parse: %v, item errors %v", err, res.Errors())
+				}
+				for _, e := range res.Events {
+					if err := e.Validate(); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := e.Canonical(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			rate(1000)
+		})
+	}
+}
