@@ -215,13 +215,20 @@ func bytesString(b []byte) string {
 
 // scanFields finds, in the canonical event b, the values of the keys
 // (sorted) inside its top-level "fields" object, writing vals[i] for
-// keys[i] (rawAbsent when missing); plain as in scanObject. It stops after "fields": canonical
-// field order puts only raw and labels after it. It reports false when b
-// is not in the expected shape (canonical bytes have no whitespace, so
-// any is refused); vals are then meaningless.
+// keys[i] (rawAbsent when missing); plain as in scanObject. It stops
+// after "fields": canonical field order puts only raw and labels after
+// it. It reports false when b is not in the expected shape (canonical
+// bytes have no whitespace, so any is refused); vals are then
+// meaningless.
 func scanFields(b []byte, keys []string, plain bool, vals []rawValue) bool {
 	for i := range vals {
 		vals[i] = rawValue{}
+	}
+	if i, ok := skipHeader(b); ok {
+		if i < 0 {
+			return true // no "fields": every field is absent
+		}
+		return scanObject(b, i, keys, plain, vals)
 	}
 	if len(b) == 0 || b[0] != '{' {
 		return false
@@ -254,6 +261,44 @@ func scanFields(b []byte, keys []string, plain bool, vals []rawValue) bool {
 			i++
 		}
 	}
+}
+
+// Keys of the canonical event's header (gateway's appendCanonical).
+var (
+	classKey  = []byte(`,"class":`)
+	fieldsKey = []byte(`,"fields":`)
+	rawKey    = []byte(`,"raw":`)
+)
+
+// skipHeader finds where the "fields" object of the canonical event b
+// starts (-1: the event has no fields), without reading the header key by
+// key: the canonical encoder writes id, seq, received, time, source,
+// sourcetype, host, index and class in this order, all strings but seq,
+// and no string's encoding contains `,"` (a quote inside a string is
+// always escaped), so the first `,"class":` in b is the class key, and
+// "fields" follows its value or, when the event has none, "raw" does. It
+// reports false when b does not look like that; scanFields then reads the
+// header key by key.
+func skipHeader(b []byte) (int, bool) {
+	p := bytes.Index(b, classKey)
+	if p < 0 {
+		return 0, false
+	}
+	i := p + len(classKey)
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	end, ok := skipString(b, i)
+	if !ok {
+		return 0, false
+	}
+	switch rest := b[end:]; {
+	case bytes.HasPrefix(rest, fieldsKey):
+		return end + len(fieldsKey), true
+	case bytes.HasPrefix(rest, rawKey):
+		return -1, true
+	}
+	return 0, false
 }
 
 // scanObject scans the object starting at b[i] (which must be '{'),

@@ -78,6 +78,8 @@ func TestExtractCanonical(t *testing.T) {
 		{"null fields", `{"class":"flow","fields":null}`},
 		{"invalid utf-8 kept by the decoder as U+FFFD", "{\"fields\":{\"f7\":\"ab\xffc\",\"f4\":\"\xfe\"}}"},
 		{"other keys before and after", `{"fields":{"a":[{"}":"]"}],"f1":7,"f10":8,"f1z":"\"","f2":9,"zz":{}},"raw":"AAAA","labels":{"k":"v"}}`},
+		{"header strings holding the header's keys", `{"source":",\"class\":\"x\",\"fields\":{","host":",\"class\":","class":"fl\"ow,\"fields\":","fields":{"f0":1,"f1":2}}`},
+		{"no fields, a label named fields", `{"class":"flow","labels":{"a":"b","fields":"{\"f0\":1}"}}`},
 		{"required present, one null", `{"fields":{"f0":1,"f4":"tcp","zz":null,"f<":2,"f1":3}}`},
 		{"required key is a prefix of a longer key", `{"fields":{"f0":1,"f0x":2,"f4":"tcp","f4 ":3,"zz":1}}`},
 		{"required key absent, longer one present", `{"fields":{"f0x":1,"f4":"tcp","zz":1}}`},
@@ -181,4 +183,42 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestSkipHeader: the header of canonical events is skipped by search,
+// landing on the "fields" object (or reporting none), whatever the header
+// strings hold; bytes of another shape are left to the key-by-key reader.
+func TestSkipHeader(t *testing.T) {
+	for _, tc := range []struct {
+		name, event string
+		want        string // the bytes from the answer on, "" for no fields, "refused"
+	}{
+		{"fields", `{"class":"flow","fields":{"f0":1}}`, `{"f0":1}`},
+		{"header strings holding the header's keys", `{"source":",\"class\":\"x\",\"fields\":{","host":",\"class\":","class":"fl\"ow,\"fields\":","fields":{"f1":2}}`, `{"f1":2}`},
+		{"no fields, a label named fields", `{"class":"flow","labels":{"fields":"x"}}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c, ok := canonicalPair(t, []byte(tc.event))
+			if !ok {
+				t.Fatalf("test event does not decode: %s", tc.event)
+			}
+			i, ok := skipHeader(c)
+			got := "refused"
+			switch {
+			case ok && i < 0:
+				got = ""
+			case ok:
+				end, _ := skipValue(c, i)
+				got = string(c[i:end])
+			}
+			if got != tc.want {
+				t.Errorf("skipHeader(%s) = %q, want %q", c, got, tc.want)
+			}
+		})
+	}
+	for _, b := range []string{`{"fields":{"f0":1}}`, `{"class":1,"fields":{}}`, `{"class":"x" ,"fields":{}}`, `,"class":"`} {
+		if _, ok := skipHeader([]byte(b)); ok {
+			t.Errorf("skipHeader(%s) accepted bytes of another shape", b)
+		}
+	}
 }
