@@ -131,8 +131,11 @@ func Open(dir string, opts ...Option) (*Model, error) {
 		return nil, &ModelError{dir, ErrManifest, err}
 	}
 	// DetectLeaves checks require_fields in the pass that reads the
-	// features from the canonical bytes.
-	eng.Require(m.AppliesTo.RequireFields)
+	// features from the canonical bytes (not for specs with windows:
+	// those events are checked before extraction, see lateRequire).
+	if !eng.Stateful() {
+		eng.Require(m.AppliesTo.RequireFields)
+	}
 	s, err := newSession(dir, m, data)
 	if err != nil {
 		return nil, err
