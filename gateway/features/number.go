@@ -19,7 +19,7 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // significant digits is an integer mantissa below 2^53 scaled by an exact
 // power of ten, so one float64 multiplication or division rounds it
 // correctly (Clinger's fast path, the one strconv itself takes first);
-// mantissas of 16–19 digits (a third of CIC-IDS2017's rates and means,
+// mantissas of 16–19 digits (about a fifth of a CIC-IDS2017 record's numbers,
 // e.g. 11.178571428571429) take Eisel-Lemire's algorithm, the one
 // strconv takes next, on the mantissa already read; anything else
 // (exponents, hex, inf, longer mantissas, underscores, the rare inputs

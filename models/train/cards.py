@@ -228,7 +228,7 @@ WORTH = {
     "cic-ids2017-flow-anomaly": lambda m: (
         "Worth it: trained on benign flows only, it is the CIC-IDS2017 model that flags attack classes without a label for them "
         f"(every class unseen: ROC AUC {f4(test_row(m, 'test:zero-day:all-attack-classes').get('roc_auc'))} at a served FPR of {f4(test_row(m, 'test:zero-day:all-attack-classes').get('fpr'))}). "
-        "Its graph is cheap; the cost is reading and transforming 83 numbers per CICFlowMeter record (a third of them with 16-17 significant digits, each through log1p), "
+        "Its graph is cheap; the cost is reading and transforming 83 numbers per CICFlowMeter record (about a fifth of them with 16-17 significant digits, all through log1p), "
         "the same 83 cic-ids2017-flow reads: one shared extraction for the two (not built yet) would remove it from one of them."),
     "cic-ids2017-flow-common": lambda m: (
         "Not served to live traffic (applies_to.sourcetypes: replays of cicflowmeter and zeek-stratosphere-conn records only), so its cost does not load a gateway's live path; "
