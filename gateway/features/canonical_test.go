@@ -57,6 +57,14 @@ func TestExtractCanonical(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.Require([]string{"f0", "f4", "zz"})
+	// A required field the encoder escapes: its bytes are never compared
+	// directly (plainKeys false).
+	esc, err := Compile(pathSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	esc.Require([]string{"f<", "f1"})
 	for _, tc := range []struct {
 		name, event string
 	}{
@@ -70,6 +78,11 @@ func TestExtractCanonical(t *testing.T) {
 		{"null fields", `{"class":"flow","fields":null}`},
 		{"invalid utf-8 kept by the decoder as U+FFFD", "{\"fields\":{\"f7\":\"ab\xffc\",\"f4\":\"\xfe\"}}"},
 		{"other keys before and after", `{"fields":{"a":[{"}":"]"}],"f1":7,"f10":8,"f1z":"\"","f2":9,"zz":{}},"raw":"AAAA","labels":{"k":"v"}}`},
+		{"header strings holding the header's keys", `{"source":",\"class\":\"x\",\"fields\":{","host":",\"class\":","class":"fl\"ow,\"fields\":","fields":{"f0":1,"f1":2}}`},
+		{"no fields, a label named fields", `{"class":"flow","labels":{"a":"b","fields":"{\"f0\":1}"}}`},
+		{"required present, one null", `{"fields":{"f0":1,"f4":"tcp","zz":null,"f<":2,"f1":3}}`},
+		{"required key is a prefix of a longer key", `{"fields":{"f0":1,"f0x":2,"f4":"tcp","f4 ":3,"zz":1}}`},
+		{"required key absent, longer one present", `{"fields":{"f0x":1,"f4":"tcp","zz":1}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev, c, ok := canonicalPair(t, []byte(tc.event))
@@ -79,9 +92,14 @@ func TestExtractCanonical(t *testing.T) {
 			want := make([]float32, e.Width())
 			e.Extract(&ev, want)
 			got := make([]float32, e.Width())
-			e.ExtractCanonical(&ev, c, got)
-			if !sameBits(got, want) {
-				t.Errorf("canonical %s:\ngot  %v\nwant %v", c, got, want)
+			for _, e := range []*Engine{e, esc} {
+				e.Extract(&ev, want)
+				if got, want := e.ExtractCanonical(&ev, c, got), e.hasRequired(&ev); got != want {
+					t.Errorf("required %v in %s: got %v, want %v", e.required, c, got, want)
+				}
+				if !sameBits(got, want) {
+					t.Errorf("canonical %s:\ngot  %v\nwant %v", c, got, want)
+				}
 			}
 		})
 	}
@@ -95,10 +113,12 @@ func FuzzExtractCanonical(f *testing.F) {
 	f.Add([]byte(`{"fields":{"f0":{"x":"}"},"f6":["yes"],"f8":"\u00e9t\u00e9.fr","f5":null}}`))
 	f.Add([]byte(`{"sourcetype":"x","fields":{"f3":-0,"f2":1E+2,"f\"":1,"f1":0.1000000000000000055511151231257827}}`))
 	f.Add([]byte("{\"fields\":{\"f7\":\"\xff\xfe.com\"}}"))
+	f.Add([]byte(`{"fields":{"f1":null,"f1x":2,"f5":"a","f9":1,"f9z":{}}}`))
 	e, err := Compile(pathSpec())
 	if err != nil {
 		f.Fatal(err)
 	}
+	e.Require([]string{"f1", "f5", "f9z"})
 	f.Fuzz(func(t *testing.T, text []byte) {
 		got := make([]float32, e.Width())
 		ev, _ := storedEvent(t, text)
@@ -109,7 +129,9 @@ func FuzzExtractCanonical(f *testing.F) {
 		}
 		want := make([]float32, e.Width())
 		e.Extract(&ev, want)
-		e.ExtractCanonical(&ev, c, got)
+		if got, want := e.ExtractCanonical(&ev, c, got), e.hasRequired(&ev); got != want {
+			t.Errorf("required %v in %s: got %v, want %v", e.required, c, got, want)
+		}
 		if !sameBits(got, want) {
 			t.Errorf("canonical %s:\ngot  %v\nwant %v", c, got, want)
 		}
@@ -161,4 +183,42 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestSkipHeader: the header of canonical events is skipped by search,
+// landing on the "fields" object (or reporting none), whatever the header
+// strings hold; bytes of another shape are left to the key-by-key reader.
+func TestSkipHeader(t *testing.T) {
+	for _, tc := range []struct {
+		name, event string
+		want        string // the bytes from the answer on, "" for no fields, "refused"
+	}{
+		{"fields", `{"class":"flow","fields":{"f0":1}}`, `{"f0":1}`},
+		{"header strings holding the header's keys", `{"source":",\"class\":\"x\",\"fields\":{","host":",\"class\":","class":"fl\"ow,\"fields\":","fields":{"f1":2}}`, `{"f1":2}`},
+		{"no fields, a label named fields", `{"class":"flow","labels":{"fields":"x"}}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c, ok := canonicalPair(t, []byte(tc.event))
+			if !ok {
+				t.Fatalf("test event does not decode: %s", tc.event)
+			}
+			i, ok := skipHeader(c)
+			got := "refused"
+			switch {
+			case ok && i < 0:
+				got = ""
+			case ok:
+				end, _ := skipValue(c, i)
+				got = string(c[i:end])
+			}
+			if got != tc.want {
+				t.Errorf("skipHeader(%s) = %q, want %q", c, got, tc.want)
+			}
+		})
+	}
+	for _, b := range []string{`{"fields":{"f0":1}}`, `{"class":1,"fields":{}}`, `{"class":"x" ,"fields":{}}`, `,"class":"`} {
+		if _, ok := skipHeader([]byte(b)); ok {
+			t.Errorf("skipHeader(%s) accepted bytes of another shape", b)
+		}
+	}
 }

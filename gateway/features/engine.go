@@ -108,11 +108,18 @@ type Engine struct {
 	mu      sync.Mutex
 
 	// keys are the distinct event fields the non-window features read
-	// from Fields, sorted (the order of a canonical event's keys), and
+	// from Fields and the required fields (Require), sorted (the order of a canonical event's keys), and
 	// slot[i] is feature i's index into keys (-1: a window or pseudo-field
 	// feature); see ExtractCanonical.
 	keys []string
 	slot []int
+	// plainKeys: every key in keys is written verbatim in canonical
+	// bytes (plainKeyName), so scanObject may compare them as bytes.
+	plainKeys bool
+	// required are the fields Require named, reqSlot their indexes into
+	// keys.
+	required []string
+	reqSlot  []int
 }
 
 // Compile validates spec and returns its Engine. Every error is a

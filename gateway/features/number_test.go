@@ -2,6 +2,7 @@ package features
 
 import (
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 )
@@ -22,7 +23,7 @@ func TestParseNumber(t *testing.T) {
 
 // FuzzParseNumber checks the fast path against strconv bit for bit.
 func FuzzParseNumber(f *testing.F) {
-	for _, s := range []string{"0", "-0.5", "123456789012345", "1e5", "0.1", "+7", "00.10"} {
+	for _, s := range []string{"0", "-0.5", "123456789012345", "1e5", "0.1", "+7", "00.10", "11.178571428571429", "-0.000000000000000000000012345678901234567", "9999999999999999999"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -33,4 +34,74 @@ func FuzzParseNumber(f *testing.F) {
 			t.Fatalf("parseNumber(%q) = %v, %v; want %v, %v", s, got, gotOK, want, wantOK)
 		}
 	})
+}
+
+// TestParseNumberLongMantissas: decimals of 16–19 significant digits
+// (what Eisel-Lemire reads without strconv) with up to 40 digits after
+// the point, and near-half-way and boundary cases, parse exactly as
+// strconv parses them.
+func TestParseNumberLongMantissas(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 12))
+	cases := []string{"11.178571428571429", "1158638.8025383851", "0.1000000000000000055511151231257827",
+		"9007199254740993", "9007199254740992.5", "18446744073709551615", "9999999999999999999",
+		"0.0000000000000000000000000000000000000012345678901234567", "4503599627370496.5", "4503599627370497.5",
+		"2.2250738585072011e-308", "0.00000000000000000000000000000000000000001", "1000000000000000000"}
+	for range 300000 {
+		digits := 16 + r.IntN(4)
+		b := make([]byte, 0, 64)
+		if r.IntN(2) == 0 {
+			b = append(b, '-')
+		}
+		m := make([]byte, digits)
+		m[0] = byte('1' + r.IntN(9))
+		for i := 1; i < digits; i++ {
+			m[i] = byte('0' + r.IntN(10))
+		}
+		point := r.IntN(digits + 1)
+		if lead := r.IntN(25); point == 0 && lead > 0 {
+			b = append(b, "0."...)
+			for range lead {
+				b = append(b, '0')
+			}
+			b = append(b, m...)
+		} else {
+			b = append(b, m[:point]...)
+			if point < digits {
+				b = append(b, '.')
+				b = append(b, m[point:]...)
+			}
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		got, gotOK := parseNumber(s)
+		want, err := strconv.ParseFloat(s, 64)
+		if gotOK != (err == nil) || (err == nil && math.Float64bits(got) != math.Float64bits(want)) {
+			t.Fatalf("parseNumber(%q) = %v, %v; want %v, %v", s, got, gotOK, want, err)
+		}
+	}
+}
+
+// TestEiselLemireDecides: the long-mantissa path answers by itself for
+// typical flow statistics (a wrong table or exponent would send every one
+// to strconv, and the comparisons above would still pass).
+func TestEiselLemireDecides(t *testing.T) {
+	for _, tc := range []struct {
+		man  uint64
+		exp  int
+		text string
+	}{
+		{11178571428571429, -15, "11.178571428571429"},
+		{11586388025383851, -10, "1158638.8025383851"},
+		{19500489232862224, -16, "1.9500489232862224"},
+		{1553373015873016, -13, "155.3373015873016"},
+		{9999999999999999999, 0, "9999999999999999999"},
+		{12345678901234567, -40, "0.0000000000000000000000012345678901234567"},
+	} {
+		got, ok := eiselLemire(tc.man, tc.exp, false)
+		want, _ := strconv.ParseFloat(tc.text, 64)
+		if !ok || math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("eiselLemire(%d, %d) = %v, %v; want %v, true", tc.man, tc.exp, got, ok, want)
+		}
+	}
 }

@@ -273,10 +273,7 @@ func (m *Manifest) Engine() (*features.Engine, error) { return features.Compile(
 
 // Applies reports whether the model scores ev.
 func (m *Manifest) Applies(ev *gateway.Event) bool {
-	if !slices.Contains(m.AppliesTo.Classes, ev.Class) {
-		return false
-	}
-	if len(m.AppliesTo.Sourcetypes) > 0 && !slices.Contains(m.AppliesTo.Sourcetypes, ev.Sourcetype) {
+	if !m.appliesKind(ev) {
 		return false
 	}
 	for _, f := range m.AppliesTo.RequireFields {
@@ -285,6 +282,16 @@ func (m *Manifest) Applies(ev *gateway.Event) bool {
 		}
 	}
 	return true
+}
+
+// appliesKind is Applies without require_fields: the event's class and
+// sourcetype only (DetectLeaves reads the fields' presence from the
+// canonical bytes, see features.Engine.Require).
+func (m *Manifest) appliesKind(ev *gateway.Event) bool {
+	if !slices.Contains(m.AppliesTo.Classes, ev.Class) {
+		return false
+	}
+	return len(m.AppliesTo.Sourcetypes) == 0 || slices.Contains(m.AppliesTo.Sourcetypes, ev.Sourcetype)
 }
 
 // ReadManifestFile decodes a manifest and checks only its feature spec and

@@ -29,6 +29,11 @@ func TestDetectLeavesMatchesDetect(t *testing.T) {
 			// A class no model reads in the middle: indexes must still
 			// point at the leaves.
 			base = append(base[:1:1], append([]gateway.Event{{Class: gateway.ClassProcess, Fields: map[string]any{"x": 1}}}, base[1:]...)...)
+			// Events of the model's class lacking a required field, or
+			// holding it as null (present), spread over the chunks:
+			// DetectLeaves reads require_fields from the bytes and must
+			// drop exactly the events Applies refuses.
+			base = withRequiredGaps(base, m.Manifest().AppliesTo.RequireFields)
 			leaves := make([]gateway.Leaf, len(base))
 			events := make([]gateway.Event, len(base))
 			for i := range base {
@@ -66,4 +71,33 @@ func firstDiff(got, want []detect.Result) string {
 		}
 	}
 	return "lengths differ"
+}
+
+// withRequiredGaps returns evs with, after every 7th event, a copy
+// lacking the first of required and, after every 11th, a copy holding it
+// as null.
+func withRequiredGaps(evs []gateway.Event, required []string) []gateway.Event {
+	if len(required) == 0 {
+		return evs
+	}
+	edit := func(ev gateway.Event, f func(map[string]any)) gateway.Event {
+		fields := make(map[string]any, len(ev.Fields))
+		for k, v := range ev.Fields {
+			fields[k] = v
+		}
+		f(fields)
+		ev.Fields = fields
+		return ev
+	}
+	var out []gateway.Event
+	for i, ev := range evs {
+		out = append(out, ev)
+		if i%7 == 3 {
+			out = append(out, edit(ev, func(m map[string]any) { delete(m, required[0]) }))
+		}
+		if i%11 == 5 {
+			out = append(out, edit(ev, func(m map[string]any) { m[required[0]] = nil }))
+		}
+	}
+	return out
 }
