@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -259,8 +260,10 @@ func Score(man *onnx.Manifest, truth, groups []string, preds []detect.Result) Re
 	for l := range fpC {
 		labels[l] = true
 	}
+	// Summed in label order: floating-point addition is not associative,
+	// so map order would change macro-F1's last digit from run to run.
 	var f1sum float64
-	for l := range labels {
+	for _, l := range slices.Sorted(maps.Keys(labels)) {
 		prec := div(float64(tpC[l]), float64(tpC[l]+fpC[l]))
 		rec := div(float64(tpC[l]), float64(tpC[l]+fnC[l]))
 		f1 := div(2*prec*rec, prec+rec)

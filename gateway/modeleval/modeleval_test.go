@@ -1,6 +1,7 @@
 package modeleval
 
 import (
+	"fmt"
 	"bytes"
 	"encoding/json"
 	"math"
@@ -137,5 +138,25 @@ func TestPrint(t *testing.T) {
 	}
 	if strings.Index(out, "  a ") > strings.Index(out, "  b ") {
 		t.Errorf("classes not in name order:\n%s", out)
+	}
+}
+
+// TestScoreMacroF1IsDeterministic scores one set of predictions over many
+// labels repeatedly: macro-F1 must come out bit for bit the same each time
+// (summed in map order it varied in its last digit between runs).
+func TestScoreMacroF1IsDeterministic(t *testing.T) {
+	man := &onnx.Manifest{Name: "m", Version: "1", Benign: "l0", Threshold: 0.5}
+	var truth, groups []string
+	var preds []detect.Result
+	for i := range 400 {
+		tl, pl := fmt.Sprintf("l%d", i%23), fmt.Sprintf("l%d", (i*7+i/3)%23)
+		truth, groups = append(truth, tl), append(groups, "g")
+		preds = append(preds, detect.Result{Score: float64(i%10) / 10, Label: pl, Flagged: pl != "l0"})
+	}
+	want := Score(man, truth, groups, preds).MacroF1
+	for range 200 {
+		if got := Score(man, truth, groups, preds).MacroF1; got != want {
+			t.Fatalf("MacroF1 = %v, then %v: not deterministic", want, got)
+		}
 	}
 }
