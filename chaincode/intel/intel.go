@@ -105,20 +105,39 @@ func New() *Contract {
 }
 
 // ShareIndicators records a batch of indicators (shareJSON is a
-// wire.IndicatorShare) as the caller's organisation and returns the
-// stored records (without values). The values of its CLEAR and GREEN
-// indicators must be in the transient map under wire.TransientIntelValues
-// (a JSON array of wire.IndicatorValue) with the consortium key under
-// wire.TransientIntelKey; AMBER values must not be (they go to
-// StoreIndicatorValues). An indicator shared again with identical content
-// is left as it is; with other content its record is replaced (the key's
-// history keeps the earlier one). Returns a wire.IndicatorShareResult.
+// wire.IndicatorShare; "" means it is in the transient map under
+// wire.TransientIntelShare, which keeps it out of the block, where the
+// records as written are already) as the caller's organisation. The
+// values of its CLEAR and GREEN indicators must be in the transient map
+// under wire.TransientIntelValues (a JSON array of wire.IndicatorValue)
+// with the consortium key under wire.TransientIntelKey; AMBER values must
+// not be (they go to StoreIndicatorValues). The very share recorded
+// before (the same argument, by the same organisation) is a replay and
+// writes nothing, even after a revoke (share new content to activate an
+// indicator again); any other share of an indicator replaces its record
+// (the key's history keeps the earlier one), and an AMBER one shared
+// again with identical content is left as it is. Returns a
+// wire.IndicatorShareResult.
 func (c *Contract) ShareIndicators(ctx contractapi.TransactionContextInterface, shareJSON string) (string, error) {
 	return contract.Submit(ctx, wire.TxShareIndicators, access.Intel, func(tx contract.Call) (wire.IndicatorShareResult, error) { return share(tx, shareJSON) })
 }
 
 func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, err error) {
 	id, fn, stub := c.ID, c.Fn, c.Stub
+	if shareJSON == "" {
+		// The share travels in the transient map (wire.TransientIntelShare):
+		// the block then carries each record once, as written, instead
+		// of also as the transaction's argument.
+		tm, err := stub.GetTransient()
+		if err != nil {
+			return res, &state.LedgerError{Op: "read transient", Err: err}
+		}
+		raw, ok := tm[wire.TransientIntelShare]
+		if !ok {
+			return res, &wire.ValidationError{Field: "share", Reason: "is required, as the argument or in transient " + wire.TransientIntelShare}
+		}
+		shareJSON = string(raw)
+	}
 	in, err := wire.Decode[wire.IndicatorShare]([]byte(shareJSON), "share")
 	if err != nil {
 		return res, err

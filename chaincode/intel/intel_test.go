@@ -767,3 +767,39 @@ func TestUnpackedValueLeavesOnReshareAndPurge(t *testing.T) {
 		}
 	}
 }
+
+// TestShareInTransientMap: with an empty argument the share comes from
+// the transient map (so the block carries its records once, as written);
+// without either it is refused.
+func TestShareInTransientMap(t *testing.T) {
+	e := newEnv(t)
+	ind, v := prepare("Org1MSP", wire.IndicatorDomain, "transient.example", wire.TLPGreen)
+	call := func(share []byte) (string, *ledgertest.Tx, error) {
+		tm := map[string][]byte{wire.TransientIntelKey: keyJSON, wire.TransientIntelValues: mustJSON([]wire.IndicatorValue{v})}
+		if share != nil {
+			tm[wire.TransientIntelShare] = share
+		}
+		return e.call("Org1MSP", org1Intel, tm, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return e.C.ShareIndicators(ctx, "")
+		})
+	}
+	var ve *wire.ValidationError
+	if _, _, err := call(nil); !errors.As(err, &ve) {
+		t.Errorf("no share at all: %v, want *wire.ValidationError", err)
+	}
+	share := mustJSON(wire.IndicatorShare{Indicators: []wire.Indicator{ind}})
+	out, _, err := call(share)
+	if err != nil {
+		t.Fatalf("share in the transient map: %v", err)
+	}
+	if got, want := harness.Decode[wire.IndicatorShareResult](t, out), (wire.IndicatorShareResult{Shared: 1}); got != want {
+		t.Errorf("result %+v, want %+v", got, want)
+	}
+	if got, err := e.get("Org2MSP", org2Intel, ind.ID); err != nil || got.Value != v.Value || got.SharedBy != "Org1MSP" {
+		t.Errorf("Org2 reads %+v, %v; want the value shared by Org1MSP", got, err)
+	}
+	out, tx, err := call(share)
+	if err != nil || len(tx.Written()) != 0 || harness.Decode[wire.IndicatorShareResult](t, out).Unchanged != 1 {
+		t.Errorf("replay: %s, %v, wrote %v; want unchanged, nothing written", out, err, tx.Written())
+	}
+}

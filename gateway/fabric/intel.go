@@ -88,14 +88,17 @@ func (l *Ledger) Share(ctx context.Context, share wire.IndicatorShare, values []
 		if err != nil {
 			return res, encodeError(op, "share", err)
 		}
-		opts := []client.ProposalOption{client.WithArguments(string(arg))}
+		// The records go in the transient map with an empty argument:
+		// the block carries them once, as the chaincode writes them.
+		tm := map[string][]byte{wire.TransientIntelShare: arg}
 		if len(shared) > 0 {
 			tv, err := json.Marshal(shared)
 			if err != nil {
 				return res, encodeError(op, "values", err)
 			}
-			opts = append(opts, client.WithTransient(map[string][]byte{wire.TransientIntelValues: tv, wire.TransientIntelKey: wk}))
+			tm[wire.TransientIntelValues], tm[wire.TransientIntelKey] = tv, wk
 		}
+		opts := []client.ProposalOption{client.WithArguments(""), client.WithTransient(tm)}
 		_, st, err := l.submitWith(ctx, wire.ContractIntel, op, opts...)
 		if err != nil {
 			return res, err

@@ -59,7 +59,7 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 			return err
 		}
 		_, err = c.Contract(wire.Channel, wire.Chaincode, wire.ContractIntel).SubmitWithContext(ctx, wire.TxShareIndicators,
-			client.WithArguments(string(mustMarshal(share))))
+			client.WithArguments(""), client.WithTransient(map[string][]byte{wire.TransientIntelShare: mustMarshal(share)}))
 		return err
 	})
 	if err != nil {
@@ -110,8 +110,8 @@ func shareStages(ctx context.Context, c *fabric.Client, key intel.Key, duration 
 			return err
 		}
 		t0 := time.Now()
-		prop, err := contract.NewProposal(wire.TxShareIndicators, client.WithArguments(string(mustMarshal(share))),
-			client.WithTransient(map[string][]byte{wire.TransientIntelValues: mustMarshal(values), wire.TransientIntelKey: wk}))
+		prop, err := contract.NewProposal(wire.TxShareIndicators, client.WithArguments(""),
+			client.WithTransient(map[string][]byte{wire.TransientIntelShare: mustMarshal(share), wire.TransientIntelValues: mustMarshal(values), wire.TransientIntelKey: wk}))
 		if err != nil {
 			return err
 		}
