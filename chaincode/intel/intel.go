@@ -41,9 +41,12 @@
 //     record only to its recipients, and fill in a value only from the
 //     collection the caller's organisation belongs to;
 //   - only the sharing organisation revokes or purges; a purge removes the
-//     value from every collection holding it (Fabric's PurgePrivateData,
-//     which also drops its past versions) while the public record with
-//     its keyed hash and valueHash stays, as does its history;
+//     value from every collection and value pack holding it — those its
+//     record names now and those any earlier version of the record named
+//     (the key's history) — with Fabric's PurgePrivateData, which also
+//     drops their past versions, while the public record with its keyed
+//     hash and valueHash stays, as does its history; a purged indicator
+//     is not shared again (its sharer's tombstone, lg.ipurged, says so);
 //   - one IntelChanged chaincode event per transaction, carrying ids,
 //     hashes, types, TLP and recipients, never a value;
 //   - sightings are stored one key per reported sighting
@@ -70,6 +73,35 @@
 //     it, and its gossip never receives the implicit collection;
 //   - a member inside the group (or any member for CLEAR/GREEN): the
 //     value, its STIX object and who shared it.
+//
+// Round trips. Every shim call (GetState, PutState, ...) is one gRPC
+// round trip between the chaincode and each endorsing peer, and Fabric
+// 2.5's peers and shim (fabric-chaincode-go v2.0) batch neither reads
+// nor writes (GetMultipleStates and write batches arrived with Fabric
+// 3.1), so a share's cost is counted in round trips. A CLEAR or GREEN
+// indicator costs one — the PutState of its record — plus one private
+// write per value pack of 32 (pack.go): the share does not read the
+// record it replaces. What that read used to prove is proven otherwise:
+//   - a replay (the same share argument by the same organisation, e.g. a
+//     gateway retrying a submit whose outcome it lost) finds its digest
+//     key lg.ishare(msp, sha256(share)) and writes nothing;
+//   - a purged indicator is refused by its sharer's tombstones
+//     (lg.ipurged(msp, id)), scanned once per share; Fabric runs the scan
+//     again at validation, so a purge committed meanwhile invalidates
+//     the share (a phantom read);
+//   - a value a re-share replaces may stay in its earlier pack (the same
+//     collection, readable by the same members) until the indicator is
+//     purged; the purge finds every such pack in the record's history.
+//
+// AMBER records are still read before they are written: a value that
+// was CLEAR or GREEN must leave intelShared at once when it becomes
+// AMBER, not at a purge. The share's records travel in the transient map
+// (wire.TransientIntelShare) so the block holds each record once, as
+// written, not also as the transaction's argument.
+//
+// Ledgers written before tombstones: records and value packs read as
+// before; an indicator purged then has no tombstone, so purging it again
+// (a no-op otherwise) writes one, after which shares refuse it.
 //
 // Expiry is computed at read time from validUntil against the reading
 // transaction's timestamp (status "expired"); nothing is rewritten when
