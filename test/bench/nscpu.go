@@ -43,23 +43,11 @@ func nsCPU() (map[int]time.Duration, bool) {
 		if err != nil {
 			continue
 		}
-		// Fields after the command's closing parenthesis: state is the
-		// first, utime the 12th and stime the 13th (proc(5)), in clock
-		// ticks of 1/100 s on Linux.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
+		t, ok := statCPU(b)
+		if !ok {
 			continue
 		}
-		f := bytes.Fields(b[i+1:])
-		if len(f) < 13 {
-			continue
-		}
-		u, err1 := strconv.ParseInt(string(f[11]), 10, 64)
-		s, err2 := strconv.ParseInt(string(f[12]), 10, 64)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		out[pid] = time.Duration(u+s) * 10 * time.Millisecond
+		out[pid] = t
 	}
 	return out, true
 }
@@ -77,4 +65,26 @@ func cpuSince(before map[int]time.Duration) time.Duration {
 		d += t - before[pid]
 	}
 	return d
+}
+
+// statCPU parses a /proc/PID/stat line into the process's CPU time
+// (utime + stime). The fields after the command's closing parenthesis
+// (the command itself may hold spaces and parentheses) are state first,
+// then utime 12th and stime 13th (proc(5)), in clock ticks of 1/100 s on
+// Linux.
+func statCPU(b []byte) (time.Duration, bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseUint(string(f[11]), 10, 32)
+	s, err2 := strconv.ParseUint(string(f[12]), 10, 32)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(u+s) * 10 * time.Millisecond, true
 }
