@@ -22,7 +22,15 @@ func nsCPU() (map[int]time.Duration, bool) {
 	if err != nil {
 		return nil, false
 	}
-	if host, err := os.Readlink("/proc/1/ns/net"); err != nil || host == self {
+	// The host's namespace is kthreadd's (pid 2; init's may not be
+	// readable in a sandbox).
+	host, err := os.Readlink("/proc/2/ns/net")
+	if err != nil {
+		if host, err = os.Readlink("/proc/1/ns/net"); err != nil {
+			return nil, false
+		}
+	}
+	if host == self {
 		return nil, false
 	}
 	dirs, err := filepath.Glob("/proc/[0-9]*")
