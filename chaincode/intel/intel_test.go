@@ -803,3 +803,39 @@ func TestShareInTransientMap(t *testing.T) {
 		t.Errorf("replay: %s, %v, wrote %v; want unchanged, nothing written", out, err, tx.Written())
 	}
 }
+
+// TestGetIndicators: one call returns the indicators asked for that exist
+// and the caller may see, in the order asked, filled as GetIndicator
+// fills them; unknown ones and AMBER ones for others are left out.
+func TestGetIndicators(t *testing.T) {
+	e := newEnv(t)
+	inds, vals := shareN(t, e, "b", 40)
+	amber, _ := prepare("Org1MSP", wire.IndicatorDomain, "only-org1.example", wire.TLPAmberStrict, "Org1MSP")
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{amber}, nil); err != nil {
+		t.Fatalf("share AMBER: %v", err)
+	}
+	unknown := strings.Repeat("0", 64)
+	ids := []string{inds[39].ID, unknown, amber.ID, inds[0].ID, inds[33].ID}
+	out, _, err := e.call("Org2MSP", org2Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.GetIndicators(ctx, string(mustJSON(ids)))
+	})
+	if err != nil {
+		t.Fatalf("GetIndicators: %v", err)
+	}
+	got := harness.Decode[[]wire.Indicator](t, out)
+	want := []int{39, 0, 33}
+	if len(got) != len(want) {
+		t.Fatalf("got %d indicators, want %d (%v)", len(got), len(want), want)
+	}
+	for k, i := range want {
+		if got[k].ID != inds[i].ID || got[k].Value != vals[i].Value || !got[k].ValueOnLedger || got[k].Status != wire.IndicatorActive {
+			t.Errorf("result %d is %+v; want indicator %d with its value, on ledger", k, got[k], i)
+		}
+	}
+	var ve *wire.ValidationError
+	if _, _, err := e.call("Org2MSP", org2Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.GetIndicators(ctx, `["not-an-id"]`)
+	}); !errors.As(err, &ve) {
+		t.Errorf("a malformed id: %v, want *wire.ValidationError", err)
+	}
+}

@@ -106,6 +106,7 @@ const (
 	TxPurgeIndicator       = "PurgeIndicator"
 	TxReportSightings      = "ReportSightings"
 	TxGetIndicator         = "GetIndicator"
+	TxGetIndicators        = "GetIndicators"
 	TxListIndicators       = "ListIndicators"
 	TxGetSightings         = "GetSightings"
 )

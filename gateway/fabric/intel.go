@@ -16,8 +16,12 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/intel"
 )
 
-// The intel contract's client: Ledger implements intel.Ledger.
-var _ intel.Ledger = (*Ledger)(nil)
+// The intel contract's client: Ledger implements intel.Ledger, and
+// intel.BatchReader for the sync.
+var (
+	_ intel.Ledger      = (*Ledger)(nil)
+	_ intel.BatchReader = (*Ledger)(nil)
+)
 
 // storeRetries bounds how often StoreIndicatorValues is retried while a
 // recipient's peer has not yet committed the ShareIndicators block (the
@@ -186,6 +190,20 @@ func (l *Ledger) Indicator(ctx context.Context, id string) (wire.Indicator, erro
 	var ind wire.Indicator
 	err := l.evaluateJSON(ctx, &ind, wire.ContractIntel, wire.TxGetIndicator, id)
 	return ind, err
+}
+
+// IndicatorsByID evaluates intel:GetIndicators on the organisation's own
+// peer: the records of ids (at most wire.MaxIndicatorsPerTx) that exist
+// and the organisation may see, in the order asked, each with its value
+// when the organisation may read it; the others are left out.
+func (l *Ledger) IndicatorsByID(ctx context.Context, ids []string) ([]wire.Indicator, error) {
+	arg, err := json.Marshal(ids)
+	if err != nil {
+		return nil, encodeError(wire.TxGetIndicators, "ids", err)
+	}
+	var out []wire.Indicator
+	err = l.evaluateJSON(ctx, &out, wire.ContractIntel, wire.TxGetIndicators, string(arg))
+	return out, err
 }
 
 // Indicators evaluates intel:ListIndicators: one page of the indicators
