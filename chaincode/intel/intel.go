@@ -41,9 +41,12 @@
 //     record only to its recipients, and fill in a value only from the
 //     collection the caller's organisation belongs to;
 //   - only the sharing organisation revokes or purges; a purge removes the
-//     value from every collection holding it (Fabric's PurgePrivateData,
-//     which also drops its past versions) while the public record with
-//     its keyed hash and valueHash stays, as does its history;
+//     value from every collection and value pack holding it — those its
+//     record names now and those any earlier version of the record named
+//     (the key's history) — with Fabric's PurgePrivateData, which also
+//     drops their past versions, while the public record with its keyed
+//     hash and valueHash stays, as does its history; a purged indicator
+//     is not shared again (its sharer's tombstone, lg.ipurged, says so);
 //   - one IntelChanged chaincode event per transaction, carrying ids,
 //     hashes, types, TLP and recipients, never a value;
 //   - sightings are stored one key per reported sighting
@@ -70,6 +73,35 @@
 //     it, and its gossip never receives the implicit collection;
 //   - a member inside the group (or any member for CLEAR/GREEN): the
 //     value, its STIX object and who shared it.
+//
+// Round trips. Every shim call (GetState, PutState, ...) is one gRPC
+// round trip between the chaincode and each endorsing peer, and Fabric
+// 2.5's peers and shim (fabric-chaincode-go v2.0) batch neither reads
+// nor writes (GetMultipleStates and write batches arrived with Fabric
+// 3.1), so a share's cost is counted in round trips. A CLEAR or GREEN
+// indicator costs one — the PutState of its record — plus one private
+// write per value pack of 32 (pack.go): the share does not read the
+// record it replaces. What that read used to prove is proven otherwise:
+//   - a replay (the same share argument by the same organisation, e.g. a
+//     gateway retrying a submit whose outcome it lost) finds its digest
+//     key lg.ishare(msp, sha256(share)) and writes nothing;
+//   - a purged indicator is refused by its sharer's tombstones
+//     (lg.ipurged(msp, id)), scanned once per share; Fabric runs the scan
+//     again at validation, so a purge committed meanwhile invalidates
+//     the share (a phantom read);
+//   - a value a re-share replaces may stay in its earlier pack (the same
+//     collection, readable by the same members) until the indicator is
+//     purged; the purge finds every such pack in the record's history.
+//
+// AMBER records are still read before they are written: a value that
+// was CLEAR or GREEN must leave intelShared at once when it becomes
+// AMBER, not at a purge. The share's records travel in the transient map
+// (wire.TransientIntelShare) so the block holds each record once, as
+// written, not also as the transaction's argument.
+//
+// Ledgers written before tombstones: records and value packs read as
+// before; an indicator purged then has no tombstone, so purging it again
+// (a no-op otherwise) writes one, after which shares refuse it.
 //
 // Expiry is computed at read time from validUntil against the reading
 // transaction's timestamp (status "expired"); nothing is rewritten when
@@ -105,20 +137,39 @@ func New() *Contract {
 }
 
 // ShareIndicators records a batch of indicators (shareJSON is a
-// wire.IndicatorShare) as the caller's organisation and returns the
-// stored records (without values). The values of its CLEAR and GREEN
-// indicators must be in the transient map under wire.TransientIntelValues
-// (a JSON array of wire.IndicatorValue) with the consortium key under
-// wire.TransientIntelKey; AMBER values must not be (they go to
-// StoreIndicatorValues). An indicator shared again with identical content
-// is left as it is; with other content its record is replaced (the key's
-// history keeps the earlier one). Returns a wire.IndicatorShareResult.
+// wire.IndicatorShare; "" means it is in the transient map under
+// wire.TransientIntelShare, which keeps it out of the block, where the
+// records as written are already) as the caller's organisation. The
+// values of its CLEAR and GREEN indicators must be in the transient map
+// under wire.TransientIntelValues (a JSON array of wire.IndicatorValue)
+// with the consortium key under wire.TransientIntelKey; AMBER values must
+// not be (they go to StoreIndicatorValues). The very share recorded
+// before (the same argument, by the same organisation) is a replay and
+// writes nothing, even after a revoke (share new content to activate an
+// indicator again); any other share of an indicator replaces its record
+// (the key's history keeps the earlier one), and an AMBER one shared
+// again with identical content is left as it is. Returns a
+// wire.IndicatorShareResult.
 func (c *Contract) ShareIndicators(ctx contractapi.TransactionContextInterface, shareJSON string) (string, error) {
 	return contract.Submit(ctx, wire.TxShareIndicators, access.Intel, func(tx contract.Call) (wire.IndicatorShareResult, error) { return share(tx, shareJSON) })
 }
 
 func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, err error) {
 	id, fn, stub := c.ID, c.Fn, c.Stub
+	if shareJSON == "" {
+		// The share travels in the transient map (wire.TransientIntelShare):
+		// the block then carries each record once, as written, instead
+		// of also as the transaction's argument.
+		tm, err := stub.GetTransient()
+		if err != nil {
+			return res, &state.LedgerError{Op: "read transient", Err: err}
+		}
+		raw, ok := tm[wire.TransientIntelShare]
+		if !ok {
+			return res, &wire.ValidationError{Field: "share", Reason: "is required, as the argument or in transient " + wire.TransientIntelShare}
+		}
+		shareJSON = string(raw)
+	}
 	in, err := wire.Decode[wire.IndicatorShare]([]byte(shareJSON), "share")
 	if err != nil {
 		return res, err
@@ -158,6 +209,25 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 	if len(byID) != len(values) {
 		return res, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: "a value is listed twice"}
 	}
+	// Read-free shares (see "Round trips" in the package doc): the
+	// exact share recorded before is a replay and writes nothing; a
+	// CLEAR or GREEN indicator its organisation purged is refused by the
+	// organisation's tombstones, scanned once; every other CLEAR or
+	// GREEN record is written without reading what it replaces.
+	digestKey, err := keys.Key(keys.ShareDigest, id.MSP, keys.Digest(shareJSON))
+	if err != nil {
+		return res, err
+	}
+	prev, err := stub.GetState(digestKey)
+	if err != nil {
+		return res, &state.LedgerError{Op: "get", Key: digestKey, Err: err}
+	}
+	var purged map[string]bool
+	if needValues > 0 {
+		if purged, err = purgedBy(stub, id.MSP); err != nil {
+			return res, err
+		}
+	}
 	now, err := state.TxTime(stub)
 	if err != nil {
 		return res, err
@@ -182,33 +252,43 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 				return res, err
 			}
 			delete(byID, ind.ID)
+			if purged[ind.ID] {
+				return res, &state.StateError{Kind: "indicator", ID: ind.ID, State: wire.IndicatorPurged, Action: "share it again (its sharer purged this value)"}
+			}
+		}
+		if prev != nil {
+			continue // checked above; a replay writes nothing
 		}
 		k, err := keys.Key(keys.Indicator, ind.ID)
 		if err != nil {
 			return res, err
 		}
-		old, found, err := state.Get[wire.Indicator](stub, k)
-		if err != nil {
-			return res, err
-		}
-		if found && sameShare(old, ind) {
-			res.Unchanged++
-			continue // a replay: nothing to write
-		}
-		if found && old.Status == wire.IndicatorPurged {
-			return res, &state.StateError{Kind: "indicator", ID: ind.ID, State: wire.IndicatorPurged, Action: "share it again (its sharer purged this value)"}
-		}
-		if found && old.ValueKey != "" {
-			// Its earlier value sits in a pack with others: the pack is
-			// rewritten without it below, so the pack this record names
-			// is the only place its value is (a purge finds every copy).
-			stale[old.ValueKey] = true
-			replaced[ind.ID] = true
-		} else if found && !wire.IsAmber(old.TLP) {
-			// A value stored before packs, under the indicator's id: the
-			// same holds for it.
-			if err := purgeUnpacked(stub, ind.ID); err != nil {
+		if wire.IsAmber(ind.TLP) {
+			// An AMBER record is read first: a value it replaces may sit
+			// in a collection its new recipients do not all belong to
+			// (intelShared, when a GREEN indicator becomes AMBER), and
+			// that copy must go now, not at a purge.
+			old, found, err := state.Get[wire.Indicator](stub, k)
+			if err != nil {
 				return res, err
+			}
+			if found && sameShare(old, ind) {
+				res.Unchanged++
+				continue
+			}
+			if found && old.Status == wire.IndicatorPurged {
+				return res, &state.StateError{Kind: "indicator", ID: ind.ID, State: wire.IndicatorPurged, Action: "share it again (its sharer purged this value)"}
+			}
+			if found && old.ValueKey != "" {
+				// Its earlier value sits in a pack with others: the pack
+				// is rewritten without it below.
+				stale[old.ValueKey] = true
+				replaced[ind.ID] = true
+			} else if found && !wire.IsAmber(old.TLP) {
+				// A value stored before packs, under the indicator's id.
+				if err := purgeUnpacked(stub, ind.ID); err != nil {
+					return res, err
+				}
 			}
 		}
 		ind.SharedBy, ind.SharedAt, ind.SharedTx = id.MSP, now, txID
@@ -221,6 +301,16 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 		}
 		res.Shared++
 		refs = append(refs, ref(ind))
+	}
+	if prev != nil {
+		if len(byID) > 0 {
+			return res, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: fmt.Sprintf("%d values name no CLEAR or GREEN indicator of this share", len(byID))}
+		}
+		res.Unchanged = n
+		return res, nil
+	}
+	if err := state.PutRaw(stub, digestKey, []byte(txID)); err != nil {
+		return res, err
 	}
 	if err := packs.flush(stub); err != nil {
 		return res, err
@@ -425,7 +515,16 @@ func endIndicator(c contract.Call, indID, reason string, purge bool) (*wire.Indi
 	if err := id.RequireOrg(fn, ind.SharedBy); err != nil {
 		return nil, id.Deny(fn, fmt.Sprintf("membership of %s, the organisation that shared indicator %s", ind.SharedBy, ind.ID))
 	}
-	if ind.Status == wire.IndicatorPurged || !purge && ind.Status == wire.IndicatorRevoked {
+	if ind.Status == wire.IndicatorPurged {
+		if purge {
+			// Purging again writes the tombstone a purge by an earlier
+			// version of this contract did not (how such a ledger is
+			// brought up to date): shares then refuse the indicator.
+			return ind, tombstone(stub, ind, true)
+		}
+		return ind, nil
+	}
+	if !purge && ind.Status == wire.IndicatorRevoked {
 		return ind, nil
 	}
 	now, err := state.TxTime(stub)
@@ -435,29 +534,11 @@ func endIndicator(c contract.Call, indID, reason string, purge bool) (*wire.Indi
 	kind := wire.IntelRevoked
 	if purge {
 		kind = wire.IntelPurged
-		colls := []string{wire.CollectionIntelShared}
-		if wire.IsAmber(ind.TLP) {
-			colls = colls[:0]
-			for _, r := range ind.Recipients {
-				colls = append(colls, wire.ImplicitCollection(r))
-			}
+		if err := purgeValues(stub, k, ind); err != nil {
+			return nil, err
 		}
-		if ind.ValueKey != "" {
-			// A packed CLEAR/GREEN value: purge its pack and store the
-			// pack's other values again under a new key.
-			if err := repack(stub, wire.CollectionIntelShared, map[string]bool{ind.ValueKey: true}, map[string]bool{ind.ID: true}, stub.GetTxID()); err != nil {
-				return nil, err
-			}
-			// A copy stored under the id before packs existed goes too.
-			if err := purgeUnpacked(stub, ind.ID); err != nil {
-				return nil, err
-			}
-			colls = colls[:0]
-		}
-		for _, coll := range colls {
-			if err := stub.PurgePrivateData(coll, ind.ID); err != nil {
-				return nil, &state.LedgerError{Op: "purge private data " + coll, Key: ind.ID, Err: err}
-			}
+		if err := tombstone(stub, ind, false); err != nil {
+			return nil, err
 		}
 		ind.Status, ind.PurgedAt, ind.PurgedTx = wire.IndicatorPurged, now, stub.GetTxID()
 	} else {
@@ -470,6 +551,118 @@ func endIndicator(c contract.Call, indID, reason string, purge bool) (*wire.Indi
 		return nil, err
 	}
 	return ind, nil
+}
+
+// purgeValues removes every copy of ind's value: shares write CLEAR and
+// GREEN records without reading the ones they replace, so earlier
+// versions of the record (the key's history, k) may name value packs
+// other than the current one, a value stored under the id before packs,
+// or AMBER recipients whose implicit collections still hold it. Each
+// such pack is purged and its other values stored again (repack); each
+// such collection's copy is purged.
+func purgeValues(stub shim.ChaincodeStubInterface, k string, ind *wire.Indicator) error {
+	versions := []wire.Indicator{*ind}
+	it, err := stub.GetHistoryForKey(k)
+	if err != nil {
+		return &state.LedgerError{Op: "history", Key: k, Err: err}
+	}
+	defer it.Close()
+	for it.HasNext() {
+		m, err := it.Next()
+		if err != nil {
+			return &state.LedgerError{Op: "history", Key: k, Err: err}
+		}
+		if m.IsDelete {
+			continue
+		}
+		var v wire.Indicator
+		if err := json.Unmarshal(m.Value, &v); err != nil {
+			return &state.LedgerError{Op: "decode history", Key: k, Err: err}
+		}
+		versions = append(versions, v)
+	}
+	packs := map[string]bool{}
+	var colls []string
+	unpacked := false
+	for _, v := range versions {
+		switch {
+		case wire.IsAmber(v.TLP):
+			for _, r := range v.Recipients {
+				if c := wire.ImplicitCollection(r); !slices.Contains(colls, c) {
+					colls = append(colls, c)
+				}
+			}
+		case v.ValueKey != "":
+			packs[v.ValueKey] = true
+		default:
+			unpacked = true
+		}
+	}
+	if err := repack(stub, wire.CollectionIntelShared, packs, map[string]bool{ind.ID: true}, stub.GetTxID()); err != nil {
+		return err
+	}
+	if unpacked || len(packs) > 0 {
+		// A copy stored under the id before packs existed goes too.
+		if err := purgeUnpacked(stub, ind.ID); err != nil {
+			return err
+		}
+	}
+	slices.Sort(colls) // a deterministic write order for every endorser
+	for _, coll := range colls {
+		if err := stub.PurgePrivateData(coll, ind.ID); err != nil {
+			return &state.LedgerError{Op: "purge private data " + coll, Key: ind.ID, Err: err}
+		}
+	}
+	return nil
+}
+
+// tombstone records that ind's sharer purged it (lg.ipurged), so that
+// ShareIndicators refuses it without reading its record; with ifMissing
+// it writes only where no tombstone is.
+func tombstone(stub shim.ChaincodeStubInterface, ind *wire.Indicator, ifMissing bool) error {
+	k, err := keys.Key(keys.Purged, ind.SharedBy, ind.ID)
+	if err != nil {
+		return err
+	}
+	if ifMissing {
+		b, err := stub.GetState(k)
+		if err != nil {
+			return &state.LedgerError{Op: "get", Key: k, Err: err}
+		}
+		if b != nil {
+			return nil
+		}
+	}
+	tx := ind.PurgedTx
+	if tx == "" || !ifMissing {
+		tx = stub.GetTxID()
+	}
+	return state.PutRaw(stub, k, []byte(tx))
+}
+
+// purgedBy returns the ids of the indicators organisation msp purged:
+// one scan of its tombstones, which Fabric runs again at validation, so
+// a purge committed meanwhile invalidates the share (a phantom read).
+// Purges are rare; the scan grows with them, not with the indicators.
+func purgedBy(stub shim.ChaincodeStubInterface, msp string) (map[string]bool, error) {
+	it, err := stub.GetStateByPartialCompositeKey(keys.Purged, []string{msp})
+	if err != nil {
+		return nil, &state.LedgerError{Op: "scan", Key: keys.Purged, Err: err}
+	}
+	defer it.Close()
+	out := map[string]bool{}
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return nil, &state.LedgerError{Op: "scan", Key: keys.Purged, Err: err}
+		}
+		_, attrs, err := stub.SplitCompositeKey(kv.Key)
+		if err != nil || len(attrs) != 2 {
+			return nil, &state.LedgerError{Op: "scan", Key: kv.Key, Err: fmt.Errorf("not a tombstone key (%v)", err)}
+		}
+		out[attrs[1]] = true
+	}
+	return out, nil
 }
 
 // purgeUnpacked purges the CLEAR/GREEN value stored under the indicator's
@@ -567,6 +760,48 @@ func (c *Contract) GetIndicator(ctx contractapi.TransactionContextInterface, id 
 			return nil, &state.NotFoundError{Kind: "indicator", ID: id}
 		}
 		return ind, fill(tx.Stub, ind, tx.ID.MSP, now, nil)
+	})
+}
+
+// GetIndicators returns, as a JSON array in the order asked, the
+// indicators of idsJSON (a JSON array of at most
+// wire.MaxIndicatorsPerTx ids) that exist and the caller's organisation
+// may see, each filled as GetIndicator fills it; the others are left out.
+// One call instead of one per indicator: what a gateway's sync reads for
+// a share's event, with each value pack read once for all its
+// indicators.
+func (c *Contract) GetIndicators(ctx contractapi.TransactionContextInterface, idsJSON string) (string, error) {
+	return contract.Submit(ctx, wire.TxGetIndicators, access.Read, func(tx contract.Call) ([]wire.Indicator, error) {
+		ids, err := wire.Decode[[]string]([]byte(idsJSON), "ids")
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) > wire.MaxIndicatorsPerTx {
+			return nil, &wire.ValidationError{Field: "ids", Reason: fmt.Sprintf("%d ids; at most %d", len(ids), wire.MaxIndicatorsPerTx)}
+		}
+		now, err := state.TxTime(tx.Stub)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]wire.Indicator, 0, len(ids))
+		packs := map[string][]json.RawMessage{}
+		for _, id := range ids {
+			ind, _, err := mustLoad(tx.Stub, id)
+			if state.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !ind.VisibleTo(tx.ID.MSP) {
+				continue
+			}
+			if err := fill(tx.Stub, ind, tx.ID.MSP, now, packs); err != nil {
+				return nil, err
+			}
+			out = append(out, *ind)
+		}
+		return out, nil
 	})
 }
 

@@ -547,38 +547,29 @@ func TestPurgeKeepsPackNeighbours(t *testing.T) {
 	}
 }
 
-func TestReshareTakesValueOutOfItsOldPack(t *testing.T) {
+// TestReshareThenPurgeRemovesEveryCopy: a CLEAR/GREEN share writes its
+// records without reading the ones they replace, so an earlier copy of a
+// value may stay in its old pack (same collection, same readers) until a
+// purge, which finds every pack through the record's history.
+func TestReshareThenPurgeRemovesEveryCopy(t *testing.T) {
 	e := newEnv(t)
 	inds, vals := shareN(t, e, "r", 2)
-	first, _ := e.get("Org1MSP", org1Intel, inds[0].ID)
 	changed := inds[0]
 	changed.Confidence = 40
 	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{changed}, vals[:1]); err != nil {
 		t.Fatalf("share again with other content: %v", err)
 	}
-	if _, ok := e.L.PrivateValue("Org1MSP", wire.CollectionIntelShared, first.ValueKey); ok {
-		t.Errorf("the first share's pack %q is still there", first.ValueKey)
-	}
-	// Every indicator of a pack shared again with other content in one
-	// transaction: the old pack goes, nothing of it is stored again.
 	again, againVals := shareN(t, e, "w", 3)
-	old, _ := e.get("Org1MSP", org1Intel, again[0].ID)
 	for i := range again {
 		again[i].Confidence = 10
 	}
 	if _, _, err := e.share("Org1MSP", org1Intel, again, againVals); err != nil {
 		t.Fatalf("share a whole pack again: %v", err)
 	}
-	if _, ok := e.L.PrivateValue("Org1MSP", wire.CollectionIntelShared, old.ValueKey); ok {
-		t.Errorf("the replaced pack %q is still there", old.ValueKey)
-	}
 	for i := range again {
 		got, err := e.get("Org2MSP", org2Intel, again[i].ID)
-		if err != nil || got.Value != againVals[i].Value || !got.ValueOnLedger || got.Confidence != 10 || got.ValueKey == old.ValueKey {
-			t.Errorf("re-shared %d reads %+v, %v; want its value in a new pack", i, got, err)
-		}
-		if n := len(keysHolding(e, "Org2MSP", againVals[i].Value)); n != 1 {
-			t.Errorf("value %d is under %d private keys, want 1", i, n)
+		if err != nil || got.Value != againVals[i].Value || !got.ValueOnLedger || got.Confidence != 10 {
+			t.Errorf("re-shared %d reads %+v, %v; want its value, confidence 10", i, got, err)
 		}
 	}
 	for i, want := range []int{40, inds[1].Confidence} {
@@ -587,16 +578,135 @@ func TestReshareTakesValueOutOfItsOldPack(t *testing.T) {
 			t.Errorf("indicator %d reads %+v, %v; want its value, on ledger, confidence %d", i, got, err, want)
 		}
 	}
+	for _, id := range []string{inds[0].ID, again[1].ID} {
+		if _, _, err := e.call("Org1MSP", org1Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return e.C.PurgeIndicator(ctx, id)
+		}); err != nil {
+			t.Fatalf("purge: %v", err)
+		}
+	}
+	for _, msp := range []string{"Org1MSP", "Org2MSP"} {
+		for _, v := range []string{vals[0].Value, againVals[1].Value} {
+			if got := keysHolding(e, msp, v); len(got) != 0 {
+				t.Errorf("%s's peer still holds purged %s under %v", msp, v, got)
+			}
+		}
+	}
+	for _, c := range []struct {
+		id, value string
+	}{{inds[1].ID, vals[1].Value}, {again[0].ID, againVals[0].Value}, {again[2].ID, againVals[2].Value}} {
+		if got, _ := e.get("Org2MSP", org2Intel, c.id); got.Value != c.value || !got.ValueOnLedger || got.Status != wire.IndicatorActive {
+			t.Errorf("neighbour %s reads %+v after the re-shares and purges; want its value", c.value, got)
+		}
+	}
+}
+
+// TestGreenBecomingAmberLeavesTheSharedCollection: an AMBER share still
+// reads the record it replaces, so a value once shared GREEN leaves the
+// collection of every member at once.
+func TestGreenBecomingAmberLeavesTheSharedCollection(t *testing.T) {
+	e := newEnv(t)
+	inds, vals := shareN(t, e, "g", 2)
+	amber := inds[0]
+	amber.TLP, amber.Recipients = wire.TLPAmberStrict, []string{"Org1MSP"}
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{amber}, nil); err != nil {
+		t.Fatalf("share as AMBER+STRICT: %v", err)
+	}
+	if holder := privateHolding(e, "Org2MSP", wire.CollectionIntelShared, vals[0].Value); holder != "" {
+		t.Errorf("Org2's peer still holds the now AMBER value under %q", holder)
+	}
+	if got, _ := e.get("Org2MSP", org2Intel, inds[1].ID); got.Value != vals[1].Value || !got.ValueOnLedger {
+		t.Errorf("the pack neighbour reads %+v; want its value", got)
+	}
+}
+
+// TestAmberBecomingGreenThenPurge: the purge of a GREEN record also
+// purges the implicit collections an earlier AMBER version of it named.
+func TestAmberBecomingGreenThenPurge(t *testing.T) {
+	e := newEnv(t)
+	ind, v := prepare("Org1MSP", wire.IndicatorDomain, "was-amber.example", wire.TLPAmber, "Org1MSP", "Org2MSP")
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, nil); err != nil {
+		t.Fatalf("share AMBER: %v", err)
+	}
+	if _, err := e.store("Org1MSP", org1Intel, []wire.IndicatorValue{v}); err != nil {
+		t.Fatalf("store AMBER value: %v", err)
+	}
+	green := ind
+	green.TLP, green.Recipients = wire.TLPGreen, nil
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{green}, []wire.IndicatorValue{v}); err != nil {
+		t.Fatalf("share GREEN: %v", err)
+	}
 	if _, _, err := e.call("Org1MSP", org1Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
-		return e.C.PurgeIndicator(ctx, inds[0].ID)
+		return e.C.PurgeIndicator(ctx, ind.ID)
 	}); err != nil {
 		t.Fatalf("purge: %v", err)
 	}
-	if holder := privateHolding(e, "Org2MSP", wire.CollectionIntelShared, vals[0].Value); holder != "" {
-		t.Errorf("a copy of the purged value is left under %q", holder)
+	for _, msp := range []string{"Org1MSP", "Org2MSP"} {
+		for _, coll := range []string{wire.CollectionIntelShared, wire.ImplicitCollection(msp)} {
+			if holder := privateHolding(e, msp, coll, v.Value); holder != "" {
+				t.Errorf("%s's peer still holds the purged value in %s under %q", msp, coll, holder)
+			}
+		}
 	}
-	if got, _ := e.get("Org2MSP", org2Intel, inds[1].ID); got.Value != vals[1].Value || !got.ValueOnLedger {
-		t.Errorf("the neighbour reads %+v after the re-share and purge; want its value", got)
+}
+
+// TestGreenShareReadsNoRecord: a CLEAR/GREEN share costs one shim round
+// trip per indicator (its write), not two: it never reads an indicator
+// record. Every such read fails here, and the share must not notice.
+func TestGreenShareReadsNoRecord(t *testing.T) {
+	e := newEnv(t)
+	shareN(t, e, "x", 3)
+	prefix, err := keys.Key(keys.Indicator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.L.Fail(ledgertest.OpGet, prefix, errors.New("an indicator record was read"))
+	inds, vals := shareN(t, e, "x", 3) // the same values again, new salts
+	changed := inds[0]
+	changed.Confidence = 5
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{changed}, vals[:1]); err != nil {
+		t.Errorf("share: %v", err)
+	}
+	e.L.ClearFaults()
+	if got, _ := e.get("Org2MSP", org2Intel, inds[0].ID); got.Confidence != 5 || got.Value != vals[0].Value {
+		t.Errorf("reads %+v; want confidence 5 with its value", got)
+	}
+}
+
+// TestPurgeByAnEarlierVersionIsRefusedAfterPurgingAgain: a ledger whose
+// purges predate tombstones (lg.ipurged) is brought up to date by purging
+// again, after which a share of the value is refused.
+func TestPurgeByAnEarlierVersionIsRefusedAfterPurgingAgain(t *testing.T) {
+	e := newEnv(t)
+	ind, v := prepare("Org1MSP", wire.IndicatorDomain, "old-purge.example", wire.TLPGreen)
+	old := ind
+	old.SharedBy, old.Status, old.PurgedTx = "Org1MSP", wire.IndicatorPurged, "earlier"
+	k, err := keys.Key(keys.Indicator, ind.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := e.L.BeginOn("Org1MSP", org1Intel)
+	if err := tx.Ctx().GetStub().PutState(k, mustJSON(old)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.call("Org1MSP", org1Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.PurgeIndicator(ctx, ind.ID)
+	}); err != nil {
+		t.Fatalf("purge again: %v", err)
+	}
+	tomb, err := keys.Key(keys.Purged, "Org1MSP", ind.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := e.L.Value(tomb); !ok || string(b) != "earlier" {
+		t.Errorf("tombstone %q, %v; want the earlier purge's transaction", b, ok)
+	}
+	var se *state.StateError
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{ind}, []wire.IndicatorValue{v}); !errors.As(err, &se) {
+		t.Errorf("share the purged indicator again: %v, want *state.StateError", err)
 	}
 }
 
@@ -613,9 +723,8 @@ func keysHolding(e *env, msp, value string) []string {
 }
 
 // TestUnpackedValueLeavesOnReshareAndPurge: a record written before value
-// packs (its value under the indicator's own id, no valueKey) loses that
-// copy when it is shared again, so the purge that follows finds every
-// copy.
+// packs (its value under the indicator's own id, no valueKey) shared
+// again, then purged: the purge finds the copy under the id too.
 func TestUnpackedValueLeavesOnReshareAndPurge(t *testing.T) {
 	e := newEnv(t)
 	ind, v := prepare("Org1MSP", wire.IndicatorDomain, "legacy.example", wire.TLPGreen)
@@ -647,11 +756,6 @@ func TestUnpackedValueLeavesOnReshareAndPurge(t *testing.T) {
 	if err != nil || got.ValueKey == "" || got.Value != v.Value {
 		t.Fatalf("after the re-share reads %+v, %v; want the value from a pack", got, err)
 	}
-	for _, msp := range []string{"Org1MSP", "Org2MSP"} {
-		if got, want := keysHolding(e, msp, v.Value), []string{got.ValueKey}; !slices.Equal(got, want) {
-			t.Errorf("%s's peer holds the value under %v, want only %v", msp, got, want)
-		}
-	}
 	if _, _, err := e.call("Org1MSP", org1Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
 		return e.C.PurgeIndicator(ctx, ind.ID)
 	}); err != nil {
@@ -661,5 +765,77 @@ func TestUnpackedValueLeavesOnReshareAndPurge(t *testing.T) {
 		if got := keysHolding(e, msp, v.Value); len(got) != 0 {
 			t.Errorf("after the purge %s's peer still holds the value under %v", msp, got)
 		}
+	}
+}
+
+// TestShareInTransientMap: with an empty argument the share comes from
+// the transient map (so the block carries its records once, as written);
+// without either it is refused.
+func TestShareInTransientMap(t *testing.T) {
+	e := newEnv(t)
+	ind, v := prepare("Org1MSP", wire.IndicatorDomain, "transient.example", wire.TLPGreen)
+	call := func(share []byte) (string, *ledgertest.Tx, error) {
+		tm := map[string][]byte{wire.TransientIntelKey: keyJSON, wire.TransientIntelValues: mustJSON([]wire.IndicatorValue{v})}
+		if share != nil {
+			tm[wire.TransientIntelShare] = share
+		}
+		return e.call("Org1MSP", org1Intel, tm, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return e.C.ShareIndicators(ctx, "")
+		})
+	}
+	var ve *wire.ValidationError
+	if _, _, err := call(nil); !errors.As(err, &ve) {
+		t.Errorf("no share at all: %v, want *wire.ValidationError", err)
+	}
+	share := mustJSON(wire.IndicatorShare{Indicators: []wire.Indicator{ind}})
+	out, _, err := call(share)
+	if err != nil {
+		t.Fatalf("share in the transient map: %v", err)
+	}
+	if got, want := harness.Decode[wire.IndicatorShareResult](t, out), (wire.IndicatorShareResult{Shared: 1}); got != want {
+		t.Errorf("result %+v, want %+v", got, want)
+	}
+	if got, err := e.get("Org2MSP", org2Intel, ind.ID); err != nil || got.Value != v.Value || got.SharedBy != "Org1MSP" {
+		t.Errorf("Org2 reads %+v, %v; want the value shared by Org1MSP", got, err)
+	}
+	out, tx, err := call(share)
+	if err != nil || len(tx.Written()) != 0 || harness.Decode[wire.IndicatorShareResult](t, out).Unchanged != 1 {
+		t.Errorf("replay: %s, %v, wrote %v; want unchanged, nothing written", out, err, tx.Written())
+	}
+}
+
+// TestGetIndicators: one call returns the indicators asked for that exist
+// and the caller may see, in the order asked, filled as GetIndicator
+// fills them; unknown ones and AMBER ones for others are left out.
+func TestGetIndicators(t *testing.T) {
+	e := newEnv(t)
+	inds, vals := shareN(t, e, "b", 40)
+	amber, _ := prepare("Org1MSP", wire.IndicatorDomain, "only-org1.example", wire.TLPAmberStrict, "Org1MSP")
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{amber}, nil); err != nil {
+		t.Fatalf("share AMBER: %v", err)
+	}
+	unknown := strings.Repeat("0", 64)
+	ids := []string{inds[39].ID, unknown, amber.ID, inds[0].ID, inds[33].ID}
+	out, _, err := e.call("Org2MSP", org2Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.GetIndicators(ctx, string(mustJSON(ids)))
+	})
+	if err != nil {
+		t.Fatalf("GetIndicators: %v", err)
+	}
+	got := harness.Decode[[]wire.Indicator](t, out)
+	want := []int{39, 0, 33}
+	if len(got) != len(want) {
+		t.Fatalf("got %d indicators, want %d (%v)", len(got), len(want), want)
+	}
+	for k, i := range want {
+		if got[k].ID != inds[i].ID || got[k].Value != vals[i].Value || !got[k].ValueOnLedger || got[k].Status != wire.IndicatorActive {
+			t.Errorf("result %d is %+v; want indicator %d with its value, on ledger", k, got[k], i)
+		}
+	}
+	var ve *wire.ValidationError
+	if _, _, err := e.call("Org2MSP", org2Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.GetIndicators(ctx, `["not-an-id"]`)
+	}); !errors.As(err, &ve) {
+		t.Errorf("a malformed id: %v, want *wire.ValidationError", err)
 	}
 }

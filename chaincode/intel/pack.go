@@ -22,14 +22,17 @@ import (
 // under one private key each, and each public record names its pack
 // (wire.Indicator.ValueKey). A pack is a JSON array of the values'
 // wire.IndicatorValue.Bytes, so an entry's SHA-256 is still its record's
-// valueHash. Invariant: a value is in exactly one pack, the one its
-// record names — a re-share and a purge rewrite the packs they touch
-// without it (repack), so purging that pack removes every copy.
+// valueHash. Invariant: the current copy of a value is in the pack its
+// record names; earlier copies (a CLEAR/GREEN re-share does not read the
+// record it replaces, so it cannot take them out) are only in packs that
+// earlier versions of the record named, which a purge finds in the key's
+// history and rewrites without the value (repack), so a purge removes
+// every copy.
 //
 // valuesPerPack trades share cost against read cost: a read
 // (GetIndicator, ListIndicators) moves the whole pack through the peer
 // (and decodes only its own entry), so a pack stays a few kilobytes. A
-// purge or re-share rewrites the records of the pack's other indicators
+// purge (or an AMBER re-share) rewrites the records of the pack's other indicators
 // too, so a concurrent revoke or re-share of any of them in the same
 // block fails with an MVCC conflict and is retried.
 const valuesPerPack = 32

@@ -44,6 +44,10 @@ const (
 	// TransientIntelKey carries the consortium key as JSON [IntelKey] so
 	// endorsers can verify every value's keyed hash.
 	TransientIntelKey = "intel.key"
+	// TransientIntelShare carries the JSON [IndicatorShare] when
+	// ShareIndicators is called with an empty argument: the public
+	// records are in the block once, as written, not also as input.
+	TransientIntelShare = "intel.share"
 )
 
 // ImplicitCollection returns the name of Fabric's implicit private data

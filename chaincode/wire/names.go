@@ -108,6 +108,7 @@ const (
 	TxPurgeIndicator       = "PurgeIndicator"
 	TxReportSightings      = "ReportSightings"
 	TxGetIndicator         = "GetIndicator"
+	TxGetIndicators        = "GetIndicators"
 	TxListIndicators       = "ListIndicators"
 	TxGetSightings         = "GetSightings"
 )

@@ -16,8 +16,12 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/intel"
 )
 
-// The intel contract's client: Ledger implements intel.Ledger.
-var _ intel.Ledger = (*Ledger)(nil)
+// The intel contract's client: Ledger implements intel.Ledger, and
+// intel.BatchReader for the sync.
+var (
+	_ intel.Ledger      = (*Ledger)(nil)
+	_ intel.BatchReader = (*Ledger)(nil)
+)
 
 // storeRetries bounds how often StoreIndicatorValues is retried while a
 // recipient's peer has not yet committed the ShareIndicators block (the
@@ -88,14 +92,17 @@ func (l *Ledger) Share(ctx context.Context, share wire.IndicatorShare, values []
 		if err != nil {
 			return res, encodeError(op, "share", err)
 		}
-		opts := []client.ProposalOption{client.WithArguments(string(arg))}
+		// The records go in the transient map with an empty argument:
+		// the block carries them once, as the chaincode writes them.
+		tm := map[string][]byte{wire.TransientIntelShare: arg}
 		if len(shared) > 0 {
 			tv, err := json.Marshal(shared)
 			if err != nil {
 				return res, encodeError(op, "values", err)
 			}
-			opts = append(opts, client.WithTransient(map[string][]byte{wire.TransientIntelValues: tv, wire.TransientIntelKey: wk}))
+			tm[wire.TransientIntelValues], tm[wire.TransientIntelKey] = tv, wk
 		}
+		opts := []client.ProposalOption{client.WithArguments(""), client.WithTransient(tm)}
 		_, st, err := l.submitWith(ctx, wire.ContractIntel, op, opts...)
 		if err != nil {
 			return res, err
@@ -183,6 +190,20 @@ func (l *Ledger) Indicator(ctx context.Context, id string) (wire.Indicator, erro
 	var ind wire.Indicator
 	err := l.evaluateJSON(ctx, &ind, wire.ContractIntel, wire.TxGetIndicator, id)
 	return ind, err
+}
+
+// IndicatorsByID evaluates intel:GetIndicators on the organisation's own
+// peer: the records of ids (at most wire.MaxIndicatorsPerTx) that exist
+// and the organisation may see, in the order asked, each with its value
+// when the organisation may read it; the others are left out.
+func (l *Ledger) IndicatorsByID(ctx context.Context, ids []string) ([]wire.Indicator, error) {
+	arg, err := json.Marshal(ids)
+	if err != nil {
+		return nil, encodeError(wire.TxGetIndicators, "ids", err)
+	}
+	var out []wire.Indicator
+	err = l.evaluateJSON(ctx, &out, wire.ContractIntel, wire.TxGetIndicators, string(arg))
+	return out, err
 }
 
 // Indicators evaluates intel:ListIndicators: one page of the indicators

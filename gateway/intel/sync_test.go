@@ -295,3 +295,64 @@ func FuzzJournalRecord(f *testing.F) {
 		}
 	})
 }
+
+// batchLedger is fakeLedger with intel:GetIndicators (BatchReader).
+type batchLedger struct {
+	*fakeLedger
+	fail    bool // every batch call fails, as on a chaincode without it
+	batches int
+}
+
+func (b *batchLedger) IndicatorsByID(ctx context.Context, ids []string) ([]wire.Indicator, error) {
+	b.mu.Lock()
+	b.batches++
+	fail := b.fail
+	b.mu.Unlock()
+	if fail {
+		return nil, &gateway.LedgerRejectedError{Op: "GetIndicators", Stage: gateway.StageEvaluate, Code: wire.CodeInvalid, Reason: "no such function"}
+	}
+	var out []wire.Indicator
+	for _, id := range ids {
+		ind, err := b.Indicator(ctx, id)
+		if err != nil {
+			continue
+		}
+		out = append(out, ind)
+	}
+	return out, nil
+}
+
+func TestSyncReadsInBatches(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		fail        bool
+		wantBatches int
+	}{
+		{"GetIndicators", false, 3},
+		{"one by one when GetIndicators fails", true, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			led := &batchLedger{fakeLedger: &fakeLedger{msp: "Org2MSP", recs: map[string]wire.Indicator{}, values: map[string]string{}}, fail: tt.fail}
+			s, m, _ := openTestSync(t, filepath.Join(t.TempDir(), "intel.journal"), led)
+			var refs []wire.IndicatorRef
+			for i := range 1001 {
+				refs = append(refs, led.share(t, "Org1MSP", wire.IndicatorDomain, fmt.Sprintf("d%d.batch.example", i), wire.TLPGreen, nil, true))
+			}
+			refs = append(refs, led.share(t, "Org1MSP", wire.IndicatorDomain, "org1-only.example", wire.TLPAmber, []string{"Org1MSP"}, true))
+			if err := s.Handle(context.Background(), intelEvent(t, 5, "tx-a", wire.IntelShared, refs...)); err != nil {
+				t.Fatal(err)
+			}
+			for _, i := range []int{0, 499, 500, 1000} {
+				if got := matches(m, wire.IndicatorDomain, fmt.Sprintf("d%d.batch.example", i)); got != 1 {
+					t.Errorf("indicator %d: %d matches, want 1", i, got)
+				}
+			}
+			if got := matches(m, wire.IndicatorDomain, "org1-only.example"); got != 0 {
+				t.Errorf("the AMBER indicator for Org1 only: %d matches in Org2's matcher, want 0", got)
+			}
+			if led.batches != tt.wantBatches {
+				t.Errorf("%d batch calls, want %d", led.batches, tt.wantBatches)
+			}
+		})
+	}
+}

@@ -33,7 +33,12 @@ var intelLoad = struct{ perTx, inFlight int }{perTx: 1000, inFlight: 6}
 // records only. Every value is new to its phase, so every indicator is a
 // real write (public record + its value in a private value pack). A third
 // phase times the two stages of a share (intel_share_endorse_p50_ms,
-// intel_share_commit_p50_ms) to show where its time goes.
+// intel_share_commit_p50_ms) to show where its time goes. Run in a
+// network namespace of its own (as the project's scripts run it), it also
+// prints the CPU time the whole network spent per indicator in the first
+// two phases (intel_share_cpu_us_per_indicator,
+// intel_public_only_cpu_us_per_indicator): the figure to compare builds
+// by on a machine other work shares.
 func benchIntel(ctx context.Context, runDir string, duration time.Duration) error {
 	c, err := dial(ctx, runDir, "org1", "author")
 	if err != nil {
@@ -50,7 +55,8 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 	// without storing their values, i.e. ShareIndicators writing public
 	// records only, so the ratio isolates what private data costs
 	// whatever else loads the machine.
-	base, _, err := shareLoad(ctx, duration/3, func(in []intel.Input) error {
+	cpu0, cpuOK := nsCPU()
+	base, _, baseN, err := shareLoad(ctx, duration/3, func(in []intel.Input) error {
 		for i := range in {
 			in[i].TLP, in[i].Recipients = wire.TLPAmberStrict, []string{"Org1MSP"}
 		}
@@ -59,13 +65,15 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 			return err
 		}
 		_, err = c.Contract(wire.Channel, wire.Chaincode, wire.ContractIntel).SubmitWithContext(ctx, wire.TxShareIndicators,
-			client.WithArguments(string(mustMarshal(share))))
+			client.WithArguments(""), client.WithTransient(map[string][]byte{wire.TransientIntelShare: mustMarshal(share)}))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
-	rate, p50, err := shareLoad(ctx, duration, func(in []intel.Input) error {
+	baseCPU := cpuSince(cpu0)
+	cpu0, _ = nsCPU()
+	rate, p50, n, err := shareLoad(ctx, duration, func(in []intel.Input) error {
 		share, values, err := intel.Prepare("Org1MSP", key, in, nil)
 		if err != nil {
 			return err
@@ -76,6 +84,7 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 	if err != nil {
 		return err
 	}
+	sharedCPU := cpuSince(cpu0)
 	endorse, commit, err := shareStages(ctx, c, key, duration/3)
 	if err != nil {
 		return fmt.Errorf("stages: %w", err)
@@ -87,6 +96,12 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 	fmt.Printf("BENCH intel_indicators_per_share %d indicators\n", intelLoad.perTx)
 	fmt.Printf("BENCH intel_share_endorse_p50_ms %.0f ms\n", float64(endorse.Microseconds())/1000)
 	fmt.Printf("BENCH intel_share_commit_p50_ms %.0f ms\n", float64(commit.Microseconds())/1000)
+	if cpuOK && n > 0 && baseN > 0 {
+		// CPU of the whole network per indicator: unlike the rates, it
+		// does not fall when other work on the machine takes CPU away.
+		fmt.Printf("BENCH intel_share_cpu_us_per_indicator %.0f us\n", float64(sharedCPU.Microseconds())/float64(n))
+		fmt.Printf("BENCH intel_public_only_cpu_us_per_indicator %.0f us\n", float64(baseCPU.Microseconds())/float64(baseN))
+	}
 	return nil
 }
 
@@ -104,14 +119,14 @@ func shareStages(ctx context.Context, c *fabric.Client, key intel.Key, duration 
 	)
 	contract := c.Contract(wire.Channel, wire.Chaincode, wire.ContractIntel)
 	wk := mustMarshal(key.Wire())
-	_, _, err := shareLoad(ctx, duration, func(in []intel.Input) error {
+	_, _, _, err := shareLoad(ctx, duration, func(in []intel.Input) error {
 		share, values, err := intel.Prepare("Org1MSP", key, in, nil)
 		if err != nil {
 			return err
 		}
 		t0 := time.Now()
-		prop, err := contract.NewProposal(wire.TxShareIndicators, client.WithArguments(string(mustMarshal(share))),
-			client.WithTransient(map[string][]byte{wire.TransientIntelValues: mustMarshal(values), wire.TransientIntelKey: wk}))
+		prop, err := contract.NewProposal(wire.TxShareIndicators, client.WithArguments(""),
+			client.WithTransient(map[string][]byte{wire.TransientIntelShare: mustMarshal(share), wire.TransientIntelValues: mustMarshal(values), wire.TransientIntelKey: wk}))
 		if err != nil {
 			return err
 		}
@@ -144,8 +159,9 @@ func shareStages(ctx context.Context, c *fabric.Client, key intel.Key, duration 
 
 // shareLoad runs share on batches of intelLoad.perTx fresh indicators
 // from intelLoad.inFlight goroutines for duration and returns the
-// indicators committed per second and the median batch latency.
-func shareLoad(ctx context.Context, duration time.Duration, share func([]intel.Input) error) (float64, time.Duration, error) {
+// indicators committed per second, the median batch latency and the
+// number of indicators committed.
+func shareLoad(ctx context.Context, duration time.Duration, share func([]intel.Input) error) (float64, time.Duration, int64, error) {
 	run := time.Now().UnixNano()
 	var (
 		next      atomic.Int64
@@ -183,13 +199,13 @@ func shareLoad(ctx context.Context, duration time.Duration, share func([]intel.I
 	wg.Wait()
 	elapsed := time.Since(start)
 	if firstErr != nil {
-		return 0, 0, firstErr
+		return 0, 0, 0, firstErr
 	}
 	if len(latencies) == 0 {
-		return 0, 0, fmt.Errorf("no share committed in %s", duration)
+		return 0, 0, 0, fmt.Errorf("no share committed in %s", duration)
 	}
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
-	return float64(committed.Load()) / elapsed.Seconds(), latencies[len(latencies)/2], nil
+	return float64(committed.Load()) / elapsed.Seconds(), latencies[len(latencies)/2], committed.Load(), nil
 }
 
 func mustMarshal(v any) []byte {

@@ -13,10 +13,11 @@ import (
 // TestIntelValuePacks checks on the real network what the intel
 // contract's value packs (several CLEAR/GREEN values under one private
 // key) must keep: every indicator of a share reads back with its value;
-// sharing one again with other content moves the others' values to a new
-// pack (Fabric reads, purges and writes private data in one transaction);
-// purging one leaves its neighbours readable, on the ledger, and itself
-// without a value.
+// sharing one again with other content puts its value in a new pack and
+// leaves the others; purging it removes every copy (the old pack is
+// read, purged and written again without it in one transaction) and
+// leaves its neighbours readable, on the ledger, and itself without a
+// value; a purged indicator is not shared again.
 func TestIntelValuePacks(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -48,7 +49,8 @@ func TestIntelValuePacks(t *testing.T) {
 	}
 
 	// Indicator 0 again with another confidence: its value goes to a new
-	// pack, and 1 and 2 move out of the old one.
+	// pack; 1 and 2 stay where they are (a CLEAR/GREEN share does not
+	// read the record it replaces, so the first pack keeps a copy of 0).
 	inputs[0].Confidence = 95
 	again, againValues, err := intel.Prepare("Org1MSP", key, inputs[:1], nil)
 	if err != nil {
@@ -62,22 +64,29 @@ func TestIntelValuePacks(t *testing.T) {
 	})
 	for i := 1; i < 3; i++ {
 		readEventually(ctx, t, org2, values[i].ID, func(got wire.Indicator, err error) bool {
-			return err == nil && got.Value == values[i].Value && got.ValueOnLedger && got.ValueKey != first[0].ValueKey
+			return err == nil && got.Value == values[i].Value && got.ValueOnLedger && got.ValueKey == first[0].ValueKey
 		})
 	}
 
-	if _, err := org1.Purge(ctx, values[1].ID); err != nil {
+	// Purging 0 removes both its copies: its pack now, and the first pack
+	// (found in its record's history), whose others, 1 and 2, move to a
+	// new pack and stay readable, on the ledger.
+	if _, err := org1.Purge(ctx, values[0].ID); err != nil {
 		t.Fatalf("purge: %v", err)
 	}
-	purged := readEventually(ctx, t, org2, values[1].ID, func(got wire.Indicator, err error) bool {
+	purged := readEventually(ctx, t, org2, values[0].ID, func(got wire.Indicator, err error) bool {
 		return err == nil && got.Status == wire.IndicatorPurged
 	})
-	if purged.Value != "" || purged.ValueOnLedger || purged.ValueHash != values[1].ValueHash() {
-		t.Errorf("purged reads value %q, valueOnLedger %v, valueHash %s; want no value, hash %s kept", purged.Value, purged.ValueOnLedger, purged.ValueHash, values[1].ValueHash())
+	if purged.Value != "" || purged.ValueOnLedger || purged.ValueHash != againValues[0].ValueHash() {
+		t.Errorf("purged reads value %q, valueOnLedger %v, valueHash %s; want no value, hash %s kept", purged.Value, purged.ValueOnLedger, purged.ValueHash, againValues[0].ValueHash())
 	}
-	for _, i := range []int{0, 2} {
+	for i := 1; i < 3; i++ {
 		readEventually(ctx, t, org2, values[i].ID, func(got wire.Indicator, err error) bool {
-			return err == nil && got.Value == values[i].Value && got.ValueOnLedger && got.Status == wire.IndicatorActive
+			return err == nil && got.Value == values[i].Value && got.ValueOnLedger && got.Status == wire.IndicatorActive && got.ValueKey != first[0].ValueKey
 		})
+	}
+	// Sharing the purged value again is refused (its tombstone).
+	if _, err := org1.Share(ctx, again, againValues, key); !rejectedWith(err, wire.CodeState) {
+		t.Errorf("share the purged indicator again: %v, want STATE", err)
 	}
 }

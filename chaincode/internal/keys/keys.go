@@ -25,6 +25,8 @@
 //	lg.capmark  (msp, actionType, windowStart%020d, responseID) → org-cap mark
 //	lg.intel    (indicatorID)                             → Indicator, the public record (value in private data: its valueKey pack, or the same id)
 //	lg.isight   (indicatorID, msp, txID, index%04d)       → Sighting: one reported sighting, never rewritten
+//	lg.ishare   (msp, sha256(share argument))             → the ShareIndicators transaction that recorded this exact share (replays write nothing)
+//	lg.ipurged  (msp, indicatorID)                        → the PurgeIndicator transaction that purged it (shares scan their org's tombstones instead of reading every record)
 //
 // Numbers are zero-padded so lexical key order is numeric order.
 package keys
@@ -62,6 +64,8 @@ const (
 	CapMark      = "lg.capmark"
 	Indicator    = "lg.intel"
 	Sighting     = "lg.isight"
+	ShareDigest  = "lg.ishare"
+	Purged       = "lg.ipurged"
 )
 
 // Key builds the composite key of objectType with attributes; it fails only
