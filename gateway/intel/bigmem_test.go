@@ -1,8 +1,11 @@
 package intel
 
 import (
+	"slices"
 	"testing"
 	"unsafe"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
 // TestBigArrays checks the index's big-array allocation: arrays from
@@ -71,5 +74,20 @@ func TestEntryReadAhead(t *testing.T) {
 	}
 	if end := unsafe.Sizeof(e); end-prev > 64 {
 		t.Fatalf("last read at %d, entry ends at %d", prev, end)
+	}
+}
+
+// TestHashTag checks the lookup-side switch against strTags: every kind
+// addProbes hands to it gets its type's tag, any other 0.
+func TestHashTag(t *testing.T) {
+	for _, kind := range append(slices.Clone(wire.IndicatorTypes), ObservableIP, "", "SHA256", "file-sha256 ") {
+		want := byte(0)
+		switch kind {
+		case wire.IndicatorSHA256, wire.IndicatorSHA1, wire.IndicatorMD5, wire.IndicatorJA3, wire.IndicatorJA4:
+			want = strTags[kind]
+		}
+		if got := hashTag(kind); got != want || want == 0 && got != 0 {
+			t.Errorf("hashTag(%q) = %d, want %d", kind, got, want)
+		}
 	}
 }

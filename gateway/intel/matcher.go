@@ -135,7 +135,31 @@ var strTags = func() map[string]byte {
 	return t
 }()
 
+// hashTag is strTags for the types looked up as lower-cased values
+// (hashes, JA3/JA4), 0 for any other kind: a switch, as a lookup per
+// observable costs less than a map access (which hashes the kind).
+func hashTag(kind string) byte {
+	switch kind {
+	case wire.IndicatorSHA256:
+		return tagSHA256
+	case wire.IndicatorSHA1:
+		return tagSHA1
+	case wire.IndicatorMD5:
+		return tagMD5
+	case wire.IndicatorJA3:
+		return tagJA3
+	case wire.IndicatorJA4:
+		return tagJA4
+	}
+	return 0
+}
+
 var (
+	tagSHA256    = strTags[wire.IndicatorSHA256]
+	tagSHA1      = strTags[wire.IndicatorSHA1]
+	tagMD5       = strTags[wire.IndicatorMD5]
+	tagJA3       = strTags[wire.IndicatorJA3]
+	tagJA4       = strTags[wire.IndicatorJA4]
 	tagDomain    = strTags[wire.IndicatorDomain]
 	tagURL       = strTags[wire.IndicatorURL]
 	tagUserAgent = strTags[wire.IndicatorUserAgent]
@@ -587,7 +611,7 @@ func (v *View) addProbes(i int32, o Observable) {
 	case wire.IndicatorEmail:
 		v.addStr(i, tagEmail, strings.TrimSpace(o.Value), true)
 	default:
-		if tag, ok := strTags[o.Kind]; ok {
+		if tag := hashTag(o.Kind); tag != 0 {
 			v.addStr(i, tag, o.Value, true)
 		}
 	}
@@ -614,10 +638,14 @@ func (v *View) resolve(hit func(int, *Entry)) int {
 	// pass: the processor has them all in flight at once.
 	var sink uint64
 	arena := x.arena
-	for _, p := range ps { // both ends of the record a fingerprint names
+	for _, p := range ps { // every line of the record a fingerprint names
 		if p.slot != 0 && p.slot>>32 == p.h>>32 {
 			off := int(uint32(p.slot))
-			sink += uint64(arena[off]) + uint64(arena[min(off+recKey+int(p.n), len(arena))-1])
+			end := min(off+recKey+int(p.n), len(arena)) - 1
+			for ; off < end; off += 64 {
+				sink += uint64(arena[off])
+			}
+			sink += uint64(arena[end])
 		}
 	}
 	if hit != nil {
