@@ -77,12 +77,22 @@ func EntryOf(ind wire.Indicator) (*Entry, bool) {
 // In front of the table a 2 MiB bit set of every key put makes a miss
 // (what almost every observable is) usually one cached bit test.
 //
+// A hit reads the slot, the record and the entry, each at a random place
+// in tens of MB: three cache misses that no layout avoids, so the layout
+// makes each one cheap. The entries are stored by value in one array
+// indexed by the record's handle (no pointer to load first); the table,
+// the arena, the bit set and the entry array sit on huge pages (see
+// mapBig, adviseHuge), so those misses do not also miss the TLB; and
+// [View.LookupAll] reads them in passes over a group of lookups, so the
+// processor waits for many misses at once.
+//
 // Reads take a read lock once per batch ([Matcher.Scan]), so ingest-side
 // lookups do not contend with each other; the sync goroutine's updates
-// take the write lock briefly per indicator (growing the table or
-// compacting the arena, each rare, is one pass over it: tens of ms at a
-// million indicators) and are seen by the next Scan, so a revocation stops
-// matching well within a second. It is safe for concurrent use.
+// take the write lock briefly per indicator (growing the table or the
+// entry array, or compacting the arena or the entries, each rare, is one
+// pass over it: tens of ms at a million indicators) and are seen by the
+// next Scan, so a revocation stops matching well within a second. It is
+// safe for concurrent use.
 type Matcher struct {
 	mu   sync.RWMutex
 	byID map[string]*Entry
