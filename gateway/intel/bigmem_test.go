@@ -91,3 +91,24 @@ func TestHashTag(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLowerASCII checks the word-at-a-time lower-casing against the
+// byte-at-a-time reference, on any bytes (non-ASCII ones stay as they are).
+func FuzzLowerASCII(f *testing.F) {
+	for _, s := range []string{"", "A", "ABCDEFGHIJKLMNOPQRSTUVWXYZ@[`{", "0123456789ABCDEFabcdef0123456789ABCDEF", "\x80\xc1\xdaZ\xffA\x7f\x40\x5bÄÖ"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got := slices.Clone(in)
+		lowerASCII(got)
+		want := slices.Clone(in)
+		for i, c := range want {
+			if c >= 'A' && c <= 'Z' {
+				want[i] = c + 'a' - 'A'
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("lowerASCII(%q) = %q, want %q", in, got, want)
+		}
+	})
+}

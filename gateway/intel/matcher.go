@@ -589,14 +589,15 @@ func (v *View) addProbes(i int32, o Observable) {
 		at := len(v.keys)
 		v.keys = append(v.keys, d...)
 		lowerASCII(v.keys[at:])
-		for j := at; ; {
+		// j: the suffix probed; dot: the first dot in it (each dot is
+		// searched for once).
+		for j, dot := at, bytes.IndexByte(v.keys[at:], '.'); ; {
 			v.probes = append(v.probes, probe{h: m.hb(v.keys[j:], tagDomain), at: uint32(j), n: uint32(len(v.keys) - j), tag: tagDomain, obs: i})
-			dot := bytes.IndexByte(v.keys[j:], '.')
 			if dot < 0 {
 				break
 			}
 			j += dot + 1
-			if bytes.IndexByte(v.keys[j:], '.') < 0 {
+			if dot = bytes.IndexByte(v.keys[j:], '.'); dot < 0 {
 				break // a bare top-level label is never an indicator
 			}
 		}
@@ -690,9 +691,23 @@ func (v *View) resolve(hit func(int, *Entry)) int {
 
 // lowerASCII lower-cases b in place (canonical values are ASCII lower
 // case where their type folds case).
+// Eight bytes at a time (hashes are 32–64 characters, looked up for
+// every event that carries one): a byte's high bit marks, without
+// carries between bytes, whether it is an ASCII upper-case letter, and
+// that bit shifted to 0x20 lower-cases it.
 func lowerASCII(b []byte) {
-	for j, c := range b {
-		if c >= 'A' && c <= 'Z' {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	j := 0
+	for ; j+8 <= len(b); j += 8 {
+		w := binary.LittleEndian.Uint64(b[j:])
+		x := w &^ highs                // each byte below 0x80: the sums below do not carry
+		ge := x + ones*(0x80-'A')      // high bit: byte >= 'A'
+		gt := x + ones*(0x80-'Z'-1)    // high bit: byte > 'Z'
+		upper := ge &^ gt &^ w & highs // 'A'..'Z' and ASCII
+		binary.LittleEndian.PutUint64(b[j:], w|upper>>2)
+	}
+	for ; j < len(b); j++ {
+		if c := b[j]; c >= 'A' && c <= 'Z' {
 			b[j] = c + 'a' - 'A'
 		}
 	}
