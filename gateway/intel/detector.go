@@ -50,9 +50,13 @@ func (d *Detector) Detect(_ context.Context, events []gateway.Event) ([]detect.R
 	if d.Now != nil {
 		now = d.Now
 	}
+	// An (event, entry) pair is reported once. Keyed on the entry's
+	// pointer, not its id: within one Scan the matcher holds one entry
+	// per id, and an event's lookups all happen in one Scan; the pointer
+	// needs no read of the id's bytes (a cache miss per match).
 	type seenKey struct {
 		ev int
-		id string
+		e  *Entry
 	}
 	var out []detect.Result
 	var seen map[seenKey]bool
@@ -83,7 +87,7 @@ func (d *Detector) Detect(_ context.Context, events []gateway.Event) ([]detect.R
 		d.Matcher.Scan(now(), func(v *View) {
 			v.LookupAll(obs, func(j int, e *Entry) {
 				i := from[j]
-				k := seenKey{i, e.ID}
+				k := seenKey{i, e}
 				if seen[k] {
 					return // the same indicator through another field
 				}

@@ -3,6 +3,7 @@ package intel
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
 
 // index is the matcher's lookup structure: an open-addressing hash table
@@ -31,6 +32,54 @@ type index struct {
 	// minGarbage is the garbage below which compact keeps the arena
 	// (tests lower it).
 	minGarbage int
+	// maxArena is the arena's size limit: record offsets are 32 bits
+	// (tests lower it).
+	maxArena int
+	// own holds the mappings behind slots and arena when they are big
+	// enough to live outside the heap (see mapBig).
+	own *mappings
+}
+
+// mappings are the index's arrays mapped outside the Go heap (nil: on the
+// heap); the index releases each when it replaces it, and the matcher's
+// cleanup releases the rest once the matcher is unreachable.
+type mappings struct {
+	slots, arena, filter []byte
+}
+
+// release unmaps every mapping left.
+func (o *mappings) release() {
+	unmapBig(o.slots)
+	unmapBig(o.arena)
+	unmapBig(o.filter)
+	*o = mappings{}
+}
+
+// bigMin is the size from which an array is mapped (huge pages) rather
+// than allocated on the heap: small matchers (tests, a few thousand
+// indicators) do not need it.
+const bigMin = 1 << 20
+
+// words returns n zeroed uint64s, mapped when big, and the mapping (nil
+// when on the heap).
+func words(n int) ([]uint64, []byte) {
+	if n*8 >= bigMin {
+		if b := mapBig(n * 8); b != nil {
+			return unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), n), b
+		}
+	}
+	return make([]uint64, n), nil
+}
+
+// bytesOf returns a zeroed byte slice of length n and capacity c, mapped
+// when big, and the mapping (nil when on the heap).
+func bytesOf(n, c int) ([]byte, []byte) {
+	if c >= bigMin {
+		if b := mapBig(c); b != nil {
+			return b[:n], b
+		}
+	}
+	return make([]byte, n, c), nil
 }
 
 // Record layout (little endian) at an arena offset.
@@ -48,7 +97,7 @@ const (
 const minSlots = 1024
 
 func newIndex() index {
-	return index{slots: make([]uint64, minSlots), arena: make([]byte, 8, 4096), minGarbage: 1 << 20}
+	return index{slots: make([]uint64, minSlots), arena: make([]byte, 8, 4096), minGarbage: 1 << 20, maxArena: math.MaxUint32, own: &mappings{}}
 }
 
 func (x *index) recTagKey(off uint32) (byte, []byte) {
@@ -58,6 +107,12 @@ func (x *index) recTagKey(off uint32) (byte, []byte) {
 
 func (x *index) next(off uint32) uint32 {
 	return binary.LittleEndian.Uint32(x.arena[off+recNext:])
+}
+
+// setHandle changes the handle of the record at off (the matcher
+// renumbered its entries).
+func (x *index) setHandle(off, handle uint32) {
+	binary.LittleEndian.PutUint32(x.arena[off+recHandle:], handle)
 }
 
 func (x *index) setNext(off, next uint32) {
@@ -93,6 +148,14 @@ func find[K string | []byte](x *index, h uint64, tag byte, k K) (uint32, uint64)
 	}
 }
 
+// fits reports whether a record of a key of n bytes fits in the arena:
+// offsets are 32 bits, so 4 GiB of records (some 40 M indicators of
+// typical size, far beyond what one consortium shares; compaction
+// reclaims removed ones).
+func (x *index) fits(n int) bool {
+	return len(x.arena)+recKey+n <= x.maxArena
+}
+
 // add appends a record for the key (tag, k) with hash h in front of the
 // key's other records; hashOf recomputes a stored key's hash when the
 // table grows.
@@ -103,10 +166,8 @@ func (x *index) add(h uint64, tag byte, k []byte, handle uint32, from, until int
 	if 2*(x.used+1) > len(x.slots) {
 		x.grow(hashOf)
 	}
-	if len(x.arena)+recKey+len(k) > math.MaxUint32 {
-		// Offsets are 32 bits: some 40 M indicators of typical size, far
-		// beyond what one consortium shares (compaction reclaims revoked ones).
-		panic("intel: index arena exceeds 4 GiB")
+	if !x.fits(len(k)) {
+		panic("intel: index arena full") // callers check fits first
 	}
 	head, slot := find(x, h, tag, k)
 	off := uint32(len(x.arena))
@@ -118,9 +179,10 @@ func (x *index) add(h uint64, tag byte, k []byte, handle uint32, from, until int
 	binary.LittleEndian.PutUint16(hdr[recLen:], uint16(len(k)))
 	hdr[recTag] = tag
 	if need := len(x.arena) + recKey + len(k); need > cap(x.arena) {
-		grown := make([]byte, len(x.arena), max(2*cap(x.arena), need))
+		grown, mapped := bytesOf(len(x.arena), max(2*cap(x.arena), need))
 		copy(grown, x.arena)
-		x.arena = grown
+		unmapBig(x.own.arena)
+		x.arena, x.own.arena = grown, mapped
 	}
 	x.arena = append(append(x.arena, hdr[:]...), k...)
 	if head == 0 {
@@ -182,8 +244,9 @@ func (x *index) deleteSlot(i uint64, hashOf func(byte, []byte) uint64) {
 
 // grow doubles the table, rehashing every key from its record.
 func (x *index) grow(hashOf func(byte, []byte) uint64) {
-	old := x.slots
-	x.slots = make([]uint64, 2*len(old))
+	old, oldMapped := x.slots, x.own.slots
+	x.slots, x.own.slots = words(2 * len(old))
+	defer unmapBig(oldMapped)
 	mask := uint64(len(x.slots) - 1)
 	for _, s := range old {
 		if s == 0 {
@@ -204,7 +267,7 @@ func (x *index) compact(moved func(handle, off uint32)) bool {
 	if x.garbage < x.minGarbage || 2*x.garbage < len(x.arena) {
 		return false
 	}
-	arena := make([]byte, 8, len(x.arena)-x.garbage+4096)
+	arena, mapped := bytesOf(8, len(x.arena)-x.garbage+4096)
 	for i, s := range x.slots {
 		if s == 0 {
 			continue
@@ -224,7 +287,8 @@ func (x *index) compact(moved func(handle, off uint32)) bool {
 			moved(binary.LittleEndian.Uint32(arena[at+recHandle:]), at)
 		}
 	}
-	x.arena, x.garbage = arena, 0
+	unmapBig(x.own.arena)
+	x.arena, x.own.arena, x.garbage = arena, mapped, 0
 	return true
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -76,24 +77,36 @@ func EntryOf(ind wire.Indicator) (*Entry, bool) {
 // In front of the table a 2 MiB bit set of every key put makes a miss
 // (what almost every observable is) usually one cached bit test.
 //
+// A hit reads the slot, the record and the entry, each at a random place
+// in tens of MB: three cache misses that no layout avoids, so the layout
+// makes each one cheap. The entries are stored by value in one array
+// indexed by the record's handle (no pointer to load first); the table,
+// the arena, the bit set and the entry array sit on huge pages (see
+// mapBig, adviseHuge), so those misses do not also miss the TLB; and
+// [View.LookupAll] reads them in passes over a group of lookups, so the
+// processor waits for many misses at once.
+//
 // Reads take a read lock once per batch ([Matcher.Scan]), so ingest-side
 // lookups do not contend with each other; the sync goroutine's updates
-// take the write lock briefly per indicator (growing the table or
-// compacting the arena, each rare, is one pass over it: tens of ms at a
-// million indicators) and are seen by the next Scan, so a revocation stops
-// matching well within a second. It is safe for concurrent use.
+// take the write lock briefly per indicator (growing the table or the
+// entry array, or compacting the arena or the entries, each rare, is one
+// pass over it: tens of ms at a million indicators) and are seen by the
+// next Scan, so a revocation stops matching well within a second. It is
+// safe for concurrent use.
 type Matcher struct {
 	mu   sync.RWMutex
 	byID map[string]*Entry
 
 	idx    index
-	ents   []*Entry // handle → entry (nil: a free handle)
-	recOff []uint32 // handle → offset of its record in idx
-	free   []uint32 // free handles
-	cnt4   [33]int  // CIDR indicators per IPv4 prefix length
-	cnt6   [129]int
-	len4   []int // prefix lengths present in cnt4, longest first
-	len6   []int
+	ents   []Entry  // handle → entry; removed ones stay until compactEnts
+	recOff []uint32 // handle → offset of its record in idx (0: removed)
+	// minDead is the count of removed entries below which compactEnts
+	// is not worth its pass (tests lower it).
+	minDead int
+	cnt4    [33]int // CIDR indicators per IPv4 prefix length
+	cnt6    [129]int
+	len4    []int // prefix lengths present in cnt4, longest first
+	len6    []int
 
 	// filter is a one-hash bit set over every key put (see filterBits):
 	// a lookup whose bit is clear is a miss without touching the table.
@@ -132,7 +145,31 @@ var strTags = func() map[string]byte {
 	return t
 }()
 
+// hashTag is strTags for the types looked up as lower-cased values
+// (hashes, JA3/JA4), 0 for any other kind: a switch, as a lookup per
+// observable costs less than a map access (which hashes the kind).
+func hashTag(kind string) byte {
+	switch kind {
+	case wire.IndicatorSHA256:
+		return tagSHA256
+	case wire.IndicatorSHA1:
+		return tagSHA1
+	case wire.IndicatorMD5:
+		return tagMD5
+	case wire.IndicatorJA3:
+		return tagJA3
+	case wire.IndicatorJA4:
+		return tagJA4
+	}
+	return 0
+}
+
 var (
+	tagSHA256    = strTags[wire.IndicatorSHA256]
+	tagSHA1      = strTags[wire.IndicatorSHA1]
+	tagMD5       = strTags[wire.IndicatorMD5]
+	tagJA3       = strTags[wire.IndicatorJA3]
+	tagJA4       = strTags[wire.IndicatorJA4]
 	tagDomain    = strTags[wire.IndicatorDomain]
 	tagURL       = strTags[wire.IndicatorURL]
 	tagUserAgent = strTags[wire.IndicatorUserAgent]
@@ -186,14 +223,16 @@ func (m *Matcher) hashOf(tag byte, k []byte) uint64 {
 // NewMatcher returns an empty matcher.
 func NewMatcher() *Matcher {
 	seed := maphash.MakeSeed()
-	filter := make([]uint64, filterBits/64)
-	return &Matcher{
-		byID:   map[string]*Entry{},
-		idx:    newIndex(),
-		filter: filter,
-		seed:   seed,
-		ipSeed: maphash.String(seed, "ip"),
+	m := &Matcher{
+		byID:    map[string]*Entry{},
+		idx:     newIndex(),
+		minDead: 4096,
+		seed:    seed,
+		ipSeed:  maphash.String(seed, "ip"),
 	}
+	m.filter, m.idx.own.filter = words(filterBits / 64)
+	runtime.AddCleanup(m, (*mappings).release, m.idx.own)
+	return m
 }
 
 // Len returns how many indicators the matcher holds.
@@ -251,28 +290,33 @@ func (m *Matcher) key(e *Entry) (tag byte, k []byte, h uint64, bits int, ok bool
 	}
 }
 
-// Put adds e, replacing the entry with the same id (a re-share). e must
-// hold a canonical value (see [EntryOf]); an entry whose value does not
-// parse for its type is ignored and Put reports false. The matcher keeps e
-// and the caller must not change it afterwards.
+// Put adds a copy of e, replacing the entry with the same id (a
+// re-share). e must hold a canonical value (see [EntryOf]); an entry whose
+// value does not parse for its type is ignored and Put reports false, as
+// it does when the index is full (4 GiB of records, see index.fits;
+// the entry it would replace then stays).
+// The entries the matcher hands out ([Matcher.Get], lookups) are its
+// copies, never changed once stored: a caller may keep one after it was
+// removed or replaced.
 func (m *Matcher) Put(e *Entry) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.removeLocked(e.ID)
 	tag, k, h, bits, ok := m.key(e)
 	if !ok {
 		return false
 	}
-	var handle uint32
-	if n := len(m.free); n > 0 {
-		handle, m.free = m.free[n-1], m.free[:n-1]
-	} else {
-		handle = uint32(len(m.ents))
-		m.ents = append(m.ents, nil)
-		m.recOff = append(m.recOff, 0)
+	if !m.idx.fits(len(k)) {
+		return false
 	}
+	m.removeLocked(e.ID)
+	if len(m.ents) == cap(m.ents) {
+		m.growEnts()
+	}
+	handle := uint32(len(m.ents))
+	m.ents = append(m.ents, *e)
+	m.recOff = append(m.recOff, 0)
+	e = &m.ents[handle]
 	e.handle = handle
-	m.ents[handle] = e
 	m.recOff[handle] = m.idx.add(h, tag, k, handle, e.ValidFrom, e.ValidUntil, m.hashOf)
 	m.mark(h)
 	switch {
@@ -307,8 +351,7 @@ func (m *Matcher) removeLocked(id string) bool {
 	off := m.recOff[e.handle]
 	tag, k := m.idx.recTagKey(off)
 	m.idx.remove(m.hashOf(tag, k), off, m.hashOf)
-	m.ents[e.handle] = nil
-	m.free = append(m.free, e.handle)
+	m.recOff[e.handle] = 0 // dead until compactEnts drops it
 	switch {
 	case e.Type != wire.IndicatorCIDR:
 	case tag < tagCIDR6:
@@ -328,7 +371,51 @@ func (m *Matcher) removeLocked(id string) bool {
 		clear(m.filter)
 		m.idx.each(func(tag byte, k []byte) { m.mark(m.hashOf(tag, k)) })
 	}
+	if dead := len(m.ents) - len(m.byID); dead >= m.minDead && 2*dead > len(m.ents) {
+		m.compactEnts()
+	}
 	return true
+}
+
+// growEnts moves the entries to an array of twice the room. Entries are
+// stored by value in one array, so a hit finds its entry from the handle
+// in its record without reading a pointer first (a cache miss saved), and
+// the array can ask for huge pages (see adviseHuge). The old array is
+// left as it was for whoever still holds one of its entries.
+func (m *Matcher) growEnts() {
+	grown := make([]Entry, len(m.ents), max(2*cap(m.ents), 64))
+	adviseHuge(grown)
+	copy(grown, m.ents)
+	m.ents = grown
+	for id, e := range m.byID {
+		m.byID[id] = &m.ents[e.handle]
+	}
+}
+
+// compactEnts drops the removed entries from the entry array once they
+// are most of it, renumbering the live ones (in their records too).
+func (m *Matcher) compactEnts() {
+	live := make([]Entry, 0, max(2*len(m.byID), 64))
+	adviseHuge(live)
+	recOff := make([]uint32, 0, cap(live))
+	for h := range m.ents {
+		off := m.recOff[h]
+		if off == 0 {
+			continue
+		}
+		handle := uint32(len(live))
+		live = append(live, m.ents[h])
+		live[handle].handle = handle
+		recOff = append(recOff, off)
+		m.idx.setHandle(off, handle)
+	}
+	m.ents, m.recOff = live, recOff
+	for id := range m.byID {
+		delete(m.byID, id) // refilled below: same ids, new places
+	}
+	for h := range m.ents {
+		m.byID[m.ents[h].ID] = &m.ents[h]
+	}
 }
 
 // insertLen adds bits to the list of prefix lengths, longest first, so
@@ -502,14 +589,15 @@ func (v *View) addProbes(i int32, o Observable) {
 		at := len(v.keys)
 		v.keys = append(v.keys, d...)
 		lowerASCII(v.keys[at:])
-		for j := at; ; {
+		// j: the suffix probed; dot: the first dot in it (each dot is
+		// searched for once).
+		for j, dot := at, bytes.IndexByte(v.keys[at:], '.'); ; {
 			v.probes = append(v.probes, probe{h: m.hb(v.keys[j:], tagDomain), at: uint32(j), n: uint32(len(v.keys) - j), tag: tagDomain, obs: i})
-			dot := bytes.IndexByte(v.keys[j:], '.')
 			if dot < 0 {
 				break
 			}
 			j += dot + 1
-			if bytes.IndexByte(v.keys[j:], '.') < 0 {
+			if dot = bytes.IndexByte(v.keys[j:], '.'); dot < 0 {
 				break // a bare top-level label is never an indicator
 			}
 		}
@@ -534,7 +622,7 @@ func (v *View) addProbes(i int32, o Observable) {
 	case wire.IndicatorEmail:
 		v.addStr(i, tagEmail, strings.TrimSpace(o.Value), true)
 	default:
-		if tag, ok := strTags[o.Kind]; ok {
+		if tag := hashTag(o.Kind); tag != 0 {
 			v.addStr(i, tag, o.Value, true)
 		}
 	}
@@ -556,20 +644,31 @@ func (v *View) resolve(hit func(int, *Entry)) int {
 	for i := range ps { // each probe's home slot
 		ps[i].slot = x.slots[ps[i].h&mask]
 	}
+	// Each pass below reads memory the next one needs for every probe of
+	// the group, and no read in a pass depends on another of the same
+	// pass: the processor has them all in flight at once.
 	var sink uint64
-	for _, p := range ps { // the record a fingerprint names
+	arena := x.arena
+	for _, p := range ps { // every line of the record a fingerprint names
 		if p.slot != 0 && p.slot>>32 == p.h>>32 {
-			sink += uint64(x.arena[uint32(p.slot)])
+			off := int(uint32(p.slot))
+			end := min(off+recKey+int(p.n), len(arena)) - 1
+			for ; off < end; off += 64 {
+				sink += uint64(arena[off])
+			}
+			sink += uint64(arena[end])
 		}
 	}
 	if hit != nil {
-		// The entries the callback reads (callers key on the id): the
-		// handle's slot, the entry, its id's bytes.
+		// The entries the callback reads: the handle's slot, then the
+		// entry's lines (a byte at most 64 apart from its first to its
+		// last: every line it spans). Callers tell entries apart by
+		// pointer, so the id's bytes are not read.
 		for _, p := range ps {
 			if p.slot != 0 && p.slot>>32 == p.h>>32 {
-				handle := binary.LittleEndian.Uint32(x.arena[uint32(p.slot)+recHandle:])
-				if e := m.ents[handle]; e != nil && e.ID != "" {
-					sink += uint64(e.ID[0]) // the entry and its id's bytes
+				if h := binary.LittleEndian.Uint32(arena[uint32(p.slot)+recHandle:]); int(h) < len(m.ents) {
+					e := &m.ents[h]
+					sink += uint64(len(e.ID)+len(e.Value)+len(e.Techniques)) + uint64(e.ValidUntil)
 				}
 			}
 		}
@@ -582,7 +681,7 @@ func (v *View) resolve(hit func(int, *Entry)) int {
 			if handle, ok := x.active(off, v.now); ok {
 				n++
 				if hit != nil {
-					hit(int(p.obs), m.ents[handle])
+					hit(int(p.obs), &m.ents[handle])
 				}
 			}
 		}
@@ -592,9 +691,23 @@ func (v *View) resolve(hit func(int, *Entry)) int {
 
 // lowerASCII lower-cases b in place (canonical values are ASCII lower
 // case where their type folds case).
+// Eight bytes at a time (hashes are 32–64 characters, looked up for
+// every event that carries one): a byte's high bit marks, without
+// carries between bytes, whether it is an ASCII upper-case letter, and
+// that bit shifted to 0x20 lower-cases it.
 func lowerASCII(b []byte) {
-	for j, c := range b {
-		if c >= 'A' && c <= 'Z' {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	j := 0
+	for ; j+8 <= len(b); j += 8 {
+		w := binary.LittleEndian.Uint64(b[j:])
+		x := w &^ highs                // each byte below 0x80: the sums below do not carry
+		ge := x + ones*(0x80-'A')      // high bit: byte >= 'A'
+		gt := x + ones*(0x80-'Z'-1)    // high bit: byte > 'Z'
+		upper := ge &^ gt &^ w & highs // 'A'..'Z' and ASCII
+		binary.LittleEndian.PutUint64(b[j:], w|upper>>2)
+	}
+	for ; j < len(b); j++ {
+		if c := b[j]; c >= 'A' && c <= 'Z' {
 			b[j] = c + 'a' - 'A'
 		}
 	}

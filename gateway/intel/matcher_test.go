@@ -3,6 +3,7 @@ package intel
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -287,14 +288,15 @@ func buildBench() {
 	// The observables' strings sit together, as a freshly decoded chunk
 	// of events' do, not scattered among the million indicators above.
 	var arena strings.Builder
-	for _, o := range slices.Concat(obs, benchMisses) {
-		arena.WriteString(o.Value)
+	for _, l := range [][]Observable{obs, benchMisses} {
+		for _, o := range l {
+			arena.WriteString(o.Value)
+		}
 	}
-	all := arena.String()
+	all, at := arena.String(), 0
 	for _, l := range [][]Observable{obs, benchMisses} {
 		for i := range l {
-			at := strings.Index(all, l[i].Value)
-			l[i].Value = all[at : at+len(l[i].Value)]
+			l[i].Value, at = all[at:at+len(l[i].Value)], at+len(l[i].Value)
 		}
 	}
 	benchMatcher, benchObs = m, obs
@@ -308,18 +310,18 @@ const benchBatch = 1024
 func benchLookups(b *testing.B, m *Matcher, obs []Observable, wantHits, batch bool) {
 	hits, kept, cur := 0, 0, -1
 	var got []*Entry
-	var ids []string // the indicators observable cur matched
+	var seen []*Entry // the indicators observable cur matched
 	// hit does what the detector's callback does on a match: read the
 	// entry (its id, confidence, type), skip an indicator this observable
-	// already matched, keep it.
+	// already matched (by entry, as the detector does), keep it.
 	hit := func(i int, e *Entry) {
 		if i != cur {
-			cur, ids = i, ids[:0]
+			cur, seen = i, seen[:0]
 		}
-		if slices.Contains(ids, e.ID) {
+		if slices.Contains(seen, e) {
 			return
 		}
-		ids = append(ids, e.ID)
+		seen = append(seen, e)
 		if e.Confidence >= 0 && e.Type != "" {
 			got = append(got, e)
 		}
@@ -393,7 +395,8 @@ func TestMaybeNonCanonicalURL(t *testing.T) {
 func TestMatcherChurn(t *testing.T) {
 	m := NewMatcher()
 	m.idx.minGarbage = 0 // compact as soon as garbage is half the arena
-	compactions := 0
+	m.minDead = 0        // and the entries as soon as half are removed
+	compactions, entCompactions := 0, 0
 	type ind struct {
 		e   *Entry
 		obs Observable
@@ -426,23 +429,27 @@ func TestMatcherChurn(t *testing.T) {
 		all = append(all, ind{e, o})
 	}
 	live := map[int]bool{}
-	arena := 0
+	arena, ents := 0, 0
 	check := func(step string) {
 		t.Helper()
 		if len(m.idx.arena) < arena {
 			compactions++
 		}
-		arena = len(m.idx.arena)
+		if len(m.ents) < ents {
+			entCompactions++
+		}
+		arena, ents = len(m.idx.arena), len(m.ents)
 		n := 0
 		m.Scan(time.Now(), func(view *View) {
 			for i, x := range all {
-				got := view.Lookup(x.obs, nil)
+				var ids []string
+				got := view.Lookup(x.obs, func(e *Entry) { ids = append(ids, e.ID) })
 				want := 0
 				if live[i] {
 					want = 1
 				}
-				if got != want {
-					t.Fatalf("%s: %s %s: %d hits, want %d", step, x.e.Type, x.obs.Value, got, want)
+				if got != want || got == 1 && ids[0] != x.e.ID {
+					t.Fatalf("%s: %s %s: %d hits %v, want %d of %s", step, x.e.Type, x.obs.Value, got, ids, want, x.e.ID)
 				}
 				n += got
 			}
@@ -478,11 +485,77 @@ func TestMatcherChurn(t *testing.T) {
 		delete(live, i)
 	}
 	check("all removed")
-	if compactions == 0 {
-		t.Error("the churn never compacted the arena")
+	if compactions == 0 || entCompactions == 0 {
+		t.Errorf("the churn compacted the arena %d times and the entries %d times, want both", compactions, entCompactions)
 	}
 	if m.idx.used != 0 || len(m.len4)+len(m.len6) != 0 {
 		t.Errorf("empty matcher keeps %d slots, prefix lengths %v %v", m.idx.used, m.len4, m.len6)
+	}
+}
+
+// TestMatcherEntriesStay checks that an entry the matcher handed out
+// keeps its fields after it is replaced, removed, and the matcher's
+// entries are moved (grown, compacted): Put stores a copy, never changed.
+func TestMatcherEntriesStay(t *testing.T) {
+	m := NewMatcher()
+	m.minDead = 0
+	orig := entry(t, "Org1MSP", wire.IndicatorDomain, "evil.example")
+	m.Put(orig)
+	orig.Confidence = 99 // the caller's copy: the matcher's is not changed
+	got, _ := m.Get(orig.ID)
+	if got == orig || got.Confidence == 99 {
+		t.Fatalf("Get = %p confidence %d; want the matcher's own copy (not %p)", got, got.Confidence, orig)
+	}
+	want := *got
+	var held []*Entry
+	m.Scan(time.Now(), func(v *View) {
+		v.Lookup(Observable{Kind: wire.IndicatorDomain, Value: "evil.example"}, func(e *Entry) { held = append(held, e) })
+	})
+	for i := range 200 { // grows the entry array several times
+		m.Put(entry(t, "Org1MSP", wire.IndicatorIPv4, fmt.Sprintf("192.0.2.%d", i)))
+	}
+	re := *got
+	re.Confidence = 5
+	m.Put(&re) // a re-share
+	for i := range 200 {
+		m.Remove(entry(t, "Org1MSP", wire.IndicatorIPv4, fmt.Sprintf("192.0.2.%d", i)).ID) // compacts
+	}
+	m.Remove(want.ID)
+	for _, e := range append(held, got) {
+		if !reflect.DeepEqual(*e, want) {
+			t.Errorf("held entry changed: got %+v, want %+v", *e, want)
+		}
+	}
+}
+
+// TestMatcherIndexFull checks that a Put the index has no room for is
+// refused, leaving the entry it would replace and every other in place.
+func TestMatcherIndexFull(t *testing.T) {
+	m := NewMatcher()
+	a := entry(t, "Org1MSP", wire.IndicatorDomain, "a.example")
+	if !m.Put(a) {
+		t.Fatal("Put a refused")
+	}
+	m.idx.maxArena = len(m.idx.arena) + recKey + len("b.example") - 1
+	b := entry(t, "Org1MSP", wire.IndicatorDomain, "b.example")
+	re := *a
+	re.Value = "long.a.example"
+	for _, tc := range []struct {
+		name string
+		e    *Entry
+	}{{"new", b}, {"re-share", &re}} {
+		if m.Put(tc.e) {
+			t.Errorf("%s: Put accepted beyond the arena's limit", tc.name)
+		}
+	}
+	got := map[string]int{}
+	m.Scan(time.Now(), func(v *View) {
+		for _, d := range []string{"a.example", "b.example", "long.a.example"} {
+			got[d] = v.Lookup(Observable{Kind: wire.IndicatorDomain, Value: d}, nil)
+		}
+	})
+	if want := map[string]int{"a.example": 1, "b.example": 0, "long.a.example": 1}; !reflect.DeepEqual(got, want) || m.Len() != 1 {
+		t.Errorf("hits %v (Len %d), want %v (Len 1)", got, m.Len(), want)
 	}
 }
 
