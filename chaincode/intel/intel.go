@@ -91,11 +91,13 @@
 //     the share (a phantom read);
 //   - a value a re-share replaces may stay in its earlier pack (the same
 //     collection, readable by the same members) until the indicator is
-//     purged; the purge finds every such pack in the record's history.
+//     purged or becomes AMBER; either finds every such pack in the
+//     record's history.
 //
-// AMBER records are still read before they are written: a value that
-// was CLEAR or GREEN must leave intelShared at once when it becomes
-// AMBER, not at a purge. The share's records travel in the transient map
+// AMBER records are still read before they are written, with the key's
+// history: a value that was CLEAR or GREEN must leave intelShared at once
+// when it becomes AMBER, not at a purge, from every pack any earlier
+// version of its record named (re-shares do not take old copies out). The share's records travel in the transient map
 // (wire.TransientIntelShare) so the block holds each record once, as
 // written, not also as the transaction's argument.
 //
@@ -235,7 +237,7 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 	txID := stub.GetTxID()
 	refs := make([]wire.IndicatorRef, 0, n)
 	packs := packer{coll: wire.CollectionIntelShared, prefix: txID}
-	stale, replaced := map[string]bool{}, map[string]bool{}
+	stale := map[string]bool{}
 	for i := range in.Indicators {
 		ind := &in.Indicators[i]
 		field := fmt.Sprintf("indicators[%d]", i)
@@ -267,7 +269,7 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 			// An AMBER record is read first: a value it replaces may sit
 			// in a collection its new recipients do not all belong to
 			// (intelShared, when a GREEN indicator becomes AMBER), and
-			// that copy must go now, not at a purge.
+			// every such copy must go now, not at a purge.
 			old, found, err := state.Get[wire.Indicator](stub, k)
 			if err != nil {
 				return res, err
@@ -279,15 +281,23 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 			if found && old.Status == wire.IndicatorPurged {
 				return res, &state.StateError{Kind: "indicator", ID: ind.ID, State: wire.IndicatorPurged, Action: "share it again (its sharer purged this value)"}
 			}
-			if found && old.ValueKey != "" {
-				// Its earlier value sits in a pack with others: the pack
-				// is rewritten without it below.
-				stale[old.ValueKey] = true
-				replaced[ind.ID] = true
-			} else if found && !wire.IsAmber(old.TLP) {
-				// A value stored before packs, under the indicator's id.
-				if err := purgeUnpacked(stub, ind.ID); err != nil {
+			if found {
+				// CLEAR/GREEN re-shares do not read what they replace,
+				// so earlier copies of the value may sit in packs only
+				// earlier versions of the record name: the key's history
+				// finds them all, and each is rewritten without the value
+				// below (repack); a copy from before packs is purged.
+				homes, err := valueHomesOf(stub, k, old)
+				if err != nil {
 					return res, err
+				}
+				for p := range homes.packs {
+					stale[p] = true
+				}
+				if homes.unpacked {
+					if err := purgeUnpacked(stub, ind.ID); err != nil {
+						return res, err
+					}
 				}
 			}
 		}
@@ -315,7 +325,11 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 	if err := packs.flush(stub); err != nil {
 		return res, err
 	}
-	if err := repack(stub, wire.CollectionIntelShared, stale, replaced, txID); err != nil {
+	// Every indicator of this share is dropped from the packs rewritten:
+	// an AMBER one's value must leave intelShared, and a CLEAR/GREEN
+	// one's record was just written naming its new pack, which a
+	// rewrite of its old pack must not overwrite.
+	if err := repack(stub, wire.CollectionIntelShared, stale, seen, txID); err != nil {
 		return res, err
 	}
 	if len(byID) > 0 {
@@ -553,62 +567,79 @@ func endIndicator(c contract.Call, indID, reason string, purge bool) (*wire.Indi
 	return ind, nil
 }
 
-// purgeValues removes every copy of ind's value: shares write CLEAR and
-// GREEN records without reading the ones they replace, so earlier
-// versions of the record (the key's history, k) may name value packs
-// other than the current one, a value stored under the id before packs,
-// or AMBER recipients whose implicit collections still hold it. Each
-// such pack is purged and its other values stored again (repack); each
-// such collection's copy is purged.
-func purgeValues(stub shim.ChaincodeStubInterface, k string, ind *wire.Indicator) error {
-	versions := []wire.Indicator{*ind}
+// valueHomes is everywhere the versions of one indicator record put its
+// value.
+type valueHomes struct {
+	packs    map[string]bool // intelShared value packs CLEAR/GREEN versions named
+	unpacked bool            // a CLEAR/GREEN version from before packs: the value under its id in intelShared
+	colls    []string        // implicit collections of AMBER versions' recipients, sorted
+}
+
+// valueHomesOf walks the history of indicator key k, plus cur (its
+// record now), and returns every place a version put the value. Shares
+// write CLEAR and GREEN records without reading the ones they replace,
+// so earlier versions may name value packs other than the current one,
+// a value stored under the id before packs, or AMBER recipients whose
+// implicit collections still hold it: the current record alone does not
+// find them (purgeValues and an AMBER share both need all of them).
+func valueHomesOf(stub shim.ChaincodeStubInterface, k string, cur *wire.Indicator) (valueHomes, error) {
+	homes := valueHomes{packs: map[string]bool{}}
+	add := func(v *wire.Indicator) {
+		switch {
+		case wire.IsAmber(v.TLP):
+			for _, r := range v.Recipients {
+				if c := wire.ImplicitCollection(r); !slices.Contains(homes.colls, c) {
+					homes.colls = append(homes.colls, c)
+				}
+			}
+		case v.ValueKey != "":
+			homes.packs[v.ValueKey] = true
+		default:
+			homes.unpacked = true
+		}
+	}
+	add(cur)
 	it, err := stub.GetHistoryForKey(k)
 	if err != nil {
-		return &state.LedgerError{Op: "history", Key: k, Err: err}
+		return homes, &state.LedgerError{Op: "history", Key: k, Err: err}
 	}
 	defer it.Close()
 	for it.HasNext() {
 		m, err := it.Next()
 		if err != nil {
-			return &state.LedgerError{Op: "history", Key: k, Err: err}
+			return homes, &state.LedgerError{Op: "history", Key: k, Err: err}
 		}
 		if m.IsDelete {
 			continue
 		}
 		var v wire.Indicator
 		if err := json.Unmarshal(m.Value, &v); err != nil {
-			return &state.LedgerError{Op: "decode history", Key: k, Err: err}
+			return homes, &state.LedgerError{Op: "decode history", Key: k, Err: err}
 		}
-		versions = append(versions, v)
+		add(&v)
 	}
-	packs := map[string]bool{}
-	var colls []string
-	unpacked := false
-	for _, v := range versions {
-		switch {
-		case wire.IsAmber(v.TLP):
-			for _, r := range v.Recipients {
-				if c := wire.ImplicitCollection(r); !slices.Contains(colls, c) {
-					colls = append(colls, c)
-				}
-			}
-		case v.ValueKey != "":
-			packs[v.ValueKey] = true
-		default:
-			unpacked = true
-		}
-	}
-	if err := repack(stub, wire.CollectionIntelShared, packs, map[string]bool{ind.ID: true}, stub.GetTxID()); err != nil {
+	slices.Sort(homes.colls) // a deterministic write order for every endorser
+	return homes, nil
+}
+
+// purgeValues removes every copy of ind's value (valueHomesOf finds
+// them): each value pack holding it is purged and its other values
+// stored again (repack); each collection's copy is purged.
+func purgeValues(stub shim.ChaincodeStubInterface, k string, ind *wire.Indicator) error {
+	homes, err := valueHomesOf(stub, k, ind)
+	if err != nil {
 		return err
 	}
-	if unpacked || len(packs) > 0 {
+	if err := repack(stub, wire.CollectionIntelShared, homes.packs, map[string]bool{ind.ID: true}, stub.GetTxID()); err != nil {
+		return err
+	}
+	if homes.unpacked || len(homes.packs) > 0 {
 		// A copy stored under the id before packs existed goes too.
 		if err := purgeUnpacked(stub, ind.ID); err != nil {
 			return err
 		}
 	}
-	slices.Sort(colls) // a deterministic write order for every endorser
-	for _, coll := range colls {
+	for _, coll := range homes.colls {
 		if err := stub.PurgePrivateData(coll, ind.ID); err != nil {
 			return &state.LedgerError{Op: "purge private data " + coll, Key: ind.ID, Err: err}
 		}

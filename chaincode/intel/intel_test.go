@@ -620,6 +620,58 @@ func TestGreenBecomingAmberLeavesTheSharedCollection(t *testing.T) {
 	}
 }
 
+// TestGreenResharedThenAmberLeavesEveryPack: a GREEN re-share does not
+// read the record it replaces, so the value's earlier copy stays in its
+// first pack; when the indicator becomes AMBER every pack the record's
+// history names must give the value up, not only the current one.
+func TestGreenResharedThenAmberLeavesEveryPack(t *testing.T) {
+	e := newEnv(t)
+	inds, vals := shareN(t, e, "gg", 2) // pack P1: both values
+	again := inds[0]
+	again.Confidence = 40
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{again}, vals[:1]); err != nil {
+		t.Fatalf("share GREEN again: %v", err) // pack P2: the value again
+	}
+	if got := keysHolding(e, "Org2MSP", vals[0].Value); len(got) != 2 {
+		t.Fatalf("set-up: Org2's peer holds the value under %v, want two packs", got)
+	}
+	amber := inds[0]
+	amber.TLP, amber.Recipients = wire.TLPAmberStrict, []string{"Org1MSP"}
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{amber}, nil); err != nil {
+		t.Fatalf("share as AMBER+STRICT: %v", err)
+	}
+	for _, msp := range []string{"Org1MSP", "Org2MSP"} {
+		if got := keysHolding(e, msp, vals[0].Value); len(got) != 0 {
+			t.Errorf("%s's peer still holds the now AMBER value in intelShared under %v", msp, got)
+		}
+	}
+	if got, err := e.get("Org2MSP", org2Intel, inds[1].ID); err != nil || got.Value != vals[1].Value || !got.ValueOnLedger {
+		t.Errorf("the first pack's neighbour reads %+v, %v; want its value, on ledger", got, err)
+	}
+}
+
+// TestAmberShareWithPackNeighbourResharedGreen: one share makes X AMBER
+// and shares X's pack neighbour Y GREEN again; rewriting X's old pack
+// must not overwrite the record the share just wrote for Y.
+func TestAmberShareWithPackNeighbourResharedGreen(t *testing.T) {
+	e := newEnv(t)
+	inds, vals := shareN(t, e, "an", 2) // one pack: X and Y
+	amber := inds[0]
+	amber.TLP, amber.Recipients = wire.TLPAmberStrict, []string{"Org1MSP"}
+	y := inds[1]
+	y.Confidence = 15
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{amber, y}, vals[1:]); err != nil {
+		t.Fatalf("share X AMBER+STRICT with Y GREEN: %v", err)
+	}
+	got, err := e.get("Org2MSP", org2Intel, y.ID)
+	if err != nil || got.Confidence != 15 || got.Value != vals[1].Value || !got.ValueOnLedger {
+		t.Errorf("Y reads %+v, %v; want confidence 15 with its value, on ledger", got, err)
+	}
+	if got := keysHolding(e, "Org2MSP", vals[0].Value); len(got) != 0 {
+		t.Errorf("Org2's peer still holds X's now AMBER value under %v", got)
+	}
+}
+
 // TestAmberBecomingGreenThenPurge: the purge of a GREEN record also
 // purges the implicit collections an earlier AMBER version of it named.
 func TestAmberBecomingGreenThenPurge(t *testing.T) {

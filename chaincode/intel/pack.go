@@ -25,9 +25,9 @@ import (
 // valueHash. Invariant: the current copy of a value is in the pack its
 // record names; earlier copies (a CLEAR/GREEN re-share does not read the
 // record it replaces, so it cannot take them out) are only in packs that
-// earlier versions of the record named, which a purge finds in the key's
-// history and rewrites without the value (repack), so a purge removes
-// every copy.
+// earlier versions of the record named, which a purge (or a share that
+// makes the indicator AMBER) finds in the key's history and rewrites
+// without the value (repack), so either removes every copy.
 //
 // valuesPerPack trades share cost against read cost: a read
 // (GetIndicator, ListIndicators) moves the whole pack through the peer
