@@ -10,7 +10,9 @@ import (
 	gwproto "github.com/hyperledger/fabric-protos-go-apiv2/gateway"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 )
@@ -23,6 +25,10 @@ type fakePeer struct {
 	gwproto.UnimplementedGatewayServer
 	evaluateErr error
 	endorseErr  error
+	// endorse, when set, answers each endorsement from its proposal's
+	// arguments (after the function name) and transient map, in place of
+	// endorseErr: a chaincode whose answer depends on its input.
+	endorse func(args []string, transient map[string][]byte) error
 	submitErr   error
 	statusErr   error
 	result      []byte
@@ -38,7 +44,15 @@ func (f *fakePeer) Evaluate(context.Context, *gwproto.EvaluateRequest) (*gwproto
 }
 
 func (f *fakePeer) Endorse(_ context.Context, req *gwproto.EndorseRequest) (*gwproto.EndorseResponse, error) {
-	if f.endorseErr != nil {
+	if f.endorse != nil {
+		args, transient, err := proposalInput(req.GetProposedTransaction())
+		if err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
+		if err := f.endorse(args, transient); err != nil {
+			return nil, err
+		}
+	} else if f.endorseErr != nil {
 		return nil, f.endorseErr
 	}
 	return &gwproto.EndorseResponse{PreparedTransaction: envelope(req.ChannelId, f.result)}, nil
@@ -56,6 +70,30 @@ func (f *fakePeer) CommitStatus(context.Context, *gwproto.SignedCommitStatusRequ
 		return nil, f.statusErr
 	}
 	return &gwproto.CommitStatusResponse{Result: f.code, BlockNumber: f.block}, nil
+}
+
+// proposalInput returns a signed proposal's chaincode arguments after the
+// function name, and its transient map.
+func proposalInput(sp *peer.SignedProposal) ([]string, map[string][]byte, error) {
+	var prop peer.Proposal
+	if err := proto.Unmarshal(sp.GetProposalBytes(), &prop); err != nil {
+		return nil, nil, err
+	}
+	var payload peer.ChaincodeProposalPayload
+	if err := proto.Unmarshal(prop.GetPayload(), &payload); err != nil {
+		return nil, nil, err
+	}
+	var spec peer.ChaincodeInvocationSpec
+	if err := proto.Unmarshal(payload.GetInput(), &spec); err != nil {
+		return nil, nil, err
+	}
+	var args []string
+	for i, a := range spec.GetChaincodeSpec().GetInput().GetArgs() {
+		if i > 0 {
+			args = append(args, string(a))
+		}
+	}
+	return args, payload.GetTransientMap(), nil
 }
 
 // envelope is the smallest endorsed transaction the client parses: a

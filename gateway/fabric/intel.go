@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +40,8 @@ const (
 // AMBER+STRICT indicators, one intel:StoreIndicatorValues per recipient
 // set, endorsed by exactly those recipients (so no other member's peer
 // sees the values). Each transaction is committed before the next starts.
+// The records travel in the transient map, or as the argument where the
+// chaincode predates that form (see shareChunk).
 // A value without a record, or a record without a value, is refused
 // before anything is submitted.
 func (l *Ledger) Share(ctx context.Context, share wire.IndicatorShare, values []wire.IndicatorValue, key intel.Key) (intel.ShareResult, error) {
@@ -92,9 +95,7 @@ func (l *Ledger) Share(ctx context.Context, share wire.IndicatorShare, values []
 		if err != nil {
 			return res, encodeError(op, "share", err)
 		}
-		// The records go in the transient map with an empty argument:
-		// the block carries them once, as the chaincode writes them.
-		tm := map[string][]byte{wire.TransientIntelShare: arg}
+		tm := map[string][]byte{}
 		if len(shared) > 0 {
 			tv, err := json.Marshal(shared)
 			if err != nil {
@@ -102,8 +103,7 @@ func (l *Ledger) Share(ctx context.Context, share wire.IndicatorShare, values []
 			}
 			tm[wire.TransientIntelValues], tm[wire.TransientIntelKey] = tv, wk
 		}
-		opts := []client.ProposalOption{client.WithArguments(""), client.WithTransient(tm)}
-		_, st, err := l.submitWith(ctx, wire.ContractIntel, op, opts...)
+		st, err := l.shareChunk(ctx, arg, tm)
 		if err != nil {
 			return res, err
 		}
@@ -121,6 +121,33 @@ func (l *Ledger) Share(ctx context.Context, share wire.IndicatorShare, values []
 		}
 	}
 	return res, nil
+}
+
+// shareChunk submits one intel:ShareIndicators of the share arg, with
+// transient (the values and key, or empty) in its transient map.
+//
+// The records go in the transient map too, with an empty argument: the
+// block then carries them once, as the chaincode writes them. A
+// chaincode older than that form reads the empty argument as a malformed
+// share and refuses it at endorsement with wire.CodeInvalid; nothing was
+// ordered then, so the chunk is endorsed once more with the records as
+// the argument, the form every version accepts (its block carries them
+// twice). The chaincode's replay check hashes the share's bytes, the
+// same in both forms. A share the current chaincode finds invalid is
+// refused in both forms, and the second refusal is returned: it costs
+// one more endorsement, only for a share that fails anyway.
+func (l *Ledger) shareChunk(ctx context.Context, arg []byte, transient map[string][]byte) (*client.Status, error) {
+	op := wire.TxShareIndicators
+	tm := make(map[string][]byte, len(transient)+1)
+	maps.Copy(tm, transient)
+	tm[wire.TransientIntelShare] = arg
+	_, st, err := l.submitWith(ctx, wire.ContractIntel, op, client.WithArguments(""), client.WithTransient(tm))
+	var rej *gateway.LedgerRejectedError
+	if err == nil || !errors.As(err, &rej) || rej.Code != wire.CodeInvalid || rej.Stage != gateway.StageEndorse {
+		return st, err
+	}
+	_, st, err = l.submitWith(ctx, wire.ContractIntel, op, client.WithArguments(string(arg)), client.WithTransient(transient))
+	return st, err
 }
 
 // storeValues submits intel:StoreIndicatorValues endorsed by recipients
