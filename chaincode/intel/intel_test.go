@@ -648,6 +648,20 @@ func TestGreenResharedThenAmberLeavesEveryPack(t *testing.T) {
 	if got, err := e.get("Org2MSP", org2Intel, inds[1].ID); err != nil || got.Value != vals[1].Value || !got.ValueOnLedger {
 		t.Errorf("the first pack's neighbour reads %+v, %v; want its value, on ledger", got, err)
 	}
+	// The history still names the packs emptied above (purged): a later
+	// AMBER share and a purge pass over them.
+	amber.Confidence = 20
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{amber}, nil); err != nil {
+		t.Fatalf("share AMBER+STRICT again: %v", err)
+	}
+	if _, _, err := e.call("Org1MSP", org1Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.PurgeIndicator(ctx, inds[0].ID)
+	}); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	if got, err := e.get("Org2MSP", org2Intel, inds[1].ID); err != nil || got.Value != vals[1].Value || !got.ValueOnLedger {
+		t.Errorf("after the purge the neighbour reads %+v, %v; want its value, on ledger", got, err)
+	}
 }
 
 // TestAmberShareWithPackNeighbourResharedGreen: one share makes X AMBER
