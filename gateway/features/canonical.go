@@ -371,7 +371,7 @@ func scanObject(b []byte, i int, keys []string, plain bool, vals []rawValue) boo
 			// Keys that differ in their first byte (most unwanted ones:
 			// "cic.*" before "destination.*") are ordered by it without
 			// a call to the runtime's string comparison.
-			if len(key) > 0 && k[0] != key[0] {
+			if len(key) > 0 && len(k) > 0 && k[0] != key[0] {
 				if k[0] > key[0] {
 					break
 				}

@@ -65,6 +65,13 @@ func TestExtractCanonical(t *testing.T) {
 		t.Fatal(err)
 	}
 	esc.Require([]string{"f<", "f1"})
+	// An empty field name is a valid JSON member name: requiring it must
+	// not index its first byte (it once panicked).
+	empty, err := Compile(pathSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty.Require([]string{"", "f0"})
 	for _, tc := range []struct {
 		name, event string
 	}{
@@ -83,6 +90,7 @@ func TestExtractCanonical(t *testing.T) {
 		{"required present, one null", `{"fields":{"f0":1,"f4":"tcp","zz":null,"f<":2,"f1":3}}`},
 		{"required key is a prefix of a longer key", `{"fields":{"f0":1,"f0x":2,"f4":"tcp","f4 ":3,"zz":1}}`},
 		{"required key absent, longer one present", `{"fields":{"f0x":1,"f4":"tcp","zz":1}}`},
+		{"an empty field name", `{"fields":{"":1,"f0":2,"f4":"tcp"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev, c, ok := canonicalPair(t, []byte(tc.event))
@@ -92,7 +100,7 @@ func TestExtractCanonical(t *testing.T) {
 			want := make([]float32, e.Width())
 			e.Extract(&ev, want)
 			got := make([]float32, e.Width())
-			for _, e := range []*Engine{e, esc} {
+			for _, e := range []*Engine{e, esc, empty} {
 				e.Extract(&ev, want)
 				if got, want := e.ExtractCanonical(&ev, c, got), e.hasRequired(&ev); got != want {
 					t.Errorf("required %v in %s: got %v, want %v", e.required, c, got, want)

@@ -42,10 +42,13 @@ func mapBig(n int) []byte {
 	return b[:n:n]
 }
 
-// unmapBig releases what mapBig returned.
+// unmapBig releases what mapBig returned: the whole mapping, which runs to
+// the huge page boundary after cap(b) (mapBig hands out only the n bytes
+// asked for, but maps whole huge pages).
 func unmapBig(b []byte) {
 	if cap(b) > 0 {
-		unmap(b[:cap(b)])
+		size := (uintptr(cap(b)) + hugePage - 1) &^ (hugePage - 1)
+		_ = unix.MunmapPtr(unsafe.Pointer(unsafe.SliceData(b)), size)
 	}
 }
 

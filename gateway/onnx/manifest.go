@@ -238,6 +238,14 @@ func (m *Manifest) validate() error {
 	default:
 		return fmt.Errorf("unknown detector %q (want %q or %q)", m.Detector, DetectorClassifier, DetectorAnomaly)
 	}
+	for i, f := range m.AppliesTo.RequireFields {
+		if f == "" {
+			return errors.New("applies_to.require_fields: empty field name")
+		}
+		if slices.Contains(m.AppliesTo.RequireFields[:i], f) {
+			return fmt.Errorf("applies_to.require_fields: %q listed twice", f)
+		}
+	}
 	in := m.Model.Inputs[0]
 	if len(in.Shape) != 2 || in.Type != "float32" {
 		return fmt.Errorf("input %q must be float32 [batch, width], is %s %v", in.Name, in.Type, in.Shape)
