@@ -33,6 +33,7 @@ type fakeLedger struct {
 	// BatchAlerts calls.
 	reads      []int
 	alertLists int
+	alertGets  int // GetAlert calls
 	// gate, when set, holds every RecordOutcomes commit until it closes.
 	gate chan struct{}
 	// lagging makes RecordOutcome of a response the ledger lacks answer
@@ -204,6 +205,9 @@ func (l *fakeLedger) BatchAlerts(_ context.Context, msp, gatewayID, batchID stri
 }
 
 func (l *fakeLedger) GetAlert(_ context.Context, batchID, alertID string) (*wire.Alert, error) {
+	l.mu.Lock()
+	l.alertGets++
+	l.mu.Unlock()
 	return &wire.Alert{ID: alertID, BatchID: batchID, Severity: wire.SeverityHigh}, nil
 }
 

@@ -209,7 +209,9 @@ func TestLaggingRecordHoldsOnlyItself(t *testing.T) {
 	errs := make([]chan error, len(ids))
 	for i, id := range ids {
 		errs[i] = make(chan error, 1)
-		go func() { errs[i] <- o.record(ctx, wire.OutcomeRecord{ResponseID: id, Status: wire.ResponseSucceeded, Detail: "d"}) }()
+		go func() {
+			errs[i] <- o.record(ctx, wire.OutcomeRecord{ResponseID: id, Status: wire.ResponseSucceeded, Detail: "d"})
+		}()
 	}
 	for i, id := range ids {
 		if id == "ghost" {
