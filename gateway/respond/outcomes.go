@@ -93,7 +93,9 @@ var errBatchLagging = errors.New("an endorser still lacks a response of the batc
 // batchLaggingAttempts is how many times a batch is submitted while an
 // endorser answers wire.CodeNotFound before its records go one by one.
 // An endorser that is only a block behind catches up within a couple of
-// attempts; a response it never sees must not hold the others.
+// attempts; a response it never sees must not hold the others, nor
+// (alone in its batch) one of the few submit slots: either way its
+// record leaves the batcher and waits alone in its caller.
 const batchLaggingAttempts = 3
 
 // isLagging reports the adapter's transient "an endorser has not caught
@@ -111,7 +113,7 @@ func (o *outcomes) submit(ctx context.Context, recs []wire.OutcomeRecord) []erro
 	err := o.retry(ctx, wire.TxRecordOutcomes, func(ctx context.Context) error {
 		var err error
 		results, err = o.ledger.RecordOutcomes(ctx, recs)
-		if len(recs) > 1 && isLagging(err) {
+		if isLagging(err) {
 			if lagged++; lagged >= batchLaggingAttempts {
 				return fmt.Errorf("%w (%d attempts): %v", errBatchLagging, lagged, err)
 			}

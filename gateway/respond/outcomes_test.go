@@ -250,3 +250,46 @@ func TestLaggingRecordHoldsOnlyItself(t *testing.T) {
 		t.Fatalf("outcomes of ghost = %+v, want one", got)
 	}
 }
+
+// TestLaggingRecordFreesItsSlot: an outcome an endorser lacks, alone in
+// its batch, leaves the batcher after a few attempts, so with one submit
+// slot the outcomes after it are still recorded.
+func TestLaggingRecordFreesItsSlot(t *testing.T) {
+	l := newFakeLedger()
+	l.lagging = true
+	l.put(wire.Response{ID: "a", MSP: ownMSP, State: wire.ResponseRequested})
+	r := &Responder{cfg: Config{Retry: Retry{InitialBackoff: time.Millisecond}, LedgerBackoff: 2 * time.Millisecond},
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := newOutcomes(l, r.ledgerRetry, r.log, 10, 1, time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); o.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	ghost := make(chan error, 1)
+	go func() {
+		ghost <- o.record(ctx, wire.OutcomeRecord{ResponseID: "ghost", Status: wire.ResponseSucceeded, Detail: "d"})
+	}()
+	waitFor(t, "the missing response's batch being tried", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.batchAttempts > 0
+	})
+	rec := make(chan error, 1)
+	go func() {
+		rec <- o.record(ctx, wire.OutcomeRecord{ResponseID: "a", Status: wire.ResponseSucceeded, Detail: "d"})
+	}()
+	select {
+	case err := <-rec:
+		if err != nil {
+			t.Fatalf("record a: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("outcome of a still waiting: the missing response holds the only submit slot")
+	}
+	select {
+	case err := <-ghost:
+		t.Fatalf("outcome of the missing response returned %v before the ledger had it", err)
+	default:
+	}
+}
