@@ -288,7 +288,8 @@ const maxEventsPerStep = 200_000
 // maxAlertsPerStep bounds how many alerts one step raises: four rounds of
 // MaxInFlight full transactions, enough lanes (batches) to keep
 // MaxInFlight transactions in flight when batches hold a few thousand
-// alerts each. The durable watermark moves once per step, so this also
+// alerts each. The durable watermark moves once per step (at its end, or
+// to the position a failed step reached), so this also
 // bounds what a crash makes the alerter raise again; the position in
 // memory moves within a step as its lanes commit (see raise).
 const maxAlertsPerStep = 4 * MaxInFlight * MaxPerTx
@@ -353,6 +354,18 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 	}
 	res, err := a.raise(ctx, alerts, func(id string) uint64 { return starts[id] })
 	if err != nil {
+		// The lanes before the failed one did commit, and the position
+		// moved past them (never past the failed lane's first batch, even
+		// when later lanes committed): make that durable too, so a crash
+		// before the step is redone re-raises only from the failed lane
+		// on. A failed write is recorded in Status and retried with the
+		// next one; the raise's error is what Run must see.
+		a.mu.Lock()
+		at := a.pos
+		a.mu.Unlock()
+		if at > durableWM {
+			_ = a.writeWatermark(at)
+		}
 		return false, fmt.Errorf("alerting: batches up to %s: %w", last.ID, err)
 	}
 	a.mu.Lock()

@@ -380,3 +380,103 @@ func TestStepRaisesWhatIsScored(t *testing.T) {
 		})
 	}
 }
+
+// failBatch fails, transiently, every transaction that holds an alert of
+// batch while down is set; the others go to the ledgerRaiser. sent counts
+// the alerts of each batch passed on (re-sent ones again).
+type failBatch struct {
+	*ledgerRaiser
+	batch string
+	down  bool // guarded by ledgerRaiser.mu, as are fails and sent
+	fails int
+	sent  map[string]int
+}
+
+func (f *failBatch) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
+	f.mu.Lock()
+	if f.down && slices.ContainsFunc(alerts, func(a wire.Alert) bool { return a.BatchID == f.batch }) {
+		f.fails++
+		f.mu.Unlock()
+		return wire.RaiseResult{}, &gateway.LedgerUnavailableError{Op: "RaiseAlerts", Stage: gateway.StageEndorse, Err: errors.New("endorsement timeout")}
+	}
+	for _, a := range alerts {
+		f.sent[a.BatchID]++
+	}
+	f.mu.Unlock()
+	return f.ledgerRaiser.RaiseAlerts(ctx, alerts)
+}
+
+// TestFailedLaneHoldsPositionAndWatermark: when lane k fails (even when
+// tried again alone) while lane k+1 commits, the position and the
+// durable watermark stop at lane k's first batch, never past it; a
+// restart resumes there and raises lane k again, and lane k+1's alerts
+// again too, which the ledger answers as existing (nothing created
+// twice), and nothing before lane k.
+func TestFailedLaneHoldsPositionAndWatermark(t *testing.T) {
+	const k = 1
+	log := manyBatches(4, MaxPerTx, 1<<30) // one lane per batch
+	lr := newLedgerRaiser(t, false)
+	lr.delay = time.Millisecond
+	r := &failBatch{ledgerRaiser: lr, batch: log.batches[k].ID, down: true, sent: map[string]int{}}
+	cfg := quietCfg(t)
+	a, err := New(cfg, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scoreAll(t, a)
+	if _, err := a.step(context.Background()); !errors.Is(err, gateway.ErrLedgerUnavailable) {
+		t.Fatalf("step = %v, want the lane's transient failure", err)
+	}
+	laneK := log.batches[k].TreeSizeBefore
+	if st := a.Status(); st.Position != laneK || st.Watermark != laneK {
+		t.Fatalf("after lane %d failed: position %d, watermark %d; want both %d (its first batch)", k, st.Position, st.Watermark, laneK)
+	}
+	r.mu.Lock()
+	fails, stored := r.fails, len(r.stored)
+	r.mu.Unlock()
+	if fails < 2 {
+		t.Fatalf("lane %d failed %d times, want at least 2 (concurrently, then alone)", k, fails)
+	}
+	if want := (len(log.batches) - 1) * MaxPerTx; stored != want {
+		t.Fatalf("%d alerts committed, want %d (every lane but lane %d)", stored, want, k)
+	}
+
+	// Restart on the same state directory, the ledger up again.
+	r.mu.Lock()
+	r.down = false
+	r.mu.Unlock()
+	b, err := New(cfg, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := b.Status(); st.Position != laneK || st.Watermark != laneK {
+		t.Fatalf("after restart: position %d, watermark %d; want both %d", st.Position, st.Watermark, laneK)
+	}
+	scoreAll(t, b)
+	end := uint64(len(log.events))
+	for b.Status().Watermark < end {
+		if progressed, err := b.step(context.Background()); err != nil || !progressed {
+			t.Fatalf("step after restart = %v, %v; want progress", progressed, err)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if got, want := len(r.stored), len(log.events); got != want {
+		t.Fatalf("stored %d alerts, want %d", got, want)
+	}
+	if got, want := b.Status().Raised, uint64(MaxPerTx); got != want {
+		t.Fatalf("the restart created %d alerts, want %d (lane %d's only; the rest existed)", got, want, k)
+	}
+	for i, bt := range log.batches {
+		want := 2 * MaxPerTx // sent before the failure and again after the restart
+		switch {
+		case i < k:
+			want = MaxPerTx // committed before lane k: not raised again
+		case i == k:
+			want = MaxPerTx // refused before, sent once after the restart
+		}
+		if got := r.sent[bt.ID]; got != want {
+			t.Errorf("alerts of batch %d sent %d times in all, want %d", i, got, want)
+		}
+	}
+}

@@ -33,8 +33,15 @@ type fakeLedger struct {
 	// BatchAlerts calls.
 	reads      []int
 	alertLists int
+	alertGets  int // GetAlert calls
 	// gate, when set, holds every RecordOutcomes commit until it closes.
 	gate chan struct{}
+	// lagging makes RecordOutcome of a response the ledger lacks answer
+	// as the adapter does when an endorser has not caught up (transient,
+	// wire.CodeNotFound) instead of refusing it.
+	lagging bool
+	// batchAttempts counts RecordOutcomes calls, failed ones included.
+	batchAttempts int
 }
 
 func newFakeLedger() *fakeLedger {
@@ -77,6 +84,9 @@ func (l *fakeLedger) RecordOutcome(_ context.Context, id, status, detail string)
 	if l.recordDown {
 		return fmt.Errorf("RecordOutcome: %w", gateway.ErrLedgerUnavailable)
 	}
+	if _, ok := l.responses[id]; !ok && l.lagging {
+		return &gateway.LedgerUnavailableError{Op: wire.TxRecordOutcome, Code: wire.CodeNotFound, Err: errors.New("not found")}
+	}
 	l.singles++
 	return l.apply(id, status, detail)
 }
@@ -97,6 +107,7 @@ func (l *fakeLedger) RecordOutcomes(ctx context.Context, recs []wire.OutcomeReco
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.batchAttempts++
 	if l.recordDown {
 		return nil, fmt.Errorf("RecordOutcomes: %w", gateway.ErrLedgerUnavailable)
 	}
@@ -194,6 +205,9 @@ func (l *fakeLedger) BatchAlerts(_ context.Context, msp, gatewayID, batchID stri
 }
 
 func (l *fakeLedger) GetAlert(_ context.Context, batchID, alertID string) (*wire.Alert, error) {
+	l.mu.Lock()
+	l.alertGets++
+	l.mu.Unlock()
 	return &wire.Alert{ID: alertID, BatchID: batchID, Severity: wire.SeverityHigh}, nil
 }
 

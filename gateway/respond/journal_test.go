@@ -200,14 +200,18 @@ func TestJournalFaults(t *testing.T) {
 }
 
 // gatedFS counts fsyncs of appended files and holds the first one until
-// release is closed.
+// release is closed; the *failSync-th one (from 1) fails.
 type gatedFS struct {
 	durable.OS
-	mu      *sync.Mutex
-	syncs   *int
-	entered chan struct{}
-	release chan struct{}
+	mu       *sync.Mutex
+	syncs    *int
+	entered  chan struct{}
+	release  chan struct{}
+	failSync *int // nil: none
 }
+
+// errSyncInjected is gatedFS's failed fsync.
+var errSyncInjected = errors.New("injected fsync failure")
 
 type gatedFile struct {
 	durable.File
@@ -222,11 +226,14 @@ func (f gatedFS) OpenAppend(name string) (durable.File, error) {
 func (f gatedFile) Sync() error {
 	f.fs.mu.Lock()
 	*f.fs.syncs++
-	first := *f.fs.syncs == 1
+	first, fail := *f.fs.syncs == 1, f.fs.failSync != nil && *f.fs.syncs == *f.fs.failSync
 	f.fs.mu.Unlock()
 	if first {
 		close(f.fs.entered)
 		<-f.fs.release
+	}
+	if fail {
+		return errSyncInjected
 	}
 	return f.File.Sync()
 }
@@ -287,5 +294,74 @@ func TestJournalGroupCommit(t *testing.T) {
 	defer again.Close()
 	if got := again.Len(); got != n+1 {
 		t.Fatalf("reopened journal holds %d executions, want %d", got, n+1)
+	}
+}
+
+// TestJournalGroupCommitFailure: when the fsync of a group commit fails,
+// every append of the group gets ErrJournal (none is told it is
+// durable), none is applied, later appends are refused, and a reopen
+// holds what was acknowledged before.
+func TestJournalGroupCommitFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal")
+	var mu sync.Mutex
+	syncs := 0
+	failSync := 0
+	fsys := gatedFS{mu: &mu, syncs: &syncs, entered: make(chan struct{}), release: make(chan struct{}), failSync: &failSync}
+	j, err := OpenJournal(path, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	mu.Lock()
+	syncs = 0    // opening rewrote the file; count the appends' fsyncs only
+	failSync = 2 // the group's write, after the first append's
+	mu.Unlock()
+	var released sync.Once
+	release := func() { released.Do(func() { close(fsys.release) }) }
+	defer release()
+
+	first := make(chan error, 1)
+	go func() { first <- j.Started("r0|run", 0) }()
+	<-fsys.entered
+	const n = 10
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- j.Started(fmt.Sprintf("r%d|run", i+1), 0) }()
+	}
+	waitFor(t, "every later append waiting", func() bool {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return len(j.pending) == n
+	})
+	release()
+	if err := <-first; err != nil {
+		t.Fatalf("the append before the failure: %v", err)
+	}
+	for range n {
+		if err := <-errs; !errors.Is(err, ErrJournal) || !errors.Is(err, errSyncInjected) {
+			t.Fatalf("an append of the failed group = %v, want ErrJournal wrapping the fault", err)
+		}
+	}
+	for i := range n {
+		if _, ok := j.Get(fmt.Sprintf("r%d|run", i+1)); ok {
+			t.Fatalf("r%d|run applied though its write failed", i+1)
+		}
+	}
+	mu.Lock()
+	got := syncs
+	mu.Unlock()
+	if got != 2 {
+		t.Fatalf("%d fsyncs, want 2 (the first append's, then the group's that failed)", got)
+	}
+	if err := j.Started("later|run", 0); !errors.Is(err, ErrJournal) {
+		t.Fatalf("an append after the failure = %v, want ErrJournal", err)
+	}
+	again, err := OpenJournal(path, nil)
+	if err != nil {
+		t.Fatalf("reopen after the failure: %v", err)
+	}
+	defer again.Close()
+	if got, ok := again.Get("r0|run"); !ok || !got.Started[0] {
+		t.Fatalf("the acknowledged record was lost: %+v", got)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
@@ -48,7 +47,11 @@ type retryFunc func(ctx context.Context, op string, f func(context.Context) erro
 // *OutcomeRefusedError, the others are recorded. A final refusal of the
 // whole transaction (a chaincode older than RecordOutcomes, or a batch the
 // chaincode finds malformed) falls back to one RecordOutcome per record,
-// so one bad record never holds back the others.
+// so one bad record never holds back the others. So does a batch an
+// endorser keeps refusing with wire.CodeNotFound (it has not committed a
+// response yet, which the adapter reports as transient): after
+// batchLaggingAttempts the records go one by one, and only the missing
+// one keeps waiting for that endorser, the others commit.
 type outcomes struct {
 	ledger Ledger
 	retry  retryFunc
@@ -65,18 +68,56 @@ func newOutcomes(ledger Ledger, retry retryFunc, log *slog.Logger, max, slots in
 // record hands rec to the batcher and waits until it is on the ledger
 // (nil: recorded now or already carrying that status), refused
 // (*OutcomeRefusedError) or ctx ends (ctx's error; the record may still
-// be committed, which a replay's re-record then finds).
+// be committed, which a replay's re-record then finds). A batch that
+// cannot go as one transaction hands each record back (errRecordAlone):
+// it is then recorded alone from here, out of the batcher, so a record
+// that waits long (one an endorser has not seen yet) holds neither a
+// submit slot nor the other records of its batch.
 func (o *outcomes) record(ctx context.Context, rec wire.OutcomeRecord) error {
-	return o.do(ctx, rec)
+	err := o.do(ctx, rec)
+	if errors.Is(err, errRecordAlone) {
+		return o.single(ctx, rec)
+	}
+	return err
+}
+
+// errRecordAlone is submit's answer for each record of a batch that
+// could not go as one transaction: record it with RecordOutcome.
+var errRecordAlone = errors.New("respond: record this outcome alone")
+
+// errBatchLagging ends the retries of a batch an endorser kept refusing
+// with wire.CodeNotFound. It does not wrap the ledger's error, so it is
+// not gateway.ErrLedgerUnavailable and the retry loop stops.
+var errBatchLagging = errors.New("an endorser still lacks a response of the batch")
+
+// batchLaggingAttempts is how many times a batch is submitted while an
+// endorser answers wire.CodeNotFound before its records go one by one.
+// An endorser that is only a block behind catches up within a couple of
+// attempts; a response it never sees must not hold the others, nor
+// (alone in its batch) one of the few submit slots: either way its
+// record leaves the batcher and waits alone in its caller.
+const batchLaggingAttempts = 3
+
+// isLagging reports the adapter's transient "an endorser has not caught
+// up" (a wire.CodeNotFound refusal turned into an unavailable ledger).
+func isLagging(err error) bool {
+	var un *gateway.LedgerUnavailableError
+	return errors.As(err, &un) && un.Code == wire.CodeNotFound
 }
 
 // submit records one batch and returns each record's fate.
 func (o *outcomes) submit(ctx context.Context, recs []wire.OutcomeRecord) []error {
 	errs := make([]error, len(recs))
 	var results []wire.OutcomeResult
+	lagged := 0
 	err := o.retry(ctx, wire.TxRecordOutcomes, func(ctx context.Context) error {
 		var err error
 		results, err = o.ledger.RecordOutcomes(ctx, recs)
+		if isLagging(err) {
+			if lagged++; lagged >= batchLaggingAttempts {
+				return fmt.Errorf("%w (%d attempts): %v", errBatchLagging, lagged, err)
+			}
+		}
 		return err
 	})
 	switch {
@@ -91,16 +132,14 @@ func (o *outcomes) submit(ctx context.Context, recs []wire.OutcomeRecord) []erro
 			errs[i] = ctx.Err()
 		}
 	default:
-		o.log.Warn("the ledger refused a batch of outcomes as a whole; recording them one by one", "count", len(recs), "error", err)
-		var wg sync.WaitGroup
-		for i, rec := range recs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = o.single(ctx, rec)
-			}()
+		if errors.Is(err, errBatchLagging) {
+			o.log.Warn("an endorser kept missing a response of a batch of outcomes; recording them one by one", "count", len(recs), "error", err)
+		} else {
+			o.log.Warn("the ledger refused a batch of outcomes as a whole; recording them one by one", "count", len(recs), "error", err)
 		}
-		wg.Wait()
+		for i := range errs {
+			errs[i] = errRecordAlone
+		}
 	}
 	return errs
 }

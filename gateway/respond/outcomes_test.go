@@ -185,3 +185,111 @@ func sum(xs []int) int {
 	}
 	return n
 }
+
+// TestLaggingRecordHoldsOnlyItself: a response one endorser never sees
+// (RecordOutcomes keeps answering wire.CodeNotFound, transient) must not
+// hold the other outcomes of its batch: after a few attempts they are
+// recorded one by one and return, while the missing one keeps waiting
+// until the ledger has it, and then commits too.
+func TestLaggingRecordHoldsOnlyItself(t *testing.T) {
+	l := newFakeLedger()
+	l.lagging = true
+	for _, id := range []string{"a", "b"} {
+		l.put(wire.Response{ID: id, MSP: ownMSP, State: wire.ResponseRequested})
+	}
+	r := &Responder{cfg: Config{Retry: Retry{InitialBackoff: time.Millisecond}, LedgerBackoff: 2 * time.Millisecond},
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := newOutcomes(l, r.ledgerRetry, r.log, 10, 2, 20*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); o.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	ids := []string{"a", "ghost", "b"}
+	errs := make([]chan error, len(ids))
+	for i, id := range ids {
+		errs[i] = make(chan error, 1)
+		go func() {
+			errs[i] <- o.record(ctx, wire.OutcomeRecord{ResponseID: id, Status: wire.ResponseSucceeded, Detail: "d"})
+		}()
+	}
+	for i, id := range ids {
+		if id == "ghost" {
+			continue
+		}
+		select {
+		case err := <-errs[i]:
+			if err != nil {
+				t.Fatalf("record %s: %v", id, err)
+			}
+		case <-time.After(5 * time.Second):
+			l.mu.Lock()
+			n := l.batchAttempts
+			l.mu.Unlock()
+			t.Fatalf("outcome of %s still waiting after %d batch attempts: held by the missing response", id, n)
+		}
+		if got := l.outcomesOf(id); len(got) != 1 || got[0].Status != wire.ResponseSucceeded {
+			t.Fatalf("outcomes of %s = %+v, want one succeeded", id, got)
+		}
+	}
+	select {
+	case err := <-errs[1]:
+		t.Fatalf("outcome of the missing response returned %v before the ledger had it", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	l.put(wire.Response{ID: "ghost", MSP: ownMSP, State: wire.ResponseRequested})
+	select {
+	case err := <-errs[1]:
+		if err != nil {
+			t.Fatalf("record ghost: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("outcome of ghost not recorded once the ledger had it")
+	}
+	if got := l.outcomesOf("ghost"); len(got) != 1 {
+		t.Fatalf("outcomes of ghost = %+v, want one", got)
+	}
+}
+
+// TestLaggingRecordFreesItsSlot: an outcome an endorser lacks, alone in
+// its batch, leaves the batcher after a few attempts, so with one submit
+// slot the outcomes after it are still recorded.
+func TestLaggingRecordFreesItsSlot(t *testing.T) {
+	l := newFakeLedger()
+	l.lagging = true
+	l.put(wire.Response{ID: "a", MSP: ownMSP, State: wire.ResponseRequested})
+	r := &Responder{cfg: Config{Retry: Retry{InitialBackoff: time.Millisecond}, LedgerBackoff: 2 * time.Millisecond},
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := newOutcomes(l, r.ledgerRetry, r.log, 10, 1, time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); o.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	ghost := make(chan error, 1)
+	go func() {
+		ghost <- o.record(ctx, wire.OutcomeRecord{ResponseID: "ghost", Status: wire.ResponseSucceeded, Detail: "d"})
+	}()
+	waitFor(t, "the missing response's batch being tried", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.batchAttempts > 0
+	})
+	rec := make(chan error, 1)
+	go func() {
+		rec <- o.record(ctx, wire.OutcomeRecord{ResponseID: "a", Status: wire.ResponseSucceeded, Detail: "d"})
+	}()
+	select {
+	case err := <-rec:
+		if err != nil {
+			t.Fatalf("record a: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("outcome of a still waiting: the missing response holds the only submit slot")
+	}
+	select {
+	case err := <-ghost:
+		t.Fatalf("outcome of the missing response returned %v before the ledger had it", err)
+	default:
+	}
+}

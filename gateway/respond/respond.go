@@ -461,11 +461,6 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 	defer unlock()
 
 	jent, known := r.journal.Get(key)
-	// The alert is read while the response is: the request names the
-	// same alert the response does, and a read the response then makes
-	// useless costs one entry of a batched evaluation.
-	prefetched := make(chan *wire.Alert, 1)
-	go func() { prefetched <- r.alert(ctx, req.MSP, req.GatewayID, req.BatchID, req.AlertID, log) }()
 	resp, err := r.getResponse(ctx, req.ID)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -509,10 +504,20 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 		PolicyVersion: resp.PolicyVersion, MSP: resp.MSP, GatewayID: resp.GatewayID, Target: resp.Target,
 		TxID: txID, CreatedTx: resp.CreatedTx,
 	}
-	base.Alert = <-prefetched
-	if resp.MSP != req.MSP || resp.GatewayID != req.GatewayID || batchID != req.BatchID || resp.AlertID != req.AlertID {
-		base.Alert = r.alert(ctx, resp.MSP, resp.GatewayID, batchID, resp.AlertID, log) // the event named another alert
-	}
+	// The alert is read only for a response that runs (a replayed event
+	// names many that are done), and while the journal durably records
+	// the first action's start. The read uses this run's batcher (rd,
+	// not r.reads when it runs: a later Run replaces r.reads), and
+	// handle waits for it on every path, so no read outlives its Run.
+	rd := r.reads
+	alertc := make(chan *wire.Alert, 1)
+	go func() { alertc <- r.alert(ctx, rd, resp.MSP, resp.GatewayID, batchID, resp.AlertID, log) }()
+	alertRead := false
+	defer func() {
+		if !alertRead {
+			<-alertc
+		}
+	}()
 	status := okStatus
 	details := make([]string, 0, len(resp.Actions))
 	for i, a := range resp.Actions {
@@ -523,6 +528,9 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 			}
 			if err := r.journal.Started(key, i); err != nil {
 				return err
+			}
+			if !alertRead {
+				base.Alert, alertRead = <-alertc, true
 			}
 			creq := base
 			creq.ActionIndex = i
@@ -587,13 +595,13 @@ func Refusal(resp *wire.Response, msp string) string {
 	return fmt.Sprintf("refused by %s: %s did not approve consortium policy %s (approved by %s)", msp, msp, ref, by)
 }
 
-// alert reads the response's alert for the connectors, best effort: a
-// connector works without it.
-func (r *Responder) alert(ctx context.Context, msp, gatewayID, batchID, alertID string, log *slog.Logger) *wire.Alert {
+// alert reads the response's alert for the connectors through rd, best
+// effort: a connector works without it.
+func (r *Responder) alert(ctx context.Context, rd *reads, msp, gatewayID, batchID, alertID string, log *slog.Logger) *wire.Alert {
 	if batchID == "" || alertID == "" {
 		return nil
 	}
-	a, err := r.reads.alert(ctx, msp, gatewayID, batchID, alertID)
+	a, err := rd.alert(ctx, msp, gatewayID, batchID, alertID)
 	if err != nil {
 		log.Debug("alert not read; connectors get the ledger references only", "error", err)
 		return nil

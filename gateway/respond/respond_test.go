@@ -423,3 +423,43 @@ func TestRefusal(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayedDoneResponsesReadNoAlert: a replayed event whose responses
+// are already done reads no alert, and Run can run again on the same
+// responder once it returned (under -race: no read of an earlier Run's
+// outlives it and races the next Run's set-up).
+func TestReplayedDoneResponsesReadNoAlert(t *testing.T) {
+	h := newHarness(t)
+	var reqs []wire.ResponseRequest
+	for _, id := range []string{"r1", "r2", "r3"} {
+		reqs = append(reqs, h.response(id, wire.ResponseRequested))
+		h.ledger.setState(id, wire.ResponseSucceeded)
+	}
+	h.source.emit(t, wire.EventResponsesRequested, reqs...)
+	conns := map[string]connector.Connector{wire.ActionIsolateHost: h.conn}
+	r, err := New(h.cfg, ownMSP, h.ledger, h.source, conns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run := range 2 {
+		h.source.rewind()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		h.waitCheckpoint(1)
+		time.Sleep(20 * time.Millisecond) // longer than a read batch's linger
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+	}
+	h.ledger.mu.Lock()
+	lists, gets := h.ledger.alertLists, h.ledger.alertGets
+	h.ledger.mu.Unlock()
+	if lists != 0 || gets != 0 {
+		t.Fatalf("%d alert listings and %d alert reads for responses already done, want none", lists, gets)
+	}
+	if n := h.conn.total(); n != 0 {
+		t.Fatalf("%d connector calls for responses already done, want none", n)
+	}
+}
