@@ -106,7 +106,7 @@ bench_ingest() {
     bench_profile "${profile}" "${pid}" &
     prof_pid=$!
   fi
-  log "bench: ingest through NDJSON with detection on (32 clients x 1000 events per request, 20 s), wait until all is anchored and scored, ack latency at half that rate (15 s), raw limit"
+  log "bench: ingest through NDJSON with detection on (32 clients x 1000 events per request, 20 s), wait until all is anchored and scored, ack latency at half the end-to-end rate and at half the acknowledged rate (15 s each), raw limit"
   (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol ndjson -url http://127.0.0.1:18188 -token bench-token-not-secret \
     -duration 20s -latency-for 15s -limit-dir "${dir}" -data "${data_dir}") || true
   log "bench: ingest through HEC with detection on (32 clients x 1000 events per request, 20 s)"

@@ -48,8 +48,9 @@ const nonce = `"bench.r":"000000000000"`
 // everything acknowledged is anchored and, when the gateway runs
 // detection, scored. It reports acknowledged events/s, the end-to-end rate
 // (HTTP in, fsync, Merkle, anchored on the ledger, scored by every model)
-// and, for NDJSON, the acknowledgement latency at half the measured rate
-// and the machine's raw limit measured in the same run on the same bytes.
+// and, for NDJSON, the acknowledgement latency at half the measured
+// end-to-end rate (and at half the acknowledged one) and the machine's raw
+// limit measured in the same run on the same bytes.
 func benchIngest(ctx context.Context, cfg ingestConfig) error {
 	prefix := "ingest_"
 	if cfg.Protocol == "hec" {
@@ -90,15 +91,26 @@ func benchIngest(ctx context.Context, cfg ingestConfig) error {
 	}
 
 	if cfg.LatencyFor > 0 {
-		half := ackRate / 2
+		// The gateway's measured maximum is the end-to-end rate, what it
+		// sustains with every event scored and anchored: acknowledging
+		// runs ahead of detection only while memory lasts, so half the
+		// acknowledged rate can be the end-to-end maximum itself, i.e.
+		// saturation. Both are printed; ack_latency_* is at half the
+		// end-to-end rate, ack_latency_half_acked_* at half the
+		// acknowledged one (the figure's definition before 2026-12-05).
 		lb := makeBodies(lines, 64, cfg.LatencyPerRequest)
-		lats, lfailed := paced(ctx, httpc, cfg, lb, half, cfg.LatencyFor)
-		report("ack_latency_rate_events_per_s", half, "events/s")
-		report("ack_latency_p50_ms", ms(percentile(lats, 50)), "ms")
-		report("ack_latency_p99_ms", ms(percentile(lats, 99)), "ms")
-		report("ack_latency_failed_requests", float64(lfailed), "requests")
-		if _, _, err := waitAllDone(ctx, httpc, cfg.URL, cfg.Token); err != nil {
-			return err
+		for _, phase := range []struct {
+			prefix string
+			rate   float64
+		}{{"ack_latency_", e2e / 2}, {"ack_latency_half_acked_", ackRate / 2}} {
+			lats, lfailed := paced(ctx, httpc, cfg, lb, phase.rate, cfg.LatencyFor)
+			report(phase.prefix+"rate_events_per_s", phase.rate, "events/s")
+			report(phase.prefix+"p50_ms", ms(percentile(lats, 50)), "ms")
+			report(phase.prefix+"p99_ms", ms(percentile(lats, 99)), "ms")
+			report(phase.prefix+"failed_requests", float64(lfailed), "requests")
+			if _, _, err := waitAllDone(ctx, httpc, cfg.URL, cfg.Token); err != nil {
+				return err
+			}
 		}
 	}
 	if cfg.LimitDir != "" {
