@@ -28,12 +28,12 @@ type fakePeer struct {
 	// endorse, when set, answers each endorsement from its proposal's
 	// arguments (after the function name) and transient map, in place of
 	// endorseErr: a chaincode whose answer depends on its input.
-	endorse func(args []string, transient map[string][]byte) error
-	submitErr   error
-	statusErr   error
-	result      []byte
-	code        peer.TxValidationCode
-	block       uint64
+	endorse   func(args []string, transient map[string][]byte) error
+	submitErr error
+	statusErr error
+	result    []byte
+	code      peer.TxValidationCode
+	block     uint64
 }
 
 func (f *fakePeer) Evaluate(context.Context, *gwproto.EvaluateRequest) (*gwproto.EvaluateResponse, error) {
