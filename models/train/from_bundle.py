@@ -7,7 +7,11 @@ exactly as `ledgerguard verify` does; if anything fails, nothing is trained
 (BundleRefused, exit status 1). Its events are run through the model's own
 feature spec in seq order, as live scoring runs them; only labelled rows
 (--labels, --default-label) are used. The model's algorithm and
-hyper-parameters are those of its training script; the threshold is chosen
+hyper-parameters are those of its training script (ALGORITHMS below), with
+one exception: dns-dga is refit with the LightGBM of dga.py (1.0.0/1.1.0)
+over the base version's features; for 1.2.0 that is the surprisal under
+its committed character language model, which a retrain does not refit
+(dga_lm.py fits it on the public benign lists). The threshold is chosen
 by balanced accuracy on stratified out-of-fold predictions. The new model is
 written to models/<name>/<version>/ (or --out) with the bundle's and the
 labels file's sha256 recorded as its training data. The base model's
