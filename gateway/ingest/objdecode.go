@@ -109,20 +109,11 @@ func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
 	}
 	d.ws()
 	if !d.eat('}') {
-		for {
-			d.ws()
-			if d.peek() != '"' {
+		for more := true; more; {
+			key, _, named := d.name()
+			if !named {
 				return nil, false
 			}
-			key, _, ok := d.str()
-			if !ok {
-				return nil, false
-			}
-			d.ws()
-			if !d.eat(':') {
-				return nil, false
-			}
-			d.ws()
 			start, encStart := d.i, len(d.enc)
 			m := Member{Key: key}
 			if d.peek() == '{' {
@@ -139,14 +130,10 @@ func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
 			}
 			m.Raw = d.b[start:d.i]
 			d.top = append(d.top, m)
-			d.ws()
-			if d.eat(',') {
-				continue
+			var closed bool
+			if more, closed = d.more(); !closed {
+				return nil, false
 			}
-			if d.eat('}') {
-				break
-			}
-			return nil, false
 		}
 	}
 	d.ws()
@@ -287,6 +274,35 @@ func MemberIndex(key string, names []string) (i int, ok bool) {
 		}
 	}
 	return -1, true
+}
+
+// name reads an object member's name and the colon after it, with the
+// whitespace around them, leaving d.i at the member's value.
+func (d *Decoder) name() (key string, enc span, ok bool) {
+	d.ws()
+	if d.peek() != '"' {
+		return "", span{}, false
+	}
+	if key, enc, ok = d.str(); !ok {
+		return "", span{}, false
+	}
+	d.ws()
+	if !d.eat(':') {
+		return "", span{}, false
+	}
+	d.ws()
+	return key, enc, true
+}
+
+// more reads what follows an object member: more is true after a comma
+// (another member follows) and false after the closing brace; ok is
+// false after anything else.
+func (d *Decoder) more() (more, ok bool) {
+	d.ws()
+	if d.eat(',') {
+		return true, true
+	}
+	return false, d.eat('}')
 }
 
 // ws skips JSON whitespace.
@@ -503,33 +519,19 @@ func (d *Decoder) object(depth int, canon bool) (map[string]any, bool) {
 	defer func() { d.stack = d.stack[:base] }()
 	d.ws()
 	if !d.eat('}') {
-		for {
-			d.ws()
-			if d.peek() != '"' {
-				return nil, false
-			}
-			key, keyEnc, ok := d.str()
+		for more := true; more; {
+			key, keyEnc, ok := d.name()
 			if !ok {
 				return nil, false
 			}
-			d.ws()
-			if !d.eat(':') {
-				return nil, false
-			}
-			d.ws()
 			v, valEnc, ok := d.value(depth + 1)
 			if !ok {
 				return nil, false
 			}
 			d.stack = append(d.stack, member{key: key, val: v, keyEnc: keyEnc, valEnc: valEnc})
-			d.ws()
-			if d.eat(',') {
-				continue
+			if more, ok = d.more(); !ok {
+				return nil, false
 			}
-			if d.eat('}') {
-				break
-			}
-			return nil, false
 		}
 	}
 	ms := d.stack[base:]
