@@ -162,6 +162,41 @@ var errSlowPath = errors.New("body left to encoding/json")
 // a bad "time", ...) is the one parseEvents would return at that event
 // (FuzzFastParse checks both paths agree).
 func parseFast(body []byte, m ingest.Meta, lim ingest.Limits, fd *ingest.Decoder) ([]gateway.Event, error) {
+	return envelopes(body, m, lim, func(start, _ int, env *envelope) (int, error) {
+		size, ok := fastEnvelope(fd, body[start:], env)
+		if !ok {
+			return 0, errSlowPath
+		}
+		return start + size, nil
+	})
+}
+
+// parseEvents is ParseEvents with encoding/json's stream decoder alone.
+func parseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	return envelopes(body, m, lim, func(start, n int, env *envelope) (int, error) {
+		if body[start] != '{' {
+			return 0, ingest.Errorf(gateway.CodeInvalid, proto, 0, n, "event %d is not a JSON object", n)
+		}
+		if err := dec.Decode(env); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field == "fields" {
+				return 0, ingest.Wrap(gateway.CodeInvalidField, proto, 0, n, "fields must be an object", err)
+			}
+			return 0, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "event "+strconv.Itoa(n)+" is not a valid envelope", err)
+		}
+		return int(dec.InputOffset()), nil
+	})
+}
+
+// envelopes turns the concatenated envelopes of body into events. next
+// decodes the n-th envelope, which starts at offset start (its "{", the
+// white space before it skipped here, so each event's raw bytes start
+// there), into env and returns the offset just past it; the limits,
+// building and validating each event are the same for the fast decoder
+// and encoding/json.
+func envelopes(body []byte, m ingest.Meta, lim ingest.Limits, next func(start, n int, env *envelope) (end int, err error)) ([]gateway.Event, error) {
 	var events []gateway.Event
 	stream := normalize.NewStream(m.Received)
 	start := 0
@@ -176,63 +211,12 @@ func parseFast(body []byte, m ingest.Meta, lim ingest.Limits, fd *ingest.Decoder
 			return nil, err
 		}
 		var env envelope
-		size, ok := fastEnvelope(fd, body[start:], &env)
-		if !ok {
-			return nil, errSlowPath
-		}
-		end := start + size
-		if size > lim.MaxLineBytes {
-			return nil, ingest.Errorf(gateway.CodeTooLarge, proto, 0, n, "event %d of %d bytes exceeds the limit of %d bytes", n, size, lim.MaxLineBytes)
-		}
-		ev, err := envelopeEvent(&env, body[start:end], n, m.At(n), stream)
+		end, err := next(start, n, &env)
 		if err != nil {
 			return nil, err
 		}
-		if err := valid(ev, 0, n); err != nil {
-			return nil, err
-		}
-		events = append(events, ev)
-		start = end
-	}
-	if len(events) == 0 {
-		return nil, ingest.Errorf(gateway.CodeNoData, proto, 0, -1, "no event in body")
-	}
-	return events, nil
-}
-
-// parseEvents is ParseEvents with encoding/json's stream decoder alone.
-func parseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	stream := normalize.NewStream(m.Received)
-	var events []gateway.Event
-	var start int64
-	for n := 0; ; n++ {
-		// Skip whitespace between envelopes ourselves so each event's raw
-		// bytes start at its "{".
-		for start < int64(len(body)) && isSpace(body[start]) {
-			start++
-		}
-		if start == int64(len(body)) {
-			break
-		}
-		if err := lim.CheckEvents(proto, n+1, 0); err != nil {
-			return nil, err
-		}
-		if body[start] != '{' {
-			return nil, ingest.Errorf(gateway.CodeInvalid, proto, 0, n, "event %d is not a JSON object", n)
-		}
-		var env envelope
-		if err := dec.Decode(&env); err != nil {
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) && te.Field == "fields" {
-				return nil, ingest.Wrap(gateway.CodeInvalidField, proto, 0, n, "fields must be an object", err)
-			}
-			return nil, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "event "+strconv.Itoa(n)+" is not a valid envelope", err)
-		}
-		end := dec.InputOffset()
-		if int(end-start) > lim.MaxLineBytes {
-			return nil, ingest.Errorf(gateway.CodeTooLarge, proto, 0, n, "event %d of %d bytes exceeds the limit of %d bytes", n, end-start, lim.MaxLineBytes)
+		if size := end - start; size > lim.MaxLineBytes {
+			return nil, ingest.Errorf(gateway.CodeTooLarge, proto, 0, n, "event %d of %d bytes exceeds the limit of %d bytes", n, size, lim.MaxLineBytes)
 		}
 		ev, err := envelopeEvent(&env, body[start:end], n, m.At(n), stream)
 		if err != nil {
