@@ -1,9 +1,7 @@
 package hec
 
 import (
-	"bytes"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -38,21 +36,7 @@ func FuzzFastParse(f *testing.F) {
 		if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
 			t.Fatalf("%q: fast path error %v, encoding/json path %v", body, gerr, werr)
 		}
-		if len(got) != len(want) {
-			t.Fatalf("%q: fast path %d events, encoding/json path %d", body, len(got), len(want))
-		}
-		for i := range got {
-			g, w := got[i], want[i]
-			gc, gerr := g.Canonical()
-			wc, werr := w.Canonical()
-			if gerr != nil || werr != nil || !bytes.Equal(gc, wc) {
-				t.Fatalf("%q: event %d: fast path canonical\n%s (%v)\nencoding/json path\n%s (%v)", body, i, gc, gerr, wc, werr)
-			}
-			g.FieldsCanonical = nil
-			if !reflect.DeepEqual(g, w) {
-				t.Fatalf("%q: event %d: fast path %#v, encoding/json path %#v", body, i, g, w)
-			}
-		}
+		ingesttest.SameEvents(t, body, got, want)
 	})
 }
 

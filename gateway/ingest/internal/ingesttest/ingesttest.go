@@ -1,7 +1,8 @@
 // Package ingesttest holds helpers shared by the ingest parsers' tests: the
-// location of the real-sample data directory (skipping when it is absent)
-// and golden-file comparison with an -update flag. It is imported only by
-// tests.
+// location of the real-sample data directory (skipping when it is absent),
+// golden-file comparison with an -update flag, and the comparison of a
+// parser's fast-path events with its reference path's. It is imported
+// only by tests.
 package ingesttest
 
 import (
@@ -9,7 +10,10 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/ with the current output")
@@ -79,5 +83,28 @@ func Golden(tb testing.TB, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		tb.Errorf("golden %s mismatch\n got: %s\nwant: %s", path, got, want)
+	}
+}
+
+// SameEvents fails tb unless the events a parser's fast path gave (got)
+// are those its reference path gave (want) for body: as many, each with
+// the same canonical bytes and, but for the fast path's FieldsCanonical,
+// equal field by field.
+func SameEvents(tb testing.TB, body []byte, got, want []gateway.Event) {
+	tb.Helper()
+	if len(got) != len(want) {
+		tb.Fatalf("%q: fast path %d events, reference path %d", body, len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		gc, gerr := g.Canonical()
+		wc, werr := w.Canonical()
+		if gerr != nil || werr != nil || !bytes.Equal(gc, wc) {
+			tb.Fatalf("%q: event %d: fast path canonical\n%s (%v)\nreference path\n%s (%v)", body, i, gc, gerr, wc, werr)
+		}
+		g.FieldsCanonical = nil
+		if !reflect.DeepEqual(g, w) {
+			tb.Fatalf("%q: event %d: fast path %#v, reference path %#v", body, i, g, w)
+		}
 	}
 }
