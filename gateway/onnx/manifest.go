@@ -137,16 +137,15 @@ type Manifest struct {
 // ScreenSpec is a cascade's first stage (an early exit): a cheap graph
 // over the same feature vector with the same labels as the model. A row
 // whose top screen probability is at least Threshold takes the screen's
-// probabilities; every other row is scored by the model graph, so the
-// model answers exactly what its full graph answers on every row the
-// screen is unsure of. The training pipeline picks Threshold on held-out
-// training rows so that the screen's confident verdicts agree with the
-// full graph's (the model card states the agreement).
-//
-// Validation requires Threshold ≥ max(threshold, 1 − threshold) of the
-// manifest (and > 0.5): then a confident row's top class alone decides
-// whether it is flagged, as it would for the full graph's own confident
-// rows, and no row can have two top classes.
+// probabilities, turned into a verdict exactly as the full graph's would
+// be (the manifest's threshold, labels and categories); every other row
+// is scored by the model graph, so the model answers exactly what its
+// full graph answers on every row the screen is unsure of. The training
+// pipeline picks Threshold on held-out training rows so that the
+// screen's confident rows get the same verdict (flag and label) from the
+// screen as from the full graph on nearly all of them (the model card
+// states the agreement). Threshold is in (0.5, 1]: above one half no row
+// has two top classes.
 type ScreenSpec struct {
 	ModelSpec
 	Threshold float64 `json:"threshold"`
@@ -338,12 +337,15 @@ func (m *Manifest) validateScreen(in Tensor) error {
 	if modelFile == "" {
 		modelFile = ModelFile
 	}
-	floor := max(m.Threshold, 1-m.Threshold, 0.5)
 	switch {
-	case m.IsAnomaly():
-		// A one-class score has no top class a screen could be confident
-		// about: every row would need the full graph anyway.
-		return errors.New("screen: an anomaly detector cannot be screened")
+	case m.Anomaly != nil:
+		// An anomaly detector's one-class score has no top class a screen
+		// could be confident about, and a hybrid's anomaly part (the
+		// autoencoder fused into its graph) exists to catch what no label
+		// covers: a screen confidently calling such a row benign would
+		// skip it. So the anomaly part must see every row, and models with
+		// one are not screened.
+		return errors.New("screen: a model with an anomaly part cannot be screened (the screen would skip it on the rows it answers)")
 	case s.File == "" || s.File == modelFile:
 		return fmt.Errorf("screen.file must name a graph other than the model's (%q)", modelFile)
 	case len(s.SHA256) != 64:
@@ -357,8 +359,8 @@ func (m *Manifest) validateScreen(in Tensor) error {
 		return errors.New("screen.score_output required")
 	case !slices.ContainsFunc(s.Outputs, func(t Tensor) bool { return t.Name == s.ScoreOutput }):
 		return fmt.Errorf("screen score output %q not among its outputs", s.ScoreOutput)
-	case !(s.Threshold >= floor && s.Threshold <= 1):
-		return fmt.Errorf("screen threshold %v outside [%v, 1]: below max(threshold, 1 − threshold, 0.5) a confident screen verdict could be flagged differently from its top class", s.Threshold, floor)
+	case !(s.Threshold > 0.5 && s.Threshold <= 1):
+		return fmt.Errorf("screen threshold %v outside (0.5, 1]: a confident row must have one top class", s.Threshold)
 	}
 	switch s.Kind {
 	case "mlp", "linear", "tree_ensemble":

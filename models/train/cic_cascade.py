@@ -18,11 +18,11 @@ TAU is chosen on training rows only, as every threshold here: per class,
 the last 20% by capture time of the training part (the validation split of
 cic.py and cic_mlp.py) is scored by a screen and a full model both fit on
 the other 80% with the served hyper-parameters; TAU is the lowest value of
-GRID, not below max(threshold, 1 - threshold) (the gateway refuses lower:
-a confident row's top class must decide its flag), at which the screen's
-confident verdicts (top class) agree with the full model's on at least
-AGREE of those rows. The served screen is then refit on the whole training
-part (as cic_mlp.py does).
+GRID at which the screen's confident rows get the same verdict from the
+screen as from the full model (flagged or not at the served threshold, and
+the same label: what the gateway emits, see gateway/onnx Model.Verdict) on
+at least AGREE of them. The served screen is then refit on the whole
+training part (as cic_mlp.py does).
 """
 import json
 import os
@@ -35,35 +35,45 @@ import cic_mlp
 from common import MODELS, draft_path, features, log, sha256_file, write_json
 
 NAME, VERSION, FULL = cic.NAME, "1.3.0", "1.1.0"
-GRID = [0.97, 0.975, 0.98, 0.985, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999]
+GRID = [0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999]
 AGREE = 0.999
 
 
-def confident_agreement(ps, pf, tau):
+def verdicts(p, threshold):
+    """(flagged, label index) per row of class probabilities p, as the
+    gateway's Model.Verdict decides them: flagged when 1 - P(BENIGN) >=
+    threshold; the label the most likely class, or the most likely attack
+    class when flagged."""
+    flagged = 1 - p[:, 0] >= threshold
+    return flagged, np.where(flagged, p[:, 1:].argmax(1) + 1, p.argmax(1))
+
+
+def confident_agreement(ps, pf, tau, threshold):
     """(coverage, agreement, disagreements) of a screen's probabilities ps
-    against a full model's pf at threshold tau: the share of rows whose top
-    screen probability is >= tau, the share of those whose top class both
-    models agree on, and how many they disagree on."""
+    against a full model's pf at screen threshold tau: the share of rows
+    whose top screen probability is >= tau, the share of those on which
+    both give the same verdict (verdicts), and how many they differ on."""
     c = ps.max(1) >= tau
-    ls, lf = ps.argmax(1), pf.argmax(1)
+    (fs, ls), (ff, lf) = verdicts(ps, threshold), verdicts(pf, threshold)
+    same = (fs == ff) & (ls == lf)
     n = int(c.sum())
-    dis = int((ls[c] != lf[c]).sum())
+    dis = int((~same[c]).sum())
     return float(c.mean()), (1.0 if n == 0 else 1 - dis / n), dis
 
 
-def choose_tau(ps, pf, y, floor):
+def choose_tau(ps, pf, y, threshold):
     """The table of GRID on the validation rows and the chosen TAU (see the
     module doc)."""
     from sklearn.metrics import f1_score
     table = []
     for tau in GRID:
-        cov, agr, dis = confident_agreement(ps, pf, tau)
+        cov, agr, dis = confident_agreement(ps, pf, tau, threshold)
         casc = np.where(ps.max(1) >= tau, ps.argmax(1), pf.argmax(1))
         table.append({"tau": tau, "coverage": cov, "agreement": agr, "disagreements": dis,
                       "macro_f1": float(f1_score(y, casc, average="macro"))})
         log(f"{NAME} {VERSION}: tau {tau}: coverage {cov:.4f} agreement {agr:.5f} ({dis} disagree) "
             f"cascade val macro-F1 {table[-1]['macro_f1']:.4f}")
-    ok = [r for r in table if r["tau"] >= floor and r["agreement"] >= AGREE]
+    ok = [r for r in table if r["agreement"] >= AGREE]
     if not ok:
         raise SystemExit(f"{NAME} {VERSION}: no screen threshold in {GRID} reaches agreement {AGREE}")
     return table, ok[0]
@@ -100,13 +110,11 @@ def main():
     full_v = cic.fit(X[~val], y[~val], len(cic.LABELS), FULL)
     screen_v = cic_mlp.fit(X[~val], y[~val])
     pf, ps = full_v.predict_proba(X[val]), screen_v.predict_proba(X[val])
-    th = full_man["threshold"]
-    floor = max(th, 1 - th, 0.5)
-    table, pick = choose_tau(ps, pf, y[val], floor)
+    table, pick = choose_tau(ps, pf, y[val], full_man["threshold"])
     from sklearn.metrics import f1_score
     full_f1 = float(f1_score(y[val], pf.argmax(1), average="macro"))
     screen_f1 = float(f1_score(y[val], ps.argmax(1), average="macro"))
-    log(f"{NAME} {VERSION}: screen threshold {pick['tau']} (floor {floor}): coverage {pick['coverage']:.4f}, "
+    log(f"{NAME} {VERSION}: screen threshold {pick['tau']}: coverage {pick['coverage']:.4f}, "
         f"agreement {pick['agreement']:.5f}; val macro-F1 full {full_f1:.4f} screen {screen_f1:.4f} cascade {pick['macro_f1']:.4f}")
 
     screen = cic_mlp.fit(X, y)
@@ -134,8 +142,8 @@ def main():
         f"Full graph (model.onnx, {FULL}'s byte for byte) for every other flow: " + full_man["training"]["algorithm"])
     man["training"]["validation"] = (
         full_man["training"]["validation"] + f"; {FULL}'s threshold chosen on it as in {FULL}; the screen threshold is the lowest of "
-        f"{GRID} not below max(threshold, 1 - threshold) at which the screen's confident verdicts agree with the full model's on at "
-        f">= {AGREE:.1%} of those rows, both models fit on the other 80% (models/train/cic_cascade.py); the served screen is refit "
+        f"{GRID} at which the screen's confident rows get the same verdict (flag at the served threshold and label) from the screen as "
+        f"from the full model on >= {AGREE:.1%} of them, both models fit on the other 80% (models/train/cic_cascade.py); the served screen is refit "
         "on the whole training part")
     man["training"]["command"] = "make -C models cic_cascade  (models/train/cic_cascade.py, after `make -C models cic`)"
     import onnx
