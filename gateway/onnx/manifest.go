@@ -135,17 +135,19 @@ type Manifest struct {
 }
 
 // ScreenSpec is a cascade's first stage (an early exit): a cheap graph
-// over the same feature vector with the same labels as the model. A row
-// whose top screen probability is at least Threshold takes the screen's
-// probabilities, turned into a verdict exactly as the full graph's would
-// be (the manifest's threshold, labels and categories); every other row
-// is scored by the model graph, so the model answers exactly what its
-// full graph answers on every row the screen is unsure of. The training
-// pipeline picks Threshold on held-out training rows so that the
-// screen's confident rows get the same verdict (flag and label) from the
-// screen as from the full graph on nearly all of them (the model card
-// states the agreement). Threshold is in (0.5, 1]: above one half no row
-// has two top classes.
+// over the same feature vector with the same labels as the model. The
+// screen answers a row alone when its top probability is at least
+// Threshold and the verdict its probabilities give is unambiguous
+// (flagged exactly when its top class is not the benign label, under the
+// manifest's threshold): the row keeps the screen's probabilities, turned
+// into a verdict exactly as the full graph's would be (the manifest's
+// threshold, labels and categories). Every other row is scored by the
+// model graph, so the model answers exactly what its full graph answers
+// on every row the screen is unsure of. The training pipeline picks
+// Threshold on held-out training rows so that the rows the screen
+// answers get the same verdict (flag and label) from it as from the full
+// graph on nearly all of them (the model card states the agreement).
+// Threshold is in (0.5, 1]: above one half no row has two top classes.
 type ScreenSpec struct {
 	ModelSpec
 	Threshold float64 `json:"threshold"`

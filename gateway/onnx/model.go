@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -171,7 +172,7 @@ func openScreen(dir string, m *Manifest, full *session) (*cascade, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCascade(s, full, m.Screen.Threshold), nil
+	return newCascade(s, full, m.Screen.Threshold, m.Threshold, slices.Index(m.Labels, m.Benign)), nil
 }
 
 // run scores rows of features through the model's graphs: the full graph,

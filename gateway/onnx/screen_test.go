@@ -3,6 +3,7 @@ package onnx
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -145,8 +146,14 @@ func checkCascade(t *testing.T, m *Model, c *cascade, x []float32, rows int) int
 	for r := range rows {
 		row := func(p []float32) []float32 { return p[r*k : (r+1)*k] }
 		want := row(full)
-		if slices.Max(row(screen)) >= c.threshold {
-			want = row(screen)
+		// The screen answers when its top probability reaches the
+		// threshold and its verdict is flagged exactly when that top
+		// class is an attack (see cascade.confident).
+		sp := row(screen)
+		top := slices.Index(sp, slices.Max(sp))
+		flagged := 1-float64(sp[c.benign]) >= c.flagAt
+		if sp[top] >= c.threshold && flagged == (top != c.benign) {
+			want = sp
 			screened++
 		}
 		if !slices.Equal(row(got), want) {
@@ -156,10 +163,40 @@ func checkCascade(t *testing.T, m *Model, c *cascade, x []float32, rows int) int
 	return screened
 }
 
+// TestConfident checks which screen verdicts the cascade takes: a top
+// probability at the threshold, and a flag that agrees with the top
+// class under the model's threshold.
+func TestConfident(t *testing.T) {
+	nan := float32(math.NaN())
+	tests := []struct {
+		name      string
+		p         []float32
+		threshold float64 // the screen's
+		flagAt    float64 // the model's
+		want      bool
+	}{
+		{"benign, sure", []float32{0.95, 0.03, 0.02}, 0.8, 0.9, true},
+		{"attack, sure and flagged", []float32{0.02, 0.97, 0.01}, 0.8, 0.9, true},
+		{"top exactly at the threshold", []float32{0.8, 0.1, 0.1}, 0.8, 0.9, true},
+		{"below the threshold", []float32{0.7, 0.2, 0.1}, 0.8, 0.9, false},
+		{"attack above the threshold but not flagged", []float32{0.15, 0.85, 0}, 0.8, 0.9, false},
+		{"benign top yet flagged", []float32{0.65, 0.35, 0}, 0.6, 0.3, false},
+		{"NaN", []float32{nan, 0.99, 0}, 0.8, 0.9, false},
+		{"negative", []float32{-0.1, 1.1, 0}, 0.8, 0.9, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCascade(nil, nil, tt.threshold, tt.flagAt, 0)
+			if got := c.confident(tt.p); got != tt.want {
+				t.Errorf("confident(%v) = %v, want %v", tt.p, got, tt.want)
+			}
+		})
+	}
+}
+
 // TestCascadeRows checks the cascade's routing on synthetic rows with
-// the screen threshold at the extremes and at the median of the rows' top
-// screen probability (so both paths are taken), and that ScreenStats
-// counts what it routed.
+// the screen threshold above one, at the median of the rows' top screen
+// probability and at zero, and that ScreenStats counts what it routed.
 func TestCascadeRows(t *testing.T) {
 	requireORT(t)
 	m := openCommitted(t, cascadeModel)
@@ -182,24 +219,25 @@ func TestCascadeRows(t *testing.T) {
 		tops[r] = slices.Max(p[r*k : (r+1)*k])
 	}
 	slices.Sort(tops)
+	benign := slices.Index(m.manifest.Labels, m.manifest.Benign)
 	tests := []struct {
 		name      string
 		threshold float32
-		screened  int
+		screened  int // -1: some rows each way
 	}{
 		{"none confident", 2, 0},
-		{"all confident", 0, rows},
 		{"median", tops[rows/2], -1},
+		{"any top probability", 0, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newCascade(m.casc.screen, m.casc.full, float64(tt.threshold))
+			c := newCascade(m.casc.screen, m.casc.full, float64(tt.threshold), m.manifest.Threshold, benign)
 			got := checkCascade(t, m, c, x, rows)
 			if tt.screened >= 0 && got != tt.screened {
 				t.Errorf("screened %d rows, want %d", got, tt.screened)
 			}
 			if tt.screened < 0 && (got == 0 || got == rows) {
-				t.Errorf("screened %d of %d rows at the median threshold: both paths should be taken", got, rows)
+				t.Errorf("screened %d of %d rows: both paths should be taken", got, rows)
 			}
 			if r, s := c.rows.Load(), c.screened.Load(); r != rows || s != int64(got) {
 				t.Errorf("counters rows %d screened %d, want %d, %d", r, s, rows, got)
