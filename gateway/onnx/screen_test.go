@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -277,4 +278,46 @@ func TestCascadeServed(t *testing.T) {
 	if _, _, ok := openCommitted(t, "dns-dga").ScreenStats(); ok {
 		t.Error("ScreenStats of a model without a screen reports ok")
 	}
+}
+
+// FuzzScreenManifest: any manifest JSON either fails validation or, when
+// it has a screen, satisfies what Open and the cascade rely on (a
+// threshold in (0.5, 1], a graph file other than the model's reading the
+// model's input, no anomaly part); and the cascade's routing of any row
+// (NaN, ±Inf, negatives included) never panics and takes a row only with
+// its top probability at the threshold and a flag that agrees with its
+// top class.
+func FuzzScreenManifest(f *testing.F) {
+	b, err := os.ReadFile(filepath.Join(modelDir(f, cascadeModel), ManifestFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b, []byte{0, 1, 2, 255})
+	f.Fuzz(func(t *testing.T, manifest, row []byte) {
+		var m Manifest
+		if json.Unmarshal(manifest, &m) != nil || m.validate() != nil || m.Screen == nil {
+			return
+		}
+		s := m.Screen
+		if !(s.Threshold > 0.5 && s.Threshold <= 1) || s.File == "" || s.File == m.Model.File || m.Anomaly != nil ||
+			!slices.Equal(s.Inputs[0].Shape, m.Model.Inputs[0].Shape) {
+			t.Fatalf("validated screen breaks an invariant: %+v (model file %q, anomaly %v)", s, m.Model.File, m.Anomaly != nil)
+		}
+		benign := slices.Index(m.Labels, m.Benign)
+		c := newCascade(nil, nil, s.Threshold, m.Threshold, benign)
+		specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, 0.25, 0.5, 0.97, 1, -1}
+		p := make([]float32, len(m.Labels))
+		for i := range p {
+			if i < len(row) {
+				p[i] = specials[int(row[i])%len(specials)]
+			}
+		}
+		if !c.confident(p) {
+			return
+		}
+		top := slices.Index(p, slices.Max(p))
+		if p[top] < c.threshold || (1-float64(p[benign]) >= m.Threshold) != (top != benign) {
+			t.Errorf("confident(%v) with screen threshold %v, model threshold %v, benign %d", p, s.Threshold, m.Threshold, benign)
+		}
+	})
 }
