@@ -160,7 +160,9 @@ TEXT["cic-ids2017-flow 1.3.0"] = dict(
           "BenchmarkDetect 11,956, 11,823, 11,178 CPU ns per event for 1.1.0 against 6,513, 5,362, 5,719 for 1.3.0 (about 0.5×; 88.6% of the "
           "events answered by the screen). The graphs alone (BenchmarkDetectStages `run`, as served, twice each, 09:18): 6,181 and 6,284 CPU ns "
           "per event for 1.1.0's trees against 966 and 1,124 for the cascade (about 0.17×), of which the screen alone costs 177 and 188 on "
-          "every event and the trees 6,054 and 6,376 per event they score (each ~7,000 in the small calls of the unsure flows). Issue #12's "
+          "every event and the trees 6,054 and 6,376 per flow over all flows; on the flows the screen leaves to them they cost about 7,000 each, "
+          "in one call over the whole batch too (BenchmarkDetectStages `run-8192`: 992 and 1,032), so it is not the size of the calls: "
+          "the unsure flows take longer paths through the trees. Issue #12's "
           "target for the graph, ~700 CPU ns per event on these events, is not reached: it needs the trees on at most ~8% of them, and the "
           "screen leaves 11.4% of this attack-heavy test split to them; on its benign flows alone (about 5% unsure) the graphs would cost "
           "about 500."),
