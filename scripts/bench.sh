@@ -232,8 +232,10 @@ bench_immudb() {
 # per event, which other load on the machine does not distort; then, from
 # BenchmarkDetectStages (each stage alone on one goroutine), the CPU time
 # of feature extraction and the model graph's floor (one ONNX Runtime Run
-# over 8,192 synthetic rows), which say whether a model over budget needs
-# a smaller graph or cheaper features.
+# over 8,192 synthetic rows; for a cascade, its two graphs on the batch's
+# own rows), which say whether a model over budget needs a smaller graph
+# or cheaper features, and for a cascade the share of events its screen
+# answered alone.
 bench_detect() {
   log "bench: detection per event, batched, through the real feature engine and ONNX Runtime"
   (cd "${LG_ROOT}" && go test -run '^$' -bench '^BenchmarkDetect$' -benchtime 2s ./gateway/onnx/ \
@@ -242,6 +244,7 @@ bench_detect() {
         for (i = 2; i <= NF; i++) {
           if ($(i+1) == "ns/event") printf "BENCH detect_ns_per_event_%s %s ns\n", name, $i
           if ($(i+1) == "cpu-ns/event") printf "BENCH detect_cpu_ns_per_event_%s %s ns\n", name, $i
+          if ($(i+1) == "screened/row") printf "BENCH detect_screened_share_%s %s ratio\n", name, $i
         } }
       /^BenchmarkDetectStages\// { split($1, a, "/"); name=a[2]; stage=a[3]; sub(/-[0-9]+$/, "", stage);
         what = "";

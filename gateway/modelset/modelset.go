@@ -137,7 +137,7 @@ func (ms *Set) Registry() *onnx.Registry { return ms.reg }
 
 // allow is the registry's filter in strict mode.
 func (ms *Set) allow(m *onnx.Manifest) error {
-	fh, err := provenance.FeaturesSHA256(m.Features)
+	fh, err := provenance.ManifestFeaturesSHA256(m)
 	if err != nil {
 		return err
 	}

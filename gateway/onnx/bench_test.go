@@ -67,6 +67,7 @@ func BenchmarkDetect(b *testing.B) {
 			for i := range evs {
 				leaves[i] = gateway.Leaf{Event: evs[i], Canonical: raw[i]}
 			}
+			rows0, screened0, cascade := m.ScreenStats()
 			cpu0 := cpuTime(b)
 			b.ResetTimer()
 			for b.Loop() {
@@ -80,6 +81,12 @@ func BenchmarkDetect(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
 			b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N*len(evs)), "cpu-ns/event")
+			if cascade {
+				// The share of rows a cascade's screen answered alone:
+				// what its cost per event depends on.
+				rows, screened, _ := m.ScreenStats()
+				b.ReportMetric(float64(screened-screened0)/float64(max(1, rows-rows0)), "screened/row")
+			}
 		})
 	}
 }

@@ -53,9 +53,16 @@ func detectInput(b *testing.B, m *Model, name string) ([]gateway.Event, [][]byte
 //   - tensor: creating and destroying the input and output tensors of one
 //     model call per chunk, no Run.
 //   - run: ONNX Runtime Run on the extracted rows, in chunks of the
-//     batcher's MaxBatch (tree ensembles: TreeChunk), tensors included.
+//     batcher's MaxBatch (tree ensembles: TreeChunk), tensors included;
+//     for a cascade, the screen and then the full graph on the rows it is
+//     unsure of, as served.
 //   - run-8192: one Run over the whole batch at once, on synthetic rows
-//     (standard normal): the model graph's floor, whatever Go does.
+//     (standard normal): the model graph's floor, whatever Go does. For a
+//     cascade, on the extracted rows instead (how many rows the screen
+//     answers alone depends on them; on synthetic rows the figure would
+//     mean nothing): one cascade call over the batch.
+//   - screen, full (cascades only): the run stage's two graphs alone, the
+//     screen and the full graph each on every extracted row.
 //   - verdict: turning the probabilities into Results.
 func BenchmarkDetectStages(b *testing.B) {
 	requireORT(b)
@@ -121,7 +128,7 @@ func BenchmarkDetectStages(b *testing.B) {
 			stage("run", func() {
 				for lo := 0; lo < n; lo += chunk {
 					k := min(chunk, n-lo)
-					if err := m.sess.run(x[lo*w:(lo+k)*w], k, probs[lo*nl:(lo+k)*nl]); err != nil {
+					if err := m.run(x[lo*w:(lo+k)*w], k, probs[lo*nl:(lo+k)*nl]); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -132,10 +139,31 @@ func BenchmarkDetectStages(b *testing.B) {
 				syn[i] = float32(r.NormFloat64())
 			}
 			stage("run-8192", func() {
-				if err := m.sess.runOne(syn, n, probs); err != nil {
+				var err error
+				if m.casc != nil {
+					err = m.casc.run(x, n, probs)
+				} else {
+					err = m.sess.runOne(syn, n, probs)
+				}
+				if err != nil {
 					b.Fatal(err)
 				}
 			})
+			if m.casc != nil {
+				for _, g := range []struct {
+					name string
+					s    *session
+				}{{"screen", m.casc.screen}, {"full", m.casc.full}} {
+					stage(g.name, func() {
+						for lo := 0; lo < n; lo += chunk {
+							k := min(chunk, n-lo)
+							if err := g.s.run(x[lo*w:(lo+k)*w], k, probs[lo*nl:(lo+k)*nl]); err != nil {
+								b.Fatal(err)
+							}
+						}
+					})
+				}
+			}
 			stage("verdict", func() {
 				for r := range n {
 					res := m.Verdict(probs[r*nl : (r+1)*nl])

@@ -128,6 +128,29 @@ type Manifest struct {
 	Detector string `json:"detector,omitempty"`
 	// Anomaly describes an anomaly model's benign training distribution.
 	Anomaly *AnomalySpec `json:"anomaly,omitempty"`
+	// Screen, when set, makes the model a cascade: a cheap screen graph
+	// scores every row first, and only rows it is not confident about run
+	// through Model (see ScreenSpec).
+	Screen *ScreenSpec `json:"screen,omitempty"`
+}
+
+// ScreenSpec is a cascade's first stage (an early exit): a cheap graph
+// over the same feature vector with the same labels as the model. The
+// screen answers a row alone when its top probability is at least
+// Threshold and the verdict its probabilities give is unambiguous
+// (flagged exactly when its top class is not the benign label, under the
+// manifest's threshold): the row keeps the screen's probabilities, turned
+// into a verdict exactly as the full graph's would be (the manifest's
+// threshold, labels and categories). Every other row is scored by the
+// model graph, so the model answers exactly what its full graph answers
+// on every row the screen is unsure of. The training pipeline picks
+// Threshold on held-out training rows so that the rows the screen
+// answers get the same verdict (flag and label) from it as from the full
+// graph on nearly all of them (the model card states the agreement).
+// Threshold is in (0.5, 1]: above one half no row has two top classes.
+type ScreenSpec struct {
+	ModelSpec
+	Threshold float64 `json:"threshold"`
 }
 
 // Detector kinds of a manifest.
@@ -182,27 +205,53 @@ func LoadManifest(dir string) (*Manifest, []byte, error) {
 	if err := m.validate(); err != nil {
 		return nil, nil, &ModelError{dir, ErrManifest, err}
 	}
-	file := m.Model.File
+	data, err := readVerified(dir, m.Model.File, ModelFile, m.Model.SHA256)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.Screen != nil {
+		// Checked here too, so that whoever verifies a model directory
+		// (the registering CLI, the gateway) verifies every graph it runs.
+		if _, err := readVerified(dir, m.Screen.File, "", m.Screen.SHA256); err != nil {
+			return nil, nil, err
+		}
+	}
+	return &m, data, nil
+}
+
+// LoadScreen returns the screen graph's bytes of a cascade whose manifest
+// LoadManifest accepted, verified against the screen's sha256 again (the
+// file may have changed since). Errors are *ModelError.
+func LoadScreen(dir string, m *Manifest) ([]byte, error) {
+	if m.Screen == nil {
+		return nil, &ModelError{dir, ErrManifest, errors.New("the manifest has no screen")}
+	}
+	return readVerified(dir, m.Screen.File, "", m.Screen.SHA256)
+}
+
+// readVerified reads the graph file (def when file is empty) of the model
+// directory and checks that it hashes to sum.
+func readVerified(dir, file, def, sum string) ([]byte, error) {
 	if file == "" {
-		file = ModelFile
+		file = def
 	}
 	if filepath.Base(file) != file {
-		return nil, nil, &ModelError{dir, ErrManifest, fmt.Errorf("model file %q must be a plain name in the model directory", file)}
+		return nil, &ModelError{dir, ErrManifest, fmt.Errorf("model file %q must be a plain name in the model directory", file)}
 	}
 	f, err := os.Open(filepath.Join(dir, file))
 	if err != nil {
-		return nil, nil, &ModelError{dir, ErrManifest, err}
+		return nil, &ModelError{dir, ErrManifest, err}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, nil, &ModelError{dir, ErrManifest, err}
+		return nil, &ModelError{dir, ErrManifest, err}
 	}
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != m.Model.SHA256 {
-		return nil, nil, &ModelError{dir, ErrChecksum, fmt.Errorf("file hashes to %s, manifest says %s", got, m.Model.SHA256)}
+	got := sha256.Sum256(data)
+	if h := hex.EncodeToString(got[:]); h != sum {
+		return nil, &ModelError{dir, ErrChecksum, fmt.Errorf("%s hashes to %s, manifest says %s", file, h, sum)}
 	}
-	return &m, data, nil
+	return data, nil
 }
 
 func (m *Manifest) validate() error {
@@ -260,6 +309,9 @@ func (m *Manifest) validate() error {
 	if int64(eng.Width()) != in.Shape[1] {
 		return fmt.Errorf("feature spec yields %d columns, input %q has width %d", eng.Width(), in.Name, in.Shape[1])
 	}
+	if err := m.validateScreen(in); err != nil {
+		return err
+	}
 	if a := m.Anomaly; a != nil {
 		if len(a.Mean) != eng.Width() || len(a.Scale) != eng.Width() {
 			return fmt.Errorf("anomaly mean/scale have %d/%d entries, want one per feature (%d)", len(a.Mean), len(a.Scale), eng.Width())
@@ -272,6 +324,50 @@ func (m *Manifest) validate() error {
 		if a.TopFeatures < 0 {
 			return fmt.Errorf("anomaly top_features %d must not be negative", a.TopFeatures)
 		}
+	}
+	return nil
+}
+
+// validateScreen checks a cascade's screen against the model it screens
+// for (in is the model's validated input).
+func (m *Manifest) validateScreen(in Tensor) error {
+	s := m.Screen
+	if s == nil {
+		return nil
+	}
+	modelFile := m.Model.File
+	if modelFile == "" {
+		modelFile = ModelFile
+	}
+	switch {
+	case m.Anomaly != nil:
+		// An anomaly detector's one-class score has no top class a screen
+		// could be confident about, and a hybrid's anomaly part (the
+		// autoencoder fused into its graph) exists to catch what no label
+		// covers: a screen confidently calling such a row benign would
+		// skip it. So the anomaly part must see every row, and models with
+		// one are not screened.
+		return errors.New("screen: a model with an anomaly part cannot be screened (the screen would skip it on the rows it answers)")
+	case s.File == "" || s.File == modelFile:
+		return fmt.Errorf("screen.file must name a graph other than the model's (%q)", modelFile)
+	case len(s.SHA256) != 64:
+		return errors.New("screen.sha256 must be 64 hex digits")
+	case len(s.Inputs) != 1:
+		return fmt.Errorf("screen: want exactly one input (the model's feature vector), have %d", len(s.Inputs))
+	case s.Inputs[0].Type != in.Type || !slices.Equal(s.Inputs[0].Shape, in.Shape):
+		return fmt.Errorf("screen input %q is %s %v, the model's is %s %v: a screen reads the same feature vector",
+			s.Inputs[0].Name, s.Inputs[0].Type, s.Inputs[0].Shape, in.Type, in.Shape)
+	case s.ScoreOutput == "":
+		return errors.New("screen.score_output required")
+	case !slices.ContainsFunc(s.Outputs, func(t Tensor) bool { return t.Name == s.ScoreOutput }):
+		return fmt.Errorf("screen score output %q not among its outputs", s.ScoreOutput)
+	case !(s.Threshold > 0.5 && s.Threshold <= 1):
+		return fmt.Errorf("screen threshold %v outside (0.5, 1]: a confident row must have one top class", s.Threshold)
+	}
+	switch s.Kind {
+	case "mlp", "linear", "tree_ensemble":
+	default:
+		return fmt.Errorf("unknown screen kind %q (want mlp, linear or tree_ensemble)", s.Kind)
 	}
 	return nil
 }

@@ -2,8 +2,10 @@ package onnx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,7 +93,8 @@ type Model struct {
 	dir      string
 	manifest *Manifest
 	engine   *features.Engine
-	sess     *session
+	sess     *session // the model graph (a cascade's full graph)
+	casc     *cascade // nil unless the manifest has a screen
 	batcher  *Batcher
 	observe  FeatureObserver
 	// scratch holds *scratch buffers (feature matrix, probabilities)
@@ -136,19 +139,58 @@ func Open(dir string, opts ...Option) (*Model, error) {
 	if !eng.Stateful() {
 		eng.Require(m.AppliesTo.RequireFields)
 	}
-	s, err := newSession(dir, m, data)
+	s, err := newSession(dir, &m.Model, len(m.Labels), data)
 	if err != nil {
 		return nil, err
 	}
-	b, err := NewBatcher(s.run, BatcherConfig{
+	model := &Model{dir: dir, manifest: m, engine: eng, sess: s, observe: o.observe}
+	if m.Screen != nil {
+		if model.casc, err = openScreen(dir, m, s); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	b, err := NewBatcher(model.run, BatcherConfig{
 		Width: s.width, Classes: s.classes,
 		MaxBatch: o.maxBatch, MaxWait: o.maxWait, Workers: o.workers,
 	})
 	if err != nil {
-		s.close()
+		model.closeSessions()
 		return nil, err
 	}
-	return &Model{dir: dir, manifest: m, engine: eng, sess: s, batcher: b, observe: o.observe}, nil
+	model.batcher = b
+	return model, nil
+}
+
+// openScreen starts a cascade's screen session beside the full graph's.
+func openScreen(dir string, m *Manifest, full *session) (*cascade, error) {
+	data, err := LoadScreen(dir, m)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSession(dir, &m.Screen.ModelSpec, len(m.Labels), data)
+	if err != nil {
+		return nil, err
+	}
+	return newCascade(s, full, m.Screen.Threshold, m.Threshold, slices.Index(m.Labels, m.Benign)), nil
+}
+
+// run scores rows of features through the model's graphs: the full graph,
+// or for a cascade the screen first and the full graph on the rows it is
+// unsure of.
+func (m *Model) run(x []float32, rows int, dst []float32) error {
+	if m.casc != nil {
+		return m.casc.run(x, rows, dst)
+	}
+	return m.sess.run(x, rows, dst)
+}
+
+func (m *Model) closeSessions() error {
+	var err error
+	if m.casc != nil {
+		err = m.casc.screen.close()
+	}
+	return errors.Join(m.sess.close(), err)
 }
 
 // Manifest returns the model's manifest (do not modify).
@@ -170,7 +212,7 @@ func (m *Model) Close() error {
 	}
 	m.closed = true
 	m.batcher.Close()
-	return m.sess.close()
+	return m.closeSessions()
 }
 
 // Probabilities scores a ready feature matrix (rows × Width) and returns

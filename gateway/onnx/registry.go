@@ -326,9 +326,10 @@ func compareVersions(a, b string) int {
 }
 
 // fingerprint identifies a model directory's content cheaply: the
-// manifest's bytes (which carry the model's sha256) plus the model file's
-// size and modification time, so a model file swapped without a manifest
-// change is also noticed (and then refused by the sha256 check).
+// manifest's bytes (which carry the graphs' sha256s) plus each graph
+// file's (model.onnx, a cascade's screen: every *.onnx) size and
+// modification time, so a graph swapped without a manifest change is also
+// noticed (and then refused by the sha256 check).
 func fingerprint(dir string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
@@ -336,8 +337,11 @@ func fingerprint(dir string) (string, error) {
 	}
 	h := sha256.New()
 	h.Write(b)
-	if st, err := os.Stat(filepath.Join(dir, ModelFile)); err == nil {
-		fmt.Fprintf(h, "|%d|%d", st.Size(), st.ModTime().UnixNano())
+	graphs, _ := filepath.Glob(filepath.Join(dir, "*.onnx")) // sorted; the only error is a bad pattern
+	for _, g := range graphs {
+		if st, err := os.Stat(g); err == nil {
+			fmt.Fprintf(h, "|%s|%d|%d", filepath.Base(g), st.Size(), st.ModTime().UnixNano())
+		}
 	}
 	return fmt.Sprintf("%s|%x", dir, h.Sum(nil)), nil
 }

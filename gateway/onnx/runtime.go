@@ -16,6 +16,11 @@
 //     into batches of at most MaxBatch rows, waiting at most MaxWait for a
 //     batch to fill, and every caller gets exactly its own rows' results in
 //     order. Tree ensembles run in chunks of at most TreeChunk rows.
+//   - A cascade (a manifest with a screen, see ScreenSpec) runs two
+//     verified graphs: every row the screen is not confident about gets
+//     exactly the full graph's probabilities; the others the screen's.
+//     Both graphs' sha256s are checked, and the screen spec is part of
+//     what a strict gateway checks against the ledger (provenance).
 //   - DetectLeaves (Model and Registry) answers exactly what Detect
 //     answers for the leaves' events, reading the features from the
 //     leaves' canonical bytes.

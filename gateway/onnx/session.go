@@ -27,14 +27,16 @@ type session struct {
 	chunk   int // 0: no chunking
 }
 
-// newSession creates the session from the model bytes and checks the
-// graph's real inputs and outputs against the manifest.
-func newSession(dir string, m *Manifest, data []byte) (*session, error) {
+// newSession creates the session of one graph of the model (spec: the
+// manifest's model or screen) from its bytes and checks the graph's real
+// inputs and outputs against spec: one float32 [N, width] input and a
+// float32 [N, classes] score output.
+func newSession(dir string, spec *ModelSpec, classes int, data []byte) (*session, error) {
 	ins, outs, err := ort.GetInputOutputInfoWithONNXData(data)
 	if err != nil {
 		return nil, &ModelError{dir, ErrSession, err}
 	}
-	want := m.Model.Inputs[0]
+	want := spec.Inputs[0]
 	if len(ins) != 1 || ins[0].Name != want.Name {
 		names := make([]string, len(ins))
 		for i, in := range ins {
@@ -50,16 +52,16 @@ func newSession(dir string, m *Manifest, data []byte) (*session, error) {
 	}
 	var score *ort.InputOutputInfo
 	for i := range outs {
-		if outs[i].Name == m.Model.ScoreOutput {
+		if outs[i].Name == spec.ScoreOutput {
 			score = &outs[i]
 		}
 	}
 	if score == nil {
-		return nil, &ModelError{dir, ErrOutputs, fmt.Errorf("graph has no output %q", m.Model.ScoreOutput)}
+		return nil, &ModelError{dir, ErrOutputs, fmt.Errorf("graph has no output %q", spec.ScoreOutput)}
 	}
 	if score.OrtValueType != ort.ONNXTypeTensor || score.DataType != ort.TensorElementDataTypeFloat ||
-		len(score.Dimensions) != 2 || (score.Dimensions[1] > 0 && score.Dimensions[1] != int64(len(m.Labels))) {
-		return nil, &ModelError{dir, ErrOutputs, fmt.Errorf("output %q is %s, want float32 [N, %d] (export with zipmap off)", score.Name, score.String(), len(m.Labels))}
+		len(score.Dimensions) != 2 || (score.Dimensions[1] > 0 && score.Dimensions[1] != int64(classes)) {
+		return nil, &ModelError{dir, ErrOutputs, fmt.Errorf("output %q is %s, want float32 [N, %d] (export with zipmap off)", score.Name, score.String(), classes)}
 	}
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
@@ -72,12 +74,12 @@ func newSession(dir string, m *Manifest, data []byte) (*session, error) {
 	if err := errors.Join(opts.SetIntraOpNumThreads(1), opts.SetInterOpNumThreads(1)); err != nil {
 		return nil, &ModelError{dir, ErrSession, err}
 	}
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{want.Name}, []string{m.Model.ScoreOutput}, opts)
+	s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{want.Name}, []string{spec.ScoreOutput}, opts)
 	if err != nil {
 		return nil, &ModelError{dir, ErrSession, err}
 	}
-	ss := &session{s: s, width: int(want.Shape[1]), classes: len(m.Labels)}
-	if m.Model.Kind == "tree_ensemble" {
+	ss := &session{s: s, width: int(want.Shape[1]), classes: classes}
+	if spec.Kind == "tree_ensemble" {
 		ss.chunk = TreeChunk
 	}
 	return ss, nil

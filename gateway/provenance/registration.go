@@ -1,27 +1,31 @@
 package provenance
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway/features"
 	"github.com/ledgerguard/ledgerguard/gateway/onnx"
 )
 
 // Registration builds the ledger registration of the model in dir from
 // its manifest, after checking that model.onnx hashes to the manifest's
 // sha256 (so what is registered is the file on disk): name, version,
-// sha256, the feature spec's hash (FeaturesSHA256, the same function
-// the gateway checks with), the training files with their
+// sha256, the feature spec's hash (ManifestFeaturesSHA256, the same
+// function the gateway checks with), the training files with their
 // hashes, and the manifest's metrics flattened to numbers.
 func Registration(dir string) (wire.ModelRecord, error) {
 	m, _, err := onnx.LoadManifest(dir)
 	if err != nil {
 		return wire.ModelRecord{}, err
 	}
-	fh, err := FeaturesSHA256(m.Features)
+	fh, err := ManifestFeaturesSHA256(m)
 	if err != nil {
 		return wire.ModelRecord{}, err
 	}
@@ -50,6 +54,28 @@ func Registration(dir string) (wire.ModelRecord, error) {
 		return wire.ModelRecord{}, fmt.Errorf("model %s: %w", dir, err)
 	}
 	return r, nil
+}
+
+// ManifestFeaturesSHA256 returns the featuresSha256 a registration
+// records for a manifest and a strict gateway checks: FeaturesSHA256 of
+// its feature spec, or for a cascade (a manifest with a screen) the
+// SHA-256 of the canonical JSON of {"features": spec, "screen": screen},
+// so that what the consortium approves pins the screen graph's sha256 and
+// threshold too, not only model.onnx's: a cascade's verdicts depend on
+// both graphs. A manifest without a screen hashes exactly as before.
+func ManifestFeaturesSHA256(m *onnx.Manifest) (string, error) {
+	if m.Screen == nil {
+		return FeaturesSHA256(m.Features)
+	}
+	b, err := json.Marshal(struct {
+		Features features.Spec    `json:"features"`
+		Screen   *onnx.ScreenSpec `json:"screen"`
+	}{m.Features, m.Screen})
+	if err != nil {
+		return "", fmt.Errorf("provenance: encode feature spec and screen: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // manifestMetrics flattens a manifest's metrics to the ledger's flat map:

@@ -84,7 +84,7 @@ func (s *Shadow) allow(m *onnx.Manifest) error {
 	if onnx.CompareVersions(m.Version, cur.Manifest().Version) <= 0 {
 		return errors.New("shadow: not newer than the served version " + cur.Manifest().Version)
 	}
-	fh, err := provenance.FeaturesSHA256(m.Features)
+	fh, err := provenance.ManifestFeaturesSHA256(m)
 	if err != nil {
 		return err
 	}

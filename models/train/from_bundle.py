@@ -160,6 +160,11 @@ def main(argv=None):
     outs = export(model, X.shape[1], exporter, os.path.join(out, "model.onnx"))
     m = copy.deepcopy(base)
     m["version"] = a.version
+    # A cascaded base (cic-ids2017-flow 1.3.0) keeps its screen in its own
+    # directory: its threshold was chosen against the base's full graph, not
+    # this one, so the retrained version is served unscreened (every row
+    # through the new graph) until the cascade is rebuilt for it.
+    m.pop("screen", None)
     m["model"] = model_section(out, outs, X.shape[1], len(labels), kind)
     m["threshold"] = round(float(th), 4)
     src = ("a verified evidence bundle" if len(shas) == 1 else f"{len(shas)} verified evidence bundles") + (" and the public training split of " + base_version if a.with_train else "")

@@ -166,8 +166,15 @@ func linkModel(t *testing.T, root, name, version string) string {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(filepath.Join(src, "model.onnx"), filepath.Join(dst, "model.onnx")); err != nil {
-		t.Fatal(err)
+	// Every graph: model.onnx, and a cascade's screen beside it.
+	graphs, err := filepath.Glob(filepath.Join(src, "*.onnx"))
+	if err != nil || len(graphs) == 0 {
+		t.Fatalf("no graph in %s: %v", src, err)
+	}
+	for _, g := range graphs {
+		if err := os.Symlink(g, filepath.Join(dst, filepath.Base(g))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b, err := os.ReadFile(filepath.Join(src, "manifest.json"))
 	if err != nil {
