@@ -122,6 +122,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/intelrec"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
@@ -270,7 +271,7 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 			// in a collection its new recipients do not all belong to
 			// (intelShared, when a GREEN indicator becomes AMBER), and
 			// every such copy must go now, not at a purge.
-			old, found, err := state.Get[wire.Indicator](stub, k)
+			old, found, err := intelrec.Get(stub, k)
 			if err != nil {
 				return res, err
 			}
@@ -306,11 +307,11 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 		if v != nil {
 			ind.ValueKey = packs.add(v)
 		}
-		if err := state.Put(stub, k, ind); err != nil {
+		if err := intelrec.Put(stub, k, ind); err != nil {
 			return res, err
 		}
 		res.Shared++
-		refs = append(refs, ref(ind))
+		refs = append(refs, sharedRef(ind))
 	}
 	if prev != nil {
 		if len(byID) > 0 {
@@ -336,7 +337,7 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 		return res, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: fmt.Sprintf("%d values name no CLEAR or GREEN indicator of this share", len(byID))}
 	}
 	if len(refs) > 0 {
-		if err := state.Emit(stub, wire.EventIntelChanged, wire.IntelEvent{Kind: wire.IntelShared, Indicators: refs}); err != nil {
+		if err := state.Emit(stub, wire.EventIntelChanged, wire.IntelEvent{Kind: wire.IntelShared, SharedBy: id.MSP, Indicators: refs}); err != nil {
 			return res, err
 		}
 	}
@@ -558,7 +559,7 @@ func endIndicator(c contract.Call, indID, reason string, purge bool) (*wire.Indi
 	} else {
 		ind.Status, ind.RevokedAt, ind.RevokedTx = wire.IndicatorRevoked, now, stub.GetTxID()
 	}
-	if err := state.Put(stub, k, ind); err != nil {
+	if err := intelrec.Put(stub, k, ind); err != nil {
 		return nil, err
 	}
 	if err := state.Emit(stub, wire.EventIntelChanged, wire.IntelEvent{Kind: kind, Indicators: []wire.IndicatorRef{ref(ind)}}); err != nil {
@@ -612,11 +613,11 @@ func valueHomesOf(stub shim.ChaincodeStubInterface, k string, cur *wire.Indicato
 		if m.IsDelete {
 			continue
 		}
-		var v wire.Indicator
-		if err := json.Unmarshal(m.Value, &v); err != nil {
+		v, err := intelrec.Decode(m.Value)
+		if err != nil {
 			return homes, &state.LedgerError{Op: "decode history", Key: k, Err: err}
 		}
-		add(&v)
+		add(v)
 	}
 	slices.Sort(homes.colls) // a deterministic write order for every endorser
 	return homes, nil
@@ -850,9 +851,13 @@ func (c *Contract) ListIndicators(ctx contractapi.TransactionContextInterface, f
 		if err != nil {
 			return wire.Page[wire.Indicator]{}, err
 		}
-		page, err := state.List(tx.Stub, keys.Indicator, nil, pageSize, bookmark, func(ind *wire.Indicator) bool {
-			return ind.VisibleTo(tx.ID.MSP) && f.Match(ind)
+		stored, err := state.List(tx.Stub, keys.Indicator, nil, pageSize, bookmark, func(r *intelrec.Record) bool {
+			return r.VisibleTo(tx.ID.MSP) && f.Match(&r.Indicator)
 		})
+		page := wire.Page[wire.Indicator]{Records: make([]wire.Indicator, len(stored.Records)), Bookmark: stored.Bookmark, Fetched: stored.Fetched}
+		for i := range stored.Records {
+			page.Records[i] = stored.Records[i].Indicator
+		}
 		if err != nil {
 			return page, err
 		}
@@ -983,7 +988,7 @@ func mustLoad(stub shim.ChaincodeStubInterface, id string) (*wire.Indicator, str
 	if err != nil {
 		return nil, "", err
 	}
-	ind, found, err := state.Get[wire.Indicator](stub, k)
+	ind, found, err := intelrec.Get(stub, k)
 	if err != nil {
 		return nil, k, err
 	}
@@ -991,6 +996,15 @@ func mustLoad(stub shim.ChaincodeStubInterface, id string) (*wire.Indicator, str
 		return nil, k, &state.NotFoundError{Kind: "indicator", ID: id}
 	}
 	return ind, k, nil
+}
+
+// sharedRef returns the reference of ind in a share's event: its id, TLP
+// and recipients, what a gateway needs to decide whether to read it (the
+// event names the sharer once, wire.IntelEvent.SharedBy). A share's event
+// is in the block with every indicator of the share, so it carries no
+// more: the hash, type and validity are in the record the gateway reads.
+func sharedRef(ind *wire.Indicator) wire.IndicatorRef {
+	return wire.IndicatorRef{ID: ind.ID, TLP: ind.TLP, Recipients: ind.Recipients}
 }
 
 // ref returns the event reference of ind.

@@ -263,18 +263,27 @@ const (
 // IntelEvent is the payload of [EventIntelChanged]: what changed, by
 // reference only. Chaincode events are public, so it carries ids, hashes,
 // types, TLP and recipients, never a value.
+//
+// A share's event ([IntelShared]) names its sharer once (SharedBy) and
+// each indicator by id, TLP and recipients only: it is in the block with
+// every indicator of the share, and readers find the rest in the record.
+// The other kinds (and shares recorded by chaincode versions before this
+// form) carry full references and no SharedBy.
 type IntelEvent struct {
 	Kind       string         `json:"kind"`
+	SharedBy   string         `json:"sharedBy,omitempty"`
 	Indicators []IndicatorRef `json:"indicators"`
 }
 
-// IndicatorRef names one indicator in an [IntelEvent].
+// IndicatorRef names one indicator in an [IntelEvent]. ID and TLP are
+// always there (and Recipients for AMBER); Hash, Type, SharedBy and
+// ValidUntil are left out of a share's event (see [IntelEvent]).
 type IndicatorRef struct {
 	ID         string   `json:"id"`
-	Hash       string   `json:"hash"`
-	Type       string   `json:"type"`
+	Hash       string   `json:"hash,omitempty"`
+	Type       string   `json:"type,omitempty"`
 	TLP        string   `json:"tlp"`
 	Recipients []string `json:"recipients,omitempty"`
-	SharedBy   string   `json:"sharedBy"`
+	SharedBy   string   `json:"sharedBy,omitempty"`
 	ValidUntil Time     `json:"validUntil,omitzero"`
 }
