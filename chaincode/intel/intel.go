@@ -185,19 +185,9 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 	if err != nil {
 		return res, err
 	}
-	seen := make(map[string]bool, n)
 	needValues := 0
 	for i := range in.Indicators {
-		ind := &in.Indicators[i]
-		field := fmt.Sprintf("indicators[%d]", i)
-		if err := checkShared(ind, field, id.MSP, members); err != nil {
-			return res, err
-		}
-		if seen[ind.ID] {
-			return res, &wire.ValidationError{Field: field + ".id", Reason: "indicator listed twice in one share"}
-		}
-		seen[ind.ID] = true
-		if !wire.IsAmber(ind.TLP) {
+		if !wire.IsAmber(in.Indicators[i].TLP) {
 			needValues++
 		}
 	}
@@ -211,6 +201,19 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 	}
 	if len(byID) != len(values) {
 		return res, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: "a value is listed twice"}
+	}
+	seen := make(map[string]bool, n)
+	for i := range in.Indicators {
+		ind := &in.Indicators[i]
+		field := fmt.Sprintf("indicators[%d]", i)
+		derive(ind, id.MSP, byID)
+		if err := checkShared(ind, field, id.MSP, members); err != nil {
+			return res, err
+		}
+		if seen[ind.ID] {
+			return res, &wire.ValidationError{Field: field + ".id", Reason: "indicator listed twice in one share"}
+		}
+		seen[ind.ID] = true
 	}
 	// Read-free shares (see "Round trips" in the package doc): the
 	// exact share recorded before is a replay and writes nothing; a
@@ -342,6 +345,31 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 		}
 	}
 	return res, nil
+}
+
+// derive fills in what a share's record may leave out because the
+// ledger can derive it (wire.IndicatorShare): its id from the sharer msp
+// and the hash, and, for a CLEAR or GREEN record, its type and valueHash
+// from its value in byID. The record is validated afterwards as if the
+// sharer had sent them (a value that is not the record's still fails
+// IndicatorValue.Check).
+func derive(ind *wire.Indicator, msp string, byID map[string]*wire.IndicatorValue) {
+	if ind.ID == "" && ind.Hash != "" {
+		ind.ID = wire.IndicatorID(msp, ind.Hash)
+	}
+	if wire.IsAmber(ind.TLP) {
+		return
+	}
+	v := byID[ind.ID]
+	if v == nil || v.Hash != ind.Hash {
+		return
+	}
+	if ind.Type == "" {
+		ind.Type = v.Type
+	}
+	if ind.ValueHash == "" {
+		ind.ValueHash = v.ValueHash()
+	}
 }
 
 // checkShared validates one shared record as organisation msp shares it.

@@ -996,3 +996,49 @@ func TestRecordsOfEarlierVersions(t *testing.T) {
 		t.Errorf("after the purge Org1 reads %+v, %v; want purged with its valueHash", got, err)
 	}
 }
+
+// TestShareSlimRecords: a share may leave out what the ledger derives
+// (wire.IndicatorShare): the records it stores are those of the full
+// form; a CLEAR/GREEN record whose value is missing or another's, and an
+// AMBER record without type or valueHash, are refused.
+func TestShareSlimRecords(t *testing.T) {
+	e := newEnv(t)
+	slim := func(ind wire.Indicator) wire.Indicator {
+		ind.ID, ind.SharedBy = "", ""
+		if !wire.IsAmber(ind.TLP) {
+			ind.Type, ind.ValueHash = "", ""
+		}
+		return ind
+	}
+	a, va := prepare("Org1MSP", wire.IndicatorDomain, "slim-a.example", wire.TLPGreen)
+	b, vb := prepare("Org1MSP", wire.IndicatorSHA256, strings.Repeat("ab", 32), wire.TLPClear)
+	amber, _ := prepare("Org1MSP", wire.IndicatorDomain, "slim-amber.example", wire.TLPAmber, "Org1MSP", "Org2MSP")
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{slim(a), slim(b), slim(amber)}, []wire.IndicatorValue{va, vb}); err != nil {
+		t.Fatalf("slim share: %v", err)
+	}
+	for _, want := range []wire.Indicator{a, b, amber} {
+		got, err := e.get("Org1MSP", org1Intel, want.ID)
+		if err != nil || got.Type != want.Type || got.ValueHash != want.ValueHash || got.SharedBy != "Org1MSP" || got.Hash != want.Hash {
+			t.Errorf("reads %+v, %v; want type %s, valueHash %s, shared by Org1MSP", got, err, want.Type, want.ValueHash)
+		}
+	}
+	c, vc := prepare("Org1MSP", wire.IndicatorDomain, "slim-c.example", wire.TLPGreen)
+	d, _ := prepare("Org1MSP", wire.IndicatorDomain, "slim-d.example", wire.TLPGreen)
+	noType := slim(amber)
+	noType.Type = ""
+	tests := []struct {
+		name   string
+		inds   []wire.Indicator
+		values []wire.IndicatorValue
+	}{
+		{"GREEN without its value", []wire.Indicator{slim(c)}, []wire.IndicatorValue{va}},
+		{"GREEN with another record's value", []wire.Indicator{slim(d)}, []wire.IndicatorValue{func() wire.IndicatorValue { v := vc; v.ID = d.ID; return v }()}},
+		{"AMBER without type", []wire.Indicator{noType}, nil},
+	}
+	for _, tt := range tests {
+		var ve *wire.ValidationError
+		if _, _, err := e.share("Org1MSP", org1Intel, tt.inds, tt.values); !errors.As(err, &ve) {
+			t.Errorf("%s: %v, want *wire.ValidationError", tt.name, err)
+		}
+	}
+}
