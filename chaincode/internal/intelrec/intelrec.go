@@ -23,15 +23,16 @@
 //   - Decode(Encode(ind)) equals ind for every field a stored record
 //     holds (the read-time fields Value, Stix, Salt and ValueOnLedger are
 //     never stored), with the id recomputed from sharedBy and hash;
-//   - the encoding is deterministic (encoding/json over a struct: fields
-//     in declaration order, no maps), as every endorser must write the
-//     same bytes.
+//   - the encoding is deterministic (fields in a fixed order, no maps; the
+//     bytes encoding/json would write for the stored struct, without its
+//     reflection), as every endorser must write the same bytes.
 package intelrec
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -81,6 +82,15 @@ func packPrefix(tx string) string { return "v." + tx + "." }
 // wire.IndicatorID(sharedBy, hash) is refused, as it could not be read
 // back.
 func Encode(ind *wire.Indicator) ([]byte, error) {
+	s, err := toStored(ind)
+	if err != nil {
+		return nil, err
+	}
+	return s.appendJSON(make([]byte, 0, 512)), nil
+}
+
+// toStored returns the stored form of ind (see Encode).
+func toStored(ind *wire.Indicator) (*stored, error) {
 	if ind.Hash == "" || ind.SharedBy == "" || ind.ID != wire.IndicatorID(ind.SharedBy, ind.Hash) {
 		return nil, state.Inconsistent("indicator record %s: id, hash and sharer do not agree", ind.ID)
 	}
@@ -100,11 +110,91 @@ func Encode(ind *wire.Indicator) ([]byte, error) {
 	if p := packPrefix(ind.SharedTx); ind.SharedTx != "" && len(ind.ValueKey) > len(p) && strings.HasPrefix(ind.ValueKey, p) {
 		s.Pack, s.ValueKey = ind.ValueKey[len(p):], ""
 	}
-	b, err := json.Marshal(&s)
-	if err != nil {
-		return nil, &state.LedgerError{Op: "encode indicator", Key: ind.ID, Err: err}
+	return &s, nil
+}
+
+// appendJSON appends the JSON encoding of s, byte for byte what
+// json.Marshal(&s) writes (the tests compare them), without reflection:
+// a share encodes a thousand records in every endorser.
+func (s *stored) appendJSON(b []byte) []byte {
+	b = appendStr(append(b, `{"h":`...), s.Hash)
+	b = appendStr(append(b, `,"k":`...), s.KeyID)
+	b = appendStr(append(b, `,"t":`...), s.Type)
+	b = strconv.AppendInt(append(b, `,"c":`...), int64(s.Confidence), 10)
+	b = appendStr(append(b, `,"l":`...), s.TLP)
+	b = appendStrs(b, `,"r":`, s.Recipients)
+	b = appendTime(append(b, `,"f":`...), s.ValidFrom)
+	if !s.ValidUntil.IsZero() {
+		b = appendTime(append(b, `,"u":`...), s.ValidUntil)
 	}
-	return b, nil
+	b = appendStrs(b, `,"q":`, s.Techniques)
+	b = appendOpt(b, `,"p":`, s.KillChainPhase)
+	b = appendStr(append(b, `,"s":`...), s.StixID)
+	b = appendStr(append(b, `,"v":`...), s.ValueHash)
+	b = appendStr(append(b, `,"b":`...), s.SharedBy)
+	if !s.SharedAt.IsZero() {
+		b = appendTime(append(b, `,"a":`...), s.SharedAt)
+	}
+	b = appendOpt(b, `,"x":`, s.SharedTx)
+	b = appendOpt(b, `,"st":`, s.Status)
+	if !s.RevokedAt.IsZero() {
+		b = appendTime(append(b, `,"ra":`...), s.RevokedAt)
+	}
+	b = appendOpt(b, `,"rx":`, s.RevokedTx)
+	if !s.PurgedAt.IsZero() {
+		b = appendTime(append(b, `,"pa":`...), s.PurgedAt)
+	}
+	b = appendOpt(b, `,"px":`, s.PurgedTx)
+	b = appendOpt(b, `,"n":`, s.Pack)
+	b = appendOpt(b, `,"vk":`, s.ValueKey)
+	return append(b, '}')
+}
+
+// appendStr appends v as a JSON string as encoding/json writes it: plain
+// printable ASCII directly (every hash, id, token and time the chaincode
+// writes), anything else through encoding/json itself.
+func appendStr(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(v) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, v...)
+	return append(b, '"')
+}
+
+// appendOpt appends name and v unless v is empty (omitempty).
+func appendOpt(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendStr(append(b, name...), v)
+}
+
+// appendStrs appends name and vs as a JSON array unless vs is empty.
+func appendStrs(b []byte, name string, vs []string) []byte {
+	if len(vs) == 0 {
+		return b
+	}
+	b = append(b, name...)
+	for i, v := range vs {
+		if i == 0 {
+			b = append(b, '[')
+		} else {
+			b = append(b, ',')
+		}
+		b = appendStr(b, v)
+	}
+	return append(b, ']')
+}
+
+// appendTime appends t as wire.Time encodes it.
+func appendTime(b []byte, t wire.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, wire.TimeLayout)
+	return append(b, '"')
 }
 
 // Decode reads a stored record in either form (see the package doc).

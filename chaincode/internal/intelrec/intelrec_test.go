@@ -62,6 +62,10 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Encode: %v", err)
 			}
+			s, _ := toStored(&tt.ind)
+			if want, _ := json.Marshal(s); !bytes.Equal(b, want) {
+				t.Errorf("Encode:\n got %s\nwant %s (json.Marshal of the stored struct)", b, want)
+			}
 			if !bytes.HasPrefix(b, storedMark) {
 				t.Errorf("stored form %s does not start with %s", b, storedMark)
 			}
@@ -162,6 +166,25 @@ func FuzzDecode(f *testing.F) {
 		back, err := Decode(again)
 		if err != nil || !reflect.DeepEqual(back, got) {
 			t.Fatalf("Decode(Encode(Decode(%q))) = %+v, %v; want %+v", data, back, err, got)
+		}
+	})
+}
+
+// FuzzAppendJSON: the hand-written encoder writes exactly what
+// json.Marshal writes for the stored struct, whatever its strings hold.
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("k1", "indicator--x", "T1071", "Org1MSP", "v.tx.1", 80)
+	f.Add("", "<script>&\"\\\n\u2028é\xff", "", "", "", -1)
+	f.Fuzz(func(t *testing.T, key, stix, tech, msp, vk string, conf int) {
+		s := stored{Hash: hash, KeyID: key, Type: wire.IndicatorURL, Confidence: conf, TLP: wire.TLPAmber, Recipients: []string{msp, stix},
+			ValidFrom: wire.NewTime(time.Unix(int64(conf), 0)), Techniques: []string{tech}, KillChainPhase: tech, StixID: stix,
+			ValueHash: vk, SharedBy: msp, SharedTx: key, Status: stix, RevokedTx: vk, Pack: tech, ValueKey: vk}
+		want, err := json.Marshal(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.appendJSON(nil); !bytes.Equal(got, want) {
+			t.Fatalf("appendJSON:\n got %s\nwant %s", got, want)
 		}
 	})
 }
