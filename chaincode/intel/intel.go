@@ -5,7 +5,8 @@
 // Where each part lives (see chaincode/wire's intel.go for the shapes):
 // the public record (wire.Indicator: keyed hash, type, TLP, recipients,
 // confidence, validity, techniques, sharer) in the world state under
-// lg.intel(id); the canonical value, its STIX object and a random salt
+// lg.intel(id), in chaincode/internal/intelrec's stored form (records of
+// earlier versions, in wire JSON, read the same); the canonical value, its STIX object and a random salt
 // (wire.IndicatorValue) in a private data collection — "intelShared"
 // (every member) for CLEAR and GREEN, written by ShareIndicators itself
 // in value packs of up to 32 values per private key, named by the
@@ -100,6 +101,15 @@
 // version of its record named (re-shares do not take old copies out). The share's records travel in the transient map
 // (wire.TransientIntelShare) so the block holds each record once, as
 // written, not also as the transaction's argument.
+//
+// Bytes. Apart from the round trips, a share's cost follows its bytes:
+// every endorser receives the proposal (records and values) and hashes
+// it, and the block (each record as written, and the event) is hashed
+// for every signature, copied through each protobuf layer and stored by
+// every orderer and peer. So a share's records may leave out what the
+// chaincode derives (derive), records are stored in intelrec's compact
+// form, and a share's event names each indicator by id, TLP and
+// recipients only.
 //
 // Ledgers written before tombstones: records and value packs read as
 // before; an indicator purged then has no tombstone, so purging it again
