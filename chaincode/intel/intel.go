@@ -183,7 +183,7 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 		}
 		shareJSON = string(raw)
 	}
-	in, err := wire.Decode[wire.IndicatorShare]([]byte(shareJSON), "share")
+	in, err := decodeShare([]byte(shareJSON))
 	if err != nil {
 		return res, err
 	}
@@ -441,7 +441,7 @@ func transientValues(stub shim.ChaincodeStubInterface, need bool) ([]wire.Indica
 		}
 		return nil, nil, nil
 	}
-	values, err := wire.Decode[[]wire.IndicatorValue](raw, "transient "+wire.TransientIntelValues)
+	values, err := decodeValues(raw, "transient "+wire.TransientIntelValues)
 	if err != nil {
 		return nil, nil, err
 	}
