@@ -52,6 +52,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/intelrec"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/planning"
@@ -314,7 +315,7 @@ func checkIntelMatch(stub shim.ChaincodeStubInterface, a *wire.Alert) error {
 	if err != nil {
 		return err
 	}
-	ind, found, err := state.Get[wire.Indicator](stub, k)
+	ind, found, err := intelrec.Get(stub, k) // the intel contract's stored form
 	if err != nil {
 		return err
 	}

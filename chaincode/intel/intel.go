@@ -5,7 +5,8 @@
 // Where each part lives (see chaincode/wire's intel.go for the shapes):
 // the public record (wire.Indicator: keyed hash, type, TLP, recipients,
 // confidence, validity, techniques, sharer) in the world state under
-// lg.intel(id); the canonical value, its STIX object and a random salt
+// lg.intel(id), in chaincode/internal/intelrec's stored form (records of
+// earlier versions, in wire JSON, read the same); the canonical value, its STIX object and a random salt
 // (wire.IndicatorValue) in a private data collection — "intelShared"
 // (every member) for CLEAR and GREEN, written by ShareIndicators itself
 // in value packs of up to 32 values per private key, named by the
@@ -101,6 +102,15 @@
 // (wire.TransientIntelShare) so the block holds each record once, as
 // written, not also as the transaction's argument.
 //
+// Bytes. Apart from the round trips, a share's cost follows its bytes:
+// every endorser receives the proposal (records and values) and hashes
+// it, and the block (each record as written, and the event) is hashed
+// for every signature, copied through each protobuf layer and stored by
+// every orderer and peer. So a share's records may leave out what the
+// chaincode derives (derive), records are stored in intelrec's compact
+// form, and a share's event names each indicator by id, TLP and
+// recipients only.
+//
 // Ledgers written before tombstones: records and value packs read as
 // before; an indicator purged then has no tombstone, so purging it again
 // (a no-op otherwise) writes one, after which shares refuse it.
@@ -122,6 +132,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/intelrec"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/ledgerview"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
@@ -172,7 +183,7 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 		}
 		shareJSON = string(raw)
 	}
-	in, err := wire.Decode[wire.IndicatorShare]([]byte(shareJSON), "share")
+	in, err := decodeShare([]byte(shareJSON))
 	if err != nil {
 		return res, err
 	}
@@ -184,19 +195,9 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 	if err != nil {
 		return res, err
 	}
-	seen := make(map[string]bool, n)
 	needValues := 0
 	for i := range in.Indicators {
-		ind := &in.Indicators[i]
-		field := fmt.Sprintf("indicators[%d]", i)
-		if err := checkShared(ind, field, id.MSP, members); err != nil {
-			return res, err
-		}
-		if seen[ind.ID] {
-			return res, &wire.ValidationError{Field: field + ".id", Reason: "indicator listed twice in one share"}
-		}
-		seen[ind.ID] = true
-		if !wire.IsAmber(ind.TLP) {
+		if !wire.IsAmber(in.Indicators[i].TLP) {
 			needValues++
 		}
 	}
@@ -210,6 +211,19 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 	}
 	if len(byID) != len(values) {
 		return res, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: "a value is listed twice"}
+	}
+	seen := make(map[string]bool, n)
+	for i := range in.Indicators {
+		ind := &in.Indicators[i]
+		field := fmt.Sprintf("indicators[%d]", i)
+		derive(ind, id.MSP, byID)
+		if err := checkShared(ind, field, id.MSP, members); err != nil {
+			return res, err
+		}
+		if seen[ind.ID] {
+			return res, &wire.ValidationError{Field: field + ".id", Reason: "indicator listed twice in one share"}
+		}
+		seen[ind.ID] = true
 	}
 	// Read-free shares (see "Round trips" in the package doc): the
 	// exact share recorded before is a replay and writes nothing; a
@@ -270,7 +284,7 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 			// in a collection its new recipients do not all belong to
 			// (intelShared, when a GREEN indicator becomes AMBER), and
 			// every such copy must go now, not at a purge.
-			old, found, err := state.Get[wire.Indicator](stub, k)
+			old, found, err := intelrec.Get(stub, k)
 			if err != nil {
 				return res, err
 			}
@@ -306,11 +320,11 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 		if v != nil {
 			ind.ValueKey = packs.add(v)
 		}
-		if err := state.Put(stub, k, ind); err != nil {
+		if err := intelrec.Put(stub, k, ind); err != nil {
 			return res, err
 		}
 		res.Shared++
-		refs = append(refs, ref(ind))
+		refs = append(refs, sharedRef(ind))
 	}
 	if prev != nil {
 		if len(byID) > 0 {
@@ -336,11 +350,36 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 		return res, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: fmt.Sprintf("%d values name no CLEAR or GREEN indicator of this share", len(byID))}
 	}
 	if len(refs) > 0 {
-		if err := state.Emit(stub, wire.EventIntelChanged, wire.IntelEvent{Kind: wire.IntelShared, Indicators: refs}); err != nil {
+		if err := state.Emit(stub, wire.EventIntelChanged, wire.IntelEvent{Kind: wire.IntelShared, SharedBy: id.MSP, Indicators: refs}); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// derive fills in what a share's record may leave out because the
+// ledger can derive it (wire.IndicatorShare): its id from the sharer msp
+// and the hash, and, for a CLEAR or GREEN record, its type and valueHash
+// from its value in byID. The record is validated afterwards as if the
+// sharer had sent them (a value that is not the record's still fails
+// IndicatorValue.Check).
+func derive(ind *wire.Indicator, msp string, byID map[string]*wire.IndicatorValue) {
+	if ind.ID == "" && ind.Hash != "" {
+		ind.ID = wire.IndicatorID(msp, ind.Hash)
+	}
+	if wire.IsAmber(ind.TLP) {
+		return
+	}
+	v := byID[ind.ID]
+	if v == nil || v.Hash != ind.Hash {
+		return
+	}
+	if ind.Type == "" {
+		ind.Type = v.Type
+	}
+	if ind.ValueHash == "" {
+		ind.ValueHash = v.ValueHash()
+	}
 }
 
 // checkShared validates one shared record as organisation msp shares it.
@@ -402,7 +441,7 @@ func transientValues(stub shim.ChaincodeStubInterface, need bool) ([]wire.Indica
 		}
 		return nil, nil, nil
 	}
-	values, err := wire.Decode[[]wire.IndicatorValue](raw, "transient "+wire.TransientIntelValues)
+	values, err := decodeValues(raw, "transient "+wire.TransientIntelValues)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -558,7 +597,7 @@ func endIndicator(c contract.Call, indID, reason string, purge bool) (*wire.Indi
 	} else {
 		ind.Status, ind.RevokedAt, ind.RevokedTx = wire.IndicatorRevoked, now, stub.GetTxID()
 	}
-	if err := state.Put(stub, k, ind); err != nil {
+	if err := intelrec.Put(stub, k, ind); err != nil {
 		return nil, err
 	}
 	if err := state.Emit(stub, wire.EventIntelChanged, wire.IntelEvent{Kind: kind, Indicators: []wire.IndicatorRef{ref(ind)}}); err != nil {
@@ -612,11 +651,11 @@ func valueHomesOf(stub shim.ChaincodeStubInterface, k string, cur *wire.Indicato
 		if m.IsDelete {
 			continue
 		}
-		var v wire.Indicator
-		if err := json.Unmarshal(m.Value, &v); err != nil {
+		v, err := intelrec.Decode(m.Value)
+		if err != nil {
 			return homes, &state.LedgerError{Op: "decode history", Key: k, Err: err}
 		}
-		add(&v)
+		add(v)
 	}
 	slices.Sort(homes.colls) // a deterministic write order for every endorser
 	return homes, nil
@@ -850,9 +889,13 @@ func (c *Contract) ListIndicators(ctx contractapi.TransactionContextInterface, f
 		if err != nil {
 			return wire.Page[wire.Indicator]{}, err
 		}
-		page, err := state.List(tx.Stub, keys.Indicator, nil, pageSize, bookmark, func(ind *wire.Indicator) bool {
-			return ind.VisibleTo(tx.ID.MSP) && f.Match(ind)
+		stored, err := state.List(tx.Stub, keys.Indicator, nil, pageSize, bookmark, func(r *intelrec.Record) bool {
+			return r.VisibleTo(tx.ID.MSP) && f.Match(&r.Indicator)
 		})
+		page := wire.Page[wire.Indicator]{Records: make([]wire.Indicator, len(stored.Records)), Bookmark: stored.Bookmark, Fetched: stored.Fetched}
+		for i := range stored.Records {
+			page.Records[i] = stored.Records[i].Indicator
+		}
 		if err != nil {
 			return page, err
 		}
@@ -983,7 +1026,7 @@ func mustLoad(stub shim.ChaincodeStubInterface, id string) (*wire.Indicator, str
 	if err != nil {
 		return nil, "", err
 	}
-	ind, found, err := state.Get[wire.Indicator](stub, k)
+	ind, found, err := intelrec.Get(stub, k)
 	if err != nil {
 		return nil, k, err
 	}
@@ -991,6 +1034,15 @@ func mustLoad(stub shim.ChaincodeStubInterface, id string) (*wire.Indicator, str
 		return nil, k, &state.NotFoundError{Kind: "indicator", ID: id}
 	}
 	return ind, k, nil
+}
+
+// sharedRef returns the reference of ind in a share's event: its id, TLP
+// and recipients, what a gateway needs to decide whether to read it (the
+// event names the sharer once, wire.IntelEvent.SharedBy). A share's event
+// is in the block with every indicator of the share, so it carries no
+// more: the hash, type and validity are in the record the gateway reads.
+func sharedRef(ind *wire.Indicator) wire.IndicatorRef {
+	return wire.IndicatorRef{ID: ind.ID, TLP: ind.TLP, Recipients: ind.Recipients}
 }
 
 // ref returns the event reference of ind.

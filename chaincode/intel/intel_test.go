@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -151,8 +152,9 @@ func TestShareClearReadableByEveryMember(t *testing.T) {
 		t.Fatalf("events %v, want IntelChanged last", evs)
 	}
 	var ev wire.IntelEvent
-	if err := json.Unmarshal(evs[len(evs)-1].Payload, &ev); err != nil || ev.Kind != wire.IntelShared || len(ev.Indicators) != 1 || ev.Indicators[0].ID != ind.ID {
-		t.Errorf("event %s, want kind shared naming %s", evs[len(evs)-1].Payload, ind.ID)
+	if err := json.Unmarshal(evs[len(evs)-1].Payload, &ev); err != nil || ev.Kind != wire.IntelShared || ev.SharedBy != "Org1MSP" || len(ev.Indicators) != 1 ||
+		!reflect.DeepEqual(ev.Indicators[0], wire.IndicatorRef{ID: ind.ID, TLP: wire.TLPClear}) {
+		t.Errorf("event %s, want kind shared by Org1MSP naming %s by id and TLP only", evs[len(evs)-1].Payload, ind.ID)
 	}
 	if got.ValueKey == "" || !slices.Contains(packEntryHashes(t, e, "Org2MSP", got.ValueKey), ind.ValueHash) {
 		t.Errorf("value pack %q of Org2's peer lacks an entry hashing to valueHash %s", got.ValueKey, ind.ValueHash)
@@ -903,5 +905,140 @@ func TestGetIndicators(t *testing.T) {
 		return e.C.GetIndicators(ctx, `["not-an-id"]`)
 	}); !errors.As(err, &ve) {
 		t.Errorf("a malformed id: %v, want *wire.ValidationError", err)
+	}
+}
+
+// TestRecordsOfEarlierVersions: a ledger written by the chaincode before
+// records had a stored form of their own (wire JSON records naming a
+// value pack) keeps working: its records are listed and read with their
+// values next to new ones, revoked (then stored in the new form), made
+// AMBER (the value leaves the old pack) and purged (every copy goes).
+func TestRecordsOfEarlierVersions(t *testing.T) {
+	e := newEnv(t)
+	const oldTx = "0d1d2d3d4d5d6d7d8d9dadbdcdddedfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfd"
+	a, va := prepare("Org1MSP", wire.IndicatorDomain, "old-a.example", wire.TLPGreen)
+	b, vb := prepare("Org1MSP", wire.IndicatorURL, "http://old-b.example/x", wire.TLPClear)
+	tx := e.L.BeginOn("Org1MSP", org1Intel)
+	for _, ind := range []wire.Indicator{a, b} {
+		old := ind
+		old.SharedBy, old.SharedAt, old.SharedTx = "Org1MSP", wire.NewTime(time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)), oldTx
+		old.Status, old.ValueKey = wire.IndicatorActive, "v."+oldTx+".0"
+		k, err := keys.Key(keys.Indicator, ind.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Ctx().GetStub().PutState(k, mustJSON(old)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pack := "[" + string(va.Bytes()) + "," + string(vb.Bytes()) + "]"
+	if err := tx.Ctx().GetStub().PutPrivateData(wire.CollectionIntelShared, "v."+oldTx+".0", []byte(pack)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	c, vc := prepare("Org1MSP", wire.IndicatorDomain, "new-c.example", wire.TLPGreen)
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{c}, []wire.IndicatorValue{vc}); err != nil {
+		t.Fatalf("share a new indicator: %v", err)
+	}
+	stored := func(id string) []byte {
+		k, _ := keys.Key(keys.Indicator, id)
+		v, _ := e.L.Value(k)
+		return v
+	}
+	if s := stored(c.ID); !bytes.HasPrefix(s, []byte(`{"h":`)) || bytes.Contains(s, []byte(c.ID)) {
+		t.Errorf("the new record is stored as %s; want the stored form, without its id", s)
+	}
+	want := map[string]string{a.ID: va.Value, b.ID: vb.Value, c.ID: vc.Value}
+	got := e.list(org2Intel)
+	if len(got) != 3 {
+		t.Fatalf("Org2 lists %d indicators, want 3", len(got))
+	}
+	for _, ind := range got {
+		if ind.Value != want[ind.ID] || !ind.ValueOnLedger || ind.Status != wire.IndicatorActive || ind.SharedBy != "Org1MSP" || ind.Hash == "" {
+			t.Errorf("Org2 lists %+v; want value %q on the ledger, active, shared by Org1MSP", ind, want[ind.ID])
+		}
+	}
+	if _, _, err := e.call("Org1MSP", org1Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.RevokeIndicator(ctx, a.ID, "false positive")
+	}); err != nil {
+		t.Fatalf("revoke a record of the earlier version: %v", err)
+	}
+	if got, err := e.get("Org2MSP", org2Intel, a.ID); err != nil || got.Status != wire.IndicatorRevoked || got.Value != va.Value || got.SharedTx != oldTx {
+		t.Errorf("after the revoke Org2 reads %+v, %v; want it revoked, value and sharing tx kept", got, err)
+	}
+	if s := stored(a.ID); !bytes.HasPrefix(s, []byte(`{"h":`)) {
+		t.Errorf("the revoked record is stored as %s; want the stored form", s)
+	}
+	amber := b
+	amber.TLP, amber.Recipients = wire.TLPAmberStrict, []string{"Org1MSP"}
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{amber}, nil); err != nil {
+		t.Fatalf("share the earlier version's CLEAR record as AMBER+STRICT: %v", err)
+	}
+	if got := keysHolding(e, "Org2MSP", vb.Value); len(got) != 0 {
+		t.Errorf("Org2's peer still holds the now AMBER value under %v", got)
+	}
+	if _, err := e.get("Org2MSP", org2Intel, b.ID); !state.IsNotFound(err) {
+		t.Errorf("Org2 reads the AMBER+STRICT record: %v, want not found", err)
+	}
+	if _, _, err := e.call("Org1MSP", org1Intel, nil, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return e.C.PurgeIndicator(ctx, a.ID)
+	}); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	for _, msp := range []string{"Org1MSP", "Org2MSP"} {
+		if got := keysHolding(e, msp, va.Value); len(got) != 0 {
+			t.Errorf("after the purge %s's peer still holds the value under %v", msp, got)
+		}
+	}
+	if got, err := e.get("Org1MSP", org1Intel, a.ID); err != nil || got.Status != wire.IndicatorPurged || got.ValueHash != a.ValueHash {
+		t.Errorf("after the purge Org1 reads %+v, %v; want purged with its valueHash", got, err)
+	}
+}
+
+// TestShareSlimRecords: a share may leave out what the ledger derives
+// (wire.IndicatorShare): the records it stores are those of the full
+// form; a CLEAR/GREEN record whose value is missing or another's, and an
+// AMBER record without type or valueHash, are refused.
+func TestShareSlimRecords(t *testing.T) {
+	e := newEnv(t)
+	slim := func(ind wire.Indicator) wire.Indicator {
+		ind.ID, ind.SharedBy = "", ""
+		if !wire.IsAmber(ind.TLP) {
+			ind.Type, ind.ValueHash = "", ""
+		}
+		return ind
+	}
+	a, va := prepare("Org1MSP", wire.IndicatorDomain, "slim-a.example", wire.TLPGreen)
+	b, vb := prepare("Org1MSP", wire.IndicatorSHA256, strings.Repeat("ab", 32), wire.TLPClear)
+	amber, _ := prepare("Org1MSP", wire.IndicatorDomain, "slim-amber.example", wire.TLPAmber, "Org1MSP", "Org2MSP")
+	if _, _, err := e.share("Org1MSP", org1Intel, []wire.Indicator{slim(a), slim(b), slim(amber)}, []wire.IndicatorValue{va, vb}); err != nil {
+		t.Fatalf("slim share: %v", err)
+	}
+	for _, want := range []wire.Indicator{a, b, amber} {
+		got, err := e.get("Org1MSP", org1Intel, want.ID)
+		if err != nil || got.Type != want.Type || got.ValueHash != want.ValueHash || got.SharedBy != "Org1MSP" || got.Hash != want.Hash {
+			t.Errorf("reads %+v, %v; want type %s, valueHash %s, shared by Org1MSP", got, err, want.Type, want.ValueHash)
+		}
+	}
+	c, vc := prepare("Org1MSP", wire.IndicatorDomain, "slim-c.example", wire.TLPGreen)
+	d, _ := prepare("Org1MSP", wire.IndicatorDomain, "slim-d.example", wire.TLPGreen)
+	noType := slim(amber)
+	noType.Type = ""
+	tests := []struct {
+		name   string
+		inds   []wire.Indicator
+		values []wire.IndicatorValue
+	}{
+		{"GREEN without its value", []wire.Indicator{slim(c)}, []wire.IndicatorValue{va}},
+		{"GREEN with another record's value", []wire.Indicator{slim(d)}, []wire.IndicatorValue{func() wire.IndicatorValue { v := vc; v.ID = d.ID; return v }()}},
+		{"AMBER without type", []wire.Indicator{noType}, nil},
+	}
+	for _, tt := range tests {
+		var ve *wire.ValidationError
+		if _, _, err := e.share("Org1MSP", org1Intel, tt.inds, tt.values); !errors.As(err, &ve) {
+			t.Errorf("%s: %v, want *wire.ValidationError", tt.name, err)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 
+	"github.com/ledgerguard/ledgerguard/chaincode/internal/intelrec"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/state"
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
@@ -194,7 +195,7 @@ func repack(stub shim.ChaincodeStubInterface, coll string, stale, drop map[strin
 			if err != nil {
 				return err
 			}
-			ind, found, err := state.Get[wire.Indicator](stub, k)
+			ind, found, err := intelrec.Get(stub, k)
 			if err != nil {
 				return err
 			}
@@ -202,7 +203,7 @@ func repack(stub shim.ChaincodeStubInterface, coll string, stale, drop map[strin
 				continue // the record moved on; its value is elsewhere
 			}
 			ind.ValueKey = p.addRaw(e.raw)
-			if err := state.Put(stub, k, ind); err != nil {
+			if err := intelrec.Put(stub, k, ind); err != nil {
 				return err
 			}
 		}

@@ -140,12 +140,15 @@ func IndicatorID(sharedBy, hash string) string {
 
 // Indicator is the public record of one shared indicator. The sharer
 // fills the fields down to StixID; the ledger sets the rest from the
-// transaction (SharedBy from the creator's MSP, never from input).
+// transaction (SharedBy from the creator's MSP, never from input). ID,
+// Type, ValueHash and SharedBy are omitted from JSON only when empty,
+// i.e. in a share that leaves them to the ledger ([IndicatorShare]):
+// every record the ledger returns has them.
 type Indicator struct {
-	ID             string   `json:"id"`
+	ID             string   `json:"id,omitempty"`
 	Hash           string   `json:"hash"`
 	KeyID          string   `json:"keyId"`
-	Type           string   `json:"type"`
+	Type           string   `json:"type,omitempty"`
 	Confidence     int      `json:"confidence"`
 	TLP            string   `json:"tlp"`
 	Recipients     []string `json:"recipients,omitempty"`
@@ -160,9 +163,9 @@ type Indicator struct {
 	// carries. It stays after a purge, so whoever kept the value can still
 	// prove it was the one shared; the salt keeps it from confirming a
 	// guess.
-	ValueHash string `json:"valueHash"`
+	ValueHash string `json:"valueHash,omitempty"`
 
-	SharedBy  string `json:"sharedBy"`
+	SharedBy  string `json:"sharedBy,omitempty"`
 	SharedAt  Time   `json:"sharedAt,omitzero"`
 	SharedTx  string `json:"sharedTx,omitempty"`
 	Status    string `json:"status,omitempty"`
@@ -207,6 +210,14 @@ type IndicatorValue struct {
 
 // IndicatorShare is the ShareIndicators argument: the public parts of a
 // batch of indicators (their values travel in the transient map).
+//
+// A record may leave out what the ledger derives (chaincode versions from
+// the stored record form on; earlier ones refuse such a share as
+// invalid): its id (from the sharer and hash), its sharedBy, and for
+// CLEAR and GREEN records, whose values travel with the share, its type
+// and valueHash (from the value with the record's id and hash). Every
+// share is a few hundred kilobytes in each endorser's proposal and
+// chaincode process, so the gateway leaves them out.
 type IndicatorShare struct {
 	Indicators []Indicator `json:"indicators"`
 }
@@ -263,18 +274,27 @@ const (
 // IntelEvent is the payload of [EventIntelChanged]: what changed, by
 // reference only. Chaincode events are public, so it carries ids, hashes,
 // types, TLP and recipients, never a value.
+//
+// A share's event ([IntelShared]) names its sharer once (SharedBy) and
+// each indicator by id, TLP and recipients only: it is in the block with
+// every indicator of the share, and readers find the rest in the record.
+// The other kinds (and shares recorded by chaincode versions before this
+// form) carry full references and no SharedBy.
 type IntelEvent struct {
 	Kind       string         `json:"kind"`
+	SharedBy   string         `json:"sharedBy,omitempty"`
 	Indicators []IndicatorRef `json:"indicators"`
 }
 
-// IndicatorRef names one indicator in an [IntelEvent].
+// IndicatorRef names one indicator in an [IntelEvent]. ID and TLP are
+// always there (and Recipients for AMBER); Hash, Type, SharedBy and
+// ValidUntil are left out of a share's event (see [IntelEvent]).
 type IndicatorRef struct {
 	ID         string   `json:"id"`
-	Hash       string   `json:"hash"`
-	Type       string   `json:"type"`
+	Hash       string   `json:"hash,omitempty"`
+	Type       string   `json:"type,omitempty"`
 	TLP        string   `json:"tlp"`
 	Recipients []string `json:"recipients,omitempty"`
-	SharedBy   string   `json:"sharedBy"`
+	SharedBy   string   `json:"sharedBy,omitempty"`
 	ValidUntil Time     `json:"validUntil,omitzero"`
 }

@@ -95,6 +95,10 @@ func (l *Ledger) Share(ctx context.Context, share wire.IndicatorShare, values []
 		if err != nil {
 			return res, encodeError(op, "share", err)
 		}
+		slim, err := json.Marshal(wire.IndicatorShare{Indicators: slimRecords(chunk)})
+		if err != nil {
+			return res, encodeError(op, "share", err)
+		}
 		tm := map[string][]byte{}
 		if len(shared) > 0 {
 			tv, err := json.Marshal(shared)
@@ -103,7 +107,7 @@ func (l *Ledger) Share(ctx context.Context, share wire.IndicatorShare, values []
 			}
 			tm[wire.TransientIntelValues], tm[wire.TransientIntelKey] = tv, wk
 		}
-		st, err := l.shareChunk(ctx, arg, tm)
+		st, err := l.shareChunk(ctx, slim, arg, tm)
 		if err != nil {
 			return res, err
 		}
@@ -123,30 +127,49 @@ func (l *Ledger) Share(ctx context.Context, share wire.IndicatorShare, values []
 	return res, nil
 }
 
-// shareChunk submits one intel:ShareIndicators of the share arg, with
-// transient (the values and key, or empty) in its transient map.
+// slimRecords returns records without what the chaincode derives (see
+// wire.IndicatorShare): id and sharer, and the type and valueHash of
+// CLEAR and GREEN records, whose values travel with them. A share's
+// records are in the proposal every endorser receives and hashes, and in
+// each endorser's chaincode process: about a third fewer bytes there.
+func slimRecords(inds []wire.Indicator) []wire.Indicator {
+	out := slices.Clone(inds)
+	for i := range out {
+		out[i].ID, out[i].SharedBy = "", ""
+		if !wire.IsAmber(out[i].TLP) {
+			out[i].Type, out[i].ValueHash = "", ""
+		}
+	}
+	return out
+}
+
+// shareChunk submits one intel:ShareIndicators of a chunk of records,
+// with transient (the values and key, or empty) in its transient map:
+// slim is the chunk's share without what the chaincode derives, full the
+// same share with every field.
 //
-// The records go in the transient map too, with an empty argument: the
+// The records go in the transient map, slim, with an empty argument: the
 // block then carries them once, as the chaincode writes them. A
-// chaincode older than that form reads the empty argument as a malformed
-// share and refuses it at endorsement with wire.CodeInvalid; nothing was
-// ordered then, so the chunk is endorsed once more with the records as
-// the argument, the form every version accepts (its block carries them
-// twice). The chaincode's replay check hashes the share's bytes, the
-// same in both forms. A share the current chaincode finds invalid is
-// refused in both forms, and the second refusal is returned: it costs
+// chaincode older than that form reads the empty argument or the slim
+// records as a malformed share and refuses it at endorsement with
+// wire.CodeInvalid; nothing was ordered then, so the chunk is endorsed
+// once more with the full records as the argument, the form every
+// version accepts (its block carries them twice). The chaincode's replay
+// check hashes the share's bytes, so a retry by the same gateway finds
+// its replay in either form. A share the current chaincode finds invalid
+// is refused in both forms, and the second refusal is returned: it costs
 // one more endorsement, only for a share that fails anyway.
-func (l *Ledger) shareChunk(ctx context.Context, arg []byte, transient map[string][]byte) (*client.Status, error) {
+func (l *Ledger) shareChunk(ctx context.Context, slim, full []byte, transient map[string][]byte) (*client.Status, error) {
 	op := wire.TxShareIndicators
 	tm := make(map[string][]byte, len(transient)+1)
 	maps.Copy(tm, transient)
-	tm[wire.TransientIntelShare] = arg
+	tm[wire.TransientIntelShare] = slim
 	_, st, err := l.submitWith(ctx, wire.ContractIntel, op, client.WithArguments(""), client.WithTransient(tm))
 	var rej *gateway.LedgerRejectedError
 	if err == nil || !errors.As(err, &rej) || rej.Code != wire.CodeInvalid || rej.Stage != gateway.StageEndorse {
 		return st, err
 	}
-	_, st, err = l.submitWith(ctx, wire.ContractIntel, op, client.WithArguments(string(arg)), client.WithTransient(transient))
+	_, st, err = l.submitWith(ctx, wire.ContractIntel, op, client.WithArguments(string(full)), client.WithTransient(transient))
 	return st, err
 }
 

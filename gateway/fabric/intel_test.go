@@ -20,8 +20,9 @@ type endorsement struct {
 }
 
 // TestShareFallsBackToTheArgumentForm: Share sends its records in the
-// transient map with an empty argument; a chaincode older than that form
-// refuses the empty argument (wire.CodeInvalid), and Share then sends the
+// transient map, without what the chaincode derives, with an empty
+// argument; a chaincode older than that form refuses the empty argument
+// or the slim records (wire.CodeInvalid), and Share then sends the full
 // records as the argument. Other refusals are not retried in the other
 // form.
 func TestShareFallsBackToTheArgumentForm(t *testing.T) {
@@ -34,6 +35,11 @@ func TestShareFallsBackToTheArgumentForm(t *testing.T) {
 		t.Fatal(err)
 	}
 	arg := string(argJSON)
+	slim := wire.IndicatorShare{Indicators: []wire.Indicator{{TLP: wire.TLPGreen}}}
+	slimJSON, err := json.Marshal(slim)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		// chaincode answers a proposal from its argument.
@@ -78,8 +84,8 @@ func TestShareFallsBackToTheArgumentForm(t *testing.T) {
 				_, hasValues := tm[wire.TransientIntelValues]
 				_, hasKey := tm[wire.TransientIntelKey]
 				got = append(got, endorsement{args[0], hasShare, hasValues, hasKey})
-				if hasShare && string(tm[wire.TransientIntelShare]) != arg {
-					t.Errorf("transient share %s, want %s", tm[wire.TransientIntelShare], arg)
+				if hasShare && string(tm[wire.TransientIntelShare]) != string(slimJSON) {
+					t.Errorf("transient share %s, want %s (without id, sharer, type and valueHash)", tm[wire.TransientIntelShare], slimJSON)
 				}
 				return tt.chaincode(args[0])
 			}}

@@ -414,6 +414,12 @@ func (s *Sync) Handle(ctx context.Context, ev gateway.ChaincodeEvent) error {
 		s.log.Warn("intel sync: ignoring an IntelChanged event that does not decode", "block", ev.BlockNumber, "tx", ev.TxID, "err", err)
 		return s.advance(ev, nil)
 	}
+	for i := range ie.Indicators {
+		// A share's event names its sharer once (wire.IntelEvent).
+		if ie.Indicators[i].SharedBy == "" {
+			ie.Indicators[i].SharedBy = ie.SharedBy
+		}
+	}
 	s.mu.Lock()
 	n := uint32(0)
 	if s.cp.IntelBlock == ev.BlockNumber {

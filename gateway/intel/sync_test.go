@@ -356,3 +356,32 @@ func TestSyncReadsInBatches(t *testing.T) {
 		})
 	}
 }
+
+// TestSyncCompactShareEvent: a share's event as the chaincode now emits
+// it (the sharer once, each indicator by id, TLP and recipients) brings
+// what this organisation may read into the matcher, as full references
+// did: CLEAR and GREEN, and AMBER naming it, not AMBER for others.
+func TestSyncCompactShareEvent(t *testing.T) {
+	ctx := context.Background()
+	led := &fakeLedger{msp: "Org2MSP", recs: map[string]wire.Indicator{}, values: map[string]string{}}
+	s, m, _ := openTestSync(t, filepath.Join(t.TempDir(), "intel.journal"), led)
+	green := led.share(t, "Org1MSP", wire.IndicatorDomain, "compact-green.example", wire.TLPGreen, nil, true)
+	amberUs := led.share(t, "Org1MSP", wire.IndicatorDomain, "compact-amber-us.example", wire.TLPAmber, []string{"Org1MSP", "Org2MSP"}, true)
+	amberOther := led.share(t, "Org1MSP", wire.IndicatorDomain, "compact-amber-other.example", wire.TLPAmberStrict, []string{"Org1MSP"}, true)
+	var refs []wire.IndicatorRef
+	for _, r := range []wire.IndicatorRef{green, amberUs, amberOther} {
+		refs = append(refs, wire.IndicatorRef{ID: r.ID, TLP: r.TLP, Recipients: r.Recipients})
+	}
+	b, err := json.Marshal(wire.IntelEvent{Kind: wire.IntelShared, SharedBy: "Org1MSP", Indicators: refs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Handle(ctx, gateway.ChaincodeEvent{Name: wire.EventIntelChanged, BlockNumber: 7, TxID: "tx-compact", Payload: b}); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	for value, want := range map[string]int{"compact-green.example": 1, "compact-amber-us.example": 1, "compact-amber-other.example": 0} {
+		if got := matches(m, "domain", value); got != want {
+			t.Errorf("matches(%s) = %d, want %d", value, got, want)
+		}
+	}
+}

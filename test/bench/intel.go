@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +75,7 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 	}
 	baseCPU := cpuSince(cpu0)
 	cpu0, _ = nsCPU()
+	kinds0 := cpuKinds(cpu0)
 	rate, p50, n, err := shareLoad(ctx, duration, func(in []intel.Input) error {
 		share, values, err := intel.Prepare("Org1MSP", key, in, nil)
 		if err != nil {
@@ -85,6 +88,7 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 		return err
 	}
 	sharedCPU := cpuSince(cpu0)
+	kinds := cpuKindsSince(kinds0)
 	endorse, commit, err := shareStages(ctx, c, key, duration/3)
 	if err != nil {
 		return fmt.Errorf("stages: %w", err)
@@ -101,6 +105,9 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 		// does not fall when other work on the machine takes CPU away.
 		fmt.Printf("BENCH intel_share_cpu_us_per_indicator %.0f us\n", float64(sharedCPU.Microseconds())/float64(n))
 		fmt.Printf("BENCH intel_public_only_cpu_us_per_indicator %.0f us\n", float64(baseCPU.Microseconds())/float64(baseN))
+		for _, k := range []string{"peer", "chaincode", "orderer", "other"} {
+			fmt.Printf("BENCH intel_share_cpu_us_per_indicator_%s %.0f us\n", k, float64(kinds[k].Microseconds())/float64(n))
+		}
 	}
 	return nil
 }
@@ -206,6 +213,48 @@ func shareLoad(ctx context.Context, duration time.Duration, share func([]intel.I
 	}
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
 	return float64(committed.Load()) / elapsed.Seconds(), latencies[len(latencies)/2], committed.Load(), nil
+}
+
+// cpuKinds splits a sample of nsCPU by the kind of process: "peer",
+// "orderer", "chaincode" (the processes the peers launch through the
+// external builder) and "other", keyed by pid so cpuKindsSince can take
+// differences.
+func cpuKinds(sample map[int]time.Duration) map[int]procCPU {
+	out := make(map[int]procCPU, len(sample))
+	for pid, t := range sample {
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil {
+			continue
+		}
+		kind := strings.TrimSpace(string(comm))
+		switch kind {
+		case "peer", "orderer", "chaincode":
+		default:
+			kind = "other"
+		}
+		out[pid] = procCPU{kind: kind, cpu: t}
+	}
+	return out
+}
+
+type procCPU struct {
+	kind string
+	cpu  time.Duration
+}
+
+// cpuKindsSince returns the CPU time each kind of process (cpuKinds)
+// used since before: where a share's CPU goes, the figure that says which
+// side of the chaincode boundary a change helped.
+func cpuKindsSince(before map[int]procCPU) map[string]time.Duration {
+	now, ok := nsCPU()
+	out := map[string]time.Duration{}
+	if !ok {
+		return out
+	}
+	for pid, p := range cpuKinds(now) {
+		out[p.kind] += p.cpu - before[pid].cpu
+	}
+	return out
 }
 
 func mustMarshal(v any) []byte {
