@@ -122,7 +122,7 @@ func (e *Engine) ExtractCanonical(ev *gateway.Event, canonical []byte, dst []flo
 		vals = make([]rawValue, 0, len(e.keys))
 	}
 	vals = vals[:len(e.keys)]
-	if !scanFields(canonical, e.keys, e.plainKeys, vals) {
+	if !e.scanFields(canonical, ev, vals) {
 		e.Extract(ev, dst)
 		return e.hasRequired(ev)
 	}
@@ -213,16 +213,34 @@ func bytesString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// scanFields finds, in the canonical event b, the values of the keys
+// scanFields finds, in the canonical event b, the values of e.keys
 // (sorted) inside its top-level "fields" object, writing vals[i] for
-// keys[i] (rawAbsent when missing); plain as in scanObject. It stops
-// after "fields": canonical field order puts only raw and labels after
-// it. It reports false when b is not in the expected shape (canonical
-// bytes have no whitespace, so any is refused); vals are then
-// meaningless.
-func scanFields(b []byte, keys []string, plain bool, vals []rawValue) bool {
-	for i := range vals {
-		vals[i] = rawValue{}
+// keys[i] (rawAbsent when missing). Engines reading few fields
+// (maxTailKeys) first read the last members of "fields" backward from
+// its end (scanTail), when ev (the event b encodes) says where that end
+// is and tryTail says it is worth it, and leave only the keys that
+// reading did not resolve to the forward reader (scanObject). The
+// forward reader stops after "fields": canonical field order puts only
+// raw and labels after it. It reports false when b is not in the
+// expected shape (canonical bytes have no whitespace, so any is
+// refused); vals are then meaningless.
+func (e *Engine) scanFields(b []byte, ev *gateway.Event, vals []rawValue) bool {
+	clear(vals)
+	keys, plain := e.keys, e.plainKeys
+	if plain && len(keys) > 0 && len(keys) <= maxTailKeys && e.tryTail(b, ev) {
+		if c, ok := fieldsClose(b, ev); ok {
+			hi, took, ok := scanTail(b, c, keys, vals)
+			if !ok {
+				return false
+			}
+			if took == e.tailMiss.Load() {
+				e.tailMiss.Store(!took) // written only when it changes: no line bouncing between cores
+			}
+			if hi == 0 {
+				return true
+			}
+			keys, vals = keys[:hi], vals[:hi]
+		}
 	}
 	if i, ok := skipHeader(b); ok {
 		if i < 0 {
