@@ -475,9 +475,9 @@ func raw(v []byte) rawValue {
 		// Escapes, and invalid UTF-8 (which decoding replaces with
 		// U+FFFD), take the decoder's slow path.
 		if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
-			return rawValue{rawEscaped, v}
+			return rawValue{kind: rawEscaped, b: v}
 		}
-		return rawValue{rawString, s}
+		return rawValue{kind: rawString, b: s}
 	case 't':
 		return rawValue{kind: rawTrue}
 	case 'f':
@@ -485,9 +485,9 @@ func raw(v []byte) rawValue {
 	case 'n':
 		return rawValue{kind: rawNull}
 	case '{', '[':
-		return rawValue{rawOther, v}
+		return rawValue{kind: rawOther, b: v}
 	}
-	return rawValue{rawNumber, v}
+	return rawValue{kind: rawNumber, b: v}
 }
 
 // plainKey reads the key string starting at b[i] (a '"') and the ':'
