@@ -41,7 +41,11 @@ const (
 // rawValue is one field's value as it appears in the canonical bytes.
 type rawValue struct {
 	kind rawKind
-	b    []byte
+	// parsed: x is parseNumber(b), read while scanObject found the
+	// value's end, so a number's bytes are read once.
+	parsed bool
+	b      []byte
+	x      float64
 }
 
 // indexKeys computes keys, slot and plainKeys (see Engine) after Compile
@@ -159,7 +163,10 @@ func (c *compiled) fromRaw(r rawValue, dst []float32) {
 	if c.kind == kNumeric {
 		switch r.kind {
 		case rawNumber:
-			x, ok := parseNumber(bytesString(r.b))
+			x, ok := r.x, true
+			if !r.parsed {
+				x, ok = parseNumber(bytesString(r.b))
+			}
 			c.putNumber(x, ok, dst)
 		case rawString:
 			x, ok := parseNumberString(bytesString(r.b))
@@ -360,11 +367,26 @@ func scanObject(b []byte, i int, keys []string, plain bool, vals []rawValue) boo
 		k := keys[next]
 		if e := ks + len(k); e+1 < len(b) && b[e] == '"' && b[e+1] == ':' && plain && string(b[ks:e]) == k {
 			i = e + 2
-			end, ok := skipValue(b, i)
-			if !ok {
-				return false
+			// A plain decimal (most values of flow records) is parsed
+			// as its end is found, one pass over its bytes; it ends
+			// where skipValue would end it (none of its bytes ends a
+			// scalar).
+			var end int
+			if i < len(b) && (b[i] == '-' || b[i]-'0' < 10) {
+				x, n, ok := scanDecimal(bytesString(b[i:]))
+				if end = i + n; ok && end < len(b) && endsScalar[b[end]] {
+					vals[next] = rawValue{kind: rawNumber, parsed: true, b: b[i:end], x: x}
+				} else {
+					end = 0
+				}
 			}
-			vals[next] = raw(b[i:end])
+			if end == 0 {
+				var ok bool
+				if end, ok = skipValue(b, i); !ok {
+					return false
+				}
+				vals[next] = raw(b[i:end])
+			}
 			next++
 			if next == len(keys) {
 				return true // every later key sorts after the last wanted one
