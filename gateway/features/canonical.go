@@ -101,8 +101,14 @@ func (e *Engine) Require(fields []string) {
 }
 
 // maxStackKeys is how many distinct fields ExtractCanonical tracks
-// without allocating.
-const maxStackKeys = 128
+// without allocating, and fewKeys how many it tracks in a smaller array:
+// the array is zeroed on every call (it holds pointers), 5 KB at
+// maxStackKeys, which cost a DNS model reading one field more than
+// finding that field.
+const (
+	maxStackKeys = 128
+	fewKeys      = 16
+)
 
 // ExtractCanonical is Extract reading the fields from canonical, the
 // event's canonical bytes (ev.Canonical(), as gateway.Leaf carries them
@@ -120,12 +126,20 @@ func (e *Engine) ExtractCanonical(ev *gateway.Event, canonical []byte, dst []flo
 		e.Extract(ev, dst)
 		return e.hasRequired(ev)
 	}
-	var stack [maxStackKeys]rawValue
-	vals := stack[:0]
-	if len(e.keys) > len(stack) {
-		vals = make([]rawValue, 0, len(e.keys))
+	if len(e.keys) <= fewKeys {
+		var stack [fewKeys]rawValue
+		return e.extractVals(ev, canonical, dst, stack[:len(e.keys)])
 	}
-	vals = vals[:len(e.keys)]
+	if len(e.keys) <= maxStackKeys {
+		var stack [maxStackKeys]rawValue
+		return e.extractVals(ev, canonical, dst, stack[:len(e.keys)])
+	}
+	return e.extractVals(ev, canonical, dst, make([]rawValue, len(e.keys)))
+}
+
+// extractVals is ExtractCanonical with vals, len(e.keys) values, to read
+// the fields into.
+func (e *Engine) extractVals(ev *gateway.Event, canonical []byte, dst []float32, vals []rawValue) bool {
 	if !e.scanFields(canonical, ev, vals) {
 		e.Extract(ev, dst)
 		return e.hasRequired(ev)
