@@ -48,7 +48,7 @@ type rawValue struct {
 	x      float64
 }
 
-// indexKeys computes keys, slot and plainKeys (see Engine) after Compile
+// indexKeys computes keys, slot and members (see Engine) after Compile
 // or Require.
 func (e *Engine) indexKeys() {
 	seen := map[string]bool{}
@@ -69,10 +69,7 @@ func (e *Engine) indexKeys() {
 		add(name)
 	}
 	slices.Sort(e.keys)
-	e.plainKeys = true
-	for _, k := range e.keys {
-		e.plainKeys = e.plainKeys && k != "" && plainKeyName(k)
-	}
+	e.members = memberNames(e.keys)
 	e.slot = make([]int, len(e.feats))
 	for i := range e.feats {
 		c := &e.feats[i]
@@ -147,6 +144,10 @@ func (e *Engine) extractVals(ev *gateway.Event, canonical []byte, dst []float32,
 	for i := range e.feats {
 		c := &e.feats[i]
 		if k := e.slot[i]; k >= 0 {
+			if v := &vals[k]; v.parsed && c.kind == kNumeric {
+				dst[c.col] = c.finish(v.x) // most flow features: fromRaw's answer, without copying v
+				continue
+			}
 			c.fromRaw(vals[k], dst)
 			continue
 		}
@@ -247,8 +248,8 @@ func bytesString(b []byte) string {
 // refused); vals are then meaningless.
 func (e *Engine) scanFields(b []byte, ev *gateway.Event, vals []rawValue) bool {
 	clear(vals)
-	keys, plain := e.keys, e.plainKeys
-	if plain && len(keys) > 0 && len(keys) <= maxTailKeys && e.tryTail(b, ev) {
+	keys, members := e.keys, e.members
+	if members != nil && len(keys) > 0 && len(keys) <= maxTailKeys && e.tryTail(b, ev) {
 		if c, ok := fieldsClose(b, ev); ok {
 			hi, took, ok := scanTail(b, c, keys, vals)
 			if !ok {
@@ -260,14 +261,14 @@ func (e *Engine) scanFields(b []byte, ev *gateway.Event, vals []rawValue) bool {
 			if hi == 0 {
 				return true
 			}
-			keys, vals = keys[:hi], vals[:hi]
+			keys, members, vals = keys[:hi], members[:hi], vals[:hi]
 		}
 	}
 	if i, ok := skipHeader(b); ok {
 		if i < 0 {
 			return true // no "fields": every field is absent
 		}
-		return scanObject(b, i, keys, plain, vals)
+		return scanObject(b, i, keys, members, vals)
 	}
 	if len(b) == 0 || b[0] != '{' {
 		return false
@@ -289,7 +290,7 @@ func (e *Engine) scanFields(b []byte, ev *gateway.Event, vals []rawValue) bool {
 			if i < len(b) && b[i] == 'n' {
 				return bytes.HasPrefix(b[i:], []byte("null"))
 			}
-			return scanObject(b, i, keys, plain, vals)
+			return scanObject(b, i, keys, members, vals)
 		}
 		var end int
 		if end, ok = skipValue(b, i); !ok {
@@ -341,8 +342,9 @@ func skipHeader(b []byte) (int, bool) {
 }
 
 // scanObject scans the object starting at b[i] (which must be '{'),
-// merging its keys against keys. plain says every wanted key is
-// written verbatim (plainKeyName), which the fast path needs.
+// merging its keys against keys. members, when every wanted key is
+// written verbatim (plainKeyName), are the keys as the canonical bytes
+// write them (`"key":`), which the fast path compares; nil otherwise.
 //
 // Most keys of a flow record are wanted, so each key is first tried
 // against the next wanted key as bytes of known length (one comparison,
@@ -351,7 +353,7 @@ func skipHeader(b []byte) (int, bool) {
 // (endKey), and ordered against the wanted keys. Values are skipped
 // with a lookup table for numbers (skipValue). This pass is most of
 // extraction's cost on flow records (83 keys per CIC-IDS2017 event).
-func scanObject(b []byte, i int, keys []string, plain bool, vals []rawValue) bool {
+func scanObject(b []byte, i int, keys, members []string, vals []rawValue) bool {
 	if i >= len(b) || b[i] != '{' {
 		return false
 	}
@@ -377,10 +379,9 @@ func scanObject(b []byte, i int, keys []string, plain bool, vals []rawValue) boo
 		// Fast path: the key is the next wanted one. A plain key (no
 		// byte the encoder escapes, see plainKeyName) followed by a
 		// quote is exactly that key: no quote or backslash can hide in
-		// its bytes.
-		k := keys[next]
-		if e := ks + len(k); e+1 < len(b) && b[e] == '"' && b[e+1] == ':' && plain && string(b[ks:e]) == k {
-			i = e + 2
+		// its bytes. So one comparison with `"key":` (members) decides.
+		if m := members; m != nil && i+len(m[next]) <= len(b) && string(b[i:i+len(m[next])]) == m[next] {
+			i += len(m[next])
 			// A plain decimal (most values of flow records) is parsed
 			// as its end is found, one pass over its bytes; it ends
 			// where skipValue would end it (none of its bytes ends a
@@ -450,6 +451,20 @@ func scanObject(b []byte, i int, keys []string, plain bool, vals []rawValue) boo
 		}
 		i = end
 	}
+}
+
+// memberNames returns keys as canonical bytes write them before their
+// values (`"key":`), or nil when some key is not written verbatim
+// (plainKeyName) or is empty.
+func memberNames(keys []string) []string {
+	ms := make([]string, len(keys))
+	for i, k := range keys {
+		if k == "" || !plainKeyName(k) {
+			return nil
+		}
+		ms[i] = `"` + k + `":`
+	}
+	return ms
 }
 
 // plainKeyName reports whether the encoder writes key verbatim between

@@ -114,9 +114,10 @@ type Engine struct {
 	// feature); see ExtractCanonical.
 	keys []string
 	slot []int
-	// plainKeys: every key in keys is written verbatim in canonical
-	// bytes (plainKeyName), so scanObject may compare them as bytes.
-	plainKeys bool
+	// members are keys as canonical bytes write them (`"key":`), nil
+	// unless every key is written verbatim (plainKeyName), so that
+	// scanObject and scanTail may compare them as bytes.
+	members []string
 	// required are the fields Require named, reqSlot their indexes into
 	// keys.
 	required []string

@@ -17,7 +17,7 @@ func forwardFields(b []byte, keys []string, vals []rawValue) bool {
 		if i < 0 {
 			return true
 		}
-		return scanObject(b, i, keys, true, vals)
+		return scanObject(b, i, keys, memberNames(keys), vals)
 	}
 	return false
 }
@@ -39,7 +39,7 @@ func tailFields(b []byte, ev *gateway.Event, keys []string, vals []rawValue) (ok
 		return true, true
 	}
 	if i, ok := skipHeader(b); ok && i >= 0 {
-		return scanObject(b, i, keys[:hi], true, vals[:hi]), true
+		return scanObject(b, i, keys[:hi], memberNames(keys[:hi]), vals[:hi]), true
 	}
 	return false, true
 }
