@@ -22,7 +22,10 @@ import (
 // event are a single contiguous 0.2–3 KB run whose "fields" object lists
 // its keys sorted (encoding/json sorts map keys), so one forward pass
 // merged against the spec's sorted field names finds every value with
-// one comparison per key and sequential memory access.
+// one comparison per key and sequential memory access. Numbers are
+// parsed as that pass finds their end. A spec reading a few fields that
+// sort last (the ECS counters after 80 vendor fields) reads them
+// backward from the end of "fields" instead (tail.go).
 
 // rawKind says what a field's raw JSON value is.
 type rawKind uint8
