@@ -53,6 +53,9 @@ type compiled struct {
 
 	// baseline marks a baseline aggregate: baselineColumns writes it.
 	baseline bool
+	// log1pOnly: ops is the one transform log1p (every numeric feature
+	// of the flow models), which finish applies without its loop.
+	log1pOnly bool
 }
 
 // kindCode is a Kind resolved at Compile.
@@ -293,6 +296,7 @@ func Compile(spec Spec) (*Engine, error) {
 				return nil, &SpecError{i, f.Name, fmt.Sprintf("unknown transform %q", t.Op)}
 			}
 		}
+		c.log1pOnly = len(c.ops) == 1 && c.ops[0].code == opLog1p
 		c.zero, c.one = c.finish(0), c.finish(1)
 		// A numeric feature never reads a pseudo-field (Extract reads
 		// Fields for it); the other kinds read @class & co. from the
@@ -473,29 +477,42 @@ func (c *compiled) putString(s string, dst []float32) {
 
 // finish applies the transforms and converts to float32.
 func (c *compiled) finish(v float64) float32 {
-	for _, t := range c.ops {
-		switch t.code {
-		case opLog1p:
-			switch {
-			case v >= 1 && v < log1pInts && v == float64(int(v)):
-				v = log1pTable[int(v)]
-			case v < 0:
-				v = -math.Log1p(-v)
-			default:
-				v = math.Log1p(v)
+	if c.log1pOnly {
+		v = log1pSigned(v)
+	} else {
+		for _, t := range c.ops {
+			switch t.code {
+			case opLog1p:
+				v = log1pSigned(v)
+			case opClip:
+				v = math.Min(math.Max(v, t.a), t.b)
+			case opScale:
+				v = (v - t.a) * t.b
+			case opStandardize:
+				v = (v - t.a) / t.b
 			}
-		case opClip:
-			v = math.Min(math.Max(v, t.a), t.b)
-		case opScale:
-			v = (v - t.a) * t.b
-		case opStandardize:
-			v = (v - t.a) / t.b
 		}
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0
 	}
 	return float32(v)
+}
+
+// log1pSigned is the log1p transform, sign(v)·ln(1+|v|), computed by
+// math.Log1p, or read from log1pTable for the integers it holds; zeros
+// (a third of a flow record's values) are their own answer, as
+// math.Log1p returns them.
+func log1pSigned(v float64) float64 {
+	switch {
+	case v == 0:
+		return v
+	case v >= 1 && v < log1pInts && v == float64(int(v)):
+		return log1pTable[int(v)]
+	case v < 0:
+		return -math.Log1p(-v)
+	}
+	return math.Log1p(v)
 }
 
 // log1pInts bounds the integers whose log1p is read from log1pTable.

@@ -177,7 +177,8 @@ func TestTailHint(t *testing.T) {
 // TestLog1pTable: the table gives math.Log1p's bits, and finish reads
 // it only for the integers it holds.
 func TestLog1pTable(t *testing.T) {
-	c := compiled{ops: []op{{code: opLog1p}}}
+	c := compiled{ops: []op{{code: opLog1p}}, log1pOnly: true}
+	loop := compiled{ops: []op{{code: opLog1p}}} // finish's loop over the transforms
 	direct := func(v float64) float32 {
 		if v < 0 {
 			v = -math.Log1p(-v)
@@ -195,8 +196,11 @@ func TestLog1pTable(t *testing.T) {
 	}
 	vs = append(vs, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(), 1e300, -1e-300)
 	for _, v := range vs {
-		if got, want := c.finish(v), direct(v); math.Float32bits(got) != math.Float32bits(want) {
-			t.Errorf("finish(log1p)(%v) = %v, want %v", v, got, want)
+		want := direct(v)
+		for _, c := range []compiled{c, loop} {
+			if got := c.finish(v); math.Float32bits(got) != math.Float32bits(want) {
+				t.Errorf("finish(log1p, only %v)(%v) = %v, want %v", c.log1pOnly, v, got, want)
+			}
 		}
 	}
 }
