@@ -30,6 +30,12 @@ type config struct {
 	segmentBytes        int64
 	minFreeBytes        uint64
 	freeSpace           func(dir string) (uint64, error) // nil: statfs when fs is the OS's
+	// testIndexSyncHold is called (tests only) before each fsync of
+	// Pebble's WAL off the acknowledgement path (indexSyncer.testHold).
+	testIndexSyncHold func()
+	// testAfterSegment is called (tests only) after a group's segment
+	// fsync returned and before its Pebble batch is applied.
+	testAfterSegment func()
 }
 
 // Defaults, chosen for the throughput goal: a batch per 10,000 events or per

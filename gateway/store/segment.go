@@ -268,9 +268,9 @@ func openSegLog(fs vfs.FS, dir string, committed uint64, maxBytes int64) (l *seg
 	}
 	for i, first := range firsts {
 		last := i == len(firsts)-1
-		if first > committed {
-			return nil, &SegmentCorruptError{Path: l.path(first, "seg"), Reason: fmt.Sprintf("segment starts at seq %d, beyond the %d committed events", first, committed)}
-		}
+		// A segment may start past the checkpoint: the checkpoint is
+		// fsynced after the records it covers (see indexsync.go), and
+		// the segment chain itself says which records follow it.
 		if !last {
 			s, err := l.openSealed(first, firsts[i+1])
 			if err != nil {
@@ -346,15 +346,22 @@ func (l *segLog) openSealed(first, next uint64) (*segment, error) {
 }
 
 // recoverLast opens the last segment for appending: its records up to the
-// committed size must be whole and valid; what follows them was never
-// acknowledged and is cut off; its index is rewritten from the frames.
+// committed size (the checkpoint in Pebble) must be whole and valid; the
+// whole, valid records that follow them in seq order are kept (they were
+// fsynced, perhaps acknowledged, before a crash overtook the checkpoint,
+// and recover replays them into the indexes); what follows those (a torn
+// write, never acknowledged) is cut off; its index is rewritten from the
+// frames.
 func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 	path := l.path(first, "seg")
 	data, err := readAll(l.fs, path)
 	if err != nil {
 		return nil, err
 	}
-	want := committed - first
+	var want uint64 // records the checkpoint covers
+	if committed > first {
+		want = committed - first
+	}
 	if why := checkSegHeader(data, first); why != "" {
 		if want > 0 || len(data) >= segHeaderSize {
 			return nil, &SegmentCorruptError{Path: path, Reason: why}
@@ -368,8 +375,10 @@ func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 	if err != nil {
 		return nil, err
 	}
+	offsets, end = scanWhole(data, offsets, end, first)
+	want = uint64(len(offsets))
 	if end < int64(len(data)) {
-		log.Printf("store: %s: cutting %d bytes after the last acknowledged event (seq %d): a write a crash interrupted", path, int64(len(data))-end, committed-1)
+		log.Printf("store: %s: cutting %d bytes at offset %d after the last whole record (seq %d): a write a crash interrupted, never acknowledged", path, int64(len(data))-end, end, first+want-1)
 		if err := l.replace(path, data[:end]); err != nil {
 			return nil, err
 		}
@@ -387,6 +396,28 @@ func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 	}
 	l.end, l.count = end, want
 	return s, nil
+}
+
+// scanWhole extends offsets (the records of the segment starting at first
+// found up to end in data, the whole file) with the whole, valid records
+// that follow in seq order, and returns them with the offset just past the
+// last. It stops at the first frame that is torn, fails its checksum or
+// holds another seq.
+func scanWhole(data []byte, offsets []int64, end int64, first uint64) ([]int64, int64) {
+	for {
+		p, ok, _ := durable.ParseFrame(data[end:])
+		if !ok || len(p) < recordPrefix || binary.BigEndian.Uint64(p[:8]) != first+uint64(len(offsets)) {
+			return offsets, end
+		}
+		offsets = append(offsets, end)
+		end += int64(durable.FrameHeaderSize + len(p))
+	}
+}
+
+// size is the number of records in the log: the next seq to append.
+func (l *segLog) size() uint64 {
+	segs := *l.segs.Load()
+	return segs[len(segs)-1].first + l.count
 }
 
 // replace writes content to path atomically: a temporary file, fsynced,
