@@ -616,7 +616,7 @@ func (a *appender) appendGroup(group []*request) {
 		// reach its WAL. Without a batch sealed, the group need not wait
 		// for Pebble's fsync (indexsync.go); with one, it does, so the
 		// batch is visible exactly when durable.
-		synced := len(a.sealedIn) > 0
+		synced := len(a.sealedIn) > 0 || s.cfg.syncEveryGroup
 		if synced {
 			err = s.commitSync(b)
 		} else if err = s.db.Apply(b, pebble.NoSync); err == nil {

@@ -36,6 +36,10 @@ type config struct {
 	// testAfterSegment is called (tests only) after a group's segment
 	// fsync returned and before its Pebble batch is applied.
 	testAfterSegment func()
+	// syncEveryGroup (benchmarks only) makes every group wait for
+	// Pebble's fsync before it is acknowledged, as before indexsync.go:
+	// BenchmarkAckLatency's baseline in the same run.
+	syncEveryGroup bool
 }
 
 // Defaults, chosen for the throughput goal: a batch per 10,000 events or per
