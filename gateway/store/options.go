@@ -40,6 +40,17 @@ type config struct {
 	// Pebble's fsync before it is acknowledged, as before indexsync.go:
 	// BenchmarkAckLatency's baseline in the same run.
 	syncEveryGroup bool
+	preallocate    int8 // WithSegmentPreallocation: 0 default, 1 on, -1 off
+}
+
+// preallocates says whether segment files are zero-filled ahead of
+// appends: as WithSegmentPreallocation says, or by default on the OS's
+// file system only (an in-memory one has no journal to spare).
+func (c config) preallocates() bool {
+	if c.preallocate != 0 {
+		return c.preallocate > 0
+	}
+	return c.fs == vfs.Default
 }
 
 // Defaults, chosen for the throughput goal: a batch per 10,000 events or per
@@ -225,6 +236,23 @@ func WithMemTableSize(n uint64) Option {
 func WithMinFreeBytes(n uint64) Option {
 	return func(c *config) error {
 		c.minFreeBytes = n
+		return nil
+	}
+}
+
+// WithSegmentPreallocation turns on or off zero-filling segment files
+// ahead of appends (segment.go says why), which costs writing each
+// segment's size in zeros once, off the acknowledgement path, and keeps a
+// zero-filled spare segment file on disk. The default is on for the OS's
+// file system (WithFS not given) and off otherwise. Turn it off on a
+// copy-on-write file system (btrfs, ZFS), where writing over zeros
+// allocates anyway.
+func WithSegmentPreallocation(on bool) Option {
+	return func(c *config) error {
+		c.preallocate = -1
+		if on {
+			c.preallocate = 1
+		}
 		return nil
 	}
 }

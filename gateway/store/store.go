@@ -291,7 +291,7 @@ func (s *Store) recover() error {
 	if s.log != nil {
 		s.log.close()
 	}
-	s.log, err = openSegLog(s.cfg.fs, s.dir, meta.size, s.cfg.segmentBytes)
+	s.log, err = openSegLog(s.cfg.fs, s.dir, meta.size, s.cfg.segmentBytes, s.cfg.preallocates())
 	if err != nil {
 		return err
 	}
