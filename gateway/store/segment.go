@@ -165,6 +165,7 @@ const (
 	spareIdle int32 = iota
 	spareFilling
 	spareReady
+	spareFailed // not tried again before the next segment starts
 )
 
 // spareName is the spare segment file's name; ".tmp" files are removed at
@@ -210,8 +211,10 @@ func (l *segLog) startSpare() {
 		if err != nil {
 			if !l.closing.Load() {
 				log.Printf("store: preparing the next segment file: %v (it will be created when needed)", err)
+				// Give back what it took (the disk may be full).
+				_ = l.fs.Remove(l.fs.PathJoin(l.dir, spareName))
 			}
-			l.spare.Store(spareIdle)
+			l.spare.Store(spareFailed)
 			return
 		}
 		l.spare.Store(spareReady)
@@ -570,6 +573,7 @@ func syncDir(fs vfs.FS, dir string) error {
 // fsynced with the directory, and makes it the one appends go to.
 func (l *segLog) create(first uint64) (*segment, error) {
 	s := &segment{first: first, path: l.path(first, "seg"), idxPath: l.path(first, "idx"), fs: l.fs, refs: 1}
+	l.spare.CompareAndSwap(spareFailed, spareIdle) // try again for the next one
 	if l.spare.CompareAndSwap(spareReady, spareIdle) {
 		// The zero-filled spare becomes the segment: its header, fsynced,
 		// then its name (the directory is fsynced below).
