@@ -39,8 +39,9 @@ type indexSyncer struct {
 	// database, so a sync never runs against a closed one.
 	mu sync.Mutex
 	// testHold, when set (tests only), is called before each sync; it
-	// may block to keep Pebble's WAL unsynced.
-	testHold func()
+	// may block to keep Pebble's WAL unsynced, and returns whether to
+	// sync this time.
+	testHold func() bool
 }
 
 // applied asks the syncer to make what was applied to Pebble durable.
@@ -62,8 +63,8 @@ func (s *Store) syncLoop() {
 			return
 		case <-s.isync.kick:
 		}
-		if h := s.isync.testHold; h != nil {
-			h()
+		if h := s.isync.testHold; h != nil && !h() {
+			continue
 		}
 		s.isync.mu.Lock()
 		db := s.db

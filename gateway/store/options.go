@@ -32,7 +32,7 @@ type config struct {
 	freeSpace           func(dir string) (uint64, error) // nil: statfs when fs is the OS's
 	// testIndexSyncHold is called (tests only) before each fsync of
 	// Pebble's WAL off the acknowledgement path (indexSyncer.testHold).
-	testIndexSyncHold func()
+	testIndexSyncHold func() bool
 	// testAfterSegment is called (tests only) after a group's segment
 	// fsync returned and before its Pebble batch is applied.
 	testAfterSegment func()
