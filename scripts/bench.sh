@@ -319,9 +319,10 @@ bench_taxii() {
 # bench_store_ack turns gateway/store's BenchmarkAckLatency into BENCH
 # lines: the store's acknowledgement latency (open-loop 100-event appends
 # at 5,000 events/s on this disk, about 30 s) for the current path
-# (segment fsync only, preallocated segments), without preallocation, and
-# the path before (Pebble's fsync too), interleaved in one run, and the
-# ratio of the current p99 to the old one.
+# (segment fsync, then Pebble's, into preallocated segments), the opt-in
+# segment-only acknowledgement (store.WithAckAfterSegment) and the path
+# before (no preallocation), interleaved in one run, and the ratio of the
+# current p99 to the old one.
 bench_store_ack() {
   log "bench: store acknowledgement latency, current and old path interleaved (about 30 s)"
   (cd "${LG_ROOT}" && go test -run '^$' -bench '^BenchmarkAckLatency$' -benchtime 1x ./gateway/store/) \

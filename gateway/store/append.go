@@ -461,9 +461,9 @@ func reply(group []*request, err error) {
 // the segment file and fsync it while building one Pebble batch with the
 // id index, every Merkle node from nodeMinLevel up that the leaves
 // complete, any batch sealed by count and the checkpoint; once the
-// segment's fsync returned, apply that batch without waiting for Pebble's
-// fsync, publish and acknowledge, and leave Pebble's fsync to the index
-// syncer (indexsync.go), off the acknowledgement path. The segment is
+// segment's fsync returned, commit that batch with Pebble's fsync (or,
+// with WithAckAfterSegment, apply it without waiting and leave the fsync
+// to the index syncer, indexsync.go), publish and acknowledge. The segment is
 // durable before the checkpoint that covers it reaches Pebble's WAL, so a
 // crash between the two leaves records the next open replays, never a
 // checkpoint without its records.
@@ -613,10 +613,12 @@ func (a *appender) appendGroup(group []*request) {
 			h()
 		}
 		// The records are durable: what Pebble derives from them may now
-		// reach its WAL. Without a batch sealed, the group need not wait
-		// for Pebble's fsync (indexsync.go); with one, it does, so the
-		// batch is visible exactly when durable.
-		synced := len(a.sealedIn) > 0 || s.cfg.syncEveryGroup
+		// reach its WAL. By default the group waits for Pebble's fsync
+		// too, so every acknowledged record is covered by a durable
+		// checkpoint; with WithAckAfterSegment it need not
+		// (indexsync.go), unless it sealed a batch, which must be visible
+		// exactly when durable.
+		synced := len(a.sealedIn) > 0 || !s.cfg.ackAfterSegment
 		if synced {
 			err = s.commitSync(b)
 		} else if err = s.db.Apply(b, pebble.NoSync); err == nil {

@@ -136,11 +136,11 @@ func BenchmarkCanonical(b *testing.B) {
 // 100-event requests sent open-loop (each at its scheduled time, whatever
 // the ones before it do) at ackBenchRate events/s on the real file system:
 // the store's share of the gateway's ack_latency. It alternates rounds
-// between three stores: "new" acknowledges after the segment fsync alone
-// (Pebble's fsync off the acknowledgement path, indexsync.go) into
-// preallocated segments (segment.go); "noprealloc" the same without
-// preallocation; "old" waits for Pebble's fsync too, without
-// preallocation, as before both (syncEveryGroup). Rounds of half a second
+// between three stores: "new" is the default (the segment fsync, then
+// Pebble's, into preallocated segments, segment.go); "segack" acknowledges
+// after the segment fsync alone (WithAckAfterSegment, Pebble's fsync off
+// the acknowledgement path, indexsync.go), also preallocated; "old" is
+// the default without preallocation, as before both. Rounds of half a second
 // are interleaved so all see the same disk and machine load. It reports
 // each one's p50 and p99 and the ratio of new's p99 to old's. Run it with
 // -benchtime 1x: the work is fixed.
@@ -156,8 +156,8 @@ func BenchmarkAckLatency(b *testing.B) {
 		lat  []time.Duration
 	}{
 		{name: "new", opts: []Option{WithSegmentPreallocation(true)}},
-		{name: "noprealloc", opts: []Option{WithSegmentPreallocation(false)}},
-		{name: "old", opts: []Option{WithSegmentPreallocation(false), func(c *config) error { c.syncEveryGroup = true; return nil }}},
+		{name: "segack", opts: []Option{WithSegmentPreallocation(true), WithAckAfterSegment(true)}},
+		{name: "old", opts: []Option{WithSegmentPreallocation(false)}},
 	}
 	stores := make([]*Store, len(modes))
 	for i, m := range modes {

@@ -65,7 +65,7 @@ func TestCrashBeforeIndexSync(t *testing.T) {
 	var releaseOnce sync.Once
 	defer releaseOnce.Do(func() { close(release) })
 	var held atomic.Int64
-	s := openTest(t, mem, WithBatchMaxEvents(1000), withIndexSyncHold(func() bool { held.Add(1); <-release; return true }))
+	s := openTest(t, mem, WithBatchMaxEvents(1000), WithAckAfterSegment(true), withIndexSyncHold(func() bool { held.Add(1); <-release; return true }))
 	var acked []gateway.Event
 	for g := range 4 {
 		acked = append(acked, appendWithin(t, s.Store, testEvents(g*20, 20, 300), 10*time.Second)...)
@@ -178,7 +178,7 @@ func TestIndexSyncErrorIsFatal(t *testing.T) {
 	ctx := context.Background()
 	mem := vfs.NewCrashableMem()
 	var inj walSyncFailure
-	s := openTest(t, errorfs.Wrap(mem, inj.injector()), WithBatchMaxEvents(1000))
+	s := openTest(t, errorfs.Wrap(mem, inj.injector()), WithBatchMaxEvents(1000), WithAckAfterSegment(true))
 	acked := mustAppend(t, s.Store, testEvents(0, 20, 300))
 	for deadline := time.Now().Add(5 * time.Second); s.Stats().IndexSyncs == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -248,7 +248,7 @@ func TestReplayRefusesForeignRecord(t *testing.T) {
 // records past the checkpoint, would lose nothing.
 func TestCloseSyncsIndex(t *testing.T) {
 	mem := vfs.NewCrashableMem()
-	s := openTest(t, mem, WithBatchMaxEvents(1000), withIndexSyncHold(func() bool { return false }))
+	s := openTest(t, mem, WithBatchMaxEvents(1000), WithAckAfterSegment(true), withIndexSyncHold(func() bool { return false }))
 	acked := mustAppend(t, s.Store, testEvents(0, 30, 300))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -257,5 +257,52 @@ func TestCloseSyncsIndex(t *testing.T) {
 	defer s2.Close()
 	if s2.Stats().Replayed != 0 || s2.Size() != uint64(len(acked)) {
 		t.Errorf("after a clean close and a crash: replayed %d, size %d; want 0, %d", s2.Stats().Replayed, s2.Size(), len(acked))
+	}
+}
+
+// TestDefaultAckRefusesDamagedLastGroup: by default every acknowledged
+// record is covered by Pebble's durable checkpoint, so after a crash
+// (nothing closed cleanly) damage to the last acknowledged record still
+// makes Open refuse with a *SegmentCorruptError, where
+// WithAckAfterSegment cuts it as a torn write.
+func TestDefaultAckRefusesDamagedLastGroup(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		opts       []Option
+		wantRefuse bool
+	}{
+		{"default", nil, true},
+		{"ack-after-segment", []Option{WithAckAfterSegment(true), withIndexSyncHold(func() bool { return false })}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := vfs.NewCrashableMem()
+			s := openTest(t, mem, append([]Option{WithBatchMaxEvents(1000)}, tc.opts...)...)
+			var acked []gateway.Event
+			for g := range 3 {
+				acked = append(acked, mustAppend(t, s.Store, testEvents(g*20, 20, 300))...)
+			}
+			last := acked[len(acked)-1].Seq
+			seg, _ := s.log.find(last)
+			offs, err := seg.offsets(last, last+1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path, _ := lastSegment(t, s.Store)
+			crashed := mem.CrashClone(vfs.CrashCloneCfg{})
+			_ = s.Close()
+			flipByte(t, crashed, path, offs[0]+frameOverhead+10)
+
+			s2, err := Open(context.Background(), "db", WithGateway(testMSP, testGW), WithFS(crashed), WithBatchMaxEvents(1000))
+			var ce *SegmentCorruptError
+			if got := errors.As(err, &ce); got != tc.wantRefuse {
+				t.Fatalf("Open after damage to the last acknowledged record = %v; want refusal %v", err, tc.wantRefuse)
+			}
+			if tc.wantRefuse && ce.Offset != offs[0] {
+				t.Errorf("error names offset %d, want %d", ce.Offset, offs[0])
+			}
+			if s2 != nil {
+				_ = s2.Close()
+			}
+		})
 	}
 }

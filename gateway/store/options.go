@@ -36,11 +36,11 @@ type config struct {
 	// testAfterSegment is called (tests only) after a group's segment
 	// fsync returned and before its Pebble batch is applied.
 	testAfterSegment func()
-	// syncEveryGroup (benchmarks only) makes every group wait for
-	// Pebble's fsync before it is acknowledged, as before indexsync.go:
-	// BenchmarkAckLatency's baseline in the same run.
-	syncEveryGroup bool
-	preallocate    int8 // WithSegmentPreallocation: 0 default, 1 on, -1 off
+	// ackAfterSegment (WithAckAfterSegment) acknowledges a group after
+	// its segment fsync alone, Pebble's fsync following off the
+	// acknowledgement path (indexsync.go).
+	ackAfterSegment bool
+	preallocate     int8 // WithSegmentPreallocation: 0 default, 1 on, -1 off
 }
 
 // preallocates says whether segment files are zero-filled ahead of
@@ -236,6 +236,24 @@ func WithMemTableSize(n uint64) Option {
 func WithMinFreeBytes(n uint64) Option {
 	return func(c *config) error {
 		c.minFreeBytes = n
+		return nil
+	}
+}
+
+// WithAckAfterSegment, when on, acknowledges an Append once its records
+// are fsynced in the segment file, with Pebble's fsync of the index,
+// Merkle nodes and checkpoint that cover them following off the
+// acknowledgement path (indexsync.go): one fsync on the path instead of
+// two. The price is a narrower corruption guarantee: Open cannot tell a
+// damaged record past Pebble's durable checkpoint (the last group or two
+// before a crash, acknowledged) from a torn write, so it cuts it there
+// and logs file and offset instead of refusing to start. Off by default,
+// which keeps "a damaged acknowledged record refuses to start" for every
+// record; turn it on where one fsync of tail latency matters more than
+// surviving bit rot in the last group before a crash.
+func WithAckAfterSegment(on bool) Option {
+	return func(c *config) error {
+		c.ackAfterSegment = on
 		return nil
 	}
 }

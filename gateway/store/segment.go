@@ -479,7 +479,7 @@ func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 	want = uint64(len(offsets))
 	zeroTail := l.prealloc && allZero(data[end:])
 	if end < int64(len(data)) && !zeroTail {
-		log.Printf("store: %s: cutting %d bytes at offset %d after the last whole record (seq %d): a write a crash interrupted, never acknowledged", path, int64(len(data))-end, end, first+want-1)
+		log.Printf("store: %s: cutting %d bytes at offset %d after the last whole record (seq %d): a write a crash interrupted (never acknowledged unless the store ran WithAckAfterSegment)", path, int64(len(data))-end, end, first+want-1)
 		if err := l.replace(path, data[:end]); err != nil {
 			return nil, err
 		}

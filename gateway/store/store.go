@@ -5,15 +5,18 @@
 // # Guarantees
 //
 //   - Append returns only after its events are fsynced in the segment
-//     file, which is the source of truth: the id index entries, Merkle
-//     nodes and checkpoint that cover them are derived from the records
-//     and written to Pebble only after that fsync (never a checkpoint
-//     without its records), and Pebble's own fsync runs off the
-//     acknowledgement path (indexsync.go); Open replays the records past
-//     Pebble's durable checkpoint. A group that seals a batch also waits
-//     for Pebble's fsync. Many concurrent Append calls share one segment
-//     write, one Pebble write and their fsyncs (group commit). A kill -9
-//     at any point loses nothing Append acknowledged.
+//     file, which is the source of truth, and the id index entries,
+//     Merkle nodes and checkpoint that cover them (derived from the
+//     records, written to Pebble only after that fsync: never a checkpoint
+//     without its records) are fsynced in Pebble. Open replays records
+//     the segment holds past Pebble's durable checkpoint (a crash between
+//     the two fsyncs; never acknowledged). WithAckAfterSegment trades the
+//     second fsync on the acknowledgement path for a narrower corruption
+//     guarantee (see there): Pebble's fsync then runs off the path
+//     (indexsync.go), except for a group that seals a batch. Many
+//     concurrent Append calls share one segment write, one Pebble write
+//     and their fsyncs (group commit). A kill -9 at any point loses
+//     nothing Append acknowledged.
 //   - Every read reflects only fsynced state: an event, tree size, root,
 //     proof or batch is visible once, and only once, it is durable.
 //   - Sequence numbers are consecutive from 0 and equal the Merkle leaf
@@ -30,10 +33,10 @@
 //     order and cuts off what follows the last of them (a torn write,
 //     never acknowledged), and refuses to start with a *SegmentCorruptError
 //     naming the file and offset when a record Pebble's checkpoint covers
-//     is damaged, or a whole record past it does not hold its event,
-//     rather than drop what follows. Past the checkpoint (the last group
-//     or two before a crash: the index syncer keeps it within a fsync of
-//     the segment) a damaged record cannot be told from a torn write,
+//     (by default every acknowledged record) is damaged, or a whole record
+//     past it does not hold its event, rather than drop what follows. With
+//     WithAckAfterSegment, past the checkpoint (the last group or two
+//     before a crash) a damaged record cannot be told from a torn write,
 //     since the one fsync that acknowledged it is the one a torn write
 //     lacks; it is cut there, and the cut logged with file and offset.
 //     Older segments are checked record by record when read.
