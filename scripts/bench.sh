@@ -317,6 +317,22 @@ bench_taxii() {
   (cd "${LG_ROOT}" && go run ./test/bench -scenario taxii -n 100000)
 }
 
+# bench_store_ack turns gateway/store's BenchmarkAckLatency into BENCH
+# lines: the store's acknowledgement latency (open-loop 100-event appends
+# at 5,000 events/s on this disk, about 30 s) for the current path
+# (segment fsync, then Pebble's, into preallocated segments), the opt-in
+# segment-only acknowledgement (store.WithAckAfterSegment) and the path
+# before (no preallocation), interleaved in one run, and the ratio of the
+# current p99 to the old one.
+bench_store_ack() {
+  log "bench: store acknowledgement latency, current and old path interleaved (about 30 s)"
+  (cd "${LG_ROOT}" && go test -run '^$' -bench '^BenchmarkAckLatency$' -benchtime 1x ./gateway/store/) \
+    | awk '/^BenchmarkAckLatency/ { for (i = 2; i <= NF; i++) {
+          u = $(i+1)
+          if (u ~ /^p(50|99)-ms-/) { split(u, a, "-"); printf "BENCH store_ack_%s_%s_ms %s ms\n", a[3], a[1], $i }
+          if (u == "p99-ratio-new/old") printf "BENCH store_ack_p99_new_vs_old_ratio %s ratio\n", $i } }'
+}
+
 # bench_intel_match turns the matcher's Go benchmarks into BENCH lines.
 # intel_match_lookups_per_s: observables looked up per second of CPU time
 # on one core (GOMAXPROCS=1, one goroutine) against 1,000,000 indicators of
@@ -452,8 +468,8 @@ main() {
   local s out
   for s in "$@"; do
     case "${s}" in
-      submit | alerts | intel | ingest | immudb | anchorcap | orgs | action | detect | console | taxii | intel-match | intel-ingest) ;;
-      *) die "unknown scenario ${s} (submit, alerts, intel, ingest, immudb, anchorcap, orgs, action, detect, console, taxii, intel-match, intel-ingest)" ;;
+      submit | alerts | intel | ingest | immudb | anchorcap | orgs | action | detect | console | taxii | intel-match | intel-ingest | store-ack) ;;
+      *) die "unknown scenario ${s} (submit, alerts, intel, ingest, immudb, anchorcap, orgs, action, detect, console, taxii, intel-match, intel-ingest, store-ack)" ;;
     esac
   done
   out="$(mktemp)"
@@ -469,6 +485,7 @@ run_all() {
   if bench_selected console "$@"; then bench_console; fi
   if bench_selected taxii "$@"; then bench_taxii; fi
   if bench_selected intel-match "$@"; then bench_intel_match; fi
+  if bench_selected store-ack "$@"; then bench_store_ack; fi
   if bench_selected immudb "$@"; then bench_immudb; fi
   local s needs_network=false
   for s in submit alerts intel ingest anchorcap orgs action intel-ingest; do

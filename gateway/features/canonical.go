@@ -22,7 +22,10 @@ import (
 // event are a single contiguous 0.2–3 KB run whose "fields" object lists
 // its keys sorted (encoding/json sorts map keys), so one forward pass
 // merged against the spec's sorted field names finds every value with
-// one comparison per key and sequential memory access.
+// one comparison per key and sequential memory access. Numbers are
+// parsed as that pass finds their end. A spec reading a few fields that
+// sort last (the ECS counters after 80 vendor fields) reads them
+// backward from the end of "fields" instead (tail.go).
 
 // rawKind says what a field's raw JSON value is.
 type rawKind uint8
@@ -41,10 +44,14 @@ const (
 // rawValue is one field's value as it appears in the canonical bytes.
 type rawValue struct {
 	kind rawKind
-	b    []byte
+	// parsed: x is parseNumber(b), read while scanObject found the
+	// value's end, so a number's bytes are read once.
+	parsed bool
+	b      []byte
+	x      float64
 }
 
-// indexKeys computes keys, slot and plainKeys (see Engine) after Compile
+// indexKeys computes keys, slot and members (see Engine) after Compile
 // or Require.
 func (e *Engine) indexKeys() {
 	seen := map[string]bool{}
@@ -65,10 +72,7 @@ func (e *Engine) indexKeys() {
 		add(name)
 	}
 	slices.Sort(e.keys)
-	e.plainKeys = true
-	for _, k := range e.keys {
-		e.plainKeys = e.plainKeys && k != "" && plainKeyName(k)
-	}
+	e.members = memberNames(e.keys)
 	e.slot = make([]int, len(e.feats))
 	for i := range e.feats {
 		c := &e.feats[i]
@@ -97,8 +101,14 @@ func (e *Engine) Require(fields []string) {
 }
 
 // maxStackKeys is how many distinct fields ExtractCanonical tracks
-// without allocating.
-const maxStackKeys = 128
+// without allocating, and fewKeys how many it tracks in a smaller array:
+// the array is zeroed on every call (it holds pointers), 5 KB at
+// maxStackKeys, which cost a DNS model reading one field more than
+// finding that field.
+const (
+	maxStackKeys = 128
+	fewKeys      = 16
+)
 
 // ExtractCanonical is Extract reading the fields from canonical, the
 // event's canonical bytes (ev.Canonical(), as gateway.Leaf carries them
@@ -116,19 +126,31 @@ func (e *Engine) ExtractCanonical(ev *gateway.Event, canonical []byte, dst []flo
 		e.Extract(ev, dst)
 		return e.hasRequired(ev)
 	}
-	var stack [maxStackKeys]rawValue
-	vals := stack[:0]
-	if len(e.keys) > len(stack) {
-		vals = make([]rawValue, 0, len(e.keys))
+	if len(e.keys) <= fewKeys {
+		var stack [fewKeys]rawValue
+		return e.extractVals(ev, canonical, dst, stack[:len(e.keys)])
 	}
-	vals = vals[:len(e.keys)]
-	if !scanFields(canonical, e.keys, e.plainKeys, vals) {
+	if len(e.keys) <= maxStackKeys {
+		var stack [maxStackKeys]rawValue
+		return e.extractVals(ev, canonical, dst, stack[:len(e.keys)])
+	}
+	return e.extractVals(ev, canonical, dst, make([]rawValue, len(e.keys)))
+}
+
+// extractVals is ExtractCanonical with vals, len(e.keys) values, to read
+// the fields into.
+func (e *Engine) extractVals(ev *gateway.Event, canonical []byte, dst []float32, vals []rawValue) bool {
+	if !e.scanFields(canonical, ev, vals) {
 		e.Extract(ev, dst)
 		return e.hasRequired(ev)
 	}
 	for i := range e.feats {
 		c := &e.feats[i]
 		if k := e.slot[i]; k >= 0 {
+			if v := &vals[k]; v.parsed && c.kind == kNumeric {
+				dst[c.col] = c.finish(v.x) // most flow features: fromRaw's answer, without copying v
+				continue
+			}
 			c.fromRaw(vals[k], dst)
 			continue
 		}
@@ -159,7 +181,10 @@ func (c *compiled) fromRaw(r rawValue, dst []float32) {
 	if c.kind == kNumeric {
 		switch r.kind {
 		case rawNumber:
-			x, ok := parseNumber(bytesString(r.b))
+			x, ok := r.x, true
+			if !r.parsed {
+				x, ok = parseNumber(bytesString(r.b))
+			}
 			c.putNumber(x, ok, dst)
 		case rawString:
 			x, ok := parseNumberString(bytesString(r.b))
@@ -213,22 +238,40 @@ func bytesString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// scanFields finds, in the canonical event b, the values of the keys
+// scanFields finds, in the canonical event b, the values of e.keys
 // (sorted) inside its top-level "fields" object, writing vals[i] for
-// keys[i] (rawAbsent when missing); plain as in scanObject. It stops
-// after "fields": canonical field order puts only raw and labels after
-// it. It reports false when b is not in the expected shape (canonical
-// bytes have no whitespace, so any is refused); vals are then
-// meaningless.
-func scanFields(b []byte, keys []string, plain bool, vals []rawValue) bool {
-	for i := range vals {
-		vals[i] = rawValue{}
+// keys[i] (rawAbsent when missing). Engines reading few fields
+// (maxTailKeys) first read the last members of "fields" backward from
+// its end (scanTail), when ev (the event b encodes) says where that end
+// is and tryTail says it is worth it, and leave only the keys that
+// reading did not resolve to the forward reader (scanObject). The
+// forward reader stops after "fields": canonical field order puts only
+// raw and labels after it. It reports false when b is not in the
+// expected shape (canonical bytes have no whitespace, so any is
+// refused); vals are then meaningless.
+func (e *Engine) scanFields(b []byte, ev *gateway.Event, vals []rawValue) bool {
+	clear(vals)
+	keys, members := e.keys, e.members
+	if members != nil && len(keys) > 0 && len(keys) <= maxTailKeys && e.tryTail(b, ev) {
+		if c, ok := fieldsClose(b, ev); ok {
+			hi, took, ok := scanTail(b, c, keys, vals)
+			if !ok {
+				return false
+			}
+			if took == e.tailMiss.Load() {
+				e.tailMiss.Store(!took) // written only when it changes: no line bouncing between cores
+			}
+			if hi == 0 {
+				return true
+			}
+			keys, members, vals = keys[:hi], members[:hi], vals[:hi]
+		}
 	}
 	if i, ok := skipHeader(b); ok {
 		if i < 0 {
 			return true // no "fields": every field is absent
 		}
-		return scanObject(b, i, keys, plain, vals)
+		return scanObject(b, i, keys, members, vals)
 	}
 	if len(b) == 0 || b[0] != '{' {
 		return false
@@ -250,7 +293,7 @@ func scanFields(b []byte, keys []string, plain bool, vals []rawValue) bool {
 			if i < len(b) && b[i] == 'n' {
 				return bytes.HasPrefix(b[i:], []byte("null"))
 			}
-			return scanObject(b, i, keys, plain, vals)
+			return scanObject(b, i, keys, members, vals)
 		}
 		var end int
 		if end, ok = skipValue(b, i); !ok {
@@ -302,8 +345,9 @@ func skipHeader(b []byte) (int, bool) {
 }
 
 // scanObject scans the object starting at b[i] (which must be '{'),
-// merging its keys against keys. plain says every wanted key is
-// written verbatim (plainKeyName), which the fast path needs.
+// merging its keys against keys. members, when every wanted key is
+// written verbatim (plainKeyName), are the keys as the canonical bytes
+// write them (`"key":`), which the fast path compares; nil otherwise.
 //
 // Most keys of a flow record are wanted, so each key is first tried
 // against the next wanted key as bytes of known length (one comparison,
@@ -312,7 +356,7 @@ func skipHeader(b []byte) (int, bool) {
 // (endKey), and ordered against the wanted keys. Values are skipped
 // with a lookup table for numbers (skipValue). This pass is most of
 // extraction's cost on flow records (83 keys per CIC-IDS2017 event).
-func scanObject(b []byte, i int, keys []string, plain bool, vals []rawValue) bool {
+func scanObject(b []byte, i int, keys, members []string, vals []rawValue) bool {
 	if i >= len(b) || b[i] != '{' {
 		return false
 	}
@@ -338,15 +382,29 @@ func scanObject(b []byte, i int, keys []string, plain bool, vals []rawValue) boo
 		// Fast path: the key is the next wanted one. A plain key (no
 		// byte the encoder escapes, see plainKeyName) followed by a
 		// quote is exactly that key: no quote or backslash can hide in
-		// its bytes.
-		k := keys[next]
-		if e := ks + len(k); e+1 < len(b) && b[e] == '"' && b[e+1] == ':' && plain && string(b[ks:e]) == k {
-			i = e + 2
-			end, ok := skipValue(b, i)
-			if !ok {
-				return false
+		// its bytes. So one comparison with `"key":` (members) decides.
+		if m := members; m != nil && i+len(m[next]) <= len(b) && string(b[i:i+len(m[next])]) == m[next] {
+			i += len(m[next])
+			// A plain decimal (most values of flow records) is parsed
+			// as its end is found, one pass over its bytes; it ends
+			// where skipValue would end it (none of its bytes ends a
+			// scalar).
+			var end int
+			if i < len(b) && (b[i] == '-' || b[i]-'0' < 10) {
+				x, n, ok := scanDecimal(bytesString(b[i:]))
+				if end = i + n; ok && end < len(b) && endsScalar[b[end]] {
+					vals[next] = rawValue{kind: rawNumber, parsed: true, b: b[i:end], x: x}
+				} else {
+					end = 0
+				}
 			}
-			vals[next] = raw(b[i:end])
+			if end == 0 {
+				var ok bool
+				if end, ok = skipValue(b, i); !ok {
+					return false
+				}
+				vals[next] = raw(b[i:end])
+			}
 			next++
 			if next == len(keys) {
 				return true // every later key sorts after the last wanted one
@@ -396,6 +454,20 @@ func scanObject(b []byte, i int, keys []string, plain bool, vals []rawValue) boo
 		}
 		i = end
 	}
+}
+
+// memberNames returns keys as canonical bytes write them before their
+// values (`"key":`), or nil when some key is not written verbatim
+// (plainKeyName) or is empty.
+func memberNames(keys []string) []string {
+	ms := make([]string, len(keys))
+	for i, k := range keys {
+		if k == "" || !plainKeyName(k) {
+			return nil
+		}
+		ms[i] = `"` + k + `":`
+	}
+	return ms
 }
 
 // plainKeyName reports whether the encoder writes key verbatim between
@@ -457,9 +529,9 @@ func raw(v []byte) rawValue {
 		// Escapes, and invalid UTF-8 (which decoding replaces with
 		// U+FFFD), take the decoder's slow path.
 		if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
-			return rawValue{rawEscaped, v}
+			return rawValue{kind: rawEscaped, b: v}
 		}
-		return rawValue{rawString, s}
+		return rawValue{kind: rawString, b: s}
 	case 't':
 		return rawValue{kind: rawTrue}
 	case 'f':
@@ -467,9 +539,9 @@ func raw(v []byte) rawValue {
 	case 'n':
 		return rawValue{kind: rawNull}
 	case '{', '[':
-		return rawValue{rawOther, v}
+		return rawValue{kind: rawOther, b: v}
 	}
-	return rawValue{rawNumber, v}
+	return rawValue{kind: rawNumber, b: v}
 }
 
 // plainKey reads the key string starting at b[i] (a '"') and the ':'

@@ -80,6 +80,44 @@ func RegistrableLabel(name string) string {
 	return label
 }
 
+// maxSetBigrams is the most bigrams lexical counts in its small set
+// (longer strings, rare in DNS names, use a map).
+const maxSetBigrams = 96
+
+// entropyTerms[n][c] is entropyTerm(c, n) for n up to maxEntropyN,
+// computed once (33 KB, 2,080 logarithms): a DNS name's entropy adds one
+// term per distinct byte, and math.Log2 was a quarter of a DNS model's
+// extraction.
+const maxEntropyN = 64
+
+var entropyTerms = func() *[maxEntropyN + 1][maxEntropyN + 1]float64 {
+	var t [maxEntropyN + 1][maxEntropyN + 1]float64
+	for n := 1; n <= maxEntropyN; n++ {
+		for c := 1; c <= n; c++ {
+			t[n][c] = entropyTermOf(c, n)
+		}
+	}
+	return &t
+}()
+
+// entropyTerm is p·log2(p) for p = c/n (0 < c <= n), the term a byte
+// seen c times in n adds to the Shannon entropy (subtracted): from the
+// table when n is small, the same bits either way.
+func entropyTerm(c, n int) float64 {
+	if n <= maxEntropyN {
+		return entropyTerms[n][c]
+	}
+	return entropyTermOf(c, n)
+}
+
+// entropyTermOf computes entropyTerm; the conversion rounds the product
+// before it is subtracted, as the reference does, so no compiler fuses
+// the multiplication and the subtraction in one place and not the other.
+func entropyTermOf(c, n int) float64 {
+	p := float64(c) / float64(n)
+	return float64(p * math.Log2(p))
+}
+
 func isVowel(c byte) bool  { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' }
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' }
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
@@ -166,38 +204,39 @@ func lexical(s string, idx []int, dst []float64) {
 			return
 		}
 		bigramsDone = true
-		var seen [64]uint16
-		var extra map[uint16]struct{}
-		ns := 0
+		if n <= maxSetBigrams+1 {
+			// Distinct bigrams in a small open-addressing set (at most
+			// maxSetBigrams of 128 slots used): a few probes per bigram
+			// instead of a scan of all the distinct ones before it.
+			var set [128]uint32 // bigram+1; 0: empty
+			for i := 1; i < n; i++ {
+				bg := uint16(s[i-1])<<8 | uint16(s[i])
+				if commonBigrams[bg] {
+					common++
+				}
+				key := uint32(bg) + 1
+				for h := (uint32(bg) * 0x9e3779b1) >> 25; ; h = (h + 1) & 127 {
+					if set[h] == key {
+						break
+					}
+					if set[h] == 0 {
+						set[h] = key
+						uniq++
+						break
+					}
+				}
+			}
+			return
+		}
+		seen := map[uint16]struct{}{}
 		for i := 1; i < n; i++ {
 			bg := uint16(s[i-1])<<8 | uint16(s[i])
 			if commonBigrams[bg] {
 				common++
 			}
-			dup := false
-			for _, x := range seen[:ns] {
-				if x == bg {
-					dup = true
-					break
-				}
-			}
-			if !dup {
-				if _, ok := extra[bg]; ok {
-					dup = true
-				}
-			}
-			if dup {
-				continue
-			}
-			uniq++
-			if ns < len(seen) {
-				seen[ns] = bg
-				ns++
-			} else {
-				if extra == nil {
-					extra = map[uint16]struct{}{}
-				}
-				extra[bg] = struct{}{}
+			if _, dup := seen[bg]; !dup {
+				seen[bg] = struct{}{}
+				uniq++
 			}
 		}
 	}
@@ -215,8 +254,7 @@ func lexical(s string, idx []int, dst []float64) {
 				for word != 0 {
 					b := w<<6 | bits.TrailingZeros64(word)
 					word &= word - 1
-					p := float64(counts[b]) / float64(n)
-					v -= p * math.Log2(p)
+					v -= entropyTerm(counts[b], n)
 				}
 			}
 			if v == 0 {

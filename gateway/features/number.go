@@ -27,56 +27,73 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // generic reader (underscores, hex, exponents), most of its time on such
 // numbers.
 func parseNumber(s string) (float64, bool) {
+	if v, n, ok := scanDecimal(s); ok && n == len(s) {
+		return v, true
+	}
+	return parseSlow(s)
+}
+
+// scanDecimal reads the plain decimal at the start of s as parseNumber
+// would: n is where it stopped (the first byte that is neither a digit
+// nor the first dot) and ok says v is parseNumber's answer for s[:n]
+// (false: s[:n] needs strconv). Stopping at the first other byte lets
+// the canonical reader parse a number while it finds its end, in one
+// pass over its bytes. The integer and fraction digits are read by two
+// loops, so no digit pays a test for the dot.
+func scanDecimal(s string) (v float64, n int, ok bool) {
 	i, neg := 0, false
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
 		neg = s[i] == '-'
 		i++
 	}
 	var mant uint64
-	digits, frac, dot := 0, 0, false
+	digits, frac, dot := 0, 0, false // significant digits, digits after the dot
 	start := i
 	for ; i < len(s); i++ {
-		c := s[i]
-		if c == '.' && !dot {
-			dot = true
-			continue
+		c := s[i] - '0'
+		if c > 9 {
+			break
 		}
-		if c < '0' || c > '9' {
-			return parseSlow(s)
-		}
-		if mant == 0 && c == '0' {
-			if dot {
-				frac++
-			}
+		if mant == 0 && c == 0 {
 			continue // leading zeros are not significant
 		}
-		digits++
-		if digits > 19 {
-			return parseSlow(s)
+		if digits++; digits > 19 {
+			return 0, i, false
 		}
-		mant = mant*10 + uint64(c-'0')
-		if dot {
+		mant = mant*10 + uint64(c)
+	}
+	if i < len(s) && s[i] == '.' {
+		dot = true
+		for i++; i < len(s); i++ {
+			c := s[i] - '0'
+			if c > 9 {
+				break
+			}
 			frac++
+			if mant == 0 && c == 0 {
+				continue
+			}
+			if digits++; digits > 19 {
+				return 0, i, false
+			}
+			mant = mant*10 + uint64(c)
 		}
 	}
-	n := i - start
-	if n == 0 || (dot && n == 1) {
-		return parseSlow(s)
+	if n := i - start; n == 0 || (dot && n == 1) {
+		return 0, i, false
 	}
 	if digits > 15 || frac >= len(pow10) {
-		if v, ok := eiselLemire(mant, -frac, neg); ok {
-			return v, true
-		}
-		return parseSlow(s)
+		v, ok := eiselLemire(mant, -frac, neg)
+		return v, i, ok
 	}
-	v := float64(mant)
+	v = float64(mant)
 	if frac > 0 {
 		v /= pow10[frac]
 	}
 	if neg {
 		v = -v
 	}
-	return v, true
+	return v, i, true
 }
 
 func parseSlow(s string) (float64, bool) {

@@ -105,3 +105,23 @@ func TestEiselLemireDecides(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScanDecimal: the canonical reader parses a number while it finds
+// its end (scanDecimal on the bytes from the number on); whenever it
+// takes that answer (ok, stopped at the byte after the number), it is
+// parseNumber's on the number alone, bit for bit.
+func FuzzScanDecimal(f *testing.F) {
+	for _, s := range []string{"0", "-0", "0.06", "11.178571428571429", "1158638.8025383851", "1e5", "00012", ".5", "5.", "-", "12345678901234567890", "0.000000000000000000000001"} {
+		f.Add(s, byte(','))
+	}
+	f.Fuzz(func(t *testing.T, s string, end byte) {
+		v, n, ok := scanDecimal(s + string(end))
+		if !ok || n != len(s) {
+			return
+		}
+		want, wantOK := parseNumber(s)
+		if !wantOK || math.Float64bits(v) != math.Float64bits(want) {
+			t.Errorf("scanDecimal(%q+%q) = %v, parseNumber(%q) = %v, %v", s, end, v, s, want, wantOK)
+		}
+	})
+}

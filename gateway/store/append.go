@@ -399,6 +399,9 @@ func (s *Store) tryReopen() {
 	if s.closed {
 		return
 	}
+	// The index syncer must not fsync a database being closed.
+	s.isync.mu.Lock()
+	defer s.isync.mu.Unlock()
 	if s.log != nil {
 		s.log.close()
 		s.log = nil
@@ -457,10 +460,13 @@ func reply(group []*request, err error) {
 // numbers, frame and hash the leaves (in parallel), append the frames to
 // the segment file and fsync it while building one Pebble batch with the
 // id index, every Merkle node from nodeMinLevel up that the leaves
-// complete, any batch sealed by count and the checkpoint, then commit
-// that batch with one fsync and only then publish and acknowledge. The segment is durable
-// before the checkpoint that covers it, so a crash between the two leaves
-// records the next open cuts off, never a checkpoint without its records.
+// complete, any batch sealed by count and the checkpoint; once the
+// segment's fsync returned, commit that batch with Pebble's fsync (or,
+// with WithAckAfterSegment, apply it without waiting and leave the fsync
+// to the index syncer, indexsync.go), publish and acknowledge. The segment is
+// durable before the checkpoint that covers it reaches Pebble's WAL, so a
+// crash between the two leaves records the next open replays, never a
+// checkpoint without its records.
 func (a *appender) appendGroup(group []*request) {
 	s := a.s
 	if f := s.fatal.Load(); f != nil {
@@ -603,7 +609,22 @@ func (a *appender) appendGroup(group []*request) {
 			a.fail(group, "append", first, next-1, err)
 			return
 		}
-		if err := s.commitSync(b); err != nil {
+		if h := s.cfg.testAfterSegment; h != nil {
+			h()
+		}
+		// The records are durable: what Pebble derives from them may now
+		// reach its WAL. By default the group waits for Pebble's fsync
+		// too, so every acknowledged record is covered by a durable
+		// checkpoint; with WithAckAfterSegment it need not
+		// (indexsync.go), unless it sealed a batch, which must be visible
+		// exactly when durable.
+		synced := len(a.sealedIn) > 0 || !s.cfg.ackAfterSegment
+		if synced {
+			err = s.commitSync(b)
+		} else if err = s.db.Apply(b, pebble.NoSync); err == nil {
+			err = b.Close()
+		}
+		if err != nil {
 			a.fail(group, "append", first, next-1, err)
 			return
 		}
@@ -624,6 +645,9 @@ func (a *appender) appendGroup(group []*request) {
 			s.recent.mu.Unlock()
 		}
 		s.state.Store(&durableState{size: a.size, root: root, sealed: a.sealed})
+		if !synced {
+			s.applied()
+		}
 		s.stats.commits.Add(1)
 		s.stats.events.Add(uint64(len(a.fresh)))
 		s.stats.batches.Add(uint64(len(a.sealedIn)))

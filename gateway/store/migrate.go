@@ -94,7 +94,7 @@ func (s *Store) migrate() error {
 	if err := s.cfg.fs.RemoveAll(segDir); err != nil {
 		return fmt.Errorf("store: migrate: remove partial segments: %w", err)
 	}
-	l, err := openSegLog(s.cfg.fs, s.dir, 0, s.cfg.segmentBytes)
+	l, err := openSegLog(s.cfg.fs, s.dir, 0, s.cfg.segmentBytes, s.cfg.preallocates())
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}

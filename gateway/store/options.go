@@ -30,6 +30,27 @@ type config struct {
 	segmentBytes        int64
 	minFreeBytes        uint64
 	freeSpace           func(dir string) (uint64, error) // nil: statfs when fs is the OS's
+	// testIndexSyncHold is called (tests only) before each fsync of
+	// Pebble's WAL off the acknowledgement path (indexSyncer.testHold).
+	testIndexSyncHold func() bool
+	// testAfterSegment is called (tests only) after a group's segment
+	// fsync returned and before its Pebble batch is applied.
+	testAfterSegment func()
+	// ackAfterSegment (WithAckAfterSegment) acknowledges a group after
+	// its segment fsync alone, Pebble's fsync following off the
+	// acknowledgement path (indexsync.go).
+	ackAfterSegment bool
+	preallocate     int8 // WithSegmentPreallocation: 0 default, 1 on, -1 off
+}
+
+// preallocates says whether segment files are zero-filled ahead of
+// appends: as WithSegmentPreallocation says, or by default on the OS's
+// file system only (an in-memory one has no journal to spare).
+func (c config) preallocates() bool {
+	if c.preallocate != 0 {
+		return c.preallocate > 0
+	}
+	return c.fs == vfs.Default
 }
 
 // Defaults, chosen for the throughput goal: a batch per 10,000 events or per
@@ -215,6 +236,41 @@ func WithMemTableSize(n uint64) Option {
 func WithMinFreeBytes(n uint64) Option {
 	return func(c *config) error {
 		c.minFreeBytes = n
+		return nil
+	}
+}
+
+// WithAckAfterSegment, when on, acknowledges an Append once its records
+// are fsynced in the segment file, with Pebble's fsync of the index,
+// Merkle nodes and checkpoint that cover them following off the
+// acknowledgement path (indexsync.go): one fsync on the path instead of
+// two. The price is a narrower corruption guarantee: Open cannot tell a
+// damaged record past Pebble's durable checkpoint (the last group or two
+// before a crash, acknowledged) from a torn write, so it cuts it there
+// and logs file and offset instead of refusing to start. Off by default,
+// which keeps "a damaged acknowledged record refuses to start" for every
+// record; turn it on where one fsync of tail latency matters more than
+// surviving bit rot in the last group before a crash.
+func WithAckAfterSegment(on bool) Option {
+	return func(c *config) error {
+		c.ackAfterSegment = on
+		return nil
+	}
+}
+
+// WithSegmentPreallocation turns on or off zero-filling segment files
+// ahead of appends (segment.go says why), which costs writing each
+// segment's size in zeros once, off the acknowledgement path, and keeps a
+// zero-filled spare segment file on disk. The default is on for the OS's
+// file system (WithFS not given) and off otherwise. Turn it off on a
+// copy-on-write file system (btrfs, ZFS), where writing over zeros
+// allocates anyway.
+func WithSegmentPreallocation(on bool) Option {
+	return func(c *config) error {
+		c.preallocate = -1
+		if on {
+			c.preallocate = 1
+		}
 		return nil
 	}
 }

@@ -42,6 +42,22 @@ import (
 // Segments are named by their first seq and never rewritten once the next
 // one starts, so retention or compaction can later drop or rewrite whole
 // old segments without touching the rest.
+//
+// Preallocation (WithSegmentPreallocation, on by default on the OS's file
+// system): a segment's file is filled with zeros up to the segment size,
+// and fsynced, before appends reach it, so the fdatasync that
+// acknowledges a group writes data blocks only. An append that grows the
+// file also changes its size, which the file system must commit to its
+// journal, shared with every other process fsyncing on that file system:
+// measured on this machine's ext4 with other benchmarks running, an
+// fdatasync of 100 KB appended had p50 0.6-1.1 ms and p99 77-171 ms, of
+// 100 KB overwritten in place 0.4-0.6 ms and 38-52 ms. The next segment's
+// file (spare.tmp) is zero-filled in the background once the current one
+// is half full, and renamed into place when appends move to it (if it is
+// not ready then, the segment is created empty, as without
+// preallocation); a store that is only opened to be read (export, report)
+// never writes one. The zeros after the last record of the last segment
+// are not a torn write: Open keeps them as they are.
 const (
 	segDirName    = "segments"
 	segMagic      = "LGSEG\x00\x00\x01"
@@ -126,9 +142,16 @@ func (s *segment) release() {
 // segments through segs (an immutable slice replaced when a segment is
 // added); everything else is owned by the appender goroutine.
 type segLog struct {
-	fs  vfs.FS
-	dir string
-	max int64 // start a new segment once the last one is this large
+	fs       vfs.FS
+	dir      string
+	max      int64 // start a new segment once the last one is this large
+	prealloc bool  // zero-fill segment files ahead of appends
+
+	// The spare segment file: spareIdle, spareFilling (its goroutine
+	// runs) or spareReady (zero-filled and fsynced, for the next roll).
+	spare     atomic.Int32
+	spareDone sync.WaitGroup
+	closing   atomic.Bool
 
 	segs atomic.Pointer[[]*segment]
 
@@ -136,6 +159,82 @@ type segLog struct {
 	end    int64
 	count  uint64
 	idxBuf []byte
+}
+
+const (
+	spareIdle int32 = iota
+	spareFilling
+	spareReady
+	spareFailed // not tried again before the next segment starts
+)
+
+// spareName is the spare segment file's name; ".tmp" files are removed at
+// open, so a spare a crash left behind is never mistaken for a segment.
+const spareName = "spare.tmp"
+
+// zeroChunk is how much of a file preallocation writes at a time.
+const zeroChunk = 1 << 20
+
+// zeroFill writes zeros to f from offset from up to size, then fsyncs it.
+// stop, checked between chunks, abandons the fill.
+func zeroFill(f vfs.File, from, size int64, stop func() bool) error {
+	zero := make([]byte, min(zeroChunk, max(size-from, 0)))
+	for at := from; at < size; at += int64(len(zero)) {
+		if stop() {
+			return errors.New("store: zero-fill abandoned")
+		}
+		n := min(int64(len(zero)), size-at)
+		if _, err := f.WriteAt(zero[:n], at); err != nil {
+			return err
+		}
+	}
+	return f.Sync()
+}
+
+// startSpare zero-fills the spare segment file in the background unless a
+// spare is ready or being filled. Called by the appender only.
+func (l *segLog) startSpare() {
+	if !l.prealloc || !l.spare.CompareAndSwap(spareIdle, spareFilling) {
+		return
+	}
+	l.spareDone.Add(1)
+	go func() {
+		defer l.spareDone.Done()
+		err := func() error {
+			f, err := l.fs.Create(l.fs.PathJoin(l.dir, spareName), vfs.WriteCategoryUnspecified)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return zeroFill(f, 0, l.max, l.closing.Load)
+		}()
+		if err != nil {
+			if !l.closing.Load() {
+				log.Printf("store: preparing the next segment file: %v (it will be created when needed)", err)
+				// Give back what it took (the disk may be full).
+				_ = l.fs.Remove(l.fs.PathJoin(l.dir, spareName))
+			}
+			l.spare.Store(spareFailed)
+			return
+		}
+		l.spare.Store(spareReady)
+	}()
+}
+
+// allZero reports whether b holds only zero bytes.
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func segName(first uint64, ext string) string {
@@ -215,8 +314,8 @@ func scanSegment(path string, base int64, data []byte, first, want uint64) (offs
 // anything after the last committed record (never acknowledged), and
 // creates the first segment of a new log. It refuses (*SegmentCorruptError)
 // when an acknowledged record is missing or damaged.
-func openSegLog(fs vfs.FS, dir string, committed uint64, maxBytes int64) (l *segLog, err error) {
-	l = &segLog{fs: fs, dir: fs.PathJoin(dir, segDirName), max: maxBytes}
+func openSegLog(fs vfs.FS, dir string, committed uint64, maxBytes int64, prealloc bool) (l *segLog, err error) {
+	l = &segLog{fs: fs, dir: fs.PathJoin(dir, segDirName), max: maxBytes, prealloc: prealloc}
 	if err := fs.MkdirAll(l.dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -251,6 +350,7 @@ func openSegLog(fs vfs.FS, dir string, committed uint64, maxBytes int64) (l *seg
 			}
 		}
 	}()
+
 	if len(firsts) == 0 {
 		if committed > 0 {
 			return nil, &SegmentCorruptError{Path: l.dir, Reason: fmt.Sprintf("no segment files, but the checkpoint holds %d events", committed)}
@@ -268,9 +368,9 @@ func openSegLog(fs vfs.FS, dir string, committed uint64, maxBytes int64) (l *seg
 	}
 	for i, first := range firsts {
 		last := i == len(firsts)-1
-		if first > committed {
-			return nil, &SegmentCorruptError{Path: l.path(first, "seg"), Reason: fmt.Sprintf("segment starts at seq %d, beyond the %d committed events", first, committed)}
-		}
+		// A segment may start past the checkpoint: the checkpoint is
+		// fsynced after the records it covers (see indexsync.go), and
+		// the segment chain itself says which records follow it.
 		if !last {
 			s, err := l.openSealed(first, firsts[i+1])
 			if err != nil {
@@ -346,15 +446,22 @@ func (l *segLog) openSealed(first, next uint64) (*segment, error) {
 }
 
 // recoverLast opens the last segment for appending: its records up to the
-// committed size must be whole and valid; what follows them was never
-// acknowledged and is cut off; its index is rewritten from the frames.
+// committed size (the checkpoint in Pebble) must be whole and valid; the
+// whole, valid records that follow them in seq order are kept (they were
+// fsynced, perhaps acknowledged, before a crash overtook the checkpoint,
+// and recover replays them into the indexes); what follows those (a torn
+// write, never acknowledged) is cut off; its index is rewritten from the
+// frames.
 func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 	path := l.path(first, "seg")
 	data, err := readAll(l.fs, path)
 	if err != nil {
 		return nil, err
 	}
-	want := committed - first
+	var want uint64 // records the checkpoint covers
+	if committed > first {
+		want = committed - first
+	}
 	if why := checkSegHeader(data, first); why != "" {
 		if want > 0 || len(data) >= segHeaderSize {
 			return nil, &SegmentCorruptError{Path: path, Reason: why}
@@ -368,8 +475,11 @@ func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	if end < int64(len(data)) {
-		log.Printf("store: %s: cutting %d bytes after the last acknowledged event (seq %d): a write a crash interrupted", path, int64(len(data))-end, committed-1)
+	offsets, end = scanWhole(data, offsets, end, first)
+	want = uint64(len(offsets))
+	zeroTail := l.prealloc && allZero(data[end:])
+	if end < int64(len(data)) && !zeroTail {
+		log.Printf("store: %s: cutting %d bytes at offset %d after the last whole record (seq %d): a write a crash interrupted (never acknowledged unless the store ran WithAckAfterSegment)", path, int64(len(data))-end, end, first+want-1)
 		if err := l.replace(path, data[:end]); err != nil {
 			return nil, err
 		}
@@ -387,6 +497,28 @@ func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 	}
 	l.end, l.count = end, want
 	return s, nil
+}
+
+// scanWhole extends offsets (the records of the segment starting at first
+// found up to end in data, the whole file) with the whole, valid records
+// that follow in seq order, and returns them with the offset just past the
+// last. It stops at the first frame that is torn, fails its checksum or
+// holds another seq.
+func scanWhole(data []byte, offsets []int64, end int64, first uint64) ([]int64, int64) {
+	for {
+		p, ok, _ := durable.ParseFrame(data[end:])
+		if !ok || len(p) < recordPrefix || binary.BigEndian.Uint64(p[:8]) != first+uint64(len(offsets)) {
+			return offsets, end
+		}
+		offsets = append(offsets, end)
+		end += int64(durable.FrameHeaderSize + len(p))
+	}
+}
+
+// size is the number of records in the log: the next seq to append.
+func (l *segLog) size() uint64 {
+	segs := *l.segs.Load()
+	return segs[len(segs)-1].first + l.count
 }
 
 // replace writes content to path atomically: a temporary file, fsynced,
@@ -441,6 +573,45 @@ func syncDir(fs vfs.FS, dir string) error {
 // fsynced with the directory, and makes it the one appends go to.
 func (l *segLog) create(first uint64) (*segment, error) {
 	s := &segment{first: first, path: l.path(first, "seg"), idxPath: l.path(first, "idx"), fs: l.fs, refs: 1}
+	l.spare.CompareAndSwap(spareFailed, spareIdle) // try again for the next one
+	if l.spare.CompareAndSwap(spareReady, spareIdle) {
+		// The zero-filled spare becomes the segment: its header, fsynced,
+		// then its name (the directory is fsynced below).
+		spare := l.fs.PathJoin(l.dir, spareName)
+		f, err := l.fs.OpenReadWrite(spare, vfs.WriteCategoryUnspecified)
+		if err == nil {
+			s.f = f
+			if _, err = f.WriteAt(segHeader(first), 0); err == nil {
+				if err = f.Sync(); err == nil {
+					err = l.fs.Rename(spare, s.path)
+				}
+			}
+		}
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		idx, err := l.fs.Create(s.idxPath, vfs.WriteCategoryUnspecified)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.idx = idx
+		if _, err := idx.WriteAt(idxHeader(first), 0); err != nil {
+			s.close()
+			return nil, err
+		}
+		if err := idx.Sync(); err != nil {
+			s.close()
+			return nil, err
+		}
+		if err := l.syncDir(); err != nil {
+			s.close()
+			return nil, err
+		}
+		l.end, l.count = segHeaderSize, 0
+		return s, nil
+	}
 	for _, f := range []struct {
 		path string
 		head []byte
@@ -510,6 +681,11 @@ func (l *segLog) write(firstSeq uint64, frames []byte, starts []int) error {
 	}
 	l.end += int64(len(frames))
 	l.count += uint64(len(starts))
+	if l.end >= l.max/2 {
+		// Half full: fill the next segment's file in the background, so
+		// it is ready by the time appends move to it.
+		l.startSpare()
+	}
 	return nil
 }
 
@@ -663,8 +839,10 @@ func (s *segment) closeFiles() {
 	s.f, s.idx = nil, nil
 }
 
-// close closes every segment file.
+// close closes every segment file, once a spare being filled is abandoned.
 func (l *segLog) close() {
+	l.closing.Store(true)
+	l.spareDone.Wait()
 	if p := l.segs.Load(); p != nil {
 		for _, s := range *p {
 			s.close()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
@@ -48,10 +49,11 @@ func appendToFile(t testing.TB, fs vfs.FS, path string, b []byte) {
 	}
 }
 
-// TestSegmentTornTail: whatever follows the last acknowledged record in
-// the last segment (half a frame, zeros, garbage, or whole frames of a
-// group whose checkpoint never committed) is cut off at open; every
-// acknowledged event is there and appending resumes at the next seq.
+// TestSegmentTornTail: whatever follows the last whole record in the last
+// segment (half a frame, zeros, garbage, whole frames after a torn one) is
+// cut off at open; every acknowledged event is there and appending
+// resumes at the next seq. (Whole records past the checkpoint are kept and
+// replayed: TestCrashBeforeIndexSync.)
 func TestSegmentTornTail(t *testing.T) {
 	ctx := context.Background()
 	whole := func(seq uint64) []byte {
@@ -70,7 +72,6 @@ func TestSegmentTornTail(t *testing.T) {
 		{"half a header", func(next uint64) []byte { return whole(next)[:5] }},
 		{"zeros", func(uint64) []byte { return make([]byte, 4096) }},
 		{"garbage", func(uint64) []byte { return []byte(strings.Repeat("\xff\x13garbage", 100)) }},
-		{"whole uncommitted frames", func(next uint64) []byte { return append(whole(next), whole(next+1)...) }},
 		{"torn frame then whole frames", func(next uint64) []byte { return append(whole(next)[:20], whole(next+1)...) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -430,4 +431,72 @@ func TestMissingSegmentRefusesOpen(t *testing.T) {
 		t.Fatalf("Open without segment %s = %v, want *SegmentCorruptError", gone.path, err)
 	}
 	t.Logf("refused: %v", err)
+}
+
+// TestSegmentPreallocation: with preallocation, the next segment's file
+// is zero-filled in the background once the current one is half full and
+// becomes the next segment, so appends overwrite zeros rather than grow
+// the file; the zeros after the last record are kept at open, not cut as
+// a torn write; a torn write into them is cut; every event survives.
+func TestSegmentPreallocation(t *testing.T) {
+	const segBytes = 64 << 10
+	fs := vfs.NewMem()
+	opts := []Option{WithSegmentBytes(segBytes), WithSegmentPreallocation(true), WithBatchMaxEvents(1000)}
+	s := openTest(t, fs, opts...)
+	waitSpare := func() {
+		for deadline := time.Now().Add(5 * time.Second); s.log.spare.Load() != spareReady; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the spare segment file was not filled")
+			}
+		}
+	}
+	var acked []gateway.Event
+	for i := 0; len(*s.log.segs.Load()) < 4; i++ {
+		if s.log.end >= segBytes-4096 {
+			waitSpare() // so that the roll finds it (else it creates the file)
+		}
+		acked = append(acked, mustAppend(t, s.Store, testEvents(i*20, 20, 400))...)
+	}
+	if st, err := fs.Stat(fs.PathJoin(s.log.dir, spareName)); err == nil {
+		t.Errorf("a spare of %d bytes exists while the new segment is not half full", st.Size())
+	}
+	path, size := lastSegment(t, s.Store)
+	if size != segBytes {
+		t.Errorf("last segment is %d bytes, want %d (appends overwrite its zeros)", size, segBytes)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := openTest(t, fs, opts...)
+	if _, got := lastSegment(t, s2.Store); got != size {
+		t.Errorf("after reopen the last segment is %d bytes, want its zeros kept (%d)", got, size)
+	}
+	checkAcked(t, s2.Store, acked)
+	acked = append(acked, mustAppend(t, s2.Store, testEvents(100_000, 5, 400))...)
+	end := s2.log.end
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A torn write into the zeros: half a frame.
+	f, err := fs.OpenReadWrite(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0x50, 0, 0, 0, 1, 2, 3, 4, 5}, end); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+
+	s3 := openTest(t, fs, opts...)
+	defer s3.Close()
+	if _, got := lastSegment(t, s3.Store); got != end {
+		t.Errorf("after cutting the torn write the last segment is %d bytes, want %d", got, end)
+	}
+	checkAcked(t, s3.Store, acked)
+	got := mustAppend(t, s3.Store, testEvents(200_000, 3, 400))
+	if got[0].Seq != uint64(len(acked)) {
+		t.Errorf("first seq after reopen %d, want %d", got[0].Seq, len(acked))
+	}
+	verifyLog(t, s3.Store, refLeafHashes(t, s3.Store), []uint64{1, uint64(len(acked)) / 2, s3.Size()})
 }

@@ -5,12 +5,18 @@
 // # Guarantees
 //
 //   - Append returns only after its events are fsynced in the segment
-//     file and the id index entries, Merkle nodes and checkpoint that
-//     cover them are fsynced in Pebble, in that order (a crash between
-//     the two leaves records the next open cuts off, never a checkpoint
-//     without its records). Many concurrent Append calls share one
-//     segment write, one Pebble write and their fsyncs (group commit). A
-//     kill -9 at any point loses nothing Append acknowledged.
+//     file, which is the source of truth, and the id index entries,
+//     Merkle nodes and checkpoint that cover them (derived from the
+//     records, written to Pebble only after that fsync: never a checkpoint
+//     without its records) are fsynced in Pebble. Open replays records
+//     the segment holds past Pebble's durable checkpoint (a crash between
+//     the two fsyncs; never acknowledged). WithAckAfterSegment trades the
+//     second fsync on the acknowledgement path for a narrower corruption
+//     guarantee (see there): Pebble's fsync then runs off the path
+//     (indexsync.go), except for a group that seals a batch. Many
+//     concurrent Append calls share one segment write, one Pebble write
+//     and their fsyncs (group commit). A kill -9 at any point loses
+//     nothing Append acknowledged.
 //   - Every read reflects only fsynced state: an event, tree size, root,
 //     proof or batch is visible once, and only once, it is durable.
 //   - Sequence numbers are consecutive from 0 and equal the Merkle leaf
@@ -23,10 +29,16 @@
 //     write as the events that complete it when cut by count. After a
 //     restart, sealing resumes at the last sealed tree size and pending
 //     batches stay pending, so nothing is anchored twice or skipped.
-//   - Open cuts off whatever follows the last acknowledged record in the
-//     last segment (a torn or unacknowledged write), and refuses to start
-//     with a *SegmentCorruptError naming the file and offset when an
-//     acknowledged record there is damaged, rather than drop what follows.
+//   - Open keeps every whole, valid record of the last segment in seq
+//     order and cuts off what follows the last of them (a torn write,
+//     never acknowledged), and refuses to start with a *SegmentCorruptError
+//     naming the file and offset when a record Pebble's checkpoint covers
+//     (by default every acknowledged record) is damaged, or a whole record
+//     past it does not hold its event, rather than drop what follows. With
+//     WithAckAfterSegment, past the checkpoint (the last group or two
+//     before a crash) a damaged record cannot be told from a torn write,
+//     since the one fsync that acknowledged it is the one a torn write
+//     lacks; it is cut there, and the cut logged with file and offset.
 //     Older segments are checked record by record when read.
 //   - A failed segment or WAL write or fsync is fatal (*FatalError): the
 //     store refuses all further writes rather than risk acknowledging lost
@@ -124,7 +136,9 @@ type Store struct {
 
 	anchorMu sync.Mutex // serialises MarkAnchored's read-modify-write
 
-	stats struct{ commits, events, batches, probes atomic.Uint64 }
+	stats struct{ commits, events, batches, probes, indexSyncs, replayed atomic.Uint64 }
+
+	isync indexSyncer // fsyncs Pebble's WAL off the acknowledgement path
 
 	readRanges *compact.RangeFactory
 	app        appender      // owned by the appender goroutine after Open
@@ -203,6 +217,9 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		readRanges: &compact.RangeFactory{Hash: merkle.NodeHash},
 		recent:     newRecentLeaves(cfg.recentLeaves),
 	}
+	s.isync.kick = make(chan struct{}, 1)
+	s.isync.done = make(chan struct{})
+	s.isync.testHold = cfg.testIndexSyncHold
 	if err := s.recover(); err != nil {
 		if s.log != nil {
 			s.log.close()
@@ -210,6 +227,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	go s.syncLoop()
 	go s.run()
 	return s, nil
 }
@@ -246,12 +264,14 @@ func newDiskGuard(dir string, cfg config) *diskGuard {
 }
 
 // recover rebuilds the appender's state from what is durable: the layout
-// (migrating a format-1 store), the checkpoint, the segment files (cutting
-// off what follows the checkpoint, refusing damage before it), the compact
-// range at the checkpoint's size from stored nodes (not by rehashing
-// leaves), checked against the recorded root; the last sealed tree size;
-// the running totals of the open batch from its (fewer than
-// BatchMaxEvents) events; and the id filter from the id index.
+// (migrating a format-1 store), the checkpoint, the segment files
+// (refusing damage before the checkpoint, keeping the whole records that
+// follow it, cutting a torn write after those), the compact range at the
+// checkpoint's size from stored nodes (not by rehashing leaves), checked
+// against the recorded root; the last sealed tree size; the running totals
+// of the open batch from its (fewer than BatchMaxEvents) events; the
+// records past the checkpoint replayed into Pebble (replayTail); and the
+// id filter from the id index.
 func (s *Store) recover() error {
 	if err := s.ensureFormat(); err != nil {
 		return err
@@ -274,7 +294,7 @@ func (s *Store) recover() error {
 	if s.log != nil {
 		s.log.close()
 	}
-	s.log, err = openSegLog(s.cfg.fs, s.dir, meta.size, s.cfg.segmentBytes)
+	s.log, err = openSegLog(s.cfg.fs, s.dir, meta.size, s.cfg.segmentBytes, s.cfg.preallocates())
 	if err != nil {
 		return err
 	}
@@ -306,22 +326,16 @@ func (s *Store) recover() error {
 	if a.sealed > a.size {
 		return corrupt(seqKey(prefixBySize, sealed), fmt.Errorf("sealed tree size %d beyond log size %d", sealed, a.size))
 	}
-	// Rebuild the open batch's totals. Its start time restarts now: the
-	// batch window is measured from when this process saw it.
-	if a.sealed < a.size {
-		err := s.log.readRange(a.sealed, a.size, func(r record) error {
-			e, err := decodeLeaf(r.leaf, r.seq)
-			if err != nil {
-				return &SegmentCorruptError{Path: s.log.dir, Reason: fmt.Sprintf("event seq %d: %v", r.seq, err)}
-			}
-			a.open.add(e, s.cfg.now)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
+	// Rebuild the open batch's totals (its start time restarts now: the
+	// batch window is measured from when this process saw it), and replay
+	// the records fsynced past the checkpoint into Pebble.
+	if err := a.replayTail(); err != nil {
+		return err
 	}
-	if err := a.loadIDs(meta.size); err != nil {
+	if root, err = a.root(); err != nil {
+		return corrupt(keyTree, err)
+	}
+	if err := a.loadIDs(a.size); err != nil {
 		return err
 	}
 	s.state.Store(&durableState{size: a.size, root: root, sealed: a.sealed})
@@ -385,11 +399,15 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.closing)
 	<-s.done
+	<-s.isync.done
 	var err error
 	if s.log != nil {
 		s.log.close()
 	}
 	if s.db != nil {
+		// Pebble's Close syncs its WAL, so after a clean close its
+		// checkpoint covers every record: the next open has nothing to
+		// replay (TestCloseSyncsIndex).
 		err = s.db.Close()
 	}
 	s.mu.Unlock()
@@ -419,19 +437,26 @@ func (s *Store) readLock(ctx context.Context) error {
 
 // Stats counts what this Store has committed since Open.
 type Stats struct {
-	Commits uint64 // group commits that appended events: one fsync each
+	Commits uint64 // group commits that appended events: one segment fsync each
 	Events  uint64 // events appended (duplicates not counted)
 	Batches uint64 // batches sealed
 	// Probes counts ids the id filter could not rule out, which paid an
 	// exact lookup in the id index: duplicates, and new ids at the
 	// filter's false-positive rate (about 1 %).
 	Probes uint64
+	// IndexSyncs counts fsyncs of Pebble's WAL off the acknowledgement
+	// path (groups that seal no batch do not wait for one).
+	IndexSyncs uint64
+	// Replayed counts events Open (or a reopen) found fsynced in the
+	// segment files past Pebble's durable checkpoint and replayed into
+	// the indexes.
+	Replayed uint64
 }
 
 // Stats returns counters since Open; Events/Commits is the group-commit
 // factor (events per fsync).
 func (s *Store) Stats() Stats {
-	return Stats{Commits: s.stats.commits.Load(), Events: s.stats.events.Load(), Batches: s.stats.batches.Load(), Probes: s.stats.probes.Load()}
+	return Stats{Commits: s.stats.commits.Load(), Events: s.stats.events.Load(), Batches: s.stats.batches.Load(), Probes: s.stats.probes.Load(), IndexSyncs: s.stats.indexSyncs.Load(), Replayed: s.stats.replayed.Load()}
 }
 
 // Size returns the durable tree size: the number of events acknowledged so
