@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
@@ -39,6 +40,12 @@ type Anchorer struct {
 
 	failingBatch string
 	failingSince time.Time
+	// alerts and alertLedger are set by CarryAlerts; aloneBatch is a
+	// batch whose anchor transaction with alerts failed: it is anchored
+	// alone from then on (see anchorOne).
+	alerts      AlertSource
+	alertLedger AlertLedger
+	aloneBatch  string
 }
 
 type config struct {
@@ -51,6 +58,23 @@ type config struct {
 	now         func() time.Time
 	bp          Backpressure
 	sizer       Sizer
+}
+
+// AlertSource is the alerter as the anchorer sees it: the alerts a batch
+// can carry in its anchor transaction, and the report that they did.
+type AlertSource interface {
+	// AlertsFor returns the alerts to raise in b's anchor transaction;
+	// ok false (or no alerts) anchors b alone.
+	AlertsFor(ctx context.Context, b gateway.Batch) (alerts []wire.Alert, ok bool)
+	// RaisedWith reports that b's anchor transaction committed with those
+	// alerts, and the ledger's answer for them.
+	RaisedWith(b gateway.Batch, res wire.RaiseResult)
+}
+
+// AlertLedger anchors a batch and raises its alerts in one transaction
+// (events:AnchorAndRaise), with gateway.Ledger's error classification.
+type AlertLedger interface {
+	AnchorAndRaise(ctx context.Context, b gateway.Batch, alerts []wire.Alert) (gateway.Anchor, wire.RaiseResult, error)
 }
 
 // Option configures New.
@@ -144,6 +168,23 @@ func (a *Anchorer) Subscribe(f func(gateway.Batch, gateway.Anchor)) {
 	a.onAnchr = append(a.onAnchr, f)
 }
 
+// CarryAlerts has each batch carry its alerts in its anchor transaction
+// when src has them ready (see AlertSource): the alerts and the responses
+// they trigger then commit with the batch, one ledger round trip before a
+// separate RaiseAlerts would. If that transaction fails, the batch is
+// anchored alone (at once, and on every retry) and its alerts take the
+// alerter's usual path, so a refused alert never holds the log back. Call
+// it before Run.
+func (a *Anchorer) CarryAlerts(src AlertSource, l AlertLedger) error {
+	if src == nil || l == nil {
+		return errors.New("anchor: carrying alerts needs an alert source and a ledger")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.alerts, a.alertLedger = src, l
+	return nil
+}
+
 // Wake tells the anchorer a batch was sealed; it never blocks.
 func (a *Anchorer) Wake() {
 	select {
@@ -218,7 +259,7 @@ func (a *Anchorer) Run(ctx context.Context) error {
 		a.setPending(len(pending))
 		progressed := false
 		for _, b := range pending {
-			anc, err := a.ledger.AnchorBatch(ctx, b)
+			anc, err := a.anchorOne(ctx, b)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -260,6 +301,35 @@ func (a *Anchorer) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 	}
+}
+
+// anchorOne anchors b, with its alerts when the alert source has them
+// (WithAlerts) and b's transaction with alerts has not failed before. A
+// failed transaction with alerts is followed at once by b alone: whatever
+// failed (a refused alert, a read conflict with a concurrent RaiseAlerts,
+// a lost answer to a transaction that did commit, which the anchor then
+// replays), the log goes on and the alerter raises b's alerts itself,
+// which the ledger reports as existing if they did commit.
+func (a *Anchorer) anchorOne(ctx context.Context, b gateway.Batch) (gateway.Anchor, error) {
+	a.mu.Lock()
+	src, l := a.alerts, a.alertLedger
+	a.mu.Unlock()
+	if src != nil && a.aloneBatch != b.ID {
+		if al, ok := src.AlertsFor(ctx, b); ok && len(al) > 0 {
+			anc, res, err := l.AnchorAndRaise(ctx, b, al)
+			if err == nil {
+				src.RaisedWith(b, res)
+				return anc, nil
+			}
+			if ctx.Err() != nil {
+				return gateway.Anchor{}, err
+			}
+			a.aloneBatch = b.ID
+			a.cfg.logger.Info("anchoring a batch with its alerts failed; anchoring it alone, its alerts follow with RaiseAlerts",
+				"batch", b.ID, "alerts", len(al), "err", err)
+		}
+	}
+	return a.ledger.AnchorBatch(ctx, b)
 }
 
 func (a *Anchorer) setPending(n int) {

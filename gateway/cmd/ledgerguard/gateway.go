@@ -275,6 +275,9 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return err
 		}
 		anch.Subscribe(func(gateway.Batch, gateway.Anchor) { alerter.Wake() })
+		if err := anch.CarryAlerts(alerter, ledger); err != nil {
+			return err
+		}
 		if err := m.GaugeFunc("alerting_watermark_write_failing", "1 while writing the alerter's watermark file fails (it retries; alerting goes on).", func() float64 {
 			if alerter.Status().WatermarkError != "" {
 				return 1

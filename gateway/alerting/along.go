@@ -1,0 +1,83 @@
+package alerting
+
+import (
+	"context"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+// Raising with the anchor. When a batch is scored by the time it is
+// anchored, its alerts can commit in the anchor transaction itself
+// (events:AnchorAndRaise): the chaincode checks them against the batch
+// record it writes in that transaction, so an alert still never points at
+// a batch that is not anchored in the same or an earlier transaction, and
+// the alert (with the responses its policies request) reaches the ledger
+// one commit earlier. The anchorer asks AlertsFor before anchoring and
+// reports a committed fused transaction with RaisedWith.
+//
+// The position and watermark keep their meaning (every batch's alerts
+// committed up to here): RaisedWith records the batch as scored with no
+// alert left to raise, and step still moves past it only after the
+// batches before it, whose alerts may go by RaiseAlerts, have committed.
+// Nothing of a fused transaction is durable in the alerter: after a crash
+// the batches from the watermark are scored and raised again with
+// RaiseAlerts, which reports the fused transaction's alerts as existing.
+
+// MaxAlongEvents bounds the batches AlertsFor scores on the anchorer's
+// path when they were not scored ahead: a larger batch (a backlog, the
+// ingest benchmark's bulk load) is anchored alone and scored beside its
+// anchoring, as before, so detection never holds anchoring back for long.
+const MaxAlongEvents = 10_000
+
+// MaxAlongAlerts bounds the alerts one anchor transaction carries; a batch
+// with more has them raised by RaiseAlerts after it is anchored.
+const MaxAlongAlerts = MaxPerTx
+
+// AlertsFor returns the alerts of sealed batch b to raise in its anchor
+// transaction, scoring b now if it was not scored ahead and holds at most
+// MaxAlongEvents events. ok is false when b should be anchored alone:
+// detection is idle, b is too large to score on the anchorer's path, it
+// has more than MaxAlongAlerts alerts, or scoring failed (step scores it
+// again and reports the error). ok with no alerts means there is nothing
+// to raise.
+func (a *Alerter) AlertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert, bool) {
+	if a.idle(b) {
+		return nil, false
+	}
+	al, ready := a.ready(b)
+	if !ready {
+		if b.TreeSizeAfter-b.TreeSizeBefore > MaxAlongEvents {
+			return nil, false
+		}
+		var err error
+		if al, err = a.alertsOf(ctx, b); err != nil {
+			a.cfg.Logger.Debug("scoring a batch for its anchor transaction failed; it is anchored alone", "batch", b.ID, "err", err)
+			return nil, false
+		}
+	}
+	if len(al) > MaxAlongAlerts {
+		return nil, false
+	}
+	return al, true
+}
+
+// RaisedWith records that b's anchor transaction committed with the alerts
+// AlertsFor returned, with the chaincode's answer res: b has no alert left
+// to raise, and its alerts count in Status as RaiseAlerts' would.
+func (a *Alerter) RaisedWith(b gateway.Batch, res wire.RaiseResult) {
+	a.aheadMu.Lock()
+	n := b.TreeSizeAfter - b.TreeSizeBefore
+	if _, had := a.ahead[b.ID]; !had {
+		a.aheadN += n
+	}
+	a.ahead[b.ID] = scored{end: b.TreeSizeAfter, events: n}
+	a.scoredTo = max(a.scoredTo, b.TreeSizeAfter)
+	a.aheadMu.Unlock()
+	a.mu.Lock()
+	a.raised += uint64(res.Created)
+	a.merged += uint64(len(res.Merged))
+	a.suppr += uint64(len(res.Suppressed))
+	a.mu.Unlock()
+	a.Wake()
+}

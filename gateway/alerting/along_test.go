@@ -1,0 +1,120 @@
+package alerting
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+// principals returns the principals (user names) of the alerts raised.
+func principals(r *fakeRaiser) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, c := range r.calls {
+		for _, a := range c {
+			out = append(out, a.Principal)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestAlertsForCarriedWithTheAnchor raises the middle batch's alert with
+// its anchor (AlertsFor, then RaisedWith as the anchorer reports the
+// commit): the alerter raises the other batches' alerts itself, never the
+// carried one, and moves its watermark past all three.
+func TestAlertsForCarriedWithTheAnchor(t *testing.T) {
+	log := newLog([]string{"alice", "bad1", "bad2", "bob", "bad3"}, []int{2, 2, 1}, 0)
+	r := &fakeRaiser{}
+	a, err := New(quietCfg(t), log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	al, ok := a.AlertsFor(context.Background(), log.batches[1])
+	if !ok || len(al) != 1 || al[0].Principal != "bad2" || al[0].BatchID != log.batches[1].ID {
+		t.Fatalf("AlertsFor(batch 1) = %+v, %v; want bad2's alert", al, ok)
+	}
+	if err := al[0].Validate("alert"); err != nil {
+		t.Fatalf("carried alert does not pass the chaincode's validation: %v", err)
+	}
+	// Batch 0 is anchored alone; batch 1 with its alert; batch 2 alone.
+	a.RaisedWith(log.batches[1], wire.RaiseResult{Created: 1})
+	for i := range log.batches {
+		log.anchor(i)
+	}
+	runFor(t, a, func() bool { return a.Status().Watermark == 5 })
+	if got, want := principals(r), []string{"bad1", "bad3"}; !slices.Equal(got, want) {
+		t.Fatalf("raised with RaiseAlerts %v, want %v (bad2 went with its anchor)", got, want)
+	}
+	if st := a.Status(); st.Raised != 3 || st.Position != 5 {
+		t.Fatalf("status = %+v, want 3 raised, position 5", st)
+	}
+}
+
+// TestAlertsForCrashBeforeStep: the carried alerts are not durable in the
+// alerter; after a crash it raises them again from its watermark with
+// RaiseAlerts (which the ledger answers with them as existing).
+func TestAlertsForCrashBeforeStep(t *testing.T) {
+	log := newLog([]string{"bad1", "bad2"}, []int{1, 1}, 0)
+	r := &fakeRaiser{}
+	cfg := quietCfg(t)
+	a, err := New(cfg, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.AlertsFor(context.Background(), log.batches[0]); !ok {
+		t.Fatal("AlertsFor refused a small scored batch")
+	}
+	a.RaisedWith(log.batches[0], wire.RaiseResult{Created: 1})
+	log.anchor(0)
+	log.anchor(1)
+	// a crashes here; b starts from the same state directory.
+	b, err := New(cfg, log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, b, func() bool { return b.Status().Watermark == 2 })
+	if got, want := principals(r), []string{"bad1", "bad2"}; !slices.Equal(got, want) {
+		t.Fatalf("after the crash raised %v, want %v", got, want)
+	}
+}
+
+func TestAlertsForAnchorsAlone(t *testing.T) {
+	tests := []struct {
+		name   string
+		users  []string
+		served func() []gateway.ModelRef
+	}{
+		{"detection idle", []string{"bad1"}, func() []gateway.ModelRef { return nil }},
+		{"too large to score on the anchor's path", make([]string, MaxAlongEvents+1), nil},
+		{"more alerts than one anchor transaction carries", bad(MaxAlongAlerts + 1), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := newLog(tt.users, []int{len(tt.users)}, 0)
+			cfg := quietCfg(t)
+			cfg.Served = tt.served
+			a, err := New(cfg, log, flagUsers{}, &fakeRaiser{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if al, ok := a.AlertsFor(context.Background(), log.batches[0]); ok {
+				t.Fatalf("AlertsFor = %d alerts, ok; want the batch anchored alone", len(al))
+			}
+		})
+	}
+}
+
+// bad returns n user names flagUsers flags.
+func bad(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("bad%d", i)
+	}
+	return out
+}
