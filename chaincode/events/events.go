@@ -14,7 +14,12 @@
 //   - replaying an anchored batch id returns the stored record and writes
 //     nothing, whatever the checkpoint has become since;
 //   - writes touch only keys of that (MSP, gateway): two gateways anchoring
-//     at once never conflict.
+//     at once never conflict;
+//   - AnchorAndRaise anchors a batch and raises alerts of that batch in one
+//     transaction, with every rule of AnchorBatch and of alerts:RaiseAlerts
+//     (the alerts are checked against the batch record written in the same
+//     transaction, held in memory), emitting at most the one
+//     ResponsesRequested event RaiseAlerts would.
 package events
 
 import (

@@ -7,6 +7,14 @@
 // deterministic and the chaincode returns the existing record for a replayed
 // id, a crash between commit and MarkAnchored never anchors anything twice.
 //
+// A refusal from an endorser that has not yet committed the previous
+// anchor (the chaincode's conflict at endorsement, routine when another
+// organisation's peer is a block behind) is retried after a short pause a
+// few times before the backoff applies. With CarryAlerts, a batch scored
+// by the time it is anchored carries its alerts in the anchor transaction
+// (events:AnchorAndRaise), saving the alerts and their responses one
+// ledger round trip.
+//
 // The Anchorer is the one owner of "how far is the log anchored": it
 // recovers the last anchored batch at start (Recover), tracks the anchored
 // tree size, the last anchored batch and the age of the oldest unanchored
@@ -215,6 +223,7 @@ func (a *Anchorer) Status() gateway.AnchorStatus {
 // waits out.
 func (a *Anchorer) Run(ctx context.Context) error {
 	backoff := a.cfg.minBackoff
+	behindTries := 0 // quick retries of the batch failing now (behind)
 	// storeWait pauses after a store failure that passes by itself (the
 	// store reopening after a full disk: gateway.CodeUnavailable); it
 	// returns the error to end Run with, nil to go on.
@@ -258,6 +267,7 @@ func (a *Anchorer) Run(ctx context.Context) error {
 		}
 		a.setPending(len(pending))
 		progressed := false
+		var failed error
 		for _, b := range pending {
 			anc, err := a.anchorOne(ctx, b)
 			if err != nil {
@@ -265,6 +275,7 @@ func (a *Anchorer) Run(ctx context.Context) error {
 					return ctx.Err()
 				}
 				a.recordFailure(b, err)
+				failed = err
 				break
 			}
 			if err := a.log.MarkAnchored(ctx, b.ID, anc.TxID, anc.BlockNumber); err != nil {
@@ -277,10 +288,19 @@ func (a *Anchorer) Run(ctx context.Context) error {
 			}
 			a.recordSuccess(b, anc)
 			progressed = true
-			backoff = a.cfg.minBackoff
+			backoff, behindTries = a.cfg.minBackoff, 0
 		}
 		wait := a.cfg.idle
-		if !progressed && len(pending) > 0 {
+		switch {
+		case progressed || len(pending) == 0:
+		case behind(failed) && behindTries < maxBehindTries:
+			// Most likely another organisation's endorser has not
+			// committed the previous anchor yet: it catches up within a
+			// block or two, so retry soon rather than after a backoff
+			// that would hold every event of the batch back.
+			wait = behindPause
+			behindTries++
+		default:
 			// The oldest batch failed: retry it after a growing pause. A
 			// refusal may be transient too (a peer that restarted endorses
 			// from a ledger still catching up), so it is retried the same
@@ -321,7 +341,9 @@ func (a *Anchorer) anchorOne(ctx context.Context, b gateway.Batch) (gateway.Anch
 				src.RaisedWith(b, res)
 				return anc, nil
 			}
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || behind(err) {
+				// An endorser behind refuses the anchor, not the alerts:
+				// retry them together.
 				return gateway.Anchor{}, err
 			}
 			a.aloneBatch = b.ID
@@ -330,6 +352,25 @@ func (a *Anchorer) anchorOne(ctx context.Context, b gateway.Batch) (gateway.Anch
 		}
 	}
 	return a.ledger.AnchorBatch(ctx, b)
+}
+
+// Quick retries after an endorser behind the ledger refused a batch
+// (behind): up to maxBehindTries pauses of behindPause, about two blocks
+// at the network's BatchTimeout, before the usual backoff.
+const (
+	behindPause    = 20 * time.Millisecond
+	maxBehindTries = 10
+)
+
+// behind reports whether err is the refusal an endorser gives when it has
+// not yet committed this gateway's previous anchor: the chaincode's
+// conflict ("does not continue the anchored sequence") at endorsement. A
+// real fork of the log is refused the same way, and keeps being refused:
+// after maxBehindTries it is retried with the usual backoff and reported
+// Rejected once it persists.
+func behind(err error) bool {
+	var rej *gateway.LedgerRejectedError
+	return errors.As(err, &rej) && rej.Code == wire.CodeConflict && rej.Stage == gateway.StageEndorse
 }
 
 func (a *Anchorer) setPending(n int) {
@@ -354,8 +395,11 @@ func (a *Anchorer) recordFailure(b gateway.Batch, err error) {
 	// caught up), so it is an error only once it has persisted for
 	// rejectAfter and Status reports it as Rejected.
 	level := slog.LevelWarn
-	if persistent {
+	switch {
+	case persistent:
 		level = slog.LevelError
+	case behind(err):
+		level = slog.LevelDebug // routine under load: an endorser a block behind
 	}
 	a.cfg.logger.Log(context.Background(), level, "anchoring batch failed; will retry",
 		"batch", b.ID, "tree_size_before", b.TreeSizeBefore, "tree_size_after", b.TreeSizeAfter,

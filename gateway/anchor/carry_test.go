@@ -131,3 +131,58 @@ func TestCarryAlertsNeedsBoth(t *testing.T) {
 		t.Fatal("CarryAlerts accepted a nil ledger")
 	}
 }
+
+// behindLedger refuses the first n anchors as an endorser that has not
+// committed the previous anchor yet does.
+type behindLedger struct {
+	fusedLedger
+	n int
+}
+
+func (f *behindLedger) refuse() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		return nil
+	}
+	f.n--
+	return &gateway.LedgerRejectedError{Op: wire.TxAnchorBatch, Stage: gateway.StageEndorse, Code: wire.CodeConflict, Reason: "does not continue the anchored sequence"}
+}
+
+func (f *behindLedger) AnchorBatch(ctx context.Context, b gateway.Batch) (gateway.Anchor, error) {
+	if err := f.refuse(); err != nil {
+		return gateway.Anchor{}, err
+	}
+	return f.fakeLedger.AnchorBatch(ctx, b)
+}
+
+func (f *behindLedger) AnchorAndRaise(ctx context.Context, b gateway.Batch, alerts []wire.Alert) (gateway.Anchor, wire.RaiseResult, error) {
+	if err := f.refuse(); err != nil {
+		return gateway.Anchor{}, wire.RaiseResult{}, err
+	}
+	return f.fusedLedger.AnchorAndRaise(ctx, b, alerts)
+}
+
+// TestBehindEndorserRetriedSoon: a refusal from an endorser behind the
+// ledger is retried after behindPause, not the (here one-minute) backoff,
+// and does not make a batch drop its alerts.
+func TestBehindEndorserRetriedSoon(t *testing.T) {
+	log := newMemLog(2)
+	led := &behindLedger{fusedLedger: fusedLedger{fakeLedger: &fakeLedger{}}, n: 3}
+	a, err := New(log, led, WithBackoff(time.Minute, time.Minute), WithIdlePoll(time.Millisecond), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &fakeAlerts{alerts: map[string][]wire.Alert{"b0": {{ID: "a"}}, "b1": {{ID: "b"}}}}
+	if err := a.CarryAlerts(src, led); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	runUntil(t, a, func() bool { return a.Status().Anchored == 2 })
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	if got := fmt.Sprint(led.fused); got != "[b0 b1]" {
+		t.Fatalf("anchored with alerts %s, want [b0 b1]", got)
+	}
+}
