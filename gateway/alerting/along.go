@@ -35,11 +35,12 @@ const MaxAlongEvents = 10_000
 const MaxAlongAlerts = MaxPerTx
 
 // AlertsFor returns the alerts of sealed batch b to raise in its anchor
-// transaction, scoring b now if it was not scored ahead and holds at most
-// MaxAlongEvents events. ok is false when b should be anchored alone:
-// detection is idle, b is too large to score on the anchorer's path, it
-// has more than MaxAlongAlerts alerts, or scoring failed (step scores it
-// again and reports the error). ok with no alerts means there is nothing
+// transaction, scoring b now if it was not scored ahead, holds at most
+// MaxAlongEvents events and every batch before it is scored. ok is false
+// when b should be anchored alone: detection is idle or behind, b is too
+// large to score on the anchorer's path, it has more than MaxAlongAlerts
+// alerts, or scoring failed (step scores it again and reports the
+// error). ok with no alerts means there is nothing
 // to raise.
 func (a *Alerter) AlertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert, bool) {
 	if a.idle(b) {
@@ -47,7 +48,7 @@ func (a *Alerter) AlertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 	}
 	al, ready := a.ready(b)
 	if !ready {
-		if b.TreeSizeAfter-b.TreeSizeBefore > MaxAlongEvents {
+		if b.TreeSizeAfter-b.TreeSizeBefore > MaxAlongEvents || !a.scoredUpTo(b.TreeSizeBefore) {
 			return nil, false
 		}
 		var err error
@@ -60,6 +61,20 @@ func (a *Alerter) AlertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 		return nil, false
 	}
 	return al, true
+}
+
+// scoredUpTo reports whether scoring has reached tree size at: every
+// batch before it is scored (or its alerts committed). When it has not,
+// detection is behind (a backlog, the ingest benchmark's saturation) and
+// scoring a later batch on the anchorer's path would hold anchoring back
+// behind detection: the batch is anchored alone, as before.
+func (a *Alerter) scoredUpTo(at uint64) bool {
+	a.mu.Lock()
+	pos := a.pos
+	a.mu.Unlock()
+	a.aheadMu.Lock()
+	defer a.aheadMu.Unlock()
+	return max(a.scoredTo, pos) >= at
 }
 
 // RaisedWith records that b's anchor transaction committed with the alerts

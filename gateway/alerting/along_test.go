@@ -36,6 +36,10 @@ func TestAlertsForCarriedWithTheAnchor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Batch 0's transaction with its alert fails: it is anchored alone.
+	if _, ok := a.AlertsFor(context.Background(), log.batches[0]); !ok {
+		t.Fatal("AlertsFor(batch 0) refused")
+	}
 	al, ok := a.AlertsFor(context.Background(), log.batches[1])
 	if !ok || len(al) != 1 || al[0].Principal != "bad2" || al[0].BatchID != log.batches[1].ID {
 		t.Fatalf("AlertsFor(batch 1) = %+v, %v; want bad2's alert", al, ok)
@@ -43,7 +47,7 @@ func TestAlertsForCarriedWithTheAnchor(t *testing.T) {
 	if err := al[0].Validate("alert"); err != nil {
 		t.Fatalf("carried alert does not pass the chaincode's validation: %v", err)
 	}
-	// Batch 0 is anchored alone; batch 1 with its alert; batch 2 alone.
+	// Batch 1 is anchored with its alert; batch 2 alone.
 	a.RaisedWith(log.batches[1], wire.RaiseResult{Created: 1})
 	for i := range log.batches {
 		log.anchor(i)
@@ -154,5 +158,26 @@ func TestEndorserBehindRetriedSoon(t *testing.T) {
 	}
 	if got := principals(&r.fakeRaiser); len(got) != 1 {
 		t.Fatalf("raised %v, want bad1 once", got)
+	}
+}
+
+// TestAlertsForDetectionBehind: while an earlier batch is not scored yet
+// (detection behind), a later batch is anchored alone rather than scored
+// on the anchorer's path; once scoring has caught up it carries its
+// alerts.
+func TestAlertsForDetectionBehind(t *testing.T) {
+	log := newLog([]string{"bad1", "bad2"}, []int{1, 1}, 0)
+	a, err := New(quietCfg(t), log, flagUsers{}, &fakeRaiser{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if al, ok := a.AlertsFor(context.Background(), log.batches[1]); ok {
+		t.Fatalf("AlertsFor(batch 1) before batch 0 is scored = %d alerts, ok; want it anchored alone", len(al))
+	}
+	if _, ok := a.AlertsFor(context.Background(), log.batches[0]); !ok {
+		t.Fatal("AlertsFor(batch 0) refused the next batch to score")
+	}
+	if al, ok := a.AlertsFor(context.Background(), log.batches[1]); !ok || len(al) != 1 {
+		t.Fatalf("AlertsFor(batch 1) once batch 0 is scored = %d alerts, %v; want its alert", len(al), ok)
 	}
 }
