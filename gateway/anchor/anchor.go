@@ -324,12 +324,14 @@ func (a *Anchorer) Run(ctx context.Context) error {
 }
 
 // anchorOne anchors b, with its alerts when the alert source has them
-// (WithAlerts) and b's transaction with alerts has not failed before. A
+// (CarryAlerts) and b's transaction with alerts has not failed before. A
 // failed transaction with alerts is followed at once by b alone: whatever
 // failed (a refused alert, a read conflict with a concurrent RaiseAlerts,
 // a lost answer to a transaction that did commit, which the anchor then
 // replays), the log goes on and the alerter raises b's alerts itself,
-// which the ledger reports as existing if they did commit.
+// which the ledger reports as existing if they did commit. The one
+// exception is an endorser behind (behind), which refuses the anchor
+// itself: that error is returned, and the retry carries the alerts again.
 func (a *Anchorer) anchorOne(ctx context.Context, b gateway.Batch) (gateway.Anchor, error) {
 	a.mu.Lock()
 	src, l := a.alerts, a.alertLedger
