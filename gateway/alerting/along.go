@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"time"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
@@ -30,16 +31,25 @@ import (
 // anchoring, as before, so detection never holds anchoring back for long.
 const MaxAlongEvents = 10_000
 
+// MaxAlongWait bounds how long AlertsFor holds a batch's anchor back for
+// the batch to be scored. Waiting pays off while scoring is quicker than
+// the ledger round trip it saves; when scoring takes longer (detection
+// slowed by a busy machine), holding every anchor back for it would
+// lengthen each anchoring cycle and so every event's wait, so the batch
+// is anchored alone and scored beside its anchoring, as before.
+const MaxAlongWait = 50 * time.Millisecond
+
 // MaxAlongAlerts bounds the alerts one anchor transaction carries; a batch
 // with more has them raised by RaiseAlerts after it is anchored.
 const MaxAlongAlerts = MaxPerTx
 
 // AlertsFor returns the alerts of sealed batch b to raise in its anchor
-// transaction, scoring b now if it was not scored ahead, holds at most
-// MaxAlongEvents events and every batch before it is scored. ok is false
-// when b should be anchored alone: detection is idle or behind, b is too
-// large to score on the anchorer's path, it has more than MaxAlongAlerts
-// alerts, or scoring failed (step scores it again and reports the
+// transaction, scoring b now (waiting at most MaxAlongWait) if it was not
+// scored ahead, holds at most MaxAlongEvents events and every batch before
+// it is scored. ok is false when b should be anchored alone: detection is
+// idle, behind or slower than MaxAlongWait, b is too large to score on the
+// anchorer's path, it has more than MaxAlongAlerts alerts, or scoring
+// failed (step scores it again and reports the
 // error). ok with no alerts means there is nothing
 // to raise.
 func (a *Alerter) AlertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert, bool) {
@@ -51,9 +61,29 @@ func (a *Alerter) AlertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 		if b.TreeSizeAfter-b.TreeSizeBefore > MaxAlongEvents || !a.scoredUpTo(b.TreeSizeBefore) {
 			return nil, false
 		}
-		var err error
-		if al, err = a.alertsOf(ctx, b); err != nil {
-			a.cfg.Logger.Debug("scoring a batch for its anchor transaction failed; it is anchored alone", "batch", b.ID, "err", err)
+		// Scoring goes on in the background when the wait ends: step (or
+		// scoreAhead) then finds the batch scored, as if scored ahead.
+		type scoredNow struct {
+			al  []wire.Alert
+			err error
+		}
+		done := make(chan scoredNow, 1)
+		go func() {
+			al, err := a.alertsOf(ctx, b)
+			done <- scoredNow{al, err}
+		}()
+		timer := time.NewTimer(MaxAlongWait)
+		defer timer.Stop()
+		select {
+		case r := <-done:
+			if r.err != nil {
+				a.cfg.Logger.Debug("scoring a batch for its anchor transaction failed; it is anchored alone", "batch", b.ID, "err", r.err)
+				return nil, false
+			}
+			al = r.al
+		case <-timer.C:
+			return nil, false
+		case <-ctx.Done():
 			return nil, false
 		}
 	}

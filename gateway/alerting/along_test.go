@@ -9,6 +9,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/detect"
 )
 
 // principals returns the principals (user names) of the alerts raised.
@@ -179,5 +180,44 @@ func TestAlertsForDetectionBehind(t *testing.T) {
 	}
 	if al, ok := a.AlertsFor(context.Background(), log.batches[1]); !ok || len(al) != 1 {
 		t.Fatalf("AlertsFor(batch 1) once batch 0 is scored = %d alerts, %v; want its alert", len(al), ok)
+	}
+}
+
+// slowDetector is flagUsers taking d per call.
+type slowDetector struct{ d time.Duration }
+
+func (s slowDetector) Detect(ctx context.Context, evs []gateway.Event) ([]detect.Result, error) {
+	time.Sleep(s.d)
+	return flagUsers{}.Detect(ctx, evs)
+}
+
+// TestAlertsForSlowScoring: when scoring takes longer than MaxAlongWait
+// the batch is anchored alone at once, and the scoring started goes on,
+// so the alerter finds the batch scored.
+func TestAlertsForSlowScoring(t *testing.T) {
+	log := newLog([]string{"bad1"}, []int{1}, 0)
+	a, err := New(quietCfg(t), log, slowDetector{d: 6 * MaxAlongWait}, &fakeRaiser{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if al, ok := a.AlertsFor(context.Background(), log.batches[0]); ok {
+		t.Fatalf("AlertsFor = %d alerts, ok; want the batch anchored alone", len(al))
+	}
+	if d := time.Since(start); d >= 6*MaxAlongWait {
+		t.Fatalf("AlertsFor held the anchor back %v, want about %v", d, MaxAlongWait)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if al, ok := a.ready(log.batches[0]); ok {
+			if len(al) != 1 {
+				t.Fatalf("scored in the background: %d alerts, want 1", len(al))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batch was not scored in the background")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
