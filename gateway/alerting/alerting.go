@@ -13,8 +13,9 @@
 //
 // Why raise only after anchoring: the chaincode accepts an alert only when
 // the batch that holds its event is already on the ledger (or anchored in
-// the same transaction: a batch scored by the time it is anchored carries
-// its alerts in its anchor transaction, see AlertsFor), so an alert
+// the same transaction: with anchor.CarryAlerts a batch scored by the
+// time it is anchored carries its alerts in its anchor transaction, see
+// AlertsFor), so an alert
 // always points at evidence anyone can verify. Why score before it: the
 // anchor transaction takes a ledger round trip, and scoring meanwhile
 // takes detection off the path from an event to its alert (the alerts
