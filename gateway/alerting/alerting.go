@@ -12,7 +12,10 @@
 // across them) are committed again one at a time.
 //
 // Why raise only after anchoring: the chaincode accepts an alert only when
-// the batch that holds its event is already on the ledger, so an alert
+// the batch that holds its event is already on the ledger (or anchored in
+// the same transaction: with anchor.CarryAlerts a batch scored by the
+// time it is anchored carries its alerts in its anchor transaction, see
+// AlertsFor), so an alert
 // always points at evidence anyone can verify. Why score before it: the
 // anchor transaction takes a ledger round trip, and scoring meanwhile
 // takes detection off the path from an event to its alert (the alerts
@@ -235,18 +238,27 @@ func (a *Alerter) Run(ctx context.Context) error {
 	defer ahead.Wait()
 	defer cancel()
 	backoff := 100 * time.Millisecond
+	behindTries := 0 // quick retries while an endorser is behind (endorserBehind)
 	for {
 		progressed, err := a.step(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			var wait time.Duration // 0: the backoff
 			var rejected *gateway.LedgerRejectedError
 			var wmErr *WatermarkError
 			switch {
 			case errors.As(err, &wmErr):
 				a.cfg.Logger.Warn("writing the alerting watermark failed; alerting goes on from its position in memory and retries the write",
 					"watermark", wmErr.Watermark, "err", wmErr.Err)
+			case endorserBehind(err) && behindTries < maxBehindTries:
+				// Another organisation's endorser has not committed the
+				// batch's anchor yet: it will within a block or two.
+				a.setErr(err)
+				a.cfg.Logger.Debug("an endorser has not seen the batch yet; retrying soon", "err", err)
+				wait = behindPause
+				behindTries++
 			case errors.Is(err, gateway.ErrLedgerUnavailable) || errors.As(err, &rejected):
 				a.setErr(err)
 				a.cfg.Logger.Warn("raising alerts failed; will retry", "err", err, "permanent", rejected != nil)
@@ -261,15 +273,18 @@ func (a *Alerter) Run(ctx context.Context) error {
 			default:
 				return err
 			}
+			if wait == 0 {
+				wait = backoff
+				backoff = min(2*backoff, 10*time.Second)
+			}
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(backoff):
+			case <-time.After(wait):
 			}
-			backoff = min(2*backoff, 10*time.Second)
 			continue
 		}
-		backoff = 100 * time.Millisecond
+		backoff, behindTries = 100*time.Millisecond, 0
 		if progressed {
 			continue
 		}
@@ -280,6 +295,25 @@ func (a *Alerter) Run(ctx context.Context) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// Quick retries after an endorser refused alerts because it has not yet
+// committed their batch's anchor (endorserBehind): up to maxBehindTries
+// pauses of behindPause, about two blocks, before the usual backoff.
+const (
+	behindPause    = 20 * time.Millisecond
+	maxBehindTries = 10
+)
+
+// endorserBehind reports whether err is the refusal of an endorser that
+// has not committed the batch an alert cites: the chaincode's not-found
+// at endorsement. The alerter raises alerts only for batches its own
+// peer committed, so another organisation's peer is a block behind; a
+// missing indicator (an intel-match alert) is refused the same way and
+// keeps being refused, and after maxBehindTries takes the usual backoff.
+func endorserBehind(err error) bool {
+	var rej *gateway.LedgerRejectedError
+	return errors.As(err, &rej) && rej.Code == wire.CodeNotFound && rej.Stage == gateway.StageEndorse
 }
 
 // maxEventsPerStep bounds how many events one step reads and scores.

@@ -7,6 +7,14 @@
 // deterministic and the chaincode returns the existing record for a replayed
 // id, a crash between commit and MarkAnchored never anchors anything twice.
 //
+// A refusal from an endorser that has not yet committed the previous
+// anchor (the chaincode's conflict at endorsement, routine when another
+// organisation's peer is a block behind) is retried after a short pause a
+// few times before the backoff applies. With CarryAlerts, a batch scored
+// by the time it is anchored carries its alerts in the anchor transaction
+// (events:AnchorAndRaise), saving the alerts and their responses one
+// ledger round trip.
+//
 // The Anchorer is the one owner of "how far is the log anchored": it
 // recovers the last anchored batch at start (Recover), tracks the anchored
 // tree size, the last anchored batch and the age of the oldest unanchored
@@ -23,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
@@ -39,6 +48,12 @@ type Anchorer struct {
 
 	failingBatch string
 	failingSince time.Time
+	// alerts and alertLedger are set by CarryAlerts; aloneBatch is a
+	// batch whose anchor transaction with alerts failed: it is anchored
+	// alone from then on (see anchorOne).
+	alerts      AlertSource
+	alertLedger AlertLedger
+	aloneBatch  string
 }
 
 type config struct {
@@ -51,6 +66,23 @@ type config struct {
 	now         func() time.Time
 	bp          Backpressure
 	sizer       Sizer
+}
+
+// AlertSource is the alerter as the anchorer sees it: the alerts a batch
+// can carry in its anchor transaction, and the report that they did.
+type AlertSource interface {
+	// AlertsFor returns the alerts to raise in b's anchor transaction;
+	// ok false (or no alerts) anchors b alone.
+	AlertsFor(ctx context.Context, b gateway.Batch) (alerts []wire.Alert, ok bool)
+	// RaisedWith reports that b's anchor transaction committed with those
+	// alerts, and the ledger's answer for them.
+	RaisedWith(b gateway.Batch, res wire.RaiseResult)
+}
+
+// AlertLedger anchors a batch and raises its alerts in one transaction
+// (events:AnchorAndRaise), with gateway.Ledger's error classification.
+type AlertLedger interface {
+	AnchorAndRaise(ctx context.Context, b gateway.Batch, alerts []wire.Alert) (gateway.Anchor, wire.RaiseResult, error)
 }
 
 // Option configures New.
@@ -144,6 +176,23 @@ func (a *Anchorer) Subscribe(f func(gateway.Batch, gateway.Anchor)) {
 	a.onAnchr = append(a.onAnchr, f)
 }
 
+// CarryAlerts has each batch carry its alerts in its anchor transaction
+// when src has them ready (see AlertSource): the alerts and the responses
+// they trigger then commit with the batch, one ledger round trip before a
+// separate RaiseAlerts would. If that transaction fails, the batch is
+// anchored alone (at once, and on every retry) and its alerts take the
+// alerter's usual path, so a refused alert never holds the log back. Call
+// it before Run.
+func (a *Anchorer) CarryAlerts(src AlertSource, l AlertLedger) error {
+	if src == nil || l == nil {
+		return errors.New("anchor: carrying alerts needs an alert source and a ledger")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.alerts, a.alertLedger = src, l
+	return nil
+}
+
 // Wake tells the anchorer a batch was sealed; it never blocks.
 func (a *Anchorer) Wake() {
 	select {
@@ -174,6 +223,7 @@ func (a *Anchorer) Status() gateway.AnchorStatus {
 // waits out.
 func (a *Anchorer) Run(ctx context.Context) error {
 	backoff := a.cfg.minBackoff
+	behindTries := 0 // quick retries of the batch failing now (behind)
 	// storeWait pauses after a store failure that passes by itself (the
 	// store reopening after a full disk: gateway.CodeUnavailable); it
 	// returns the error to end Run with, nil to go on.
@@ -217,13 +267,15 @@ func (a *Anchorer) Run(ctx context.Context) error {
 		}
 		a.setPending(len(pending))
 		progressed := false
+		var failed error
 		for _, b := range pending {
-			anc, err := a.ledger.AnchorBatch(ctx, b)
+			anc, err := a.anchorOne(ctx, b)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				a.recordFailure(b, err)
+				failed = err
 				break
 			}
 			if err := a.log.MarkAnchored(ctx, b.ID, anc.TxID, anc.BlockNumber); err != nil {
@@ -236,10 +288,19 @@ func (a *Anchorer) Run(ctx context.Context) error {
 			}
 			a.recordSuccess(b, anc)
 			progressed = true
-			backoff = a.cfg.minBackoff
+			backoff, behindTries = a.cfg.minBackoff, 0
 		}
 		wait := a.cfg.idle
-		if !progressed && len(pending) > 0 {
+		switch {
+		case progressed || len(pending) == 0:
+		case behind(failed) && behindTries < maxBehindTries:
+			// Most likely another organisation's endorser has not
+			// committed the previous anchor yet: it catches up within a
+			// block or two, so retry soon rather than after a backoff
+			// that would hold every event of the batch back.
+			wait = behindPause
+			behindTries++
+		default:
 			// The oldest batch failed: retry it after a growing pause. A
 			// refusal may be transient too (a peer that restarted endorses
 			// from a ledger still catching up), so it is retried the same
@@ -260,6 +321,58 @@ func (a *Anchorer) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 	}
+}
+
+// anchorOne anchors b, with its alerts when the alert source has them
+// (CarryAlerts) and b's transaction with alerts has not failed before. A
+// failed transaction with alerts is followed at once by b alone: whatever
+// failed (a refused alert, a read conflict with a concurrent RaiseAlerts,
+// a lost answer to a transaction that did commit, which the anchor then
+// replays), the log goes on and the alerter raises b's alerts itself,
+// which the ledger reports as existing if they did commit. The one
+// exception is an endorser behind (behind), which refuses the anchor
+// itself: that error is returned, and the retry carries the alerts again.
+func (a *Anchorer) anchorOne(ctx context.Context, b gateway.Batch) (gateway.Anchor, error) {
+	a.mu.Lock()
+	src, l := a.alerts, a.alertLedger
+	a.mu.Unlock()
+	if src != nil && a.aloneBatch != b.ID {
+		if al, ok := src.AlertsFor(ctx, b); ok && len(al) > 0 {
+			anc, res, err := l.AnchorAndRaise(ctx, b, al)
+			if err == nil {
+				src.RaisedWith(b, res)
+				return anc, nil
+			}
+			if ctx.Err() != nil || behind(err) {
+				// An endorser behind refuses the anchor, not the alerts:
+				// retry them together.
+				return gateway.Anchor{}, err
+			}
+			a.aloneBatch = b.ID
+			a.cfg.logger.Info("anchoring a batch with its alerts failed; anchoring it alone, its alerts follow with RaiseAlerts",
+				"batch", b.ID, "alerts", len(al), "err", err)
+		}
+	}
+	return a.ledger.AnchorBatch(ctx, b)
+}
+
+// Quick retries after an endorser behind the ledger refused a batch
+// (behind): up to maxBehindTries pauses of behindPause, about two blocks
+// at the network's BatchTimeout, before the usual backoff.
+const (
+	behindPause    = 20 * time.Millisecond
+	maxBehindTries = 10
+)
+
+// behind reports whether err is the refusal an endorser gives when it has
+// not yet committed this gateway's previous anchor: the chaincode's
+// conflict ("does not continue the anchored sequence") at endorsement. A
+// real fork of the log is refused the same way, and keeps being refused:
+// after maxBehindTries it is retried with the usual backoff and reported
+// Rejected once it persists.
+func behind(err error) bool {
+	var rej *gateway.LedgerRejectedError
+	return errors.As(err, &rej) && rej.Code == wire.CodeConflict && rej.Stage == gateway.StageEndorse
 }
 
 func (a *Anchorer) setPending(n int) {
@@ -284,8 +397,11 @@ func (a *Anchorer) recordFailure(b gateway.Batch, err error) {
 	// caught up), so it is an error only once it has persisted for
 	// rejectAfter and Status reports it as Rejected.
 	level := slog.LevelWarn
-	if persistent {
+	switch {
+	case persistent:
 		level = slog.LevelError
+	case behind(err):
+		level = slog.LevelDebug // routine under load: an endorser a block behind
 	}
 	a.cfg.logger.Log(context.Background(), level, "anchoring batch failed; will retry",
 		"batch", b.ID, "tree_size_before", b.TreeSizeBefore, "tree_size_after", b.TreeSizeAfter,
