@@ -6,7 +6,7 @@
 // the public record (wire.Indicator: keyed hash, type, TLP, recipients,
 // confidence, validity, techniques, sharer) in the world state under
 // lg.intel(id), in chaincode/internal/intelrec's stored form (records of
-// earlier versions, in wire JSON, read the same); the canonical value, its STIX object and a random salt
+// earlier versions, in wire JSON or its earlier stored form, read the same); the canonical value, its STIX object and a random salt
 // (wire.IndicatorValue) in a private data collection — "intelShared"
 // (every member) for CLEAR and GREEN, written by ShareIndicators itself
 // in value packs of up to 32 values per private key, named by the

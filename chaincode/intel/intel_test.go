@@ -947,8 +947,8 @@ func TestRecordsOfEarlierVersions(t *testing.T) {
 		v, _ := e.L.Value(k)
 		return v
 	}
-	if s := stored(c.ID); !bytes.HasPrefix(s, []byte(`{"h":`)) || bytes.Contains(s, []byte(c.ID)) {
-		t.Errorf("the new record is stored as %s; want the stored form, without its id", s)
+	if s := stored(c.ID); !bytes.HasPrefix(s, []byte(`{"H":`)) || bytes.Contains(s, []byte(c.ID)) {
+		t.Errorf("the new record is stored as %s; want the compact stored form, without its id", s)
 	}
 	want := map[string]string{a.ID: va.Value, b.ID: vb.Value, c.ID: vc.Value}
 	got := e.list(org2Intel)
@@ -968,8 +968,8 @@ func TestRecordsOfEarlierVersions(t *testing.T) {
 	if got, err := e.get("Org2MSP", org2Intel, a.ID); err != nil || got.Status != wire.IndicatorRevoked || got.Value != va.Value || got.SharedTx != oldTx {
 		t.Errorf("after the revoke Org2 reads %+v, %v; want it revoked, value and sharing tx kept", got, err)
 	}
-	if s := stored(a.ID); !bytes.HasPrefix(s, []byte(`{"h":`)) {
-		t.Errorf("the revoked record is stored as %s; want the stored form", s)
+	if s := stored(a.ID); !bytes.HasPrefix(s, []byte(`{"H":`)) {
+		t.Errorf("the revoked record is stored as %s; want the compact stored form", s)
 	}
 	amber := b
 	amber.TLP, amber.Recipients = wire.TLPAmberStrict, []string{"Org1MSP"}

@@ -63,11 +63,15 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("Encode: %v", err)
 			}
 			s, _ := toStored(&tt.ind)
-			if want, _ := json.Marshal(s); !bytes.Equal(b, want) {
-				t.Errorf("Encode:\n got %s\nwant %s (json.Marshal of the stored struct)", b, want)
+			c, ok := toCompact(s)
+			if !ok {
+				t.Fatalf("toCompact refuses %+v", tt.ind)
 			}
-			if !bytes.HasPrefix(b, storedMark) {
-				t.Errorf("stored form %s does not start with %s", b, storedMark)
+			if want, _ := json.Marshal(c); !bytes.Equal(b, want) {
+				t.Errorf("Encode:\n got %s\nwant %s (json.Marshal of the compact struct)", b, want)
+			}
+			if !bytes.HasPrefix(b, compactMark) {
+				t.Errorf("stored form %s does not start with %s", b, compactMark)
 			}
 			got, err := Decode(b)
 			if err != nil {
@@ -78,10 +82,10 @@ func TestRoundTrip(t *testing.T) {
 			}
 			wireJSON, _ := json.Marshal(tt.ind)
 			// The record as shares write it (the first case) is at most
-			// two thirds of its wire JSON, any other smaller.
+			// half its wire JSON, any other smaller.
 			max := len(wireJSON) - 1
 			if i == 0 {
-				max = len(wireJSON) * 2 / 3
+				max = len(wireJSON) / 2
 			}
 			if len(b) > max {
 				t.Errorf("stored form is %d bytes, the wire JSON %d: want at most %d", len(b), len(wireJSON), max)
@@ -90,9 +94,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestDecodeWireForm: records written before the stored form (wire JSON)
-// read back unchanged, through Decode and through Record as state.List
-// decodes them.
+// TestDecodeWireForm: records written before the compact form (wire JSON
+// and the second form) read back unchanged, through Decode and through
+// Record as state.List decodes them.
 func TestDecodeWireForm(t *testing.T) {
 	for _, ind := range []wire.Indicator{record(nil), record(func(i *wire.Indicator) {
 		i.TLP, i.Recipients, i.ValueKey, i.Status = wire.TLPAmberStrict, []string{"Org1MSP"}, "", wire.IndicatorRevoked
@@ -109,11 +113,85 @@ func TestDecodeWireForm(t *testing.T) {
 		if err := json.Unmarshal(b, &r); err != nil || !reflect.DeepEqual(r.Indicator, ind) {
 			t.Errorf("Record from wire JSON = %+v, %v; want %+v", r.Indicator, err, ind)
 		}
+		st, _ := toStored(&ind)
+		f2 := st.appendJSON(nil)
+		if got, err := Decode(f2); err != nil || !reflect.DeepEqual(*got, ind) {
+			t.Errorf("Decode(form 2 %s) = %+v, %v; want %+v", f2, got, err, ind)
+		}
 		s, _ := Encode(&ind)
 		var rs Record
 		if err := json.Unmarshal(s, &rs); err != nil || !reflect.DeepEqual(rs.Indicator, ind) {
 			t.Errorf("Record from the stored form = %+v, %v; want %+v", rs.Indicator, err, ind)
 		}
+	}
+}
+
+// TestCompactBytes pins the compact form of a record as shares write it,
+// byte for byte: every endorser must write exactly these bytes.
+func TestCompactBytes(t *testing.T) {
+	ind := record(nil)
+	got, err := Encode(&ind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"H":"obLD1OX2obLD1OX2obLD1OX2obLD1OX2obLD1OX2obI","k":"k1","t":"domain","c":80,"l":"GREEN",` +
+		`"f":1796460940240373350,"u":1796464540240373350,"q":["T1071","T1566.001"],"s":"Dx4tPEtaDx4tPEtaDx4tPA",` +
+		`"v":"mZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZk","b":"Org1MSP","a":1796460940240373350,` +
+		`"x":"Dx4tPEtaDx4tPEtaDx4tPEtaDx4tPEtaDx4tPEtaDx4","n":"12"}`
+	if string(got) != want {
+		t.Errorf("Encode:\n got %s\nwant %s", got, want)
+	}
+	if len(got) > 350 {
+		t.Errorf("compact form is %d bytes, want at most 350", len(got))
+	}
+}
+
+// TestCompactFallback: a record whose hashes or times the compact form
+// cannot carry exactly is stored in the second form, and reads back
+// unchanged either way; STIX ids of every shape round-trip.
+func TestCompactFallback(t *testing.T) {
+	tests := []struct {
+		name    string
+		ind     wire.Indicator
+		compact bool
+	}{
+		{"uppercase sharedTx", record(func(i *wire.Indicator) { i.SharedTx = strings.ToUpper(tx) }), false},
+		{"odd-length valueHash", record(func(i *wire.Indicator) { i.ValueHash = "abc" }), false},
+		{"revokedTx not hex", record(func(i *wire.Indicator) {
+			i.Status, i.RevokedAt, i.RevokedTx = wire.IndicatorRevoked, i.SharedAt, "not-hex"
+		}), false},
+		{"validFrom before 1678", record(func(i *wire.Indicator) { i.ValidFrom = wire.NewTime(time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)) }), false},
+		{"validUntil after 2262", record(func(i *wire.Indicator) { i.ValidUntil = wire.NewTime(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)) }), false},
+		{"validFrom zero", record(func(i *wire.Indicator) { i.ValidFrom = wire.Time{} }), false},
+		{"sharedAt the Unix epoch", record(func(i *wire.Indicator) { i.SharedAt = wire.NewTime(time.Unix(0, 0)) }), false},
+		{"validFrom before the epoch", record(func(i *wire.Indicator) { i.ValidFrom = wire.NewTime(time.Unix(-5, 7)) }), true},
+		{"STIX id of hex", record(func(i *wire.Indicator) { i.StixID = "indicator--0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c" }), true},
+		{"STIX id with uppercase UUID", record(func(i *wire.Indicator) { i.StixID = "indicator--0F1E2D3C-4B5A-0F1E-2D3C-4B5A0F1E2D3C" }), true},
+		{"STIX id of another type", record(func(i *wire.Indicator) { i.StixID = "malware--0f1e2d3c-4b5a-0f1e-2d3c-4b5a0f1e2d3c" }), true},
+		{"STIX id prefix alone", record(func(i *wire.Indicator) { i.StixID = "indicator--" }), true},
+		{"no STIX id", record(func(i *wire.Indicator) { i.StixID = "" }), true},
+		{"no valueHash", record(func(i *wire.Indicator) { i.ValueHash = "" }), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := Encode(&tt.ind)
+			if err != nil {
+				t.Fatalf("Encode: %v", err)
+			}
+			if got := bytes.HasPrefix(b, compactMark); got != tt.compact {
+				t.Errorf("Encode wrote %s: compact %v, want %v", b, got, tt.compact)
+			}
+			if !tt.compact && !bytes.HasPrefix(b, storedMark) {
+				t.Errorf("Encode wrote %s, want the second form", b)
+			}
+			got, err := Decode(b)
+			if err != nil {
+				t.Fatalf("Decode(%s): %v", b, err)
+			}
+			if !reflect.DeepEqual(*got, tt.ind) {
+				t.Errorf("Decode(Encode(x)):\n got %+v\nwant %+v", *got, tt.ind)
+			}
+		})
 	}
 }
 
@@ -137,7 +215,11 @@ func TestEncodeRefuses(t *testing.T) {
 }
 
 func TestDecodeRefuses(t *testing.T) {
-	for _, b := range []string{`{"h":"","b":"Org1MSP"}`, `{"h":"ab"}`, `{"h":1}`, `{"id":`, `[]`, ``} {
+	for _, b := range []string{`{"h":"","b":"Org1MSP"}`, `{"h":"ab"}`, `{"h":1}`, `{"id":`, `[]`, ``,
+		`{"H":"","b":"Org1MSP","f":1}`, `{"H":"qw","f":1}`, `{"H":"q","b":"Org1MSP","f":1}`, `{"H":"qw==","b":"Org1MSP","f":1}`,
+		`{"H":"qx","b":"Org1MSP","f":1}`, `{"H":"qw","b":"Org1MSP","f":"2026-12-05T08:55:40Z"}`,
+		`{"H":"qw","b":"Org1MSP","f":1,"s":"qw","sf":"indicator--x"}`, `{"H":"qw","b":"Org1MSP","f":1,"s":"qw"}`,
+		`{"H":"qw","b":"Org1MSP","f":1,"x":"a+b/"}`, `{"H":"qw","b":"Org1MSP","f":1,"sh":"!"}`} {
 		if got, err := Decode([]byte(b)); err == nil {
 			t.Errorf("Decode(%s) = %+v, want an error", b, got)
 		}
@@ -154,9 +236,12 @@ func FuzzDecode(f *testing.F) {
 	w, _ := json.Marshal(ind)
 	f.Add(w)
 	f.Add([]byte(`{"h":"x","b":"y","st":"revoked","n":"1"}`))
+	st, _ := toStored(&ind)
+	f.Add(st.appendJSON(nil))
+	f.Add([]byte(`{"H":"qw","b":"y","f":-1,"sh":"AB","st":"revoked","ra":5,"rx":"qw","n":"1"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := Decode(data)
-		if err != nil || !bytes.HasPrefix(data, storedMark) {
+		if err != nil || !bytes.HasPrefix(data, storedMark) && !bytes.HasPrefix(data, compactMark) {
 			return
 		}
 		again, err := Encode(got)
@@ -184,6 +269,27 @@ func FuzzAppendJSON(f *testing.F) {
 			t.Fatal(err)
 		}
 		if got := s.appendJSON(nil); !bytes.Equal(got, want) {
+			t.Fatalf("appendJSON:\n got %s\nwant %s", got, want)
+		}
+	})
+}
+
+// FuzzCompactAppendJSON: the hand-written encoder of the compact form
+// writes exactly what json.Marshal writes for its struct, whatever its
+// strings and numbers hold.
+func FuzzCompactAppendJSON(f *testing.F) {
+	f.Add("k1", "Dx4tPEtaDx4tPEtaDx4tPA", "T1071", "Org1MSP", "v.tx.1", 80, int64(1796460940240373350))
+	f.Add("", "<script>&\"\\\n\u2028é\xff", "", "", "", -1, int64(-5))
+	f.Fuzz(func(t *testing.T, key, stix, tech, msp, vk string, conf int, at int64) {
+		c := compact{Hash: stix, KeyID: key, Type: wire.IndicatorURL, Confidence: conf, TLP: wire.TLPAmber, Recipients: []string{msp, stix},
+			ValidFrom: at, ValidUntil: -at, Techniques: []string{tech}, KillChainPhase: tech, StixUUID: stix, StixHex: key, StixFull: vk,
+			ValueHash: vk, SharedBy: msp, SharedAt: at + 1, SharedTx: key, Status: stix, RevokedAt: at ^ 3, RevokedTx: vk,
+			PurgedAt: at, PurgedTx: tech, Pack: tech, ValueKey: vk}
+		want, err := json.Marshal(&c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.appendJSON(nil); !bytes.Equal(got, want) {
 			t.Fatalf("appendJSON:\n got %s\nwant %s", got, want)
 		}
 	})
