@@ -98,6 +98,7 @@ func benchIntel(ctx context.Context, runDir string, duration time.Duration) erro
 	fmt.Printf("BENCH intel_public_only_per_s %.0f indicators/s\n", base)
 	fmt.Printf("BENCH intel_shared_vs_public_only_ratio %.2f ratio\n", rate/base)
 	fmt.Printf("BENCH intel_indicators_per_share %d indicators\n", intelLoad.perTx)
+	fmt.Printf("BENCH intel_shares_in_flight %d transactions\n", intelLoad.inFlight)
 	fmt.Printf("BENCH intel_share_endorse_p50_ms %.0f ms\n", float64(endorse.Microseconds())/1000)
 	fmt.Printf("BENCH intel_share_commit_p50_ms %.0f ms\n", float64(commit.Microseconds())/1000)
 	if cpuOK && n > 0 && baseN > 0 {

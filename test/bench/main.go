@@ -59,6 +59,7 @@ func main() {
 	preload := flag.Int("preload", 0, "indicators shared before timing (intel-share)")
 	label := flag.String("label", "", "suffix of the figures' names (commit)")
 	inflight := flag.Int("inflight", 32, "transactions in flight (commit)")
+	intelInFlight := flag.Int("intel-in-flight", intelLoad.inFlight, "ShareIndicators transactions in flight (intel)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -76,6 +77,7 @@ func main() {
 			LatencyFor: *latencyFor, LatencyPerRequest: *latencyPerReq, LimitDir: *limitDir, DataDir: *dataDir,
 		})
 	case "intel":
+		intelLoad.inFlight = *intelInFlight
 		err = benchIntel(ctx, *runDir, *duration)
 	case "action":
 		err = benchAction(ctx, *url, *token, *receiver, *dataDir, *rate, *background, *duration)
