@@ -62,6 +62,9 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 	if len(events) == 0 {
 		return []gateway.Event{}, ctx.Err()
 	}
+	if s.cfg.readOnly {
+		return nil, ErrReadOnly
+	}
 	if err := s.guard.check(); err != nil {
 		return nil, err
 	}

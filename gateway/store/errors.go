@@ -18,6 +18,10 @@ import (
 // ErrClosed is returned by every call made after Close (CodeUnavailable).
 var ErrClosed error = &gateway.Error{Code: gateway.CodeUnavailable, Msg: "store: closed"}
 
+// ErrReadOnly is returned by Append on a store opened WithReadOnly
+// (CodeUnavailable: the store takes no writes in this process).
+var ErrReadOnly error = &gateway.Error{Code: gateway.CodeUnavailable, Msg: "store: opened read-only"}
+
 // FatalError reports that a write to stable storage failed (a WAL write or
 // fsync). The store treats it as fatal, as Pebble and PostgreSQL do: after a
 // failed fsync the kernel may have dropped the dirty pages, so retrying could

@@ -111,6 +111,12 @@ const replayChunk = 16384
 func (a *appender) replayTail() error {
 	s := a.s
 	end := s.log.size()
+	if s.cfg.readOnly && end > a.size {
+		// A reader serves what the checkpoint covers and writes nothing:
+		// the records past it are replayed (and batches sealed, with the
+		// gateway's models and batch size) by the gateway's next open.
+		end = a.size
+	}
 	if a.sealed >= end {
 		return nil
 	}
@@ -197,7 +203,7 @@ func (a *appender) replayTail() error {
 	}
 	if a.size > replayFrom {
 		s.stats.replayed.Add(a.size - replayFrom)
-		log.Printf("store: %s: replayed events %d..%d from the segment files into the indexes (fsynced there, not yet in Pebble's checkpoint)", s.dir, replayFrom, a.size-1)
+		log.Printf("store: %s: replayed events %d..%d from the segment files into the indexes (whole in the segment, now fsynced, not yet in Pebble's checkpoint)", s.dir, replayFrom, a.size-1)
 	}
 	a.sealedIn = a.sealedIn[:0]
 	return nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -304,5 +305,91 @@ func TestDefaultAckRefusesDamagedLastGroup(t *testing.T) {
 				_ = s2.Close()
 			}
 		})
+	}
+}
+
+// TestRecoverFsyncsKeptTail: records a kill -9 left written but not
+// fsynced (in the page cache) are kept by Open and covered by the
+// replayed checkpoint, so Open fsyncs them first: a power loss after that
+// open must not leave a checkpoint without its records.
+func TestRecoverFsyncsKeptTail(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	s := openTest(t, mem, WithBatchMaxEvents(1000), WithSegmentPreallocation(false))
+	mustAppend(t, s.Store, testEvents(0, 5, 300))
+	synced := mem.CrashClone(vfs.CrashCloneCfg{}) // 5 records, checkpoint 5
+	mustAppend(t, s.Store, testEvents(5, 5, 300))
+	seg, _ := lastSegment(t, s.Store)
+	f, err := mem.Open(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	// The kill -9 state: all 10 records written, the last 5 never fsynced.
+	g, err := synced.OpenReadWrite(seg, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	s2 := openTest(t, synced, WithBatchMaxEvents(1000), WithSegmentPreallocation(false))
+	if s2.Size() != 10 {
+		t.Fatalf("size after kill -9 = %d, want the 10 whole records", s2.Size())
+	}
+	powerLoss := synced.CrashClone(vfs.CrashCloneCfg{})
+	_ = s2.Close()
+	s3, err := Open(context.Background(), "db", WithGateway(testMSP, testGW), WithFS(powerLoss), WithBatchMaxEvents(1000), WithSegmentPreallocation(false))
+	if err != nil {
+		t.Fatalf("Open after a power loss following that open: %v", err)
+	}
+	defer s3.Close()
+	if s3.Size() != 10 {
+		t.Errorf("size after the power loss = %d, want 10", s3.Size())
+	}
+}
+
+// TestReadOnlyOpenDoesNotSeal: a crash in the group that seals a batch by
+// count leaves records past the checkpoint; a read-only open (export,
+// report: no models, maybe another batch size) serves the checkpoint,
+// refuses appends and seals nothing, so the gateway's next open seals
+// the batch with its models.
+func TestReadOnlyOpenDoesNotSeal(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	models := WithModels(func() []gateway.ModelRef { return []gateway.ModelRef{{ID: "m", Version: "1", SHA256: "aa"}} })
+	var calls atomic.Int64
+	var crashed *vfs.MemFS
+	s := openTest(t, mem, WithBatchMaxEvents(10), models, withAfterSegment(func() {
+		if calls.Add(1) == 2 {
+			crashed = mem.CrashClone(vfs.CrashCloneCfg{})
+		}
+	}))
+	mustAppend(t, s.Store, testEvents(0, 7, 300))
+	mustAppend(t, s.Store, testEvents(7, 7, 300)) // seals [0, 10)
+	_ = s.Close()
+	if crashed == nil {
+		t.Fatal("the crash hook did not run")
+	}
+	ro := openTest(t, crashed, WithBatchMaxEvents(3), WithReadOnly())
+	if got := ro.Size(); got != 7 {
+		t.Errorf("read-only size = %d, want the checkpoint's 7", got)
+	}
+	if _, err := ro.Append(context.Background(), testEvents(100, 1, 300)); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("read-only Append = %v, want ErrReadOnly", err)
+	}
+	_ = ro.Close()
+	gw := openTest(t, crashed, WithBatchMaxEvents(10), models)
+	defer gw.Close()
+	bs, err := gw.PendingBatches(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 1 || bs[0].TreeSizeBefore != 0 || bs[0].TreeSizeAfter != 10 || len(bs[0].Models) != 1 {
+		t.Errorf("pending batches after the gateway's open = %+v, want [0, 10) listing model m", bs)
 	}
 }

@@ -40,6 +40,7 @@ type config struct {
 	// its segment fsync alone, Pebble's fsync following off the
 	// acknowledgement path (indexsync.go).
 	ackAfterSegment bool
+	readOnly        bool // WithReadOnly
 	preallocate     int8 // WithSegmentPreallocation: 0 default, 1 on, -1 off
 }
 
@@ -236,6 +237,19 @@ func WithMemTableSize(n uint64) Option {
 func WithMinFreeBytes(n uint64) Option {
 	return func(c *config) error {
 		c.minFreeBytes = n
+		return nil
+	}
+}
+
+// WithReadOnly opens the store for reading only: Append refuses with
+// ErrReadOnly, and Open does not replay records past Pebble's durable
+// checkpoint (a crash between a group's two fsyncs), so a command that
+// only reads (export, report) never seals a batch with models or a batch
+// size other than the gateway's; it serves what the checkpoint covers,
+// and the gateway's next open replays the rest.
+func WithReadOnly() Option {
+	return func(c *config) error {
+		c.readOnly = true
 		return nil
 	}
 }

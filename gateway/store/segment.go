@@ -495,6 +495,13 @@ func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 		s.close()
 		return nil, err
 	}
+	// The records kept may have been written but not fsynced (a kill -9
+	// during the group's fsync): make them durable before anything (the
+	// replayed checkpoint, a batch) is derived from them.
+	if err := s.f.Sync(); err != nil {
+		s.close()
+		return nil, err
+	}
 	l.end, l.count = end, want
 	return s, nil
 }

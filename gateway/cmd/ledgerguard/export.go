@@ -103,7 +103,7 @@ func runExport(cmd *cobra.Command, f exportFlags) error {
 
 	// Sealing by time cannot fire: the store is only read (the appender
 	// seals on a timer armed by appends, and nothing is appended here).
-	st, err := store.Open(ctx, f.storeDir, store.WithGateway(f.gatewayMSP, f.gatewayID), store.WithBatchMaxWait(24*time.Hour))
+	st, err := store.Open(ctx, f.storeDir, store.WithGateway(f.gatewayMSP, f.gatewayID), store.WithBatchMaxWait(24*time.Hour), store.WithReadOnly())
 	if err != nil {
 		return fmt.Errorf("export: open store (is the gateway still running on it?): %w", err)
 	}

@@ -250,7 +250,7 @@ func reportEvidence(ctx context.Context, cmd *cobra.Command, f *reportFlags, per
 		}
 		return ev, nil
 	}
-	st, err := store.Open(ctx, f.storeDir, store.WithGateway(scope.MSP, f.gatewayID), store.WithBatchMaxWait(24*time.Hour))
+	st, err := store.Open(ctx, f.storeDir, store.WithGateway(scope.MSP, f.gatewayID), store.WithBatchMaxWait(24*time.Hour), store.WithReadOnly())
 	if err != nil {
 		return nil, fmt.Errorf("report: open store (is the gateway still running on it?): %w", err)
 	}
