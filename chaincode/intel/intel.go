@@ -1041,8 +1041,16 @@ func mustLoad(stub shim.ChaincodeStubInterface, id string) (*wire.Indicator, str
 // event names the sharer once, wire.IntelEvent.SharedBy). A share's event
 // is in the block with every indicator of the share, so it carries no
 // more: the hash, type and validity are in the record the gateway reads.
+// AMBER references keep the sharer too: a gateway older than compact
+// events decides readability of AMBER from each reference's sharer, and
+// would otherwise miss its own organisation's AMBER indicators until it
+// is upgraded (CLEAR/GREEN are readable by everyone, sharer or not).
 func sharedRef(ind *wire.Indicator) wire.IndicatorRef {
-	return wire.IndicatorRef{ID: ind.ID, TLP: ind.TLP, Recipients: ind.Recipients}
+	r := wire.IndicatorRef{ID: ind.ID, TLP: ind.TLP, Recipients: ind.Recipients}
+	if len(ind.Recipients) > 0 || (ind.TLP != wire.TLPClear && ind.TLP != wire.TLPGreen) {
+		r.SharedBy = ind.SharedBy
+	}
+	return r
 }
 
 // ref returns the event reference of ind.

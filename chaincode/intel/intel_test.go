@@ -187,6 +187,16 @@ func TestShareAmberStaysWithRecipients(t *testing.T) {
 	if len(tx.PrivateWritten()) != 0 {
 		t.Errorf("ShareIndicators wrote private data %v for an AMBER indicator", tx.PrivateWritten())
 	}
+	// An AMBER reference keeps its sharer, which gateways older than
+	// compact events need to read their own organisation's AMBER shares.
+	if evs := e.L.Events(); len(evs) > 0 {
+		var ev wire.IntelEvent
+		if err := json.Unmarshal(evs[len(evs)-1].Payload, &ev); err != nil || len(ev.Indicators) != 1 || ev.Indicators[0].SharedBy != "Org1MSP" {
+			t.Errorf("AMBER share event %s, want its reference naming sharer Org1MSP", evs[len(evs)-1].Payload)
+		}
+	} else {
+		t.Error("the AMBER share emitted no event")
+	}
 	// Org2 may not store the values of Org1's indicator.
 	var de *access.DeniedError
 	if _, err := e.store("Org2MSP", org2Intel, []wire.IndicatorValue{v}); !errors.As(err, &de) {
