@@ -82,7 +82,7 @@ func TestAnchorAndRaiseEndToEnd(t *testing.T) {
 		return wire.Alert{ID: wire.AlertID("Org1MSP", gwID, eh, model.ID, model.Version), MSP: "Org1MSP", GatewayID: gwID,
 			EventHash: eh, BatchID: b.ID, EventTime: wire.NewTime(now.Add(-time.Second)),
 			Detector: wire.Model{ID: model.ID, Version: model.Version, SHA256: model.SHA256},
-			Score: 0.97, Severity: wire.SeverityHigh, Category: "fuse-intrusion", Asset: "host-" + event}
+			Score:    0.97, Severity: wire.SeverityHigh, Category: "fuse-intrusion", Asset: "host-" + event}
 	}
 
 	b1 := batchOf(0, 32)
