@@ -463,7 +463,9 @@ bench_selected() {
 # baseline_ (to compare builds in one run), with the models of
 # LEDGERGUARD_BENCH_BASELINE_MODELS if set (an older checkout's models/,
 # which an older build can read); LEDGERGUARD_BENCH_PPROF_DIR
-# profiles the (non-baseline) ingest gateway into that folder.
+# profiles the (non-baseline) ingest gateway into that folder;
+# LEDGERGUARD_BENCH_INTEL_IN_FLIGHT sets the intel scenario's
+# ShareIndicators transactions in flight (default 6).
 main() {
   local s out
   for s in "$@"; do
@@ -510,8 +512,8 @@ run_all() {
     (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario alerts -duration 15s)
   fi
   if bench_selected intel "$@"; then
-    log "bench: ShareIndicators, 1000 CLEAR/GREEN indicators per transaction with private values (15 s)"
-    (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario intel -duration 15s)
+    log "bench: ShareIndicators, 1000 CLEAR/GREEN indicators per transaction with private values (15 s; ${LEDGERGUARD_BENCH_INTEL_IN_FLIGHT:-6} in flight)"
+    (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario intel -duration 15s -intel-in-flight "${LEDGERGUARD_BENCH_INTEL_IN_FLIGHT:-6}")
   fi
   if bench_selected ingest "$@"; then
     if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then
