@@ -360,14 +360,20 @@ bench_intel_match() {
 # for an Org2 gateway configured as the ingest benchmark's (detection on,
 # same store, batch and memory settings) on PORT, with the intel matcher on
 # when INTEL_KEY_FILE is not empty and off otherwise; nothing else differs,
-# so the two ingest runs compare the matcher alone.
+# so the two ingest runs compare the matcher alone. The memory limit is the
+# ingest bench's (768MiB), or LEDGERGUARD_BENCH_INTEL_MEMORY_LIMIT ("none":
+# no limit).
 bench_intel_gateway() {
   local dir="$1" gw="$2" port="$3" key_file="$4" identity
   identity="$(network_cmd add-gateway Org2 "${gw}")"
   cat >"${dir}/gateway.yaml" <<YAML
 mode: development
 gateway_id: ${gw}
-memory_limit: 768MiB
+YAML
+  if [[ "${LEDGERGUARD_BENCH_INTEL_MEMORY_LIMIT:-768MiB}" != none ]]; then
+    echo "memory_limit: ${LEDGERGUARD_BENCH_INTEL_MEMORY_LIMIT:-768MiB}" >>"${dir}/gateway.yaml"
+  fi
+  cat >>"${dir}/gateway.yaml" <<YAML
 log: {level: warn, format: text}
 http: {listen: "127.0.0.1:${port}"}
 syslog: {enabled: false}
@@ -434,7 +440,7 @@ bench_intel() {
         -duration 20s -data "${data_dir}") | sed -n "s/^BENCH ingest_events_per_s /${mode} ${round} /p" >>"${out}" || true
     done
   done
-  awk '{ sum[$1] += $3; n[$1]++ }
+  awk '{ sum[$1] += $3; n[$1]++; printf "BENCH intel_%s_ingest_events_per_s_run%s %s events/s\n", $1, $2, $3 }
        END { if (n["off"] > 0) printf "BENCH intel_off_ingest_events_per_s %.0f events/s\n", sum["off"] / n["off"]
              if (n["on"] > 0) printf "BENCH intel_on_ingest_events_per_s %.0f events/s\n", sum["on"] / n["on"]
              if (n["off"] > 0 && n["on"] > 0 && sum["off"] > 0)
@@ -465,7 +471,9 @@ bench_selected() {
 # which an older build can read); LEDGERGUARD_BENCH_PPROF_DIR
 # profiles the (non-baseline) ingest gateway into that folder;
 # LEDGERGUARD_BENCH_INTEL_IN_FLIGHT sets the intel scenario's
-# ShareIndicators transactions in flight (default 6).
+# ShareIndicators transactions in flight (default 6);
+# LEDGERGUARD_BENCH_INTEL_MEMORY_LIMIT the intel-ingest gateways' memory
+# limit (default 768MiB as for ingest, "none" for none).
 main() {
   local s out
   for s in "$@"; do
