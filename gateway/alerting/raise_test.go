@@ -262,14 +262,20 @@ func TestConflictsFallBackToSequential(t *testing.T) {
 }
 
 // rejectOnce fails one transaction permanently.
+// rejectOnce refuses, once, the transaction holding alerts of batch (the
+// first batch of the step, so the position cannot move past it whatever
+// order the concurrent lanes reach the ledger in).
 type rejectOnce struct {
 	*ledgerRaiser
-	once sync.Once
+	batch string
+	once  sync.Once
 }
 
 func (r *rejectOnce) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
 	var rejected bool
-	r.once.Do(func() { rejected = true })
+	if len(alerts) > 0 && alerts[0].BatchID == r.batch {
+		r.once.Do(func() { rejected = true })
+	}
 	if rejected {
 		return wire.RaiseResult{}, &gateway.LedgerRejectedError{Op: "RaiseAlerts", Stage: gateway.StageEndorse, Code: wire.CodeInvalid, Reason: "bad alert"}
 	}
@@ -281,7 +287,7 @@ func (r *rejectOnce) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire
 // the position stays.
 func TestRejectionIsNotRetriedAtOnce(t *testing.T) {
 	log := manyBatches(4, MaxPerTx, 1<<30)
-	r := &rejectOnce{ledgerRaiser: newLedgerRaiser(t, false)}
+	r := &rejectOnce{ledgerRaiser: newLedgerRaiser(t, false), batch: log.batches[0].ID}
 	a, err := New(quietCfg(t), log, flagUsers{}, r)
 	if err != nil {
 		t.Fatal(err)
