@@ -78,24 +78,3 @@ func FuzzDecodeLeaf(f *testing.F) {
 		}
 	})
 }
-
-// FuzzDecodeEnvelope: on any bytes decodeLeaf accepts, decodeEnvelope
-// returns decodeLeaf's event with Fields and Raw nil (LeavesEnvelope's
-// promise); it never panics on the others.
-func FuzzDecodeEnvelope(f *testing.F) {
-	f.Add([]byte(`{"id":"x","seq":3,"received":"2026-12-05T03:04:05Z","time":"2026-12-05T03:04:05.5Z","source":"s","sourcetype":"t","class":"flow","fields":{"a":1,"b":[1,"x",{"c":null}]},"raw":"YWJj","labels":{"k":"v"}}`), uint64(3))
-	f.Add([]byte(`{"seq":3,"host":"h","index":"i","fields":{"seq":4}}`), uint64(3))
-	f.Add([]byte(`{"seq":3} {"seq":3}`), uint64(3))
-	f.Add([]byte("{\"seq\":0,\"source\":\"\xff\"}"), uint64(0))
-	f.Fuzz(func(t *testing.T, leaf []byte, seq uint64) {
-		got, gerr := decodeEnvelope(leaf, seq)
-		want, werr := decodeLeaf(leaf, seq)
-		if werr != nil {
-			return
-		}
-		want.Fields, want.Raw = nil, nil
-		if gerr != nil || !reflect.DeepEqual(got, want) {
-			t.Fatalf("decodeEnvelope = %#v, %v\nwant %#v", got, gerr, want)
-		}
-	})
-}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
 )
@@ -40,59 +39,8 @@ func (s *Store) Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, er
 	})
 }
 
-// LeavesEnvelope is Leaves without decoding each event's fields and raw
-// bytes: every returned Event has Fields and Raw nil, everything else as
-// Leaves returns it, and Canonical and LeafHash as Leaves returns them.
-// It is for readers that take what they need of the fields from the
-// canonical bytes (as the ONNX feature extractors do): decoding the
-// fields of every leaf into maps was 13 % of the gateway's CPU at the
-// ingest bench, most of it garbage the collector then reclaims. The
-// fields object is skipped by the decoder, not built; a reader that
-// needs one event's fields in full decodes that leaf's Canonical.
-func (s *Store) LeavesEnvelope(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
-	out, err := s.leaves(ctx, from, to, decodeEnvelope)
-	for i := range out {
-		// Those from the recent cache come with them: same answer
-		// whichever path served the range.
-		out[i].Event.Fields, out[i].Event.Raw = nil, nil
-	}
-	return out, err
-}
-
-// envelope is gateway.Event without Fields and Raw, which decoding into
-// it skips.
-type envelope struct {
-	ID         string            `json:"id"`
-	Seq        uint64            `json:"seq"`
-	Received   time.Time         `json:"received"`
-	Time       time.Time         `json:"time"`
-	Source     string            `json:"source"`
-	Sourcetype string            `json:"sourcetype"`
-	Host       string            `json:"host,omitempty"`
-	Index      string            `json:"index,omitempty"`
-	Class      gateway.Class     `json:"class"`
-	Labels     map[string]string `json:"labels,omitempty"`
-}
-
-// decodeEnvelope decodes a leaf's envelope: decodeLeaf's event without
-// Fields and Raw.
-func decodeEnvelope(leaf []byte, seq uint64) (gateway.Event, error) {
-	var v envelope
-	if err := leafJSON.Unmarshal(leaf, &v); err != nil {
-		// decodeLeaf's fallback decoder says what is wrong, or decodes
-		// what the fast one refused.
-		e, err := decodeLeaf(leaf, seq)
-		e.Fields, e.Raw = nil, nil
-		return e, err
-	}
-	if v.Seq != seq {
-		return gateway.Event{}, fmt.Errorf("record holds seq %d", v.Seq)
-	}
-	return gateway.Event{ID: v.ID, Seq: v.Seq, Received: v.Received, Time: v.Time, Source: v.Source, Sourcetype: v.Sourcetype, Host: v.Host, Index: v.Index, Class: v.Class, Labels: v.Labels}, nil
-}
-
-// leaves is Leaves and LeavesEnvelope, decoding each leaf read from the
-// segment files with decode.
+// leaves is Leaves, decoding each leaf read from the segment files with
+// decode.
 func (s *Store) leaves(ctx context.Context, from, to uint64, decode func(leaf []byte, seq uint64) (gateway.Event, error)) ([]gateway.Leaf, error) {
 	if from > to {
 		return nil, &ArgumentError{Arg: "from", Err: fmt.Errorf("%d is after to %d", from, to)}

@@ -3,10 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -212,76 +210,4 @@ func BenchmarkReadLeaves(b *testing.B) {
 		}
 		report(b)
 	})
-}
-
-// TestLeavesEnvelope: LeavesEnvelope returns what Leaves returns with
-// Fields and Raw nil, whether the range is read from the segment files or
-// served from the recent leaves, and refuses what Leaves refuses.
-func TestLeavesEnvelope(t *testing.T) {
-	ctx := context.Background()
-	for _, recent := range []int{0, 64} {
-		t.Run(fmt.Sprintf("recent=%d", recent), func(t *testing.T) {
-			s := openTest(t, vfs.NewMem(), WithRecentLeaves(recent))
-			defer s.Close()
-			events := testEvents(0, 40, 400)
-			events[3].Labels = map[string]string{"team": "blue"}
-			events[5].Fields = nil
-			events[7].Host, events[7].Index = "", "auth"
-			mustAppend(t, s.Store, events)
-			want, err := s.Leaves(ctx, 0, 40)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := s.LeavesEnvelope(ctx, 0, 40)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range want {
-				w := want[i]
-				w.Event.Fields, w.Event.Raw = nil, nil
-				if !reflect.DeepEqual(got[i], w) {
-					t.Fatalf("leaf %d:\n got %+v\nwant %+v", i, got[i], w)
-				}
-			}
-			if _, err := s.LeavesEnvelope(ctx, 0, 41); !errors.As(err, new(*TreeSizeError)) {
-				t.Errorf("LeavesEnvelope past the size = %v, want *TreeSizeError", err)
-			}
-		})
-	}
-}
-
-// BenchmarkLeavesEnvelope compares Leaves with LeavesEnvelope on 1,000
-// flow-shaped events (41 fields, like the NSL-KDD rows the ingest bench
-// sends) read from the segment files: the alerter's read of a batch.
-func BenchmarkLeavesEnvelope(b *testing.B) {
-	const n = 1000
-	ctx := context.Background()
-	s, err := Open(ctx, b.TempDir(), WithGateway(testMSP, testGW))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	events := testEvents(0, n, benchEventSize)
-	for i := range events {
-		for f := range 38 {
-			events[i].Fields[fmt.Sprintf("kdd.feature_%02d", f)] = json.Number(fmt.Sprintf("%d.%02d", f*37+i, f))
-		}
-	}
-	if _, err := s.Append(ctx, events); err != nil {
-		b.Fatal(err)
-	}
-	for _, bc := range []struct {
-		name string
-		read func(context.Context, uint64, uint64) ([]gateway.Leaf, error)
-	}{{"Leaves", s.Leaves}, {"LeavesEnvelope", s.LeavesEnvelope}} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := bc.read(ctx, 0, n); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
-		})
-	}
 }

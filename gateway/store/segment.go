@@ -598,46 +598,13 @@ func (l *segLog) create(first uint64) (*segment, error) {
 			s.close()
 			return nil, err
 		}
-		idx, err := l.fs.Create(s.idxPath, vfs.WriteCategoryUnspecified)
-		if err != nil {
-			s.close()
-			return nil, err
-		}
-		s.idx = idx
-		if _, err := idx.WriteAt(idxHeader(first), 0); err != nil {
-			s.close()
-			return nil, err
-		}
-		if err := idx.Sync(); err != nil {
-			s.close()
-			return nil, err
-		}
-		if err := l.syncDir(); err != nil {
-			s.close()
-			return nil, err
-		}
-		l.end, l.count = segHeaderSize, 0
-		return s, nil
+	} else if err := l.createWithHeader(s.path, segHeader(first), &s.f); err != nil {
+		s.close()
+		return nil, err
 	}
-	for _, f := range []struct {
-		path string
-		head []byte
-		dst  *vfs.File
-	}{{s.path, segHeader(first), &s.f}, {s.idxPath, idxHeader(first), &s.idx}} {
-		file, err := l.fs.Create(f.path, vfs.WriteCategoryUnspecified)
-		if err != nil {
-			s.close()
-			return nil, err
-		}
-		*f.dst = file
-		if _, err := file.WriteAt(f.head, 0); err != nil {
-			s.close()
-			return nil, err
-		}
-		if err := file.Sync(); err != nil {
-			s.close()
-			return nil, err
-		}
+	if err := l.createWithHeader(s.idxPath, idxHeader(first), &s.idx); err != nil {
+		s.close()
+		return nil, err
 	}
 	if err := l.syncDir(); err != nil {
 		s.close()
@@ -645,6 +612,20 @@ func (l *segLog) create(first uint64) (*segment, error) {
 	}
 	l.end, l.count = segHeaderSize, 0
 	return s, nil
+}
+
+// createWithHeader creates the file at path, sets *dst to it (so the
+// caller's close reaches it on failure), writes head and fsyncs it.
+func (l *segLog) createWithHeader(path string, head []byte, dst *vfs.File) error {
+	f, err := l.fs.Create(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return err
+	}
+	*dst = f
+	if _, err := f.WriteAt(head, 0); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 // write appends a group's frames (first holds seq firstSeq; starts are
