@@ -107,6 +107,19 @@ def main():
         train(v)
 
 
+def validation_split(y, times):
+    """The validation rows of the training split: per class, the last 20%
+    of its flows by capture time (cic_mlp and cic_cascade validate on the
+    same rows)."""
+    t = np.array(times)
+    val = np.zeros(len(y), bool)
+    for c in np.unique(y):
+        idx = np.where(y == c)[0]
+        idx = idx[np.argsort(t[idx], kind="stable")]
+        val[idx[int(len(idx) * 0.8):]] = True
+    return val
+
+
 def train(version):
     d = draft()
     d["version"] = version
@@ -115,14 +128,7 @@ def train(version):
     meta, X, _ = features(dp, "train")
     y = np.array([LABELS.index(l) for l in meta["label"]])
     log(f"{NAME}: {X.shape[0]} rows x {X.shape[1]} features")
-    # Validation: the last 20% (by capture time) of each class's training
-    # flows; rows arrive sorted by time within each class already.
-    t = np.array(meta["time"])
-    val = np.zeros(len(y), bool)
-    for c in np.unique(y):
-        idx = np.where(y == c)[0]
-        idx = idx[np.argsort(t[idx], kind="stable")]
-        val[idx[int(len(idx) * 0.8):]] = True
+    val = validation_split(y, meta["time"])
     m = fit(X[~val], y[~val], len(LABELS), version)
     p = m.predict_proba(X[val])
     score = 1 - p[:, 0]

@@ -120,12 +120,7 @@ def main():
     meta, X, _ = features(dp, "train")
     y = np.array([cic.LABELS.index(l) for l in meta["label"]])
     log(f"{NAME} {VERSION}: {X.shape[0]} rows x {X.shape[1]} features")
-    t = np.array(meta["time"])
-    val = np.zeros(len(y), bool)
-    for c in np.unique(y):
-        idx = np.where(y == c)[0]
-        idx = idx[np.argsort(t[idx], kind="stable")]
-        val[idx[int(len(idx) * 0.8):]] = True
+    val = cic.validation_split(y, meta["time"])  # the rows cic.py validates on
     full_v = cic.fit(X[~val], y[~val], len(cic.LABELS), FULL)
     screen_v = cic_mlp.fit(X[~val], y[~val])
     pf, ps = full_v.predict_proba(X[val]), screen_v.predict_proba(X[val])
