@@ -18,8 +18,9 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // feature extraction parses every one. A plain decimal with at most 15
 // significant digits is an integer mantissa below 2^53 scaled by an exact
 // power of ten, so one float64 multiplication or division rounds it
-// correctly (Clinger's fast path, the one strconv itself takes first);
-// mantissas of 16–19 digits (about a fifth of a CIC-IDS2017 record's numbers,
+// correctly (Clinger's fast path, the one strconv itself takes first;
+// scanDecimal takes it for any mantissa below 2^53); larger mantissas
+// of up to 19 digits (about a fifth of a CIC-IDS2017 record's numbers,
 // e.g. 11.178571428571429) take Eisel-Lemire's algorithm, the one
 // strconv takes next, on the mantissa already read; anything else
 // (exponents, hex, inf, longer mantissas, underscores, the rare inputs
@@ -38,9 +39,120 @@ func parseNumber(s string) (float64, bool) {
 // nor the first dot) and ok says v is parseNumber's answer for s[:n]
 // (false: s[:n] needs strconv). Stopping at the first other byte lets
 // the canonical reader parse a number while it finds its end, in one
-// pass over its bytes. The integer and fraction digits are read by two
-// loops, so no digit pays a test for the dot.
+// pass over its bytes.
+//
+// Digits are read eight at a time (digitRun, eightDigits: no branch per
+// digit, so no mispredicted loop exit per number, which was most of a
+// number's cost when the lengths of a record's values vary) while eight
+// bytes remain in s; the canonical reader hands over the rest of the
+// event, so only a number within eight bytes of the end (or one with
+// more than 19 digits, leading zeros included, or no integer digit)
+// takes the byte loop, scanDecimalLoop, which gives the same answers.
+// A mantissa below 2^53 with at most 22 fraction digits is Clinger's
+// exact case (one correctly rounded division of two exact float64s);
+// others take Eisel-Lemire.
 func scanDecimal(s string) (v float64, n int, ok bool) {
+	i, neg := 0, false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		i = 1
+	}
+	var mant uint64
+	total, frac := 0, 0 // digits read (leading zeros included), after the dot
+	for {
+		if i+8 > len(s) {
+			return scanDecimalLoop(s)
+		}
+		x := load64(s, i)
+		d := digitRun(x)
+		if total+d > 19 {
+			return scanDecimalLoop(s)
+		}
+		mant = mant*pow10u[d] + eightDigits(x, d)
+		total += d
+		i += d
+		if d < 8 {
+			break
+		}
+	}
+	if total == 0 {
+		return scanDecimalLoop(s) // ".5", "-", "+.": the loop's rules
+	}
+	if s[i] == '.' { // i < len(s): the last load ended past a non-digit
+		i++
+		for {
+			if i+8 > len(s) {
+				return scanDecimalLoop(s)
+			}
+			x := load64(s, i)
+			d := digitRun(x)
+			if total+d > 19 {
+				return scanDecimalLoop(s)
+			}
+			mant = mant*pow10u[d] + eightDigits(x, d)
+			total += d
+			frac += d
+			i += d
+			if d < 8 {
+				break
+			}
+		}
+	}
+	if mant < 1<<53 && frac < len(pow10) {
+		v = float64(mant)
+		if frac > 0 {
+			v /= pow10[frac]
+		}
+		if neg {
+			v = -v
+		}
+		return v, i, true
+	}
+	v, ok = eiselLemire(mant, -frac, neg)
+	return v, i, ok
+}
+
+// pow10u holds 10^0..10^8 as integers, to shift a mantissa by a run of
+// digits.
+var pow10u = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// load64 returns s[i:i+8] as a little-endian word (s[i] in the lowest
+// byte); the compiler makes it one load.
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// digitRun returns how many bytes of x, from the lowest, are ASCII
+// digits before the first other byte (8: all are). A byte c is a digit
+// when its high nibble is 3 and so is that of c+6. Adding 6 to every
+// byte at once carries into the next byte only from a byte of 0xfa or
+// more, itself no digit: every byte up to the first non-digit is tested
+// exactly, and later ones do not matter.
+func digitRun(x uint64) int {
+	const hi, three, six = 0xf0f0f0f0f0f0f0f0, 0x3030303030303030, 0x0606060606060606
+	nd := (x&hi ^ three) | ((x+six)&hi ^ three) // nonzero bytes: not digits
+	return bits.TrailingZeros64(nd) / 8
+}
+
+// eightDigits returns the value of the d (0–8) ASCII digits in the
+// lowest bytes of x, the first one most significant: the digits are
+// moved to the top bytes (the bytes after them fall off, zeros come in
+// as leading zeros) and combined pairwise, by 10, 100 and 10,000 (the
+// classic SWAR conversion).
+func eightDigits(x uint64, d int) uint64 {
+	x = (x & 0x0f0f0f0f0f0f0f0f) << (8 * (8 - d)) // d 0: shifted by 64, zero
+	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff
+	x = (x*100 + x>>16) & 0x0000ffff0000ffff
+	return (x*10000 + x>>32) & 0xffffffff
+}
+
+// scanDecimalLoop is scanDecimal reading one byte at a time: where
+// fewer than eight bytes remain, and for the rare numbers the word
+// reader leaves to it. The integer and fraction digits are read by two
+// loops, so no digit pays a test for the dot.
+func scanDecimalLoop(s string) (v float64, n int, ok bool) {
 	i, neg := 0, false
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
 		neg = s[i] == '-'

@@ -79,6 +79,14 @@ func TestParseNumberLongMantissas(t *testing.T) {
 		if gotOK != (err == nil) || (err == nil && math.Float64bits(got) != math.Float64bits(want)) {
 			t.Fatalf("parseNumber(%q) = %v, %v; want %v, %v", s, got, gotOK, want, err)
 		}
+		// The same number inside an event: the word reader (it stops at
+		// an exponent, which the caller then hands to strconv).
+		if v, n, ok := scanDecimal(s + `},"raw":null}`); ok {
+			w, err := strconv.ParseFloat(s[:n], 64)
+			if err != nil || math.Float64bits(v) != math.Float64bits(w) || n != len(s) && s[n] != 'e' {
+				t.Fatalf("scanDecimal(%q+tail) = %v at %d; want %v", s, v, n, w)
+			}
+		}
 	}
 }
 
@@ -122,6 +130,64 @@ func FuzzScanDecimal(f *testing.F) {
 		want, wantOK := parseNumber(s)
 		if !wantOK || math.Float64bits(v) != math.Float64bits(want) {
 			t.Errorf("scanDecimal(%q+%q) = %v, parseNumber(%q) = %v, %v", s, end, v, s, want, wantOK)
+		}
+	})
+}
+
+func TestDigitRunEightDigits(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		run  int
+		want uint64
+	}{
+		{"........", 0, 0},
+		{"1.......", 1, 1},
+		{"25,.....", 2, 25},
+		{"3179093}", 7, 3179093},
+		{"12345678", 8, 12345678},
+		{"00000000", 8, 0},
+		{"0000001a", 7, 1},
+		{"9/:09999", 1, 9},     // '/' and ':' sit either side of the digits
+		{"99\xfa99999", 2, 99}, // a byte that carries when 6 is added
+		{"\xff\xff\xff\xff\xff\xff\xff\xff", 0, 0},
+		{"90000000", 8, 90000000},
+	} {
+		x := load64(tc.in, 0)
+		if got := digitRun(x); got != tc.run {
+			t.Errorf("digitRun(%q) = %d, want %d", tc.in, got, tc.run)
+		}
+		if got := eightDigits(x, tc.run); got != tc.want {
+			t.Errorf("eightDigits(%q, %d) = %d, want %d", tc.in, tc.run, got, tc.want)
+		}
+	}
+}
+
+// FuzzScanDecimalWords: scanDecimal reading eight bytes at a time (a
+// number followed by the rest of an event: at least eight bytes) gives
+// exactly the byte loop's answers, and whenever it takes its answer the
+// answer is strconv's for the number alone, bit for bit.
+func FuzzScanDecimalWords(f *testing.F) {
+	for _, s := range []string{"0", "-0", "0.06", "11.178571428571429", "1158638.8025383851", "1e5", "00012", ".5", "5.",
+		"-", "12345678901234567890", "0.000000000000000000000001", "9007199254740993", "9007199254740992.5",
+		"1234567812345678", "0.1234567", "99999999.99999999", "18446744073709551615", "+7"} {
+		f.Add(s, `},"raw":null}`)
+	}
+	f.Fuzz(func(t *testing.T, s, rest string) {
+		in := s + rest
+		v, n, ok := scanDecimal(in)
+		lv, ln, lok := scanDecimalLoop(in)
+		if ok && lok && (n != ln || math.Float64bits(v) != math.Float64bits(lv)) {
+			t.Fatalf("scanDecimal(%q) = %v, %d; loop %v, %d", in, v, n, lv, ln)
+		}
+		if ok != lok && n != ln {
+			t.Fatalf("scanDecimal(%q) stopped at %d (ok %v), loop at %d (ok %v)", in, n, ok, ln, lok)
+		}
+		if !ok {
+			return
+		}
+		want, err := strconv.ParseFloat(in[:n], 64)
+		if err != nil || math.Float64bits(v) != math.Float64bits(want) {
+			t.Fatalf("scanDecimal(%q) = %v at %d; strconv %v, %v", in, v, n, want, err)
 		}
 	})
 }

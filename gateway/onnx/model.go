@@ -323,17 +323,43 @@ func (m *Model) detect(ctx context.Context, in input) ([]detect.Result, error) {
 	if m.observe != nil {
 		m.observe(m.manifest, x, len(idx))
 	}
-	nl, w := len(m.manifest.Labels), m.engine.Width()
 	out := make([]detect.Result, len(idx))
-	for r, i := range idx {
-		out[r] = m.Verdict(probs[r*nl : (r+1)*nl])
-		out[r].Index = i
-		out[r].EventID = in.event(i).ID
-		if out[r].Flagged && m.manifest.Anomaly != nil {
-			out[r].TopFeatures = m.explain(x[r*w : (r+1)*w])
+	m.verdicts(in, idx, probs, x, out)
+	return out, nil
+}
+
+// verdicts writes out[r], the Result of row r (event idx[r]), from its
+// probabilities and, for a flagged row of a model with an anomaly part,
+// the explanation of its features. Rows are independent, so a large
+// batch is split over GOMAXPROCS goroutines: on the caller's goroutine
+// alone this loop was a fifth of an anomaly model's wall time per event
+// (explain runs on every flagged row), while the other core idled.
+func (m *Model) verdicts(in input, idx []int, probs, x []float32, out []detect.Result) {
+	nl, w := len(m.manifest.Labels), m.engine.Width()
+	rows := len(idx)
+	do := func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			i := idx[r]
+			out[r] = m.Verdict(probs[r*nl : (r+1)*nl])
+			out[r].Index = i
+			out[r].EventID = in.event(i).ID
+			if out[r].Flagged && m.manifest.Anomaly != nil {
+				out[r].TopFeatures = m.explain(x[r*w : (r+1)*w])
+			}
 		}
 	}
-	return out, nil
+	par := min(runtime.GOMAXPROCS(0), max(1, rows/(4*minChunk)))
+	if par == 1 {
+		do(0, rows)
+		return
+	}
+	part := (rows + par - 1) / par
+	var wg sync.WaitGroup
+	for p := 1; p < par; p++ {
+		wg.Go(func() { do(p*part, min((p+1)*part, rows)) })
+	}
+	do(0, min(part, rows))
+	wg.Wait()
 }
 
 // minChunk is the smallest chunk Detect cuts a batch into: below it the
