@@ -235,11 +235,15 @@ bench_immudb() {
 # over 8,192 synthetic rows; for a cascade, its two graphs on the batch's
 # own rows), which say whether a model over budget needs a smaller graph
 # or cheaper features, and for a cascade the share of events its screen
-# answered alone.
+# answered alone. Last, BenchmarkDetectShared: the registry's
+# DetectLeaves over each group of models that share one extraction
+# (nsl-kdd-flow with its anomaly model, both cic-ids2017-flow models),
+# what the gateway spends per event on the group, whole and per model.
 bench_detect() {
   log "bench: detection per event, batched, through the real feature engine and ONNX Runtime"
   (cd "${LG_ROOT}" && go test -run '^$' -bench '^BenchmarkDetect$' -benchtime 2s ./gateway/onnx/ \
-    && go test -run '^$' -bench '^BenchmarkDetectStages$/./^(extract-canonical|run-8192)$' -benchtime 1s ./gateway/onnx/) \
+    && go test -run '^$' -bench '^BenchmarkDetectStages$/./^(extract-canonical|run-8192)$' -benchtime 1s ./gateway/onnx/ \
+    && go test -run '^$' -bench '^BenchmarkDetectShared$' -benchtime 2s ./gateway/onnx/) \
     | awk '/^BenchmarkDetect\// { split($1, a, "/"); name=a[2]; sub(/-[0-9]+$/, "", name);
         for (i = 2; i <= NF; i++) {
           if ($(i+1) == "ns/event") printf "BENCH detect_ns_per_event_%s %s ns\n", name, $i
@@ -250,7 +254,14 @@ bench_detect() {
         what = "";
         if (stage == "extract-canonical") what = "detect_extract_cpu_ns_per_event_";
         if (stage == "run-8192") what = "detect_graph_floor_cpu_ns_per_event_";
-        for (i = 2; i <= NF; i++) if (what != "" && $(i+1) == "cpu-ns/event") printf "BENCH %s%s %s ns\n", what, name, $i }'
+        for (i = 2; i <= NF; i++) if (what != "" && $(i+1) == "cpu-ns/event") printf "BENCH %s%s %s ns\n", what, name, $i }
+      /^BenchmarkDetectShared\// { split($1, a, "/"); name=a[2]; sub(/-[0-9]+$/, "", name);
+        for (i = 2; i <= NF; i++) {
+          if ($(i+1) == "ns/event") printf "BENCH detect_shared_ns_per_event_%s %s ns\n", name, $i
+          if ($(i+1) == "cpu-ns/event") printf "BENCH detect_shared_cpu_ns_per_event_%s %s ns\n", name, $i
+          if ($(i+1) == "ns/model-event") printf "BENCH detect_shared_ns_per_model_event_%s %s ns\n", name, $i
+          if ($(i+1) == "cpu-ns/model-event") printf "BENCH detect_shared_cpu_ns_per_model_event_%s %s ns\n", name, $i
+        } }'
 }
 
 # bench_baseline turns gateway/features' BenchmarkBaseline into BENCH lines:

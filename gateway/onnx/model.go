@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -97,6 +98,12 @@ type Model struct {
 	casc     *cascade // nil unless the manifest has a screen
 	batcher  *Batcher
 	observe  FeatureObserver
+	// shareKey is the model's feature spec and applies_to, encoded
+	// (empty for a spec with windows, whose state is per model): models
+	// with the same key extract the same rows from the same leaves, so
+	// Registry.DetectLeaves extracts them once for all such models
+	// (nsl-kdd-flow and its anomaly model, both cic-ids2017-flow models).
+	shareKey string
 	// scratch holds *scratch buffers (feature matrix, probabilities)
 	// reused across Detect calls: a batch of 8,192 events of a 125-column
 	// model needs 4 MiB of features, and allocating it per call made the
@@ -144,6 +151,15 @@ func Open(dir string, opts ...Option) (*Model, error) {
 		return nil, err
 	}
 	model := &Model{dir: dir, manifest: m, engine: eng, sess: s, observe: o.observe}
+	if !eng.Stateful() {
+		key, err := json.Marshal(struct {
+			F features.Spec
+			A AppliesTo
+		}{m.Features, m.AppliesTo})
+		if err == nil {
+			model.shareKey = string(key)
+		}
+	}
 	if m.Screen != nil {
 		if model.casc, err = openScreen(dir, m, s); err != nil {
 			s.close()
@@ -297,35 +313,90 @@ func (m *Model) lateRequire(in input) bool {
 }
 
 func (m *Model) detect(ctx context.Context, in input) ([]detect.Result, error) {
-	n := in.len()
-	late := m.lateRequire(in)
-	idx := make([]int, 0, n)
-	for i := range n {
-		ev := in.event(i)
-		if late && m.manifest.appliesKind(ev) || !late && m.manifest.Applies(ev) {
-			idx = append(idx, i)
+	res, ex, err := m.detectFrom(ctx, in, nil)
+	ex.release()
+	return res, err
+}
+
+// extraction is the rows one model extracted in a DetectLeaves call (the
+// leaves it applies to, idx, and their features in sc.x, its scratch),
+// kept so that the registry's other models with the same shareKey score
+// them without extracting them again. The owner's scratch goes back to
+// its pool at release.
+type extraction struct {
+	owner *Model
+	idx   []int
+	sc    *scratch
+}
+
+// release returns the extraction's buffers; nil is a no-op.
+func (e *extraction) release() {
+	if e != nil {
+		e.owner.scratch.Put(e.sc)
+	}
+}
+
+// detectFrom is detect, scoring the rows of from instead of extracting
+// them when from is not nil: from must come from a model with the same
+// shareKey on the same leaves, so its rows are exactly the ones this
+// model would extract (same events, same spec, hence the same chunks
+// and the same scores, bit for bit). When from is nil it returns its own
+// extraction (nil when none was made), which the caller must release.
+func (m *Model) detectFrom(ctx context.Context, in input, from *extraction) ([]detect.Result, *extraction, error) {
+	var (
+		idx       []int
+		sc        *scratch
+		own       *extraction
+		extracted bool
+	)
+	if from != nil {
+		if len(from.idx) == 0 {
+			return nil, nil, nil
+		}
+		idx, extracted = from.idx, true
+		sc = m.getScratch(0) // its probabilities only
+		defer m.scratch.Put(sc)
+		view := *sc
+		view.x = from.sc.x
+		if cap(view.probs) < len(idx)*len(m.manifest.Labels) {
+			view.probs = make([]float32, len(idx)*len(m.manifest.Labels))
+			sc.probs = view.probs
+		}
+		sc = &view
+	} else {
+		n := in.len()
+		late := m.lateRequire(in)
+		idx = make([]int, 0, n)
+		for i := range n {
+			ev := in.event(i)
+			if late && m.manifest.appliesKind(ev) || !late && m.manifest.Applies(ev) {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) == 0 {
+			return nil, nil, nil
+		}
+		sc = m.getScratch(len(idx))
+		own = &extraction{owner: m, sc: sc}
+		if late {
+			idx = m.extractApplying(in, idx, sc)
+			extracted = true
+		}
+		own.idx = idx
+		if len(idx) == 0 {
+			return nil, own, nil
 		}
 	}
-	if len(idx) == 0 {
-		return nil, nil
-	}
-	sc := m.getScratch(len(idx))
-	defer m.scratch.Put(sc)
-	if late {
-		if idx = m.extractApplying(in, idx, sc); len(idx) == 0 {
-			return nil, nil
-		}
-	}
-	probs, x, err := m.score(ctx, in, idx, sc, late)
+	probs, x, err := m.score(ctx, in, idx, sc, extracted)
 	if err != nil {
-		return nil, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
+		return nil, own, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
 	}
 	if m.observe != nil {
 		m.observe(m.manifest, x, len(idx))
 	}
 	out := make([]detect.Result, len(idx))
 	m.verdicts(in, idx, probs, x, out)
-	return out, nil
+	return out, own, nil
 }
 
 // verdicts writes out[r], the Result of row r (event idx[r]), from its

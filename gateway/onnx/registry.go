@@ -101,9 +101,38 @@ func (r *Registry) Detect(ctx context.Context, events []gateway.Event) ([]detect
 }
 
 // DetectLeaves is Detect on the leaves' events, each model reading its
-// features from the canonical bytes (Model.DetectLeaves).
+// features from the canonical bytes (Model.DetectLeaves). Models with the
+// same feature spec and applies_to (the same shareKey) share one
+// extraction: the first extracts the rows, the others score those rows
+// (the same rows each would extract, so the same results; extraction was
+// half or more of a flow model's cost per event, and the committed
+// classifiers and their anomaly models read the same fields).
 func (r *Registry) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
-	return r.each(func(m *Model) ([]detect.Result, error) { return m.DetectLeaves(ctx, leaves) })
+	in := input{leaves: leaves}
+	shared := map[string]*extraction{}
+	defer func() {
+		for _, ex := range shared {
+			ex.release()
+		}
+	}()
+	return r.each(func(m *Model) ([]detect.Result, error) {
+		if m.shareKey == "" {
+			return m.DetectLeaves(ctx, leaves)
+		}
+		if ex, ok := shared[m.shareKey]; ok {
+			res, _, err := m.detectFrom(ctx, in, ex)
+			return res, err
+		}
+		res, ex, err := m.detectFrom(ctx, in, nil)
+		if err != nil {
+			ex.release()
+			return nil, err
+		}
+		if ex != nil {
+			shared[m.shareKey] = ex
+		}
+		return res, nil
+	})
 }
 
 // A Registry hands leaves on to its models.
