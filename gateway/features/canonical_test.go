@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -231,6 +232,33 @@ func TestSkipHeader(t *testing.T) {
 	for _, b := range []string{`{"fields":{"f0":1}}`, `{"class":1,"fields":{}}`, `{"class":"x" ,"fields":{}}`, `,"class":"`} {
 		if _, ok := skipHeader([]byte(b)); ok {
 			t.Errorf("skipHeader(%s) accepted bytes of another shape", b)
+		}
+	}
+}
+
+// TestMinHeader: minHeader never passes the class key, whatever the
+// header holds (escapes, host, index, zones, long ids), and searching
+// from it finds what searching from the start finds.
+func TestMinHeader(t *testing.T) {
+	for _, text := range []string{
+		`{"class":"flow","fields":{"f0":1}}`,
+		`{"id":"` + strings.Repeat("ab", 32) + `","seq":18446744073709551615,"received":"2026-12-05T11:30:00.123456789+05:45","time":"0001-01-01T00:00:00Z","source":"10.0.0.1:514","sourcetype":"zeek:conn","host":"h<1>","index":"main","class":"flow","fields":{"a":"b"}}`,
+		`{"source":",\"class\":\"x\",\"fields\":{","host":",\"class\":","class":"fl\"ow,\"fields\":","fields":{"f1":2}}`,
+		`{"id":"\u00e9\u2028","index":"\u0000&","class":"dns","raw":"AAEC"}`,
+		`{"time":"9999-12-31T10:59:59.999999999-12:00","class":"flow"}`,
+	} {
+		ev, c, ok := canonicalPair(t, []byte(text))
+		if !ok {
+			t.Fatalf("test event does not decode: %s", text)
+		}
+		at := bytes.Index(c, classKey)
+		if m := minHeader(&ev); m > at || m < 0 {
+			t.Errorf("minHeader(%s) = %d, the class key is at %d", c, m, at)
+		}
+		i, ok := skipHeader(c)
+		j, ok2 := skipHeaderFrom(c, minHeader(&ev))
+		if i != j || ok != ok2 {
+			t.Errorf("skipHeaderFrom(%s, minHeader) = %d, %v; skipHeader %d, %v", c, j, ok2, i, ok)
 		}
 	}
 }
