@@ -3,7 +3,6 @@ package onnx
 import (
 	"math"
 	"strconv"
-	"strings"
 )
 
 // explain names the features of one extracted row that lie farthest from
@@ -21,19 +20,14 @@ func (m *Model) explain(row []float32) string {
 		k = 3
 	}
 	type dev struct {
-		i int
-		z float64
-	}
-	// before reports whether p ranks above q: largest |z| first, ties by
-	// column so the text is deterministic.
-	before := func(p, q dev) bool {
-		if c := compareAbs(p.z, q.z); c != 0 {
-			return c > 0
-		}
-		return p.i < q.i
+		i     int
+		z, az float64 // az = |z|
 	}
 	// Keep only the k best in rank order (insertion into a short sorted
 	// list): a flagged row needs its top k, not all its columns sorted.
+	// Rank: largest |z| first, ties by column so the text is
+	// deterministic; columns come in increasing order, so a column ranks
+	// above a kept one only with a strictly larger |z|.
 	var buf [8]dev
 	top := buf[:0]
 	if k > len(buf) {
@@ -41,44 +35,36 @@ func (m *Model) explain(row []float32) string {
 	}
 	for i, v := range row {
 		z := (float64(v) - a.Mean[i]) / a.Scale[i]
-		if math.IsNaN(z) || z == 0 {
+		if z != z || z == 0 { // NaN, or no deviation
 			continue
 		}
-		d := dev{i, z}
-		if len(top) == k && !before(d, top[k-1]) {
+		az := math.Abs(z)
+		if len(top) == k && !(az > top[k-1].az) {
 			continue
 		}
 		if len(top) < k {
-			top = append(top, d)
+			top = append(top, dev{i, z, az})
 		} else {
-			top[k-1] = d
+			top[k-1] = dev{i, z, az}
 		}
-		for j := len(top) - 1; j > 0 && before(top[j], top[j-1]); j-- {
+		for j := len(top) - 1; j > 0 && top[j].az > top[j-1].az; j-- {
 			top[j], top[j-1] = top[j-1], top[j]
 		}
 	}
+	// One allocation, the result: the text is built in a stack buffer.
 	names := m.engine.ColumnNames()
-	var b strings.Builder
+	var tb [256]byte
+	b := tb[:0]
 	for j, d := range top {
 		if j > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(names[d.i])
-		b.WriteByte(':')
+		b = append(b, names[d.i]...)
+		b = append(b, ':')
 		if d.z > 0 {
-			b.WriteByte('+')
+			b = append(b, '+')
 		}
-		b.WriteString(strconv.FormatFloat(math.Max(math.Min(d.z, 1e6), -1e6), 'f', 1, 64))
+		b = strconv.AppendFloat(b, math.Max(math.Min(d.z, 1e6), -1e6), 'f', 1, 64)
 	}
-	return b.String()
-}
-
-func compareAbs(a, b float64) int {
-	switch a, b := math.Abs(a), math.Abs(b); {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return string(b)
 }

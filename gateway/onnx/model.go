@@ -104,6 +104,7 @@ type Model struct {
 	// Registry.DetectLeaves extracts them once for all such models
 	// (nsl-kdd-flow and its anomaly model, both cic-ids2017-flow models).
 	shareKey string
+	labels   *labelInfo // resolved at Open for Verdict
 	// scratch holds *scratch buffers (feature matrix, probabilities)
 	// reused across Detect calls: a batch of 8,192 events of a 125-column
 	// model needs 4 MiB of features, and allocating it per call made the
@@ -150,7 +151,7 @@ func Open(dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	model := &Model{dir: dir, manifest: m, engine: eng, sess: s, observe: o.observe}
+	model := &Model{dir: dir, manifest: m, engine: eng, sess: s, observe: o.observe, labels: newLabelInfo(m)}
 	if !eng.Stateful() {
 		key, err := json.Marshal(struct {
 			F features.Spec
@@ -566,13 +567,17 @@ func (m *Model) score(ctx context.Context, in input, idx []int, sc *scratch, ext
 // or the most likely non-benign class when flagged.
 func (m *Model) Verdict(p []float32) detect.Result {
 	man := m.manifest
+	lab := m.labels
+	if lab == nil {
+		lab = newLabelInfo(man) // a Model not made by Open (tests)
+	}
 	var benign float64
 	best, bestMal := -1, -1
-	for j, l := range man.Labels {
+	for j := range man.Labels {
 		if best < 0 || p[j] > p[best] {
 			best = j
 		}
-		if l == man.Benign {
+		if lab.benign[j] {
 			benign = float64(p[j])
 		} else if bestMal < 0 || p[j] > p[bestMal] {
 			bestMal = j
@@ -581,14 +586,13 @@ func (m *Model) Verdict(p []float32) detect.Result {
 	score := min(max(1-benign, 0), 1)
 	res := detect.Result{
 		Model: man.Name, Version: man.Version, SHA256: man.Model.SHA256,
-		Score: score, Flagged: score >= man.Threshold, Label: man.Labels[best],
+		Score: score, Flagged: score >= man.Threshold,
 	}
+	l := best
 	if res.Flagged {
-		res.Label = man.Labels[bestMal]
+		l = bestMal
 	}
-	if c, ok := man.Categories[res.Label]; ok && res.Label != man.Benign {
-		res.Category = c.ID
-	}
+	res.Label, res.Category = man.Labels[l], lab.category[l]
 	if man.IsAnomaly() {
 		// One-class score: the label follows the threshold, not the
 		// argmax, since 0.5 means nothing to a reconstruction error.
@@ -598,4 +602,26 @@ func (m *Model) Verdict(p []float32) detect.Result {
 		}
 	}
 	return res
+}
+
+// labelInfo is what Verdict needs of the manifest's labels, resolved once
+// instead of per row (a string comparison per label and a map lookup
+// per row were a tenth of the verdicts' cost).
+type labelInfo struct {
+	benign   []bool   // per label: it is the benign label
+	category []string // per label: its category's id ("" for none, and for the benign label)
+}
+
+func newLabelInfo(man *Manifest) *labelInfo {
+	lab := &labelInfo{benign: make([]bool, len(man.Labels)), category: make([]string, len(man.Labels))}
+	for j, l := range man.Labels {
+		if l == man.Benign {
+			lab.benign[j] = true
+			continue
+		}
+		if c, ok := man.Categories[l]; ok {
+			lab.category[j] = c.ID
+		}
+	}
+	return lab
 }
