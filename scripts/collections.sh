@@ -8,11 +8,23 @@
 #                every member organisation holds them (member policy lists
 #                them all), only members may read or write them, kept
 #                forever (blockToLive 0) until the sharer purges them.
-#                requiredPeerCount 0: every share is endorsed by every
-#                organisation (the chaincode's policy), so each member's
-#                peer already holds the values it simulated; maxPeerCount 1
-#                still pushes them to one more peer when a member runs
-#                several.
+#                requiredPeerCount 0 and maxPeerCount 0: the endorsing
+#                peers push the values to no other peer at endorsement.
+#                Each endorser holds the values it simulated (its transient
+#                store); every other member peer (a non-endorsing
+#                organisation's, when a majority of three or more endorses,
+#                or an organisation's second peer) pulls them from the
+#                endorsers while it commits the block (gossip pvtData
+#                pull, peer.gossip.pvtData.pullRetryThreshold in
+#                network/config/core.yaml; the reconciler fetches what a
+#                pull missed). maxPeerCount 1 pushed every share's values
+#                (about 200 kB per 1,000 indicators) to one more peer,
+#                which with one peer per organisation was the other
+#                endorser, already holding them: a second transient-store
+#                write and a gossip message Fabric 2.5 also formats as text
+#                for a debug log line that is off (flogging's Debug formats
+#                eagerly), per share on both peers. scripts/bench.sh intel:
+#                see the README, "Threat intelligence on the ledger".
 # AMBER values use Fabric's implicit per-organisation collections
 # (_implicit_org_<MSPID>), which need no configuration.
 set -euo pipefail
@@ -37,7 +49,7 @@ collections_config() {
     "name": "intelShared",
     "policy": "${policy}",
     "requiredPeerCount": 0,
-    "maxPeerCount": 1,
+    "maxPeerCount": 0,
     "blockToLive": 0,
     "memberOnlyRead": true,
     "memberOnlyWrite": true

@@ -206,8 +206,12 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 		return res, err
 	}
 	byID := make(map[string]*wire.IndicatorValue, len(values))
+	// Each value's stored bytes (its JSON), encoded once: its valueHash
+	// (derive, Check) and its value pack use the same bytes.
+	stored := make(map[string][]byte, len(values))
 	for i := range values {
 		byID[values[i].ID] = &values[i]
+		stored[values[i].ID] = values[i].Bytes()
 	}
 	if len(byID) != len(values) {
 		return res, &wire.ValidationError{Field: "transient " + wire.TransientIntelValues, Reason: "a value is listed twice"}
@@ -216,7 +220,7 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 	for i := range in.Indicators {
 		ind := &in.Indicators[i]
 		field := fmt.Sprintf("indicators[%d]", i)
-		derive(ind, id.MSP, byID)
+		derive(ind, id.MSP, byID, stored)
 		if err := checkShared(ind, field, id.MSP, members); err != nil {
 			return res, err
 		}
@@ -264,7 +268,7 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 			if v == nil {
 				return res, &wire.ValidationError{Field: field, Reason: fmt.Sprintf("no value for %s indicator %s in transient %s", ind.TLP, ind.ID, wire.TransientIntelValues)}
 			}
-			if err := v.Check("transient "+wire.TransientIntelValues+"["+ind.ID+"]", ind, key); err != nil {
+			if err := v.CheckStored("transient "+wire.TransientIntelValues+"["+ind.ID+"]", ind, key, stored[ind.ID]); err != nil {
 				return res, err
 			}
 			delete(byID, ind.ID)
@@ -318,7 +322,7 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 		ind.SharedBy, ind.SharedAt, ind.SharedTx = id.MSP, now, txID
 		ind.Status = wire.IndicatorActive
 		if v != nil {
-			ind.ValueKey = packs.add(v)
+			ind.ValueKey = packs.addRaw(stored[ind.ID])
 		}
 		if err := intelrec.Put(stub, k, ind); err != nil {
 			return res, err
@@ -360,10 +364,10 @@ func share(c contract.Call, shareJSON string) (res wire.IndicatorShareResult, er
 // derive fills in what a share's record may leave out because the
 // ledger can derive it (wire.IndicatorShare): its id from the sharer msp
 // and the hash, and, for a CLEAR or GREEN record, its type and valueHash
-// from its value in byID. The record is validated afterwards as if the
-// sharer had sent them (a value that is not the record's still fails
-// IndicatorValue.Check).
-func derive(ind *wire.Indicator, msp string, byID map[string]*wire.IndicatorValue) {
+// from its value in byID (stored holds each value's stored bytes). The
+// record is validated afterwards as if the sharer had sent them (a value
+// that is not the record's still fails IndicatorValue.Check).
+func derive(ind *wire.Indicator, msp string, byID map[string]*wire.IndicatorValue, stored map[string][]byte) {
 	if ind.ID == "" && ind.Hash != "" {
 		ind.ID = wire.IndicatorID(msp, ind.Hash)
 	}
@@ -378,7 +382,7 @@ func derive(ind *wire.Indicator, msp string, byID map[string]*wire.IndicatorValu
 		ind.Type = v.Type
 	}
 	if ind.ValueHash == "" {
-		ind.ValueHash = v.ValueHash()
+		ind.ValueHash = wire.ValueHashOf(stored[ind.ID])
 	}
 }
 

@@ -166,8 +166,13 @@ func (v *IndicatorValue) Bytes() []byte {
 
 // ValueHash returns the lowercase hex SHA-256 of [IndicatorValue.Bytes]:
 // what Fabric's GetPrivateDataHash returns for the stored record.
-func (v *IndicatorValue) ValueHash() string {
-	sum := sha256.Sum256(v.Bytes())
+func (v *IndicatorValue) ValueHash() string { return ValueHashOf(v.Bytes()) }
+
+// ValueHashOf returns the lowercase hex SHA-256 of stored, a value
+// record's [IndicatorValue.Bytes]: its [IndicatorValue.ValueHash] for a
+// caller that already encoded it.
+func ValueHashOf(stored []byte) string {
+	sum := sha256.Sum256(stored)
 	return hex.EncodeToString(sum[:])
 }
 
@@ -177,6 +182,15 @@ func (v *IndicatorValue) ValueHash() string {
 // object; and a record whose SHA-256 is ind.ValueHash. field names the
 // value in errors.
 func (v *IndicatorValue) Check(field string, ind *Indicator, key []byte) error {
+	return v.CheckStored(field, ind, key, v.Bytes())
+}
+
+// CheckStored is [IndicatorValue.Check] for a caller that already holds
+// the value's stored bytes: stored must be v.Bytes() (the chaincode
+// encodes each shared value once, for its valueHash and its value pack,
+// instead of once per use), and its SHA-256 is what is compared with
+// ind.ValueHash.
+func (v *IndicatorValue) CheckStored(field string, ind *Indicator, key, stored []byte) error {
 	if v.ID != ind.ID || v.Hash != ind.Hash || v.Type != ind.Type {
 		return invalid(field, "id, hash and type must be those of indicator %s", ind.ID)
 	}
@@ -202,7 +216,7 @@ func (v *IndicatorValue) Check(field string, ind *Indicator, key []byte) error {
 	if v.Stix != "" && !json.Valid([]byte(v.Stix)) {
 		return invalid(field+".stix", "is not JSON")
 	}
-	if got := v.ValueHash(); got != ind.ValueHash {
+	if got := ValueHashOf(stored); got != ind.ValueHash {
 		return invalid(field, "its SHA-256 %s is not the indicator's valueHash %s", got, ind.ValueHash)
 	}
 	return nil
