@@ -349,6 +349,42 @@ func TestReadsHoldNoWorker(t *testing.T) {
 	}
 }
 
+// TestReadAheadIsBounded: executions waiting for a worker are admitted
+// (and read) only up to readAhead per worker, so a burst larger than that
+// is not read, nor held in goroutines, all at once.
+func TestReadAheadIsBounded(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Workers = 1
+	h.conn.hold = make(chan struct{})
+	h.start()
+	const n = 3 * readAhead
+	var reqs []wire.ResponseRequest
+	for i := range n {
+		reqs = append(reqs, h.response(fmt.Sprintf("r%02d", i), wire.ResponseRequested))
+	}
+	h.source.emit(t, wire.EventResponsesRequested, reqs...)
+	<-h.conn.entered
+	reads := func() int {
+		h.ledger.mu.Lock()
+		defer h.ledger.mu.Unlock()
+		read := 0
+		for _, k := range h.ledger.reads {
+			read += k
+		}
+		return read
+	}
+	waitFor(t, "the admitted executions' reads", func() bool { return reads() >= readAhead })
+	time.Sleep(50 * time.Millisecond) // room for a read beyond the bound
+	if got := reads(); got != readAhead {
+		t.Fatalf("responses read while the only worker is busy = %d, want readAhead×Workers = %d", got, readAhead)
+	}
+	close(h.conn.hold)
+	h.waitCheckpoint(1)
+	if got := h.conn.total(); got != n {
+		t.Fatalf("calls = %d, want %d", got, n)
+	}
+}
+
 func TestBurstIsCheckpointedInOrder(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.Workers = 8
