@@ -90,23 +90,11 @@ func at(i int, err error) error {
 }
 
 func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
+	id, fn, stub := c.ID, c.Fn, c.Stub
 	list, err := wire.Decode[[]wire.Alert]([]byte(alertsJSON), "alerts")
 	if err != nil {
 		return nil, err
 	}
-	return Raise(c, list, nil)
-}
-
-// Raise records list as RaiseAlerts does, with the same checks, writes,
-// policy evaluation and single ResponsesRequested event; the events
-// contract calls it to raise a batch's alerts in the transaction that
-// anchors the batch (events:AnchorAndRaise). fresh, when not nil, is a
-// batch recorded earlier in the same transaction: Fabric gives a
-// transaction no read of its own writes, so alerts of fresh.ID are checked
-// against this record instead of the world state. Every other batch an
-// alert cites must already be on the ledger.
-func Raise(c contract.Call, list []wire.Alert, fresh *wire.Batch) (*wire.RaiseResult, error) {
-	id, fn, stub := c.ID, c.Fn, c.Stub
 	if len(list) == 0 || len(list) > wire.MaxAlertsPerTx {
 		return nil, &wire.ValidationError{Field: "alerts", Reason: fmt.Sprintf("must hold 1..%d alerts, got %d", wire.MaxAlertsPerTx, len(list))}
 	}
@@ -135,7 +123,7 @@ func Raise(c contract.Call, list []wire.Alert, fresh *wire.Batch) (*wire.RaiseRe
 			return nil, &wire.ValidationError{Field: "alerts[" + strconv.Itoa(i) + "].id", Reason: "duplicates alerts[" + strconv.Itoa(j) + "]"}
 		}
 	}
-	if err := checkBatches(stub, list, fresh); err != nil {
+	if err := checkBatches(stub, list); err != nil {
 		return nil, err
 	}
 	groups := map[string][]int{}
@@ -281,13 +269,9 @@ func existingIDs(stub shim.ChaincodeStubInterface, msp, gatewayID, batchID strin
 
 // checkBatches verifies, reading each referenced batch once, that every
 // alert's batch is anchored by the alert's own gateway, lists its detector
-// and spans its event time. fresh (may be nil) is a batch this transaction
-// anchored, used as it is rather than read.
-func checkBatches(stub shim.ChaincodeStubInterface, list []wire.Alert, fresh *wire.Batch) error {
+// and spans its event time.
+func checkBatches(stub shim.ChaincodeStubInterface, list []wire.Alert) error {
 	batches := map[string]*wire.Batch{}
-	if fresh != nil {
-		batches[fresh.ID] = fresh
-	}
 	for i := range list {
 		a := &list[i]
 		b, ok := batches[a.BatchID]

@@ -14,12 +14,7 @@
 //   - replaying an anchored batch id returns the stored record and writes
 //     nothing, whatever the checkpoint has become since;
 //   - writes touch only keys of that (MSP, gateway): two gateways anchoring
-//     at once never conflict;
-//   - AnchorAndRaise anchors a batch and raises alerts of that batch in one
-//     transaction, with every rule of AnchorBatch and of alerts:RaiseAlerts
-//     (the alerts are checked against the batch record written in the same
-//     transaction, held in memory), emitting at most the one
-//     ResponsesRequested event RaiseAlerts would.
+//     at once never conflict.
 package events
 
 import (
@@ -28,7 +23,6 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
-	"github.com/ledgerguard/ledgerguard/chaincode/alerts"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/access"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/contract"
 	"github.com/ledgerguard/ledgerguard/chaincode/internal/keys"
@@ -123,47 +117,6 @@ func anchor(c contract.Call, batchJSON string) (*wire.Batch, error) {
 		return nil, err
 	}
 	return &b, nil
-}
-
-// AnchorAndRaise anchors one sealed batch as AnchorBatch does and, in the
-// same transaction, raises alertsJSON (a JSON array of 1..wire.MaxAlertsPerTx
-// wire.Alert, every one of this batch) as alerts:RaiseAlerts does, policy
-// evaluation and its one ResponsesRequested event included. It returns a
-// wire.AnchorRaiseResult. The gateway uses it when a batch is scored by the
-// time it is anchored, so its alerts (and the responses they trigger)
-// commit one ledger round trip earlier. Every rule of both transactions
-// holds: the caller needs the gateway right of both, the batch must extend
-// the gateway's log, and each alert is checked against the batch record
-// anchored here (passed in memory: a transaction cannot read its own
-// writes), so an alert never points at a batch that is not anchored in the
-// same or an earlier transaction. A replay returns the stored batch and
-// reports the alerts already recorded as existing, writing nothing twice.
-func (c *Contract) AnchorAndRaise(ctx contractapi.TransactionContextInterface, batchJSON, alertsJSON string) (string, error) {
-	return contract.Submit(ctx, wire.TxAnchorAndRaise, access.Gateway, func(tx contract.Call) (*wire.AnchorRaiseResult, error) {
-		return anchorAndRaise(tx, batchJSON, alertsJSON)
-	})
-}
-
-func anchorAndRaise(c contract.Call, batchJSON, alertsJSON string) (*wire.AnchorRaiseResult, error) {
-	list, err := wire.Decode[[]wire.Alert]([]byte(alertsJSON), "alerts")
-	if err != nil {
-		return nil, err
-	}
-	b, err := anchor(c, batchJSON)
-	if err != nil {
-		return nil, err
-	}
-	for i := range list {
-		if list[i].BatchID != b.ID {
-			return nil, &wire.ValidationError{Field: fmt.Sprintf("alerts[%d].batchId", i),
-				Reason: fmt.Sprintf("%q is not the batch anchored with it (%s): raise alerts of other batches with RaiseAlerts", list[i].BatchID, b.ID)}
-		}
-	}
-	res, err := alerts.Raise(c, list, b)
-	if err != nil {
-		return nil, err
-	}
-	return &wire.AnchorRaiseResult{Batch: b, Alerts: res}, nil
 }
 
 // GetBatch returns the anchored batch with id batchID as JSON.

@@ -165,11 +165,3 @@ func (m Model) less(o Model) bool {
 	}
 	return m.Version < o.Version
 }
-
-// AnchorRaiseResult is what events:AnchorAndRaise returns: the stored
-// batch (the existing record when the batch id was anchored before) and
-// the result of raising the alerts that came with it.
-type AnchorRaiseResult struct {
-	Batch  *Batch       `json:"batch"`
-	Alerts *RaiseResult `json:"alerts"`
-}

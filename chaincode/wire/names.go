@@ -42,7 +42,6 @@ const (
 // Transaction names of the events contract.
 const (
 	TxAnchorBatch      = "AnchorBatch"
-	TxAnchorAndRaise   = "AnchorAndRaise"
 	TxGetBatch         = "GetBatch"
 	TxListBatches      = "ListBatches"
 	TxLatestCheckpoint = "LatestCheckpoint"

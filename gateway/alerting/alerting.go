@@ -12,11 +12,10 @@
 // across them) are committed again one at a time.
 //
 // Why raise only after anchoring: the chaincode accepts an alert only when
-// the batch that holds its event is already on the ledger (or anchored in
-// the same transaction: with anchor.CarryAlerts a batch scored by the
-// time it is anchored carries its alerts in its anchor transaction, see
-// AlertsFor), so an alert
-// always points at evidence anyone can verify. Why score before it: the
+// the batch that holds its event is already on the ledger, so an alert
+// always points at evidence anyone can verify (raising a batch's alerts in
+// its anchor transaction instead was measured slower: it puts their
+// policy evaluation on the strictly sequential anchoring path). Why score before it: the
 // anchor transaction takes a ledger round trip, and scoring meanwhile
 // takes detection off the path from an event to its alert (the alerts
 // wait in memory, bounded by MaxScoredAhead). Why re-read and re-score instead of keeping

@@ -10,10 +10,7 @@
 // A refusal from an endorser that has not yet committed the previous
 // anchor (the chaincode's conflict at endorsement, routine when another
 // organisation's peer is a block behind) is retried after a short pause a
-// few times before the backoff applies. With CarryAlerts, a batch scored
-// by the time it is anchored carries its alerts in the anchor transaction
-// (events:AnchorAndRaise), saving the alerts and their responses one
-// ledger round trip.
+// few times before the backoff applies.
 //
 // The Anchorer is the one owner of "how far is the log anchored": it
 // recovers the last anchored batch at start (Recover), tracks the anchored
@@ -48,12 +45,6 @@ type Anchorer struct {
 
 	failingBatch string
 	failingSince time.Time
-	// alerts and alertLedger are set by CarryAlerts; aloneBatch is a
-	// batch whose anchor transaction with alerts failed: it is anchored
-	// alone from then on (see anchorOne).
-	alerts      AlertSource
-	alertLedger AlertLedger
-	aloneBatch  string
 }
 
 type config struct {
@@ -66,23 +57,6 @@ type config struct {
 	now         func() time.Time
 	bp          Backpressure
 	sizer       Sizer
-}
-
-// AlertSource is the alerter as the anchorer sees it: the alerts a batch
-// can carry in its anchor transaction, and the report that they did.
-type AlertSource interface {
-	// AlertsFor returns the alerts to raise in b's anchor transaction;
-	// ok false (or no alerts) anchors b alone.
-	AlertsFor(ctx context.Context, b gateway.Batch) (alerts []wire.Alert, ok bool)
-	// RaisedWith reports that b's anchor transaction committed with those
-	// alerts, and the ledger's answer for them.
-	RaisedWith(b gateway.Batch, res wire.RaiseResult)
-}
-
-// AlertLedger anchors a batch and raises its alerts in one transaction
-// (events:AnchorAndRaise), with gateway.Ledger's error classification.
-type AlertLedger interface {
-	AnchorAndRaise(ctx context.Context, b gateway.Batch, alerts []wire.Alert) (gateway.Anchor, wire.RaiseResult, error)
 }
 
 // Option configures New.
@@ -176,23 +150,6 @@ func (a *Anchorer) Subscribe(f func(gateway.Batch, gateway.Anchor)) {
 	a.onAnchr = append(a.onAnchr, f)
 }
 
-// CarryAlerts has each batch carry its alerts in its anchor transaction
-// when src has them ready (see AlertSource): the alerts and the responses
-// they trigger then commit with the batch, one ledger round trip before a
-// separate RaiseAlerts would. If that transaction fails, the batch is
-// anchored alone (at once, and on every retry) and its alerts take the
-// alerter's usual path, so a refused alert never holds the log back. Call
-// it before Run.
-func (a *Anchorer) CarryAlerts(src AlertSource, l AlertLedger) error {
-	if src == nil || l == nil {
-		return errors.New("anchor: carrying alerts needs an alert source and a ledger")
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.alerts, a.alertLedger = src, l
-	return nil
-}
-
 // Wake tells the anchorer a batch was sealed; it never blocks.
 func (a *Anchorer) Wake() {
 	select {
@@ -269,7 +226,7 @@ func (a *Anchorer) Run(ctx context.Context) error {
 		progressed := false
 		var failed error
 		for _, b := range pending {
-			anc, err := a.anchorOne(ctx, b)
+			anc, err := a.ledger.AnchorBatch(ctx, b)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -321,39 +278,6 @@ func (a *Anchorer) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 	}
-}
-
-// anchorOne anchors b, with its alerts when the alert source has them
-// (CarryAlerts) and b's transaction with alerts has not failed before. A
-// failed transaction with alerts is followed at once by b alone: whatever
-// failed (a refused alert, a read conflict with a concurrent RaiseAlerts,
-// a lost answer to a transaction that did commit, which the anchor then
-// replays), the log goes on and the alerter raises b's alerts itself,
-// which the ledger reports as existing if they did commit. The one
-// exception is an endorser behind (behind), which refuses the anchor
-// itself: that error is returned, and the retry carries the alerts again.
-func (a *Anchorer) anchorOne(ctx context.Context, b gateway.Batch) (gateway.Anchor, error) {
-	a.mu.Lock()
-	src, l := a.alerts, a.alertLedger
-	a.mu.Unlock()
-	if src != nil && a.aloneBatch != b.ID {
-		if al, ok := src.AlertsFor(ctx, b); ok && len(al) > 0 {
-			anc, res, err := l.AnchorAndRaise(ctx, b, al)
-			if err == nil {
-				src.RaisedWith(b, res)
-				return anc, nil
-			}
-			if ctx.Err() != nil || behind(err) {
-				// An endorser behind refuses the anchor, not the alerts:
-				// retry them together.
-				return gateway.Anchor{}, err
-			}
-			a.aloneBatch = b.ID
-			a.cfg.logger.Info("anchoring a batch with its alerts failed; anchoring it alone, its alerts follow with RaiseAlerts",
-				"batch", b.ID, "alerts", len(al), "err", err)
-		}
-	}
-	return a.ledger.AnchorBatch(ctx, b)
 }
 
 // Quick retries after an endorser behind the ledger refused a batch

@@ -189,33 +189,6 @@ func (l *Ledger) AnchorBatch(ctx context.Context, b gateway.Batch) (gateway.Anch
 	return anchorOf(&rec, st), nil
 }
 
-// AnchorAndRaise submits events:AnchorAndRaise (the batch and its
-// alerts in one transaction) and waits for the commit. A batch the
-// chaincode already holds comes back Replayed, as from AnchorBatch, and
-// alerts already on the ledger in RaiseResult.Existing.
-func (l *Ledger) AnchorAndRaise(ctx context.Context, b gateway.Batch, alerts []wire.Alert) (gateway.Anchor, wire.RaiseResult, error) {
-	batchArg, err := json.Marshal(BatchToWire(b))
-	if err != nil {
-		return gateway.Anchor{}, wire.RaiseResult{}, encodeError(wire.TxAnchorAndRaise, "batch", err)
-	}
-	alertsArg, err := json.Marshal(alerts)
-	if err != nil {
-		return gateway.Anchor{}, wire.RaiseResult{}, encodeError(wire.TxAnchorAndRaise, "alerts", err)
-	}
-	res, st, err := l.submit(ctx, wire.ContractEvents, wire.TxAnchorAndRaise, string(batchArg), string(alertsArg))
-	if err != nil {
-		return gateway.Anchor{}, wire.RaiseResult{}, err
-	}
-	var out wire.AnchorRaiseResult
-	if err := json.Unmarshal(res, &out); err != nil || out.Batch == nil || out.Alerts == nil {
-		if err == nil {
-			err = errors.New("batch or alerts missing")
-		}
-		return gateway.Anchor{}, wire.RaiseResult{}, decodeError(wire.TxAnchorAndRaise, st, "result", err)
-	}
-	return anchorOf(out.Batch, st), *out.Alerts, nil
-}
-
 // anchorOf is where the stored batch rec is: the transaction st, or, when
 // the chaincode returned the record an earlier transaction wrote, that one
 // (Replayed).

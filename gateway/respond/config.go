@@ -32,9 +32,10 @@ type Config struct {
 	// StartBlock is where to start reading events when the checkpoint file
 	// is empty; unset starts at the ledger's current height.
 	StartBlock *uint64 `yaml:"start_block"`
-	// Workers bounds the actions executed concurrently (default 4): the
-	// ledger reads before each and its connector calls. An action waiting
-	// for its outcome's commit holds no worker.
+	// Workers bounds the actions executed concurrently (default 4): their
+	// connector calls. The ledger reads before each hold no worker (up to
+	// 8×Workers actions read ahead), nor does an action waiting for its
+	// outcome's commit.
 	Workers int `yaml:"workers"`
 	// OutcomeBatch bounds the outcomes recorded in one RecordOutcomes
 	// transaction (default 200, at most wire.MaxOutcomesPerTx).

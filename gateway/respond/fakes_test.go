@@ -316,6 +316,10 @@ type fakeConnector struct {
 	// block, when set, makes calls wait for ctx (a receiver that hangs).
 	block   bool
 	entered chan string
+	// hold, when set, makes calls wait until it is closed; inCall and
+	// maxInCall count the calls in progress.
+	hold              chan struct{}
+	inCall, maxInCall int
 }
 
 func newFakeConnector() *fakeConnector {
@@ -326,9 +330,19 @@ func (c *fakeConnector) Execute(ctx context.Context, a wire.Action, req connecto
 	c.mu.Lock()
 	c.calls[req.IdempotencyKey]++
 	n := c.calls[req.IdempotencyKey]
-	fail, block := c.fail, c.block
+	fail, block, hold := c.fail, c.block, c.hold
+	c.inCall++
+	c.maxInCall = max(c.maxInCall, c.inCall)
 	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.inCall--
+		c.mu.Unlock()
+	}()
 	c.entered <- req.IdempotencyKey
+	if hold != nil {
+		<-hold
+	}
 	if block {
 		<-ctx.Done()
 		return "", connector.Retryable(a.Type, ctx.Err())
@@ -362,6 +376,12 @@ func (c *fakeConnector) total() int {
 		n += v
 	}
 	return n
+}
+
+func (c *fakeConnector) maxConcurrent() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.maxInCall
 }
 
 func (c *fakeConnector) setBlock(b bool) {

@@ -12,10 +12,15 @@
 // share one transaction (see outcomes.go), so the ledger work per action
 // is a fraction of a transaction.
 //
-// Workers bounds the executions in progress: the ledger reads before an
-// action and the connector calls. An execution waiting for its outcome to
-// commit has released its worker, so the ledger's commit latency does not
-// throttle how many actions run.
+// Workers bounds the executions calling their connectors. The ledger reads
+// before an action (batched, see reads.go) hold no worker: up to
+// readAhead×Workers executions are admitted at once, read their response
+// and alert, and then wait for a worker, so a worker goes from one
+// connector call to the next without waiting for a ledger read (under
+// load the reads were about a third of a worker's time, and the workers,
+// not the ledger, set how many actions a second ran). An execution
+// waiting for its outcome to commit has released both, so the ledger's
+// commit latency does not throttle how many actions run either.
 //
 // What it executes: defence in depth behind the chaincode's quorum floors,
 // it executes a response only if its own organisation approved the policy
@@ -295,7 +300,7 @@ func (r *Responder) stream(ctx context.Context) error {
 	ordered := make(chan *pending, 4*r.cfg.Workers)
 	ckDone := make(chan error, 1)
 	go func() { ckDone <- r.checkpoints(sctx, cancel, ordered) }()
-	sem := make(chan struct{}, r.cfg.Workers)
+	sl := &slots{admit: make(chan struct{}, readAhead*r.cfg.Workers), work: make(chan struct{}, r.cfg.Workers)}
 read:
 	for {
 		select {
@@ -303,7 +308,7 @@ read:
 			if !ok {
 				break read
 			}
-			p := r.dispatch(sctx, ev, sem)
+			p := r.dispatch(sctx, ev, sl)
 			select {
 			case ordered <- p:
 			case <-sctx.Done():
@@ -391,8 +396,54 @@ func (r *Responder) checkpoints(ctx context.Context, cancel context.CancelFunc, 
 	return fatal
 }
 
+// readAhead is how many executions per worker may be admitted at once
+// (reading the ledger or waiting for a worker): enough that the reads of
+// the next executions are done while the workers call connectors, few
+// enough that an execution's read is still recent when it acts.
+const readAhead = 8
+
+// slots bounds one stream's executions: admit those started (reading,
+// waiting for a worker or calling connectors), work those calling
+// connectors (Workers).
+type slots struct {
+	admit, work chan struct{}
+}
+
+// execSlots is one execution's hold on slots. Only the execution's own
+// goroutine uses it.
+type execSlots struct {
+	s                 *slots
+	admitted, working bool
+}
+
+// work waits for a worker; false when ctx ended first.
+func (e *execSlots) work(ctx context.Context) bool {
+	if e.working {
+		return true
+	}
+	select {
+	case e.s.work <- struct{}{}:
+		e.working = true
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// release frees what the execution holds; it is idempotent.
+func (e *execSlots) release() {
+	if e.working {
+		<-e.s.work
+		e.working = false
+	}
+	if e.admitted {
+		<-e.s.admit
+		e.admitted = false
+	}
+}
+
 // dispatch decodes an event and starts one execution per runnable request.
-func (r *Responder) dispatch(ctx context.Context, ev Event, sem chan struct{}) *pending {
+func (r *Responder) dispatch(ctx context.Context, ev Event, sl *slots) *pending {
 	p := &pending{ev: ev}
 	if ev.Name != wire.EventResponsesRequested && ev.Name != wire.EventRollbackRequested {
 		return p // another event of the chaincode: nothing to do
@@ -421,17 +472,16 @@ func (r *Responder) dispatch(ctx context.Context, ev Event, sem chan struct{}) *
 			continue
 		}
 		select {
-		case sem <- struct{}{}:
+		case sl.admit <- struct{}{}:
 		case <-ctx.Done():
 			p.fail(ctx.Err())
 			return p
 		}
 		p.wg.Add(1)
 		go func(req wire.ResponseRequest) {
-			var once sync.Once
-			release := func() { once.Do(func() { <-sem }) }
-			defer func() { release(); p.wg.Done() }()
-			if err := r.handle(ctx, ev.TxID, req, rollback, release); err != nil {
+			ex := &execSlots{s: sl, admitted: true}
+			defer func() { ex.release(); p.wg.Done() }()
+			if err := r.handle(ctx, ev.TxID, req, rollback, ex); err != nil {
 				p.fail(err)
 			}
 		}(req)
@@ -449,9 +499,10 @@ func actionTypes(actions []wire.Action) string {
 
 // handle executes (or rolls back) one response and records its outcome.
 // It returns an error only when the event must not be checkpointed: the
-// context ended, or the journal failed. It calls release (which frees its
-// worker) once nothing is left to do but wait for the outcome's commit.
-func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRequest, rollback bool, release func()) error {
+// context ended, or the journal failed. It takes a worker from ex only
+// to call connectors, after its ledger reads, and releases ex once nothing
+// is left to do but wait for the outcome's commit.
+func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRequest, rollback bool, ex *execSlots) error {
 	key, want, okStatus := req.ID+"|run", wire.ResponseRequested, wire.ResponseSucceeded
 	if rollback {
 		key, want, okStatus = req.ID+"|rollback", wire.ResponseRollbackRequested, wire.ResponseRolledBack
@@ -482,7 +533,7 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 	if !rollback {
 		if reason := Refusal(resp, r.msp); reason != "" {
 			log.Warn("response refused: not executed", "reason", reason)
-			release()
+			ex.release()
 			if err := r.recordOutcome(ctx, resp.ID, wire.ResponseRefused, limitDetail(reason), log); err != nil {
 				return err
 			}
@@ -518,6 +569,13 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 			<-alertc
 		}
 	}()
+	// A worker only for the connector calls: the reads above were done
+	// without one. Nothing but this execution (it holds the response's
+	// lock) records an outcome for the response in this process, so what
+	// it read stays true while it waits.
+	if !ex.work(ctx) {
+		return ctx.Err()
+	}
 	status := okStatus
 	details := make([]string, 0, len(resp.Actions))
 	for i, a := range resp.Actions {
@@ -561,7 +619,7 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 		}
 	}
 	detail := limitDetail(strings.Join(details, "; "))
-	release()
+	ex.release()
 	if err := r.recordOutcome(ctx, resp.ID, status, detail, log); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package respond
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -307,6 +308,80 @@ func TestMultipleActionsUseDistinctKeys(t *testing.T) {
 	got := h.ledger.outcomesOf("r1")
 	if len(got) != 1 || got[0].Status != wire.ResponseFailed || !strings.Contains(got[0].Detail, "no connector configured for action open_incident") {
 		t.Fatalf("outcomes = %+v, want failed naming the missing connector", got)
+	}
+}
+
+// TestReadsHoldNoWorker: with one worker busy in a connector call, the
+// next executions still read their responses (they wait for the worker
+// only to call their connectors), and no more than Workers connector
+// calls run at once.
+func TestReadsHoldNoWorker(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Workers = 1
+	h.conn.hold = make(chan struct{})
+	h.start()
+	const n = 5
+	var reqs []wire.ResponseRequest
+	for i := range n {
+		reqs = append(reqs, h.response(fmt.Sprintf("r%d", i), wire.ResponseRequested))
+	}
+	h.source.emit(t, wire.EventResponsesRequested, reqs...)
+	<-h.conn.entered
+	waitFor(t, "every response read while the only worker is in a connector call", func() bool {
+		h.ledger.mu.Lock()
+		defer h.ledger.mu.Unlock()
+		read := 0
+		for _, k := range h.ledger.reads {
+			read += k
+		}
+		return read >= n
+	})
+	if got := h.conn.total(); got != 1 {
+		t.Fatalf("connector calls while the worker is busy = %d, want 1", got)
+	}
+	close(h.conn.hold)
+	h.waitCheckpoint(1)
+	if got, want := h.conn.total(), n; got != want {
+		t.Fatalf("calls = %d, want %d", got, want)
+	}
+	if got := h.conn.maxConcurrent(); got != 1 {
+		t.Fatalf("connector calls at once = %d, want at most Workers (1)", got)
+	}
+}
+
+// TestReadAheadIsBounded: executions waiting for a worker are admitted
+// (and read) only up to readAhead per worker, so a burst larger than that
+// is not read, nor held in goroutines, all at once.
+func TestReadAheadIsBounded(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Workers = 1
+	h.conn.hold = make(chan struct{})
+	h.start()
+	const n = 3 * readAhead
+	var reqs []wire.ResponseRequest
+	for i := range n {
+		reqs = append(reqs, h.response(fmt.Sprintf("r%02d", i), wire.ResponseRequested))
+	}
+	h.source.emit(t, wire.EventResponsesRequested, reqs...)
+	<-h.conn.entered
+	reads := func() int {
+		h.ledger.mu.Lock()
+		defer h.ledger.mu.Unlock()
+		read := 0
+		for _, k := range h.ledger.reads {
+			read += k
+		}
+		return read
+	}
+	waitFor(t, "the admitted executions' reads", func() bool { return reads() >= readAhead })
+	time.Sleep(50 * time.Millisecond) // room for a read beyond the bound
+	if got := reads(); got != readAhead {
+		t.Fatalf("responses read while the only worker is busy = %d, want readAhead×Workers = %d", got, readAhead)
+	}
+	close(h.conn.hold)
+	h.waitCheckpoint(1)
+	if got := h.conn.total(); got != n {
+		t.Fatalf("calls = %d, want %d", got, n)
 	}
 }
 

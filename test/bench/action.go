@@ -214,10 +214,8 @@ func kddEnvelopes(dataDir string) ([]map[string]any, error) {
 // ledger load the responder added. It also splits the action latency in
 // two from the ledger's timestamps: event sent (the alert's event time,
 // for a sample of 200 responses) to the proposal that created the
-// response (RaiseAlerts, or AnchorAndRaise when the alert came with its
-// batch's anchor: their share is action_alerts_with_anchor_ratio), and
-// that proposal to the proposal recording its first outcome (the
-// connector was called in between).
+// response (RaiseAlerts), and that proposal to the proposal recording its
+// first outcome (the connector was called in between).
 func benchOutcomeTransactions(ctx context.Context, runDir, gatewayID string) error {
 	c, err := dial(ctx, runDir, "org1", "")
 	if err != nil {
@@ -282,9 +280,7 @@ func benchOutcomeTransactions(ctx context.Context, runDir, gatewayID string) err
 		report("action_decided_to_outcome_p99_ms", ms(percentile(decided, 99)), "ms")
 	}
 	alerts := c.Contract(wire.Channel, wire.Chaincode, wire.ContractAlerts)
-	events := c.Contract(wire.Channel, wire.Chaincode, wire.ContractEvents)
 	var toDecide []time.Duration
-	withAnchor := 0
 	for _, r := range sample {
 		raw, err := alerts.EvaluateWithContext(ctx, wire.TxGetAlert, client.WithArguments(r.BatchID, r.AlertID))
 		if err != nil {
@@ -295,23 +291,6 @@ func benchOutcomeTransactions(ctx context.Context, runDir, gatewayID string) err
 			return fmt.Errorf("decode alert: %w", err)
 		}
 		toDecide = append(toDecide, r.CreatedAt.Sub(a.EventTime.Time))
-		raw, err = events.EvaluateWithContext(ctx, wire.TxGetBatch, client.WithArguments(a.BatchID))
-		if err != nil {
-			return fmt.Errorf("get batch: %w", err)
-		}
-		var b wire.Batch
-		if err := json.Unmarshal(raw, &b); err != nil {
-			return fmt.Errorf("decode batch: %w", err)
-		}
-		if b.TxID == a.RaisedTx {
-			withAnchor++
-		}
-	}
-	if len(sample) > 0 {
-		// The share of the sampled alerts that committed in their batch's
-		// anchor transaction (events:AnchorAndRaise) rather than in a
-		// RaiseAlerts after it.
-		report("action_alerts_with_anchor_ratio", float64(withAnchor)/float64(len(sample)), "ratio")
 	}
 	if len(toDecide) > 0 {
 		report("action_sent_to_decided_p50_ms", ms(percentile(toDecide, 50)), "ms")

@@ -275,11 +275,6 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 			return err
 		}
 		anch.Subscribe(func(gateway.Batch, gateway.Anchor) { alerter.Wake() })
-		// anch.CarryAlerts(alerter, ledger) would have each scored batch
-		// carry its alerts in its anchor transaction (events:AnchorAndRaise).
-		// It is not enabled: measured with scripts/bench.sh action it made
-		// the responder's path slower (decided->outcome p50 5.3 s against
-		// 0.3 s without it, same run), for a reason not yet understood.
 		if err := m.GaugeFunc("alerting_watermark_write_failing", "1 while writing the alerter's watermark file fails (it retries; alerting goes on).", func() float64 {
 			if alerter.Status().WatermarkError != "" {
 				return 1
