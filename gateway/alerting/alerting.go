@@ -13,12 +13,13 @@
 //
 // Why raise only after anchoring: the chaincode accepts an alert only when
 // the batch that holds its event is already on the ledger, so an alert
-// always points at evidence anyone can verify (raising a batch's alerts in
-// its anchor transaction instead was measured slower: it puts their
-// policy evaluation on the strictly sequential anchoring path). Why score before it: the
-// anchor transaction takes a ledger round trip, and scoring meanwhile
-// takes detection off the path from an event to its alert (the alerts
-// wait in memory, bounded by MaxScoredAhead). Why re-read and re-score instead of keeping
+// always points at evidence anyone can verify (raising a batch's alerts
+// in its anchor transaction instead was measured slower: it puts their
+// policy evaluation on the strictly sequential anchoring path). Why score
+// before it: the anchor transaction takes a ledger round trip, and
+// scoring meanwhile takes detection off the path from an event to its
+// alert (the alerts wait in memory, bounded by MaxScoredAhead). Why
+// re-read and re-score instead of keeping
 // verdicts: scoring is deterministic for a given model file, alert ids are
 // deterministic, and RaiseAlerts is idempotent, so after a crash the
 // alerter simply resumes at its durable watermark (the tree size up to

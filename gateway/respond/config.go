@@ -32,10 +32,11 @@ type Config struct {
 	// StartBlock is where to start reading events when the checkpoint file
 	// is empty; unset starts at the ledger's current height.
 	StartBlock *uint64 `yaml:"start_block"`
-	// Workers bounds the actions executed concurrently (default 4): their
-	// connector calls. The ledger reads before each hold no worker (up to
-	// 8×Workers actions read ahead), nor does an action waiting for its
-	// outcome's commit.
+	// Workers bounds the connector calls made at once (default 4). Up to
+	// 8×Workers actions are admitted at once, those calling connectors
+	// included: the ledger reads before each hold no worker, nor does an
+	// action waiting for its outcome's commit. Connector calls are not
+	// ordered across responses, even with one worker.
 	Workers int `yaml:"workers"`
 	// OutcomeBatch bounds the outcomes recorded in one RecordOutcomes
 	// transaction (default 200, at most wire.MaxOutcomesPerTx).

@@ -42,6 +42,16 @@ type fakeLedger struct {
 	lagging bool
 	// batchAttempts counts RecordOutcomes calls, failed ones included.
 	batchAttempts int
+	// cutRecords and cutReads make the outcome and response-read calls
+	// (batched and single) fail with context.Canceled (a call cut short, as when a batcher stops
+	// before the stream it serves) while the caller's context is live.
+	cutRecords, cutReads bool
+}
+
+func (l *fakeLedger) setCut(records, reads bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cutRecords, l.cutReads = records, reads
 }
 
 func newFakeLedger() *fakeLedger {
@@ -70,6 +80,9 @@ func (l *fakeLedger) setRecordDown(down bool) {
 func (l *fakeLedger) GetResponse(_ context.Context, id string) (*wire.Response, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.cutReads {
+		return nil, fmt.Errorf("GetResponse: %w", context.Canceled)
+	}
 	r, ok := l.responses[id]
 	if !ok {
 		return nil, &gateway.LedgerRejectedError{Op: "GetResponse", Reason: "not found"}
@@ -81,6 +94,9 @@ func (l *fakeLedger) GetResponse(_ context.Context, id string) (*wire.Response, 
 func (l *fakeLedger) RecordOutcome(_ context.Context, id, status, detail string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.cutRecords {
+		return fmt.Errorf("RecordOutcome: %w", context.Canceled)
+	}
 	if l.recordDown {
 		return fmt.Errorf("RecordOutcome: %w", gateway.ErrLedgerUnavailable)
 	}
@@ -108,6 +124,9 @@ func (l *fakeLedger) RecordOutcomes(ctx context.Context, recs []wire.OutcomeReco
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.batchAttempts++
+	if l.cutRecords {
+		return nil, fmt.Errorf("RecordOutcomes: %w", context.Canceled)
+	}
 	if l.recordDown {
 		return nil, fmt.Errorf("RecordOutcomes: %w", gateway.ErrLedgerUnavailable)
 	}
@@ -173,8 +192,11 @@ func (l *fakeLedger) apply(id, status, detail string) error {
 func (l *fakeLedger) GetResponses(ctx context.Context, ids []string) ([]wire.ResponseLookup, error) {
 	l.mu.Lock()
 	l.reads = append(l.reads, len(ids))
-	noBatches := l.noBatches
+	noBatches, cut := l.noBatches, l.cutReads
 	l.mu.Unlock()
+	if cut {
+		return nil, fmt.Errorf("GetResponses: %w", context.Canceled)
+	}
 	if noBatches {
 		return nil, &gateway.LedgerRejectedError{Op: wire.TxGetResponses, Code: wire.CodeInvalid, Reason: "function GetResponses not found"}
 	}

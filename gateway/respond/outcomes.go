@@ -152,6 +152,9 @@ func (o *outcomes) single(ctx context.Context, rec wire.OutcomeRecord) error {
 	if err == nil || ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if cut(err) {
+		return err // no answer from the ledger, not a refusal
+	}
 	refused := &OutcomeRefusedError{ResponseID: rec.ResponseID, Status: rec.Status, Code: wire.CodeInternal, Reason: err.Error()}
 	var rej *gateway.LedgerRejectedError
 	if errors.As(err, &rej) && rej.Code != "" {

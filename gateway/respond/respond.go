@@ -226,11 +226,15 @@ func (r *Responder) Run(ctx context.Context) error {
 	if n := j.Len(); n > 0 {
 		r.log.Info("journal holds executions not yet recorded on the ledger; their events will be replayed", "count", n)
 	}
-	// The batcher outlives each event stream: a reconnect does not drop
-	// the outcomes being committed. It stops when Run returns, after every
-	// stream (and so every execution waiting on it) has ended.
-	// So do the read batchers.
-	bctx, stopBatchers := context.WithCancel(ctx)
+	// The batchers (outcomes and reads) outlive each event stream: a
+	// reconnect does not drop the outcomes being committed. They stop when
+	// Run returns, after every stream (and so every execution waiting on
+	// them) has ended, and never before: their context is not a child of
+	// ctx, because Go cancels ctx's children in no fixed order, and a
+	// batcher cancelled before its stream handed context.Canceled to an
+	// execution whose own context was still live, which took it for a
+	// refusal and let its event be checkpointed.
+	bctx, stopBatchers := context.WithCancel(context.WithoutCancel(ctx))
 	r.outcomes = newOutcomes(r.ledger, r.ledgerRetry, r.log, r.cfg.OutcomeBatch, r.cfg.OutcomeSubmitters, r.cfg.OutcomeLinger)
 	r.reads = newReads(r.ledger, r.ledgerRetry, r.log, r.cfg.Timeout)
 	var batchers sync.WaitGroup
@@ -262,7 +266,12 @@ func (r *Responder) Run(ctx context.Context) error {
 // errStream marks a stream that could not be opened: transient.
 var errStream = errors.New("event stream")
 
-func isTransient(err error) bool { return errors.Is(err, errStream) }
+// errCut marks an execution whose ledger call was cut short (cut): the
+// stream ends without checkpointing its event and reconnects, so the
+// event is handled again (transient).
+var errCut = errors.New("ledger call cut short")
+
+func isTransient(err error) bool { return errors.Is(err, errStream) || errors.Is(err, errCut) }
 
 // pending is one event being handled; done when wg is.
 type pending struct {
@@ -281,8 +290,10 @@ func (p *pending) fail(err error) {
 }
 
 // stream handles one event stream: events are dispatched to at most
-// Workers concurrent executions and checkpointed strictly in order, each
-// only once it and all before it are done.
+// 8×Workers concurrent executions, of which at most Workers call
+// connectors at once, and checkpointed strictly in order, each only once
+// it and all before it are done. Connector calls are not ordered across
+// responses (an execution takes a worker when its reads are done).
 func (r *Responder) stream(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -499,7 +510,9 @@ func actionTypes(actions []wire.Action) string {
 
 // handle executes (or rolls back) one response and records its outcome.
 // It returns an error only when the event must not be checkpointed: the
-// context ended, or the journal failed. It takes a worker from ex only
+// context ended, a ledger call was cut short (errCut: the stream
+// reconnects and the event is handled again), or the journal failed. It
+// takes a worker from ex only
 // to call connectors, after its ledger reads, and releases ex once nothing
 // is left to do but wait for the outcome's commit.
 func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRequest, rollback bool, ex *execSlots) error {
@@ -516,6 +529,10 @@ func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRe
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if cut(err) {
+			// Not an answer from the ledger: the event must be read again.
+			return fmt.Errorf("%w: reading response %s: %w", errCut, req.ID, err)
 		}
 		log.Error("cannot read the response on the ledger; skipped", "error", err)
 		return nil
@@ -718,17 +735,31 @@ func (r *Responder) getResponse(ctx context.Context, id string) (*wire.Response,
 // the ledger: if the response already carries this status (an earlier
 // submission committed), it is success; otherwise it is logged and the
 // response left alone, so one bad record cannot stall every later event.
-// It returns an error only when ctx ended.
+// It returns an error only when ctx ended or the submission was cut
+// short (a cancelled or timed-out call is no answer from the ledger), so
+// that the event is not checkpointed and the journal's result is
+// recorded on replay.
 func (r *Responder) recordOutcome(ctx context.Context, id, status, detail string, log *slog.Logger) error {
 	err := r.outcomes.record(ctx, wire.OutcomeRecord{ResponseID: id, Status: status, Detail: detail})
 	if err == nil || ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if cut(err) {
+		return fmt.Errorf("%w: recording the outcome of %s: %w", errCut, id, err)
 	}
 	if resp, gerr := r.getResponse(ctx, id); gerr == nil && resp.State == status {
 		return nil
 	}
 	log.Error("the ledger refused the outcome; the response keeps its state", "status", status, "error", err)
 	return nil
+}
+
+// cut reports whether err is a call cancelled or timed out rather than
+// an answer from the ledger: such an error must never be taken for a
+// refusal, or an event would be checkpointed with its response unread or
+// its outcome unrecorded.
+func cut(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func (r *Responder) ledgerRetry(ctx context.Context, op string, f func(context.Context) error) error {

@@ -251,6 +251,49 @@ func TestCrashBeforeRecordOutcomeReRecordsWithoutCalling(t *testing.T) {
 	}
 }
 
+// A ledger call cut short (context.Canceled while the stream lives, as
+// from a batcher stopped before its stream) is no answer: the event is
+// not checkpointed, and once the ledger answers again the response runs
+// once and its outcome is recorded once.
+func TestCutLedgerCallIsNotCheckpointed(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		records, read bool
+		wantCalls     int // connector calls while the ledger is cut
+	}{
+		{name: "outcome", records: true, wantCalls: 1},
+		{name: "read", read: true, wantCalls: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.ledger.setCut(tc.records, tc.read)
+			h.start()
+			h.source.emit(t, wire.EventResponsesRequested, h.response("r1", wire.ResponseRequested))
+			if tc.wantCalls > 0 {
+				waitFor(t, "the connector call", func() bool { return h.conn.count("r1") == tc.wantCalls })
+			}
+			time.Sleep(100 * time.Millisecond) // several reconnects and replays
+			if got := h.source.checkpointed(); got != 0 {
+				t.Fatalf("checkpointed = %d while the ledger calls were cut, want 0", got)
+			}
+			if got := h.conn.count("r1"); got != tc.wantCalls {
+				t.Fatalf("calls while cut = %d, want %d", got, tc.wantCalls)
+			}
+			h.ledger.setCut(false, false)
+			h.waitCheckpoint(1)
+			if got := h.conn.count("r1"); got != 1 {
+				t.Fatalf("calls = %d, want 1", got)
+			}
+			if got := h.ledger.outcomesOf("r1"); len(got) != 1 || got[0].Status != wire.ResponseSucceeded {
+				t.Fatalf("outcomes = %+v, want one succeeded", got)
+			}
+			if err := h.stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 func TestCrashDuringCallCallsAgainWithSameKey(t *testing.T) {
 	h := newHarness(t)
 	h.conn.setBlock(true) // the receiver hangs: the call is in flight
