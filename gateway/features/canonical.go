@@ -360,7 +360,10 @@ func skipHeaderFrom(b []byte, from int) (int, bool) {
 // byte of them read): the literal keys, each string's bytes plus its
 // quotes (escaping only lengthens a string), one digit of seq and 20
 // bytes per time (RFC 3339 with a four-digit year and "Z", the shortest
-// the encoder writes).
+// the encoder writes). ev must be the event the bytes encode, as a
+// Leaf's Event and Canonical are (the store decodes the one from the
+// other, or builds both from one event); a bound past the real key could
+// only misread that event's own fields, which its sender controls anyway.
 func minHeader(ev *gateway.Event) int {
 	const times = 20
 	n := len(`{"id":""`) + len(ev.ID) + len(`,"seq":0`) +
