@@ -153,13 +153,7 @@ func Open(dir string, opts ...Option) (*Model, error) {
 	}
 	model := &Model{dir: dir, manifest: m, engine: eng, sess: s, observe: o.observe, labels: newLabelInfo(m)}
 	if !eng.Stateful() {
-		key, err := json.Marshal(struct {
-			F features.Spec
-			A AppliesTo
-		}{m.Features, m.AppliesTo})
-		if err == nil {
-			model.shareKey = string(key)
-		}
+		model.shareKey = shareKeyOf(m.Features, m.AppliesTo)
 	}
 	if m.Screen != nil {
 		if model.casc, err = openScreen(dir, m, s); err != nil {
@@ -317,6 +311,20 @@ func (m *Model) detect(ctx context.Context, in input) ([]detect.Result, error) {
 	res, ex, err := m.detectFrom(ctx, in, nil)
 	ex.release()
 	return res, err
+}
+
+// shareKeyOf is the key under which models extract the same rows: their
+// feature spec and applies_to, encoded (empty if they cannot be, so such
+// a model shares with none).
+func shareKeyOf(spec features.Spec, applies AppliesTo) string {
+	key, err := json.Marshal(struct {
+		F features.Spec
+		A AppliesTo
+	}{spec, applies})
+	if err != nil {
+		return ""
+	}
+	return string(key)
 }
 
 // extraction is the rows one model extracted in a DetectLeaves call (the

@@ -96,6 +96,49 @@ func TestRegistrySharesExtraction(t *testing.T) {
 	}
 }
 
+// TestShareKeyDistinguishesSelection: models share an extraction only
+// when they read the same features from the same events; any difference
+// in the spec or in what applies_to selects gives another key.
+func TestShareKeyDistinguishesSelection(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(repoRoot(t), "models", "nsl-kdd-flow", "*", "manifest.json"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no nsl-kdd-flow manifest: %v", err)
+	}
+	m, _, err := LoadManifest(filepath.Dir(dirs[len(dirs)-1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := shareKeyOf(m.Features, m.AppliesTo)
+	if base == "" {
+		t.Fatal("no key for nsl-kdd-flow")
+	}
+	other := func(f func(*Manifest)) string {
+		c := *m
+		c.AppliesTo = AppliesTo{
+			Classes:       append([]gateway.Class(nil), m.AppliesTo.Classes...),
+			Sourcetypes:   append([]string(nil), m.AppliesTo.Sourcetypes...),
+			RequireFields: append([]string(nil), m.AppliesTo.RequireFields...),
+		}
+		f(&c)
+		return shareKeyOf(c.Features, c.AppliesTo)
+	}
+	for _, tc := range []struct {
+		name string
+		f    func(*Manifest)
+		same bool
+	}{
+		{"unchanged", func(*Manifest) {}, true},
+		{"another class", func(c *Manifest) { c.AppliesTo.Classes = append(c.AppliesTo.Classes, gateway.ClassProcess) }, false},
+		{"a sourcetype", func(c *Manifest) { c.AppliesTo.Sourcetypes = append(c.AppliesTo.Sourcetypes, "zeek:conn") }, false},
+		{"a required field", func(c *Manifest) { c.AppliesTo.RequireFields = append(c.AppliesTo.RequireFields, "x") }, false},
+		{"a feature fewer", func(c *Manifest) { c.Features.Features = c.Features.Features[1:] }, false},
+	} {
+		if got := other(tc.f) == base; got != tc.same {
+			t.Errorf("%s: same key = %v, want %v", tc.name, got, tc.same)
+		}
+	}
+}
+
 // BenchmarkDetectShared measures what the gateway spends per event on
 // each group of sharedGroups: Registry.DetectLeaves over a registry
 // serving only the group's models, on BenchmarkDetect's batch (8,192
