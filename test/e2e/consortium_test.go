@@ -17,6 +17,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway/fabric"
+	"github.com/ledgerguard/ledgerguard/gateway/intel"
 )
 
 // orgScript runs scripts/org.sh on the test network and returns its
@@ -157,6 +158,38 @@ func TestConsortiumJoinAndLeave(t *testing.T) {
 	if got := ledgerMembers(ctx, t, admin3); !slices.Contains(got, "Org3MSP") {
 		t.Fatalf("members read through Org3's peer = %v", got)
 	}
+
+	// A GREEN share endorsed by Org1 and Org2 alone reaches Org3's peer:
+	// the intelShared collection pushes no values at endorsement
+	// (maxPeerCount 0, scripts/collections.sh), so a member's peer that
+	// did not endorse pulls them from the endorsers while committing.
+	t.Run("GREEN values reach a peer that did not endorse", func(t *testing.T) {
+		key := intelKey(t)
+		domain := "org3-pull-" + run + ".example"
+		share, values, err := intel.Prepare("Org1MSP", key, []intel.Input{{
+			Type: wire.IndicatorDomain, Value: domain, Confidence: 80, TLP: wire.TLPGreen,
+			ValidFrom: time.Now().UTC().Add(-time.Hour), StixID: "indicator--org3-" + run,
+		}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		share.Indicators[0].ValueHash = values[0].ValueHash()
+		transient := map[string][]byte{
+			wire.TransientIntelValues: []byte(mustJSON(t, values)),
+			wire.TransientIntelKey:    []byte(mustJSON(t, key.Wire())),
+		}
+		sharer := dial(t, "org1", "intel").Contract(channelName, chaincodeName, wire.ContractIntel)
+		if _, err := sharer.SubmitWithContext(ctx, wire.TxShareIndicators,
+			client.WithArguments(mustJSON(t, wire.IndicatorShare{Indicators: share.Indicators})),
+			client.WithTransient(transient), client.WithEndorsingOrganizations("Org1MSP", "Org2MSP")); err != nil {
+			t.Fatalf("share endorsed by Org1 and Org2: %s", fabricDetails(err))
+		}
+		got := readEventually(ctx, t, intelLedger(t, "org3", ""), share.Indicators[0].ID,
+			func(ind wire.Indicator, err error) bool { return err == nil && ind.Value != "" })
+		if got.Value != domain || got.SharedBy != "Org1MSP" {
+			t.Fatalf("Org3 reads %+v, want value %s shared by Org1MSP", got, domain)
+		}
+	})
 
 	time.Sleep(time.Second)
 	acked := s.finish()
