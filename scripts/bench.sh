@@ -55,21 +55,21 @@ YAML
   fi
 }
 
-# bench_profile OUT_DIR PID takes, while the ingest load runs, consecutive
+# bench_profile OUT_DIR PID [PPROF_PORT] takes, while the ingest load runs, consecutive
 # 30 s CPU profiles (cpu-0.pprof from the start, cpu-30.pprof, ...) and a
 # heap profile every 10 s of the bench gateway (its debug.pprof_listen),
 # and samples its RSS (KiB) and CPU time (ticks) once a second into
 # OUT_DIR/rss.txt, until PID exits.
 bench_profile() {
-  local out="$1" pid="$2" t=0
+  local out="$1" pid="$2" port="${3:-18189}" t=0
   mkdir -p "${out}"
   while kill -0 "${pid}" 2>/dev/null; do
     echo "${t} $(awk '/^VmRSS:/ { print $2 }' "/proc/${pid}/status" 2>/dev/null) $(awk '{ print $14 + $15 }' "/proc/${pid}/stat" 2>/dev/null)" >>"${out}/rss.txt"
     if ((t % 30 == 0)); then
-      curl -fsS --max-time 35 -o "${out}/cpu-${t}.pprof" "http://127.0.0.1:18189/debug/pprof/profile?seconds=29" 2>/dev/null &
+      curl -fsS --max-time 35 -o "${out}/cpu-${t}.pprof" "http://127.0.0.1:${port}/debug/pprof/profile?seconds=29" 2>/dev/null &
     fi
     if ((t % 10 == 5)); then
-      curl -fsS -o "${out}/heap-${t}s.pprof" "http://127.0.0.1:18189/debug/pprof/heap" || true
+      curl -fsS -o "${out}/heap-${t}s.pprof" "http://127.0.0.1:${port}/debug/pprof/heap" || true
     fi
     sleep 1
     t=$((t + 1))
@@ -356,7 +356,7 @@ bench_intel_match() {
         for (i = 2; i <= NF; i++) if ($(i+1) == "cpu-ns/event") printf "BENCH intel_%s_ns_per_event %s ns\n", name, $i }'
 }
 
-# bench_intel_gateway DIR GATEWAY_ID PORT INTEL_KEY_FILE writes DIR/gateway.yaml
+# bench_intel_gateway DIR GATEWAY_ID PORT INTEL_KEY_FILE [PPROF_PORT] writes DIR/gateway.yaml
 # for an Org2 gateway configured as the ingest benchmark's (detection on,
 # same store, batch and memory settings) on PORT, with the intel matcher on
 # when INTEL_KEY_FILE is not empty and off otherwise; nothing else differs,
@@ -364,7 +364,7 @@ bench_intel_match() {
 # ingest bench's (768MiB), or LEDGERGUARD_BENCH_INTEL_MEMORY_LIMIT ("none":
 # no limit).
 bench_intel_gateway() {
-  local dir="$1" gw="$2" port="$3" key_file="$4" identity
+  local dir="$1" gw="$2" port="$3" key_file="$4" pprof_port="${5:-}" identity
   identity="$(network_cmd add-gateway Org2 "${gw}")"
   cat >"${dir}/gateway.yaml" <<YAML
 mode: development
@@ -397,9 +397,12 @@ intel:
   active_key: bench
 YAML
   fi
+  if [[ -n "${pprof_port}" ]]; then
+    echo "debug: {pprof_listen: \"127.0.0.1:${pprof_port}\"}" >>"${dir}/gateway.yaml"
+  fi
 }
 
-# bench_intel LOADGEN starts two Org2 gateways configured alike
+# bench_intel LOADGEN [PROFILE_DIR] starts two Org2 gateways configured alike
 # (bench_intel_gateway), one with the intel matcher on and one without;
 # shares 10,000 GREEN indicators as Org1 (addresses the ingest events never
 # carry: the matcher is loaded and consulted for every event, and matches
@@ -411,21 +414,33 @@ YAML
 # intel_ingest_ratio = on / off (1.0 means the matcher costs nothing;
 # goal >= 0.9).
 bench_intel() {
-  local loadgen="$1" dir gw pid_on pid_off data_dir round mode url out
+  local loadgen="$1" profile="${2:-}" dir gw pid_on pid_off data_dir round mode url out pprof_on="" pprof_off="" godebug="${GODEBUG:-}"
   data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
   dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-intel.XXXXXX")"
   gw="bench-intel-$(date +%s)"
   od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"${dir}/intel.key"
   mkdir -p "${dir}/on" "${dir}/off"
-  bench_intel_gateway "${dir}/on" "${gw}" 18188 "${dir}/intel.key"
-  bench_intel_gateway "${dir}/off" "${gw}-off" 18191 ""
-  "${LG_BIN}/ledgerguard" gateway --config "${dir}/on/gateway.yaml" >"${dir}/on/gateway.log" 2>&1 &
+  if [[ -n "${profile}" ]]; then
+    pprof_on=18192
+    pprof_off=18193
+    godebug="gctrace=1${godebug:+,${godebug}}"
+  fi
+  bench_intel_gateway "${dir}/on" "${gw}" 18188 "${dir}/intel.key" "${pprof_on}"
+  bench_intel_gateway "${dir}/off" "${gw}-off" 18191 "" "${pprof_off}"
+  GODEBUG="${godebug}" "${LG_BIN}/ledgerguard" gateway --config "${dir}/on/gateway.yaml" >"${dir}/on/gateway.log" 2>&1 &
   pid_on=$!
-  "${LG_BIN}/ledgerguard" gateway --config "${dir}/off/gateway.yaml" >"${dir}/off/gateway.log" 2>&1 &
+  GODEBUG="${godebug}" "${LG_BIN}/ledgerguard" gateway --config "${dir}/off/gateway.yaml" >"${dir}/off/gateway.log" 2>&1 &
   pid_off=$!
   if ! wait_http "http://127.0.0.1:18188/readyz" 120 0.25 || ! wait_http "http://127.0.0.1:18191/readyz" 120 0.25; then
     kill "${pid_on}" "${pid_off}" 2>/dev/null || true
     die "an intel bench gateway did not become ready; see ${dir}/on/gateway.log and ${dir}/off/gateway.log"
+  fi
+  local prof_on="" prof_off=""
+  if [[ -n "${profile}" ]]; then
+    bench_profile "${profile}/intel-on" "${pid_on}" "${pprof_on}" &
+    prof_on=$!
+    bench_profile "${profile}/intel-off" "${pid_off}" "${pprof_off}" &
+    prof_off=$!
   fi
   log "bench: intel share to Org2's matcher (10,000 preloaded, then 100 single shares), then NDJSON ingest with detection on, without and with the matcher, twice each"
   (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario intel-share -url http://127.0.0.1:18188 \
@@ -438,6 +453,10 @@ bench_intel() {
       [[ "${mode}" == on ]] && url=http://127.0.0.1:18188
       (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol ndjson -url "${url}" -token bench-token-not-secret \
         -duration 20s -data "${data_dir}") | sed -n "s/^BENCH ingest_events_per_s /${mode} ${round} /p" >>"${out}" || true
+      if [[ -n "${profile}" ]]; then
+        curl -fsS -o "${profile}/intel-${mode}/metrics-run${round}.txt" "${url}/metrics" || true
+        cp "${dir}/${mode}/gateway.log" "${profile}/intel-${mode}/gateway.log" || true
+      fi
     done
   done
   awk '{ sum[$1] += $3; n[$1]++; printf "BENCH intel_%s_ingest_events_per_s_run%s %s events/s\n", $1, $2, $3 }
@@ -445,8 +464,13 @@ bench_intel() {
              if (n["on"] > 0) printf "BENCH intel_on_ingest_events_per_s %.0f events/s\n", sum["on"] / n["on"]
              if (n["off"] > 0 && n["on"] > 0 && sum["off"] > 0)
                printf "BENCH intel_ingest_ratio %.3f ratio\n", (sum["on"] / n["on"]) / (sum["off"] / n["off"]) }' "${out}"
+  if [[ -n "${profile}" ]]; then
+    echo "BENCH intel_on_gateway_peak_rss_mib $(peak_rss_mib "${pid_on}") MiB"
+    echo "BENCH intel_off_gateway_peak_rss_mib $(peak_rss_mib "${pid_off}") MiB"
+  fi
   kill -TERM "${pid_on}" "${pid_off}" 2>/dev/null || true
   wait "${pid_on}" "${pid_off}" 2>/dev/null || true
+  if [[ -n "${prof_on}" ]]; then wait "${prof_on}" "${prof_off}" 2>/dev/null || true; fi
   rm -rf "${dir}"
 }
 
@@ -473,7 +497,10 @@ bench_selected() {
 # LEDGERGUARD_BENCH_INTEL_IN_FLIGHT sets the intel scenario's
 # ShareIndicators transactions in flight (default 6);
 # LEDGERGUARD_BENCH_INTEL_MEMORY_LIMIT the intel-ingest gateways' memory
-# limit (default 768MiB as for ingest, "none" for none).
+# limit (default 768MiB as for ingest, "none" for none);
+# LEDGERGUARD_BENCH_INTEL_PPROF_DIR profiles both intel-ingest gateways
+# into its intel-on/ and intel-off/ (heap and CPU profiles, RSS, /metrics
+# after each run, the log with GODEBUG=gctrace=1).
 main() {
   local s out
   for s in "$@"; do
@@ -530,7 +557,7 @@ run_all() {
     fi
     bench_ingest "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${loadgen}" "${LEDGERGUARD_BENCH_PPROF_DIR:-}"
   fi
-  if bench_selected intel-ingest "$@"; then bench_intel "${loadgen}"; fi
+  if bench_selected intel-ingest "$@"; then bench_intel "${loadgen}" "${LEDGERGUARD_BENCH_INTEL_PPROF_DIR:-}"; fi
   if bench_selected anchorcap "$@"; then
     bench_anchor_capacity 4
     bench_anchor_capacity 16
