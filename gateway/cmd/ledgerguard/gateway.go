@@ -85,6 +85,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		return usageError{err}
 	}
 	log.Info("memory limit", "bytes", memLimit, "source", memSource)
+	cfg.Limits = cfg.Limits.WithMemoryLimit(memLimit)
 	// The responder decodes its own section (the configuration does not
 	// depend on it); a bad one is a configuration error like any other.
 	respondCfg, err := respond.DecodeConfig(cfg.Respond.Decode, cfg.Respond.Dir)
