@@ -55,21 +55,21 @@ YAML
   fi
 }
 
-# bench_profile OUT_DIR PID takes, while the ingest load runs, consecutive
+# bench_profile OUT_DIR PID [PPROF_PORT] takes, while the ingest load runs, consecutive
 # 30 s CPU profiles (cpu-0.pprof from the start, cpu-30.pprof, ...) and a
 # heap profile every 10 s of the bench gateway (its debug.pprof_listen),
 # and samples its RSS (KiB) and CPU time (ticks) once a second into
 # OUT_DIR/rss.txt, until PID exits.
 bench_profile() {
-  local out="$1" pid="$2" t=0
+  local out="$1" pid="$2" port="${3:-18189}" t=0
   mkdir -p "${out}"
   while kill -0 "${pid}" 2>/dev/null; do
     echo "${t} $(awk '/^VmRSS:/ { print $2 }' "/proc/${pid}/status" 2>/dev/null) $(awk '{ print $14 + $15 }' "/proc/${pid}/stat" 2>/dev/null)" >>"${out}/rss.txt"
     if ((t % 30 == 0)); then
-      curl -fsS --max-time 35 -o "${out}/cpu-${t}.pprof" "http://127.0.0.1:18189/debug/pprof/profile?seconds=29" 2>/dev/null &
+      curl -fsS --max-time 35 -o "${out}/cpu-${t}.pprof" "http://127.0.0.1:${port}/debug/pprof/profile?seconds=29" 2>/dev/null &
     fi
     if ((t % 10 == 5)); then
-      curl -fsS -o "${out}/heap-${t}s.pprof" "http://127.0.0.1:18189/debug/pprof/heap" || true
+      curl -fsS -o "${out}/heap-${t}s.pprof" "http://127.0.0.1:${port}/debug/pprof/heap" || true
     fi
     sleep 1
     t=$((t + 1))
@@ -367,7 +367,7 @@ bench_intel_match() {
         for (i = 2; i <= NF; i++) if ($(i+1) == "cpu-ns/event") printf "BENCH intel_%s_ns_per_event %s ns\n", name, $i }'
 }
 
-# bench_intel_gateway DIR GATEWAY_ID PORT INTEL_KEY_FILE writes DIR/gateway.yaml
+# bench_intel_gateway DIR GATEWAY_ID PORT INTEL_KEY_FILE [PPROF_PORT] writes DIR/gateway.yaml
 # for an Org2 gateway configured as the ingest benchmark's (detection on,
 # same store, batch and memory settings) on PORT, with the intel matcher on
 # when INTEL_KEY_FILE is not empty and off otherwise; nothing else differs,
@@ -375,7 +375,7 @@ bench_intel_match() {
 # ingest bench's (768MiB), or LEDGERGUARD_BENCH_INTEL_MEMORY_LIMIT ("none":
 # no limit).
 bench_intel_gateway() {
-  local dir="$1" gw="$2" port="$3" key_file="$4" identity
+  local dir="$1" gw="$2" port="$3" key_file="$4" pprof_port="${5:-}" identity
   identity="$(network_cmd add-gateway Org2 "${gw}")"
   cat >"${dir}/gateway.yaml" <<YAML
 mode: development
@@ -408,9 +408,26 @@ intel:
   active_key: bench
 YAML
   fi
+  if [[ -n "${pprof_port}" ]]; then
+    echo "debug: {pprof_listen: \"127.0.0.1:${pprof_port}\"}" >>"${dir}/gateway.yaml"
+  fi
 }
 
-# bench_intel LOADGEN starts two Org2 gateways configured alike
+# proc_cpu_ticks PID prints the CPU time (user + system, clock ticks of
+# 1/100 s) process PID has used so far.
+proc_cpu_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# accepted_events URL prints the events the gateway at URL has accepted so
+# far (ledgerguard_ingest_events_accepted_total over every protocol; its
+# /metrics needs no credential), 0 when it cannot be read.
+accepted_events() {
+  curl -fsS "$1/metrics" 2>/dev/null | awk '/^ledgerguard_ingest_events_accepted_total/ { n += $2 } END { printf "%d\n", n }'
+}
+
+# bench_intel LOADGEN GATEWAY_BIN [PROFILE_DIR] starts two Org2 gateways
+# (that binary) configured alike
 # (bench_intel_gateway), one with the intel matcher on and one without;
 # shares 10,000 GREEN indicators as Org1 (addresses the ingest events never
 # carry: the matcher is loaded and consulted for every event, and matches
@@ -420,44 +437,81 @@ YAML
 # off, on, off, on, so drift on a shared machine falls on both:
 # intel_off_/intel_on_ingest_events_per_s are the means of each pair and
 # intel_ingest_ratio = on / off (1.0 means the matcher costs nothing;
-# goal >= 0.9).
+# goal >= 0.9). Beside it, what a shared machine moves much less: each
+# gateway's CPU time per accepted event over its runs
+# (intel_{off,on}_gateway_cpu_us_per_event, everything included: parse,
+# store, detection, anchoring, alerts, garbage collection) and
+# intel_ingest_cpu_ratio = off / on.
 bench_intel() {
-  local loadgen="$1" dir gw pid_on pid_off data_dir round mode url out
+  local loadgen="$1" gw_bin="$2" profile="${3:-}" dir gw pid_on pid_off data_dir round mode url out pprof_on="" pprof_off="" godebug="${GODEBUG:-}"
   data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
   dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-intel.XXXXXX")"
   gw="bench-intel-$(date +%s)"
   od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"${dir}/intel.key"
   mkdir -p "${dir}/on" "${dir}/off"
-  bench_intel_gateway "${dir}/on" "${gw}" 18188 "${dir}/intel.key"
-  bench_intel_gateway "${dir}/off" "${gw}-off" 18191 ""
-  "${LG_BIN}/ledgerguard" gateway --config "${dir}/on/gateway.yaml" >"${dir}/on/gateway.log" 2>&1 &
+  if [[ -n "${profile}" ]]; then
+    pprof_on=18192
+    pprof_off=18193
+    godebug="gctrace=1${godebug:+,${godebug}}"
+  fi
+  bench_intel_gateway "${dir}/on" "${gw}" 18188 "${dir}/intel.key" "${pprof_on}"
+  bench_intel_gateway "${dir}/off" "${gw}-off" 18191 "" "${pprof_off}"
+  GODEBUG="${godebug}" "${gw_bin}" gateway --config "${dir}/on/gateway.yaml" >"${dir}/on/gateway.log" 2>&1 &
   pid_on=$!
-  "${LG_BIN}/ledgerguard" gateway --config "${dir}/off/gateway.yaml" >"${dir}/off/gateway.log" 2>&1 &
+  GODEBUG="${godebug}" "${gw_bin}" gateway --config "${dir}/off/gateway.yaml" >"${dir}/off/gateway.log" 2>&1 &
   pid_off=$!
   if ! wait_http "http://127.0.0.1:18188/readyz" 120 0.25 || ! wait_http "http://127.0.0.1:18191/readyz" 120 0.25; then
     kill "${pid_on}" "${pid_off}" 2>/dev/null || true
     die "an intel bench gateway did not become ready; see ${dir}/on/gateway.log and ${dir}/off/gateway.log"
+  fi
+  local prof_on="" prof_off=""
+  if [[ -n "${profile}" ]]; then
+    bench_profile "${profile}/intel-on" "${pid_on}" "${pprof_on}" &
+    prof_on=$!
+    bench_profile "${profile}/intel-off" "${pid_off}" "${pprof_off}" &
+    prof_off=$!
   fi
   log "bench: intel share to Org2's matcher (10,000 preloaded, then 100 single shares), then NDJSON ingest with detection on, without and with the matcher, twice each"
   (cd "${LG_ROOT}" && "${loadgen}" -run-dir "${BENCH_RUN_DIR}" -scenario intel-share -url http://127.0.0.1:18188 \
     -key-id bench -key-file "${dir}/intel.key" -n 100 -preload 10000) || true
   out="${dir}/ingest.txt"
   : >"${out}"
+  local pid cpu0 acc0 cpu1 acc1
   for round in 1 2; do
     for mode in off on; do
       url=http://127.0.0.1:18191
-      [[ "${mode}" == on ]] && url=http://127.0.0.1:18188
+      pid="${pid_off}"
+      [[ "${mode}" == on ]] && url=http://127.0.0.1:18188 && pid="${pid_on}"
+      cpu0="$(proc_cpu_ticks "${pid}")"
+      acc0="$(accepted_events "${url}")"
       (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol ndjson -url "${url}" -token bench-token-not-secret \
         -duration 20s -data "${data_dir}") | sed -n "s/^BENCH ingest_events_per_s /${mode} ${round} /p" >>"${out}" || true
+      cpu1="$(proc_cpu_ticks "${pid}")"
+      acc1="$(accepted_events "${url}")"
+      echo "cpu ${mode} $((cpu1 - cpu0)) $((acc1 - acc0))" >>"${out}"
+      if [[ -n "${profile}" ]]; then
+        curl -fsS -o "${profile}/intel-${mode}/metrics-run${round}.txt" "${url}/metrics" || true
+        cp "${dir}/${mode}/gateway.log" "${profile}/intel-${mode}/gateway.log" || true
+      fi
     done
   done
-  awk '{ sum[$1] += $3; n[$1]++; printf "BENCH intel_%s_ingest_events_per_s_run%s %s events/s\n", $1, $2, $3 }
+  awk '$1 == "cpu" { ticks[$2] += $3; events[$2] += $4; next }
+       { sum[$1] += $3; n[$1]++; printf "BENCH intel_%s_ingest_events_per_s_run%s %s events/s\n", $1, $2, $3 }
        END { if (n["off"] > 0) printf "BENCH intel_off_ingest_events_per_s %.0f events/s\n", sum["off"] / n["off"]
              if (n["on"] > 0) printf "BENCH intel_on_ingest_events_per_s %.0f events/s\n", sum["on"] / n["on"]
              if (n["off"] > 0 && n["on"] > 0 && sum["off"] > 0)
-               printf "BENCH intel_ingest_ratio %.3f ratio\n", (sum["on"] / n["on"]) / (sum["off"] / n["off"]) }' "${out}"
+               printf "BENCH intel_ingest_ratio %.3f ratio\n", (sum["on"] / n["on"]) / (sum["off"] / n["off"])
+             if (events["off"] > 0 && events["on"] > 0 && ticks["on"] > 0) {
+               printf "BENCH intel_off_gateway_cpu_us_per_event %.1f us\n", ticks["off"] * 1e4 / events["off"]
+               printf "BENCH intel_on_gateway_cpu_us_per_event %.1f us\n", ticks["on"] * 1e4 / events["on"]
+               printf "BENCH intel_ingest_cpu_ratio %.3f ratio\n", (ticks["off"] / events["off"]) / (ticks["on"] / events["on"]) } }' "${out}"
+  if [[ -n "${profile}" ]]; then
+    echo "BENCH intel_on_gateway_peak_rss_mib $(peak_rss_mib "${pid_on}") MiB"
+    echo "BENCH intel_off_gateway_peak_rss_mib $(peak_rss_mib "${pid_off}") MiB"
+  fi
   kill -TERM "${pid_on}" "${pid_off}" 2>/dev/null || true
   wait "${pid_on}" "${pid_off}" 2>/dev/null || true
+  if [[ -n "${prof_on}" ]]; then wait "${prof_on}" "${prof_off}" 2>/dev/null || true; fi
   rm -rf "${dir}"
 }
 
@@ -474,17 +528,20 @@ bench_selected() {
 
 # main [SCENARIO...] runs the named scenarios, or all of them, and prints
 # the figures that compare two scenarios of the run (ratio_lines).
-# LEDGERGUARD_BENCH_GATEWAY names another gateway binary for the ingest
-# and action scenarios; LEDGERGUARD_BENCH_BASELINE names a second one
-# each of them runs first, on the same network, its figures prefixed
-# baseline_ (to compare builds in one run), with the models of
+# LEDGERGUARD_BENCH_GATEWAY names another gateway binary for the ingest,
+# intel-ingest and action scenarios; LEDGERGUARD_BENCH_BASELINE names a second one
+# each of them (and intel-ingest) runs first, on the same network, its
+# figures prefixed baseline_ (to compare builds in one run), with the models of
 # LEDGERGUARD_BENCH_BASELINE_MODELS if set (an older checkout's models/,
 # which an older build can read); LEDGERGUARD_BENCH_PPROF_DIR
 # profiles the (non-baseline) ingest gateway into that folder;
 # LEDGERGUARD_BENCH_INTEL_IN_FLIGHT sets the intel scenario's
 # ShareIndicators transactions in flight (default 6);
 # LEDGERGUARD_BENCH_INTEL_MEMORY_LIMIT the intel-ingest gateways' memory
-# limit (default 768MiB as for ingest, "none" for none).
+# limit (default 768MiB as for ingest, "none" for none);
+# LEDGERGUARD_BENCH_INTEL_PPROF_DIR profiles both intel-ingest gateways
+# into its intel-on/ and intel-off/ (heap and CPU profiles, RSS, /metrics
+# after each run, the log with GODEBUG=gctrace=1).
 main() {
   local s out
   for s in "$@"; do
@@ -541,7 +598,13 @@ run_all() {
     fi
     bench_ingest "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${loadgen}" "${LEDGERGUARD_BENCH_PPROF_DIR:-}"
   fi
-  if bench_selected intel-ingest "$@"; then bench_intel "${loadgen}"; fi
+  if bench_selected intel-ingest "$@"; then
+    if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then
+      log "bench: intel-ingest with the baseline gateway ${LEDGERGUARD_BENCH_BASELINE} first (its figures prefixed baseline_)"
+      BENCH_MODELS_DIR="${LEDGERGUARD_BENCH_BASELINE_MODELS:-}" bench_intel "${loadgen}" "${LEDGERGUARD_BENCH_BASELINE}" | sed -u 's/^BENCH /BENCH baseline_/'
+    fi
+    bench_intel "${loadgen}" "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${LEDGERGUARD_BENCH_INTEL_PPROF_DIR:-}"
+  fi
   if bench_selected anchorcap "$@"; then
     bench_anchor_capacity 4
     bench_anchor_capacity 16

@@ -70,11 +70,16 @@ type Log interface {
 
 // LeavesPerRead is the longest range the alerter asks Log.Leaves for: a
 // batch longer than that is read in several calls. It bounds the decoded
-// events held at once (a 41-field flow event decodes to about 4 KB, so
-// 8,192 of them with their read buffer are about 45 MB; 16,384 put the
-// gateway's peak RSS over 1 GiB under the ingest bench) and is the batch
-// the detection benchmark measures (gateway/onnx detectBatch).
-const LeavesPerRead = 8_192
+// events held at once: a 41-field flow event decodes to about 4 KB of maps
+// the garbage collector must trace, and the heap profiles of the ingest
+// bench under its 768 MiB memory limit showed a window of 8,192 (with its
+// read buffer, decode and feature scratch) holding 100–137 MB, the second
+// largest part of the live heap after requests in flight, which is what
+// made the runtime collect nearly without pause (16,384 had put the peak
+// RSS over 1 GiB). Scoring does not need more: the models are called in
+// micro-batches of 1,024 rows (onnx.BatcherConfig.MaxBatch) whatever the
+// window. The store's recent-leaves ring is sized to it too.
+const LeavesPerRead = 4_096
 
 // Raiser submits alerts to the ledger. Errors follow gateway.Ledger's
 // classification (gateway.ErrLedgerUnavailable is transient).

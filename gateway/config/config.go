@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -225,19 +226,43 @@ type HTTP struct {
 
 // Limits bounds one request (see ingest.Limits).
 type Limits struct {
-	MaxBodyBytes         int64         `yaml:"max_body_bytes"`
-	MaxEvents            int           `yaml:"max_events"`
-	MaxLineBytes         int           `yaml:"max_line_bytes"`
-	MaxDepth             int           `yaml:"max_depth"`
-	MaxDecodeBytes       int64         `yaml:"max_decode_bytes"`
-	MaxConcurrentDecodes int           `yaml:"max_concurrent_decodes"`
-	DecodeWait           time.Duration `yaml:"decode_wait"`
+	MaxBodyBytes         int64 `yaml:"max_body_bytes"`
+	MaxEvents            int   `yaml:"max_events"`
+	MaxLineBytes         int   `yaml:"max_line_bytes"`
+	MaxDepth             int   `yaml:"max_depth"`
+	MaxDecodeBytes       int64 `yaml:"max_decode_bytes"`
+	MaxConcurrentDecodes int   `yaml:"max_concurrent_decodes"`
+	// MaxDecodingBytes bounds the estimated decoded bytes of the requests
+	// being decoded and stored at once (ingest.Limits.MaxDecodingBytes);
+	// 0: a quarter of the memory limit in effect (see WithMemoryLimit),
+	// or without one max_concurrent_decodes maximum-size bodies.
+	MaxDecodingBytes int64         `yaml:"max_decoding_bytes"`
+	DecodeWait       time.Duration `yaml:"decode_wait"`
+}
+
+// DecodingShare is the part of the Go runtime's memory limit that requests
+// being decoded and stored may hold by default: the rest is the alerter's
+// read window, the store, detection and the garbage collector's headroom.
+// With all of it available to requests (the ingest bench's 32 clients
+// decoding at once held about 350 MB of 768 MiB), the heap's live part came
+// so near the limit that the runtime collected nearly without pause.
+const DecodingShare = 4
+
+// WithMemoryLimit returns l with MaxDecodingBytes set to a DecodingShare'th
+// of limit (the runtime's memory limit in bytes, as MemoryLimit.Apply
+// returns it) when it is not configured and there is a limit.
+func (l Limits) WithMemoryLimit(limit int64) Limits {
+	if l.MaxDecodingBytes == 0 && limit > 0 && limit < math.MaxInt64 {
+		l.MaxDecodingBytes = limit / DecodingShare
+	}
+	return l
 }
 
 // Ingest is the ingest parsers' limits from this section.
 func (l Limits) Ingest() ingest.Limits {
 	return ingest.Limits{MaxBodyBytes: l.MaxBodyBytes, MaxEvents: l.MaxEvents, MaxLineBytes: l.MaxLineBytes,
-		MaxDepth: l.MaxDepth, MaxDecodeBytes: l.MaxDecodeBytes, MaxConcurrentDecodes: l.MaxConcurrentDecodes, DecodeWait: l.DecodeWait}
+		MaxDepth: l.MaxDepth, MaxDecodeBytes: l.MaxDecodeBytes, MaxConcurrentDecodes: l.MaxConcurrentDecodes,
+		MaxDecodingBytes: l.MaxDecodingBytes, DecodeWait: l.DecodeWait}
 }
 
 // Syslog configures the TCP syslog listener.
@@ -726,6 +751,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxConcurrentDecodes < 1 {
 		bad("limits.max_concurrent_decodes", "must be at least 1, got %d", c.Limits.MaxConcurrentDecodes)
+	}
+	if c.Limits.MaxDecodingBytes < 0 {
+		bad("limits.max_decoding_bytes", "must not be negative (0: a quarter of the memory limit), got %d", c.Limits.MaxDecodingBytes)
 	}
 	positive("limits.decode_wait", c.Limits.DecodeWait)
 	if _, err := c.MemoryLimit.parse(); err != nil {

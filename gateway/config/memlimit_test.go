@@ -94,3 +94,28 @@ func TestMeminfoTotal(t *testing.T) {
 		t.Error("AvailableMemory is negative")
 	}
 }
+
+func TestLimitsWithMemoryLimit(t *testing.T) {
+	tests := []struct {
+		name       string
+		configured int64
+		limit      int64
+		want       int64
+	}{
+		{"a quarter of the limit", 0, 768 << 20, 192 << 20},
+		{"configured wins", 64 << 20, 768 << 20, 64 << 20},
+		{"no limit: ingest's default", 0, math.MaxInt64, 0},
+		{"limit unknown", 0, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Limits{MaxDecodingBytes: tt.configured}.WithMemoryLimit(tt.limit).MaxDecodingBytes
+			if got != tt.want {
+				t.Errorf("MaxDecodingBytes = %d, want %d", got, tt.want)
+			}
+			if got2 := (Limits{MaxDecodingBytes: tt.configured}).WithMemoryLimit(tt.limit).Ingest().MaxDecodingBytes; got2 != tt.want {
+				t.Errorf("Ingest().MaxDecodingBytes = %d, want %d", got2, tt.want)
+			}
+		})
+	}
+}

@@ -205,3 +205,36 @@ func FuzzCountJSONTokens(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodersMaxDecodingBytes(t *testing.T) {
+	tests := []struct {
+		name    string
+		limits  Limits
+		weights []int64 // acquired in order, none released
+		wantOK  int     // how many are granted before the first busy
+	}{
+		{"default: slots of maximum bodies", Limits{MaxConcurrentDecodes: 2, MaxBodyBytes: 1 << 20}, []int64{1 << 20, 1 << 20, 1 << 20}, 2},
+		{"bytes bound below the default", Limits{MaxConcurrentDecodes: 1, MaxBodyBytes: 64 << 20, MaxDecodingBytes: 40 << 20}, []int64{17 << 20, 17 << 20, 17 << 20}, 2},
+		{"a request weighs at most a slot's share", Limits{MaxConcurrentDecodes: 4, MaxDecodingBytes: 40 << 20}, []int64{1 << 30, 1 << 30, 1 << 30, 1 << 30, 1}, 4},
+		{"at least MinDecodeWeight per slot", Limits{MaxConcurrentDecodes: 2, MaxDecodingBytes: 1}, []int64{1, 1, 1}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.limits.DecodeWait = 10 * time.Millisecond
+			d := NewDecoders(tt.limits)
+			got := 0
+			for _, w := range tt.weights {
+				if _, err := d.Acquire(context.Background(), w); err != nil {
+					if gateway.ErrorCode(err) != gateway.CodeBusy {
+						t.Fatalf("Acquire(%d): %v, want busy", w, err)
+					}
+					break
+				}
+				got++
+			}
+			if got != tt.wantOK {
+				t.Errorf("granted %d of %v (capacity %d), want %d", got, tt.weights, d.Capacity(), tt.wantOK)
+			}
+		})
+	}
+}

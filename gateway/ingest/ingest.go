@@ -81,6 +81,13 @@ import (
 // wire, estimate 851 MiB, 1.2 GiB allocated, 391 MiB retained as events);
 // nesting past 64 levels is never a real attribute; four concurrent decodes
 // keep a 2-core gateway's CPU busy while bounding what they hold together.
+// A request waits for room in that bound for up to 10 s, in arrival order:
+// when the bound is in decoded bytes (Limits.MaxDecodingBytes, set from
+// the memory limit) a saturated gateway queues requests there, and 10 s is
+// a queue of a few hundred thousand events on a busy 2-core box (the ingest
+// bench's 32 clients waited up to 4 s on a shared one), well inside
+// shippers' request timeouts; past it the client is told to come back
+// later (503).
 const (
 	DefaultMaxBodyBytes         = 64 << 20
 	DefaultMaxEvents            = 100_000
@@ -88,7 +95,7 @@ const (
 	DefaultMaxDepth             = 64
 	DefaultMaxDecodeBytes       = 1 << 30
 	DefaultMaxConcurrentDecodes = 4
-	DefaultDecodeWait           = 2 * time.Second
+	DefaultDecodeWait           = 10 * time.Second
 )
 
 // Limits bounds the work one request may cause. A zero field means the
@@ -110,6 +117,11 @@ type Limits struct {
 	// MaxConcurrentDecodes bounds the requests of all ingest protocols
 	// being decoded and stored at once (see Decoders).
 	MaxConcurrentDecodes int
+	// MaxDecodingBytes bounds, in estimated decoded bytes, what the
+	// requests of all ingest protocols being decoded and stored at once
+	// hold together (see Decoders); 0 means MaxConcurrentDecodes
+	// maximum-size bodies.
+	MaxDecodingBytes int64
 	// DecodeWait is how long a request waits for a decode slot before it
 	// is answered busy (503 with Retry-After).
 	DecodeWait time.Duration

@@ -46,6 +46,20 @@ const DefaultCategory = "threat-intel"
 
 // Detect implements detect.Detector. It never fails.
 func (d *Detector) Detect(_ context.Context, events []gateway.Event) ([]detect.Result, error) {
+	return d.detect(len(events), func(i int) *gateway.Event { return &events[i] }), nil
+}
+
+// DetectLeaves implements detect.LeafDetector: Detect on the leaves'
+// events, read in place. Without it the alerter's joined detector copies
+// every leaf's Event into a slice of its own for this detector alone (a
+// read window of 8,192 events is 2 MB of garbage per read, which the
+// gateway pays for in collections under its memory limit).
+func (d *Detector) DetectLeaves(_ context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
+	return d.detect(len(leaves), func(i int) *gateway.Event { return &leaves[i].Event }), nil
+}
+
+// detect is Detect on the n events event(0) … event(n-1).
+func (d *Detector) detect(n int, event func(i int) *gateway.Event) []detect.Result {
 	now := time.Now
 	if d.Now != nil {
 		now = d.Now
@@ -73,12 +87,12 @@ func (d *Detector) Detect(_ context.Context, events []gateway.Event) ([]detect.R
 	// applies waits for at most one chunk, not a whole batch. A chunk's
 	// observables are looked up together (View.LookupAll overlaps the
 	// cache misses of many lookups).
-	for start := 0; start < len(events); start += scanChunk {
-		end := min(start+scanChunk, len(events))
+	for start := 0; start < n; start += scanChunk {
+		end := min(start+scanChunk, n)
 		obs, from, starts = obs[:0], from[:0], starts[:0]
 		for i := start; i < end; i++ {
 			starts = append(starts, len(obs))
-			obs = Observables(&events[i], obs)
+			obs = Observables(event(i), obs)
 			for len(from) < len(obs) {
 				from = append(from, i)
 			}
@@ -96,16 +110,16 @@ func (d *Detector) Detect(_ context.Context, events []gateway.Event) ([]detect.R
 				}
 				seen[k] = true
 				evObs := obs[starts[i-start]:starts[i-start+1]]
-				out = append(out, result(i, &events[i], obs[j], evObs, e))
+				out = append(out, result(i, event(i), obs[j], evObs, e))
 			})
 		})
 	}
 	if d.Sightings != nil {
 		for _, r := range out {
-			d.Sightings.Record(r.Version, r.EventID, events[r.Index].Time)
+			d.Sightings.Record(r.Version, r.EventID, event(r.Index).Time)
 		}
 	}
-	return out, nil
+	return out
 }
 
 func result(i int, ev *gateway.Event, o Observable, obs []Observable, e *Entry) detect.Result {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/detect"
 )
 
 func TestObservables(t *testing.T) {
@@ -81,9 +83,19 @@ func TestDetector(t *testing.T) {
 	if a.Index != 2 || a.Category != DefaultCategory || a.Score != 1 || !slices.Equal(a.Redact, []string{"source.ip", "destination.ip"}) {
 		t.Errorf("AMBER ip result = %+v; want both fields holding the matched value redacted", a)
 	}
-	// Scoring the same events again (a retried batch) counts no new sightings.
-	if _, err := d.Detect(context.Background(), events); err != nil {
+	// Scoring the same events again (a retried batch) counts no new
+	// sightings; scoring them as leaves answers exactly what Detect does.
+	leaves := make([]gateway.Leaf, len(events))
+	for i, e := range events {
+		leaves[i] = gateway.Leaf{Event: e}
+	}
+	var ld detect.LeafDetector = d
+	fromLeaves, err := ld.DetectLeaves(context.Background(), leaves)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromLeaves, got) {
+		t.Errorf("DetectLeaves = %+v\nwant Detect's %+v", fromLeaves, got)
 	}
 	p := s.Pending()
 	if len(p) != 2 {

@@ -85,6 +85,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		return usageError{err}
 	}
 	log.Info("memory limit", "bytes", memLimit, "source", memSource)
+	cfg.Limits = cfg.Limits.WithMemoryLimit(memLimit)
 	// The responder decodes its own section (the configuration does not
 	// depend on it); a bad one is a configuration error like any other.
 	respondCfg, err := respond.DecodeConfig(cfg.Respond.Decode, cfg.Respond.Dir)
@@ -142,11 +143,13 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		// (anchor.WithSealWhenIdle below), so batches follow the ledger's
 		// latency instead of queueing behind it.
 		store.WithAgeSealWhenAnchored(true),
-		// The alerter scores each batch soon after it is sealed: one of
-		// its reads' worth of the latest events stays in memory, so it
-		// seldom decodes them back from the segment files (twice that
-		// held about 400 MB more at the ingest bench's peak).
-		store.WithRecentLeaves(alerting.LeavesPerRead),
+		// The alerter scores each batch soon after it is sealed: two of
+		// its reads' worth of the latest events (8,192, what one read
+		// was until reads were halved to shrink the live heap) stay in
+		// memory, so at moderate rates it seldom decodes them back from
+		// the segment files (16,384 held about 400 MB more at the
+		// ingest bench's peak).
+		store.WithRecentLeaves(2 * alerting.LeavesPerRead),
 	}
 	if cfg.Detection.Enabled {
 		drift = shadow.NewDrift()
