@@ -414,16 +414,16 @@ YAML
 }
 
 # proc_cpu_ticks PID prints the CPU time (user + system, clock ticks of
-# 1/100 s) process PID has used so far.
+# 1/100 s) process PID has used so far, 0 when it has gone.
 proc_cpu_ticks() {
-  awk '{ print $14 + $15 }' "/proc/$1/stat"
+  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
 # accepted_events URL prints the events the gateway at URL has accepted so
 # far (ledgerguard_ingest_events_accepted_total over every protocol; its
 # /metrics needs no credential), 0 when it cannot be read.
 accepted_events() {
-  curl -fsS "$1/metrics" 2>/dev/null | awk '/^ledgerguard_ingest_events_accepted_total/ { n += $2 } END { printf "%d\n", n }'
+  { curl -fsS "$1/metrics" 2>/dev/null || true; } | awk '/^ledgerguard_ingest_events_accepted_total/ { n += $2 } END { printf "%d\n", n }'
 }
 
 # bench_intel LOADGEN GATEWAY_BIN [PROFILE_DIR] starts two Org2 gateways

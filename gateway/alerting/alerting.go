@@ -78,7 +78,8 @@ type Log interface {
 // made the runtime collect nearly without pause (16,384 had put the peak
 // RSS over 1 GiB). Scoring does not need more: the models are called in
 // micro-batches of 1,024 rows (onnx.BatcherConfig.MaxBatch) whatever the
-// window. The store's recent-leaves ring is sized to it too.
+// window. The store's recent-leaves ring holds two reads' worth (the
+// wiring in gateway/cmd/ledgerguard).
 const LeavesPerRead = 4_096
 
 // Raiser submits alerts to the ledger. Errors follow gateway.Ledger's

@@ -234,8 +234,8 @@ type Limits struct {
 	MaxConcurrentDecodes int   `yaml:"max_concurrent_decodes"`
 	// MaxDecodingBytes bounds the estimated decoded bytes of the requests
 	// being decoded and stored at once (ingest.Limits.MaxDecodingBytes);
-	// 0: a quarter of the memory limit in effect (see WithMemoryLimit),
-	// or without one max_concurrent_decodes maximum-size bodies.
+	// 0: max_concurrent_decodes maximum-size bodies, or a quarter of the
+	// memory limit in effect when that is less (see WithMemoryLimit).
 	MaxDecodingBytes int64         `yaml:"max_decoding_bytes"`
 	DecodeWait       time.Duration `yaml:"decode_wait"`
 }
@@ -248,12 +248,19 @@ type Limits struct {
 // so near the limit that the runtime collected nearly without pause.
 const DecodingShare = 4
 
-// WithMemoryLimit returns l with MaxDecodingBytes set to a DecodingShare'th
-// of limit (the runtime's memory limit in bytes, as MemoryLimit.Apply
-// returns it) when it is not configured and there is a limit.
+// WithMemoryLimit returns l with MaxDecodingBytes set, when it is not
+// configured and there is a limit (the runtime's memory limit in bytes, as
+// MemoryLimit.Apply returns it), to a DecodingShare'th of it if that is
+// below the default of MaxConcurrentDecodes maximum-size bodies: a larger
+// machine's limit never loosens the bound on protocols weighed by their
+// body (OTLP, HEC raw), whose decoded size can be many times it.
 func (l Limits) WithMemoryLimit(limit int64) Limits {
-	if l.MaxDecodingBytes == 0 && limit > 0 && limit < math.MaxInt64 {
-		l.MaxDecodingBytes = limit / DecodingShare
+	if l.MaxDecodingBytes != 0 || limit <= 0 || limit == math.MaxInt64 {
+		return l
+	}
+	d := l.Ingest().WithDefaults()
+	if share, bodies := limit/DecodingShare, int64(d.MaxConcurrentDecodes)*d.MaxBodyBytes; share < bodies {
+		l.MaxDecodingBytes = share
 	}
 	return l
 }

@@ -203,6 +203,7 @@ func TestValidate(t *testing.T) {
 			c.Limits.MaxConcurrentDecodes = 0
 			c.Limits.DecodeWait = 0
 		}, []string{"limits.max_depth", "limits.max_decode_bytes", "limits.max_concurrent_decodes", "limits.decode_wait"}},
+		{"decoding bytes", func(c *Config) { c.Limits.MaxDecodingBytes = -1 }, []string{"limits.max_decoding_bytes"}},
 		{"memory limit", func(c *Config) { c.MemoryLimit = "lots" }, []string{"memory_limit"}},
 		{"memory limit off", func(c *Config) { c.MemoryLimit = "off" }, nil},
 		{"no networks", func(c *Config) { c.Syslog.AllowedNetworks = nil }, []string{"syslog.allowed_networks"}},

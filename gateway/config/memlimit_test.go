@@ -105,6 +105,7 @@ func TestLimitsWithMemoryLimit(t *testing.T) {
 		{"a quarter of the limit", 0, 768 << 20, 192 << 20},
 		{"configured wins", 64 << 20, 768 << 20, 64 << 20},
 		{"no limit: ingest's default", 0, math.MaxInt64, 0},
+		{"a large limit keeps the default (4 × 64 MiB bodies)", 0, 12 << 30, 0},
 		{"limit unknown", 0, 0, 0},
 	}
 	for _, tt := range tests {

@@ -11,9 +11,10 @@
 //     http.MaxBytesReader) and after gzip decoding (ingest.ReadBody), and
 //     its decoded size is bounded before it is decoded (the decode budget,
 //     ingest.Limits.MaxDecodeBytes; OTLP's otlp.Prescan);
-//   - at most ingest.Limits.MaxConcurrentDecodes requests of all ingest
-//     protocols are decoded and stored at once (ingest.Decoders); one that
-//     waits past DecodeWait for a slot gets 503 with Retry-After;
+//   - the requests of all ingest protocols decoded and stored at once hold
+//     together at most ingest.Limits.MaxDecodingBytes, each weighed by its
+//     estimated decoded size or its body (ingest.Decoders); one that waits
+//     past DecodeWait for room gets 503 with Retry-After;
 //   - a request is parsed whole before anything is stored: a malformed
 //     request stores nothing (except where the protocol itself has per-item
 //     results: Elasticsearch _bulk items, OTLP partial success, NDJSON line

@@ -90,9 +90,10 @@ func (l Limits) CheckDepth(protocol string, depth int, event int) error {
 // Limits.MaxDecodingBytes (by default MaxConcurrentDecodes × MaxBodyBytes).
 // A request weighs its estimated decoded size (DecodeEstimate.Bytes) when
 // its parser has one before decoding, else its decompressed body; at least
-// MinDecodeWeight, at most a MaxConcurrentDecodes'th of the whole, so a
-// flood of tiny requests still finds a bound and MaxConcurrentDecodes huge
-// ones still go through together. Counting requests instead would hold back
+// MinDecodeWeight, so a flood of tiny requests still finds a bound, and at
+// most the whole budget, so a request estimated above it is admitted alone
+// once the budget drains (the semaphore is FIFO) rather than refused.
+// Counting requests instead would hold back
 // small requests while they wait for the store's group fsync and shrink
 // every group commit to a handful of requests.
 //
@@ -137,19 +138,20 @@ func (d *Decoders) Capacity() int64 { return d.capacity }
 
 // Acquire takes weight bytes of the decode budget (the request's
 // DecodeEstimate.Bytes when known, else its decompressed body size;
-// clamped to [MinDecodeWeight, a MaxConcurrentDecodes'th of the budget]),
+// clamped to [MinDecodeWeight, the whole budget]: a request estimated
+// above the budget waits, in arrival order, until it can have all of it),
 // waiting up to the configured DecodeWait (or until ctx ends) for it to
 // free. It returns the function that gives it back (call it once; later
 // calls do nothing), or a *BusyError (gateway.CodeBusy) when it did not
 // free in time.
 func (d *Decoders) Acquire(ctx context.Context, weight int64) (release func(), err error) {
-	w := min(max(weight, MinDecodeWeight), d.capacity/int64(d.slots))
+	w := min(max(weight, MinDecodeWeight), d.capacity)
 	if !d.sem.TryAcquire(w) {
 		wctx, cancel := context.WithTimeout(ctx, d.wait)
 		err := d.sem.Acquire(wctx, w)
 		cancel()
 		if err != nil {
-			return nil, &BusyError{Slots: d.slots, Waited: d.wait}
+			return nil, &BusyError{Slots: d.slots, Capacity: d.capacity, Waited: d.wait}
 		}
 	}
 	d.inUse.Add(1)
@@ -166,15 +168,17 @@ func (d *Decoders) Acquire(ctx context.Context, weight int64) (release func(), e
 // is gateway.CodeBusy, which every protocol answers with 503 and
 // Retry-After, so clients retry later as they do for anchoring backpressure.
 type BusyError struct {
-	// Slots is the limit that was reached (Limits.MaxConcurrentDecodes).
+	// Slots is Limits.MaxConcurrentDecodes, which sizes the default budget.
 	Slots int
+	// Capacity is the budget that stayed in use, in bytes.
+	Capacity int64
 	// Waited is how long the request waited for a slot.
 	Waited time.Duration
 }
 
 // Error says the server is busy and why.
 func (e *BusyError) Error() string {
-	return "server busy: the decode budget of " + strconv.Itoa(e.Slots) + " maximum-size requests is in use"
+	return "server busy: the decode budget (" + strconv.FormatInt(e.Capacity>>20, 10) + " MiB of requests being decoded and stored) stayed in use for " + e.Waited.String()
 }
 
 // ErrorCode is gateway.CodeBusy (gateway.Coder).

@@ -215,7 +215,7 @@ func TestDecodersMaxDecodingBytes(t *testing.T) {
 	}{
 		{"default: slots of maximum bodies", Limits{MaxConcurrentDecodes: 2, MaxBodyBytes: 1 << 20}, []int64{1 << 20, 1 << 20, 1 << 20}, 2},
 		{"bytes bound below the default", Limits{MaxConcurrentDecodes: 1, MaxBodyBytes: 64 << 20, MaxDecodingBytes: 40 << 20}, []int64{17 << 20, 17 << 20, 17 << 20}, 2},
-		{"a request weighs at most a slot's share", Limits{MaxConcurrentDecodes: 4, MaxDecodingBytes: 40 << 20}, []int64{1 << 30, 1 << 30, 1 << 30, 1 << 30, 1}, 4},
+		{"a request above the budget is admitted alone", Limits{MaxConcurrentDecodes: 4, MaxDecodingBytes: 40 << 20}, []int64{1 << 30, 1}, 1},
 		{"at least MinDecodeWeight per slot", Limits{MaxConcurrentDecodes: 2, MaxDecodingBytes: 1}, []int64{1, 1, 1}, 2},
 	}
 	for _, tt := range tests {

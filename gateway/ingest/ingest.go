@@ -81,13 +81,14 @@ import (
 // wire, estimate 851 MiB, 1.2 GiB allocated, 391 MiB retained as events);
 // nesting past 64 levels is never a real attribute; four concurrent decodes
 // keep a 2-core gateway's CPU busy while bounding what they hold together.
-// A request waits for room in that bound for up to 10 s, in arrival order:
+// A request waits for room in that bound for up to 4 s, in arrival order:
 // when the bound is in decoded bytes (Limits.MaxDecodingBytes, set from
-// the memory limit) a saturated gateway queues requests there, and 10 s is
-// a queue of a few hundred thousand events on a busy 2-core box (the ingest
-// bench's 32 clients waited up to 4 s on a shared one), well inside
-// shippers' request timeouts; past it the client is told to come back
-// later (503).
+// the memory limit) a saturated gateway queues requests there, and 4 s
+// stays inside the shortest default timeout of the shippers we serve (the
+// OpenTelemetry Collector's OTLP exporter gives up after 5 s, and a
+// request it abandons after its events were stored is sent again as new
+// events); past it the client is told to come back later (503 with
+// Retry-After).
 const (
 	DefaultMaxBodyBytes         = 64 << 20
 	DefaultMaxEvents            = 100_000
@@ -95,7 +96,7 @@ const (
 	DefaultMaxDepth             = 64
 	DefaultMaxDecodeBytes       = 1 << 30
 	DefaultMaxConcurrentDecodes = 4
-	DefaultDecodeWait           = 10 * time.Second
+	DefaultDecodeWait           = 4 * time.Second
 )
 
 // Limits bounds the work one request may cause. A zero field means the
