@@ -34,19 +34,10 @@ func TestDetectLeavesMatchesDetect(t *testing.T) {
 			// DetectLeaves reads require_fields from the bytes and must
 			// drop exactly the events Applies refuses.
 			base = withRequiredGaps(base, m.Manifest().AppliesTo.RequireFields)
-			leaves := make([]gateway.Leaf, len(base))
-			events := make([]gateway.Event, len(base))
-			for i := range base {
-				c, err := base[i].Canonical()
-				if err != nil {
-					t.Fatal(err)
-				}
-				ev, ok := decodeStored(c)
-				if !ok {
-					t.Fatalf("event %d does not decode", i)
-				}
-				leaves[i] = gateway.Leaf{Event: ev, Canonical: c}
-				events[i] = ev
+			leaves := storedLeaves(t, base)
+			events := make([]gateway.Event, len(leaves))
+			for i := range leaves {
+				events[i] = leaves[i].Event
 			}
 			want, err := m.Detect(context.Background(), events)
 			if err != nil {
@@ -62,6 +53,25 @@ func TestDetectLeavesMatchesDetect(t *testing.T) {
 			}
 		})
 	}
+}
+
+// storedLeaves returns evs as the store hands them to the alerter: each
+// event's canonical bytes and the event decoded back from them.
+func storedLeaves(t testing.TB, evs []gateway.Event) []gateway.Leaf {
+	t.Helper()
+	leaves := make([]gateway.Leaf, len(evs))
+	for i := range evs {
+		c, err := evs[i].Canonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, ok := decodeStored(c)
+		if !ok {
+			t.Fatalf("event %d does not decode", i)
+		}
+		leaves[i] = gateway.Leaf{Event: ev, Canonical: c}
+	}
+	return leaves
 }
 
 func firstDiff(got, want []detect.Result) string {

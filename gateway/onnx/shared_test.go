@@ -34,19 +34,7 @@ func sharedLeaves(t testing.TB, r *Registry, n int) []gateway.Leaf {
 		evs = append(evs[:1:1], append([]gateway.Event{{Class: gateway.ClassProcess, Fields: map[string]any{"x": 1}}}, evs[1:]...)...)
 		base = append(base, withRequiredGaps(evs, m.Manifest().AppliesTo.RequireFields)...)
 	}
-	leaves := make([]gateway.Leaf, len(base))
-	for i := range base {
-		c, err := base[i].Canonical()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev, ok := decodeStored(c)
-		if !ok {
-			t.Fatalf("event %d does not decode", i)
-		}
-		leaves[i] = gateway.Leaf{Event: ev, Canonical: c}
-	}
-	return leaves
+	return storedLeaves(t, base)
 }
 
 // TestRegistrySharesExtraction: the registry's DetectLeaves, which
