@@ -252,8 +252,8 @@ const DecodingShare = 4
 // configured and there is a limit (the runtime's memory limit in bytes, as
 // MemoryLimit.Apply returns it), to a DecodingShare'th of it if that is
 // below the default of MaxConcurrentDecodes maximum-size bodies: a larger
-// machine's limit never loosens the bound on protocols weighed by their
-// body (OTLP, HEC raw), whose decoded size can be many times it.
+// machine's limit never loosens the bound on what is weighed by its body
+// (HEC raw), nor on estimates clamped to the whole budget.
 func (l Limits) WithMemoryLimit(limit int64) Limits {
 	if l.MaxDecodingBytes != 0 || limit <= 0 || limit == math.MaxInt64 {
 		return l

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/ledgerguard/ledgerguard/gateway/ingest"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest/otlp"
 )
 
 // gzipRepeat gzips prefix, then unit n times, then suffix, without holding
@@ -177,5 +178,44 @@ func TestJSONBodiesWithinDecodeBudget(t *testing.T) {
 				t.Fatalf("status within budget = %d, want 200: %.300s", w.Code, w.Body)
 			}
 		})
+	}
+}
+
+// TestOTLPWeighedByEstimate: an OTLP request takes its estimated decoded
+// size from the decode budget (otlp.Prescan), not its body's bytes, so a
+// budget with room for the body but not for what it decodes to answers
+// busy, storing nothing.
+func TestOTLPWeighedByEstimate(t *testing.T) {
+	rec := `{"timeUnixNano":"1764064800000000000","body":{"stringValue":"x"},"attributes":[{"key":"a","value":{"intValue":"1"}},{"key":"b","value":{"intValue":"2"}}]}`
+	body := `{"resourceLogs":[{"scopeLogs":[{"logRecords":[` + strings.Repeat(rec+",", 999) + rec + `]}]}]}`
+	lim := ingest.Limits{MaxConcurrentDecodes: 1, MaxDecodingBytes: 256 << 20}
+	est, err := otlp.Prescan([]byte(body), otlp.JSON, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est.Bytes() < 4*int64(len(body)) {
+		t.Fatalf("estimate %d for a %d-byte body: the test needs one several times the body", est.Bytes(), len(body))
+	}
+	h := newHarness(t, func(c *testCfg) {
+		c.Limits.MaxConcurrentDecodes = lim.MaxConcurrentDecodes
+		c.Limits.MaxDecodingBytes = lim.MaxDecodingBytes
+		c.Limits.MaxBodyBytes = 8 << 20
+		c.Limits.DecodeWait = 10 * time.Millisecond
+	})
+	free := 2 * int64(len(body)) // room for the body, not for its estimate
+	release, err := h.srv.dec.Acquire(context.Background(), h.srv.dec.Capacity()-free)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := req{method: "POST", path: "/v1/logs", auth: "Bearer " + tokOTLP, header: map[string]string{"Content-Type": "application/json"}, body: []byte(body)}
+	if w := h.do(r); w.Code != 503 {
+		t.Fatalf("status with %d bytes of budget free for an estimate of %d = %d, want 503: %.200s", free, est.Bytes(), w.Code, w.Body)
+	}
+	if h.st.Size() != 0 {
+		t.Errorf("stored %d events on a busy answer", h.st.Size())
+	}
+	release()
+	if w := h.do(r); w.Code != 200 {
+		t.Fatalf("status with the budget free = %d, want 200: %.200s", w.Code, w.Body)
 	}
 }

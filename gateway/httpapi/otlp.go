@@ -87,12 +87,17 @@ func (s *Server) otlpLogs(c *gin.Context) {
 		s.otlpFail(c, enc, errorf(gateway.CodeBusy, "server busy: "+why))
 		return
 	}
-	body, e := s.readBody(c)
+	// Weighed by its estimated decoded size: an OTLP body decodes to many
+	// times its bytes (records, attributes, resource copies).
+	body, e := s.readBodyWeighed(c, func(b []byte) (int64, error) {
+		est, err := otlp.Prescan(b, enc, s.lim)
+		return est.Bytes(), err
+	})
 	if e != nil {
 		s.otlpFail(c, enc, e)
 		return
 	}
-	res, err := otlp.Parse(body, enc, s.meta(c, cr), s.lim)
+	res, err := otlp.ParsePrescanned(body, enc, s.meta(c, cr), s.lim)
 	if err != nil {
 		s.otlpFail(c, enc, asError(err))
 		return

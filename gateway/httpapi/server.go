@@ -308,6 +308,28 @@ func nonce() string {
 // events stored, not while a slow client sends its body. No slot within
 // the limits' DecodeWait is CodeBusy (503 with Retry-After).
 func (s *Server) readBody(c *gin.Context) ([]byte, *Error) {
+	var weigh func([]byte) (int64, error)
+	if jsonBodies[c.FullPath()] {
+		weigh = s.weighJSON
+	}
+	return s.readBodyWeighed(c, weigh)
+}
+
+// weighJSON checks a JSON body's token count against the per-request
+// decode limit and returns its estimated decoded size: decoded, a JSON
+// body holds several times its bytes until the store's fsync.
+func (s *Server) weighJSON(b []byte) (int64, error) {
+	est := ingest.DecodeEstimate{Body: int64(len(b)), Values: ingest.CountJSONTokens(b)}
+	if err := s.lim.CheckDecode("ingest", est); err != nil {
+		return 0, err
+	}
+	return est.Bytes(), nil
+}
+
+// readBodyWeighed is readBody with weigh, when not nil, refusing a body it
+// cannot accept and giving its weight in the decode budget (its estimated
+// decoded size); nil weighs the decompressed body.
+func (s *Server) readBodyWeighed(c *gin.Context, weigh func([]byte) (int64, error)) ([]byte, *Error) {
 	if c.Request.ContentLength > s.lim.MaxBodyBytes {
 		return nil, errorf(gateway.CodeTooLarge, "body of "+strconv.FormatInt(c.Request.ContentLength, 10)+" bytes exceeds the limit of "+strconv.FormatInt(s.lim.MaxBodyBytes, 10)+" bytes")
 	}
@@ -317,14 +339,10 @@ func (s *Server) readBody(c *gin.Context) ([]byte, *Error) {
 		return nil, asError(err)
 	}
 	weight := int64(len(b)) // what the request weighs in the decode budget
-	if jsonBodies[c.FullPath()] {
-		est := ingest.DecodeEstimate{Body: int64(len(b)), Values: ingest.CountJSONTokens(b)}
-		if err := s.lim.CheckDecode("ingest", est); err != nil {
+	if weigh != nil {
+		if weight, err = weigh(b); err != nil {
 			return nil, asError(err)
 		}
-		// Decoded, a JSON body holds several times its size until the
-		// store's fsync: the budget bounds that (ingest.Decoders).
-		weight = est.Bytes()
 	}
 	if _, held := c.Get(decodeSlotKey); !held {
 		release, err := s.dec.Acquire(c.Request.Context(), weight)
@@ -339,7 +357,8 @@ func (s *Server) readBody(c *gin.Context) ([]byte, *Error) {
 // jsonBodies are the routes whose bodies are JSON documents decoded
 // generically (HEC events, _bulk, NDJSON): readBody checks the per-request
 // decode budget on their token count before the parser allocates. OTLP
-// measures its own bodies (otlp.Prescan); HEC raw bodies are lines.
+// is weighed by otlp.Prescan (its handler); HEC raw bodies are lines,
+// weighed by their bytes.
 var jsonBodies = map[string]bool{
 	"/services/collector": true, "/services/collector/event": true, "/services/collector/event/1.0": true,
 	"/_bulk": true, "/:index/_bulk": true, "/v1/events": true,

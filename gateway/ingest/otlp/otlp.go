@@ -125,11 +125,18 @@ func ParseRequest(r io.Reader, contentType, contentEncoding string, m ingest.Met
 // each log record into an event. An empty body is a valid empty export (the
 // specification allows it) and yields no events.
 func Parse(body []byte, enc Encoding, m ingest.Meta, lim ingest.Limits) (Result, error) {
-	lim = lim.WithDefaults()
-	if err := lim.CheckBody(proto_, len(body)); err != nil {
+	if _, err := Prescan(body, enc, lim); err != nil {
 		return Result{}, err
 	}
-	if _, err := Prescan(body, enc, lim); err != nil {
+	return ParsePrescanned(body, enc, m, lim)
+}
+
+// ParsePrescanned is Parse for a body Prescan has already passed with the
+// same limits (the gateway prescans first to weigh the request in its
+// decode budget), so the body is not walked twice.
+func ParsePrescanned(body []byte, enc Encoding, m ingest.Meta, lim ingest.Limits) (Result, error) {
+	lim = lim.WithDefaults()
+	if err := lim.CheckBody(proto_, len(body)); err != nil {
 		return Result{}, err
 	}
 	var req logspb.LogsData
