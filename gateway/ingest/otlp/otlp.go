@@ -125,6 +125,9 @@ func ParseRequest(r io.Reader, contentType, contentEncoding string, m ingest.Met
 // each log record into an event. An empty body is a valid empty export (the
 // specification allows it) and yields no events.
 func Parse(body []byte, enc Encoding, m ingest.Meta, lim ingest.Limits) (Result, error) {
+	if err := lim.WithDefaults().CheckBody(proto_, len(body)); err != nil {
+		return Result{}, err
+	}
 	if _, err := Prescan(body, enc, lim); err != nil {
 		return Result{}, err
 	}
