@@ -512,9 +512,9 @@ func actionTypes(actions []wire.Action) string {
 // It returns an error only when the event must not be checkpointed: the
 // context ended, a ledger call was cut short (errCut: the stream
 // reconnects and the event is handled again), or the journal failed. It
-// takes a worker from ex only
-// to call connectors, after its ledger reads, and releases ex once nothing
-// is left to do but wait for the outcome's commit.
+// takes a worker from ex only to call connectors, after its ledger reads,
+// and releases ex once nothing is left to do but wait for the outcome's
+// commit.
 func (r *Responder) handle(ctx context.Context, txID string, req wire.ResponseRequest, rollback bool, ex *execSlots) error {
 	key, want, okStatus := req.ID+"|run", wire.ResponseRequested, wire.ResponseSucceeded
 	if rollback {
