@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
@@ -105,6 +106,25 @@ func (e *LedgerRejectedError) Error() string {
 	}
 	return fmt.Sprintf("ledger rejected %s: %s", e.Op, e.Reason)
 }
+
+// RefusedAtEndorse reports whether err is a LedgerRejectedError with code
+// at endorsement: how an endorser that has not yet committed the block the
+// submitting peer has refuses a transaction reading what that block wrote
+// (the anchorer's previous anchor, the alerter's batch).
+func RefusedAtEndorse(err error, code wire.Code) bool {
+	var rej *LedgerRejectedError
+	return errors.As(err, &rej) && rej.Code == code && rej.Stage == StageEndorse
+}
+
+// The quick retries after a RefusedAtEndorse from an endorser one block
+// behind: up to BehindTries pauses of BehindPause, about two blocks at the
+// network's BatchTimeout, before a pipeline's usual backoff (which would
+// hold every event behind the refused transaction back). A refusal that is
+// real keeps coming and takes the backoff after them.
+const (
+	BehindPause = 20 * time.Millisecond
+	BehindTries = 10
+)
 
 // ChaincodeEvent is one event the ledgerguard chaincode emitted, as the
 // ledger adapter delivers it (gateway/fabric) and the pipelines that react

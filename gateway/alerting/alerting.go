@@ -258,12 +258,12 @@ func (a *Alerter) Run(ctx context.Context) error {
 			case errors.As(err, &wmErr):
 				a.cfg.Logger.Warn("writing the alerting watermark failed; alerting goes on from its position in memory and retries the write",
 					"watermark", wmErr.Watermark, "err", wmErr.Err)
-			case endorserBehind(err) && behindTries < maxBehindTries:
+			case endorserBehind(err) && behindTries < gateway.BehindTries:
 				// Another organisation's endorser has not committed the
 				// batch's anchor yet: it will within a block or two.
 				a.setErr(err)
 				a.cfg.Logger.Debug("an endorser has not seen the batch yet; retrying soon", "err", err)
-				wait = behindPause
+				wait = gateway.BehindPause
 				behindTries++
 			case errors.Is(err, gateway.ErrLedgerUnavailable) || errors.As(err, &rejected):
 				a.setErr(err)
@@ -303,24 +303,14 @@ func (a *Alerter) Run(ctx context.Context) error {
 	}
 }
 
-// Quick retries after an endorser refused alerts because it has not yet
-// committed their batch's anchor (endorserBehind): up to maxBehindTries
-// pauses of behindPause, about two blocks, before the usual backoff.
-const (
-	behindPause    = 20 * time.Millisecond
-	maxBehindTries = 10
-)
-
 // endorserBehind reports whether err is the refusal of an endorser that
 // has not committed the batch an alert cites: the chaincode's not-found
 // at endorsement. The alerter raises alerts only for batches its own
 // peer committed, so another organisation's peer is a block behind; a
 // missing indicator (an intel-match alert) is refused the same way and
-// keeps being refused, and after maxBehindTries takes the usual backoff.
-func endorserBehind(err error) bool {
-	var rej *gateway.LedgerRejectedError
-	return errors.As(err, &rej) && rej.Code == wire.CodeNotFound && rej.Stage == gateway.StageEndorse
-}
+// keeps being refused, and after gateway.BehindTries takes the usual
+// backoff.
+func endorserBehind(err error) bool { return gateway.RefusedAtEndorse(err, wire.CodeNotFound) }
 
 // maxEventsPerStep bounds how many events one step reads and scores.
 const maxEventsPerStep = 200_000

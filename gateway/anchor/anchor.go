@@ -250,12 +250,12 @@ func (a *Anchorer) Run(ctx context.Context) error {
 		wait := a.cfg.idle
 		switch {
 		case progressed || len(pending) == 0:
-		case behind(failed) && behindTries < maxBehindTries:
+		case behind(failed) && behindTries < gateway.BehindTries:
 			// Most likely another organisation's endorser has not
 			// committed the previous anchor yet: it catches up within a
 			// block or two, so retry soon rather than after a backoff
 			// that would hold every event of the batch back.
-			wait = behindPause
+			wait = gateway.BehindPause
 			behindTries++
 		default:
 			// The oldest batch failed: retry it after a growing pause. A
@@ -280,24 +280,13 @@ func (a *Anchorer) Run(ctx context.Context) error {
 	}
 }
 
-// Quick retries after an endorser behind the ledger refused a batch
-// (behind): up to maxBehindTries pauses of behindPause, about two blocks
-// at the network's BatchTimeout, before the usual backoff.
-const (
-	behindPause    = 20 * time.Millisecond
-	maxBehindTries = 10
-)
-
 // behind reports whether err is the refusal an endorser gives when it has
 // not yet committed this gateway's previous anchor: the chaincode's
 // conflict ("does not continue the anchored sequence") at endorsement. A
 // real fork of the log is refused the same way, and keeps being refused:
-// after maxBehindTries it is retried with the usual backoff and reported
-// Rejected once it persists.
-func behind(err error) bool {
-	var rej *gateway.LedgerRejectedError
-	return errors.As(err, &rej) && rej.Code == wire.CodeConflict && rej.Stage == gateway.StageEndorse
-}
+// after gateway.BehindTries it is retried with the usual backoff and
+// reported Rejected once it persists.
+func behind(err error) bool { return gateway.RefusedAtEndorse(err, wire.CodeConflict) }
 
 func (a *Anchorer) setPending(n int) {
 	a.mu.Lock()

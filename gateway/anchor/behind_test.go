@@ -35,7 +35,7 @@ func (f *behindLedger) AnchorBatch(ctx context.Context, b gateway.Batch) (gatewa
 }
 
 // TestBehindEndorserRetriedSoon: a refusal from an endorser behind the
-// ledger is retried after behindPause, not the (here one-minute) backoff.
+// ledger is retried after gateway.BehindPause, not the (here one-minute) backoff.
 func TestBehindEndorserRetriedSoon(t *testing.T) {
 	log := newMemLog(2)
 	led := &behindLedger{n: 3}
