@@ -194,14 +194,7 @@ func TestOpenErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := copyModel(t, src, t.TempDir(), "1.0.0")
 			tt.corrupt(t, dir)
-			m, err := Open(dir)
-			if err == nil {
-				m.Close()
-			}
-			var me *ModelError
-			if !errors.As(err, &me) || !errors.Is(err, tt.kind) {
-				t.Fatalf("Open = %v, want *ModelError of kind %v", err, tt.kind)
-			}
+			wantOpenError(t, dir, tt.kind)
 		})
 	}
 }
@@ -580,5 +573,19 @@ func TestOpenAllow(t *testing.T) {
 	}
 	if err := WithAllow(nil)(&options{}); err == nil {
 		t.Error("WithAllow(nil) accepted")
+	}
+}
+
+// wantOpenError fails t unless opening the model in dir fails with a
+// *ModelError of kind.
+func wantOpenError(t *testing.T, dir string, kind error) {
+	t.Helper()
+	m, err := Open(dir)
+	if err == nil {
+		m.Close()
+	}
+	var me *ModelError
+	if !errors.As(err, &me) || !errors.Is(err, kind) {
+		t.Fatalf("Open = %v, want *ModelError of kind %v", err, kind)
 	}
 }

@@ -3,7 +3,6 @@ package onnx
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -106,14 +105,7 @@ func TestOpenScreenErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := copyDir(t, src, t.TempDir(), "9.0.0")
 			tt.corrupt(t, dir)
-			m, err := Open(dir)
-			if err == nil {
-				m.Close()
-			}
-			var me *ModelError
-			if !errors.As(err, &me) || !errors.Is(err, tt.kind) {
-				t.Fatalf("Open = %v, want *ModelError of kind %v", err, tt.kind)
-			}
+			wantOpenError(t, dir, tt.kind)
 		})
 	}
 	t.Run("intact copy opens", func(t *testing.T) {
