@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
-	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"fmt"
 	"time"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
 // This file holds the domain side of the gateway's append-only event log: the
@@ -106,10 +108,54 @@ type EventProof struct {
 // re-encoding) and its RFC 6962 leaf hash SHA-256(0x00 || Canonical) as
 // stored in the tree. Readers that need the leaf or its hash use these
 // rather than re-encoding Event, which is what the tree commits to.
+//
+// A leaf made by HeaderLeaf is partial: its Event holds only the header
+// (ID, Seq, Received, Time, Source, Sourcetype, Host, Index, Class; no
+// Fields, Raw or Labels), and Full decodes the whole event on demand.
+// Readers that score every event from its canonical bytes and need the
+// whole event for a few of them (the alerter) take partial leaves, so
+// the fields of every event are not decoded into maps only to be
+// dropped.
 type Leaf struct {
 	Event     Event
 	Canonical []byte
 	LeafHash  [32]byte
+
+	// decode, when not nil, marks Event as the header only and decodes
+	// the whole event from Canonical.
+	decode LeafDecoder
+}
+
+// LeafDecoder decodes a leaf's canonical bytes into the whole event, as
+// the log decodes its leaves (seq is the leaf's index, which the bytes
+// must hold).
+type LeafDecoder func(canonical []byte, seq uint64) (Event, error)
+
+// HeaderLeaf returns a partial leaf: header is the event's header as
+// ReadHeader reads it from canonical, and decode gives the whole event
+// (Full). decode nil gives a whole leaf whose Event is header.
+func HeaderLeaf(header Event, canonical []byte, hash [32]byte, decode LeafDecoder) Leaf {
+	return Leaf{Event: header, Canonical: canonical, LeafHash: hash, decode: decode}
+}
+
+// Partial reports whether l's Event holds only the event's header (see
+// HeaderLeaf); Full returns the whole event either way.
+func (l *Leaf) Partial() bool { return l.decode != nil }
+
+// Full returns the leaf's whole event: Event itself for a whole leaf,
+// else decoded from Canonical, each call anew (the caller keeps it if it
+// needs it twice). For a partial leaf the result is exactly what the log
+// returns for the leaf when it decodes it whole; an error means the
+// stored bytes do not decode (a damaged store).
+func (l *Leaf) Full() (Event, error) {
+	if l.decode == nil {
+		return l.Event, nil
+	}
+	ev, err := l.decode(l.Canonical, l.Event.Seq)
+	if err != nil {
+		return Event{}, fmt.Errorf("decode leaf %d: %w", l.Event.Seq, err)
+	}
+	return ev, nil
 }
 
 // EventLog is the durable, append-only, Merkle-hashed log of one gateway's

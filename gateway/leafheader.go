@@ -1,0 +1,170 @@
+package gateway
+
+import (
+	"bytes"
+	"time"
+	"unicode/utf8"
+)
+
+// ReadHeader reads an event's header (ID, Seq, Received, Time, Source,
+// Sourcetype, Host, Index, Class) from its canonical bytes, leaving Fields,
+// Raw and Labels unset, without decoding the rest of the event: the
+// alerter scores every event from its canonical bytes and needs the
+// decoded fields of only the few it flags (see HeaderLeaf).
+//
+// It reads the header in the one order Canonical writes it, each string
+// only when its bytes need no unescaping (no backslash, no control byte,
+// valid UTF-8: a decoder returns such bytes as they are), the times with
+// time.Time's own UnmarshalJSON (what decoding the event calls), and
+// requires the header to end where Canonical ends it (at "fields" or
+// "raw"). It reports false for anything else; the caller then decodes
+// the event whole, which also produces the error for bytes that are not
+// an event. For the canonical bytes of an event, what it returns is the
+// header of the event that decoding them gives (the store's
+// FuzzReadHeader checks it against the store's decoder); it does not
+// look past the header, so it is meant for bytes the log wrote itself
+// (checksummed), not for any input.
+//
+// prev, when not nil, is a header read before (the previous leaf's): a
+// string equal to prev's is shared with it rather than allocated again,
+// since neighbouring events mostly come from the same source. The ID is
+// always a fresh string: it is unique, and holding it must not hold the
+// bytes it was read from.
+func ReadHeader(b []byte, prev *Event) (Event, bool) {
+	var p Event
+	if prev != nil {
+		p = *prev
+	}
+	var e Event
+	r := headerReader{b: b, ok: true}
+	r.lit(`{"id":`)
+	e.ID = r.str("")
+	r.lit(`,"seq":`)
+	e.Seq = r.uint()
+	r.lit(`,"received":`)
+	e.Received = r.time()
+	r.lit(`,"time":`)
+	e.Time = r.time()
+	r.lit(`,"source":`)
+	e.Source = r.str(p.Source)
+	r.lit(`,"sourcetype":`)
+	e.Sourcetype = r.str(p.Sourcetype)
+	if r.opt(`,"host":`) {
+		e.Host = r.str(p.Host)
+	}
+	if r.opt(`,"index":`) {
+		e.Index = r.str(p.Index)
+	}
+	r.lit(`,"class":`)
+	e.Class = Class(r.str(string(p.Class)))
+	if !r.ok || !(r.opt(`,"fields":{`) || r.opt(`,"raw":`)) {
+		return Event{}, false
+	}
+	return e, true
+}
+
+// headerReader reads the header's members in order; ok turns false at
+// the first thing it does not expect, after which every read is a no-op.
+type headerReader struct {
+	b  []byte
+	i  int
+	ok bool
+}
+
+// lit reads the literal s.
+func (r *headerReader) lit(s string) {
+	if !r.opt(s) {
+		r.ok = false
+	}
+}
+
+// opt reads the literal s if it comes next, and says whether it did.
+func (r *headerReader) opt(s string) bool {
+	if !r.ok || len(r.b)-r.i < len(s) || string(r.b[r.i:r.i+len(s)]) != s {
+		return false
+	}
+	r.i += len(s)
+	return true
+}
+
+// quoted reads a string that needs no unescaping and returns its bytes.
+func (r *headerReader) quoted() []byte {
+	if !r.ok || r.i >= len(r.b) || r.b[r.i] != '"' {
+		r.ok = false
+		return nil
+	}
+	start := r.i + 1
+	n := bytes.IndexByte(r.b[start:], '"')
+	if n < 0 {
+		r.ok = false
+		return nil
+	}
+	s := r.b[start : start+n]
+	ascii := true
+	for _, c := range s {
+		if c < 0x20 || c == '\\' {
+			r.ok = false
+			return nil
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.Valid(s) {
+		r.ok = false
+		return nil
+	}
+	r.i = start + n + 1
+	return s
+}
+
+// str reads a string, returning reuse when the bytes are reuse's.
+func (r *headerReader) str(reuse string) string {
+	s := r.quoted()
+	if !r.ok {
+		return ""
+	}
+	if reuse != "" && string(s) == reuse {
+		return reuse
+	}
+	return string(s)
+}
+
+// uint reads an unsigned decimal as JSON writes it (no sign, no leading
+// zero, no fraction or exponent) that fits in 64 bits.
+func (r *headerReader) uint() uint64 {
+	if !r.ok {
+		return 0
+	}
+	var x uint64
+	j := r.i
+	for ; j < len(r.b) && r.b[j]-'0' < 10; j++ {
+		d := uint64(r.b[j] - '0')
+		if x > (1<<64-1-d)/10 {
+			r.ok = false
+			return 0
+		}
+		x = x*10 + d
+	}
+	if j == r.i || (r.b[r.i] == '0' && j > r.i+1) || j >= len(r.b) || r.b[j] != ',' {
+		r.ok = false
+		return 0
+	}
+	r.i = j
+	return x
+}
+
+// time reads a time as decoding the event does: time.Time.UnmarshalJSON
+// on the quoted string.
+func (r *headerReader) time() time.Time {
+	start := r.i
+	r.quoted()
+	if !r.ok {
+		return time.Time{}
+	}
+	var t time.Time
+	if t.UnmarshalJSON(r.b[start:r.i]) != nil {
+		r.ok = false
+	}
+	return t
+}
