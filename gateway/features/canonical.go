@@ -122,27 +122,66 @@ const (
 // that are not ev's canonical encoding give undefined vectors and
 // answers (never a panic). canonical is not modified or retained.
 func (e *Engine) ExtractCanonical(ev *gateway.Event, canonical []byte, dst []float32) bool {
+	if req, ok := e.extractBytes(ev, canonical, dst, false); ok {
+		return req
+	}
+	e.Extract(ev, dst)
+	return e.hasRequired(ev)
+}
+
+// ExtractLeaf is ExtractCanonical on a leaf, which may be partial (its
+// Event only the header, see gateway.HeaderLeaf): it writes exactly the
+// vector, and reports exactly the answer, that ExtractCanonical gives
+// for the leaf's whole event and canonical bytes (FuzzExtractLeaf checks
+// it). The features are read from the canonical bytes with the header
+// alone (pseudo-fields and the header's lengths are all the reader takes
+// from the event, besides the tail reader's Raw and Labels, which a
+// partial leaf goes without); the whole event is decoded (Leaf.Full)
+// only where ExtractCanonical reads the decoded event: for a spec with
+// windows and for bytes not in the reader's shape. The error is Full's;
+// dst is then undefined.
+func (e *Engine) ExtractLeaf(l *gateway.Leaf, dst []float32) (bool, error) {
+	partial := l.Partial()
+	if req, ok := e.extractBytes(&l.Event, l.Canonical, dst, partial); ok {
+		return req, nil
+	}
+	ev := &l.Event
+	if partial {
+		full, err := l.Full()
+		if err != nil {
+			return false, err
+		}
+		ev = &full
+	}
+	e.Extract(ev, dst)
+	return e.hasRequired(ev), nil
+}
+
+// extractBytes is ExtractCanonical's reader of the canonical bytes: ok
+// false when it did not write dst (a spec with windows, no bytes, bytes
+// not in its shape), and the caller extracts from the decoded event.
+// headerOnly says ev holds only the header, so the tail reader, which
+// needs ev's Raw and Labels to find the end of "fields", is not used.
+func (e *Engine) extractBytes(ev *gateway.Event, canonical []byte, dst []float32, headerOnly bool) (req, ok bool) {
 	if len(e.windows) > 0 || canonical == nil {
-		e.Extract(ev, dst)
-		return e.hasRequired(ev)
+		return false, false
 	}
 	if len(e.keys) <= fewKeys {
 		var stack [fewKeys]rawValue
-		return e.extractVals(ev, canonical, dst, stack[:len(e.keys)])
+		return e.extractVals(ev, canonical, dst, stack[:len(e.keys)], headerOnly)
 	}
 	if len(e.keys) <= maxStackKeys {
 		var stack [maxStackKeys]rawValue
-		return e.extractVals(ev, canonical, dst, stack[:len(e.keys)])
+		return e.extractVals(ev, canonical, dst, stack[:len(e.keys)], headerOnly)
 	}
-	return e.extractVals(ev, canonical, dst, make([]rawValue, len(e.keys)))
+	return e.extractVals(ev, canonical, dst, make([]rawValue, len(e.keys)), headerOnly)
 }
 
-// extractVals is ExtractCanonical with vals, len(e.keys) values, to read
-// the fields into.
-func (e *Engine) extractVals(ev *gateway.Event, canonical []byte, dst []float32, vals []rawValue) bool {
-	if !e.scanFields(canonical, ev, vals) {
-		e.Extract(ev, dst)
-		return e.hasRequired(ev)
+// extractVals is extractBytes with vals, len(e.keys) values, to read the
+// fields into.
+func (e *Engine) extractVals(ev *gateway.Event, canonical []byte, dst []float32, vals []rawValue, headerOnly bool) (req, ok bool) {
+	if !e.scanFields(canonical, ev, vals, headerOnly) {
+		return false, false
 	}
 	for i := range e.feats {
 		c := &e.feats[i]
@@ -159,10 +198,10 @@ func (e *Engine) extractVals(ev *gateway.Event, canonical []byte, dst []float32,
 	}
 	for _, k := range e.reqSlot {
 		if vals[k].kind == rawAbsent {
-			return false
+			return false, true
 		}
 	}
-	return true
+	return true, true
 }
 
 // hasRequired is ExtractCanonical's answer read from the decoded event.
@@ -242,17 +281,18 @@ func bytesString(b []byte) string {
 // (sorted) inside its top-level "fields" object, writing vals[i] for
 // keys[i] (rawAbsent when missing). Engines reading few fields
 // (maxTailKeys) first read the last members of "fields" backward from
-// its end (scanTail), when ev (the event b encodes) says where that end
-// is and tryTail says it is worth it, and leave only the keys that
+// its end (scanTail), when ev (the event b encodes, not only its
+// header: headerOnly false) says where that end is and tryTail says it
+// is worth it, and leave only the keys that
 // reading did not resolve to the forward reader (scanObject). The
 // forward reader stops after "fields": canonical field order puts only
 // raw and labels after it. It reports false when b is not in the
 // expected shape (canonical bytes have no whitespace, so any is
 // refused); vals are then meaningless.
-func (e *Engine) scanFields(b []byte, ev *gateway.Event, vals []rawValue) bool {
+func (e *Engine) scanFields(b []byte, ev *gateway.Event, vals []rawValue, headerOnly bool) bool {
 	clear(vals)
 	keys, members := e.keys, e.members
-	if members != nil && len(keys) > 0 && len(keys) <= maxTailKeys && e.tryTail(b, ev) {
+	if !headerOnly && members != nil && len(keys) > 0 && len(keys) <= maxTailKeys && e.tryTail(b, ev) {
 		if c, ok := fieldsClose(b, ev); ok {
 			hi, took, ok := scanTail(b, c, keys, vals)
 			if !ok {
