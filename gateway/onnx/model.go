@@ -257,8 +257,13 @@ func (m *Model) Detect(ctx context.Context, events []gateway.Event) ([]detect.Re
 
 // DetectLeaves is Detect on the leaves' events (same results, Index the
 // leaf's position), reading the features from the leaves' canonical bytes
-// (features.Engine.ExtractCanonical): half the extraction cost of the
-// decoded maps on flow records.
+// (features.Engine.ExtractLeaf): half the extraction cost of the decoded
+// maps on flow records. Leaves may be partial (gateway.HeaderLeaf): a
+// model decodes the whole event only of the leaves it applies to whose
+// features its spec reads from the decoded event (windows) or whose
+// bytes the reader refuses, and, for a spec with windows and
+// require_fields, of the leaves of its classes to check them. The error
+// of a leaf that does not decode is returned as is.
 func (m *Model) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
 	return m.detect(ctx, input{leaves: leaves})
 }
@@ -288,13 +293,29 @@ func (in input) event(i int) *gateway.Event {
 
 // extract writes event i's features into dst and reports whether the
 // event has the manifest's require_fields (read from the canonical bytes
-// for leaves; for events, true: detect checked them with Applies).
-func (in input) extract(e *features.Engine, i int, dst []float32) bool {
+// for leaves; for events, true: detect checked them with Applies). The
+// error is a partial leaf's that does not decode (Leaf.Full).
+func (in input) extract(e *features.Engine, i int, dst []float32) (bool, error) {
 	if in.leaves != nil {
-		return e.ExtractCanonical(&in.leaves[i].Event, in.leaves[i].Canonical, dst)
+		return e.ExtractLeaf(&in.leaves[i], dst)
 	}
 	e.Extract(&in.events[i], dst)
-	return true
+	return true, nil
+}
+
+// applies reports whether the manifest applies to event i (Applies): for
+// a partial leaf, from its header when that decides it, else from its
+// whole event (require_fields).
+func (in input) applies(man *Manifest, i int) (bool, error) {
+	ev := in.event(i)
+	if in.leaves == nil || !in.leaves[i].Partial() || !man.appliesKind(ev) || len(man.AppliesTo.RequireFields) == 0 {
+		return man.Applies(ev), nil
+	}
+	full, err := in.leaves[i].Full()
+	if err != nil {
+		return false, err
+	}
+	return man.Applies(&full), nil
 }
 
 // lateRequire reports whether detect checks require_fields while it
@@ -377,8 +398,14 @@ func (m *Model) detectFrom(ctx context.Context, in input, from *extraction) ([]d
 		late := m.lateRequire(in)
 		idx = make([]int, 0, n)
 		for i := range n {
-			ev := in.event(i)
-			if late && m.manifest.appliesKind(ev) || !late && m.manifest.Applies(ev) {
+			ok := late && m.manifest.appliesKind(in.event(i))
+			if !late {
+				var err error
+				if ok, err = in.applies(m.manifest, i); err != nil {
+					return nil, nil, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
+				}
+			}
+			if ok {
 				idx = append(idx, i)
 			}
 		}
@@ -388,7 +415,10 @@ func (m *Model) detectFrom(ctx context.Context, in input, from *extraction) ([]d
 		sc = m.getScratch(len(idx))
 		own = &extraction{owner: m, sc: sc}
 		if late {
-			idx = m.extractApplying(in, idx, sc)
+			var err error
+			if idx, err = m.extractApplying(in, idx, sc); err != nil {
+				return nil, own, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
+			}
 			extracted = true
 		}
 		own.idx = idx
@@ -475,19 +505,25 @@ func (m *Model) getScratch(rows int) *scratch {
 // would into exactly the same chunks: ONNX Runtime's rounding depends on
 // a row's chunk, and DetectLeaves answers what Detect answers, bit for
 // bit.
-func (m *Model) extractApplying(in input, idx []int, sc *scratch) []int {
+func (m *Model) extractApplying(in input, idx []int, sc *scratch) ([]int, error) {
 	w := m.engine.Width()
 	rows := len(idx)
 	par := min(runtime.GOMAXPROCS(0), max(1, rows/minChunk))
 	part := (rows + par - 1) / par
 	kept := make([]int, par)
+	errs := make([]error, par)
 	var wg sync.WaitGroup
 	for p := range par {
 		wg.Go(func() {
 			lo, hi := p*part, min((p+1)*part, rows)
 			n := lo
 			for r := lo; r < hi; r++ {
-				if in.extract(m.engine, idx[r], sc.x[n*w:(n+1)*w]) {
+				ok, err := in.extract(m.engine, idx[r], sc.x[n*w:(n+1)*w])
+				if err != nil {
+					errs[p] = err
+					return
+				}
+				if ok {
 					idx[n] = idx[r]
 					n++
 				}
@@ -496,6 +532,9 @@ func (m *Model) extractApplying(in input, idx []int, sc *scratch) []int {
 		})
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	n := 0
 	for p := range par {
 		lo, c := p*part, kept[p]
@@ -505,7 +544,7 @@ func (m *Model) extractApplying(in input, idx []int, sc *scratch) []int {
 		}
 		n += c
 	}
-	return idx[:n]
+	return idx[:n], nil
 }
 
 // score extracts the features of events[idx[...]] (unless extracted:
@@ -526,14 +565,17 @@ func (m *Model) score(ctx context.Context, in input, idx []int, sc *scratch, ext
 	chunk := min(m.batcher.Config().MaxBatch, max(minChunk, (rows+par-1)/par))
 	chunks := (rows + chunk - 1) / chunk
 	bounds := func(k int) (int, int) { return k * chunk, min((k+1)*chunk, rows) }
-	extract := func(k int) {
+	extract := func(k int) error {
 		if extracted {
-			return
+			return nil
 		}
 		lo, hi := bounds(k)
 		for r := lo; r < hi; r++ {
-			in.extract(m.engine, idx[r], x[r*w:(r+1)*w])
+			if _, err := in.extract(m.engine, idx[r], x[r*w:(r+1)*w]); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
 	score := func(k int) error {
 		lo, hi := bounds(k)
@@ -543,7 +585,9 @@ func (m *Model) score(ctx context.Context, in input, idx []int, sc *scratch, ext
 	var wg sync.WaitGroup
 	if m.engine.Stateful() || chunks == 1 {
 		for k := range chunks {
-			extract(k)
+			if errs[k] = extract(k); errs[k] != nil {
+				break
+			}
 			wg.Go(func() { errs[k] = score(k) })
 		}
 	} else {
@@ -555,8 +599,9 @@ func (m *Model) score(ctx context.Context, in input, idx []int, sc *scratch, ext
 					if k >= chunks {
 						return
 					}
-					extract(k)
-					errs[k] = score(k)
+					if errs[k] = extract(k); errs[k] == nil {
+						errs[k] = score(k)
+					}
 				}
 			})
 		}

@@ -107,7 +107,15 @@ func (r *Registry) Detect(ctx context.Context, events []gateway.Event) ([]detect
 // (the same rows each would extract, so the same results; extraction was
 // half or more of a flow model's cost per event, and the committed
 // classifiers and their anomaly models read the same fields).
+//
+// Partial leaves (gateway.HeaderLeaf) that a model with windows applies
+// to are decoded whole once here for all such models (the committed
+// auth models both have windows), rather than once by each.
 func (r *Registry) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
+	leaves, err := wholeForWindows(leaves, r.Models())
+	if err != nil {
+		return nil, err
+	}
 	in := input{leaves: leaves}
 	shared := map[string]*extraction{}
 	defer func() {
@@ -133,6 +141,39 @@ func (r *Registry) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]d
 		}
 		return res, nil
 	})
+}
+
+// wholeForWindows returns leaves with each partial leaf that a model of
+// models with windows applies to by class and sourcetype replaced by the
+// whole leaf (Leaf.Full), or leaves itself when there is none: such a
+// model reads those events decoded (features.Engine.ExtractLeaf). The
+// leaves given are not modified.
+func wholeForWindows(leaves []gateway.Leaf, models []*Model) ([]gateway.Leaf, error) {
+	var windowed []*Manifest
+	for _, m := range models {
+		if m.engine.Stateful() {
+			windowed = append(windowed, m.manifest)
+		}
+	}
+	if len(windowed) == 0 {
+		return leaves, nil
+	}
+	out, copied := leaves, false
+	for i := range leaves {
+		l := &leaves[i]
+		if !l.Partial() || !slices.ContainsFunc(windowed, func(man *Manifest) bool { return man.appliesKind(&l.Event) }) {
+			continue
+		}
+		ev, err := l.Full()
+		if err != nil {
+			return nil, err
+		}
+		if !copied {
+			out, copied = slices.Clone(leaves), true
+		}
+		out[i] = gateway.Leaf{Event: ev, Canonical: l.Canonical, LeafHash: l.LeafHash}
+	}
+	return out, nil
 }
 
 // A Registry hands leaves on to its models.
