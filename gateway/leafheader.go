@@ -168,3 +168,136 @@ func (r *headerReader) time() time.Time {
 	}
 	return t
 }
+
+// EachField calls fn with each member of the "fields" object of an
+// event's canonical bytes b, in the order written (sorted by key): key is
+// the member name's bytes between its quotes, value the member's JSON
+// value as written. It is for readers that want a few fields of every
+// event without decoding its fields into a map (the intel matcher's
+// observables). It reports false, possibly after calling fn for some
+// members, when b is not in the shape Canonical writes (no "fields" or
+// "raw" after the header's class, a member name with an escape, whose
+// bytes would not be its name, or a truncated value); the caller then
+// reads the decoded event instead. An event without fields reports true
+// without calling fn. Values are delimited, not validated: b must be
+// canonical bytes the log wrote (see ReadHeader).
+func EachField(b []byte, fn func(key, value []byte)) bool {
+	// No header string holds `,"` (a quote inside a string is escaped),
+	// so the first `,"class":` is the class key, and "fields" or, for an
+	// event without fields, "raw" follows its value.
+	p := bytes.Index(b, []byte(`,"class":`))
+	if p < 0 {
+		return false
+	}
+	i, ok := skipJSONString(b, p+len(`,"class":`))
+	if !ok {
+		return false
+	}
+	switch rest := b[i:]; {
+	case bytes.HasPrefix(rest, []byte(`,"raw":`)):
+		return true
+	case !bytes.HasPrefix(rest, []byte(`,"fields":{`)):
+		return false
+	}
+	i += len(`,"fields":{`)
+	if i < len(b) && b[i] == '}' {
+		return true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		k := bytes.IndexByte(b[i+1:], '"')
+		if k < 0 {
+			return false
+		}
+		key := b[i+1 : i+1+k]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return false
+		}
+		j := i + 1 + k + 1
+		if j >= len(b) || b[j] != ':' {
+			return false
+		}
+		end, ok := SkipJSONValue(b, j+1)
+		if !ok || end >= len(b) {
+			return false
+		}
+		fn(key, b[j+1:end])
+		switch b[end] {
+		case ',':
+			i = end + 1
+		case '}':
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// SkipJSONValue returns the index just after the JSON value starting at
+// b[i], finding its end only (strings by their closing quote, objects
+// and arrays by their brackets outside strings, scalars by the byte that
+// ends them); false when b ends first. It does not validate the value.
+func SkipJSONValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		return skipJSONString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				end, ok := skipJSONString(b, i)
+				if !ok {
+					return 0, false
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, true
+				}
+			}
+			i++
+		}
+		return 0, false
+	}
+	for j := i; j < len(b); j++ {
+		switch b[j] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return j, j > i
+		}
+	}
+	return 0, false
+}
+
+// skipJSONString returns the index after the string starting at b[i],
+// which must be '"'.
+func skipJSONString(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	j := i + 1
+	for {
+		n := bytes.IndexByte(b[j:], '"')
+		if n < 0 {
+			return 0, false
+		}
+		j += n
+		bs := 0
+		for k := j - 1; k > i && b[k] == '\\'; k-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return j + 1, true
+		}
+		j++
+	}
+}

@@ -46,20 +46,38 @@ const DefaultCategory = "threat-intel"
 
 // Detect implements detect.Detector. It never fails.
 func (d *Detector) Detect(_ context.Context, events []gateway.Event) ([]detect.Result, error) {
-	return d.detect(len(events), func(i int) *gateway.Event { return &events[i] }), nil
+	return d.detect(len(events), func(i int) *gateway.Event { return &events[i] },
+		func(i int, dst []Observable) ([]Observable, error) { return Observables(&events[i], dst), nil })
 }
 
 // DetectLeaves implements detect.LeafDetector: Detect on the leaves'
-// events, read in place. Without it the alerter's joined detector copies
-// every leaf's Event into a slice of its own for this detector alone (a
-// read window of 4,096 events is 1 MB of garbage per read, which the
-// gateway pays for in collections under its memory limit).
+// events, read in place, each event's observables read from its
+// canonical bytes (observablesCanonical), so a partial leaf
+// (gateway.HeaderLeaf) is decoded whole only when those bytes hold
+// what that reader leaves to the decoded event (escapes, nested
+// objects). Without it the alerter's joined detector would copy every
+// leaf's Event into a slice of its own for this detector alone, and
+// decode every partial leaf. Its only error is a partial leaf's that
+// does not decode (Leaf.Full).
 func (d *Detector) DetectLeaves(_ context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
-	return d.detect(len(leaves), func(i int) *gateway.Event { return &leaves[i].Event }), nil
+	return d.detect(len(leaves), func(i int) *gateway.Event { return &leaves[i].Event },
+		func(i int, dst []Observable) ([]Observable, error) {
+			l := &leaves[i]
+			if out, ok := observablesCanonical(l.Canonical, dst); ok {
+				return out, nil
+			}
+			ev, err := l.Full()
+			if err != nil {
+				return dst, err
+			}
+			return Observables(&ev, dst), nil
+		})
 }
 
-// detect is Detect on the n events event(0) … event(n-1).
-func (d *Detector) detect(n int, event func(i int) *gateway.Event) []detect.Result {
+// detect is Detect on the n events event(0) … event(n-1) (their header
+// is all it reads of them), whose observables observe appends; observe's
+// first error ends it.
+func (d *Detector) detect(n int, event func(i int) *gateway.Event, observe func(i int, dst []Observable) ([]Observable, error)) ([]detect.Result, error) {
 	now := time.Now
 	if d.Now != nil {
 		now = d.Now
@@ -92,7 +110,10 @@ func (d *Detector) detect(n int, event func(i int) *gateway.Event) []detect.Resu
 		obs, from, starts = obs[:0], from[:0], starts[:0]
 		for i := start; i < end; i++ {
 			starts = append(starts, len(obs))
-			obs = Observables(event(i), obs)
+			var err error
+			if obs, err = observe(i, obs); err != nil {
+				return nil, err
+			}
 			for len(from) < len(obs) {
 				from = append(from, i)
 			}
@@ -119,7 +140,7 @@ func (d *Detector) detect(n int, event func(i int) *gateway.Event) []detect.Resu
 			d.Sightings.Record(r.Version, r.EventID, event(r.Index).Time)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func result(i int, ev *gateway.Event, o Observable, obs []Observable, e *Entry) detect.Result {

@@ -2,6 +2,8 @@ package intel
 
 import (
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
@@ -147,4 +149,109 @@ func appendValues(dst []Observable, kind, field string, v any) []Observable {
 		}
 	}
 	return dst
+}
+
+// observablesCanonical is Observables read from an event's canonical
+// bytes b instead of its decoded fields: it appends exactly what
+// Observables appends for the event b decodes to (FuzzObservablesCanonical
+// checks it), without a map of the event's fields, and reports false,
+// appending nothing, where it leaves the answer to the decoded event: a
+// member name or an observed value with an escape or with bytes a
+// decoder would change (control bytes, invalid UTF-8), an object under a
+// nested root (source: {ip: …}), bytes not in the canonical shape.
+//
+// The values it appends view b (no copy: an event's observables are
+// looked up and dropped within one Detect call, and the matcher copies
+// what it hashes), so they are valid only while b is neither modified
+// nor released.
+func observablesCanonical(b []byte, dst []Observable) ([]Observable, bool) {
+	var found [len(observedFields)][]byte
+	var have uint64
+	refused := false
+	ok := gateway.EachField(b, func(key, value []byte) {
+		if refused {
+			return
+		}
+		if i, ok := observedIndex[string(key)]; ok {
+			found[i], have = value, have|1<<i
+			return
+		}
+		if value[0] == '{' && nestedRoots[string(key)] {
+			refused = true // nested spelling: the decoded event's
+		}
+	})
+	if !ok || refused {
+		return dst, false
+	}
+	n := len(dst)
+	for i, f := range observedFields {
+		if have&(1<<i) == 0 {
+			continue
+		}
+		if dst, ok = appendRawValues(dst, f.kind, f.name, found[i]); !ok {
+			return dst[:n], false
+		}
+	}
+	return dst, true
+}
+
+// appendRawValues is appendValues on a raw JSON value: a string, or the
+// strings among the first maxValuesPerField elements of an array; any
+// other value gives none. ok is false for a string it does not read
+// as is (plainValue).
+func appendRawValues(dst []Observable, kind, field string, v []byte) ([]Observable, bool) {
+	switch v[0] {
+	case '"':
+		s, ok := plainValue(v)
+		if ok && s != "" {
+			dst = append(dst, Observable{Kind: kind, Value: s, Field: field})
+		}
+		return dst, ok
+	case '[':
+		i, n := 1, 0
+		for i < len(v) && v[i] != ']' {
+			end, ok := gateway.SkipJSONValue(v, i)
+			if !ok || end >= len(v) {
+				return dst, false
+			}
+			if n < maxValuesPerField && v[i] == '"' {
+				s, ok := plainValue(v[i:end])
+				if !ok {
+					return dst, false
+				}
+				if s != "" {
+					dst = append(dst, Observable{Kind: kind, Value: s, Field: field})
+				}
+			}
+			n++
+			i = end
+			if v[i] == ',' {
+				i++
+			}
+		}
+	}
+	return dst, true
+}
+
+// plainValue returns the string the quoted JSON string q decodes to,
+// viewing q's bytes, when those bytes are the string as is: no escape,
+// no control byte, valid UTF-8.
+func plainValue(q []byte) (string, bool) {
+	s := q[1 : len(q)-1]
+	ascii := true
+	for _, c := range s {
+		if c < 0x20 || c == '\\' {
+			return "", false
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.Valid(s) {
+		return "", false
+	}
+	if len(s) == 0 {
+		return "", true
+	}
+	return unsafe.String(&s[0], len(s)), true
 }
