@@ -125,7 +125,7 @@ func TestDetectPartialLeaves(t *testing.T) {
 		{"source.ip": "10.0.0.1"},
 		{"destination.ip": "198.51.100.9", "source.ip": "198.51.100.9"},
 		{"url.full": "http://evil.example/?a=1&b=2"},             // escaped: decoded
-		{"url": map[string]any{"domain": "evil.example"}},         // nested: decoded
+		{"url": map[string]any{"domain": "evil.example"}},        // nested: decoded
 		{"dns.answers.data": []any{"192.0.2.1", "198.51.100.9"}}, // a list
 		nil,
 	}
