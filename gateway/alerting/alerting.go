@@ -61,10 +61,14 @@ const MaxPerTx = 1000
 
 // Log is what the alerter reads from the gateway's store.
 type Log interface {
-	// Leaves returns the leaves [from, to) in order, each event with its
-	// stored canonical bytes and leaf hash, for ranges of up to
-	// LeavesPerRead leaves within the durable log.
-	Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error)
+	// HeaderLeaves returns the leaves [from, to) in order, each event with
+	// its stored canonical bytes and leaf hash, for ranges of up to
+	// LeavesPerRead leaves within the durable log. Leaves may be partial
+	// (gateway.HeaderLeaf: the event's header only): the detector reads
+	// the rest from the canonical bytes, and the alerter decodes the
+	// whole event (Leaf.Full) only of the leaves it raises an alert for,
+	// so an unflagged event's fields are never decoded into maps.
+	HeaderLeaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error)
 	BatchOf(ctx context.Context, seq uint64) (gateway.Batch, bool, error)
 }
 
@@ -590,7 +594,7 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 	// the events in the same order either way.
 	for from := b.TreeSizeBefore; from < b.TreeSizeAfter; {
 		to := min(from+LeavesPerRead, b.TreeSizeAfter)
-		leaves, err := a.log.Leaves(ctx, from, to)
+		leaves, err := a.log.HeaderLeaves(ctx, from, to)
 		if err != nil {
 			return nil, fmt.Errorf("alerting: read events %d..%d of batch %s: %w", from, to-1, b.ID, err)
 		}
@@ -637,9 +641,16 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 }
 
 // alert builds the ledger alert of one flagged verdict; its event hash is
-// the leaf hash the log stored (and anchored) for the event.
+// the leaf hash the log stored (and anchored) for the event. It decodes
+// the leaf's whole event (the leaf may be partial): the alert carries
+// fields of it. A leaf flagged by several verdicts is decoded for each,
+// which flagged events are few enough (about one in a hundred) not to
+// matter.
 func (a *Alerter) alert(b gateway.Batch, leaf *gateway.Leaf, r detect.Result) (wire.Alert, error) {
-	ev := leaf.Event
+	ev, err := leaf.Full()
+	if err != nil {
+		return wire.Alert{}, fmt.Errorf("alerting: event of batch %s: %w", b.ID, err)
+	}
 	eventHash := hex.EncodeToString(leaf.LeafHash[:])
 	model := wire.Model{ID: r.Model, Version: r.Version, SHA256: r.SHA256}
 	category := r.Category

@@ -4,10 +4,15 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/detect"
 )
 
 // recordingLog is a memLog that stamps each leaf hash with its seq (so an
@@ -18,11 +23,11 @@ type recordingLog struct {
 	ranges [][2]uint64
 }
 
-func (r *recordingLog) Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
+func (r *recordingLog) HeaderLeaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
 	r.mu.Lock()
 	r.ranges = append(r.ranges, [2]uint64{from, to})
 	r.mu.Unlock()
-	out, err := r.memLog.Leaves(ctx, from, to)
+	out, err := r.memLog.HeaderLeaves(ctx, from, to)
 	for i := range out {
 		copy(out[i].LeafHash[:], fmt.Sprintf("%032d", from+uint64(i)))
 	}
@@ -73,5 +78,67 @@ func TestReadsLongBatchesInPages(t *testing.T) {
 	}
 	if ids := r.ids(); len(ids) != 1 {
 		t.Errorf("raised %d alerts, want 1 (the batch's last event)", len(ids))
+	}
+}
+
+// bytesFlagger is flagUsers as a LeafDetector reading the user name from
+// the canonical bytes only, as the ONNX and intel detectors read theirs.
+type bytesFlagger struct{ flagUsers }
+
+func (f bytesFlagger) DetectLeaves(_ context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
+	var out []detect.Result
+	for i := range leaves {
+		bad := strings.Contains(string(leaves[i].Canonical), `"user.name":"bad`)
+		score := 0.1
+		if bad {
+			score = 0.99
+		}
+		out = append(out, detect.Result{Index: i, EventID: leaves[i].Event.ID, Model: authModel.ID, Version: authModel.Version, SHA256: authModel.SHA256, Score: score, Flagged: bad, Label: "bruteforce", Category: "T1110"})
+	}
+	return out, nil
+}
+
+// countingLog is a memLog whose partial leaves count their whole decodes.
+type countingLog struct {
+	*memLog
+	decodes atomic.Int64
+}
+
+func (c *countingLog) HeaderLeaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
+	out, err := c.memLog.HeaderLeaves(ctx, from, to)
+	for i := range out {
+		out[i] = gateway.HeaderLeaf(out[i].Event, out[i].Canonical, out[i].LeafHash, func(b []byte, seq uint64) (gateway.Event, error) {
+			c.decodes.Add(1)
+			return decodeJSON(b, seq)
+		})
+	}
+	return out, err
+}
+
+// TestDecodesOnlyFlaggedEvents: with a detector that reads the canonical
+// bytes, the alerter decodes the whole event of the flagged leaves only,
+// and raises exactly the alerts it raises with whole events.
+func TestDecodesOnlyFlaggedEvents(t *testing.T) {
+	users := []string{"alice", "bad1", "bob", "carol", "bad2", "dave", "erin"}
+	log := &countingLog{memLog: newLog(users, []int{4, 3}, 2)}
+	r := &fakeRaiser{}
+	a, err := New(quietCfg(t), log, bytesFlagger{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, a, func() bool { return a.Status().Watermark == uint64(len(users)) })
+	whole := &fakeRaiser{}
+	b, err := New(quietCfg(t), newLog(users, []int{4, 3}, 2), flagUsers{}, whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFor(t, b, func() bool { return b.Status().Watermark == uint64(len(users)) })
+	// Flattened: how the alerts are cut into transactions depends on
+	// timing (a step raises the batches scored by then).
+	if got, want := slices.Concat(r.calls...), slices.Concat(whole.calls...); len(got) != 2 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("alerts from partial leaves %+v\nfrom whole events %+v", got, want)
+	}
+	if n := log.decodes.Load(); n != 2 {
+		t.Errorf("decoded %d events whole, want the 2 flagged", n)
 	}
 }

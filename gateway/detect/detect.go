@@ -21,32 +21,46 @@ type Detector interface {
 }
 
 // LeafDetector is a Detector that also scores leaves as the store returns
-// them (each decoded event with its canonical bytes), which lets it read
+// them (each event with its canonical bytes), which lets it read
 // features from the bytes instead of the decoded maps (see
-// features.Engine.ExtractCanonical). DetectLeaves answers exactly what
-// Detect answers for the leaves' events, Index being the leaf's position.
+// features.Engine.ExtractLeaf). Leaves may be partial (gateway.HeaderLeaf:
+// the event's header only, as the alerter reads them), so an
+// implementation reads anything past the header from the canonical bytes
+// or from Leaf.Full, never from Leaf.Event.Fields. DetectLeaves answers
+// exactly what Detect answers for the leaves' whole events, Index being
+// the leaf's position; its error may also be a partial leaf's that does
+// not decode.
 type LeafDetector interface {
 	Detector
 	DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]Result, error)
 }
 
 // DetectLeaves scores leaves with d: through DetectLeaves when d is a
-// LeafDetector, else through Detect on the leaves' events. The results are
-// the same either way; only the cost differs.
+// LeafDetector, else through Detect on the leaves' whole events. The
+// results are the same either way; only the cost differs.
 func DetectLeaves(ctx context.Context, d Detector, leaves []gateway.Leaf) ([]Result, error) {
 	if ld, ok := d.(LeafDetector); ok {
 		return ld.DetectLeaves(ctx, leaves)
 	}
-	return d.Detect(ctx, Events(leaves))
+	events, err := Events(leaves)
+	if err != nil {
+		return nil, err
+	}
+	return d.Detect(ctx, events)
 }
 
-// Events returns the leaves' decoded events, in order.
-func Events(leaves []gateway.Leaf) []gateway.Event {
+// Events returns the leaves' whole events, in order: a partial leaf's
+// decoded (Leaf.Full), whose error is returned.
+func Events(leaves []gateway.Leaf) ([]gateway.Event, error) {
 	events := make([]gateway.Event, len(leaves))
 	for i := range leaves {
-		events[i] = leaves[i].Event
+		ev, err := leaves[i].Full()
+		if err != nil {
+			return nil, err
+		}
+		events[i] = ev
 	}
-	return events
+	return events, nil
 }
 
 // Result is one model's verdict on one event. Model, Version and SHA256
@@ -118,7 +132,10 @@ func (j joined) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]Resu
 			return ld.DetectLeaves(ctx, leaves)
 		}
 		if events == nil {
-			events = Events(leaves)
+			var err error
+			if events, err = Events(leaves); err != nil {
+				return nil, err
+			}
 		}
 		return d.Detect(ctx, events)
 	})

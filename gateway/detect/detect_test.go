@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
@@ -107,5 +108,55 @@ func TestDetectLeaves(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// fieldEcho answers one result per event, citing its field "f": it reads
+// past the header, so it must get whole events.
+type fieldEcho struct{}
+
+func (fieldEcho) Detect(_ context.Context, events []gateway.Event) ([]Result, error) {
+	var out []Result
+	for i, ev := range events {
+		f, _ := ev.Fields["f"].(string)
+		out = append(out, Result{Index: i, Model: "fields", EventID: ev.ID + "/" + f})
+	}
+	return out, nil
+}
+
+// TestDetectPartialLeaves: a detector that is not a LeafDetector gets the
+// partial leaves' whole events (decoded once, however many such
+// detectors are joined); a leaf that does not decode fails the call.
+func TestDetectPartialLeaves(t *testing.T) {
+	decodes := 0
+	decode := func(c []byte, seq uint64) (gateway.Event, error) {
+		decodes++
+		if string(c) == "bad" {
+			return gateway.Event{}, errors.New("damaged")
+		}
+		return gateway.Event{ID: "e" + string(rune('0'+seq)), Seq: seq, Fields: map[string]any{"f": string(c)}}, nil
+	}
+	leaves := []gateway.Leaf{
+		gateway.HeaderLeaf(gateway.Event{ID: "e0"}, []byte("c0"), [32]byte{}, decode),
+		gateway.HeaderLeaf(gateway.Event{ID: "e1", Seq: 1}, []byte("c1"), [32]byte{}, decode),
+	}
+	res, err := DetectLeaves(context.Background(), Join(leafy{"l"}, fieldEcho{}, fieldEcho{}), leaves)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range res {
+		got = append(got, r.Model+":"+r.EventID)
+	}
+	want := []string{"l:e0/c0", "fields:e0/c0", "fields:e0/c0", "l:e1/c1", "fields:e1/c1", "fields:e1/c1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if decodes != 2 {
+		t.Errorf("decoded %d leaves, want 2", decodes)
+	}
+	leaves[1] = gateway.HeaderLeaf(gateway.Event{ID: "e1", Seq: 1}, []byte("bad"), [32]byte{}, decode)
+	if _, err := DetectLeaves(context.Background(), fieldEcho{}, leaves); err == nil {
+		t.Error("a leaf that does not decode: no error")
 	}
 }

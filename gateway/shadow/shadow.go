@@ -187,13 +187,25 @@ func (w *wrapped) Detect(ctx context.Context, events []gateway.Event) ([]detect.
 var _ detect.LeafDetector = (*wrapped)(nil)
 
 // DetectLeaves is Detect on leaves: the served detector reads them as it
-// can (detect.DetectLeaves), the shadow models score their events.
+// can (detect.DetectLeaves), the shadow models score their whole events,
+// decoded (detect.Events) only while there are shadow models: the
+// alerter's leaves are partial. A leaf that does not decode is logged
+// and skips the shadow scoring of the call, which never changes
+// alerting.
 func (w *wrapped) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
 	res, err := detect.DetectLeaves(ctx, w.d, leaves)
 	if err != nil {
 		return res, err
 	}
-	w.s.score(ctx, detect.Events(leaves), res)
+	if len(w.s.reg.Models()) == 0 {
+		return res, nil
+	}
+	events, err := detect.Events(leaves)
+	if err != nil {
+		w.s.log.Warn("shadow: events not scored (alerting is not affected)", "err", err)
+		return res, nil
+	}
+	w.s.score(ctx, events, res)
 	return res, nil
 }
 
