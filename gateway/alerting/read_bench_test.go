@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,8 +15,12 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/alerting"
 	"github.com/ledgerguard/ledgerguard/gateway/detect"
+	"github.com/ledgerguard/ledgerguard/gateway/intel"
 	"github.com/ledgerguard/ledgerguard/gateway/store"
 )
+
+// benchModel is the flaggers' model.
+var benchModel = gateway.ModelRef{ID: "auth", Version: "1", SHA256: fmt.Sprintf("%064d", 0)}
 
 // flagEvery flags one event in every n, as a model would a rare attack:
 // reading the batch, not building alerts, dominates.
@@ -24,7 +30,7 @@ func (f flagEvery) Detect(_ context.Context, evs []gateway.Event) ([]detect.Resu
 	out := make([]detect.Result, len(evs))
 	for i, ev := range evs {
 		flagged := i%f.n == 0
-		out[i] = detect.Result{Index: i, EventID: ev.ID, Model: "auth", Version: "1", SHA256: fmt.Sprintf("%064d", 0), Score: 0.5, Flagged: flagged, Label: "x"}
+		out[i] = detect.Result{Index: i, EventID: ev.ID, Model: benchModel.ID, Version: benchModel.Version, SHA256: benchModel.SHA256, Score: 0.5, Flagged: flagged, Label: "x"}
 	}
 	return out, nil
 }
@@ -42,8 +48,11 @@ func (c *countRaiser) RaiseAlerts(_ context.Context, alerts []wire.Alert) (wire.
 func anchoredStore(b *testing.B, n, batch int) *store.Store {
 	b.Helper()
 	ctx := context.Background()
+	// The batches list the flaggers' model: the alerter raises only
+	// verdicts of models in force when a batch was sealed.
 	s, err := store.Open(ctx, b.TempDir(), store.WithGateway("Org1MSP", "gw-bench"),
-		store.WithBatchMaxEvents(batch), store.WithBatchMaxWait(time.Hour))
+		store.WithBatchMaxEvents(batch), store.WithBatchMaxWait(time.Hour),
+		store.WithModels(func() []gateway.ModelRef { return []gateway.ModelRef{benchModel} }))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -114,4 +123,90 @@ func BenchmarkAlerterRead(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// flagLeaves is flagEvery as a LeafDetector: it reads only the leaves'
+// headers, as the ONNX and intel detectors read only the canonical bytes
+// past them.
+type flagLeaves struct{ flagEvery }
+
+func (f flagLeaves) DetectLeaves(_ context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
+	out := make([]detect.Result, len(leaves))
+	for i := range leaves {
+		out[i] = detect.Result{Index: i, EventID: leaves[i].Event.ID, Model: benchModel.ID, Version: benchModel.Version, SHA256: benchModel.SHA256, Score: 0.5, Flagged: i%f.n == 0, Label: "x"}
+	}
+	return out, nil
+}
+
+// wholeLeaves reads the store as the alerter did before partial leaves:
+// every event decoded whole (store.Leaves).
+type wholeLeaves struct{ *store.Store }
+
+func (w wholeLeaves) HeaderLeaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
+	return w.Leaves(ctx, from, to)
+}
+
+// BenchmarkAlerterReadLeaves is BenchmarkAlerterRead with detectors that
+// read the leaves (a flagger of one event in 100 and the intel detector,
+// whose observables come from every event's bytes), the log read two
+// ways in the same run: "whole" decodes every event (store.Leaves, the
+// alerter before partial leaves), "header" reads partial leaves
+// (store.HeaderLeaves) and decodes only the flagged ones. It reports CPU
+// time, bytes and allocations per event (the alerter's goroutines
+// included; CPU time is the process's, which other load on a shared
+// machine does not stretch).
+func BenchmarkAlerterReadLeaves(b *testing.B) {
+	const n, batch = 20_000, 1_000
+	s := anchoredStore(b, n, batch)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	det := detect.Join(flagLeaves{flagEvery{100}}, &intel.Detector{Matcher: intel.NewMatcher()})
+	for _, mode := range []struct {
+		name string
+		log  alerting.Log
+	}{{"whole", wholeLeaves{s}}, {"header", s}} {
+		b.Run(mode.name, func(b *testing.B) {
+			var ms0, ms1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms0)
+			cpu0 := cpuTime(b)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r := &countRaiser{}
+				a, err := alerting.New(alerting.Config{MSP: "Org1MSP", GatewayID: "gw-bench", StateDir: b.TempDir(), Logger: quiet}, mode.log, det, r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- a.Run(ctx) }()
+				for a.Status().Watermark < n {
+					time.Sleep(50 * time.Microsecond)
+				}
+				cancel()
+				if err := <-done; !errors.Is(err, context.Canceled) {
+					b.Fatal(err)
+				}
+				if r.n != n/100 {
+					b.Fatalf("raised %d alerts, want %d", r.n, n/100)
+				}
+			}
+			b.StopTimer()
+			cpu := cpuTime(b) - cpu0
+			runtime.ReadMemStats(&ms1)
+			events := float64(n) * float64(b.N)
+			b.ReportMetric(float64(cpu.Nanoseconds())/events, "cpu-ns/event")
+			b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/events, "B/event")
+			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/events, "allocs/event")
+			b.ReportMetric(events/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
