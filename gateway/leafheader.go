@@ -25,20 +25,20 @@ import (
 // look past the header, so it is meant for bytes the log wrote itself
 // (checksummed), not for any input.
 //
-// prev, when not nil, is a header read before (the previous leaf's): a
-// string equal to prev's is shared with it rather than allocated again,
-// since neighbouring events mostly come from the same source. The ID is
+// intern, when not nil, returns the string of the bytes it is given for
+// Source, Sourcetype, Host, Index and Class, so a reader of many events
+// can share the few distinct values they hold rather than allocate them
+// per event (see Interner); it must not retain the bytes. The ID is
 // always a fresh string: it is unique, and holding it must not hold the
 // bytes it was read from.
-func ReadHeader(b []byte, prev *Event) (Event, bool) {
-	var p Event
-	if prev != nil {
-		p = *prev
+func ReadHeader(b []byte, intern func([]byte) string) (Event, bool) {
+	if intern == nil {
+		intern = func(b []byte) string { return string(b) }
 	}
 	var e Event
 	r := headerReader{b: b, ok: true}
 	r.lit(`{"id":`)
-	e.ID = r.str("")
+	e.ID = r.str(nil)
 	r.lit(`,"seq":`)
 	e.Seq = r.uint()
 	r.lit(`,"received":`)
@@ -46,17 +46,17 @@ func ReadHeader(b []byte, prev *Event) (Event, bool) {
 	r.lit(`,"time":`)
 	e.Time = r.time()
 	r.lit(`,"source":`)
-	e.Source = r.str(p.Source)
+	e.Source = r.str(intern)
 	r.lit(`,"sourcetype":`)
-	e.Sourcetype = r.str(p.Sourcetype)
+	e.Sourcetype = r.str(intern)
 	if r.opt(`,"host":`) {
-		e.Host = r.str(p.Host)
+		e.Host = r.str(intern)
 	}
 	if r.opt(`,"index":`) {
-		e.Index = r.str(p.Index)
+		e.Index = r.str(intern)
 	}
 	r.lit(`,"class":`)
-	e.Class = Class(r.str(string(p.Class)))
+	e.Class = Class(r.str(intern))
 	if !r.ok || !(r.opt(`,"fields":{`) || r.opt(`,"raw":`)) {
 		return Event{}, false
 	}
@@ -118,16 +118,45 @@ func (r *headerReader) quoted() []byte {
 	return s
 }
 
-// str reads a string, returning reuse when the bytes are reuse's.
-func (r *headerReader) str(reuse string) string {
+// str reads a string, through intern when not nil.
+func (r *headerReader) str(intern func([]byte) string) string {
 	s := r.quoted()
 	if !r.ok {
 		return ""
 	}
-	if reuse != "" && string(s) == reuse {
-		return reuse
+	if intern != nil {
+		return intern(s)
 	}
 	return string(s)
+}
+
+// Interner shares strings among the headers ReadHeader reads: a header's
+// source, sourcetype, host, index and class take few distinct values
+// over many events (hosts rotate, so sharing the previous event's is not
+// enough). It holds at most max distinct strings; later ones are
+// allocated as usual. The zero value is not usable: use NewInterner. Not
+// safe for concurrent use.
+type Interner struct {
+	m   map[string]string
+	max int
+}
+
+// NewInterner returns an Interner holding at most max strings.
+func NewInterner(max int) *Interner {
+	return &Interner{m: make(map[string]string, min(max, 64)), max: max}
+}
+
+// Intern returns the string of b, shared with an earlier equal one when
+// the interner holds it. It does not retain b.
+func (in *Interner) Intern(b []byte) string {
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(in.m) < in.max {
+		in.m[s] = s
+	}
+	return s
 }
 
 // uint reads an unsigned decimal as JSON writes it (no sign, no leading

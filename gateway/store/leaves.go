@@ -53,17 +53,21 @@ func (s *Store) Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, er
 // *SegmentCorruptError, as from Leaves; the fields of the others are
 // checked only when they are decoded (the frame checksum was verified).
 func (s *Store) HeaderLeaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
-	var prev gateway.Event // the previous header: its strings are shared
+	strs := gateway.NewInterner(maxInterned) // the headers' few distinct strings, shared
 	return s.leaves(ctx, from, to, func(r record) (gateway.Leaf, error) {
-		h, ok := gateway.ReadHeader(r.leaf, &prev)
+		h, ok := gateway.ReadHeader(r.leaf, strs.Intern)
 		if !ok || h.Seq != r.seq {
 			e, err := decodeLeaf(r.leaf, r.seq)
 			return gateway.Leaf{Event: e, Canonical: r.leaf, LeafHash: r.hash}, err
 		}
-		prev = h
 		return gateway.HeaderLeaf(h, r.leaf, r.hash, decodeLeaf), nil
 	})
 }
+
+// maxInterned bounds the distinct header strings one HeaderLeaves call
+// shares (sources, sourcetypes, hosts, indexes, classes: a few dozen in
+// practice).
+const maxInterned = 1024
 
 // leaves is Leaves, making each leaf read from the segment files with
 // leaf.
