@@ -115,6 +115,11 @@ bench_ingest() {
   if [[ -r "/proc/${pid}/status" ]]; then
     rss="$(peak_rss_mib "${pid}")"
     echo "BENCH gateway_peak_rss_mib ${rss} MiB"
+    # The gateway's CPU time per accepted event over the whole scenario
+    # (parse, store, detection, anchoring, alerts, garbage collection):
+    # unlike the rates, other load on a shared machine barely moves it.
+    awk -v t="$(proc_cpu_ticks "${pid}")" -v n="$(accepted_events http://127.0.0.1:18188)" \
+      'BEGIN { if (n > 0) printf "BENCH gateway_cpu_us_per_event %.2f us\n", t * 10000 / n }'
   else
     log "bench: the gateway exited before its peak RSS could be read; see ${dir}/gateway.log"
   fi
@@ -317,7 +322,11 @@ bench_orgs() {
 ratio_lines() {
   awk '$1 == "BENCH" && $2 == "ingest_events_per_s" { ingest = $3 }
        $1 == "BENCH" && $2 == "immudb_events_per_s" { immudb = $3 }
-       END { if (ingest > 0 && immudb > 0) printf "BENCH ingest_vs_immudb_ratio %.3f ratio\n", ingest / immudb }' "$1"
+       $1 == "BENCH" && $2 == "gateway_cpu_us_per_event" { cpu = $3 }
+       $1 == "BENCH" && $2 == "baseline_gateway_cpu_us_per_event" { base_cpu = $3 }
+       END { if (ingest > 0 && immudb > 0) printf "BENCH ingest_vs_immudb_ratio %.3f ratio\n", ingest / immudb
+             # > 1: this build spends less CPU per event than the baseline.
+             if (cpu > 0 && base_cpu > 0) printf "BENCH ingest_gateway_cpu_baseline_ratio %.3f ratio\n", base_cpu / cpu }' "$1"
 }
 
 # bench_taxii pages through a 100,000-indicator TAXII collection in pages of
