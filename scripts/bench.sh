@@ -317,8 +317,9 @@ bench_orgs() {
 }
 
 # ratio_lines FILE prints the figures that compare two lines of one run:
-# ingest against the embedded immudb reference (bench_intel prints its own
-# on/off ratio).
+# ingest against the embedded immudb reference, and the gateway's CPU per
+# event against the baseline gateway's (bench_intel prints its own on/off
+# ratio).
 ratio_lines() {
   awk '$1 == "BENCH" && $2 == "ingest_events_per_s" { ingest = $3 }
        $1 == "BENCH" && $2 == "immudb_events_per_s" { immudb = $3 }
