@@ -72,15 +72,17 @@ type Log interface {
 	BatchOf(ctx context.Context, seq uint64) (gateway.Batch, bool, error)
 }
 
-// LeavesPerRead is the longest range the alerter asks Log.Leaves for: a
-// batch longer than that is read in several calls. It bounds the decoded
-// events held at once: a 41-field flow event decodes to about 4 KB of maps
-// the garbage collector must trace, and the heap profiles of the ingest
-// bench under its 768 MiB memory limit showed a window of 8,192 (with its
-// read buffer, decode and feature scratch) holding 100–137 MB, the second
-// largest part of the live heap after requests in flight, which is what
-// made the runtime collect nearly without pause (16,384 had put the peak
-// RSS over 1 GiB). Scoring does not need more: the models are called in
+// LeavesPerRead is the longest range the alerter asks Log.HeaderLeaves
+// for: a batch longer than that is read in several calls. It bounds the
+// events held at once: when leaves came decoded, a 41-field flow event
+// was about 4 KB of maps the garbage collector must trace, and the heap
+// profiles of the ingest bench under its 768 MiB memory limit showed a
+// window of 8,192 (with its read buffer, decode and feature scratch)
+// holding 100–137 MB, the second largest part of the live heap after
+// requests in flight, which is what made the runtime collect nearly
+// without pause (16,384 had put the peak RSS over 1 GiB). Partial leaves
+// hold only the header and the read buffer, but whole ones still come
+// from the store's recent-leaves ring. Scoring does not need more: the models are called in
 // micro-batches of 1,024 rows (onnx.BatcherConfig.MaxBatch) whatever the
 // window. The store's recent-leaves ring holds two reads' worth (the
 // wiring in gateway/cmd/ledgerguard).
