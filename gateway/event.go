@@ -64,8 +64,7 @@ type Event struct {
 	// sort Fields again: a third of the ingest handler's CPU went there.
 	// Fields set with it hold only what a JSON decoder returns with
 	// UseNumber (strings of valid UTF-8, json.Number, bool, nil,
-	// map[string]any, []any), which the store relies on too. It is a
-	// cache, not data: it is in no encoding of the Event, the
+	// map[string]any, []any). It is a cache, not data: it is in no encoding of the Event, the
 	// store drops it once it has the canonical bytes, and whoever changes
 	// Fields after it was set must set it to nil (Canonical would
 	// otherwise write the old fields).

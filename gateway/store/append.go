@@ -27,13 +27,9 @@ type request struct {
 	events []gateway.Event // ID set, Seq 0
 	ids    [][32]byte
 	canon  [][]byte // canonical bytes with Seq 0, computed by the caller
-	// With WithRecentLeaves, each event as decodeLeaf would return it
-	// (Seq 0) and whether it may be kept (cacheForm), computed by the caller.
-	recent   []gateway.Event
-	recentOK []bool
-	out      []gateway.Event
-	err      error
-	done     chan struct{}
+	out    []gateway.Event
+	err    error
+	done   chan struct{}
 }
 
 // Append stores events durably and returns them with ID and Seq set, in the
@@ -46,9 +42,9 @@ type request struct {
 // committed together, so retries are idempotent. An invalid event rejects
 // the whole request (*InvalidEventError) and stores nothing of it.
 //
-// Append takes ownership of the events' Fields, Labels and Raw: with
-// WithRecentLeaves the store may hand those same values to Leaves readers,
-// so a caller must not modify them after the call.
+// Append takes ownership of the events' Fields, Labels and Raw: the
+// returned events share them, so a caller must not modify them after the
+// call.
 //
 // The caller's goroutine does the per-event encoding, so concurrent callers
 // encode in parallel; one appender goroutine then assigns sequence numbers,
@@ -75,9 +71,6 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 		canon:  make([][]byte, len(events)),
 		done:   make(chan struct{}),
 	}
-	if s.recent != nil {
-		r.recent, r.recentOK = make([]gateway.Event, len(events)), make([]bool, len(events))
-	}
 	for i, e := range events {
 		if e.ID == "" {
 			e.ID = gateway.ComputeID(e.Source, e.Sourcetype, e.Raw)
@@ -100,12 +93,8 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 		// The fields' cached encoding (see gateway.Event.FieldsCanonical)
 		// is in c now; stored and returned events do not carry it, so
 		// they are the same whatever decoder built them.
-		decoded := e.FieldsCanonical != nil && len(e.Fields) > 0
 		e.FieldsCanonical = nil
 		r.events[i], r.ids[i], r.canon[i] = e, id, c
-		if r.recent != nil {
-			r.recent[i], r.recentOK[i] = recentForm(e, decoded)
-		}
 	}
 	if err := s.readLock(ctx); err != nil {
 		return nil, err
@@ -123,23 +112,6 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// recentForm is cacheForm(e), without its walk of the fields when they
-// were decoded from JSON by ingest.Decoder (decoded: e carried
-// FieldsCanonical), which builds them only of the values a JSON decoder
-// returns, valid UTF-8, nested less deep than cacheForm's bound: they
-// decode from their encoding as themselves. The walk was a tenth of the
-// ingest handler's CPU.
-func recentForm(e gateway.Event, decoded bool) (gateway.Event, bool) {
-	if !decoded {
-		return cacheForm(e)
-	}
-	fields := e.Fields
-	e.Fields = nil
-	kept, ok := cacheForm(e)
-	kept.Fields = fields
-	return kept, ok
 }
 
 // sealResult answers a Seal call.
@@ -640,10 +612,8 @@ func (a *appender) appendGroup(group []*request) {
 			s.recent.mu.Lock()
 			for j, k := range a.fresh {
 				sl := &a.slots[k]
-				r := sl.req
-				ev := r.recent[sl.i]
-				ev.Seq = sl.seq
-				s.recent.put(sl.seq, ev, r.canon[sl.i], a.hashes[j], r.recentOK[sl.i])
+				ev, canon := &sl.req.events[sl.i], sl.req.canon[sl.i]
+				s.recent.put(sl.seq, ev.ID, canon, a.hashes[j], splices(ev.ID, canon))
 			}
 			s.recent.mu.Unlock()
 		}
@@ -760,12 +730,8 @@ func (s *Store) failWith(f *FatalError) *FatalError {
 // not there (Event changed shape), fall back to encoding again: a test
 // checks both agree with Event.Canonical.
 func appendLeaf(dst []byte, e *gateway.Event, canon []byte, seq uint64) []byte {
-	const pre, post = `{"id":"`, `","seq":0,`
-	n := len(pre) + len(e.ID) + len(post)
-	if len(canon) > n && string(canon[:len(pre)]) == pre && string(canon[len(pre):len(pre)+len(e.ID)]) == e.ID && string(canon[n-len(post):n]) == post {
-		dst = append(dst, canon[:n-2]...)
-		dst = strconv.AppendUint(dst, seq, 10)
-		return append(dst, canon[n-1:]...)
+	if out, ok := spliceSeq(dst, e.ID, canon, seq); ok {
+		return out
 	}
 	c := *e
 	c.Seq = seq
@@ -775,6 +741,28 @@ func appendLeaf(dst []byte, e *gateway.Event, canon []byte, seq uint64) []byte {
 		panic(fmt.Sprintf("store: re-encoding event %s: %v", e.ID, err))
 	}
 	return append(dst, b...)
+}
+
+// spliceSeq is appendLeaf's splice: it appends canon, the canonical bytes
+// of the event with id id and Seq 0, with seq in place of the 0, and
+// reports false (appending nothing) when canon does not start as
+// expected (splices).
+func spliceSeq(dst []byte, id string, canon []byte, seq uint64) ([]byte, bool) {
+	if !splices(id, canon) {
+		return dst, false
+	}
+	n := len(`{"id":"`) + len(id) + len(`","seq":0,`)
+	dst = append(dst, canon[:n-2]...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	return append(dst, canon[n-1:]...), true
+}
+
+// splices reports whether canon starts `{"id":"<id>","seq":0,`, so that
+// spliceSeq can write the seq in place of the 0.
+func splices(id string, canon []byte) bool {
+	const pre, post = `{"id":"`, `","seq":0,`
+	n := len(pre) + len(id) + len(post)
+	return len(canon) > n && string(canon[:len(pre)]) == pre && string(canon[len(pre):len(pre)+len(id)]) == id && string(canon[n-len(post):n]) == post
 }
 
 // parallelLeafMin is the group size from which leaf hashing is split

@@ -22,14 +22,10 @@ const MaxLeaves = 65_536
 // whole range share the buffer they were read into; each record's frame
 // checksum is verified, and a damaged or misplaced record is a
 // *SegmentCorruptError naming its file and offset. With WithRecentLeaves,
-// a range whose every leaf is still held in memory is served from there
-// instead (the same events, canonical bytes and leaf hashes the files
-// hold, with nothing read or verified: those records were written by this
-// process and the files are checked when they are read).
-//
-// The returned events are shared, not copied: their Fields, Labels and Raw
-// may be the very values Append was given and other readers receive.
-// Readers must treat them as read-only.
+// a range whose every record is still held in memory is made from there
+// instead (the canonical bytes and leaf hashes the files hold, decoded
+// alike, with nothing read or checksummed: those records were written by
+// this process and the files are checked when they are read).
 func (s *Store) Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
 	hint := 0 // the previous event's field count: neighbours are alike
 	return s.leaves(ctx, from, to, func(r record) (gateway.Leaf, error) {
@@ -46,9 +42,9 @@ func (s *Store) Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, er
 // does). It is for readers that score every event from its canonical
 // bytes and need the whole event for a few (the alerter): decoding every
 // event's fields into maps was a sixth of the gateway's CPU under ingest
-// load, and a third of what it allocated per event. Leaves served from
-// WithRecentLeaves' memory are whole, as Leaves returns them (they cost
-// nothing to hand out). A leaf whose header ReadHeader does not read is
+// load, and a third of what it allocated per event. Leaves made from
+// WithRecentLeaves' memory are made alike (see Leaves). A leaf whose
+// header ReadHeader does not read is
 // decoded whole here, and one that does not decode is a
 // *SegmentCorruptError, as from Leaves; the fields of the others are
 // checked only when they are decoded (the frame checksum was verified).
@@ -86,7 +82,10 @@ func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record)
 		return nil, &TreeSizeError{What: "leaf range end", Requested: to, Size: size}
 	}
 	out := make([]gateway.Leaf, to-from)
-	if len(out) == 0 || s.recent.leaves(from, out) {
+	if len(out) == 0 {
+		return out, nil
+	}
+	if recs, ok := s.recent.records(from, len(out)); ok && fromRecords(recs, out, leaf) {
 		return out, nil
 	}
 	err := s.log.readRange(from, to, func(r record) error {
@@ -102,6 +101,20 @@ func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record)
 		return nil, err
 	}
 	return out, nil
+}
+
+// fromRecords makes out[i] from recs[i] with leaf, reporting false at
+// the first record leaf refuses (the range is then read from the files,
+// which report the failure with the file and offset).
+func fromRecords(recs []record, out []gateway.Leaf, leaf func(r record) (gateway.Leaf, error)) bool {
+	for i, r := range recs {
+		l, err := leaf(r)
+		if err != nil {
+			return false
+		}
+		out[i] = l
+	}
+	return true
 }
 
 // maxFieldsHint caps the map decodeLeafSized makes up front, so one odd

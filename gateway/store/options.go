@@ -133,14 +133,14 @@ func WithBatchMaxWait(d time.Duration) Option {
 	}
 }
 
-// WithRecentLeaves keeps the last n appended events in memory as their
-// callers handed them over (default 0: none), so Leaves serves a recent
-// range without reading and decoding it: the alerter scores every event
-// soon after its batch is sealed. Only events whose decoded form equals
-// the value given are kept, so Leaves returns the same either way (as
-// long as nobody modifies them: see Append and Leaves on ownership). It
-// holds n events with their canonical bytes (about 6 KB each for a
-// 41-field flow record).
+// WithRecentLeaves keeps the records of the last n appended events in
+// memory (default 0: none): their canonical bytes and leaf hashes, so
+// Leaves and HeaderLeaves make a recent range without reading it from the
+// segment files: the alerter scores every event soon after its batch is
+// sealed. Leaves are made from a held record exactly as from one read
+// from the files, so they are the same either way. It holds n events'
+// canonical bytes (about 1–2 KB each for a 41-field flow record), no
+// decoded events.
 func WithRecentLeaves(n int) Option {
 	return func(c *config) error {
 		if n < 0 {

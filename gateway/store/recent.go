@@ -1,23 +1,25 @@
 package store
 
 import (
-	"encoding/json"
 	"sync"
-	"unicode/utf8"
-
-	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
-// recentLeaves keeps the last appended events as their callers handed
-// them over, so the alerter, which scores every event shortly after it is
-// sealed, reads them without decoding their canonical bytes again (the
-// decode was a third of the gateway's CPU while detection drained a
-// backlog). It holds only events whose decoded form is exactly the value
-// given (sameAsDecoded), so a reader gets the same Event from it as from
-// the segment files: detection cannot tell the two paths apart. It is a
-// ring indexed by seq: a slot holds seq only until seq+size overwrites it.
-// Leaves serves a range from it only when every leaf of the range is
-// there, and reads the segment files otherwise.
+// recentLeaves keeps the records of the last appended events in memory
+// (each one's canonical bytes as its caller encoded them, with Seq 0,
+// and its leaf hash), so that readers of the latest leaves (the alerter,
+// while it keeps up with ingest) do not read them back from the segment
+// files. It holds bytes, not decoded events: a reader makes its leaves
+// from held records with the very function it makes them with from
+// records read from the files (Leaves decodes, HeaderLeaves reads the
+// header), and a held record's leaf bytes are the ones the appender
+// wrote (the same splice of the seq into the same bytes), so the two
+// paths cannot answer differently. Holding the appended events
+// themselves, as an earlier version did, kept their decoded field maps
+// alive for the garbage collector to trace, and had to prove that each
+// event equals its decoded form (only those could be handed out). It is a
+// ring indexed by seq: a slot holds seq only until seq+size overwrites
+// it. Leaves serves a range from it only when every record of the range
+// is there, and reads the segment files otherwise.
 type recentLeaves struct {
 	mu    sync.RWMutex
 	slots []recentSlot
@@ -26,8 +28,8 @@ type recentLeaves struct {
 type recentSlot struct {
 	ok    bool
 	seq   uint64
-	ev    gateway.Event // Seq set, times in UTC
-	canon []byte        // the caller's canonical encoding with Seq 0 (appendLeaf splices the seq)
+	id    string // the event's ID, where spliceSeq finds the seq in canon
+	canon []byte // the caller's canonical encoding with Seq 0
 	hash  [32]byte
 }
 
@@ -38,106 +40,48 @@ func newRecentLeaves(n int) *recentLeaves {
 	return &recentLeaves{slots: make([]recentSlot, n)}
 }
 
-// put records the leaf at seq, or forgets the slot's previous leaf when
-// the event is not kept (ok false).
-func (c *recentLeaves) put(seq uint64, ev gateway.Event, canon []byte, hash [32]byte, ok bool) {
+// put records the leaf at seq (the event id, its canonical bytes with Seq
+// 0 and its leaf hash), or forgets the slot's previous leaf when the
+// appender did not splice the seq into canon (ok false): such a leaf's
+// bytes are only in the files. The caller holds c.mu.
+func (c *recentLeaves) put(seq uint64, id string, canon []byte, hash [32]byte, ok bool) {
 	s := &c.slots[seq%uint64(len(c.slots))]
 	if !ok {
 		*s = recentSlot{}
 		return
 	}
-	*s = recentSlot{ok: true, seq: seq, ev: ev, canon: canon, hash: hash}
+	*s = recentSlot{ok: true, seq: seq, id: id, canon: canon, hash: hash}
 }
 
-// leaves fills out with the leaves [from, from+len(out)) if every one is
-// held, and reports whether it did.
-func (c *recentLeaves) leaves(from uint64, out []gateway.Leaf) bool {
-	if c == nil || uint64(len(out)) > uint64(len(c.slots)) {
-		return false
+// records returns the records [from, from+n), their leaf bytes in one
+// buffer as a segment read gives them, if every one is held; false
+// otherwise.
+func (c *recentLeaves) records(from uint64, n int) ([]record, bool) {
+	if c == nil || uint64(n) > uint64(len(c.slots)) {
+		return nil, false
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for i := range out {
+	size := 0
+	for i := range n {
 		seq := from + uint64(i)
-		if s := &c.slots[seq%uint64(len(c.slots))]; !s.ok || s.seq != seq {
-			return false
+		s := &c.slots[seq%uint64(len(c.slots))]
+		if !s.ok || s.seq != seq {
+			return nil, false
 		}
+		size += len(s.canon) + 20 // 20: room for the seq's digits
 	}
+	buf := make([]byte, 0, size)
+	out := make([]record, n)
 	for i := range out {
 		seq := from + uint64(i)
 		s := &c.slots[seq%uint64(len(c.slots))]
-		out[i] = gateway.Leaf{Event: s.ev, Canonical: appendLeaf(nil, &s.ev, s.canon, seq), LeafHash: s.hash}
-	}
-	return true
-}
-
-// cacheForm returns e as decodeLeaf would return it from its canonical
-// bytes, and whether that is possible without decoding: true when every
-// value is of a type the decoder produces (string, json.Number, bool, nil,
-// map[string]any, []any) and every string and key is valid UTF-8 (which
-// the encoder would rewrite). Empty maps and times are normalised as the
-// encoding does (omitted; UTC).
-func cacheForm(e gateway.Event) (gateway.Event, bool) {
-	if !utf8.ValidString(e.ID) || !utf8.ValidString(e.Source) || !utf8.ValidString(e.Sourcetype) ||
-		!utf8.ValidString(e.Host) || !utf8.ValidString(e.Index) || !utf8.ValidString(string(e.Class)) {
-		return e, false
-	}
-	e.Time, e.Received = e.Time.UTC(), e.Received.UTC()
-	if len(e.Fields) == 0 {
-		e.Fields = nil
-	} else if !decodesAsIs(e.Fields, 0) {
-		return e, false
-	}
-	if len(e.Labels) == 0 {
-		e.Labels = nil
-	} else {
-		for k, v := range e.Labels {
-			if !utf8.ValidString(k) || !utf8.ValidString(v) {
-				return e, false
-			}
+		start := len(buf)
+		var ok bool
+		if buf, ok = spliceSeq(buf, s.id, s.canon, seq); !ok {
+			return nil, false // not put so (see put): unreachable
 		}
+		out[i] = record{seq: seq, leaf: buf[start:len(buf):len(buf)], hash: s.hash}
 	}
-	if e.Raw == nil {
-		// encoded as null, decoded as nil: as is
-	} else if len(e.Raw) == 0 {
-		e.Raw = []byte{}
-	}
-	return e, true
-}
-
-// decodesAsIs reports whether v decodes from its JSON encoding (numbers
-// as json.Number) to a value deeply equal to v.
-func decodesAsIs(v any, depth int) bool {
-	if depth > 32 {
-		return false
-	}
-	switch x := v.(type) {
-	case nil, bool:
-		return true
-	case string:
-		return utf8.ValidString(x)
-	case json.Number:
-		return x != "" && gateway.ValidNumber(string(x))
-	case map[string]any:
-		if x == nil {
-			return false // encoded null decodes to a nil interface, not a nil map
-		}
-		for k, e := range x {
-			if !utf8.ValidString(k) || !decodesAsIs(e, depth+1) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		if x == nil {
-			return false
-		}
-		for _, e := range x {
-			if !decodesAsIs(e, depth+1) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
+	return out, true
 }

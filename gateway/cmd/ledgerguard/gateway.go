@@ -143,12 +143,12 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		// (anchor.WithSealWhenIdle below), so batches follow the ledger's
 		// latency instead of queueing behind it.
 		store.WithAgeSealWhenAnchored(true),
-		// The alerter scores each batch soon after it is sealed: two of
-		// its reads' worth of the latest events (8,192, what one read
-		// was until reads were halved to shrink the live heap) stay in
-		// memory, so at moderate rates it seldom decodes them back from
-		// the segment files (16,384 held about 400 MB more at the
-		// ingest bench's peak).
+		// The alerter scores each batch soon after it is sealed: the
+		// records (canonical bytes) of two of its reads' worth of the
+		// latest events (8,192) stay in memory, so at moderate rates it
+		// seldom reads them back from the segment files (the ring held
+		// decoded events until the alerter read partial leaves: 16,384
+		// of them held about 400 MB more at the ingest bench's peak).
 		store.WithRecentLeaves(2 * alerting.LeavesPerRead),
 	}
 	if cfg.Detection.Enabled {
