@@ -609,6 +609,9 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 		if err != nil {
 			return nil, fmt.Errorf("alerting: detect batch %s: %w", b.ID, err)
 		}
+		// The whole events of the flagged leaves, decoded once each
+		// (a leaf may be flagged by several models).
+		var whole map[int]gateway.Event
 		for _, r := range results {
 			if !r.Flagged {
 				continue
@@ -623,7 +626,17 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 			if r.Index < 0 || r.Index >= len(leaves) {
 				return nil, fmt.Errorf("alerting: detect batch %s: result index %d of %d events", b.ID, r.Index, len(leaves))
 			}
-			al, err := a.alert(b, &leaves[r.Index], r)
+			ev, ok := whole[r.Index]
+			if !ok {
+				if ev, err = leaves[r.Index].Full(); err != nil {
+					return nil, fmt.Errorf("alerting: event of batch %s: %w", b.ID, err)
+				}
+				if whole == nil {
+					whole = map[int]gateway.Event{}
+				}
+				whole[r.Index] = ev
+			}
+			al, err := a.alert(b, ev, leaves[r.Index].LeafHash, r)
 			if err != nil {
 				return nil, err
 			}
@@ -642,18 +655,12 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 	return out, nil
 }
 
-// alert builds the ledger alert of one flagged verdict; its event hash is
-// the leaf hash the log stored (and anchored) for the event. It decodes
-// the leaf's whole event (the leaf may be partial): the alert carries
-// fields of it. A leaf flagged by several verdicts is decoded for each,
-// which flagged events are few enough (about one in a hundred) not to
-// matter.
-func (a *Alerter) alert(b gateway.Batch, leaf *gateway.Leaf, r detect.Result) (wire.Alert, error) {
-	ev, err := leaf.Full()
-	if err != nil {
-		return wire.Alert{}, fmt.Errorf("alerting: event of batch %s: %w", b.ID, err)
-	}
-	eventHash := hex.EncodeToString(leaf.LeafHash[:])
+// alert builds the ledger alert of one flagged verdict on ev, the whole
+// event of a leaf (alertsFor decodes it: the alerter reads partial
+// leaves, and the alert carries fields of the event); its event hash is
+// leafHash, the leaf hash the log stored (and anchored) for the event.
+func (a *Alerter) alert(b gateway.Batch, ev gateway.Event, leafHash [32]byte, r detect.Result) (wire.Alert, error) {
+	eventHash := hex.EncodeToString(leafHash[:])
 	model := wire.Model{ID: r.Model, Version: r.Version, SHA256: r.SHA256}
 	category := r.Category
 	if category == "" {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
 	"github.com/ledgerguard/ledgerguard/gateway/detect"
 )
@@ -81,22 +82,45 @@ func TestReadsLongBatchesInPages(t *testing.T) {
 	}
 }
 
-// bytesFlagger is flagUsers as a LeafDetector reading the user name from
-// the canonical bytes only, as the ONNX and intel detectors read theirs.
-type bytesFlagger struct{ flagUsers }
+// flagTwice flags events whose user name starts with "bad" twice: as the
+// auth model and as an intel match (which cites no batch model), so a
+// flagged event has two alerts. As a LeafDetector it reads the user name
+// from the canonical bytes only, as the ONNX and intel detectors read
+// theirs; as a Detector, from the decoded fields.
+type flagTwice struct{}
 
-func (f bytesFlagger) DetectLeaves(_ context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
+func (flagTwice) results(i int, id string, bad bool) []detect.Result {
+	score := 0.1
+	if bad {
+		score = 0.99
+	}
+	out := []detect.Result{{Index: i, EventID: id, Model: authModel.ID, Version: authModel.Version, SHA256: authModel.SHA256, Score: score, Flagged: bad, Label: "bruteforce", Category: "T1110"}}
+	if bad {
+		out = append(out, detect.Result{Index: i, EventID: id, Model: wire.DetectorIntelMatch, Version: "ind-1", SHA256: strings.Repeat("b", 64), Score: 0.8, Flagged: true, Label: "intel-ipv4", Category: "T1071"})
+	}
+	return out
+}
+
+func (f flagTwice) Detect(_ context.Context, evs []gateway.Event) ([]detect.Result, error) {
 	var out []detect.Result
-	for i := range leaves {
-		bad := strings.Contains(string(leaves[i].Canonical), `"user.name":"bad`)
-		score := 0.1
-		if bad {
-			score = 0.99
-		}
-		out = append(out, detect.Result{Index: i, EventID: leaves[i].Event.ID, Model: authModel.ID, Version: authModel.Version, SHA256: authModel.SHA256, Score: score, Flagged: bad, Label: "bruteforce", Category: "T1110"})
+	for i, ev := range evs {
+		u, _ := ev.Fields["user.name"].(string)
+		out = append(out, f.results(i, ev.ID, strings.HasPrefix(u, "bad"))...)
 	}
 	return out, nil
 }
+
+func (f flagTwice) DetectLeaves(_ context.Context, leaves []gateway.Leaf) ([]detect.Result, error) {
+	var out []detect.Result
+	for i := range leaves {
+		out = append(out, f.results(i, leaves[i].Event.ID, strings.Contains(string(leaves[i].Canonical), `"user.name":"bad`))...)
+	}
+	return out, nil
+}
+
+// eventsOnly hides DetectLeaves: the alerter's detector then gets whole
+// events (detect.Events), as before partial leaves.
+type eventsOnly struct{ detect.Detector }
 
 // countingLog is a memLog whose partial leaves count their whole decodes.
 type countingLog struct {
@@ -117,28 +141,33 @@ func (c *countingLog) HeaderLeaves(ctx context.Context, from, to uint64) ([]gate
 
 // TestDecodesOnlyFlaggedEvents: with a detector that reads the canonical
 // bytes, the alerter decodes the whole event of the flagged leaves only,
-// and raises exactly the alerts it raises with whole events.
+// once each however many verdicts flag it, and raises exactly the alerts
+// it raises when the detector gets whole events.
 func TestDecodesOnlyFlaggedEvents(t *testing.T) {
 	users := []string{"alice", "bad1", "bob", "carol", "bad2", "dave", "erin"}
 	log := &countingLog{memLog: newLog(users, []int{4, 3}, 2)}
 	r := &fakeRaiser{}
-	a, err := New(quietCfg(t), log, bytesFlagger{}, r)
+	a, err := New(quietCfg(t), log, flagTwice{}, r)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runFor(t, a, func() bool { return a.Status().Watermark == uint64(len(users)) })
-	whole := &fakeRaiser{}
-	b, err := New(quietCfg(t), newLog(users, []int{4, 3}, 2), flagUsers{}, whole)
+	whole := &countingLog{memLog: newLog(users, []int{4, 3}, 2)}
+	wr := &fakeRaiser{}
+	b, err := New(quietCfg(t), whole, eventsOnly{flagTwice{}}, wr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runFor(t, b, func() bool { return b.Status().Watermark == uint64(len(users)) })
 	// Flattened: how the alerts are cut into transactions depends on
 	// timing (a step raises the batches scored by then).
-	if got, want := slices.Concat(r.calls...), slices.Concat(whole.calls...); len(got) != 2 || !reflect.DeepEqual(got, want) {
+	if got, want := slices.Concat(r.calls...), slices.Concat(wr.calls...); len(got) != 4 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("alerts from partial leaves %+v\nfrom whole events %+v", got, want)
 	}
 	if n := log.decodes.Load(); n != 2 {
-		t.Errorf("decoded %d events whole, want the 2 flagged", n)
+		t.Errorf("decoded %d events whole, want the 2 flagged once each", n)
+	}
+	if n := whole.decodes.Load(); n < int64(len(users)) {
+		t.Errorf("the detector of whole events had %d decoded, want every one of %d", n, len(users))
 	}
 }
