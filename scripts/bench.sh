@@ -269,6 +269,30 @@ bench_detect() {
         } }'
 }
 
+# bench_alerter_read turns gateway/alerting's BenchmarkAlerterReadLeaves
+# into BENCH lines: the alerter's CPU time, bytes and allocations per
+# event reading and scoring an anchored log (a flagger of one event in
+# 100 and the intel detector, both reading the leaves), the log read as
+# whole decoded events (the path before partial leaves) and as partial
+# leaves, alternated in one run, and the CPU ratio partial / whole.
+bench_alerter_read() {
+  log "bench: the alerter's read and score per event, whole and partial leaves alternated (3 rounds)"
+  local round
+  for round in 1 2 3; do
+    (cd "${LG_ROOT}" && go test -run '^$' -bench '^BenchmarkAlerterReadLeaves$' -benchtime 5x ./gateway/alerting/)
+  done | awk '/^BenchmarkAlerterReadLeaves\// { split($1, a, "/"); name=a[2]; sub(/-[0-9]+$/, "", name)
+      for (i = 2; i <= NF; i++) {
+        if ($(i+1) == "cpu-ns/event") { cpu[name] += $i; n[name]++ }
+        if ($(i+1) == "B/event") bytes[name] += $i
+        if ($(i+1) == "allocs/event") allocs[name] += $i } }
+    END { for (m in n) {
+            printf "BENCH alerter_read_cpu_ns_per_event_%s %.0f ns\n", m, cpu[m] / n[m]
+            printf "BENCH alerter_read_bytes_per_event_%s %.0f B\n", m, bytes[m] / n[m]
+            printf "BENCH alerter_read_allocs_per_event_%s %.2f allocs\n", m, allocs[m] / n[m] }
+          if (n["whole"] > 0 && n["header"] > 0)
+            printf "BENCH alerter_read_cpu_header_vs_whole_ratio %.3f ratio\n", (cpu["header"] / n["header"]) / (cpu["whole"] / n["whole"]) }'
+}
+
 # bench_baseline turns gateway/features' BenchmarkBaseline into BENCH lines:
 # CPU ns per event of one sliding window with and without a per-entity
 # baseline (WindowSpec.Baseline), in the worst case (every event closes its
@@ -576,7 +600,7 @@ main() {
 # run_all [SCENARIO...] runs the scenarios that need no network first,
 # then starts the bench network for the others.
 run_all() {
-  if bench_selected detect "$@"; then bench_detect; bench_baseline; fi
+  if bench_selected detect "$@"; then bench_detect; bench_baseline; bench_alerter_read; fi
   if bench_selected console "$@"; then bench_console; fi
   if bench_selected taxii "$@"; then bench_taxii; fi
   if bench_selected intel-match "$@"; then bench_intel_match; fi
