@@ -609,8 +609,8 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 		if err != nil {
 			return nil, fmt.Errorf("alerting: detect batch %s: %w", b.ID, err)
 		}
-		// The whole events of the flagged leaves, decoded once each
-		// (a leaf may be flagged by several models).
+		// What alert reads of the flagged leaves' events (alertEvent),
+		// read once each (a leaf may be flagged by several models).
 		var whole map[int]gateway.Event
 		for _, r := range results {
 			if !r.Flagged {
@@ -628,7 +628,7 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 			}
 			ev, ok := whole[r.Index]
 			if !ok {
-				if ev, err = leaves[r.Index].Full(); err != nil {
+				if ev, err = alertEvent(&leaves[r.Index]); err != nil {
 					return nil, fmt.Errorf("alerting: event of batch %s: %w", b.ID, err)
 				}
 				if whole == nil {
@@ -655,9 +655,9 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 	return out, nil
 }
 
-// alert builds the ledger alert of one flagged verdict on ev, the whole
-// event of a leaf (alertsFor decodes it: the alerter reads partial
-// leaves, and the alert carries fields of the event); its event hash is
+// alert builds the ledger alert of one flagged verdict on ev, the event
+// of a leaf as alertEvent reads it (the alerter reads partial leaves,
+// and the alert carries fields of the event); its event hash is
 // leafHash, the leaf hash the log stored (and anchored) for the event.
 func (a *Alerter) alert(b gateway.Batch, ev gateway.Event, leafHash [32]byte, r detect.Result) (wire.Alert, error) {
 	eventHash := hex.EncodeToString(leafHash[:])
