@@ -18,24 +18,23 @@ import "math"
 // them over the whole float64 range and over flow records' values).
 
 // log1pF32 is float32(log1pSigned(v)) with finish's rule for NaN and
-// infinities (0), bit for bit.
+// infinities (0), bit for bit. Integers below log1pInts, zeros included
+// (half a flow record's values), are one table load with v's sign;
+// other values in log1pFast's range take it.
 func log1pF32(v float64) float32 {
 	a := math.Abs(v)
+	sign := uint32(math.Float64bits(v)>>63) << 31
+	if a < log1pInts {
+		if n := int(a); float64(n) == a {
+			// float32 rounding is symmetric (float32(-x) == -float32(x)),
+			// and log1pSigned(±0) is ±0
+			return math.Float32frombits(math.Float32bits(log1pTable32[n]) | sign)
+		}
+	}
 	if a >= log1pFastMin && a < log1pFastMax {
-		var y float32
-		switch {
-		case a < log1pInts && a == float64(int(a)):
-			y = log1pTable32[int(a)]
-		default:
-			var ok bool
-			if y, ok = log1pFast(a); !ok {
-				return log1pSlow(v)
-			}
+		if y, ok := log1pFast(a); ok {
+			return math.Float32frombits(math.Float32bits(y) | sign)
 		}
-		if v < 0 {
-			return -y // float32 rounding is symmetric: float32(-x) == -float32(x)
-		}
-		return y
 	}
 	return log1pSlow(v)
 }
