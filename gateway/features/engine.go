@@ -478,19 +478,18 @@ func (c *compiled) putString(s string, dst []float32) {
 // finish applies the transforms and converts to float32.
 func (c *compiled) finish(v float64) float32 {
 	if c.log1pOnly {
-		v = log1pSigned(v)
-	} else {
-		for _, t := range c.ops {
-			switch t.code {
-			case opLog1p:
-				v = log1pSigned(v)
-			case opClip:
-				v = math.Min(math.Max(v, t.a), t.b)
-			case opScale:
-				v = (v - t.a) * t.b
-			case opStandardize:
-				v = (v - t.a) / t.b
-			}
+		return log1pF32(v) // the same float32, mostly without math.Log1p (log1p.go)
+	}
+	for _, t := range c.ops {
+		switch t.code {
+		case opLog1p:
+			v = log1pSigned(v)
+		case opClip:
+			v = math.Min(math.Max(v, t.a), t.b)
+		case opScale:
+			v = (v - t.a) * t.b
+		case opStandardize:
+			v = (v - t.a) / t.b
 		}
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {

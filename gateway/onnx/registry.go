@@ -97,7 +97,10 @@ func (r *Registry) Get(name string) (*Model, bool) {
 // Detect runs every served model over events and returns their results
 // concatenated in model-name order.
 func (r *Registry) Detect(ctx context.Context, events []gateway.Event) ([]detect.Result, error) {
-	return r.each(func(m *Model) ([]detect.Result, error) { return m.Detect(ctx, events) })
+	return r.each(func(m *Model, out []detect.Result) ([]detect.Result, error) {
+		res, err := m.Detect(ctx, events)
+		return append(out, res...), err
+	})
 }
 
 // DetectLeaves is Detect on the leaves' events, each model reading its
@@ -106,7 +109,9 @@ func (r *Registry) Detect(ctx context.Context, events []gateway.Event) ([]detect
 // extraction: the first extracts the rows, the others score those rows
 // (the same rows each would extract, so the same results; extraction was
 // half or more of a flow model's cost per event, and the committed
-// classifiers and their anomaly models read the same fields).
+// classifiers and their anomaly models read the same fields). Every
+// model appends its results to one slice, which the first model of a
+// shared group grows for the whole group.
 //
 // Partial leaves (gateway.HeaderLeaf) that a model with windows applies
 // to are decoded whole once here for all such models (the committed
@@ -123,18 +128,29 @@ func (r *Registry) DetectLeaves(ctx context.Context, leaves []gateway.Leaf) ([]d
 			ex.release()
 		}
 	}()
-	return r.each(func(m *Model) ([]detect.Result, error) {
+	var group map[string]int // models per shareKey, counted once a key is met
+	return r.each(func(m *Model, out []detect.Result) ([]detect.Result, error) {
 		if m.shareKey == "" {
-			return m.DetectLeaves(ctx, leaves)
-		}
-		if ex, ok := shared[m.shareKey]; ok {
-			res, _, err := m.detectFrom(ctx, in, ex)
+			res, ex, err := m.detectFrom(ctx, in, nil, out, 1)
+			ex.release()
 			return res, err
 		}
-		res, ex, err := m.detectFrom(ctx, in, nil)
+		if ex, ok := shared[m.shareKey]; ok {
+			res, _, err := m.detectFrom(ctx, in, ex, out, 1)
+			return res, err
+		}
+		if group == nil {
+			group = map[string]int{}
+			for _, e := range r.cur.Load().models {
+				if e.model.shareKey != "" {
+					group[e.model.shareKey]++
+				}
+			}
+		}
+		res, ex, err := m.detectFrom(ctx, in, nil, out, group[m.shareKey])
 		if err != nil {
 			ex.release()
-			return nil, err
+			return res, err
 		}
 		if ex != nil {
 			shared[m.shareKey] = ex
@@ -179,25 +195,27 @@ func wholeForWindows(leaves []gateway.Leaf, models []*Model) ([]gateway.Leaf, er
 // A Registry hands leaves on to its models.
 var _ detect.LeafDetector = (*Registry)(nil)
 
-// each asks every served model, in order, and concatenates the results.
-func (r *Registry) each(ask func(*Model) ([]detect.Result, error)) ([]detect.Result, error) {
+// each asks every served model, in order, to append its results to
+// the results so far (ask returns them, with its own appended unless it
+// fails).
+func (r *Registry) each(ask func(m *Model, out []detect.Result) ([]detect.Result, error)) ([]detect.Result, error) {
 	s := r.cur.Load()
 	var out []detect.Result
 	for _, e := range s.models {
-		res, err := ask(e.model)
+		res, err := ask(e.model, out)
 		if errors.Is(err, ErrClosed) {
 			m, ok := r.Get(e.name)
 			switch {
 			case !ok:
 				continue // unloaded between our load and the call: no longer served
 			case m != e.model:
-				res, err = ask(m) // replaced: use its successor
+				res, err = ask(m, out) // replaced: use its successor
 			}
 		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, res...)
+		out = res
 	}
 	return out, nil
 }
