@@ -245,6 +245,58 @@ func TestRaiseAlertsOneKeyPerBatch(t *testing.T) {
 	}
 }
 
+// TestRaiseAlertsInTransientMap: with an empty argument the alerts come
+// from the transient map (so the block carries each alert once, in its
+// set), are recorded as the argument form records them, and a replay in
+// either form finds them; with neither form the call is refused.
+func TestRaiseAlertsInTransientMap(t *testing.T) {
+	h, b1, _ := setup(t)
+	b1 = strip(b1)
+	list := []wire.Alert{fixture.Alert(b1, 1, "high", "T1110", "a"), fixture.Alert(b1, 2, "low", "T1110", "b")}
+	raise := func(arg string, tm map[string][]byte) (wire.RaiseResult, *ledgertest.Tx, error) {
+		t.Helper()
+		tx := h.L.Begin(harness.Org1Gateway)
+		tx.SetTransient(tm)
+		out, err := h.Alerts.RaiseAlerts(tx.Ctx(), arg)
+		if err != nil {
+			return wire.RaiseResult{}, tx, err
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return harness.Decode[wire.RaiseResult](t, out), tx, nil
+	}
+	var ve *wire.ValidationError
+	if _, _, err := raise("", nil); !errors.As(err, &ve) {
+		t.Fatalf("no alerts at all: %v, want *wire.ValidationError", err)
+	}
+	if _, _, err := raise("", map[string][]byte{wire.TransientAlerts: []byte("[{")}); !errors.As(err, &ve) {
+		t.Fatalf("malformed transient alerts: %v, want *wire.ValidationError", err)
+	}
+	tm := map[string][]byte{wire.TransientAlerts: []byte(fixture.JSON(list))}
+	res, tx, err := raise("", tm)
+	if err != nil || res.Created != 2 || len(tx.Written()) != 1 {
+		t.Fatalf("transient form: %+v, %v, wrote %d keys; want 2 created in one set", res, err, len(tx.Written()))
+	}
+	for _, a := range list {
+		got, err := h.Alerts.GetAlert(h.L.Begin(harness.Org1Gateway).Ctx(), a.BatchID, a.ID)
+		if err != nil {
+			t.Fatalf("GetAlert(%s): %v", a.ID, err)
+		}
+		if r := harness.Decode[wire.Alert](t, got); r.EventHash != a.EventHash || r.Severity != a.Severity || r.Status != wire.AlertOpen {
+			t.Errorf("GetAlert(%s) = %+v, want the alert raised, open", a.ID, r)
+		}
+	}
+	for name, form := range map[string]func() (wire.RaiseResult, *ledgertest.Tx, error){
+		"argument":  func() (wire.RaiseResult, *ledgertest.Tx, error) { return raise(fixture.JSON(list), nil) },
+		"transient": func() (wire.RaiseResult, *ledgertest.Tx, error) { return raise("", tm) },
+	} {
+		if res, tx, err := form(); err != nil || res.Created != 0 || len(res.Existing) != 2 || len(tx.Written()) != 0 {
+			t.Errorf("replay in the %s form: %+v, %v, wrote %d keys; want 2 existing, nothing written", name, res, err, len(tx.Written()))
+		}
+	}
+}
+
 // TestRaiseAlertsSetLimit checks that a batch holds at most
 // MaxAlertSetsPerBatch sets, and that a full batch still accepts replays.
 func TestRaiseAlertsSetLimit(t *testing.T) {

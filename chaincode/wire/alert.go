@@ -21,6 +21,14 @@ const (
 	MaxAlertSetsPerBatch = 64
 )
 
+// TransientAlerts is the transient-map key that carries RaiseAlerts'
+// alerts (the JSON array its argument would hold) when the argument is
+// empty. The block then holds each alert once, in the set the chaincode
+// writes, instead of also as the transaction's argument: alerts are most
+// of a busy channel's bytes, and every byte of a block is hashed, copied,
+// replicated and stored by every orderer and peer.
+const TransientAlerts = "alerts.list"
+
 // Alert severities, lowest first.
 const (
 	SeverityInfo     = "info"
