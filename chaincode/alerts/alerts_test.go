@@ -297,6 +297,59 @@ func TestRaiseAlertsInTransientMap(t *testing.T) {
 	}
 }
 
+// TestAlertSetsOfEitherFormRead: a set stores its alerts without msp,
+// gatewayId and batchId (the set carries them once), and alerts of sets
+// written before that form (with them in every alert) read, list and
+// replay exactly like new ones.
+func TestAlertSetsOfEitherFormRead(t *testing.T) {
+	h, b1, _ := setup(t)
+	b1 = strip(b1)
+	fresh, old := fixture.Alert(b1, 1, "high", "T1110", "a"), fixture.Alert(b1, 2, "low", "T1110", "b")
+	if res, err := h.Raise(harness.Org1Gateway, fresh); err != nil || res.Created != 1 {
+		t.Fatalf("raise: %+v, %v", res, err)
+	}
+	key0, _ := keys.Key(keys.AlertSet, "Org1MSP", "gw-1", b1.ID, keys.SetSeq(0))
+	raw, _ := h.L.Value(key0)
+	stored := harness.Decode[struct{ Alerts []map[string]any }](t, string(raw))
+	for _, f := range []string{"msp", "gatewayId", "batchId"} {
+		if _, ok := stored.Alerts[0][f]; len(stored.Alerts) != 1 || ok {
+			t.Fatalf("stored set alerts %v, want one alert without %s", stored.Alerts, f)
+		}
+	}
+	// A set of the earlier form, as an earlier chaincode wrote it.
+	set := wire.AlertSet{MSP: "Org1MSP", GatewayID: "gw-1", BatchID: b1.ID, Seq: 1, RaisedAt: wire.NewTime(h.L.Now()),
+		RaisedTx: strings.Repeat("e", 64), RaisedBy: wire.Actor{MSP: "Org1MSP", Subject: "CN=gw"}, Alerts: []wire.Alert{old}}
+	key1, _ := keys.Key(keys.AlertSet, "Org1MSP", "gw-1", b1.ID, keys.SetSeq(1))
+	tx := h.L.Begin(harness.Org1Gateway)
+	if err := tx.Ctx().GetStub().PutState(key1, []byte(fixture.JSON(set))); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := h.L.Value(key1); !strings.Contains(string(raw), `"batchId":"`+b1.ID+`","eventTime"`) {
+		t.Fatalf("the earlier-form set was not written with per-alert fields: %s", raw)
+	}
+	for _, a := range []wire.Alert{fresh, old} {
+		out := h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return h.Alerts.GetAlert(ctx, a.BatchID, a.ID)
+		})
+		got := harness.Decode[wire.Alert](t, out)
+		if got.MSP != a.MSP || got.GatewayID != a.GatewayID || got.BatchID != a.BatchID || got.EventHash != a.EventHash || got.Status != wire.AlertOpen {
+			t.Errorf("GetAlert(%s) = %+v, want the alert as raised, open", a.ID, got)
+		}
+	}
+	out := h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.ListAlerts(ctx, `{"gatewayId":"gw-1","asset":"b"}`, 10, "")
+	})
+	if page := harness.Decode[wire.Page[wire.Alert]](t, out); len(page.Records) != 1 || page.Records[0].ID != old.ID || page.Records[0].BatchID != b1.ID {
+		t.Errorf("ListAlerts = %+v, want the earlier-form alert with its batch", page.Records)
+	}
+	if res, err := h.Raise(harness.Org1Gateway, fresh, old); err != nil || res.Created != 0 || len(res.Existing) != 2 {
+		t.Errorf("replay of both: %+v, %v; want both existing", res, err)
+	}
+}
+
 // TestRaiseAlertsSetLimit checks that a batch holds at most
 // MaxAlertSetsPerBatch sets, and that a full batch still accepts replays.
 func TestRaiseAlertsSetLimit(t *testing.T) {

@@ -93,11 +93,13 @@ func AlertTransitionAllowed(from, to string) bool {
 // Category holds a MITRE ATT&CK technique (T1110, T1110.001) or tactic
 // (TA0006) where known, else a short free label.
 type Alert struct {
-	ID        string            `json:"id"`
-	MSP       string            `json:"msp"`
-	GatewayID string            `json:"gatewayId"`
+	ID string `json:"id"`
+	// MSP, GatewayID and BatchID are left out of the alerts of a stored
+	// [AlertSet] (see [Alert.InSet]); everywhere else they are set.
+	MSP       string            `json:"msp,omitempty"`
+	GatewayID string            `json:"gatewayId,omitempty"`
 	EventHash string            `json:"eventHash"`
-	BatchID   string            `json:"batchId"`
+	BatchID   string            `json:"batchId,omitempty"`
 	EventTime Time              `json:"eventTime"`
 	Detector  Model             `json:"detector"`
 	Score     float64           `json:"score"`
@@ -144,8 +146,9 @@ type AlertStatusChange struct {
 // (msp, gatewayId, batchId, seq), so a transaction writes one key per batch
 // however many alerts it carries. Seq numbers a batch's sets from 0 (at
 // most [MaxAlertSetsPerBatch]). Alerts are sorted by id and hold only the
-// gateway's fields; the set carries RaisedAt, RaisedTx and RaisedBy once
-// for all of them.
+// gateway's fields, less MSP, GatewayID and BatchID ([Alert.InSet]); the
+// set carries those and RaisedAt, RaisedTx and RaisedBy once for all of
+// them. Read an alert of a set with [AlertSet.Recorded].
 type AlertSet struct {
 	MSP       string  `json:"msp"`
 	GatewayID string  `json:"gatewayId"`
@@ -180,11 +183,32 @@ func (s *AlertSet) Find(id string) int {
 	return -1
 }
 
-// Recorded returns alert i of the set as recorded: with the set's
+// InSet returns a as an [AlertSet] stores it: without MSP, GatewayID and
+// BatchID, which the set carries once for all its alerts (its key is
+// built from them). They are about a fifth of a typical alert's bytes,
+// and a set's bytes are what every endorser, orderer and peer handles;
+// [AlertSet.Recorded] puts them back.
+func (a Alert) InSet() Alert {
+	a.MSP, a.GatewayID, a.BatchID = "", "", ""
+	return a
+}
+
+// Recorded returns alert i of the set as recorded: with the set's MSP,
+// GatewayID and BatchID where the stored alert leaves them out (sets
+// written before [Alert.InSet] carry them in every alert), the set's
 // RaisedAt, RaisedTx and RaisedBy, and open (apply the alert's status
 // record, if any, with [Alert.Apply]).
 func (s *AlertSet) Recorded(i int) Alert {
 	a := s.Alerts[i]
+	if a.MSP == "" {
+		a.MSP = s.MSP
+	}
+	if a.GatewayID == "" {
+		a.GatewayID = s.GatewayID
+	}
+	if a.BatchID == "" {
+		a.BatchID = s.BatchID
+	}
 	by := s.RaisedBy
 	a.Status, a.RaisedAt, a.RaisedTx, a.RaisedBy = AlertOpen, s.RaisedAt, s.RaisedTx, &by
 	if a.SuppressedBy != nil {

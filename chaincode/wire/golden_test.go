@@ -70,7 +70,7 @@ func sampleAlertSet() wire.AlertSet {
 	b := a
 	b.EventHash, b.Score, b.Severity, b.Asset = h2, 0.88, "medium", "web-02"
 	b.ID = wire.AlertID(b.MSP, b.GatewayID, b.EventHash, b.Detector.ID, b.Detector.Version)
-	alerts := []wire.Alert{a, b}
+	alerts := []wire.Alert{a.InSet(), b.InSet()}
 	if alerts[1].ID < alerts[0].ID {
 		alerts[0], alerts[1] = alerts[1], alerts[0]
 	}
