@@ -189,7 +189,7 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 			} else {
 				plan[i] = true
 			}
-			set.Alerts = append(set.Alerts, a.InSet())
+			set.Add(*a)
 		}
 		if len(set.Alerts) == 0 && len(set.Merged) == 0 {
 			continue // a replay of alerts already recorded: nothing to write

@@ -298,9 +298,9 @@ func TestRaiseAlertsInTransientMap(t *testing.T) {
 }
 
 // TestAlertSetsOfEitherFormRead: a set stores its alerts without msp,
-// gatewayId and batchId (the set carries them once), and alerts of sets
-// written before that form (with them in every alert) read, list and
-// replay exactly like new ones.
+// gatewayId, batchId and detector sha256 (the set carries them once), and
+// alerts of sets written before that form (with them in every alert)
+// read, list and replay exactly like new ones.
 func TestAlertSetsOfEitherFormRead(t *testing.T) {
 	h, b1, _ := setup(t)
 	b1 = strip(b1)
@@ -310,11 +310,17 @@ func TestAlertSetsOfEitherFormRead(t *testing.T) {
 	}
 	key0, _ := keys.Key(keys.AlertSet, "Org1MSP", "gw-1", b1.ID, keys.SetSeq(0))
 	raw, _ := h.L.Value(key0)
-	stored := harness.Decode[struct{ Alerts []map[string]any }](t, string(raw))
+	stored := harness.Decode[struct {
+		Alerts []map[string]any
+		Models []wire.Model
+	}](t, string(raw))
 	for _, f := range []string{"msp", "gatewayId", "batchId"} {
 		if _, ok := stored.Alerts[0][f]; len(stored.Alerts) != 1 || ok {
 			t.Fatalf("stored set alerts %v, want one alert without %s", stored.Alerts, f)
 		}
+	}
+	if _, ok := stored.Alerts[0]["detector"].(map[string]any)["sha256"]; ok || len(stored.Models) != 1 || stored.Models[0] != fresh.Detector {
+		t.Fatalf("stored detector %v, models %v; want the sha256 in the set's models only", stored.Alerts[0]["detector"], stored.Models)
 	}
 	// A set of the earlier form, as an earlier chaincode wrote it.
 	set := wire.AlertSet{MSP: "Org1MSP", GatewayID: "gw-1", BatchID: b1.ID, Seq: 1, RaisedAt: wire.NewTime(h.L.Now()),
@@ -335,7 +341,7 @@ func TestAlertSetsOfEitherFormRead(t *testing.T) {
 			return h.Alerts.GetAlert(ctx, a.BatchID, a.ID)
 		})
 		got := harness.Decode[wire.Alert](t, out)
-		if got.MSP != a.MSP || got.GatewayID != a.GatewayID || got.BatchID != a.BatchID || got.EventHash != a.EventHash || got.Status != wire.AlertOpen {
+		if got.MSP != a.MSP || got.GatewayID != a.GatewayID || got.BatchID != a.BatchID || got.Detector != a.Detector || got.EventHash != a.EventHash || got.Status != wire.AlertOpen {
 			t.Errorf("GetAlert(%s) = %+v, want the alert as raised, open", a.ID, got)
 		}
 	}

@@ -70,12 +70,16 @@ func sampleAlertSet() wire.AlertSet {
 	b := a
 	b.EventHash, b.Score, b.Severity, b.Asset = h2, 0.88, "medium", "web-02"
 	b.ID = wire.AlertID(b.MSP, b.GatewayID, b.EventHash, b.Detector.ID, b.Detector.Version)
-	alerts := []wire.Alert{a.InSet(), b.InSet()}
+	alerts := []wire.Alert{a, b}
 	if alerts[1].ID < alerts[0].ID {
 		alerts[0], alerts[1] = alerts[1], alerts[0]
 	}
-	return wire.AlertSet{MSP: a.MSP, GatewayID: a.GatewayID, BatchID: a.BatchID, Seq: 0,
-		RaisedAt: ts("2026-11-25T09:00:06Z"), RaisedTx: h1, RaisedBy: gwActor, Alerts: alerts}
+	set := wire.AlertSet{MSP: a.MSP, GatewayID: a.GatewayID, BatchID: a.BatchID, Seq: 0,
+		RaisedAt: ts("2026-11-25T09:00:06Z"), RaisedTx: h1, RaisedBy: gwActor}
+	for _, x := range alerts {
+		set.Add(x)
+	}
+	return set
 }
 
 func samplePolicy() wire.Policy {
