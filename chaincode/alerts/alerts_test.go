@@ -1,6 +1,7 @@
 package alerts_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -715,7 +716,9 @@ func TestRaiseAlertsFailClosed(t *testing.T) {
 // call writes nothing.
 func FuzzRaiseAlerts(f *testing.F) {
 	b := fixture.Batch("Org1MSP", "gw-1", 0, 100)
-	f.Add([]byte(fixture.JSON([]wire.Alert{fixture.Alert(b, 1, "high", "T1110", "web-01")})))
+	valid := []byte(fixture.JSON([]wire.Alert{fixture.Alert(b, 1, "high", "T1110", "web-01")}))
+	f.Add(valid)
+	f.Add(append(valid, ' ')) // the same alerts in the other form (odd/even length)
 	f.Add([]byte(fixture.JSON([]wire.Alert{fixture.Alert(b, 1, "low", "T1110", ""), fixture.Alert(b, 2, "critical", "TA0001", "{{alert.asset}}")})))
 	f.Add([]byte(`[{"id":"","fields":{"x":"\u0000"}}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -723,11 +726,42 @@ func FuzzRaiseAlerts(f *testing.F) {
 		h.InitMembers()
 		h.Anchor(harness.Org1Gateway, b)
 		h.Activate(fixture.Policy("iso", 1, `alert.severityLevel >= 3 && alert.fields.user == "alice"`))
-		_, err := h.Call(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
-			return h.Alerts.RaiseAlerts(ctx, string(data))
-		})
-		if err != nil && h.L.CountKeys(keys.AlertSet)+h.L.CountKeys(keys.Response) != 0 {
-			t.Fatalf("refused input wrote state: %v", err)
+		// Odd lengths travel in the transient map, as the gateway sends
+		// them; both forms must behave alike.
+		arg, tm := string(data), map[string][]byte(nil)
+		if len(data)%2 == 1 {
+			arg, tm = "", map[string][]byte{wire.TransientAlerts: data}
+		}
+		tx := h.L.Begin(harness.Org1Gateway)
+		tx.SetTransient(tm)
+		_, err := h.Alerts.RaiseAlerts(tx.Ctx(), arg)
+		if err == nil {
+			err = tx.Commit()
+		}
+		if err != nil {
+			if h.L.CountKeys(keys.AlertSet)+h.L.CountKeys(keys.Response) != 0 {
+				t.Fatalf("refused input wrote state: %v", err)
+			}
+			return
+		}
+		// Accepted: every alert reads back as sent (the stored set leaves
+		// out what it carries once; Recorded must put it all back).
+		var sent []wire.Alert
+		if err := json.Unmarshal(data, &sent); err != nil {
+			t.Fatalf("accepted input does not decode: %v", err)
+		}
+		for _, a := range sent {
+			out, err := h.Call(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
+				return h.Alerts.GetAlert(ctx, a.BatchID, a.ID)
+			})
+			if err != nil {
+				t.Fatalf("GetAlert(%s): %v", a.ID, err)
+			}
+			got := harness.Decode[wire.Alert](t, out)
+			got.Status, got.RaisedAt, got.RaisedTx, got.RaisedBy = "", wire.Time{}, "", nil
+			if g, w := fixture.JSON(got), fixture.JSON(a); g != w {
+				t.Fatalf("alert read back as %s, sent %s", g, w)
+			}
 		}
 	})
 }
