@@ -88,6 +88,11 @@ peak_rss_mib() {
 # (then acknowledgement latency at half the rate it reached, and the raw
 # limit on the same disk), HEC at saturation, and the gateway's peak RSS
 # over all of it. The load generator is a separate, pre-built process.
+# Run in a private network namespace (see README, "Figures"), each
+# saturation phase also prints the CPU per event of the Fabric network
+# (ingest_network_cpu_us_per_event, and _peer, _chaincode, _orderer) and
+# of the gateway (ingest_gateway_cpu_us_per_event), from /proc, and the
+# anchor transactions it took (ingest_anchor_txs, ingest_events_per_anchor_tx).
 # With PROFILE_DIR the gateway serves pprof (debug.pprof_listen) and
 # bench_profile writes its profiles and RSS samples there.
 bench_ingest() {

@@ -71,7 +71,10 @@ func New() *Contract {
 }
 
 // RaiseAlerts records alertsJSON, a JSON array of 1..wire.MaxAlertsPerTx
-// wire.Alert (without chaincode-set fields), evaluates the active policies
+// wire.Alert (without chaincode-set fields), or, when alertsJSON is empty,
+// the same array from the transient map (wire.TransientAlerts: the
+// gateway's way, so the block carries each alert once, in its set),
+// evaluates the active policies
 // against each new one and returns a wire.RaiseResult as JSON (Existing
 // lists replayed ids ordered by batch id, then alert id). If it created any
 // response request it emits one ResponsesRequested event
@@ -91,7 +94,18 @@ func at(i int, err error) error {
 
 func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 	id, fn, stub := c.ID, c.Fn, c.Stub
-	list, err := wire.Decode[[]wire.Alert]([]byte(alertsJSON), "alerts")
+	in := []byte(alertsJSON)
+	if alertsJSON == "" {
+		tm, err := stub.GetTransient()
+		if err != nil {
+			return nil, &state.LedgerError{Op: "read transient", Err: err}
+		}
+		var ok bool
+		if in, ok = tm[wire.TransientAlerts]; !ok {
+			return nil, &wire.ValidationError{Field: "alerts", Reason: "are required, as the argument or in transient " + wire.TransientAlerts}
+		}
+	}
+	list, err := wire.Decode[[]wire.Alert](in, "alerts")
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +189,7 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 			} else {
 				plan[i] = true
 			}
-			set.Alerts = append(set.Alerts, *a)
+			set.Add(*a)
 		}
 		if len(set.Alerts) == 0 && len(set.Merged) == 0 {
 			continue // a replay of alerts already recorded: nothing to write

@@ -1,6 +1,7 @@
 package alerts_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -242,6 +243,117 @@ func TestRaiseAlertsOneKeyPerBatch(t *testing.T) {
 		if a.Status != "" || a.RaisedTx != "" || a.RaisedBy != nil {
 			t.Fatalf("set alert carries chaincode fields: %+v", a)
 		}
+	}
+}
+
+// TestRaiseAlertsInTransientMap: with an empty argument the alerts come
+// from the transient map (so the block carries each alert once, in its
+// set), are recorded as the argument form records them, and a replay in
+// either form finds them; with neither form the call is refused.
+func TestRaiseAlertsInTransientMap(t *testing.T) {
+	h, b1, _ := setup(t)
+	b1 = strip(b1)
+	list := []wire.Alert{fixture.Alert(b1, 1, "high", "T1110", "a"), fixture.Alert(b1, 2, "low", "T1110", "b")}
+	raise := func(arg string, tm map[string][]byte) (wire.RaiseResult, *ledgertest.Tx, error) {
+		t.Helper()
+		tx := h.L.Begin(harness.Org1Gateway)
+		tx.SetTransient(tm)
+		out, err := h.Alerts.RaiseAlerts(tx.Ctx(), arg)
+		if err != nil {
+			return wire.RaiseResult{}, tx, err
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return harness.Decode[wire.RaiseResult](t, out), tx, nil
+	}
+	var ve *wire.ValidationError
+	if _, _, err := raise("", nil); !errors.As(err, &ve) {
+		t.Fatalf("no alerts at all: %v, want *wire.ValidationError", err)
+	}
+	if _, _, err := raise("", map[string][]byte{wire.TransientAlerts: []byte("[{")}); !errors.As(err, &ve) {
+		t.Fatalf("malformed transient alerts: %v, want *wire.ValidationError", err)
+	}
+	tm := map[string][]byte{wire.TransientAlerts: []byte(fixture.JSON(list))}
+	res, tx, err := raise("", tm)
+	if err != nil || res.Created != 2 || len(tx.Written()) != 1 {
+		t.Fatalf("transient form: %+v, %v, wrote %d keys; want 2 created in one set", res, err, len(tx.Written()))
+	}
+	for _, a := range list {
+		got, err := h.Alerts.GetAlert(h.L.Begin(harness.Org1Gateway).Ctx(), a.BatchID, a.ID)
+		if err != nil {
+			t.Fatalf("GetAlert(%s): %v", a.ID, err)
+		}
+		if r := harness.Decode[wire.Alert](t, got); r.EventHash != a.EventHash || r.Severity != a.Severity || r.Status != wire.AlertOpen {
+			t.Errorf("GetAlert(%s) = %+v, want the alert raised, open", a.ID, r)
+		}
+	}
+	for name, form := range map[string]func() (wire.RaiseResult, *ledgertest.Tx, error){
+		"argument":  func() (wire.RaiseResult, *ledgertest.Tx, error) { return raise(fixture.JSON(list), nil) },
+		"transient": func() (wire.RaiseResult, *ledgertest.Tx, error) { return raise("", tm) },
+	} {
+		if res, tx, err := form(); err != nil || res.Created != 0 || len(res.Existing) != 2 || len(tx.Written()) != 0 {
+			t.Errorf("replay in the %s form: %+v, %v, wrote %d keys; want 2 existing, nothing written", name, res, err, len(tx.Written()))
+		}
+	}
+}
+
+// TestAlertSetsOfEitherFormRead: a set stores its alerts without msp,
+// gatewayId, batchId and detector sha256 (the set carries them once), and
+// alerts of sets written before that form (with them in every alert)
+// read, list and replay exactly like new ones.
+func TestAlertSetsOfEitherFormRead(t *testing.T) {
+	h, b1, _ := setup(t)
+	b1 = strip(b1)
+	fresh, old := fixture.Alert(b1, 1, "high", "T1110", "a"), fixture.Alert(b1, 2, "low", "T1110", "b")
+	if res, err := h.Raise(harness.Org1Gateway, fresh); err != nil || res.Created != 1 {
+		t.Fatalf("raise: %+v, %v", res, err)
+	}
+	key0, _ := keys.Key(keys.AlertSet, "Org1MSP", "gw-1", b1.ID, keys.SetSeq(0))
+	raw, _ := h.L.Value(key0)
+	stored := harness.Decode[struct {
+		Alerts []map[string]any
+		Models []wire.Model
+	}](t, string(raw))
+	for _, f := range []string{"msp", "gatewayId", "batchId"} {
+		if _, ok := stored.Alerts[0][f]; len(stored.Alerts) != 1 || ok {
+			t.Fatalf("stored set alerts %v, want one alert without %s", stored.Alerts, f)
+		}
+	}
+	if _, ok := stored.Alerts[0]["detector"].(map[string]any)["sha256"]; ok || len(stored.Models) != 1 || stored.Models[0] != fresh.Detector {
+		t.Fatalf("stored detector %v, models %v; want the sha256 in the set's models only", stored.Alerts[0]["detector"], stored.Models)
+	}
+	// A set of the earlier form, as an earlier chaincode wrote it.
+	set := wire.AlertSet{MSP: "Org1MSP", GatewayID: "gw-1", BatchID: b1.ID, Seq: 1, RaisedAt: wire.NewTime(h.L.Now()),
+		RaisedTx: strings.Repeat("e", 64), RaisedBy: wire.Actor{MSP: "Org1MSP", Subject: "CN=gw"}, Alerts: []wire.Alert{old}}
+	key1, _ := keys.Key(keys.AlertSet, "Org1MSP", "gw-1", b1.ID, keys.SetSeq(1))
+	tx := h.L.Begin(harness.Org1Gateway)
+	if err := tx.Ctx().GetStub().PutState(key1, []byte(fixture.JSON(set))); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := h.L.Value(key1); !strings.Contains(string(raw), `"batchId":"`+b1.ID+`","eventTime"`) {
+		t.Fatalf("the earlier-form set was not written with per-alert fields: %s", raw)
+	}
+	for _, a := range []wire.Alert{fresh, old} {
+		out := h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return h.Alerts.GetAlert(ctx, a.BatchID, a.ID)
+		})
+		got := harness.Decode[wire.Alert](t, out)
+		if got.MSP != a.MSP || got.GatewayID != a.GatewayID || got.BatchID != a.BatchID || got.Detector != a.Detector || got.EventHash != a.EventHash || got.Status != wire.AlertOpen {
+			t.Errorf("GetAlert(%s) = %+v, want the alert as raised, open", a.ID, got)
+		}
+	}
+	out := h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.ListAlerts(ctx, `{"gatewayId":"gw-1","asset":"b"}`, 10, "")
+	})
+	if page := harness.Decode[wire.Page[wire.Alert]](t, out); len(page.Records) != 1 || page.Records[0].ID != old.ID || page.Records[0].BatchID != b1.ID {
+		t.Errorf("ListAlerts = %+v, want the earlier-form alert with its batch", page.Records)
+	}
+	if res, err := h.Raise(harness.Org1Gateway, fresh, old); err != nil || res.Created != 0 || len(res.Existing) != 2 {
+		t.Errorf("replay of both: %+v, %v; want both existing", res, err)
 	}
 }
 
@@ -604,7 +716,9 @@ func TestRaiseAlertsFailClosed(t *testing.T) {
 // call writes nothing.
 func FuzzRaiseAlerts(f *testing.F) {
 	b := fixture.Batch("Org1MSP", "gw-1", 0, 100)
-	f.Add([]byte(fixture.JSON([]wire.Alert{fixture.Alert(b, 1, "high", "T1110", "web-01")})))
+	valid := []byte(fixture.JSON([]wire.Alert{fixture.Alert(b, 1, "high", "T1110", "web-01")}))
+	f.Add(valid)
+	f.Add(append(valid, ' ')) // the same alerts in the other form (odd/even length)
 	f.Add([]byte(fixture.JSON([]wire.Alert{fixture.Alert(b, 1, "low", "T1110", ""), fixture.Alert(b, 2, "critical", "TA0001", "{{alert.asset}}")})))
 	f.Add([]byte(`[{"id":"","fields":{"x":"\u0000"}}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -612,11 +726,42 @@ func FuzzRaiseAlerts(f *testing.F) {
 		h.InitMembers()
 		h.Anchor(harness.Org1Gateway, b)
 		h.Activate(fixture.Policy("iso", 1, `alert.severityLevel >= 3 && alert.fields.user == "alice"`))
-		_, err := h.Call(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
-			return h.Alerts.RaiseAlerts(ctx, string(data))
-		})
-		if err != nil && h.L.CountKeys(keys.AlertSet)+h.L.CountKeys(keys.Response) != 0 {
-			t.Fatalf("refused input wrote state: %v", err)
+		// Odd lengths travel in the transient map, as the gateway sends
+		// them; both forms must behave alike.
+		arg, tm := string(data), map[string][]byte(nil)
+		if len(data)%2 == 1 {
+			arg, tm = "", map[string][]byte{wire.TransientAlerts: data}
+		}
+		tx := h.L.Begin(harness.Org1Gateway)
+		tx.SetTransient(tm)
+		_, err := h.Alerts.RaiseAlerts(tx.Ctx(), arg)
+		if err == nil {
+			err = tx.Commit()
+		}
+		if err != nil {
+			if h.L.CountKeys(keys.AlertSet)+h.L.CountKeys(keys.Response) != 0 {
+				t.Fatalf("refused input wrote state: %v", err)
+			}
+			return
+		}
+		// Accepted: every alert reads back as sent (the stored set leaves
+		// out what it carries once; Recorded must put it all back).
+		var sent []wire.Alert
+		if err := json.Unmarshal(data, &sent); err != nil {
+			t.Fatalf("accepted input does not decode: %v", err)
+		}
+		for _, a := range sent {
+			out, err := h.Call(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
+				return h.Alerts.GetAlert(ctx, a.BatchID, a.ID)
+			})
+			if err != nil {
+				t.Fatalf("GetAlert(%s): %v", a.ID, err)
+			}
+			got := harness.Decode[wire.Alert](t, out)
+			got.Status, got.RaisedAt, got.RaisedTx, got.RaisedBy = "", wire.Time{}, "", nil
+			if g, w := fixture.JSON(got), fixture.JSON(a); g != w {
+				t.Fatalf("alert read back as %s, sent %s", g, w)
+			}
 		}
 	})
 }

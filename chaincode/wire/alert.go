@@ -21,6 +21,14 @@ const (
 	MaxAlertSetsPerBatch = 64
 )
 
+// TransientAlerts is the transient-map key that carries RaiseAlerts'
+// alerts (the JSON array its argument would hold) when the argument is
+// empty. The block then holds each alert once, in the set the chaincode
+// writes, instead of also as the transaction's argument: alerts are most
+// of a busy channel's bytes, and every byte of a block is hashed, copied,
+// replicated and stored by every orderer and peer.
+const TransientAlerts = "alerts.list"
+
 // Alert severities, lowest first.
 const (
 	SeverityInfo     = "info"
@@ -85,11 +93,13 @@ func AlertTransitionAllowed(from, to string) bool {
 // Category holds a MITRE ATT&CK technique (T1110, T1110.001) or tactic
 // (TA0006) where known, else a short free label.
 type Alert struct {
-	ID        string            `json:"id"`
-	MSP       string            `json:"msp"`
-	GatewayID string            `json:"gatewayId"`
+	ID string `json:"id"`
+	// MSP, GatewayID and BatchID are left out of the alerts of a stored
+	// [AlertSet] (see [AlertSet.Add]); everywhere else they are set.
+	MSP       string            `json:"msp,omitempty"`
+	GatewayID string            `json:"gatewayId,omitempty"`
 	EventHash string            `json:"eventHash"`
-	BatchID   string            `json:"batchId"`
+	BatchID   string            `json:"batchId,omitempty"`
 	EventTime Time              `json:"eventTime"`
 	Detector  Model             `json:"detector"`
 	Score     float64           `json:"score"`
@@ -136,8 +146,10 @@ type AlertStatusChange struct {
 // (msp, gatewayId, batchId, seq), so a transaction writes one key per batch
 // however many alerts it carries. Seq numbers a batch's sets from 0 (at
 // most [MaxAlertSetsPerBatch]). Alerts are sorted by id and hold only the
-// gateway's fields; the set carries RaisedAt, RaisedTx and RaisedBy once
-// for all of them.
+// gateway's fields, less MSP, GatewayID, BatchID and their detector's
+// SHA256 ([AlertSet.Add]); the set carries those, and RaisedAt, RaisedTx
+// and RaisedBy, once for all of them. Read an alert of a set with
+// [AlertSet.Recorded].
 type AlertSet struct {
 	MSP       string  `json:"msp"`
 	GatewayID string  `json:"gatewayId"`
@@ -147,6 +159,10 @@ type AlertSet struct {
 	RaisedTx  string  `json:"raisedTx"`
 	RaisedBy  Actor   `json:"raisedBy"`
 	Alerts    []Alert `json:"alerts"`
+	// Models lists the detectors of Alerts, each once, in the order Add
+	// first met them; an alert's detector whose id and version it lists
+	// leaves its sha256 out. Absent from sets written before 2026-12-05.
+	Models []Model `json:"models,omitempty"`
 	// Merged lists the detections of this batch the transaction merged
 	// into existing alerts (deduplication), sorted by id.
 	Merged []MergedDetection `json:"merged,omitempty"`
@@ -172,11 +188,57 @@ func (s *AlertSet) Find(id string) int {
 	return -1
 }
 
-// Recorded returns alert i of the set as recorded: with the set's
-// RaisedAt, RaisedTx and RaisedBy, and open (apply the alert's status
-// record, if any, with [Alert.Apply]).
+// Add appends alert a to the set as the set stores it: without MSP,
+// GatewayID and BatchID, which the set carries once for all its alerts
+// (its key is built from them), and with its detector's SHA256 in the
+// set's Models table instead of in the alert (kept in the alert only if
+// the table already holds another SHA256 for that id and version). These
+// are about a third of a typical alert's bytes, and a set's bytes are what
+// every endorser, orderer and peer handles; [AlertSet.Recorded] puts them
+// back. Add alerts in a fixed order (RaiseAlerts: by id): the table's
+// order, and so the stored bytes every endorser must agree on, follows it.
+func (s *AlertSet) Add(a Alert) {
+	a.MSP, a.GatewayID, a.BatchID = "", "", ""
+	if sha, ok := s.modelSHA(a.Detector.ID, a.Detector.Version); !ok {
+		s.Models = append(s.Models, a.Detector)
+		a.Detector.SHA256 = ""
+	} else if sha == a.Detector.SHA256 {
+		a.Detector.SHA256 = ""
+	}
+	s.Alerts = append(s.Alerts, a)
+}
+
+// modelSHA returns the SHA256 the set's Models table holds for a model id
+// and version, and whether it holds one.
+func (s *AlertSet) modelSHA(id, version string) (string, bool) {
+	for _, m := range s.Models {
+		if m.ID == id && m.Version == version {
+			return m.SHA256, true
+		}
+	}
+	return "", false
+}
+
+// Recorded returns alert i of the set as recorded: with the set's MSP,
+// GatewayID and BatchID where the stored alert leaves them out (sets
+// written before [AlertSet.Add] carry them in every alert), its detector's
+// SHA256 from the set's Models table where the alert leaves it out, the
+// set's RaisedAt, RaisedTx and RaisedBy, and open (apply the alert's
+// status record, if any, with [Alert.Apply]).
 func (s *AlertSet) Recorded(i int) Alert {
 	a := s.Alerts[i]
+	if a.MSP == "" {
+		a.MSP = s.MSP
+	}
+	if a.GatewayID == "" {
+		a.GatewayID = s.GatewayID
+	}
+	if a.BatchID == "" {
+		a.BatchID = s.BatchID
+	}
+	if a.Detector.SHA256 == "" {
+		a.Detector.SHA256, _ = s.modelSHA(a.Detector.ID, a.Detector.Version)
+	}
 	by := s.RaisedBy
 	a.Status, a.RaisedAt, a.RaisedTx, a.RaisedBy = AlertOpen, s.RaisedAt, s.RaisedTx, &by
 	if a.SuppressedBy != nil {

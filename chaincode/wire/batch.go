@@ -14,10 +14,13 @@ const (
 
 // Model identifies one scoring model version by id, version and the SHA-256
 // of its file, as the gateway verified it against the model's manifest.
+// SHA256 is left out only of the detectors of a stored [AlertSet]'s alerts
+// (the set's Models table holds it, see [AlertSet.Add]); everywhere else
+// it is set.
 type Model struct {
 	ID      string `json:"modelId"`
 	Version string `json:"version"`
-	SHA256  string `json:"sha256"`
+	SHA256  string `json:"sha256,omitempty"`
 }
 
 // Batch is the anchor of one sealed Merkle batch of a gateway's append-only

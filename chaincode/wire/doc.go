@@ -49,8 +49,11 @@
 // # Alert storage
 //
 // An [AlertSet] holds the new alerts of one batch that one transaction
-// raised, sorted by id, carrying only the gateway's fields; raisedAt,
-// raisedTx and raisedBy appear once on the set. An analyst's decision is
+// raised, sorted by id, carrying only the gateway's fields; msp,
+// gatewayId, batchId, raisedAt, raisedTx and raisedBy appear once on the
+// set, and each detector's sha256 once in the set's models table (sets
+// written before 2026-12-05 repeat msp, gatewayId, batchId and sha256 in
+// every alert and have no table; both forms read alike). An analyst's decision is
 // an [AlertStatusChange] (with the alert's batchId) in a small per-alert
 // status record. An [Alert] as GetAlert and ListAlerts return it combines
 // the two: status "open" and no lastChange until the first decision.

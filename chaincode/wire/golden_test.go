@@ -74,8 +74,12 @@ func sampleAlertSet() wire.AlertSet {
 	if alerts[1].ID < alerts[0].ID {
 		alerts[0], alerts[1] = alerts[1], alerts[0]
 	}
-	return wire.AlertSet{MSP: a.MSP, GatewayID: a.GatewayID, BatchID: a.BatchID, Seq: 0,
-		RaisedAt: ts("2026-11-25T09:00:06Z"), RaisedTx: h1, RaisedBy: gwActor, Alerts: alerts}
+	set := wire.AlertSet{MSP: a.MSP, GatewayID: a.GatewayID, BatchID: a.BatchID, Seq: 0,
+		RaisedAt: ts("2026-11-25T09:00:06Z"), RaisedTx: h1, RaisedBy: gwActor}
+	for _, x := range alerts {
+		set.Add(x)
+	}
+	return set
 }
 
 func samplePolicy() wire.Policy {

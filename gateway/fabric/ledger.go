@@ -202,12 +202,29 @@ func anchorOf(rec *wire.Batch, st *client.Status) gateway.Anchor {
 // RaiseAlerts submits alerts:RaiseAlerts and waits for the commit. Alerts
 // already on the ledger come back in RaiseResult.Existing and are not
 // written again, so a retry after a lost acknowledgement is safe.
+//
+// The alerts travel in the transient map (wire.TransientAlerts) with an
+// empty argument, so the block carries each alert once, in the set the
+// chaincode writes, instead of twice: alerts are most of the channel's
+// bytes under load, and every orderer and peer hashes, copies, replicates
+// and stores each block byte. A chaincode older than that form reads the
+// empty argument as malformed JSON and refuses it at endorsement with
+// wire.CodeInvalid; nothing was ordered then, so the same alerts are
+// endorsed once more as the argument, the form every version accepts.
+// Alerts the current chaincode finds invalid are refused in both forms and
+// the second refusal is returned: one more endorsement, only for a
+// transaction that fails anyway.
 func (l *Ledger) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
 	arg, err := json.Marshal(alerts)
 	if err != nil {
 		return wire.RaiseResult{}, encodeError(wire.TxRaiseAlerts, "alerts", err)
 	}
-	res, st, err := l.submit(ctx, wire.ContractAlerts, wire.TxRaiseAlerts, string(arg))
+	res, st, err := l.submitWith(ctx, wire.ContractAlerts, wire.TxRaiseAlerts,
+		client.WithArguments(""), client.WithTransient(map[string][]byte{wire.TransientAlerts: arg}))
+	var rej *gateway.LedgerRejectedError
+	if err != nil && errors.As(err, &rej) && rej.Code == wire.CodeInvalid && rej.Stage == gateway.StageEndorse {
+		res, st, err = l.submit(ctx, wire.ContractAlerts, wire.TxRaiseAlerts, string(arg))
+	}
 	if err != nil {
 		return wire.RaiseResult{}, err
 	}

@@ -257,12 +257,14 @@ func (p *pendingAnchor) wait() (wire.Batch, error) {
 	return p.batch, p.err
 }
 
-// submitRaise endorses and submits a RaiseAlerts, retrying the
+// submitRaise endorses and submits a RaiseAlerts, the alerts in the
+// transient map as the gateway sends them (gateway/fabric), retrying the
 // endorsement briefly while the batch's anchor is committed on one peer
 // and not yet on the other; retries counts those retries.
 func submitRaise(contract *client.Contract, arg string, retries *atomic.Int64) ([]byte, *client.Commit, error) {
 	for attempt := 0; ; attempt++ {
-		result, commit, err := contract.SubmitAsync(wire.TxRaiseAlerts, client.WithArguments(arg))
+		result, commit, err := contract.SubmitAsync(wire.TxRaiseAlerts, client.WithArguments(""),
+			client.WithTransient(map[string][]byte{wire.TransientAlerts: []byte(arg)}))
 		var ee *client.EndorseError
 		if err == nil || !errors.As(err, &ee) || attempt == 10 {
 			return result, commit, err

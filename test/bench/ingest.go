@@ -68,6 +68,9 @@ func benchIngest(ctx context.Context, cfg ingestConfig) error {
 		return err
 	}
 
+	cpu0, cpuOK := nsCPU()
+	kinds0 := cpuKinds(cpu0)
+	batches0 := gatewayCounter(ctx, httpc, cfg.URL, "ledgerguard_anchored_batches_total")
 	start := time.Now()
 	acked, failed, lat := saturate(ctx, httpc, cfg, bodies, start.Add(cfg.Duration))
 	ingestElapsed := time.Since(start)
@@ -77,6 +80,13 @@ func benchIngest(ctx context.Context, cfg ingestConfig) error {
 	}
 	e2eElapsed := time.Since(start)
 	events := float64(size - before.Size)
+	if cpuOK && events > 0 {
+		reportNetworkCPU(prefix, cpuKindsSince(kinds0), events)
+		if batches := gatewayCounter(ctx, httpc, cfg.URL, "ledgerguard_anchored_batches_total") - batches0; batches > 0 {
+			report(prefix+"anchor_txs", batches, "txs")
+			report(prefix+"events_per_anchor_tx", events/batches, "events")
+		}
+	}
 	ackRate := float64(acked) / ingestElapsed.Seconds()
 	e2e := events / e2eElapsed.Seconds()
 	report(prefix+"acked_events_per_s", ackRate, "events/s")
@@ -406,4 +416,45 @@ func rawLimit(bodies [][]byte, dir string) (float64, error) {
 		return 0, fmt.Errorf("raw limit: %w", err)
 	}
 	return float64(events.Load()) / time.Since(start).Seconds(), nil
+}
+
+// reportNetworkCPU prints the CPU time the Fabric network (peers,
+// orderers, chaincode processes) and everything else in the namespace
+// (the gateway) used per event over the saturation phase and its drain:
+// on a saturated box that, not a rate, says what each side costs, and it
+// does not depend on how much CPU other work on the machine leaves.
+func reportNetworkCPU(prefix string, kinds map[string]time.Duration, events float64) {
+	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / events }
+	network := kinds["peer"] + kinds["orderer"] + kinds["chaincode"]
+	report(prefix+"network_cpu_us_per_event", us(network), "us")
+	for _, k := range []string{"peer", "chaincode", "orderer"} {
+		report(prefix+"network_cpu_us_per_event_"+k, us(kinds[k]), "us")
+	}
+	report(prefix+"gateway_cpu_us_per_event", us(kinds["other"]), "us")
+}
+
+// gatewayCounter reads one unlabelled counter from the gateway's /metrics
+// (which needs no credential), 0 when it cannot.
+func gatewayCounter(ctx context.Context, c *http.Client, url, name string) float64 {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0
+			}
+			return f
+		}
+	}
+	return 0
 }

@@ -1,0 +1,98 @@
+package fabric
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+// raiseEndorsement is what one RaiseAlerts proposal carried.
+type raiseEndorsement struct {
+	arg       string
+	transient string // the transient map's wire.TransientAlerts, "" when absent
+}
+
+// TestRaiseAlertsFallsBackToTheArgumentForm: RaiseAlerts sends the alerts
+// in the transient map with an empty argument; a chaincode older than
+// that form refuses the empty argument (wire.CodeInvalid) and RaiseAlerts
+// then sends them as the argument. Other refusals are not retried in the
+// other form.
+func TestRaiseAlertsFallsBackToTheArgumentForm(t *testing.T) {
+	alerts := []wire.Alert{{ID: "a1", MSP: "Org1MSP", GatewayID: "gw-1", Severity: wire.SeverityHigh}}
+	js, err := json.Marshal(alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := string(js)
+	tests := []struct {
+		name string
+		// chaincode answers a proposal from its argument.
+		chaincode func(arg string) error
+		want      []raiseEndorsement
+		wantCode  wire.Code // "" success
+	}{
+		{"current chaincode: one endorsement, alerts in the transient map",
+			func(string) error { return nil },
+			[]raiseEndorsement{{"", list}}, ""},
+		{"older chaincode: the empty argument refused, the argument form accepted",
+			func(a string) error {
+				if a == "" {
+					return refused(t, wire.CodeInvalid, "alerts: malformed JSON: EOF")
+				}
+				return nil
+			},
+			[]raiseEndorsement{{"", list}, {list, ""}}, ""},
+		{"invalid alerts are refused in both forms",
+			func(string) error { return refused(t, wire.CodeInvalid, "alerts[0].severity: unknown") },
+			[]raiseEndorsement{{"", list}, {list, ""}}, wire.CodeInvalid},
+		{"another refusal is not retried",
+			func(string) error { return refused(t, wire.CodeDenied, "not this org's gateway") },
+			[]raiseEndorsement{{"", list}}, wire.CodeDenied},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				mu  sync.Mutex
+				got []raiseEndorsement
+			)
+			f := &fakePeer{result: []byte(`{"created":1}`), endorse: func(args []string, tm map[string][]byte) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if len(args) != 1 {
+					t.Errorf("RaiseAlerts proposal with %d arguments, want 1", len(args))
+					return nil
+				}
+				got = append(got, raiseEndorsement{args[0], string(tm[wire.TransientAlerts])})
+				return tt.chaincode(args[0])
+			}}
+			l := newFakeLedger(t, f)
+			res, err := l.RaiseAlerts(context.Background(), alerts)
+			var rej *gateway.LedgerRejectedError
+			switch {
+			case tt.wantCode == "" && err != nil:
+				t.Fatalf("RaiseAlerts: %v", err)
+			case tt.wantCode == "" && res.Created != 1:
+				t.Errorf("result %+v, want the chaincode's (created 1)", res)
+			case tt.wantCode != "" && !errors.As(err, &rej):
+				t.Fatalf("RaiseAlerts: %v (%T), want *gateway.LedgerRejectedError", err, err)
+			case tt.wantCode != "" && (rej.Code != tt.wantCode || rej.Stage != gateway.StageEndorse):
+				t.Errorf("refused with %s at %s, want %s at %s", rej.Code, rej.Stage, tt.wantCode, gateway.StageEndorse)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != len(tt.want) {
+				t.Fatalf("endorsements %+v, want %+v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("endorsement %d = %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
