@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
@@ -50,6 +54,14 @@ func TestRaiseAlertsFallsBackToTheArgumentForm(t *testing.T) {
 		{"invalid alerts are refused in both forms",
 			func(string) error { return refused(t, wire.CodeInvalid, "alerts[0].severity: unknown") },
 			[]raiseEndorsement{{"", list}, {list, ""}}, wire.CodeInvalid},
+		{"the gateway will not send transient data outside its org: the argument form accepted",
+			func(a string) error {
+				if a == "" {
+					return peerError(t, codes.FailedPrecondition, "no endorsers found in the gateway's organization; retry specifying endorsing organization(s) to protect transient data")
+				}
+				return nil
+			},
+			[]raiseEndorsement{{"", list}, {list, ""}}, ""},
 		{"another refusal is not retried",
 			func(string) error { return refused(t, wire.CodeDenied, "not this org's gateway") },
 			[]raiseEndorsement{{"", list}}, wire.CodeDenied},
@@ -94,5 +106,44 @@ func TestRaiseAlertsFallsBackToTheArgumentForm(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRaiseAlertsKeepsTheArgumentForm: after a fallback RaiseAlerts sends
+// the argument form straight away until argFormRetry has passed, so a
+// gateway ahead of its chaincode does not pay a refused endorsement per
+// transaction; then it tries the transient form again.
+func TestRaiseAlertsKeepsTheArgumentForm(t *testing.T) {
+	alerts := []wire.Alert{{ID: "a1", MSP: "Org1MSP", GatewayID: "gw-1", Severity: wire.SeverityHigh}}
+	var (
+		mu    sync.Mutex
+		forms []string // "transient" or "argument", one per endorsement
+	)
+	f := &fakePeer{result: []byte(`{"created":1}`), endorse: func(args []string, tm map[string][]byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if args[0] == "" {
+			forms = append(forms, "transient")
+			return refused(t, wire.CodeInvalid, "alerts: malformed JSON: EOF")
+		}
+		forms = append(forms, "argument")
+		return nil
+	}}
+	l := newFakeLedger(t, f)
+	for range 3 {
+		if _, err := l.RaiseAlerts(context.Background(), alerts); err != nil {
+			t.Fatalf("RaiseAlerts: %v", err)
+		}
+	}
+	l.argFormUntil.Store(time.Now().Add(-time.Second).UnixNano()) // argFormRetry has passed
+	if _, err := l.RaiseAlerts(context.Background(), alerts); err != nil {
+		t.Fatalf("RaiseAlerts: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	got := strings.Join(forms, ",")
+	want := "transient,argument,argument,argument,transient,argument"
+	if got != want {
+		t.Errorf("endorsements %s, want %s", got, want)
 	}
 }

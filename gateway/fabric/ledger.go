@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"sync/atomic"
+	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
@@ -24,7 +28,18 @@ type Ledger struct {
 	c         *Client
 	channel   string
 	chaincode string
+	// argFormUntil (Unix nanoseconds) is when RaiseAlerts next tries the
+	// transient form after it last had to fall back to the argument form:
+	// until then it sends the argument form straight away, so a gateway
+	// ahead of its chaincode does not pay a refused endorsement per
+	// transaction.
+	argFormUntil atomic.Int64
 }
+
+// argFormRetry is how long RaiseAlerts keeps to the argument form after a
+// fallback before it tries the transient form again (the chaincode may
+// have been upgraded, or the local endorser come back).
+const argFormRetry = 10 * time.Minute
 
 // Ledger anchors the gateway's log (the other interfaces it serves are
 // checked in interfaces_test.go, so this package does not depend on the
@@ -100,14 +115,40 @@ func (l *Ledger) submitWith(ctx context.Context, contract, tx string, opts ...cl
 	if err != nil {
 		return nil, nil, classify(tx, gateway.StageEndorse, err)
 	}
-	st, err := commit.StatusWithContext(ctx)
+	st, err := l.commitStatus(ctx, tx, commit)
 	if err != nil {
-		return nil, nil, withTxID(classify(tx, gateway.StageCommit, err), commit.TransactionID())
-	}
-	if !st.Successful {
-		return nil, nil, committedInvalid(tx, st.TransactionID, st.Code)
+		return nil, nil, err
 	}
 	return res, st, nil
+}
+
+// commitStatus waits for an ordered transaction's commit and returns its
+// status, or the classified error when it could not be read or the
+// transaction was committed invalid.
+func (l *Ledger) commitStatus(ctx context.Context, tx string, commit *client.Commit) (*client.Status, error) {
+	st, err := commit.StatusWithContext(ctx)
+	if err != nil {
+		return nil, withTxID(classify(tx, gateway.StageCommit, err), commit.TransactionID())
+	}
+	if !st.Successful {
+		return nil, committedInvalid(tx, st.TransactionID, st.Code)
+	}
+	return st, nil
+}
+
+// argumentForm reports whether err, RaiseAlerts' endorsement error for the
+// transient form (raw, as the client returns it), is one the argument form
+// gets past: a chaincode older than the transient form refusing the empty
+// argument (wire.CodeInvalid), or Fabric's gateway refusing to send
+// transient data outside its organisation (FailedPrecondition: its own
+// organisation has no endorser for the chaincode, which discovery would
+// otherwise route around).
+func argumentForm(err error) bool {
+	if ref, ok := refusal(err); ok {
+		return ref.Code == wire.CodeInvalid
+	}
+	s, ok := status.FromError(err)
+	return ok && s.Code() == codes.FailedPrecondition
 }
 
 // withTxID names txID in a classified error that does not name one yet.
@@ -207,27 +248,46 @@ func anchorOf(rec *wire.Batch, st *client.Status) gateway.Anchor {
 // empty argument, so the block carries each alert once, in the set the
 // chaincode writes, instead of twice: alerts are most of the channel's
 // bytes under load, and every orderer and peer hashes, copies, replicates
-// and stores each block byte. A chaincode older than that form reads the
-// empty argument as malformed JSON and refuses it at endorsement with
-// wire.CodeInvalid; nothing was ordered then, so the same alerts are
-// endorsed once more as the argument, the form every version accepts.
-// Alerts the current chaincode finds invalid are refused in both forms and
-// the second refusal is returned: one more endorsement, only for a
-// transaction that fails anyway.
+// and stores each block byte. Two refusals at endorsement, where nothing
+// was ordered, make it endorse the same alerts once more as the argument,
+// the form every version accepts (argumentForm), and keep to that form
+// for argFormRetry: a chaincode older than the transient form (it reads
+// the empty argument as malformed JSON, wire.CodeInvalid), and Fabric's
+// gateway refusing to send transient data to another organisation's
+// endorsers when its own organisation has none for the chaincode
+// (FailedPrecondition). Alerts the current chaincode finds invalid are
+// refused in both forms and the second refusal is returned: one more
+// endorsement, only for a transaction that fails anyway.
 func (l *Ledger) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
 	arg, err := json.Marshal(alerts)
 	if err != nil {
 		return wire.RaiseResult{}, encodeError(wire.TxRaiseAlerts, "alerts", err)
 	}
-	res, st, err := l.submitWith(ctx, wire.ContractAlerts, wire.TxRaiseAlerts,
-		client.WithArguments(""), client.WithTransient(map[string][]byte{wire.TransientAlerts: arg}))
-	var rej *gateway.LedgerRejectedError
-	if err != nil && errors.As(err, &rej) && rej.Code == wire.CodeInvalid && rej.Stage == gateway.StageEndorse {
-		res, st, err = l.submit(ctx, wire.ContractAlerts, wire.TxRaiseAlerts, string(arg))
+	if time.Now().UnixNano() >= l.argFormUntil.Load() {
+		res, commit, err := l.contract(wire.ContractAlerts).SubmitAsyncWithContext(ctx, wire.TxRaiseAlerts,
+			client.WithArguments(""), client.WithTransient(map[string][]byte{wire.TransientAlerts: arg}))
+		switch {
+		case err == nil:
+			st, err := l.commitStatus(ctx, wire.TxRaiseAlerts, commit)
+			if err != nil {
+				return wire.RaiseResult{}, err
+			}
+			return raiseResult(res, st)
+		case argumentForm(err):
+			l.argFormUntil.Store(time.Now().Add(argFormRetry).UnixNano())
+		default:
+			return wire.RaiseResult{}, classify(wire.TxRaiseAlerts, gateway.StageEndorse, err)
+		}
 	}
+	res, st, err := l.submit(ctx, wire.ContractAlerts, wire.TxRaiseAlerts, string(arg))
 	if err != nil {
 		return wire.RaiseResult{}, err
 	}
+	return raiseResult(res, st)
+}
+
+// raiseResult decodes RaiseAlerts' result.
+func raiseResult(res []byte, st *client.Status) (wire.RaiseResult, error) {
 	var out wire.RaiseResult
 	if err := json.Unmarshal(res, &out); err != nil {
 		return wire.RaiseResult{}, decodeError(wire.TxRaiseAlerts, st, "result", err)
