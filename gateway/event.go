@@ -64,10 +64,10 @@ type Event struct {
 	// sort Fields again: a third of the ingest handler's CPU went there.
 	// Fields set with it hold only what a JSON decoder returns with
 	// UseNumber (strings of valid UTF-8, json.Number, bool, nil,
-	// map[string]any, []any). It is a cache, not data: it is in no encoding of the Event, the
-	// store drops it once it has the canonical bytes, and whoever changes
-	// Fields after it was set must set it to nil (Canonical would
-	// otherwise write the old fields).
+	// map[string]any, []any). It is a cache, not data: it is in no
+	// encoding of the Event, the store drops it once it has the canonical
+	// bytes, and whoever changes Fields after it was set must set it to
+	// nil (Canonical would otherwise write the old fields).
 	FieldsCanonical []byte `json:"-"`
 }
 

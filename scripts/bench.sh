@@ -121,8 +121,12 @@ bench_ingest() {
     rss="$(peak_rss_mib "${pid}")"
     echo "BENCH gateway_peak_rss_mib ${rss} MiB"
     # The gateway's CPU time per accepted event over the whole scenario
-    # (parse, store, detection, anchoring, alerts, garbage collection):
-    # unlike the rates, other load on a shared machine barely moves it.
+    # (parse, store, detection, anchoring, alerts, garbage collection;
+    # both protocols and the latency phases, unlike
+    # ingest_gateway_cpu_us_per_event, which covers the NDJSON saturation
+    # phase and its drain): unlike the rates, other load on a shared
+    # machine barely moves it. ingest_gateway_cpu_baseline_ratio is
+    # computed from this one.
     awk -v t="$(proc_cpu_ticks "${pid}")" -v n="$(accepted_events http://127.0.0.1:18188)" \
       'BEGIN { if (n > 0) printf "BENCH gateway_cpu_us_per_event %.2f us\n", t * 10000 / n }'
   else

@@ -81,10 +81,10 @@ type Log interface {
 // holding 100–137 MB, the second largest part of the live heap after
 // requests in flight, which is what made the runtime collect nearly
 // without pause (16,384 had put the peak RSS over 1 GiB). Partial leaves
-// hold only the header and the read buffer, but whole ones still come
-// from the store's recent-leaves ring. Scoring does not need more: the models are called in
-// micro-batches of 1,024 rows (onnx.BatcherConfig.MaxBatch) whatever the
-// window. The store's recent-leaves ring holds two reads' worth (the
+// hold only the header and the read buffer, from the files or the
+// store's recent-leaves ring alike. Scoring does not need more: the
+// models are called in micro-batches of 1,024 rows
+// (onnx.BatcherConfig.MaxBatch) whatever the window. The store's recent-leaves ring holds two reads' worth (the
 // wiring in gateway/cmd/ledgerguard).
 const LeavesPerRead = 4_096
 
@@ -590,10 +590,11 @@ func (a *Alerter) alertsFor(ctx context.Context, b gateway.Batch) ([]wire.Alert,
 	seen := map[string]bool{}
 	skipped := 0
 	// The batch is read and scored LeavesPerRead events at a time: only
-	// one window of decoded events is held at once, however large the
-	// batch, which bounds the alerter's memory (a 50,000-event batch of
-	// 1 KB flow records decodes to hundreds of MB). Window features see
-	// the events in the same order either way.
+	// one window of leaves (and the events decoded for window features or
+	// alerts) is held at once, however large the batch, which bounds the
+	// alerter's memory (a 50,000-event batch of 1 KB flow records is
+	// tens of MB of bytes, hundreds decoded). Window features see the
+	// events in the same order either way.
 	for from := b.TreeSizeBefore; from < b.TreeSizeAfter; {
 		to := min(from+LeavesPerRead, b.TreeSizeAfter)
 		leaves, err := a.log.HeaderLeaves(ctx, from, to)

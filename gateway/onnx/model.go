@@ -412,7 +412,7 @@ func (m *Model) detectFrom(ctx context.Context, in input, from *extraction, dst 
 			if !late {
 				var err error
 				if ok, err = in.applies(m.manifest, i); err != nil {
-					return nil, nil, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
+					return dst, nil, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
 				}
 			}
 			if ok {
@@ -427,7 +427,7 @@ func (m *Model) detectFrom(ctx context.Context, in input, from *extraction, dst 
 		if late {
 			var err error
 			if idx, err = m.extractApplying(in, idx, sc); err != nil {
-				return nil, own, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
+				return dst, own, fmt.Errorf("model %s %s: %w", m.manifest.Name, m.manifest.Version, err)
 			}
 			extracted = true
 		}

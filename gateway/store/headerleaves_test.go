@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -152,4 +153,30 @@ func FuzzReadHeader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPartialLeafDecodeErrorIsTyped: a partial leaf whose fields do not
+// decode fails Full with a *SegmentCorruptError naming its segment file,
+// as Leaves reports such a leaf.
+func TestPartialLeafDecodeErrorIsTyped(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, nil)
+	defer s.Close()
+	mustAppend(t, s.Store, testEvents(0, 3, 100))
+	leaves, err := s.HeaderLeaves(ctx, 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := leaves[1]
+	if !l.Partial() {
+		t.Fatal("leaf 1 is whole, want partial")
+	}
+	// The same header, fields that do not decode (the frame checksum
+	// guards the files; this stands for bytes damaged past it).
+	l.Canonical = bytes.Replace(bytes.Clone(l.Canonical), []byte(`"fields":{`), []byte(`"fields":{{`), 1)
+	_, err = l.Full()
+	var sce *SegmentCorruptError
+	if !errors.As(err, &sce) || sce.Path == "" {
+		t.Fatalf("Full of a damaged leaf: %v (%T), want a *SegmentCorruptError naming its file", err, err)
+	}
 }

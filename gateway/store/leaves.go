@@ -56,8 +56,21 @@ func (s *Store) HeaderLeaves(ctx context.Context, from, to uint64) ([]gateway.Le
 			e, err := decodeLeaf(r.leaf, r.seq)
 			return gateway.Leaf{Event: e, Canonical: r.leaf, LeafHash: r.hash}, err
 		}
-		return gateway.HeaderLeaf(h, r.leaf, r.hash, decodeLeaf), nil
+		return gateway.HeaderLeaf(h, r.leaf, r.hash, s.decodeHeld), nil
 	})
+}
+
+// decodeHeld is decodeLeaf for a partial leaf's Full: a leaf that does not
+// decode is a *SegmentCorruptError naming its segment file, as it is from
+// Leaves (the segment list is read without the store's lock: it is an
+// atomic snapshot, and a segment's path never changes).
+func (s *Store) decodeHeld(leaf []byte, seq uint64) (gateway.Event, error) {
+	e, err := decodeLeaf(leaf, seq)
+	if err != nil {
+		seg, _ := s.log.find(seq)
+		return gateway.Event{}, &SegmentCorruptError{Path: seg.path, Reason: fmt.Sprintf("event seq %d: %v", seq, err)}
+	}
+	return e, nil
 }
 
 // maxInterned bounds the distinct header strings one HeaderLeaves call
