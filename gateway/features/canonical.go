@@ -336,7 +336,7 @@ func (e *Engine) scanFields(b []byte, ev *gateway.Event, vals []rawValue, header
 			return scanObject(b, i, keys, members, vals)
 		}
 		var end int
-		if end, ok = skipValue(b, i); !ok {
+		if end, ok = gateway.SkipJSONValue(b, i); !ok {
 			return false
 		}
 		i = end
@@ -382,7 +382,7 @@ func skipHeaderFrom(b []byte, from int) (int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, false
 	}
-	end, ok := skipString(b, i)
+	end, ok := gateway.SkipJSONValue(b, i)
 	if !ok {
 		return 0, false
 	}
@@ -428,8 +428,9 @@ func minHeader(ev *gateway.Event) int {
 // no search for the closing quote); only keys that are not the next
 // wanted one are searched for their end, eight bytes at a time
 // (endKey), and ordered against the wanted keys. Values are skipped
-// with a lookup table for numbers (skipValue). This pass is most of
-// extraction's cost on flow records (83 keys per CIC-IDS2017 event).
+// with a lookup table for numbers (gateway.SkipJSONValue). This pass is
+// most of extraction's cost on flow records (83 keys per CIC-IDS2017
+// event).
 func scanObject(b []byte, i int, keys, members []string, vals []rawValue) bool {
 	if i >= len(b) || b[i] != '{' {
 		return false
@@ -461,8 +462,8 @@ func scanObject(b []byte, i int, keys, members []string, vals []rawValue) bool {
 			i += len(m[next])
 			// A plain decimal (most values of flow records) is parsed
 			// as its end is found, one pass over its bytes; it ends
-			// where skipValue would end it (none of its bytes ends a
-			// scalar).
+			// where gateway.SkipJSONValue would end it (none of its
+			// bytes ends a scalar).
 			var end int
 			if i < len(b) && (b[i] == '-' || b[i]-'0' < 10) {
 				x, n, ok := scanDecimal(bytesString(b[i:]))
@@ -480,7 +481,7 @@ func scanObject(b []byte, i int, keys, members []string, vals []rawValue) bool {
 			}
 			if end == 0 {
 				var ok bool
-				if end, ok = skipValue(b, i); !ok {
+				if end, ok = gateway.SkipJSONValue(b, i); !ok {
 					return false
 				}
 				vals[next] = raw(b[i:end])
@@ -498,7 +499,7 @@ func scanObject(b []byte, i int, keys, members []string, vals []rawValue) bool {
 		}
 		key := b[ks:ke]
 		i = ke + 2
-		end, ok := skipValue(b, i)
+		end, ok := gateway.SkipJSONValue(b, i)
 		if !ok {
 			return false
 		}
@@ -650,69 +651,6 @@ func plainKey(b []byte, i int) ([]byte, int, bool) {
 	return key, j + 1, true
 }
 
-// skipValue returns the index just after the JSON value starting at b[i].
-// It checks only what it needs to find the end (the canonical bytes were
-// written by encoding/json).
-func skipValue(b []byte, i int) (int, bool) {
-	if i >= len(b) {
-		return 0, false
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				end, ok := skipString(b, i)
-				if !ok {
-					return 0, false
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	}
-	j := i
-	for j < len(b) {
-		if endsScalar[b[j]] {
-			return j, j > i
-		}
-		j++
-	}
-	return 0, false
-}
-
 // endsScalar marks the bytes that end a number or literal (true, false,
 // null): one table load per byte instead of seven comparisons.
 var endsScalar = [256]bool{',': true, '}': true, ']': true, ' ': true, '\t': true, '\n': true, '\r': true}
-
-// skipString returns the index after the string starting at b[i] ('"').
-func skipString(b []byte, i int) (int, bool) {
-	j := i + 1
-	for {
-		n := bytes.IndexByte(b[j:], '"')
-		if n < 0 {
-			return 0, false
-		}
-		j += n
-		bs := 0
-		for k := j - 1; k > i && b[k] == '\\'; k-- {
-			bs++
-		}
-		if bs%2 == 0 {
-			return j + 1, true
-		}
-		j++
-	}
-}

@@ -221,7 +221,7 @@ func TestSkipHeader(t *testing.T) {
 			case ok && i < 0:
 				got = ""
 			case ok:
-				end, _ := skipValue(c, i)
+				end, _ := gateway.SkipJSONValue(c, i)
 				got = string(c[i:end])
 			}
 			if got != tc.want {
