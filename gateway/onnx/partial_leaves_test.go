@@ -3,7 +3,6 @@ package onnx
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sync/atomic"
@@ -47,13 +46,7 @@ func TestDetectPartialLeavesMatchesDetect(t *testing.T) {
 	for _, name := range detectModels {
 		t.Run(name, func(t *testing.T) {
 			m := openCommitted(t, name)
-			base := goldenEvents("auth-bruteforce")
-			if name != "auth-bruteforce" && name != "auth-anomaly" {
-				base = benchEvents(t, m, 2000)
-			}
-			base = append(base[:1:1], append([]gateway.Event{{Class: gateway.ClassProcess, Fields: map[string]any{"x": 1}}}, base[1:]...)...)
-			base = withRequiredGaps(base, m.Manifest().AppliesTo.RequireFields)
-			leaves := storedLeaves(t, base)
+			leaves := leavesFor(t, m, name)
 			events := make([]gateway.Event, len(leaves))
 			ofKind := 0
 			for i := range leaves {
@@ -93,11 +86,7 @@ func TestDetectPartialLeavesMatchesDetect(t *testing.T) {
 func TestRegistryPartialLeaves(t *testing.T) {
 	requireORT(t)
 	ctx := context.Background()
-	r, err := NewRegistry(ctx, filepath.Join(repoRoot(t), "models"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
+	r := openRegistry(t)
 	auth := goldenEvents("auth-bruteforce")
 	leaves := append(sharedLeaves(t, r, 600), storedLeaves(t, auth)...)
 	reset := func() {

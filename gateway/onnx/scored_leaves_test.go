@@ -6,6 +6,7 @@ package onnx
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -17,24 +18,42 @@ import (
 // bytes changes nothing a model answers. Every committed model scores
 // evaluation events (as the store returns them) through Detect and
 // through DetectLeaves; the results must be identical, scores bit for bit.
+// leavesFor returns the stored leaves the leaf tests score with model m
+// (committed model name): its evaluation events (the auth models' golden
+// ones) with a class no model reads in the middle, so indexes must still
+// point at the leaves, and events of the model's class lacking a required
+// field, or holding it as null (present), spread over the chunks:
+// DetectLeaves reads require_fields from the bytes and must drop exactly
+// the events Applies refuses.
+func leavesFor(t *testing.T, m *Model, name string) []gateway.Leaf {
+	t.Helper()
+	base := goldenEvents("auth-bruteforce")
+	if name != "auth-bruteforce" && name != "auth-anomaly" {
+		base = benchEvents(t, m, 2000)
+	}
+	base = append(base[:1:1], append([]gateway.Event{{Class: gateway.ClassProcess, Fields: map[string]any{"x": 1}}}, base[1:]...)...)
+	base = withRequiredGaps(base, m.Manifest().AppliesTo.RequireFields)
+	return storedLeaves(t, base)
+}
+
+// openRegistry opens a registry of every committed model, closed when the
+// test ends.
+func openRegistry(t *testing.T) *Registry {
+	t.Helper()
+	r, err := NewRegistry(context.Background(), filepath.Join(repoRoot(t), "models"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
 func TestDetectLeavesMatchesDetect(t *testing.T) {
 	requireORT(t)
 	for _, name := range detectModels {
 		t.Run(name, func(t *testing.T) {
 			m := openCommitted(t, name)
-			base := goldenEvents("auth-bruteforce")
-			if name != "auth-bruteforce" && name != "auth-anomaly" {
-				base = benchEvents(t, m, 2000)
-			}
-			// A class no model reads in the middle: indexes must still
-			// point at the leaves.
-			base = append(base[:1:1], append([]gateway.Event{{Class: gateway.ClassProcess, Fields: map[string]any{"x": 1}}}, base[1:]...)...)
-			// Events of the model's class lacking a required field, or
-			// holding it as null (present), spread over the chunks:
-			// DetectLeaves reads require_fields from the bytes and must
-			// drop exactly the events Applies refuses.
-			base = withRequiredGaps(base, m.Manifest().AppliesTo.RequireFields)
-			leaves := storedLeaves(t, base)
+			leaves := leavesFor(t, m, name)
 			events := make([]gateway.Event, len(leaves))
 			for i := range leaves {
 				events[i] = leaves[i].Event

@@ -44,11 +44,7 @@ func sharedLeaves(t testing.TB, r *Registry, n int) []gateway.Leaf {
 func TestRegistrySharesExtraction(t *testing.T) {
 	requireORT(t)
 	ctx := context.Background()
-	r, err := NewRegistry(ctx, filepath.Join(repoRoot(t), "models"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
+	r := openRegistry(t)
 	for _, g := range sharedGroups {
 		a, _ := r.Get(g[0])
 		b, ok := r.Get(g[1])
