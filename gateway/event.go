@@ -8,6 +8,7 @@
 package gateway
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -57,18 +58,42 @@ type Event struct {
 	Raw        []byte            `json:"raw"`
 	Labels     map[string]string `json:"labels,omitempty"`
 
-	// FieldsCanonical, when not nil, is Fields' canonical encoding (the
-	// JSON object Canonical writes after "fields":), written by the
-	// decoder that built Fields straight from the client's bytes
-	// (ingest.Decoder), so that Validate and Canonical need not walk and
-	// sort Fields again: a third of the ingest handler's CPU went there.
-	// Fields set with it hold only what a JSON decoder returns with
-	// UseNumber (strings of valid UTF-8, json.Number, bool, nil,
-	// map[string]any, []any). It is a cache, not data: it is in no
-	// encoding of the Event, the store drops it once it has the canonical
-	// bytes, and whoever changes Fields after it was set must set it to
-	// nil (Canonical would otherwise write the old fields).
+	// FieldsCanonical, when not nil, is the canonical encoding of the
+	// event's fields (the JSON object Canonical writes after "fields":,
+	// "{}" for none), written by the decoder straight from the client's
+	// bytes (ingest.Decoder), so that Validate and Canonical need not walk
+	// and sort Fields again: a third of the ingest handler's CPU went
+	// there. Either Fields holds the same fields, decoded (only what a
+	// JSON decoder returns with UseNumber: strings of valid UTF-8,
+	// json.Number, bool, nil, map[string]any, []any), or Fields is nil:
+	// ingest's map-free path builds no map for a record normalize keeps
+	// as decoded, since nothing between ingest and the store reads one
+	// (the store writes these bytes; readers of stored events decode
+	// them). Canonical and Validate read these bytes, not Fields, when
+	// they are set. They are in no encoding of the Event, and whoever
+	// changes Fields after they were set must set them to nil (Canonical
+	// would otherwise write the old fields; with Fields nil, decode them
+	// into Fields first).
 	FieldsCanonical []byte `json:"-"`
+}
+
+// FieldValues returns the event's fields as decoded values: Fields, or,
+// when Fields is nil and FieldsCanonical is set (ingest's map-free path),
+// FieldsCanonical decoded as ingest decodes a record (encoding/json with
+// UseNumber), which is also what a reader of the stored event gets. It
+// is for the rare reader of a not yet stored event that needs the values;
+// the error is only for FieldsCanonical that is not a JSON object.
+func (e Event) FieldValues() (map[string]any, error) {
+	if e.Fields != nil || e.FieldsCanonical == nil {
+		return e.Fields, nil
+	}
+	d := json.NewDecoder(bytes.NewReader(e.FieldsCanonical))
+	d.UseNumber()
+	var f map[string]any
+	if err := d.Decode(&f); err != nil {
+		return nil, fmt.Errorf("event %s: fields: %w", e.ID, err)
+	}
+	return f, nil
 }
 
 // ComputeID returns the content-only event id: lowercase hex SHA-256 over

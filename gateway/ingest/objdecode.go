@@ -54,6 +54,21 @@ type Decoder struct {
 	// most objects need no sort.
 	lastKeys  []string
 	lastOrder []int
+
+	// The map-free mode (objshallow.go): shallow is set while it runs,
+	// with the caller's stop; tmp holds nested values' encodings, sstack
+	// the members of the objects being encoded, fields the records'
+	// members; lastNames (concatenated, ending at lastEnds) and lastSOrder
+	// are the last record's names and order, scratch a nested object's.
+	shallow    bool
+	stop       StopFunc
+	tmp        []byte
+	sstack     []smember
+	fields     []Field
+	lastNames  []byte
+	lastEnds   []int
+	lastSOrder []int
+	scratch    []int
 }
 
 // Member is one member of the top-level object Decoder.Members decoded.
@@ -64,11 +79,16 @@ type Member struct {
 	Value any
 	// Raw is the value's bytes as written; it aliases the input.
 	Raw []byte
-	// Canonical, when Value is an object, is its canonical encoding (the
-	// form of gateway.Event.FieldsCanonical). The Decoder never writes
-	// to it again, so it may be kept as it is (it shares a block with
-	// other lines' encodings: do not modify it).
+	// Canonical, when Value is an object (or Shallow), is its canonical
+	// encoding (the form of gateway.Event.FieldsCanonical). The Decoder
+	// never writes to it again, so it may be kept as it is (it shares a
+	// block with other lines' encodings: do not modify it).
 	Canonical []byte
+	// Shallow is set by the map-free mode (MembersShallow) for an object
+	// value: Value is nil, Canonical its encoding and Fields its members
+	// in input order (valid until the next call, aliasing the input).
+	Shallow bool
+	Fields  []Field
 }
 
 // member is one member of an object being decoded; keyEnc and valEnc
@@ -334,6 +354,11 @@ func (d *Decoder) eat(c byte) bool {
 
 // sub returns b[from:to] as a substring of the one copy of b.
 func (d *Decoder) sub(from, to int) string {
+	if d.shallow {
+		// The map-free mode decodes few strings (an envelope's metadata):
+		// a copy of each is less than a copy of the line.
+		return string(d.b[from:to])
+	}
 	if d.sb == nil {
 		d.s = string(d.b)
 		d.sb = d.b
