@@ -41,6 +41,11 @@ import (
 // the last member order it sorted are kept); it is not safe for
 // concurrent use. The zero value is ready to use.
 type Decoder struct {
+	// MapsOnly turns the map-free mode off (MembersShallow, PrefixShallow
+	// and ObjectShallow give up at once), so the parsers take their map
+	// path: for the tests and benchmarks that compare the two.
+	MapsOnly bool
+
 	b, sb []byte // the input; sb: b as copied into s
 	s     string // the copy of b decoded strings are substrings of (made on first use)
 	i     int    // read position in b

@@ -64,6 +64,9 @@ type StopFunc func(key []byte, record bool) bool
 // Members decodes them. ok is false wherever Members gives up and when
 // stop (may be nil) returns true; the caller then uses Members.
 func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, ok bool) {
+	if d.MapsOnly {
+		return nil, false
+	}
 	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
 		return nil, false
 	}
@@ -138,6 +141,9 @@ func (d *Decoder) PrefixShallow(b []byte, stop StopFunc) (members []Member, end 
 // canonical encoding. ok is false wherever Object gives up and when stop
 // (may be nil) returns true; the caller then uses Object.
 func (d *Decoder) ObjectShallow(line []byte, stop StopFunc) (fields []Field, canonical []byte, ok bool) {
+	if d.MapsOnly {
+		return nil, nil, false
+	}
 	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
 		return nil, nil, false
 	}
