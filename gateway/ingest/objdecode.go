@@ -63,13 +63,14 @@ type Decoder struct {
 	// The map-free mode (objshallow.go): shallow is set while it runs,
 	// with the caller's stop; tmp holds nested values' encodings, sstack
 	// the members of the objects being encoded, fields the records'
-	// members; lastNames (concatenated, ending at lastEnds) and lastSOrder
+	// members, keys the names holding escapes, decoded; lastNames (concatenated, ending at lastEnds) and lastSOrder
 	// are the last record's names and order, scratch a nested object's.
 	shallow    bool
 	stop       StopFunc
 	tmp        []byte
 	sstack     []smember
-	fields     []Field
+	fields     []fieldSpan
+	keys       []byte
 	lastNames  []byte
 	lastEnds   []int
 	lastSOrder []int
@@ -93,7 +94,7 @@ type Member struct {
 	// value: Value is nil, Canonical its encoding and Fields its members
 	// in input order (valid until the next call, aliasing the input).
 	Shallow bool
-	Fields  []Field
+	Fields  Fields
 }
 
 // member is one member of an object being decoded; keyEnc and valEnc

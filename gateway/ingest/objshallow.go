@@ -32,21 +32,56 @@ import (
 // UTF-8, nesting past decoderDepth, anything encoding/json would refuse)
 // and where the caller's stop function says the record needs its map.
 
-// Field is one member of a record decoded in the map-free mode: its name
-// and its value as written. Both alias the decoder's input (Key is a
-// copy when the name holds escapes), so they are valid as long as it is.
-type Field struct {
-	Key []byte
-	Raw []byte
+// Fields are the members of a record decoded in the map-free mode, in
+// input order: each one's name and its value as written. They alias the
+// decoder's input (and its scratch space for names holding escapes), so
+// they are valid until the decoder's next call and as long as the input
+// is. They hold offsets rather than slices: the decoder lists every
+// member of every record, and slices (pointers) would cost a write
+// barrier each while the garbage collector runs, which under ingest load
+// is most of the time.
+type Fields struct {
+	line, keys []byte
+	s          []fieldSpan
 }
 
-// smember is one member of an object being encoded in the map-free mode.
+type fieldSpan struct {
+	key span // in keys when esc, else in line
+	esc bool
+	raw span
+}
+
+// Len is the number of members.
+func (f Fields) Len() int { return len(f.s) }
+
+// Key is the i-th member's name, decoded.
+func (f Fields) Key(i int) []byte {
+	if e := &f.s[i]; e.esc {
+		return f.keys[e.key.from:e.key.to]
+	}
+	return f.line[f.s[i].key.from:f.s[i].key.to]
+}
+
+// Raw is the i-th member's value as written.
+func (f Fields) Raw(i int) []byte { return f.line[f.s[i].raw.from:f.s[i].raw.to] }
+
+// smember is one member of an object being encoded in the map-free mode
+// (no pointers, for the reason Fields has none).
 type smember struct {
-	key    []byte // the name, decoded
-	keyEnc span   // the name as written, quotes included, when the encoding copies it
-	val    span   // the value's canonical encoding: in the input, or in d.tmp when tmp
+	key    span // the name, decoded: in d.keys when esc, else in the input
+	esc    bool
+	keyEnc span // the name as written, quotes included, when the encoding copies it
+	val    span // the value's canonical encoding: in the input, or in d.tmp when tmp
 	tmp    bool
 	raw    span // the value as written
+}
+
+// keyOf returns e's name.
+func (d *Decoder) keyOf(e *smember) []byte {
+	if e.esc {
+		return d.keys[e.key.from:e.key.to]
+	}
+	return d.b[e.key.from:e.key.to]
 }
 
 // StopFunc tells the map-free mode to give up when it meets the member
@@ -72,7 +107,7 @@ func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, 
 	}
 	d.start(line)
 	d.shallow, d.stop = true, stop
-	d.tmp, d.fields = d.tmp[:0], d.fields[:0]
+	d.tmp, d.fields, d.keys = d.tmp[:0], d.fields[:0], d.keys[:0]
 	base := len(d.enc)
 	defer func() { d.shallow, d.stop = false, nil; d.end(base, ok) }()
 	d.ws()
@@ -86,10 +121,11 @@ func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, 
 			if d.peek() != '"' {
 				return nil, false
 			}
-			key, _, named := d.skey()
+			at, esc, _, named := d.skey()
 			if !named {
 				return nil, false
 			}
+			key := d.keyAt(at, esc)
 			d.ws()
 			if !d.eat(':') {
 				return nil, false
@@ -107,7 +143,7 @@ func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, 
 				}
 				m.Shallow = true
 				m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
-				m.Fields = d.fields[fieldStart:len(d.fields):len(d.fields)]
+				m.Fields = Fields{line: d.b, keys: d.keys, s: d.fields[fieldStart:len(d.fields):len(d.fields)]}
 			} else if m.Value, _, ok = d.value(1); !ok {
 				return nil, false
 			}
@@ -140,30 +176,30 @@ func (d *Decoder) PrefixShallow(b []byte, stop StopFunc) (members []Member, end 
 // record; fields are its members in input order and canonical its
 // canonical encoding. ok is false wherever Object gives up and when stop
 // (may be nil) returns true; the caller then uses Object.
-func (d *Decoder) ObjectShallow(line []byte, stop StopFunc) (fields []Field, canonical []byte, ok bool) {
+func (d *Decoder) ObjectShallow(line []byte, stop StopFunc) (fields Fields, canonical []byte, ok bool) {
 	if d.MapsOnly {
-		return nil, nil, false
+		return Fields{}, nil, false
 	}
 	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
-		return nil, nil, false
+		return Fields{}, nil, false
 	}
 	d.start(line)
 	d.shallow, d.stop = true, stop
-	d.tmp, d.fields = d.tmp[:0], d.fields[:0]
+	d.tmp, d.fields, d.keys = d.tmp[:0], d.fields[:0], d.keys[:0]
 	base := len(d.enc)
 	defer func() { d.shallow, d.stop = false, nil; d.end(base, ok) }()
 	d.ws()
 	if d.peek() != '{' {
-		return nil, nil, false
+		return Fields{}, nil, false
 	}
 	if !d.shallowObject(0, true) {
-		return nil, nil, false
+		return Fields{}, nil, false
 	}
 	d.ws()
 	if d.i != len(d.b) {
-		return nil, nil, false
+		return Fields{}, nil, false
 	}
-	return d.fields, d.enc[base:len(d.enc):len(d.enc)], true
+	return Fields{line: d.b, keys: d.keys, s: d.fields}, d.enc[base:len(d.enc):len(d.enc)], true
 }
 
 // Value decodes raw, one JSON value (such as a Field's Raw), as Members
@@ -207,7 +243,7 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 			if d.peek() != '"' {
 				return false
 			}
-			key, keyEnc, ok := d.skey()
+			key, esc, keyEnc, ok := d.skey()
 			if !ok {
 				return false
 			}
@@ -216,7 +252,7 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 				return false
 			}
 			d.ws()
-			if record && d.stop != nil && d.stop(key, true) {
+			if record && d.stop != nil && d.stop(d.keyAt(key, esc), true) {
 				return false
 			}
 			start := d.i
@@ -224,7 +260,7 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 			if !ok {
 				return false
 			}
-			d.sstack = append(d.sstack, smember{key: key, keyEnc: keyEnc, val: val, tmp: tmp, raw: span{int32(start), int32(d.i)}})
+			d.sstack = append(d.sstack, smember{key: key, esc: esc, keyEnc: keyEnc, val: val, tmp: tmp, raw: span{int32(start), int32(d.i)}})
 			if more, ok = d.more(); !ok {
 				return false
 			}
@@ -246,7 +282,7 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 	first := true
 	for j, k := range order {
 		e := &ms[k]
-		if j+1 < len(order) && bytes.Equal(ms[order[j+1]].key, e.key) {
+		if j+1 < len(order) && bytes.Equal(d.keyOf(&ms[order[j+1]]), d.keyOf(e)) {
 			if record {
 				return false // which duplicate the encoding shows is encoding/json's business
 			}
@@ -259,7 +295,7 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 		if e.keyEnc.to != 0 {
 			out = append(out, d.b[e.keyEnc.from:e.keyEnc.to]...)
 		} else {
-			out, _ = gateway.AppendFieldValue(out, string(e.key)) // a string always encodes
+			out, _ = gateway.AppendFieldValue(out, string(d.keyOf(e))) // a string always encodes
 		}
 		out = append(out, ':')
 		if e.tmp {
@@ -272,7 +308,7 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 	if record {
 		d.enc = out
 		for i := range ms {
-			d.fields = append(d.fields, Field{Key: ms[i].key, Raw: d.b[ms[i].raw.from:ms[i].raw.to]})
+			d.fields = append(d.fields, fieldSpan{key: ms[i].key, esc: ms[i].esc, raw: ms[i].raw})
 		}
 		d.tmp = d.tmp[:tbase]
 		return true
@@ -356,22 +392,22 @@ func (d *Decoder) shallowArray(depth int) bool {
 // shallowString encodes the string at d.i: the input bytes when the
 // encoding copies them (see str), else written to d.tmp.
 func (d *Decoder) shallowString() (enc span, tmp, ok bool) {
-	key, keyEnc, ok := d.skey()
+	at, esc, plain, ok := d.skey()
 	if !ok {
 		return span{}, false, false
 	}
-	if keyEnc.to != 0 {
-		return keyEnc, false, true
+	if plain.to != 0 {
+		return plain, false, true
 	}
 	tbase := len(d.tmp)
-	d.tmp, _ = gateway.AppendFieldValue(d.tmp, string(key)) // a string always encodes
+	d.tmp, _ = gateway.AppendFieldValue(d.tmp, string(d.keyAt(at, esc))) // a string always encodes
 	return span{int32(tbase), int32(len(d.tmp))}, true, true
 }
 
 // skey reads the string at d.i (its '"') without making a string of it:
-// s aliases the input unless the string holds escapes (then it is the
-// decoded copy); enc is as str's.
-func (d *Decoder) skey() (s []byte, enc span, ok bool) {
+// at locates it decoded, in the input or, when it holds escapes (esc), in
+// d.keys; enc is as str's.
+func (d *Decoder) skey() (at span, esc bool, enc span, ok bool) {
 	b := d.b
 	start := d.i
 	plain := true
@@ -380,22 +416,32 @@ func (d *Decoder) skey() (s []byte, enc span, ok bool) {
 		case c == '"':
 			d.i = i + 1
 			if plain {
-				return b[start+1 : i], span{int32(start), int32(d.i)}, true
+				return span{int32(start + 1), int32(i)}, false, span{int32(start), int32(d.i)}, true
 			}
-			return b[start+1 : i], span{}, true
+			return span{int32(start + 1), int32(i)}, false, span{}, true
 		case c == '\\':
 			str, _, ok := d.escaped(start)
 			if !ok {
-				return nil, span{}, false
+				return span{}, false, span{}, false
 			}
-			return []byte(str), span{}, true
+			from := len(d.keys)
+			d.keys = append(d.keys, str...)
+			return span{int32(from), int32(len(d.keys))}, true, span{}, true
 		case c < 0x20:
-			return nil, span{}, false // encoding/json refuses it
+			return span{}, false, span{}, false // encoding/json refuses it
 		case c > 0x7e || c == '<' || c == '>' || c == '&':
 			plain = false
 		}
 	}
-	return nil, span{}, false
+	return span{}, false, span{}, false
+}
+
+// keyAt returns the string skey located.
+func (d *Decoder) keyAt(at span, esc bool) []byte {
+	if esc {
+		return d.keys[at.from:at.to]
+	}
+	return d.b[at.from:at.to]
 }
 
 // recordOrder is order for the record's members: lines of one source
@@ -405,7 +451,7 @@ func (d *Decoder) recordOrder(ms []smember) []int {
 	if len(d.lastEnds) == len(ms) {
 		same, from := true, 0
 		for i := range ms {
-			if !bytes.Equal(ms[i].key, d.lastNames[from:d.lastEnds[i]]) {
+			if !bytes.Equal(d.keyOf(&ms[i]), d.lastNames[from:d.lastEnds[i]]) {
 				same = false
 				break
 			}
@@ -417,28 +463,28 @@ func (d *Decoder) recordOrder(ms []smember) []int {
 	}
 	d.lastNames, d.lastEnds = d.lastNames[:0], d.lastEnds[:0]
 	for i := range ms {
-		d.lastNames = append(d.lastNames, ms[i].key...)
+		d.lastNames = append(d.lastNames, d.keyOf(&ms[i])...)
 		d.lastEnds = append(d.lastEnds, len(d.lastNames))
 	}
-	d.lastSOrder = sortMembers(d.lastSOrder[:0], ms)
+	d.lastSOrder = d.sortMembers(d.lastSOrder[:0], ms)
 	return d.lastSOrder
 }
 
 // scratchOrder is order for a nested object, in scratch space of its own
 // (the caller is done with it before another object is sorted).
 func (d *Decoder) scratchOrder(ms []smember) []int {
-	d.scratch = sortMembers(d.scratch[:0], ms)
+	d.scratch = d.sortMembers(d.scratch[:0], ms)
 	return d.scratch
 }
 
 // sortMembers appends to dst the indexes of ms in the order of their
 // names, a repeated name's in input order.
-func sortMembers(dst []int, ms []smember) []int {
+func (d *Decoder) sortMembers(dst []int, ms []smember) []int {
 	for i := range ms {
 		dst = append(dst, i)
 	}
 	slices.SortFunc(dst, func(a, b int) int {
-		if c := bytes.Compare(ms[a].key, ms[b].key); c != 0 {
+		if c := bytes.Compare(d.keyOf(&ms[a]), d.keyOf(&ms[b])); c != 0 {
 			return c
 		}
 		return a - b

@@ -95,19 +95,20 @@ func sameMembers(t *testing.T, b []byte, d *Decoder, got, want []Member) {
 
 // sameFields fails t unless fields are obj's members, names distinct,
 // each raw value decoding (Decoder.Value) to obj's.
-func sameFields(t *testing.T, b []byte, d *Decoder, fields []Field, obj map[string]any) {
+func sameFields(t *testing.T, b []byte, d *Decoder, fields Fields, obj map[string]any) {
 	t.Helper()
-	if len(fields) != len(obj) {
-		t.Fatalf("%q: %d fields, map of %d", b, len(fields), len(obj))
+	if fields.Len() != len(obj) {
+		t.Fatalf("%q: %d fields, map of %d", b, fields.Len(), len(obj))
 	}
-	for _, f := range fields {
-		want, ok := obj[string(f.Key)]
+	for i := range fields.Len() {
+		key, raw := fields.Key(i), fields.Raw(i)
+		want, ok := obj[string(key)]
 		if !ok {
-			t.Fatalf("%q: field %q not in the map %#v", b, f.Key, obj)
+			t.Fatalf("%q: field %q not in the map %#v", b, key, obj)
 		}
-		got, ok := d.Value(f.Raw)
+		got, ok := d.Value(raw)
 		if !ok || !reflect.DeepEqual(got, want) {
-			t.Fatalf("%q: field %q: Value(%q) = %#v (%v), map %#v", b, f.Key, f.Raw, got, ok, want)
+			t.Fatalf("%q: field %q: Value(%q) = %#v (%v), map %#v", b, key, raw, got, ok, want)
 		}
 	}
 }
@@ -165,8 +166,8 @@ func TestDecoderShallowCanonical(t *testing.T) {
 			t.Errorf("Canonical = %s, want %s", got, want)
 		}
 		var names []string
-		for _, f := range members[1].Fields {
-			names = append(names, string(f.Key)+"="+string(f.Raw))
+		for i := range members[1].Fields.Len() {
+			names = append(names, string(members[1].Fields.Key(i))+"="+string(members[1].Fields.Raw(i)))
 		}
 		if got, want := fmt.Sprint(names), `[b="x<y" a=1.50 c={"z":[1,"\u00e9"],"y":null,"y":{}} A=true é="\/"]`; got != want {
 			t.Errorf("Fields = %s, want %s", got, want)

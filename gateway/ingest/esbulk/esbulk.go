@@ -257,7 +257,7 @@ func source(res *Result, it Item, line []byte, lineNo int, m ingest.Meta, stream
 	var kept normalize.Result
 	isKept, ok := false, false
 	if dec != nil {
-		var fields []ingest.Field
+		var fields ingest.Fields
 		if fields, canon, ok = dec.ObjectShallow(line, stopAtMaps); ok {
 			kept, isKept = normalize.Shallow(fields, dec.Value)
 		}

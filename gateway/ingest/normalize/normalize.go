@@ -119,13 +119,14 @@ func MayRecognise(key []byte) bool {
 // the caller keeps the object's canonical encoding as the event's fields.
 // Only the members kept records are read by are decoded (dns.question.name,
 // event.category, event, @timestamp, host, host.name).
-func Shallow(fields []ingest.Field, value func(raw []byte) (any, bool)) (r Result, ok bool) {
+func Shallow(fields ingest.Fields, value func(raw []byte) (any, bool)) (r Result, ok bool) {
 	var at [len(keptNames)]int // 1 + the index in fields of each of keptNames
-	for i, f := range fields {
-		if MayRecognise(f.Key) {
+	for i := range fields.Len() {
+		key := fields.Key(i)
+		if MayRecognise(key) {
 			return Result{}, false
 		}
-		if k := keptName(f.Key); k >= 0 {
+		if k := keptName(key); k >= 0 {
 			at[k] = i + 1
 		}
 	}
@@ -135,7 +136,7 @@ func Shallow(fields []ingest.Field, value func(raw []byte) (any, bool)) (r Resul
 		if k < 0 || at[k] == 0 {
 			return nil, false
 		}
-		v, decoded := value(fields[at[k]-1].Raw)
+		v, decoded := value(fields.Raw(at[k] - 1))
 		if !decoded {
 			ok = false
 		}
