@@ -40,6 +40,10 @@ import (
 // Decoder is reused across the lines of a request (its scratch space and
 // the last member order it sorted are kept); it is not safe for
 // concurrent use. The zero value is ready to use.
+//
+// Its map-free mode (MembersShallow, PrefixShallow, ObjectShallow; see
+// objshallow.go) writes the same canonical encoding without building the
+// record's map at all, for the records normalize keeps as decoded.
 type Decoder struct {
 	// MapsOnly turns the map-free mode off (MembersShallow, PrefixShallow
 	// and ObjectShallow give up at once), so the parsers take their map
