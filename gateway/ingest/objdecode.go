@@ -79,6 +79,8 @@ type Decoder struct {
 	lastEnds   []int
 	lastSOrder []int
 	scratch    []int
+	strs       [8]cachedString // see cachedStr
+	strNext    int
 }
 
 // Member is one member of the top-level object Decoder.Members decoded.
@@ -383,6 +385,9 @@ func (d *Decoder) value(depth int) (v any, enc span, ok bool) {
 	start := d.i
 	switch c := d.peek(); {
 	case c == '"':
+		if d.shallow {
+			return d.cachedStr()
+		}
 		s, enc, ok := d.str()
 		return s, enc, ok
 	case c == '{':

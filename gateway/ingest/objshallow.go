@@ -212,7 +212,8 @@ func (d *Decoder) Value(raw []byte) (v any, ok bool) {
 		return nil, false
 	}
 	d.b, d.sb, d.s, d.i = raw, nil, "", 0
-	defer func() { d.b, d.sb = nil, nil }()
+	d.shallow = true // strings one by one, short ones from cachedStr
+	defer func() { d.b, d.sb, d.shallow = nil, nil, false }()
 	d.ws()
 	if v, _, ok = d.value(1); !ok {
 		return nil, false
@@ -512,4 +513,55 @@ func memberName(key []byte) string {
 		return "fields"
 	}
 	return string(key)
+}
+
+// cachedString is a decoded string and the same boxed.
+type cachedString struct {
+	s string
+	v any
+}
+
+// maxCachedString is the longest string cachedStr keeps.
+const maxCachedString = 64
+
+// cachedStr is str for the map-free mode, boxed: the few strings it
+// decodes (an envelope's metadata, the members normalize reads) repeat
+// from line to line, so the last few short ones are kept boxed and a
+// repeat costs no allocation (two per string otherwise: the copy and
+// the box).
+func (d *Decoder) cachedStr() (v any, enc span, ok bool) {
+	b := d.b
+	start := d.i
+	plain := true
+	for i := start + 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			raw := b[start+1 : i]
+			d.i = i + 1
+			if plain {
+				enc = span{int32(start), int32(d.i)}
+			}
+			if len(raw) > maxCachedString {
+				return string(raw), enc, true
+			}
+			for k := range d.strs {
+				if e := &d.strs[k]; e.v != nil && e.s == string(raw) {
+					return e.v, enc, true
+				}
+			}
+			e := &d.strs[d.strNext%len(d.strs)]
+			d.strNext++
+			e.s = string(raw)
+			e.v = e.s
+			return e.v, enc, true
+		case c == '\\':
+			s, enc, ok := d.escaped(start)
+			return s, enc, ok
+		case c < 0x20:
+			return nil, span{}, false // encoding/json refuses it
+		case c > 0x7e || c == '<' || c == '>' || c == '&':
+			plain = false
+		}
+	}
+	return nil, span{}, false
 }
