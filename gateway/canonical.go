@@ -31,7 +31,8 @@ import (
 //     goes to encoding/json (which also produces the error, if any).
 //
 // An event whose FieldsCanonical is set (by ingest's decoder, which wrote
-// it from the client's bytes) has those bytes spliced in for its fields:
+// it from the client's bytes) has those bytes spliced in for its fields,
+// whether or not it also carries them as Fields:
 // the decoder copies numbers and plain strings as written and encodes
 // everything else with AppendFieldValue, the encoder below, and its fuzz
 // test (ingest.FuzzDecoderCanonical) checks the result equals this
@@ -76,9 +77,13 @@ func appendCanonical(dst []byte, e *Event) ([]byte, bool) {
 	}
 	dst = append(dst, `,"class":`...)
 	dst = appendJSONString(dst, string(e.Class))
-	if len(e.Fields) > 0 && e.FieldsCanonical != nil {
-		dst = append(dst, `,"fields":`...)
-		dst = append(dst, e.FieldsCanonical...)
+	if e.FieldsCanonical != nil {
+		// Fields may be nil (ingest's map-free path): the bytes are the
+		// fields. "{}", an empty object, is omitted as empty Fields are.
+		if len(e.FieldsCanonical) > len("{}") {
+			dst = append(dst, `,"fields":`...)
+			dst = append(dst, e.FieldsCanonical...)
+		}
 	} else if len(e.Fields) > 0 {
 		dst = append(dst, `,"fields":`...)
 		var ok bool

@@ -39,6 +39,30 @@ func TestEventIDOccurrence(t *testing.T) {
 	}
 }
 
+// TestEventIDGolden pins ids computed independently (SHA-256 over each
+// part prefixed with its length as 8 bytes big-endian, in Python's
+// hashlib): ids are stored and sent back, so how they are computed may
+// change but never what they are.
+func TestEventIDGolden(t *testing.T) {
+	tests := []struct {
+		source, sourcetype string
+		raw                []byte
+		occurrence, want   string
+	}{
+		{"api", "nsl-kdd", []byte(`{"event":{"a":1}}`), "", "80d77ca576495c7020994b3d4ce4c1aebe80b178d487f008f861a8e5841d4621"},
+		{"api", "nsl-kdd", []byte(`{"event":{"a":1}}`), "k#3", "4aa71f005462d1fd0402b4820bd48a082a3a9310625f03991c59dda0f14a7e5f"},
+		{"", "", nil, "", "9d908ecfb6b256def8b49a7c504e6c889c4b0e41fe6ce3e01863dd7b61a20aa0"},
+		{"é", "", []byte{0xff, 0}, "_id:4:logs/7", "26d2c1812956920f98da8590bd2db164f6a296f980352709d77ce081a9e6dd37"},
+	}
+	for _, tt := range tests {
+		for range 2 { // the second time through a pooled buffer
+			if got := EventID(tt.source, tt.sourcetype, tt.raw, tt.occurrence); got != tt.want {
+				t.Errorf("EventID(%q, %q, %q, %q) = %s, want %s", tt.source, tt.sourcetype, tt.raw, tt.occurrence, got, tt.want)
+			}
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	ok := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	parse := func(s string) time.Time {

@@ -9,7 +9,8 @@
 // and a limit on concurrent decodes across protocols (Decoders), and the
 // one-pass JSON object decoder the NDJSON, HEC and _bulk parsers try first
 // (Decoder), which also writes the canonical encoding of the event's
-// fields (gateway.Event.FieldsCanonical).
+// fields (gateway.Event.FieldsCanonical) and, for a record normalize keeps
+// as decoded, builds no map of it at all (its map-free mode).
 //
 // The protocol parsers live in sub-packages (hec, esbulk, otlp, ndjson,
 // syslog) and the recognition of well-known security log shapes in

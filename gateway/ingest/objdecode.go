@@ -40,7 +40,16 @@ import (
 // Decoder is reused across the lines of a request (its scratch space and
 // the last member order it sorted are kept); it is not safe for
 // concurrent use. The zero value is ready to use.
+//
+// Its map-free mode (MembersShallow, PrefixShallow, ObjectShallow; see
+// objshallow.go) writes the same canonical encoding without building the
+// record's map at all, for the records normalize keeps as decoded.
 type Decoder struct {
+	// MapsOnly turns the map-free mode off (MembersShallow, PrefixShallow
+	// and ObjectShallow give up at once), so the parsers take their map
+	// path: for the tests and benchmarks that compare the two.
+	MapsOnly bool
+
 	b, sb []byte // the input; sb: b as copied into s
 	s     string // the copy of b decoded strings are substrings of (made on first use)
 	i     int    // read position in b
@@ -54,6 +63,24 @@ type Decoder struct {
 	// most objects need no sort.
 	lastKeys  []string
 	lastOrder []int
+
+	// The map-free mode (objshallow.go): shallow is set while it runs,
+	// with the caller's stop; tmp holds nested values' encodings, sstack
+	// the members of the objects being encoded, fields the records'
+	// members, keys the names holding escapes, decoded; lastNames (concatenated, ending at lastEnds) and lastSOrder
+	// are the last record's names and order, scratch a nested object's.
+	shallow    bool
+	stop       StopFunc
+	tmp        []byte
+	sstack     []smember
+	fields     []fieldSpan
+	keys       []byte
+	lastNames  []byte
+	lastEnds   []int
+	lastSOrder []int
+	scratch    []int
+	strs       [8]cachedString // see cachedStr
+	strNext    int
 }
 
 // Member is one member of the top-level object Decoder.Members decoded.
@@ -64,11 +91,16 @@ type Member struct {
 	Value any
 	// Raw is the value's bytes as written; it aliases the input.
 	Raw []byte
-	// Canonical, when Value is an object, is its canonical encoding (the
-	// form of gateway.Event.FieldsCanonical). The Decoder never writes
-	// to it again, so it may be kept as it is (it shares a block with
-	// other lines' encodings: do not modify it).
+	// Canonical, when Value is an object (or Shallow), is its canonical
+	// encoding (the form of gateway.Event.FieldsCanonical). The Decoder
+	// never writes to it again, so it may be kept as it is (it shares a
+	// block with other lines' encodings: do not modify it).
 	Canonical []byte
+	// Shallow is set by the map-free mode (MembersShallow) for an object
+	// value: Value is nil, Canonical its encoding and Fields its members
+	// in input order (valid until the next call, aliasing the input).
+	Shallow bool
+	Fields  Fields
 }
 
 // member is one member of an object being decoded; keyEnc and valEnc
@@ -334,6 +366,11 @@ func (d *Decoder) eat(c byte) bool {
 
 // sub returns b[from:to] as a substring of the one copy of b.
 func (d *Decoder) sub(from, to int) string {
+	if d.shallow {
+		// The map-free mode decodes few strings (an envelope's metadata):
+		// a copy of each is less than a copy of the line.
+		return string(d.b[from:to])
+	}
 	if d.sb == nil {
 		d.s = string(d.b)
 		d.sb = d.b
@@ -348,6 +385,9 @@ func (d *Decoder) value(depth int) (v any, enc span, ok bool) {
 	start := d.i
 	switch c := d.peek(); {
 	case c == '"':
+		if d.shallow {
+			return d.cachedStr()
+		}
 		s, enc, ok := d.str()
 		return s, enc, ok
 	case c == '{':

@@ -229,6 +229,12 @@ func action(line []byte, lineNo, n int, defaultIndex string, dec *ingest.Decoder
 	}
 }
 
+// stopAtMaps stops the map-free decode of a document at a member name
+// normalize may recognise its shape by: it needs its map.
+func stopAtMaps(key []byte, record bool) bool {
+	return record && normalize.MayRecognise(key)
+}
+
 // source completes an item with its source line.
 func source(res *Result, it Item, line []byte, lineNo int, m ingest.Meta, stream *normalize.Stream, dec *ingest.Decoder) Item {
 	if it.Error != nil {
@@ -242,11 +248,22 @@ func source(res *Result, it Item, line []byte, lineNo int, m ingest.Meta, stream
 	}
 	// The fast decoder first (it also writes the document's canonical
 	// encoding); what it does not take, DecodeObject decodes or refuses.
+	// A document normalize keeps as decoded is not decoded into a map at
+	// all (the decoder's map-free mode, which gives up as soon as it meets
+	// a member name normalize may recognise a shape by): its fields are
+	// the canonical encoding the decoder wrote.
 	var obj map[string]any
 	var canon []byte
-	ok := false
+	var kept normalize.Result
+	isKept, ok := false, false
 	if dec != nil {
-		obj, canon, ok = dec.Object(line)
+		var fields ingest.Fields
+		if fields, canon, ok = dec.ObjectShallow(line, stopAtMaps); ok {
+			kept, isKept = normalize.Shallow(fields, dec.Value)
+		}
+		if ok = isKept; !ok {
+			obj, canon, ok = dec.Object(line)
+		}
 	}
 	if !ok {
 		var err error
@@ -260,8 +277,14 @@ func source(res *Result, it Item, line []byte, lineNo int, m ingest.Meta, stream
 	if it.ID != "" {
 		m = m.WithOccurrence("_id:" + strconv.Itoa(len(it.Index)) + ":" + it.Index + "/" + it.ID)
 	}
-	ev := normalize.Object(obj, m.Sourcetype).Event(m, line, zeroTime)
-	ingest.KeepCanonical(&ev, obj, canon) // when kept as decoded
+	var ev gateway.Event
+	if isKept {
+		ev = kept.Event(m, line, zeroTime)
+		ev.FieldsCanonical = canon
+	} else {
+		ev = normalize.Object(obj, m.Sourcetype).Event(m, line, zeroTime)
+		ingest.KeepCanonical(&ev, obj, canon) // when kept as decoded
+	}
 	if ie := ingest.Validate(proto, lineNo, len(res.Items), ev); ie != nil {
 		it.Status = 400
 		reason := "failed to parse: " + ie.Msg

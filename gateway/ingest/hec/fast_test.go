@@ -1,6 +1,7 @@
 package hec
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -21,6 +22,11 @@ func FuzzFastParse(f *testing.F) {
 		`{"event":{"a":1},"fields":"x"}`, `{"event":null}`, `{"event":""}`, `{"Event":{"a":1}}`, `{"event":1,"event":2}`,
 		`{"host":5,"event":"x"}`, `{"time":"abc","event":"x"}`, `{"event":{"a":1}} x`, `{"event":{"a":1}}]`, "{\"event\":\"\xff\"}",
 		`{"event":{"flow_id":1,"event_type":"flow","src_ip":"10.0.0.1"}}`, `{"event":{"@timestamp":"0000-01-01T00:00:00+00:01"}}`,
+		`{"event":{"@timestamp":"2026-12-05T01:02:03.5Z","host":{"name":"web-1","name":"web-2"},"event":{"category":"process"},"a":{"b":1,"b":[{"c":"<"}]}}}`,
+		`{"event":{"host.name":"h","dns.question.name":"x.example","@timestamp":1700000000.25}}{"event":{"winlog":{"event_id":4624,"channel":"Security"}}}`,
+		`{"event":{"EventID":4688,"Channel":"Security"}}`, `{"event":{"a":1},"fields":{}}`, `{"event":{"a":1},"FIELDS":{"b":2}}`,
+		`{"host":{"a":1},"event":{"a":1}}`, `{"time":{},"event":{"a":1}}`, `{"event":{"a":1,"a":2}}`, `{"event":{"\u0068ost.name":"h","é":"\u2028"}}`,
+		"{\"event\":{\"a\":\"\xff\"}}", `{"event":{}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -33,32 +39,61 @@ func FuzzFastParse(f *testing.F) {
 			return // refused before either decoder
 		}
 		want, werr := parseEvents(body, m, lim)
+		maps, merr := parseFast(body, m, lim, &ingest.Decoder{MapsOnly: true})
+		if errors.Is(merr, errSlowPath) {
+			maps, merr = want, werr
+		}
 		if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
 			t.Fatalf("%q: fast path error %v, encoding/json path %v", body, gerr, werr)
 		}
-		ingesttest.SameEvents(t, body, got, want)
+		if (merr == nil) != (werr == nil) || (merr != nil && merr.Error() != werr.Error()) {
+			t.Fatalf("%q: map path error %v, encoding/json path %v", body, merr, werr)
+		}
+		ingesttest.SameEvents(t, body, maps, want)
+		ingesttest.SameEvents(t, body, got, maps)
 	})
 }
 
-// TestFastParseTaken pins that an ordinary HEC body takes the fast path
-// and that its unrecognised records carry the decoder's encoding.
+// TestFastParseTaken pins that an ordinary HEC body takes the fast path,
+// that its unrecognised records carry no map (Fields nil, FieldsCanonical
+// the decoder's encoding) and the others theirs, and that every event is
+// the map path's and the encoding/json path's.
 func TestFastParseTaken(t *testing.T) {
-	body := []byte(`{"sourcetype":"nsl-kdd","event":{"kdd.service":"http","kdd.src_bytes":181}}` + "\n" + `{"event":{"a":1}} {"event":"a line"}`)
-	evs, err := parseFast(body, meta(), ingest.Limits{}.WithDefaults(), new(ingest.Decoder))
-	if err != nil || len(evs) != 3 {
+	body := []byte(`{"sourcetype":"nsl-kdd","event":{"kdd.service":"http","kdd.src_bytes":181}}` + "\n" + `{"event":{"a":1}} {"event":"a line"}` +
+		`{"event":{"@timestamp":"2026-12-05T01:02:03Z","event":{"category":"authentication"},"host":{"name":"web-1"}}}` +
+		`{"event":{"a":1},"fields":{"b":"2"}}{"event":{"event_type":"alert","src_ip":"10.0.0.1","alert":{"signature":"x"}}}`)
+	m := meta()
+	m.Key, m.Host = "k", ""
+	lim := ingest.Limits{}.WithDefaults()
+	evs, err := parseFast(body, m, lim, new(ingest.Decoder))
+	if err != nil || len(evs) != 6 {
 		t.Fatalf("parseFast: %v, %d events", err, len(evs))
 	}
-	for i, want := range []bool{true, true, false} {
-		if got := evs[i].FieldsCanonical != nil; got != want {
-			t.Errorf("event %d: FieldsCanonical set = %v, want %v", i, got, want)
+	for i, want := range []bool{true, true, false, true, false, false} {
+		if got := evs[i].Fields == nil && evs[i].FieldsCanonical != nil; got != want {
+			t.Errorf("event %d: map-free = %v, want %v", i, got, want)
 		}
 	}
+	if evs[3].Class != gateway.ClassAuth || evs[3].Host != "web-1" || evs[3].Time.Year() != 2026 || evs[5].Class != gateway.ClassAlert {
+		t.Errorf("ECS event %s %q %v, Suricata alert %s", evs[3].Class, evs[3].Host, evs[3].Time, evs[5].Class)
+	}
+	maps, err := parseFast(body, m, lim, &ingest.Decoder{MapsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict, err := parseEvents(body, m, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingesttest.SameEvents(t, body, evs, maps)
+	ingesttest.SameEvents(t, body, maps, strict)
 }
 
 // BenchmarkEventsPath is the CPU per HEC event of a 1000-event body of
 // 41-field flow records: ParseEvents plus the store's per-event Validate
-// and Canonical, for the encoding/json path ("strict") and the fast
-// decoder ("fast") in the same process.
+// and Canonical, for the encoding/json path ("strict"), the fast decoder
+// building maps ("maps") and its map-free mode ("fast") in the same
+// process.
 func BenchmarkEventsPath(b *testing.B) {
 	var one strings.Builder
 	one.WriteString(`{"event":{"bench.r":"000000000000","event.category":"network","kdd.flag":"SF","kdd.protocol_type":"tcp","kdd.service":"http"`)
@@ -73,6 +108,7 @@ func BenchmarkEventsPath(b *testing.B) {
 		parse func() ([]gateway.Event, error)
 	}{
 		{"strict", func() ([]gateway.Event, error) { return parseEvents(body, meta(), lim) }},
+		{"maps", func() ([]gateway.Event, error) { return parseFast(body, meta(), lim, &ingest.Decoder{MapsOnly: true}) }},
 		{"fast", func() ([]gateway.Event, error) { return ParseEvents(body, meta(), lim) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

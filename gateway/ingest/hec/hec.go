@@ -74,6 +74,12 @@ type envelope struct {
 	decoded    bool
 	eventValue any
 	eventCanon []byte
+
+	// isKept: the map-free decode took the envelope (see fastEnvelope);
+	// eventValue is nil, kept is normalize's result for the event object
+	// (no Fields) and eventCanon its fields.
+	isKept bool
+	kept   normalize.Result
 }
 
 // envelopeNames are the envelope's member names, in the order of its
@@ -86,24 +92,55 @@ var decoders = sync.Pool{New: func() any { return new(ingest.Decoder) }}
 // fastEnvelope decodes the envelope at the start of body (its "{") with
 // the fast decoder into env, returning where it ends; ok false leaves the
 // request to the encoding/json path (see parseFast).
+//
+// It tries the decoder's map-free mode first: an "event" object normalize
+// keeps as decoded, with no "fields" to merge into it, becomes an event
+// with no map at all (its fields are the canonical encoding the decoder
+// wrote, see gateway.Event.FieldsCanonical); the decoder gives up on any
+// other envelope as soon as it meets "fields" or a member name normalize
+// may recognise a shape by, and the envelope is decoded again with maps.
 func fastEnvelope(dec *ingest.Decoder, body []byte, env *envelope) (end int, ok bool) {
+	if members, end, ok := dec.PrefixShallow(body, stopAtMaps); ok && fillEnvelope(dec, members, env) {
+		return end, true
+	}
+	*env = envelope{}
 	members, end, ok := dec.Prefix(body)
-	if !ok {
+	if !ok || !fillEnvelope(dec, members, env) {
 		return 0, false
 	}
+	return end, true
+}
+
+// stopAtMaps stops the map-free decode where the envelope needs its
+// maps: at "fields" (checked and merged into the record) and at a member
+// of the record normalize may recognise it by.
+func stopAtMaps(key []byte, record bool) bool {
+	if record {
+		return normalize.MayRecognise(key)
+	}
+	return string(key) == "fields"
+}
+
+// fillEnvelope sets env from an envelope's members; false leaves the
+// request to the encoding/json path (or, after the map-free decode, the
+// envelope to the decode with maps).
+func fillEnvelope(dec *ingest.Decoder, members []ingest.Member, env *envelope) bool {
 	var seen [len(envelopeNames)]bool
 	for _, mem := range members {
 		k, sure := ingest.MemberIndex(mem.Key, envelopeNames[:])
 		if !sure {
-			return 0, false // encoding/json may match it case-insensitively
+			return false // encoding/json may match it case-insensitively
 		}
 		if k < 0 {
 			continue // an unknown member, ignored as encoding/json does
 		}
 		if seen[k] {
-			return 0, false
+			return false
 		}
 		seen[k] = true
+		if mem.Shallow && k != 5 {
+			return false // decoded with maps (and refused, or checked)
+		}
 		switch k {
 		case 0:
 			env.Time = mem.Value
@@ -116,6 +153,13 @@ func fastEnvelope(dec *ingest.Decoder, body []byte, env *envelope) (end int, ok 
 		case 4:
 			env.Index = mem.Value
 		case 5:
+			if mem.Shallow {
+				r, kept := normalize.Shallow(mem.Fields, dec.Value)
+				if !kept {
+					return false
+				}
+				env.isKept, env.kept = true, r
+			}
 			env.Event, env.eventValue, env.decoded = json.RawMessage(mem.Raw), mem.Value, true
 			env.eventCanon = mem.Canonical
 		case 6:
@@ -124,11 +168,11 @@ func fastEnvelope(dec *ingest.Decoder, body []byte, env *envelope) (end int, ok 
 			case map[string]any:
 				env.Fields = v
 			default:
-				return 0, false // encoding/json's type error names it
+				return false // encoding/json's type error names it
 			}
 		}
 	}
-	return end, true
+	return true
 }
 
 // ParseEvents parses an /services/collector/event body. m supplies the
@@ -283,6 +327,13 @@ func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *norm
 	}
 	if err := checkIndexedFields(env.Fields); err != nil {
 		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalidField, proto, 0, n, "event "+strconv.Itoa(n)+": invalid \"fields\"", err)
+	}
+	if env.isKept {
+		// Kept as decoded, with no "fields" to merge: the fields are the
+		// encoding the decoder wrote, and there is no map.
+		ev := env.kept.Event(m, bytes.TrimSpace(raw), t)
+		ev.FieldsCanonical = env.eventCanon
+		return ev, nil
 	}
 	var r normalize.Result
 	switch e := event.(type) {

@@ -65,8 +65,8 @@ func TestParseEvents(t *testing.T) {
 				if fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Errorf("raw = %q, want %q", got, want)
 				}
-				if evs[2].Fields["k"] != json.Number("1") {
-					t.Errorf("object event fields = %v", evs[2].Fields)
+				if f, err := evs[2].FieldValues(); err != nil || f["k"] != json.Number("1") {
+					t.Errorf("object event fields = %v (%v)", f, err)
 				}
 			}},
 		{name: "suricata object normalised with indexed fields", body: `{"event":{"event_type":"alert","src_ip":"10.0.0.1","src_port":4444,"dest_ip":"10.0.0.2","dest_port":80,"proto":"TCP","alert":{"signature_id":1,"signature":"test sig","severity":2}},"fields":{"env":"lab","source.ip":"1.1.1.1","tags":["a","b"]}}`, wantN: 1,

@@ -51,6 +51,12 @@ type envelope struct {
 	// The canonical encodings of Event (when an object) and Fields, as
 	// the fast decoder wrote them; nil when it did not decode the line.
 	eventCanon, fieldsCanon []byte
+
+	// isKept: the map-free decode took the line (see fastEnvelope); Event
+	// is nil, kept is normalize's result for it (no Fields) and
+	// eventCanon its fields.
+	isKept bool
+	kept   normalize.Result
 }
 
 // envelopeNames are the envelope's member names, in the order of the
@@ -64,11 +70,37 @@ var envelopeNames = [...]string{"time", "source", "sourcetype", "host", "index",
 // repeated member, a metadata member that is not a string, ...) and
 // produces encoding/json's error for what is malformed.
 // FuzzFastParse checks both paths give the same events and errors.
+//
+// It tries the decoder's map-free mode first: an envelope whose "event"
+// is an object normalize keeps as decoded, with no "fields" to merge into
+// it, becomes an event with no map at all (its fields are the canonical
+// encoding the decoder wrote, see gateway.Event.FieldsCanonical); the
+// decoder gives up on any other line as soon as it meets "fields" or a
+// member name normalize may recognise a shape by, and the line is
+// decoded again with maps. FuzzFastParse checks the events are the same.
 func fastEnvelope(dec *ingest.Decoder, line []byte, env *envelope) bool {
-	members, ok := dec.Members(line)
-	if !ok {
-		return false
+	if members, ok := dec.MembersShallow(line, stopAtMaps); ok && fillEnvelope(dec, members, env) {
+		return true
 	}
+	*env = envelope{}
+	members, ok := dec.Members(line)
+	return ok && fillEnvelope(dec, members, env)
+}
+
+// stopAtMaps stops the map-free decode where the line needs its maps:
+// at an envelope's "fields" (merged into the record, or the record
+// itself) and at a member of the record normalize may recognise it by.
+func stopAtMaps(key []byte, record bool) bool {
+	if record {
+		return normalize.MayRecognise(key)
+	}
+	return string(key) == "fields"
+}
+
+// fillEnvelope sets env from the members of an envelope line; false
+// leaves the line to DecodeStrict (or, after the map-free decode, to the
+// decode with maps).
+func fillEnvelope(dec *ingest.Decoder, members []ingest.Member, env *envelope) bool {
 	var seen [len(envelopeNames)]bool
 	for _, mem := range members {
 		k, sure := ingest.MemberIndex(mem.Key, envelopeNames[:])
@@ -82,6 +114,9 @@ func fastEnvelope(dec *ingest.Decoder, line []byte, env *envelope) bool {
 			return false
 		}
 		seen[k] = true
+		if mem.Shallow && k != 5 {
+			return false // not a record: decoded with maps (and refused)
+		}
 		switch k {
 		case 0:
 			env.Time = json.RawMessage(mem.Raw)
@@ -95,6 +130,13 @@ func fastEnvelope(dec *ingest.Decoder, line []byte, env *envelope) bool {
 				return false
 			}
 		case 5:
+			if mem.Shallow {
+				r, kept := normalize.Shallow(mem.Fields, dec.Value)
+				if !kept {
+					return false
+				}
+				env.isKept, env.kept = true, r
+			}
 			env.Event = mem.Value
 			env.eventCanon = mem.Canonical
 		case 6:
@@ -198,7 +240,7 @@ func decodeLine(dec *ingest.Decoder, line []byte, lineNo, n int) (*envelope, err
 
 // lineEvent builds the event of a decoded envelope, or the line's own error.
 func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream *normalize.Stream) (gateway.Event, *ingest.Error) {
-	if env.Event == nil && env.Fields == nil {
+	if env.Event == nil && env.Fields == nil && !env.isKept {
 		return gateway.Event{}, ingest.Errorf(gateway.CodeMissingField, proto, lineNo, n, "neither \"event\" nor \"fields\" is present")
 	}
 	if s, ok := env.Event.(string); ok && strings.TrimSpace(s) == "" {
@@ -215,6 +257,13 @@ func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream 
 	t, err := ParseTime(env.Time)
 	if err != nil {
 		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "invalid \"time\"", err)
+	}
+	if env.isKept {
+		// Kept as decoded, with nothing to merge: the fields are the
+		// encoding the decoder wrote, and there is no map.
+		ev := env.kept.Event(m, line, t)
+		ev.FieldsCanonical = env.eventCanon
+		return ev, nil
 	}
 	var r normalize.Result
 	var canon []byte // the canonical encoding of the decoded object r.Fields may be

@@ -74,16 +74,100 @@ func Object(obj map[string]any, hint string) Result {
 	}
 	// Unrecognised: keep the object, but still honour the ECS/Beats
 	// conventions for time and host so time-based queries work.
-	r := Result{Class: ecsClass(obj), Fields: obj}
-	if ts, ok := obj["@timestamp"]; ok {
+	r := kept(func(key string) (any, bool) { v, ok := obj[key]; return v, ok })
+	r.Fields = obj
+	return r
+}
+
+// kept is Object's result for an object it does not recognise, but for
+// Fields: get returns the object's member named key. It is shared by
+// Object and Shallow so the two read the same members the same way.
+func kept(get func(key string) (any, bool)) Result {
+	r := Result{Class: ecsClass(get)}
+	if ts, ok := get("@timestamp"); ok {
 		r.Time = parseTime(ts)
 	}
-	if h, ok := obj["host"].(map[string]any); ok {
+	host, _ := get("host")
+	if h, ok := host.(map[string]any); ok {
 		r.Host, _ = str(h["name"])
-	} else if h, ok := str(obj["host.name"]); ok {
-		r.Host = h
+	} else if v, ok := get("host.name"); ok {
+		if h, ok := str(v); ok {
+			r.Host = h
+		}
 	}
 	return r
+}
+
+// MayRecognise reports whether an object with a member named key may be
+// one Object recognises (a Zeek, Suricata or Windows record): each of
+// those shapes has one of these names. An object with none of them is
+// kept as decoded, so a decoder may leave it undecoded (Shallow).
+func MayRecognise(key []byte) bool {
+	switch string(key) {
+	case "id.orig_h", "event_type", "winlog", "EventID":
+		return true
+	}
+	return false
+}
+
+// Shallow is Object for an object that was not decoded into a map (see
+// ingest.Decoder.MembersShallow): fields are its members, names distinct,
+// and value decodes a member's raw value as the map would hold it. ok is
+// false when Object may recognise the object (MayRecognise) or a value
+// does not decode: the caller must then decode the object and call
+// Object. Otherwise the Result is Object's but for Fields, which is nil:
+// the caller keeps the object's canonical encoding as the event's fields.
+// Only the members kept records are read by are decoded (dns.question.name,
+// event.category, event, @timestamp, host, host.name).
+func Shallow(fields ingest.Fields, value func(raw []byte) (any, bool)) (r Result, ok bool) {
+	var at [len(keptNames)]int // 1 + the index in fields of each of keptNames
+	for i := range fields.Len() {
+		key := fields.Key(i)
+		if MayRecognise(key) {
+			return Result{}, false
+		}
+		if k := keptName(key); k >= 0 {
+			at[k] = i + 1
+		}
+	}
+	ok = true
+	r = kept(func(key string) (any, bool) {
+		k := keptName(key)
+		if k < 0 || at[k] == 0 {
+			return nil, false
+		}
+		v, decoded := value(fields.Raw(at[k] - 1))
+		if !decoded {
+			ok = false
+		}
+		return v, decoded
+	})
+	if !ok {
+		return Result{}, false
+	}
+	return r, true
+}
+
+// keptNames are the members kept (and ecsClass) read.
+var keptNames = [...]string{"dns.question.name", "event.category", "event", "@timestamp", "host", "host.name"}
+
+// keptName returns key's index in keptNames, -1 for none.
+func keptName[K string | []byte](key K) int {
+	switch string(key) {
+	case "dns.question.name":
+		return 0
+	case "event.category":
+		return 1
+	case "event":
+		return 2
+	case "@timestamp":
+		return 3
+	case "host":
+		return 4
+	case "host.name":
+		return 5
+	}
+	return -1
 }
 
 // Message normalises the free-text message of a syslog record whose header
@@ -118,13 +202,14 @@ func (r Result) Event(m ingest.Meta, raw []byte, t time.Time) gateway.Event {
 // event{category}, a string or a list) to the gateway's class, so shippers
 // that already speak ECS are classified without a per-source parser. A
 // record with dns.question.name is dns whatever its category says.
-func ecsClass(obj map[string]any) gateway.Class {
-	if _, ok := obj["dns.question.name"]; ok {
+func ecsClass(get func(key string) (any, bool)) gateway.Class {
+	if _, ok := get("dns.question.name"); ok {
 		return gateway.ClassDNS
 	}
-	cat, ok := obj["event.category"]
+	cat, ok := get("event.category")
 	if !ok {
-		if ev, isMap := obj["event"].(map[string]any); isMap {
+		ev, _ := get("event")
+		if ev, isMap := ev.(map[string]any); isMap {
 			cat, ok = ev["category"]
 		}
 	}

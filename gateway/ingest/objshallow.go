@@ -1,0 +1,567 @@
+package ingest
+
+import (
+	"bytes"
+	"math"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
+)
+
+// This file is the Decoder's map-free mode (MembersShallow, PrefixShallow,
+// ObjectShallow). A record that normalize keeps as decoded (the common
+// case: ECS-speaking shippers, the flow rows the benchmarks replay) needs
+// no map at all past ingest: the store writes Event.FieldsCanonical and
+// the alerter reads the stored bytes. Profiling the gateway under NDJSON
+// load put building that map and its boxed values (plus the garbage
+// collector's marking of them) at a fifth of the gateway's CPU, so in
+// this mode the Decoder only checks the record's syntax and writes its
+// canonical encoding, and hands the caller the record's top-level member
+// names and raw values (Field), from which normalize.Shallow reads the
+// few members it classifies with (decoding only those, with Value).
+//
+// What the canonical encoding is, value for value, is what the map mode
+// writes for the same input (FuzzDecoderShallow checks this): numbers,
+// literals and plain strings copied as written, other strings and names
+// through gateway.AppendFieldValue, arrays element by element, objects
+// with their names sorted bytewise and, below the record's own level, a
+// repeated name's last value kept (encoding/json's map semantics; at the
+// record's level a repeated name makes the Decoder give up, as the map
+// mode does). The Decoder gives up wherever the map mode does (invalid
+// UTF-8, nesting past decoderDepth, anything encoding/json would refuse)
+// and where the caller's stop function says the record needs its map.
+
+// Fields are the members of a record decoded in the map-free mode, in
+// input order: each one's name and its value as written. They alias the
+// decoder's input (and its scratch space for names holding escapes), so
+// they are valid until the decoder's next call and as long as the input
+// is. They hold offsets rather than slices: the decoder lists every
+// member of every record, and slices (pointers) would cost a write
+// barrier each while the garbage collector runs, which under ingest load
+// is most of the time.
+type Fields struct {
+	line, keys []byte
+	s          []fieldSpan
+}
+
+type fieldSpan struct {
+	key span // in keys when esc, else in line
+	esc bool
+	raw span
+}
+
+// Len is the number of members.
+func (f Fields) Len() int { return len(f.s) }
+
+// Key is the i-th member's name, decoded.
+func (f Fields) Key(i int) []byte {
+	if e := &f.s[i]; e.esc {
+		return f.keys[e.key.from:e.key.to]
+	}
+	return f.line[f.s[i].key.from:f.s[i].key.to]
+}
+
+// Raw is the i-th member's value as written.
+func (f Fields) Raw(i int) []byte { return f.line[f.s[i].raw.from:f.s[i].raw.to] }
+
+// smember is one member of an object being encoded in the map-free mode
+// (no pointers, for the reason Fields has none).
+type smember struct {
+	key    span // the name, decoded: in d.keys when esc, else in the input
+	esc    bool
+	keyEnc span // the name as written, quotes included, when the encoding copies it
+	val    span // the value's canonical encoding: in the input, or in d.tmp when tmp
+	tmp    bool
+	raw    span // the value as written
+}
+
+// keyOf returns e's name.
+func (d *Decoder) keyOf(e *smember) []byte {
+	if e.esc {
+		return d.keys[e.key.from:e.key.to]
+	}
+	return d.b[e.key.from:e.key.to]
+}
+
+// StopFunc tells the map-free mode to give up when it meets the member
+// name key: record is true for a member of the record (an object member
+// of the line in MembersShallow, the line's object in ObjectShallow), false
+// for a member of the line's own object (an envelope's). It is how a
+// caller that will need the record's map (normalize recognises its shape,
+// an envelope's "fields" will be merged into it) stops paying for the
+// map-free pass as soon as it knows.
+type StopFunc func(key []byte, record bool) bool
+
+// MembersShallow is Members in the map-free mode: a member whose value is
+// an object has Shallow set, Value nil, Canonical its canonical encoding
+// and Fields its own members in input order; other members are decoded as
+// Members decodes them. ok is false wherever Members gives up and when
+// stop (may be nil) returns true; the caller then uses Members.
+func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, ok bool) {
+	if d.MapsOnly {
+		return nil, false
+	}
+	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
+		return nil, false
+	}
+	d.start(line)
+	d.shallow, d.stop = true, stop
+	d.tmp, d.fields, d.keys = d.tmp[:0], d.fields[:0], d.keys[:0]
+	base := len(d.enc)
+	defer func() { d.shallow, d.stop = false, nil; d.end(base, ok) }()
+	d.ws()
+	if !d.eat('{') {
+		return nil, false
+	}
+	d.ws()
+	if !d.eat('}') {
+		for more := true; more; {
+			d.ws()
+			if d.peek() != '"' {
+				return nil, false
+			}
+			at, esc, _, named := d.skey()
+			if !named {
+				return nil, false
+			}
+			key := d.keyAt(at, esc)
+			d.ws()
+			if !d.eat(':') {
+				return nil, false
+			}
+			d.ws()
+			if stop != nil && stop(key, false) {
+				return nil, false
+			}
+			start := d.i
+			m := Member{Key: memberName(key)}
+			if d.peek() == '{' {
+				encStart, fieldStart := len(d.enc), len(d.fields)
+				if !d.shallowObject(1, true) {
+					return nil, false
+				}
+				m.Shallow = true
+				m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
+				m.Fields = Fields{line: d.b, keys: d.keys, s: d.fields[fieldStart:len(d.fields):len(d.fields)]}
+			} else if m.Value, _, ok = d.value(1); !ok {
+				return nil, false
+			}
+			m.Raw = d.b[start:d.i]
+			d.top = append(d.top, m)
+			var closed bool
+			if more, closed = d.more(); !closed {
+				return nil, false
+			}
+		}
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return nil, false
+	}
+	return d.top, true
+}
+
+// PrefixShallow is Prefix in the map-free mode (see MembersShallow).
+func (d *Decoder) PrefixShallow(b []byte, stop StopFunc) (members []Member, end int, ok bool) {
+	end = objectEnd(b)
+	if end < 0 {
+		return nil, 0, false
+	}
+	members, ok = d.MembersShallow(b[:end], stop)
+	return members, end, ok
+}
+
+// ObjectShallow is Object in the map-free mode: line's one object is the
+// record; fields are its members in input order and canonical its
+// canonical encoding. ok is false wherever Object gives up and when stop
+// (may be nil) returns true; the caller then uses Object.
+func (d *Decoder) ObjectShallow(line []byte, stop StopFunc) (fields Fields, canonical []byte, ok bool) {
+	if d.MapsOnly {
+		return Fields{}, nil, false
+	}
+	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
+		return Fields{}, nil, false
+	}
+	d.start(line)
+	d.shallow, d.stop = true, stop
+	d.tmp, d.fields, d.keys = d.tmp[:0], d.fields[:0], d.keys[:0]
+	base := len(d.enc)
+	defer func() { d.shallow, d.stop = false, nil; d.end(base, ok) }()
+	d.ws()
+	if d.peek() != '{' {
+		return Fields{}, nil, false
+	}
+	if !d.shallowObject(0, true) {
+		return Fields{}, nil, false
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return Fields{}, nil, false
+	}
+	return Fields{line: d.b, keys: d.keys, s: d.fields}, d.enc[base:len(d.enc):len(d.enc)], true
+}
+
+// Value decodes raw, one JSON value (such as a Field's Raw), as Members
+// decodes a member's value (maps, json.Number, ...). It is how a reader of
+// a map-free record decodes the few members it looks at. It does not
+// disturb what the last MembersShallow, PrefixShallow or ObjectShallow
+// returned.
+func (d *Decoder) Value(raw []byte) (v any, ok bool) {
+	if len(raw) > math.MaxInt32 || !utf8.Valid(raw) {
+		return nil, false
+	}
+	d.b, d.sb, d.s, d.i = raw, nil, "", 0
+	d.shallow = true // strings one by one, short ones from cachedStr
+	defer func() { d.b, d.sb, d.shallow = nil, nil, false }()
+	d.ws()
+	if v, _, ok = d.value(1); !ok {
+		return nil, false
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return nil, false
+	}
+	return v, true
+}
+
+// shallowObject encodes the object at d.i (its '{'). The record's object
+// (record) is encoded onto d.enc and its members listed in d.fields; a
+// nested one is encoded onto d.tmp, where it ends up starting at the
+// length d.tmp had when it was called (so an array's elements follow each
+// other there).
+func (d *Decoder) shallowObject(depth int, record bool) bool {
+	if depth >= decoderDepth {
+		return false
+	}
+	d.i++ // '{'
+	base, tbase := len(d.sstack), len(d.tmp)
+	defer func() { d.sstack = d.sstack[:base] }()
+	d.ws()
+	if !d.eat('}') {
+		for more := true; more; {
+			d.ws()
+			if d.peek() != '"' {
+				return false
+			}
+			key, esc, keyEnc, ok := d.skey()
+			if !ok {
+				return false
+			}
+			d.ws()
+			if !d.eat(':') {
+				return false
+			}
+			d.ws()
+			if record && d.stop != nil && d.stop(d.keyAt(key, esc), true) {
+				return false
+			}
+			start := d.i
+			val, tmp, ok := d.shallowValue(depth + 1)
+			if !ok {
+				return false
+			}
+			d.sstack = append(d.sstack, smember{key: key, esc: esc, keyEnc: keyEnc, val: val, tmp: tmp, raw: span{int32(start), int32(d.i)}})
+			if more, ok = d.more(); !ok {
+				return false
+			}
+		}
+	}
+	ms := d.sstack[base:]
+	var order []int
+	if record {
+		order = d.recordOrder(ms)
+	} else {
+		order = d.scratchOrder(ms)
+	}
+	out := d.tmp
+	if record {
+		out = d.enc
+	}
+	mark := len(out)
+	out = append(out, '{')
+	first := true
+	for j, k := range order {
+		e := &ms[k]
+		if j+1 < len(order) && bytes.Equal(d.keyOf(&ms[order[j+1]]), d.keyOf(e)) {
+			if record {
+				return false // which duplicate the encoding shows is encoding/json's business
+			}
+			continue // a repeated name: the last wins, as in a decoded map
+		}
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		if e.keyEnc.to != 0 {
+			out = append(out, d.b[e.keyEnc.from:e.keyEnc.to]...)
+		} else {
+			out, _ = gateway.AppendFieldValue(out, string(d.keyOf(e))) // a string always encodes
+		}
+		out = append(out, ':')
+		if e.tmp {
+			out = append(out, d.tmp[e.val.from:e.val.to]...)
+		} else {
+			out = append(out, d.b[e.val.from:e.val.to]...)
+		}
+	}
+	out = append(out, '}')
+	if record {
+		d.enc = out
+		for i := range ms {
+			d.fields = append(d.fields, fieldSpan{key: ms[i].key, esc: ms[i].esc, raw: ms[i].raw})
+		}
+		d.tmp = d.tmp[:tbase]
+		return true
+	}
+	// The members' encodings before mark are no longer needed: move the
+	// object's down over them.
+	n := copy(out[tbase:], out[mark:])
+	d.tmp = out[:tbase+n]
+	return true
+}
+
+// shallowValue encodes the value at d.i: its canonical encoding is the
+// returned span of the input, or, with tmp, of d.tmp (written there,
+// starting at the length d.tmp had).
+func (d *Decoder) shallowValue(depth int) (enc span, tmp, ok bool) {
+	start := d.i
+	switch c := d.peek(); {
+	case c == '"':
+		return d.shallowString()
+	case c == '{':
+		tbase := len(d.tmp)
+		if !d.shallowObject(depth, false) {
+			return span{}, false, false
+		}
+		return span{int32(tbase), int32(len(d.tmp))}, true, true
+	case c == '[':
+		tbase := len(d.tmp)
+		if !d.shallowArray(depth) {
+			return span{}, false, false
+		}
+		return span{int32(tbase), int32(len(d.tmp))}, true, true
+	case c == 't':
+		ok = d.lit("true")
+	case c == 'f':
+		ok = d.lit("false")
+	case c == 'n':
+		ok = d.lit("null")
+	case c == '-' || '0' <= c && c <= '9':
+		ok = d.number()
+	}
+	if !ok {
+		return span{}, false, false
+	}
+	return span{int32(start), int32(d.i)}, false, true
+}
+
+// shallowArray encodes the array at d.i onto d.tmp.
+func (d *Decoder) shallowArray(depth int) bool {
+	if depth >= decoderDepth {
+		return false
+	}
+	d.i++ // '['
+	d.tmp = append(d.tmp, '[')
+	d.ws()
+	if d.eat(']') {
+		d.tmp = append(d.tmp, ']')
+		return true
+	}
+	for {
+		d.ws()
+		enc, tmp, ok := d.shallowValue(depth + 1)
+		if !ok {
+			return false
+		}
+		if !tmp { // a written element is in place already
+			d.tmp = append(d.tmp, d.b[enc.from:enc.to]...)
+		}
+		d.ws()
+		if d.eat(',') {
+			d.tmp = append(d.tmp, ',')
+			continue
+		}
+		if d.eat(']') {
+			d.tmp = append(d.tmp, ']')
+			return true
+		}
+		return false
+	}
+}
+
+// shallowString encodes the string at d.i: the input bytes when the
+// encoding copies them (see str), else written to d.tmp.
+func (d *Decoder) shallowString() (enc span, tmp, ok bool) {
+	at, esc, plain, ok := d.skey()
+	if !ok {
+		return span{}, false, false
+	}
+	if plain.to != 0 {
+		return plain, false, true
+	}
+	tbase := len(d.tmp)
+	d.tmp, _ = gateway.AppendFieldValue(d.tmp, string(d.keyAt(at, esc))) // a string always encodes
+	return span{int32(tbase), int32(len(d.tmp))}, true, true
+}
+
+// skey reads the string at d.i (its '"') without making a string of it:
+// at locates it decoded, in the input or, when it holds escapes (esc), in
+// d.keys; enc is as str's.
+func (d *Decoder) skey() (at span, esc bool, enc span, ok bool) {
+	b := d.b
+	start := d.i
+	plain := true
+	for i := start + 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			d.i = i + 1
+			if plain {
+				return span{int32(start + 1), int32(i)}, false, span{int32(start), int32(d.i)}, true
+			}
+			return span{int32(start + 1), int32(i)}, false, span{}, true
+		case c == '\\':
+			str, _, ok := d.escaped(start)
+			if !ok {
+				return span{}, false, span{}, false
+			}
+			from := len(d.keys)
+			d.keys = append(d.keys, str...)
+			return span{int32(from), int32(len(d.keys))}, true, span{}, true
+		case c < 0x20:
+			return span{}, false, span{}, false // encoding/json refuses it
+		case c > 0x7e || c == '<' || c == '>' || c == '&':
+			plain = false
+		}
+	}
+	return span{}, false, span{}, false
+}
+
+// keyAt returns the string skey located.
+func (d *Decoder) keyAt(at span, esc bool) []byte {
+	if esc {
+		return d.keys[at.from:at.to]
+	}
+	return d.b[at.from:at.to]
+}
+
+// recordOrder is order for the record's members: lines of one source
+// repeat their names, so the last order computed is reused when the
+// names are the same, in the same input order, as last time.
+func (d *Decoder) recordOrder(ms []smember) []int {
+	if len(d.lastEnds) == len(ms) {
+		same, from := true, 0
+		for i := range ms {
+			if !bytes.Equal(d.keyOf(&ms[i]), d.lastNames[from:d.lastEnds[i]]) {
+				same = false
+				break
+			}
+			from = d.lastEnds[i]
+		}
+		if same {
+			return d.lastSOrder
+		}
+	}
+	d.lastNames, d.lastEnds = d.lastNames[:0], d.lastEnds[:0]
+	for i := range ms {
+		d.lastNames = append(d.lastNames, d.keyOf(&ms[i])...)
+		d.lastEnds = append(d.lastEnds, len(d.lastNames))
+	}
+	d.lastSOrder = d.sortMembers(d.lastSOrder[:0], ms)
+	return d.lastSOrder
+}
+
+// scratchOrder is order for a nested object, in scratch space of its own
+// (the caller is done with it before another object is sorted).
+func (d *Decoder) scratchOrder(ms []smember) []int {
+	d.scratch = d.sortMembers(d.scratch[:0], ms)
+	return d.scratch
+}
+
+// sortMembers appends to dst the indexes of ms in the order of their
+// names, a repeated name's in input order.
+func (d *Decoder) sortMembers(dst []int, ms []smember) []int {
+	for i := range ms {
+		dst = append(dst, i)
+	}
+	slices.SortFunc(dst, func(a, b int) int {
+		if c := bytes.Compare(d.keyOf(&ms[a]), d.keyOf(&ms[b])); c != 0 {
+			return c
+		}
+		return a - b
+	})
+	return dst
+}
+
+// memberName returns key as a string, without a copy for the envelope
+// members the parsers read.
+func memberName(key []byte) string {
+	switch string(key) {
+	case "time":
+		return "time"
+	case "host":
+		return "host"
+	case "source":
+		return "source"
+	case "sourcetype":
+		return "sourcetype"
+	case "index":
+		return "index"
+	case "event":
+		return "event"
+	case "fields":
+		return "fields"
+	}
+	return string(key)
+}
+
+// cachedString is a decoded string and the same boxed.
+type cachedString struct {
+	s string
+	v any
+}
+
+// maxCachedString is the longest string cachedStr keeps.
+const maxCachedString = 64
+
+// cachedStr is str for the map-free mode, boxed: the few strings it
+// decodes (an envelope's metadata, the members normalize reads) repeat
+// from line to line, so the last few short ones are kept boxed and a
+// repeat costs no allocation (two per string otherwise: the copy and
+// the box).
+func (d *Decoder) cachedStr() (v any, enc span, ok bool) {
+	b := d.b
+	start := d.i
+	plain := true
+	for i := start + 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			raw := b[start+1 : i]
+			d.i = i + 1
+			if plain {
+				enc = span{int32(start), int32(d.i)}
+			}
+			if len(raw) > maxCachedString {
+				return string(raw), enc, true
+			}
+			for k := range d.strs {
+				if e := &d.strs[k]; e.v != nil && e.s == string(raw) {
+					return e.v, enc, true
+				}
+			}
+			e := &d.strs[d.strNext%len(d.strs)]
+			d.strNext++
+			e.s = string(raw)
+			e.v = e.s
+			return e.v, enc, true
+		case c == '\\':
+			s, enc, ok := d.escaped(start)
+			return s, enc, ok
+		case c < 0x20:
+			return nil, span{}, false // encoding/json refuses it
+		case c > 0x7e || c == '<' || c == '>' || c == '&':
+			plain = false
+		}
+	}
+	return nil, span{}, false
+}

@@ -1,0 +1,222 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// shallowSeeds add to decoderSeeds what the map-free mode handles on its
+// own: nested duplicates (the last wins), escaped and non-ASCII names,
+// strings it re-encodes, arrays of objects, deep nesting either side of
+// decoderDepth.
+var shallowSeeds = []string{
+	`{"event":{"a":{"b":1,"b":2,"a":[{"y":1,"y":{"z":3}}]},"c":"<&>"}}`,
+	`{"host":"h","event":{"\u00e9":"\u2028","a\"b":"x\\y","é":1,"":[],"k":{}}}`,
+	`{"event":{"dns.question.name":"x.example","event":{"category":["network","dns"]},"host":{"name":"h1","name":"h2"}}}`,
+	`{"event":{"winlog":{"event_id":4624}}}`, `{"fields":{"a":1},"event":{"b":2}}`,
+	`{"event":` + strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30) + `}`,
+	`{"event":` + strings.Repeat(`[`, 31) + strings.Repeat(`]`, 31) + `}`,
+	`{"event":{"a":"` + "\x7f\x01" + `"}}`,
+}
+
+// FuzzDecoderShallow checks the map-free mode against the map mode on
+// arbitrary input: whatever MembersShallow (PrefixShallow, ObjectShallow)
+// decodes, Members (Prefix, Object) decodes too, with the same members;
+// an object member's canonical encoding is the same bytes, its Fields are
+// the map's members (names distinct, each Raw decoding with Value to the
+// map's value). So an event built from the map-free mode stores exactly
+// what one built from the map mode does.
+func FuzzDecoderShallow(f *testing.F) {
+	for _, s := range append(append([]string{}, decoderSeeds...), shallowSeeds...) {
+		f.Add([]byte(s))
+	}
+	var d, m Decoder // reused, as the parsers reuse them: the order caches are exercised
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if fields, canon, ok := d.ObjectShallow(b, nil); ok {
+			obj, want, mok := m.Object(b)
+			if !mok {
+				t.Fatalf("%q: ObjectShallow decodes, Object does not", b)
+			}
+			if !bytes.Equal(canon, want) {
+				t.Fatalf("%q: ObjectShallow's canonical\n%s\nObject's\n%s", b, canon, want)
+			}
+			sameFields(t, b, &d, fields, obj)
+		}
+		if members, end, ok := d.PrefixShallow(b, nil); ok {
+			want, wend, mok := m.Prefix(b)
+			if !mok || wend != end {
+				t.Fatalf("%q: PrefixShallow ends at %d, Prefix at %d (%v)", b, end, wend, mok)
+			}
+			sameMembers(t, b, &d, members, want)
+		}
+		members, ok := d.MembersShallow(b, nil)
+		if !ok {
+			return
+		}
+		want, mok := m.Members(b)
+		if !mok {
+			t.Fatalf("%q: MembersShallow decodes, Members does not", b)
+		}
+		sameMembers(t, b, &d, members, want)
+	})
+}
+
+// sameMembers fails t unless the map-free mode's members (got) are the
+// map mode's (want).
+func sameMembers(t *testing.T, b []byte, d *Decoder, got, want []Member) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%q: %d members, map mode %d", b, len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Key != w.Key || !bytes.Equal(g.Raw, w.Raw) || !bytes.Equal(g.Canonical, w.Canonical) {
+			t.Fatalf("%q: member %d: %q %q canonical %q, map mode %q %q canonical %q", b, i, g.Key, g.Raw, g.Canonical, w.Key, w.Raw, w.Canonical)
+		}
+		obj, isObj := w.Value.(map[string]any)
+		if g.Shallow != isObj {
+			t.Fatalf("%q: member %q: Shallow %v, map mode value %#v", b, g.Key, g.Shallow, w.Value)
+		}
+		if !isObj {
+			if !reflect.DeepEqual(g.Value, w.Value) {
+				t.Fatalf("%q: member %q: %#v, map mode %#v", b, g.Key, g.Value, w.Value)
+			}
+			continue
+		}
+		if g.Value != nil || g.Canonical == nil {
+			t.Fatalf("%q: member %q: Shallow with Value %#v, Canonical %q", b, g.Key, g.Value, g.Canonical)
+		}
+		sameFields(t, b, d, g.Fields, obj)
+	}
+}
+
+// sameFields fails t unless fields are obj's members, names distinct,
+// each raw value decoding (Decoder.Value) to obj's.
+func sameFields(t *testing.T, b []byte, d *Decoder, fields Fields, obj map[string]any) {
+	t.Helper()
+	if fields.Len() != len(obj) {
+		t.Fatalf("%q: %d fields, map of %d", b, fields.Len(), len(obj))
+	}
+	for i := range fields.Len() {
+		key, raw := fields.Key(i), fields.Raw(i)
+		want, ok := obj[string(key)]
+		if !ok {
+			t.Fatalf("%q: field %q not in the map %#v", b, key, obj)
+		}
+		got, ok := d.Value(raw)
+		if !ok || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: field %q: Value(%q) = %#v (%v), map %#v", b, key, raw, got, ok, want)
+		}
+	}
+}
+
+// TestDecoderShallowTakes pins what the map-free mode takes and where it
+// stops (the fuzz test alone would pass if it took nothing).
+func TestDecoderShallowTakes(t *testing.T) {
+	stopAt := func(name string) StopFunc {
+		return func(key []byte, record bool) bool { return record && string(key) == name }
+	}
+	tests := []struct {
+		name string
+		line string
+		stop StopFunc
+		want bool
+	}{
+		{"flat flow", `{"sourcetype":"nsl-kdd","host":"sensor-01","event":{"kdd.duration":0,"kdd.protocol_type":"tcp","kdd.src_bytes":181,"rate":0.25}}`, nil, true},
+		{"nested ecs", `{"event":{"@timestamp":"2026-12-05T01:02:03Z","source":{"ip":"10.0.0.1","port":51234},"tags":["a","b"]}}`, nil, true},
+		{"nested duplicate", `{"event":{"a":{"b":1,"b":2}}}`, nil, true},
+		{"non-ascii, html and escapes", `{"event":{"user.name":"żółw","url":"/a?b=1&c=<2>","p":"C:\\W","k\"":1}}`, nil, true},
+		{"empty record", `{"event":{}}`, nil, true},
+		{"invalid utf-8", "{\"event\":{\"a\":\"\xff\"}}", nil, false},
+		{"duplicate in record", `{"event":{"a":1,"a":2}}`, nil, false},
+		{"too deep", `{"event":` + strings.Repeat(`{"a":`, 32) + `1` + strings.Repeat(`}`, 32) + `}`, nil, false},
+		{"trailing data", `{"event":{"a":1}} x`, nil, false},
+		{"stopped in the record", `{"event":{"a":1,"id.orig_h":"10.0.0.1"}}`, stopAt("id.orig_h"), false},
+		{"not stopped below it", `{"event":{"a":{"id.orig_h":"10.0.0.1"}}}`, stopAt("id.orig_h"), true},
+		{"stopped in the envelope", `{"event":{"a":1},"fields":{}}`, func(key []byte, record bool) bool { return !record && string(key) == "fields" }, false},
+	}
+	var d Decoder
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, got := d.MembersShallow([]byte(tt.line), tt.stop); got != tt.want {
+				t.Errorf("MembersShallow(%s) ok = %v, want %v", tt.line, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestDecoderShallowCanonical pins one encoding by hand (the one
+// TestDecoderCanonical pins for the map mode) and the fields listed.
+func TestDecoderShallowCanonical(t *testing.T) {
+	var d Decoder
+	for range 2 { // the second time through the cached member order
+		members, ok := d.MembersShallow([]byte(`{"host":"h","event":{"b":"x<y","a":1.50,"c":{"z":[1,"\u00e9"],"y":null,"y":{}},"A":true,"é":"\/"}}`), nil)
+		if !ok || len(members) != 2 || !members[1].Shallow {
+			t.Fatalf("MembersShallow: ok %v, %d members", ok, len(members))
+		}
+		if members[0].Key != "host" || members[0].Value != "h" {
+			t.Errorf("first member %q = %#v", members[0].Key, members[0].Value)
+		}
+		got := string(members[1].Canonical)
+		want := `{"A":true,"a":1.50,"b":"x\u003cy","c":{"y":{},"z":[1,"é"]},"é":"/"}`
+		if got != want {
+			t.Errorf("Canonical = %s, want %s", got, want)
+		}
+		var names []string
+		for i := range members[1].Fields.Len() {
+			names = append(names, string(members[1].Fields.Key(i))+"="+string(members[1].Fields.Raw(i)))
+		}
+		if got, want := fmt.Sprint(names), `[b="x<y" a=1.50 c={"z":[1,"\u00e9"],"y":null,"y":{}} A=true é="\/"]`; got != want {
+			t.Errorf("Fields = %s, want %s", got, want)
+		}
+	}
+}
+
+// TestDecoderShallowKeepsEncodings: as TestDecoderKeepsEncodings, for the
+// map-free mode's encodings.
+func TestDecoderShallowKeepsEncodings(t *testing.T) {
+	var d Decoder
+	first, ok := d.MembersShallow([]byte(`{"event":{"b":2,"a":{"d":1,"c":[{"f":1,"e":2}]}}}`), nil)
+	if !ok {
+		t.Fatal("not decoded")
+	}
+	kept := first[0].Canonical
+	want := string(kept)
+	if want != `{"a":{"c":[{"e":2,"f":1}],"d":1},"b":2}` {
+		t.Fatalf("Canonical = %s", want)
+	}
+	for i := range 5000 { // past several blocks, failures included
+		d.MembersShallow([]byte(fmt.Sprintf(`{"event":{"k%d":"%s","n":{"x":[%d]}}}`, i, strings.Repeat("<", i%300), i)), nil)
+		d.MembersShallow([]byte(`{"event":{"a":1,"b":`), nil)
+		d.ObjectShallow([]byte(fmt.Sprintf(`{"z":%d}`, i)), nil)
+		d.Members([]byte(fmt.Sprintf(`{"event":{"k%d":1}}`, i)))
+	}
+	if string(kept) != want {
+		t.Errorf("kept encoding changed to %s, want %s", kept, want)
+	}
+}
+
+// TestDecoderShallowMatchesMaps runs the fuzz seeds as a table, so go test
+// alone checks them without the fuzz corpus.
+func TestDecoderShallowMatchesMaps(t *testing.T) {
+	var d, m Decoder
+	taken := 0
+	for _, s := range append(append([]string{}, decoderSeeds...), shallowSeeds...) {
+		members, ok := d.MembersShallow([]byte(s), nil)
+		if !ok {
+			continue
+		}
+		taken++
+		want, mok := m.Members([]byte(s))
+		if !mok {
+			t.Fatalf("%s: MembersShallow decodes, Members does not", s)
+		}
+		sameMembers(t, []byte(s), &d, members, want)
+	}
+	if taken < 10 {
+		t.Errorf("only %d seeds decoded", taken)
+	}
+}
