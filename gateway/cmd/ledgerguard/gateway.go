@@ -170,6 +170,10 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		// check that an alert's detector scored its batch.
 		storeOpts = append(storeOpts, store.WithModels(func() []gateway.ModelRef { return modelset.Refs(models) }))
 	}
+	m := metrics.New()
+	storeOpts = append(storeOpts, store.WithCommitObserver(func(t store.CommitTiming) {
+		m.ObserveCommit(t.Queued, t.Events, t.Prepare, t.Segment, t.Index, t.Total)
+	}))
 	st, err := store.Open(ctx, cfg.Store.Dir, storeOpts...)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
@@ -189,7 +193,6 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if err != nil {
 		return err
 	}
-	m := metrics.New()
 	if iw != nil {
 		if err := iw.metrics(m); err != nil {
 			return err
