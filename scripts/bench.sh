@@ -26,7 +26,8 @@ bench_gateway_identity() {
 
 # bench_gateway_config DIR GATEWAY_ID writes a gateway configuration for the
 # ingest benchmark: the bench network, its own store, large batches, and
-# detection on (every anchored event scored by the models in models/).
+# detection on (every anchored event scored by the models in models/);
+# with BENCH_ACK_AFTER_SEGMENT set, store.ack_after_segment on.
 bench_gateway_config() {
   local dir="$1" gw="$2" profile="${3:-}" identity
   identity="$(bench_gateway_identity "${gw}")"
@@ -39,7 +40,7 @@ memory_limit: 768MiB
 log: {level: warn, format: text}
 http: {listen: "127.0.0.1:18188"}
 syslog: {enabled: false}
-store: {dir: "${dir}/store", batch_max_events: 50000, batch_max_wait: 250ms}
+store: {dir: "${dir}/store", batch_max_events: 50000, batch_max_wait: 250ms${BENCH_ACK_AFTER_SEGMENT:+, ack_after_segment: true}}
 ledger: {profile: "${BENCH_RUN_DIR}/connection-org1.json", identity: ${identity}}
 backpressure: {max_unanchored_events: 20000000, max_pending_batches: 1000}
 detection:
@@ -172,21 +173,33 @@ bench_ack_once() {
 
 # bench_ack LOADGEN_BIN ROUNDS measures the acknowledgement latency at half
 # the end-to-end rate ROUNDS times, alternating the baseline build
-# (LEDGERGUARD_BENCH_BASELINE, figures prefixed baseline_) and this one,
-# each figure suffixed _runN: the tail is noisy on a shared machine, so
-# an A/B needs several interleaved runs rather than one of each.
+# (LEDGERGUARD_BENCH_BASELINE, figures prefixed baseline_), this one
+# (no prefix) and this one with store.ack_after_segment on (prefixed
+# segack_), each figure suffixed _runN, each round starting with the next
+# variant: the tail is noisy on a shared machine, so an A/B needs several
+# interleaved runs rather than one of each.
+# LEDGERGUARD_BENCH_ACK_VARIANTS="name=binary ..." compares those builds
+# instead (figures prefixed name_; a name ending in segack runs with
+# store.ack_after_segment on).
 bench_ack() {
-  local loadgen="$1" rounds="$2" r
+  local loadgen="$1" rounds="$2" r i v variants=() this="${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}"
+  if [[ -n "${LEDGERGUARD_BENCH_ACK_VARIANTS:-}" ]]; then
+    read -r -a variants <<<"${LEDGERGUARD_BENCH_ACK_VARIANTS}"
+  else
+    if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then variants+=("baseline=${LEDGERGUARD_BENCH_BASELINE}"); fi
+    variants+=("=${this}" "segack=${this}")
+  fi
   for ((r = 1; r <= rounds; r++)); do
-    if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then
-      log "bench: ack latency, round ${r}, baseline ${LEDGERGUARD_BENCH_BASELINE}"
-      bench_ack_once "${LEDGERGUARD_BENCH_BASELINE}" "${loadgen}" "${LEDGERGUARD_BENCH_BASELINE_MODELS:-${LG_ROOT}/models}" |
-        sed -u "s/^BENCH \([^ ]*\)/BENCH baseline_\1_run${r}/"
-    fi
-    log "bench: ack latency, round ${r}"
-    bench_ack_once "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${loadgen}" "${LG_ROOT}/models" \
-      "${LEDGERGUARD_BENCH_ACK_PROFILE_DIR:+${LEDGERGUARD_BENCH_ACK_PROFILE_DIR}/run${r}}" |
-      sed -u "s/^BENCH \([^ ]*\)/BENCH \1_run${r}/"
+    for ((i = 0; i < ${#variants[@]}; i++)); do
+      v="${variants[$(((i + r - 1) % ${#variants[@]}))]}"
+      local name="${v%%=*}" bin="${v#*=}" models="${LG_ROOT}/models" segack=""
+      if [[ "${name}" == baseline ]]; then models="${LEDGERGUARD_BENCH_BASELINE_MODELS:-${models}}"; fi
+      if [[ "${name}" == *segack ]]; then segack=1; fi
+      log "bench: ack latency, round ${r}, ${name:-this build} (${bin})"
+      BENCH_ACK_AFTER_SEGMENT="${segack}" bench_ack_once "${bin}" "${loadgen}" "${models}" \
+        "${LEDGERGUARD_BENCH_ACK_PROFILE_DIR:+${LEDGERGUARD_BENCH_ACK_PROFILE_DIR}/${name:-this}-run${r}}" |
+        sed -u "s/^BENCH \([^ ]*\)/BENCH ${name:+${name}_}\1_run${r}/"
+    done
   done
 }
 

@@ -138,6 +138,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
 		store.WithBatchMaxWait(cfg.Store.BatchMaxWait),
 		store.WithMinFreeBytes(cfg.Store.MinFreeBytes),
+		store.WithAckAfterSegment(cfg.Store.AckAfterSegment),
 		// Batches due by age wait while one is being anchored; the
 		// anchorer seals the open batch as soon as it is idle
 		// (anchor.WithSealWhenIdle below), so batches follow the ledger's
