@@ -26,7 +26,8 @@ bench_gateway_identity() {
 
 # bench_gateway_config DIR GATEWAY_ID writes a gateway configuration for the
 # ingest benchmark: the bench network, its own store, large batches, and
-# detection on (every anchored event scored by the models in models/).
+# detection on (every anchored event scored by the models in models/);
+# with BENCH_ACK_AFTER_SEGMENT set, store.ack_after_segment on.
 bench_gateway_config() {
   local dir="$1" gw="$2" profile="${3:-}" identity
   identity="$(bench_gateway_identity "${gw}")"
@@ -39,7 +40,7 @@ memory_limit: 768MiB
 log: {level: warn, format: text}
 http: {listen: "127.0.0.1:18188"}
 syslog: {enabled: false}
-store: {dir: "${dir}/store", batch_max_events: 50000, batch_max_wait: 250ms}
+store: {dir: "${dir}/store", batch_max_events: 50000, batch_max_wait: 250ms${BENCH_ACK_AFTER_SEGMENT:+, ack_after_segment: true}}
 ledger: {profile: "${BENCH_RUN_DIR}/connection-org1.json", identity: ${identity}}
 backpressure: {max_unanchored_events: 20000000, max_pending_batches: 1000}
 detection:
@@ -136,6 +137,70 @@ bench_ingest() {
   wait "${pid}" 2>/dev/null || true
   if [[ -n "${prof_pid}" ]]; then wait "${prof_pid}" 2>/dev/null || true; fi
   rm -rf "${dir}"
+}
+
+# bench_ack_once GATEWAY_BIN LOADGEN_BIN MODELS_DIR [PROFILE_DIR] runs, against a fresh
+# gateway of that build, the NDJSON part of bench_ingest that the
+# acknowledgement latency needs: saturation (for the end-to-end rate),
+# then the paced phases at half of it, with the gateway-side attribution
+# of the latency (ack_latency_server_*, when the build exports it). With
+# PROFILE_DIR, a runtime trace and a CPU profile of each paced phase go
+# there.
+bench_ack_once() {
+  local gw_bin="$1" loadgen="$2" models="$3" profile="${4:-}" dir pid data_dir
+  data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
+  dir="$(mktemp -d "${BENCH_RUN_DIR}/bench-gw.XXXXXX")"
+  local prof=()
+  if [[ -n "${profile}" ]]; then
+    mkdir -p "${profile}"
+    prof=(-pprof-url http://127.0.0.1:18189 -profile-dir "${profile}")
+  fi
+  BENCH_MODELS_DIR="${models}" bench_gateway_config "${dir}" "bench-$(date +%s%N)" "${profile}"
+  "${gw_bin}" gateway --config "${dir}/gateway.yaml" >"${dir}/gateway.log" 2>&1 &
+  pid=$!
+  if wait_http "http://127.0.0.1:18188/readyz" 120 0.25; then
+    (cd "${LG_ROOT}" && "${loadgen}" -scenario ingest -protocol ndjson -url http://127.0.0.1:18188 -token bench-token-not-secret \
+      -duration 20s -latency-for 15s -data "${data_dir}" "${prof[@]}") || true
+    awk -v t="$(proc_cpu_ticks "${pid}")" -v n="$(accepted_events http://127.0.0.1:18188)" \
+      'BEGIN { if (n > 0) printf "BENCH gateway_cpu_us_per_event %.2f us\n", t * 10000 / n }'
+  else
+    log "bench: the ack gateway did not become ready; see ${dir}/gateway.log"
+  fi
+  kill -TERM "${pid}" 2>/dev/null || true
+  wait "${pid}" 2>/dev/null || true
+  rm -rf "${dir}"
+}
+
+# bench_ack LOADGEN_BIN ROUNDS measures the acknowledgement latency at half
+# the end-to-end rate ROUNDS times, alternating the baseline build
+# (LEDGERGUARD_BENCH_BASELINE, figures prefixed baseline_), this one
+# (no prefix) and this one with store.ack_after_segment on (prefixed
+# segack_), each figure suffixed _runN, each round starting with the next
+# variant: the tail is noisy on a shared machine, so an A/B needs several
+# interleaved runs rather than one of each.
+# LEDGERGUARD_BENCH_ACK_VARIANTS="name=binary ..." compares those builds
+# instead (figures prefixed name_; a name ending in segack runs with
+# store.ack_after_segment on).
+bench_ack() {
+  local loadgen="$1" rounds="$2" r i v variants=() this="${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}"
+  if [[ -n "${LEDGERGUARD_BENCH_ACK_VARIANTS:-}" ]]; then
+    read -r -a variants <<<"${LEDGERGUARD_BENCH_ACK_VARIANTS}"
+  else
+    if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then variants+=("baseline=${LEDGERGUARD_BENCH_BASELINE}"); fi
+    variants+=("=${this}" "segack=${this}")
+  fi
+  for ((r = 1; r <= rounds; r++)); do
+    for ((i = 0; i < ${#variants[@]}; i++)); do
+      v="${variants[$(((i + r - 1) % ${#variants[@]}))]}"
+      local name="${v%%=*}" bin="${v#*=}" models="${LG_ROOT}/models" segack=""
+      if [[ "${name}" == baseline ]]; then models="${LEDGERGUARD_BENCH_BASELINE_MODELS:-${models}}"; fi
+      if [[ "${name}" == *segack ]]; then segack=1; fi
+      log "bench: ack latency, round ${r}, ${name:-this build} (${bin})"
+      BENCH_ACK_AFTER_SEGMENT="${segack}" bench_ack_once "${bin}" "${loadgen}" "${models}" \
+        "${LEDGERGUARD_BENCH_ACK_PROFILE_DIR:+${LEDGERGUARD_BENCH_ACK_PROFILE_DIR}/${name:-this}-run${r}}" |
+        sed -u "s/^BENCH \([^ ]*\)/BENCH ${name:+${name}_}\1_run${r}/"
+    done
+  done
 }
 
 # bench_action_setup DIR GATEWAY_ID writes the action benchmark's gateway
@@ -591,13 +656,15 @@ bench_selected() {
 # limit (default 768MiB as for ingest, "none" for none);
 # LEDGERGUARD_BENCH_INTEL_PPROF_DIR profiles both intel-ingest gateways
 # into its intel-on/ and intel-off/ (heap and CPU profiles, RSS, /metrics
-# after each run, the log with GODEBUG=gctrace=1).
+# after each run, the log with GODEBUG=gctrace=1). The ack scenario (run
+# only when named) alternates the baseline and this build
+# LEDGERGUARD_BENCH_ACK_ROUNDS times (default 3).
 main() {
   local s out
   for s in "$@"; do
     case "${s}" in
-      submit | alerts | intel | ingest | immudb | anchorcap | orgs | action | detect | console | taxii | intel-match | intel-ingest | store-ack) ;;
-      *) die "unknown scenario ${s} (submit, alerts, intel, ingest, immudb, anchorcap, orgs, action, detect, console, taxii, intel-match, intel-ingest, store-ack)" ;;
+      submit | alerts | intel | ingest | ack | immudb | anchorcap | orgs | action | detect | console | taxii | intel-match | intel-ingest | store-ack) ;;
+      *) die "unknown scenario ${s} (submit, alerts, intel, ingest, ack, immudb, anchorcap, orgs, action, detect, console, taxii, intel-match, intel-ingest, store-ack)" ;;
     esac
   done
   out="$(mktemp)"
@@ -619,6 +686,7 @@ run_all() {
   for s in submit alerts intel ingest anchorcap orgs action intel-ingest; do
     if bench_selected "${s}" "$@"; then needs_network=true; fi
   done
+  if [[ " $* " == *" ack "* ]]; then needs_network=true; fi
   [[ "${needs_network}" == true ]] || return 0
   if "${LG_ROOT}/scripts/network.sh" status 2>/dev/null | grep -q running; then
     die "the development network (network/run) is running and holds the ports the benchmarks need: run 'make network-down' first"
@@ -647,6 +715,11 @@ run_all() {
       BENCH_MODELS_DIR="${LEDGERGUARD_BENCH_BASELINE_MODELS:-}" bench_ingest "${LEDGERGUARD_BENCH_BASELINE}" "${loadgen}" | sed -u 's/^BENCH /BENCH baseline_/'
     fi
     bench_ingest "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}" "${loadgen}" "${LEDGERGUARD_BENCH_PPROF_DIR:-}"
+  fi
+  # ack only when named: the ingest scenario already prints the figure
+  # once; this is the interleaved A/B of it (several minutes).
+  if [[ " $* " == *" ack "* ]]; then
+    bench_ack "${loadgen}" "${LEDGERGUARD_BENCH_ACK_ROUNDS:-3}"
   fi
   if bench_selected intel-ingest "$@"; then
     if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then

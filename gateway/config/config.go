@@ -340,6 +340,13 @@ type Store struct {
 	// (default store.DefaultMinFreeBytes, 256 MiB; 0 turns the guard off).
 	// Ingest resumes by itself once space is freed.
 	MinFreeBytes uint64 `yaml:"min_free_bytes"`
+	// AckAfterSegment acknowledges an ingest request once its records are
+	// fsynced in the segment file, Pebble's index fsync following off the
+	// acknowledgement path (store.WithAckAfterSegment): one fsync less in
+	// every acknowledgement, at the price of cutting, rather than refusing
+	// to start on, damage in the last group or two before a crash. Off by
+	// default.
+	AckAfterSegment bool `yaml:"ack_after_segment"`
 }
 
 // Ledger configures the Fabric connection the gateway anchors through.

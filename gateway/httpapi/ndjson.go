@@ -51,16 +51,19 @@ func (s *Server) ndjsonEvents(c *gin.Context) {
 		s.fail(c, protoNDJSON, errorf(gateway.CodeBusy, "server busy: "+why))
 		return
 	}
+	ph := s.phases(protoNDJSON)
 	body, e := s.readBody(c)
 	if e != nil {
 		s.fail(c, protoNDJSON, e)
 		return
 	}
+	ph.done("read")
 	res, err := ndjson.Parse(body, s.meta(c, cr), s.lim)
 	if err != nil {
 		s.fail(c, protoNDJSON, asError(err))
 		return
 	}
+	ph.done("parse")
 	events := res.Events
 	if e := checkIndexes(cr, events); e != nil {
 		s.fail(c, protoNDJSON, e)
@@ -71,6 +74,8 @@ func (s *Server) ndjsonEvents(c *gin.Context) {
 		s.fail(c, protoNDJSON, e)
 		return
 	}
+	ph.done("store")
+	defer ph.done("respond")
 	out := AcceptedResponse{Accepted: len(stored), Events: make([]AcceptedEvent, len(stored))}
 	for i, ev := range stored {
 		out.Events[i] = AcceptedEvent{ID: ev.ID, Seq: ev.Seq}

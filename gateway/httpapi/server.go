@@ -227,6 +227,26 @@ func (s *Server) retryAfter() string {
 	return strconv.Itoa(int(s.prog.RetryAfter() / time.Second))
 }
 
+// phaseTimer observes the phases of one ingest request into
+// ledgerguard_ingest_phase_seconds: each done(phase) records the time
+// since the previous one (or since the timer started).
+type phaseTimer struct {
+	s     *Server
+	proto string
+	last  time.Time
+}
+
+// phases starts timing an ingest request's phases.
+func (s *Server) phases(proto string) *phaseTimer {
+	return &phaseTimer{s: s, proto: proto, last: time.Now()}
+}
+
+func (p *phaseTimer) done(phase string) {
+	now := time.Now()
+	p.s.m.IngestPhase.WithLabelValues(p.proto, phase).Observe(now.Sub(p.last).Seconds())
+	p.last = now
+}
+
 // store appends events and returns them with Seq set once durable,
 // updating the metrics and the lag marks.
 func (s *Server) store(ctx context.Context, proto string, events []gateway.Event) ([]gateway.Event, *Error) {

@@ -30,6 +30,7 @@ type request struct {
 	out    []gateway.Event
 	err    error
 	done   chan struct{}
+	queued time.Time // when handed to the appender (with WithCommitObserver)
 }
 
 // Append stores events durably and returns them with ID and Seq set, in the
@@ -98,6 +99,9 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 	}
 	if err := s.readLock(ctx); err != nil {
 		return nil, err
+	}
+	if s.cfg.commitObserver != nil {
+		r.queued = time.Now()
 	}
 	select {
 	case s.reqs <- r:
@@ -236,6 +240,7 @@ type appender struct {
 	arena    []byte           // event frames of the group
 	hashes   [][32]byte       // leaf hashes of the group
 	sealedIn []gateway.Batch  // batches sealed by the current write
+	queued   []time.Duration  // CommitTiming.Queued of the current group
 	key      [33]byte
 	nodeKey  [10]byte
 	varint   [binary.MaxVarintLen64]byte
@@ -462,6 +467,10 @@ func (a *appender) appendGroup(group []*request) {
 	if len(group) == 0 {
 		return
 	}
+	var t0 time.Time
+	if s.cfg.commitObserver != nil {
+		t0 = time.Now()
+	}
 
 	// Phase 1: duplicates and sequence numbers. Nothing is mutated yet, so
 	// a read error fails this group alone. The group's distinct ids become
@@ -530,9 +539,20 @@ func (a *appender) appendGroup(group []*request) {
 	first := a.size
 	a.sealedIn = a.sealedIn[:0]
 	if len(a.fresh) > 0 {
+		var tPrep, tSeg time.Time
+		if s.cfg.commitObserver != nil {
+			tPrep = time.Now()
+		}
 		// The segment write and its fsync run while the batch is built.
 		segDone := make(chan error, 1)
-		go func() { segDone <- s.log.write(first, a.arena, a.starts) }()
+		var segTook time.Duration
+		go func() {
+			err := s.log.write(first, a.arena, a.starts)
+			if s.cfg.commitObserver != nil {
+				segTook = time.Since(tPrep)
+			}
+			segDone <- err
+		}()
 		b := s.db.NewBatchWithSize(len(a.fresh)*(33+4+16) + 4096)
 		var setErr error
 		set := func(k, v []byte) {
@@ -587,6 +607,9 @@ func (a *appender) appendGroup(group []*request) {
 		if h := s.cfg.testAfterSegment; h != nil {
 			h()
 		}
+		if s.cfg.commitObserver != nil {
+			tSeg = time.Now()
+		}
 		// The records are durable: what Pebble derives from them may now
 		// reach its WAL. By default the group waits for Pebble's fsync
 		// too, so every acknowledged record is covered by a durable
@@ -624,6 +647,9 @@ func (a *appender) appendGroup(group []*request) {
 		s.stats.commits.Add(1)
 		s.stats.events.Add(uint64(len(a.fresh)))
 		s.stats.batches.Add(uint64(len(a.sealedIn)))
+		if f := s.cfg.commitObserver; f != nil {
+			a.observe(f, group, t0, tPrep, tSeg, segTook)
+		}
 	}
 	// Repeats within the group get what their first occurrence got.
 	for _, d := range a.dups {
@@ -631,6 +657,20 @@ func (a *appender) appendGroup(group []*request) {
 		d.req.out[d.i] = sl.req.out[sl.i]
 	}
 	reply(group, nil)
+}
+
+// observe reports the timing of the group just committed (before its
+// requests are answered, so Total excludes only the replies).
+func (a *appender) observe(f func(CommitTiming), group []*request, t0, tPrep, tSeg time.Time, segTook time.Duration) {
+	now := time.Now()
+	a.queued = a.queued[:0]
+	for _, r := range group {
+		a.queued = append(a.queued, t0.Sub(r.queued))
+	}
+	f(CommitTiming{
+		Requests: len(group), Events: len(a.fresh), Queued: a.queued,
+		Prepare: tPrep.Sub(t0), Segment: segTook, Index: now.Sub(tSeg), Total: now.Sub(t0),
+	})
 }
 
 // lookupIDs marks the slots whose id is already in the id index, with its

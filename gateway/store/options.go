@@ -40,8 +40,9 @@ type config struct {
 	// its segment fsync alone, Pebble's fsync following off the
 	// acknowledgement path (indexsync.go).
 	ackAfterSegment bool
-	readOnly        bool // WithReadOnly
-	preallocate     int8 // WithSegmentPreallocation: 0 default, 1 on, -1 off
+	readOnly        bool               // WithReadOnly
+	preallocate     int8               // WithSegmentPreallocation: 0 default, 1 on, -1 off
+	commitObserver  func(CommitTiming) // WithCommitObserver; nil: none
 }
 
 // preallocates says whether segment files are zero-filled ahead of
@@ -298,6 +299,30 @@ func WithSegmentBytes(n int64) Option {
 			return &ConfigError{Option: "WithSegmentBytes", Err: errors.New("must be at least 4 KiB")}
 		}
 		c.segmentBytes = n
+		return nil
+	}
+}
+
+// CommitTiming is how long one group commit took, phase by phase: what a
+// request's acknowledgement waited for besides its own encoding.
+type CommitTiming struct {
+	Requests, Events int // in the group (Events: newly stored ones)
+	// Queued is how long each request of the group waited between being
+	// handed to the appender and the group starting, in group order.
+	Queued []time.Duration
+	// Prepare is the duplicate check, sequence numbers, framing and leaf
+	// hashes; Segment the segment file's write and fsync (running beside
+	// the Pebble batch's construction); Index the Pebble commit (its fsync
+	// unless WithAckAfterSegment); Total the whole group until acknowledged.
+	Prepare, Segment, Index, Total time.Duration
+}
+
+// WithCommitObserver calls f, on the appender goroutine, after every group
+// commit that stored events, with its timing (for the gateway's metrics).
+// f must be quick and must not retain Queued, which is reused.
+func WithCommitObserver(f func(CommitTiming)) Option {
+	return func(c *config) error {
+		c.commitObserver = f
 		return nil
 	}
 }

@@ -33,10 +33,18 @@ type ingestConfig struct {
 	// rate (0: no latency phase); LatencyPerRequest events per request.
 	LatencyFor        time.Duration
 	LatencyPerRequest int
+	// LatencyRate, when positive, skips the saturation phases and runs
+	// only one latency phase at this rate (events/s), for A/B runs of the
+	// acknowledgement latency against gateways at the same rate.
+	LatencyRate float64
 	// LimitDir, when set, is where the raw limit writes its files (the
 	// disk the gateway's store is on); "" skips the limit.
 	LimitDir string
 	DataDir  string // public datasets: NSL-KDD rows as events when present
+	// PprofURL and ProfileDir, when both set, take a 5 s runtime trace
+	// and a 10 s CPU profile of the gateway during each latency phase
+	// into ProfileDir (<phase>trace.out, <phase>cpu.pprof).
+	PprofURL, ProfileDir string
 }
 
 // nonce is the placeholder every generated event carries; each request
@@ -66,6 +74,12 @@ func benchIngest(ctx context.Context, cfg ingestConfig) error {
 	before, err := checkpoint(ctx, httpc, cfg.URL, cfg.Token)
 	if err != nil {
 		return err
+	}
+	if cfg.LatencyRate > 0 {
+		if cfg.LatencyFor <= 0 {
+			return errors.New("-latency-rate needs -latency-for")
+		}
+		return latencyPhase(ctx, httpc, cfg, makeBodies(lines, 64, cfg.LatencyPerRequest), "ack_latency_", cfg.LatencyRate)
 	}
 
 	cpu0, cpuOK := nsCPU()
@@ -113,12 +127,7 @@ func benchIngest(ctx context.Context, cfg ingestConfig) error {
 			prefix string
 			rate   float64
 		}{{"ack_latency_", e2e / 2}, {"ack_latency_half_acked_", ackRate / 2}} {
-			lats, lfailed := paced(ctx, httpc, cfg, lb, phase.rate, cfg.LatencyFor)
-			report(phase.prefix+"rate_events_per_s", phase.rate, "events/s")
-			report(phase.prefix+"p50_ms", ms(percentile(lats, 50)), "ms")
-			report(phase.prefix+"p99_ms", ms(percentile(lats, 99)), "ms")
-			report(phase.prefix+"failed_requests", float64(lfailed), "requests")
-			if _, _, err := waitAllDone(ctx, httpc, cfg.URL, cfg.Token); err != nil {
+			if err := latencyPhase(ctx, httpc, cfg, lb, phase.prefix, phase.rate); err != nil {
 				return err
 			}
 		}
@@ -132,6 +141,64 @@ func benchIngest(ctx context.Context, cfg ingestConfig) error {
 		report("ingest_vs_limit_ratio", e2e/limit, "ratio")
 	}
 	return nil
+}
+
+// latencyPhase runs one paced phase at rate and reports the
+// acknowledgement latency (p50, p99), how late the load generator itself
+// sent (send_delay: a starved client, not the gateway), and where the
+// gateway's time went (reportAttribution), then waits until everything
+// is anchored and scored.
+func latencyPhase(ctx context.Context, httpc *http.Client, cfg ingestConfig, bodies [][]byte, prefix string, rate float64) error {
+	h0 := scrapeHistograms(ctx, httpc, cfg.URL, attributionPrefixes...)
+	var prof sync.WaitGroup
+	if cfg.PprofURL != "" && cfg.ProfileDir != "" {
+		for _, p := range []struct{ path, file string }{
+			{"/debug/pprof/trace?seconds=5", prefix + "trace.out"},
+			{"/debug/pprof/profile?seconds=10", prefix + "cpu.pprof"},
+		} {
+			prof.Go(func() {
+				time.Sleep(3 * time.Second)
+				if err := fetchTo(ctx, cfg.PprofURL+p.path, filepath.Join(cfg.ProfileDir, p.file)); err != nil {
+					fmt.Fprintln(os.Stderr, "bench: profile:", err)
+				}
+			})
+		}
+	}
+	lats, delays, lfailed := paced(ctx, httpc, cfg, bodies, rate, cfg.LatencyFor)
+	prof.Wait()
+	h1 := scrapeHistograms(ctx, httpc, cfg.URL, attributionPrefixes...)
+	report(prefix+"rate_events_per_s", rate, "events/s")
+	report(prefix+"p50_ms", ms(percentile(lats, 50)), "ms")
+	report(prefix+"p99_ms", ms(percentile(lats, 99)), "ms")
+	report(prefix+"send_delay_p99_ms", ms(percentile(delays, 99)), "ms")
+	report(prefix+"failed_requests", float64(lfailed), "requests")
+	if h0 != nil && h1 != nil {
+		reportAttribution(prefix, h0, h1)
+	}
+	_, _, err := waitAllDone(ctx, httpc, cfg.URL, cfg.Token)
+	return err
+}
+
+// fetchTo writes the body of a GET of url to file.
+func fetchTo(ctx context.Context, url, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // saturate sends bodies from cfg.Clients clients until deadline, each
@@ -170,12 +237,14 @@ func saturate(ctx context.Context, httpc *http.Client, cfg ingestConfig, bodies 
 // leaves at its scheduled time whatever the ones before it do, and its
 // latency counts from that time (so a stall is not hidden by sending
 // less, the coordinated-omission trap of closed-loop clients).
-func paced(ctx context.Context, httpc *http.Client, cfg ingestConfig, bodies [][]byte, rate float64, d time.Duration) ([]time.Duration, int64) {
+// It also returns how late each request was handed to the HTTP client.
+func paced(ctx context.Context, httpc *http.Client, cfg ingestConfig, bodies [][]byte, rate float64, d time.Duration) ([]time.Duration, []time.Duration, int64) {
 	per := float64(cfg.LatencyPerRequest)
 	interval := time.Duration(float64(time.Second) * per / rate)
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
+		delays    []time.Duration
 		failed    atomic.Int64
 		wg        sync.WaitGroup
 	)
@@ -188,6 +257,7 @@ func paced(ctx context.Context, httpc *http.Client, cfg ingestConfig, bodies [][
 		time.Sleep(time.Until(at))
 		body := stamp(bodies[n%len(bodies)], 1_000+n%1000, n/1000)
 		wg.Go(func() {
+			delay := time.Since(at)
 			if err := send(ctx, httpc, cfg, body); err != nil {
 				failed.Add(1)
 				return
@@ -195,11 +265,12 @@ func paced(ctx context.Context, httpc *http.Client, cfg ingestConfig, bodies [][
 			lat := time.Since(at)
 			mu.Lock()
 			latencies = append(latencies, lat)
+			delays = append(delays, delay)
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	return latencies, failed.Load()
+	return latencies, delays, failed.Load()
 }
 
 // stamp returns body with its nonce placeholders replaced by a value

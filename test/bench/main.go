@@ -44,6 +44,9 @@ func main() {
 	perReq := flag.Int("per-request", 1000, "events per request (ingest)")
 	protocol := flag.String("protocol", "ndjson", "ingest protocol: ndjson or hec (ingest)")
 	latencyFor := flag.Duration("latency-for", 0, "length of the latency phase at half the measured rate, 0 for none (ingest, ndjson)")
+	latencyRate := flag.Float64("latency-rate", 0, "with -latency-for: skip saturation and run one latency phase at this many events/s (ingest, ndjson)")
+	pprofURL := flag.String("pprof-url", "", "the gateway's debug.pprof_listen as a URL: with -profile-dir, trace and profile each latency phase (ingest)")
+	profileDir := flag.String("profile-dir", "", "folder for the latency phases' traces and CPU profiles (ingest)")
 	latencyPerReq := flag.Int("latency-per-request", 100, "events per request in the latency phase (ingest)")
 	limitDir := flag.String("limit-dir", "", "folder for the raw limit's files, on the store's disk; empty skips the limit (ingest, ndjson)")
 	receiver := flag.String("receiver", "http://127.0.0.1:18190", "demo receiver URL (action)")
@@ -74,7 +77,7 @@ func main() {
 	case "ingest":
 		err = benchIngest(ctx, ingestConfig{
 			URL: *url, Token: *token, Protocol: *protocol, Duration: *duration, Clients: *clients, PerRequest: *perReq,
-			LatencyFor: *latencyFor, LatencyPerRequest: *latencyPerReq, LimitDir: *limitDir, DataDir: *dataDir,
+			LatencyFor: *latencyFor, LatencyPerRequest: *latencyPerReq, LatencyRate: *latencyRate, PprofURL: *pprofURL, ProfileDir: *profileDir, LimitDir: *limitDir, DataDir: *dataDir,
 		})
 	case "intel":
 		intelLoad.inFlight = *intelInFlight

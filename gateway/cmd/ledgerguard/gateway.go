@@ -138,6 +138,7 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		store.WithBatchMaxEvents(cfg.Store.BatchMaxEvents),
 		store.WithBatchMaxWait(cfg.Store.BatchMaxWait),
 		store.WithMinFreeBytes(cfg.Store.MinFreeBytes),
+		store.WithAckAfterSegment(cfg.Store.AckAfterSegment),
 		// Batches due by age wait while one is being anchored; the
 		// anchorer seals the open batch as soon as it is idle
 		// (anchor.WithSealWhenIdle below), so batches follow the ledger's
@@ -170,6 +171,10 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		// check that an alert's detector scored its batch.
 		storeOpts = append(storeOpts, store.WithModels(func() []gateway.ModelRef { return modelset.Refs(models) }))
 	}
+	m := metrics.New()
+	storeOpts = append(storeOpts, store.WithCommitObserver(func(t store.CommitTiming) {
+		m.ObserveCommit(t.Queued, t.Events, t.Prepare, t.Segment, t.Index, t.Total)
+	}))
 	st, err := store.Open(ctx, cfg.Store.Dir, storeOpts...)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
@@ -189,7 +194,6 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	if err != nil {
 		return err
 	}
-	m := metrics.New()
 	if iw != nil {
 		if err := iw.metrics(m); err != nil {
 			return err

@@ -1,0 +1,33 @@
+package metrics
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestObserveCommit: a group commit lands in store_commit_seconds, one
+// queued observation per request and one of each group phase, and
+// store_commit_events; the scheduler's latency is exported beside them.
+func TestObserveCommit(t *testing.T) {
+	m := New()
+	m.ObserveCommit([]time.Duration{time.Millisecond, 3 * time.Millisecond}, 200, time.Millisecond, 2*time.Millisecond, 3*time.Millisecond, 7*time.Millisecond)
+	m.IngestPhase.WithLabelValues("ndjson", "parse").Observe(0.002)
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	body := w.Body.String()
+	tests := []struct{ name, want string }{
+		{"queued per request", `ledgerguard_store_commit_seconds_count{phase="queued"} 2`},
+		{"segment per group", `ledgerguard_store_commit_seconds_count{phase="segment"} 1`},
+		{"total per group", `ledgerguard_store_commit_seconds_sum{phase="total"} 0.007`},
+		{"events", `ledgerguard_store_commit_events_sum 200`},
+		{"handler phase", `ledgerguard_ingest_phase_seconds_count{phase="parse",protocol="ndjson"} 1`},
+		{"scheduler latency", `go_sched_latencies_seconds_bucket`},
+	}
+	for _, tt := range tests {
+		if !strings.Contains(body, tt.want) {
+			t.Errorf("%s: /metrics lacks %q", tt.name, tt.want)
+		}
+	}
+}
