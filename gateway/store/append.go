@@ -91,9 +91,11 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 		if len(c)+recordPrefix+20 > durable.MaxRecord { // 20: room for the seq's digits
 			return nil, &InvalidEventError{Index: i, ID: e.ID, Err: &gateway.InvalidValueError{Field: "event", Err: fmt.Errorf("canonical encoding of %d bytes exceeds the store's record limit of %d", len(c), durable.MaxRecord-recordPrefix-20)}}
 		}
-		// The fields' cached encoding (see gateway.Event.FieldsCanonical)
-		// is in c now; stored and returned events do not carry it, so
-		// they are the same whatever decoder built them.
+		// The fields' encoding (see gateway.Event.FieldsCanonical) is in
+		// c now and returned events do not carry it: a returned event's
+		// Fields are the caller's own (nil for ingest's map-free events,
+		// whose fields exist only as these bytes). Callers read ID and
+		// Seq from it; the stored event (Leaves) has every field.
 		e.FieldsCanonical = nil
 		r.events[i], r.ids[i], r.canon[i] = e, id, c
 	}
