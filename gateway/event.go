@@ -83,8 +83,10 @@ type Event struct {
 // when Fields is nil and FieldsCanonical is set (ingest's map-free path),
 // FieldsCanonical decoded as ingest decodes a record (encoding/json with
 // UseNumber), which is also what a reader of the stored event gets. It
-// is for the rare reader of a not yet stored event that needs the values;
-// the error is only for FieldsCanonical that is not a JSON object.
+// is for the rare reader of a not yet stored event that needs the values
+// (and for Canonical's encoding/json fallback). The error is for bytes
+// that do not decode as JSON; ingest only sets bytes of one JSON object,
+// so nothing after the first value is read and "null" gives nil.
 func (e Event) FieldValues() (map[string]any, error) {
 	if e.Fields != nil || e.FieldsCanonical == nil {
 		return e.Fields, nil
@@ -120,7 +122,11 @@ func EventID(source, sourcetype string, raw []byte, occurrence string) string {
 	// hash.Hash, the parts' conversions to []byte and the hex string cost
 	// five allocations per event on the ingest path, the copy of raw
 	// (about a kilobyte) a fraction of that. The bytes hashed are the
-	// same (TestEventIDGolden).
+	// same (TestEventIDGolden). A raw too large for the pool is hashed
+	// in parts instead, so it is never copied.
+	if len(raw) > maxPooledID/2 {
+		return eventIDStreaming(source, sourcetype, raw, occurrence)
+	}
 	buf := idBufs.Get().(*[]byte)
 	b := appendIDPart((*buf)[:0], source)
 	b = appendIDPart(b, sourcetype)
@@ -136,6 +142,25 @@ func EventID(source, sourcetype string, raw []byte, occurrence string) string {
 	var out [2 * sha256.Size]byte
 	hex.Encode(out[:], sum[:])
 	return string(out[:])
+}
+
+// eventIDStreaming is EventID for a large raw: the same bytes hashed in
+// parts, with no copy of raw.
+func eventIDStreaming(source, sourcetype string, raw []byte, occurrence string) string {
+	h := sha256.New()
+	var n [8]byte
+	write := func(part []byte) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	write([]byte(source))
+	write([]byte(sourcetype))
+	write(raw)
+	if occurrence != "" {
+		write([]byte(occurrence))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // appendIDPart appends part with its length as 8 bytes big-endian.
@@ -170,6 +195,15 @@ func (e Event) Canonical() ([]byte, error) {
 	}
 	if ok {
 		return out, nil
+	}
+	if e.Fields == nil && e.FieldsCanonical != nil {
+		// json.Marshal does not write FieldsCanonical: give it the
+		// fields decoded, or it would encode the event without them.
+		f, err := e.FieldValues()
+		if err != nil {
+			return nil, fmt.Errorf("canonical event %s: %w", e.ID, err)
+		}
+		e.Fields, e.FieldsCanonical = f, nil
 	}
 	b, err := json.Marshal(e)
 	if err != nil {

@@ -53,11 +53,17 @@ func TestEventIDGolden(t *testing.T) {
 		{"api", "nsl-kdd", []byte(`{"event":{"a":1}}`), "k#3", "4aa71f005462d1fd0402b4820bd48a082a3a9310625f03991c59dda0f14a7e5f"},
 		{"", "", nil, "", "9d908ecfb6b256def8b49a7c504e6c889c4b0e41fe6ce3e01863dd7b61a20aa0"},
 		{"é", "", []byte{0xff, 0}, "_id:4:logs/7", "26d2c1812956920f98da8590bd2db164f6a296f980352709d77ce081a9e6dd37"},
+		// Raws either side of the pooled path's limit (maxPooledID/2),
+		// and one hashed in parts.
+		{"api", "nsl-kdd", bytes.Repeat([]byte("x"), maxPooledID/2), "k#3", "e34e2b2ab377f8822548f4b3d28b96a14c6541969f92f171fca3981a2ee4eeb2"},
+		{"api", "nsl-kdd", bytes.Repeat([]byte("x"), maxPooledID/2+1), "k#3", "95bb97463d8ac4196cbdb8283b2a17549334e5a09216c6ed9676f0c71e0e4f64"},
+		{"api", "nsl-kdd", bytes.Repeat([]byte("x"), 200000), "", "92a1dceafb111bbdebfc252ed6534007053e5b7348242a0fa18f149c93c014ca"},
+		{"api", "nsl-kdd", bytes.Repeat([]byte("x"), 200000), "k#3", "d9823f5fdaf8623b78f7d7cd489f51d09ac8bcc1a2c7d0594c951b7bd6ecc774"},
 	}
 	for _, tt := range tests {
 		for range 2 { // the second time through a pooled buffer
 			if got := EventID(tt.source, tt.sourcetype, tt.raw, tt.occurrence); got != tt.want {
-				t.Errorf("EventID(%q, %q, %q, %q) = %s, want %s", tt.source, tt.sourcetype, tt.raw, tt.occurrence, got, tt.want)
+				t.Errorf("EventID(%q, %q, %d bytes of raw, %q) = %s, want %s", tt.source, tt.sourcetype, len(tt.raw), tt.occurrence, got, tt.want)
 			}
 		}
 	}

@@ -97,10 +97,11 @@ type Member struct {
 	// block with other lines' encodings: do not modify it).
 	Canonical []byte
 	// Shallow is set by the map-free mode (MembersShallow) for an object
-	// value: Value is nil, Canonical its encoding and Fields its members
-	// in input order (valid until the next call, aliasing the input).
+	// value: Value is nil, Canonical its encoding and Fields its members.
 	Shallow bool
-	Fields  Fields
+	// Fields lists a Shallow member's own members in input order; it is
+	// valid until the Decoder's next call and aliases the input.
+	Fields Fields
 }
 
 // member is one member of an object being decoded; keyEnc and valEnc

@@ -93,6 +93,12 @@ func (d *Decoder) keyOf(e *smember) []byte {
 // map-free pass as soon as it knows.
 type StopFunc func(key []byte, record bool) bool
 
+// maxShallowBytes is the longest input the map-free mode decodes: its
+// offsets are int32 and a string it re-encodes can grow sixfold (a
+// control character becomes \u00XX), so longer input goes to the map
+// mode, whose nested encodings need no offsets.
+const maxShallowBytes = math.MaxInt32 / 6
+
 // MembersShallow is Members in the map-free mode: a member whose value is
 // an object has Shallow set, Value nil, Canonical its canonical encoding
 // and Fields its own members in input order; other members are decoded as
@@ -102,7 +108,7 @@ func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, 
 	if d.MapsOnly {
 		return nil, false
 	}
-	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
+	if len(line) > maxShallowBytes || !utf8.Valid(line) {
 		return nil, false
 	}
 	d.start(line)
@@ -180,7 +186,7 @@ func (d *Decoder) ObjectShallow(line []byte, stop StopFunc) (fields Fields, cano
 	if d.MapsOnly {
 		return Fields{}, nil, false
 	}
-	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
+	if len(line) > maxShallowBytes || !utf8.Valid(line) {
 		return Fields{}, nil, false
 	}
 	d.start(line)
@@ -208,7 +214,7 @@ func (d *Decoder) ObjectShallow(line []byte, stop StopFunc) (fields Fields, cano
 // disturb what the last MembersShallow, PrefixShallow or ObjectShallow
 // returned.
 func (d *Decoder) Value(raw []byte) (v any, ok bool) {
-	if len(raw) > math.MaxInt32 || !utf8.Valid(raw) {
+	if len(raw) > maxShallowBytes || !utf8.Valid(raw) {
 		return nil, false
 	}
 	d.b, d.sb, d.s, d.i = raw, nil, "", 0

@@ -20,6 +20,13 @@ var shallowSeeds = []string{
 	`{"event":` + strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30) + `}`,
 	`{"event":` + strings.Repeat(`[`, 31) + strings.Repeat(`]`, 31) + `}`,
 	`{"event":{"a":"` + "\x7f\x01" + `"}}`,
+	// From the second review: shape names and "fields" spelt with
+	// escapes, duplicates that appear only once decoded (lone surrogates
+	// both become U+FFFD), numbers at the edges.
+	`{"event":{"event\u005ftype":"alert","src_ip":"10.0.0.1"}}`, `{"event":{"id.orig\u005fh":"10.0.0.1","uid":"C1"}}`,
+	`{"event":{"win\u006cog":{"event_id":4625}}}`, `{"event":{"Event\u0049D":4688,"Channel":"Security"}}`,
+	`{"fi\u0065lds":{"a":1},"event":{"b":2}}`, `{"event":{"\ud800":1,"\udc00":2,"n":{"\ud800":1,"\udc00":2}}}`,
+	`{"event":{"a":1,"\u0061":2,"l":"<\u003c","z":-0,"big":1e400,"i":123456789012345678901234567890}}`,
 }
 
 // FuzzDecoderShallow checks the map-free mode against the map mode on

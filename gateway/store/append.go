@@ -92,11 +92,13 @@ func (s *Store) Append(ctx context.Context, events []gateway.Event) ([]gateway.E
 			return nil, &InvalidEventError{Index: i, ID: e.ID, Err: &gateway.InvalidValueError{Field: "event", Err: fmt.Errorf("canonical encoding of %d bytes exceeds the store's record limit of %d", len(c), durable.MaxRecord-recordPrefix-20)}}
 		}
 		// The fields' encoding (see gateway.Event.FieldsCanonical) is in
-		// c now and returned events do not carry it: a returned event's
-		// Fields are the caller's own (nil for ingest's map-free events,
-		// whose fields exist only as these bytes). Callers read ID and
-		// Seq from it; the stored event (Leaves) has every field.
-		e.FieldsCanonical = nil
+		// c now: an event that also has them decoded drops it, so stored
+		// and returned events are the same whatever decoder built them;
+		// one whose fields exist only as these bytes (ingest's map-free
+		// path, Fields nil) keeps it, so its Canonical is still the leaf.
+		if e.Fields != nil {
+			e.FieldsCanonical = nil
+		}
 		r.events[i], r.ids[i], r.canon[i] = e, id, c
 	}
 	if err := s.readLock(ctx); err != nil {
