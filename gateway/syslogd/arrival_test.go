@@ -27,7 +27,8 @@ func TestIdenticalLinesAreDistinctEvents(t *testing.T) {
 	send(strings.Repeat(line, 5))
 	waitFor(t, "5 stored events", func() bool { return st.Size() == 5 })
 	send(strings.Repeat(line, 2) + octet("<34>1 9999-12-31T23:59:59-00:01 host1 app - - - after year 9999 in UTC") + line)
-	waitFor(t, "8 stored events", func() bool { return st.Size() == 8 })
+	// Counted after the store returns: wait for the count too.
+	waitFor(t, "8 stored and counted events", func() bool { a, _ := obs.get(); return st.Size() == 8 && a == 8 })
 	accepted, rejected := obs.get()
 	if accepted != 8 || rejected["invalid"] != 1 {
 		t.Errorf("accepted %d, rejected %v; want 8 and invalid:1", accepted, rejected)
