@@ -39,19 +39,19 @@ import (
 
 const proto = "ndjson"
 
+// envelope is one NDJSON line. Its metadata members are strings, not
+// *string: absent, null and "" all leave the request's default in place
+// (lineEvent), and encoding/json reports a non-string member with the same
+// message either way ("... of type string"), so a pointer (an allocation
+// per member per line) told nothing apart.
 type envelope struct {
-	Time json.RawMessage `json:"time"`
-	// The metadata members are strings, not *string: absent, null and ""
-	// all leave the request's default in place (lineEvent), and
-	// encoding/json reports a non-string member with the same message
-	// either way ("... of type string"), so a pointer (an allocation per
-	// member per line) told nothing apart.
-	Source     string         `json:"source"`
-	Sourcetype string         `json:"sourcetype"`
-	Host       string         `json:"host"`
-	Index      string         `json:"index"`
-	Event      any            `json:"event"`
-	Fields     map[string]any `json:"fields"`
+	Time       json.RawMessage `json:"time"`
+	Source     string          `json:"source"`
+	Sourcetype string          `json:"sourcetype"`
+	Host       string          `json:"host"`
+	Index      string          `json:"index"`
+	Event      any             `json:"event"`
+	Fields     map[string]any  `json:"fields"`
 
 	// The canonical encodings of Event (when an object) and Fields, as
 	// the fast decoder wrote them; nil when it did not decode the line.
