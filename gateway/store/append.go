@@ -521,6 +521,13 @@ func (a *appender) appendGroup(group []*request) {
 	// arena, then leaf hashes and frame checksums.
 	a.arena = a.arena[:0]
 	a.starts = a.starts[:0]
+	// Sized once for the group (20: room for each seq's digits), so the
+	// frames are not copied again each time the arena would have grown.
+	need := 0
+	for _, k := range a.fresh {
+		need += frameOverhead + len(a.slots[k].req.canon[a.slots[k].i]) + 20
+	}
+	a.arena = slices.Grow(a.arena, need)
 	for _, k := range a.fresh {
 		sl := &a.slots[k]
 		sl.start = len(a.arena)
