@@ -36,6 +36,10 @@ type config struct {
 	// testAfterSegment is called (tests only) after a group's segment
 	// fsync returned and before its Pebble batch is applied.
 	testAfterSegment func()
+	// testIDKeysInSeqOrder (tests only) writes a group's id index keys in
+	// seq order, as before they were sorted, for the benchmark comparing
+	// the two (BenchmarkIDIndexOrder).
+	testIDKeysInSeqOrder bool
 	// ackAfterSegment (WithAckAfterSegment) acknowledges a group after
 	// its segment fsync alone, Pebble's fsync following off the
 	// acknowledgement path (indexsync.go).
