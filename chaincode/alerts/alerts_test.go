@@ -231,7 +231,13 @@ func TestRaiseAlertsOneKeyPerBatch(t *testing.T) {
 	if !ok {
 		t.Fatalf("set %d of batch 1 missing", 3)
 	}
-	set := harness.Decode[wire.AlertSet](t, string(raw))
+	if raw[0] == '{' {
+		t.Fatalf("a set of 10 alerts was stored as plain JSON (%d bytes), want compressed (wire.EncodeStoredAlertSet)", len(raw))
+	}
+	var set wire.AlertSet
+	if err := wire.DecodeStoredAlertSet(raw, &set); err != nil {
+		t.Fatal(err)
+	}
 	if len(set.Alerts) != 10 || set.Seq != 3 || set.RaisedTx == "" || set.RaisedBy.MSP != "Org1MSP" {
 		t.Fatalf("set = seq %d, %d alerts, raised %s by %+v", set.Seq, len(set.Alerts), set.RaisedTx, set.RaisedBy)
 	}
