@@ -250,6 +250,14 @@ func TestRaiseAlertsOneKeyPerBatch(t *testing.T) {
 			t.Fatalf("set alert carries chaincode fields: %+v", a)
 		}
 	}
+	// An alert of a compressed set reads back whole.
+	want := set.Recorded(0)
+	got := harness.Decode[wire.Alert](t, h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.GetAlert(ctx, b1.ID, want.ID)
+	}))
+	if got.ID != want.ID || got.BatchID != b1.ID || got.EventHash != want.EventHash || got.Detector != want.Detector || got.RaisedTx != set.RaisedTx {
+		t.Fatalf("GetAlert of a compressed set's alert = %+v, want %+v", got, want)
+	}
 }
 
 // TestRaiseAlertsInTransientMap: with an empty argument the alerts come
