@@ -12,6 +12,9 @@
 # other within a second or two of joining instead of after the default
 # 25 s reconnect interval.
 #
+# With LEDGERGUARD_FABRIC_PROFILE=1 in the environment every node it starts
+# serves Go's pprof (see profile_env; for benchmarks, off by default).
+#
 # Usage: scripts/network.sh up|down|reset|status|start-node NODE|stop-node NODE [--kill]
 #        scripts/network.sh add-gateway ORG GATEWAY_ID...
 set -euo pipefail
@@ -263,6 +266,8 @@ start_orderer() {
   tls="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/tls"
   msp="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/msp"
   mkdir -p "${dir}/data" "${dir}/tmp"
+  local prof=()
+  read -ra prof <<<"$(profile_env "${node}" ORDERER_GENERAL_PROFILE)"
   setsid "${pre[@]}" env \
     TMPDIR="${dir}/tmp" \
     FABRIC_CFG_PATH="${LG_NET}/config" \
@@ -290,8 +295,34 @@ start_orderer() {
     ORDERER_FILELEDGER_LOCATION="${dir}/data/ledger" \
     ORDERER_CONSENSUS_WALDIR="${dir}/data/etcdraft/wal" \
     ORDERER_CONSENSUS_SNAPDIR="${dir}/data/etcdraft/snapshot" \
+    "${prof[@]}" \
     "${LG_BIN}/orderer" >>"${dir}/${node}.log" 2>&1 </dev/null &
   echo $! >"$(node_pidfile "${node}")"
+}
+
+# profile_port NODE prints the port a node serves Go's pprof on when
+# LEDGERGUARD_FABRIC_PROFILE=1: its operations port + 3 (27055, 27065,
+# 27075 for the orderers, 27N56 for the peer of OrgN, free in the node
+# table's layout).
+profile_port() { echo $(($(node_field "$1" 6) + 3)); }
+
+# profile_env NODE PREFIX prints the environment words that turn on the
+# node's pprof listener (PREFIX_ENABLED, PREFIX_ADDRESS or
+# PREFIX_LISTENADDRESS) when LEDGERGUARD_FABRIC_PROFILE=1 (a bench-only
+# switch, see README "Fabric network CPU"), else a harmless placeholder:
+# profiling is off by default because a listener on every node is an
+# open debug endpoint, not because it costs CPU while idle.
+profile_env() {
+  local node="$1" prefix="$2" addr
+  if [[ "${LEDGERGUARD_FABRIC_PROFILE:-}" != 1 ]]; then
+    echo "LEDGERGUARD_FABRIC_PROFILE=0"
+    return 0
+  fi
+  addr="$(node_host "${node}"):$(profile_port "${node}")"
+  case "${prefix}" in
+    CORE_PEER_PROFILE) echo "${prefix}_ENABLED=true ${prefix}_LISTENADDRESS=${addr}" ;;
+    *) echo "${prefix}_ENABLED=true ${prefix}_ADDRESS=${addr}" ;;
+  esac
 }
 
 # cc_cache prints the folder of chaincode binaries the builder reuses, keyed
@@ -317,6 +348,8 @@ start_peer() {
   msp="${LG_CRYPTO}/peerOrganizations/${domain}/peers/peer0.${domain}/msp"
   mkdir -p "${dir}/data" "${dir}/tmp" "$(cc_cache)"
   render_core_yaml "${dir}"
+  local prof=()
+  read -ra prof <<<"$(profile_env "${node}" CORE_PEER_PROFILE)"
   # Gossip: bootstrap is the peer itself (one peer per org), the external
   # endpoint makes it known to other orgs from the first start, and the
   # short intervals let a peer that joined the channel before the others
@@ -352,6 +385,7 @@ start_peer() {
     CORE_LEDGER_SNAPSHOTS_ROOTDIR="${dir}/data/snapshots" \
     CORE_OPERATIONS_LISTENADDRESS="${host}:${ops}" \
     CORE_CHAINCODE_EXECUTETIMEOUT=60s \
+    "${prof[@]}" \
     "${LG_BIN}/peer" node start >>"${dir}/${node}.log" 2>&1 </dev/null &
   echo $! >"$(node_pidfile "${node}")"
 }

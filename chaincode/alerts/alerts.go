@@ -202,7 +202,11 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := state.Put(stub, key, &set); err != nil {
+		value, err := wire.EncodeStoredAlertSet(&set)
+		if err != nil {
+			return nil, &state.LedgerError{Op: "encode", Key: key, Err: err}
+		}
+		if err := state.PutRaw(stub, key, value); err != nil {
 			return nil, err
 		}
 		res.Created += len(set.Alerts)
@@ -265,7 +269,7 @@ func existingIDs(stub shim.ChaincodeStubInterface, msp, gatewayID, batchID strin
 		}
 		n++
 		var s setIDs
-		if err := json.Unmarshal(kv.Value, &s); err != nil {
+		if err := wire.DecodeStoredAlertSet(kv.Value, &s); err != nil {
 			return 0, nil, &state.LedgerError{Op: "decode", Key: kv.Key, Err: err}
 		}
 		if have == nil {
@@ -574,7 +578,7 @@ func list(stub shim.ChaincodeStubInterface, f *wire.AlertFilter, pageSize int32,
 			return page, &state.LedgerError{Op: "scan", Key: prefix, Err: err}
 		}
 		var set wire.AlertSet
-		if err := json.Unmarshal(kv.Value, &set); err != nil {
+		if err := wire.DecodeStoredAlertSet(kv.Value, &set); err != nil {
 			return page, &state.LedgerError{Op: "decode", Key: kv.Key, Err: err}
 		}
 		from := 0
@@ -754,7 +758,7 @@ func find(stub shim.ChaincodeStubInterface, b *wire.Batch, alertID string) (*rec
 			return nil, &state.LedgerError{Op: "scan", Key: keys.AlertSet, Err: err}
 		}
 		var set wire.AlertSet
-		if err := json.Unmarshal(kv.Value, &set); err != nil {
+		if err := wire.DecodeStoredAlertSet(kv.Value, &set); err != nil {
 			return nil, &state.LedgerError{Op: "decode", Key: kv.Key, Err: err}
 		}
 		if i := set.Find(alertID); i >= 0 {

@@ -231,7 +231,13 @@ func TestRaiseAlertsOneKeyPerBatch(t *testing.T) {
 	if !ok {
 		t.Fatalf("set %d of batch 1 missing", 3)
 	}
-	set := harness.Decode[wire.AlertSet](t, string(raw))
+	if raw[0] == '{' {
+		t.Fatalf("a set of 10 alerts was stored as plain JSON (%d bytes), want compressed (wire.EncodeStoredAlertSet)", len(raw))
+	}
+	var set wire.AlertSet
+	if err := wire.DecodeStoredAlertSet(raw, &set); err != nil {
+		t.Fatal(err)
+	}
 	if len(set.Alerts) != 10 || set.Seq != 3 || set.RaisedTx == "" || set.RaisedBy.MSP != "Org1MSP" {
 		t.Fatalf("set = seq %d, %d alerts, raised %s by %+v", set.Seq, len(set.Alerts), set.RaisedTx, set.RaisedBy)
 	}
@@ -243,6 +249,14 @@ func TestRaiseAlertsOneKeyPerBatch(t *testing.T) {
 		if a.Status != "" || a.RaisedTx != "" || a.RaisedBy != nil {
 			t.Fatalf("set alert carries chaincode fields: %+v", a)
 		}
+	}
+	// An alert of a compressed set reads back whole.
+	want := set.Recorded(0)
+	got := harness.Decode[wire.Alert](t, h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.GetAlert(ctx, b1.ID, want.ID)
+	}))
+	if got.ID != want.ID || got.BatchID != b1.ID || got.EventHash != want.EventHash || got.Detector != want.Detector || got.RaisedTx != set.RaisedTx {
+		t.Fatalf("GetAlert of a compressed set's alert = %+v, want %+v", got, want)
 	}
 }
 

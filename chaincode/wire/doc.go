@@ -53,7 +53,9 @@
 // gatewayId, batchId, raisedAt, raisedTx and raisedBy appear once on the
 // set, and each detector's sha256 once in the set's models table (sets
 // written before 2026-12-05 repeat msp, gatewayId, batchId and sha256 in
-// every alert and have no table; both forms read alike). An analyst's decision is
+// every alert and have no table; both forms read alike). A set larger than
+// 2 KiB is stored compressed ([EncodeStoredAlertSet]; read any stored set
+// with [DecodeStoredAlertSet]). An analyst's decision is
 // an [AlertStatusChange] (with the alert's batchId) in a small per-alert
 // status record. An [Alert] as GetAlert and ListAlerts return it combines
 // the two: status "open" and no lastChange until the first decision.

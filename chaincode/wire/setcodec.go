@@ -1,0 +1,110 @@
+package wire
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Stored alert sets are DEFLATE-compressed JSON once they are large.
+//
+// Why: under load a RaiseAlerts transaction's block bytes are almost all
+// its alert set (about 480 bytes of JSON per alert, 1000 alerts per
+// transaction in the ingest bench), and every orderer and peer copies,
+// unmarshals several times, hashes, replicates and stores every byte of
+// a block: the profile of a peer under `scripts/bench.sh ingest` had
+// runtime.memmove (protobuf unmarshalling of the transactions' byte
+// fields) at a fifth of its CPU. Alert JSON (repeated keys, hex digests)
+// shrinks to about a fifth with compress/flate at BestSpeed, which costs
+// the endorsers a few microseconds per alert. Small sets (analyst-scale
+// traffic) stay plain JSON, readable in a block as before.
+//
+// Determinism: every endorser must write the same bytes. compress/flate's
+// output is a pure function of the input and the level for one Go
+// release, and the chaincode is built from the same vendored source on
+// every peer; endorsers built with different Go releases could in
+// principle compress differently (an endorsement mismatch the gateway
+// reports, never a wrong write), as they already could encode JSON
+// differently.
+const (
+	// storedSetDeflate prefixes a compressed set; a JSON value never
+	// starts with a NUL byte, so the two forms cannot be confused and sets
+	// written before compression read as they are.
+	storedSetDeflate = "\x00lgdf1"
+	// storedSetCompressAbove is the JSON size above which a set is
+	// compressed: below it the saving is a few hundred bytes at most.
+	storedSetCompressAbove = 2048
+	// MaxStoredAlertSetJSON bounds a decompressed set (MaxAlertsPerTx
+	// alerts of at most MaxAlertFields fields of MaxFieldValueLen bytes
+	// stay far below it), so a corrupt value cannot exhaust memory.
+	MaxStoredAlertSetJSON = 64 << 20
+)
+
+// flateWriters reuses compressors: a flate.Writer allocates about 1 MB.
+var flateWriters = sync.Pool{New: func() any {
+	w, err := flate.NewWriter(io.Discard, flate.BestSpeed)
+	if err != nil {
+		panic(err) // only for an invalid level
+	}
+	return w
+}}
+
+// EncodeStoredAlertSet returns the value a stored set is written as: its
+// JSON, compressed (with a prefix) when larger than a couple of KiB. The
+// result is deterministic for a given set and Go release.
+func EncodeStoredAlertSet(s *AlertSet) ([]byte, error) {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) <= storedSetCompressAbove {
+		return data, nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(data)/4 + len(storedSetDeflate) + 64)
+	buf.WriteString(storedSetDeflate)
+	w := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(w)
+	w.Reset(&buf)
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// StoredAlertSetJSON returns the JSON of a stored set's value, written by
+// EncodeStoredAlertSet or, before compression, as plain JSON (returned as
+// is). A corrupt compressed value, or one that inflates beyond
+// MaxStoredAlertSetJSON, is an error.
+func StoredAlertSetJSON(v []byte) ([]byte, error) {
+	if !bytes.HasPrefix(v, []byte(storedSetDeflate)) {
+		return v, nil
+	}
+	r := flate.NewReader(bytes.NewReader(v[len(storedSetDeflate):]))
+	defer r.Close()
+	out := bytes.NewBuffer(make([]byte, 0, 5*len(v)))
+	n, err := io.Copy(out, io.LimitReader(r, MaxStoredAlertSetJSON+1))
+	if err != nil {
+		return nil, fmt.Errorf("inflating stored alert set: %w", err)
+	}
+	if n > MaxStoredAlertSetJSON {
+		return nil, fmt.Errorf("stored alert set inflates beyond %d bytes", MaxStoredAlertSetJSON)
+	}
+	return out.Bytes(), nil
+}
+
+// DecodeStoredAlertSet decodes a stored set's value (either form) into v,
+// a *AlertSet or any struct reading a subset of its fields.
+func DecodeStoredAlertSet(value []byte, v any) error {
+	data, err := StoredAlertSetJSON(value)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
