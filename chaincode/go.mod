@@ -7,6 +7,7 @@ require (
 	github.com/hyperledger/fabric-chaincode-go/v2 v2.0.0
 	github.com/hyperledger/fabric-contract-api-go/v2 v2.2.0
 	github.com/hyperledger/fabric-protos-go-apiv2 v0.3.4
+	github.com/klauspost/compress v1.18.0
 	google.golang.org/protobuf v1.36.10
 )
 

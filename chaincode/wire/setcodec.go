@@ -2,11 +2,12 @@ package wire
 
 import (
 	"bytes"
-	"compress/flate"
 	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // Stored alert sets are DEFLATE-compressed JSON once they are large.
@@ -18,17 +19,18 @@ import (
 // a block: the profile of a peer under `scripts/bench.sh ingest` had
 // runtime.memmove (protobuf unmarshalling of the transactions' byte
 // fields) at a fifth of its CPU. Alert JSON (repeated keys, hex digests)
-// shrinks to about a fifth with compress/flate at BestSpeed, which costs
-// the endorsers a few microseconds per alert. Small sets (analyst-scale
+// shrinks to about a fifth with DEFLATE at BestSpeed, which costs the
+// endorsers a few microseconds per alert. Small sets (analyst-scale
 // traffic) stay plain JSON, readable in a block as before.
 //
-// Determinism: every endorser must write the same bytes. compress/flate's
-// output is a pure function of the input and the level for one Go
-// release, and the chaincode is built from the same vendored source on
-// every peer; endorsers built with different Go releases could in
-// principle compress differently (an endorsement mismatch the gateway
-// reports, never a wrong write), as they already could encode JSON
-// differently.
+// Determinism: every endorser must write the same bytes, and a DEFLATE
+// encoder's output is whatever its implementation chooses. The standard
+// library's compress/flate is part of the Go release each peer builds
+// the chaincode with, which members choose for themselves; so the
+// compressor is github.com/klauspost/compress/flate (pure Go, well kept,
+// the same format), vendored into the chaincode package every member
+// approves, so its output is fixed by the approved source whatever Go
+// release builds it (TestStoredAlertSetGolden pins the bytes).
 const (
 	// storedSetDeflate prefixes a compressed set; a JSON value never
 	// starts with a NUL byte, so the two forms cannot be confused and sets
@@ -54,7 +56,7 @@ var flateWriters = sync.Pool{New: func() any {
 
 // EncodeStoredAlertSet returns the value a stored set is written as: its
 // JSON, compressed (with a prefix) when larger than a couple of KiB. The
-// result is deterministic for a given set and Go release.
+// result is deterministic for a given set (see the determinism note).
 func EncodeStoredAlertSet(s *AlertSet) ([]byte, error) {
 	data, err := json.Marshal(s)
 	if err != nil {

@@ -3,6 +3,7 @@ package wire_test
 import (
 	"bytes"
 	"compress/flate"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -140,4 +141,19 @@ func FuzzStoredAlertSet(f *testing.F) {
 			t.Fatalf("round trip changed the set:\n%s\n%s", a, b)
 		}
 	})
+}
+
+// TestStoredAlertSetGolden pins the compressed bytes of a set: endorsers
+// must write the same value, so the encoding may change only with a
+// deliberate format change (and then every member upgrades together).
+// The compressor is vendored for this reason (see setcodec.go).
+func TestStoredAlertSetGolden(t *testing.T) {
+	set := bigSet(100)
+	value, err := wire.EncodeStoredAlertSet(&set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprintf("%x", sha256.Sum256(value)), "cca64930b0e0645c050958c01dedd4d366723e9811a97c16a694750641d84e24"; got != want {
+		t.Errorf("sha256 of the stored value = %s, want %s (%d bytes)", got, want, len(value))
+	}
 }
