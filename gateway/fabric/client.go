@@ -18,7 +18,13 @@ import (
 )
 
 // Timeouts bounds each stage of a transaction. Zero fields take the
-// defaults of DefaultTimeouts.
+// defaults of DefaultTimeouts. Ledger applies them as context deadlines
+// on every call (fabric-gateway's own Connect timeouts cover only its
+// calls without a context, which this package does not make), so no
+// stage waits longer than its bound whatever the caller's context: above
+// all the commit-status wait, which the peer otherwise holds open for
+// ever when the orderers dropped the transaction (a Raft leader change
+// loses what the old leader had not yet cut into a block).
 type Timeouts struct {
 	Evaluate     time.Duration
 	Endorse      time.Duration
@@ -39,9 +45,10 @@ var DefaultTimeouts = Timeouts{
 // Client is a connection to one organisation's peer as one identity.
 // It is safe for concurrent use; Close releases the connection.
 type Client struct {
-	gw    *client.Gateway
-	conn  *grpc.ClientConn
-	mspID string
+	gw       *client.Gateway
+	conn     *grpc.ClientConn
+	mspID    string
+	timeouts Timeouts // zero fields: DefaultTimeouts (see stageTimeouts)
 }
 
 type dialConfig struct {
@@ -144,8 +151,11 @@ func Dial(ctx context.Context, p *Profile, opts ...Option) (*Client, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("fabric connect: %w", err)
 	}
-	return &Client{gw: gw, conn: conn, mspID: org.MSPID}, nil
+	return &Client{gw: gw, conn: conn, mspID: org.MSPID, timeouts: cfg.timeouts}, nil
 }
+
+// stageTimeouts returns the client's per-stage bounds, defaults filled in.
+func (c *Client) stageTimeouts() Timeouts { return withDefaults(c.timeouts) }
 
 func withDefaults(t Timeouts) Timeouts {
 	if t.Evaluate == 0 {
