@@ -169,7 +169,10 @@ func (l *Ledger) commitStatus(ctx context.Context, tx string, commit *client.Com
 	defer cancel()
 	st, err := commit.StatusWithContext(cctx)
 	if err != nil {
-		if ctx.Err() == nil && cctx.Err() != nil {
+		// The deadline shows as cctx ending or, when gRPC's own timer
+		// fired first, as a DeadlineExceeded status with cctx not yet
+		// ended; the caller's ctx still alive says it was the bound.
+		if ctx.Err() == nil && (cctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded) {
 			err = fmt.Errorf("no commit within %v (the orderers may have lost the transaction; submit it again): %w", bound, err)
 		}
 		return nil, withTxID(classify(tx, gateway.StageCommit, err), commit.TransactionID())
