@@ -37,7 +37,7 @@ type Timeouts struct {
 // second, so these only fire when a node is down or overloaded.
 // CommitStatus is half fabric-samples' minute: every raft leader change
 // loses the transactions the old leader had not yet cut (make chaos's
-// TestChaosOrdererStall saw one lost at 8 of 10 leader changes), each
+// TestChaosOrdererStall saw one lost at 11 of 15 leader changes), each
 // is found lost only when this bound ends its wait, and anchoring waits
 // for it; 30 s is the peer's own default broadcast timeout and still some
 // thirty times a commit on a loaded box. A commit slower than that is
