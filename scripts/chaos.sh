@@ -3,7 +3,10 @@
 # does), deploys the chaincode and runs the full chaos suite against it
 # (test/e2e TestChaos with LEDGERGUARD_CHAOS=full): a 100,000-event stream
 # through every protocol while a seeded schedule kills the gateway, stops a
-# peer and the raft leader and fills the store's disk. It prints the CHAOS
+# peer and the raft leader and fills the store's disk, then
+# TestChaosOrdererStall (the raft leader frozen with SIGSTOP and killed
+# under load; anchoring must resume within its commit-status timeout plus a
+# minute after each). It prints the CHAOS
 # lines (seed, faults survived, events lost, duplicates) and tears the
 # network down again, whatever the outcome. LEDGERGUARD_CHAOS_SEED replays a
 # schedule. The disk-full fault mounts a small tmpfs and so needs root.
@@ -37,9 +40,9 @@ start_fresh_network() {
 # run_chaos SEED runs the full suite; an empty SEED lets the test draw one.
 run_chaos() {
   local seed="$1"
-  log "chaos suite (go test ./test/e2e -run TestChaos, LEDGERGUARD_CHAOS=full)"
+  log "chaos suite (go test ./test/e2e -run 'TestChaos|TestChaosOrdererStall', LEDGERGUARD_CHAOS=full)"
   (cd "${LG_ROOT}" && LEDGERGUARD_E2E=1 LEDGERGUARD_CHAOS=full LEDGERGUARD_CHAOS_SEED="${seed}" \
-    LEDGERGUARD_RUN_DIR="${CHAOS_RUN_DIR}" go test -count=1 -timeout 30m -v -run '^TestChaos$' ./test/e2e)
+    LEDGERGUARD_RUN_DIR="${CHAOS_RUN_DIR}" go test -count=1 -timeout 40m -v -run '^TestChaos(OrdererStall)?$' ./test/e2e)
 }
 
 main() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 	"github.com/ledgerguard/ledgerguard/gateway"
@@ -16,6 +17,17 @@ import (
 // (make bench: alerts_committed_per_s_batch1000), because most of a
 // transaction's time is endorsement and the wait for its block, not work.
 const MaxInFlight = 6
+
+// raiseAttemptTimeout bounds one RaiseAlerts call (a var so tests can
+// shorten it). The Fabric adapter bounds each stage itself and ends first
+// (at most endorse + submit + commit-status timeouts, under two minutes by
+// default); this is the alerter's own guarantee that a call which never
+// returns (a transaction the orderers lost in a leader change, waited for
+// without a deadline) cannot hold a step, and the alerts behind it, for
+// ever. An abandoned call is transient: the transaction is committed
+// again, and alert ids are deterministic, so one that did commit comes
+// back as existing.
+var raiseAttemptTimeout = 5 * time.Minute
 
 // lane is a run of transactions that must be committed one after another:
 // they hold alerts of the same batch, and RaiseAlerts reads the batch's
@@ -184,7 +196,9 @@ func (a *Alerter) raiseLanes(ctx context.Context, lanes []lane, n int, pr *progr
 				l := lanes[li]
 				ok := true
 				for k, tx := range l.txs {
-					res, err := a.raiser.RaiseAlerts(ctx, tx)
+					actx, cancel := context.WithTimeout(ctx, raiseAttemptTimeout)
+					res, err := a.raiser.RaiseAlerts(actx, tx)
+					cancel()
 					mu.Lock()
 					if err != nil {
 						fail[li] = &lane{idx: l.idx, txs: l.txs[k:]}

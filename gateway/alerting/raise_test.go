@@ -486,3 +486,69 @@ func TestFailedLaneHoldsPositionAndWatermark(t *testing.T) {
 		}
 	}
 }
+
+// hangOnce never answers, once, the transaction holding alerts of batch
+// until its context ends (a transaction the orderers lost), then commits
+// as ledgerRaiser does.
+type hangOnce struct {
+	*ledgerRaiser
+	batch string
+	once  sync.Once
+}
+
+func (h *hangOnce) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
+	var hang bool
+	if len(alerts) > 0 && alerts[0].BatchID == h.batch {
+		h.once.Do(func() { hang = true })
+	}
+	if hang {
+		<-ctx.Done()
+		return wire.RaiseResult{}, &gateway.LedgerUnavailableError{Op: "RaiseAlerts", Stage: gateway.StageCommit, Err: ctx.Err()}
+	}
+	return h.ledgerRaiser.RaiseAlerts(ctx, alerts)
+}
+
+// TestLostTransactionDoesNotHoldTheStep: a RaiseAlerts call that never
+// returns is abandoned at raiseAttemptTimeout and its transaction
+// committed again within the same step, so the step ends with every alert
+// stored once (before the bound, one lost transaction held the step and
+// its other lanes for ever).
+func TestLostTransactionDoesNotHoldTheStep(t *testing.T) {
+	saved := raiseAttemptTimeout
+	raiseAttemptTimeout = 50 * time.Millisecond
+	t.Cleanup(func() { raiseAttemptTimeout = saved })
+	log := manyBatches(4, MaxPerTx, 1<<30)
+	r := &hangOnce{ledgerRaiser: newLedgerRaiser(t, false), batch: log.batches[1].ID}
+	a, err := New(quietCfg(t), log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scoreAll(t, a)
+	type result struct {
+		progressed bool
+		err        error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := a.step(context.Background())
+		done <- result{p, err}
+	}()
+	select {
+	case got := <-done:
+		if got.err != nil || !got.progressed {
+			t.Fatalf("step = %v, %v; want progress without an error", got.progressed, got.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the step is still waiting after 10s for a transaction that never returns")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if got, want := len(r.stored), len(log.events); got != want {
+		t.Fatalf("stored %d alerts, want %d", got, want)
+	}
+	for id, n := range r.stored {
+		if n != 1 {
+			t.Fatalf("alert %s stored %d times, want once", id, n)
+		}
+	}
+}

@@ -3,7 +3,9 @@
 // anchored, so anchoring is strictly sequential per gateway. Transient
 // ledger failures are retried with bounded exponential backoff; a permanent
 // rejection is surfaced in Status (and so in /readyz and the metrics) and
-// retried slowly, since only an operator can fix it. Because batch ids are
+// retried slowly, since only an operator can fix it. Each attempt is
+// bounded (WithAttemptTimeout), so a ledger call that never returns cannot
+// hold anchoring for ever. Because batch ids are
 // deterministic and the chaincode returns the existing record for a replayed
 // id, a crash between commit and MarkAnchored never anchors anything twice.
 //
@@ -49,6 +51,7 @@ type Anchorer struct {
 
 type config struct {
 	seal        func(context.Context) (bool, error)
+	attempt     time.Duration
 	rejectAfter time.Duration
 	idle        time.Duration
 	minBackoff  time.Duration
@@ -103,6 +106,24 @@ func WithSealWhenIdle(seal func(context.Context) (bool, error), poll time.Durati
 	}
 }
 
+// WithAttemptTimeout bounds one attempt to anchor a batch (default 5 min,
+// above the Fabric adapter's own per-stage bounds, which end an attempt
+// first). It is the anchorer's own guarantee that a ledger call which
+// never returns (a transaction the orderers lost, waited for without a
+// deadline) cannot hold anchoring, and ingest behind its backpressure, for
+// ever: the attempt ends as a transient failure and the batch is anchored
+// again, which the ledger recognises as a replay if the lost one committed
+// after all.
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("attempt timeout must be positive, got %v", d)
+		}
+		c.attempt = d
+		return nil
+	}
+}
+
 // WithRejectAfter sets how long the ledger must keep refusing the same
 // batch before Status reports Rejected (default 30 s).
 func WithRejectAfter(d time.Duration) Option {
@@ -126,12 +147,15 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// DefaultAttemptTimeout is WithAttemptTimeout's default.
+const DefaultAttemptTimeout = 5 * time.Minute
+
 // New returns an anchorer over a batch log and a ledger.
 func New(log gateway.BatchLog, ledger gateway.Ledger, opts ...Option) (*Anchorer, error) {
 	if log == nil || ledger == nil {
 		return nil, errors.New("anchor: batch log and ledger are required")
 	}
-	cfg := config{rejectAfter: 30 * time.Second, idle: 200 * time.Millisecond, minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second, logger: slog.Default(),
+	cfg := config{attempt: DefaultAttemptTimeout, rejectAfter: 30 * time.Second, idle: 200 * time.Millisecond, minBackoff: 100 * time.Millisecond, maxBackoff: 10 * time.Second, logger: slog.Default(),
 		now: time.Now, bp: DefaultBackpressure}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -226,7 +250,9 @@ func (a *Anchorer) Run(ctx context.Context) error {
 		progressed := false
 		var failed error
 		for _, b := range pending {
-			anc, err := a.ledger.AnchorBatch(ctx, b)
+			actx, cancel := context.WithTimeout(ctx, a.cfg.attempt)
+			anc, err := a.ledger.AnchorBatch(actx, b)
+			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()

@@ -161,6 +161,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"zero idle", WithIdlePoll(0)},
 		{"min above max", WithBackoff(time.Second, time.Millisecond)},
 		{"nil logger", WithLogger(nil)},
+		{"zero attempt timeout", WithAttemptTimeout(0)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,5 +197,50 @@ func TestSealsWhenIdle(t *testing.T) {
 	runUntil(t, a, func() bool { return a.Status().Anchored == 3 })
 	if got := fmt.Sprint(led.order); got != "[s0 s1 s2]" {
 		t.Fatalf("anchored %s, want [s0 s1 s2]", got)
+	}
+}
+
+// hangingLedger never answers its first hang calls until their context
+// ends (a transaction the orderers lost, waited for without a deadline),
+// then anchors as fakeLedger does.
+type hangingLedger struct {
+	fakeLedger
+	hang int
+}
+
+func (h *hangingLedger) AnchorBatch(ctx context.Context, b gateway.Batch) (gateway.Anchor, error) {
+	h.mu.Lock()
+	hang := h.hang > 0
+	if hang {
+		h.hang--
+	}
+	h.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return gateway.Anchor{}, &gateway.LedgerUnavailableError{Op: "AnchorBatch", Stage: gateway.StageCommit, Err: ctx.Err()}
+	}
+	return h.fakeLedger.AnchorBatch(ctx, b)
+}
+
+// TestAttemptThatNeverReturnsIsAbandoned: an anchoring attempt the ledger
+// never answers ends at the attempt timeout and the batch is anchored
+// again, so anchoring resumes by itself (before the bound, one lost
+// transaction held anchoring for ever).
+func TestAttemptThatNeverReturnsIsAbandoned(t *testing.T) {
+	log := newMemLog(3)
+	led := &hangingLedger{hang: 2}
+	a, err := New(log, led, WithAttemptTimeout(20*time.Millisecond), WithBackoff(time.Millisecond, 2*time.Millisecond),
+		WithIdlePoll(time.Millisecond), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, a, func() bool { return a.Status().Anchored == 3 })
+	if got, want := fmt.Sprint(led.order), "[b0 b1 b2]"; got != want {
+		t.Errorf("anchored %s, want %s", got, want)
+	}
+	for _, id := range []string{"b0", "b1", "b2"} {
+		if log.marks[id] != 1 {
+			t.Errorf("batch %s marked %d times, want 1", id, log.marks[id])
+		}
 	}
 }

@@ -18,7 +18,13 @@ import (
 )
 
 // Timeouts bounds each stage of a transaction. Zero fields take the
-// defaults of DefaultTimeouts.
+// defaults of DefaultTimeouts. Ledger applies them as context deadlines
+// on every call (fabric-gateway's own Connect timeouts cover only its
+// calls without a context, which this package does not make), so no
+// stage waits longer than its bound whatever the caller's context: above
+// all the commit-status wait, which the peer otherwise holds open for
+// ever when the orderers dropped the transaction (a Raft leader change
+// loses what the old leader had not yet cut into a block).
 type Timeouts struct {
 	Evaluate     time.Duration
 	Endorse      time.Duration
@@ -27,21 +33,29 @@ type Timeouts struct {
 }
 
 // DefaultTimeouts are sized for a local network whose orderer cuts blocks
-// every 100 ms: an endorsement takes milliseconds, a commit well under a
+// every 50 ms: an endorsement takes milliseconds, a commit well under a
 // second, so these only fire when a node is down or overloaded.
+// CommitStatus is half fabric-samples' minute: every raft leader change
+// loses the transactions the old leader had not yet cut (make chaos's
+// TestChaosOrdererStall saw one lost at 11 of 15 leader changes), each
+// is found lost only when this bound ends its wait, and anchoring waits
+// for it; 30 s is the peer's own default broadcast timeout and still some
+// thirty times a commit on a loaded box. A commit slower than that is
+// only submitted twice, which the keyed transactions make harmless.
 var DefaultTimeouts = Timeouts{
 	Evaluate:     10 * time.Second,
 	Endorse:      30 * time.Second,
 	Submit:       10 * time.Second,
-	CommitStatus: time.Minute,
+	CommitStatus: 30 * time.Second,
 }
 
 // Client is a connection to one organisation's peer as one identity.
 // It is safe for concurrent use; Close releases the connection.
 type Client struct {
-	gw    *client.Gateway
-	conn  *grpc.ClientConn
-	mspID string
+	gw       *client.Gateway
+	conn     *grpc.ClientConn
+	mspID    string
+	timeouts Timeouts // zero fields: DefaultTimeouts (see stageTimeouts)
 }
 
 type dialConfig struct {
@@ -144,8 +158,11 @@ func Dial(ctx context.Context, p *Profile, opts ...Option) (*Client, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("fabric connect: %w", err)
 	}
-	return &Client{gw: gw, conn: conn, mspID: org.MSPID}, nil
+	return &Client{gw: gw, conn: conn, mspID: org.MSPID, timeouts: cfg.timeouts}, nil
 }
+
+// stageTimeouts returns the client's per-stage bounds, defaults filled in.
+func (c *Client) stageTimeouts() Timeouts { return withDefaults(c.timeouts) }
 
 func withDefaults(t Timeouts) Timeouts {
 	if t.Evaluate == 0 {

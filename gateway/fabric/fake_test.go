@@ -3,6 +3,7 @@ package fabric
 import (
 	"context"
 	"net"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
@@ -15,6 +16,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 // fakePeer is a Fabric Gateway service in process: each stage answers as
@@ -34,16 +37,44 @@ type fakePeer struct {
 	result    []byte
 	code      peer.TxValidationCode
 	block     uint64
+	// hang makes the calls of one stage never answer (until the client
+	// gives up): a peer or orderer stalled, or, at gateway.StageCommit, a
+	// transaction the orderers lost, which no block ever holds. hangFirst
+	// > 0 limits it to that many calls; later ones answer as usual.
+	hang      gateway.Stage
+	hangFirst int32
+	hung      int32 // calls of the hang stage so far (atomic: calls are concurrent)
+	// hungTxIDs are the ids of the transactions whose commit status hung.
+	hungTxIDs chan string
 }
 
-func (f *fakePeer) Evaluate(context.Context, *gwproto.EvaluateRequest) (*gwproto.EvaluateResponse, error) {
+// stall blocks until the client gives up on the call when stage is the one
+// the test hangs, and reports whether it did.
+func (f *fakePeer) stall(ctx context.Context, stage gateway.Stage) bool {
+	if f.hang != stage {
+		return false
+	}
+	if n := atomic.AddInt32(&f.hung, 1); f.hangFirst > 0 && n > f.hangFirst {
+		return false
+	}
+	<-ctx.Done()
+	return true
+}
+
+func (f *fakePeer) Evaluate(ctx context.Context, _ *gwproto.EvaluateRequest) (*gwproto.EvaluateResponse, error) {
+	if f.stall(ctx, gateway.StageEvaluate) {
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
 	if f.evaluateErr != nil {
 		return nil, f.evaluateErr
 	}
 	return &gwproto.EvaluateResponse{Result: &peer.Response{Status: 200, Payload: f.result}}, nil
 }
 
-func (f *fakePeer) Endorse(_ context.Context, req *gwproto.EndorseRequest) (*gwproto.EndorseResponse, error) {
+func (f *fakePeer) Endorse(ctx context.Context, req *gwproto.EndorseRequest) (*gwproto.EndorseResponse, error) {
+	if f.stall(ctx, gateway.StageEndorse) {
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
 	if f.endorse != nil {
 		args, transient, err := proposalInput(req.GetProposedTransaction())
 		if err != nil {
@@ -58,14 +89,26 @@ func (f *fakePeer) Endorse(_ context.Context, req *gwproto.EndorseRequest) (*gwp
 	return &gwproto.EndorseResponse{PreparedTransaction: envelope(req.ChannelId, f.result)}, nil
 }
 
-func (f *fakePeer) Submit(context.Context, *gwproto.SubmitRequest) (*gwproto.SubmitResponse, error) {
+func (f *fakePeer) Submit(ctx context.Context, _ *gwproto.SubmitRequest) (*gwproto.SubmitResponse, error) {
+	if f.stall(ctx, gateway.StageSubmit) {
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
 	if f.submitErr != nil {
 		return nil, f.submitErr
 	}
 	return &gwproto.SubmitResponse{}, nil
 }
 
-func (f *fakePeer) CommitStatus(context.Context, *gwproto.SignedCommitStatusRequest) (*gwproto.CommitStatusResponse, error) {
+func (f *fakePeer) CommitStatus(ctx context.Context, req *gwproto.SignedCommitStatusRequest) (*gwproto.CommitStatusResponse, error) {
+	if f.stall(ctx, gateway.StageCommit) {
+		if f.hungTxIDs != nil {
+			var r gwproto.CommitStatusRequest
+			if err := proto.Unmarshal(req.GetRequest(), &r); err == nil {
+				f.hungTxIDs <- r.GetTransactionId()
+			}
+		}
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
 	if f.statusErr != nil {
 		return nil, f.statusErr
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"sync/atomic"
 	"time"
@@ -82,6 +83,8 @@ func BatchToWire(b gateway.Batch) wire.Batch {
 // Evaluate evaluates transaction tx of contract (names from chaincode/wire)
 // on one peer and returns its result; nothing is written.
 func (l *Ledger) Evaluate(ctx context.Context, contract, tx string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.c.stageTimeouts().Evaluate)
+	defer cancel()
 	res, err := l.contract(contract).EvaluateWithContext(ctx, tx, client.WithArguments(args...))
 	if err != nil {
 		return nil, classify(tx, gateway.StageEvaluate, err)
@@ -111,23 +114,67 @@ func (l *Ledger) submit(ctx context.Context, contract, tx string, args ...string
 // returns its result and commit status. A transaction committed invalid
 // is an error.
 func (l *Ledger) submitWith(ctx context.Context, contract, tx string, opts ...client.ProposalOption) ([]byte, *client.Status, error) {
-	res, commit, err := l.contract(contract).SubmitAsyncWithContext(ctx, tx, opts...)
+	txn, err := l.endorse(ctx, contract, tx, opts...)
 	if err != nil {
 		return nil, nil, classify(tx, gateway.StageEndorse, err)
+	}
+	return l.order(ctx, tx, txn)
+}
+
+// endorse builds transaction tx of contract and has it endorsed, within
+// the endorse timeout. Its error is fabric-gateway's, unclassified, so
+// RaiseAlerts can tell the refusals the argument form gets past.
+func (l *Ledger) endorse(ctx context.Context, contract, tx string, opts ...client.ProposalOption) (*client.Transaction, error) {
+	p, err := l.contract(contract).NewProposal(tx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.c.stageTimeouts().Endorse)
+	defer cancel()
+	return p.EndorseWithContext(ctx)
+}
+
+// order sends an endorsed transaction to the orderers (within the submit
+// timeout), waits for its commit (within the commit-status timeout) and
+// returns its result and commit status; errors are classified.
+func (l *Ledger) order(ctx context.Context, tx string, txn *client.Transaction) ([]byte, *client.Status, error) {
+	sctx, cancel := context.WithTimeout(ctx, l.c.stageTimeouts().Submit)
+	commit, err := txn.SubmitWithContext(sctx)
+	cancel()
+	if err != nil {
+		return nil, nil, withTxID(classify(tx, gateway.StageSubmit, err), txn.TransactionID())
 	}
 	st, err := l.commitStatus(ctx, tx, commit)
 	if err != nil {
 		return nil, nil, err
 	}
-	return res, st, nil
+	return txn.Result(), st, nil
 }
 
 // commitStatus waits for an ordered transaction's commit and returns its
 // status, or the classified error when it could not be read or the
-// transaction was committed invalid.
+// transaction was committed invalid. The wait is bounded by the
+// commit-status timeout: the peer answers only once the transaction is in
+// a block, and a transaction the orderers accepted but then lost (a Raft
+// leader change drops what the old leader had not cut into a block) is in
+// none, so without the bound its caller would wait for ever — the anchorer
+// with it, and ingest behind the anchorer's backpressure. Timing out is
+// transient (gateway.ErrLedgerUnavailable): the caller submits again, and
+// every transaction the gateway submits is keyed so that a replay is
+// recognised (a batch anchored or an alert raised already comes back as
+// existing), whether the lost one committed late or never.
 func (l *Ledger) commitStatus(ctx context.Context, tx string, commit *client.Commit) (*client.Status, error) {
-	st, err := commit.StatusWithContext(ctx)
+	bound := l.c.stageTimeouts().CommitStatus
+	cctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	st, err := commit.StatusWithContext(cctx)
 	if err != nil {
+		// The deadline shows as cctx ending or, when gRPC's own timer
+		// fired first, as a DeadlineExceeded status with cctx not yet
+		// ended; the caller's ctx still alive says it was the bound.
+		if ctx.Err() == nil && (cctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded) {
+			err = fmt.Errorf("no commit within %v (the orderers may have lost the transaction; submit it again): %w", bound, err)
+		}
 		return nil, withTxID(classify(tx, gateway.StageCommit, err), commit.TransactionID())
 	}
 	if !st.Successful {
@@ -188,6 +235,8 @@ const (
 // evaluateSystem evaluates function fn of Fabric's system chaincode cc
 // (qscc, cscc) on the ledger's channel.
 func (l *Ledger) evaluateSystem(ctx context.Context, cc, fn string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.c.stageTimeouts().Evaluate)
+	defer cancel()
 	res, err := l.c.gw.GetNetwork(l.channel).GetContract(cc).EvaluateWithContext(ctx, fn, client.WithArguments(args...))
 	if err != nil {
 		return nil, classify(fn, gateway.StageEvaluate, err)
@@ -264,11 +313,11 @@ func (l *Ledger) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.Rai
 		return wire.RaiseResult{}, encodeError(wire.TxRaiseAlerts, "alerts", err)
 	}
 	if time.Now().UnixNano() >= l.argFormUntil.Load() {
-		res, commit, err := l.contract(wire.ContractAlerts).SubmitAsyncWithContext(ctx, wire.TxRaiseAlerts,
+		txn, err := l.endorse(ctx, wire.ContractAlerts, wire.TxRaiseAlerts,
 			client.WithArguments(""), client.WithTransient(map[string][]byte{wire.TransientAlerts: arg}))
 		switch {
 		case err == nil:
-			st, err := l.commitStatus(ctx, wire.TxRaiseAlerts, commit)
+			res, st, err := l.order(ctx, wire.TxRaiseAlerts, txn)
 			if err != nil {
 				return wire.RaiseResult{}, err
 			}

@@ -91,6 +91,18 @@ type gatewayOpts struct {
 	id string
 	// org is the organisation the gateway belongs to ("org1" when empty).
 	org string
+	// ledgerTimeouts is the ledger.timeouts flow mapping ("" none: the
+	// client's defaults), e.g. "{commit_status: 10s}".
+	ledgerTimeouts string
+}
+
+// ledgerTimeouts is the ledger mapping's timeouts entry for flow, "" for
+// none.
+func ledgerTimeouts(flow string) string {
+	if flow == "" {
+		return ""
+	}
+	return ", timeouts: " + flow
 }
 
 func freePort(t testing.TB) string {
@@ -144,7 +156,7 @@ log: {level: info, format: text}
 http: {listen: %q}
 syslog: {enabled: true, listen: %q, allowed_networks: [127.0.0.0/8]}
 store: {dir: %q, batch_max_events: %d, batch_max_wait: %s}
-ledger: {profile: %q, identity: %s, channel: lgchannel, chaincode: ledgerguard}
+ledger: {profile: %q, identity: %s, channel: lgchannel, chaincode: ledgerguard%s}
 detection:
   enabled: %t
   models_dir: %q
@@ -158,7 +170,7 @@ credentials:
   - {name: e2e-ndjson, token: %s, scopes: [ndjson]}
   - {name: e2e-reader, token: %s, scopes: [read]}
 `, g.id, strings.TrimPrefix(g.url, "http://"), g.syslog, o.storeDir, o.batchMaxEvents, o.batchMaxWait,
-		filepath.Join(env.runDir, "connection-"+o.org+".json"), gatewayIdentity(t, o.org, g.id), o.detection, o.modelsDir,
+		filepath.Join(env.runDir, "connection-"+o.org+".json"), gatewayIdentity(t, o.org, g.id), ledgerTimeouts(o.ledgerTimeouts), o.detection, o.modelsDir,
 		filepath.Join(env.root, "bin", "onnxruntime", "libonnxruntime.so.1"), !o.nonStrict, o.ledgerCheck,
 		hecToken, esToken, otlpToken, ndjsonToken, readToken) + o.extraConfig
 	if err := os.WriteFile(g.config, []byte(cfg), 0o600); err != nil {
