@@ -363,8 +363,16 @@ type Ledger struct {
 	Timeouts   Timeouts      `yaml:"timeouts"`
 }
 
+// maxLedgerCall bounds the stage timeouts of one submitted transaction
+// together: the anchorer and the alerter each abandon an attempt after 5
+// minutes (anchor.DefaultAttemptTimeout, the alerter's own bound), a
+// backstop for a call that never returns, which must stay above what
+// the stages may legitimately take.
+const maxLedgerCall = 4*time.Minute + 30*time.Second
+
 // Timeouts bounds each stage of a Fabric transaction (zero: the client's
-// defaults).
+// defaults). Endorse, Submit and CommitStatus together are at most
+// maxLedgerCall.
 type Timeouts struct {
 	Evaluate     time.Duration `yaml:"evaluate"`
 	Endorse      time.Duration `yaml:"endorse"`
@@ -836,6 +844,9 @@ func (c *Config) Validate() error {
 		if t.d < 0 {
 			bad("ledger.timeouts."+t.name, "must not be negative")
 		}
+	}
+	if t := c.Ledger.Timeouts; t.Endorse+t.Submit+t.CommitStatus > maxLedgerCall {
+		bad("ledger.timeouts", "endorse + submit + commit_status must total at most %v (the anchorer and the alerter abandon an attempt after 5m, so a call allowed longer would be cut off), got %v", maxLedgerCall, t.Endorse+t.Submit+t.CommitStatus)
 	}
 
 	if c.Backpressure.MaxUnanchoredEvents < 1 {

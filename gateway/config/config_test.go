@@ -212,6 +212,12 @@ func TestValidate(t *testing.T) {
 		{"same port", func(c *Config) { c.Syslog.Listen = c.HTTP.Listen }, []string{"syslog.listen"}},
 		{"no profile", func(c *Config) { c.Ledger.Profile = "" }, []string{"ledger.profile"}},
 		{"retry after", func(c *Config) { c.Backpressure.RetryAfter = 10 * time.Millisecond }, []string{"backpressure.retry_after"}},
+		{"ledger call longer than an attempt", func(c *Config) {
+			c.Ledger.Timeouts.Endorse, c.Ledger.Timeouts.Submit, c.Ledger.Timeouts.CommitStatus = time.Minute, time.Minute, 3*time.Minute
+		}, []string{"ledger.timeouts"}},
+		{"ledger call at the bound", func(c *Config) {
+			c.Ledger.Timeouts.Endorse, c.Ledger.Timeouts.Submit, c.Ledger.Timeouts.CommitStatus = time.Minute, 30*time.Second, 3*time.Minute
+		}, nil},
 		{"empty token", func(c *Config) { c.Credentials[0].Token = "" }, []string{`credentials[0].token (credential "a")`}},
 		{"no scopes", func(c *Config) { c.Credentials[0].Scopes = nil }, []string{"credentials[0].scopes"}},
 		{"bad scope", func(c *Config) { c.Credentials[0].Scopes = []Scope{"admin"} }, []string{"credentials[0].scopes[0]"}},
