@@ -204,6 +204,10 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 		}
 		value, err := wire.EncodeStoredAlertSet(&set)
 		if err != nil {
+			var ve *wire.ValidationError
+			if errors.As(err, &ve) {
+				return nil, err // too large a set: the caller's to split
+			}
 			return nil, &state.LedgerError{Op: "encode", Key: key, Err: err}
 		}
 		if err := state.PutRaw(stub, key, value); err != nil {

@@ -1,6 +1,7 @@
 package alerts_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -820,5 +821,46 @@ func TestRaiseAlertsGatewayBinding(t *testing.T) {
 				t.Fatalf("RaiseAlerts() = %+v, %v; want %d created", res, err, len(tt.alerts))
 			}
 		})
+	}
+}
+
+// TestRaiseAlertsRefusesAnUnreadableSet: a transaction whose set's JSON
+// would exceed wire.MaxWrittenAlertSetJSON (valid alerts whose text JSON
+// escapes six-fold) is refused as invalid and writes nothing, so no set is
+// ever stored that its readers (replays, GetAlert, ListAlerts) cannot
+// decode; the same batch then takes alerts of ordinary size.
+func TestRaiseAlertsRefusesAnUnreadableSet(t *testing.T) {
+	h, _, _ := setup(t)
+	b1 := strip(h.Anchor(harness.Org1Gateway, fixture.Batch("Org1MSP", "gw-1", 100, 200)))
+	v := strings.Repeat("<", wire.MaxFieldValueLen)
+	var list []wire.Alert
+	for i := range 200 {
+		a := fixture.Alert(b1, 100+uint64(i), "low", "T1110", "x")
+		a.Fields = make(map[string]string, wire.MaxAlertFields)
+		for k := range wire.MaxAlertFields {
+			a.Fields[fmt.Sprintf("f%02d", k)] = v
+		}
+		list = append(list, a)
+	}
+	// Sent unescaped (as any JSON encoder may), the input is within
+	// wire.MaxInputBytes while the set's JSON escapes every '<'.
+	var arg bytes.Buffer
+	enc := json.NewEncoder(&arg)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(list); err != nil {
+		t.Fatal(err)
+	}
+	if arg.Len() > wire.MaxInputBytes {
+		t.Fatalf("input of %d bytes: the test needs one within wire.MaxInputBytes", arg.Len())
+	}
+	_, err := h.Call(harness.Org1Gateway, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return h.Alerts.RaiseAlerts(ctx, arg.String())
+	})
+	var ve *wire.ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(ve.Reason, "alert set") {
+		t.Fatalf("raise of an oversized set = %v, want the set-size *wire.ValidationError", err)
+	}
+	if res, err := h.Raise(harness.Org1Gateway, fixture.Alert(b1, 100, "low", "T1110", "x")); err != nil || res.Created != 1 {
+		t.Fatalf("raise after the refusal = %+v, %v; want one created (nothing of the refused one stored)", res, err)
 	}
 }

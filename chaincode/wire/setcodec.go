@@ -39,10 +39,19 @@ const (
 	// storedSetCompressAbove is the JSON size above which a set is
 	// compressed: below it the saving is a few hundred bytes at most.
 	storedSetCompressAbove = 2048
-	// MaxStoredAlertSetJSON bounds a decompressed set (MaxAlertsPerTx
-	// alerts of at most MaxAlertFields fields of MaxFieldValueLen bytes
-	// stay far below it), so a corrupt value cannot exhaust memory.
+	// MaxStoredAlertSetJSON bounds a decompressed set when it is read, so
+	// a corrupt value cannot exhaust memory.
 	MaxStoredAlertSetJSON = 64 << 20
+	// MaxWrittenAlertSetJSON bounds a set's JSON when it is written, well
+	// under MaxStoredAlertSetJSON: every set written must read back. Valid
+	// alerts can still add up to more (MaxAlertsPerTx alerts of
+	// MaxAlertFields fields of MaxFieldValueLen bytes, with JSON's
+	// six-byte escapes, is about 200 MB): before compression the block
+	// size limit refused such a transaction, and a small compressed value
+	// would otherwise pass it and leave a set no reader can decode (and a
+	// page of ListAlerts inflating hundreds of megabytes). The gateway's
+	// alerts are about 500 bytes each, 1 MB a full transaction.
+	MaxWrittenAlertSetJSON = 16 << 20
 )
 
 // flateWriters reuses compressors: a flate.Writer allocates about 1 MB.
@@ -56,11 +65,15 @@ var flateWriters = sync.Pool{New: func() any {
 
 // EncodeStoredAlertSet returns the value a stored set is written as: its
 // JSON, compressed (with a prefix) when larger than a couple of KiB. The
-// result is deterministic for a given set (see the determinism note).
+// result is deterministic for a given set (see the determinism note). A
+// set whose JSON exceeds MaxWrittenAlertSetJSON is a *ValidationError.
 func EncodeStoredAlertSet(s *AlertSet) ([]byte, error) {
 	data, err := json.Marshal(s)
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > MaxWrittenAlertSetJSON {
+		return nil, &ValidationError{Field: "alerts", Reason: fmt.Sprintf("would make an alert set of %d bytes of JSON, over the limit of %d: raise fewer or smaller alerts per transaction", len(data), MaxWrittenAlertSetJSON)}
 	}
 	if len(data) <= storedSetCompressAbove {
 		return data, nil

@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -155,5 +156,38 @@ func TestStoredAlertSetGolden(t *testing.T) {
 	}
 	if got, want := fmt.Sprintf("%x", sha256.Sum256(value)), "cca64930b0e0645c050958c01dedd4d366723e9811a97c16a694750641d84e24"; got != want {
 		t.Errorf("sha256 of the stored value = %s, want %s (%d bytes)", got, want, len(value))
+	}
+}
+
+// TestStoredAlertSetWriteLimit: a set too large to read back is refused
+// when written (a *ValidationError), not stored: valid alerts whose text
+// JSON escapes six-fold can add up to more than the read limit, and their
+// compressed value would be small enough to pass every other limit.
+func TestStoredAlertSetWriteLimit(t *testing.T) {
+	set := bigSet(200)
+	v := strings.Repeat("<", wire.MaxFieldValueLen)
+	for i := range set.Alerts {
+		f := make(map[string]string, wire.MaxAlertFields)
+		for k := range wire.MaxAlertFields {
+			f[fmt.Sprintf("f%02d", k)] = v
+		}
+		set.Alerts[i].Fields = f
+	}
+	_, err := wire.EncodeStoredAlertSet(&set)
+	var ve *wire.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "alerts" {
+		t.Fatalf("err = %v, want a *wire.ValidationError on alerts", err)
+	}
+	set.Alerts = set.Alerts[:20] // about 2 MB of JSON: written, and read back
+	value, err := wire.EncodeStoredAlertSet(&set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back wire.AlertSet
+	if err := wire.DecodeStoredAlertSet(value, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Alerts) != 20 {
+		t.Errorf("read back %d alerts, want 20", len(back.Alerts))
 	}
 }
