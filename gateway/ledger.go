@@ -72,6 +72,21 @@ func (e *LedgerUnavailableError) Is(target error) bool { return target == ErrLed
 // Unwrap returns the cause (e.g. context.DeadlineExceeded, a gRPC status).
 func (e *LedgerUnavailableError) Unwrap() error { return e.Err }
 
+// MayHaveCommitted reports whether err, from submitting a transaction,
+// leaves open whether it committed: a transient failure once it was sent
+// to the orderers (StageSubmit: they may have ordered it; StageCommit: no
+// commit status within the bound, or the peer could not be asked) that
+// is not a read conflict (a transaction committed invalid). A caller
+// whose transaction is not recognised on replay must not simply submit
+// it again after such an error.
+func MayHaveCommitted(err error) bool {
+	var ue *LedgerUnavailableError
+	if !errors.As(err, &ue) || errors.Is(err, ErrLedgerConflict) {
+		return false
+	}
+	return ue.Stage == StageSubmit || ue.Stage == StageCommit
+}
+
 // Stage is the step of a ledger call that failed, as fabric-gateway's
 // per-stage errors name them.
 type Stage string

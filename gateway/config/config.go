@@ -371,13 +371,30 @@ type Ledger struct {
 const maxLedgerCall = 4*time.Minute + 30*time.Second
 
 // Timeouts bounds each stage of a Fabric transaction (zero: the client's
-// defaults). Endorse, Submit and CommitStatus together are at most
+// defaults, LedgerStageDefaults). Twice Endorse (raising alerts may
+// endorse twice) plus Submit and CommitStatus, as applied, are at most
 // maxLedgerCall.
 type Timeouts struct {
 	Evaluate     time.Duration `yaml:"evaluate"`
 	Endorse      time.Duration `yaml:"endorse"`
 	Submit       time.Duration `yaml:"submit"`
 	CommitStatus time.Duration `yaml:"commit_status"`
+}
+
+// LedgerStageDefaults are the Fabric adapter's timeouts for a zero field
+// (fabric.DefaultTimeouts: the config validates the totals as applied,
+// and cmd/ledgerguard's TestLedgerStageDefaults keeps the two equal).
+var LedgerStageDefaults = Timeouts{Evaluate: 10 * time.Second, Endorse: 30 * time.Second, Submit: 10 * time.Second, CommitStatus: 30 * time.Second}
+
+// Applied returns t with each zero field set to its LedgerStageDefaults
+// value: the timeouts the Fabric adapter applies.
+func (t Timeouts) Applied() Timeouts {
+	for _, f := range []struct{ v, d *time.Duration }{{&t.Evaluate, &LedgerStageDefaults.Evaluate}, {&t.Endorse, &LedgerStageDefaults.Endorse}, {&t.Submit, &LedgerStageDefaults.Submit}, {&t.CommitStatus, &LedgerStageDefaults.CommitStatus}} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
+	return t
 }
 
 // Backpressure says when ingest answers 503 instead of accepting more; the
@@ -845,8 +862,9 @@ func (c *Config) Validate() error {
 			bad("ledger.timeouts."+t.name, "must not be negative")
 		}
 	}
-	if t := c.Ledger.Timeouts; t.Endorse+t.Submit+t.CommitStatus > maxLedgerCall {
-		bad("ledger.timeouts", "endorse + submit + commit_status must total at most %v (the anchorer and the alerter abandon an attempt after 5m, so a call allowed longer would be cut off), got %v", maxLedgerCall, t.Endorse+t.Submit+t.CommitStatus)
+	if t := c.Ledger.Timeouts.Applied(); 2*t.Endorse+t.Submit+t.CommitStatus > maxLedgerCall {
+		bad("ledger.timeouts", "2 × endorse + submit + commit_status (zero: the defaults %v, %v, %v) must total at most %v: the anchorer and the alerter abandon an attempt after 5m, and raising alerts may endorse twice; got %v",
+			LedgerStageDefaults.Endorse, LedgerStageDefaults.Submit, LedgerStageDefaults.CommitStatus, maxLedgerCall, 2*t.Endorse+t.Submit+t.CommitStatus)
 	}
 
 	if c.Backpressure.MaxUnanchoredEvents < 1 {

@@ -216,8 +216,9 @@ func TestValidate(t *testing.T) {
 			c.Ledger.Timeouts.Endorse, c.Ledger.Timeouts.Submit, c.Ledger.Timeouts.CommitStatus = time.Minute, time.Minute, 3*time.Minute
 		}, []string{"ledger.timeouts"}},
 		{"ledger call at the bound", func(c *Config) {
-			c.Ledger.Timeouts.Endorse, c.Ledger.Timeouts.Submit, c.Ledger.Timeouts.CommitStatus = time.Minute, 30*time.Second, 3*time.Minute
+			c.Ledger.Timeouts.Endorse, c.Ledger.Timeouts.Submit, c.Ledger.Timeouts.CommitStatus = 30*time.Second, 30*time.Second, 3*time.Minute
 		}, nil},
+		{"ledger call over the bound with the defaults", func(c *Config) { c.Ledger.Timeouts.CommitStatus = 4*time.Minute + 30*time.Second }, []string{"ledger.timeouts"}},
 		{"empty token", func(c *Config) { c.Credentials[0].Token = "" }, []string{`credentials[0].token (credential "a")`}},
 		{"no scopes", func(c *Config) { c.Credentials[0].Scopes = nil }, []string{"credentials[0].scopes"}},
 		{"bad scope", func(c *Config) { c.Credentials[0].Scopes = []Scope{"admin"} }, []string{"credentials[0].scopes[0]"}},

@@ -160,9 +160,11 @@ func (l *Ledger) order(ctx context.Context, tx string, txn *client.Transaction) 
 // none, so without the bound its caller would wait for ever — the anchorer
 // with it, and ingest behind the anchorer's backpressure. Timing out is
 // transient (gateway.ErrLedgerUnavailable): the caller submits again, and
-// every transaction the gateway submits is keyed so that a replay is
+// the transactions the gateway resubmits are keyed so that a replay is
 // recognised (a batch anchored or an alert raised already comes back as
-// existing), whether the lost one committed late or never.
+// existing), whether the lost one committed late or never. Sighting
+// reports are not (each is recorded anew): after such an error
+// (gateway.MayHaveCommitted) they are not reported again.
 func (l *Ledger) commitStatus(ctx context.Context, tx string, commit *client.Commit) (*client.Status, error) {
 	bound := l.c.stageTimeouts().CommitStatus
 	cctx, cancel := context.WithTimeout(ctx, bound)

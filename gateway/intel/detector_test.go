@@ -262,3 +262,39 @@ func benchEvents(b *testing.B, n int) []gateway.Event {
 	}
 	return events
 }
+
+// TestSightingsFlushMayHaveCommitted: a report whose transaction may have
+// committed (a transient failure at the submit or commit stage) is not
+// reported again, since ReportSightings would record it twice; one that
+// failed before the orderers saw it (endorse), or was committed invalid
+// by a read conflict, is merged back as before.
+func TestSightingsFlushMayHaveCommitted(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 1, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name      string
+		err       error
+		wantCount int64
+	}{
+		{"endorse", &gateway.LedgerUnavailableError{Op: "ReportSightings", Stage: gateway.StageEndorse, Err: errors.New("down")}, 2},
+		{"submit", &gateway.LedgerUnavailableError{Op: "ReportSightings", Stage: gateway.StageSubmit, Err: context.DeadlineExceeded}, 1},
+		{"commit status timeout", &gateway.LedgerUnavailableError{Op: "ReportSightings", Stage: gateway.StageCommit, Err: context.DeadlineExceeded}, 1},
+		{"commit read conflict", &gateway.LedgerUnavailableError{Op: "ReportSightings", Stage: gateway.StageCommit, Err: gateway.ErrLedgerConflict}, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewSightings()
+			s.Record("a", "e1", t0)
+			r := &fakeReporter{fail: tt.err}
+			if _, err := s.Flush(context.Background(), r); err == nil {
+				t.Fatal("Flush: want an error")
+			}
+			s.Record("a", "e2", t0)
+			r.fail = nil
+			if _, err := s.Flush(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.calls[0][0].Count; got != tt.wantCount {
+				t.Errorf("reported count %d, want %d", got, tt.wantCount)
+			}
+		})
+	}
+}

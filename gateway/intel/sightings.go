@@ -2,12 +2,14 @@ package intel
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 // Reporter submits sightings to the ledger (intel:ReportSightings).
@@ -87,7 +89,12 @@ func cmpString(a, b string) int {
 }
 
 // Flush reports every pending sighting; those a failed transaction
-// carried are merged back to be reported with the next flush.
+// carried are merged back to be reported with the next flush, except when
+// the transaction may have committed (gateway.MayHaveCommitted: it reached
+// the orderers and its commit was not confirmed). ReportSightings records
+// every report anew, so reporting those counts again could count them
+// twice; they are dropped instead (an under-report, never an invented
+// sighting, as for a crash) and the error says so.
 func (s *Sightings) Flush(ctx context.Context, r Reporter) (int, error) {
 	s.mu.Lock()
 	agg := s.agg
@@ -103,6 +110,10 @@ func (s *Sightings) Flush(ctx context.Context, r Reporter) (int, error) {
 	for start := 0; start < len(list); start += wire.MaxSightingsPerTx {
 		chunk := list[start:min(start+wire.MaxSightingsPerTx, len(list))]
 		if _, err := r.ReportSightings(ctx, chunk); err != nil {
+			if gateway.MayHaveCommitted(err) {
+				s.restore(list[start+len(chunk):])
+				return sent, fmt.Errorf("%d sightings not reported again (their transaction may have committed): %w", len(chunk), err)
+			}
 			s.restore(list[start:])
 			return sent, err
 		}
