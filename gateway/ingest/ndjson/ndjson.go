@@ -41,9 +41,10 @@ const proto = "ndjson"
 
 // envelope is one NDJSON line. Its metadata members are strings, not
 // *string: absent, null and "" all leave the request's default in place
-// (lineEvent), and encoding/json reports a non-string member with the same
-// message either way ("... of type string"), so a pointer (an allocation
-// per member per line) told nothing apart.
+// (lineEvent), so on the fast path, which takes no repeated member, a
+// pointer (an allocation per member per line) told nothing apart; the
+// strict path decodes into strictEnvelope, where a repeat ending in null
+// does.
 type envelope struct {
 	Time       json.RawMessage `json:"time"`
 	Source     string          `json:"source"`
@@ -239,11 +240,34 @@ func decodeLine(dec *ingest.Decoder, line []byte, lineNo, n int, env *envelope) 
 	if dec != nil && fastEnvelope(dec, line, env) {
 		return nil
 	}
-	*env = envelope{}
-	if err := ingest.DecodeStrict(line, env); err != nil {
+	var se strictEnvelope
+	if err := ingest.DecodeStrict(line, &se); err != nil {
 		return ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "not one JSON envelope object", err)
 	}
+	*env = envelope{Time: se.Time, Source: deref(se.Source), Sourcetype: deref(se.Sourcetype), Host: deref(se.Host), Index: deref(se.Index), Event: se.Event, Fields: se.Fields}
 	return nil
+}
+
+// strictEnvelope is the envelope as DecodeStrict decodes it, with its
+// metadata as *string: a member repeated with null last
+// ({"source":"a","source":null}) sets a pointer back to nil, the request's
+// default, where it would leave a string as it was. The fast path never
+// takes a repeated member, so only this one needs them.
+type strictEnvelope struct {
+	Time       json.RawMessage `json:"time"`
+	Source     *string         `json:"source"`
+	Sourcetype *string         `json:"sourcetype"`
+	Host       *string         `json:"host"`
+	Index      *string         `json:"index"`
+	Event      any             `json:"event"`
+	Fields     map[string]any  `json:"fields"`
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // lineEvent builds the event of a decoded envelope, or the line's own error.

@@ -52,6 +52,12 @@ func TestParse(t *testing.T) {
 					t.Errorf("fields %v time %v", evs[0].Fields, evs[0].Time)
 				}
 			}},
+		{name: "a member repeated with null last keeps the default", body: `{"source":"evil","source":null,"host":"h1","Host":null,"event":{"x":1}}`, wantN: 1,
+			check: func(t *testing.T, evs []gateway.Event) {
+				if e := evs[0]; e.Source != "api" || e.Host != "client" {
+					t.Errorf("source %q host %q, want the request's api and client", e.Source, e.Host)
+				}
+			}},
 		{name: "bad json names line", body: "{\"event\":\"a\"}\n\n{\"event\":", wantCode: gateway.CodeInvalid, wantLine: 3, wantEvent: 1},
 		{name: "missing event", body: `{"time":1}`, wantCode: gateway.CodeMissingField, wantLine: 1, wantEvent: 0},
 		{name: "blank event", body: `{"event":""}`, wantCode: gateway.CodeBlankField, wantLine: 1, wantEvent: 0},
