@@ -20,6 +20,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# FABRIC_PROFILE is LEDGERGUARD_FABRIC_PROFILE, read once (see profile_env).
+readonly FABRIC_PROFILE="${LEDGERGUARD_FABRIC_PROFILE:-0}"
+
 usage() {
   cat >&2 <<'USAGE'
 usage: scripts/network.sh COMMAND
@@ -267,7 +270,7 @@ start_orderer() {
   msp="${LG_CRYPTO}/ordererOrganizations/example.com/orderers/${node}.example.com/msp"
   mkdir -p "${dir}/data" "${dir}/tmp"
   local prof=()
-  read -ra prof <<<"$(profile_env "${node}" ORDERER_GENERAL_PROFILE)"
+  read -ra prof <<<"$(profile_env "${node}" ORDERER_GENERAL_PROFILE "${FABRIC_PROFILE}")"
   setsid "${pre[@]}" env \
     TMPDIR="${dir}/tmp" \
     FABRIC_CFG_PATH="${LG_NET}/config" \
@@ -306,15 +309,15 @@ start_orderer() {
 # table's layout).
 profile_port() { echo $(($(node_field "$1" 6) + 3)); }
 
-# profile_env NODE PREFIX prints the environment words that turn on the
-# node's pprof listener (PREFIX_ENABLED, PREFIX_ADDRESS or
-# PREFIX_LISTENADDRESS) when LEDGERGUARD_FABRIC_PROFILE=1 (a bench-only
+# profile_env NODE PREFIX ENABLED prints the environment words that turn on
+# the node's pprof listener (PREFIX_ENABLED, PREFIX_ADDRESS or
+# PREFIX_LISTENADDRESS) when ENABLED is 1 (LEDGERGUARD_FABRIC_PROFILE=1, a bench-only
 # switch, see README "Fabric network CPU"), else a harmless placeholder:
 # profiling is off by default because a listener on every node is an
 # open debug endpoint, not because it costs CPU while idle.
 profile_env() {
-  local node="$1" prefix="$2" addr
-  if [[ "${LEDGERGUARD_FABRIC_PROFILE:-}" != 1 ]]; then
+  local node="$1" prefix="$2" enabled="$3" addr
+  if [[ "${enabled}" != 1 ]]; then
     echo "LEDGERGUARD_FABRIC_PROFILE=0"
     return 0
   fi
@@ -349,7 +352,7 @@ start_peer() {
   mkdir -p "${dir}/data" "${dir}/tmp" "$(cc_cache)"
   render_core_yaml "${dir}"
   local prof=()
-  read -ra prof <<<"$(profile_env "${node}" CORE_PEER_PROFILE)"
+  read -ra prof <<<"$(profile_env "${node}" CORE_PEER_PROFILE "${FABRIC_PROFILE}")"
   # Gossip: bootstrap is the peer itself (one peer per org), the external
   # endpoint makes it known to other orgs from the first start, and the
   # short intervals let a peer that joined the channel before the others
