@@ -864,3 +864,56 @@ func TestRaiseAlertsRefusesAnUnreadableSet(t *testing.T) {
 		t.Fatalf("raise after the refusal = %+v, %v; want one created (nothing of the refused one stored)", res, err)
 	}
 }
+
+// TestRaiseAlertsMixedSetForms: one batch holding a plain-JSON set (small)
+// and a compressed one (over 2 KiB) reads as one: replays of either set's
+// alerts are recognised, GetAlert finds alerts in both, and ListAlerts
+// pages through both.
+func TestRaiseAlertsMixedSetForms(t *testing.T) {
+	h, b1, _ := setup(t)
+	b1 = strip(b1)
+	small := fixture.Alert(b1, 0, "low", "T1110", "mixed")
+	if res, err := h.Raise(harness.Org1Gateway, small); err != nil || res.Created != 1 {
+		t.Fatalf("raise one: %+v, %v", res, err)
+	}
+	var many []wire.Alert
+	for i := 1; i <= 20; i++ {
+		many = append(many, fixture.Alert(b1, uint64(i), "low", "T1110", "mixed"))
+	}
+	if res, err := h.Raise(harness.Org1Gateway, many...); err != nil || res.Created != 20 {
+		t.Fatalf("raise twenty: %+v, %v", res, err)
+	}
+	for seq, wantCompressed := range []bool{false, true} {
+		key, _ := keys.Key(keys.AlertSet, "Org1MSP", "gw-1", b1.ID, keys.SetSeq(seq))
+		raw, _ := h.L.Value(key)
+		if got := len(raw) > 0 && raw[0] == 0; got != wantCompressed {
+			t.Fatalf("set %d compressed = %v, want %v", seq, got, wantCompressed)
+		}
+	}
+	all := append([]wire.Alert{small}, many...)
+	if res, err := h.Raise(harness.Org1Gateway, all...); err != nil || res.Created != 0 || len(res.Existing) != 21 {
+		t.Fatalf("replay of both sets: created %d, existing %d, %v; want 21 existing", res.Created, len(res.Existing), err)
+	}
+	for _, a := range []wire.Alert{small, many[19]} {
+		out := h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return h.Alerts.GetAlert(ctx, a.BatchID, a.ID)
+		})
+		if got := harness.Decode[wire.Alert](t, out); got.ID != a.ID || got.EventHash != a.EventHash {
+			t.Errorf("GetAlert(%s) = %+v", a.ID, got)
+		}
+	}
+	seen, bookmark := 0, ""
+	for range 10 {
+		out := h.Must(harness.Org1Auditor, func(ctx contractapi.TransactionContextInterface) (string, error) {
+			return h.Alerts.ListAlerts(ctx, `{"gatewayId":"gw-1","asset":"mixed"}`, 8, bookmark)
+		})
+		page := harness.Decode[wire.Page[wire.Alert]](t, out)
+		seen += len(page.Records)
+		if bookmark = page.Bookmark; bookmark == "" {
+			break
+		}
+	}
+	if seen != 21 {
+		t.Errorf("ListAlerts paged through %d alerts, want 21", seen)
+	}
+}
