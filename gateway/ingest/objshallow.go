@@ -99,23 +99,37 @@ type StopFunc func(key []byte, record bool) bool
 // mode, whose nested encodings need no offsets.
 const maxShallowBytes = math.MaxInt32 / 6
 
+// beginShallow readies the map-free mode for line and returns where its
+// encodings start in the block; false when the mode does not take line
+// (MapsOnly, too long for its offsets, invalid UTF-8). A caller it took
+// defers endShallow with that base and its own outcome.
+func (d *Decoder) beginShallow(line []byte, stop StopFunc) (base int, taken bool) {
+	if d.MapsOnly || len(line) > maxShallowBytes || !utf8.Valid(line) {
+		return 0, false
+	}
+	d.start(line)
+	d.shallow, d.stop = true, stop
+	d.tmp, d.fields, d.keys = d.tmp[:0], d.fields[:0], d.keys[:0]
+	return len(d.enc), true
+}
+
+// endShallow leaves the map-free mode after a decode beginShallow took.
+func (d *Decoder) endShallow(base int, ok bool) {
+	d.shallow, d.stop = false, nil
+	d.end(base, ok)
+}
+
 // MembersShallow is Members in the map-free mode: a member whose value is
 // an object has Shallow set, Value nil, Canonical its canonical encoding
 // and Fields its own members in input order; other members are decoded as
 // Members decodes them. ok is false wherever Members gives up and when
 // stop (may be nil) returns true; the caller then uses Members.
 func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, ok bool) {
-	if d.MapsOnly {
+	base, taken := d.beginShallow(line, stop)
+	if !taken {
 		return nil, false
 	}
-	if len(line) > maxShallowBytes || !utf8.Valid(line) {
-		return nil, false
-	}
-	d.start(line)
-	d.shallow, d.stop = true, stop
-	d.tmp, d.fields, d.keys = d.tmp[:0], d.fields[:0], d.keys[:0]
-	base := len(d.enc)
-	defer func() { d.shallow, d.stop = false, nil; d.end(base, ok) }()
+	defer func() { d.endShallow(base, ok) }()
 	d.ws()
 	if !d.eat('{') {
 		return nil, false
@@ -183,17 +197,11 @@ func (d *Decoder) PrefixShallow(b []byte, stop StopFunc) (members []Member, end 
 // canonical encoding. ok is false wherever Object gives up and when stop
 // (may be nil) returns true; the caller then uses Object.
 func (d *Decoder) ObjectShallow(line []byte, stop StopFunc) (fields Fields, canonical []byte, ok bool) {
-	if d.MapsOnly {
+	base, taken := d.beginShallow(line, stop)
+	if !taken {
 		return Fields{}, nil, false
 	}
-	if len(line) > maxShallowBytes || !utf8.Valid(line) {
-		return Fields{}, nil, false
-	}
-	d.start(line)
-	d.shallow, d.stop = true, stop
-	d.tmp, d.fields, d.keys = d.tmp[:0], d.fields[:0], d.keys[:0]
-	base := len(d.enc)
-	defer func() { d.shallow, d.stop = false, nil; d.end(base, ok) }()
+	defer func() { d.endShallow(base, ok) }()
 	d.ws()
 	if d.peek() != '{' {
 		return Fields{}, nil, false
