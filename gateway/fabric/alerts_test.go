@@ -97,14 +97,7 @@ func TestRaiseAlertsFallsBackToTheArgumentForm(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if len(got) != len(tt.want) {
-				t.Fatalf("endorsements %+v, want %+v", got, tt.want)
-			}
-			for i := range got {
-				if got[i] != tt.want[i] {
-					t.Errorf("endorsement %d = %+v, want %+v", i, got[i], tt.want[i])
-				}
-			}
+			checkEndorsements(t, got, tt.want)
 		})
 	}
 }

@@ -182,3 +182,17 @@ func newFakeLedger(t *testing.T, f *fakePeer) *Ledger {
 	t.Cleanup(func() { _ = c.Close() })
 	return NewLedger(c, "lgchannel", "ledgerguard")
 }
+
+// checkEndorsements compares the endorsements a fake peer saw with the
+// ones a test wants, in order.
+func checkEndorsements[E comparable](t *testing.T, got, want []E) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("endorsements %+v, want %+v", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("endorsement %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
