@@ -261,22 +261,31 @@ func TestConflictsFallBackToSequential(t *testing.T) {
 	}
 }
 
-// rejectOnce fails one transaction permanently.
+// firstOf picks, once, the first transaction holding alerts of batch.
+type firstOf struct {
+	batch string
+	once  sync.Once
+}
+
+// picks reports whether alerts are that transaction.
+func (f *firstOf) picks(alerts []wire.Alert) bool {
+	picked := false
+	if len(alerts) > 0 && alerts[0].BatchID == f.batch {
+		f.once.Do(func() { picked = true })
+	}
+	return picked
+}
+
 // rejectOnce refuses, once, the transaction holding alerts of batch (the
 // first batch of the step, so the position cannot move past it whatever
 // order the concurrent lanes reach the ledger in).
 type rejectOnce struct {
 	*ledgerRaiser
-	batch string
-	once  sync.Once
+	firstOf
 }
 
 func (r *rejectOnce) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
-	var rejected bool
-	if len(alerts) > 0 && alerts[0].BatchID == r.batch {
-		r.once.Do(func() { rejected = true })
-	}
-	if rejected {
+	if r.picks(alerts) {
 		return wire.RaiseResult{}, &gateway.LedgerRejectedError{Op: "RaiseAlerts", Stage: gateway.StageEndorse, Code: wire.CodeInvalid, Reason: "bad alert"}
 	}
 	return r.ledgerRaiser.RaiseAlerts(ctx, alerts)
@@ -287,7 +296,7 @@ func (r *rejectOnce) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire
 // the position stays.
 func TestRejectionIsNotRetriedAtOnce(t *testing.T) {
 	log := manyBatches(4, MaxPerTx, 1<<30)
-	r := &rejectOnce{ledgerRaiser: newLedgerRaiser(t, false), batch: log.batches[0].ID}
+	r := &rejectOnce{ledgerRaiser: newLedgerRaiser(t, false), firstOf: firstOf{batch: log.batches[0].ID}}
 	a, err := New(quietCfg(t), log, flagUsers{}, r)
 	if err != nil {
 		t.Fatal(err)
@@ -492,16 +501,11 @@ func TestFailedLaneHoldsPositionAndWatermark(t *testing.T) {
 // as ledgerRaiser does.
 type hangOnce struct {
 	*ledgerRaiser
-	batch string
-	once  sync.Once
+	firstOf
 }
 
 func (h *hangOnce) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
-	var hang bool
-	if len(alerts) > 0 && alerts[0].BatchID == h.batch {
-		h.once.Do(func() { hang = true })
-	}
-	if hang {
+	if h.picks(alerts) {
 		<-ctx.Done()
 		return wire.RaiseResult{}, &gateway.LedgerUnavailableError{Op: "RaiseAlerts", Stage: gateway.StageCommit, Err: ctx.Err()}
 	}
@@ -518,7 +522,7 @@ func TestLostTransactionDoesNotHoldTheStep(t *testing.T) {
 	raiseAttemptTimeout = 50 * time.Millisecond
 	t.Cleanup(func() { raiseAttemptTimeout = saved })
 	log := manyBatches(4, MaxPerTx, 1<<30)
-	r := &hangOnce{ledgerRaiser: newLedgerRaiser(t, false), batch: log.batches[1].ID}
+	r := &hangOnce{ledgerRaiser: newLedgerRaiser(t, false), firstOf: firstOf{batch: log.batches[1].ID}}
 	a, err := New(quietCfg(t), log, flagUsers{}, r)
 	if err != nil {
 		t.Fatal(err)
