@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,18 +75,8 @@ func (s *Sightings) Pending() []wire.Sighting {
 	for _, g := range s.agg {
 		out = append(out, *g)
 	}
-	slices.SortFunc(out, func(a, b wire.Sighting) int { return cmpString(a.IndicatorID, b.IndicatorID) })
+	slices.SortFunc(out, func(a, b wire.Sighting) int { return strings.Compare(a.IndicatorID, b.IndicatorID) })
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Flush reports every pending sighting; those a failed transaction
@@ -105,7 +96,7 @@ func (s *Sightings) Flush(ctx context.Context, r Reporter) (int, error) {
 	for _, g := range agg {
 		list = append(list, *g)
 	}
-	slices.SortFunc(list, func(a, b wire.Sighting) int { return cmpString(a.IndicatorID, b.IndicatorID) })
+	slices.SortFunc(list, func(a, b wire.Sighting) int { return strings.Compare(a.IndicatorID, b.IndicatorID) })
 	sent := 0
 	for start := 0; start < len(list); start += wire.MaxSightingsPerTx {
 		chunk := list[start:min(start+wire.MaxSightingsPerTx, len(list))]

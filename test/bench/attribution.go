@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -77,7 +78,7 @@ func quantile(before, after histSnapshot, series string, q float64) (v, n float6
 			delta[i].count -= b[i].count
 		}
 	}
-	slices.SortFunc(delta, func(x, y bucket) int { return compareFloat(x.le, y.le) })
+	slices.SortFunc(delta, func(x, y bucket) int { return cmp.Compare(x.le, y.le) })
 	total := delta[len(delta)-1].count
 	if total <= 0 {
 		return 0, 0, false
@@ -88,16 +89,6 @@ func quantile(before, after histSnapshot, series string, q float64) (v, n float6
 		}
 	}
 	return math.Inf(1), total, true
-}
-
-func compareFloat(x, y float64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 // attributionSeries are the gateway-side histograms reported beside the
