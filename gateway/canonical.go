@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"math"
 	"slices"
@@ -96,7 +95,7 @@ func appendCanonical(dst []byte, e *Event) ([]byte, bool) {
 		dst = append(dst, "null"...)
 	} else {
 		dst = append(dst, '"')
-		dst = base64.StdEncoding.AppendEncode(dst, e.Raw)
+		dst = appendBase64(dst, e.Raw)
 		dst = append(dst, '"')
 	}
 	if len(e.Labels) > 0 {
