@@ -1,5 +1,7 @@
 package ingest
 
+import "bytes"
+
 // CountJSONTokens counts the objects, arrays, strings (member names
 // included: each becomes a map entry) and scalars of a body of JSON
 // documents (one, or several as in NDJSON, HEC and _bulk bodies), in one
@@ -9,28 +11,29 @@ package ingest
 // bound what a generic JSON decode (encoding/json into map[string]any)
 // will allocate, which can be twenty times the body: `[{},{},…]` is 3
 // bytes per map.
+//
+// Every JSON body is scanned so before it is parsed (3 % of the
+// gateway's CPU under NDJSON load), so it classifies bytes by table and
+// finds each string's end with bytes.IndexByte; the count is exactly
+// that of the byte-by-byte scan it replaced (FuzzCountJSONTokens
+// compares them): a backslash escapes the next byte, so a quote ends its
+// string when an even number of backslashes precede it.
 func CountJSONTokens(body []byte) int64 {
 	var n int64
 	for i := 0; i < len(body); {
-		switch c := body[i]; c {
-		case ' ', '\t', '\r', '\n', ',', ':', ']', '}':
+		switch jsonClass[body[i]] {
+		case jsonSkip:
 			i++
-		case '{', '[':
+		case jsonOpen:
 			n++
 			i++
-		case '"':
+		case jsonQuote:
 			n++
-			i++
-			for i < len(body) && body[i] != '"' {
-				if body[i] == '\\' {
-					i++
-				}
-				i++
-			}
-			i++ // past the closing quote (or the end)
+			i = stringEnd(body, i+1)
 		default:
 			n++
-			for i < len(body) && !jsonDelim(body[i]) {
+			i++
+			for i < len(body) && jsonClass[body[i]] == jsonScalar {
 				i++
 			}
 		}
@@ -38,11 +41,40 @@ func CountJSONTokens(body []byte) int64 {
 	return n
 }
 
-// jsonDelim reports whether c ends a JSON number or literal.
-func jsonDelim(c byte) bool {
-	switch c {
-	case ' ', '\t', '\r', '\n', ',', ':', '[', ']', '{', '}', '"':
-		return true
+// stringEnd returns the index past the quote that ends the string whose
+// content starts at start, or len(body) when none does.
+func stringEnd(body []byte, start int) int {
+	for j := start; ; {
+		k := bytes.IndexByte(body[j:], '"')
+		if k < 0 {
+			return len(body)
+		}
+		q := j + k
+		p := q - 1
+		for p >= start && body[p] == '\\' {
+			p--
+		}
+		if (q-1-p)%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
 	}
-	return false
 }
+
+// The byte classes of CountJSONTokens: jsonScalar is any byte that
+// continues a number or literal (or starts one).
+const (
+	jsonScalar = iota
+	jsonSkip   // whitespace, ',', ':', ']', '}'
+	jsonOpen   // '{', '['
+	jsonQuote  // '"'
+)
+
+var jsonClass = func() (t [256]uint8) {
+	for _, c := range " \t\r\n,:]}" {
+		t[c] = jsonSkip
+	}
+	t['{'], t['['] = jsonOpen, jsonOpen
+	t['"'] = jsonQuote
+	return t
+}()
