@@ -427,14 +427,18 @@ func (d *Decoder) skey() (at span, esc bool, enc span, ok bool) {
 	start := d.i
 	plain := true
 	for i := start + 1; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
+		k := strClass[b[i]]
+		if k == strPlain {
+			continue // most bytes: one load and one compare
+		}
+		switch k {
+		case strQuote:
 			d.i = i + 1
 			if plain {
 				return span{int32(start + 1), int32(i)}, false, span{int32(start), int32(d.i)}, true
 			}
 			return span{int32(start + 1), int32(i)}, false, span{}, true
-		case c == '\\':
+		case strEscape:
 			str, _, ok := d.escaped(start)
 			if !ok {
 				return span{}, false, span{}, false
@@ -442,9 +446,9 @@ func (d *Decoder) skey() (at span, esc bool, enc span, ok bool) {
 			from := len(d.keys)
 			d.keys = append(d.keys, str...)
 			return span{int32(from), int32(len(d.keys))}, true, span{}, true
-		case c < 0x20:
+		case strControl:
 			return span{}, false, span{}, false // encoding/json refuses it
-		case c > 0x7e || c == '<' || c == '>' || c == '&':
+		default: // strUnplain
 			plain = false
 		}
 	}
@@ -548,8 +552,12 @@ func (d *Decoder) cachedStr() (v any, enc span, ok bool) {
 	start := d.i
 	plain := true
 	for i := start + 1; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
+		k := strClass[b[i]]
+		if k == strPlain {
+			continue // most bytes: one load and one compare
+		}
+		switch k {
+		case strQuote:
 			raw := b[start+1 : i]
 			d.i = i + 1
 			if plain {
@@ -568,12 +576,12 @@ func (d *Decoder) cachedStr() (v any, enc span, ok bool) {
 			e.s = string(raw)
 			e.v = e.s
 			return e.v, enc, true
-		case c == '\\':
+		case strEscape:
 			s, enc, ok := d.escaped(start)
 			return s, enc, ok
-		case c < 0x20:
+		case strControl:
 			return nil, span{}, false // encoding/json refuses it
-		case c > 0x7e || c == '<' || c == '>' || c == '&':
+		default: // strUnplain
 			plain = false
 		}
 	}
