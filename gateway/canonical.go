@@ -105,6 +105,73 @@ func appendCanonical(dst []byte, e *Event) ([]byte, bool) {
 	return append(dst, '}'), true
 }
 
+// canonicalSize returns the exact length of e's canonical encoding (e's
+// times already in UTC) for the shape ingest produces, false for any
+// other: fields as FieldsCanonical (or none), no labels, header strings
+// encoding/json writes unchanged, times in RFC 3339's range. It reads
+// lengths only (and scans the short header strings), so Canonical can
+// encode into an exactly sized slice instead of a pooled scratch buffer
+// it would copy the result out of (a copy of every leaf, and 2 % of the
+// gateway's CPU under ingest load). TestCanonicalSize checks it against
+// the encoding's length.
+func canonicalSize(e *Event) (int, bool) {
+	if len(e.Labels) > 0 || (e.FieldsCanonical == nil && len(e.Fields) > 0) || !timeOK(e.Received) || !timeOK(e.Time) {
+		return 0, false
+	}
+	n := len(`{"id":,"seq":,"received":"","time":"","source":,"sourcetype":,"class":,"raw":}`)
+	for _, s := range [...]string{e.ID, e.Source, e.Sourcetype, string(e.Class)} {
+		if !plainJSON(s) {
+			return 0, false
+		}
+		n += len(s) + 2
+	}
+	for _, s := range [...]struct{ key, v string }{{`,"host":`, e.Host}, {`,"index":`, e.Index}} {
+		if s.v == "" {
+			continue
+		}
+		if !plainJSON(s.v) {
+			return 0, false
+		}
+		n += len(s.key) + len(s.v) + 2
+	}
+	n += decimalLen(e.Seq) + rfc3339NanoLen(e.Received) + rfc3339NanoLen(e.Time)
+	if len(e.FieldsCanonical) > len("{}") {
+		n += len(`,"fields":`) + len(e.FieldsCanonical)
+	}
+	if e.Raw == nil {
+		n += len("null")
+	} else {
+		n += 2 + (len(e.Raw)+2)/3*4
+	}
+	return n, true
+}
+
+// rfc3339NanoLen is the length of a UTC time of year 0–9999 formatted
+// with time.RFC3339Nano: "2006-01-02T15:04:05Z" plus, for a non-zero
+// nanosecond, a dot and its digits without trailing zeros.
+func rfc3339NanoLen(t time.Time) int {
+	ns := t.Nanosecond()
+	if ns == 0 {
+		return len("2006-01-02T15:04:05Z")
+	}
+	digits := 9
+	for ns%10 == 0 {
+		ns /= 10
+		digits--
+	}
+	return len("2006-01-02T15:04:05Z") + 1 + digits
+}
+
+// decimalLen is the number of decimal digits of u.
+func decimalLen(u uint64) int {
+	n := 1
+	for u >= 10 {
+		u /= 10
+		n++
+	}
+	return n
+}
+
 // AppendFieldValue appends v as Canonical writes it when v is a member
 // value of Fields (or a member name, given as a string), so a decoder that
 // writes FieldsCanonical itself writes every value it does not copy from

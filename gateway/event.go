@@ -186,14 +186,15 @@ const maxPooledID = 256 << 10
 func (e Event) Canonical() ([]byte, error) {
 	e.Received = e.Received.UTC()
 	e.Time = e.Time.UTC()
-	buf := canonicalBufs.Get().(*[]byte)
-	b, ok := appendCanonical((*buf)[:0], &e)
-	out := slices.Clone(b) // exactly sized: the leaf is held until its fsync
-	if cap(b) <= maxPooledCanonical {
-		*buf = b
-		canonicalBufs.Put(buf)
+	if n, ok := canonicalSize(&e); ok {
+		// The ingest shape: encoded straight into its own exactly sized
+		// slice, with no scratch buffer to copy out of.
+		b, ok := appendCanonical(make([]byte, 0, n), &e)
+		if ok {
+			return b, nil
+		}
 	}
-	if ok {
+	if out, ok := canonicalPooled(&e); ok {
 		return out, nil
 	}
 	if e.Fields == nil && e.FieldsCanonical != nil {
@@ -210,6 +211,20 @@ func (e Event) Canonical() ([]byte, error) {
 		return nil, fmt.Errorf("canonical event %s: %w", e.ID, err)
 	}
 	return b, nil
+}
+
+// canonicalPooled is appendCanonical through a pooled scratch buffer,
+// the result copied out at its exact size (the leaf is held until its
+// fsync): for the shapes canonicalSize does not size.
+func canonicalPooled(e *Event) ([]byte, bool) {
+	buf := canonicalBufs.Get().(*[]byte)
+	b, ok := appendCanonical((*buf)[:0], e)
+	out := slices.Clone(b)
+	if cap(b) <= maxPooledCanonical {
+		*buf = b
+		canonicalBufs.Put(buf)
+	}
+	return out, ok
 }
 
 // InvalidValueError reports a value an Event carries that has no canonical
