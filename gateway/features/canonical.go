@@ -114,7 +114,10 @@ const (
 // event's canonical bytes (ev.Canonical(), as gateway.Leaf carries them
 // beside the decoded event): it writes exactly the vector Extract(ev, dst)
 // writes, bit for bit (FuzzExtractCanonical checks it), faster. It
-// reports whether ev has every field Require named (true when none). Window
+// reports whether ev has every field Require named (true when none);
+// when it reports false, dst is undefined (it may not be written: the
+// caller drops such an event, and writing its vector was a model's
+// whole extraction cost for events of another source). Window
 // features, pseudo-fields (@class, …) and any event whose bytes are not
 // in the shape this reader expects (keys with escapes, no top-level
 // object) are read from ev. The reader relies on the canonical order of
@@ -133,7 +136,7 @@ func (e *Engine) ExtractCanonical(ev *gateway.Event, canonical []byte, dst []flo
 // Event only the header, see gateway.HeaderLeaf): it writes exactly the
 // vector, and reports exactly the answer, that ExtractCanonical gives
 // for the leaf's whole event and canonical bytes (FuzzExtractLeaf checks
-// it). The features are read from the canonical bytes with the header
+// it; the vector is undefined when the answer is false). The features are read from the canonical bytes with the header
 // alone (pseudo-fields and the header's lengths are all the reader takes
 // from the event, besides the tail reader's Raw and Labels, which a
 // partial leaf goes without); the whole event is decoded (Leaf.Full)
@@ -183,6 +186,15 @@ func (e *Engine) extractVals(ev *gateway.Event, canonical []byte, dst []float32,
 	if !e.scanFields(canonical, ev, vals, headerOnly) {
 		return false, false
 	}
+	// An event lacking a required field is dropped by the caller, so its
+	// vector is not written: a flow model requiring its vendor's fields
+	// (cic-ids2017) reads none of them from another vendor's flows (the
+	// NSL-KDD records of the ingest bench) and wrote 83 defaults for each.
+	for _, k := range e.reqSlot {
+		if vals[k].kind == rawAbsent {
+			return false, true
+		}
+	}
 	for i := range e.feats {
 		c := &e.feats[i]
 		if k := e.slot[i]; k >= 0 {
@@ -195,11 +207,6 @@ func (e *Engine) extractVals(ev *gateway.Event, canonical []byte, dst []float32,
 		}
 		v, _ := stringField(ev, c.f.Field) // a pseudo-field
 		c.putString(v, dst)
-	}
-	for _, k := range e.reqSlot {
-		if vals[k].kind == rawAbsent {
-			return false, true
-		}
 	}
 	return true, true
 }
