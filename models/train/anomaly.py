@@ -19,7 +19,7 @@ exactly this arithmetic:
 Thresholds: the 99.9th percentile of s on held-out benign training rows
 (target FPR 0.1 %), never a test row.
 
-Usage: python anomaly.py [NAME[@VERSION] ...]   (default: every NAME without @VERSION)
+Usage: python anomaly.py [NAME[@VERSION] ...]   (default: all)
 """
 import copy
 import os
@@ -91,23 +91,22 @@ def cic():
     return d, "BENIGN", {"hidden": (32, 8, 32), "epochs": 200, "max_rows": 30000}
 
 
-def cic_sel():
-    """cic-ids2017-flow-anomaly 1.2.0: 1.0.0 on the ten features of
-    cic-ids2017-flow 1.5.0 (cic_sel.py: greedy forward selection on the
-    training part among the fields a record's reading reaches first), in
+def cic_front():
+    """cic-ids2017-flow-anomaly 1.2.0: 1.0.0 on the 51 statistics
+    cic-ids2017-flow 1.5.0 reads (cic_front.py: every field among the first
+    keys of a record's sorted fields, up to cic.fwd_packet_length_std), in
     the same order and with the same applies_to, so the pair shares one
-    extraction within issue #12's budget. Same data, split and threshold
-    rule as 1.0.0; a narrower autoencoder for ten inputs."""
-    import cic_sel as sel
-    d, benign, _ = cic()
-    feats = {f["field"]: f for f in d["features"]["features"]}
-    fields = sel.selection()["selected"]
-    d["features"]["features"] = [feats[f] for f in fields]
-    d["applies_to"]["require_fields"] = list(sel.REQUIRE["tail"])
+    extraction within issue #12's budget. Same data, split, architecture
+    and threshold rule as 1.0.0."""
+    import cic_front as front
+    d, benign, hp = cic()
+    keep = set(front.fields())
+    d["features"]["features"] = [f for f in d["features"]["features"] if f["field"] in keep]
+    d["applies_to"]["require_fields"] = list(front.REQUIRE)
     d["description"] = ("Anomaly detector for CICFlowMeter flows: an autoencoder trained on the BENIGN training flows of "
-                        f"CIC-IDS2017 only, on the {len(fields)} statistics cic-ids2017-flow 1.5.0 reads; "
-                        "score = reconstruction error mapped to [0, 1).")
-    return d, benign, {"hidden": (16, 4, 16), "epochs": 200, "max_rows": 30000, "version": "1.2.0"}
+                        f"CIC-IDS2017 only, on the {len(keep)} statistics cic-ids2017-flow 1.5.0 reads (the first keys of a "
+                        "record's sorted fields); score = reconstruction error mapped to [0, 1).")
+    return d, benign, dict(hp, version="1.2.0")
 
 
 def dga():
@@ -151,7 +150,7 @@ def auth():
 
 
 SPECS = {"nsl-kdd-flow-anomaly": nslkdd, "cic-ids2017-flow-anomaly": cic, "dns-anomaly": dga, "auth-anomaly": auth,
-         "cic-ids2017-flow-anomaly@1.2.0": cic_sel}
+         "cic-ids2017-flow-anomaly@1.2.0": cic_front}
 
 
 def fit_ae(Z, hp):
@@ -292,9 +291,7 @@ def train(key):
 
 
 def main(names):
-    # By default only the served specs: NAME@VERSION specs are experiments
-    # whose versions are not committed (cic_sel.py says why).
-    for n in names or [k for k in SPECS if "@" not in k]:
+    for n in names or list(SPECS):
         train(n)
 
 

@@ -2,8 +2,14 @@
 (detect_shared_ns_per_model_event <= 1,000 ns): cic-ids2017-flow 1.5.0 and
 cic-ids2017-flow-anomaly 1.2.0 on about ten CICFlowMeter fields chosen by
 information. AN EXPERIMENT, NOT SERVED: no candidate kept both the cost
-goal and 1.3.0's quality (see Result); the versions it writes are not
-committed, and `make -C models train` does not run it.
+goal and 1.3.0's quality (see Result). It writes its candidate under
+models/.build/experiments (`ledgerguard models eval --models
+models/.build/experiments` scores it), and `make -C models train` does not
+run it. What is served instead is cic_front.py's 1.5.0, 1.3.0's cascade on
+every field of the front pool (that docstring says how it was arrived at).
+The tail candidate's autoencoder was built by anomaly.py's
+cic-ids2017-flow-anomaly@1.2.0 spec as it was at commit 8c0f92e (now the
+front pool's).
 
 Why a field's cost depends on where its key sorts: gateway/features reads
 an event's "fields" object forward, member after member in key order, and
@@ -240,7 +246,7 @@ def main(pool="tail", model="rf"):
     log(f"{NAME} {VERSION}: val threshold {th} balanced acc {ba:.4f} macro-F1 {mf1:.4f} {rep}")
 
     forest = rf(HP, SEED).fit(X, y)
-    mdir = os.path.join(MODELS, NAME, VERSION)
+    mdir = os.path.join(MODELS, ".build", "experiments", NAME, VERSION)
     os.makedirs(mdir, exist_ok=True)
     path = os.path.join(mdir, "model.onnx")
     outs = export(forest, X.shape[1], "sklearn", path)
