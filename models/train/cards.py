@@ -266,8 +266,10 @@ FRONT_COST = ("The pair against 1.3.0 + anomaly 1.0.0, alternated in one run (Be
               "over both models on 8,192 stored events, extraction shared; `go test -run '^$' -bench '^BenchmarkDetectShared$/cic' "
               "-benchtime 2s ./gateway/onnx/`, three rounds, 2026-12-05 20:17 UTC, load average 9-11): 1,807, 1,958, 2,073 CPU ns per "
               "model event against 2,516, 2,682, 2,567 (0.75×); wall 1,014, 1,788, 1,832 against 1,440, 2,888, 2,711 ns (0.67×). "
-              "Scaled by those ratios, the README's 1,249 ns per model event for 1.3.0 + 1.0.0 gives about 840-940 ns, within "
-              "issue #12's 1,000 on the figures of this loaded box; a quiet-box `scripts/bench.sh detect` has not been run. Alone "
+              "Again at 20:22 (load 12-13): 2,082, 2,022, 2,055 CPU ns against 2,695, 2,646, 2,572 (0.78×; wall too noisy at that "
+              "load to compare). Scaled by the CPU ratios, the README's 1,249 ns per model event for 1.3.0 + 1.0.0 gives about "
+              "940-970 ns: within issue #12's 1,000 on this loaded box's figures, with little margin; a quiet-box "
+              "`scripts/bench.sh detect` has not been run. Alone "
               "(BenchmarkDetectStages, 20:18): extraction 2,137-2,431 CPU ns per event (51 of the 88 members walked, 51 parsed and "
               "transformed; all 83: 2,734-2,854, ten fields of the same prefix: 1,627), the cascade's graphs 949-1,041 (its screen "
               "133), the autoencoder 230-240.")
