@@ -19,7 +19,7 @@ exactly this arithmetic:
 Thresholds: the 99.9th percentile of s on held-out benign training rows
 (target FPR 0.1 %), never a test row.
 
-Usage: python anomaly.py [NAME ...]   (default: all)
+Usage: python anomaly.py [NAME[@VERSION] ...]   (default: all)
 """
 import copy
 import os
@@ -91,6 +91,24 @@ def cic():
     return d, "BENIGN", {"hidden": (32, 8, 32), "epochs": 200, "max_rows": 30000}
 
 
+def cic_front():
+    """cic-ids2017-flow-anomaly 1.2.0: 1.0.0 on the 51 statistics
+    cic-ids2017-flow 1.5.0 reads (cic_front.py: every field among the first
+    keys of a record's sorted fields, up to cic.fwd_packet_length_std), in
+    the same order and with the same applies_to, so the pair shares one
+    extraction within issue #12's budget. Same data, split, architecture
+    and threshold rule as 1.0.0."""
+    import cic_front as front
+    d, benign, hp = cic()
+    keep = set(front.fields())
+    d["features"]["features"] = [f for f in d["features"]["features"] if f["field"] in keep]
+    d["applies_to"]["require_fields"] = list(front.REQUIRE)
+    d["description"] = ("Anomaly detector for CICFlowMeter flows: an autoencoder trained on the BENIGN training flows of "
+                        f"CIC-IDS2017 only, on the {len(keep)} statistics cic-ids2017-flow 1.5.0 reads (the first keys of a "
+                        "record's sorted fields); score = reconstruction error mapped to [0, 1).")
+    return d, benign, dict(hp, version="1.2.0")
+
+
 def dga():
     import dga as base
     d = base.draft()
@@ -131,7 +149,8 @@ def auth():
     return d, "benign", {"hidden": (8, 3, 8), "epochs": 500, "max_rows": 30000}
 
 
-SPECS = {"nsl-kdd-flow-anomaly": nslkdd, "cic-ids2017-flow-anomaly": cic, "dns-anomaly": dga, "auth-anomaly": auth}
+SPECS = {"nsl-kdd-flow-anomaly": nslkdd, "cic-ids2017-flow-anomaly": cic, "dns-anomaly": dga, "auth-anomaly": auth,
+         "cic-ids2017-flow-anomaly@1.2.0": cic_front}
 
 
 def fit_ae(Z, hp):
@@ -197,10 +216,11 @@ def onnx_scores(path, X):
     return ReferenceEvaluator(path).run(None, {"input": X.astype(np.float32)})[0][:, 1]
 
 
-def train(name):
-    d, benign, hp = SPECS[name]()
-    d["version"], d["detector"], d["threshold"] = VERSION, "anomaly", 0.5
-    dp = draft_path(name)
+def train(key):
+    d, benign, hp = SPECS[key]()
+    name, version = d["name"], hp.get("version", VERSION)
+    d["version"], d["detector"], d["threshold"] = version, "anomaly", 0.5
+    dp = draft_path(key)
     write_json(dp, d)
     meta, X, _ = features(dp, "train")
     is_benign = np.array([l == benign for l in meta["label"]])
@@ -241,7 +261,7 @@ def train(name):
         vmetrics["train_attack_tpr_at_threshold"] = float((s_att >= th).mean())
     log(f"{name}: threshold {th} (quantile {q} of {val.sum()} benign validation rows) {vmetrics}")
 
-    mdir = os.path.join(MODELS, name, VERSION)
+    mdir = os.path.join(MODELS, name, version)
     os.makedirs(mdir, exist_ok=True)
     path = os.path.join(mdir, "model.onnx")
     build_onnx(model, mean, scale, c, X.shape[1], path)
@@ -257,7 +277,7 @@ def train(name):
              for f in d["training"]["train"]["files"]]
     arch = "-".join(str(h) for h in hp["hidden"])
     m["training"] = dict(d["training"], files=files, seed=SEED, library=libs(),
-                         command=f"make -C models anomaly  (models/train/anomaly.py {name})",
+                         command=f"make -C models anomaly  (models/train/anomaly.py {key})",
                          algorithm=(f"autoencoder {X.shape[1]}-{arch}-{X.shape[1]} (ReLU, Adam, L2 1e-4, {hp['epochs']} epochs) "
                                     f"on benign rows standardised by their mean and std (floor {SCALE_FLOOR}), clipped to ±{CLIP}; "
                                     f"score = err/(err+c), err = mean squared reconstruction error, c = 99th percentile of the benign validation error; "
