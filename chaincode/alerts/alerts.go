@@ -105,7 +105,7 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 			return nil, &wire.ValidationError{Field: "alerts", Reason: "are required, as the argument or in transient " + wire.TransientAlerts}
 		}
 	}
-	list, err := wire.Decode[[]wire.Alert](in, "alerts")
+	list, err := wire.DecodeAlerts(in, "alerts") // Decode[[]wire.Alert]'s result, faster
 	if err != nil {
 		return nil, err
 	}

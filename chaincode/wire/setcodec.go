@@ -68,7 +68,7 @@ var flateWriters = sync.Pool{New: func() any {
 // result is deterministic for a given set (see the determinism note). A
 // set whose JSON exceeds MaxWrittenAlertSetJSON is a *ValidationError.
 func EncodeStoredAlertSet(s *AlertSet) ([]byte, error) {
-	data, err := json.Marshal(s)
+	data, err := MarshalAlertSet(s) // json.Marshal's bytes, faster
 	if err != nil {
 		return nil, err
 	}
