@@ -40,9 +40,11 @@
 package alerts
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -130,7 +132,9 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 	for i := range order {
 		order[i] = i
 	}
-	sort.Slice(order, func(x, y int) bool { return list[order[x]].ID < list[order[y]].ID })
+	// Ties (duplicate ids, refused below) in input order, so the pair
+	// the error names is the same whatever the sort algorithm.
+	slices.SortFunc(order, func(x, y int) int { return cmp.Or(strings.Compare(list[x].ID, list[y].ID), cmp.Compare(x, y)) })
 	for k := 1; k < len(order); k++ {
 		if list[order[k]].ID == list[order[k-1]].ID {
 			i, j := max(order[k], order[k-1]), min(order[k], order[k-1])
@@ -237,18 +241,6 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 	return res, nil
 }
 
-// setIDs decodes only the alert ids of a stored wire.AlertSet: the
-// idempotency check needs nothing else, and skipping the other fields
-// makes the decode several times cheaper.
-type setIDs struct {
-	Alerts []struct {
-		ID string `json:"id"`
-	} `json:"alerts"`
-	Merged []struct {
-		ID string `json:"id"`
-	} `json:"merged"`
-}
-
 // existingIDs reads the batch's alert sets with one range read (which
 // Fabric re-runs at validation: a concurrent new set of the same batch
 // invalidates this transaction) and returns how many there are (the next
@@ -272,18 +264,12 @@ func existingIDs(stub shim.ChaincodeStubInterface, msp, gatewayID, batchID strin
 			return 0, nil, &state.LedgerError{Op: "scan", Key: kv.Key, Err: state.Inconsistent("batch %s has more than %d alert sets", batchID, wire.MaxAlertSetsPerBatch)}
 		}
 		n++
-		var s setIDs
-		if err := wire.DecodeStoredAlertSet(kv.Value, &s); err != nil {
-			return 0, nil, &state.LedgerError{Op: "decode", Key: kv.Key, Err: err}
-		}
 		if have == nil {
-			have = make(map[string]struct{}, len(s.Alerts))
+			have = make(map[string]struct{}, 1024)
 		}
-		for _, a := range s.Alerts {
-			have[a.ID] = struct{}{}
-		}
-		for _, a := range s.Merged {
-			have[a.ID] = struct{}{}
+		// Only the ids: the idempotency check needs nothing else.
+		if err := wire.StoredAlertSetIDs(kv.Value, func(id string) { have[id] = struct{}{} }); err != nil {
+			return 0, nil, &state.LedgerError{Op: "decode", Key: kv.Key, Err: err}
 		}
 	}
 	return n, have, nil
