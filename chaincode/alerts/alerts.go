@@ -94,6 +94,12 @@ func at(i int, err error) error {
 	return err
 }
 
+// idIndex is an alert id and its index in the input.
+type idIndex struct {
+	id string
+	i  int
+}
+
 func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 	id, fn, stub := c.ID, c.Fn, c.Stub
 	in := []byte(alertsJSON)
@@ -128,17 +134,20 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 	}
 	// order holds the input indices sorted by alert id: duplicates become
 	// neighbours, and each batch's alerts come out already in set order.
-	order := make([]int, len(list))
-	for i := range order {
-		order[i] = i
+	// Ties (duplicate ids, refused below) sort in input order, so the pair
+	// the error names does not depend on the sort algorithm. The ids are
+	// sorted beside their indices (not through list, whose alerts are
+	// large) for locality.
+	byID := make([]idIndex, len(list))
+	for i := range list {
+		byID[i] = idIndex{id: list[i].ID, i: i}
 	}
-	// Ties (duplicate ids, refused below) in input order, so the pair
-	// the error names is the same whatever the sort algorithm.
-	slices.SortFunc(order, func(x, y int) int { return cmp.Or(strings.Compare(list[x].ID, list[y].ID), cmp.Compare(x, y)) })
-	for k := 1; k < len(order); k++ {
-		if list[order[k]].ID == list[order[k-1]].ID {
-			i, j := max(order[k], order[k-1]), min(order[k], order[k-1])
-			return nil, &wire.ValidationError{Field: "alerts[" + strconv.Itoa(i) + "].id", Reason: "duplicates alerts[" + strconv.Itoa(j) + "]"}
+	slices.SortFunc(byID, func(x, y idIndex) int { return cmp.Or(strings.Compare(x.id, y.id), cmp.Compare(x.i, y.i)) })
+	order := make([]int, len(list))
+	for k := range byID {
+		order[k] = byID[k].i
+		if k > 0 && byID[k].id == byID[k-1].id {
+			return nil, &wire.ValidationError{Field: "alerts[" + strconv.Itoa(byID[k].i) + "].id", Reason: "duplicates alerts[" + strconv.Itoa(byID[k-1].i) + "]"}
 		}
 	}
 	if err := checkBatches(stub, list); err != nil {
