@@ -12,8 +12,9 @@
 # other within a second or two of joining instead of after the default
 # 25 s reconnect interval.
 #
-# With LEDGERGUARD_FABRIC_PROFILE=1 in the environment every node it starts
-# serves Go's pprof (see profile_env; for benchmarks, off by default).
+# With LEDGERGUARD_FABRIC_PROFILE=1 in the environment every node it starts,
+# and each peer's chaincode process, serves Go's pprof (see profile_env and
+# cc_profile_env; for benchmarks, off by default).
 #
 # Usage: scripts/network.sh up|down|reset|status|start-node NODE|stop-node NODE [--kill]
 #        scripts/network.sh add-gateway ORG GATEWAY_ID...
