@@ -125,6 +125,7 @@ func benchRaiseWith(b *testing.B, policies, repeat int) {
 		h.Activate(p)
 	}
 	seq := uint64(0)
+	var cpu time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -141,11 +142,13 @@ func benchRaiseWith(b *testing.B, policies, repeat int) {
 		}
 		arg := fixture.JSON(list)
 		tx := h.L.Begin(harness.Org1Gateway)
+		cpu0 := cpuTime(b)
 		b.StartTimer()
 		if _, err := h.Alerts.RaiseAlerts(tx.Ctx(), arg); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		cpu += cpuTime(b) - cpu0
 		keys += len(tx.Written())
 		if err := tx.Commit(); err != nil {
 			b.Fatal(err)
@@ -154,4 +157,5 @@ func benchRaiseWith(b *testing.B, policies, repeat int) {
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "alerts/s")
 	b.ReportMetric(float64(keys)/float64(b.N), "keys/tx")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*1000), "cpu-ns/alert")
 }
