@@ -44,9 +44,9 @@ func alertInputs() []string {
 		"[" + one + "]",
 		"[" + one + "," + one + "]",
 		"[" + one + ",]",
-		"[" + strings.Replace(one, `"id"`, `"ID"`, 1) + "]",                  // another spelling: encoding/json folds case
-		"[" + strings.Replace(one, `"id"`, `"Id"`, 1) + "]",                  //
-		"[" + strings.Replace(one, `"modelId"`, `"modelid"`, 1) + "]",        //
+		"[" + strings.Replace(one, `"id"`, `"ID"`, 1) + "]",                   // another spelling: encoding/json folds case
+		"[" + strings.Replace(one, `"id"`, `"Id"`, 1) + "]",                   //
+		"[" + strings.Replace(one, `"modelId"`, `"modelid"`, 1) + "]",         //
 		"[" + strings.Replace(one, `"score":`, `"score":1,"score":`, 1) + "]", // repeated key
 		"[" + strings.Replace(one, `"score":`, `"status":"open","score":`, 1) + "]",
 		"[" + strings.Replace(one, `"score":`, `"unknown":1,"score":`, 1) + "]",
@@ -146,7 +146,9 @@ func alertSets() []*wire.AlertSet {
 	}
 	edit(func(s *wire.AlertSet) { s.Alerts[0].Asset = `<script>&"x"\` })
 	edit(func(s *wire.AlertSet) { s.Alerts[0].Asset = "caf\u00e9 \u2028 bad\xff \x01" })
-	edit(func(s *wire.AlertSet) { s.Alerts[1].Fields = map[string]string{"z": "1", "a": "<", "m\u00e9": "x", "B": ""} })
+	edit(func(s *wire.AlertSet) {
+		s.Alerts[1].Fields = map[string]string{"z": "1", "a": "<", "m\u00e9": "x", "B": ""}
+	})
 	edit(func(s *wire.AlertSet) { s.Alerts[1].Fields = map[string]string{} })
 	for _, f := range []float64{0, math.Copysign(0, -1), 1, -1, 1e-6, 9.99e-7, 1e-7, 1e-10, 1e20, 1e21, 1.5e300, 5e-324, 0.1, 1.0 / 3} {
 		edit(func(s *wire.AlertSet) { s.Alerts[2].Score = f })
