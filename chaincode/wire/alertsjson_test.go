@@ -44,9 +44,9 @@ func alertInputs() []string {
 		"[" + one + "]",
 		"[" + one + "," + one + "]",
 		"[" + one + ",]",
-		"[" + strings.Replace(one, `"id"`, `"ID"`, 1) + "]",                   // another spelling: encoding/json folds case
-		"[" + strings.Replace(one, `"id"`, `"Id"`, 1) + "]",                   //
-		"[" + strings.Replace(one, `"modelId"`, `"modelid"`, 1) + "]",         //
+		"[" + strings.Replace(one, `"id"`, `"ID"`, 1) + "]", // another spelling: encoding/json folds case
+		"[" + strings.Replace(one, `"id"`, `"Id"`, 1) + "]",
+		"[" + strings.Replace(one, `"modelId"`, `"modelid"`, 1) + "]",
 		"[" + strings.Replace(one, `"score":`, `"score":1,"score":`, 1) + "]", // repeated key
 		"[" + strings.Replace(one, `"score":`, `"status":"open","score":`, 1) + "]",
 		"[" + strings.Replace(one, `"score":`, `"unknown":1,"score":`, 1) + "]",
