@@ -32,6 +32,7 @@ func newChaincode() (*contractapi.ContractChaincode, error) {
 }
 
 func main() {
+	servePprof()
 	cc, err := newChaincode()
 	if err != nil {
 		log.Fatalf("ledgerguard chaincode: create: %v", err)

@@ -12,8 +12,9 @@
 # other within a second or two of joining instead of after the default
 # 25 s reconnect interval.
 #
-# With LEDGERGUARD_FABRIC_PROFILE=1 in the environment every node it starts
-# serves Go's pprof (see profile_env; for benchmarks, off by default).
+# With LEDGERGUARD_FABRIC_PROFILE=1 in the environment every node it starts,
+# and each peer's chaincode process, serves Go's pprof (see profile_env and
+# cc_profile_env; for benchmarks, off by default).
 #
 # Usage: scripts/network.sh up|down|reset|status|start-node NODE|stop-node NODE [--kill]
 #        scripts/network.sh add-gateway ORG GATEWAY_ID...
@@ -328,6 +329,21 @@ profile_env() {
   esac
 }
 
+# cc_profile_env NODE ENABLED prints the environment word that makes the
+# chaincode process the peer launches serve Go's pprof on the peer's
+# operations port + 4 (27157 for Org1's, 27257 for Org2's; chaincode/pprof.go)
+# when ENABLED is 1 (LEDGERGUARD_FABRIC_PROFILE=1), else the variable empty
+# (no listener). The peer passes it on through core.yaml's
+# propagateEnvironment.
+cc_profile_env() {
+  local node="$1" enabled="$2"
+  if [[ "${enabled}" != 1 ]]; then
+    echo "LEDGERGUARD_CC_PPROF="
+    return 0
+  fi
+  echo "LEDGERGUARD_CC_PPROF=$(node_host "${node}"):$(($(node_field "${node}" 6) + 4))"
+}
+
 # cc_cache prints the folder of chaincode binaries the builder reuses, keyed
 # by the sha256 of the package's source tree: outside network/run, so a
 # reset network installs an unchanged chaincode without rebuilding it.
@@ -353,6 +369,7 @@ start_peer() {
   render_core_yaml "${dir}"
   local prof=()
   read -ra prof <<<"$(profile_env "${node}" CORE_PEER_PROFILE "${FABRIC_PROFILE}")"
+  prof+=("$(cc_profile_env "${node}" "${FABRIC_PROFILE}")")
   # Gossip: bootstrap is the peer itself (one peer per org), the external
   # endpoint makes it known to other orgs from the first start, and the
   # short intervals let a peer that joined the channel before the others

@@ -93,13 +93,13 @@ func (h *hygiene) load() error {
 
 // first returns the first rule in scope whose condition matches a (an
 // evaluation error is no match).
-func first(rules []rule, a *wire.Alert, vars *policy.Vars) *rule {
+func first(rules []rule, a *wire.Alert, in policy.Input) *rule {
 	for i := range rules {
 		r := &rules[i]
 		if wire.ScopeOf(r.r.Scope) == wire.ScopeOrg && r.r.Owner != a.MSP {
 			continue
 		}
-		if ok, err := r.cond.Match(vars); err == nil && ok {
+		if ok, err := r.cond.MatchInput(in); err == nil && ok {
 			return r
 		}
 	}
@@ -118,10 +118,11 @@ func (h *hygiene) apply(a *wire.Alert) (into *wire.DedupRecord, merged bool, err
 		return nil, false, nil
 	}
 	vars := policy.VarsOf(a)
-	if r := first(h.suppress, a, &vars); r != nil {
+	in := policy.NewInput(&vars) // bound once for every rule
+	if r := first(h.suppress, a, in); r != nil {
 		a.SuppressedBy = &wire.RuleRef{ID: r.r.ID, Version: r.r.Version}
 	}
-	r := first(h.dedup, a, &vars)
+	r := first(h.dedup, a, in)
 	if r == nil {
 		return nil, false, nil
 	}

@@ -132,10 +132,32 @@ func Compile(source string) (*Condition, error) {
 // than a bool (which type-checking should already prevent).
 var ErrNotBool = errors.New("condition did not evaluate to bool")
 
+// Input is an alert's condition view bound for evaluation. Build it once
+// per alert and match every condition against it: binding the variable
+// (a map and CEL's activation) was about a seventh of each evaluation's
+// cost, paid again for each policy. It is read-only, so sharing it
+// between conditions cannot change a result.
+type Input struct {
+	act cel.Activation
+	err error
+}
+
+// NewInput binds v for evaluation.
+func NewInput(v *Vars) Input {
+	act, err := cel.NewActivation(map[string]any{"alert": v})
+	return Input{act: act, err: err}
+}
+
 // Match evaluates the condition on an alert. An error (missing map key,
 // cost limit, division by zero …) means "no match"; callers record it.
-func (c *Condition) Match(v *Vars) (bool, error) {
-	out, _, err := c.prg.Eval(map[string]any{"alert": v})
+func (c *Condition) Match(v *Vars) (bool, error) { return c.MatchInput(NewInput(v)) }
+
+// MatchInput is [Condition.Match] on an alert already bound by NewInput.
+func (c *Condition) MatchInput(in Input) (bool, error) {
+	if in.err != nil {
+		return false, in.err
+	}
+	out, _, err := c.prg.Eval(in.act)
 	if err != nil {
 		return false, err
 	}

@@ -103,6 +103,7 @@ func (pl *Planner) Plan(a *wire.Alert) error {
 		return nil
 	}
 	vars := policy.VarsOf(a)
+	in := policy.NewInput(&vars) // bound once, shared by every policy
 	for i := range pl.policies {
 		c := &pl.policies[i]
 		if !InScope(&c.p, a) {
@@ -111,7 +112,7 @@ func (pl *Planner) Plan(a *wire.Alert) error {
 		err := c.err
 		matched := false
 		if err == nil {
-			matched, err = c.cond.Match(&vars)
+			matched, err = c.cond.MatchInput(in)
 		}
 		if err != nil {
 			if len(pl.EvalErrors) < maxEvalErrors {

@@ -1,0 +1,363 @@
+package wire
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// DecodeAlerts parses RaiseAlerts' input, a JSON array of [Alert], with
+// exactly the result of Decode[[]Alert](data, what): the same alerts for
+// every input that decodes, the same error for every input that does not.
+//
+// Why: encoding/json's reflection was about two thirds of the chaincode's
+// CPU per alert under ingest load (the gateway sends about 1,000 alerts a
+// transaction, to every endorser). The gateway's alerts are plain: known
+// keys in their exact spelling, each once, strings without escapes,
+// numbers in JSON's grammar. A small scanner decodes that form directly
+// (fastAlerts) and gives up on anything else (any escape, any other key or
+// spelling, a repeated key, null, a control character, invalid UTF-8, a
+// value encoding/json would refuse or convert); then the strict decoder
+// decides, as before. The scanner never refuses anything itself, so what
+// is refused, and how, cannot change; FuzzDecodeAlerts checks that
+// whatever it accepts decodes to the same value with encoding/json.
+func DecodeAlerts(data []byte, what string) ([]Alert, error) {
+	if len(data) <= MaxInputBytes {
+		if list, ok := fastAlerts(data); ok {
+			return list, nil
+		}
+	}
+	return Decode[[]Alert](data, what)
+}
+
+// alertScanner reads the plain form of an alert array (see DecodeAlerts).
+// Every method reports false when the input leaves that form.
+type alertScanner struct {
+	b []byte
+	i int
+	// last holds the previous alert's strings: a transaction's alerts
+	// repeat most of them (organisation, gateway, batch, detector,
+	// severity), so equal values share one string instead of allocating.
+	last Alert
+}
+
+func fastAlerts(b []byte) ([]Alert, bool) {
+	s := alertScanner{b: b}
+	s.ws()
+	if !s.eat('[') {
+		return nil, false
+	}
+	list := make([]Alert, 0, s.estimate())
+	s.ws()
+	if !s.eat(']') {
+		for {
+			s.ws()
+			var a Alert
+			if !s.alert(&a) {
+				return nil, false
+			}
+			list = append(list, a)
+			s.last = a
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			if s.eat(']') {
+				break
+			}
+			return nil, false
+		}
+	}
+	s.ws()
+	return list, s.i == len(s.b)
+}
+
+// estimate guesses the array's length from its size (alerts are about
+// 200 bytes), bounded so a short input cannot reserve much.
+func (s *alertScanner) estimate() int {
+	return min(len(s.b)/160+1, MaxAlertsPerTx)
+}
+
+func (s *alertScanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *alertScanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// raw returns the bytes of a string literal without its quotes, if it has
+// no escape, no control character and only valid UTF-8 (what encoding/json
+// would decode to the same bytes).
+func (s *alertScanner) raw() ([]byte, bool) {
+	if !s.eat('"') {
+		return nil, false
+	}
+	start, ascii := s.i, true
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			v := s.b[start:s.i]
+			s.i++
+			if !ascii && !utf8.Valid(v) {
+				return nil, false
+			}
+			return v, true
+		case c == '\\' || c < 0x20:
+			return nil, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+		s.i++
+	}
+	return nil, false
+}
+
+// str reads a plain string, sharing prev's memory when equal.
+func (s *alertScanner) str(prev string) (string, bool) {
+	v, ok := s.raw()
+	if !ok {
+		return "", false
+	}
+	if string(v) == prev {
+		return prev, true
+	}
+	return string(v), true
+}
+
+// number reads a JSON number literal (RFC 8259 grammar) as float64, as
+// encoding/json does (strconv.ParseFloat; out of range gives up).
+func (s *alertScanner) number() (float64, bool) {
+	start := s.i
+	s.eat('-')
+	switch {
+	case s.eat('0'):
+	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return 0, false
+	}
+	if s.eat('.') {
+		if s.digits() == 0 {
+			return 0, false
+		}
+	}
+	if s.eat('e') || s.eat('E') {
+		if !s.eat('+') {
+			s.eat('-')
+		}
+		if s.digits() == 0 {
+			return 0, false
+		}
+	}
+	f, err := strconv.ParseFloat(string(s.b[start:s.i]), 64)
+	return f, err == nil
+}
+
+func (s *alertScanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}
+
+// object reads `{ "key": value, ... }`, calling member for each key with
+// the scanner at its value; member reads the value. Keys must be plain
+// strings; an empty object calls nothing.
+func (s *alertScanner) object(member func(key []byte) bool) bool {
+	if !s.eat('{') {
+		return false
+	}
+	s.ws()
+	if s.eat('}') {
+		return true
+	}
+	for {
+		s.ws()
+		key, ok := s.raw()
+		if !ok {
+			return false
+		}
+		s.ws()
+		if !s.eat(':') {
+			return false
+		}
+		s.ws()
+		if !member(key) {
+			return false
+		}
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		return s.eat('}')
+	}
+}
+
+// Bits of the alert keys seen in one object: a repeated key gives up
+// (encoding/json keeps the last, and merges repeated maps).
+const (
+	seenID = 1 << iota
+	seenMSP
+	seenGatewayID
+	seenEventHash
+	seenBatchID
+	seenEventTime
+	seenDetector
+	seenScore
+	seenSeverity
+	seenCategory
+	seenAsset
+	seenPrincipal
+	seenFields
+)
+
+// alert reads one alert object with the keys a gateway sends, each at
+// most once, in their exact spelling; any other key gives up (the
+// chaincode-set ones included: Validate refuses those anyway).
+func (s *alertScanner) alert(a *Alert) bool {
+	seen := 0
+	once := func(bit int) bool {
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
+	}
+	p := &s.last
+	return s.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "id":
+			if !once(seenID) {
+				return false
+			}
+			a.ID, ok = s.str("")
+		case "msp":
+			if !once(seenMSP) {
+				return false
+			}
+			a.MSP, ok = s.str(p.MSP)
+		case "gatewayId":
+			if !once(seenGatewayID) {
+				return false
+			}
+			a.GatewayID, ok = s.str(p.GatewayID)
+		case "eventHash":
+			if !once(seenEventHash) {
+				return false
+			}
+			a.EventHash, ok = s.str("")
+		case "batchId":
+			if !once(seenBatchID) {
+				return false
+			}
+			a.BatchID, ok = s.str(p.BatchID)
+		case "eventTime":
+			if !once(seenEventTime) {
+				return false
+			}
+			start := s.i
+			if _, ok = s.raw(); ok {
+				// encoding/json hands the literal, quotes included, to
+				// the field's UnmarshalJSON; so does this.
+				ok = a.EventTime.UnmarshalJSON(s.b[start:s.i]) == nil
+			}
+		case "detector":
+			if !once(seenDetector) {
+				return false
+			}
+			ok = s.model(&a.Detector, &p.Detector)
+		case "score":
+			if !once(seenScore) {
+				return false
+			}
+			a.Score, ok = s.number()
+		case "severity":
+			if !once(seenSeverity) {
+				return false
+			}
+			a.Severity, ok = s.str(p.Severity)
+		case "category":
+			if !once(seenCategory) {
+				return false
+			}
+			a.Category, ok = s.str(p.Category)
+		case "asset":
+			if !once(seenAsset) {
+				return false
+			}
+			a.Asset, ok = s.str(p.Asset)
+		case "principal":
+			if !once(seenPrincipal) {
+				return false
+			}
+			a.Principal, ok = s.str(p.Principal)
+		case "fields":
+			if !once(seenFields) {
+				return false
+			}
+			ok = s.fields(a)
+		}
+		return ok
+	})
+}
+
+// model reads a detector object (modelId, version, sha256, each at most
+// once).
+func (s *alertScanner) model(m, prev *Model) bool {
+	seen := 0
+	return s.object(func(key []byte) bool {
+		var bit int
+		var ok bool
+		switch string(key) {
+		case "modelId":
+			bit = 1
+			m.ID, ok = s.str(prev.ID)
+		case "version":
+			bit = 2
+			m.Version, ok = s.str(prev.Version)
+		case "sha256":
+			bit = 4
+			m.SHA256, ok = s.str(prev.SHA256)
+		default:
+			return false
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return ok
+	})
+}
+
+// fields reads the fields object into a new map (empty but not nil for
+// `{}`, as encoding/json makes it). A repeated key gives up.
+func (s *alertScanner) fields(a *Alert) bool {
+	m := map[string]string{}
+	ok := s.object(func(key []byte) bool {
+		if _, dup := m[string(key)]; dup {
+			return false
+		}
+		v, ok := s.str("")
+		if ok {
+			m[string(key)] = v
+		}
+		return ok
+	})
+	a.Fields = m
+	return ok
+}
