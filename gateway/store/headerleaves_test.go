@@ -55,7 +55,7 @@ func TestHeaderLeavesMatchLeaves(t *testing.T) {
 	ctx := context.Background()
 	for _, recent := range []int{0, 64} {
 		t.Run(fmt.Sprintf("recent=%d", recent), func(t *testing.T) {
-			s := openTest(t, nil, WithBatchMaxEvents(5), WithRecentLeaves(recent))
+			s := openTest(t, nil, WithBatchMaxEvents(5), WithRecentLeaves(recent, 1<<20))
 			defer s.Close()
 			mustAppend(t, s.Store, testEvents(0, 13, 300))
 			mustAppend(t, s.Store, oddEvents())

@@ -23,6 +23,7 @@ type config struct {
 	// the ledger (WithAgeSealWhenAnchored).
 	ageSealWhenAnchored bool
 	recentLeaves        int // WithRecentLeaves
+	recentLeavesBytes   int // WithRecentLeaves
 	hashWorkers         int
 	models              func() []gateway.ModelRef
 	now                 func() time.Time
@@ -145,13 +146,15 @@ func WithBatchMaxWait(d time.Duration) Option {
 // sealed. Leaves are made from a held record exactly as from one read
 // from the files, so they are the same either way. It holds n events'
 // canonical bytes (about 1–2 KB each for a 41-field flow record), no
-// decoded events.
-func WithRecentLeaves(n int) Option {
+// decoded events, and at most maxBytes of them: a record that would go
+// over the budget is read from the files instead, so large events (a
+// line may be up to a MiB) cannot make the ring hold gigabytes.
+func WithRecentLeaves(n, maxBytes int) Option {
 	return func(c *config) error {
-		if n < 0 {
+		if n < 0 || maxBytes < 0 {
 			return &ConfigError{Option: "WithRecentLeaves", Err: errors.New("must not be negative")}
 		}
-		c.recentLeaves = n
+		c.recentLeaves, c.recentLeavesBytes = n, maxBytes
 		return nil
 	}
 }

@@ -19,10 +19,16 @@ import (
 // event equals its decoded form (only those could be handed out). It is a
 // ring indexed by seq: a slot holds seq only until seq+size overwrites
 // it. Leaves serves a range from it only when every record of the range
-// is there, and reads the segment files otherwise.
+// is there, and reads the segment files otherwise. It holds at most
+// maxBytes of canonical bytes: a record that would go over is not held
+// (its slot is forgotten), so a run of large events (a line may be up to
+// limits.max_line_bytes) costs file reads, never memory beyond the
+// budget.
 type recentLeaves struct {
-	mu    sync.RWMutex
-	slots []recentSlot
+	mu       sync.RWMutex
+	slots    []recentSlot
+	held     int // bytes of canon in slots
+	maxBytes int
 }
 
 type recentSlot struct {
@@ -33,23 +39,26 @@ type recentSlot struct {
 	hash  [32]byte
 }
 
-func newRecentLeaves(n int) *recentLeaves {
-	if n <= 0 {
+func newRecentLeaves(n, maxBytes int) *recentLeaves {
+	if n <= 0 || maxBytes <= 0 {
 		return nil
 	}
-	return &recentLeaves{slots: make([]recentSlot, n)}
+	return &recentLeaves{slots: make([]recentSlot, n), maxBytes: maxBytes}
 }
 
 // put records the leaf at seq (the event id, its canonical bytes with Seq
 // 0 and its leaf hash), or forgets the slot's previous leaf when the
-// appender did not splice the seq into canon (ok false): such a leaf's
-// bytes are only in the files. The caller holds c.mu.
+// appender did not splice the seq into canon (ok false) or holding it
+// would exceed the byte budget: such a leaf's bytes are only in the
+// files. The caller holds c.mu.
 func (c *recentLeaves) put(seq uint64, id string, canon []byte, hash [32]byte, ok bool) {
 	s := &c.slots[seq%uint64(len(c.slots))]
-	if !ok {
+	c.held -= len(s.canon)
+	if !ok || c.held+len(canon) > c.maxBytes {
 		*s = recentSlot{}
 		return
 	}
+	c.held += len(canon)
 	*s = recentSlot{ok: true, seq: seq, id: id, canon: canon, hash: hash}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func recentTestEvents() []gateway.Event {
 // whole once decoded); once overwritten, a seq is read from the files.
 func TestRecentLeavesEqualTheSegmentFiles(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, nil, WithRecentLeaves(16))
+	s := openTest(t, nil, WithRecentLeaves(16, 1<<20))
 	defer s.Close()
 	evs := recentTestEvents()
 	mustAppend(t, s.Store, evs)
@@ -92,5 +93,69 @@ func TestRecentLeavesEqualTheSegmentFiles(t *testing.T) {
 	}
 	if _, err := s.Leaves(ctx, 0, 2); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRecentLeavesByteBudget: the ring holds no more than its byte
+// budget of canonical bytes; a record that would go over is read from the
+// segment files instead (and reads the same), and once large records are
+// overwritten small ones are held again.
+func TestRecentLeavesByteBudget(t *testing.T) {
+	ctx := context.Background()
+	const budget = 64 << 10
+	s := openTest(t, nil, WithRecentLeaves(16, budget))
+	defer s.Close()
+	now := time.Unix(1_700_000_000, 0).UTC()
+	event := func(i, rawBytes int) gateway.Event {
+		return gateway.Event{ID: fmt.Sprintf("%064x", i+1), Class: gateway.ClassOther, Source: "s", Sourcetype: "st",
+			Raw: bytes.Repeat([]byte("A"), rawBytes), Time: now, Received: now}
+	}
+	var large []gateway.Event
+	for i := range 8 {
+		large = append(large, event(i, 16<<10))
+	}
+	mustAppend(t, s.Store, large)
+	held := func() (n, bytes int) {
+		s.recent.mu.RLock()
+		defer s.recent.mu.RUnlock()
+		for _, sl := range s.recent.slots {
+			if sl.ok {
+				n++
+				bytes += len(sl.canon)
+			}
+		}
+		if bytes != s.recent.held {
+			t.Errorf("held counter %d, slots hold %d bytes", s.recent.held, bytes)
+		}
+		return n, bytes
+	}
+	n, b := held()
+	if b > budget || n == 0 || n == len(large) {
+		t.Fatalf("after 8 records of ~21 KiB: %d held, %d bytes, want some but not all, at most %d bytes", n, b, budget)
+	}
+	if _, ok := s.recent.records(0, len(large)); ok {
+		t.Fatal("a range with records over the budget was served from memory")
+	}
+	got, err := s.Leaves(ctx, 0, uint64(len(large)))
+	if err != nil || len(got) != len(large) {
+		t.Fatalf("Leaves over the budget: %d leaves, %v", len(got), err)
+	}
+	for i := range got {
+		if !bytes.Equal(got[i].Event.Raw, large[i].Raw) {
+			t.Fatalf("seq %d read back wrong", i)
+		}
+	}
+
+	var small []gateway.Event
+	for i := range 16 {
+		small = append(small, event(100+i, 100))
+	}
+	mustAppend(t, s.Store, small)
+	if n, b := held(); n != 16 || b > budget {
+		t.Fatalf("after 16 small records: %d held (%d bytes), want all 16", n, b)
+	}
+	from := uint64(len(large))
+	if _, ok := s.recent.records(from, len(small)); !ok {
+		t.Fatal("the small records are not served from memory")
 	}
 }

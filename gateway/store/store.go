@@ -215,7 +215,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		reqs:       make(chan *request, 1024),
 		sealReqs:   make(chan chan sealResult),
 		readRanges: &compact.RangeFactory{Hash: merkle.NodeHash},
-		recent:     newRecentLeaves(cfg.recentLeaves),
+		recent:     newRecentLeaves(cfg.recentLeaves, cfg.recentLeavesBytes),
 	}
 	s.isync.kick = make(chan struct{}, 1)
 	s.isync.done = make(chan struct{})

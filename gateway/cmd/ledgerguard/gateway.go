@@ -40,6 +40,11 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/taxii"
 )
 
+// recentLeavesBytes bounds the canonical bytes the store's recent-leaves
+// ring holds (store.WithRecentLeaves): 32,768 flow records take 25-50 MB,
+// and a run of events of up to a MiB each must not take gigabytes.
+const recentLeavesBytes = 96 << 20
+
 func newGatewayCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
@@ -151,10 +156,12 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		// ingest bench's leaves back (batches of 11,000-15,000 events,
 		// scored while the next ones arrive; the reads were 4-6 % of the
 		// gateway's CPU); the bench's NSL-KDD flows are 1-2 KB of
-		// canonical bytes, so the larger ring holds 25-50 MB more. (The ring
-		// held decoded events until the alerter read partial leaves:
-		// 16,384 of them held about 400 MB more at the bench's peak.)
-		store.WithRecentLeaves(8 * alerting.LeavesPerRead),
+		// canonical bytes, so the larger ring holds 25-50 MB more, and
+		// never more than recentLeavesBytes (large events are read from
+		// the files). (The ring held decoded events until the alerter
+		// read partial leaves: 16,384 of them held about 400 MB more at
+		// the bench's peak.)
+		store.WithRecentLeaves(8*alerting.LeavesPerRead, recentLeavesBytes),
 	}
 	if cfg.Detection.Enabled {
 		drift = shadow.NewDrift()
