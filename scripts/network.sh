@@ -315,14 +315,16 @@ profile_port() { echo $(($(node_field "$1" 6) + 3)); }
 # PREFIX_LISTENADDRESS) when ENABLED is 1 (LEDGERGUARD_FABRIC_PROFILE=1, a bench-only
 # switch, see README "Fabric network CPU"), else a harmless placeholder:
 # profiling is off by default because a listener on every node is an
-# open debug endpoint, not because it costs CPU while idle.
+# open debug endpoint, not because it costs CPU while idle. The listeners
+# bind the loopback address even when the node table puts the node on
+# another (multi-host): they have no authentication.
 profile_env() {
   local node="$1" prefix="$2" enabled="$3" addr
   if [[ "${enabled}" != 1 ]]; then
     echo "LEDGERGUARD_FABRIC_PROFILE=0"
     return 0
   fi
-  addr="$(node_host "${node}"):$(profile_port "${node}")"
+  addr="127.0.0.1:$(profile_port "${node}")"
   case "${prefix}" in
     CORE_PEER_PROFILE) echo "${prefix}_ENABLED=true ${prefix}_LISTENADDRESS=${addr}" ;;
     *) echo "${prefix}_ENABLED=true ${prefix}_ADDRESS=${addr}" ;;
@@ -333,15 +335,15 @@ profile_env() {
 # chaincode process the peer launches serve Go's pprof on the peer's
 # operations port + 4 (27157 for Org1's, 27257 for Org2's; chaincode/pprof.go)
 # when ENABLED is 1 (LEDGERGUARD_FABRIC_PROFILE=1), else the variable empty
-# (no listener). The peer passes it on through core.yaml's
-# propagateEnvironment.
+# (no listener), on the loopback address as profile_env's. The peer
+# passes it on through core.yaml's propagateEnvironment.
 cc_profile_env() {
   local node="$1" enabled="$2"
   if [[ "${enabled}" != 1 ]]; then
     echo "LEDGERGUARD_CC_PPROF="
     return 0
   fi
-  echo "LEDGERGUARD_CC_PPROF=$(node_host "${node}"):$(($(node_field "${node}" 6) + 4))"
+  echo "LEDGERGUARD_CC_PPROF=127.0.0.1:$(($(node_field "${node}" 6) + 4))"
 }
 
 # cc_cache prints the folder of chaincode binaries the builder reuses, keyed
