@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	kflate "github.com/klauspost/compress/flate"
+
 	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
@@ -189,5 +191,57 @@ func TestStoredAlertSetWriteLimit(t *testing.T) {
 	}
 	if len(back.Alerts) != 20 {
 		t.Errorf("read back %d alerts, want 20", len(back.Alerts))
+	}
+}
+
+// TestStoredAlertSetReusedWriters: a set compresses to the same bytes
+// whatever the free list of compressors handed out, and those bytes are
+// what a fresh writer writes. Endorsers reach a transaction with
+// different histories of writer reuse, so a writer that kept state across
+// Reset would split their results; this pins that it does not (also
+// across an upgrade of the compressor).
+func TestStoredAlertSetReusedWriters(t *testing.T) {
+	fresh := func(t *testing.T, set *wire.AlertSet) []byte {
+		t.Helper()
+		data, err := json.Marshal(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		w, err := kflate.NewWriter(&buf, kflate.BestSpeed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	sizes := []int{1000, 7, 300, 1, 1500, 120, 999, 40, 640, 2}
+	var compressed int
+	for round := range 3 {
+		for _, n := range sizes {
+			set := bigSet(n)
+			set.Seq = round + 1
+			got, err := wire.EncodeStoredAlertSet(&set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const prefix = "\x00lgdf1"
+			if !bytes.HasPrefix(got, []byte(prefix)) {
+				continue
+			}
+			compressed++
+			if want := fresh(t, &set); !bytes.Equal(got[len(prefix):], want) {
+				t.Fatalf("round %d, %d alerts: reused writer wrote %d bytes, a fresh one %d (sha256 %x vs %x)",
+					round, n, len(got)-len(prefix), len(want), sha256.Sum256(got[len(prefix):]), sha256.Sum256(want))
+			}
+		}
+	}
+	if compressed < 20 {
+		t.Fatalf("only %d sets compressed: the test no longer exercises reuse", compressed)
 	}
 }
