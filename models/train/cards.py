@@ -251,7 +251,7 @@ def f4(x):
 # first 52 keys of a record (issue #12; models/train/cic_front.py).
 FRONT_USE = (" Version {v} reads the 51 statistics among the first 52 sorted keys of a record's fields (cic.ack_flag_count to "
              "cic.fwd_packet_length_std, which hold the backward-direction and flow-level timing, packet-length, window and header "
-             "statistics) and none after them (packet-length and subflow aggregates, flag counts, totals, destination.port): the gateway's "
+             "statistics) and none after them (the SYN, RST, PSH and URG flag counts, the forward PSH, RST and URG flags, cic.protocol, the idle, packet-length and subflow statistics, the totals, ICMP type and code, forward packets/s and segment sizes, total TCP flow time, destination.port): the gateway's "
              "reader stops after the last wanted key, so the fields after it are never walked. It applies to flow events with "
              "cic.flow_duration and cic.fwd_header_length; cic-ids2017-flow 1.5.0 and cic-ids2017-flow-anomaly 1.2.0 read the same fields "
              "and share one extraction.")
@@ -259,8 +259,8 @@ FRONT_FLAWS = [
     "{v}: the field set is every statistic up to key 51 (cic.fwd_packet_length_std), where the greedy forward selection of "
     "models/train/cic_sel.py (training rows only) put its first picks; that this prefix was the one to serve was decided after test "
     "figures of ten-field candidates and of LightGBM on whole prefixes had been seen (models/train/cic_front.py and cic_sel.py list "
-    "them), so the test split is not a clean hold-out for the choice of fields. The fields not read include destination.port and "
-    "the flag counts; an attack that differs from benign flows only in those is invisible to {v}.",
+    "them), so the test split is not a clean hold-out for the choice of fields. The fields not read include destination.port, "
+    "cic.protocol and the SYN, RST, PSH and URG flag counts; an attack that differs from benign flows only in those is invisible to {v}.",
 ]
 FRONT_COST = ("The pair against 1.3.0 + anomaly 1.0.0, alternated in one run (BenchmarkDetectShared, the registry's DetectLeaves "
               "over both models on 8,192 stored events, extraction shared; `go test -run '^$' -bench '^BenchmarkDetectShared$/cic' "
