@@ -85,7 +85,7 @@ type Log interface {
 // store's recent-leaves ring alike. Scoring does not need more: the
 // models are called in micro-batches of 1,024 rows
 // (onnx.BatcherConfig.MaxBatch) whatever the window. The store's
-// recent-leaves ring holds eight reads' worth, within a byte budget (the
+// recent-leaves ring holds two reads' worth, within a byte budget (the
 // wiring in gateway/cmd/ledgerguard).
 const LeavesPerRead = 4_096
 

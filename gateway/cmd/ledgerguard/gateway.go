@@ -41,9 +41,10 @@ import (
 )
 
 // recentLeavesBytes bounds the canonical bytes the store's recent-leaves
-// ring holds (store.WithRecentLeaves): 32,768 flow records take 25-50 MB,
-// and a run of events of up to a MiB each must not take gigabytes.
-const recentLeavesBytes = 96 << 20
+// ring holds (store.WithRecentLeaves): 8,192 of the ingest bench's flow
+// records take about 23 MB (2.8 KB each), and a run of events of up to a
+// MiB each must not take gigabytes.
+const recentLeavesBytes = 48 << 20
 
 func newGatewayCmd() *cobra.Command {
 	var path string
@@ -150,18 +151,18 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		// latency instead of queueing behind it.
 		store.WithAgeSealWhenAnchored(true),
 		// The alerter scores each batch soon after it is sealed: the
-		// records (canonical bytes) of the latest 32,768 events stay in
-		// memory, so it seldom reads them back from the segment files.
-		// At 8,192 (two of its reads) it read about two thirds of the
-		// ingest bench's leaves back (batches of 11,000-15,000 events,
-		// scored while the next ones arrive; the reads were 4-6 % of the
-		// gateway's CPU); the bench's NSL-KDD flows are 1-2 KB of
-		// canonical bytes, so the larger ring holds 25-50 MB more, and
-		// never more than recentLeavesBytes (large events are read from
-		// the files). (The ring held decoded events until the alerter
-		// read partial leaves: 16,384 of them held about 400 MB more at
-		// the bench's peak.)
-		store.WithRecentLeaves(8*alerting.LeavesPerRead, recentLeavesBytes),
+		// records (canonical bytes) of two of its reads' worth of the
+		// latest events (8,192) stay in memory, so at moderate rates it
+		// seldom reads them back from the segment files (the ring held
+		// decoded events until the alerter read partial leaves: 16,384
+		// of them held about 400 MB more at the ingest bench's peak).
+		// 32,768 served the whole of the bench's batches from memory but
+		// saved no CPU (copying a range out of the ring with its seqs
+		// spliced in costs what reading it from the page cache did: the
+		// alerter's reads were 7 % of the gateway's CPU either way) and
+		// the peak RSS was 883 MiB against main's 717 in the same run, so
+		// it stays at 8,192.
+		store.WithRecentLeaves(2*alerting.LeavesPerRead, recentLeavesBytes),
 	}
 	if cfg.Detection.Enabled {
 		drift = shadow.NewDrift()
