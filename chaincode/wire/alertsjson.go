@@ -140,29 +140,36 @@ func (s *alertScanner) str(prev string) (string, bool) {
 // encoding/json does (strconv.ParseFloat; out of range gives up).
 func (s *alertScanner) number() (float64, bool) {
 	start := s.i
+	if !s.numberLiteral() {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(s.b[start:s.i]), 64)
+	return f, err == nil
+}
+
+// numberLiteral passes over a number in JSON's grammar, of any size
+// (encoding/json checks a number's range only when it stores it).
+func (s *alertScanner) numberLiteral() bool {
 	s.eat('-')
 	switch {
 	case s.eat('0'):
 	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
 		s.digits()
 	default:
-		return 0, false
+		return false
 	}
-	if s.eat('.') {
-		if s.digits() == 0 {
-			return 0, false
-		}
+	if s.eat('.') && s.digits() == 0 {
+		return false
 	}
 	if s.eat('e') || s.eat('E') {
 		if !s.eat('+') {
 			s.eat('-')
 		}
 		if s.digits() == 0 {
-			return 0, false
+			return false
 		}
 	}
-	f, err := strconv.ParseFloat(string(s.b[start:s.i]), 64)
-	return f, err == nil
+	return true
 }
 
 func (s *alertScanner) digits() int {

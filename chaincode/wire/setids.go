@@ -187,7 +187,7 @@ func (s *skimmer) skip() bool {
 	case c == 'n':
 		return s.literal("null")
 	case c == '-' || c >= '0' && c <= '9':
-		return s.skipNumber()
+		return s.numberLiteral()
 	}
 	return false
 }
@@ -197,31 +197,6 @@ func (s *skimmer) literal(lit string) bool {
 		return false
 	}
 	s.i += len(lit)
-	return true
-}
-
-// skipNumber passes over a number in JSON's grammar (any size: encoding/json
-// checks a number's range only when it stores it).
-func (s *skimmer) skipNumber() bool {
-	s.eat('-')
-	switch {
-	case s.eat('0'):
-	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
-		s.digits()
-	default:
-		return false
-	}
-	if s.eat('.') && s.digits() == 0 {
-		return false
-	}
-	if s.eat('e') || s.eat('E') {
-		if !s.eat('+') {
-			s.eat('-')
-		}
-		if s.digits() == 0 {
-			return false
-		}
-	}
 	return true
 }
 
