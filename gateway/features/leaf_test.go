@@ -59,6 +59,7 @@ func FuzzExtractLeaf(f *testing.F) {
 		wantReq := e.ExtractCanonical(&ev, c, want)
 		got := make([]float32, e.Width())
 		e.tailMiss.Store(len(c)%3 == 0)
+		PrefetchLeaf(&leaf) // as the extraction loops call it: never a panic, nothing changed
 		gotReq, err := e.ExtractLeaf(&leaf, got)
 		if err != nil {
 			t.Fatal(err)
