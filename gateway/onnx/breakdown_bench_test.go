@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/features"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
@@ -49,7 +50,8 @@ func detectInput(b *testing.B, m *Model, name string) ([]gateway.Event, [][]byte
 //     not part of detect_ns_per_event; shown for scale.
 //   - extract: features.Engine.Extract over the batch.
 //   - extract-canonical: features.Engine.ExtractCanonical, the same
-//     vectors read from the canonical bytes.
+//     vectors read from the canonical bytes, each event's bytes
+//     prefetched prefetchAhead events ahead as the serving loops do.
 //   - tensor: creating and destroying the input and output tensors of one
 //     model call per chunk, no Run.
 //   - run: ONNX Runtime Run on the extracted rows, in chunks of the
@@ -108,8 +110,15 @@ func BenchmarkDetectStages(b *testing.B) {
 				}
 			})
 			m.engine.Reset()
+			leaves := make([]gateway.Leaf, n)
+			for i := range evs {
+				leaves[i] = gateway.Leaf{Event: evs[i], Canonical: raw[i]}
+			}
 			stage("extract-canonical", func() {
 				for i := range evs {
+					if i+prefetchAhead < n {
+						features.PrefetchLeaf(&leaves[i+prefetchAhead]) // as the serving loops do
+					}
 					m.engine.ExtractCanonical(&evs[i], raw[i], x[i*w:(i+1)*w])
 				}
 			})
