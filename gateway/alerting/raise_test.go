@@ -115,6 +115,20 @@ func newLedgerRaiser(t *testing.T, dedup bool) *ledgerRaiser {
 	return &ledgerRaiser{t: t, dedup: dedup, delay: 5 * time.Millisecond, inFlight: map[int][]wire.Alert{}, stored: map[string]int{}}
 }
 
+// checkStoredOnce fails the test unless exactly want alerts are stored,
+// each once. The caller holds l.mu.
+func (l *ledgerRaiser) checkStoredOnce(want int) {
+	l.t.Helper()
+	if got := len(l.stored); got != want {
+		l.t.Fatalf("stored %d alerts, want %d", got, want)
+	}
+	for id, n := range l.stored {
+		if n != 1 {
+			l.t.Fatalf("alert %s stored %d times, want once", id, n)
+		}
+	}
+}
+
 func (l *ledgerRaiser) RaiseAlerts(_ context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
 	l.mu.Lock()
 	id := l.next
@@ -238,14 +252,7 @@ func TestConflictsFallBackToSequential(t *testing.T) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if got, want := len(r.stored), len(log.events); got != want {
-		t.Fatalf("stored %d alerts, want %d", got, want)
-	}
-	for id, n := range r.stored {
-		if n != 1 {
-			t.Fatalf("alert %s stored %d times, want once (conflicting transactions store nothing)", id, n)
-		}
-	}
+	r.checkStoredOnce(len(log.events)) // conflicting transactions store nothing
 	st := a.Status()
 	if r.conflicts == 0 {
 		t.Fatal("no conflict happened: the test does not test the fallback")
@@ -547,12 +554,5 @@ func TestLostTransactionDoesNotHoldTheStep(t *testing.T) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if got, want := len(r.stored), len(log.events); got != want {
-		t.Fatalf("stored %d alerts, want %d", got, want)
-	}
-	for id, n := range r.stored {
-		if n != 1 {
-			t.Fatalf("alert %s stored %d times, want once", id, n)
-		}
-	}
+	r.checkStoredOnce(len(log.events))
 }
