@@ -87,30 +87,18 @@ func appendAlert(b []byte, a *Alert) ([]byte, bool) {
 	}
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, a.ID)
-	if a.MSP != "" {
-		b = append(b, `,"msp":`...)
-		b = appendJSONString(b, a.MSP)
-	}
-	if a.GatewayID != "" {
-		b = append(b, `,"gatewayId":`...)
-		b = appendJSONString(b, a.GatewayID)
-	}
+	b = appendOmitEmpty(b, `,"msp":`, a.MSP)
+	b = appendOmitEmpty(b, `,"gatewayId":`, a.GatewayID)
 	b = append(b, `,"eventHash":`...)
 	b = appendJSONString(b, a.EventHash)
-	if a.BatchID != "" {
-		b = append(b, `,"batchId":`...)
-		b = appendJSONString(b, a.BatchID)
-	}
+	b = appendOmitEmpty(b, `,"batchId":`, a.BatchID)
 	b = append(b, `,"eventTime":`...)
 	b = appendJSONTime(b, a.EventTime)
 	b = append(b, `,"detector":{"modelId":`...)
 	b = appendJSONString(b, a.Detector.ID)
 	b = append(b, `,"version":`...)
 	b = appendJSONString(b, a.Detector.Version)
-	if a.Detector.SHA256 != "" {
-		b = append(b, `,"sha256":`...)
-		b = appendJSONString(b, a.Detector.SHA256)
-	}
+	b = appendOmitEmpty(b, `,"sha256":`, a.Detector.SHA256)
 	b = append(b, `},"score":`...)
 	var ok bool
 	if b, ok = appendJSONFloat(b, a.Score); !ok {
@@ -120,14 +108,8 @@ func appendAlert(b []byte, a *Alert) ([]byte, bool) {
 	b = appendJSONString(b, a.Severity)
 	b = append(b, `,"category":`...)
 	b = appendJSONString(b, a.Category)
-	if a.Asset != "" {
-		b = append(b, `,"asset":`...)
-		b = appendJSONString(b, a.Asset)
-	}
-	if a.Principal != "" {
-		b = append(b, `,"principal":`...)
-		b = appendJSONString(b, a.Principal)
-	}
+	b = appendOmitEmpty(b, `,"asset":`, a.Asset)
+	b = appendOmitEmpty(b, `,"principal":`, a.Principal)
 	if len(a.Fields) > 0 {
 		b = append(b, `,"fields":{`...)
 		keys := make([]string, 0, len(a.Fields))
@@ -145,18 +127,9 @@ func appendAlert(b []byte, a *Alert) ([]byte, bool) {
 		}
 		b = append(b, '}')
 	}
-	if a.Status != "" {
-		b = append(b, `,"status":`...)
-		b = appendJSONString(b, a.Status)
-	}
-	if a.RaisedTx != "" {
-		b = append(b, `,"raisedTx":`...)
-		b = appendJSONString(b, a.RaisedTx)
-	}
-	if a.DedupKey != "" {
-		b = append(b, `,"dedupKey":`...)
-		b = appendJSONString(b, a.DedupKey)
-	}
+	b = appendOmitEmpty(b, `,"status":`, a.Status)
+	b = appendOmitEmpty(b, `,"raisedTx":`, a.RaisedTx)
+	b = appendOmitEmpty(b, `,"dedupKey":`, a.DedupKey)
 	if a.Count != 0 {
 		b = append(b, `,"count":`...)
 		b = strconv.AppendInt(b, int64(a.Count), 10)
@@ -178,6 +151,15 @@ func appendMarshal(b []byte, v any) ([]byte, bool) {
 // than `"`, `\`, `<`, `>` and `&` as is; any other string through
 // encoding/json itself (escapes, HTML-safe escapes, U+2028/U+2029,
 // invalid UTF-8).
+// appendOmitEmpty writes member (`,"name":`) and v as a string, unless v
+// is empty: an omitempty string field as encoding/json writes it.
+func appendOmitEmpty(b []byte, member, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendJSONString(append(b, member...), v)
+}
+
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -237,46 +237,28 @@ const (
 // chaincode-set ones included: Validate refuses those anyway).
 func (s *alertScanner) alert(a *Alert) bool {
 	seen := 0
-	once := func(bit int) bool {
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
-	}
 	p := &s.last
 	return s.object(func(key []byte) bool {
+		var bit int
 		var ok bool
 		switch string(key) {
 		case "id":
-			if !once(seenID) {
-				return false
-			}
+			bit = seenID
 			a.ID, ok = s.str("")
 		case "msp":
-			if !once(seenMSP) {
-				return false
-			}
+			bit = seenMSP
 			a.MSP, ok = s.str(p.MSP)
 		case "gatewayId":
-			if !once(seenGatewayID) {
-				return false
-			}
+			bit = seenGatewayID
 			a.GatewayID, ok = s.str(p.GatewayID)
 		case "eventHash":
-			if !once(seenEventHash) {
-				return false
-			}
+			bit = seenEventHash
 			a.EventHash, ok = s.str("")
 		case "batchId":
-			if !once(seenBatchID) {
-				return false
-			}
+			bit = seenBatchID
 			a.BatchID, ok = s.str(p.BatchID)
 		case "eventTime":
-			if !once(seenEventTime) {
-				return false
-			}
+			bit = seenEventTime
 			start := s.i
 			if _, ok = s.raw(); ok {
 				// encoding/json hands the literal, quotes included, to
@@ -284,41 +266,35 @@ func (s *alertScanner) alert(a *Alert) bool {
 				ok = a.EventTime.UnmarshalJSON(s.b[start:s.i]) == nil
 			}
 		case "detector":
-			if !once(seenDetector) {
-				return false
-			}
+			bit = seenDetector
 			ok = s.model(&a.Detector, &p.Detector)
 		case "score":
-			if !once(seenScore) {
-				return false
-			}
+			bit = seenScore
 			a.Score, ok = s.number()
 		case "severity":
-			if !once(seenSeverity) {
-				return false
-			}
+			bit = seenSeverity
 			a.Severity, ok = s.str(p.Severity)
 		case "category":
-			if !once(seenCategory) {
-				return false
-			}
+			bit = seenCategory
 			a.Category, ok = s.str(p.Category)
 		case "asset":
-			if !once(seenAsset) {
-				return false
-			}
+			bit = seenAsset
 			a.Asset, ok = s.str(p.Asset)
 		case "principal":
-			if !once(seenPrincipal) {
-				return false
-			}
+			bit = seenPrincipal
 			a.Principal, ok = s.str(p.Principal)
 		case "fields":
-			if !once(seenFields) {
-				return false
-			}
+			bit = seenFields
 			ok = s.fields(a)
+		default:
+			return false
 		}
+		// A repeated key gives up, as an unknown one does (read first,
+		// as model does: giving up discards what was read).
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
 		return ok
 	})
 }
