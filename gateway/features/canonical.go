@@ -136,8 +136,8 @@ func (e *Engine) ExtractCanonical(ev *gateway.Event, canonical []byte, dst []flo
 // Event only the header, see gateway.HeaderLeaf): it writes exactly the
 // vector, and reports exactly the answer, that ExtractCanonical gives
 // for the leaf's whole event and canonical bytes (FuzzExtractLeaf checks
-// it; the vector is undefined when the answer is false). The features are read from the canonical bytes with the header
-// alone (pseudo-fields and the header's lengths are all the reader takes
+// it; the vector is undefined when the answer is false). The features
+// are read from the canonical bytes with the header alone (pseudo-fields and the header's lengths are all the reader takes
 // from the event, besides the tail reader's Raw and Labels, which a
 // partial leaf goes without); the whole event is decoded (Leaf.Full)
 // only where ExtractCanonical reads the decoded event: for a spec with
