@@ -7,7 +7,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -15,9 +14,10 @@ import (
 // BenchmarkPreallocationCPU weighs ways of preparing a segment file,
 // each followed by the appends that fill it (1 MB writes, each
 // fdatasynced, as a group commit does), on the real disk (b.TempDir),
-// in alternating rounds: "zerofill" is what the store does (zeroFill:
+// in alternating rounds: "zerofill" is the buffered fallback (zeroFill:
 // buffered zero writes, then fsync), "direct" writes the zeros with
-// O_DIRECT (no page cache), "fallocate" only reserves the blocks
+// O_DIRECT (no page cache: zeroFillDirect, what the store does where the
+// file system allows it), "fallocate" only reserves the blocks
 // (unwritten extents, converted on the first write to each, which its
 // fdatasync must commit to the journal), "none" lets appends grow the
 // file. It reports, per mode, the process CPU time of preparing and of
@@ -74,11 +74,7 @@ func BenchmarkPreallocationCPU(b *testing.B) {
 }
 
 func prepareFile(b *testing.B, mode, path string, size, chunk int64) {
-	flags := os.O_CREATE | os.O_RDWR | os.O_TRUNC
-	if mode == "direct" {
-		flags |= syscall.O_DIRECT
-	}
-	f, err := os.OpenFile(path, flags, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -95,15 +91,10 @@ func prepareFile(b *testing.B, mode, path string, size, chunk int64) {
 		}
 		return
 	case "direct":
-		// O_DIRECT needs a block-aligned buffer.
-		buf := make([]byte, chunk+4096)
-		off := (4096 - int(uintptr(unsafe.Pointer(&buf[0]))&4095)) & 4095
-		zero := buf[off : off+int(chunk)]
-		for at := int64(0); at < size; at += chunk {
-			if _, err := f.WriteAt(zero, at); err != nil {
-				b.Fatal(err)
-			}
+		if err := zeroFillDirect(path, size, func() bool { return false }); err != nil {
+			b.Fatal(err)
 		}
+		return
 	case "fallocate":
 		if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
 			b.Fatal(err)

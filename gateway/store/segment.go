@@ -159,6 +159,13 @@ type segLog struct {
 	end    int64
 	count  uint64
 	idxBuf []byte
+	// Appender-owned, for writes of whole pages (writeFrames): the last
+	// segment's bytes from the start of end's page up to end, and how far
+	// its file holds zeros (fsynced by preallocation) from end on; zeroTo
+	// <= end when it holds none.
+	tail   []byte
+	zeroTo int64
+	wbuf   []byte // writeFrames' copy where it cannot write a vector
 }
 
 const (
@@ -200,14 +207,7 @@ func (l *segLog) startSpare() {
 	l.spareDone.Add(1)
 	go func() {
 		defer l.spareDone.Done()
-		err := func() error {
-			f, err := l.fs.Create(l.fs.PathJoin(l.dir, spareName), vfs.WriteCategoryUnspecified)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			return zeroFill(f, 0, l.max, l.closing.Load)
-		}()
+		err := l.fillSpare(l.fs.PathJoin(l.dir, spareName))
 		if err != nil {
 			if !l.closing.Load() {
 				log.Printf("store: preparing the next segment file: %v (it will be created when needed)", err)
@@ -219,6 +219,28 @@ func (l *segLog) startSpare() {
 		}
 		l.spare.Store(spareReady)
 	}()
+}
+
+// errDirectRefused says the file system refused O_DIRECT writes.
+var errDirectRefused = errors.New("store: O_DIRECT refused")
+
+// fillSpare creates the spare segment file at path, zero-filled up to
+// the segment size and fsynced: with O_DIRECT writes on the OS's file
+// system (zeroFillDirect, far less CPU), else, or where that refuses
+// O_DIRECT, with buffered ones through l.fs.
+func (l *segLog) fillSpare(path string) error {
+	if l.fs == vfs.Default {
+		err := zeroFillDirect(path, l.max, l.closing.Load)
+		if !errors.Is(err, errDirectRefused) {
+			return err
+		}
+	}
+	f, err := l.fs.Create(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return zeroFill(f, 0, l.max, l.closing.Load)
 }
 
 // allZero reports whether b holds only zero bytes.
@@ -478,7 +500,9 @@ func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 	offsets, end = scanWhole(data, offsets, end, first)
 	want = uint64(len(offsets))
 	zeroTail := l.prealloc && allZero(data[end:])
+	l.zeroTo = int64(len(data))
 	if end < int64(len(data)) && !zeroTail {
+		l.zeroTo = end
 		log.Printf("store: %s: cutting %d bytes at offset %d after the last whole record (seq %d): a write a crash interrupted (never acknowledged unless the store ran WithAckAfterSegment)", path, int64(len(data))-end, end, first+want-1)
 		if err := l.replace(path, data[:end]); err != nil {
 			return nil, err
@@ -503,6 +527,7 @@ func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 		return nil, err
 	}
 	l.end, l.count = end, want
+	l.tail = append(l.tail[:0], data[end&^(pageSize-1):end]...)
 	return s, nil
 }
 
@@ -581,7 +606,9 @@ func syncDir(fs vfs.FS, dir string) error {
 func (l *segLog) create(first uint64) (*segment, error) {
 	s := &segment{first: first, path: l.path(first, "seg"), idxPath: l.path(first, "idx"), fs: l.fs, refs: 1}
 	l.spare.CompareAndSwap(spareFailed, spareIdle) // try again for the next one
+	zeroTo := int64(0)
 	if l.spare.CompareAndSwap(spareReady, spareIdle) {
+		zeroTo = l.max
 		// The zero-filled spare becomes the segment: its header, fsynced,
 		// then its name (the directory is fsynced below).
 		spare := l.fs.PathJoin(l.dir, spareName)
@@ -610,7 +637,8 @@ func (l *segLog) create(first uint64) (*segment, error) {
 		s.close()
 		return nil, err
 	}
-	l.end, l.count = segHeaderSize, 0
+	l.end, l.count, l.zeroTo = segHeaderSize, 0, zeroTo
+	l.tail = append(l.tail[:0], segHeader(first)...)
 	return s, nil
 }
 
@@ -658,7 +686,7 @@ func (l *segLog) write(firstSeq uint64, frames []byte, starts []int) error {
 	for _, st := range starts {
 		l.idxBuf = binary.BigEndian.AppendUint64(l.idxBuf, uint64(l.end+int64(st)))
 	}
-	if _, err := cur.f.WriteAt(frames, l.end); err != nil {
+	if err := l.writeFrames(cur.f, frames); err != nil {
 		return err
 	}
 	if _, err := cur.idx.WriteAt(l.idxBuf, idxHeaderSize+int64(l.count)*idxEntrySize); err != nil {
@@ -669,12 +697,58 @@ func (l *segLog) write(firstSeq uint64, frames []byte, starts []int) error {
 	}
 	l.end += int64(len(frames))
 	l.count += uint64(len(starts))
+	l.keepTail(frames)
 	if l.end >= l.max/2 {
 		// Half full: fill the next segment's file in the background, so
 		// it is ready by the time appends move to it.
 		l.startSpare()
 	}
 	return nil
+}
+
+// pageSize is the unit of writeFrames' whole-page writes: the page
+// cache's page and the file system's block on the systems we meet.
+const pageSize = 4096
+
+// zeroPage is the padding writeFrames takes its zeros from.
+var zeroPage [pageSize]byte
+
+// writeFrames writes frames at the end of the last segment, f. Into a
+// preallocated file it writes whole pages: from the start of the end's
+// page (its prefix, l.tail, rewritten from memory) to the end of the
+// frames' last page (padded with the zeros the file already holds there),
+// so a buffered write never has to read a page back from disk first; the
+// zeros were written with O_DIRECT (zeroFillDirect), so no page of theirs
+// is cached. Every byte it writes besides the frames equals the one on
+// disk, so a torn write can damage nothing but the frames, as before.
+// Past the zeros, or without them, it writes the frames alone.
+func (l *segLog) writeFrames(f vfs.File, frames []byte) error {
+	if l.end >= l.zeroTo {
+		_, err := f.WriteAt(frames, l.end)
+		return err
+	}
+	end := l.end + int64(len(frames))
+	pad := max(min((end+pageSize-1)&^(pageSize-1), l.zeroTo)-end, 0)
+	at := l.end - int64(len(l.tail))
+	if vectoredWrites && l.fs == vfs.Default {
+		if fd := f.Fd(); fd != vfs.InvalidFd {
+			return pwritev(fd, [][]byte{l.tail, frames, zeroPage[:pad]}, at)
+		}
+	}
+	l.wbuf = append(append(append(l.wbuf[:0], l.tail...), frames...), zeroPage[:pad]...)
+	_, err := f.WriteAt(l.wbuf, at)
+	return err
+}
+
+// keepTail updates l.tail once frames were written up to l.end.
+func (l *segLog) keepTail(frames []byte) {
+	n := int(l.end % pageSize)
+	if n <= len(frames) {
+		l.tail = append(l.tail[:0], frames[len(frames)-n:]...)
+		return
+	}
+	// The frames end in the page they started in, after the old tail.
+	l.tail = append(l.tail, frames...)
 }
 
 // find returns the segment holding seq (which the caller bounds by the
