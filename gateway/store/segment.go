@@ -610,12 +610,16 @@ func (l *segLog) create(first uint64) (*segment, error) {
 	if l.spare.CompareAndSwap(spareReady, spareIdle) {
 		zeroTo = l.max
 		// The zero-filled spare becomes the segment: its header, fsynced,
-		// then its name (the directory is fsynced below).
+		// then its name (the directory is fsynced below). The header is
+		// written as a whole page (its zeros are on disk already), so the
+		// write need not read the page back first (see writeFrames).
 		spare := l.fs.PathJoin(l.dir, spareName)
 		f, err := l.fs.OpenReadWrite(spare, vfs.WriteCategoryUnspecified)
 		if err == nil {
 			s.f = f
-			if _, err = f.WriteAt(segHeader(first), 0); err == nil {
+			page := make([]byte, min(pageSize, l.max))
+			copy(page, segHeader(first))
+			if _, err = f.WriteAt(page, 0); err == nil {
 				if err = f.Sync(); err == nil {
 					err = l.fs.Rename(spare, s.path)
 				}

@@ -151,7 +151,18 @@ func TestWholePageWrites(t *testing.T) {
 				n := 1 + i%7 // groups of 1..7 events of varied sizes, ending anywhere in a page
 				acked = append(acked, mustAppend(t, s, testEvents(i*10, n, 200+i%5*333))...)
 				checkSegmentFile(t, s)
-				if rec == nil || zeroTo <= end || segs != len(*s.log.segs.Load()) {
+				if rec == nil {
+					continue
+				}
+				mu.Lock()
+				for _, w := range writes {
+					// A roll's header goes into the zero-filled spare.
+					if w[0] == 0 && w[1] < pageSize {
+						t.Errorf("write [0, %d) into the spare is not a whole page", w[1])
+					}
+				}
+				mu.Unlock()
+				if zeroTo <= end || segs != len(*s.log.segs.Load()) {
 					continue
 				}
 				mu.Lock()
