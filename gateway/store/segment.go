@@ -500,6 +500,8 @@ func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 	offsets, end = scanWhole(data, offsets, end, first)
 	want = uint64(len(offsets))
 	zeroTail := l.prealloc && allZero(data[end:])
+	// Kept before replace, whose vfs.File.Write may modify what it writes.
+	l.tail = append(l.tail[:0], data[end&^(pageSize-1):end]...)
 	l.zeroTo = int64(len(data))
 	if end < int64(len(data)) && !zeroTail {
 		l.zeroTo = end
@@ -527,7 +529,6 @@ func (l *segLog) recoverLast(first, committed uint64) (*segment, error) {
 		return nil, err
 	}
 	l.end, l.count = end, want
-	l.tail = append(l.tail[:0], data[end&^(pageSize-1):end]...)
 	return s, nil
 }
 

@@ -89,7 +89,11 @@ func checkSegmentFile(t *testing.T, s *Store) {
 		t.Fatalf("segment %s: records end at %d (%v), want %d", cur.path, end, err, l.end)
 	}
 	if got, want := l.tail, data[l.end&^(pageSize-1):l.end]; !bytes.Equal(got, want) {
-		t.Fatalf("kept tail of %d bytes differs from the file's %d bytes before offset %d", len(got), len(want), l.end)
+		i := 0
+		for i < min(len(got), len(want)) && got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("kept tail of %d bytes differs from the file's %d bytes before offset %d (first at %d): kept %q, file %q, segment %s", len(got), len(want), l.end, i, got[:min(40, len(got))], want[:min(40, len(want))], cur.path)
 	}
 	if !allZero(data[l.end:]) {
 		t.Fatalf("segment %s holds non-zero bytes after its last record (offset %d)", cur.path, l.end)
