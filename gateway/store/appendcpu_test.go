@@ -8,8 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,23 +72,7 @@ func BenchmarkAppendCPU(b *testing.B) {
 		runtime.GC()
 		b.StartTimer()
 		c0, r0 := processCPU(), procReadBytes(b)
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range appenders {
-			wg.Go(func() {
-				for {
-					i := next.Add(1) - 1
-					if i >= int64(len(reqs)) {
-						return
-					}
-					if _, err := s.Append(context.Background(), reqs[i]); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
+		appendAll(b, s, appenders, reqs)
 		// A spare being zero-filled finishes inside the measured time.
 		for s.log.spare.Load() == spareFilling {
 			time.Sleep(time.Millisecond)

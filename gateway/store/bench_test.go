@@ -258,25 +258,7 @@ func BenchmarkIDIndexOrder(b *testing.B) {
 		}
 		return out
 	}
-	run := func(s *Store, reqs [][]gateway.Event) {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range appenders {
-			wg.Go(func() {
-				for {
-					i := next.Add(1) - 1
-					if i >= int64(len(reqs)) {
-						return
-					}
-					if _, err := s.Append(context.Background(), reqs[i]); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-	}
+	run := func(s *Store, reqs [][]gateway.Event) { appendAll(b, s, appenders, reqs) }
 	stores := make([]*Store, len(kinds))
 	for i, kd := range kinds {
 		stores[i] = openTest(b, nil, append([]Option{WithBatchMaxEvents(1 << 20)}, kd.opts...)...).Store
@@ -301,6 +283,28 @@ func BenchmarkIDIndexOrder(b *testing.B) {
 		b.ReportMetric(float64(cpu[i].Nanoseconds())/events, kd.name+"-cpu-ns/event")
 	}
 	b.ReportMetric(float64(cpu[0])/float64(cpu[1]), "sorted/seqorder")
+}
+
+// appendAll appends the requests reqs to s from appenders concurrent
+// goroutines, each taking the next request not yet taken.
+func appendAll(b *testing.B, s *Store, appenders int, reqs [][]gateway.Event) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range appenders {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(reqs)) {
+					return
+				}
+				if _, err := s.Append(context.Background(), reqs[i]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // processCPU is the process's user and system CPU time so far.
