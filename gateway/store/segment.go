@@ -56,8 +56,13 @@ import (
 // is half full, and renamed into place when appends move to it (if it is
 // not ready then, the segment is created empty, as without
 // preallocation); a store that is only opened to be read (export, report)
-// never writes one. The zeros after the last record of the last segment
-// are not a torn write: Open keeps them as they are.
+// never writes one. On the OS's file system the zeros are written with
+// O_DIRECT (zeroFillDirect: no page-cache copy, half the CPU per MiB;
+// the blocks are written, not unwritten extents, which
+// TestZeroFillDirectWritesBlocks checks), and appends into them write
+// whole pages (writeFrames), since their pages are not cached. The zeros
+// after the last record of the last segment are not a torn write: Open
+// keeps them as they are.
 const (
 	segDirName    = "segments"
 	segMagic      = "LGSEG\x00\x00\x01"
