@@ -98,7 +98,14 @@ func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record)
 	if len(out) == 0 {
 		return out, nil
 	}
-	if recs, ok := s.recent.records(from, len(out)); ok && fromRecords(recs, out, leaf) {
+	// A leaf refused from memory is read from the files, which report
+	// the failure with the file and offset.
+	fromMemory := s.recent.each(from, len(out), func(r record) bool {
+		l, err := leaf(r)
+		out[r.seq-from] = l
+		return err == nil
+	})
+	if fromMemory {
 		return out, nil
 	}
 	err := s.log.readRange(from, to, func(r record) error {
@@ -114,20 +121,6 @@ func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record)
 		return nil, err
 	}
 	return out, nil
-}
-
-// fromRecords makes out[i] from recs[i] with leaf, reporting false at
-// the first record leaf refuses (the range is then read from the files,
-// which report the failure with the file and offset).
-func fromRecords(recs []record, out []gateway.Leaf, leaf func(r record) (gateway.Leaf, error)) bool {
-	for i, r := range recs {
-		l, err := leaf(r)
-		if err != nil {
-			return false
-		}
-		out[i] = l
-	}
-	return true
 }
 
 // maxFieldsHint caps the map decodeLeafSized makes up front, so one odd

@@ -159,3 +159,14 @@ func TestRecentLeavesByteBudget(t *testing.T) {
 		t.Fatal("the small records are not served from memory")
 	}
 }
+
+// records returns the records recentLeaves.each hands out for [from,
+// from+n), and whether every one was held.
+func (c *recentLeaves) records(from uint64, n int) ([]record, bool) {
+	var out []record
+	ok := c.each(from, n, func(r record) bool {
+		out = append(out, r)
+		return true
+	})
+	return out, ok
+}
