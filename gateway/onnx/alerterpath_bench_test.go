@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -76,6 +77,8 @@ func BenchmarkAlerterPath(b *testing.B) {
 	}{{"read-ring", ranges["ring"], false}, {"read-files", ranges["files"], false},
 		{"ring+detect", ranges["ring"], true}, {"files+detect", ranges["files"], true}} {
 		b.Run(mode.name, func(b *testing.B) {
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
 			cpu0 := cpuTime(b)
 			events := 0
 			for b.Loop() {
@@ -93,6 +96,9 @@ func BenchmarkAlerterPath(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(events), "cpu-ns/event")
+			runtime.ReadMemStats(&ms1)
+			b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(events), "B/event")
+			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(events), "allocs/event")
 		})
 	}
 }
