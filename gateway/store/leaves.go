@@ -51,7 +51,7 @@ func (s *Store) Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, er
 // checked only when they are decoded (the frame checksum was verified).
 func (s *Store) HeaderLeaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
 	strs := gateway.NewInterner(maxInterned) // the headers' few distinct strings, shared
-	decode := s.decodeHeld // one closure for the range, not one per leaf
+	decode := s.decodeHeld                   // one closure for the range, not one per leaf
 	return s.leaves(ctx, from, to, func(r record, dst *gateway.Leaf) error {
 		h, ok := gateway.ReadHeader(r.leaf, strs.Intern)
 		if !ok || h.Seq != r.seq {
