@@ -49,7 +49,7 @@ func ReadHeader(b []byte, intern func([]byte) string) (Event, bool) {
 	r.lit(`,"time":`)
 	// An event without a time of its own has its received time: the same
 	// bytes, the same time.
-	if r.ok && len(r.b)-r.i >= len(received) && string(r.b[r.i:r.i+len(received)]) == string(received) && len(received) > 0 {
+	if r.ok && len(received) > 0 && len(r.b)-r.i >= len(received) && string(r.b[r.i:r.i+len(received)]) == string(received) {
 		e.Time = e.Received
 		r.i += len(received)
 	} else {
@@ -164,8 +164,8 @@ type Interner struct {
 	m   map[string]string
 	max int
 	// last holds recently returned strings by a hash of their length and
-	// end bytes: a header's few values mostly hit here, one comparison
-	// instead of hashing the bytes for the map.
+	// first, middle and last bytes: a header's few values mostly hit
+	// here, one comparison instead of hashing the bytes for the map.
 	last [64]string
 }
 
