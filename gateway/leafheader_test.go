@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,138 @@ func TestInterner(t *testing.T) {
 	}
 	if c := in.Intern([]byte("other")); c != "other" || len(in.m) != 1 {
 		t.Errorf("past the bound: %q, holds %d", c, len(in.m))
+	}
+}
+
+// TestInternerCache: the recent-strings cache returns strings equal to
+// the bytes, however the bytes collide in it.
+func TestInternerCache(t *testing.T) {
+	in := NewInterner(2)
+	for range 3 {
+		for _, s := range []string{"", "a", "b", "ab", "ba", "flow", "nsl-kdd", "host1", "host2", "hosu1", "x"} {
+			if got := in.Intern([]byte(s)); got != s {
+				t.Errorf("Intern(%q) = %q", s, got)
+			}
+		}
+	}
+}
+
+// TestParseUTC: the layouts parseUTC reads, and those it leaves to
+// time.Time.UnmarshalJSON; what it reads equals UnmarshalJSON's time.
+func TestParseUTC(t *testing.T) {
+	for _, tc := range []struct {
+		s  string
+		ok bool
+	}{
+		{"2026-12-05T10:00:00Z", true},
+		{"2026-12-05T10:00:00.1Z", true},
+		{"2026-12-05T10:00:00.000000001Z", true},
+		{"2024-02-29T23:59:59.999999999Z", true},
+		{"0000-01-01T00:00:00Z", true},
+		{"2026-12-05T10:00:00.0000000001Z", false}, // ten digits
+		{"2026-12-05T10:00:00.Z", false},
+		{"2026-12-05T10:00:00+01:00", false},
+		{"2026-12-05T10:00:00.5+00:00", false},
+		{"2025-02-29T00:00:00Z", false},
+		{"2026-13-05T10:00:00Z", false},
+		{"2026-12-05T24:00:00Z", false},
+		{"2026-12-05T10:60:00Z", false},
+		{"2026-12-05T10:00:60Z", false},
+		{"2026-12-05t10:00:00Z", false},
+		{"2026-12-0xT10:00:00Z", false},
+		{"2026-12-05T10:00:00z", false},
+	} {
+		if _, ok := parseUTC([]byte(tc.s)); ok != tc.ok {
+			t.Errorf("parseUTC(%s) ok = %v, want %v", tc.s, ok, tc.ok)
+		}
+		checkParseUTC(t, tc.s)
+	}
+}
+
+// checkParseUTC fails t if parseUTC reads s and UnmarshalJSON refuses it
+// or reads another time.
+func checkParseUTC(t *testing.T, s string) {
+	t.Helper()
+	got, ok := parseUTC([]byte(s))
+	if !ok {
+		return
+	}
+	var want time.Time
+	if err := want.UnmarshalJSON([]byte(`"` + s + `"`)); err != nil {
+		t.Fatalf("parseUTC(%s) = %v, UnmarshalJSON refuses it: %v", s, got, err)
+	}
+	if got != want || got.Location() != want.Location() {
+		t.Fatalf("parseUTC(%s) = %#v, UnmarshalJSON %#v", s, got, want)
+	}
+}
+
+// FuzzParseUTC: whatever parseUTC reads, UnmarshalJSON reads as the same
+// time (== on time.Time: same instant, wall clock and location).
+func FuzzParseUTC(f *testing.F) {
+	for _, s := range []string{"2026-12-05T10:00:00Z", "2026-12-05T10:00:00.123456789Z", "2024-02-29T00:00:00.5Z", "2026-12-05T10:00:00+01:00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkParseUTC(t, s)
+		// Vary the digits of a valid time too, which random strings
+		// rarely reach.
+		if len(s) >= 14 {
+			b := []byte("2026-12-05T10:00:00.000000000Z")
+			for i, j := range []int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23} {
+				if i < len(s) {
+					b[j] = '0' + s[i]%10
+				}
+			}
+			checkParseUTC(t, string(b))
+			checkParseUTC(t, string(b[:19])+"Z")
+		}
+	})
+}
+
+// BenchmarkReadHeader reads the header of a flow record's canonical
+// bytes as the store's HeaderLeaves does (one Interner per range).
+func BenchmarkReadHeader(b *testing.B) {
+	t0 := time.Date(2026, 12, 5, 3, 4, 5, 123456789, time.UTC)
+	ev := Event{ID: strings.Repeat("ab", 32), Seq: 1234567, Received: t0, Time: t0.Add(-time.Second), Source: "ndjson", Sourcetype: "nsl-kdd",
+		Host: "bench-client", Class: ClassFlow, Fields: map[string]any{"a": "b"}}
+	c, err := ev.Canonical()
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := NewInterner(1024)
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		if _, ok := ReadHeader(c, in.Intern); !ok {
+			b.Fatal("not read")
+		}
+	}
+	// CPU time, which other load on a shared machine does not stretch.
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// TestPlainWord: plainWord agrees with a byte-by-byte check on every byte
+// value at every position, among plain neighbours and beside another
+// byte of each kind.
+func TestPlainWord(t *testing.T) {
+	plain := func(b []byte) bool {
+		for _, c := range b {
+			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	for _, fill := range []byte{'a', 0x20, 0x7f, '0', '!', '#', '[', ']', 0x1f, 0x80, 0xff, '"', '\\'} {
+		for pos := range 8 {
+			for c := range 256 {
+				w := []byte("aaaaaaaa")
+				w[(pos+3)%8] = fill
+				w[pos] = byte(c)
+				if got, want := plainWord(binary.LittleEndian.Uint64(w)), plain(w); got != want {
+					t.Fatalf("plainWord(%q) = %v, want %v", w, got, want)
+				}
+			}
+		}
 	}
 }

@@ -28,10 +28,11 @@ const MaxLeaves = 65_536
 // this process and the files are checked when they are read).
 func (s *Store) Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
 	hint := 0 // the previous event's field count: neighbours are alike
-	return s.leaves(ctx, from, to, func(r record) (gateway.Leaf, error) {
+	return s.leaves(ctx, from, to, func(r record, dst *gateway.Leaf) error {
 		e, err := decodeLeafSized(r.leaf, r.seq, hint)
 		hint = len(e.Fields)
-		return gateway.Leaf{Event: e, Canonical: r.leaf, LeafHash: r.hash}, err
+		*dst = gateway.Leaf{Event: e, Canonical: r.leaf, LeafHash: r.hash}
+		return err
 	})
 }
 
@@ -50,13 +51,16 @@ func (s *Store) Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, er
 // checked only when they are decoded (the frame checksum was verified).
 func (s *Store) HeaderLeaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
 	strs := gateway.NewInterner(maxInterned) // the headers' few distinct strings, shared
-	return s.leaves(ctx, from, to, func(r record) (gateway.Leaf, error) {
+	decode := s.decodeHeld                   // one closure for the range, not one per leaf
+	return s.leaves(ctx, from, to, func(r record, dst *gateway.Leaf) error {
 		h, ok := gateway.ReadHeader(r.leaf, strs.Intern)
 		if !ok || h.Seq != r.seq {
 			e, err := decodeLeaf(r.leaf, r.seq)
-			return gateway.Leaf{Event: e, Canonical: r.leaf, LeafHash: r.hash}, err
+			*dst = gateway.Leaf{Event: e, Canonical: r.leaf, LeafHash: r.hash}
+			return err
 		}
-		return gateway.HeaderLeaf(h, r.leaf, r.hash, s.decodeHeld), nil
+		*dst = gateway.HeaderLeaf(h, r.leaf, r.hash, decode)
+		return nil
 	})
 }
 
@@ -78,9 +82,11 @@ func (s *Store) decodeHeld(leaf []byte, seq uint64) (gateway.Event, error) {
 // practice).
 const maxInterned = 1024
 
-// leaves is Leaves, making each leaf read from the segment files with
-// leaf.
-func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record) (gateway.Leaf, error)) ([]gateway.Leaf, error) {
+// leaves is Leaves, making the leaf of each record, read from the segment
+// files or held in memory, with leaf, into its place in the result (a
+// leaf is a few hundred bytes with pointers: returned by value, it was
+// copied twice more, with the garbage collector's write barriers).
+func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record, dst *gateway.Leaf) error) ([]gateway.Leaf, error) {
 	if from > to {
 		return nil, &ArgumentError{Arg: "from", Err: fmt.Errorf("%d is after to %d", from, to)}
 	}
@@ -98,36 +104,25 @@ func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record)
 	if len(out) == 0 {
 		return out, nil
 	}
-	if recs, ok := s.recent.records(from, len(out)); ok && fromRecords(recs, out, leaf) {
+	// A leaf refused from memory is read from the files, which report
+	// the failure with the file and offset.
+	fromMemory := s.recent.each(from, len(out), func(r record) bool {
+		return leaf(r, &out[r.seq-from]) == nil
+	})
+	if fromMemory {
 		return out, nil
 	}
 	err := s.log.readRange(from, to, func(r record) error {
-		l, err := leaf(r)
-		if err != nil {
+		if err := leaf(r, &out[r.seq-from]); err != nil {
 			seg, _ := s.log.find(r.seq)
 			return &SegmentCorruptError{Path: seg.path, Reason: fmt.Sprintf("event seq %d: %v", r.seq, err)}
 		}
-		out[r.seq-from] = l
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
-}
-
-// fromRecords makes out[i] from recs[i] with leaf, reporting false at
-// the first record leaf refuses (the range is then read from the files,
-// which report the failure with the file and offset).
-func fromRecords(recs []record, out []gateway.Leaf, leaf func(r record) (gateway.Leaf, error)) bool {
-	for i, r := range recs {
-		l, err := leaf(r)
-		if err != nil {
-			return false
-		}
-		out[i] = l
-	}
-	return true
 }
 
 // maxFieldsHint caps the map decodeLeafSized makes up front, so one odd

@@ -159,3 +159,84 @@ func TestRecentLeavesByteBudget(t *testing.T) {
 		t.Fatal("the small records are not served from memory")
 	}
 }
+
+// TestRecentLeavesManyChunks: a range of several of each's chunks (and
+// a part of one) made from memory equals the same range read from the
+// segment files, leaf for leaf, through HeaderLeaves and Leaves; a range
+// one of whose records is no longer held past its first chunk is read
+// from the files whole, and equals them too.
+func TestRecentLeavesManyChunks(t *testing.T) {
+	ctx := context.Background()
+	const n = 3*recentChunk + 17
+	s := openTest(t, nil, WithRecentLeaves(2*n, 1<<24))
+	defer s.Close()
+	evs := testEvents(1000, n, 300) // ids apart from recentTestEvents'
+	for i := range evs {
+		if i%3 == 0 {
+			evs[i].Time = evs[i].Received // ReadHeader's shared-time case
+		}
+	}
+	mustAppend(t, s.Store, append(recentTestEvents(), evs...))
+	size := uint64(n + len(recentTestEvents()))
+	files := func(from, to uint64) []record {
+		var out []record
+		if err := s.log.readRange(from, to, func(r record) error {
+			out = append(out, record{seq: r.seq, leaf: bytes.Clone(r.leaf), hash: r.hash})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	check := func(from, to uint64, wantHeld bool) {
+		t.Helper()
+		if _, held := s.recent.records(from, int(to-from)); held != wantHeld {
+			t.Fatalf("%d..%d held = %v, want %v", from, to, held, wantHeld)
+		}
+		want := files(from, to)
+		headers, err := s.HeaderLeaves(ctx, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := s.Leaves(ctx, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range want {
+			ev, err := decodeLeaf(r.leaf, r.seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := headers[i].Full()
+			if err != nil || !reflect.DeepEqual(full, ev) || !bytes.Equal(headers[i].Canonical, r.leaf) || headers[i].LeafHash != r.hash {
+				t.Fatalf("HeaderLeaves seq %d differs from the files", r.seq)
+			}
+			if headers[i].Partial() && !reflect.DeepEqual(headers[i].Event, headerOf(ev)) {
+				t.Fatalf("HeaderLeaves seq %d: header %#v, want %#v", r.seq, headers[i].Event, headerOf(ev))
+			}
+			if !reflect.DeepEqual(whole[i].Event, ev) || !bytes.Equal(whole[i].Canonical, r.leaf) || whole[i].LeafHash != r.hash {
+				t.Fatalf("Leaves seq %d differs from the files", r.seq)
+			}
+		}
+	}
+	check(0, size, true)
+	check(3, recentChunk+5, true)
+	// Forget one record in the third chunk, as an overwrite would.
+	gap := uint64(2*recentChunk + 9)
+	s.recent.mu.Lock()
+	s.recent.put(gap, "", nil, [32]byte{}, false)
+	s.recent.mu.Unlock()
+	check(0, size, false)
+	check(0, gap, true)
+}
+
+// records returns the records recentLeaves.each hands out for [from,
+// from+n), and whether every one was held.
+func (c *recentLeaves) records(from uint64, n int) ([]record, bool) {
+	var out []record
+	ok := c.each(from, n, func(r record) bool {
+		out = append(out, r)
+		return true
+	})
+	return out, ok
+}
