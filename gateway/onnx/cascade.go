@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 )
@@ -49,6 +50,21 @@ func (c *cascade) run(x []float32, rows int, dst []float32) error {
 	if err := c.screen.run(x, rows, dst); err != nil {
 		return err
 	}
+	return c.rest(x, rows, dst, 1)
+}
+
+// rest is the cascade's second step, after the screen has written its
+// probabilities for rows rows of x into dst: it gathers the rows the
+// screen is unsure of into one matrix and overwrites their probabilities
+// with the full graph's, which scores the gathered rows in par parts on
+// as many goroutines. The full graph is a tree ensemble, whose answer for
+// a row depends on that row alone, not on the other rows of its call
+// (TestCascadeRestMatchesPerChunk), so rest may gather the unsure rows of
+// several screen calls at once: Model.score does, for a whole batch,
+// because the unsure rows cluster (on the cic-ids2017 bench batch, 5 to
+// 307 of each 1,024-row chunk), and scoring each chunk's own left one
+// core idle while the other ran the heaviest chunk's trees.
+func (c *cascade) rest(x []float32, rows int, dst []float32, par int) error {
 	w, k := c.full.width, c.full.classes
 	sc, _ := c.scratch.Get().(*cascadeScratch)
 	if sc == nil {
@@ -78,7 +94,19 @@ func (c *cascade) run(x []float32, rows int, dst []float32) error {
 	for j, r := range idx {
 		copy(gx[j*w:(j+1)*w], x[r*w:(r+1)*w])
 	}
-	if err := c.full.run(gx, n, gp); err != nil {
+	par = min(max(1, par), n)
+	part := (n + par - 1) / par
+	errs := make([]error, par)
+	var wg sync.WaitGroup
+	for p := 1; p < par; p++ {
+		lo, hi := p*part, min((p+1)*part, n)
+		if lo < hi {
+			wg.Go(func() { errs[p] = c.full.run(gx[lo*w:hi*w], hi-lo, gp[lo*k:hi*k]) })
+		}
+	}
+	errs[0] = c.full.run(gx[:min(part, n)*w], min(part, n), gp[:min(part, n)*k])
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	for j, r := range idx {
