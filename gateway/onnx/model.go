@@ -672,7 +672,9 @@ func (m *Model) score(ctx context.Context, in input, idx []int, sc *scratch, ext
 		}
 	}
 	if m.casc != nil {
-		if err := m.casc.rest(x, rows, probs, par); err != nil {
+		// As many full-graph calls at once as the batcher's workers
+		// would make (WithWorkers), at most one per core.
+		if err := m.casc.rest(x, rows, probs, min(par, m.batcher.Config().Workers)); err != nil {
 			return nil, nil, err
 		}
 	}
