@@ -26,8 +26,9 @@ func threadCPU(b *testing.B) time.Duration {
 // and two workers take the chunks in order (what Model.score did before
 // cascade.rest), so the phase lasts as long as the busier worker
 // (chunk-ms: its CPU ms per batch); whole-batch, the screen's chunks
-// are taken the same way and the full graph then scores all unsure rows
-// in two equal halves (rest-ms). cpu-ms/* are the CPU time of each path.
+// are taken the same way and the full graph then scores all unsure rows,
+// shared by two workers in 32-row parts: about half its CPU each
+// (rest-ms). cpu-ms/* are the CPU time of each path.
 func BenchmarkCascadeCriticalPath(b *testing.B) {
 	requireORT(b)
 	runtime.LockOSThread()
