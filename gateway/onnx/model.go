@@ -97,7 +97,11 @@ type Model struct {
 	sess     *session // the model graph (a cascade's full graph)
 	casc     *cascade // nil unless the manifest has a screen
 	batcher  *Batcher
-	observe  FeatureObserver
+	// screens batches a cascade's screen alone (nil without a screen):
+	// score runs the screen chunk by chunk through it, then the full
+	// graph once over the whole batch's unsure rows (cascade.rest).
+	screens *Batcher
+	observe FeatureObserver
 	// shareKey is the model's feature spec and applies_to, encoded
 	// (empty for a spec with windows, whose state is per model): models
 	// with the same key extract the same rows from the same leaves, so
@@ -161,15 +165,23 @@ func Open(dir string, opts ...Option) (*Model, error) {
 			return nil, err
 		}
 	}
-	b, err := NewBatcher(model.run, BatcherConfig{
+	cfg := BatcherConfig{
 		Width: s.width, Classes: s.classes,
 		MaxBatch: o.maxBatch, MaxWait: o.maxWait, Workers: o.workers,
-	})
+	}
+	b, err := NewBatcher(model.run, cfg)
 	if err != nil {
 		model.closeSessions()
 		return nil, err
 	}
 	model.batcher = b
+	if model.casc != nil {
+		if model.screens, err = NewBatcher(model.casc.screen.run, cfg); err != nil {
+			b.Close()
+			model.closeSessions()
+			return nil, err
+		}
+	}
 	return model, nil
 }
 
@@ -223,6 +235,9 @@ func (m *Model) Close() error {
 	}
 	m.closed = true
 	m.batcher.Close()
+	if m.screens != nil {
+		m.screens.Close()
+	}
 	return m.closeSessions()
 }
 
@@ -583,7 +598,11 @@ func (m *Model) extractApplying(in input, idx []int, sc *scratch) ([]int, error)
 // score extracts the features of events[idx[...]] (unless extracted:
 // extractApplying did) and scores them, returning len(idx) × len(Labels)
 // probabilities and the feature matrix (len(idx) × Width) they were
-// scored from, both in sc's buffers.
+// scored from, both in sc's buffers. A cascade's screen scores the
+// chunks; its full graph then scores the unsure rows of all of them
+// together, split evenly over the cores (cascade.rest): the same
+// probabilities as the cascade per chunk, without the core left idle
+// while the other runs the trees of the chunk with the most unsure rows.
 func (m *Model) score(ctx context.Context, in input, idx []int, sc *scratch, extracted bool) ([]float32, []float32, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -613,9 +632,13 @@ func (m *Model) score(ctx context.Context, in input, idx []int, sc *scratch, ext
 		}
 		return nil
 	}
+	batcher := m.batcher
+	if m.casc != nil {
+		batcher = m.screens // the full graph runs after, on the whole batch's unsure rows
+	}
 	score := func(k int) error {
 		lo, hi := bounds(k)
-		return m.batcher.Score(ctx, x[lo*w:hi*w], hi-lo, probs[lo*nl:hi*nl])
+		return batcher.Score(ctx, x[lo*w:hi*w], hi-lo, probs[lo*nl:hi*nl])
 	}
 	errs := make([]error, chunks)
 	var wg sync.WaitGroup
@@ -646,6 +669,13 @@ func (m *Model) score(ctx context.Context, in input, idx []int, sc *scratch, ext
 	for _, err := range errs {
 		if err != nil {
 			return nil, nil, err // the first: later chunks failed the same way
+		}
+	}
+	if m.casc != nil {
+		// As many full-graph calls at once as the batcher's workers
+		// would make (WithWorkers), at most one per core.
+		if err := m.casc.rest(x, rows, probs, min(par, m.batcher.Config().Workers)); err != nil {
+			return nil, nil, err
 		}
 	}
 	return probs, x, nil

@@ -3,6 +3,7 @@ package onnx
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -312,4 +313,70 @@ func FuzzScreenManifest(f *testing.F) {
 			t.Errorf("confident(%v) with screen threshold %v, model threshold %v, benign %d", p, s.Threshold, m.Threshold, benign)
 		}
 	})
+}
+
+// TestCascadeRestMatchesPerChunk: Model.score runs the screen chunk by
+// chunk and the full graph once over the unsure rows of every chunk
+// (cascade.rest, split over par goroutines); each row must get exactly,
+// bit for bit, what the cascade gave it when it scored each 1,024-row
+// chunk alone (screen, then the full graph on that chunk's unsure rows),
+// for any par; and Detect's verdicts must be those of the per-chunk
+// probabilities. The served cascade's own evaluation events, as
+// BenchmarkDetect's batch: their unsure rows cluster in a few chunks.
+func TestCascadeRestMatchesPerChunk(t *testing.T) {
+	requireORT(t)
+	m := openCommitted(t, cascadeModel)
+	c := m.casc
+	evs := benchEvents(t, m, detectBatch)
+	w, k := m.engine.Width(), c.full.classes
+	n := len(evs)
+	x := make([]float32, n*w)
+	for i := range evs {
+		m.engine.Extract(&evs[i], x[i*w:(i+1)*w])
+	}
+	const chunk = 1024 // the batcher's default MaxBatch: one screen call per chunk
+	want := make([]float32, n*k)
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		if err := c.run(x[lo*w:hi*w], hi-lo, want[lo*k:hi*k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, par := range []int{1, 2, 3, 7} {
+		t.Run(fmt.Sprintf("par %d", par), func(t *testing.T) {
+			got := make([]float32, n*k)
+			for lo := 0; lo < n; lo += chunk {
+				hi := min(lo+chunk, n)
+				if err := c.screen.run(x[lo*w:hi*w], hi-lo, got[lo*k:hi*k]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rows0, screened0, _ := m.ScreenStats()
+			if err := c.rest(x, n, got, par); err != nil {
+				t.Fatal(err)
+			}
+			rows, screened, _ := m.ScreenStats()
+			if rows-rows0 != int64(n) || screened-screened0 == int64(n) || screened == screened0 {
+				t.Fatalf("rest routed %d rows, %d by the screen alone, of %d: both paths should be taken", rows-rows0, screened-screened0, n)
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("row %d class %d: %v, per chunk %v", i/k, i%k, got[i], want[i])
+				}
+			}
+		})
+	}
+	res, err := m.Detect(context.Background(), evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != n {
+		t.Fatalf("%d results for %d events", len(res), n)
+	}
+	for r := range res {
+		v := m.Verdict(want[r*k : (r+1)*k])
+		if res[r].Score != v.Score || res[r].Label != v.Label || res[r].Flagged != v.Flagged {
+			t.Fatalf("event %d: Detect %v %s %v, per chunk %v %s %v", r, res[r].Score, res[r].Label, res[r].Flagged, v.Score, v.Label, v.Flagged)
+		}
+	}
 }
