@@ -78,9 +78,17 @@ type Decoder struct {
 	lastNames  []byte
 	lastEnds   []int
 	lastSOrder []int
-	scratch    []int
-	strs       [8]cachedString // see cachedStr
-	strNext    int
+	// lastSInOrder: lastNames are strictly increasing (lastSOrder is the
+	// input order and no name repeats).
+	lastSInOrder bool
+	// lastWritten are the first of lastNames as written, each with its
+	// quotes and colon (`"name":`), concatenated and ending at
+	// lastWrittenEnds: see predictName.
+	lastWritten     []byte
+	lastWrittenEnds []int
+	scratch         []int
+	strs            [8]cachedString // see cachedStr
+	strNext         int
 }
 
 // Member is one member of the top-level object Decoder.Members decoded.
@@ -340,6 +348,9 @@ func (d *Decoder) more() (more, ok bool) {
 
 // ws skips JSON whitespace.
 func (d *Decoder) ws() {
+	if d.i < len(d.b) && d.b[d.i] > ' ' {
+		return // compact JSON: no whitespace, one compare (all four are <= ' ')
+	}
 	for d.i < len(d.b) {
 		switch d.b[d.i] {
 		case ' ', '\t', '\n', '\r':

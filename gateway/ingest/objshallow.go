@@ -248,23 +248,36 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 	if depth >= decoderDepth {
 		return false
 	}
+	open := d.i
 	d.i++ // '{'
 	base, tbase := len(d.sstack), len(d.tmp)
 	defer func() { d.sstack = d.sstack[:base] }()
+	predicted := 0 // the record's members whose names the last record's predicted
 	d.ws()
 	if !d.eat('}') {
 		for more := true; more; {
 			d.ws()
-			if d.peek() != '"' {
-				return false
-			}
-			key, esc, keyEnc, ok := d.skey()
-			if !ok {
-				return false
-			}
-			d.ws()
-			if !d.eat(':') {
-				return false
+			var key, keyEnc span
+			var esc bool
+			if w := d.predictName(record, predicted, len(d.sstack)-base); w > 0 {
+				// The name the last record had here, as written (quotes
+				// and colon included): what skey and the colon would read.
+				at, w := int32(d.i), int32(w)
+				key, keyEnc = span{at + 1, at + w - 2}, span{at, at + w - 1}
+				d.i += int(w)
+				predicted++
+			} else {
+				if d.peek() != '"' {
+					return false
+				}
+				var ok bool
+				if key, esc, keyEnc, ok = d.skey(); !ok {
+					return false
+				}
+				d.ws()
+				if !d.eat(':') {
+					return false
+				}
 			}
 			d.ws()
 			if record && d.stop != nil && d.stop(d.keyAt(key, esc), true) {
@@ -284,7 +297,13 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 	ms := d.sstack[base:]
 	var order []int
 	if record {
-		order = d.recordOrder(ms)
+		var asWritten bool
+		if order, asWritten = d.recordOrder(ms, predicted); asWritten && d.copiesAsWritten(ms, open) {
+			// The encoding is the object as written: one copy.
+			d.enc = append(d.enc, d.b[open:d.i]...)
+			d.listFields(ms, tbase)
+			return true
+		}
 	} else {
 		order = d.scratchOrder(ms)
 	}
@@ -322,10 +341,7 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 	out = append(out, '}')
 	if record {
 		d.enc = out
-		for i := range ms {
-			d.fields = append(d.fields, fieldSpan{key: ms[i].key, esc: ms[i].esc, raw: ms[i].raw})
-		}
-		d.tmp = d.tmp[:tbase]
+		d.listFields(ms, tbase)
 		return true
 	}
 	// The members' encodings before mark are no longer needed: move the
@@ -333,6 +349,35 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 	n := copy(out[tbase:], out[mark:])
 	d.tmp = out[:tbase+n]
 	return true
+}
+
+// listFields lists the record's members ms in d.fields and drops what
+// its values wrote to d.tmp (from tbase on).
+func (d *Decoder) listFields(ms []smember, tbase int) {
+	for i := range ms {
+		d.fields = append(d.fields, fieldSpan{key: ms[i].key, esc: ms[i].esc, raw: ms[i].raw})
+	}
+	d.tmp = d.tmp[:tbase]
+}
+
+// copiesAsWritten reports whether the canonical encoding of the object
+// that starts at open and ends just before d.i, whose members ms are in
+// the order of their names with none repeated, is its bytes as written:
+// every name and value is copied as written (keyEnc set, no tmp) and
+// nothing stands between them but the ':' and ',' the encoding writes
+// (no whitespace). Records shipped by encoding/json's Marshal (as the
+// bench's NSL-KDD rows are) and other compact writers that sort their
+// names are so; the member-by-member encoding is then one copy.
+func (d *Decoder) copiesAsWritten(ms []smember, open int) bool {
+	next := int32(open + 1) // where the next member's name must start
+	for i := range ms {
+		e := &ms[i]
+		if e.tmp || e.keyEnc.to == 0 || e.keyEnc.from != next || e.val.from != e.keyEnc.to+1 {
+			return false
+		}
+		next = e.val.to + 1 // past the ',' (or the '}' after the last)
+	}
+	return int(next) == d.i
 }
 
 // shallowValue encodes the value at d.i: its canonical encoding is the
@@ -465,8 +510,13 @@ func (d *Decoder) keyAt(at span, esc bool) []byte {
 
 // recordOrder is order for the record's members: lines of one source
 // repeat their names, so the last order computed is reused when the
-// names are the same, in the same input order, as last time.
-func (d *Decoder) recordOrder(ms []smember) []int {
+// names are the same, in the same input order, as last time. asWritten
+// is true when that order is the input order with no name repeated
+// (names strictly increasing).
+func (d *Decoder) recordOrder(ms []smember, predicted int) (order []int, asWritten bool) {
+	if predicted == len(ms) && len(d.lastEnds) == len(ms) {
+		return d.lastSOrder, d.lastSInOrder // every name read as the last record's
+	}
 	if len(d.lastEnds) == len(ms) {
 		same, from := true, 0
 		for i := range ms {
@@ -477,16 +527,52 @@ func (d *Decoder) recordOrder(ms []smember) []int {
 			from = d.lastEnds[i]
 		}
 		if same {
-			return d.lastSOrder
+			return d.lastSOrder, d.lastSInOrder
 		}
 	}
 	d.lastNames, d.lastEnds = d.lastNames[:0], d.lastEnds[:0]
+	d.lastWritten, d.lastWrittenEnds = d.lastWritten[:0], d.lastWrittenEnds[:0]
+	d.lastSInOrder = true
 	for i := range ms {
-		d.lastNames = append(d.lastNames, d.keyOf(&ms[i])...)
+		e := &ms[i]
+		if i > 0 && bytes.Compare(d.keyOf(&ms[i-1]), d.keyOf(e)) >= 0 {
+			d.lastSInOrder = false
+		}
+		d.lastNames = append(d.lastNames, d.keyOf(e)...)
 		d.lastEnds = append(d.lastEnds, len(d.lastNames))
+		// The names predictName offers: plain ones (written as they
+		// read, keyEnc) followed by their colon, up to the first other.
+		if len(d.lastWrittenEnds) == i && !e.esc && e.keyEnc.to != 0 && int(e.keyEnc.to) < len(d.b) && d.b[e.keyEnc.to] == ':' {
+			d.lastWritten = append(d.lastWritten, d.b[e.keyEnc.from:e.keyEnc.to+1]...)
+			d.lastWrittenEnds = append(d.lastWrittenEnds, len(d.lastWritten))
+		}
 	}
 	d.lastSOrder = d.sortMembers(d.lastSOrder[:0], ms)
-	return d.lastSOrder
+	return d.lastSOrder, d.lastSInOrder
+}
+
+// predictName returns the length of the i-th name of the last record
+// whose order recordOrder computed, as written with its quotes and the
+// colon after it (`"kdd.flag":`), when the input at d.i starts with it
+// and the record's first predicted members (all of them: i ==
+// predicted) were read so too; 0 otherwise. Such a name is plain (no
+// escape, quote or control character), so those bytes are exactly what
+// skey and the colon would read: lines of one source repeat their names
+// in the same order, and one comparison replaces the scan of each name
+// and recordOrder's comparison of the names with the last record's.
+func (d *Decoder) predictName(record bool, predicted, i int) int {
+	if !record || predicted != i || i >= len(d.lastWrittenEnds) {
+		return 0
+	}
+	from := 0
+	if i > 0 {
+		from = d.lastWrittenEnds[i-1]
+	}
+	want := d.lastWritten[from:d.lastWrittenEnds[i]]
+	if len(d.b)-d.i < len(want) || string(d.b[d.i:d.i+len(want)]) != string(want) {
+		return 0
+	}
+	return len(want)
 }
 
 // scratchOrder is order for a nested object, in scratch space of its own
