@@ -87,8 +87,7 @@ type Decoder struct {
 	lastWritten     []byte
 	lastWrittenEnds []int
 	scratch         []int
-	strs            [8]cachedString // see cachedStr
-	strNext         int
+	strs            map[string]any // see cachedStr
 }
 
 // Member is one member of the top-level object Decoder.Members decoded.

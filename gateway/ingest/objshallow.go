@@ -619,20 +619,20 @@ func memberName(key []byte) string {
 	return string(key)
 }
 
-// cachedString is a decoded string and the same boxed.
-type cachedString struct {
-	s string
-	v any
-}
-
-// maxCachedString is the longest string cachedStr keeps.
-const maxCachedString = 64
+// maxCachedString is the longest string cachedStr keeps, maxCachedStrs
+// how many it keeps (it forgets them all when it has that many).
+const (
+	maxCachedString = 64
+	maxCachedStrs   = 256
+)
 
 // cachedStr is str for the map-free mode, boxed: the few strings it
 // decodes (an envelope's metadata, the members normalize reads) repeat
-// from line to line, so the last few short ones are kept boxed and a
-// repeat costs no allocation (two per string otherwise: the copy and
-// the box).
+// from line to line, so short ones are kept boxed and a repeat costs no
+// allocation (two per string otherwise: the copy and the box). They are
+// kept in a map rather than the last few: a body's hosts alone (16
+// sensors in make bench) outnumbered the eight entries the cache had,
+// and each line then missed.
 func (d *Decoder) cachedStr() (v any, enc span, ok bool) {
 	b := d.b
 	start := d.i
@@ -652,16 +652,18 @@ func (d *Decoder) cachedStr() (v any, enc span, ok bool) {
 			if len(raw) > maxCachedString {
 				return string(raw), enc, true
 			}
-			for k := range d.strs {
-				if e := &d.strs[k]; e.v != nil && e.s == string(raw) {
-					return e.v, enc, true
-				}
+			if v, hit := d.strs[string(raw)]; hit {
+				return v, enc, true
 			}
-			e := &d.strs[d.strNext%len(d.strs)]
-			d.strNext++
-			e.s = string(raw)
-			e.v = e.s
-			return e.v, enc, true
+			if d.strs == nil {
+				d.strs = make(map[string]any)
+			} else if len(d.strs) >= maxCachedStrs {
+				clear(d.strs)
+			}
+			s := string(raw)
+			v = s
+			d.strs[s] = v
+			return v, enc, true
 		case strEscape:
 			s, enc, ok := d.escaped(start)
 			return s, enc, ok

@@ -26,6 +26,7 @@ package ndjson
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -278,14 +279,12 @@ func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream 
 	if s, ok := env.Event.(string); ok && strings.TrimSpace(s) == "" {
 		return gateway.Event{}, ingest.Errorf(gateway.CodeBlankField, proto, lineNo, n, "\"event\" is blank")
 	}
-	for _, p := range [...]struct {
-		v   string
-		dst *string
-	}{{env.Source, &m.Source}, {env.Sourcetype, &m.Sourcetype}, {env.Host, &m.Host}, {env.Index, &m.Index}} {
-		if p.v != "" {
-			*p.dst = p.v
-		}
-	}
+	// Field by field: a table of pointers into m (as this was) moved m
+	// to the heap, an allocation per line.
+	m.Source = cmp.Or(env.Source, m.Source)
+	m.Sourcetype = cmp.Or(env.Sourcetype, m.Sourcetype)
+	m.Host = cmp.Or(env.Host, m.Host)
+	m.Index = cmp.Or(env.Index, m.Index)
 	t, err := ParseTime(env.Time)
 	if err != nil {
 		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "invalid \"time\"", err)
