@@ -84,10 +84,13 @@ type Decoder struct {
 	// lastWritten are the first of lastNames as written, each with its
 	// quotes and colon (`"name":`), concatenated and ending at
 	// lastWrittenEnds: see predictName.
-	lastWritten     []byte
-	lastWrittenEnds []int
-	scratch         []int
-	strs            map[string]any // see cachedStr
+	lastWritten []byte
+	// members: MembersShallow runs (a record's encoding may stay in the
+	// input); asWritten: the record's encoding is its bytes as written.
+	members, asWritten bool
+	lastWrittenEnds    []int
+	scratch            []int
+	strs               map[string]any // see cachedStr
 }
 
 // Member is one member of the top-level object Decoder.Members decoded.
@@ -99,13 +102,23 @@ type Member struct {
 	// Raw is the value's bytes as written; it aliases the input.
 	Raw []byte
 	// Canonical, when Value is an object (or Shallow), is its canonical
-	// encoding (the form of gateway.Event.FieldsCanonical). The Decoder
-	// never writes to it again, so it may be kept as it is (it shares a
-	// block with other lines' encodings: do not modify it).
+	// encoding (the form of gateway.Event.FieldsCanonical). Unless
+	// Written, the Decoder never writes to it again, so it may be kept
+	// as it is (it shares a block with other lines' encodings: do not
+	// modify it).
 	Canonical []byte
 	// Shallow is set by the map-free mode (MembersShallow) for an object
 	// value: Value is nil, Canonical its encoding and Fields its members.
 	Shallow bool
+	// Written is set by the map-free mode when a Shallow member's
+	// canonical encoding is its bytes as written (a compact object with
+	// its names in order, its values copied as they are): Canonical is
+	// then Raw itself, in the input, not a copy the Decoder keeps, and
+	// RawAt is where Raw starts in the input. A caller that keeps it
+	// past the input takes it from its own copy of the input, at RawAt
+	// (the NDJSON and HEC parsers: from the event's Raw).
+	Written bool
+	RawAt   int
 	// Fields lists a Shallow member's own members in input order; it is
 	// valid until the Decoder's next call and aliases the input.
 	Fields Fields
@@ -246,6 +259,25 @@ func KeepCanonical(ev *gateway.Event, obj map[string]any, canonical []byte) {
 		return
 	}
 	ev.FieldsCanonical = canonical
+}
+
+// WrittenIn returns the canonical encoding a Shallow member gave
+// (canonical, written and at: its Canonical, Written and RawAt) for an
+// event whose Raw is raw, a copy of the Decoder's input: canonical when
+// the Decoder wrote it (a copy it keeps), and when written (the encoding
+// is the member's bytes as written, in the input) the same bytes in raw,
+// so that the event holds neither a reference to the caller's input nor
+// a second copy of those bytes. raw not being that copy (too short) is a
+// caller's bug; the bytes are then copied out of the input.
+func WrittenIn(raw, canonical []byte, written bool, at int) []byte {
+	if !written {
+		return canonical
+	}
+	end := at + len(canonical)
+	if at < 0 || end > len(raw) {
+		return slices.Clone(canonical)
+	}
+	return raw[at:end:end]
 }
 
 // Prefix is Members for the JSON object at the start of b (no whitespace

@@ -129,7 +129,8 @@ func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, 
 	if !taken {
 		return nil, false
 	}
-	defer func() { d.endShallow(base, ok) }()
+	d.members = true
+	defer func() { d.members = false; d.endShallow(base, ok) }()
 	d.ws()
 	if !d.eat('{') {
 		return nil, false
@@ -158,11 +159,16 @@ func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, 
 			m := Member{Key: memberName(key)}
 			if d.peek() == '{' {
 				encStart, fieldStart := len(d.enc), len(d.fields)
+				d.asWritten = false
 				if !d.shallowObject(1, true) {
 					return nil, false
 				}
 				m.Shallow = true
-				m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
+				if d.asWritten {
+					m.Canonical, m.Written, m.RawAt = d.b[start:d.i:d.i], true, start
+				} else {
+					m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
+				}
 				m.Fields = Fields{line: d.b, keys: d.keys, s: d.fields[fieldStart:len(d.fields):len(d.fields)]}
 			} else if m.Value, _, ok = d.value(1); !ok {
 				return nil, false
@@ -299,8 +305,14 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 	if record {
 		var asWritten bool
 		if order, asWritten = d.recordOrder(ms, predicted); asWritten && d.copiesAsWritten(ms, open) {
-			// The encoding is the object as written: one copy.
-			d.enc = append(d.enc, d.b[open:d.i]...)
+			// The encoding is the object as written: MembersShallow
+			// hands it out as it is in the input (Member.Written),
+			// ObjectShallow copies it in one piece.
+			if d.members {
+				d.asWritten = true
+			} else {
+				d.enc = append(d.enc, d.b[open:d.i]...)
+			}
 			d.listFields(ms, tbase)
 			return true
 		}

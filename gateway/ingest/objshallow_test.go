@@ -302,3 +302,36 @@ func FuzzDecoderPredicted(f *testing.F) {
 		}
 	})
 }
+
+// TestWrittenIn pins where WrittenIn takes a member's encoding from.
+func TestWrittenIn(t *testing.T) {
+	input := []byte(`{"event":{"a":1}}`)
+	raw := bytes.Clone(input)
+	canon := input[9:16]
+	tests := []struct {
+		name      string
+		written   bool
+		at        int
+		raw       []byte
+		wantInRaw bool
+	}{
+		{"written by the decoder", false, 0, raw, false},
+		{"as written, in raw", true, 9, raw, true},
+		{"raw too short: copied", true, 9, raw[:10], false},
+		{"negative offset: copied", true, -1, raw, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := WrittenIn(tt.raw, canon, tt.written, tt.at)
+			if !bytes.Equal(got, canon) {
+				t.Fatalf("got %q, want %q", got, canon)
+			}
+			if inRaw := &got[0] == &raw[9]; inRaw != tt.wantInRaw {
+				t.Errorf("in raw %v, want %v", inRaw, tt.wantInRaw)
+			}
+			if inInput := &got[0] == &input[9]; inInput == tt.written {
+				t.Errorf("in the input %v (written %v)", inInput, tt.written)
+			}
+		})
+	}
+}

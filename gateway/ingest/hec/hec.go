@@ -78,9 +78,12 @@ type envelope struct {
 
 	// isKept: the map-free decode took the envelope (see fastEnvelope);
 	// eventValue is nil, kept is normalize's result for the event object
-	// (no Fields) and eventCanon its fields.
-	isKept bool
-	kept   normalize.Result
+	// (no Fields) and eventCanon its fields, in the envelope's bytes
+	// when eventWritten (at eventAt: see ingest.WrittenIn).
+	isKept       bool
+	kept         normalize.Result
+	eventWritten bool
+	eventAt      int
 }
 
 // envelopeNames are the envelope's member names, in the order of its
@@ -162,7 +165,7 @@ func fillEnvelope(dec *ingest.Decoder, members []ingest.Member, env *envelope) b
 				env.isKept, env.kept = true, r
 			}
 			env.Event, env.eventValue, env.decoded = json.RawMessage(mem.Raw), mem.Value, true
-			env.eventCanon = mem.Canonical
+			env.eventCanon, env.eventWritten, env.eventAt = mem.Canonical, mem.Written, mem.RawAt
 		case 6:
 			switch v := mem.Value.(type) {
 			case nil:
@@ -341,7 +344,7 @@ func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *norm
 		// Kept as decoded, with no "fields" to merge: the fields are the
 		// encoding the decoder wrote, and there is no map.
 		ev := env.kept.Event(m, bytes.TrimSpace(raw), t)
-		ev.FieldsCanonical = env.eventCanon
+		ev.FieldsCanonical = ingest.WrittenIn(ev.Raw, env.eventCanon, env.eventWritten, env.eventAt)
 		return ev, nil
 	}
 	var r normalize.Result

@@ -61,9 +61,12 @@ type envelope struct {
 
 	// isKept: the map-free decode took the line (see fastEnvelope); Event
 	// is nil, kept is normalize's result for it (no Fields) and
-	// eventCanon its fields.
-	isKept bool
-	kept   normalize.Result
+	// eventCanon its fields, in the line when eventWritten (at eventAt:
+	// see ingest.WrittenIn).
+	isKept       bool
+	kept         normalize.Result
+	eventWritten bool
+	eventAt      int
 }
 
 // envelopeNames are the envelope's member names, in the order of the
@@ -145,7 +148,7 @@ func fillEnvelope(dec *ingest.Decoder, members []ingest.Member, env *envelope) b
 				env.isKept, env.kept = true, r
 			}
 			env.Event = mem.Value
-			env.eventCanon = mem.Canonical
+			env.eventCanon, env.eventWritten, env.eventAt = mem.Canonical, mem.Written, mem.RawAt
 		case 6:
 			switch v := mem.Value.(type) {
 			case nil:
@@ -293,7 +296,7 @@ func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream 
 		// Kept as decoded, with nothing to merge: the fields are the
 		// encoding the decoder wrote, and there is no map.
 		ev := env.kept.Event(m, line, t)
-		ev.FieldsCanonical = env.eventCanon
+		ev.FieldsCanonical = ingest.WrittenIn(ev.Raw, env.eventCanon, env.eventWritten, env.eventAt)
 		return ev, nil
 	}
 	var r normalize.Result
