@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"reflect"
@@ -298,29 +299,56 @@ func (d *Decoder) Prefix(b []byte) (members []Member, end int, ok bool) {
 // Members checks the syntax), or -1 when b does not start with one that
 // ends. Cutting the object out first keeps the decoder's copy of its
 // input and its UTF-8 check to that one object.
+//
+// It is a pass over every byte of every HEC envelope (13 % of the HEC
+// handler's CPU when it went byte by byte), so bytes are classified by
+// table and a string's end is found with bytes.IndexByte: a quote ends
+// the string when an even number of backslashes precede it.
+// FuzzObjectEnd checks it against the byte-by-byte scan.
 func objectEnd(b []byte) int {
 	if len(b) == 0 || b[0] != '{' {
 		return -1
 	}
 	depth := 0
 	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '{', '[':
+		switch endClass[b[i]] {
+		case endOther:
+		case endOpen:
 			depth++
-		case '}', ']':
+		case endClose:
 			if depth--; depth == 0 {
 				return i + 1
 			}
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
+		case endQuote:
+			open := i
+			for {
+				j := bytes.IndexByte(b[i+1:], '"')
+				if j < 0 {
+					return -1
+				}
+				i += 1 + j
+				k := i - 1
+				for k > open && b[k] == '\\' {
+					k--
+				}
+				if (i-1-k)%2 == 0 {
+					break // not escaped: the string ends here
 				}
 			}
 		}
 	}
 	return -1
 }
+
+// The classes of bytes objectEnd tells apart.
+const (
+	endOther = iota
+	endOpen
+	endClose
+	endQuote
+)
+
+var endClass = [256]byte{'{': endOpen, '[': endOpen, '}': endClose, ']': endClose, '"': endQuote}
 
 // MemberIndex returns the index in names of the struct member
 // encoding/json would decode the object member key into, for a struct
