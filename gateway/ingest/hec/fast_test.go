@@ -120,14 +120,7 @@ func BenchmarkEventsPath(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				for _, e := range evs {
-					if err := e.Validate(); err != nil {
-						b.Fatal(err)
-					}
-					if _, err := e.Canonical(); err != nil {
-						b.Fatal(err)
-					}
-				}
+				ingesttest.StoreWork(b, evs)
 			}
 			rate(1000)
 		})
@@ -148,14 +141,7 @@ func BenchmarkKDDPath(b *testing.B) {
 		if err != nil || len(evs) != 1000 {
 			b.Fatal(err, len(evs))
 		}
-		for _, e := range evs {
-			if err := e.Validate(); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := e.Canonical(); err != nil {
-				b.Fatal(err)
-			}
-		}
+		ingesttest.StoreWork(b, evs)
 	}
 	rate(1000)
 }

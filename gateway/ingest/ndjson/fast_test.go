@@ -181,14 +181,7 @@ func BenchmarkHandlerPath(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				for _, e := range res.Events {
-					if err := e.Validate(); err != nil {
-						b.Fatal(err)
-					}
-					if _, err := e.Canonical(); err != nil {
-						b.Fatal(err)
-					}
-				}
+				ingesttest.StoreWork(b, res.Events)
 			}
 			rate(1000)
 		})
@@ -248,14 +241,7 @@ func BenchmarkKDDPath(b *testing.B) {
 		if err != nil || len(res.Events) != 1000 {
 			b.Fatal(err, len(res.Events))
 		}
-		for _, e := range res.Events {
-			if err := e.Validate(); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := e.Canonical(); err != nil {
-				b.Fatal(err)
-			}
-		}
+		ingesttest.StoreWork(b, res.Events)
 	}
 	rate(1000)
 }

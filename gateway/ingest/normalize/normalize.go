@@ -148,21 +148,7 @@ var keptNames = [...]string{"dns.question.name", "event.category", "event", "@ti
 
 // keptName returns key's index in keptNames, -1 for none.
 func keptName[K string | []byte](key K) int {
-	switch string(key) {
-	case "dns.question.name":
-		return 0
-	case "event.category":
-		return 1
-	case "event":
-		return 2
-	case "@timestamp":
-		return 3
-	case "host":
-		return 4
-	case "host.name":
-		return 5
-	}
-	return -1
+	return max(shallowName(key), -1)
 }
 
 // recognisable is shallowName's answer for a name MayRecognise takes.
@@ -171,7 +157,7 @@ const recognisable = -2
 // shallowName is keptName, or recognisable for a name MayRecognise
 // takes, in one switch: Shallow asks both of every member of the
 // record (41 of an NSL-KDD row).
-func shallowName(key []byte) int {
+func shallowName[K string | []byte](key K) int {
 	switch string(key) {
 	case "id.orig_h", "event_type", "winlog", "EventID":
 		return recognisable
