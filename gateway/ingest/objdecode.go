@@ -85,11 +85,11 @@ type Decoder struct {
 	// lastWritten are the first of lastNames as written, each with its
 	// quotes and colon (`"name":`), concatenated and ending at
 	// lastWrittenEnds: see predictName.
-	lastWritten []byte
+	lastWritten     []byte
+	lastWrittenEnds []int
 	// members: MembersShallow runs (a record's encoding may stay in the
 	// input); asWritten: the record's encoding is its bytes as written.
 	members, asWritten bool
-	lastWrittenEnds    []int
 	scratch            []int
 	strs               map[string]any // see cachedStr
 }
