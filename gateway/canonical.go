@@ -49,13 +49,19 @@ const canonicalDepth = 32
 // appendCanonical appends e's canonical encoding (e's times already in
 // UTC) to dst. ok is false when some part of e needs encoding/json's
 // error handling (an invalid time or value): the caller then marshals
-// the whole event with encoding/json to get its exact error.
-func appendCanonical(dst []byte, e *Event) ([]byte, bool) {
-	if !timeOK(e.Received) || !timeOK(e.Time) {
+// the whole event with encoding/json to get its exact error. sized is
+// true when canonicalSize accepted e: its times are then in range and
+// its header strings plain, which this need not check again.
+func appendCanonical(dst []byte, e *Event, sized bool) ([]byte, bool) {
+	if !sized && (!timeOK(e.Received) || !timeOK(e.Time)) {
 		return dst, false
 	}
+	str := appendJSONString
+	if sized {
+		str = appendPlainString
+	}
 	dst = append(dst, `{"id":`...)
-	dst = appendJSONString(dst, e.ID)
+	dst = str(dst, e.ID)
 	dst = append(dst, `,"seq":`...)
 	dst = strconv.AppendUint(dst, e.Seq, 10)
 	dst = append(dst, `,"received":"`...)
@@ -63,19 +69,19 @@ func appendCanonical(dst []byte, e *Event) ([]byte, bool) {
 	dst = append(dst, `","time":"`...)
 	dst = e.Time.AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","source":`...)
-	dst = appendJSONString(dst, e.Source)
+	dst = str(dst, e.Source)
 	dst = append(dst, `,"sourcetype":`...)
-	dst = appendJSONString(dst, e.Sourcetype)
+	dst = str(dst, e.Sourcetype)
 	if e.Host != "" {
 		dst = append(dst, `,"host":`...)
-		dst = appendJSONString(dst, e.Host)
+		dst = str(dst, e.Host)
 	}
 	if e.Index != "" {
 		dst = append(dst, `,"index":`...)
-		dst = appendJSONString(dst, e.Index)
+		dst = str(dst, e.Index)
 	}
 	dst = append(dst, `,"class":`...)
-	dst = appendJSONString(dst, string(e.Class))
+	dst = str(dst, string(e.Class))
 	if e.FieldsCanonical != nil {
 		// Fields may be nil (ingest's map-free path): the bytes are the
 		// fields. "{}", an empty object, is omitted as empty Fields are.
@@ -193,12 +199,17 @@ func plainJSON(s string) bool {
 	return true
 }
 
+// appendPlainString appends s, known to be plainJSON, between quotes.
+func appendPlainString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
 // appendJSONString appends s as encoding/json writes a string.
 func appendJSONString(dst []byte, s string) []byte {
 	if plainJSON(s) {
-		dst = append(dst, '"')
-		dst = append(dst, s...)
-		return append(dst, '"')
+		return appendPlainString(dst, s)
 	}
 	b, _ := json.Marshal(s) // a string always encodes
 	return append(dst, b...)

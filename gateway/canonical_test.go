@@ -140,6 +140,24 @@ func FuzzCanonical(f *testing.F) {
 		if gerr == nil && !bytes.Equal(got, want) {
 			t.Fatalf("Canonical =\n%q\nencoding/json\n%q", got, want)
 		}
+		// The ingest shape (no labels, the fields as FieldsCanonical,
+		// which canonicalSize sizes): the same bytes as encoding/json
+		// writes for the fields as a map.
+		ev.Labels = nil
+		want, werr = json.Marshal(ev)
+		if werr != nil {
+			return
+		}
+		if ev.Fields != nil {
+			fc, err := json.Marshal(ev.Fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev.Fields, ev.FieldsCanonical = nil, fc
+		}
+		if got, gerr = ev.Canonical(); gerr != nil || !bytes.Equal(got, want) {
+			t.Fatalf("ingest shape: Canonical =\n%q (%v)\nencoding/json\n%q", got, gerr, want)
+		}
 	})
 }
 

@@ -189,7 +189,7 @@ func (e Event) Canonical() ([]byte, error) {
 	if n, ok := canonicalSize(&e); ok {
 		// The ingest shape: encoded straight into its own exactly sized
 		// slice, with no scratch buffer to copy out of.
-		b, ok := appendCanonical(make([]byte, 0, n), &e)
+		b, ok := appendCanonical(make([]byte, 0, n), &e, true)
 		if ok {
 			return b, nil
 		}
@@ -218,7 +218,7 @@ func (e Event) Canonical() ([]byte, error) {
 // fsync): for the shapes canonicalSize does not size.
 func canonicalPooled(e *Event) ([]byte, bool) {
 	buf := canonicalBufs.Get().(*[]byte)
-	b, ok := appendCanonical((*buf)[:0], e)
+	b, ok := appendCanonical((*buf)[:0], e, false)
 	out := slices.Clone(b)
 	if cap(b) <= maxPooledCanonical {
 		*buf = b

@@ -8,6 +8,8 @@ import (
 
 	"github.com/bytedance/sonic"
 	gojson "github.com/goccy/go-json"
+
+	"github.com/ledgerguard/ledgerguard/gateway/ingest/internal/ingesttest"
 )
 
 // benchEnvelope is the shape the NDJSON and HEC parsers decode each line
@@ -106,4 +108,24 @@ func BenchmarkDecoders(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkKDDShallow is the map-free decode alone (MembersShallow, as
+// NDJSON calls it) of each line of a body of real NSL-KDD rows
+// (ingesttest.KDDBody); skipped without the shared data.
+func BenchmarkKDDShallow(b *testing.B) {
+	body := ingesttest.KDDBody(b, 1000)
+	lines := bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n"))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	rate := ingesttest.Rate(b)
+	var d Decoder
+	for b.Loop() {
+		for _, line := range lines {
+			if _, ok := d.MembersShallow(line, nil); !ok {
+				b.Fatal("not decoded")
+			}
+		}
+	}
+	rate(len(lines))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ledgerguard/ledgerguard/gateway"
+	"github.com/ledgerguard/ledgerguard/gateway/ingest/internal/ingesttest"
 )
 
 // decoderSeeds are lines the fast path takes and lines it must leave to
@@ -215,5 +216,68 @@ func TestMemberIndex(t *testing.T) {
 		if got, ok := MemberIndex(tt.key, names); got != tt.want || ok != tt.wantOK {
 			t.Errorf("MemberIndex(%q) = %d, %v; want %d, %v", tt.key, got, ok, tt.want, tt.wantOK)
 		}
+	}
+}
+
+// objectEndBytewise is objectEnd as it was, byte by byte: the reference
+// FuzzObjectEnd checks it against.
+func objectEndBytewise(b []byte) int {
+	if len(b) == 0 || b[0] != '{' {
+		return -1
+	}
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// FuzzObjectEnd checks objectEnd against the byte-by-byte scan.
+func FuzzObjectEnd(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":"}"}x`, `{"a":"\"}"}`, `{"a":"\\"}`, `{"a":"\\\"}"}`, `{"a":["]",{"b":"\\\\"}]}{}`,
+		`{"a":"x\`, `{"a":"x\\`, `{"a`, `{"\\\\\\\\":1}`, `[]`, `{"a":[}`, `{"":"\"\\"}`, `{"a":1}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := objectEnd(b), objectEndBytewise(b); got != want {
+			t.Fatalf("objectEnd(%q) = %d, byte by byte %d", b, got, want)
+		}
+	})
+}
+
+// BenchmarkObjectEnd is objectEnd against the byte-by-byte scan on the
+// envelopes of a body of real NSL-KDD rows (ingesttest.KDDBody), as HEC
+// cuts each one out; skipped without the shared data.
+func BenchmarkObjectEnd(b *testing.B) {
+	body := ingesttest.KDDBody(b, 1000)
+	for _, bc := range []struct {
+		name string
+		end  func([]byte) int
+	}{{"bytewise", objectEndBytewise}, {"indexbyte", objectEnd}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				for rest := body; len(rest) > 1; {
+					n := bc.end(rest)
+					if n < 0 {
+						b.Fatal("no end")
+					}
+					rest = rest[n+1:] // past the newline
+				}
+			}
+		})
 	}
 }

@@ -129,7 +129,8 @@ func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, 
 	if !taken {
 		return nil, false
 	}
-	defer func() { d.endShallow(base, ok) }()
+	d.members = true
+	defer func() { d.members = false; d.endShallow(base, ok) }()
 	d.ws()
 	if !d.eat('{') {
 		return nil, false
@@ -158,11 +159,16 @@ func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, 
 			m := Member{Key: memberName(key)}
 			if d.peek() == '{' {
 				encStart, fieldStart := len(d.enc), len(d.fields)
+				d.asWritten = false
 				if !d.shallowObject(1, true) {
 					return nil, false
 				}
 				m.Shallow = true
-				m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
+				if d.asWritten {
+					m.Canonical, m.Written, m.RawAt = d.b[start:d.i:d.i], true, start
+				} else {
+					m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
+				}
 				m.Fields = Fields{line: d.b, keys: d.keys, s: d.fields[fieldStart:len(d.fields):len(d.fields)]}
 			} else if m.Value, _, ok = d.value(1); !ok {
 				return nil, false
@@ -248,23 +254,36 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 	if depth >= decoderDepth {
 		return false
 	}
+	open := d.i
 	d.i++ // '{'
 	base, tbase := len(d.sstack), len(d.tmp)
 	defer func() { d.sstack = d.sstack[:base] }()
+	predicted := 0 // the record's members whose names the last record's predicted
 	d.ws()
 	if !d.eat('}') {
 		for more := true; more; {
 			d.ws()
-			if d.peek() != '"' {
-				return false
-			}
-			key, esc, keyEnc, ok := d.skey()
-			if !ok {
-				return false
-			}
-			d.ws()
-			if !d.eat(':') {
-				return false
+			var key, keyEnc span
+			var esc bool
+			if w := d.predictName(record, predicted, len(d.sstack)-base); w > 0 {
+				// The name the last record had here, as written (quotes
+				// and colon included): what skey and the colon would read.
+				at, w := int32(d.i), int32(w)
+				key, keyEnc = span{at + 1, at + w - 2}, span{at, at + w - 1}
+				d.i += int(w)
+				predicted++
+			} else {
+				if d.peek() != '"' {
+					return false
+				}
+				var ok bool
+				if key, esc, keyEnc, ok = d.skey(); !ok {
+					return false
+				}
+				d.ws()
+				if !d.eat(':') {
+					return false
+				}
 			}
 			d.ws()
 			if record && d.stop != nil && d.stop(d.keyAt(key, esc), true) {
@@ -284,7 +303,19 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 	ms := d.sstack[base:]
 	var order []int
 	if record {
-		order = d.recordOrder(ms)
+		var asWritten bool
+		if order, asWritten = d.recordOrder(ms, predicted); asWritten && d.copiesAsWritten(ms, open) {
+			// The encoding is the object as written: MembersShallow
+			// hands it out as it is in the input (Member.Written),
+			// ObjectShallow copies it in one piece.
+			if d.members {
+				d.asWritten = true
+			} else {
+				d.enc = append(d.enc, d.b[open:d.i]...)
+			}
+			d.listFields(ms, tbase)
+			return true
+		}
 	} else {
 		order = d.scratchOrder(ms)
 	}
@@ -322,10 +353,7 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 	out = append(out, '}')
 	if record {
 		d.enc = out
-		for i := range ms {
-			d.fields = append(d.fields, fieldSpan{key: ms[i].key, esc: ms[i].esc, raw: ms[i].raw})
-		}
-		d.tmp = d.tmp[:tbase]
+		d.listFields(ms, tbase)
 		return true
 	}
 	// The members' encodings before mark are no longer needed: move the
@@ -333,6 +361,35 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 	n := copy(out[tbase:], out[mark:])
 	d.tmp = out[:tbase+n]
 	return true
+}
+
+// listFields lists the record's members ms in d.fields and drops what
+// its values wrote to d.tmp (from tbase on).
+func (d *Decoder) listFields(ms []smember, tbase int) {
+	for i := range ms {
+		d.fields = append(d.fields, fieldSpan{key: ms[i].key, esc: ms[i].esc, raw: ms[i].raw})
+	}
+	d.tmp = d.tmp[:tbase]
+}
+
+// copiesAsWritten reports whether the canonical encoding of the object
+// that starts at open and ends just before d.i, whose members ms are in
+// the order of their names with none repeated, is its bytes as written:
+// every name and value is copied as written (keyEnc set, no tmp) and
+// nothing stands between them but the ':' and ',' the encoding writes
+// (no whitespace). Records shipped by encoding/json's Marshal (as the
+// bench's NSL-KDD rows are) and other compact writers that sort their
+// names are so; the member-by-member encoding is then one copy.
+func (d *Decoder) copiesAsWritten(ms []smember, open int) bool {
+	next := int32(open + 1) // where the next member's name must start
+	for i := range ms {
+		e := &ms[i]
+		if e.tmp || e.keyEnc.to == 0 || e.keyEnc.from != next || e.val.from != e.keyEnc.to+1 {
+			return false
+		}
+		next = e.val.to + 1 // past the ',' (or the '}' after the last)
+	}
+	return int(next) == d.i
 }
 
 // shallowValue encodes the value at d.i: its canonical encoding is the
@@ -465,8 +522,13 @@ func (d *Decoder) keyAt(at span, esc bool) []byte {
 
 // recordOrder is order for the record's members: lines of one source
 // repeat their names, so the last order computed is reused when the
-// names are the same, in the same input order, as last time.
-func (d *Decoder) recordOrder(ms []smember) []int {
+// names are the same, in the same input order, as last time. asWritten
+// is true when that order is the input order with no name repeated
+// (names strictly increasing).
+func (d *Decoder) recordOrder(ms []smember, predicted int) (order []int, asWritten bool) {
+	if predicted == len(ms) && len(d.lastEnds) == len(ms) {
+		return d.lastSOrder, d.lastSInOrder // every name read as the last record's
+	}
 	if len(d.lastEnds) == len(ms) {
 		same, from := true, 0
 		for i := range ms {
@@ -477,16 +539,52 @@ func (d *Decoder) recordOrder(ms []smember) []int {
 			from = d.lastEnds[i]
 		}
 		if same {
-			return d.lastSOrder
+			return d.lastSOrder, d.lastSInOrder
 		}
 	}
 	d.lastNames, d.lastEnds = d.lastNames[:0], d.lastEnds[:0]
+	d.lastWritten, d.lastWrittenEnds = d.lastWritten[:0], d.lastWrittenEnds[:0]
+	d.lastSInOrder = true
 	for i := range ms {
-		d.lastNames = append(d.lastNames, d.keyOf(&ms[i])...)
+		e := &ms[i]
+		if i > 0 && bytes.Compare(d.keyOf(&ms[i-1]), d.keyOf(e)) >= 0 {
+			d.lastSInOrder = false
+		}
+		d.lastNames = append(d.lastNames, d.keyOf(e)...)
 		d.lastEnds = append(d.lastEnds, len(d.lastNames))
+		// The names predictName offers: plain ones (written as they
+		// read, keyEnc) followed by their colon, up to the first other.
+		if len(d.lastWrittenEnds) == i && !e.esc && e.keyEnc.to != 0 && int(e.keyEnc.to) < len(d.b) && d.b[e.keyEnc.to] == ':' {
+			d.lastWritten = append(d.lastWritten, d.b[e.keyEnc.from:e.keyEnc.to+1]...)
+			d.lastWrittenEnds = append(d.lastWrittenEnds, len(d.lastWritten))
+		}
 	}
 	d.lastSOrder = d.sortMembers(d.lastSOrder[:0], ms)
-	return d.lastSOrder
+	return d.lastSOrder, d.lastSInOrder
+}
+
+// predictName returns the length of the i-th name of the last record
+// whose order recordOrder computed, as written with its quotes and the
+// colon after it (`"kdd.flag":`), when the input at d.i starts with it
+// and the record's first predicted members (all of them: i ==
+// predicted) were read so too; 0 otherwise. Such a name is plain (no
+// escape, quote or control character), so those bytes are exactly what
+// skey and the colon would read: lines of one source repeat their names
+// in the same order, and one comparison replaces the scan of each name
+// and recordOrder's comparison of the names with the last record's.
+func (d *Decoder) predictName(record bool, predicted, i int) int {
+	if !record || predicted != i || i >= len(d.lastWrittenEnds) {
+		return 0
+	}
+	from := 0
+	if i > 0 {
+		from = d.lastWrittenEnds[i-1]
+	}
+	want := d.lastWritten[from:d.lastWrittenEnds[i]]
+	if len(d.b)-d.i < len(want) || string(d.b[d.i:d.i+len(want)]) != string(want) {
+		return 0
+	}
+	return len(want)
 }
 
 // scratchOrder is order for a nested object, in scratch space of its own
@@ -533,20 +631,20 @@ func memberName(key []byte) string {
 	return string(key)
 }
 
-// cachedString is a decoded string and the same boxed.
-type cachedString struct {
-	s string
-	v any
-}
-
-// maxCachedString is the longest string cachedStr keeps.
-const maxCachedString = 64
+// maxCachedString is the longest string cachedStr keeps, maxCachedStrs
+// how many it keeps (it forgets them all when it has that many).
+const (
+	maxCachedString = 64
+	maxCachedStrs   = 256
+)
 
 // cachedStr is str for the map-free mode, boxed: the few strings it
 // decodes (an envelope's metadata, the members normalize reads) repeat
-// from line to line, so the last few short ones are kept boxed and a
-// repeat costs no allocation (two per string otherwise: the copy and
-// the box).
+// from line to line, so short ones are kept boxed and a repeat costs no
+// allocation (two per string otherwise: the copy and the box). They are
+// kept in a map rather than the last few: a body's hosts alone (16
+// sensors in make bench) outnumbered the eight entries the cache had,
+// and each line then missed.
 func (d *Decoder) cachedStr() (v any, enc span, ok bool) {
 	b := d.b
 	start := d.i
@@ -566,16 +664,18 @@ func (d *Decoder) cachedStr() (v any, enc span, ok bool) {
 			if len(raw) > maxCachedString {
 				return string(raw), enc, true
 			}
-			for k := range d.strs {
-				if e := &d.strs[k]; e.v != nil && e.s == string(raw) {
-					return e.v, enc, true
-				}
+			if v, hit := d.strs[string(raw)]; hit {
+				return v, enc, true
 			}
-			e := &d.strs[d.strNext%len(d.strs)]
-			d.strNext++
-			e.s = string(raw)
-			e.v = e.s
-			return e.v, enc, true
+			if d.strs == nil {
+				d.strs = make(map[string]any)
+			} else if len(d.strs) >= maxCachedStrs {
+				clear(d.strs)
+			}
+			s := string(raw)
+			v = s
+			d.strs[s] = v
+			return v, enc, true
 		case strEscape:
 			s, enc, ok := d.escaped(start)
 			return s, enc, ok

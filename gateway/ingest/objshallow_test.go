@@ -227,3 +227,111 @@ func TestDecoderShallowMatchesMaps(t *testing.T) {
 		t.Errorf("only %d seeds decoded", taken)
 	}
 }
+
+// FuzzDecoderPredicted checks the map-free mode's shortcuts for a record
+// that repeats the last one's names (predictName, recordOrder's cache,
+// the encoding copied as written): decoding b right after a, with the
+// same Decoder, gives what a fresh Decoder gives for b alone (ok,
+// members, canonical encodings, fields), in ObjectShallow (a and b the
+// records) and MembersShallow (a and b envelopes); and the same holds
+// for b decoded twice in a row.
+func FuzzDecoderPredicted(f *testing.F) {
+	for _, p := range [][2]string{
+		{`{"a":1,"b":"x","c":2}`, `{"a":3,"b":"y","c":4}`},
+		{`{"a":1,"b":"x","c":2}`, `{"a":3,"b":"y"}`},
+		{`{"a":1,"b":"x"}`, `{"a":3,"b":"y","c":4}`},
+		{`{"a":1,"b":"x","c":2}`, `{"a":3, "b":"y","c":4}`},
+		{`{"a":1,"b":"x","c":2}`, `{"a":3,"b" :"y","c":4}`},
+		{`{"a":1,"b":"x","c":2}`, `{"a":3,"ab":"y","c":4}`},
+		{`{"a":1,"b":"x","c":2}`, `{"a":3,"b":"y","b":4}`},
+		{`{"a":1,"b":"x","c":2}`, `{"a":3,"c":"y","b":4}`},
+		{`{"a":1,"<":"x","c":2}`, `{"a":3,"<":"y","c":4}`},
+		{`{"a":1,"\u0062":"x","c":2}`, `{"a":3,"b":"y","c":4}`},
+		{`{"a":1,"b":"x","c":2}`, `{"a":3,"\u0062":"y","c":4}`},
+		{`{"b":1,"a":"x"}`, `{"b":2,"a":"<"}`},
+		{`{"a":{"b":1},"c":[1]}`, `{"a":{"b":2},"c":[2]}`},
+		{`{"a":1,"b":2}`, `{"a":1,"b":2`},
+		{`{"a":1,"b":2}`, `{"a":1,"b":2}  `},
+		{`{"event":{"kdd.duration":0,"kdd.flag":"SF"},"host":"h1"}`, `{"event":{"kdd.duration":2,"kdd.flag":"S0"},"host":"h2"}`},
+		{`{"event":{"kdd.duration":0,"kdd.flag":"SF"}}`, `{"event":{"kdd.duration":0,"kdd.flag":"SF","kdd.flag":"S0"}}`},
+	} {
+		f.Add([]byte(p[0]), []byte(p[1]))
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		for _, prev := range [][]byte{a, b} {
+			var d, fresh Decoder
+			d.ObjectShallow(prev, nil)
+			fields, canon, ok := d.ObjectShallow(b, nil)
+			wfields, wcanon, wok := fresh.ObjectShallow(b, nil)
+			if ok != wok || !bytes.Equal(canon, wcanon) {
+				t.Fatalf("%q after %q: ObjectShallow %v %q, fresh decoder %v %q", b, prev, ok, canon, wok, wcanon)
+			}
+			if ok {
+				if fields.Len() != wfields.Len() {
+					t.Fatalf("%q after %q: %d fields, fresh decoder %d", b, prev, fields.Len(), wfields.Len())
+				}
+				for i := range fields.Len() {
+					if !bytes.Equal(fields.Key(i), wfields.Key(i)) || !bytes.Equal(fields.Raw(i), wfields.Raw(i)) {
+						t.Fatalf("%q after %q: field %d %q %q, fresh decoder %q %q", b, prev, i, fields.Key(i), fields.Raw(i), wfields.Key(i), wfields.Raw(i))
+					}
+				}
+			}
+			d, fresh = Decoder{}, Decoder{}
+			d.MembersShallow(prev, nil)
+			members, ok := d.MembersShallow(b, nil)
+			want, wok := fresh.MembersShallow(b, nil)
+			if ok != wok {
+				t.Fatalf("%q after %q: MembersShallow %v, fresh decoder %v", b, prev, ok, wok)
+			}
+			if ok {
+				if len(members) != len(want) {
+					t.Fatalf("%q after %q: %d members, fresh decoder %d", b, prev, len(members), len(want))
+				}
+				for i := range members {
+					g, w := members[i], want[i]
+					if g.Key != w.Key || !bytes.Equal(g.Raw, w.Raw) || !bytes.Equal(g.Canonical, w.Canonical) || g.Shallow != w.Shallow || g.Fields.Len() != w.Fields.Len() {
+						t.Fatalf("%q after %q: member %d %q %q %q, fresh decoder %q %q %q", b, prev, i, g.Key, g.Raw, g.Canonical, w.Key, w.Raw, w.Canonical)
+					}
+					for j := range g.Fields.Len() {
+						if !bytes.Equal(g.Fields.Key(j), w.Fields.Key(j)) || !bytes.Equal(g.Fields.Raw(j), w.Fields.Raw(j)) {
+							t.Fatalf("%q after %q: member %q field %d differs from the fresh decoder's", b, prev, g.Key, j)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestWrittenIn pins where WrittenIn takes a member's encoding from.
+func TestWrittenIn(t *testing.T) {
+	input := []byte(`{"event":{"a":1}}`)
+	raw := bytes.Clone(input)
+	canon := input[9:16]
+	tests := []struct {
+		name      string
+		written   bool
+		at        int
+		raw       []byte
+		wantInRaw bool
+	}{
+		{"written by the decoder", false, 0, raw, false},
+		{"as written, in raw", true, 9, raw, true},
+		{"raw too short: copied", true, 9, raw[:10], false},
+		{"negative offset: copied", true, -1, raw, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := WrittenIn(tt.raw, canon, tt.written, tt.at)
+			if !bytes.Equal(got, canon) {
+				t.Fatalf("got %q, want %q", got, canon)
+			}
+			if inRaw := &got[0] == &raw[9]; inRaw != tt.wantInRaw {
+				t.Errorf("in raw %v, want %v", inRaw, tt.wantInRaw)
+			}
+			if inInput := &got[0] == &input[9]; inInput == tt.written {
+				t.Errorf("in the input %v (written %v)", inInput, tt.written)
+			}
+		})
+	}
+}

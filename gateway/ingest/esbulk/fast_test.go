@@ -95,14 +95,7 @@ func BenchmarkSourcePath(b *testing.B) {
 				if err != nil || res.Errors() {
 					b.Fatalf("parse: %v, item errors %v", err, res.Errors())
 				}
-				for _, e := range res.Events {
-					if err := e.Validate(); err != nil {
-						b.Fatal(err)
-					}
-					if _, err := e.Canonical(); err != nil {
-						b.Fatal(err)
-					}
-				}
+				ingesttest.StoreWork(b, res.Events)
 			}
 			rate(1000)
 		})

@@ -120,16 +120,28 @@ func BenchmarkEventsPath(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				for _, e := range evs {
-					if err := e.Validate(); err != nil {
-						b.Fatal(err)
-					}
-					if _, err := e.Canonical(); err != nil {
-						b.Fatal(err)
-					}
-				}
+				ingesttest.StoreWork(b, evs)
 			}
 			rate(1000)
 		})
 	}
+}
+
+// BenchmarkKDDPath is BenchmarkEventsPath's fast path on real NSL-KDD
+// rows as `make bench` sends them (ingesttest.KDDBody). Skipped without
+// the shared data.
+func BenchmarkKDDPath(b *testing.B) {
+	body := ingesttest.KDDBody(b, 1000)
+	lim := ingest.Limits{}.WithDefaults()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	rate := ingesttest.Rate(b)
+	for b.Loop() {
+		evs, err := ParseEvents(body, meta(), lim)
+		if err != nil || len(evs) != 1000 {
+			b.Fatal(err, len(evs))
+		}
+		ingesttest.StoreWork(b, evs)
+	}
+	rate(1000)
 }

@@ -41,6 +41,7 @@ package hec
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -77,9 +78,12 @@ type envelope struct {
 
 	// isKept: the map-free decode took the envelope (see fastEnvelope);
 	// eventValue is nil, kept is normalize's result for the event object
-	// (no Fields) and eventCanon its fields.
-	isKept bool
-	kept   normalize.Result
+	// (no Fields) and eventCanon its fields, in the envelope's bytes
+	// when eventWritten (at eventAt: see ingest.WrittenIn).
+	isKept       bool
+	kept         normalize.Result
+	eventWritten bool
+	eventAt      int
 }
 
 // envelopeNames are the envelope's member names, in the order of its
@@ -161,7 +165,7 @@ func fillEnvelope(dec *ingest.Decoder, members []ingest.Member, env *envelope) b
 				env.isKept, env.kept = true, r
 			}
 			env.Event, env.eventValue, env.decoded = json.RawMessage(mem.Raw), mem.Value, true
-			env.eventCanon = mem.Canonical
+			env.eventCanon, env.eventWritten, env.eventAt = mem.Canonical, mem.Written, mem.RawAt
 		case 6:
 			switch v := mem.Value.(type) {
 			case nil:
@@ -241,8 +245,12 @@ func parseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event
 // building and validating each event are the same for the fast decoder
 // and encoding/json.
 func envelopes(body []byte, m ingest.Meta, lim ingest.Limits, next func(start, n int, env *envelope) (end int, err error)) ([]gateway.Event, error) {
-	var events []gateway.Event
+	// Sized from the line count (bench and most senders put one envelope
+	// a line) so a 1,000-event body is not grown and copied ten times;
+	// capped, as envelopes may also be spread over many lines each.
+	events := make([]gateway.Event, 0, min(bytes.Count(body, []byte{'\n'})+1, lim.MaxEvents, maxPresized))
 	stream := normalize.NewStream(m.Received)
+	var env envelope // reused (reset below): next's closure moved a fresh one per event to the heap
 	start := 0
 	for n := 0; ; n++ {
 		for start < len(body) && isSpace(body[start]) {
@@ -254,7 +262,7 @@ func envelopes(body []byte, m ingest.Meta, lim ingest.Limits, next func(start, n
 		if err := lim.CheckEvents(proto, n+1, 0); err != nil {
 			return nil, err
 		}
-		var env envelope
+		env = envelope{}
 		end, err := next(start, n, &env)
 		if err != nil {
 			return nil, err
@@ -278,6 +286,9 @@ func envelopes(body []byte, m ingest.Meta, lim ingest.Limits, next func(start, n
 	return events, nil
 }
 
+// maxPresized is the most events envelopes sizes its slice for up front.
+const maxPresized = 4096
+
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // valid refuses an event without a canonical encoding as invalid data
@@ -298,28 +309,29 @@ func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *norm
 	// env.Event holds exactly one JSON value (the envelope decode cut it
 	// out), so the strict decode refuses nothing Decode would accept.
 	if !env.decoded {
-		if err := ingest.DecodeStrict(env.Event, &event); err != nil {
+		var err error
+		if event, err = decodeStrictValue(env.Event); err != nil {
 			return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "event "+strconv.Itoa(n), err)
 		}
 	}
 	if s, isStr := event.(string); isStr && strings.TrimSpace(s) == "" {
 		return gateway.Event{}, ingest.Errorf(gateway.CodeBlankField, proto, 0, n, "event %d has a blank \"event\"", n)
 	}
-	for _, mf := range [...]struct {
-		name string
-		val  any
-		dst  *string
-	}{{"host", env.Host, &m.Host}, {"source", env.Source, &m.Source}, {"sourcetype", env.Sourcetype, &m.Sourcetype}, {"index", env.Index, &m.Index}} {
-		if mf.val == nil {
-			continue
-		}
-		s, ok := mf.val.(string)
-		if !ok {
-			return gateway.Event{}, ingest.Errorf(gateway.CodeInvalid, proto, 0, n, "event %d: %q must be a string", n, mf.name)
-		}
-		if s != "" {
-			*mf.dst = s
-		}
+	// Member by member, in this order (the first error is the one
+	// reported): a table of pointers into m moved m to the heap, an
+	// allocation per event.
+	var err error
+	if m.Host, err = metaString(env.Host, m.Host, "host", n); err != nil {
+		return gateway.Event{}, err
+	}
+	if m.Source, err = metaString(env.Source, m.Source, "source", n); err != nil {
+		return gateway.Event{}, err
+	}
+	if m.Sourcetype, err = metaString(env.Sourcetype, m.Sourcetype, "sourcetype", n); err != nil {
+		return gateway.Event{}, err
+	}
+	if m.Index, err = metaString(env.Index, m.Index, "index", n); err != nil {
+		return gateway.Event{}, err
 	}
 	t, err := parseTime(env.Time)
 	if err != nil {
@@ -332,7 +344,7 @@ func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *norm
 		// Kept as decoded, with no "fields" to merge: the fields are the
 		// encoding the decoder wrote, and there is no map.
 		ev := env.kept.Event(m, bytes.TrimSpace(raw), t)
-		ev.FieldsCanonical = env.eventCanon
+		ev.FieldsCanonical = ingest.WrittenIn(ev.Raw, env.eventCanon, env.eventWritten, env.eventAt)
 		return ev, nil
 	}
 	var r normalize.Result
@@ -369,6 +381,29 @@ func envelopeEvent(env *envelope, raw []byte, n int, m ingest.Meta, stream *norm
 		ingest.KeepCanonical(&ev, obj, env.eventCanon)
 	}
 	return ev, nil
+}
+
+// metaString is an envelope's metadata member v (name) over the
+// request's default def: def when v is absent, null or "", the error
+// for event n when v is not a string.
+func metaString(v any, def, name string, n int) (string, error) {
+	if v == nil {
+		return def, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return def, ingest.Errorf(gateway.CodeInvalid, proto, 0, n, "event %d: %q must be a string", n, name)
+	}
+	return cmp.Or(s, def), nil
+}
+
+// decodeStrictValue decodes raw, one JSON value, with ingest.DecodeStrict
+// (its own function so that only this slow path puts the value on the
+// heap).
+func decodeStrictValue(raw []byte) (any, error) {
+	var v any
+	err := ingest.DecodeStrict(raw, &v)
+	return v, err
 }
 
 var errBadTime = errors.New("time must be epoch seconds as a number or numeric string")

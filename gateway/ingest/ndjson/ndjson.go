@@ -26,6 +26,7 @@ package ndjson
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -60,9 +61,12 @@ type envelope struct {
 
 	// isKept: the map-free decode took the line (see fastEnvelope); Event
 	// is nil, kept is normalize's result for it (no Fields) and
-	// eventCanon its fields.
-	isKept bool
-	kept   normalize.Result
+	// eventCanon its fields, in the line when eventWritten (at eventAt:
+	// see ingest.WrittenIn).
+	isKept       bool
+	kept         normalize.Result
+	eventWritten bool
+	eventAt      int
 }
 
 // envelopeNames are the envelope's member names, in the order of the
@@ -144,7 +148,7 @@ func fillEnvelope(dec *ingest.Decoder, members []ingest.Member, env *envelope) b
 				env.isKept, env.kept = true, r
 			}
 			env.Event = mem.Value
-			env.eventCanon = mem.Canonical
+			env.eventCanon, env.eventWritten, env.eventAt = mem.Canonical, mem.Written, mem.RawAt
 		case 6:
 			switch v := mem.Value.(type) {
 			case nil:
@@ -278,14 +282,12 @@ func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream 
 	if s, ok := env.Event.(string); ok && strings.TrimSpace(s) == "" {
 		return gateway.Event{}, ingest.Errorf(gateway.CodeBlankField, proto, lineNo, n, "\"event\" is blank")
 	}
-	for _, p := range [...]struct {
-		v   string
-		dst *string
-	}{{env.Source, &m.Source}, {env.Sourcetype, &m.Sourcetype}, {env.Host, &m.Host}, {env.Index, &m.Index}} {
-		if p.v != "" {
-			*p.dst = p.v
-		}
-	}
+	// Field by field: a table of pointers into m (as this was) moved m
+	// to the heap, an allocation per line.
+	m.Source = cmp.Or(env.Source, m.Source)
+	m.Sourcetype = cmp.Or(env.Sourcetype, m.Sourcetype)
+	m.Host = cmp.Or(env.Host, m.Host)
+	m.Index = cmp.Or(env.Index, m.Index)
 	t, err := ParseTime(env.Time)
 	if err != nil {
 		return gateway.Event{}, ingest.Wrap(gateway.CodeInvalid, proto, lineNo, n, "invalid \"time\"", err)
@@ -294,7 +296,7 @@ func lineEvent(env *envelope, line []byte, lineNo, n int, m ingest.Meta, stream 
 		// Kept as decoded, with nothing to merge: the fields are the
 		// encoding the decoder wrote, and there is no map.
 		ev := env.kept.Event(m, line, t)
-		ev.FieldsCanonical = env.eventCanon
+		ev.FieldsCanonical = ingest.WrittenIn(ev.Raw, env.eventCanon, env.eventWritten, env.eventAt)
 		return ev, nil
 	}
 	var r normalize.Result

@@ -82,3 +82,18 @@ func checkShallow(t *testing.T, d *ingest.Decoder, doc []byte) bool {
 	}
 	return true
 }
+
+// TestShallowName pins shallowName (MayRecognise is its recognisable
+// answer, keptName the others).
+func TestShallowName(t *testing.T) {
+	tests := map[string]int{"id.orig_h": recognisable, "event_type": recognisable, "winlog": recognisable, "EventID": recognisable,
+		"": -1, "kdd.flag": -1, "Host": -1, "event.categor": -1, "winlogs": -1, "eventid": -1}
+	for i, k := range keptNames {
+		tests[k] = i
+	}
+	for key, want := range tests {
+		if got := shallowName([]byte(key)); got != want || keptName(key) != max(want, -1) || MayRecognise([]byte(key)) != (want == recognisable) {
+			t.Errorf("shallowName(%q) = %d, keptName %d, MayRecognise %v; want %d", key, got, keptName(key), MayRecognise([]byte(key)), want)
+		}
+	}
+}

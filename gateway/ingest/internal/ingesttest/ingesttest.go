@@ -28,29 +28,36 @@ func DataDir(tb testing.TB) string {
 	tb.Helper()
 	dir := os.Getenv("LEDGERGUARD_DATA_DIR")
 	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		root := wd
-		for {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				if _, err := os.Stat(filepath.Join(root, "gateway")); err == nil {
-					break
-				}
-			}
-			parent := filepath.Dir(root)
-			if parent == root {
-				tb.Skipf("real-sample tests skipped: no repository root above %s", wd)
-			}
-			root = parent
-		}
-		dir = filepath.Join(root, "..", "shared", "data")
+		dir = filepath.Join(repoRoot(tb), "..", "shared", "data")
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		tb.Skipf("real-sample tests skipped: data directory %s not found (set LEDGERGUARD_DATA_DIR)", dir)
 	}
 	return dir
+}
+
+// repoRoot returns the repository root: the nearest directory above the
+// test's working directory that holds go.mod and gateway/ (skipping the
+// test when there is none).
+func repoRoot(tb testing.TB) string {
+	tb.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	root := wd
+	for {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			if _, err := os.Stat(filepath.Join(root, "gateway")); err == nil {
+				return root
+			}
+		}
+		parent := filepath.Dir(root)
+		if parent == root {
+			tb.Skipf("real-sample tests skipped: no repository root above %s", wd)
+		}
+		root = parent
+	}
 }
 
 // DataFile returns the path of a file in the data directory, skipping the

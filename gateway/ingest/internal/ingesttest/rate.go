@@ -4,6 +4,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ledgerguard/ledgerguard/gateway"
 )
 
 func cpuTime() time.Duration {
@@ -27,6 +29,21 @@ func Rate(b *testing.B) func(eventsPerOp int) {
 		b.ReportMetric(n/b.Elapsed().Seconds(), "events/s")
 		if cpu := cpuTime() - start; cpu > 0 {
 			b.ReportMetric(n/cpu.Seconds(), "events/cpu-s")
+		}
+	}
+}
+
+// StoreWork does to events what the store's Append does to each before
+// its group commit (Validate, Canonical), failing tb on an error: the
+// handler benchmarks' per-event work past parsing.
+func StoreWork(tb testing.TB, events []gateway.Event) {
+	tb.Helper()
+	for _, e := range events {
+		if err := e.Validate(); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := e.Canonical(); err != nil {
+			tb.Fatal(err)
 		}
 	}
 }
