@@ -157,8 +157,9 @@ func (r *headerReader) str(intern func([]byte) string) string {
 // Interner shares strings among the headers ReadHeader reads: a header's
 // source, sourcetype, host, index and class take few distinct values
 // over many events (hosts rotate, so sharing the previous event's is not
-// enough). It holds at most max distinct strings; later ones are
-// allocated as usual. The zero value is not usable: use NewInterner. Not
+// enough). Its map holds at most max distinct strings, later ones
+// allocated as usual; a cache of the 64 most recently returned strings
+// may keep up to 64 more alive. The zero value is not usable: use NewInterner. Not
 // safe for concurrent use.
 type Interner struct {
 	m   map[string]string

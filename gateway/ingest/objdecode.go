@@ -268,14 +268,16 @@ func KeepCanonical(ev *gateway.Event, obj map[string]any, canonical []byte) {
 // the Decoder wrote it (a copy it keeps), and when written (the encoding
 // is the member's bytes as written, in the input) the same bytes in raw,
 // so that the event holds neither a reference to the caller's input nor
-// a second copy of those bytes. raw not being that copy (too short) is a
-// caller's bug; the bytes are then copied out of the input.
+// a second copy of those bytes. raw not being that copy is a caller's
+// bug; where it shows (raw too short, or its bytes there not the same
+// encoding) the bytes are copied out of the input instead, so the event
+// never stores other bytes than the member's.
 func WrittenIn(raw, canonical []byte, written bool, at int) []byte {
 	if !written {
 		return canonical
 	}
 	end := at + len(canonical)
-	if at < 0 || end > len(raw) {
+	if at < 0 || end > len(raw) || !bytes.Equal(raw[at:end], canonical) {
 		return slices.Clone(canonical)
 	}
 	return raw[at:end:end]

@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,11 @@ type cascade struct {
 	rows, screened atomic.Int64
 	// scratch holds *cascadeScratch buffers for the gathered rows.
 	scratch sync.Pool
+	// restCalls, when set (Open: WithWorkers' count), holds a slot for
+	// each full-graph call rest makes, so concurrent batches of one model
+	// make at most that many at once between them, as WithWorkers
+	// promises, rather than that many each.
+	restCalls chan struct{}
 }
 type cascadeScratch struct {
 	x, p []float32
@@ -50,7 +56,7 @@ func (c *cascade) run(x []float32, rows int, dst []float32) error {
 	if err := c.screen.run(x, rows, dst); err != nil {
 		return err
 	}
-	return c.rest(x, rows, dst, 1)
+	return c.rest(context.Background(), x, rows, dst, 1)
 }
 
 // rest is the cascade's second step, after the screen has written its
@@ -64,13 +70,20 @@ func (c *cascade) run(x []float32, rows int, dst []float32) error {
 // because the unsure rows cluster (on the cic-ids2017 bench batch, 5 to
 // 307 of each 1,024-row chunk), and scoring each chunk's own left one
 // core idle while the other ran the heaviest chunk's trees.
-func (c *cascade) rest(x []float32, rows int, dst []float32, par int) error {
+func (c *cascade) rest(ctx context.Context, x []float32, rows int, dst []float32, par int) error {
 	w, k := c.full.width, c.full.classes
 	sc, _ := c.scratch.Get().(*cascadeScratch)
 	if sc == nil {
 		sc = &cascadeScratch{}
 	}
-	defer c.scratch.Put(sc)
+	defer func() {
+		// A batch with many unsure rows grows the buffers; only
+		// usual-sized ones go back to the pool, so it does not hold the
+		// largest batch's for good.
+		if cap(sc.x) <= maxPooledRest {
+			c.scratch.Put(sc)
+		}
+	}()
 	idx := sc.idx[:0]
 	for r := range rows {
 		if !c.confident(dst[r*k : (r+1)*k]) {
@@ -109,8 +122,12 @@ func (c *cascade) rest(x []float32, rows int, dst []float32, par int) error {
 			if q >= parts {
 				return
 			}
+			if err := ctx.Err(); err != nil {
+				errs[p] = err // a cancelled batch scores no further parts
+				return
+			}
 			lo, hi := q*restPart, min((q+1)*restPart, n)
-			if err := c.full.run(gx[lo*w:hi*w], hi-lo, gp[lo*k:hi*k]); err != nil {
+			if err := c.runLimited(gx[lo*w:hi*w], hi-lo, gp[lo*k:hi*k]); err != nil {
 				errs[p] = err
 				return
 			}
@@ -130,6 +147,20 @@ func (c *cascade) rest(x []float32, rows int, dst []float32, par int) error {
 	}
 	return nil
 }
+
+// runLimited is one full-graph call of rest, within restCalls' slots.
+func (c *cascade) runLimited(x []float32, rows int, dst []float32) error {
+	if c.restCalls != nil {
+		c.restCalls <- struct{}{}
+		defer func() { <-c.restCalls }()
+	}
+	return c.full.run(x, rows, dst)
+}
+
+// maxPooledRest caps the features (float32s) of a scratch rest keeps
+// pooled: 8 MiB, the unsure rows of a default batch of 8,192 events at
+// up to 256 columns.
+const maxPooledRest = 2 << 20
 
 // restPart is the rows of one full-graph call in rest: about 0.2 ms of a
 // 640-tree ensemble on this host, so the workers end within about that of

@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"context"
 	"runtime"
 	"syscall"
 	"testing"
@@ -77,7 +78,7 @@ func BenchmarkCascadeCriticalPath(b *testing.B) {
 			screen = append(screen, threadCPU(b)-t0)
 		}
 		t0 := threadCPU(b)
-		if err := c.rest(x, n, p, 1); err != nil { // on this thread: the halves' sum
+		if err := c.rest(context.Background(), x, n, p, 1); err != nil { // on this thread: the halves' sum
 			b.Fatal(err)
 		}
 		trees := threadCPU(b) - t0

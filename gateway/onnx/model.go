@@ -176,6 +176,7 @@ func Open(dir string, opts ...Option) (*Model, error) {
 	}
 	model.batcher = b
 	if model.casc != nil {
+		model.casc.restCalls = make(chan struct{}, o.workers)
 		if model.screens, err = NewBatcher(model.casc.screen.run, cfg); err != nil {
 			b.Close()
 			model.closeSessions()
@@ -674,7 +675,7 @@ func (m *Model) score(ctx context.Context, in input, idx []int, sc *scratch, ext
 	if m.casc != nil {
 		// As many full-graph calls at once as the batcher's workers
 		// would make (WithWorkers), at most one per core.
-		if err := m.casc.rest(x, rows, probs, min(par, m.batcher.Config().Workers)); err != nil {
+		if err := m.casc.rest(ctx, x, rows, probs, min(par, m.batcher.Config().Workers)); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -352,7 +352,7 @@ func TestCascadeRestMatchesPerChunk(t *testing.T) {
 				}
 			}
 			rows0, screened0, _ := m.ScreenStats()
-			if err := c.rest(x, n, got, par); err != nil {
+			if err := c.rest(context.Background(), x, n, got, par); err != nil {
 				t.Fatal(err)
 			}
 			rows, screened, _ := m.ScreenStats()

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"log"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -697,6 +698,11 @@ func (l *segLog) write(firstSeq uint64, frames []byte, starts []int) error {
 		l.idxBuf = binary.BigEndian.AppendUint64(l.idxBuf, uint64(l.end+int64(st)))
 	}
 	if err := l.writeFrames(cur.f, frames); err != nil {
+		var pe *os.PathError
+		if !errors.As(err, &pe) {
+			// pwritev's bare errno: name the file, as WriteAt's error does.
+			err = &os.PathError{Op: "pwritev", Path: cur.path, Err: err}
+		}
 		return err
 	}
 	if _, err := cur.idx.WriteAt(l.idxBuf, idxHeaderSize+int64(l.count)*idxEntrySize); err != nil {
@@ -717,7 +723,11 @@ func (l *segLog) write(firstSeq uint64, frames []byte, starts []int) error {
 }
 
 // pageSize is the unit of writeFrames' whole-page writes: the page
-// cache's page and the file system's block on the systems we meet.
+// cache's page and the file system's block on x86-64 Linux with ext4 or
+// xfs. On a kernel with larger pages (16 or 64 KiB on some arm64 and
+// ppc64le systems) writes stay correct (every byte written besides the
+// frames equals what the file holds), but a group's last page may be read
+// back from disk again, as before whole-page writes.
 const pageSize = 4096
 
 // zeroPage is the padding writeFrames takes its zeros from.

@@ -3,8 +3,6 @@ package store
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/ledgerguard/ledgerguard/gateway"
-	"golang.org/x/sys/unix"
 )
 
 // segWriteFS passes everything to vfs.FS but shows each write to a
@@ -275,72 +272,6 @@ func TestTornWholePageWrite(t *testing.T) {
 			checkSegmentFile(t, s2.Store)
 			verifyLog(t, s2.Store, refLeafHashes(t, s2.Store), []uint64{1, size, s2.Size()})
 			t.Logf("tail %d, frames %d, write %d, torn after %d: %d acknowledged, %d after reopen", tail, frames, total, cut, len(acked), size)
-		})
-	}
-}
-
-// TestSpareZeroFill: the spare segment file is the segment size of zeros,
-// fsynced, whichever way it is filled: with O_DIRECT on the OS's file
-// system (over a longer file left by a crash, and at a size that is not a
-// multiple of the O_DIRECT block); the buffered way where opening with
-// O_DIRECT is refused (tmpfs, some others) or the file system is not the
-// OS's (never trying O_DIRECT there).
-func TestSpareZeroFill(t *testing.T) {
-	const size = 3<<20 + 1000
-	for _, tc := range []struct {
-		name   string
-		mem    bool
-		refuse bool
-	}{
-		{name: "direct"},
-		{name: "direct refused", refuse: true},
-		{name: "in memory", mem: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var fs vfs.FS = vfs.Default
-			dir := t.TempDir()
-			if tc.mem {
-				fs, dir = vfs.NewMem(), "segs"
-				if err := fs.MkdirAll(dir, 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if !tc.mem && !tc.refuse {
-				if err := zeroFillDirect(filepath.Join(t.TempDir(), "probe"), 4096, func() bool { return false }); errors.Is(err, errDirectRefused) {
-					t.Skip("this file system refuses O_DIRECT")
-				}
-			}
-			opened := 0
-			real := openDirect
-			defer func() { openDirect = real }()
-			openDirect = func(path string) (*os.File, error) {
-				opened++
-				if tc.refuse {
-					return nil, &os.PathError{Op: "open", Path: path, Err: unix.EINVAL}
-				}
-				return real(path)
-			}
-			path := fs.PathJoin(dir, spareName)
-			if !tc.mem {
-				// What a crash left: a longer, non-zero file.
-				if err := os.WriteFile(path, bytes.Repeat([]byte{0xa5}, size+5000), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			l := &segLog{fs: fs, dir: dir, max: size}
-			if err := l.fillSpare(path); err != nil {
-				t.Fatal(err)
-			}
-			if want := map[bool]int{false: 1, true: 0}[tc.mem]; opened != want {
-				t.Errorf("O_DIRECT opened %d times, want %d", opened, want)
-			}
-			data, err := readAll(fs, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(data) != size || !allZero(data) {
-				t.Errorf("spare is %d bytes (zero: %v), want %d zeros", len(data), allZero(data), size)
-			}
 		})
 	}
 }

@@ -12,7 +12,10 @@ import (
 const vectoredWrites = true
 
 // pwritev writes bufs, one after the other, to the file fd at offset at:
-// one system call, unless the kernel writes less than asked.
+// one system call, unless the kernel writes less than asked. It writes to
+// the raw descriptor, outside os.File's reference counting, which is safe
+// because the appender goroutine alone writes and closes a segment file.
+// Its errors are bare errnos; writeFrames' caller names the file.
 func pwritev(fd uintptr, bufs [][]byte, at int64) error {
 	for {
 		for len(bufs) > 0 && len(bufs[0]) == 0 {

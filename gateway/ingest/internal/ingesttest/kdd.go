@@ -42,6 +42,9 @@ func KDDBody(tb testing.TB, n int) []byte {
 	if err != nil {
 		tb.Fatalf("NSL-KDD rows: %v", err)
 	}
+	if len(normal) == 0 || len(attack) == 0 {
+		tb.Fatalf("NSL-KDD rows: %d normal and %d neptune rows in the data; the body needs both", len(normal), len(attack))
+	}
 	var b bytes.Buffer
 	for i := range n {
 		line := normal[i%len(normal)]
