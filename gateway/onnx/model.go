@@ -176,7 +176,7 @@ func Open(dir string, opts ...Option) (*Model, error) {
 	}
 	model.batcher = b
 	if model.casc != nil {
-		model.casc.restCalls = make(chan struct{}, o.workers)
+		model.casc.restCalls = make(chan struct{}, b.Config().Workers)
 		if model.screens, err = NewBatcher(model.casc.screen.run, cfg); err != nil {
 			b.Close()
 			model.closeSessions()

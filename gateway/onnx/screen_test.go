@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -365,6 +366,23 @@ func TestCascadeRestMatchesPerChunk(t *testing.T) {
 				}
 			}
 		})
+	}
+	t.Run("cancelled", func(t *testing.T) {
+		got := make([]float32, n*k)
+		for lo := 0; lo < n; lo += chunk {
+			hi := min(lo+chunk, n)
+			if err := c.screen.run(x[lo*w:hi*w], hi-lo, got[lo*k:hi*k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := c.rest(ctx, x, n, got, 2); !errors.Is(err, context.Canceled) {
+			t.Fatalf("rest with a cancelled context: %v, want context.Canceled", err)
+		}
+	})
+	if cap(c.restCalls) != m.batcher.Config().Workers {
+		t.Fatalf("restCalls holds %d slots, want WithWorkers' %d", cap(c.restCalls), m.batcher.Config().Workers)
 	}
 	res, err := m.Detect(context.Background(), evs)
 	if err != nil {
