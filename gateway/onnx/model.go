@@ -601,7 +601,7 @@ func (m *Model) extractApplying(in input, idx []int, sc *scratch) ([]int, error)
 // probabilities and the feature matrix (len(idx) × Width) they were
 // scored from, both in sc's buffers. A cascade's screen scores the
 // chunks; its full graph then scores the unsure rows of all of them
-// together, split evenly over the cores (cascade.rest): the same
+// together, in parts the cores take in turn (cascade.rest): the same
 // probabilities as the cascade per chunk, without the core left idle
 // while the other runs the trees of the chunk with the most unsure rows.
 func (m *Model) score(ctx context.Context, in input, idx []int, sc *scratch, extracted bool) ([]float32, []float32, error) {
