@@ -90,8 +90,11 @@ type Decoder struct {
 	// members: MembersShallow runs (a record's encoding may stay in the
 	// input); asWritten: the record's encoding is its bytes as written.
 	members, asWritten bool
-	scratch            []int
-	strs               map[string]any // see cachedStr
+	// lastPrefix is the size of the last object PrefixShallow decoded:
+	// the room it asks of the encodings' block for the next (see start).
+	lastPrefix int
+	scratch    []int
+	strs       map[string]any // see cachedStr
 }
 
 // Member is one member of the top-level object Decoder.Members decoded.
@@ -154,7 +157,7 @@ func (d *Decoder) Members(line []byte) (members []Member, ok bool) {
 		// Offsets are int32 (span); encoding/json replaces invalid bytes.
 		return nil, false
 	}
-	d.start(line)
+	d.start(line, len(line))
 	base := len(d.enc)
 	defer func() { d.end(base, ok) }()
 	d.ws()
@@ -206,7 +209,7 @@ func (d *Decoder) Object(line []byte) (obj map[string]any, canonical []byte, ok 
 	if len(line) > math.MaxInt32 || !utf8.Valid(line) {
 		return nil, nil, false
 	}
-	d.start(line)
+	d.start(line, len(line))
 	base := len(d.enc)
 	defer func() { d.end(base, ok) }()
 	d.ws()
@@ -230,11 +233,14 @@ func (d *Decoder) Object(line []byte) (obj map[string]any, canonical []byte, ok 
 const encChunk = 64 << 10
 
 // start sets the decoder up for line: a fresh block for the canonical
-// encodings when the current one may not hold line's.
-func (d *Decoder) start(line []byte) {
+// encodings when the current one may not hold those of size bytes of
+// input (len(line), but for PrefixShallow, whose line runs on past the
+// object it decodes). size only spares the block being outgrown (and
+// copied) in mid-line; an encoding larger than it is still correct.
+func (d *Decoder) start(line []byte, size int) {
 	d.b, d.sb, d.s, d.i = line, nil, "", 0
 	d.top, d.stack = d.top[:0], d.stack[:0]
-	if need := len(line) + 64; cap(d.enc)-len(d.enc) < need {
+	if need := size + 64; cap(d.enc)-len(d.enc) < need {
 		d.enc = make([]byte, 0, max(encChunk, 2*need))
 	}
 }

@@ -99,15 +99,17 @@ type StopFunc func(key []byte, record bool) bool
 // mode, whose nested encodings need no offsets.
 const maxShallowBytes = math.MaxInt32 / 6
 
-// beginShallow readies the map-free mode for line and returns where its
-// encodings start in the block; false when the mode does not take line
-// (MapsOnly, too long for its offsets, invalid UTF-8). A caller it took
-// defers endShallow with that base and its own outcome.
-func (d *Decoder) beginShallow(line []byte, stop StopFunc) (base int, taken bool) {
-	if d.MapsOnly || len(line) > maxShallowBytes || !utf8.Valid(line) {
+// beginShallow readies the map-free mode for line, sized for size bytes
+// of it (see start), and returns where its encodings start in the block;
+// false when the mode does not take line (MapsOnly, too long for its
+// offsets). The caller checks line's UTF-8 (all of it before, or what
+// it decoded after: PrefixShallow). A caller it took defers endShallow
+// with that base and its own outcome.
+func (d *Decoder) beginShallow(line []byte, size int, stop StopFunc) (base int, taken bool) {
+	if d.MapsOnly || len(line) > maxShallowBytes {
 		return 0, false
 	}
-	d.start(line)
+	d.start(line, size)
 	d.shallow, d.stop = true, stop
 	d.tmp, d.fields, d.keys = d.tmp[:0], d.fields[:0], d.keys[:0]
 	return len(d.enc), true
@@ -125,61 +127,18 @@ func (d *Decoder) endShallow(base int, ok bool) {
 // Members decodes them. ok is false wherever Members gives up and when
 // stop (may be nil) returns true; the caller then uses Members.
 func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, ok bool) {
-	base, taken := d.beginShallow(line, stop)
+	if !utf8.Valid(line) {
+		return nil, false
+	}
+	base, taken := d.beginShallow(line, len(line), stop)
 	if !taken {
 		return nil, false
 	}
 	d.members = true
 	defer func() { d.members = false; d.endShallow(base, ok) }()
 	d.ws()
-	if !d.eat('{') {
+	if !d.shallowMembers() {
 		return nil, false
-	}
-	d.ws()
-	if !d.eat('}') {
-		for more := true; more; {
-			d.ws()
-			if d.peek() != '"' {
-				return nil, false
-			}
-			at, esc, _, named := d.skey()
-			if !named {
-				return nil, false
-			}
-			key := d.keyAt(at, esc)
-			d.ws()
-			if !d.eat(':') {
-				return nil, false
-			}
-			d.ws()
-			if stop != nil && stop(key, false) {
-				return nil, false
-			}
-			start := d.i
-			m := Member{Key: memberName(key)}
-			if d.peek() == '{' {
-				encStart, fieldStart := len(d.enc), len(d.fields)
-				d.asWritten = false
-				if !d.shallowObject(1, true) {
-					return nil, false
-				}
-				m.Shallow = true
-				if d.asWritten {
-					m.Canonical, m.Written, m.RawAt = d.b[start:d.i:d.i], true, start
-				} else {
-					m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
-				}
-				m.Fields = Fields{line: d.b, keys: d.keys, s: d.fields[fieldStart:len(d.fields):len(d.fields)]}
-			} else if m.Value, _, ok = d.value(1); !ok {
-				return nil, false
-			}
-			m.Raw = d.b[start:d.i]
-			d.top = append(d.top, m)
-			var closed bool
-			if more, closed = d.more(); !closed {
-				return nil, false
-			}
-		}
 	}
 	d.ws()
 	if d.i != len(d.b) {
@@ -188,14 +147,96 @@ func (d *Decoder) MembersShallow(line []byte, stop StopFunc) (members []Member, 
 	return d.top, true
 }
 
-// PrefixShallow is Prefix in the map-free mode (see MembersShallow).
+// PrefixShallow is Prefix in the map-free mode (see MembersShallow); end
+// is 0 when ok is false.
+//
+// Unlike Prefix it does not cut the object out of b first (objectEnd, a
+// pass over every byte of every HEC envelope, a tenth of the HEC
+// handler's CPU): the map-free mode copies no input up front (no string
+// of the line, see sub) and takes the block's room for its encodings
+// from the last object's size, so it decodes the object in place,
+// stopping at its closing brace, and checks the UTF-8 of what it read
+// afterwards. What it returns is what the cut-out decode returns
+// (FuzzPrefixShallowInPlace: the same outcome, end and members).
 func (d *Decoder) PrefixShallow(b []byte, stop StopFunc) (members []Member, end int, ok bool) {
-	end = objectEnd(b)
-	if end < 0 {
+	if len(b) > maxShallowBytes {
+		// Offsets past the object would not fit: cut it out first.
+		if end = objectEnd(b); end < 0 {
+			return nil, 0, false
+		}
+		members, ok = d.MembersShallow(b[:end], stop)
+		return members, end, ok
+	}
+	base, taken := d.beginShallow(b, min(len(b), 2*d.lastPrefix), stop)
+	if !taken {
 		return nil, 0, false
 	}
-	members, ok = d.MembersShallow(b[:end], stop)
-	return members, end, ok
+	d.members = true
+	defer func() { d.members = false; d.endShallow(base, ok) }()
+	if d.peek() != '{' || !d.shallowMembers() || !utf8.Valid(b[:d.i]) {
+		return nil, 0, false
+	}
+	d.lastPrefix = d.i
+	return d.top, d.i, true
+}
+
+// shallowMembers decodes the object at d.i (its '{') as MembersShallow
+// does, into d.top, leaving d.i just past its closing brace.
+func (d *Decoder) shallowMembers() bool {
+	if !d.eat('{') {
+		return false
+	}
+	d.ws()
+	if d.eat('}') {
+		return true
+	}
+	for more := true; more; {
+		d.ws()
+		if d.peek() != '"' {
+			return false
+		}
+		at, esc, _, named := d.skey()
+		if !named {
+			return false
+		}
+		key := d.keyAt(at, esc)
+		d.ws()
+		if !d.eat(':') {
+			return false
+		}
+		d.ws()
+		if d.stop != nil && d.stop(key, false) {
+			return false
+		}
+		start := d.i
+		m := Member{Key: memberName(key)}
+		if d.peek() == '{' {
+			encStart, fieldStart := len(d.enc), len(d.fields)
+			d.asWritten = false
+			if !d.shallowObject(1, true) {
+				return false
+			}
+			m.Shallow = true
+			if d.asWritten {
+				m.Canonical, m.Written, m.RawAt = d.b[start:d.i:d.i], true, start
+			} else {
+				m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
+			}
+			m.Fields = Fields{line: d.b, keys: d.keys, s: d.fields[fieldStart:len(d.fields):len(d.fields)]}
+		} else {
+			var ok bool
+			if m.Value, _, ok = d.value(1); !ok {
+				return false
+			}
+		}
+		m.Raw = d.b[start:d.i]
+		d.top = append(d.top, m)
+		var closed bool
+		if more, closed = d.more(); !closed {
+			return false
+		}
+	}
+	return true
 }
 
 // ObjectShallow is Object in the map-free mode: line's one object is the
@@ -203,7 +244,10 @@ func (d *Decoder) PrefixShallow(b []byte, stop StopFunc) (members []Member, end 
 // canonical encoding. ok is false wherever Object gives up and when stop
 // (may be nil) returns true; the caller then uses Object.
 func (d *Decoder) ObjectShallow(line []byte, stop StopFunc) (fields Fields, canonical []byte, ok bool) {
-	base, taken := d.beginShallow(line, stop)
+	if !utf8.Valid(line) {
+		return Fields{}, nil, false
+	}
+	base, taken := d.beginShallow(line, len(line), stop)
 	if !taken {
 		return Fields{}, nil, false
 	}

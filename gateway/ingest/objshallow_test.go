@@ -335,3 +335,87 @@ func TestWrittenIn(t *testing.T) {
 		})
 	}
 }
+
+// prefixShallowCut is PrefixShallow as it was before it decoded in place:
+// the object cut out of b with objectEnd, then decoded alone. It is the
+// reference FuzzPrefixShallowInPlace holds PrefixShallow to.
+func prefixShallowCut(d *Decoder, b []byte, stop StopFunc) (members []Member, end int, ok bool) {
+	end = objectEnd(b)
+	if end < 0 {
+		return nil, 0, false
+	}
+	members, ok = d.MembersShallow(b[:end], stop)
+	return members, end, ok
+}
+
+// prefixSeeds are streams of concatenated envelopes (HEC's), with what
+// follows the first object varied: another object, white space, garbage,
+// invalid UTF-8, an object that never closes.
+var prefixSeeds = [][2]string{
+	{`{"event":{"a":1,"b":"x"},"host":"h1"}{"event":{"a":2,"b":"y"},"host":"h2"}`, `{"event":{"a":3,"b":"z"},"host":"h3"}` + "\n" + `{"event":{"a":4}}`},
+	{`{"event":{"a":1}}`, "{\"event\":{\"a\":2}}\xff\xfe"},
+	{`{"event":{"a":1}}`, "{\"event\":{\"a\":\"\xff\"}}{\"event\":1}"},
+	{`{"event":{"b":1,"a":2}}`, `{"event":{"b":1,"a":2}}{"event":{"b":1,"a":2}}`},
+	{`{"event":{"a":1}}`, `{"event":{"a":1}`},
+	{`{"event":{"a":1}}`, `{"event":{"a":1}} {"event"`},
+	{`{"event":{"a":"<"},"fields":{"x":1}}`, `{"event":{"a":"<"},"time":1}xyz`},
+	{`{"event":"line"}`, ` {"event":"line"}`},
+	{`{"event":{"kdd.duration":0,"kdd.flag":"SF"},"host":"h1"}`, `{"event":{"kdd.duration":2,"kdd.flag":"S0"},"host":"h2"}{"event":{"kdd.flag":"S0"}}`},
+}
+
+// FuzzPrefixShallowInPlace checks PrefixShallow, which decodes the object
+// at the start of b in place, against the decode of the object cut out
+// of b first (prefixShallowCut, as it was): the same outcome and, when it
+// decodes, the same end and members (names, values, raw bytes, canonical encodings and where they
+// are, fields), with a decoder reused after a previous stream a (so the
+// names predicted from the last record, the string cache and the block's
+// room taken from the last object's size are exercised), and with a stop
+// function as HEC's.
+func FuzzPrefixShallowInPlace(f *testing.F) {
+	for _, p := range prefixSeeds {
+		f.Add([]byte(p[0]), []byte(p[1]))
+	}
+	for _, s := range append(append([]string{}, decoderSeeds...), shallowSeeds...) {
+		f.Add([]byte(s), []byte(s+s))
+	}
+	stops := []StopFunc{nil, func(key []byte, record bool) bool {
+		return !record && string(key) == "fields" || record && string(key) == "event_type"
+	}}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		for _, stop := range stops {
+			var d, ref Decoder
+			d.PrefixShallow(a, stop)
+			prefixShallowCut(&ref, a, stop)
+			members, end, ok := d.PrefixShallow(b, stop)
+			want, wend, wok := prefixShallowCut(&ref, b, stop)
+			if ok != wok || ok && end != wend { // end is unspecified when not ok
+				t.Fatalf("%q after %q: PrefixShallow %v ends at %d, cut out first %v at %d", b, a, ok, end, wok, wend)
+			}
+			if !ok {
+				continue
+			}
+			if len(members) != len(want) {
+				t.Fatalf("%q: %d members, cut out first %d", b, len(members), len(want))
+			}
+			for i := range members {
+				g, w := members[i], want[i]
+				if g.Key != w.Key || !reflect.DeepEqual(g.Value, w.Value) || !bytes.Equal(g.Raw, w.Raw) || &g.Raw[0] != &w.Raw[0] ||
+					!bytes.Equal(g.Canonical, w.Canonical) || g.Shallow != w.Shallow || g.Written != w.Written || g.RawAt != w.RawAt {
+					t.Fatalf("%q: member %d: %q %#v raw %q canonical %q shallow %v written %v at %d, cut out first %q %#v raw %q canonical %q shallow %v written %v at %d",
+						b, i, g.Key, g.Value, g.Raw, g.Canonical, g.Shallow, g.Written, g.RawAt, w.Key, w.Value, w.Raw, w.Canonical, w.Shallow, w.Written, w.RawAt)
+				}
+				if g.Written && &g.Canonical[0] != &b[g.RawAt] {
+					t.Fatalf("%q: member %q written, but its encoding is not in the input at %d", b, g.Key, g.RawAt)
+				}
+				if g.Fields.Len() != w.Fields.Len() {
+					t.Fatalf("%q: member %q: %d fields, cut out first %d", b, g.Key, g.Fields.Len(), w.Fields.Len())
+				}
+				for j := range g.Fields.Len() {
+					if !bytes.Equal(g.Fields.Key(j), w.Fields.Key(j)) || !bytes.Equal(g.Fields.Raw(j), w.Fields.Raw(j)) {
+						t.Fatalf("%q: member %q field %d: %q %q, cut out first %q %q", b, g.Key, j, g.Fields.Key(j), g.Fields.Raw(j), w.Fields.Key(j), w.Fields.Raw(j))
+					}
+				}
+			}
+		}
+	})
+}
