@@ -210,12 +210,12 @@ var errSlowPath = errors.New("body left to encoding/json")
 // a bad "time", ...) is the one parseEvents would return at that event
 // (FuzzFastParse checks both paths agree).
 func parseFast(body []byte, m ingest.Meta, lim ingest.Limits, fd *ingest.Decoder) ([]gateway.Event, error) {
-	return envelopes(body, m, lim, func(start, _ int, env *envelope) (int, error) {
-		size, ok := fastEnvelope(fd, body[start:], env)
+	return envelopes(body, m, lim, func(start, _ int) (env envelope, end int, err error) {
+		size, ok := fastEnvelope(fd, body[start:], &env)
 		if !ok {
-			return 0, errSlowPath
+			return envelope{}, 0, errSlowPath
 		}
-		return start + size, nil
+		return env, start + size, nil
 	})
 }
 
@@ -223,34 +223,38 @@ func parseFast(body []byte, m ingest.Meta, lim ingest.Limits, fd *ingest.Decoder
 func parseEvents(body []byte, m ingest.Meta, lim ingest.Limits) ([]gateway.Event, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	return envelopes(body, m, lim, func(start, n int, env *envelope) (int, error) {
+	env := new(envelope) // Decode's target escapes: one per body, copied out
+	return envelopes(body, m, lim, func(start, n int) (envelope, int, error) {
 		if body[start] != '{' {
-			return 0, ingest.Errorf(gateway.CodeInvalid, proto, 0, n, "event %d is not a JSON object", n)
+			return envelope{}, 0, ingest.Errorf(gateway.CodeInvalid, proto, 0, n, "event %d is not a JSON object", n)
 		}
+		*env = envelope{} // Decode sets only the members present
 		if err := dec.Decode(env); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) && te.Field == "fields" {
-				return 0, ingest.Wrap(gateway.CodeInvalidField, proto, 0, n, "fields must be an object", err)
+				return envelope{}, 0, ingest.Wrap(gateway.CodeInvalidField, proto, 0, n, "fields must be an object", err)
 			}
-			return 0, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "event "+strconv.Itoa(n)+" is not a valid envelope", err)
+			return envelope{}, 0, ingest.Wrap(gateway.CodeInvalid, proto, 0, n, "event "+strconv.Itoa(n)+" is not a valid envelope", err)
 		}
-		return int(dec.InputOffset()), nil
+		return *env, int(dec.InputOffset()), nil
 	})
 }
 
 // envelopes turns the concatenated envelopes of body into events. next
 // decodes the n-th envelope, which starts at offset start (its "{", the
 // white space before it skipped here, so each event's raw bytes start
-// there), into env and returns the offset just past it; the limits,
+// there), and returns it with the offset just past it; the limits,
 // building and validating each event are the same for the fast decoder
-// and encoding/json.
-func envelopes(body []byte, m ingest.Meta, lim ingest.Limits, next func(start, n int, env *envelope) (end int, err error)) ([]gateway.Event, error) {
+// and encoding/json. The envelope is returned by value, not filled in
+// through a pointer: a pointer passed to a function value escapes, and
+// the envelope on the heap cost a write barrier for every pointer the
+// decode stored in it, and for clearing it, while the collector ran.
+func envelopes(body []byte, m ingest.Meta, lim ingest.Limits, next func(start, n int) (env envelope, end int, err error)) ([]gateway.Event, error) {
 	// Sized from the line count (bench and most senders put one envelope
 	// a line) so a 1,000-event body is not grown and copied ten times;
 	// capped, as envelopes may also be spread over many lines each.
 	events := make([]gateway.Event, 0, min(bytes.Count(body, []byte{'\n'})+1, lim.MaxEvents, maxPresized))
 	stream := normalize.NewStream(m.Received)
-	var env envelope // reused (reset below): next's closure moved a fresh one per event to the heap
 	start := 0
 	for n := 0; ; n++ {
 		for start < len(body) && isSpace(body[start]) {
@@ -262,8 +266,7 @@ func envelopes(body []byte, m ingest.Meta, lim ingest.Limits, next func(start, n
 		if err := lim.CheckEvents(proto, n+1, 0); err != nil {
 			return nil, err
 		}
-		env = envelope{}
-		end, err := next(start, n, &env)
+		env, end, err := next(start, n)
 		if err != nil {
 			return nil, err
 		}
