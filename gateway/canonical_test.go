@@ -287,3 +287,31 @@ func TestCanonicalSize(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainByte checks plainJSON's table on every byte against the rule
+// as written out before it (printable ASCII but `"`, `\`, `<`, `>`, `&`)
+// and against encoding/json, which writes those bytes unchanged between
+// quotes (and DEL too: the rule leaves it to encoding/json); and that one byte outside the rule anywhere in a string
+// makes the string not plain.
+func TestPlainByte(t *testing.T) {
+	for c := range 256 {
+		b := byte(c)
+		want := !(b < 0x20 || b > 0x7e || b == '"' || b == '\\' || b == '<' || b == '>' || b == '&')
+		if got := plainJSON(string([]byte{b})); got != want {
+			t.Errorf("plainJSON(%q) = %v, want %v", b, got, want)
+		}
+		m, err := json.Marshal(string([]byte{b}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if unchanged := string(m) == `"`+string([]byte{b})+`"`; want && !unchanged {
+			t.Errorf("byte %#x: plain, but encoding/json writes %s", b, m)
+		}
+		if !want && (plainJSON("abc"+string([]byte{b})) || plainJSON(string([]byte{b})+"abc") || plainJSON("a"+string([]byte{b})+"b")) {
+			t.Errorf("byte %#x inside a string: plain", b)
+		}
+	}
+	if !plainJSON("") || !plainJSON("sensor-01 http:test") {
+		t.Error("plain strings not plain")
+	}
+}
