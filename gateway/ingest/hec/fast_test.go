@@ -24,6 +24,11 @@ var fastSeeds = []string{
 	`{"event":{"EventID":4688,"Channel":"Security"}}`, `{"event":{"a":1},"fields":{}}`, `{"event":{"a":1},"FIELDS":{"b":2}}`,
 	`{"host":{"a":1},"event":{"a":1}}`, `{"time":{},"event":{"a":1}}`, `{"event":{"a":1,"a":2}}`, `{"event":{"\u0068ost.name":"h","é":"\u2028"}}`,
 	"{\"event\":{\"a\":\"\xff\"}}", `{"event":{}}`,
+	// Envelopes decoded in place (PrefixShallow reads on past each one):
+	// what follows a good envelope on the same line, an envelope larger
+	// than the last by far (the encodings' block sized from the last).
+	`{"event":{"a":1,"b":"x"},"host":"h1"}{"event":{"a":2,"b":"y"},"host":"h2"}` + "\xff", "{\"event\":{\"a\":1}}\n{\"event\":{\"a\":\"\xff\"}}",
+	`{"event":{"a":1}}{"event":{"a":1}`, `{"event":{"b":"<","a":1}}{"event":{"a":"` + strings.Repeat("x<", 3000) + `","b":"<"}}{"event":{"b":"<","a":1}}`,
 }
 
 // FuzzFastParse checks ParseEvents (the fast decoder first) against
