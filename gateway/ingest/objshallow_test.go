@@ -366,11 +366,11 @@ var prefixSeeds = [][2]string{
 // FuzzPrefixShallowInPlace checks PrefixShallow, which decodes the object
 // at the start of b in place, against the decode of the object cut out
 // of b first (prefixShallowCut, as it was): the same outcome and, when it
-// decodes, the same end and members (names, values, raw bytes, canonical encodings and where they
-// are, fields), with a decoder reused after a previous stream a (so the
-// names predicted from the last record, the string cache and the block's
-// room taken from the last object's size are exercised), and with a stop
-// function as HEC's.
+// decodes, the same end and members (names, values, raw bytes, canonical
+// encodings and where they are, fields), with a decoder reused after a
+// previous stream a (so the names predicted from the last record, the
+// string cache and the block's room taken from the last object's size
+// are exercised), and with a stop function as HEC's.
 func FuzzPrefixShallowInPlace(f *testing.F) {
 	for _, p := range prefixSeeds {
 		f.Add([]byte(p[0]), []byte(p[1]))
