@@ -97,7 +97,8 @@ func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record,
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	if size := s.state.Load().size; to > size {
+	size := s.state.Load().size
+	if to > size {
 		return nil, &TreeSizeError{What: "leaf range end", Requested: to, Size: size}
 	}
 	out := make([]gateway.Leaf, to-from)
@@ -110,6 +111,7 @@ func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record,
 		return leaf(r, &out[r.seq-from]) == nil
 	})
 	if fromMemory {
+		s.observeLeaves(len(out), size-from, true)
 		return out, nil
 	}
 	err := s.log.readRange(from, to, func(r record) error {
@@ -122,7 +124,21 @@ func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record,
 	if err != nil {
 		return nil, err
 	}
+	s.observeLeaves(len(out), size-from, false)
 	return out, nil
+}
+
+// observeLeaves counts n leaves returned from memory or the files, and
+// reports the read to WithLeavesObserver's function.
+func (s *Store) observeLeaves(n int, behind uint64, fromMemory bool) {
+	if fromMemory {
+		s.stats.leavesMemory.Add(uint64(n))
+	} else {
+		s.stats.leavesFiles.Add(uint64(n))
+	}
+	if f := s.cfg.leavesObserver; f != nil {
+		f(LeavesRead{Events: n, Behind: behind, FromMemory: fromMemory})
+	}
 }
 
 // maxFieldsHint caps the map decodeLeafSized makes up front, so one odd

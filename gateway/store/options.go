@@ -48,6 +48,7 @@ type config struct {
 	readOnly        bool               // WithReadOnly
 	preallocate     int8               // WithSegmentPreallocation: 0 default, 1 on, -1 off
 	commitObserver  func(CommitTiming) // WithCommitObserver; nil: none
+	leavesObserver  func(LeavesRead)   // WithLeavesObserver; nil: none
 }
 
 // preallocates says whether segment files are zero-filled ahead of
@@ -330,6 +331,30 @@ type CommitTiming struct {
 func WithCommitObserver(f func(CommitTiming)) Option {
 	return func(c *config) error {
 		c.commitObserver = f
+		return nil
+	}
+}
+
+// LeavesRead describes one Leaves or HeaderLeaves call that returned
+// leaves: where they came from and how far behind the end of the log its
+// range began, which is what sizes WithRecentLeaves (a reader that lags
+// by more than the ring holds reads the segment files).
+type LeavesRead struct {
+	Events int // leaves returned
+	// Behind is the durable tree size when the call began minus the
+	// range's first seq: the events appended since the first one read.
+	Behind uint64
+	// FromMemory is true when WithRecentLeaves' memory held the whole
+	// range, false when it was read from the segment files.
+	FromMemory bool
+}
+
+// WithLeavesObserver calls f after every Leaves or HeaderLeaves call that
+// returned leaves (for the gateway's metrics), on the caller's
+// goroutine; f must be quick.
+func WithLeavesObserver(f func(LeavesRead)) Option {
+	return func(c *config) error {
+		c.leavesObserver = f
 		return nil
 	}
 }

@@ -186,6 +186,8 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	m := metrics.New()
 	storeOpts = append(storeOpts, store.WithCommitObserver(func(t store.CommitTiming) {
 		m.ObserveCommit(t.Queued, t.Events, t.Prepare, t.Segment, t.Index, t.Total)
+	}), store.WithLeavesObserver(func(r store.LeavesRead) {
+		m.ObserveLeavesRead(r.Events, r.Behind, r.FromMemory)
 	}))
 	st, err := store.Open(ctx, cfg.Store.Dir, storeOpts...)
 	if err != nil {
