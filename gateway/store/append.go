@@ -521,15 +521,20 @@ func (a *appender) appendGroup(group []*request) {
 	// Phase 2: segment records (seq, leaf hash to come, and the leaf: the
 	// caller's canonical encoding with the seq spliced in) framed in one
 	// arena, then leaf hashes and frame checksums.
-	a.arena = a.arena[:0]
-	a.starts = a.starts[:0]
 	// Sized once for the group (20: room for each seq's digits), so the
 	// frames are not copied again each time the arena would have grown.
 	need := 0
 	for _, k := range a.fresh {
 		need += frameOverhead + len(a.slots[k].req.canon[a.slots[k].i]) + 20
 	}
-	a.arena = slices.Grow(a.arena, need)
+	if s.recent != nil && len(a.fresh) > 0 {
+		// The recent-leaves ring takes this group's frames and starts
+		// once they are durable (see recentLeaves): the next group
+		// frames into fresh ones.
+		a.arena, a.starts = make([]byte, 0, need), make([]int, 0, len(a.fresh))
+	} else {
+		a.arena, a.starts = slices.Grow(a.arena[:0], need), a.starts[:0]
+	}
 	for _, k := range a.fresh {
 		sl := &a.slots[k]
 		sl.start = len(a.arena)
@@ -644,11 +649,7 @@ func (a *appender) appendGroup(group []*request) {
 		// Durable: publish, then acknowledge.
 		if s.recent != nil {
 			s.recent.mu.Lock()
-			for j, k := range a.fresh {
-				sl := &a.slots[k]
-				ev, canon := &sl.req.events[sl.i], sl.req.canon[sl.i]
-				s.recent.put(sl.seq, ev.ID, canon, a.hashes[j], splices(ev.ID, canon))
-			}
+			s.recent.put(first, a.arena, a.starts)
 			s.recent.mu.Unlock()
 		}
 		s.state.Store(&durableState{size: a.size, root: root, sealed: a.sealed})

@@ -40,11 +40,21 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/taxii"
 )
 
-// recentLeavesBytes bounds the canonical bytes the store's recent-leaves
-// ring holds (store.WithRecentLeaves): 8,192 of the ingest bench's flow
-// records take about 23 MB (2.8 KB each), and a run of events of up to a
-// MiB each must not take gigabytes.
-const recentLeavesBytes = 48 << 20
+// recentLeavesBytes bounds the records the store's recent-leaves ring
+// holds (store.WithRecentLeaves), which is what decides whether the
+// alerter reads its windows from memory or from the segment files: in the
+// ingest bench at saturation (NSL-KDD rows, ~2.75 KB a record) its reads
+// began up to 32,768 events behind the log's end for 87 % of them and up
+// to 65,536 for all (store_leaves_read_behind_events), so 96 MiB (about
+// 36,000 of those records) serves most of them from memory. It replaces
+// what the ring and the appender held before the ring held the
+// appender's frames (8,192 events' canonical bytes, 23 MB, beside a
+// reused arena of up to 30 MB); a run of events of up to a MiB each
+// cannot take more.
+const recentLeavesBytes = 96 << 20
+
+// recentLeavesMax bounds the ring's records for small events.
+const recentLeavesMax = 16 * alerting.LeavesPerRead
 
 func newGatewayCmd() *cobra.Command {
 	var path string
@@ -150,19 +160,13 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		// (anchor.WithSealWhenIdle below), so batches follow the ledger's
 		// latency instead of queueing behind it.
 		store.WithAgeSealWhenAnchored(true),
-		// The alerter scores each batch soon after it is sealed: the
-		// records (canonical bytes) of two of its reads' worth of the
-		// latest events (8,192) stay in memory, so at moderate rates it
-		// seldom reads them back from the segment files (the ring held
-		// decoded events until the alerter read partial leaves: 16,384
-		// of them held about 400 MB more at the ingest bench's peak).
-		// 32,768 served the whole of the bench's batches from memory but
-		// saved no CPU (copying a range out of the ring with its seqs
-		// spliced in costs what reading it from the page cache did: the
-		// alerter's reads were 7 % of the gateway's CPU either way) and
-		// the peak RSS was 883 MiB against main's 717 in the same run, so
-		// it stays at 8,192.
-		store.WithRecentLeaves(2*alerting.LeavesPerRead, recentLeavesBytes),
+		// The alerter scores each batch soon after it is sealed, while
+		// ingest goes on: the store keeps the latest group commits'
+		// records in memory (its own frames, shared with the leaves it
+		// hands out, nothing copied) within recentLeavesBytes, so the
+		// alerter seldom reads them back from the segment files. The
+		// count bound only matters for small events.
+		store.WithRecentLeaves(recentLeavesMax, recentLeavesBytes),
 	}
 	if cfg.Detection.Enabled {
 		drift = shadow.NewDrift()
