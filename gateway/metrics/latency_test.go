@@ -31,3 +31,28 @@ func TestObserveCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestObserveLeavesRead: each range read counts its leaves by source in
+// store_leaves_read_total and its distance from the log's end in
+// store_leaves_read_behind_events.
+func TestObserveLeavesRead(t *testing.T) {
+	m := New()
+	m.ObserveLeavesRead(4096, 3000, true)
+	m.ObserveLeavesRead(4096, 70_000, false)
+	m.ObserveLeavesRead(100, 100, true)
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	body := w.Body.String()
+	tests := []struct{ name, want string }{
+		{"from memory", `ledgerguard_store_leaves_read_total{source="memory"} 4196`},
+		{"from the files", `ledgerguard_store_leaves_read_total{source="files"} 4096`},
+		{"reads", `ledgerguard_store_leaves_read_behind_events_count 3`},
+		{"behind up to 4,096", `ledgerguard_store_leaves_read_behind_events_bucket{le="4096"} 2`},
+		{"behind up to 65,536", `ledgerguard_store_leaves_read_behind_events_bucket{le="65536"} 2`},
+	}
+	for _, tt := range tests {
+		if !strings.Contains(body, tt.want) {
+			t.Errorf("%s: /metrics lacks %q", tt.name, tt.want)
+		}
+	}
+}

@@ -243,7 +243,7 @@ type appender struct {
 	byID     []idOrder        // the fresh slots in id order, for the id index's keys
 	starts   []int            // frame offsets in arena, in seq order
 	groupIDs map[[32]byte]int // id -> index into slots
-	arena    []byte           // event frames of the group
+	arena    []byte           // event frames of the group (handed to the recent-leaves ring once durable, if any)
 	hashes   [][32]byte       // leaf hashes of the group
 	sealedIn []gateway.Batch  // batches sealed by the current write
 	queued   []time.Duration  // CommitTiming.Queued of the current group

@@ -23,9 +23,12 @@ const MaxLeaves = 65_536
 // checksum is verified, and a damaged or misplaced record is a
 // *SegmentCorruptError naming its file and offset. With WithRecentLeaves,
 // a range whose every record is still held in memory is made from there
-// instead (the canonical bytes and leaf hashes the files hold, decoded
-// alike, with nothing read or checksummed: those records were written by
-// this process and the files are checked when they are read).
+// instead (the very frames the appender wrote to the files, decoded
+// alike, with nothing read, copied or checksummed: those records were
+// written by this process and the files are checked when they are read).
+// Either way the canonical bytes are shared (with the rest of the range,
+// and with the store's memory and other readers' leaves), so callers
+// must not modify them.
 func (s *Store) Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
 	hint := 0 // the previous event's field count: neighbours are alike
 	return s.leaves(ctx, from, to, func(r record, dst *gateway.Leaf) error {

@@ -140,16 +140,17 @@ func WithBatchMaxWait(d time.Duration) Option {
 	}
 }
 
-// WithRecentLeaves keeps the records of the last n appended events in
-// memory (default 0: none): their canonical bytes and leaf hashes, so
-// Leaves and HeaderLeaves make a recent range without reading it from the
-// segment files: the alerter scores every event soon after its batch is
-// sealed. Leaves are made from a held record exactly as from one read
-// from the files, so they are the same either way. It holds n events'
-// canonical bytes (about 1–2 KB each for a 41-field flow record), no
-// decoded events, and at most maxBytes of them: a record that would go
-// over the budget is read from the files instead, so large events (a
-// line may be up to a MiB) cannot make the ring hold gigabytes.
+// WithRecentLeaves keeps the records of the latest appended events in
+// memory (default 0: none), at most n of them and maxBytes of their
+// frames, so Leaves and HeaderLeaves make a recent range without reading
+// it from the segment files: the alerter scores every event soon after
+// its batch is sealed. It holds whole group commits, the latest ones
+// (older ones are dropped to make room), as the frames the appender
+// wrote to the segment files, so leaves made from them are the same as
+// from the files and share their bytes instead of copying them. No
+// decoded events are held, and a group over the budget alone is read
+// from the files instead, so large events (a line may be up to a MiB)
+// cannot make the ring hold more than maxBytes.
 func WithRecentLeaves(n, maxBytes int) Option {
 	return func(c *config) error {
 		if n < 0 || maxBytes < 0 {
