@@ -35,7 +35,7 @@ type recentLeaves struct {
 	mu     sync.RWMutex
 	groups []recentGroup // in seq order, oldest first
 	events int           // records held
-	held   int           // bytes of frames held
+	held   int           // bytes of frames held (their arenas' capacity)
 
 	maxEvents, maxBytes int
 }
@@ -83,21 +83,22 @@ func (c *recentLeaves) put(first uint64, frames []byte, starts []int) {
 	if n == 0 {
 		return
 	}
-	if n > c.maxEvents || len(frames) > c.maxBytes ||
+	size := cap(frames) // what the group keeps alive, its spare room too
+	if n > c.maxEvents || size > c.maxBytes ||
 		(len(c.groups) > 0 && c.groups[len(c.groups)-1].end() != first) {
 		c.drop(len(c.groups))
 		return
 	}
 	k, events, held := 0, c.events, c.held
-	for k < len(c.groups) && (events+n > c.maxEvents || held+len(frames) > c.maxBytes) {
+	for k < len(c.groups) && (events+n > c.maxEvents || held+size > c.maxBytes) {
 		events -= len(c.groups[k].starts)
-		held -= len(c.groups[k].frames)
+		held -= cap(c.groups[k].frames)
 		k++
 	}
 	c.drop(k)
 	c.groups = append(c.groups, recentGroup{first: first, frames: frames, starts: starts})
 	c.events += n
-	c.held += len(frames)
+	c.held += size
 }
 
 // drop forgets the oldest k groups, clearing their places so the
@@ -105,7 +106,7 @@ func (c *recentLeaves) put(first uint64, frames []byte, starts []int) {
 func (c *recentLeaves) drop(k int) {
 	for _, g := range c.groups[:k] {
 		c.events -= len(g.starts)
-		c.held -= len(g.frames)
+		c.held -= cap(g.frames)
 	}
 	// Shift down rather than reslice from k: the slice would otherwise
 	// creep along its backing array and reallocate on every put.

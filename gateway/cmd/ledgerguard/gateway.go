@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -40,20 +41,9 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/taxii"
 )
 
-// recentLeavesBytes bounds the records the store's recent-leaves ring
-// holds (store.WithRecentLeaves), which is what decides whether the
-// alerter reads its windows from memory or from the segment files: in the
-// ingest bench at saturation (NSL-KDD rows, ~2.75 KB a record) its reads
-// began up to 32,768 events behind the log's end for 87 % of them and up
-// to 65,536 for all (store_leaves_read_behind_events), so 96 MiB (about
-// 36,000 of those records) serves most of them from memory. It replaces
-// what the ring and the appender held before the ring held the
-// appender's frames (8,192 events' canonical bytes, 23 MB, beside a
-// reused arena of up to 30 MB); a run of events of up to a MiB each
-// cannot take more.
-const recentLeavesBytes = 96 << 20
-
-// recentLeavesMax bounds the ring's records for small events.
+// recentLeavesMax bounds the store's recent-leaves ring's records
+// (store.recent_leaves_bytes bounds their bytes), which only matters for
+// small events.
 const recentLeavesMax = 16 * alerting.LeavesPerRead
 
 func newGatewayCmd() *cobra.Command {
@@ -163,10 +153,9 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		// The alerter scores each batch soon after it is sealed, while
 		// ingest goes on: the store keeps the latest group commits'
 		// records in memory (its own frames, shared with the leaves it
-		// hands out, nothing copied) within recentLeavesBytes, so the
-		// alerter seldom reads them back from the segment files. The
-		// count bound only matters for small events.
-		store.WithRecentLeaves(recentLeavesMax, recentLeavesBytes),
+		// hands out, nothing copied) within store.recent_leaves_bytes,
+		// so the alerter seldom reads them back from the segment files.
+		store.WithRecentLeaves(recentLeavesMax, int(min(cfg.Store.RecentLeavesBytes, math.MaxInt))),
 	}
 	if cfg.Detection.Enabled {
 		drift = shadow.NewDrift()
