@@ -23,7 +23,7 @@ import (
 // every read, which cost what reading the files from the page cache did).
 //
 // It holds whole groups, oldest first, within maxEvents records and
-// maxBytes of frames: publishing a group drops the oldest ones until it
+// maxBytes (their frames and offsets): publishing a group drops the oldest ones until it
 // fits, so it always holds the latest events (a group larger than the
 // budget alone is not held, and its range is read from the files). The
 // bytes a group holds are never written again (the appender moved to a
@@ -35,7 +35,7 @@ type recentLeaves struct {
 	mu     sync.RWMutex
 	groups []recentGroup // in seq order, oldest first
 	events int           // records held
-	held   int           // bytes of frames held (their arenas' capacity)
+	held   int           // bytes held (groups' size)
 
 	maxEvents, maxBytes int
 }
@@ -47,6 +47,10 @@ type recentGroup struct {
 	frames []byte
 	starts []int
 }
+
+// size is the memory the group keeps alive: its arena (spare room too)
+// and its offsets.
+func (g *recentGroup) size() int { return cap(g.frames) + 8*cap(g.starts) }
 
 // end is the seq after the group's last.
 func (g *recentGroup) end() uint64 { return g.first + uint64(len(g.starts)) }
@@ -83,7 +87,8 @@ func (c *recentLeaves) put(first uint64, frames []byte, starts []int) {
 	if n == 0 {
 		return
 	}
-	size := cap(frames) // what the group keeps alive, its spare room too
+	g := recentGroup{first: first, frames: frames, starts: starts}
+	size := g.size()
 	if n > c.maxEvents || size > c.maxBytes ||
 		(len(c.groups) > 0 && c.groups[len(c.groups)-1].end() != first) {
 		c.drop(len(c.groups))
@@ -92,11 +97,11 @@ func (c *recentLeaves) put(first uint64, frames []byte, starts []int) {
 	k, events, held := 0, c.events, c.held
 	for k < len(c.groups) && (events+n > c.maxEvents || held+size > c.maxBytes) {
 		events -= len(c.groups[k].starts)
-		held -= cap(c.groups[k].frames)
+		held -= c.groups[k].size()
 		k++
 	}
 	c.drop(k)
-	c.groups = append(c.groups, recentGroup{first: first, frames: frames, starts: starts})
+	c.groups = append(c.groups, g)
 	c.events += n
 	c.held += size
 }
@@ -106,10 +111,11 @@ func (c *recentLeaves) put(first uint64, frames []byte, starts []int) {
 func (c *recentLeaves) drop(k int) {
 	for _, g := range c.groups[:k] {
 		c.events -= len(g.starts)
-		c.held -= cap(g.frames)
+		c.held -= g.size()
 	}
 	// Shift down rather than reslice from k: the slice would otherwise
-	// creep along its backing array and reallocate on every put.
+	// creep along its backing array and reallocate each time it reached
+	// the end.
 	rest := copy(c.groups, c.groups[k:])
 	clear(c.groups[rest:])
 	c.groups = c.groups[:rest]

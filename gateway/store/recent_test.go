@@ -119,7 +119,7 @@ func TestRecentLeavesByteBudget(t *testing.T) {
 				t.Errorf("group %d starts at %d, after a group ending at %d", i, g.first, s.recent.groups[i-1].end())
 			}
 			n += len(g.starts)
-			b += cap(g.frames)
+			b += g.size()
 		}
 		if b != s.recent.held || n != s.recent.events {
 			t.Errorf("held counters %d events, %d bytes; groups hold %d, %d", s.recent.events, s.recent.held, n, b)
