@@ -27,7 +27,7 @@ type request struct {
 	ctx    context.Context
 	events []gateway.Event // ID set, Seq 0
 	ids    [][32]byte
-	canon  [][]byte // canonical bytes with Seq 0, computed by the caller
+	canon  [][]byte        // canonical bytes with Seq 0, computed by the caller
 	out    []gateway.Event // events itself, each replaced by its result as the group goes
 	err    error
 	done   chan struct{}

@@ -142,9 +142,9 @@ func WithBatchMaxWait(d time.Duration) Option {
 
 // WithRecentLeaves keeps the records of the latest appended events in
 // memory (default 0: none), at most n of them and maxBytes of their
-// frames (and offsets), so Leaves and HeaderLeaves make a recent range without reading
-// it from the segment files: the alerter scores every event soon after
-// its batch is sealed. It holds whole group commits, the latest ones
+// frames (and offsets), so Leaves and HeaderLeaves make a recent range
+// without reading it from the segment files: the alerter scores every
+// event soon after its batch is sealed. It holds whole group commits, the latest ones
 // (older ones are dropped to make room), as the frames the appender
 // wrote to the segment files, so leaves made from them are the same as
 // from the files and share their bytes instead of copying them. No

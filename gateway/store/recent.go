@@ -23,10 +23,10 @@ import (
 // every read, which cost what reading the files from the page cache did).
 //
 // It holds whole groups, oldest first, within maxEvents records and
-// maxBytes (their frames and offsets): publishing a group drops the oldest ones until it
-// fits, so it always holds the latest events (a group larger than the
-// budget alone is not held, and its range is read from the files). The
-// bytes a group holds are never written again (the appender moved to a
+// maxBytes (their frames and offsets): publishing a group drops the
+// oldest ones until it fits, so it always holds the latest events (a
+// group larger than the budget alone is not held, and its range is read
+// from the files). The bytes a group holds are never written again (the appender moved to a
 // fresh arena), so readers read them without the lock, and leaves made
 // from them may share them for as long as they like: the garbage
 // collector frees a group's frames once neither the ring nor a leaf
