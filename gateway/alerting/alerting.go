@@ -85,8 +85,9 @@ type Log interface {
 // store's recent-leaves ring alike. Scoring does not need more: the
 // models are called in micro-batches of 1,024 rows
 // (onnx.BatcherConfig.MaxBatch) whatever the window. The store's
-// recent-leaves ring holds two reads' worth, within a byte budget (the
-// wiring in gateway/cmd/ledgerguard).
+// recent-leaves ring holds the latest events within a byte budget
+// (store.recent_leaves_bytes), enough for the alerter's lag behind ingest
+// at saturation, so its windows seldom come from the segment files.
 const LeavesPerRead = 4_096
 
 // Raiser submits alerts to the ledger. Errors follow gateway.Ledger's

@@ -5,33 +5,40 @@ import (
 	"testing"
 )
 
-// TestStoreAckAfterSegment: store.ack_after_segment is off unless the file
-// turns it on, and a value that is not a boolean is refused.
-func TestStoreAckAfterSegment(t *testing.T) {
+// TestStoreSettings: store.ack_after_segment is off unless the file turns
+// it on, store.recent_leaves_bytes defaults to DefaultRecentLeavesBytes
+// (0 turns the ring off), and a value of the wrong kind or range is
+// refused with an error naming it.
+func TestStoreSettings(t *testing.T) {
 	tests := []struct {
-		name    string
-		store   string
-		want    bool
-		wantErr bool
+		name       string
+		store      string
+		wantAck    bool
+		wantRecent int64
+		wantErr    string // a part of the refusal; "" for none
 	}{
-		{"default", "", false, false},
-		{"on", "store: {ack_after_segment: true}\n", true, false},
-		{"off", "store: {ack_after_segment: false}\n", false, false},
-		{"not a boolean", "store: {ack_after_segment: sometimes}\n", false, true},
+		{"default", "", false, DefaultRecentLeavesBytes, ""},
+		{"ack on", "store: {ack_after_segment: true}\n", true, DefaultRecentLeavesBytes, ""},
+		{"ack off", "store: {ack_after_segment: false}\n", false, DefaultRecentLeavesBytes, ""},
+		{"ack not a boolean", "store: {ack_after_segment: sometimes}\n", false, 0, "sometimes"},
+		{"recent set", "store: {recent_leaves_bytes: 1048576}\n", false, 1 << 20, ""},
+		{"recent off", "store: {recent_leaves_bytes: 0}\n", false, 0, ""},
+		{"recent negative", "store: {recent_leaves_bytes: -1}\n", false, 0, "recent_leaves_bytes"},
 	}
 	for _, tt := range tests {
 		got, err := LoadWith(writeFile(t, minimal+tt.store), noEnv)
-		if tt.wantErr {
-			if err == nil || !strings.Contains(err.Error(), "ack_after_segment") && !strings.Contains(err.Error(), "sometimes") {
-				t.Errorf("%s: got err %v, want a refusal naming the value", tt.name, err)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: got err %v, want a refusal naming %q", tt.name, err, tt.wantErr)
 			}
 			continue
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if got.Store.AckAfterSegment != tt.want {
-			t.Errorf("%s: got ack_after_segment %v, want %v", tt.name, got.Store.AckAfterSegment, tt.want)
+		if got.Store.AckAfterSegment != tt.wantAck || got.Store.RecentLeavesBytes != tt.wantRecent {
+			t.Errorf("%s: got ack_after_segment %v, recent_leaves_bytes %d; want %v, %d", tt.name,
+				got.Store.AckAfterSegment, got.Store.RecentLeavesBytes, tt.wantAck, tt.wantRecent)
 		}
 	}
 }

@@ -21,6 +21,8 @@
 //	ingest_phase_seconds{protocol,phase}           an ingest request's phases (read, parse, store, respond)
 //	store_commit_seconds{phase}                    group commit phases (queued per request, prepare, segment, index, total)
 //	store_commit_events                            events per group commit
+//	store_leaves_read_total{source}                leaves the alerter read, from memory (the recent-leaves ring) or the segment files
+//	store_leaves_read_behind_events                histogram: how far behind the log's end each read began
 //	go_sched_latencies_seconds, go_sched_pauses_*  the Go runtime's scheduler latency and stop-the-world pauses
 //	syslog_connections                             open syslog connections
 //	syslog_connections_refused_total{reason}       syslog connections closed on accept or at the TLS handshake
@@ -72,6 +74,13 @@ type Metrics struct {
 	StoreCommit *prometheus.HistogramVec
 	// StoreCommitEvents observes the events of each group commit.
 	StoreCommitEvents prometheus.Histogram
+	// LeavesRead counts the leaves the store's range reads returned, by
+	// source (memory: its recent-leaves ring; files: the segment files).
+	LeavesRead *prometheus.CounterVec
+	// LeavesBehind observes, per range read, how many events were
+	// appended after its first one: what the recent-leaves ring must hold
+	// for the read to come from memory.
+	LeavesBehind prometheus.Histogram
 	// SyslogConnections is the number of open syslog connections.
 	SyslogConnections prometheus.Gauge
 	// SyslogRefused counts syslog connections refused, by reason
@@ -129,6 +138,15 @@ func New() *Metrics {
 			Help:    "Events per store group commit.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 10), // 1 .. 262144
 		}),
+		LeavesRead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "store_leaves_read_total",
+			Help: "Leaves read back from the store (by the alerter), by source: memory (the recent-leaves ring) or files (the segment files).",
+		}, []string{"source"}),
+		LeavesBehind: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Name: "store_leaves_read_behind_events",
+			Help:    "Per range read from the store, the events appended after its first one when it began.",
+			Buckets: prometheus.ExponentialBuckets(1024, 2, 10), // 1,024 .. 524,288
+		}),
 		SyslogConnections: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Name: "syslog_connections",
 			Help: "Open syslog connections.",
@@ -147,7 +165,7 @@ func New() *Metrics {
 		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.EventsAccepted, m.RequestsRejected, m.AnchoredBatches, m.BatchSize,
-		m.RequestDuration, m.IngestPhase, m.StoreCommit, m.StoreCommitEvents, m.SyslogConnections, m.SyslogRefused, m.SyslogEvicted, m.SyslogDropped,
+		m.RequestDuration, m.IngestPhase, m.StoreCommit, m.StoreCommitEvents, m.LeavesRead, m.LeavesBehind, m.SyslogConnections, m.SyslogRefused, m.SyslogEvicted, m.SyslogDropped,
 		// The scheduler's latency (how long runnable goroutines waited for
 		// a CPU) and its stop-the-world pauses: what separates CPU
 		// contention and GC from slow I/O in a latency tail.
@@ -170,6 +188,17 @@ func (m *Metrics) ObserveCommit(queued []time.Duration, events int, prepare, seg
 	m.StoreCommit.WithLabelValues("index").Observe(index.Seconds())
 	m.StoreCommit.WithLabelValues("total").Observe(total.Seconds())
 	m.StoreCommitEvents.Observe(float64(events))
+}
+
+// ObserveLeavesRead records one range read from the store: n leaves, from
+// memory or the files, begun behind events before the log's end.
+func (m *Metrics) ObserveLeavesRead(n int, behind uint64, fromMemory bool) {
+	source := "files"
+	if fromMemory {
+		source = "memory"
+	}
+	m.LeavesRead.WithLabelValues(source).Add(float64(n))
+	m.LeavesBehind.Observe(float64(behind))
 }
 
 // GaugeFunc registers a gauge read at scrape time, named ledgerguard_<name>.

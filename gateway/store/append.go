@@ -27,8 +27,8 @@ type request struct {
 	ctx    context.Context
 	events []gateway.Event // ID set, Seq 0
 	ids    [][32]byte
-	canon  [][]byte // canonical bytes with Seq 0, computed by the caller
-	out    []gateway.Event
+	canon  [][]byte        // canonical bytes with Seq 0, computed by the caller
+	out    []gateway.Event // events itself, each replaced by its result as the group goes
 	err    error
 	done   chan struct{}
 	queued time.Time // when handed to the appender (with WithCommitObserver)
@@ -243,7 +243,7 @@ type appender struct {
 	byID     []idOrder        // the fresh slots in id order, for the id index's keys
 	starts   []int            // frame offsets in arena, in seq order
 	groupIDs map[[32]byte]int // id -> index into slots
-	arena    []byte           // event frames of the group
+	arena    []byte           // event frames of the group (handed to the recent-leaves ring once durable, if any)
 	hashes   [][32]byte       // leaf hashes of the group
 	sealedIn []gateway.Batch  // batches sealed by the current write
 	queued   []time.Duration  // CommitTiming.Queued of the current group
@@ -486,7 +486,11 @@ func (a *appender) appendGroup(group []*request) {
 	a.slots, a.dups, a.fresh = a.slots[:0], a.dups[:0], a.fresh[:0]
 	clear(a.groupIDs)
 	for _, r := range group {
-		r.out = make([]gateway.Event, len(r.events))
+		// Each event is read before its result (the stored copy, or
+		// the event with its seq) replaces it, so the results share the
+		// request's copy of the events rather than a second one (216
+		// bytes an event, scanned by the garbage collector).
+		r.out = r.events
 		for i := range r.events {
 			if k, ok := a.groupIDs[r.ids[i]]; ok {
 				a.dups = append(a.dups, dup{req: r, i: i, slot: k})
@@ -521,15 +525,20 @@ func (a *appender) appendGroup(group []*request) {
 	// Phase 2: segment records (seq, leaf hash to come, and the leaf: the
 	// caller's canonical encoding with the seq spliced in) framed in one
 	// arena, then leaf hashes and frame checksums.
-	a.arena = a.arena[:0]
-	a.starts = a.starts[:0]
 	// Sized once for the group (20: room for each seq's digits), so the
 	// frames are not copied again each time the arena would have grown.
 	need := 0
 	for _, k := range a.fresh {
 		need += frameOverhead + len(a.slots[k].req.canon[a.slots[k].i]) + 20
 	}
-	a.arena = slices.Grow(a.arena, need)
+	if s.recent != nil && len(a.fresh) > 0 {
+		// The recent-leaves ring takes this group's frames and starts
+		// once they are durable (see recentLeaves): the next group
+		// frames into fresh ones.
+		a.arena, a.starts = make([]byte, 0, need), make([]int, 0, len(a.fresh))
+	} else {
+		a.arena, a.starts = slices.Grow(a.arena[:0], need), a.starts[:0]
+	}
 	for _, k := range a.fresh {
 		sl := &a.slots[k]
 		sl.start = len(a.arena)
@@ -644,11 +653,7 @@ func (a *appender) appendGroup(group []*request) {
 		// Durable: publish, then acknowledge.
 		if s.recent != nil {
 			s.recent.mu.Lock()
-			for j, k := range a.fresh {
-				sl := &a.slots[k]
-				ev, canon := &sl.req.events[sl.i], sl.req.canon[sl.i]
-				s.recent.put(sl.seq, ev.ID, canon, a.hashes[j], splices(ev.ID, canon))
-			}
+			s.recent.put(first, a.arena, a.starts)
 			s.recent.mu.Unlock()
 		}
 		s.state.Store(&durableState{size: a.size, root: root, sealed: a.sealed})

@@ -52,9 +52,19 @@ func flowEvents(tb testing.TB, from, n int) []gateway.Event {
 // spare's background zero-fill counts), the group size, and the bytes
 // read from disk per event (a buffered write that covers part of a page
 // not in the page cache reads it first).
-func BenchmarkAppendCPU(b *testing.B) {
+func BenchmarkAppendCPU(b *testing.B) { benchAppendCPU(b) }
+
+// BenchmarkAppendCPURecent is BenchmarkAppendCPU with the gateway's
+// recent-leaves ring (WithRecentLeaves, as gateway/cmd/ledgerguard sizes
+// it): each group's frames are published to it, in an arena of their own.
+func BenchmarkAppendCPURecent(b *testing.B) {
+	benchAppendCPU(b, WithRecentLeaves(1<<16, 128<<20))
+}
+
+// benchAppendCPU is BenchmarkAppendCPU with opts besides its own.
+func benchAppendCPU(b *testing.B, opts ...Option) {
 	const appenders, reqEvents, perOp = 8, 100, 20_000
-	s, err := Open(context.Background(), b.TempDir(), WithGateway(testMSP, testGW), WithSegmentBytes(8<<20))
+	s, err := Open(context.Background(), b.TempDir(), append([]Option{WithGateway(testMSP, testGW), WithSegmentBytes(8 << 20)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

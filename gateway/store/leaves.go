@@ -23,9 +23,12 @@ const MaxLeaves = 65_536
 // checksum is verified, and a damaged or misplaced record is a
 // *SegmentCorruptError naming its file and offset. With WithRecentLeaves,
 // a range whose every record is still held in memory is made from there
-// instead (the canonical bytes and leaf hashes the files hold, decoded
-// alike, with nothing read or checksummed: those records were written by
-// this process and the files are checked when they are read).
+// instead (the very frames the appender wrote to the files, decoded
+// alike, with nothing read, copied or checksummed: those records were
+// written by this process and the files are checked when they are read).
+// Either way the canonical bytes are shared (with the rest of the range,
+// and with the store's memory and other readers' leaves), so callers
+// must not modify them.
 func (s *Store) Leaves(ctx context.Context, from, to uint64) ([]gateway.Leaf, error) {
 	hint := 0 // the previous event's field count: neighbours are alike
 	return s.leaves(ctx, from, to, func(r record, dst *gateway.Leaf) error {
@@ -97,7 +100,8 @@ func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record,
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	if size := s.state.Load().size; to > size {
+	size := s.state.Load().size
+	if to > size {
 		return nil, &TreeSizeError{What: "leaf range end", Requested: to, Size: size}
 	}
 	out := make([]gateway.Leaf, to-from)
@@ -110,6 +114,7 @@ func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record,
 		return leaf(r, &out[r.seq-from]) == nil
 	})
 	if fromMemory {
+		s.observeLeaves(len(out), size-from, true)
 		return out, nil
 	}
 	err := s.log.readRange(from, to, func(r record) error {
@@ -122,7 +127,21 @@ func (s *Store) leaves(ctx context.Context, from, to uint64, leaf func(r record,
 	if err != nil {
 		return nil, err
 	}
+	s.observeLeaves(len(out), size-from, false)
 	return out, nil
+}
+
+// observeLeaves counts n leaves returned from memory or the files, and
+// reports the read to WithLeavesObserver's function.
+func (s *Store) observeLeaves(n int, behind uint64, fromMemory bool) {
+	if fromMemory {
+		s.stats.leavesMemory.Add(uint64(n))
+	} else {
+		s.stats.leavesFiles.Add(uint64(n))
+	}
+	if f := s.cfg.leavesObserver; f != nil {
+		f(LeavesRead{Events: n, Behind: behind, FromMemory: fromMemory})
+	}
 }
 
 // maxFieldsHint caps the map decodeLeafSized makes up front, so one odd

@@ -66,3 +66,49 @@ func TestCommitObserver(t *testing.T) {
 		}
 	}
 }
+
+// TestLeavesObserver: every Leaves and HeaderLeaves call that returns
+// leaves is reported once, with its count, where it came from and how
+// far behind the log's end it began, and counted in Stats by source.
+func TestLeavesObserver(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		seen []LeavesRead
+	)
+	s, err := Open(context.Background(), t.TempDir(), WithGateway(testMSP, testGW), WithBatchMaxWait(time.Hour),
+		WithRecentLeaves(10, 1<<20), WithLeavesObserver(func(r LeavesRead) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, r)
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	mustAppend(t, s, testEvents(0, 10, 300))
+	mustAppend(t, s, testEvents(10, 5, 300)) // drops the first group
+	read := func(name string, f func(context.Context, uint64, uint64) ([]gateway.Leaf, error), from, to uint64) {
+		t.Helper()
+		if _, err := f(ctx, from, to); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	read("Leaves", s.Leaves, 2, 6)
+	read("HeaderLeaves", s.HeaderLeaves, 10, 15)
+	read("empty", s.HeaderLeaves, 15, 15)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []LeavesRead{{Events: 4, Behind: 13, FromMemory: false}, {Events: 5, Behind: 5, FromMemory: true}}
+	if len(seen) != len(want) {
+		t.Fatalf("got %d reads observed, want %d: %+v", len(seen), len(want), seen)
+	}
+	for i := range want {
+		if seen[i] != want[i] {
+			t.Errorf("read %d: got %+v, want %+v", i, seen[i], want[i])
+		}
+	}
+	if st := s.Stats(); st.LeavesFromFiles != 4 || st.LeavesFromMemory != 5 {
+		t.Errorf("Stats: %d leaves from the files, %d from memory, want 4, 5", st.LeavesFromFiles, st.LeavesFromMemory)
+	}
+}

@@ -48,6 +48,7 @@ type config struct {
 	readOnly        bool               // WithReadOnly
 	preallocate     int8               // WithSegmentPreallocation: 0 default, 1 on, -1 off
 	commitObserver  func(CommitTiming) // WithCommitObserver; nil: none
+	leavesObserver  func(LeavesRead)   // WithLeavesObserver; nil: none
 }
 
 // preallocates says whether segment files are zero-filled ahead of
@@ -139,16 +140,17 @@ func WithBatchMaxWait(d time.Duration) Option {
 	}
 }
 
-// WithRecentLeaves keeps the records of the last n appended events in
-// memory (default 0: none): their canonical bytes and leaf hashes, so
-// Leaves and HeaderLeaves make a recent range without reading it from the
-// segment files: the alerter scores every event soon after its batch is
-// sealed. Leaves are made from a held record exactly as from one read
-// from the files, so they are the same either way. It holds n events'
-// canonical bytes (about 1–2 KB each for a 41-field flow record), no
-// decoded events, and at most maxBytes of them: a record that would go
-// over the budget is read from the files instead, so large events (a
-// line may be up to a MiB) cannot make the ring hold gigabytes.
+// WithRecentLeaves keeps the records of the latest appended events in
+// memory (default 0: none), at most n of them and maxBytes of their
+// frames (and offsets), so Leaves and HeaderLeaves make a recent range
+// without reading it from the segment files: the alerter scores every
+// event soon after its batch is sealed. It holds whole group commits, the latest ones
+// (older ones are dropped to make room), as the frames the appender
+// wrote to the segment files, so leaves made from them are the same as
+// from the files and share their bytes instead of copying them. No
+// decoded events are held, and a group over the budget alone is read
+// from the files instead, so large events (a line may be up to a MiB)
+// cannot make the ring hold more than maxBytes.
 func WithRecentLeaves(n, maxBytes int) Option {
 	return func(c *config) error {
 		if n < 0 || maxBytes < 0 {
@@ -330,6 +332,30 @@ type CommitTiming struct {
 func WithCommitObserver(f func(CommitTiming)) Option {
 	return func(c *config) error {
 		c.commitObserver = f
+		return nil
+	}
+}
+
+// LeavesRead describes one Leaves or HeaderLeaves call that returned
+// leaves: where they came from and how far behind the end of the log its
+// range began, which is what sizes WithRecentLeaves (a reader that lags
+// by more than the ring holds reads the segment files).
+type LeavesRead struct {
+	Events int // leaves returned
+	// Behind is the durable tree size when the call began minus the
+	// range's first seq: the events appended since the first one read.
+	Behind uint64
+	// FromMemory is true when WithRecentLeaves' memory held the whole
+	// range, false when it was read from the segment files.
+	FromMemory bool
+}
+
+// WithLeavesObserver calls f after every Leaves or HeaderLeaves call that
+// returned leaves (for the gateway's metrics), on the caller's
+// goroutine; f must be quick.
+func WithLeavesObserver(f func(LeavesRead)) Option {
+	return func(c *config) error {
+		c.leavesObserver = f
 		return nil
 	}
 }

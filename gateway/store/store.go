@@ -136,7 +136,10 @@ type Store struct {
 
 	anchorMu sync.Mutex // serialises MarkAnchored's read-modify-write
 
-	stats struct{ commits, events, batches, probes, indexSyncs, replayed atomic.Uint64 }
+	stats struct {
+		commits, events, batches, probes, indexSyncs, replayed atomic.Uint64
+		leavesMemory, leavesFiles                              atomic.Uint64
+	}
 
 	isync indexSyncer // fsyncs Pebble's WAL off the acknowledgement path
 
@@ -451,12 +454,18 @@ type Stats struct {
 	// segment files past Pebble's durable checkpoint and replayed into
 	// the indexes.
 	Replayed uint64
+	// LeavesFromMemory and LeavesFromFiles count the leaves Leaves and
+	// HeaderLeaves returned, made from WithRecentLeaves' memory or read
+	// from the segment files: a range is read from the files unless the
+	// memory holds all of it.
+	LeavesFromMemory, LeavesFromFiles uint64
 }
 
 // Stats returns counters since Open; Events/Commits is the group-commit
 // factor (events per fsync).
 func (s *Store) Stats() Stats {
-	return Stats{Commits: s.stats.commits.Load(), Events: s.stats.events.Load(), Batches: s.stats.batches.Load(), Probes: s.stats.probes.Load(), IndexSyncs: s.stats.indexSyncs.Load(), Replayed: s.stats.replayed.Load()}
+	return Stats{Commits: s.stats.commits.Load(), Events: s.stats.events.Load(), Batches: s.stats.batches.Load(), Probes: s.stats.probes.Load(), IndexSyncs: s.stats.indexSyncs.Load(), Replayed: s.stats.replayed.Load(),
+		LeavesFromMemory: s.stats.leavesMemory.Load(), LeavesFromFiles: s.stats.leavesFiles.Load()}
 }
 
 // Size returns the durable tree size: the number of events acknowledged so

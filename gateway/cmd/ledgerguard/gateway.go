@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -40,11 +41,10 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/taxii"
 )
 
-// recentLeavesBytes bounds the canonical bytes the store's recent-leaves
-// ring holds (store.WithRecentLeaves): 8,192 of the ingest bench's flow
-// records take about 23 MB (2.8 KB each), and a run of events of up to a
-// MiB each must not take gigabytes.
-const recentLeavesBytes = 48 << 20
+// recentLeavesMax bounds the store's recent-leaves ring's records
+// (store.recent_leaves_bytes bounds their bytes), which only matters for
+// small events.
+const recentLeavesMax = 16 * alerting.LeavesPerRead
 
 func newGatewayCmd() *cobra.Command {
 	var path string
@@ -150,19 +150,12 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 		// (anchor.WithSealWhenIdle below), so batches follow the ledger's
 		// latency instead of queueing behind it.
 		store.WithAgeSealWhenAnchored(true),
-		// The alerter scores each batch soon after it is sealed: the
-		// records (canonical bytes) of two of its reads' worth of the
-		// latest events (8,192) stay in memory, so at moderate rates it
-		// seldom reads them back from the segment files (the ring held
-		// decoded events until the alerter read partial leaves: 16,384
-		// of them held about 400 MB more at the ingest bench's peak).
-		// 32,768 served the whole of the bench's batches from memory but
-		// saved no CPU (copying a range out of the ring with its seqs
-		// spliced in costs what reading it from the page cache did: the
-		// alerter's reads were 7 % of the gateway's CPU either way) and
-		// the peak RSS was 883 MiB against main's 717 in the same run, so
-		// it stays at 8,192.
-		store.WithRecentLeaves(2*alerting.LeavesPerRead, recentLeavesBytes),
+		// The alerter scores each batch soon after it is sealed, while
+		// ingest goes on: the store keeps the latest group commits'
+		// records in memory (its own frames, shared with the leaves it
+		// hands out, nothing copied) within store.recent_leaves_bytes,
+		// so the alerter seldom reads them back from the segment files.
+		store.WithRecentLeaves(recentLeavesMax, int(min(cfg.Store.RecentLeavesBytes, math.MaxInt))),
 	}
 	if cfg.Detection.Enabled {
 		drift = shadow.NewDrift()
@@ -186,6 +179,8 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	m := metrics.New()
 	storeOpts = append(storeOpts, store.WithCommitObserver(func(t store.CommitTiming) {
 		m.ObserveCommit(t.Queued, t.Events, t.Prepare, t.Segment, t.Index, t.Total)
+	}), store.WithLeavesObserver(func(r store.LeavesRead) {
+		m.ObserveLeavesRead(r.Events, r.Behind, r.FromMemory)
 	}))
 	st, err := store.Open(ctx, cfg.Store.Dir, storeOpts...)
 	if err != nil {
