@@ -187,3 +187,23 @@ func FuzzLexicalReference(f *testing.F) {
 		}
 	})
 }
+
+// TestLexicalLong checks lexical against lexicalReference on strings
+// longer than its 16-bit counts hold.
+func TestLexicalLong(t *testing.T) {
+	idx := make([]int, len(LexicalStats))
+	for i := range idx {
+		idx[i] = i
+	}
+	for _, s := range []string{strings.Repeat("a", 1<<16), strings.Repeat("ab1.", 1<<14) + "x", strings.Repeat("q7-", 30000)} {
+		got := make([]float64, len(idx))
+		want := make([]float64, len(idx))
+		lexical(s, idx, got)
+		lexicalReference(s, idx, want)
+		for i := range got {
+			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("%d bytes: %s = %v, reference %v", len(s), LexicalStats[i], got[i], want[i])
+			}
+		}
+	}
+}
