@@ -123,6 +123,8 @@ type Engine struct {
 	// feature); see ExtractCanonical.
 	keys []string
 	slot []int
+	// steps are extractVals' compact view of feats (indexKeys).
+	steps []step
 	// members are keys as canonical bytes write them (`"key":`), nil
 	// unless every key is written verbatim (plainKeyName), so that
 	// scanObject and scanTail may compare them as bytes.
