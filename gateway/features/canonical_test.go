@@ -293,3 +293,26 @@ func TestMinHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberAt compares memberAt with a string comparison on members of
+// every length up to 40 bytes against equal bytes and bytes differing in
+// any one position.
+func TestMemberAt(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		m := make([]byte, n)
+		for i := range m {
+			m[i] = byte('a' + i%26)
+		}
+		for at := -1; at < n; at++ {
+			b := append([]byte("xx"), m...)
+			b = append(b, `":1}`...)
+			if at >= 0 {
+				b[2+at] ^= 0x20
+			}
+			got, want := memberAt(b, 2, string(m)), string(b[2:2+n]) == string(m)
+			if got != want {
+				t.Errorf("member of %d bytes, differing at %d: got %v, want %v", n, at, got, want)
+			}
+		}
+	}
+}
