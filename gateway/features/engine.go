@@ -368,7 +368,11 @@ func (e *Engine) Extract(ev *gateway.Event, dst []float32) {
 		var buf [8]windowAggs
 		aggs = buf[:0]
 		e.mu.Lock()
-		m := fieldMemo{ev: ev, names: e.wfields} // under the lock: Reset rebinds
+		m := fieldMemo{ev: ev}
+		if e.wfields != nil { // under the lock: Reset rebinds
+			var vals [maxMemoFields]memoValue
+			m.names, m.vals = e.wfields, &vals
+		}
 		for _, w := range e.windows {
 			aggs = append(aggs, w.observe(&m))
 		}

@@ -3,6 +3,7 @@ package features
 import (
 	"container/list"
 	"hash/maphash"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,21 +85,25 @@ type keyPart struct {
 // engine's windows reading more look the others up every time.
 const maxMemoFields = 16
 
-// fieldMemo is stringField of one event for the fields an Engine's
-// windows read (names, bound to the windows by index: bindWindows), each
-// looked up in the event's map at most once per event. The auth models'
-// five windows read four distinct fields a dozen times per event (the
-// key source.ip in four windows, the filter event.outcome in four), and
-// each lookup in an event's Fields map cost 20–40 ns. A fieldMemo with
-// no names looks every field up.
+// fieldMemo is stringField of one event for the fields that more than
+// one of an Engine's windows' uses read (names, bound to the windows by
+// index: bindWindows), each looked up in the event's map at most once
+// per event. The auth models' five windows read four distinct fields a
+// dozen times per event (the key source.ip in four windows, the filter
+// event.outcome in four), and each lookup in an event's Fields map cost
+// 20–40 ns. A fieldMemo without names (an engine whose windows read
+// every field once) looks every field up and holds nothing.
 type fieldMemo struct {
 	ev    *gateway.Event
 	names []string
 	done  uint32 // bit j: vals[j] holds names[j]'s value
-	vals  [maxMemoFields]struct {
-		s  string
-		ok bool
-	}
+	vals  *[maxMemoFields]memoValue
+}
+
+// memoValue is one field's stringField answer.
+type memoValue struct {
+	s  string
+	ok bool
 }
 
 // field returns stringField(m.ev, name), name being m.names[j] when j is
@@ -115,15 +120,31 @@ func (m *fieldMemo) field(j int, name string) (string, bool) {
 	return v.s, v.ok
 }
 
-// bindWindows gives every field the windows read an index into names
-// (at most maxMemoFields distinct ones; the others stay unbound), so
-// that observe reads them through one fieldMemo per event.
+// bindWindows gives every field that the windows read more than once
+// per event (keys, filters, distinct fields, over all windows) an index
+// into names, at most maxMemoFields of them (the others stay unbound,
+// read from the event at each use), so that observe reads them through
+// one fieldMemo per event. A field read once costs one lookup either
+// way; names is nil when no field is read twice.
 func bindWindows(windows []*window) (names []string) {
+	uses := map[string]int{}
+	for _, w := range windows {
+		for _, p := range w.keyParts {
+			uses[p.field]++
+		}
+		for _, f := range w.filter {
+			uses[f.field]++
+		}
+		if w.spec.Distinct != "" {
+			uses[w.spec.Distinct]++
+		}
+	}
 	index := func(f string) int {
-		for j, n := range names {
-			if n == f {
-				return j
-			}
+		if uses[f] < 2 {
+			return -1
+		}
+		if j := slices.Index(names, f); j >= 0 {
+			return j
 		}
 		if len(names) == maxMemoFields {
 			return -1

@@ -14,7 +14,8 @@ import (
 // memoSpecs are window specs TestWindowMemo runs: the served
 // auth-bruteforce model's (when the models are there), one with key
 // alternatives, "+" parts, pseudo-fields and a distinct field also used
-// as a key, and one whose windows read more fields than a fieldMemo holds.
+// as a key, one whose windows read more fields twice than a fieldMemo
+// holds, and one window reading each field once (nothing bound).
 func memoSpecs(t *testing.T) map[string]Spec {
 	specs := map[string]Spec{}
 	if raw, err := os.ReadFile("../../models/auth-bruteforce/1.1.0/manifest.json"); err == nil {
@@ -45,11 +46,15 @@ func memoSpecs(t *testing.T) map[string]Spec {
 	var many Spec
 	for i := range 20 {
 		w := WindowSpec{Name: fmt.Sprintf("w%d", i), Key: []string{fmt.Sprintf("k%d", i%7), "source.ip"}, Size: min,
-			Filter: map[string]string{fmt.Sprintf("f%d", i): "x"}}
+			Filter: map[string]string{fmt.Sprintf("f%d", i%10): "x"}}
 		many.Windows = append(many.Windows, w)
 		many.Features = append(many.Features, Feature{Name: w.Name, Kind: KindWindow, Window: w.Name, Agg: "matched_ratio"})
 	}
 	specs["many-fields"] = many
+	specs["single"] = Spec{
+		Windows:  []WindowSpec{{Name: "w", Key: []string{"source.ip"}, Size: min, Filter: map[string]string{"event.outcome": "failure"}, Distinct: "user.name"}},
+		Features: []Feature{{Name: "n", Kind: KindWindow, Window: "w", Agg: "distinct"}},
+	}
 	return specs
 }
 
@@ -69,8 +74,8 @@ func TestWindowMemo(t *testing.T) {
 				t.Fatal(err)
 			}
 			unbound.wfields = nil // every field looked up in the event
-			if len(bound.wfields) == 0 {
-				t.Fatal("no window field bound")
+			if wantBound := map[string]int{"auth-bruteforce": 4, "mixed": 4, "many-fields": maxMemoFields}[name]; len(bound.wfields) != wantBound {
+				t.Fatalf("%d window fields bound (%v), want %d", len(bound.wfields), bound.wfields, wantBound)
 			}
 			r := rand.New(rand.NewPCG(7, uint64(len(name))))
 			pick := func(vals ...any) any { return vals[r.IntN(len(vals))] }
@@ -101,10 +106,10 @@ func TestWindowMemo(t *testing.T) {
 					t.Fatalf("event %d %v:\ngot  %v\nwant %v", i, fields, got, want)
 				}
 			}
+			n := len(bound.wfields)
 			bound.Reset()
-			unbound.Reset()
-			if len(bound.wfields) == 0 {
-				t.Fatal("Reset left the windows unbound")
+			if len(bound.wfields) != n {
+				t.Fatalf("Reset bound %d window fields, Compile %d", len(bound.wfields), n)
 			}
 		})
 	}
