@@ -538,7 +538,14 @@ func scanObject(b []byte, i int, keys, members []string, vals []rawValue) bool {
 			// where gateway.SkipJSONValue would end it (none of its
 			// bytes ends a scalar).
 			var end int
-			if i < len(b) && (b[i] == '-' || b[i]-'0' < 10) {
+			if i+1 < len(b) && b[i]-'0' < 10 && endsScalar[b[i+1]] {
+				// One digit (0 and 1 are most values of an NSL-KDD
+				// record, a third of a CIC-IDS2017 one): scanDecimal's
+				// answer without its word loads and conversion.
+				v := &vals[next]
+				v.kind, v.parsed, v.b, v.x = rawNumber, true, b[i:i+1], float64(b[i]-'0')
+				end = i + 1
+			} else if i < len(b) && (b[i] == '-' || b[i]-'0' < 10) {
 				x, n, ok := scanDecimal(bytesString(b[i:]))
 				if end = i + n; ok && end < len(b) && endsScalar[b[end]] {
 					// Field by field (vals was cleared): a composite

@@ -129,6 +129,8 @@ func FuzzExtractCanonical(f *testing.F) {
 	f.Add([]byte(`{"fields":{"a":1,"f7":"x\"y","f8":"\\","f9":{"k":"}"},"f9z":[1,{"m":"]"}]},"raw":"AAEC"}`))
 	f.Add([]byte(`{"fields":{"f0":1,"f9":2},"labels":{"f9":"x"}}`))
 	f.Add([]byte(`{"class":"flow","fields":{"f0":0,"f1":12.5,"f2":-3,"f3":1234567.0625,"f4":1,"f5":"7","f6":0.333333333333333314829616256247,"f9":1e3,"w05":42,"w64":0.5}}`))
+	f.Add([]byte(`{"fields":{"f0":0,"f1":5,"f2":-0,"f3":7.0,"f4":1,"f5":9,"f6":0.5,"f9":3}}`)) // one-digit numbers, the last before "}"
+	f.Add([]byte(`{"fields":{"f0":1,"f1":0e1,"f3":9,"f9":0,"w05":4}}`))
 	e, err := Compile(pathSpec())
 	if err != nil {
 		f.Fatal(err)
