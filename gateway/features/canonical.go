@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math"
 	"math/bits"
 	"slices"
 	"unicode/utf8"
@@ -81,6 +82,22 @@ func (e *Engine) indexKeys() {
 			e.slot[i], _ = slices.BinarySearch(e.keys, c.f.Field)
 		}
 	}
+	e.steps = make([]step, len(e.feats))
+	for i := range e.feats {
+		c := &e.feats[i]
+		st := step{slot: int32(e.slot[i]), col: int32(c.col)}
+		if c.kind == kNumeric {
+			switch {
+			case c.log1pOnly:
+				st.mode = stepLog1p
+			case len(c.ops) == 0:
+				st.mode = stepPlain
+			default:
+				st.mode = stepNumeric
+			}
+		}
+		e.steps[i] = st
+	}
 	e.reqSlot = e.reqSlot[:0]
 	for _, name := range e.required {
 		k, _ := slices.BinarySearch(e.keys, name)
@@ -101,13 +118,17 @@ func (e *Engine) Require(fields []string) {
 }
 
 // maxStackKeys is how many distinct fields ExtractCanonical tracks
-// without allocating, and fewKeys how many it tracks in a smaller array:
+// without allocating, and fewKeys and flowKeys how many it tracks in
+// smaller arrays:
 // the array is zeroed on every call (it holds pointers), 5 KB at
 // maxStackKeys, which cost a DNS model reading one field more than
 // finding that field.
 const (
 	maxStackKeys = 128
 	fewKeys      = 16
+	// flowKeys holds the served flow models' fields (41 for nsl-kdd,
+	// 51 for cic-ids2017) in 2.5 KB.
+	flowKeys = 64
 )
 
 // ExtractCanonical is Extract reading the fields from canonical, the
@@ -169,13 +190,16 @@ func (e *Engine) extractBytes(ev *gateway.Event, canonical []byte, dst []float32
 	if len(e.windows) > 0 || canonical == nil {
 		return false, false
 	}
-	if len(e.keys) <= fewKeys {
+	switch n := len(e.keys); {
+	case n <= fewKeys:
 		var stack [fewKeys]rawValue
-		return e.extractVals(ev, canonical, dst, stack[:len(e.keys)], headerOnly)
-	}
-	if len(e.keys) <= maxStackKeys {
+		return e.extractVals(ev, canonical, dst, stack[:n], headerOnly)
+	case n <= flowKeys:
+		var stack [flowKeys]rawValue
+		return e.extractVals(ev, canonical, dst, stack[:n], headerOnly)
+	case n <= maxStackKeys:
 		var stack [maxStackKeys]rawValue
-		return e.extractVals(ev, canonical, dst, stack[:len(e.keys)], headerOnly)
+		return e.extractVals(ev, canonical, dst, stack[:n], headerOnly)
 	}
 	return e.extractVals(ev, canonical, dst, make([]rawValue, len(e.keys)), headerOnly)
 }
@@ -195,20 +219,61 @@ func (e *Engine) extractVals(ev *gateway.Event, canonical []byte, dst []float32,
 			return false, true
 		}
 	}
-	for i := range e.feats {
-		c := &e.feats[i]
-		if k := e.slot[i]; k >= 0 {
-			if v := &vals[k]; v.parsed && c.kind == kNumeric {
-				dst[c.col] = c.finish(v.x) // most flow features: fromRaw's answer, without copying v
-				continue
+	for i, st := range e.steps {
+		if st.slot >= 0 {
+			// Most flow features: a parsed number, written as fromRaw
+			// would write it, without copying v or reading the feature's
+			// compiled form (e.steps are 12 bytes each, e.feats a few
+			// hundred).
+			if v := &vals[st.slot]; v.parsed {
+				switch st.mode {
+				case stepLog1p:
+					dst[st.col] = log1pF32(v.x)
+					continue
+				case stepPlain:
+					dst[st.col] = plainF32(v.x)
+					continue
+				case stepNumeric:
+					dst[st.col] = e.feats[i].finish(v.x)
+					continue
+				}
 			}
-			c.fromRaw(vals[k], dst)
+			e.feats[i].fromRaw(vals[st.slot], dst)
 			continue
 		}
+		c := &e.feats[i]
 		v, _ := stringField(ev, c.f.Field) // a pseudo-field
 		c.putString(v, dst)
 	}
 	return true, true
+}
+
+// step is what extractVals reads of a feature for a field it found
+// (slot: the field's index into keys, -1 for windows and pseudo-fields)
+// and the column it writes; mode says how a parsed number becomes the
+// column without the feature's compiled form.
+type step struct {
+	slot, col int32
+	mode      stepMode
+}
+
+// stepMode is how extractVals turns a parsed number into a feature's
+// column.
+type stepMode uint8
+
+const (
+	stepOther   stepMode = iota // not numeric: fromRaw
+	stepNumeric                 // numeric with transforms: finish
+	stepLog1p                   // numeric, the one transform log1p: log1pF32 (finish's own shortcut)
+	stepPlain                   // numeric, no transform: plainF32
+)
+
+// plainF32 is finish without transforms: v as float32, 0 when not finite.
+func plainF32(v float64) float32 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return float32(v)
 }
 
 // hasRequired is ExtractCanonical's answer read from the decoded event.
@@ -295,9 +360,10 @@ func bytesString(b []byte) string {
 // forward reader stops after "fields": canonical field order puts only
 // raw and labels after it. It reports false when b is not in the
 // expected shape (canonical bytes have no whitespace, so any is
-// refused); vals are then meaningless.
+// refused); vals are then meaningless. vals must be zero (rawAbsent) on
+// entry: extractBytes hands over a fresh array, so it is not cleared
+// a second time here.
 func (e *Engine) scanFields(b []byte, ev *gateway.Event, vals []rawValue, headerOnly bool) bool {
-	clear(vals)
 	keys, members := e.keys, e.members
 	if !headerOnly && members != nil && len(keys) > 0 && len(keys) <= maxTailKeys && e.tryTail(b, ev) {
 		if c, ok := fieldsClose(b, ev); ok {
@@ -465,14 +531,21 @@ func scanObject(b []byte, i int, keys, members []string, vals []rawValue) bool {
 		// byte the encoder escapes, see plainKeyName) followed by a
 		// quote is exactly that key: no quote or backslash can hide in
 		// its bytes. So one comparison with `"key":` (members) decides.
-		if m := members; m != nil && i+len(m[next]) <= len(b) && string(b[i:i+len(m[next])]) == m[next] {
+		if m := members; m != nil && i+len(m[next]) <= len(b) && memberAt(b, i, m[next]) {
 			i += len(m[next])
 			// A plain decimal (most values of flow records) is parsed
 			// as its end is found, one pass over its bytes; it ends
 			// where gateway.SkipJSONValue would end it (none of its
 			// bytes ends a scalar).
 			var end int
-			if i < len(b) && (b[i] == '-' || b[i]-'0' < 10) {
+			if i+1 < len(b) && b[i]-'0' < 10 && endsScalar[b[i+1]] {
+				// One digit (0 and 1 are most values of an NSL-KDD
+				// record, a third of a CIC-IDS2017 one): scanDecimal's
+				// answer without its word loads and conversion.
+				v := &vals[next]
+				v.kind, v.parsed, v.b, v.x = rawNumber, true, b[i:i+1], float64(b[i]-'0')
+				end = i + 1
+			} else if i < len(b) && (b[i] == '-' || b[i]-'0' < 10) {
 				x, n, ok := scanDecimal(bytesString(b[i:]))
 				if end = i + n; ok && end < len(b) && endsScalar[b[end]] {
 					// Field by field (vals was cleared): a composite
@@ -542,6 +615,25 @@ func scanObject(b []byte, i int, keys, members []string, vals []rawValue) bool {
 		}
 		i = end
 	}
+}
+
+// memberAt reports whether b[i:] starts with m, which fits in b
+// (i+len(m) <= len(b)). Members are 10–40 bytes: compared as 8-byte
+// words, the last one overlapping the one before, without the call
+// into the runtime's memequal and its dispatch on length that a string
+// comparison costs for each of a flow record's 40–80 keys.
+func memberAt(b []byte, i int, m string) bool {
+	n := len(m)
+	if n < 8 {
+		return string(b[i:i+n]) == m
+	}
+	s := bytesString(b[i : i+n])
+	for j := 0; j+8 < n; j += 8 {
+		if load64(s, j) != load64(m, j) {
+			return false
+		}
+	}
+	return load64(s, n-8) == load64(m, n-8)
 }
 
 // memberNames returns keys as canonical bytes write them before their

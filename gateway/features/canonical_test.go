@@ -3,6 +3,7 @@ package features
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"syscall"
@@ -127,30 +128,60 @@ func FuzzExtractCanonical(f *testing.F) {
 	f.Add([]byte(`{"fields":{"f1":null,"f1x":2,"f5":"a","f9":1,"f9z":{}}}`))
 	f.Add([]byte(`{"fields":{"a":1,"f7":"x\"y","f8":"\\","f9":{"k":"}"},"f9z":[1,{"m":"]"}]},"raw":"AAEC"}`))
 	f.Add([]byte(`{"fields":{"f0":1,"f9":2},"labels":{"f9":"x"}}`))
+	f.Add([]byte(`{"class":"flow","fields":{"f0":0,"f1":12.5,"f2":-3,"f3":1234567.0625,"f4":1,"f5":"7","f6":0.333333333333333314829616256247,"f9":1e3,"w05":42,"w64":0.5}}`))
+	f.Add([]byte(`{"fields":{"f0":0,"f1":5,"f2":-0,"f3":7.0,"f4":1,"f5":9,"f6":0.5,"f9":3}}`)) // one-digit numbers, the last before "}"
+	f.Add([]byte(`{"fields":{"f0":1,"f1":0e1,"f3":9,"f9":0,"w05":4}}`))
 	e, err := Compile(pathSpec())
 	if err != nil {
 		f.Fatal(err)
 	}
 	e.Require([]string{"f1", "f5", "f9z"})
+	engines := []*Engine{e, flowShaped(f, 20), flowShaped(f, 70)}
 	f.Fuzz(func(t *testing.T, text []byte) {
-		got := make([]float32, e.Width())
-		ev, _ := storedEvent(t, text)
-		e.ExtractCanonical(&ev, text, got) // not its canonical bytes: no panic
-		ev, c, ok := canonicalPair(t, text)
-		if !ok {
-			return
-		}
-		want := make([]float32, e.Width())
-		e.Extract(&ev, want)
-		e.tailMiss.Store(len(c)%2 == 0) // both readers, whatever the last event taught the engine (tryTail)
-		req := e.ExtractCanonical(&ev, c, got)
-		if want := e.hasRequired(&ev); req != want {
-			t.Errorf("required %v in %s: got %v, want %v", e.required, c, req, want)
-		}
-		if req && !sameBits(got, want) { // without a required field: undefined
-			t.Errorf("canonical %s:\ngot  %v\nwant %v", c, got, want)
+		for _, e := range engines {
+			got := make([]float32, e.Width())
+			ev, _ := storedEvent(t, text)
+			e.ExtractCanonical(&ev, text, got) // not its canonical bytes: no panic
+			ev, c, ok := canonicalPair(t, text)
+			if !ok {
+				return
+			}
+			want := make([]float32, e.Width())
+			e.Extract(&ev, want)
+			e.tailMiss.Store(len(c)%2 == 0) // both readers, whatever the last event taught the engine (tryTail)
+			req := e.ExtractCanonical(&ev, c, got)
+			if want := e.hasRequired(&ev); req != want {
+				t.Errorf("required %v in %s: got %v, want %v", e.required, c, req, want)
+			}
+			if req && !sameBits(got, want) { // without a required field: undefined
+				t.Errorf("canonical %s:\ngot  %v\nwant %v", c, got, want)
+			}
 		}
 	})
+}
+
+// flowShaped returns an engine shaped like the served flow models: a
+// log1p-only and a plain numeric feature on each of f0–f9, a categorical
+// one on f4, and more log1p features on fields w00… up to keys fields in
+// all (past fewKeys and flowKeys, extractBytes' smaller arrays), two of
+// them required.
+func flowShaped(tb testing.TB, keys int) *Engine {
+	var fs []Feature
+	for i := range 10 {
+		fs = append(fs,
+			Feature{Name: fmt.Sprintf("l%d", i), Kind: KindNumeric, Field: fmt.Sprintf("f%d", i), Default: 3, Transforms: []Transform{{Op: "log1p"}}},
+			Feature{Name: fmt.Sprintf("p%d", i), Kind: KindNumeric, Field: fmt.Sprintf("f%d", i)})
+	}
+	fs = append(fs, Feature{Name: "c", Kind: KindCategorical, Field: "f4", Vocab: []string{"tcp", "1"}, Other: true})
+	for i := range keys - 10 {
+		fs = append(fs, Feature{Name: fmt.Sprintf("w%02d", i), Kind: KindNumeric, Field: fmt.Sprintf("w%02d", i), Transforms: []Transform{{Op: "log1p"}}})
+	}
+	e, err := Compile(Spec{Features: fs})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.Require([]string{"f0", "f3"})
+	return e
 }
 
 // BenchmarkExtractCanonical compares the two ways of reading one event's
@@ -261,6 +292,29 @@ func TestMinHeader(t *testing.T) {
 		j, ok2 := skipHeaderFrom(c, minHeader(&ev))
 		if i != j || ok != ok2 {
 			t.Errorf("skipHeaderFrom(%s, minHeader) = %d, %v; skipHeader %d, %v", c, j, ok2, i, ok)
+		}
+	}
+}
+
+// TestMemberAt compares memberAt with a string comparison on members of
+// every length up to 40 bytes against equal bytes and bytes differing in
+// any one position.
+func TestMemberAt(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		m := make([]byte, n)
+		for i := range m {
+			m[i] = byte('a' + i%26)
+		}
+		for at := -1; at < n; at++ {
+			b := append([]byte("xx"), m...)
+			b = append(b, `":1}`...)
+			if at >= 0 {
+				b[2+at] ^= 0x20
+			}
+			got, want := memberAt(b, 2, string(m)), string(b[2:2+n]) == string(m)
+			if got != want {
+				t.Errorf("member of %d bytes, differing at %d: got %v, want %v", n, at, got, want)
+			}
 		}
 	}
 }

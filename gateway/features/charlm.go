@@ -43,11 +43,14 @@ type CharLM struct {
 
 // charLM is a compiled CharLM: n-grams and contexts packed into integers,
 // so scoring a name costs one integer-keyed lookup per character and never
-// allocates (this runs for every DNS event).
+// allocates (this runs for every DNS event). A model of order 4 or less
+// (every served one) is held in two gramTables; higher orders, whose
+// n-grams do not fit in 32 bits, in Go maps.
 type charLM struct {
 	order   int
-	logp    map[uint64]float64
-	context map[uint64]float64
+	logp    map[uint64]float64 // order > 4 only
+	context map[uint64]float64 // order > 4 only
+	small   *gramTables        // order <= 4
 	unseen  float64
 	stats   []int
 }
@@ -74,8 +77,12 @@ func compileCharLM(f Feature) (*charLM, error) {
 	if len(m.LogP) == 0 {
 		return nil, fmt.Errorf("charlm logp table empty")
 	}
-	c := &charLM{order: m.Order, unseen: m.Unseen,
-		logp: make(map[uint64]float64, len(m.LogP)), context: make(map[uint64]float64, len(m.Context))}
+	c := &charLM{order: m.Order, unseen: m.Unseen}
+	if m.Order <= maxSmallOrder {
+		c.small = &gramTables{}
+	} else {
+		c.logp, c.context = make(map[uint64]float64, len(m.LogP)), make(map[uint64]float64, len(m.Context))
+	}
 	// A log-probability is at most 0; anything else (or NaN) is a corrupt table.
 	bad := func(v float64) bool { return !(v <= 0) || math.IsInf(v, -1) }
 	if bad(m.Unseen) {
@@ -85,13 +92,20 @@ func compileCharLM(f Feature) (*charLM, error) {
 		if len(k) != m.Order || bad(v) {
 			return nil, fmt.Errorf("charlm logp entry %q: want %d bytes and a finite log-probability ≤ 0, got %v", k, m.Order, v)
 		}
-		c.logp[pack(k)] = v
+		if c.small == nil {
+			c.logp[pack(k)] = v
+		}
 	}
 	for k, v := range m.Context {
 		if len(k) != m.Order-1 || bad(v) {
 			return nil, fmt.Errorf("charlm context entry %q: want %d bytes and a finite log-probability ≤ 0, got %v", k, m.Order-1, v)
 		}
-		c.context[pack(k)] = v
+		if c.small == nil {
+			c.context[pack(k)] = v
+		}
+	}
+	if c.small != nil {
+		c.small.build(m.LogP, m.Context)
 	}
 	for _, s := range f.Stats {
 		j := -1
@@ -110,6 +124,10 @@ func compileCharLM(f Feature) (*charLM, error) {
 
 // score writes c.stats of s (already lower-cased) into dst.
 func (c *charLM) score(s string, dst []float64) {
+	if c.small != nil {
+		c.scoreSmall(s, dst)
+		return
+	}
 	mask := uint64(1)<<(8*uint(c.order-1)) - 1 // order ≤ 8: the context fits in 7 bytes
 	// The context window slides over '^'×(Order−1) + s + '$'.
 	var ctx uint64
@@ -134,12 +152,18 @@ func (c *charLM) score(s string, dst []float64) {
 		step(s[i])
 	}
 	step('$')
+	c.put(sum, worst, len(s), dst)
+}
+
+// put writes c.stats from the surprisal sum and its largest term over a
+// string of n bytes.
+func (c *charLM) put(sum, worst float64, n int, dst []float64) {
 	for j, k := range c.stats {
 		switch k {
 		case 0:
 			dst[j] = sum
 		case 1:
-			dst[j] = sum / float64(len(s)+1)
+			dst[j] = sum / float64(n+1)
 		case 2:
 			dst[j] = worst
 		}

@@ -1,8 +1,11 @@
 package features
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -133,4 +136,112 @@ func FuzzCharLMReference(f *testing.F) {
 			}
 		}
 	})
+}
+
+// servedCharLM returns the charlm feature of the committed dns-dga model
+// and DNS names from the shared DGA data set (benign and DGA families),
+// or skips when either is missing.
+func servedCharLM(tb testing.TB) (Feature, []string) {
+	tb.Helper()
+	raw, err := os.ReadFile("../../models/dns-dga/1.2.0/manifest.json")
+	if err != nil {
+		tb.Skipf("no dns-dga manifest: %v", err)
+	}
+	var man struct {
+		Features Spec `json:"features"`
+	}
+	if err := json.Unmarshal(raw, &man); err != nil {
+		tb.Fatal(err)
+	}
+	var f Feature
+	for _, g := range man.Features.Features {
+		if g.Kind == KindCharLM {
+			f = g
+		}
+	}
+	if f.CharLM == nil {
+		tb.Skip("dns-dga has no charlm feature")
+	}
+	files, _ := filepath.Glob("../../../shared/data/dga-domains/andrewaeva_*_1000.txt")
+	var names []string
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		names = append(names, strings.Fields(string(b))...)
+	}
+	if len(names) == 0 {
+		tb.Skip("no DGA data set in ../shared/data")
+	}
+	return f, names
+}
+
+// mapCharLM is c with its tables in Go maps, as every order was held
+// before gramTables: the reference TestCharLMServed and BenchmarkCharLM
+// compare them with.
+func mapCharLM(tb testing.TB, f Feature) *charLM {
+	c, err := compileCharLM(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.small = nil
+	c.logp, c.context = map[uint64]float64{}, map[uint64]float64{}
+	for k, v := range f.CharLM.LogP {
+		c.logp[pack(k)] = v
+	}
+	for k, v := range f.CharLM.Context {
+		c.context[pack(k)] = v
+	}
+	return c
+}
+
+// TestCharLMServed scores the shared data set's names (registrable
+// labels and whole names) with the served model's tables both ways.
+func TestCharLMServed(t *testing.T) {
+	f, names := servedCharLM(t)
+	f.Stats = CharLMStats
+	c, err := compileCharLM(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.small == nil {
+		t.Fatalf("order %d model not in gramTables", c.order)
+	}
+	ref := mapCharLM(t, f)
+	for _, n := range names {
+		for _, s := range []string{RegistrableLabel(n), n, strings.ToUpper(n), n + "\xff\x00^$"} {
+			var got, want [3]float64
+			c.score(s, got[:])
+			ref.score(s, want[:])
+			if got != want {
+				t.Fatalf("%q: got %v, want %v", s, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkCharLM scores the registrable labels of the shared data set's
+// names with the served dns-dga model, its tables in Go maps and in
+// gramTables alternated (pairedCPU), CPU ns per name.
+func BenchmarkCharLM(b *testing.B) {
+	f, names := servedCharLM(b)
+	labels := make([]string, len(names))
+	for i, n := range names {
+		labels[i] = RegistrableLabel(n)
+	}
+	table, err := compileCharLM(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	maps := mapCharLM(b, f)
+	var dst [1]float64
+	run := func(c *charLM) func() {
+		return func() {
+			for _, s := range labels {
+				c.score(s, dst[:])
+			}
+		}
+	}
+	pairedCPU(b, "name", len(labels), []string{"maps", "table"}, []func(){run(maps), run(table)})
 }

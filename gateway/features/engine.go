@@ -114,6 +114,9 @@ type Engine struct {
 	feats   []compiled
 	names   []string
 	windows []*window
+	// wfields are the fields the windows read, by the index bindWindows
+	// gave them (fieldMemo).
+	wfields []string
 	bfeats  []int // indexes into feats of the baseline aggregates
 	mu      sync.Mutex
 
@@ -123,6 +126,8 @@ type Engine struct {
 	// feature); see ExtractCanonical.
 	keys []string
 	slot []int
+	// steps are extractVals' compact view of feats (indexKeys).
+	steps []step
 	// members are keys as canonical bytes write them (`"key":`), nil
 	// unless every key is written verbatim (plainKeyName), so that
 	// scanObject and scanTail may compare them as bytes.
@@ -313,6 +318,7 @@ func Compile(spec Spec) (*Engine, error) {
 		e.names = append(e.names, names...)
 		e.feats = append(e.feats, c)
 	}
+	e.wfields = bindWindows(e.windows)
 	e.indexKeys()
 	return e, nil
 }
@@ -350,6 +356,7 @@ func (e *Engine) Reset() {
 	for i, w := range e.windows {
 		e.windows[i] = newWindow(w.spec)
 	}
+	e.wfields = bindWindows(e.windows)
 }
 
 // Extract writes the feature vector of ev into dst, which must have at
@@ -361,8 +368,13 @@ func (e *Engine) Extract(ev *gateway.Event, dst []float32) {
 		var buf [8]windowAggs
 		aggs = buf[:0]
 		e.mu.Lock()
+		m := fieldMemo{ev: ev}
+		if e.wfields != nil { // under the lock: Reset rebinds
+			var vals [maxMemoFields]memoValue
+			m.names, m.vals = e.wfields, &vals
+		}
 		for _, w := range e.windows {
-			aggs = append(aggs, w.observe(ev))
+			aggs = append(aggs, w.observe(&m))
 		}
 		e.baselineColumns(dst)
 		e.mu.Unlock()

@@ -140,70 +140,164 @@ const (
 	statBigramUniqueRatio
 )
 
+// lexClass holds, per byte (already lower-cased), the classes lexical
+// counts, so its loop reads one table entry per byte instead of testing
+// ranges and vowels with branches the bytes of a random name mispredict.
+var lexClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		var k uint8
+		switch {
+		case isDigit(b):
+			k = lcDigit
+		case isVowel(b):
+			k = lcLetter | lcVowel
+		case isLetter(b):
+			k = lcLetter | lcConsonant
+		}
+		if isDigit(b) || (b >= 'a' && b <= 'f') {
+			k |= lcHex
+		}
+		if bigramCode(b) == noBigramCode {
+			k |= lcOutside
+		}
+		t[c] = k
+	}
+	return t
+}()
+
+// lexClass bits. lcDigit and lcLetter are the two low bits, so a
+// letter-digit switch is a pair of bytes whose kinds OR to 3.
+const (
+	lcDigit = 1 << iota
+	lcLetter
+	lcVowel
+	lcConsonant
+	lcHex
+	lcOutside // not in bigramCode's alphabet
+)
+
+// bigramAlphabet is how many bytes bigramCode numbers: a-z, 0-9, '-'
+// and '.', every byte of a lower-cased DNS name.
+const (
+	bigramAlphabet = 38
+	noBigramCode   = 0xff
+)
+
+// bigramCode numbers the bytes of DNS names 0–37 (noBigramCode for the
+// others), so a bigram of two of them indexes a 1,444-bit set.
+func bigramCode(c byte) uint8 {
+	switch {
+	case c >= 'a' && c <= 'z':
+		return c - 'a'
+	case isDigit(c):
+		return 26 + c - '0'
+	case c == '-':
+		return 36
+	case c == '.':
+		return 37
+	}
+	return noBigramCode
+}
+
+// bigramCodes is bigramCode as a table, and commonBigramSet
+// commonBigrams over bigramCodes' alphabet (both bytes are letters).
+var (
+	bigramCodes = func() (t [256]uint8) {
+		for c := range t {
+			t[c] = bigramCode(byte(c))
+		}
+		return t
+	}()
+	commonBigramSet = func() (set [bigramWords]uint64) {
+		for a := 0; a < 256; a++ {
+			for b := 0; b < 256; b++ {
+				if commonBigrams[a<<8|b] {
+					k := uint(bigramCodes[a])*bigramAlphabet + uint(bigramCodes[b])
+					set[k>>6] |= 1 << (k & 63)
+				}
+			}
+		}
+		return set
+	}()
+)
+
+// bigramWords is the number of words of a set of bigrams of bigramCode's
+// alphabet (1,444 bits need 23), a power of two so that an index masked
+// by it needs no bounds check.
+const bigramWords = 32
+
 // lexical computes the statistics idx (indexes into LexicalStats) of s,
 // writing one value per index into dst. It runs for every DNS event, so it
 // makes one pass over the bytes and then visits only the distinct bytes
 // (a 256-bit set walked in byte order, so the entropy sum adds the same
 // terms in the same order as a scan of all 256 counts and gives the same
 // bits; FuzzLexicalReference checks this against the plain version).
+// The pass reads each byte's classes from lexClass and keeps the runs
+// and counts without a branch per byte.
 func lexical(s string, idx []int, dst []float64) {
 	s = strings.ToLower(s)
 	n := len(s)
-	var counts [256]int
+	// Counts fit 16 bits below 64 KiB (any DNS name): a 512-byte array
+	// to zero per call instead of 2 KB; longer strings count again in
+	// full (countAll).
+	var counts [256]uint16
 	var seen [4]uint64 // which bytes occur
-	var digits, vowels, consonants, hex, special, switches int
+	var digits, vowels, consonants, hex, switches int
 	var run, maxCons, drun, maxDigit int
-	var prev byte
+	var prevKind, outside uint8
 	for i := 0; i < n; i++ {
 		c := s[i]
 		counts[c]++
 		seen[c>>6] |= 1 << (c & 63)
-		letter, digit := isLetter(c), isDigit(c)
-		switch {
-		case digit:
-			digits++
-		case isVowel(c):
-			vowels++
-		case letter:
-			consonants++
-		default:
-			special++
+		cl := lexClass[c]
+		outside |= cl
+		digits += int(cl & lcDigit)
+		vowels += int(cl >> 2 & 1)
+		cons := int(cl >> 3 & 1)
+		consonants += cons
+		hex += int(cl >> 4 & 1)
+		run = (run + 1) * cons
+		maxCons = max(maxCons, run)
+		drun = (drun + 1) * int(cl&lcDigit)
+		maxDigit = max(maxDigit, drun)
+		kind := cl & (lcDigit | lcLetter)
+		if prevKind|kind == lcDigit|lcLetter {
+			switches++ // prevKind is 0 before the first byte
 		}
-		if digit || (c >= 'a' && c <= 'f') {
-			hex++
-		}
-		if letter && !isVowel(c) {
-			run++
-			maxCons = max(maxCons, run)
-		} else {
-			run = 0
-		}
-		if digit {
-			drun++
-			maxDigit = max(maxDigit, drun)
-		} else {
-			drun = 0
-		}
-		if i > 0 && ((isDigit(prev) && letter) || (isLetter(prev) && digit)) {
-			switches++
-		}
-		prev = c
+		prevKind = kind
 	}
+	special := n - digits - vowels - consonants
 	ratio := func(a, b int) float64 {
 		if b <= 0 {
 			return 0
 		}
 		return float64(a) / float64(b)
 	}
-	// Bigram statistics are computed once, on first use. Distinct bigrams
-	// are counted with a small stack array scanned linearly (domain labels
-	// are at most 63 bytes), avoiding a map per call.
+	// Bigram statistics are computed once, on first use: over
+	// bigramCode's alphabet in a 1,444-bit set when every byte is in it
+	// (no hashing, no branch per bigram), else in a small
+	// open-addressing set, or a map for long strings.
 	common, uniq, bigramsDone := 0, 0, false
 	bigrams := func() {
 		if bigramsDone || n < 2 {
 			return
 		}
 		bigramsDone = true
+		if outside&lcOutside == 0 {
+			var set [bigramWords]uint64
+			prev := uint(bigramCodes[s[0]])
+			for i := 1; i < n; i++ {
+				c := uint(bigramCodes[s[i]])
+				k := prev*bigramAlphabet + c
+				w, bit := k>>6, k&63
+				common += int(commonBigramSet[w&(bigramWords-1)] >> bit & 1)
+				uniq += int(^set[w&(bigramWords-1)] >> bit & 1)
+				set[w&(bigramWords-1)] |= 1 << bit
+				prev = c
+			}
+			return
+		}
 		if n <= maxSetBigrams+1 {
 			// Distinct bigrams in a small open-addressing set (at most
 			// maxSetBigrams of 128 slots used): a few probes per bigram
@@ -250,11 +344,19 @@ func lexical(s string, idx []int, dst []float64) {
 				v = float64(strings.Count(s, ".") + 1)
 			}
 		case statEntropy:
+			var all *[256]int
+			if n > math.MaxUint16 {
+				all = countAll(s)
+			}
 			for w, word := range seen {
 				for word != 0 {
 					b := w<<6 | bits.TrailingZeros64(word)
 					word &= word - 1
-					v -= entropyTerm(counts[b], n)
+					c := int(counts[b])
+					if all != nil {
+						c = all[b]
+					}
+					v -= entropyTerm(c, n)
 				}
 			}
 			if v == 0 {
@@ -291,4 +393,14 @@ func lexical(s string, idx []int, dst []float64) {
 		}
 		dst[j] = v
 	}
+}
+
+// countAll counts each byte of s, for strings too long for lexical's
+// 16-bit counts.
+func countAll(s string) *[256]int {
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	return &counts
 }

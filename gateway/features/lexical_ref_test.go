@@ -171,19 +171,31 @@ func FuzzLexicalReference(f *testing.F) {
 	for _, s := range []string{"", "a", "Example.COM", "xkcdq123a4", "thethe", "qx7z-9k.ddns.net", strings.Repeat("ab1.", 40)} {
 		f.Add(s)
 	}
+	f.Fuzz(sameAsReference)
+}
+
+// sameAsReference fails t unless lexical and lexicalReference give the
+// same bits for every statistic of s.
+func sameAsReference(t *testing.T, s string) {
 	idx := make([]int, len(LexicalStats))
 	for i := range idx {
 		idx[i] = i
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := make([]float64, len(idx))
-		want := make([]float64, len(idx))
-		lexical(s, idx, got)
-		lexicalReference(s, idx, want)
-		for i := range got {
-			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
-				t.Fatalf("%q: %s = %v, reference %v", s, LexicalStats[i], got[i], want[i])
-			}
+	got := make([]float64, len(idx))
+	want := make([]float64, len(idx))
+	lexical(s, idx, got)
+	lexicalReference(s, idx, want)
+	for i := range got {
+		if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+			t.Fatalf("%q (%d bytes): %s = %v, reference %v", s[:min(len(s), 80)], len(s), LexicalStats[i], got[i], want[i])
 		}
-	})
+	}
+}
+
+// TestLexicalLong checks lexical against lexicalReference on strings
+// longer than its 16-bit counts hold.
+func TestLexicalLong(t *testing.T) {
+	for _, s := range []string{strings.Repeat("a", 1<<16), strings.Repeat("ab1.", 1<<14) + "x", strings.Repeat("q7-", 30000)} {
+		sameAsReference(t, s)
+	}
 }

@@ -3,6 +3,7 @@ package features
 import (
 	"container/list"
 	"hash/maphash"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,8 +55,11 @@ type window struct {
 	maxEvents int
 	keyParts  []keyPart
 	filter    []filterPair // spec.Filter as a slice: ranging over a map costs more than the compares
-	keyBuf    []byte       // reused by observe (the Engine serialises calls)
-	base      *baseline    // nil without a Baseline
+	// distinct is the index of spec.Distinct in the engine's window
+	// fields (see fieldMemo), -1 when unbound.
+	distinct int
+	keyBuf   []byte    // reused by observe (the Engine serialises calls)
+	base     *baseline // nil without a Baseline
 	// last is the baseline report for the last event observed, read by
 	// Engine.baselineColumns under the same lock. It is kept here rather
 	// than in windowAggs so that struct stays 32 bytes (register-sized:
@@ -63,11 +67,103 @@ type window struct {
 	last baselineAggs
 }
 
-type filterPair struct{ field, want string }
+// filterPair is one entry of a window's filter; memo is field's index
+// in the engine's window fields (fieldMemo), -1 when unbound.
+type filterPair struct {
+	field, want string
+	memo        int
+}
 
+// keyPart is one entry of a window's key; memo as for filterPair.
 type keyPart struct {
 	field  string
 	concat bool
+	memo   int
+}
+
+// maxMemoFields is how many distinct fields a fieldMemo holds; an
+// engine's windows reading more look the others up every time.
+const maxMemoFields = 16
+
+// fieldMemo is stringField of one event for the fields that more than
+// one of an Engine's windows' uses read (names, bound to the windows by
+// index: bindWindows), each looked up in the event's map at most once
+// per event. The auth models' five windows read four distinct fields a
+// dozen times per event (the key source.ip in four windows, the filter
+// event.outcome in four), and each lookup in an event's Fields map cost
+// 20–40 ns. A fieldMemo without names (an engine whose windows read
+// every field once) looks every field up and holds nothing.
+type fieldMemo struct {
+	ev    *gateway.Event
+	names []string
+	done  uint32 // bit j: vals[j] holds names[j]'s value
+	vals  *[maxMemoFields]memoValue
+}
+
+// memoValue is one field's stringField answer.
+type memoValue struct {
+	s  string
+	ok bool
+}
+
+// field returns stringField(m.ev, name), name being m.names[j] when j is
+// not negative.
+func (m *fieldMemo) field(j int, name string) (string, bool) {
+	if j < 0 || j >= len(m.names) {
+		return stringField(m.ev, name)
+	}
+	v := &m.vals[j]
+	if m.done&(1<<j) == 0 {
+		v.s, v.ok = stringField(m.ev, name)
+		m.done |= 1 << j
+	}
+	return v.s, v.ok
+}
+
+// bindWindows gives every field that the windows read more than once
+// per event (keys, filters, distinct fields, over all windows) an index
+// into names, at most maxMemoFields of them (the others stay unbound,
+// read from the event at each use), so that observe reads them through
+// one fieldMemo per event. A field read once costs one lookup either
+// way; names is nil when no field is read twice.
+func bindWindows(windows []*window) (names []string) {
+	uses := map[string]int{}
+	for _, w := range windows {
+		for _, p := range w.keyParts {
+			uses[p.field]++
+		}
+		for _, f := range w.filter {
+			uses[f.field]++
+		}
+		if w.spec.Distinct != "" {
+			uses[w.spec.Distinct]++
+		}
+	}
+	index := func(f string) int {
+		if uses[f] < 2 {
+			return -1
+		}
+		if j := slices.Index(names, f); j >= 0 {
+			return j
+		}
+		if len(names) == maxMemoFields {
+			return -1
+		}
+		names = append(names, f)
+		return len(names) - 1
+	}
+	for _, w := range windows {
+		for i := range w.keyParts {
+			w.keyParts[i].memo = index(w.keyParts[i].field)
+		}
+		for i := range w.filter {
+			w.filter[i].memo = index(w.filter[i].field)
+		}
+		if w.spec.Distinct != "" {
+			w.distinct = index(w.spec.Distinct)
+		}
+	}
+	return names
 }
 
 func newWindow(s WindowSpec) *window {
@@ -80,6 +176,7 @@ func newWindow(s WindowSpec) *window {
 		maxKeys:   s.MaxKeys,
 		maxEvents: s.MaxEvents,
 		base:      newBaseline(s),
+		distinct:  -1,
 	}
 	if w.maxKeys <= 0 {
 		w.maxKeys = DefaultMaxKeys
@@ -88,13 +185,13 @@ func newWindow(s WindowSpec) *window {
 		w.maxEvents = DefaultMaxEvents
 	}
 	for f, want := range s.Filter {
-		w.filter = append(w.filter, filterPair{f, want})
+		w.filter = append(w.filter, filterPair{f, want, -1})
 	}
 	for _, k := range s.Key {
 		if f, ok := strings.CutPrefix(k, "+"); ok {
-			w.keyParts = append(w.keyParts, keyPart{field: f, concat: true})
+			w.keyParts = append(w.keyParts, keyPart{field: f, concat: true, memo: -1})
 		} else {
-			w.keyParts = append(w.keyParts, keyPart{field: k})
+			w.keyParts = append(w.keyParts, keyPart{field: k, memo: -1})
 		}
 	}
 	return w
@@ -106,6 +203,11 @@ func newWindow(s WindowSpec) *window {
 // It appends the key to buf[:0] (so a known key costs no allocation) and
 // returns an empty slice when the event has none.
 func (w *window) keyOf(ev *gateway.Event, buf []byte) []byte {
+	return w.keyOfMemo(&fieldMemo{ev: ev}, buf)
+}
+
+// keyOfMemo is keyOf reading the event's fields through m.
+func (w *window) keyOfMemo(m *fieldMemo, buf []byte) []byte {
 	key := buf[:0]
 	found := false
 	for _, p := range w.keyParts {
@@ -113,14 +215,14 @@ func (w *window) keyOf(ev *gateway.Event, buf []byte) []byte {
 			if !found {
 				continue
 			}
-			v, _ := stringField(ev, p.field)
+			v, _ := m.field(p.memo, p.field)
 			key = append(append(key, 0), v...)
 			continue
 		}
 		if found {
 			continue
 		}
-		if v, ok := stringField(ev, p.field); ok && v != "" {
+		if v, ok := m.field(p.memo, p.field); ok && v != "" {
 			key, found = append(key, v...), true
 		}
 	}
@@ -131,8 +233,13 @@ func (w *window) keyOf(ev *gateway.Event, buf []byte) []byte {
 }
 
 func (w *window) matches(ev *gateway.Event) bool {
+	return w.matchesMemo(&fieldMemo{ev: ev})
+}
+
+// matchesMemo is matches reading the event's fields through m.
+func (w *window) matchesMemo(m *fieldMemo) bool {
 	for _, f := range w.filter {
-		if v, ok := stringField(ev, f.field); !ok || v != f.want {
+		if v, ok := m.field(f.memo, f.field); !ok || v != f.want {
 			return false
 		}
 	}
@@ -142,9 +249,11 @@ func (w *window) matches(ev *gateway.Event) bool {
 // observe adds ev to its key's window and returns the aggregates for that
 // key including ev. Entries older than the event's time minus the window
 // size are evicted first; events are assumed to arrive roughly in time
-// order (an older event is still counted, and evicts nothing).
-func (w *window) observe(ev *gateway.Event) windowAggs {
-	w.keyBuf = w.keyOf(ev, w.keyBuf)
+// order (an older event is still counted, and evicts nothing). The
+// event's fields are read through m (m.ev is the event).
+func (w *window) observe(m *fieldMemo) windowAggs {
+	ev := m.ev
+	w.keyBuf = w.keyOfMemo(m, w.keyBuf)
 	if len(w.keyBuf) == 0 {
 		w.last = baselineAggs{}
 		return windowAggs{}
@@ -172,10 +281,10 @@ func (w *window) observe(ev *gateway.Event) windowAggs {
 	if len(ks.entries)-ks.head >= w.maxEvents {
 		w.drop(ks)
 	}
-	e := entry{t: t, matched: w.matches(ev)}
+	e := entry{t: t, matched: w.matchesMemo(m)}
 	if e.matched {
 		if w.spec.Distinct != "" {
-			if v, ok := stringField(ev, w.spec.Distinct); ok {
+			if v, ok := m.field(w.distinct, w.spec.Distinct); ok {
 				e.h = maphash.String(w.seed, v) | 1 // never 0: 0 means absent
 			}
 		}
