@@ -49,6 +49,12 @@ func BenchmarkRaiseAlertsTransient(b *testing.B) { benchTransient(b, 0, 1000, ba
 // that bench.
 func BenchmarkRaiseAlertsTransientKDD(b *testing.B) { benchTransient(b, 0, 1000, kddAlert) }
 
+// BenchmarkRaiseAlertsTransientKDDDeflate is BenchmarkRaiseAlertsTransientKDD
+// with the alerts compressed in wire.TransientAlertsDeflate, as the gateway
+// sends them: the chaincode inflates them first. It also reports the
+// transient bytes per alert (the plain benchmark's for comparison).
+func BenchmarkRaiseAlertsTransientKDDDeflate(b *testing.B) { benchTransient(b, 0, -1000, kddAlert) }
+
 // BenchmarkRaiseAlertsTransientSecondSet is BenchmarkRaiseAlertsTransient
 // for a batch's second transaction (200 alerts after a first set of 1000,
 // untimed), as when a batch flags more alerts than one transaction holds:
@@ -89,8 +95,12 @@ func kddAlert(batch wire.Batch, seq uint64, j int) wire.Alert {
 }
 
 // benchTransient raises, per iteration, first alerts of a fresh batch
-// untimed, then n more of the same batch timed, in the transient map.
+// untimed, then n more of the same batch timed, in the transient map
+// (compressed, wire.TransientAlertsDeflate, when n is negative: -n alerts).
 func benchTransient(b *testing.B, first, n int, shape func(wire.Batch, uint64, int) wire.Alert) {
+	deflate := n < 0
+	n = max(n, -n)
+	var transientBytes int
 	b.StopTimer()
 	h := harness.New(b)
 	h.InitMembers()
@@ -105,7 +115,18 @@ func benchTransient(b *testing.B, first, n int, shape func(wire.Batch, uint64, i
 			seq++
 		}
 		tx := h.L.Begin(harness.Org1Gateway)
-		tx.SetTransient(map[string][]byte{wire.TransientAlerts: []byte(fixture.JSON(list))})
+		tm := map[string][]byte{wire.TransientAlerts: []byte(fixture.JSON(list))}
+		if deflate {
+			z, err := wire.CompressTransientAlerts(tm[wire.TransientAlerts])
+			if err != nil {
+				b.Fatal(err)
+			}
+			tm = map[string][]byte{wire.TransientAlertsDeflate: z}
+		}
+		for _, v := range tm {
+			transientBytes += len(v)
+		}
+		tx.SetTransient(tm)
 		runtime.ReadMemStats(&ms)
 		before := ms.Mallocs
 		cpu0 := cpuTime(b)
@@ -136,6 +157,7 @@ func benchTransient(b *testing.B, first, n int, shape func(wire.Batch, uint64, i
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/alert")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/alert")
 	b.ReportMetric(float64(allocs)/float64(b.N*n), "allocs/alert")
+	b.ReportMetric(float64(transientBytes)/float64(b.N*(first+n)), "transient-bytes/alert")
 }
 
 // cpuTime is the process's CPU time so far (user and system, every
