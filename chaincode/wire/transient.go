@@ -17,10 +17,10 @@ import (
 // handles it several times over: the client's proposal is received over
 // TLS, unmarshalled, hashed for each check of its signature, forwarded by
 // the organisation's gateway peer to the other endorsers and sent to the
-// chaincode, which receives and unmarshals it again. At about 600 bytes
-// of JSON per alert these copies were most of the bytes a peer handles
-// under ingest load (the set it writes is about a fifth of that after
-// compression), and DEFLATE shrinks alert JSON about five-fold. Nothing
+// chaincode, which receives and unmarshals it again. At about 670 bytes
+// of JSON per alert (the ingest bench's alerts) these copies were most of
+// the bytes a peer handled under ingest load (the set it writes is about
+// a fifth of that, compressed), and DEFLATE shrinks it about six-fold. Nothing
 // needs this value to be deterministic: the endorsers all receive the
 // same bytes, and only what they write must agree.
 const TransientAlertsDeflate = "alerts.deflate"
