@@ -28,18 +28,7 @@ const TransientAlertsDeflate = "alerts.deflate"
 // CompressTransientAlerts returns data, RaiseAlerts' JSON array of alerts,
 // compressed for TransientAlertsDeflate (DEFLATE at BestSpeed).
 func CompressTransientAlerts(data []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(data)/4 + 64)
-	w := getFlateWriter()
-	defer putFlateWriter(w)
-	w.Reset(&buf)
-	if _, err := w.Write(data); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return deflate("", data)
 }
 
 // InflateTransientAlerts returns the JSON array a TransientAlertsDeflate
