@@ -74,8 +74,9 @@ func New() *Contract {
 
 // RaiseAlerts records alertsJSON, a JSON array of 1..wire.MaxAlertsPerTx
 // wire.Alert (without chaincode-set fields), or, when alertsJSON is empty,
-// the same array from the transient map (wire.TransientAlerts: the
-// gateway's way, so the block carries each alert once, in its set),
+// the same array from the transient map (wire.TransientAlertsDeflate,
+// compressed, or else wire.TransientAlerts: the gateway's way, so the
+// block carries each alert once, in its set),
 // evaluates the active policies
 // against each new one and returns a wire.RaiseResult as JSON (Existing
 // lists replayed ids ordered by batch id, then alert id). If it created any
@@ -108,9 +109,12 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 		if err != nil {
 			return nil, &state.LedgerError{Op: "read transient", Err: err}
 		}
-		var ok bool
-		if in, ok = tm[wire.TransientAlerts]; !ok {
-			return nil, &wire.ValidationError{Field: "alerts", Reason: "are required, as the argument or in transient " + wire.TransientAlerts}
+		if z, ok := tm[wire.TransientAlertsDeflate]; ok {
+			if in, err = wire.InflateTransientAlerts(z); err != nil {
+				return nil, err
+			}
+		} else if in, ok = tm[wire.TransientAlerts]; !ok {
+			return nil, &wire.ValidationError{Field: "alerts", Reason: "are required, as the argument or in transient " + wire.TransientAlerts + " or " + wire.TransientAlertsDeflate}
 		}
 	}
 	list, err := wire.DecodeAlerts(in, "alerts") // Decode[[]wire.Alert]'s result, faster

@@ -289,7 +289,14 @@ func TestRaiseAlertsInTransientMap(t *testing.T) {
 	if _, _, err := raise("", map[string][]byte{wire.TransientAlerts: []byte("[{")}); !errors.As(err, &ve) {
 		t.Fatalf("malformed transient alerts: %v, want *wire.ValidationError", err)
 	}
+	if _, _, err := raise("", map[string][]byte{wire.TransientAlertsDeflate: []byte("[{}]")}); !errors.As(err, &ve) {
+		t.Fatalf("compressed transient alerts that do not inflate: %v, want *wire.ValidationError", err)
+	}
 	tm := map[string][]byte{wire.TransientAlerts: []byte(fixture.JSON(list))}
+	z, err := wire.CompressTransientAlerts(tm[wire.TransientAlerts])
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, tx, err := raise("", tm)
 	if err != nil || res.Created != 2 || len(tx.Written()) != 1 {
 		t.Fatalf("transient form: %+v, %v, wrote %d keys; want 2 created in one set", res, err, len(tx.Written()))
@@ -306,6 +313,13 @@ func TestRaiseAlertsInTransientMap(t *testing.T) {
 	for name, form := range map[string]func() (wire.RaiseResult, *ledgertest.Tx, error){
 		"argument":  func() (wire.RaiseResult, *ledgertest.Tx, error) { return raise(fixture.JSON(list), nil) },
 		"transient": func() (wire.RaiseResult, *ledgertest.Tx, error) { return raise("", tm) },
+		"compressed transient": func() (wire.RaiseResult, *ledgertest.Tx, error) {
+			return raise("", map[string][]byte{wire.TransientAlertsDeflate: z})
+		},
+		// The compressed form is read first: the plain one is not looked at.
+		"both transient": func() (wire.RaiseResult, *ledgertest.Tx, error) {
+			return raise("", map[string][]byte{wire.TransientAlertsDeflate: z, wire.TransientAlerts: []byte("[{")})
+		},
 	} {
 		if res, tx, err := form(); err != nil || res.Created != 0 || len(res.Existing) != 2 || len(tx.Written()) != 0 {
 			t.Errorf("replay in the %s form: %+v, %v, wrote %d keys; want 2 existing, nothing written", name, res, err, len(tx.Written()))
@@ -733,7 +747,9 @@ func FuzzRaiseAlerts(f *testing.F) {
 	b := fixture.Batch("Org1MSP", "gw-1", 0, 100)
 	valid := []byte(fixture.JSON([]wire.Alert{fixture.Alert(b, 1, "high", "T1110", "web-01")}))
 	f.Add(valid)
-	f.Add(append(valid, ' ')) // the same alerts in the other form (odd/even length)
+	f.Add(append(valid, ' '))      // the same alerts in the other forms (by length mod 4)
+	f.Add(append(valid, ' ', ' ')) // (one of odd and even length, one of 1 and 3 mod 4)
+	f.Add(append(valid, ' ', ' ', ' '))
 	f.Add([]byte(fixture.JSON([]wire.Alert{fixture.Alert(b, 1, "low", "T1110", ""), fixture.Alert(b, 2, "critical", "TA0001", "{{alert.asset}}")})))
 	f.Add([]byte(`[{"id":"","fields":{"x":"\u0000"}}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -741,11 +757,19 @@ func FuzzRaiseAlerts(f *testing.F) {
 		h.InitMembers()
 		h.Anchor(harness.Org1Gateway, b)
 		h.Activate(fixture.Policy("iso", 1, `alert.severityLevel >= 3 && alert.fields.user == "alice"`))
-		// Odd lengths travel in the transient map, as the gateway sends
-		// them; both forms must behave alike.
+		// Odd lengths travel in the transient map, compressed as the
+		// gateway sends them when the length is 3 mod 4; every form must
+		// behave alike.
 		arg, tm := string(data), map[string][]byte(nil)
-		if len(data)%2 == 1 {
+		switch len(data) % 4 {
+		case 1:
 			arg, tm = "", map[string][]byte{wire.TransientAlerts: data}
+		case 3:
+			z, err := wire.CompressTransientAlerts(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			arg, tm = "", map[string][]byte{wire.TransientAlertsDeflate: z}
 		}
 		tx := h.L.Begin(harness.Org1Gateway)
 		tx.SetTransient(tm)

@@ -94,9 +94,15 @@ func EncodeStoredAlertSet(s *AlertSet) ([]byte, error) {
 	if len(data) <= storedSetCompressAbove {
 		return data, nil
 	}
+	return deflate(storedSetDeflate, data)
+}
+
+// deflate returns prefix followed by data compressed with DEFLATE at
+// BestSpeed (a kept writer: see flateWriters).
+func deflate(prefix string, data []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.Grow(len(data)/4 + len(storedSetDeflate) + 64)
-	buf.WriteString(storedSetDeflate)
+	buf.Grow(len(data)/4 + len(prefix) + 64)
+	buf.WriteString(prefix)
 	w := getFlateWriter()
 	defer putFlateWriter(w)
 	w.Reset(&buf)

@@ -208,8 +208,11 @@ func TestRaisesFlaggedEventsOfAnchoredBatchesOnly(t *testing.T) {
 	}
 }
 
+// TestChunksLargeBatches: a batch with more alerts than one transaction
+// takes (MaxPerBatchTx, the chaincode's limit) is raised in order in
+// transactions of that many.
 func TestChunksLargeBatches(t *testing.T) {
-	users := make([]string, MaxPerTx+10)
+	users := make([]string, MaxPerBatchTx+10)
 	for i := range users {
 		users[i] = fmt.Sprintf("bad%d", i)
 	}
@@ -220,8 +223,12 @@ func TestChunksLargeBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	runFor(t, a, func() bool { return a.Status().Watermark == uint64(len(users)) })
-	if len(r.calls) != 2 || len(r.calls[0]) != MaxPerTx || len(r.calls[1]) != 10 {
-		t.Fatalf("calls of sizes %d, want [%d 10]", len(r.calls), MaxPerTx)
+	var sizes []int
+	for _, c := range r.calls {
+		sizes = append(sizes, len(c))
+	}
+	if len(sizes) != 2 || sizes[0] != MaxPerBatchTx || sizes[1] != 10 {
+		t.Fatalf("calls of sizes %v, want [%d 10]", sizes, MaxPerBatchTx)
 	}
 }
 

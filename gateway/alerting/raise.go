@@ -38,13 +38,30 @@ type lane struct {
 	txs [][]wire.Alert
 }
 
+// MaxPerBatchTx bounds the alerts of one RaiseAlerts transaction that
+// carries part of a batch with more than MaxPerTx alerts: the chaincode's
+// own limit, so such a batch takes one transaction where it fits in one.
+//
+// Why: a batch's transactions are one lane, committed one after another,
+// so cutting it at MaxPerTx bought no concurrency; it only doubled the
+// ledger's fixed cost per transaction (the endorsers' and committers'
+// signature checks and policy evaluations, a block's round trip, the
+// chaincode's read of the batch's earlier sets for its replay check).
+// Batches that large are sealed when the ledger is busy (the store seals
+// by size while a batch waits for it), i.e. at saturation, where that
+// cost is throughput: scripts/bench.sh ingest's batches of about 12,000
+// events flag about 1,350 alerts each, one transaction now instead of two.
+// Small batches still share transactions of at most MaxPerTx.
+const MaxPerBatchTx = wire.MaxAlertsPerTx
+
 // planTxs cuts alerts (in batch order, each batch's alerts contiguous)
-// into transactions of at most perTx alerts, grouped in lanes that can be
-// committed concurrently. A transaction holds whole batches while they
-// fit, so small batches share one (a backlog of small batches costs a few
+// into transactions grouped in lanes that can be committed concurrently.
+// A transaction holds whole batches while they fit in perTx alerts, so
+// small batches share one (a backlog of small batches costs a few
 // transactions, not one each) and no two lanes share a batch; a batch with
-// more than perTx alerts is a lane of its own, cut in order.
-func planTxs(alerts []wire.Alert, perTx int) []lane {
+// more than perTx alerts is a lane of its own, cut in order into
+// transactions of at most perBatchTx (≥ perTx) alerts.
+func planTxs(alerts []wire.Alert, perTx, perBatchTx int) []lane {
 	var lanes []lane
 	cur, curEnd := 0, 0 // the open transaction is alerts[cur:curEnd]
 	flush := func() {
@@ -62,8 +79,8 @@ func planTxs(alerts []wire.Alert, perTx int) []lane {
 		case n > perTx:
 			flush()
 			l := lane{idx: len(lanes)}
-			for s := i; s < j; s += perTx {
-				l.txs = append(l.txs, alerts[s:min(s+perTx, j)])
+			for s := i; s < j; s += perBatchTx {
+				l.txs = append(l.txs, alerts[s:min(s+perBatchTx, j)])
 			}
 			lanes = append(lanes, l)
 			cur, curEnd = j, j
@@ -103,7 +120,7 @@ type raiseOutcome struct {
 // transactions it committed (counted into Status as they commit) and the
 // first error that remains.
 func (a *Alerter) raise(ctx context.Context, alerts []wire.Alert, startOf func(batchID string) uint64) (raiseOutcome, error) {
-	lanes := planTxs(alerts, MaxPerTx)
+	lanes := planTxs(alerts, MaxPerTx, max(MaxPerTx, MaxPerBatchTx))
 	pr := &progress{a: a, done: make([]bool, len(lanes)), startOf: startOf, lanes: lanes}
 	a.mu.Lock()
 	n := a.inFlight

@@ -60,12 +60,15 @@ func TestPlanTxs(t *testing.T) {
 		{"small batches share a transaction", []string{"a:3", "b:4", "c:3"}, "a3+b4+c3"},
 		{"a batch that does not fit opens the next transaction", []string{"a:6", "b:5", "c:4"}, "a6|b5+c4"},
 		{"a full batch is one transaction", []string{"a:10", "b:10"}, "a10|b10"},
-		{"a large batch is one lane, cut in order", []string{"a:2", "b:23", "c:1"}, "a2|b10,b10,b3|c1"},
+		{"a large batch is one lane, cut in order", []string{"a:2", "b:53", "c:1"}, "a2|b25,b25,b3|c1"},
+		{"a large batch in one transaction where it fits", []string{"a:2", "b:23", "c:1"}, "a2|b23|c1"},
+		{"a batch at the per-batch limit", []string{"a:25", "b:26"}, "a25|b25,b1"},
+		{"small batches after a large one share again", []string{"a:11", "b:4", "c:6", "d:1"}, "a11|b4+c6|d1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			alerts := alertsOf(tt.runs...)
-			lanes := planTxs(alerts, 10)
+			lanes := planTxs(alerts, 10, 25)
 			if got := shape(lanes); got != tt.want {
 				t.Fatalf("planTxs = %q, want %q", got, tt.want)
 			}
@@ -75,6 +78,9 @@ func TestPlanTxs(t *testing.T) {
 					t.Fatalf("lane %d has idx %d", i, l.idx)
 				}
 				for _, tx := range l.txs {
+					if len(tx) > 25 || (len(tx) > 10 && tx[0].BatchID != tx[len(tx)-1].BatchID) {
+						t.Fatalf("a transaction of %d alerts from %s to %s: over the limits", len(tx), tx[0].BatchID, tx[len(tx)-1].BatchID)
+					}
 					for _, a := range tx {
 						ids = append(ids, a.ID)
 					}

@@ -19,13 +19,42 @@ import (
 type raiseEndorsement struct {
 	arg       string
 	transient string // the transient map's wire.TransientAlerts, "" when absent
+	// deflated is wire.TransientAlertsDeflate's value inflated, "" when
+	// absent.
+	deflated string
+}
+
+// endorsementOf records a RaiseAlerts proposal's argument and transient
+// alerts (the compressed ones inflated).
+func endorsementOf(t *testing.T, args []string, tm map[string][]byte) raiseEndorsement {
+	e := raiseEndorsement{arg: args[0], transient: string(tm[wire.TransientAlerts])}
+	if z, ok := tm[wire.TransientAlertsDeflate]; ok {
+		js, err := wire.InflateTransientAlerts(z)
+		if err != nil {
+			t.Errorf("transient %s: %v", wire.TransientAlertsDeflate, err)
+		}
+		e.deflated = string(js)
+	}
+	return e
+}
+
+// form names the form of a RaiseAlerts proposal.
+func (e raiseEndorsement) form() string {
+	switch {
+	case e.deflated != "":
+		return "deflate"
+	case e.transient != "":
+		return "transient"
+	default:
+		return "argument"
+	}
 }
 
 // TestRaiseAlertsFallsBackToTheArgumentForm: RaiseAlerts sends the alerts
-// in the transient map with an empty argument; a chaincode older than
-// that form refuses the empty argument (wire.CodeInvalid) and RaiseAlerts
-// then sends them as the argument. Other refusals are not retried in the
-// other form.
+// compressed in the transient map with an empty argument; a chaincode
+// older than that form refuses it (wire.CodeInvalid) and RaiseAlerts then
+// sends them plain in the transient map, and, refused again, as the
+// argument. Other refusals are not retried in another form.
 func TestRaiseAlertsFallsBackToTheArgumentForm(t *testing.T) {
 	alerts := []wire.Alert{{ID: "a1", MSP: "Org1MSP", GatewayID: "gw-1", Severity: wire.SeverityHigh}}
 	js, err := json.Marshal(alerts)
@@ -35,36 +64,44 @@ func TestRaiseAlertsFallsBackToTheArgumentForm(t *testing.T) {
 	list := string(js)
 	tests := []struct {
 		name string
-		// chaincode answers a proposal from its argument.
-		chaincode func(arg string) error
+		// chaincode answers a proposal from what it carried.
+		chaincode func(raiseEndorsement) error
 		want      []raiseEndorsement
 		wantCode  wire.Code // "" success
 	}{
-		{"current chaincode: one endorsement, alerts in the transient map",
-			func(string) error { return nil },
-			[]raiseEndorsement{{"", list}}, ""},
+		{"current chaincode: one endorsement, alerts compressed in the transient map",
+			func(raiseEndorsement) error { return nil },
+			[]raiseEndorsement{{"", "", list}}, ""},
+		{"chaincode before compression: the compressed form refused, the plain transient form accepted",
+			func(e raiseEndorsement) error {
+				if e.form() == "deflate" {
+					return refused(t, wire.CodeInvalid, "alerts are required, as the argument or in transient alerts.list")
+				}
+				return nil
+			},
+			[]raiseEndorsement{{"", "", list}, {"", list, ""}}, ""},
 		{"older chaincode: the empty argument refused, the argument form accepted",
-			func(a string) error {
-				if a == "" {
+			func(e raiseEndorsement) error {
+				if e.arg == "" {
 					return refused(t, wire.CodeInvalid, "alerts: malformed JSON: EOF")
 				}
 				return nil
 			},
-			[]raiseEndorsement{{"", list}, {list, ""}}, ""},
-		{"invalid alerts are refused in both forms",
-			func(string) error { return refused(t, wire.CodeInvalid, "alerts[0].severity: unknown") },
-			[]raiseEndorsement{{"", list}, {list, ""}}, wire.CodeInvalid},
+			[]raiseEndorsement{{"", "", list}, {"", list, ""}, {list, "", ""}}, ""},
+		{"invalid alerts are refused in every form",
+			func(raiseEndorsement) error { return refused(t, wire.CodeInvalid, "alerts[0].severity: unknown") },
+			[]raiseEndorsement{{"", "", list}, {"", list, ""}, {list, "", ""}}, wire.CodeInvalid},
 		{"the gateway will not send transient data outside its org: the argument form accepted",
-			func(a string) error {
-				if a == "" {
+			func(e raiseEndorsement) error {
+				if e.arg == "" {
 					return peerError(t, codes.FailedPrecondition, "no endorsers found in the gateway's organization; retry specifying endorsing organization(s) to protect transient data")
 				}
 				return nil
 			},
-			[]raiseEndorsement{{"", list}, {list, ""}}, ""},
+			[]raiseEndorsement{{"", "", list}, {"", list, ""}, {list, "", ""}}, ""},
 		{"another refusal is not retried",
-			func(string) error { return refused(t, wire.CodeDenied, "not this org's gateway") },
-			[]raiseEndorsement{{"", list}}, wire.CodeDenied},
+			func(raiseEndorsement) error { return refused(t, wire.CodeDenied, "not this org's gateway") },
+			[]raiseEndorsement{{"", "", list}}, wire.CodeDenied},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,8 +116,9 @@ func TestRaiseAlertsFallsBackToTheArgumentForm(t *testing.T) {
 					t.Errorf("RaiseAlerts proposal with %d arguments, want 1", len(args))
 					return nil
 				}
-				got = append(got, raiseEndorsement{args[0], string(tm[wire.TransientAlerts])})
-				return tt.chaincode(args[0])
+				e := endorsementOf(t, args, tm)
+				got = append(got, e)
+				return tt.chaincode(e)
 			}}
 			l := newFakeLedger(t, f)
 			res, err := l.RaiseAlerts(context.Background(), alerts)
@@ -103,40 +141,56 @@ func TestRaiseAlertsFallsBackToTheArgumentForm(t *testing.T) {
 }
 
 // TestRaiseAlertsKeepsTheArgumentForm: after a fallback RaiseAlerts sends
-// the argument form straight away until argFormRetry has passed, so a
-// gateway ahead of its chaincode does not pay a refused endorsement per
-// transaction; then it tries the transient form again.
+// the form that was accepted straight away until argFormRetry has passed,
+// so a gateway ahead of its chaincode does not pay refused endorsements
+// per transaction; then it tries the newer forms again.
 func TestRaiseAlertsKeepsTheArgumentForm(t *testing.T) {
 	alerts := []wire.Alert{{ID: "a1", MSP: "Org1MSP", GatewayID: "gw-1", Severity: wire.SeverityHigh}}
-	var (
-		mu    sync.Mutex
-		forms []string // "transient" or "argument", one per endorsement
-	)
-	f := &fakePeer{result: []byte(`{"created":1}`), endorse: func(args []string, tm map[string][]byte) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if args[0] == "" {
-			forms = append(forms, "transient")
-			return refused(t, wire.CodeInvalid, "alerts: malformed JSON: EOF")
-		}
-		forms = append(forms, "argument")
-		return nil
-	}}
-	l := newFakeLedger(t, f)
-	for range 3 {
-		if _, err := l.RaiseAlerts(context.Background(), alerts); err != nil {
-			t.Fatalf("RaiseAlerts: %v", err)
-		}
+	tests := []struct {
+		name    string
+		accepts string // the newest form the chaincode accepts
+		want    string
+	}{
+		{"chaincode before the transient form", "argument",
+			"deflate,transient,argument,argument,argument,transient,argument,deflate,transient,argument"},
+		{"chaincode before compression", "transient",
+			"deflate,transient,transient,transient,transient,deflate,transient"},
 	}
-	l.argFormUntil.Store(time.Now().Add(-time.Second).UnixNano()) // argFormRetry has passed
-	if _, err := l.RaiseAlerts(context.Background(), alerts); err != nil {
-		t.Fatalf("RaiseAlerts: %v", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	got := strings.Join(forms, ",")
-	want := "transient,argument,argument,argument,transient,argument"
-	if got != want {
-		t.Errorf("endorsements %s, want %s", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				mu    sync.Mutex
+				forms []string // one per endorsement
+			)
+			f := &fakePeer{result: []byte(`{"created":1}`), endorse: func(args []string, tm map[string][]byte) error {
+				mu.Lock()
+				defer mu.Unlock()
+				form := endorsementOf(t, args, tm).form()
+				forms = append(forms, form)
+				if form == tt.accepts || form == "argument" {
+					return nil
+				}
+				return refused(t, wire.CodeInvalid, "alerts: malformed JSON: EOF")
+			}}
+			l := newFakeLedger(t, f)
+			raise := func() {
+				if _, err := l.RaiseAlerts(context.Background(), alerts); err != nil {
+					t.Fatalf("RaiseAlerts: %v", err)
+				}
+			}
+			for range 3 {
+				raise()
+			}
+			l.argFormUntil.Store(time.Now().Add(-time.Second).UnixNano()) // argFormRetry has passed
+			raise()
+			l.argFormUntil.Store(time.Now().Add(-time.Second).UnixNano())
+			l.plainFormUntil.Store(time.Now().Add(-time.Second).UnixNano()) // for both forms
+			raise()
+			mu.Lock()
+			defer mu.Unlock()
+			if got := strings.Join(forms, ","); got != tt.want {
+				t.Errorf("endorsements %s, want %s", got, tt.want)
+			}
+		})
 	}
 }
