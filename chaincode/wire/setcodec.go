@@ -49,7 +49,8 @@ const (
 	// size limit refused such a transaction, and a small compressed value
 	// would otherwise pass it and leave a set no reader can decode (and a
 	// page of ListAlerts inflating hundreds of megabytes). The gateway's
-	// alerts are about 500 bytes each, 1 MB a full transaction.
+	// alerts are about 500-700 bytes each: about 1.4 MB for a transaction
+	// of MaxAlertsPerTx, the most the gateway sends (a large batch's).
 	MaxWrittenAlertSetJSON = 16 << 20
 )
 

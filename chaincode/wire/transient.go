@@ -33,10 +33,15 @@ func CompressTransientAlerts(data []byte) ([]byte, error) {
 
 // InflateTransientAlerts returns the JSON array a TransientAlertsDeflate
 // value carries. A value that does not inflate, or inflates beyond
-// MaxInputBytes (the limit on any input), is a *ValidationError: it is
-// the caller's to fix, like malformed JSON.
+// MaxInputBytes (the limit on any input), or has bytes after its final
+// block, is a *ValidationError: it is the caller's to fix, like malformed
+// JSON (and trailing bytes would let two different values carry the same
+// alerts unnoticed).
 func InflateTransientAlerts(v []byte) ([]byte, error) {
-	r := flate.NewReader(bytes.NewReader(v))
+	// A bytes.Reader is an io.ByteReader, so the decompressor reads no
+	// byte past the final block and br.Len() is exactly what follows it.
+	br := bytes.NewReader(v)
+	r := flate.NewReader(br)
 	defer r.Close()
 	out := bytes.NewBuffer(make([]byte, 0, min(6*len(v)+512, MaxInputBytes+1)))
 	n, err := io.Copy(out, io.LimitReader(r, MaxInputBytes+1))
@@ -45,6 +50,9 @@ func InflateTransientAlerts(v []byte) ([]byte, error) {
 	}
 	if n > MaxInputBytes {
 		return nil, &ValidationError{Field: "alerts", Reason: fmt.Sprintf("transient %s inflates beyond %d bytes", TransientAlertsDeflate, MaxInputBytes)}
+	}
+	if br.Len() != 0 {
+		return nil, &ValidationError{Field: "alerts", Reason: fmt.Sprintf("transient %s has %d bytes after its final block", TransientAlertsDeflate, br.Len())}
 	}
 	return out.Bytes(), nil
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -106,4 +108,46 @@ func FuzzInflateTransientAlerts(f *testing.F) {
 			t.Fatalf("round trip of %d bytes: %d bytes, %v", len(data), len(back), err)
 		}
 	})
+}
+
+// TestInflateTransientAlertsBounds: a value inflating to exactly
+// MaxInputBytes is read; one byte more, bytes after the final block or a
+// cut value are *ValidationError refusals naming what is wrong.
+func TestInflateTransientAlertsBounds(t *testing.T) {
+	compress := func(n int) []byte {
+		z, err := CompressTransientAlerts(make([]byte, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return z
+	}
+	js := kddAlertsJSON(t, 3)
+	z, err := CompressTransientAlerts(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		value   []byte
+		wantLen int    // when accepted
+		wantErr string // in the refusal, "" accepted
+	}{
+		{"exactly the limit", compress(MaxInputBytes), MaxInputBytes, ""},
+		{"one byte over the limit", compress(MaxInputBytes + 1), 0, "inflates beyond"},
+		{"bytes after the final block", append(slices.Clone(z), 0), 0, "after its final block"},
+		{"cut short", z[:len(z)-1], 0, "does not inflate"},
+		{"the alerts", z, len(js), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := InflateTransientAlerts(tt.value)
+			var ve *ValidationError
+			switch {
+			case tt.wantErr == "" && (err != nil || len(out) != tt.wantLen):
+				t.Fatalf("got %d bytes, %v; want %d bytes", len(out), err, tt.wantLen)
+			case tt.wantErr != "" && (!errors.As(err, &ve) || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("got %d bytes, %v; want a *ValidationError saying %q", len(out), err, tt.wantErr)
+			}
+		})
+	}
 }

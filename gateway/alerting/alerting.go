@@ -4,7 +4,8 @@
 // event with its canonical bytes and leaf hash, nothing re-encoded) and
 // scores them with the detector while the batch is being anchored; once
 // the batch is anchored it raises one alert per flagged verdict with
-// RaiseAlerts, in transactions of at most MaxPerTx alerts, up to
+// RaiseAlerts, in transactions of at most MaxPerTx alerts (MaxPerBatchTx
+// for the parts of a batch with more alerts than that), up to
 // MaxInFlight of them at once: transactions that hold alerts of the same
 // batch go one after another (the chaincode range-reads a batch's alert
 // sets, so they would conflict), others concurrently, and those that
@@ -55,8 +56,10 @@ import (
 	"github.com/ledgerguard/ledgerguard/gateway/pseudonym"
 )
 
-// MaxPerTx bounds alerts per RaiseAlerts transaction: large enough that the
-// ledger's per-transaction cost is shared, well under the chaincode's limit.
+// MaxPerTx bounds the alerts of a RaiseAlerts transaction that holds
+// whole batches: large enough that the ledger's per-transaction cost is
+// shared, well under the chaincode's limit. A batch with more alerts is
+// cut at MaxPerBatchTx instead (see there).
 const MaxPerTx = 1000
 
 // Log is what the alerter reads from the gateway's store.
@@ -324,9 +327,10 @@ func endorserBehind(err error) bool { return gateway.RefusedAtEndorse(err, wire.
 const maxEventsPerStep = 200_000
 
 // maxAlertsPerStep bounds how many alerts one step raises: four rounds of
-// MaxInFlight full transactions, enough lanes (batches) to keep
-// MaxInFlight transactions in flight when batches hold a few thousand
-// alerts each. The durable watermark moves once per step (at its end, or
+// MaxInFlight transactions of MaxPerTx alerts (a large batch's
+// transactions hold up to MaxPerBatchTx, so fewer of them), enough lanes
+// (batches) to keep MaxInFlight transactions in flight when batches hold
+// a few thousand alerts each. The durable watermark moves once per step (at its end, or
 // to the position a failed step reached), so this also
 // bounds what a crash makes the alerter raise again; the position in
 // memory moves within a step as its lanes commit (see raise).
@@ -336,8 +340,9 @@ const maxAlertsPerStep = 4 * MaxInFlight * MaxPerTx
 // (scored now if scoreAhead has not scored it yet) and those after it that
 // are anchored and already scored, within maxEventsPerStep events and
 // maxAlertsPerStep alerts. Their alerts go out together, in transactions
-// of at most MaxPerTx, up to MaxInFlight of them at once (raise), so a
-// backlog of small batches costs a few transactions rather than one each.
+// of at most MaxPerTx (MaxPerBatchTx for a large batch's), up to
+// MaxInFlight of them at once (raise), so a backlog of small batches
+// costs a few transactions rather than one each.
 // A step never waits to score a batch past its first: while ingest keeps
 // detection busy, the alerts of what is scored go out while scoreAhead
 // scores the rest, instead of after a 200,000-event step is all scored.

@@ -350,7 +350,8 @@ type Store struct {
 	// RecentLeavesBytes is the memory the store keeps its latest group
 	// commits' records in (store.WithRecentLeaves), so the alerter scores
 	// them without reading them back from the segment files (default
-	// DefaultRecentLeavesBytes; 0 turns it off). The gateway's
+	// DefaultRecentLeavesBytes, lowered to an eighth of the memory limit
+	// where that is less: see WithMemoryLimit; 0 turns it off). The gateway's
 	// store_leaves_read_total{source} and store_leaves_read_behind_events
 	// metrics show whether it holds what the alerter reads.
 	RecentLeavesBytes int64 `yaml:"recent_leaves_bytes"`
@@ -364,7 +365,35 @@ type Store struct {
 // replaces what the ring and the appender held before the ring held the
 // appender's frames (8,192 events' canonical bytes, about 23 MB, beside
 // a reused arena of up to 30 MB).
+//
+// Measured with it: the gateway's peak RSS in scripts/bench.sh ingest
+// (768 MiB memory limit) was 652-748 MiB against 545-649 MiB for the
+// previous build in the same runs, within the 1 GiB goal.
 const DefaultRecentLeavesBytes = 96 << 20
+
+// RecentLeavesShare is the part of the memory limit the default ring may
+// take: 1/RecentLeavesShare (96 MiB of the bench's 768 MiB limit), so a
+// gateway given less memory keeps its heap for requests and detection.
+const RecentLeavesShare = 8
+
+// WithMemoryLimit returns s with the default RecentLeavesBytes lowered to
+// limit/RecentLeavesShare where that is less (limit is the runtime's
+// memory limit in bytes; none, 0 or math.MaxInt64, leaves it). A value the
+// file sets other than the default is kept: OverMemoryShare says when it
+// exceeds that share, for the gateway to warn.
+func (s Store) WithMemoryLimit(limit int64) Store {
+	if s.RecentLeavesBytes != DefaultRecentLeavesBytes || limit <= 0 || limit == math.MaxInt64 {
+		return s
+	}
+	s.RecentLeavesBytes = min(s.RecentLeavesBytes, limit/RecentLeavesShare)
+	return s
+}
+
+// OverMemoryShare reports whether RecentLeavesBytes exceeds
+// limit/RecentLeavesShare under a memory limit (0 or math.MaxInt64: none).
+func (s Store) OverMemoryShare(limit int64) bool {
+	return limit > 0 && limit != math.MaxInt64 && s.RecentLeavesBytes > limit/RecentLeavesShare
+}
 
 // Ledger configures the Fabric connection the gateway anchors through.
 type Ledger struct {

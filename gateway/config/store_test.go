@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,35 @@ func TestStoreSettings(t *testing.T) {
 		if got.Store.AckAfterSegment != tt.wantAck || got.Store.RecentLeavesBytes != tt.wantRecent {
 			t.Errorf("%s: got ack_after_segment %v, recent_leaves_bytes %d; want %v, %d", tt.name,
 				got.Store.AckAfterSegment, got.Store.RecentLeavesBytes, tt.wantAck, tt.wantRecent)
+		}
+	}
+}
+
+// TestStoreWithMemoryLimit: the default ring is lowered to an eighth of a
+// memory limit that makes that less; a value the file sets is kept, and
+// OverMemoryShare says when it exceeds that share.
+func TestStoreWithMemoryLimit(t *testing.T) {
+	const mib = 1 << 20
+	tests := []struct {
+		name       string
+		recent     int64
+		limit      int64
+		wantRecent int64
+		wantOver   bool
+	}{
+		{"default, no limit", DefaultRecentLeavesBytes, 0, DefaultRecentLeavesBytes, false},
+		{"default, no limit (MaxInt64)", DefaultRecentLeavesBytes, math.MaxInt64, DefaultRecentLeavesBytes, false},
+		{"default, the bench's 768 MiB", DefaultRecentLeavesBytes, 768 * mib, 96 * mib, false},
+		{"default, 256 MiB", DefaultRecentLeavesBytes, 256 * mib, 32 * mib, false},
+		{"default, 4 GiB", DefaultRecentLeavesBytes, 4096 * mib, DefaultRecentLeavesBytes, false},
+		{"set, 256 MiB", 64 * mib, 256 * mib, 64 * mib, true},
+		{"set within the share", 16 * mib, 256 * mib, 16 * mib, false},
+		{"off", 0, 256 * mib, 0, false},
+	}
+	for _, tt := range tests {
+		got := Store{RecentLeavesBytes: tt.recent}.WithMemoryLimit(tt.limit)
+		if got.RecentLeavesBytes != tt.wantRecent || got.OverMemoryShare(tt.limit) != tt.wantOver {
+			t.Errorf("%s: got %d bytes, over %v; want %d, %v", tt.name, got.RecentLeavesBytes, got.OverMemoryShare(tt.limit), tt.wantRecent, tt.wantOver)
 		}
 	}
 }

@@ -75,7 +75,7 @@ func TestRaiseAlertsFallsBackToTheArgumentForm(t *testing.T) {
 		{"chaincode before compression: the compressed form refused, the plain transient form accepted",
 			func(e raiseEndorsement) error {
 				if e.form() == "deflate" {
-					return refused(t, wire.CodeInvalid, "alerts are required, as the argument or in transient alerts.list")
+					return refused(t, wire.CodeInvalid, "invalid alerts: are required, as the argument or in transient alerts.list")
 				}
 				return nil
 			},
@@ -83,14 +83,21 @@ func TestRaiseAlertsFallsBackToTheArgumentForm(t *testing.T) {
 		{"older chaincode: the empty argument refused, the argument form accepted",
 			func(e raiseEndorsement) error {
 				if e.arg == "" {
-					return refused(t, wire.CodeInvalid, "alerts: malformed JSON: EOF")
+					return refused(t, wire.CodeInvalid, "invalid alerts: malformed JSON: EOF")
 				}
 				return nil
 			},
 			[]raiseEndorsement{{"", "", list}, {"", list, ""}, {list, "", ""}}, ""},
-		{"invalid alerts are refused in every form",
-			func(raiseEndorsement) error { return refused(t, wire.CodeInvalid, "alerts[0].severity: unknown") },
-			[]raiseEndorsement{{"", "", list}, {"", list, ""}, {list, "", ""}}, wire.CodeInvalid},
+		{"invalid alerts are refused once, not in every form",
+			func(raiseEndorsement) error {
+				return refused(t, wire.CodeInvalid, "invalid alerts[0].severity: unknown")
+			},
+			[]raiseEndorsement{{"", "", list}}, wire.CodeInvalid},
+		{"too many alerts for the chaincode: refused once",
+			func(raiseEndorsement) error {
+				return refused(t, wire.CodeInvalid, "invalid alerts: must hold 1..2000 alerts, got 2001")
+			},
+			[]raiseEndorsement{{"", "", list}}, wire.CodeInvalid},
 		{"the gateway will not send transient data outside its org: the argument form accepted",
 			func(e raiseEndorsement) error {
 				if e.arg == "" {
@@ -170,7 +177,7 @@ func TestRaiseAlertsKeepsTheArgumentForm(t *testing.T) {
 				if form == tt.accepts || form == "argument" {
 					return nil
 				}
-				return refused(t, wire.CodeInvalid, "alerts: malformed JSON: EOF")
+				return refused(t, wire.CodeInvalid, "invalid alerts: malformed JSON: EOF")
 			}}
 			l := newFakeLedger(t, f)
 			raise := func() {
@@ -190,6 +197,34 @@ func TestRaiseAlertsKeepsTheArgumentForm(t *testing.T) {
 			defer mu.Unlock()
 			if got := strings.Join(forms, ","); got != tt.want {
 				t.Errorf("endorsements %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOlderFormRefusals pins the refusal texts argumentForm recognises to
+// the ones the chaincode's wire package words: the plain transient form's
+// chaincode finding no alerts, and the argument form's reading an empty
+// argument. Another refusal of the alerts field is not one of them.
+func TestOlderFormRefusals(t *testing.T) {
+	_, decodeErr := wire.Decode[[]wire.Alert]([]byte(""), "alerts")
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no alerts in a form it knows", &wire.ValidationError{Field: "alerts", Reason: "are required, as the argument or in transient " + wire.TransientAlerts}, true},
+		{"the empty argument", decodeErr, true},
+		{"too many alerts", &wire.ValidationError{Field: "alerts", Reason: "must hold 1..2000 alerts, got 2001"}, false},
+		{"an invalid alert", &wire.ValidationError{Field: "alerts[0].severity", Reason: "unknown"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err == nil {
+				t.Fatal("no error to check")
+			}
+			if got := argumentForm(refused(t, wire.CodeInvalid, tt.err.Error())); got != tt.want {
+				t.Errorf("argumentForm(%q) = %v, want %v", tt.err, got, tt.want)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -189,20 +190,33 @@ func (l *Ledger) commitStatus(ctx context.Context, tx string, commit *client.Com
 	return st, nil
 }
 
-// argumentForm reports whether err, RaiseAlerts' endorsement error for the
-// transient form (raw, as the client returns it), is one the argument form
-// gets past: a chaincode older than the transient form refusing the empty
-// argument (wire.CodeInvalid), or Fabric's gateway refusing to send
+// argumentForm reports whether err, RaiseAlerts' endorsement error for a
+// transient form (raw, as the client returns it), is one an older form
+// gets past: a chaincode older than the form finding no alerts
+// (wire.CodeInvalid with the texts those versions give: the plain
+// transient form's chaincode does not know the compressed key and says
+// the alerts "are required", the argument form's chaincode reads the
+// empty argument as malformed JSON), or Fabric's gateway refusing to send
 // transient data outside its organisation (FailedPrecondition: its own
 // organisation has no endorser for the chaincode, which discovery would
-// otherwise route around).
+// otherwise route around). Any other refusal, invalid alerts among them,
+// is the chaincode's answer in every form: falling back would cost two
+// more endorsements and keep the gateway on a form whose blocks carry
+// each alert twice for argFormRetry.
 func argumentForm(err error) bool {
 	if ref, ok := refusal(err); ok {
-		return ref.Code == wire.CodeInvalid
+		return ref.Code == wire.CodeInvalid && (strings.Contains(ref.Message, olderNoAlerts) || strings.Contains(ref.Message, olderEmptyArgument))
 	}
 	s, ok := status.FromError(err)
 	return ok && s.Code() == codes.FailedPrecondition
 }
+
+// The refusals of chaincode versions older than a RaiseAlerts form, as
+// those versions word them (their texts are fixed: they are released).
+const (
+	olderNoAlerts      = "invalid alerts: are required"
+	olderEmptyArgument = "invalid alerts: malformed JSON"
+)
 
 // withTxID names txID in a classified error that does not name one yet.
 func withTxID(err error, txID string) error {

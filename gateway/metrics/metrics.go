@@ -21,7 +21,7 @@
 //	ingest_phase_seconds{protocol,phase}           an ingest request's phases (read, parse, store, respond)
 //	store_commit_seconds{phase}                    group commit phases (queued per request, prepare, segment, index, total)
 //	store_commit_events                            events per group commit
-//	store_leaves_read_total{source}                leaves the alerter read, from memory (the recent-leaves ring) or the segment files
+//	store_leaves_read_total{source}                leaves read back in ranges (the alerter, the console), from memory (the recent-leaves ring) or the segment files
 //	store_leaves_read_behind_events                histogram: how far behind the log's end each read began
 //	go_sched_latencies_seconds, go_sched_pauses_*  the Go runtime's scheduler latency and stop-the-world pauses
 //	syslog_connections                             open syslog connections
@@ -140,7 +140,7 @@ func New() *Metrics {
 		}),
 		LeavesRead: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "store_leaves_read_total",
-			Help: "Leaves read back from the store (by the alerter), by source: memory (the recent-leaves ring) or files (the segment files).",
+			Help: "Leaves read back from the store in ranges (the alerter, the console), by source: memory (the recent-leaves ring) or files (the segment files).",
 		}, []string{"source"}),
 		LeavesBehind: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: ns, Name: "store_leaves_read_behind_events",

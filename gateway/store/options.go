@@ -150,7 +150,11 @@ func WithBatchMaxWait(d time.Duration) Option {
 // from the files and share their bytes instead of copying them. No
 // decoded events are held, and a group over the budget alone is read
 // from the files instead, so large events (a line may be up to a MiB)
-// cannot make the ring hold more than maxBytes.
+// cannot make the ring hold more than maxBytes. The budget bounds what
+// the ring holds, not the process: a leaf a caller keeps keeps its whole
+// group's frames alive after the ring has dropped them, so callers keep
+// leaves only while they use them (the alerter for a window, the console
+// for a request).
 func WithRecentLeaves(n, maxBytes int) Option {
 	return func(c *config) error {
 		if n < 0 || maxBytes < 0 {

@@ -92,6 +92,11 @@ func runGateway(ctx context.Context, cfg config.Config, logOut io.Writer) (err e
 	}
 	log.Info("memory limit", "bytes", memLimit, "source", memSource)
 	cfg.Limits = cfg.Limits.WithMemoryLimit(memLimit)
+	cfg.Store = cfg.Store.WithMemoryLimit(memLimit)
+	if cfg.Store.OverMemoryShare(memLimit) {
+		log.Warn("store.recent_leaves_bytes is over an eighth of the memory limit: the ring's records are live heap, and the rest of the gateway gets less",
+			"recent_leaves_bytes", cfg.Store.RecentLeavesBytes, "memory_limit", memLimit)
+	}
 	// The responder decodes its own section (the configuration does not
 	// depend on it); a bad one is a configuration error like any other.
 	respondCfg, err := respond.DecodeConfig(cfg.Respond.Decode, cfg.Respond.Dir)
