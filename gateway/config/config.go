@@ -367,7 +367,7 @@ type Store struct {
 // a reused arena of up to 30 MB).
 //
 // Measured with it: the gateway's peak RSS in scripts/bench.sh ingest
-// (768 MiB memory limit) was 652-748 MiB against 545-649 MiB for the
+// (768 MiB memory limit) was 652-762 MiB against 545-686 MiB for the
 // previous build in the same runs, within the 1 GiB goal.
 const DefaultRecentLeavesBytes = 96 << 20
 
