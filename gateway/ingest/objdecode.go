@@ -74,7 +74,7 @@ type Decoder struct {
 	stop       StopFunc
 	tmp        []byte
 	sstack     []smember
-	fields     []fieldSpan
+	fields     []smember
 	keys       []byte
 	lastNames  []byte
 	lastEnds   []int
