@@ -389,7 +389,8 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 			// Grown, then written field by field: appending a composite
 			// literal built it on the stack with narrow stores and copied
 			// it with wide loads, a stalled store forwarding per member
-			// (a tenth of the NDJSON handler's CPU on 41-field rows).
+			// (that line had 8.6 % of BenchmarkKDDPath's CPU samples,
+			// these three have 4.5 %).
 			d.sstack = append(d.sstack, smember{})
 			e := &d.sstack[len(d.sstack)-1]
 			e.key, e.esc, e.keyEnc, e.val, e.tmp, e.raw = key, esc, keyEnc, val, tmp, span{int32(start), int32(d.i)}
