@@ -3,8 +3,6 @@ package gateway
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/binary"
-	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -43,9 +41,6 @@ func TestAppendBase64Golden(t *testing.T) {
 		if got := appendBase64(bytes.Clone(prefix), src[:n]); !bytes.Equal(got, want) {
 			t.Fatalf("length %d: appendBase64 = %q, encoding/base64 %q", n, got, want)
 		}
-		if got := appendBase64By6(bytes.Clone(prefix), src[:n]); !bytes.Equal(got, want) {
-			t.Fatalf("length %d: appendBase64By6 = %q, encoding/base64 %q", n, got, want)
-		}
 	}
 }
 
@@ -72,7 +67,7 @@ func BenchmarkAppendBase64(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		enc  func(dst, src []byte) []byte
-	}{{"std", base64.StdEncoding.AppendEncode}, {"pairs6", appendBase64By6}, {"pairs", appendBase64}} {
+	}{{"std", base64.StdEncoding.AppendEncode}, {"pairs", appendBase64}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(src)))
 			start := processCPU()
@@ -82,22 +77,6 @@ func BenchmarkAppendBase64(b *testing.B) {
 			b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// appendBase64By6 is appendBase64 as it was before its loop took twelve
-// bytes per iteration (one 6-byte step each), kept for
-// BenchmarkAppendBase64's comparison and checked against encoding/base64
-// by TestAppendBase64Golden.
-func appendBase64By6(dst, src []byte) []byte {
-	n := base64.StdEncoding.EncodedLen(len(src))
-	dst = slices.Grow(dst, n)
-	out := dst[len(dst) : len(dst)+n]
-	for len(src) >= 8 && len(out) >= 8 {
-		binary.LittleEndian.PutUint64(out, base64Step(binary.BigEndian.Uint64(src)))
-		src, out = src[6:], out[8:]
-	}
-	base64.StdEncoding.Encode(out, src)
-	return dst[:len(dst)+n]
 }
 
 // processCPU is the process's user and system CPU time so far.
