@@ -37,9 +37,8 @@ func TestAppendBase64Golden(t *testing.T) {
 	}
 	for n := range len(src) + 1 {
 		prefix := []byte(`"raw":"`)
-		got := appendBase64(bytes.Clone(prefix), src[:n])
 		want := base64.StdEncoding.AppendEncode(bytes.Clone(prefix), src[:n])
-		if !bytes.Equal(got, want) {
+		if got := appendBase64(bytes.Clone(prefix), src[:n]); !bytes.Equal(got, want) {
 			t.Fatalf("length %d: appendBase64 = %q, encoding/base64 %q", n, got, want)
 		}
 	}

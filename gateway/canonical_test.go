@@ -39,6 +39,12 @@ func TestCanonicalMatchesMarshal(t *testing.T) {
 		ev   Event
 	}{
 		{"minimal", base},
+		{"time is received", with(func(e *Event) { e.Time = e.Received.In(time.FixedZone("x", -5400)) })},
+		{"time is received, whole seconds", with(func(e *Event) {
+			e.Received = time.Date(2026, 12, 5, 3, 4, 5, 0, time.UTC)
+			e.Time = e.Received
+		})},
+		{"time a nanosecond after received", with(func(e *Event) { e.Time = e.Received.Add(1) })},
 		{"nil raw", with(func(e *Event) { e.Raw = nil })},
 		{"empty raw", with(func(e *Event) { e.Raw = []byte{} })},
 		{"host index labels", with(func(e *Event) {
@@ -140,6 +146,16 @@ func FuzzCanonical(f *testing.F) {
 		if gerr == nil && !bytes.Equal(got, want) {
 			t.Fatalf("Canonical =\n%q\nencoding/json\n%q", got, want)
 		}
+		// The time as the receive time, in its own zone (the encoder
+		// copies the received's text for the same instant).
+		same := ev
+		same.Received = tm
+		got, gerr = same.Canonical()
+		same.Received = same.Received.UTC()
+		want, werr = json.Marshal(same)
+		if (gerr == nil) != (werr == nil) || gerr == nil && !bytes.Equal(got, want) {
+			t.Fatalf("time as received: Canonical =\n%q (%v)\nencoding/json\n%q (%v)", got, gerr, want, werr)
+		}
 		// The ingest shape (no labels, the fields as FieldsCanonical,
 		// which canonicalSize sizes): the same bytes as encoding/json
 		// writes for the fields as a map.
@@ -157,6 +173,15 @@ func FuzzCanonical(f *testing.F) {
 		}
 		if got, gerr = ev.Canonical(); gerr != nil || !bytes.Equal(got, want) {
 			t.Fatalf("ingest shape: Canonical =\n%q (%v)\nencoding/json\n%q", got, gerr, want)
+		}
+		// The ingest shape of an event with no time of its own.
+		same.Labels, same.Fields, same.FieldsCanonical = nil, ev.Fields, ev.FieldsCanonical
+		if want, werr = json.Marshal(Event{ID: same.ID, Seq: same.Seq, Received: same.Received, Time: same.Time, Source: same.Source,
+			Sourcetype: same.Sourcetype, Host: same.Host, Class: same.Class, Fields: m, Raw: same.Raw}); werr != nil {
+			return
+		}
+		if got, gerr = same.Canonical(); gerr != nil || !bytes.Equal(got, want) {
+			t.Fatalf("ingest shape, time as received: Canonical =\n%q (%v)\nencoding/json\n%q", got, gerr, want)
 		}
 	})
 }

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
@@ -65,6 +67,21 @@ func TestEventIDGolden(t *testing.T) {
 			if got := EventID(tt.source, tt.sourcetype, tt.raw, tt.occurrence); got != tt.want {
 				t.Errorf("EventID(%q, %q, %d bytes of raw, %q) = %s, want %s", tt.source, tt.sourcetype, len(tt.raw), tt.occurrence, got, tt.want)
 			}
+		}
+	}
+}
+
+// TestIDHex: idHex writes what encoding/hex writes, for every byte value
+// in every position.
+func TestIDHex(t *testing.T) {
+	var sum [sha256.Size]byte
+	for i := range 256 + len(sum) {
+		for k := range sum {
+			sum[k] = byte(i*7 + k*31 + i*k)
+		}
+		sum[i%len(sum)] = byte(i)
+		if got, want := idHex(&sum), hex.EncodeToString(sum[:]); got != want {
+			t.Fatalf("idHex(%x) = %s, want %s", sum, got, want)
 		}
 	}
 }

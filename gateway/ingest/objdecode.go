@@ -74,7 +74,7 @@ type Decoder struct {
 	stop       StopFunc
 	tmp        []byte
 	sstack     []smember
-	fields     []fieldSpan
+	fields     []smember
 	keys       []byte
 	lastNames  []byte
 	lastEnds   []int
@@ -87,6 +87,12 @@ type Decoder struct {
 	// lastWrittenEnds: see predictName.
 	lastWritten     []byte
 	lastWrittenEnds []int
+	// lastChecked: every one of lastNames went past a stop function (the
+	// map-free mode does not ask it again about a name it predicted);
+	// namesGen numbers the lists lastNames held, memo is Fields.Memo's.
+	lastChecked bool
+	namesGen    uint64
+	memo        fieldsMemo
 	// members: MembersShallow runs (a record's encoding may stay in the
 	// input); asWritten: the record's encoding is its bytes as written.
 	members, asWritten bool

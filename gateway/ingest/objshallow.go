@@ -42,13 +42,45 @@ import (
 // is most of the time.
 type Fields struct {
 	line, keys []byte
-	s          []fieldSpan
+	s          []smember // key, esc and raw: see listFields
+	// names identifies the list of the record's names (Decoder.namesGen
+	// when it was read; 0 for none), memo is its Decoder's (see Memo).
+	names uint64
+	memo  *fieldsMemo
 }
 
-type fieldSpan struct {
-	key span // in keys when esc, else in line
-	esc bool
-	raw span
+// FieldsMemo is what a reader of Fields computed from the records' member
+// names alone (normalize.Shallow: where the few members it reads are),
+// kept by the Decoder for the next record with the same names (see
+// Fields.Memo).
+type FieldsMemo [8]int32
+
+// fieldsMemo is a Decoder's FieldsMemo and the names it was set for.
+type fieldsMemo struct {
+	names uint64
+	v     FieldsMemo
+}
+
+// Memo returns the FieldsMemo last set (SetMemo) for a record read by the
+// same Decoder with the same member names in the same order, and true;
+// false when there is none. Lines of one source repeat their names, so a
+// reader that computes something from the names alone does it once per
+// source instead of once per line. A Decoder keeps one memo: it is for
+// one reader of its Fields (normalize.Shallow; each ingest package keeps
+// its own Decoders).
+func (f Fields) Memo() (FieldsMemo, bool) {
+	if f.names == 0 || f.memo.names != f.names {
+		return FieldsMemo{}, false
+	}
+	return f.memo.v, true
+}
+
+// SetMemo keeps v for the records with f's names (see Memo); it does
+// nothing for the zero Fields.
+func (f Fields) SetMemo(v FieldsMemo) {
+	if f.names != 0 {
+		f.memo.names, f.memo.v = f.names, v
+	}
 }
 
 // Len is the number of members.
@@ -91,6 +123,15 @@ func (d *Decoder) keyOf(e *smember) []byte {
 // caller that will need the record's map (normalize recognises its shape,
 // an envelope's "fields" will be merged into it) stops paying for the
 // map-free pass as soon as it knows.
+//
+// It is asked once about each list of a record's names: lines of one
+// source repeat them, and a name the Decoder predicted from the last
+// record (read where that record had it, and let through then) is not
+// asked about again. So a Decoder is for one stop function, a function
+// of its arguments alone (each ingest package keeps its own Decoders),
+// and what stop refuses must be refused again downstream, as
+// normalize.Shallow refuses a record MayRecognise takes: stop only saves
+// the rest of the pass.
 type StopFunc func(key []byte, record bool) bool
 
 // maxShallowBytes is the longest input the map-free mode decodes: its
@@ -209,7 +250,12 @@ func (d *Decoder) shallowMembers() bool {
 			return false
 		}
 		start := d.i
-		m := Member{Key: memberName(key)}
+		// Filled in place: a Member built on the stack and appended was
+		// copied into d.top through the collector's bulk write barrier
+		// whenever it ran (most of the time under ingest load).
+		d.top = append(d.top, Member{})
+		m := &d.top[len(d.top)-1]
+		m.Key = memberName(key)
 		if d.peek() == '{' {
 			encStart, fieldStart := len(d.enc), len(d.fields)
 			d.asWritten = false
@@ -222,7 +268,7 @@ func (d *Decoder) shallowMembers() bool {
 			} else {
 				m.Canonical = d.enc[encStart:len(d.enc):len(d.enc)]
 			}
-			m.Fields = Fields{line: d.b, keys: d.keys, s: d.fields[fieldStart:len(d.fields):len(d.fields)]}
+			m.Fields = Fields{line: d.b, keys: d.keys, s: d.fields[fieldStart:len(d.fields):len(d.fields)], names: d.namesGen, memo: &d.memo}
 		} else {
 			var ok bool
 			if m.Value, _, ok = d.value(1); !ok {
@@ -230,7 +276,6 @@ func (d *Decoder) shallowMembers() bool {
 			}
 		}
 		m.Raw = d.b[start:d.i]
-		d.top = append(d.top, m)
 		var closed bool
 		if more, closed = d.more(); !closed {
 			return false
@@ -263,7 +308,7 @@ func (d *Decoder) ObjectShallow(line []byte, stop StopFunc) (fields Fields, cano
 	if d.i != len(d.b) {
 		return Fields{}, nil, false
 	}
-	return Fields{line: d.b, keys: d.keys, s: d.fields}, d.enc[base:len(d.enc):len(d.enc)], true
+	return Fields{line: d.b, keys: d.keys, s: d.fields, names: d.namesGen, memo: &d.memo}, d.enc[base:len(d.enc):len(d.enc)], true
 }
 
 // Value decodes raw, one JSON value (such as a Field's Raw), as Members
@@ -308,7 +353,7 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 		for more := true; more; {
 			d.ws()
 			var key, keyEnc span
-			var esc bool
+			var esc, checked bool
 			if w := d.predictName(record, predicted, len(d.sstack)-base); w > 0 {
 				// The name the last record had here, as written (quotes
 				// and colon included): what skey and the colon would read.
@@ -316,6 +361,9 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 				key, keyEnc = span{at + 1, at + w - 2}, span{at, at + w - 1}
 				d.i += int(w)
 				predicted++
+				// The last record had this name here and went past
+				// it: the stop function let it through then.
+				checked = d.lastChecked
 			} else {
 				if d.peek() != '"' {
 					return false
@@ -330,7 +378,7 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 				}
 			}
 			d.ws()
-			if record && d.stop != nil && d.stop(d.keyAt(key, esc), true) {
+			if record && d.stop != nil && !checked && d.stop(d.keyAt(key, esc), true) {
 				return false
 			}
 			start := d.i
@@ -338,7 +386,14 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 			if !ok {
 				return false
 			}
-			d.sstack = append(d.sstack, smember{key: key, esc: esc, keyEnc: keyEnc, val: val, tmp: tmp, raw: span{int32(start), int32(d.i)}})
+			// Grown, then written field by field: appending a composite
+			// literal built it on the stack with narrow stores and copied
+			// it with wide loads, a stalled store forwarding per member
+			// (that line had 8.6 % of BenchmarkKDDPath's CPU samples,
+			// these three have 4.5 %).
+			d.sstack = append(d.sstack, smember{})
+			e := &d.sstack[len(d.sstack)-1]
+			e.key, e.esc, e.keyEnc, e.val, e.tmp, e.raw = key, esc, keyEnc, val, tmp, span{int32(start), int32(d.i)}
 			if more, ok = d.more(); !ok {
 				return false
 			}
@@ -410,9 +465,10 @@ func (d *Decoder) shallowObject(depth int, record bool) bool {
 // listFields lists the record's members ms in d.fields and drops what
 // its values wrote to d.tmp (from tbase on).
 func (d *Decoder) listFields(ms []smember, tbase int) {
-	for i := range ms {
-		d.fields = append(d.fields, fieldSpan{key: ms[i].key, esc: ms[i].esc, raw: ms[i].raw})
-	}
+	// The members whole, in one copy: Fields reads only their key, esc
+	// and raw, but copying those field by field into a narrower struct
+	// was a loop of about 24 instructions a member (cachegrind).
+	d.fields = append(d.fields, ms...)
 	d.tmp = d.tmp[:tbase]
 }
 
@@ -571,6 +627,7 @@ func (d *Decoder) keyAt(at span, esc bool) []byte {
 // (names strictly increasing).
 func (d *Decoder) recordOrder(ms []smember, predicted int) (order []int, asWritten bool) {
 	if predicted == len(ms) && len(d.lastEnds) == len(ms) {
+		d.lastChecked = d.lastChecked || d.stop != nil
 		return d.lastSOrder, d.lastSInOrder // every name read as the last record's
 	}
 	if len(d.lastEnds) == len(ms) {
@@ -583,9 +640,14 @@ func (d *Decoder) recordOrder(ms []smember, predicted int) (order []int, asWritt
 			from = d.lastEnds[i]
 		}
 		if same {
+			d.lastChecked = d.lastChecked || d.stop != nil
 			return d.lastSOrder, d.lastSInOrder
 		}
 	}
+	// Other names: a new list (for Fields.Memo), checked by this stop
+	// function only if there is one.
+	d.namesGen++
+	d.lastChecked = d.stop != nil
 	d.lastNames, d.lastEnds = d.lastNames[:0], d.lastEnds[:0]
 	d.lastWritten, d.lastWrittenEnds = d.lastWritten[:0], d.lastWrittenEnds[:0]
 	d.lastSInOrder = true

@@ -155,6 +155,97 @@ func TestDecoderShallowTakes(t *testing.T) {
 	}
 }
 
+// TestFieldsMemo pins when Fields.Memo answers: after SetMemo, for a
+// record with the same names in the same order read by the same Decoder
+// (whatever its values and however its names were read), and not for
+// other names, another order, another Decoder or the zero Fields.
+func TestFieldsMemo(t *testing.T) {
+	var d, other Decoder
+	fields := func(d *Decoder, line string) Fields {
+		t.Helper()
+		f, _, ok := d.ObjectShallow([]byte(line), nil)
+		if !ok {
+			t.Fatalf("ObjectShallow(%s) refused", line)
+		}
+		return f
+	}
+	memo := FieldsMemo{1, 2, 3}
+	fields(&d, `{"a":1,"b":"x"}`).SetMemo(memo)
+	tests := []struct {
+		name string
+		d    *Decoder
+		line string
+		want bool
+	}{
+		{"same names, other values", &d, `{"a":[2],"b":{"c":3}}`, true},
+		{"same names, white space", &d, `{ "a" : 1 , "b" : 2 }`, true},
+		{"same names, one escaped", &d, `{"\u0061":1,"b":2}`, true},
+		{"another order", &d, `{"b":1,"a":2}`, false},
+		{"one name more", &d, `{"a":1,"b":2,"c":3}`, false},
+		{"one name less", &d, `{"a":1}`, false},
+		{"another Decoder", &other, `{"a":1,"b":"x"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fields(&d, `{"a":1,"b":"x"}`).SetMemo(memo) // each case starts from the memo set
+			got, ok := fields(tt.d, tt.line).Memo()
+			if ok != tt.want || ok && got != memo {
+				t.Errorf("Memo() = %v, %v; want %v", got, ok, tt.want)
+			}
+		})
+	}
+	if _, ok := (Fields{}).Memo(); ok {
+		t.Error("the zero Fields has a memo")
+	}
+	(Fields{}).SetMemo(memo) // does nothing, does not panic
+	members, ok := d.MembersShallow([]byte(`{"event":{"a":5,"b":6},"host":"h"}`), nil)
+	if !ok || !members[0].Shallow {
+		t.Fatalf("MembersShallow: %v %+v", ok, members)
+	}
+	if got, ok := members[0].Fields.Memo(); !ok || got != memo {
+		t.Errorf("MembersShallow's record: Memo() = %v, %v; want the memo", got, ok)
+	}
+}
+
+// TestStopAskedOncePerNames: the stop function is asked about a record's
+// names until a record went past all of them, and not about a name the
+// Decoder predicted from such a record; a new name, a name out of place
+// and a Decoder that read the names with no stop function ask again.
+func TestStopAskedOncePerNames(t *testing.T) {
+	var asked []string
+	stop := func(key []byte, record bool) bool {
+		if record {
+			asked = append(asked, string(key))
+		}
+		return record && string(key) == "zz"
+	}
+	var d Decoder
+	for _, tt := range []struct {
+		line string
+		stop StopFunc
+		ok   bool
+		want string
+	}{
+		{`{"event":{"a":1,"b":2}}`, stop, true, "a b"},
+		{`{"event":{"a":3,"b":4}}`, stop, true, ""},
+		{`{"event":{"a":3,"c":4}}`, stop, true, "c"},
+		{`{"event":{"a":3,"c":4,"zz":5}}`, stop, false, "zz"},
+		{`{"event":{"a":3,"c":4}}`, stop, true, ""},
+		{`{"event":{"c":3,"a":4}}`, stop, true, "c a"},
+		{`{"event":{"x":1}}`, nil, true, ""},
+		{`{"event":{"x":1}}`, stop, true, "x"},
+		{`{"event":{"x":2}}`, stop, true, ""},
+	} {
+		asked = asked[:0]
+		if _, ok := d.MembersShallow([]byte(tt.line), tt.stop); ok != tt.ok {
+			t.Errorf("MembersShallow(%s) ok = %v, want %v", tt.line, ok, tt.ok)
+		}
+		if got := strings.Join(asked, " "); got != tt.want {
+			t.Errorf("MembersShallow(%s) asked about %q, want %q", tt.line, got, tt.want)
+		}
+	}
+}
+
 // TestDecoderShallowCanonical pins one encoding by hand (the one
 // TestDecoderCanonical pins for the map mode) and the fields listed.
 func TestDecoderShallowCanonical(t *testing.T) {

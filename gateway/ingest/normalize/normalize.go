@@ -116,14 +116,18 @@ func MayRecognise(key []byte) bool {
 // Only the members kept records are read by are decoded (dns.question.name,
 // event.category, event, @timestamp, host, host.name).
 func Shallow(fields ingest.Fields, value func(raw []byte) (any, bool)) (r Result, ok bool) {
-	var at [len(keptNames)]int // 1 + the index in fields of each of keptNames
-	for i := range fields.Len() {
-		switch k := shallowName(fields.Key(i)); {
-		case k == recognisable:
-			return Result{}, false
-		case k >= 0:
-			at[k] = i + 1
-		}
+	// at[k] is 1 + the index in fields of keptNames[k]; at[len(at)-1]
+	// is 1 when a name MayRecognise takes is there. They depend on the
+	// names alone, which lines of one source repeat: worked out once per
+	// list of names (a switch per member, 41 of an NSL-KDD row) and kept
+	// in the decoder's memo.
+	at, known := fields.Memo()
+	if !known {
+		at = shallowAt(fields)
+		fields.SetMemo(at)
+	}
+	if at[len(at)-1] != 0 {
+		return Result{}, false
 	}
 	ok = true
 	r = kept(func(key string) (any, bool) {
@@ -131,7 +135,7 @@ func Shallow(fields ingest.Fields, value func(raw []byte) (any, bool)) (r Result
 		if k < 0 || at[k] == 0 {
 			return nil, false
 		}
-		v, decoded := value(fields.Raw(at[k] - 1))
+		v, decoded := value(fields.Raw(int(at[k]) - 1))
 		if !decoded {
 			ok = false
 		}
@@ -142,6 +146,23 @@ func Shallow(fields ingest.Fields, value func(raw []byte) (any, bool)) (r Result
 	}
 	return r, true
 }
+
+// shallowAt is Shallow's memo for the names of fields (see Shallow).
+func shallowAt(fields ingest.Fields) (at ingest.FieldsMemo) {
+	for i := range fields.Len() {
+		switch k := shallowName(fields.Key(i)); {
+		case k == recognisable:
+			at[len(at)-1] = 1
+			return at
+		case k >= 0:
+			at[k] = int32(i + 1)
+		}
+	}
+	return at
+}
+
+// The memo holds one index per kept name and the recognisable flag.
+var _ [len(ingest.FieldsMemo{}) - len(keptNames) - 1]struct{}
 
 // keptNames are the members kept (and ecsClass) read.
 var keptNames = [...]string{"dns.question.name", "event.category", "event", "@timestamp", "host", "host.name"}

@@ -47,7 +47,41 @@ func FuzzShallow(f *testing.F) {
 	var d ingest.Decoder
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		checkShallow(t, &d, doc)
+		// Again: the same names, so Shallow reads its memo this time.
+		checkShallow(t, &d, doc)
 	})
+}
+
+// TestShallowMemo: records with the same names as the last one, whose
+// memo Shallow reads instead of switching on every name, give what a
+// fresh Decoder gives; and a recognisable record's memo declines its
+// successor.
+func TestShallowMemo(t *testing.T) {
+	var d ingest.Decoder
+	for _, docs := range [][]string{
+		{`{"kdd.flag":"SF","host":"a","event.category":"network"}`, `{"kdd.flag":"S0","host":"b","event.category":"process"}`, `{"kdd.flag":"S0","host":{"name":"c"},"event.category":["web"]}`},
+		{`{"@timestamp":"2026-12-05T01:02:03Z","host.name":"x"}`, `{"@timestamp":1700000000,"host.name":"y"}`},
+		{`{"a":1,"id.orig_h":"10.0.0.1"}`, `{"a":2,"id.orig_h":"10.0.0.2"}`},
+		{`{"a":1,"b":2}`, `{"b":1,"a":2}`, `{"host":"h","a":1}`},
+	} {
+		for _, doc := range docs {
+			checkShallow(t, &d, []byte(doc))
+			var fresh ingest.Decoder
+			fields, _, ok := d.ObjectShallow([]byte(doc), nil)
+			ffields, _, fok := fresh.ObjectShallow([]byte(doc), nil)
+			if !ok || !fok {
+				t.Fatalf("%s: ObjectShallow refused", doc)
+			}
+			if _, memo := fields.Memo(); !memo {
+				t.Errorf("%s: read again, no memo", doc)
+			}
+			got, gok := Shallow(fields, d.Value)
+			want, wok := Shallow(ffields, fresh.Value)
+			if gok != wok || !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: with the memo %+v %v, fresh %+v %v", doc, got, gok, want, wok)
+			}
+		}
+	}
 }
 
 // checkShallow checks Shallow on doc against Object and reports whether
