@@ -255,7 +255,8 @@ YAML
 }
 
 # bench_action GATEWAY_BIN measures telemetry -> committed alert -> action
-# executed with that gateway binary beside a background load.
+# executed with that gateway binary beside a background load, and prints
+# the machine's load average as it ends (action_host_loadavg_1m).
 bench_action() {
   local gw_bin="$1" data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
   if [[ ! -d "${data_dir}/nsl-kdd" ]]; then
@@ -276,6 +277,11 @@ bench_action() {
     (cd "${LG_ROOT}" && go run ./test/bench -scenario action -url http://127.0.0.1:18188 -token bench-token-not-secret \
       -receiver http://127.0.0.1:18190 -data "${data_dir}" -rate 100 -background 10000 -duration 30s \
       -run-dir "${BENCH_RUN_DIR}" -gateway-id "${gw}") || true
+    # The machine's 1-minute load average as the phase ends: the latency
+    # is a chain of ledger round trips, each stretched by CPU contention
+    # (load 10-20 on 2 cores doubled p50 in session 13), so a reader must
+    # see how busy the machine was to compare two phases.
+    awk '{ printf "BENCH action_host_loadavg_1m %s load\n", $1 }' /proc/loadavg
   else
     log "bench: the action gateway did not become ready; see ${dir}/gateway.log"
   fi
