@@ -688,3 +688,83 @@ func TestFailedJoinedLaneHoldsPositionAndWatermark(t *testing.T) {
 	defer lr.mu.Unlock()
 	lr.checkStoredOnce(len(log.events))
 }
+
+// commitClock is a ledger whose every transaction takes delay and which
+// records when each batch's alerts committed.
+type commitClock struct {
+	delay time.Duration
+
+	mu        sync.Mutex
+	committed map[string]time.Time // by batch id
+}
+
+func (c *commitClock) RaiseAlerts(_ context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
+	time.Sleep(c.delay)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range alerts {
+		c.committed[a.BatchID] = time.Now()
+	}
+	return wire.RaiseResult{Created: len(alerts)}, nil
+}
+
+// BenchmarkAnchoredToCommitted replays the action bench's shape without
+// a network: a batch of a few alerts anchored every 150 ms, each
+// RaiseAlerts transaction taking 200 ms (the timeline of scripts/bench.sh
+// action measured 230-260 ms per raise and 1.5 anchor cycles per batch),
+// and reports how long a batch's alerts took from its anchoring to their
+// commit: ms_mean and ms_p90, with the step joining batches anchored
+// while its transaction is in flight ("join") and with one transaction
+// in flight, which joins nothing and is what a step of one lane did
+// before ("wait"). Run with -benchtime 1x.
+func BenchmarkAnchoredToCommitted(b *testing.B) {
+	const (
+		batches = 40
+		period  = 150 * time.Millisecond
+	)
+	for _, bc := range []struct {
+		name     string
+		inFlight int
+	}{{"join", MaxInFlight}, {"wait", 1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var waits []time.Duration
+			for range b.N {
+				log := manyBatches(batches, 3, 1<<30)
+				for i := range log.batches {
+					log.batches[i].State = gateway.BatchSealed
+				}
+				c := &commitClock{delay: 200 * time.Millisecond, committed: map[string]time.Time{}}
+				a, err := New(quietCfg(b), log, flagUsers{}, c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a.inFlight = bc.inFlight
+				anchored := make([]time.Time, batches)
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- a.Run(ctx) }()
+				for i := range batches {
+					time.Sleep(period)
+					anchored[i] = time.Now()
+					log.anchor(i)
+					a.Wake()
+				}
+				for end := uint64(len(log.events)); a.Status().Watermark != end; {
+					time.Sleep(5 * time.Millisecond)
+				}
+				cancel()
+				<-done
+				for i, bt := range log.batches {
+					waits = append(waits, c.committed[bt.ID].Sub(anchored[i]))
+				}
+			}
+			slices.Sort(waits)
+			var sum time.Duration
+			for _, w := range waits {
+				sum += w
+			}
+			b.ReportMetric(float64(sum.Milliseconds())/float64(len(waits)), "ms_mean")
+			b.ReportMetric(float64(waits[len(waits)*9/10].Milliseconds()), "ms_p90")
+		})
+	}
+}
