@@ -255,7 +255,8 @@ YAML
 }
 
 # bench_action GATEWAY_BIN measures telemetry -> committed alert -> action
-# executed with that gateway binary beside a background load.
+# executed with that gateway binary beside a background load, and prints
+# the machine's load average as it ends (action_host_loadavg_1m).
 bench_action() {
   local gw_bin="$1" data_dir="${LEDGERGUARD_DATA_DIR:-${LG_ROOT}/../shared/data}"
   if [[ ! -d "${data_dir}/nsl-kdd" ]]; then
@@ -276,11 +277,62 @@ bench_action() {
     (cd "${LG_ROOT}" && go run ./test/bench -scenario action -url http://127.0.0.1:18188 -token bench-token-not-secret \
       -receiver http://127.0.0.1:18190 -data "${data_dir}" -rate 100 -background 10000 -duration 30s \
       -run-dir "${BENCH_RUN_DIR}" -gateway-id "${gw}") || true
+    # The machine's 1-minute load average as the phase ends: the latency
+    # is a chain of ledger round trips, each stretched by CPU contention
+    # (load 10-20 on 2 cores doubled p50 in session 13), so a reader must
+    # see how busy the machine was to compare two phases.
+    awk '{ printf "BENCH action_host_loadavg_1m %s load\n", $1 }' /proc/loadavg
   else
     log "bench: the action gateway did not become ready; see ${dir}/gateway.log"
   fi
   kill -TERM "${gw_pid}" "${rc_pid}" 2>/dev/null || true
   wait "${gw_pid}" "${rc_pid}" 2>/dev/null || true
+}
+
+# bench_action_rounds ROUNDS compares the baseline build
+# (LEDGERGUARD_BENCH_BASELINE, figures prefixed baseline_) with this one
+# over ROUNDS rounds on the same network, each round starting with the
+# other build (round 1 the baseline, round 2 this build, ...): whichever
+# gateway runs second in a round measured slower in earlier sessions,
+# whatever its build, so a single pair compares positions, not builds.
+# Each round's figures are printed suffixed _runN (with
+# action_first_runN: 1 when that gateway ran first), then the median of
+# every figure over the rounds under the name a single run prints.
+bench_action_rounds() {
+  local rounds="$1" r i out this="${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}"
+  out="$(mktemp)"
+  for ((r = 1; r <= rounds; r++)); do
+    for i in 0 1; do
+      if (((i + r) % 2 == 1)); then
+        log "bench: action, round ${r}, the baseline ${LEDGERGUARD_BENCH_BASELINE}"
+        echo "BENCH baseline_action_first_run${r} $((1 - i)) flag"
+        BENCH_MODELS_DIR="${LEDGERGUARD_BENCH_BASELINE_MODELS:-}" bench_action "${LEDGERGUARD_BENCH_BASELINE}" |
+          sed -u "s/^BENCH \([^ ]*\)/BENCH baseline_\1_run${r}/"
+      else
+        log "bench: action, round ${r}, this build ${this}"
+        echo "BENCH action_first_run${r} $((1 - i)) flag"
+        bench_action "${this}" | sed -u "s/^BENCH \([^ ]*\)/BENCH \1_run${r}/"
+      fi
+    done | tee -a "${out}"
+  done
+  bench_median_lines "${out}"
+  rm -f "${out}"
+}
+
+# bench_median_lines FILE prints, for every figure NAME_runN in FILE, the
+# median over its runs as BENCH NAME (the mean of the middle two for an
+# even count), in the order the names first appear.
+bench_median_lines() {
+  awk '$1 == "BENCH" && $2 ~ /_run[0-9]+$/ && $2 !~ /_first_run/ {
+         name = $2; sub(/_run[0-9]+$/, "", name)
+         if (!(name in n)) { order[++names] = name; unit[name] = $4 }
+         v[name, ++n[name]] = $3 }
+       END { for (k = 1; k <= names; k++) {
+               name = order[k]; m = n[name]
+               for (i = 1; i <= m; i++) a[i] = v[name, i]
+               for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+               med = (m % 2 == 1) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+               printf "BENCH %s %.3f %s\n", name, med, unit[name] } }' "$1"
 }
 
 # bench_anchor_capacity N enrols N gateway identities of Org1 and has them
@@ -658,7 +710,9 @@ bench_selected() {
 # into its intel-on/ and intel-off/ (heap and CPU profiles, RSS, /metrics
 # after each run, the log with GODEBUG=gctrace=1). The ack scenario (run
 # only when named) alternates the baseline and this build
-# LEDGERGUARD_BENCH_ACK_ROUNDS times (default 3).
+# LEDGERGUARD_BENCH_ACK_ROUNDS times (default 3); with a baseline, the
+# action scenario runs LEDGERGUARD_BENCH_ACTION_ROUNDS rounds (default 2),
+# alternating which build goes first (bench_action_rounds).
 main() {
   local s out
   for s in "$@"; do
@@ -735,9 +789,10 @@ run_all() {
   if bench_selected orgs "$@"; then bench_orgs "${loadgen}"; fi
   if bench_selected action "$@"; then
     if [[ -n "${LEDGERGUARD_BENCH_BASELINE:-}" ]]; then
-      BENCH_MODELS_DIR="${LEDGERGUARD_BENCH_BASELINE_MODELS:-}" bench_action "${LEDGERGUARD_BENCH_BASELINE}" | sed -u 's/^BENCH /BENCH baseline_/'
+      bench_action_rounds "${LEDGERGUARD_BENCH_ACTION_ROUNDS:-2}"
+    else
+      bench_action "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}"
     fi
-    bench_action "${LEDGERGUARD_BENCH_GATEWAY:-${LG_BIN}/ledgerguard}"
   fi
 }
 

@@ -10,7 +10,11 @@
 // batch go one after another (the chaincode range-reads a batch's alert
 // sets, so they would conflict), others concurrently, and those that
 // still conflict (a consortium dedup rule merging alerts about one entity
-// across them) are committed again one at a time.
+// across them) are committed again one at a time. Batches anchored while
+// a step's transactions are in flight join the step at once, in
+// transactions of their own (joinLanes), rather than wait for the step to
+// end: that wait was about 8 % of the action latency (mean 65-69 ms of
+// 826-879 ms) at 10,000 events/s, and 190 ms at its p90.
 //
 // Why raise only after anchoring: the chaincode accepts an alert only when
 // the batch that holds its event is already on the ledger, so an alert
@@ -342,7 +346,10 @@ const maxAlertsPerStep = 4 * MaxInFlight * MaxPerTx
 // maxAlertsPerStep alerts. Their alerts go out together, in transactions
 // of at most MaxPerTx (MaxPerBatchTx for a large batch's), up to
 // MaxInFlight of them at once (raise), so a backlog of small batches
-// costs a few transactions rather than one each.
+// costs a few transactions rather than one each. While they are in
+// flight, batches anchored and scored meanwhile join the step (within
+// the same bounds, for up to joinWindow), so their alerts do not wait
+// for the step's transactions to commit.
 // A step never waits to score a batch past its first: while ingest keeps
 // detection busy, the alerts of what is scored go out while scoreAhead
 // scores the rest, instead of after a 200,000-event step is all scored.
@@ -390,12 +397,44 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 		}
 		return false, nil
 	}
-	last := batches[len(batches)-1]
+	var smu sync.Mutex // guards starts: startOf runs on raise's goroutines while join adds to it
 	starts := make(map[string]uint64, len(batches))
 	for _, b := range batches {
 		starts[b.ID] = b.TreeSizeBefore
 	}
-	res, err := a.raise(ctx, alerts, func(id string) uint64 { return starts[id] })
+	startOf := func(id string) uint64 {
+		smu.Lock()
+		defer smu.Unlock()
+		return starts[id]
+	}
+	// join takes in the batches anchored (and scored) while the step's
+	// transactions are in flight, within the step's bounds; raise calls
+	// it one call at a time and hands out every alert it returns.
+	nAlerts, at := len(alerts), batches[len(batches)-1].TreeSizeAfter
+	join := func() []wire.Alert {
+		var joined []wire.Alert
+		for events < maxEventsPerStep && nAlerts < maxAlertsPerStep {
+			b, ok, err := a.log.BatchOf(ctx, at)
+			if err != nil || !ok || b.State != gateway.BatchAnchored || a.idle(b) {
+				break // the next step looks again, and reports an error
+			}
+			al, ok := a.ready(b)
+			if !ok {
+				break
+			}
+			smu.Lock()
+			starts[b.ID] = b.TreeSizeBefore
+			smu.Unlock()
+			batches = append(batches, b)
+			joined = append(joined, al...)
+			nAlerts += len(al)
+			events += b.TreeSizeAfter - b.TreeSizeBefore
+			at = b.TreeSizeAfter
+		}
+		return joined
+	}
+	res, err := a.raise(ctx, alerts, startOf, join)
+	last := batches[len(batches)-1]
 	if err != nil {
 		// The lanes before the failed one did commit, and the position
 		// moved past them (never past the failed lane's first batch, even
@@ -418,8 +457,8 @@ func (a *Alerter) step(ctx context.Context) (bool, error) {
 	if err := a.writeWatermark(last.TreeSizeAfter); err != nil {
 		return false, err
 	}
-	if len(alerts) > 0 {
-		a.cfg.Logger.Info("alerts raised", "batches", len(batches), "last_batch", last.ID, "alerts", len(alerts),
+	if nAlerts > 0 {
+		a.cfg.Logger.Info("alerts raised", "batches", len(batches), "last_batch", last.ID, "alerts", nAlerts,
 			"transactions", res.txs, "merged", res.merged)
 	}
 	return true, nil

@@ -150,7 +150,7 @@ func newLog(users []string, batchSizes []int, anchored int) *memLog {
 	return m
 }
 
-func quietCfg(t *testing.T) Config {
+func quietCfg(t testing.TB) Config {
 	return Config{MSP: "Org1MSP", GatewayID: "gw-1", StateDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -561,4 +562,209 @@ func TestLostTransactionDoesNotHoldTheStep(t *testing.T) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.checkStoredOnce(len(log.events))
+}
+
+// anchorOnFirst anchors the log's remaining batches when the first
+// transaction arrives, as the anchorer does while a step's transaction
+// is in flight, and wakes the alerter as the anchorer would.
+type anchorOnFirst struct {
+	*ledgerRaiser
+	log  *memLog
+	a    *Alerter
+	once sync.Once
+}
+
+func (r *anchorOnFirst) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
+	r.once.Do(func() {
+		for i := 1; i < len(r.log.batches); i++ {
+			r.log.anchor(i)
+		}
+		r.a.Wake()
+	})
+	return r.ledgerRaiser.RaiseAlerts(ctx, alerts)
+}
+
+// TestAnchoredWhileRaisingJoinsTheStep: batches anchored while a step's
+// transaction is in flight go out in a transaction of their own at once
+// (two in flight), not after the step's transaction committed; the
+// position and the watermark end past all of them, each alert stored
+// once. A sequential alerter (one transaction in flight after conflicts)
+// does not join: it waits for the step, as before.
+func TestAnchoredWhileRaisingJoinsTheStep(t *testing.T) {
+	tests := []struct {
+		name     string
+		inFlight int
+		wantJoin bool // more than one transaction in flight at once
+	}{
+		{"concurrent alerter joins", MaxInFlight, true},
+		{"sequential alerter waits", 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := manyBatches(4, 3, 1<<30) // batch 0 anchored, 1..3 sealed
+			for i := 1; i < 4; i++ {
+				log.batches[i].State = gateway.BatchSealed
+			}
+			lr := newLedgerRaiser(t, false)
+			lr.delay = 300 * time.Millisecond // longer than scoring the sealed batches ahead
+			r := &anchorOnFirst{ledgerRaiser: lr, log: log}
+			a, err := New(quietCfg(t), log, flagUsers{}, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.a = a
+			a.inFlight = tt.inFlight
+			end := uint64(len(log.events))
+			runFor(t, a, func() bool { return a.Status().Watermark == end })
+			lr.mu.Lock()
+			defer lr.mu.Unlock()
+			if got := lr.maxFlight > 1; got != tt.wantJoin {
+				t.Errorf("joined = %v (at most %d transactions in flight), want %v", got, lr.maxFlight, tt.wantJoin)
+			}
+			lr.checkStoredOnce(len(log.events))
+			if got := a.Status().Position; got != end {
+				t.Errorf("position %d, want %d", got, end)
+			}
+		})
+	}
+}
+
+// joinFails is anchorOnFirst failing, transiently, every transaction
+// holding an alert of batch while down is set.
+type joinFails struct {
+	*anchorOnFirst
+	batch string
+	down  atomic.Bool
+	// joined records a failed transaction sent while another was in
+	// flight: the failing batch had joined a step.
+	joined atomic.Bool
+}
+
+func (r *joinFails) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
+	if r.down.Load() && slices.ContainsFunc(alerts, func(a wire.Alert) bool { return a.BatchID == r.batch }) {
+		r.once.Do(func() {}) // a failing first call anchors nothing
+		r.mu.Lock()
+		if len(r.inFlight) > 0 {
+			r.joined.Store(true)
+		}
+		r.mu.Unlock()
+		return wire.RaiseResult{}, &gateway.LedgerUnavailableError{Op: "RaiseAlerts", Stage: gateway.StageEndorse, Err: errors.New("endorsement timeout")}
+	}
+	return r.anchorOnFirst.RaiseAlerts(ctx, alerts)
+}
+
+// TestFailedJoinedLaneHoldsPositionAndWatermark: when a batch that
+// joined a step fails (even tried again alone), the position and the
+// durable watermark stop at its start, never past it, though the step's
+// own batch committed; once the ledger takes it, every alert is stored
+// once and the watermark reaches the end.
+func TestFailedJoinedLaneHoldsPositionAndWatermark(t *testing.T) {
+	log := manyBatches(4, 3, 1<<30)
+	for i := 1; i < 4; i++ {
+		log.batches[i].State = gateway.BatchSealed
+	}
+	lr := newLedgerRaiser(t, false)
+	lr.delay = 300 * time.Millisecond
+	r := &joinFails{anchorOnFirst: &anchorOnFirst{ledgerRaiser: lr, log: log}, batch: log.batches[2].ID}
+	r.down.Store(true)
+	a, err := New(quietCfg(t), log, flagUsers{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.a = a
+	hold := log.batches[2].TreeSizeBefore
+	runFor(t, a, func() bool { return a.Status().LastError != "" })
+	if !r.joined.Load() {
+		t.Fatal("batch 2 was not sent while the step's transaction was in flight: it did not join the step")
+	}
+	st := a.Status()
+	if st.Position > hold || st.Watermark > hold {
+		t.Fatalf("position %d, watermark %d with batch 2 (from %d) not committed, want at most %d", st.Position, st.Watermark, hold, hold)
+	}
+	r.down.Store(false)
+	end := uint64(len(log.events))
+	runFor(t, a, func() bool { return a.Status().Watermark == end })
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	lr.checkStoredOnce(len(log.events))
+}
+
+// commitClock is a ledger whose every transaction takes delay and which
+// records when each batch's alerts committed.
+type commitClock struct {
+	delay time.Duration
+
+	mu        sync.Mutex
+	committed map[string]time.Time // by batch id
+}
+
+func (c *commitClock) RaiseAlerts(_ context.Context, alerts []wire.Alert) (wire.RaiseResult, error) {
+	time.Sleep(c.delay)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range alerts {
+		c.committed[a.BatchID] = time.Now()
+	}
+	return wire.RaiseResult{Created: len(alerts)}, nil
+}
+
+// BenchmarkAnchoredToCommitted replays the action bench's shape without
+// a network: a batch of a few alerts anchored every 150 ms, each
+// RaiseAlerts transaction taking 200 ms (the timeline of scripts/bench.sh
+// action measured 230-260 ms per raise and 1.5 anchor cycles per batch),
+// and reports how long a batch's alerts took from its anchoring to their
+// commit: ms_mean and ms_p90, with the step joining batches anchored
+// while its transaction is in flight ("join") and with one transaction
+// in flight, which joins nothing and is what a step of one lane did
+// before ("wait"). Run with -benchtime 1x.
+func BenchmarkAnchoredToCommitted(b *testing.B) {
+	const (
+		batches = 40
+		period  = 150 * time.Millisecond
+	)
+	for _, bc := range []struct {
+		name     string
+		inFlight int
+	}{{"join", MaxInFlight}, {"wait", 1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var waits []time.Duration
+			for range b.N {
+				log := manyBatches(batches, 3, 1<<30)
+				for i := range log.batches {
+					log.batches[i].State = gateway.BatchSealed
+				}
+				c := &commitClock{delay: 200 * time.Millisecond, committed: map[string]time.Time{}}
+				a, err := New(quietCfg(b), log, flagUsers{}, c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a.inFlight = bc.inFlight
+				anchored := make([]time.Time, batches)
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- a.Run(ctx) }()
+				for i := range batches {
+					time.Sleep(period)
+					anchored[i] = time.Now()
+					log.anchor(i)
+					a.Wake()
+				}
+				for end := uint64(len(log.events)); a.Status().Watermark != end; {
+					time.Sleep(5 * time.Millisecond)
+				}
+				cancel()
+				<-done
+				for i, bt := range log.batches {
+					waits = append(waits, c.committed[bt.ID].Sub(anchored[i]))
+				}
+			}
+			slices.Sort(waits)
+			var sum time.Duration
+			for _, w := range waits {
+				sum += w
+			}
+			b.ReportMetric(float64(sum.Milliseconds())/float64(len(waits)), "ms_mean")
+			b.ReportMetric(float64(waits[len(waits)*9/10].Milliseconds()), "ms_p90")
+		})
+	}
 }
