@@ -103,21 +103,7 @@ type idIndex struct {
 
 func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 	id, fn, stub := c.ID, c.Fn, c.Stub
-	in := []byte(alertsJSON)
-	if alertsJSON == "" {
-		tm, err := stub.GetTransient()
-		if err != nil {
-			return nil, &state.LedgerError{Op: "read transient", Err: err}
-		}
-		if z, ok := tm[wire.TransientAlertsDeflate]; ok {
-			if in, err = wire.InflateTransientAlerts(z); err != nil {
-				return nil, err
-			}
-		} else if in, ok = tm[wire.TransientAlerts]; !ok {
-			return nil, &wire.ValidationError{Field: "alerts", Reason: "are required, as the argument or in transient " + wire.TransientAlerts + " or " + wire.TransientAlertsDeflate}
-		}
-	}
-	list, err := wire.DecodeAlerts(in, "alerts") // Decode[[]wire.Alert]'s result, faster
+	list, err := decodeInput(stub, alertsJSON)
 	if err != nil {
 		return nil, err
 	}
@@ -252,6 +238,28 @@ func raise(c contract.Call, alertsJSON string) (*wire.RaiseResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// decodeInput decodes RaiseAlerts' alerts: alertsJSON, or when it is
+// empty the transient map's (see RaiseAlerts).
+func decodeInput(stub shim.ChaincodeStubInterface, alertsJSON string) ([]wire.Alert, error) {
+	in := []byte(alertsJSON)
+	if alertsJSON == "" {
+		tm, err := stub.GetTransient()
+		if err != nil {
+			return nil, &state.LedgerError{Op: "read transient", Err: err}
+		}
+		if z, ok := tm[wire.TransientAlertsDeflate]; ok {
+			// DecodeAlerts(InflateTransientAlerts(z))'s result, with kept
+			// buffers.
+			return wire.DecodeTransientAlerts(z)
+		}
+		var ok bool
+		if in, ok = tm[wire.TransientAlerts]; !ok {
+			return nil, &wire.ValidationError{Field: "alerts", Reason: "are required, as the argument or in transient " + wire.TransientAlerts + " or " + wire.TransientAlertsDeflate}
+		}
+	}
+	return wire.DecodeAlerts(in, "alerts") // Decode[[]wire.Alert]'s result, faster
 }
 
 // existingIDs reads the batch's alert sets with one range read (which
