@@ -57,6 +57,13 @@ func BenchmarkRaiseAlertsTransientKDDDeflate(b *testing.B) {
 	benchTransient(b, 0, 1000, kddAlert, true)
 }
 
+// BenchmarkRaiseAlertsTransientKDDDeflate2000 is
+// BenchmarkRaiseAlertsTransientKDDDeflate with wire.MaxAlertsPerTx alerts,
+// the transaction size of scripts/bench.sh ingest's large batches.
+func BenchmarkRaiseAlertsTransientKDDDeflate2000(b *testing.B) {
+	benchTransient(b, 0, wire.MaxAlertsPerTx, kddAlert, true)
+}
+
 // BenchmarkRaiseAlertsTransientSecondSet is BenchmarkRaiseAlertsTransient
 // for a batch's second transaction (200 alerts after a first set of 1000,
 // untimed), as when a batch flags more alerts than one transaction holds:

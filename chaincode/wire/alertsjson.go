@@ -112,6 +112,10 @@ func (s *alertScanner) raw() ([]byte, bool) {
 	}
 	start, ascii := s.i, true
 	for s.i < len(s.b) {
+		s.i += plainPrefix(s.b[s.i:], false)
+		if s.i == len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':

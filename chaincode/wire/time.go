@@ -119,3 +119,43 @@ func daysIn(month, year int) int {
 	}
 	return 31
 }
+
+// appendCanonicalTime appends t in TimeLayout, as t.UTC().AppendFormat(b,
+// TimeLayout) does: directly for years 0..9999 (every time an alert or a
+// set carries), through AppendFormat otherwise.
+//
+// Why: AppendFormat interprets its layout on every call, and a stored
+// set writes an event time per alert (FuzzAppendCanonicalTime checks the
+// two agree).
+func appendCanonicalTime(b []byte, t Time) []byte {
+	u := t.UTC()
+	year, month, day := u.Date()
+	if year < 0 || year > 9999 {
+		return u.AppendFormat(b, TimeLayout)
+	}
+	hour, minute, sec := u.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, u.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+// appendDigits appends n (>= 0, below 10^width) as width decimal digits.
+func appendDigits(b []byte, n, width int) []byte {
+	var d [9]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, d[:width]...)
+}
