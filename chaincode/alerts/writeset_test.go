@@ -40,15 +40,7 @@ func TestRaiseAlertsWriteSetGolden(t *testing.T) {
 				seq++
 			}
 			tx := h.L.Begin(harness.Org1Gateway)
-			tm := map[string][]byte{wire.TransientAlerts: []byte(fixture.JSON(list))}
-			if deflate {
-				z, err := wire.CompressTransientAlerts(tm[wire.TransientAlerts])
-				if err != nil {
-					t.Fatal(err)
-				}
-				tm = map[string][]byte{wire.TransientAlertsDeflate: z}
-			}
-			tx.SetTransient(tm)
+			tx.SetTransient(transientAlerts(t, list, deflate))
 			res, err := h.Alerts.RaiseAlerts(tx.Ctx(), "")
 			if err != nil {
 				t.Fatal(err)

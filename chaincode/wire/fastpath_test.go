@@ -108,8 +108,8 @@ func checkStringChecks(t *testing.T, s string) {
 		if got := plainPrefix([]byte(s), html); got != want {
 			t.Fatalf("plainPrefix(%q, %v) = %d, want %d", s, html, got, want)
 		}
-		if got := plainString(s, html); got != want {
-			t.Fatalf("plainString(%q, %v) = %d, want %d", s, html, got, want)
+		if got := plainPrefix(s, html); got != want {
+			t.Fatalf("plainPrefix(string %q, %v) = %d, want %d", s, html, got, want)
 		}
 	}
 }

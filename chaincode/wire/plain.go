@@ -1,7 +1,5 @@
 package wire
 
-import "encoding/binary"
-
 // SWAR (eight bytes at a time) scans for the JSON strings of alerts: the
 // decoder and the set encoder check every byte of every string (two
 // 64-digit hex ids per alert, and the fields' values) for a byte that
@@ -34,33 +32,17 @@ func swarSpecial(x uint64, html bool) uint64 {
 // plainPrefix returns the length of b's longest prefix of bytes from 0x20
 // to 0x7f other than '"' and '\\' (and, if html, '<', '>' and '&'): the
 // bytes a JSON string holds, and encoding/json writes, as they are.
-func plainPrefix(b []byte, html bool) int {
+func plainPrefix[T string | []byte](b T, html bool) int {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		if swarSpecial(binary.LittleEndian.Uint64(b[i:]), html) != 0 {
+		x := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
+			uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
+		if swarSpecial(x, html) != 0 {
 			break
 		}
 	}
 	for ; i < len(b); i++ {
 		if !plainByte(b[i], html) {
-			return i
-		}
-	}
-	return i
-}
-
-// plainString is plainPrefix for a string.
-func plainString(s string, html bool) int {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if swarSpecial(x, html) != 0 {
-			break
-		}
-	}
-	for ; i < len(s); i++ {
-		if !plainByte(s[i], html) {
 			return i
 		}
 	}

@@ -89,12 +89,12 @@ func EncodeStoredAlertSet(s *AlertSet) ([]byte, error) {
 	// input (copied out when it is stored plain), and a new one for each
 	// transaction (about 700 KB for 1,000 alerts) had to be zeroed and
 	// collected on every endorser.
-	buf := getSetJSONBuf()
+	buf := setJSONBufs.get()
 	data, err := appendMarshalAlertSet(buf, s) // json.Marshal's bytes, faster
 	if err != nil {
 		return nil, err
 	}
-	defer putSetJSONBuf(data)
+	defer setJSONBufs.put(data)
 	if len(data) > MaxWrittenAlertSetJSON {
 		return nil, &ValidationError{Field: "alerts", Reason: fmt.Sprintf("would make an alert set of %d bytes of JSON, over the limit of %d: raise fewer or smaller alerts per transaction", len(data), MaxWrittenAlertSetJSON)}
 	}
@@ -105,27 +105,38 @@ func EncodeStoredAlertSet(s *AlertSet) ([]byte, error) {
 }
 
 // setJSONBufs keeps idle buffers for EncodeStoredAlertSet's JSON, as
-// flateWriters keeps compressors; one larger than maxKeptSetJSONBuf is
-// dropped (the gateway's largest set is about 1.4 MB of JSON).
-var setJSONBufs = make(chan []byte, 4)
+// flateWriters keeps compressors (the gateway's largest set is about
+// 1.4 MB of JSON).
+var setJSONBufs = newBufPool()
 
-const maxKeptSetJSONBuf = 4 << 20
+// bufPool keeps a few idle byte buffers (transactions run concurrently)
+// and drops the rest, and any larger than maxKeptBuf: unlike a sync.Pool
+// it is not emptied by every garbage collection, which under load would
+// leave most transactions allocating anew.
+type bufPool chan []byte
 
-func getSetJSONBuf() []byte {
+const maxKeptBuf = 4 << 20
+
+func newBufPool() bufPool { return make(bufPool, 4) }
+
+// get returns an empty buffer, a kept one if there is one.
+func (p bufPool) get() []byte {
 	select {
-	case b := <-setJSONBufs:
+	case b := <-p:
 		return b[:0]
 	default:
 	}
 	return make([]byte, 0, 64<<10)
 }
 
-func putSetJSONBuf(b []byte) {
-	if cap(b) > maxKeptSetJSONBuf {
+// put keeps b for a later get, unless the pool is full or b is large. The
+// caller must not use b (or anything sharing its memory) afterwards.
+func (p bufPool) put(b []byte) {
+	if cap(b) > maxKeptBuf {
 		return
 	}
 	select {
-	case setJSONBufs <- b[:0]:
+	case p <- b[:0]:
 	default:
 	}
 }

@@ -55,14 +55,14 @@ func InflateTransientAlerts(v []byte) ([]byte, error) {
 // grown once or twice, on every endorser: zeroing, copying and collecting
 // them was about a third of the inflation's cost.
 func DecodeTransientAlerts(v []byte) ([]Alert, error) {
-	buf := getInflateBuf()
+	buf := inflateBufs.get()
 	in, err := inflateTransient(buf, v)
 	if err != nil {
-		putInflateBuf(in)
+		inflateBufs.put(in)
 		return nil, err
 	}
 	list, err := DecodeAlerts(in, "alerts")
-	putInflateBuf(in)
+	inflateBufs.put(in)
 	return list, err
 }
 
@@ -88,15 +88,12 @@ func inflateTransient(dst, v []byte) ([]byte, error) {
 }
 
 // inflaters keeps idle decompressors and inflateBufs idle output buffers,
-// a few each (transactions run concurrently), as flateWriters keeps
-// compressors. A buffer larger than maxKeptInflateBuf is dropped rather
-// than kept: the gateway's largest transaction inflates to about 1.4 MB.
+// a few each, as flateWriters keeps compressors (the gateway's largest
+// transaction inflates to about 1.4 MB).
 var (
 	inflaters   = make(chan io.ReadCloser, 4)
-	inflateBufs = make(chan []byte, 4)
+	inflateBufs = newBufPool()
 )
-
-const maxKeptInflateBuf = 4 << 20
 
 // getInflater returns a decompressor reading r, as flate.NewReader(r)
 // would (flate.Resetter's Reset makes a kept one so).
@@ -115,25 +112,6 @@ func putInflater(f io.ReadCloser) {
 	f.Close()
 	select {
 	case inflaters <- f:
-	default:
-	}
-}
-
-func getInflateBuf() []byte {
-	select {
-	case b := <-inflateBufs:
-		return b[:0]
-	default:
-	}
-	return make([]byte, 0, 64<<10)
-}
-
-func putInflateBuf(b []byte) {
-	if cap(b) > maxKeptInflateBuf {
-		return
-	}
-	select {
-	case inflateBufs <- b[:0]:
 	default:
 	}
 }
