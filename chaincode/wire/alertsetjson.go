@@ -166,7 +166,7 @@ func appendOmitEmpty(b []byte, member, v string) []byte {
 }
 
 func appendJSONString(b []byte, s string) []byte {
-	if plainPrefix(s, true) != len(s) {
+	if !isPlainHTML(s) {
 		out, _ := json.Marshal(s) // a string always encodes
 		return append(b, out...)
 	}

@@ -116,7 +116,7 @@ func (s *alertScanner) raw() ([]byte, bool) {
 	}
 	start, ascii := s.i, true
 	for s.i < len(s.b) {
-		s.i += plainPrefix(s.b[s.i:], false)
+		s.i += plainPrefix(s.b[s.i:])
 		if s.i == len(s.b) {
 			break
 		}

@@ -103,14 +103,11 @@ func checkStringChecks(t *testing.T, s string) {
 	if got, want := IsHash(s), refIsHash(s); got != want {
 		t.Fatalf("IsHash(%q) = %v, want %v", s, got, want)
 	}
-	for _, html := range []bool{false, true} {
-		want := refPlain([]byte(s), html)
-		if got := plainPrefix([]byte(s), html); got != want {
-			t.Fatalf("plainPrefix(%q, %v) = %d, want %d", s, html, got, want)
-		}
-		if got := plainPrefix(s, html); got != want {
-			t.Fatalf("plainPrefix(string %q, %v) = %d, want %d", s, html, got, want)
-		}
+	if got, want := plainPrefix([]byte(s)), refPlain([]byte(s), false); got != want {
+		t.Fatalf("plainPrefix(%q) = %d, want %d", s, got, want)
+	}
+	if got, want := isPlainHTML(s), refPlain([]byte(s), true) == len(s); got != want {
+		t.Fatalf("isPlainHTML(%q) = %v, want %v", s, got, want)
 	}
 }
 
