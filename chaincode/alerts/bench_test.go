@@ -57,6 +57,13 @@ func BenchmarkRaiseAlertsTransientKDDDeflate(b *testing.B) {
 	benchTransient(b, 0, 1000, kddAlert, true)
 }
 
+// BenchmarkRaiseAlertsTransientKDDDeflate2000 is
+// BenchmarkRaiseAlertsTransientKDDDeflate with wire.MaxAlertsPerTx alerts,
+// the transaction size of scripts/bench.sh ingest's large batches.
+func BenchmarkRaiseAlertsTransientKDDDeflate2000(b *testing.B) {
+	benchTransient(b, 0, wire.MaxAlertsPerTx, kddAlert, true)
+}
+
 // BenchmarkRaiseAlertsTransientSecondSet is BenchmarkRaiseAlertsTransient
 // for a batch's second transaction (200 alerts after a first set of 1000,
 // untimed), as when a batch flags more alerts than one transaction holds:
@@ -118,14 +125,7 @@ func benchTransient(b *testing.B, first, n int, shape func(wire.Batch, uint64, i
 			seq++
 		}
 		tx := h.L.Begin(harness.Org1Gateway)
-		tm := map[string][]byte{wire.TransientAlerts: []byte(fixture.JSON(list))}
-		if deflate {
-			z, err := wire.CompressTransientAlerts(tm[wire.TransientAlerts])
-			if err != nil {
-				b.Fatal(err)
-			}
-			tm = map[string][]byte{wire.TransientAlertsDeflate: z}
-		}
+		tm := transientAlerts(b, list, deflate)
 		for _, v := range tm {
 			transientBytes += len(v)
 		}
@@ -161,6 +161,22 @@ func benchTransient(b *testing.B, first, n int, shape func(wire.Batch, uint64, i
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/alert")
 	b.ReportMetric(float64(allocs)/float64(b.N*n), "allocs/alert")
 	b.ReportMetric(float64(transientBytes)/float64(b.N*(first+n)), "transient-bytes/alert")
+}
+
+// transientAlerts returns the transient map carrying list as the gateway
+// sends it: compressed in wire.TransientAlertsDeflate, or (deflate false)
+// plain in wire.TransientAlerts.
+func transientAlerts(tb testing.TB, list []wire.Alert, deflate bool) map[string][]byte {
+	tb.Helper()
+	js := []byte(fixture.JSON(list))
+	if !deflate {
+		return map[string][]byte{wire.TransientAlerts: js}
+	}
+	z, err := wire.CompressTransientAlerts(js)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return map[string][]byte{wire.TransientAlertsDeflate: z}
 }
 
 // cpuTime is the process's CPU time so far (user and system, every

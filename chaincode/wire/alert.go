@@ -265,11 +265,20 @@ func (a *Alert) Apply(c *AlertStatusChange) {
 // invalid, so the happy path allocates nothing for it.
 func (a *Alert) Validate(field string) error {
 	err := a.validate()
-	var ve *ValidationError
-	if field != "" && errors.As(err, &ve) {
-		ve.Field = field + "." + ve.Field
+	if err != nil && field != "" {
+		prefixField(err, field)
 	}
 	return err
+}
+
+// prefixField prefixes a validation error's field with field and a dot
+// (apart from Validate so that its happy path does not allocate the
+// target errors.As needs).
+func prefixField(err error, field string) {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		ve.Field = field + "." + ve.Field
+	}
 }
 
 func (a *Alert) validate() error {
@@ -313,7 +322,8 @@ func (a *Alert) validate() error {
 		a.SuppressedBy != nil || a.DedupKey != "" || a.Count != 0 || !a.LastSeen.IsZero() {
 		return invalid("status", "status, raisedAt, raisedTx, raisedBy, lastChange, suppressedBy, dedupKey, count and lastSeen are set by the chaincode and must be omitted")
 	}
-	if want := AlertID(a.MSP, a.GatewayID, a.EventHash, a.Detector.ID, a.Detector.Version); a.ID != want {
+	if !isAlertID(a.ID, a.MSP, a.GatewayID, a.EventHash, a.Detector.ID, a.Detector.Version) {
+		want := AlertID(a.MSP, a.GatewayID, a.EventHash, a.Detector.ID, a.Detector.Version)
 		return invalid("id", "%q is not the alert id of these fields (want %s)", truncate(a.ID, 80), want)
 	}
 	return nil

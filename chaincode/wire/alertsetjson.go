@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 )
 
 // MarshalAlertSet returns exactly json.Marshal(s): the same bytes, or the
@@ -23,8 +22,13 @@ import (
 // (raisedBy, models, merged). FuzzMarshalAlertSet checks the bytes against
 // json.Marshal.
 func MarshalAlertSet(s *AlertSet) ([]byte, error) {
-	b := make([]byte, 0, 256+200*len(s.Alerts))
-	b, ok := appendAlertSet(b, s)
+	return appendMarshalAlertSet(make([]byte, 0, 256+600*len(s.Alerts)), s)
+}
+
+// appendMarshalAlertSet is MarshalAlertSet writing into dst[:0] (the
+// result may be dst's memory, or not: a set encoding/json writes is new).
+func appendMarshalAlertSet(dst []byte, s *AlertSet) ([]byte, error) {
+	b, ok := appendAlertSet(dst[:0], s)
 	if !ok {
 		return json.Marshal(s)
 	}
@@ -112,7 +116,8 @@ func appendAlert(b []byte, a *Alert) ([]byte, bool) {
 	b = appendOmitEmpty(b, `,"principal":`, a.Principal)
 	if len(a.Fields) > 0 {
 		b = append(b, `,"fields":{`...)
-		keys := make([]string, 0, len(a.Fields))
+		var stack [8]string // the gateway's alerts carry a few fields
+		keys := stack[:0]
 		for k := range a.Fields {
 			keys = append(keys, k)
 		}
@@ -161,12 +166,9 @@ func appendOmitEmpty(b []byte, member, v string) []byte {
 }
 
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			out, _ := json.Marshal(s) // a string always encodes
-			return append(b, out...)
-		}
+	if !isPlainHTML(s) {
+		out, _ := json.Marshal(s) // a string always encodes
+		return append(b, out...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
@@ -178,7 +180,7 @@ func appendJSONString(b []byte, s string) []byte {
 // would change).
 func appendJSONTime(b []byte, t Time) []byte {
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, TimeLayout)
+	b = appendCanonicalTime(b, t)
 	return append(b, '"')
 }
 

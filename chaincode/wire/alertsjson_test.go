@@ -64,6 +64,15 @@ func alertInputs() []string {
 		`[{"detector":{"modelId":"m","other":"1"}}]`, `[{"detector":null}]`, `[{"detector":{}}]`, `[{"detector":[]}]`,
 		`[{"count":1}]`, `[{"raisedBy":{"msp":"x","subject":"y"}}]`,
 		"\ufeff" + plain,
+		// Canonical event times at the direct parse's edges.
+		`[{"eventTime":"2024-02-29T10:00:00.000000000Z"}]`, `[{"eventTime":"2026-02-29T10:00:00.000000000Z"}]`,
+		`[{"eventTime":"2026-12-05T24:00:00.000000000Z"}]`, `[{"eventTime":"2026-12-05T10:00:60.000000000Z"}]`,
+		`[{"eventTime":"2026-12-05T10:00:00.00000000aZ"}]`, `[{"eventTime":"0000-01-01T00:00:00.000000000Z"}]`,
+		// Fields shared with the previous alert, in other orders and with
+		// other values, repeated, missing.
+		`[{"fields":{"a":"1","b":"2"}},{"fields":{"a":"1","b":"3"}},{"fields":{"b":"2","a":"1"}},{},{"fields":{"a":"1"}},{"fields":{"a":"1","b":"2","c":"4"}}]`,
+		`[{"fields":{"a":"1","b":"2"}},{"fields":{"a":"1","a":"1"}}]`,
+		`[{"fields":{"a":"1"}},{"fields":{"a":"1","b":null}}]`,
 	}
 }
 

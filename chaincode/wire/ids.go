@@ -18,6 +18,25 @@ const (
 // digest hashes the domain tag and each field, each field preceded by 0x00
 // (see the package documentation for the exact encoding).
 func digest(domain string, fields ...string) string {
+	sum := digestSum(domain, fields...)
+	return hex.EncodeToString(sum[:])
+}
+
+// isAlertID reports whether id is AlertID(msp, gatewayID, eventHash,
+// modelID, modelVersion), without allocating the id it compares with
+// (Validate checks every raised alert's id).
+func isAlertID(id, msp, gatewayID, eventHash, modelID, modelVersion string) bool {
+	if len(id) != 2*sha256.Size {
+		return false
+	}
+	sum := digestSum(alertDomain, msp, gatewayID, eventHash, modelID, modelVersion)
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:]) == id
+}
+
+// digestSum is digest's SHA-256, before its hex encoding.
+func digestSum(domain string, fields ...string) [sha256.Size]byte {
 	n := len(domain)
 	for _, f := range fields {
 		n += 1 + len(f)
@@ -32,8 +51,7 @@ func digest(domain string, fields ...string) string {
 		buf = append(buf, 0)
 		buf = append(buf, f...)
 	}
-	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:])
+	return sha256.Sum256(buf)
 }
 
 // BatchID returns the deterministic id of a batch anchor. rootHash must be

@@ -68,3 +68,94 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// parseCanonicalTime parses b if it is a time in TimeLayout's form in UTC
+// ("2006-01-02T15:04:05.000000000Z") that ParseTime accepts, giving the
+// same Time; anything else (another offset or precision, an out-of-range
+// field) reports false, for ParseTime to decide.
+//
+// Why: the gateway sends every alert's event time in this form, and
+// time.Parse interprets its layout and needed the text as a new string
+// for every alert (FuzzParseCanonicalTime checks this against ParseTime).
+func parseCanonicalTime(b []byte) (Time, bool) {
+	if len(b) != len("2006-01-02T15:04:05.000000000Z") || b[4] != '-' || b[7] != '-' || b[10] != 'T' ||
+		b[13] != ':' || b[16] != ':' || b[19] != '.' || b[29] != 'Z' {
+		return Time{}, false
+	}
+	num := func(from, to int) (int, bool) {
+		n := 0
+		for _, c := range b[from:to] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 7)
+	day, ok3 := num(8, 10)
+	hour, ok4 := num(11, 13)
+	minute, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	nsec, ok7 := num(20, 29)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) ||
+		month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return Time{}, false
+	}
+	return Time{time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)}, true
+}
+
+// daysIn returns the number of days of month (1..12) of year.
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// appendCanonicalTime appends t in TimeLayout, as t.UTC().AppendFormat(b,
+// TimeLayout) does: directly for years 0..9999 (every time an alert or a
+// set carries), through AppendFormat otherwise.
+//
+// Why: AppendFormat interprets its layout on every call, and a stored
+// set writes an event time per alert (FuzzAppendCanonicalTime checks the
+// two agree).
+func appendCanonicalTime(b []byte, t Time) []byte {
+	u := t.UTC()
+	year, month, day := u.Date()
+	if year < 0 || year > 9999 {
+		return u.AppendFormat(b, TimeLayout)
+	}
+	hour, minute, sec := u.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, u.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+// appendDigits appends n (>= 0, below 10^width) as width decimal digits.
+func appendDigits(b []byte, n, width int) []byte {
+	var d [9]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, d[:width]...)
+}
