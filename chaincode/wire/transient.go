@@ -71,8 +71,8 @@ func inflateTransient(dst, v []byte) ([]byte, error) {
 	// A bytes.Reader is an io.ByteReader, so the decompressor reads no
 	// byte past the final block and br.Len() is exactly what follows it.
 	br := bytes.NewReader(v)
-	r := getInflater(br)
-	defer putInflater(r)
+	r := flate.NewReader(br)
+	defer r.Close()
 	out := bytes.NewBuffer(dst[:0])
 	n, err := io.Copy(out, io.LimitReader(r, MaxInputBytes+1))
 	if err != nil {
@@ -87,31 +87,11 @@ func inflateTransient(dst, v []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// inflaters keeps idle decompressors and inflateBufs idle output buffers,
-// a few each, as flateWriters keeps compressors (the gateway's largest
-// transaction inflates to about 1.4 MB).
-var (
-	inflaters   = make(chan io.ReadCloser, 4)
-	inflateBufs = newBufPool()
-)
-
-// getInflater returns a decompressor reading r, as flate.NewReader(r)
-// would (flate.Resetter's Reset makes a kept one so).
-func getInflater(r io.Reader) io.ReadCloser {
-	select {
-	case f := <-inflaters:
-		if err := f.(flate.Resetter).Reset(r, nil); err == nil {
-			return f
-		}
-	default:
-	}
-	return flate.NewReader(r)
-}
-
-func putInflater(f io.ReadCloser) {
-	f.Close()
-	select {
-	case inflaters <- f:
-	default:
-	}
-}
+// inflateBufs keeps idle output buffers, a few, as flateWriters keeps
+// compressors (the gateway's largest transaction inflates to about
+// 1.4 MB). Decompressors are not kept: klauspost's Reset keeps the last
+// stream's Huffman tables, and a dynamic block with an empty distance
+// tree then decodes with the previous transaction's distances where a
+// fresh decompressor refuses it (TestKeptInflaterLeaksDistanceTree), so
+// one endorser's answer would depend on what it decoded before.
+var inflateBufs = newBufPool()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -127,7 +128,10 @@ type raiseOutcome struct {
 // while more than one transaction may be: their lanes join the step.
 func (a *Alerter) raise(ctx context.Context, alerts []wire.Alert, startOf func(batchID string) uint64, join func() []wire.Alert) (raiseOutcome, error) {
 	lanes := planTxs(alerts, MaxPerTx, max(MaxPerTx, MaxPerBatchTx))
-	pr := &progress{a: a, done: make([]bool, len(lanes)), startOf: startOf, lanes: lanes}
+	// Clipped: joined lanes are appended to both pr.lanes (under pr's lock)
+	// and raiseLanes' own list (under its lock); with spare capacity the
+	// two appends would write one shared array under different locks.
+	pr := &progress{a: a, done: make([]bool, len(lanes)), startOf: startOf, lanes: slices.Clip(lanes)}
 	a.mu.Lock()
 	n := a.inFlight
 	a.mu.Unlock()
@@ -154,7 +158,9 @@ func (a *Alerter) raise(ctx context.Context, alerts []wire.Alert, startOf func(b
 			return out, out.err
 		}
 		// Overlapping or overloaded: fewer in flight from now on, and what
-		// failed goes again one transaction at a time.
+		// failed goes again one transaction at a time. A step of one lane
+		// that others joined ran concurrently, so a transient failure of
+		// its own lane halves too.
 		a.adjustInFlight(true)
 		a.mu.Lock()
 		a.conflicts += uint64(out.conflicts)
@@ -234,7 +240,11 @@ func (p *progress) committed(idx int) {
 // after those before them, on the same goroutines.
 func (a *Alerter) raiseLanes(ctx context.Context, lanes []lane, n int, pr *progress, join func() []wire.Alert) raiseOutcome {
 	var (
-		mu      sync.Mutex // guards everything below but wg and changed
+		// mu guards everything below but wg and changed. Lock order: mu,
+		// then (inside join) the step's starts lock, the store's and
+		// the alerter's read locks, then pr's lock, then a.mu. join runs
+		// under mu so every batch it returns is handed out.
+		mu      sync.Mutex
 		cond    = sync.NewCond(&mu)
 		out     raiseOutcome
 		fail    = make([]*lane, len(lanes)) // by position in lanes, so failed keeps their order
@@ -344,9 +354,9 @@ func (a *Alerter) raiseLanes(ctx context.Context, lanes []lane, n int, pr *progr
 
 // joinWindow bounds how long a step takes in batches anchored while its
 // transactions are in flight (joinLanes): the durable watermark moves
-// once per step, so this bounds how far it lags the committed position
-// (and what a crash makes the alerter raise again) while batches keep
-// coming; joinPoll is how often it looks for them between wake-ups (a
+// once per step, so this, plus the commit time of lanes joined near its
+// end, bounds how far it lags the committed position (and what a crash
+// makes the alerter raise again) while batches keep coming; joinPoll is how often it looks for them between wake-ups (a
 // batch anchored before scoreAhead scored it).
 const (
 	joinWindow = time.Second

@@ -61,9 +61,10 @@ type fieldsMemo struct {
 	v     FieldsMemo
 }
 
-// Memo returns the FieldsMemo last set (SetMemo) for a record read by the
-// same Decoder with the same member names in the same order, and true;
-// false when there is none. Lines of one source repeat their names, so a
+// Memo returns the FieldsMemo last set (SetMemo) and true while the
+// Decoder's records have kept the member names, in the same order, that
+// it was set for; false when there is none (names A, then B, then A
+// again find none: one memo is kept, for the latest names). Lines of one source repeat their names, so a
 // reader that computes something from the names alone does it once per
 // source instead of once per line. A Decoder keeps one memo: it is for
 // one reader of its Fields (normalize.Shallow; each ingest package keeps
@@ -124,10 +125,11 @@ func (d *Decoder) keyOf(e *smember) []byte {
 // an envelope's "fields" will be merged into it) stops paying for the
 // map-free pass as soon as it knows.
 //
-// It is asked once about each list of a record's names: lines of one
-// source repeat them, and a name the Decoder predicted from the last
+// It may be skipped for a name already let through: lines of one source
+// repeat their names, and a name the Decoder predicted from the last
 // record (read where that record had it, and let through then) is not
-// asked about again. So a Decoder is for one stop function, a function
+// asked about again (a name the prediction misses, say spelt with an
+// escape or after other whitespace, is asked about anew). So a Decoder is for one stop function, a function
 // of its arguments alone (each ingest package keeps its own Decoders),
 // and what stop refuses must be refused again downstream, as
 // normalize.Shallow refuses a record MayRecognise takes: stop only saves
