@@ -48,12 +48,12 @@ func InflateTransientAlerts(v []byte) ([]byte, error) {
 // DecodeTransientAlerts returns DecodeAlerts(InflateTransientAlerts(v),
 // "alerts"): the same alerts, or the same error. It inflates into a kept
 // buffer (DecodeAlerts copies every string it keeps, so the buffer is free
-// again once it returns) with a kept decompressor.
+// again once it returns), with a new decompressor (see inflateBufs).
 //
-// Why: inflating a 1,000-alert transaction allocated a new decompressor
-// (its 32 KiB window and tables) and an output buffer of about 700 KB,
-// grown once or twice, on every endorser: zeroing, copying and collecting
-// them was about a third of the inflation's cost.
+// Why: inflating a 1,000-alert transaction allocated an output buffer of
+// about 700 KB, grown once or twice, on every endorser: zeroing, copying
+// and collecting it and the decompressor was about a third of the
+// inflation's cost.
 func DecodeTransientAlerts(v []byte) ([]Alert, error) {
 	buf := inflateBufs.get()
 	in, err := inflateTransient(buf, v)
