@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ledgerguard/ledgerguard/chaincode/wire"
 )
 
 // ReadHeader reads an event's header (ID, Seq, Received, Time, Source,
@@ -260,7 +262,7 @@ func parseUTC(s []byte) (time.Time, bool) {
 	hour, ok4 := digits(s[11:13])
 	minute, ok5 := digits(s[14:16])
 	sec, ok6 := digits(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > wire.DaysIn(month, year) ||
 		hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
@@ -291,21 +293,6 @@ func digits(b []byte) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, len(b) > 0
-}
-
-// daysIn is the number of days in month of year (proleptic Gregorian, as
-// package time counts them).
-func daysIn(month, year int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
 }
 
 // EachField calls fn with each member of the "fields" object of an

@@ -100,14 +100,16 @@ func parseCanonicalTime(b []byte) (Time, bool) {
 	sec, ok6 := num(17, 19)
 	nsec, ok7 := num(20, 29)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) ||
-		month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		month < 1 || month > 12 || day < 1 || day > DaysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return Time{}, false
 	}
 	return Time{time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)}, true
 }
 
-// daysIn returns the number of days of month (1..12) of year.
-func daysIn(month, year int) int {
+// DaysIn returns the number of days of month (1..12) of year, proleptic
+// Gregorian as package time counts them; the gateway's parser of stored
+// event times uses it too, so both sides refuse the same dates.
+func DaysIn(month, year int) int {
 	switch month {
 	case 2:
 		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
