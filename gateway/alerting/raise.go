@@ -356,8 +356,9 @@ func (a *Alerter) raiseLanes(ctx context.Context, lanes []lane, n int, pr *progr
 // transactions are in flight (joinLanes): the durable watermark moves
 // once per step, so this, plus the commit time of lanes joined near its
 // end, bounds how far it lags the committed position (and what a crash
-// makes the alerter raise again) while batches keep coming; joinPoll is how often it looks for them between wake-ups (a
-// batch anchored before scoreAhead scored it).
+// makes the alerter raise again) while batches keep coming. joinPoll is
+// how often it looks for them between wake-ups (a batch anchored before
+// scoreAhead scored it).
 const (
 	joinWindow = time.Second
 	joinPoll   = 20 * time.Millisecond

@@ -64,9 +64,9 @@ type fieldsMemo struct {
 // Memo returns the FieldsMemo last set (SetMemo) and true while the
 // Decoder's records have kept the member names, in the same order, that
 // it was set for; false when there is none (names A, then B, then A
-// again find none: one memo is kept, for the latest names). Lines of one source repeat their names, so a
-// reader that computes something from the names alone does it once per
-// source instead of once per line. A Decoder keeps one memo: it is for
+// again find none: one memo is kept, for the latest names). Lines of one
+// source repeat their names, so a reader that computes something from
+// the names alone does it once per source instead of once per line. A Decoder keeps one memo: it is for
 // one reader of its Fields (normalize.Shallow; each ingest package keeps
 // its own Decoders).
 func (f Fields) Memo() (FieldsMemo, bool) {
@@ -129,11 +129,11 @@ func (d *Decoder) keyOf(e *smember) []byte {
 // repeat their names, and a name the Decoder predicted from the last
 // record (read where that record had it, and let through then) is not
 // asked about again (a name the prediction misses, say spelt with an
-// escape or after other whitespace, is asked about anew). So a Decoder is for one stop function, a function
-// of its arguments alone (each ingest package keeps its own Decoders),
-// and what stop refuses must be refused again downstream, as
-// normalize.Shallow refuses a record MayRecognise takes: stop only saves
-// the rest of the pass.
+// escape or after other whitespace, is asked about anew). So a Decoder
+// is for one stop function, a function of its arguments alone (each
+// ingest package keeps its own Decoders), and what stop refuses must be
+// refused again downstream, as normalize.Shallow refuses a record
+// MayRecognise takes: stop only saves the rest of the pass.
 type StopFunc func(key []byte, record bool) bool
 
 // maxShallowBytes is the longest input the map-free mode decodes: its
