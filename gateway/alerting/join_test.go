@@ -58,6 +58,22 @@ func (f *flaky) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.Rais
 	return res, err
 }
 
+// sealFrom marks log's batches from first on sealed, not yet anchored
+// (the tests anchor them one by one while the alerter runs).
+func sealFrom(log *memLog, first int) {
+	for i := first; i < len(log.batches); i++ {
+		log.batches[i].State = gateway.BatchSealed
+	}
+}
+
+// startRun runs a until cancel is called; done receives what Run returned.
+func startRun(a *Alerter) (cancel context.CancelFunc, done <-chan error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan error, 1)
+	go func() { ch <- a.Run(ctx) }()
+	return cancel, ch
+}
+
 // TestJoinInvariants: batches anchored continuously while random
 // transactions fail; at every moment, every batch wholly below the
 // position (and below the durable watermark) has all its alerts stored;
@@ -66,9 +82,7 @@ func TestJoinInvariants(t *testing.T) {
 	for round := range 12 {
 		const nb, per = 150, 2
 		log := manyBatches(nb, per, 1<<30)
-		for i := range log.batches {
-			log.batches[i].State = gateway.BatchSealed
-		}
+		sealFrom(log, 0)
 		lr := newLedgerRaiser(t, false)
 		f := &flaky{ledgerRaiser: lr, rng: rand.New(rand.NewSource(int64(round))), transient: 0.1, rejected: 0.03}
 		f.down.Store(true)
@@ -76,9 +90,7 @@ func TestJoinInvariants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- a.Run(ctx) }()
+		cancel, done := startRun(a)
 		stopCheck := make(chan struct{})
 		var checks, bad atomic.Int64
 		var cw sync.WaitGroup
@@ -152,18 +164,14 @@ func TestCancelWhileJoining(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for round := range 20 {
 		log := manyBatches(60, 2, 1<<30)
-		for i := range log.batches {
-			log.batches[i].State = gateway.BatchSealed
-		}
+		sealFrom(log, 0)
 		lr := newLedgerRaiser(t, false)
 		f := &flaky{ledgerRaiser: lr, rng: rand.New(rand.NewSource(int64(round)))}
 		a, err := New(quietCfg(t), log, flagUsers{}, f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- a.Run(ctx) }()
+		cancel, done := startRun(a)
 		for i := range log.batches {
 			if i == 20+round {
 				cancel()

@@ -602,9 +602,7 @@ func TestAnchoredWhileRaisingJoinsTheStep(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			log := manyBatches(4, 3, 1<<30) // batch 0 anchored, 1..3 sealed
-			for i := 1; i < 4; i++ {
-				log.batches[i].State = gateway.BatchSealed
-			}
+			sealFrom(log, 1)
 			lr := newLedgerRaiser(t, false)
 			lr.delay = 300 * time.Millisecond // longer than scoring the sealed batches ahead
 			r := &anchorOnFirst{ledgerRaiser: lr, log: log}
@@ -660,9 +658,7 @@ func (r *joinFails) RaiseAlerts(ctx context.Context, alerts []wire.Alert) (wire.
 // once and the watermark reaches the end.
 func TestFailedJoinedLaneHoldsPositionAndWatermark(t *testing.T) {
 	log := manyBatches(4, 3, 1<<30)
-	for i := 1; i < 4; i++ {
-		log.batches[i].State = gateway.BatchSealed
-	}
+	sealFrom(log, 1)
 	lr := newLedgerRaiser(t, false)
 	lr.delay = 300 * time.Millisecond
 	r := &joinFails{anchorOnFirst: &anchorOnFirst{ledgerRaiser: lr, log: log}, batch: log.batches[2].ID}
@@ -730,9 +726,7 @@ func BenchmarkAnchoredToCommitted(b *testing.B) {
 			var waits []time.Duration
 			for range b.N {
 				log := manyBatches(batches, 3, 1<<30)
-				for i := range log.batches {
-					log.batches[i].State = gateway.BatchSealed
-				}
+				sealFrom(log, 0)
 				c := &commitClock{delay: 200 * time.Millisecond, committed: map[string]time.Time{}}
 				a, err := New(quietCfg(b), log, flagUsers{}, c)
 				if err != nil {
@@ -740,9 +734,7 @@ func BenchmarkAnchoredToCommitted(b *testing.B) {
 				}
 				a.inFlight = bc.inFlight
 				anchored := make([]time.Time, batches)
-				ctx, cancel := context.WithCancel(context.Background())
-				done := make(chan error, 1)
-				go func() { done <- a.Run(ctx) }()
+				cancel, done := startRun(a)
 				for i := range batches {
 					time.Sleep(period)
 					anchored[i] = time.Now()

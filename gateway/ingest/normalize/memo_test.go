@@ -67,51 +67,66 @@ func TestMemoSequence(t *testing.T) {
 			line = []byte(`{"event":` + rec + `,"host":"h"}`)
 		}
 		var fresh ingest.Decoder
-		gm, gok := keep.MembersShallow(line, stop)
-		var gres Result
-		var gsh bool
-		var gcanon []byte
-		if gok {
-			for _, m := range gm {
-				if m.Key == "event" && m.Shallow {
-					gres, gsh = Shallow(m.Fields, keep.Value)
-					gcanon = bytes.Clone(m.Canonical)
-				}
-			}
-		}
-		fm, fok := fresh.MembersShallow(line, stop)
-		var fres Result
-		var fsh bool
-		var fcanon []byte
-		if fok {
-			for _, m := range fm {
-				if m.Key == "event" && m.Shallow {
-					fres, fsh = Shallow(m.Fields, fresh.Value)
-					fcanon = bytes.Clone(m.Canonical)
-				}
-			}
-		}
+		gok, gsh, gres, gcanon := shallowEvent(&keep, line, stop)
+		fok, fsh, fres, fcanon := shallowEvent(&fresh, line, stop)
 		if gok != fok || gsh != fsh || !bytes.Equal(gcanon, fcanon) || !reflect.DeepEqual(gres, fres) {
 			t.Fatalf("record %d %s: kept decoder ok %v shallow %v %+v %s; fresh ok %v shallow %v %+v %s", n, line, gok, gsh, gres, gcanon, fok, fsh, fres, fcanon)
 		}
 		// The record alone through ObjectShallow (esbulk's path), on a
 		// persistent Decoder of its own.
 		var freshO ingest.Decoder
-		of, oc, ook := keepObj.ObjectShallow([]byte(rec), stop)
-		var ores, fores Result
-		var osh, fosh bool
-		if ook {
-			ores, osh = Shallow(of, keepObj.Value)
-			oc = bytes.Clone(oc)
-		}
-		ff, fc, fook := freshO.ObjectShallow([]byte(rec), stop)
-		if fook {
-			fores, fosh = Shallow(ff, freshO.Value)
-		}
+		ook, osh, ores, oc := shallowObject(&keepObj, []byte(rec), stop)
+		fook, fosh, fores, fc := shallowObject(&freshO, []byte(rec), stop)
 		if ook != fook || osh != fosh || !bytes.Equal(oc, fc) || !reflect.DeepEqual(ores, fores) {
 			t.Fatalf("record %d %s: ObjectShallow kept %v %v %+v %s; fresh %v %v %+v %s", n, rec, ook, osh, ores, oc, fook, fosh, fores, fc)
 		}
 	}
+}
+
+// shallowEvent reads line's "event" member with d (MembersShallow) and
+// classifies it with Shallow: whether the line decoded, whether Shallow
+// took the record, its result and the member's canonical bytes (a copy).
+func shallowEvent(d *ingest.Decoder, line []byte, stop ingest.StopFunc) (ok, shallow bool, res Result, canon []byte) {
+	ms, ok := d.MembersShallow(line, stop)
+	if !ok {
+		return false, false, Result{}, nil
+	}
+	for _, m := range ms {
+		if m.Key == "event" && m.Shallow {
+			res, shallow = Shallow(m.Fields, d.Value)
+			canon = bytes.Clone(m.Canonical)
+		}
+	}
+	return true, shallow, res, canon
+}
+
+// shallowObject is shallowEvent for a record read whole (ObjectShallow,
+// esbulk's path).
+func shallowObject(d *ingest.Decoder, rec []byte, stop ingest.StopFunc) (ok, shallow bool, res Result, canon []byte) {
+	fields, c, ok := d.ObjectShallow(rec, stop)
+	if !ok {
+		return false, false, Result{}, nil
+	}
+	res, shallow = Shallow(fields, d.Value)
+	return true, shallow, res, bytes.Clone(c)
+}
+
+// shallowMembers reads line with d (MembersShallow) and describes every
+// member the map-free mode kept, classified with Shallow: its key,
+// canonical bytes, result and whether Shallow took it.
+func shallowMembers(d *ingest.Decoder, line []byte, stop ingest.StopFunc) (bool, []string) {
+	ms, ok := d.MembersShallow(line, stop)
+	if !ok {
+		return false, nil
+	}
+	var out []string
+	for _, m := range ms {
+		if m.Shallow {
+			r, k := Shallow(m.Fields, d.Value)
+			out = append(out, fmt.Sprintf("%s %q %+v %v", m.Key, m.Canonical, r, k))
+		}
+	}
+	return true, out
 }
 
 // FuzzPredictedStop: FuzzDecoderPredicted with the parsers' stop
@@ -131,51 +146,18 @@ func FuzzPredictedStop(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		for _, prev := range [][]byte{a, b} {
 			var d, fresh ingest.Decoder
-			if fs, _, ok := d.ObjectShallow(prev, stop); ok {
-				Shallow(fs, d.Value)
-			}
-			fields, canon, ok := d.ObjectShallow(b, stop)
-			wfields, wcanon, wok := fresh.ObjectShallow(b, stop)
-			if ok != wok || !bytes.Equal(canon, wcanon) {
-				t.Fatalf("%q after %q: ObjectShallow %v %q, fresh %v %q", b, prev, ok, canon, wok, wcanon)
-			}
-			if ok {
-				g, gok := Shallow(fields, d.Value)
-				w, wk := Shallow(wfields, fresh.Value)
-				if gok != wk || !reflect.DeepEqual(g, w) {
-					t.Fatalf("%q after %q: Shallow %+v %v, fresh %+v %v", b, prev, g, gok, w, wk)
-				}
+			shallowObject(&d, prev, stop)
+			ok, sh, g, canon := shallowObject(&d, b, stop)
+			wok, wsh, w, wcanon := shallowObject(&fresh, b, stop)
+			if ok != wok || sh != wsh || !bytes.Equal(canon, wcanon) || !reflect.DeepEqual(g, w) {
+				t.Fatalf("%q after %q: ObjectShallow %v %q, Shallow %+v %v; fresh %v %q, %+v %v", b, prev, ok, canon, g, sh, wok, wcanon, w, wsh)
 			}
 			d, fresh = ingest.Decoder{}, ingest.Decoder{}
-			if ms, ok := d.MembersShallow(prev, stop); ok {
-				for _, m := range ms {
-					if m.Shallow {
-						Shallow(m.Fields, d.Value)
-					}
-				}
-			}
-			ms, ok := d.MembersShallow(b, stop)
-			var gs []string
-			if ok {
-				for _, m := range ms {
-					if m.Shallow {
-						r, k := Shallow(m.Fields, d.Value)
-						gs = append(gs, fmt.Sprintf("%s %q %+v %v", m.Key, m.Canonical, r, k))
-					}
-				}
-			}
-			wms, wok2 := fresh.MembersShallow(b, stop)
-			var ws []string
-			if wok2 {
-				for _, m := range wms {
-					if m.Shallow {
-						r, k := Shallow(m.Fields, fresh.Value)
-						ws = append(ws, fmt.Sprintf("%s %q %+v %v", m.Key, m.Canonical, r, k))
-					}
-				}
-			}
-			if ok != wok2 || !reflect.DeepEqual(gs, ws) {
-				t.Fatalf("%q after %q: MembersShallow %v %v, fresh %v %v", b, prev, ok, gs, wok2, ws)
+			shallowMembers(&d, prev, stop)
+			ok, gs := shallowMembers(&d, b, stop)
+			wok, ws := shallowMembers(&fresh, b, stop)
+			if ok != wok || !reflect.DeepEqual(gs, ws) {
+				t.Fatalf("%q after %q: MembersShallow %v %v, fresh %v %v", b, prev, ok, gs, wok, ws)
 			}
 		}
 	})
